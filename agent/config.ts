@@ -1,0 +1,139 @@
+import ipaddr from 'ipaddr.js';
+import { z } from 'zod';
+
+/** Cloud NAT's defaults, so switching from Cloud NAT changes no timeout behaviour. */
+export const DEFAULT_TIMEOUTS = { udp: 30, tcpEstablished: 1200, tcpTransitory: 30, tcpTimeWait: 120, icmp: 30 } as const;
+export const DEFAULT_LISTEN = '0.0.0.0:9731';
+
+// RFC 1918 plus the ranges a GCE subnet may use without being "privately used public IPs".
+const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '192.0.0.0/24', '198.18.0.0/15'].map(
+  (cidr) => ipaddr.IPv4.parseCIDR(cidr),
+);
+
+function isInsidePrivateSpace(address: ipaddr.IPv4, prefix: number): boolean {
+  return PRIVATE_RANGES.some(([network, bits]) => prefix >= bits && address.match(network, bits));
+}
+
+const cidr = z.string().superRefine((value, ctx) => {
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value) || !ipaddr.IPv4.isValidCIDR(value)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(value)} is not an IPv4 CIDR (a.b.c.d/n)` });
+    return;
+  }
+  const [address, prefix] = ipaddr.IPv4.parseCIDR(value);
+  const network = ipaddr.IPv4.networkAddressFromCIDR(value).toString();
+  if (network !== address.toString()) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(value)} has host bits set; the network is ${network}/${prefix}` });
+  }
+});
+
+const seconds = (max: number) => z.number().int().min(1).max(max);
+
+const hostPort = z.string().regex(/^[A-Za-z0-9.\-]+:\d{1,5}$/, 'must be HOST:PORT').refine((value) => {
+  const port = Number(value.slice(value.lastIndexOf(':') + 1));
+  return port >= 1 && port <= 65535;
+}, 'port must be 1-65535');
+
+export const agentConfigSchema = z
+  .object({
+    sourceRanges: z.array(cidr).min(1, 'must list at least one CIDR'),
+    allowNonPrivateRanges: z.boolean().default(false),
+    timeouts: z
+      .object({
+        udp: seconds(86_400).default(DEFAULT_TIMEOUTS.udp),
+        tcpEstablished: seconds(432_000).default(DEFAULT_TIMEOUTS.tcpEstablished),
+        tcpTransitory: seconds(86_400).default(DEFAULT_TIMEOUTS.tcpTransitory),
+        tcpTimeWait: seconds(86_400).default(DEFAULT_TIMEOUTS.tcpTimeWait),
+        icmp: seconds(86_400).default(DEFAULT_TIMEOUTS.icmp),
+      })
+      .strict()
+      .default({}),
+    reconcileIntervalSeconds: seconds(3600).default(10),
+    egressInterface: z
+      .string()
+      .regex(/^[A-Za-z0-9_.\-]{1,15}$/, 'must be a network interface name (1-15 letters, digits, _ . -)')
+      .optional(),
+    maxConnectionsPerVm: z.number().int().min(1).max(1_048_576).optional(),
+    mssClamp: z.union([z.literal('pmtu'), z.number().int().min(536).max(9000)]).default('pmtu'),
+    conntrackMax: z.number().int().min(1024).max(16_777_216).optional(),
+    egressProbe: z
+      .object({
+        targets: z.array(hostPort).min(1).max(8),
+        intervalSeconds: seconds(300).default(5),
+        timeoutSeconds: seconds(60).default(2),
+      })
+      .strict()
+      .optional(),
+    listen: hostPort.default(DEFAULT_LISTEN),
+    logging: z.enum(['none', 'errors', 'translations', 'all']).default('errors'),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    config.sourceRanges.forEach((range, index) => {
+      if (!ipaddr.IPv4.isValidCIDR(range)) return;
+      const [address, prefix] = ipaddr.IPv4.parseCIDR(range);
+      if (prefix === 0) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['sourceRanges', index],
+          message: `${JSON.stringify(range)} would make this NAT an open relay for the whole internet; list your subnets' ranges`,
+        });
+      } else if (!config.allowNonPrivateRanges && !isInsidePrivateSpace(address, prefix)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['sourceRanges', index],
+          message: `${JSON.stringify(range)} is outside private address space; set "allowNonPrivateRanges": true if your VPC uses privately used public IPs`,
+        });
+      }
+    });
+  });
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid config from ${source}:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+function describeIssue(issue: z.ZodIssue): string {
+  const field = issue.path.reduce<string>(
+    (text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? key : `${text}.${key}`),
+    '',
+  );
+  if (issue.code === z.ZodIssueCode.unrecognized_keys) {
+    const where = field === '' ? '' : ` in ${field}`;
+    return `${issue.keys.map((key) => (field === '' ? key : `${field}.${key}`)).join(', ')}: unknown key${where}`;
+  }
+  if (issue.code === z.ZodIssueCode.invalid_type) {
+    return `${field || '(top level)'}: expected ${issue.expected}, got ${issue.received}`;
+  }
+  return `${field || '(top level)'}: ${issue.message}`;
+}
+
+/** Parses JSON text into a complete config with defaults filled in; throws ConfigError naming every bad field. */
+export function parseAgentConfig(text: string, source: string): AgentConfig {
+  if (text.trim() === '') throw new ConfigError(source, ['(top level): the config is empty; expected a JSON object']);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(source, [`(top level): not valid JSON: ${(error as Error).message}`]);
+  }
+  return validateAgentConfig(raw, source);
+}
+
+export function validateAgentConfig(raw: unknown, source: string): AgentConfig {
+  const result = agentConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(source, result.error.issues.map(describeIssue));
+  return result.data;
+}
+
+export function splitHostPort(value: string): { host: string; port: number } {
+  const colon = value.lastIndexOf(':');
+  return { host: value.slice(0, colon), port: Number(value.slice(colon + 1)) };
+}

@@ -1,0 +1,66 @@
+import { UsageError } from './errors.js';
+
+const USAGE = `natgw — a self-managed NAT gateway for Google Compute Engine
+
+Usage: natgw <command> [options]
+
+Commands:
+  agent      run the NAT agent on the NAT VM (or --cleanup to remove everything of ours)
+  provision  create or converge a NAT gateway in one region
+  status     show a gateway's resources and health
+  destroy    remove a gateway (route first)
+  cost       compare Cloud NAT's price with natgw's for your traffic
+  lab        run natgw end to end in a GCE-like lab of network namespaces (root)
+
+Run 'natgw <command> --help' for a command's options.
+`;
+
+type CommandRunner = (argv: string[]) => Promise<number>;
+
+// Each command is imported only when used: the provisioner's compute client alone costs seconds to load.
+const commands: Record<string, () => Promise<CommandRunner>> = {
+  agent: async () => (await import('../agent/main.js')).runAgentCli,
+  provision: async () => (argv) => import('../provision/cli.js').then((m) => m.runProvisionCli('provision', argv)),
+  status: async () => (argv) => import('../provision/cli.js').then((m) => m.runProvisionCli('status', argv)),
+  destroy: async () => (argv) => import('../provision/cli.js').then((m) => m.runProvisionCli('destroy', argv)),
+  cost: async () => (await import('../provision/cost/cli.js')).runCostCli,
+  lab: async () => (await import('../lab/cli.js')).runLabCli,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version') {
+    const { version } = await import('./version.js');
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  const load = commands[command];
+  if (load === undefined) {
+    process.stderr.write(`natgw: unknown command '${command}'\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`natgw ${command}: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`natgw ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`natgw: ${String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
