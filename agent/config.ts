@@ -100,7 +100,11 @@ export class ConfigError extends Error {
   }
 }
 
-function describeIssue(issue: z.ZodIssue): string {
+function valueAt(raw: unknown, pathKeys: (string | number)[]): unknown {
+  return pathKeys.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), raw);
+}
+
+function describeIssue(issue: z.ZodIssue, raw: unknown): string {
   const field = issue.path.reduce<string>(
     (text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? key : `${text}.${key}`),
     '',
@@ -110,9 +114,11 @@ function describeIssue(issue: z.ZodIssue): string {
     return `${issue.keys.map((key) => (field === '' ? key : `${field}.${key}`)).join(', ')}: unknown key${where}`;
   }
   if (issue.code === z.ZodIssueCode.invalid_type) {
-    return `${field || '(top level)'}: expected ${issue.expected}, got ${issue.received}`;
+    return `${field || '(top level)'}: expected ${issue.expected}, got ${issue.received === 'undefined' ? 'nothing' : `${issue.received} ${JSON.stringify(valueAt(raw, issue.path))}`}`;
   }
-  return `${field || '(top level)'}: ${issue.message}`;
+  const value = valueAt(raw, issue.path);
+  const got = issue.code === z.ZodIssueCode.custom || value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
+  return `${field || '(top level)'}: ${issue.message}${got}`;
 }
 
 /** Parses JSON text into a complete config with defaults filled in; throws ConfigError naming every bad field. */
@@ -129,7 +135,7 @@ export function parseAgentConfig(text: string, source: string): AgentConfig {
 
 export function validateAgentConfig(raw: unknown, source: string): AgentConfig {
   const result = agentConfigSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(source, result.error.issues.map(describeIssue));
+  if (!result.success) throw new ConfigError(source, result.error.issues.map((issue) => describeIssue(issue, raw)));
   return result.data;
 }
 

@@ -1,0 +1,225 @@
+import type { AgentConfig } from './config.js';
+import type { Dataplane, DesiredState, Inspection } from './dataplane.js';
+import type { Logger } from './log.js';
+import type { MetadataClient } from './metadata.js';
+import type { AgentMetrics } from './metrics.js';
+import { probeEgress, type ProbeResult } from './probe.js';
+
+export interface CheckResult {
+  ok: boolean;
+  detail: string;
+}
+
+export interface HealthReport {
+  status: 'ok' | 'unhealthy';
+  failed: string[];
+  checks: Record<string, CheckResult>;
+  warnings: string[];
+}
+
+export interface AgentDeps {
+  dataplane: Dataplane;
+  log: Logger;
+  metrics: AgentMetrics;
+  /** Where readiness is published as guest attribute natgw/health; absent when nothing reads it. */
+  guestAttributes?: MetadataClient;
+  probe?: typeof probeEgress;
+}
+
+/**
+ * Owns the desired state and keeps the kernel on it. Every read-compare-apply runs one at a time, so a health check
+ * never observes a half-applied transaction of our own.
+ */
+export class Agent {
+  private config: AgentConfig | undefined;
+  private configSource = '';
+  private egressInterface: string | undefined;
+  private desired: DesiredState | undefined;
+  private lastInspection: Inspection | undefined;
+  private lastError: string | undefined;
+  private rejectedConfig: string | undefined;
+  private waitingFor = 'no config loaded yet';
+  private probeResult: ProbeResult | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private publishedHealth: string | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: AgentDeps) {}
+
+  get currentConfig(): AgentConfig | undefined {
+    return this.config;
+  }
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task, task);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  setWaiting(reason: string): void {
+    this.waitingFor = reason;
+    void this.publishHealth();
+  }
+
+  rejectConfig(message: string): void {
+    this.rejectedConfig = message;
+    this.deps.metrics.configErrors.inc();
+    this.deps.log.error({ event: 'config_rejected', error: message }, 'refused an invalid config; the last good config stays in effect');
+  }
+
+  /** Applies a new config: at start, on a metadata change or on SIGHUP. Not a repair, so not counted as one. */
+  async setConfig(config: AgentConfig, source: string): Promise<void> {
+    const isReload = this.config !== undefined;
+    await this.exclusive(async () => {
+      this.config = config;
+      this.configSource = source;
+      this.rejectedConfig = undefined;
+      this.deps.log.info({ event: isReload ? 'config_reloaded' : 'config_loaded', source, config }, `config from ${source} in effect`);
+      if (isReload) this.deps.metrics.configReloads.inc();
+      await this.convergeGuarded('config');
+    });
+    this.schedule();
+  }
+
+  /** One reconcile period: compare the live data plane with the desired one and repair what drifted. */
+  reconcile(): Promise<void> {
+    return this.exclusive(() => this.convergeGuarded('reconcile'));
+  }
+
+  private async convergeGuarded(trigger: 'config' | 'reconcile'): Promise<void> {
+    try {
+      await this.converge(trigger);
+      this.lastError = undefined;
+    } catch (error) {
+      this.lastError = (error as Error).message;
+      this.deps.metrics.rulesetApplyErrors.inc();
+      this.deps.metrics.rulesetInSync.set(0);
+      this.deps.log.error({ event: 'apply_failed', trigger, error: this.lastError }, 'could not bring the data plane to the desired state');
+    }
+    await this.publishHealth();
+  }
+
+  private async converge(trigger: 'config' | 'reconcile'): Promise<void> {
+    const config = this.config;
+    if (config === undefined) return;
+    const { dataplane, log, metrics } = this.deps;
+    const egressInterface = config.egressInterface ?? (await dataplane.detectEgressInterface());
+    if (egressInterface !== this.egressInterface) {
+      if (this.egressInterface !== undefined) log.warn({ event: 'egress_interface_changed', from: this.egressInterface, to: egressInterface }, 'egress interface changed');
+      this.egressInterface = egressInterface;
+    }
+    const desired = await dataplane.desiredState(config, egressInterface);
+    this.desired = desired;
+    const inspection = await dataplane.inspect(desired);
+    if (!inspection.inSync) {
+      if (trigger === 'reconcile') {
+        metrics.rulesetRepairs.inc();
+        log.warn({ event: 'drift_repaired', differences: inspection.differences }, 'the data plane drifted from the config; re-applying');
+      } else {
+        log.info({ event: 'apply', differences: inspection.differences }, 'applying the data plane');
+      }
+      await dataplane.apply(desired);
+      metrics.rulesetApplies.inc();
+    }
+    this.lastInspection = inspection.inSync ? inspection : await dataplane.inspect(desired);
+    metrics.rulesetInSync.set(this.lastInspection.inSync ? 1 : 0);
+    if (!this.lastInspection.inSync) throw new Error(`still out of sync after applying: ${this.lastInspection.differences.join('; ')}`);
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.config === undefined) return;
+    clearTimeout(this.reconcileTimer);
+    const reconcileLoop = () => {
+      this.reconcileTimer = setTimeout(() => {
+        void this.reconcile().finally(() => {
+          if (!this.stopped) reconcileLoop();
+        });
+      }, this.config!.reconcileIntervalSeconds * 1000);
+    };
+    reconcileLoop();
+    clearTimeout(this.probeTimer);
+    this.probeResult = undefined;
+    const probe = this.config.egressProbe;
+    if (probe === undefined) return;
+    const probeLoop = async () => {
+      const result = await (this.deps.probe ?? probeEgress)(probe.targets, probe.timeoutSeconds * 1000);
+      if (result.ok !== this.probeResult?.ok) {
+        this.deps.log[result.ok ? 'info' : 'error']({ event: 'egress_probe', ok: result.ok, detail: result.detail }, result.ok ? 'egress probe passes' : 'egress probe fails');
+      }
+      this.probeResult = result;
+      await this.publishHealth();
+      if (!this.stopped && this.config?.egressProbe === probe) this.probeTimer = setTimeout(() => void probeLoop(), probe.intervalSeconds * 1000);
+    };
+    void probeLoop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.reconcileTimer);
+    clearTimeout(this.probeTimer);
+  }
+
+  /** Health from the live kernel state, not from memory: a broken NAT must never look healthy. */
+  async health(): Promise<HealthReport> {
+    return this.exclusive(async () => {
+      let inspection: Inspection | undefined;
+      let inspectionError: string | undefined;
+      if (this.desired !== undefined) {
+        try {
+          inspection = await this.deps.dataplane.inspect(this.desired);
+          this.lastInspection = inspection;
+        } catch (error) {
+          inspectionError = (error as Error).message;
+        }
+      }
+      const report = this.report(inspection, inspectionError);
+      this.deps.metrics.healthy.set(report.status === 'ok' ? 1 : 0);
+      return report;
+    });
+  }
+
+  private report(inspection: Inspection | undefined, inspectionError?: string): HealthReport {
+    const checks: Record<string, CheckResult> = {};
+    checks.config = this.config === undefined ? { ok: false, detail: this.waitingFor } : { ok: true, detail: `from ${this.configSource}` };
+    if (this.config !== undefined) {
+      checks.egress_interface =
+        this.egressInterface === undefined ? { ok: false, detail: this.lastError ?? 'not detected yet' } : { ok: true, detail: this.egressInterface };
+      const forwardingOff = inspection?.differences.find((difference) => difference.startsWith('sysctl net.ipv4.ip_forward '));
+      checks.forwarding =
+        inspection === undefined
+          ? { ok: false, detail: inspectionError ?? this.lastError ?? 'not applied yet' }
+          : { ok: forwardingOff === undefined, detail: forwardingOff ?? 'net.ipv4.ip_forward = 1' };
+      checks.ruleset =
+        inspection === undefined
+          ? { ok: false, detail: inspectionError ?? this.lastError ?? 'not applied yet' }
+          : { ok: inspection.inSync, detail: inspection.inSync ? 'in sync with the config' : inspection.differences.join('; ') };
+      const probe = this.config.egressProbe;
+      if (probe !== undefined) {
+        const fresh = this.probeResult !== undefined && Date.now() - this.probeResult.at < probe.intervalSeconds * 3000 + probe.timeoutSeconds * 1000 * probe.targets.length;
+        checks.egress_probe =
+          this.probeResult === undefined ? { ok: false, detail: 'no probe has finished yet' } : { ok: this.probeResult.ok && fresh, detail: fresh ? this.probeResult.detail : `stale: ${this.probeResult.detail}` };
+      }
+    }
+    const failed = Object.entries(checks)
+      .filter(([, check]) => !check.ok)
+      .map(([name]) => name);
+    const warnings = this.rejectedConfig === undefined ? [] : [`the latest config was refused, the previous one stays in effect: ${this.rejectedConfig}`];
+    return { status: failed.length === 0 ? 'ok' : 'unhealthy', failed, checks, warnings };
+  }
+
+  /** Readiness for the provisioner, which routes clients here only after it reads `ok`. */
+  private async publishHealth(): Promise<void> {
+    const report = this.report(this.lastInspection);
+    this.deps.metrics.healthy.set(report.status === 'ok' ? 1 : 0);
+    const value = report.status === 'ok' ? 'ok' : `unhealthy: ${report.failed.join(',')}`;
+    if (this.deps.guestAttributes === undefined || value === this.publishedHealth) return;
+    try {
+      await this.deps.guestAttributes.putGuestAttribute('natgw/health', value);
+      this.publishedHealth = value;
+    } catch (error) {
+      this.deps.log.warn({ event: 'guest_attribute_failed', error: (error as Error).message }, 'could not publish health as a guest attribute');
+    }
+  }
+}

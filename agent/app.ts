@@ -1,0 +1,20 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Agent } from './agent.js';
+import type { AgentMetrics } from './metrics.js';
+
+export interface AgentAppOptions {
+  agent: Agent;
+  metrics: AgentMetrics;
+}
+
+/** The agent's HTTP surface as a plugin: the server file listens, tests use inject(). */
+export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent, metrics }) => {
+  app.get('/healthz', async (_request, reply) => {
+    const report = await agent.health();
+    return reply.code(report.status === 'ok' ? 200 : 503).send(report);
+  });
+  app.get('/metrics', async (_request, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(body);
+  });
+};

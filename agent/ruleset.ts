@@ -1,0 +1,125 @@
+// The whole data plane as text, from a pure function of the config (kube-proxy style): the rules are written exactly as
+// `iptables-save` prints them, so comparing the live ruleset with the desired one is a text comparison.
+import type { AgentConfig } from './config.js';
+
+export const CHAIN_PREFIX = 'NATGW-';
+export const SOURCE_SET = 'natgw-src';
+export const STAGING_SET = 'natgw-src-next';
+const SET_OPTIONS = 'hash:net family inet hashsize 1024 maxelem 65536';
+
+/** Comments double as stable ids for the counters that metrics read back from `iptables-save -c`. */
+export const COUNTER = {
+  egress: 'natgw:egress',
+  ingress: 'natgw:ingress',
+  dropSourceNotAllowed: 'natgw:drop:source_not_allowed',
+  dropPerVmCap: 'natgw:drop:per_vm_cap',
+  dropInvalid: 'natgw:drop:invalid',
+} as const;
+
+export type Table = 'filter' | 'nat' | 'mangle';
+export const TABLES: readonly Table[] = ['mangle', 'filter', 'nat'];
+
+export interface Jump {
+  table: Table;
+  builtinChain: string;
+  target: string;
+}
+
+export interface Ruleset {
+  /** Our chains and their rules, per table, in the order they must appear. */
+  chains: Record<Table, Record<string, string[]>>;
+  jumps: Jump[];
+  sourceSet: string[];
+}
+
+export const JUMPS: readonly Jump[] = [
+  { table: 'mangle', builtinChain: 'FORWARD', target: 'NATGW-MSS' },
+  { table: 'filter', builtinChain: 'FORWARD', target: 'NATGW-FORWARD' },
+  { table: 'nat', builtinChain: 'POSTROUTING', target: 'NATGW-POSTROUTING' },
+];
+
+export function jumpRule(jump: Jump): string {
+  return `-A ${jump.builtinChain} -j ${jump.target}`;
+}
+
+const comment = (id: string) => `-m comment --comment "${id}"`;
+
+export function renderRuleset(config: AgentConfig, egressInterface: string): Ruleset {
+  const ifc = egressInterface;
+  const fromClients = `-m set --match-set ${SOURCE_SET} src -m set ! --match-set ${SOURCE_SET} dst`;
+  const mss = config.mssClamp === 'pmtu' ? '--clamp-mss-to-pmtu' : `--set-mss ${config.mssClamp}`;
+  const perVmCap =
+    config.maxConnectionsPerVm === undefined
+      ? []
+      : [
+          `-A NATGW-EGRESS -m conntrack --ctstate NEW -m connlimit --connlimit-above ${config.maxConnectionsPerVm} --connlimit-mask 32 --connlimit-saddr ${comment(COUNTER.dropPerVmCap)} -j DROP`,
+        ];
+  return {
+    chains: {
+      mangle: {
+        'NATGW-MSS': [`-A NATGW-MSS -o ${ifc} -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS ${mss}`],
+      },
+      filter: {
+        'NATGW-FORWARD': [
+          // Forwarded traffic that did not arrive on the VPC NIC belongs to someone else (containers, other NICs).
+          `-A NATGW-FORWARD ! -i ${ifc} -j RETURN`,
+          // INVALID packets skip NAT in the kernel, so forwarding them would leak private source addresses.
+          `-A NATGW-FORWARD -m conntrack --ctstate INVALID ${comment(COUNTER.dropInvalid)} -j DROP`,
+          `-A NATGW-FORWARD -o ${ifc} -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY ${comment(COUNTER.ingress)} -j ACCEPT`,
+          `-A NATGW-FORWARD -o ${ifc} ${fromClients} -j NATGW-EGRESS`,
+          `-A NATGW-FORWARD ${comment(COUNTER.dropSourceNotAllowed)} -j DROP`,
+        ],
+        'NATGW-EGRESS': [...perVmCap, `-A NATGW-EGRESS ${comment(COUNTER.egress)} -j ACCEPT`],
+      },
+      nat: {
+        // --random-fully: sequential port choice collides under churn and shows up as conntrack insert_failed.
+        'NATGW-POSTROUTING': [`-A NATGW-POSTROUTING -o ${ifc} ${fromClients} -j MASQUERADE --random-fully`],
+      },
+    },
+    jumps: [...JUMPS],
+    sourceSet: normalizeSetMembers(config.sourceRanges),
+  };
+}
+
+/** ipset prints a /32 member without its prefix; compare members in that form, sorted. */
+export function normalizeSetMembers(members: string[]): string[] {
+  return [...new Set(members.map((member) => member.replace(/\/32$/, '')))].sort();
+}
+
+/** Input for one `iptables-restore --noflush`: declaring a chain flushes it, so the transaction replaces our chains whole. */
+export function renderRestoreInput(ruleset: Ruleset): string {
+  const lines: string[] = [];
+  for (const table of TABLES) {
+    const chains = ruleset.chains[table];
+    lines.push(`*${table}`);
+    for (const chain of Object.keys(chains)) lines.push(`:${chain} - [0:0]`);
+    for (const rules of Object.values(chains)) lines.push(...rules);
+    lines.push('COMMIT');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Removes our chains in one transaction; the jumps must already be gone (a referenced chain cannot be deleted). */
+export function renderRemovalInput(chainsByTable: Record<Table, string[]>): string {
+  const lines: string[] = [];
+  for (const table of TABLES) {
+    const chains = chainsByTable[table];
+    if (chains.length === 0) continue;
+    lines.push(`*${table}`);
+    for (const chain of chains) lines.push(`:${chain} - [0:0]`);
+    for (const chain of chains) lines.push(`-X ${chain}`);
+    lines.push('COMMIT');
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** Fills a staging set that is swapped in afterwards, so the live set never holds a partial list. */
+export function renderSetStagingInput(ruleset: Ruleset): string {
+  return [
+    `create ${SOURCE_SET} ${SET_OPTIONS}`,
+    `create ${STAGING_SET} ${SET_OPTIONS}`,
+    `flush ${STAGING_SET}`,
+    ...ruleset.sourceSet.map((member) => `add ${STAGING_SET} ${member}`),
+    '',
+  ].join('\n');
+}

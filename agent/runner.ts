@@ -1,0 +1,42 @@
+// The only module that starts processes: every command the agent runs goes through here, so errors always say what was
+// attempted, the exact command line and what the command printed on stderr.
+import { execa } from 'execa';
+
+export interface RunOptions {
+  input?: string;
+  /** Exit codes that are an answer, not a failure (e.g. `iptables -C` says "no such rule" with 1). */
+  okExitCodes?: number[];
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export type CommandRunner = (purpose: string, file: string, args: string[], options?: RunOptions) => Promise<RunResult>;
+
+export class CommandError extends Error {
+  override name = 'CommandError';
+  constructor(
+    readonly purpose: string,
+    readonly commandLine: string,
+    readonly exitCode: number | undefined,
+    readonly stderr: string,
+  ) {
+    super(`${purpose} failed: \`${commandLine}\` ${exitCode === undefined ? 'could not start' : `exited ${exitCode}`}${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}`);
+  }
+}
+
+export const runCommand: CommandRunner = async (purpose, file, args, options = {}) => {
+  const commandLine = [file, ...args].join(' ');
+  const result = await execa(file, args, { input: options.input ?? '', reject: false, timeout: 30_000, stripFinalNewline: false });
+  const exitCode = result.exitCode;
+  if (result.failed && exitCode === undefined) {
+    throw new CommandError(purpose, commandLine, undefined, result.stderr || (result.message ?? ''));
+  }
+  if (exitCode !== 0 && !(options.okExitCodes ?? []).includes(exitCode ?? -1)) {
+    throw new CommandError(purpose, commandLine, exitCode, result.stderr);
+  }
+  return { stdout: result.stdout, stderr: result.stderr, exitCode: exitCode ?? 0 };
+};

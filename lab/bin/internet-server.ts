@@ -1,0 +1,57 @@
+// The lab's "internet": answers on a documentation address with what it saw, so tests can tell which source address a
+// packet arrived from after all the NAT on the way.
+import dgram from 'node:dgram';
+import http from 'node:http';
+import { parseArgs } from 'node:util';
+
+const CHUNK = Buffer.alloc(64 * 1024, 0x61);
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { address: { type: 'string', default: '198.51.100.10' }, 'http-port': { type: 'string', default: '80' }, 'udp-port': { type: 'string', default: '7007' } } });
+  const address = values.address;
+  const server = http.createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://lab');
+    if (url.pathname === '/whoami') {
+      response.end(`${request.socket.remoteAddress}\n`);
+      return;
+    }
+    if (url.pathname === '/bytes') {
+      // A bounded body: the client paces it with --limit-rate, the server never sends more than asked.
+      let remaining = Math.min(Number(url.searchParams.get('n') ?? '0'), 1024 ** 3);
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(remaining) });
+      const pump = () => {
+        while (remaining > 0) {
+          const piece = CHUNK.subarray(0, Math.min(CHUNK.length, remaining));
+          remaining -= piece.length;
+          if (!response.write(piece)) {
+            response.once('drain', pump);
+            return;
+          }
+        }
+        response.end();
+      };
+      pump();
+      return;
+    }
+    response.statusCode = 404;
+    response.end('not found\n');
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve) => server.listen(Number(values['http-port']), address, resolve));
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (_message, peer) => udp.send(`${peer.address}\n`, peer.port, peer.address));
+  await new Promise<void>((resolve) => udp.bind(Number(values['udp-port']), address, resolve));
+  process.stdout.write('ready\n');
+  const stop = () => {
+    udp.close();
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`internet-server: ${String(error)}\n`);
+  process.exit(1);
+});
