@@ -1,0 +1,77 @@
+// The NAT itself, on the real kernel: who gets through, as whom, with which timeouts, and what is counted.
+import t from 'tap';
+import { INTERNET } from '../lab/lab.js';
+import { NAT_EXTERNAL_IP, baseConfig, createNatLab, startHealthyAgent } from './helpers/nat-lab.js';
+
+t.test('a NAT VM in the lab', async (t) => {
+  const natLab = await createNatLab(t);
+  const { lab } = natLab;
+
+  await t.test('before the agent runs, private VMs have no way out (GCE drops their internet traffic)', async (t) => {
+    t.equal(await natLab.whoami('private', 2), undefined);
+    t.equal(await natLab.whoami('nat'), NAT_EXTERNAL_IP, 'the NAT VM itself reaches the internet through its external IP');
+  });
+
+  const agent = await startHealthyAgent(natLab, baseConfig({ timeouts: { udp: 47, tcpEstablished: 1234, tcpTransitory: 31, tcpTimeWait: 77, icmp: 29 } }));
+
+  await t.test('a private VM in range reaches the internet over TCP, UDP and ICMP as the NAT IP', async (t) => {
+    t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP, 'TCP: the internet host sees the NAT IP');
+    t.equal(await natLab.udpWhoami('private'), NAT_EXTERNAL_IP, 'UDP: the internet host sees the NAT IP');
+    t.ok(await natLab.ping('private'), 'ICMP echo gets a reply');
+    const { stdout } = await lab.run('list ICMP flows on the internet side', lab.internet, ['conntrack', '-L', '-p', 'icmp'], { okExitCodes: [1] });
+    t.match(stdout, new RegExp(`src=${NAT_EXTERNAL_IP.replace(/\./g, '\\.')} dst=${INTERNET.server.replace(/\./g, '\\.')}`), 'ICMP arrived from the NAT IP');
+    t.notMatch(stdout, /src=10\.10\./, 'no private address leaked to the internet');
+  });
+
+  await t.test('a VM outside sourceRanges routed to the NAT gets nothing through, and the drop is counted', async (t) => {
+    const before = (await natLab.metrics()).get('natgw_dropped_packets_total{reason="source_not_allowed"}') ?? 0;
+    t.equal(await natLab.whoami('outsider', 2), undefined, 'TCP blocked');
+    t.equal(await natLab.udpWhoami('outsider'), undefined, 'UDP blocked');
+    t.notOk(await natLab.ping('outsider'), 'ICMP blocked');
+    const after = (await natLab.metrics()).get('natgw_dropped_packets_total{reason="source_not_allowed"}') ?? 0;
+    t.ok(after - before >= 3, `drops counted (${before} → ${after})`);
+  });
+
+  await t.test('conntrack entries carry the configured timeouts', async (t) => {
+    t.equal(await natLab.udpWhoami('private'), NAT_EXTERNAL_IP);
+    const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'udp', '--orig-src', '10.10.0.11']);
+    const timeout = Math.max(...[...stdout.matchAll(/^udp\s+\d+\s+(\d+)/gm)].map((match) => Number(match[1])));
+    t.ok(timeout > 42 && timeout <= 47, `UDP entry expires in ${timeout}s (configured 47)`);
+    for (const [name, value] of [
+      ['nf_conntrack_udp_timeout', '47'],
+      ['nf_conntrack_udp_timeout_stream', '47'],
+      ['nf_conntrack_tcp_timeout_established', '1234'],
+      ['nf_conntrack_tcp_timeout_syn_sent', '31'],
+      ['nf_conntrack_tcp_timeout_fin_wait', '31'],
+      ['nf_conntrack_tcp_timeout_time_wait', '77'],
+      ['nf_conntrack_icmp_timeout', '29'],
+    ] as const) {
+      const { stdout: live } = await lab.exec('nat', ['sysctl', '-n', `net.netfilter.${name}`]);
+      t.equal(live.trim(), value, name);
+    }
+    const { stdout: established } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', '10.10.0.11', '--state', 'TIME_WAIT'], { okExitCodes: [1] });
+    const timeWait = /^tcp\s+\d+\s+(\d+) TIME_WAIT/m.exec(established)?.[1];
+    if (timeWait !== undefined) t.ok(Number(timeWait) <= 77, `TIME_WAIT entry expires in ${timeWait}s (configured 77)`);
+  });
+
+  await t.test('forwarded traffic is counted in both directions and health says ok', async (t) => {
+    const before = await natLab.metrics();
+    await lab.exec('private', ['curl', '-sS', '-m', '10', '-o', '/dev/null', `http://${INTERNET.server}/bytes?n=200000`]);
+    const after = await natLab.metrics();
+    const ingress = (after.get('natgw_forwarded_bytes_total{direction="ingress"}') ?? 0) - (before.get('natgw_forwarded_bytes_total{direction="ingress"}') ?? 0);
+    t.ok(ingress >= 200_000 && ingress < 230_000, `ingress bytes ${ingress} ≈ 200000 + headers`);
+    t.ok((after.get('natgw_forwarded_packets_total{direction="egress"}') ?? 0) > (before.get('natgw_forwarded_packets_total{direction="egress"}') ?? 0));
+    const health = await natLab.healthz();
+    t.equal(health.status, 200);
+    t.same(health.body.failed, []);
+    t.equal(after.get('natgw_ruleset_repairs_total'), 0, 'no repair in steady state: the rendered rules match iptables-save exactly');
+  });
+
+  await t.test('the agent runs the TCP MSS clamp and masquerades only towards the egress interface', async (t) => {
+    const saved = await natLab.saveRuleset();
+    t.match(saved, /-A NATGW-MSS -o ens4 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu/);
+    t.match(saved, /-A NATGW-POSTROUTING -o ens4 -m set --match-set natgw-src src/);
+  });
+
+  t.teardown(() => agent.stop());
+});

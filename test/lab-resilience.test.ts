@@ -1,0 +1,111 @@
+// The agent against the things that happen to a NAT VM: other software's rules, an operator flushing tables, the agent
+// itself being killed mid-transfer, and removal.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { INTERNET } from '../lab/lab.js';
+import { NAT_EXTERNAL_IP, baseConfig, createNatLab, startHealthyAgent } from './helpers/nat-lab.js';
+
+const FOREIGN_RULES = [
+  ['iptables', '-A', 'FORWARD', '-s', '192.0.2.0/24', '-m', 'comment', '--comment', 'foreign-accept', '-j', 'ACCEPT'],
+  ['iptables', '-N', 'DOCKER-USER'],
+  ['iptables', '-A', 'DOCKER-USER', '-j', 'RETURN'],
+  ['iptables', '-A', 'FORWARD', '-j', 'DOCKER-USER'],
+  ['iptables', '-t', 'nat', '-N', 'DOCKER'],
+  ['iptables', '-t', 'nat', '-A', 'DOCKER', '-d', '192.0.2.7', '-j', 'RETURN'],
+  ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '172.17.0.0/16', '!', '-o', 'docker0', '-j', 'MASQUERADE'],
+  ['iptables', '-t', 'mangle', '-A', 'PREROUTING', '-m', 'comment', '--comment', 'foreign-mangle', '-j', 'RETURN'],
+  ['ipset', 'create', 'foreign-set', 'hash:ip'],
+  ['ipset', 'add', 'foreign-set', '192.0.2.9'],
+];
+
+t.test('drift, restarts and cleanup', async (t) => {
+  const natLab = await createNatLab(t, { withOutsider: false });
+  const { lab } = natLab;
+  for (const rule of FOREIGN_RULES) await lab.exec('nat', rule);
+  const foreign = async () => {
+    const saved = await natLab.saveRuleset();
+    const { stdout: sets } = await lab.exec('nat', ['ipset', 'list', '-n']);
+    return { rules: saved.split('\n').filter((line) => !line.includes('NATGW')), sets: sets.split('\n').filter((name) => !name.startsWith('natgw-')) };
+  };
+  const foreignBefore = await foreign();
+  const jumpCounts = async () => {
+    const saved = await natLab.saveRuleset();
+    return ['-A FORWARD -j NATGW-MSS', '-A FORWARD -j NATGW-FORWARD', '-A POSTROUTING -j NATGW-POSTROUTING'].map((jump) => saved.split('\n').filter((line) => line === jump).length);
+  };
+
+  let agent = await startHealthyAgent(natLab, baseConfig({ reconcileIntervalSeconds: 2 }));
+
+  await t.test('foreign rules are intact after the agent starts', async (t) => {
+    t.same(await foreign(), foreignBefore);
+    t.same(await jumpCounts(), [1, 1, 1]);
+    t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP);
+  });
+
+  await t.test('a repaired jump leaves foreign rules intact', async (t) => {
+    await lab.exec('nat', ['iptables', '-D', 'FORWARD', '-j', 'NATGW-FORWARD']);
+    await natLab.waitUntil('the jump is back', async () => (await jumpCounts())[1] === 1, 8000);
+    t.same(await foreign(), foreignBefore);
+  });
+
+  await t.test('someone flushes the nat and filter tables: NAT works again within two reconcile periods, the repair is counted', async (t) => {
+    const repairsBefore = (await natLab.metrics()).get('natgw_ruleset_repairs_total') ?? 0;
+    await lab.exec('nat', ['iptables', '-t', 'nat', '-F']);
+    await lab.exec('nat', ['iptables', '-F']);
+    t.equal(await natLab.whoami('private', 1), undefined, 'NAT is broken right after the flush');
+    const health = await natLab.healthz();
+    t.equal(health.status, 503, 'and /healthz says so at once');
+    t.ok(health.body.failed.includes('ruleset'), `failed checks: ${health.body.failed.join(', ')}`);
+    const flushedAt = Date.now();
+    // Two periods of 2 s, plus the time one repair takes.
+    await natLab.waitUntil('NAT works again', async () => (await natLab.whoami('private', 1)) === NAT_EXTERNAL_IP, 5000);
+    t.comment(`NAT restored ${Date.now() - flushedAt} ms after the flush`);
+    const repairsAfter = (await natLab.metrics()).get('natgw_ruleset_repairs_total') ?? 0;
+    t.ok(repairsAfter > repairsBefore, `repairs counted: ${repairsBefore} → ${repairsAfter}`);
+    t.equal((await natLab.healthz()).status, 200);
+    // The flush took the foreign rules too; put them back so the later checks still compare against the original.
+    for (const rule of FOREIGN_RULES.filter((args) => args.includes('-A') && !args.includes('mangle'))) await lab.exec('nat', rule);
+    t.same(await foreign(), foreignBefore);
+  });
+
+  await t.test('kill -9 the agent during a long transfer, start it again: the transfer completes, no duplicate rules', async (t) => {
+    const rulesBefore = (await natLab.saveRuleset()).split('\n').filter((line) => line.includes('NATGW'));
+    const transfer = lab.spawn('private', ['curl', '-sS', '--limit-rate', '400K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=1600000`], 'long transfer');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    agent.child.kill('SIGKILL');
+    await agent.exited;
+    t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP, 'NAT keeps working while no agent runs');
+    agent = natLab.startAgent();
+    await natLab.waitUntil('the restarted agent is healthy', async () => (await natLab.healthz()).status === 200);
+    t.equal(await transfer.exited, 0, 'curl finished without error');
+    t.equal(transfer.text.trim(), '1600000', 'every byte arrived');
+    t.same((await natLab.saveRuleset()).split('\n').filter((line) => line.includes('NATGW')), rulesBefore, 'the same rules, none doubled');
+    t.same(await jumpCounts(), [1, 1, 1]);
+    t.same(await foreign(), foreignBefore, 'foreign rules intact after the restart');
+    t.match(agent.text, /config from .* in effect/);
+    t.notMatch(agent.text, /"event":"apply"/, 'the restarted agent found everything in place and applied nothing');
+  });
+
+  await t.test('SIGTERM stops the agent but leaves the data plane in place', async (t) => {
+    t.equal(await agent.stop('SIGTERM'), 0, 'exit code 0');
+    t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP);
+  });
+
+  await t.test('cleanup removes everything of ours and nothing else', async (t) => {
+    const sysctlConf = path.join(lab.vm('nat').root, 'etc/sysctl.d/99-natgw.conf');
+    t.ok(existsSync(sysctlConf), 'the agent persisted its sysctls under its root');
+    const result = await natLab.agentCli(['--cleanup']);
+    t.equal(result.exitCode, 0, result.stderr);
+    t.match(result.stdout, /chain NATGW-FORWARD/);
+    const saved = await natLab.saveRuleset();
+    t.notMatch(saved, /NATGW/);
+    const { stdout: sets } = await lab.exec('nat', ['ipset', 'list', '-n']);
+    t.notMatch(sets, /natgw/);
+    t.same(await foreign(), foreignBefore, 'foreign rules and sets intact');
+    t.notOk(existsSync(sysctlConf), 'sysctl file removed');
+    t.equal(await natLab.whoami('private', 2), undefined, 'no NAT any more');
+    const again = await natLab.agentCli(['--cleanup']);
+    t.equal(again.exitCode, 0);
+    t.match(again.stdout, /nothing of natgw was present/);
+  });
+});
