@@ -73,5 +73,13 @@ t.test('a NAT VM in the lab', async (t) => {
     t.match(saved, /-A NATGW-POSTROUTING -o ens4 -m set --match-set natgw-src src/);
   });
 
+  await t.test('promtool finds no problem in a live scrape', async (t) => {
+    const { stdout: scrape } = await lab.exec('nat', ['curl', '-sS', 'http://127.0.0.1:9731/metrics']);
+    const { runCommand } = await import('../agent/runner.js');
+    const result = await runCommand('lint the scrape', 'promtool', ['check', 'metrics'], { input: scrape, okExitCodes: [1, 3] });
+    t.equal(result.exitCode, 0, result.stdout + result.stderr);
+    t.equal((result.stdout + result.stderr).trim(), '', 'no lint findings');
+  });
+
   t.teardown(() => agent.stop());
 });

@@ -1,0 +1,38 @@
+import t from 'tap';
+import { ConfigError, DEFAULT_TIMEOUTS, parseAgentConfig, validateAgentConfig } from '../agent/config.js';
+
+t.test('defaults are Cloud NAT’s', async (t) => {
+  const config = parseAgentConfig('{"sourceRanges":["10.0.0.0/8"]}', 'test');
+  t.same(config.timeouts, DEFAULT_TIMEOUTS);
+  t.same(config.timeouts, { udp: 30, tcpEstablished: 1200, tcpTransitory: 30, tcpTimeWait: 120, icmp: 30 });
+  t.equal(config.reconcileIntervalSeconds, 10);
+  t.equal(config.listen, '0.0.0.0:9731');
+  t.equal(config.mssClamp, 'pmtu');
+  t.equal(config.maxConnectionsPerVm, undefined);
+});
+
+t.test('private address space, and the opt-in for privately used public ranges', async (t) => {
+  for (const range of ['10.0.0.0/8', '172.16.0.0/12', '172.31.255.0/24', '192.168.1.0/24', '100.64.0.0/10']) {
+    t.doesNotThrow(() => validateAgentConfig({ sourceRanges: [range] }, 'test'), range);
+  }
+  for (const range of ['172.32.0.0/16', '11.0.0.0/8', '8.0.0.0/7']) {
+    t.throws(() => validateAgentConfig({ sourceRanges: [range] }, 'test'), ConfigError, range);
+    t.doesNotThrow(() => validateAgentConfig({ sourceRanges: [range], allowNonPrivateRanges: true }, 'test'), `${range} with the opt-in`);
+  }
+  t.throws(() => validateAgentConfig({ sourceRanges: ['0.0.0.0/0'], allowNonPrivateRanges: true }, 'test'), /open relay/, 'no opt-in opens the relay');
+});
+
+t.test('every problem is reported at once, each naming its field', async (t) => {
+  try {
+    validateAgentConfig({ sourceRanges: ['10.0.0.0/8', 'x'], timeouts: { udp: 0 }, extra: true }, 'metadata attribute natgw-config');
+    t.fail('should throw');
+  } catch (error) {
+    t.type(error, ConfigError);
+    const problems = (error as ConfigError).problems;
+    t.equal(problems.length, 3);
+    t.match((error as Error).message, /invalid config from metadata attribute natgw-config/);
+    t.match(problems.join('\n'), /sourceRanges\[1\]/);
+    t.match(problems.join('\n'), /timeouts\.udp/);
+    t.match(problems.join('\n'), /extra: unknown key/);
+  }
+});
