@@ -3,6 +3,7 @@ import type { Dataplane, DesiredState, Inspection } from './dataplane.js';
 import type { Logger } from './log.js';
 import type { MetadataClient } from './metadata.js';
 import type { AgentMetrics } from './metrics.js';
+import type { Observability } from './observability.js';
 import { probeEgress, type ProbeResult } from './probe.js';
 
 export interface CheckResult {
@@ -24,6 +25,7 @@ export interface AgentDeps {
   /** Where readiness is published as guest attribute natgw/health; absent when nothing reads it. */
   guestAttributes?: MetadataClient;
   probe?: typeof probeEgress;
+  observability?: Observability;
 }
 
 /**
@@ -45,6 +47,8 @@ export class Agent {
   private probeTimer: NodeJS.Timeout | undefined;
   private publishedHealth: string | undefined;
   private stopped = false;
+  /** The address GCE maps this VM to (translation logs show it as nat_ip), when known. */
+  natExternalIp: string | undefined;
 
   constructor(private readonly deps: AgentDeps) {}
 
@@ -79,6 +83,7 @@ export class Agent {
       this.deps.log.info({ event: isReload ? 'config_reloaded' : 'config_loaded', source, config }, `config from ${source} in effect`);
       if (isReload) this.deps.metrics.configReloads.inc();
       await this.convergeGuarded('config');
+      this.deps.observability?.configure(config, this.natExternalIp);
     });
     this.schedule();
   }
@@ -157,6 +162,7 @@ export class Agent {
 
   stop(): void {
     this.stopped = true;
+    this.deps.observability?.stop();
     clearTimeout(this.reconcileTimer);
     clearTimeout(this.probeTimer);
   }

@@ -65,6 +65,15 @@ export const agentConfigSchema = z
       .optional(),
     listen: hostPort.default(DEFAULT_LISTEN),
     logging: z.enum(['none', 'errors', 'translations', 'all']).default('errors'),
+    logRateLimitPerSecond: z.number().int().min(1).max(10_000).default(50),
+    perVmMetrics: z
+      .object({
+        topN: z.number().int().min(0).max(1000).default(20),
+        minIntervalSeconds: seconds(3600).default(30),
+      })
+      .strict()
+      .default({}),
+    deploymentMode: z.enum(['single', 'ha']).default('single'),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -8,7 +8,8 @@ import { Dataplane } from './dataplane.js';
 import { createLogger, type Logger } from './log.js';
 import { AttributeMissingError, CONFIG_ATTRIBUTE, DEFAULT_METADATA_URL, MetadataClient, MetadataUnavailableError } from './metadata.js';
 import { createAgentMetrics } from './metrics.js';
-import { runCommand } from './runner.js';
+import { Observability } from './observability.js';
+import { runCommand, spawnLines } from './runner.js';
 import { listen } from './server.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -95,9 +96,19 @@ export async function runAgentCli(argv: string[]): Promise<number> {
 
   const log = createLogger();
   dataplane.warn = (message, details) => log.warn({ event: 'warning', ...details }, message);
-  const metrics = createAgentMetrics({ run: runCommand, version: AGENT_VERSION });
-  const fromMetadata = fileConfig === undefined;
-  const agent = new Agent({ dataplane, log, metrics, ...(fromMetadata || flags['metadata-url'] !== undefined ? { guestAttributes: metadata } : {}) });
+  const observability = new Observability({ run: runCommand, spawn: spawnLines, log });
+  const metrics = createAgentMetrics({ run: runCommand, version: AGENT_VERSION, observability });
+  const usesMetadata = fileConfig === undefined || flags['metadata-url'] !== undefined;
+  const agent = new Agent({
+    dataplane,
+    log,
+    metrics,
+    observability,
+    ...(usesMetadata ? { guestAttributes: metadata } : {}),
+  });
+  const lookUpExternalIp = async () => {
+    if (usesMetadata) agent.natExternalIp = await metadata.getValue('instance/network-interfaces/0/access-configs/0/external-ip');
+  };
 
   let server: FastifyInstance | undefined;
   let address = flags.listen ?? fileConfig?.listen ?? DEFAULT_LISTEN;
@@ -129,6 +140,7 @@ export async function runAgentCli(argv: string[]): Promise<number> {
   });
 
   if (fileConfig !== undefined) {
+    await lookUpExternalIp();
     await agent.setConfig(fileConfig, flags.config ?? 'file');
     process.on('SIGHUP', () => {
       void readConfigFile(flags.config ?? '').then(
@@ -147,6 +159,7 @@ export async function runAgentCli(argv: string[]): Promise<number> {
     await server.close();
     return 2;
   }
+  await lookUpExternalIp();
   await agent.setConfig(initial.config, `metadata attribute ${CONFIG_ATTRIBUTE}`);
   await followConfigListen(initial.config);
   void watchMetadataConfig(metadata, agent, log, initial.etag, abort.signal, followConfigListen);

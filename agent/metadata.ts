@@ -43,9 +43,24 @@ export class MetadataClient {
     return { value: body, etag: response.headers.get('etag') ?? '' };
   }
 
+  /** Reads a plain value such as `instance/network-interfaces/0/access-configs/0/external-ip`; undefined if absent. */
+  async getValue(suffix: string): Promise<string | undefined> {
+    try {
+      const response = await fetch(this.url(suffix), { headers: HEADERS, signal: AbortSignal.timeout(5000) });
+      return response.ok ? (await response.text()).trim() : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async putGuestAttribute(key: string, value: string): Promise<void> {
     const url = this.url(`instance/guest-attributes/${key}`);
-    const response = await fetch(url, { method: 'PUT', headers: HEADERS, body: value, signal: AbortSignal.timeout(5000) });
+    let response: Response;
+    try {
+      response = await fetch(url, { method: 'PUT', headers: HEADERS, body: value, signal: AbortSignal.timeout(5000) });
+    } catch (error) {
+      throw new Error(`PUT ${url}: ${String((error as Error).cause ?? (error as Error).message)}`);
+    }
     if (!response.ok) throw new Error(`PUT ${url} → HTTP ${response.status}`);
   }
 }

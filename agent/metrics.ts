@@ -1,48 +1,19 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+// The agent's registry. Scrape-time collectors read only what is cheap whatever the load (rule counters, /proc
+// statistics); per-VM figures and event counts come from background collectors and are served from memory.
 import { Counter, Gauge, Registry } from 'prom-client';
-import { COUNTER } from './ruleset.js';
+import { readConntrackStats, type ConntrackStats } from './collectors/conntrack-stats.js';
+import { MonotonicCounters, readRuleCounters, type RuleCounter } from './collectors/rules.js';
+import type { Observability } from './observability.js';
+import { COUNTER, DROP_REASONS, dropCounterId, logCounterId } from './ruleset.js';
 import type { CommandRunner } from './runner.js';
 
-/**
- * Rule counters restart from zero whenever a chain is re-declared (a repair or a config change). Prometheus counters
- * must not go backwards, so each reset folds the last value into a base.
- */
-export class MonotonicCounters {
-  private readonly state = new Map<string, { base: number; last: number }>();
+export { MonotonicCounters, parseRuleCounters } from './collectors/rules.js';
 
-  observe(id: string, current: number): number {
-    const entry = this.state.get(id) ?? { base: 0, last: 0 };
-    if (current < entry.last) entry.base += entry.last;
-    entry.last = current;
-    this.state.set(id, entry);
-    return entry.base + current;
-  }
+interface ScrapeData {
+  rules?: Map<string, RuleCounter>;
+  conntrack?: ConntrackStats;
+  status: Record<string, { ok: boolean; seconds: number }>;
 }
-
-export interface RuleCounter {
-  packets: number;
-  bytes: number;
-}
-
-/** Reads `[packets:bytes]` of every rule tagged with one of our counter comments. */
-export function parseRuleCounters(iptablesSaveWithCounters: string): Map<string, RuleCounter> {
-  const counters = new Map<string, RuleCounter>();
-  for (const line of iptablesSaveWithCounters.split('\n')) {
-    const match = /^\[(\d+):(\d+)\] .*--comment "?(natgw:[^\s"]+)"?/.exec(line);
-    if (match === null) continue;
-    const id = match[3] ?? '';
-    const previous = counters.get(id) ?? { packets: 0, bytes: 0 };
-    counters.set(id, { packets: previous.packets + Number(match[1]), bytes: previous.bytes + Number(match[2]) });
-  }
-  return counters;
-}
-
-const DROP_REASONS: Record<string, string> = {
-  [COUNTER.dropSourceNotAllowed]: 'source_not_allowed',
-  [COUNTER.dropPerVmCap]: 'per_vm_cap',
-  [COUNTER.dropInvalid]: 'invalid',
-};
 
 export interface AgentMetrics {
   registry: Registry;
@@ -55,19 +26,41 @@ export interface AgentMetrics {
   healthy: Gauge;
 }
 
-export function createAgentMetrics(options: { run: CommandRunner; procRoot?: string; version: string }): AgentMetrics {
+/** Kernel conntrack statistics exported as counters, and the drop reasons some of them stand for. */
+const KERNEL_STATS = [
+  { column: 'insert_failed', metric: 'natgw_conntrack_insert_failed_total', help: 'Connections the kernel could not insert (a NAT port clash): their packet was dropped.', dropReason: 'nat_allocation_failed' },
+  { column: 'drop', metric: 'natgw_conntrack_drop_total', help: 'Packets dropped because no conntrack entry could be made (table full).', dropReason: 'conntrack_table_full' },
+  { column: 'early_drop', metric: 'natgw_conntrack_early_drop_total', help: 'Entries evicted to make room for new ones (table near full).' },
+  { column: 'invalid', metric: 'natgw_conntrack_invalid_total', help: 'Packets conntrack could not classify.' },
+] as const;
+
+export function createAgentMetrics(options: { run: CommandRunner; procRoot?: string; version: string; observability?: Observability }): AgentMetrics {
   const registry = new Registry();
-  const procRoot = options.procRoot ?? '/proc';
+  registerProcessMetrics(registry);
   const monotonic = new MonotonicCounters();
-  let ruleCounters: Promise<Map<string, RuleCounter>> | undefined;
-  // Several collectors need the same `iptables-save -c`; one scrape runs it once.
-  const readRuleCounters = () => {
-    ruleCounters ??= options
-      .run('read rule counters', 'iptables-save', ['-c'])
-      .then(({ stdout }) => parseRuleCounters(stdout))
-      .finally(() => setImmediate(() => (ruleCounters = undefined)));
-    return ruleCounters;
+  const timed = async <T>(status: ScrapeData['status'], name: string, read: () => Promise<T>): Promise<T | undefined> => {
+    const started = process.hrtime.bigint();
+    let ok = true;
+    try {
+      return await read();
+    } catch {
+      ok = false;
+      return undefined;
+    } finally {
+      status[name] = { ok, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+    }
   };
+  let pending: Promise<ScrapeData> | undefined;
+  // Every collect() of one scrape shares one read of each source.
+  const scrape = () => {
+    pending ??= (async () => {
+      const status: ScrapeData['status'] = {};
+      const [rules, conntrack] = await Promise.all([timed(status, 'rules', () => readRuleCounters(options.run)), timed(status, 'conntrack_stats', () => readConntrackStats(options.procRoot))]);
+      return { ...(rules === undefined ? {} : { rules }), ...(conntrack === undefined ? {} : { conntrack }), status };
+    })().finally(() => setImmediate(() => (pending = undefined)));
+    return pending;
+  };
+  const observability = options.observability;
 
   new Gauge({ name: 'natgw_build_info', help: 'Agent version; always 1.', labelNames: ['version'], registers: [registry] }).set({ version: options.version }, 1);
 
@@ -78,10 +71,11 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
       labelNames: ['direction'],
       registers: [registry],
       async collect() {
-        const counters = await readRuleCounters();
+        const { rules } = await scrape();
+        if (rules === undefined) return;
         this.reset();
         for (const [direction, id] of [['egress', COUNTER.egress], ['ingress', COUNTER.ingress]] as const) {
-          this.inc({ direction }, monotonic.observe(`${id}:${unit}`, counters.get(id)?.[unit] ?? 0));
+          this.inc({ direction }, monotonic.observe(`${id}:${unit}`, rules.get(id)?.[unit] ?? 0));
         }
       },
     });
@@ -89,31 +83,77 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
 
   new Counter({
     name: 'natgw_dropped_packets_total',
-    help: 'Forwarded packets the NAT dropped, by reason.',
+    help: 'Forwarded packets dropped, by reason: source_not_allowed, per_vm_cap, invalid (our rules); conntrack_table_full, nat_allocation_failed (kernel).',
     labelNames: ['reason'],
     registers: [registry],
     async collect() {
-      const counters = await readRuleCounters();
+      const { rules, conntrack } = await scrape();
       this.reset();
-      for (const [id, reason] of Object.entries(DROP_REASONS)) {
-        this.inc({ reason }, monotonic.observe(`${id}:packets`, counters.get(id)?.packets ?? 0));
+      if (rules !== undefined) {
+        for (const { reason } of DROP_REASONS) this.inc({ reason }, monotonic.observe(`${dropCounterId(reason)}:packets`, rules.get(dropCounterId(reason))?.packets ?? 0));
+      }
+      for (const stat of KERNEL_STATS) {
+        const value = conntrack?.totals[stat.column];
+        if ('dropReason' in stat && value !== undefined) this.inc({ reason: stat.dropReason }, value);
       }
     },
   });
 
-  const readProcNumber = async (file: string): Promise<number | undefined> => {
-    try {
-      return Number((await readFile(path.join(procRoot, 'sys/net/netfilter', file), 'utf8')).trim());
-    } catch {
-      return undefined;
-    }
-  };
-  new Gauge({
-    name: 'natgw_conntrack_entries',
-    help: 'Connections in the conntrack table.',
+  new Counter({
+    name: 'natgw_connections_opened_total',
+    help: 'New connections translated (first packet of each flow from a VM), counted by the kernel.',
     registers: [registry],
     async collect() {
-      const value = await readProcNumber('nf_conntrack_count');
+      const { rules } = await scrape();
+      if (rules === undefined) return;
+      this.reset();
+      this.inc(monotonic.observe(`${COUNTER.newConnections}:packets`, rules.get(COUNTER.newConnections)?.packets ?? 0));
+    },
+  });
+
+  new Counter({
+    name: 'natgw_connections_closed_total',
+    help: 'Translated connections removed from the conntrack table, by protocol (from kernel events; see natgw_conntrack_events_lost_total).',
+    labelNames: ['protocol'],
+    registers: [registry],
+    collect() {
+      if (observability === undefined) return;
+      this.reset();
+      for (const protocol of ['tcp', 'udp', 'icmp']) this.inc({ protocol }, observability.events.counts.closed.get(protocol) ?? 0);
+    },
+  });
+
+  new Counter({
+    name: 'natgw_conntrack_events_lost_total',
+    help: 'Times the kernel dropped connection events because the agent fell behind (closed counts and translation logs miss those).',
+    registers: [registry],
+    collect() {
+      if (observability === undefined) return;
+      this.reset();
+      this.inc(observability.events.counts.lost);
+    },
+  });
+
+  for (const stat of KERNEL_STATS) {
+    new Counter({
+      name: stat.metric,
+      help: stat.help,
+      registers: [registry],
+      async collect() {
+        const value = (await scrape()).conntrack?.totals[stat.column];
+        if (value === undefined) return;
+        this.reset();
+        this.inc(value);
+      },
+    });
+  }
+
+  new Gauge({
+    name: 'natgw_conntrack_entries',
+    help: 'Connections in the conntrack table (all of them, not only translated ones).',
+    registers: [registry],
+    async collect() {
+      const value = (await scrape()).conntrack?.entries;
       if (value !== undefined) this.set(value);
     },
   });
@@ -122,10 +162,128 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
     help: 'Size of the conntrack table (nf_conntrack_max); new connections fail beyond it.',
     registers: [registry],
     async collect() {
-      const value = await readProcNumber('nf_conntrack_max');
+      const value = (await scrape()).conntrack?.limit;
       if (value !== undefined) this.set(value);
     },
   });
+
+  const sampled = (name: string, help: string, pick: (summary: NonNullable<Observability['sampler']['status']['summary']>, topN: number) => { labels?: Record<string, string>; value: number }[], labelNames: string[] = []) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        const summary = observability?.sampler.status.summary;
+        this.reset();
+        if (summary === undefined) return;
+        for (const { labels, value } of pick(summary, observability?.config?.perVmMetrics.topN ?? 20)) {
+          if (labels === undefined) this.set(value);
+          else this.set(labels, value);
+        }
+      },
+    });
+  sampled('natgw_open_connections', 'Translated connections open at the last sample.', (summary) => [{ value: summary.translated }]);
+  sampled('natgw_vms', 'VMs with at least one translated connection at the last sample.', (summary) => [{ value: summary.vms.length }]);
+  sampled('natgw_vm_open_connections', 'Open translated connections per VM at the last sample; only the top N VMs by connections (perVmMetrics.topN).', (summary, topN) => summary.vms.slice(0, topN).map((vm) => ({ labels: { vm: vm.vm }, value: vm.openConnections })), ['vm']);
+  sampled('natgw_vm_port_usage', 'Most connections from one VM to a single destination ip:port/protocol (Cloud NAT port_usage); top N VMs by connections.', (summary, topN) => summary.vms.slice(0, topN).map((vm) => ({ labels: { vm: vm.vm }, value: vm.portUsage })), ['vm']);
+  new Gauge({
+    name: 'natgw_vm_series_omitted',
+    help: 'VMs left out of the per-VM series by the top-N limit.',
+    registers: [registry],
+    collect() {
+      const summary = observability?.sampler.status.summary;
+      if (summary !== undefined) this.set(Math.max(0, summary.vms.length - (observability?.config?.perVmMetrics.topN ?? 20)));
+    },
+  });
+
+  new Gauge({
+    name: 'natgw_collector_success',
+    help: '1 when the collector worked on its last run (scrape-time: this scrape; background: its last sample).',
+    labelNames: ['collector'],
+    registers: [registry],
+    async collect() {
+      const { status } = await scrape();
+      this.reset();
+      for (const [collector, result] of Object.entries(status)) this.set({ collector }, result.ok ? 1 : 0);
+      if (observability === undefined) return;
+      this.set({ collector: 'conntrack_table' }, observability.sampler.status.ok ? 1 : 0);
+      this.set({ collector: 'conntrack_events' }, observability.events.ok ? 1 : 0);
+      this.set({ collector: 'drop_log' }, observability.dropLog.ok ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'natgw_collector_duration_seconds',
+    help: 'How long the collector took on its last run.',
+    labelNames: ['collector'],
+    registers: [registry],
+    async collect() {
+      const { status } = await scrape();
+      this.reset();
+      for (const [collector, result] of Object.entries(status)) this.set({ collector }, result.seconds);
+      if (observability !== undefined) this.set({ collector: 'conntrack_table' }, observability.sampler.status.durationSeconds);
+    },
+  });
+  new Gauge({
+    name: 'natgw_vm_sample_age_seconds',
+    help: 'Age of the per-VM figures (the sampler adapts its cadence to the table size).',
+    registers: [registry],
+    collect() {
+      const last = observability?.sampler.status.lastSuccess;
+      if (last !== undefined) this.set(Date.now() / 1000 - last);
+    },
+  });
+
+  new Counter({
+    name: 'natgw_log_entries_total',
+    help: 'Log entries written, by kind (translation, error).',
+    labelNames: ['kind'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (observability !== undefined) this.inc({ kind: 'translation' }, observability.events.counts.logged);
+      const { rules } = await scrape();
+      const logged = DROP_REASONS.reduce((sum, { reason }) => sum + (rules?.get(logCounterId(reason))?.packets ?? 0), 0);
+      this.inc({ kind: 'error' }, monotonic.observe('natgw:log:all', logged));
+    },
+  });
+  new Counter({
+    name: 'natgw_log_entries_suppressed_total',
+    help: 'Log entries left out by the rate limit (logRateLimitPerSecond), by kind.',
+    labelNames: ['kind'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (observability !== undefined) this.inc({ kind: 'translation' }, observability.events.counts.suppressed);
+      const config = observability?.config;
+      const { rules } = await scrape();
+      if (rules === undefined || config === undefined || !(config.logging === 'errors' || config.logging === 'all')) return;
+      const suppressed = DROP_REASONS.reduce(
+        (sum, { reason }) => sum + Math.max(0, (rules.get(dropCounterId(reason))?.packets ?? 0) - (rules.get(logCounterId(reason))?.packets ?? 0)),
+        0,
+      );
+      this.inc({ kind: 'error' }, monotonic.observe('natgw:log:suppressed', suppressed));
+    },
+  });
+
+  const configGauge = (name: string, help: string, labelNames: string[], values: (config: NonNullable<Observability['config']>) => [Record<string, string>, number][]) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        const config = observability?.config;
+        this.reset();
+        if (config === undefined) return;
+        for (const [labels, value] of values(config)) this.set(labels, value);
+      },
+    });
+  configGauge('natgw_config_source_ranges', 'Source ranges in the config in effect.', [], (config) => [[{}, config.sourceRanges.length]]);
+  configGauge('natgw_config_timeout_seconds', 'Conntrack timeouts in effect, by kind.', ['kind'], (config) => Object.entries(config.timeouts).map(([kind, value]) => [{ kind }, value]));
+  configGauge('natgw_config_max_connections_per_vm', 'Per-VM connection cap in effect; 0 when there is none.', [], (config) => [[{}, config.maxConnectionsPerVm ?? 0]]);
+  configGauge('natgw_config_reconcile_interval_seconds', 'How often drift is checked and repaired.', [], (config) => [[{}, config.reconcileIntervalSeconds]]);
+  configGauge('natgw_deployment_info', 'Deployment mode of this gateway: "single" is not highly available.', ['mode'], (config) => [[{ mode: config.deploymentMode }, 1]]);
 
   return {
     registry,
@@ -137,4 +295,39 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
     configErrors: new Counter({ name: 'natgw_config_errors_total', help: 'Config changes refused as invalid (the last good config stays).', registers: [registry] }),
     healthy: new Gauge({ name: 'natgw_healthy', help: '1 when /healthz would answer 200.', registers: [registry] }),
   };
+}
+
+/**
+ * The process metrics the dashboard and the benchmarks use. prom-client's default set also exports gauges named
+ * *_total, which promtool rejects, so the few that matter are defined here.
+ */
+function registerProcessMetrics(registry: Registry): void {
+  const startTime = Math.round(Date.now() / 1000 - process.uptime());
+  new Gauge({ name: 'process_start_time_seconds', help: 'Start time of the process since the Unix epoch in seconds.', registers: [registry] }).set(startTime);
+  new Counter({
+    name: 'process_cpu_seconds_total',
+    help: 'User and system CPU time spent in seconds.',
+    registers: [registry],
+    collect() {
+      const usage = process.cpuUsage();
+      this.reset();
+      this.inc((usage.user + usage.system) / 1e6);
+    },
+  });
+  new Gauge({
+    name: 'process_resident_memory_bytes',
+    help: 'Resident memory size in bytes.',
+    registers: [registry],
+    collect() {
+      this.set(process.memoryUsage().rss);
+    },
+  });
+  new Gauge({
+    name: 'nodejs_heap_used_bytes',
+    help: 'V8 heap in use, in bytes.',
+    registers: [registry],
+    collect() {
+      this.set(process.memoryUsage().heapUsed);
+    },
+  });
 }

@@ -11,10 +11,19 @@ const SET_OPTIONS = 'hash:net family inet hashsize 1024 maxelem 65536';
 export const COUNTER = {
   egress: 'natgw:egress',
   ingress: 'natgw:ingress',
-  dropSourceNotAllowed: 'natgw:drop:source_not_allowed',
-  dropPerVmCap: 'natgw:drop:per_vm_cap',
-  dropInvalid: 'natgw:drop:invalid',
+  newConnections: 'natgw:new',
 } as const;
+
+/** Each drop reason has its own chain: one place to count it and, rate-limited in the kernel, to log it via NFLOG. */
+export const DROP_REASONS = [
+  { reason: 'source_not_allowed', chain: 'NATGW-DROP-SOURCE', nflogGroup: 4201 },
+  { reason: 'per_vm_cap', chain: 'NATGW-DROP-CAP', nflogGroup: 4202 },
+  { reason: 'invalid', chain: 'NATGW-DROP-INVALID', nflogGroup: 4203 },
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number]['reason'];
+export const dropCounterId = (reason: DropReason) => `natgw:drop:${reason}`;
+export const logCounterId = (reason: DropReason) => `natgw:log:${reason}`;
+const dropChain = (reason: DropReason) => DROP_REASONS.find((entry) => entry.reason === reason)!.chain;
 
 export type Table = 'filter' | 'nat' | 'mangle';
 export const TABLES: readonly Table[] = ['mangle', 'filter', 'nat'];
@@ -51,9 +60,19 @@ export function renderRuleset(config: AgentConfig, egressInterface: string): Rul
   const perVmCap =
     config.maxConnectionsPerVm === undefined
       ? []
-      : [
-          `-A NATGW-EGRESS -m conntrack --ctstate NEW -m connlimit --connlimit-above ${config.maxConnectionsPerVm} --connlimit-mask 32 --connlimit-saddr ${comment(COUNTER.dropPerVmCap)} -j DROP`,
-        ];
+      : [`-A NATGW-EGRESS -m conntrack --ctstate NEW -m connlimit --connlimit-above ${config.maxConnectionsPerVm} --connlimit-mask 32 --connlimit-saddr -j ${dropChain('per_vm_cap')}`];
+  const logErrors = config.logging === 'errors' || config.logging === 'all';
+  const dropChains = Object.fromEntries(
+    DROP_REASONS.map(({ reason, chain, nflogGroup }) => [
+      chain,
+      [
+        ...(logErrors
+          ? [`-A ${chain} -m limit --limit ${config.logRateLimitPerSecond}/sec --limit-burst ${config.logRateLimitPerSecond} ${comment(logCounterId(reason))} -j NFLOG --nflog-group ${nflogGroup}`]
+          : []),
+        `-A ${chain} ${comment(dropCounterId(reason))} -j DROP`,
+      ],
+    ]),
+  );
   return {
     chains: {
       mangle: {
@@ -64,16 +83,19 @@ export function renderRuleset(config: AgentConfig, egressInterface: string): Rul
           // Forwarded traffic that did not arrive on the VPC NIC belongs to someone else (containers, other NICs).
           `-A NATGW-FORWARD ! -i ${ifc} -j RETURN`,
           // INVALID packets skip NAT in the kernel, so forwarding them would leak private source addresses.
-          `-A NATGW-FORWARD -m conntrack --ctstate INVALID ${comment(COUNTER.dropInvalid)} -j DROP`,
+          `-A NATGW-FORWARD -m conntrack --ctstate INVALID -j ${dropChain('invalid')}`,
           `-A NATGW-FORWARD -o ${ifc} -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY ${comment(COUNTER.ingress)} -j ACCEPT`,
           `-A NATGW-FORWARD -o ${ifc} ${fromClients} -j NATGW-EGRESS`,
-          `-A NATGW-FORWARD ${comment(COUNTER.dropSourceNotAllowed)} -j DROP`,
+          `-A NATGW-FORWARD -j ${dropChain('source_not_allowed')}`,
         ],
-        'NATGW-EGRESS': [...perVmCap, `-A NATGW-EGRESS ${comment(COUNTER.egress)} -j ACCEPT`],
+        'NATGW-EGRESS': [...perVmCap, `-A NATGW-EGRESS -m conntrack --ctstate NEW ${comment(COUNTER.newConnections)}`, `-A NATGW-EGRESS ${comment(COUNTER.egress)} -j ACCEPT`],
+        ...dropChains,
       },
       nat: {
         // --random-fully: sequential port choice collides under churn and shows up as conntrack insert_failed.
-        'NATGW-POSTROUTING': [`-A NATGW-POSTROUTING -o ${ifc} ${fromClients} -j MASQUERADE --random-fully`],
+        // Not for the VM's own traffic: connections open before the agent started (an operator's SSH session) would be
+        // picked up mid-stream and given a new source port, which resets them.
+        'NATGW-POSTROUTING': [`-A NATGW-POSTROUTING -o ${ifc} -m addrtype ! --src-type LOCAL ${fromClients} -j MASQUERADE --random-fully`],
       },
     },
     jumps: [...JUMPS],

@@ -40,3 +40,36 @@ export const runCommand: CommandRunner = async (purpose, file, args, options = {
   }
   return { stdout: result.stdout, stderr: result.stderr, exitCode: exitCode ?? 0 };
 };
+
+export interface LongRunning {
+  /** Resolves with the exit code once the process ends (after stop(), or on its own). */
+  done: Promise<number | undefined>;
+  stop(): void;
+}
+
+export type LineSpawner = (purpose: string, file: string, args: string[], onLine: (line: string, stream: 'stdout' | 'stderr') => void) => LongRunning;
+
+/** A process whose output is a stream of events (conntrack -E, tcpdump): each line is handed over as it arrives. */
+export const spawnLines: LineSpawner = (purpose, file, args, onLine) => {
+  const subprocess = execa(file, args, { reject: false, buffer: false, stdin: 'ignore', cleanup: true });
+  const forward = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr') => {
+    if (stream === null) return;
+    let pending = '';
+    stream.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) onLine(line, name);
+    });
+  };
+  forward(subprocess.stdout, 'stdout');
+  forward(subprocess.stderr, 'stderr');
+  const done = subprocess.then(
+    (result) => result.exitCode,
+    (error: unknown) => {
+      onLine(`${purpose} failed: \`${[file, ...args].join(' ')}\`: ${(error as Error).message}`, 'stderr');
+      return undefined;
+    },
+  );
+  return { done, stop: () => void subprocess.kill('SIGTERM') };
+};

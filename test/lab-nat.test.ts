@@ -70,7 +70,7 @@ t.test('a NAT VM in the lab', async (t) => {
   await t.test('the agent runs the TCP MSS clamp and masquerades only towards the egress interface', async (t) => {
     const saved = await natLab.saveRuleset();
     t.match(saved, /-A NATGW-MSS -o ens4 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu/);
-    t.match(saved, /-A NATGW-POSTROUTING -o ens4 -m set --match-set natgw-src src/);
+    t.match(saved, /-A NATGW-POSTROUTING -o ens4 -m addrtype ! --src-type LOCAL -m set --match-set natgw-src src/);
   });
 
   await t.test('promtool finds no problem in a live scrape', async (t) => {
@@ -79,6 +79,21 @@ t.test('a NAT VM in the lab', async (t) => {
     const result = await runCommand('lint the scrape', 'promtool', ['check', 'metrics'], { input: scrape, okExitCodes: [1, 3] });
     t.equal(result.exitCode, 0, result.stdout + result.stderr);
     t.equal((result.stdout + result.stderr).trim(), '', 'no lint findings');
+  });
+
+  await t.test('the per-VM connection cap drops new connections above it, and counts them', async (t) => {
+    natLab.writeConfig(baseConfig({ maxConnectionsPerVm: 2 }));
+    agent.child.kill('SIGHUP');
+    await agent.waitFor(/config_reloaded/, 10_000);
+    await lab.exec('nat', ['conntrack', '-F'], { okExitCodes: [1] });
+    const slow = [1, 2].map((n) =>
+      lab.spawn('private', ['curl', '-sS', '--limit-rate', '100K', '-o', '/dev/null', `http://${INTERNET.server}/bytes?n=300000`], `slow download ${n}`),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    t.equal(await natLab.whoami('private', 2), undefined, 'a third connection is refused while two are open');
+    t.ok(((await natLab.metrics()).get('natgw_dropped_packets_total{reason="per_vm_cap"}') ?? 0) > 0, 'counted as per_vm_cap');
+    for (const download of slow) t.equal(await download.exited, 0, 'the two connections under the cap complete');
+    t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP, 'below the cap again, new connections work');
   });
 
   t.teardown(() => agent.stop());

@@ -15,6 +15,12 @@ async function main(): Promise<void> {
       response.end(`${request.socket.remoteAddress}\n`);
       return;
     }
+    if (url.pathname === '/upload' && request.method === 'POST') {
+      let received = 0;
+      request.on('data', (chunk: Buffer) => (received += chunk.length));
+      request.on('end', () => response.end(`${received}\n`));
+      return;
+    }
     if (url.pathname === '/bytes') {
       // A bounded body: the client paces it with --limit-rate, the server never sends more than asked.
       let remaining = Math.min(Number(url.searchParams.get('n') ?? '0'), 1024 ** 3);

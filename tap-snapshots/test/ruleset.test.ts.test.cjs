@@ -24,17 +24,27 @@ COMMIT
 *filter
 :NATGW-FORWARD - [0:0]
 :NATGW-EGRESS - [0:0]
+:NATGW-DROP-SOURCE - [0:0]
+:NATGW-DROP-CAP - [0:0]
+:NATGW-DROP-INVALID - [0:0]
 -A NATGW-FORWARD ! -i ens5 -j RETURN
--A NATGW-FORWARD -m conntrack --ctstate INVALID -m comment --comment "natgw:drop:invalid" -j DROP
+-A NATGW-FORWARD -m conntrack --ctstate INVALID -j NATGW-DROP-INVALID
 -A NATGW-FORWARD -o ens5 -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -m comment --comment "natgw:ingress" -j ACCEPT
 -A NATGW-FORWARD -o ens5 -m set --match-set natgw-src src -m set ! --match-set natgw-src dst -j NATGW-EGRESS
--A NATGW-FORWARD -m comment --comment "natgw:drop:source_not_allowed" -j DROP
--A NATGW-EGRESS -m conntrack --ctstate NEW -m connlimit --connlimit-above 4096 --connlimit-mask 32 --connlimit-saddr -m comment --comment "natgw:drop:per_vm_cap" -j DROP
+-A NATGW-FORWARD -j NATGW-DROP-SOURCE
+-A NATGW-EGRESS -m conntrack --ctstate NEW -m connlimit --connlimit-above 4096 --connlimit-mask 32 --connlimit-saddr -j NATGW-DROP-CAP
+-A NATGW-EGRESS -m conntrack --ctstate NEW -m comment --comment "natgw:new"
 -A NATGW-EGRESS -m comment --comment "natgw:egress" -j ACCEPT
+-A NATGW-DROP-SOURCE -m limit --limit 50/sec --limit-burst 50 -m comment --comment "natgw:log:source_not_allowed" -j NFLOG --nflog-group 4201
+-A NATGW-DROP-SOURCE -m comment --comment "natgw:drop:source_not_allowed" -j DROP
+-A NATGW-DROP-CAP -m limit --limit 50/sec --limit-burst 50 -m comment --comment "natgw:log:per_vm_cap" -j NFLOG --nflog-group 4202
+-A NATGW-DROP-CAP -m comment --comment "natgw:drop:per_vm_cap" -j DROP
+-A NATGW-DROP-INVALID -m limit --limit 50/sec --limit-burst 50 -m comment --comment "natgw:log:invalid" -j NFLOG --nflog-group 4203
+-A NATGW-DROP-INVALID -m comment --comment "natgw:drop:invalid" -j DROP
 COMMIT
 *nat
 :NATGW-POSTROUTING - [0:0]
--A NATGW-POSTROUTING -o ens5 -m set --match-set natgw-src src -m set ! --match-set natgw-src dst -j MASQUERADE --random-fully
+-A NATGW-POSTROUTING -o ens5 -m addrtype ! --src-type LOCAL -m set --match-set natgw-src src -m set ! --match-set natgw-src dst -j MASQUERADE --random-fully
 COMMIT
 
 `
@@ -76,16 +86,26 @@ COMMIT
 *filter
 :NATGW-FORWARD - [0:0]
 :NATGW-EGRESS - [0:0]
+:NATGW-DROP-SOURCE - [0:0]
+:NATGW-DROP-CAP - [0:0]
+:NATGW-DROP-INVALID - [0:0]
 -A NATGW-FORWARD ! -i ens4 -j RETURN
--A NATGW-FORWARD -m conntrack --ctstate INVALID -m comment --comment "natgw:drop:invalid" -j DROP
+-A NATGW-FORWARD -m conntrack --ctstate INVALID -j NATGW-DROP-INVALID
 -A NATGW-FORWARD -o ens4 -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -m comment --comment "natgw:ingress" -j ACCEPT
 -A NATGW-FORWARD -o ens4 -m set --match-set natgw-src src -m set ! --match-set natgw-src dst -j NATGW-EGRESS
--A NATGW-FORWARD -m comment --comment "natgw:drop:source_not_allowed" -j DROP
+-A NATGW-FORWARD -j NATGW-DROP-SOURCE
+-A NATGW-EGRESS -m conntrack --ctstate NEW -m comment --comment "natgw:new"
 -A NATGW-EGRESS -m comment --comment "natgw:egress" -j ACCEPT
+-A NATGW-DROP-SOURCE -m limit --limit 50/sec --limit-burst 50 -m comment --comment "natgw:log:source_not_allowed" -j NFLOG --nflog-group 4201
+-A NATGW-DROP-SOURCE -m comment --comment "natgw:drop:source_not_allowed" -j DROP
+-A NATGW-DROP-CAP -m limit --limit 50/sec --limit-burst 50 -m comment --comment "natgw:log:per_vm_cap" -j NFLOG --nflog-group 4202
+-A NATGW-DROP-CAP -m comment --comment "natgw:drop:per_vm_cap" -j DROP
+-A NATGW-DROP-INVALID -m limit --limit 50/sec --limit-burst 50 -m comment --comment "natgw:log:invalid" -j NFLOG --nflog-group 4203
+-A NATGW-DROP-INVALID -m comment --comment "natgw:drop:invalid" -j DROP
 COMMIT
 *nat
 :NATGW-POSTROUTING - [0:0]
--A NATGW-POSTROUTING -o ens4 -m set --match-set natgw-src src -m set ! --match-set natgw-src dst -j MASQUERADE --random-fully
+-A NATGW-POSTROUTING -o ens4 -m addrtype ! --src-type LOCAL -m set --match-set natgw-src src -m set ! --match-set natgw-src dst -j MASQUERADE --random-fully
 COMMIT
 
 `

@@ -1,0 +1,116 @@
+// Connection events from the kernel (`conntrack -E`, source-NAT flows only): closed connections by protocol, and one
+// translation log line per new TCP/UDP connection (Cloud NAT's TRANSLATIONS_ONLY entries), rate-limited.
+import type { Logger } from '../log.js';
+import { RateLimiter } from '../rate-limit.js';
+import type { LineSpawner, LongRunning } from '../runner.js';
+import { isTranslated, parseConntrackLine, type ConntrackEntry } from './conntrack-table.js';
+
+export interface TranslationLogEntry {
+  event: 'translation';
+  allocation_status: 'OK';
+  connection: { src_ip: string; src_port: number; nat_ip: string; nat_port: number; dest_ip: string; dest_port: number; protocol: string };
+  endpoint: { vm_ip: string };
+}
+
+export function translationLogEntry(entry: ConntrackEntry, natExternalIp?: string): TranslationLogEntry | undefined {
+  if (entry.protocol !== 'tcp' && entry.protocol !== 'udp') return undefined;
+  return {
+    event: 'translation',
+    allocation_status: 'OK',
+    connection: {
+      src_ip: entry.original.src,
+      src_port: Number(entry.original.sport),
+      // The reply comes back to the address and port the NAT chose; GCE maps that address 1:1 to the external IP.
+      nat_ip: natExternalIp ?? entry.reply.dst,
+      nat_port: Number(entry.reply.dport),
+      dest_ip: entry.original.dst,
+      dest_port: Number(entry.original.dport),
+      protocol: entry.protocol,
+    },
+    endpoint: { vm_ip: entry.original.src },
+  };
+}
+
+export interface EventCounts {
+  closed: Map<string, number>;
+  lost: number;
+  logged: number;
+  suppressed: number;
+}
+
+export interface EventWatcherOptions {
+  spawn: LineSpawner;
+  log: Logger;
+  logTranslations: boolean;
+  ratePerSecond: number;
+  natExternalIp?: string;
+}
+
+export class ConntrackEventWatcher {
+  readonly counts: EventCounts = { closed: new Map(), lost: 0, logged: 0, suppressed: 0 };
+  ok = false;
+  lastError: string | undefined;
+  private process: LongRunning | undefined;
+  private stopped = true;
+  private readonly limiter: RateLimiter;
+  private restarts = 0;
+
+  constructor(private options: EventWatcherOptions) {
+    this.limiter = new RateLimiter(options.ratePerSecond);
+  }
+
+  configure(changes: Partial<Pick<EventWatcherOptions, 'logTranslations' | 'ratePerSecond' | 'natExternalIp'>>): void {
+    this.options = { ...this.options, ...changes };
+    this.limiter.setRate(this.options.ratePerSecond);
+  }
+
+  handleLine(line: string, stream: 'stdout' | 'stderr'): void {
+    if (stream === 'stderr') {
+      // The kernel drops events when userspace falls behind; conntrack says so and carries on.
+      if (/ENOBUFS/.test(line)) this.counts.lost++;
+      else if (line.trim() !== '' && !/flow events have been shown/.test(line)) this.lastError = line.trim();
+      return;
+    }
+    const entry = parseConntrackLine(line);
+    if (entry === undefined || !isTranslated(entry)) return;
+    if (entry.event === 'DESTROY') {
+      this.counts.closed.set(entry.protocol, (this.counts.closed.get(entry.protocol) ?? 0) + 1);
+    } else if (entry.event === 'NEW' && this.options.logTranslations) {
+      const record = translationLogEntry(entry, this.options.natExternalIp);
+      if (record === undefined) return;
+      if (this.limiter.take()) {
+        this.counts.logged++;
+        this.options.log.info(record, 'translation');
+      } else {
+        this.counts.suppressed++;
+      }
+    }
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.launch();
+  }
+
+  private launch(): void {
+    const started = Date.now();
+    this.process = this.options.spawn('watch connection events', 'conntrack', ['-E', '-e', 'NEW,DESTROY', '-f', 'ipv4', '--src-nat'], (line, stream) =>
+      this.handleLine(line, stream),
+    );
+    this.ok = true;
+    void this.process.done.then((code) => {
+      this.ok = false;
+      if (this.stopped) return;
+      this.lastError = `conntrack -E exited with ${code ?? 'an error'}${this.lastError === undefined ? '' : `: ${this.lastError}`}`;
+      this.options.log.warn({ event: 'collector_failed', collector: 'conntrack_events', error: this.lastError }, 'connection event watcher stopped; restarting');
+      this.restarts = Date.now() - started > 60_000 ? 0 : this.restarts + 1;
+      setTimeout(() => !this.stopped && this.launch(), Math.min(1000 * 2 ** this.restarts, 60_000)).unref();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.process?.stop();
+  }
+}

@@ -1,0 +1,93 @@
+// Error logs: packets we drop reach userspace through NFLOG (rate-limited by the kernel rule itself) and tcpdump,
+// which reads NFLOG groups without a netlink library. One JSON line per logged drop, with the reason.
+import type { Logger } from '../log.js';
+import { DROP_REASONS, type DropReason } from '../ruleset.js';
+import type { LineSpawner, LongRunning } from '../runner.js';
+
+export interface DropLogEntry {
+  event: 'dropped';
+  allocation_status: 'DROPPED';
+  reason: DropReason;
+  connection: { src_ip: string; src_port?: number; dest_ip: string; dest_port?: number; protocol: string };
+}
+
+const splitAddress = (text: string): { ip: string; port?: number } => {
+  const parts = text.split('.');
+  return parts.length === 5 ? { ip: parts.slice(0, 4).join('.'), port: Number(parts[4]) } : { ip: text };
+};
+
+/** Parses a `tcpdump -q -n -e -tt -i nflog:…` line into a drop record (-q: no dissection by port number). */
+export function parseNflogLine(line: string): DropLogEntry | undefined {
+  const match = /resource ID (\d+), (?:family )?IPv4\b.*?, length \d+: (\S+) > (\S+): +(\S+)/.exec(line);
+  if (match === null) return undefined;
+  const reason = DROP_REASONS.find((entry) => entry.nflogGroup === Number(match[1]))?.reason;
+  if (reason === undefined) return undefined;
+  const source = splitAddress(match[2] ?? '');
+  const destination = splitAddress((match[3] ?? '').replace(/:$/, ''));
+  const kind = match[4] ?? '';
+  const protocol = /^udp/i.test(kind) ? 'udp' : /^(tcp|Flags)/i.test(kind) ? 'tcp' : kind.startsWith('ICMP') ? 'icmp' : 'other';
+  return {
+    event: 'dropped',
+    allocation_status: 'DROPPED',
+    reason,
+    connection: {
+      src_ip: source.ip,
+      ...(source.port === undefined ? {} : { src_port: source.port }),
+      dest_ip: destination.ip,
+      ...(destination.port === undefined ? {} : { dest_port: destination.port }),
+      protocol,
+    },
+  };
+}
+
+export class DropLogWatcher {
+  ok = false;
+  lastError: string | undefined;
+  logged = 0;
+  private process: LongRunning | undefined;
+  private stopped = true;
+  private restarts = 0;
+
+  constructor(
+    private readonly spawn: LineSpawner,
+    private readonly log: Logger,
+  ) {}
+
+  handleLine(line: string, stream: 'stdout' | 'stderr'): void {
+    if (stream === 'stderr') {
+      if (/^(listening on|tcpdump: verbose|\d+ packets)/.test(line.trim()) || line.trim() === '') return;
+      this.lastError = line.trim();
+      return;
+    }
+    const record = parseNflogLine(line);
+    if (record === undefined) return;
+    this.logged++;
+    this.log.warn(record, `dropped: ${record.reason}`);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.launch();
+  }
+
+  private launch(): void {
+    const started = Date.now();
+    const groups = DROP_REASONS.map((entry) => entry.nflogGroup).join(',');
+    this.process = this.spawn('read dropped packets from NFLOG', 'tcpdump', ['-l', '-q', '-n', '-e', '-tt', '-i', `nflog:${groups}`], (line, stream) => this.handleLine(line, stream));
+    this.ok = true;
+    void this.process.done.then((code) => {
+      this.ok = false;
+      if (this.stopped) return;
+      this.lastError = `tcpdump exited with ${code ?? 'an error'}${this.lastError === undefined ? '' : `: ${this.lastError}`}`;
+      this.log.warn({ event: 'collector_failed', collector: 'drop_log', error: this.lastError }, 'drop log reader stopped; restarting');
+      this.restarts = Date.now() - started > 60_000 ? 0 : this.restarts + 1;
+      setTimeout(() => !this.stopped && this.launch(), Math.min(1000 * 2 ** this.restarts, 60_000)).unref();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.process?.stop();
+  }
+}
