@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { INTERNET, Lab, repoRoot, type LabProcess } from './lab.js';
 
-const NAT = { name: 'nat-gateway', ip: '10.10.0.2', externalIp: '203.0.113.10' };
+const NAT = { name: 'nat-gateway', ip: '10.10.0.2', externalIp: '203.0.113.10', canIpForward: true };
 const CONFIG = { sourceRanges: ['10.10.0.0/25'], reconcileIntervalSeconds: 2, egressProbe: { targets: [`${INTERNET.server}:80`] } };
 
 export async function runDemo(say: (line: string) => void): Promise<number> {

@@ -33,6 +33,27 @@ export interface VmSpec {
   defaultVia?: string;
   zone?: string;
   attributes?: Record<string, string>;
+  /** Network tags: routes and firewall rules select VMs by them. */
+  tags?: string[];
+  /** As on GCE, false unless asked for: the fabric then drops what the VM sends or receives for other addresses. */
+  canIpForward?: boolean;
+}
+
+/** A 0.0.0.0/0 route to an instance, as GCE keeps it: the lowest priority wins, equal priorities share (ECMP). */
+export interface LabRoute {
+  name: string;
+  priority: number;
+  tags: string[];
+  nextHopIp: string;
+}
+
+export interface LabFirewallRule {
+  name: string;
+  priority: number;
+  sourceRanges: string[];
+  targetTags: string[];
+  /** Empty ports: every port; protocol 'all' allows every protocol. */
+  allowed: { protocol: string; ports: string[] }[];
 }
 
 export interface LabVm extends VmSpec {
@@ -46,7 +67,11 @@ export class LabProcess {
   private output = '';
   readonly exited: Promise<number | null>;
 
-  constructor(readonly child: ChildProcess, readonly label: string) {
+  constructor(
+    readonly child: ChildProcess,
+    readonly label: string,
+    readonly namespace: string,
+  ) {
     child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal === null ? null : 128))));
@@ -106,6 +131,8 @@ export class Lab {
   private readonly exitHook = () => this.destroySync();
   private nextPort = 1;
   private destroyed = false;
+  private routes: LabRoute[] = [];
+  private firewalls: LabFirewallRule[] | undefined;
 
   private constructor(readonly id: string) {
     this.fabric = `${LAB_PREFIX}${id}-fabric`;
@@ -119,9 +146,9 @@ export class Lab {
 
   static async create(options: { id?: string } = {}): Promise<Lab> {
     if (process.getuid?.() !== 0) throw new Error('the lab needs root (network namespaces, iptables): run it as root');
-    for (const tool of ['ip', 'iptables', 'iptables-restore', 'ipset', 'conntrack']) {
+    for (const tool of ['ip', 'iptables', 'iptables-restore', 'ipset', 'conntrack', 'nft', 'curl']) {
       if (!['/usr/sbin', '/sbin', '/usr/bin', '/bin'].some((dir) => existsSync(path.join(dir, tool)))) {
-        const pkg = { ip: 'iproute2', 'iptables-restore': 'iptables' }[tool] ?? tool;
+        const pkg = { ip: 'iproute2', 'iptables-restore': 'iptables', nft: 'nftables' }[tool] ?? tool;
         throw new Error(`the lab needs '${tool}': apt-get install -y ${pkg}`);
       }
     }
@@ -210,7 +237,7 @@ export class Lab {
 
   spawnIn(namespace: string, args: string[], label: string, env: NodeJS.ProcessEnv = {}): LabProcess {
     const child = spawn('ip', ['netns', 'exec', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    const labProcess = new LabProcess(child, label);
+    const labProcess = new LabProcess(child, label, namespace);
     this.processes.push(labProcess);
     return labProcess;
   }
@@ -235,14 +262,113 @@ export class Lab {
     await ipn(namespace, 'route', 'add', METADATA_IP, 'dev', 'ens4');
     await ipn(namespace, 'route', 'add', 'default', 'via', spec.defaultVia ?? VPC.gateway);
     if (spec.externalIp !== undefined) await this.attachExternalIp(spec.ip, spec.externalIp);
+    this.vms.set(spec.name, vm);
+    await this.applyFabricFilters();
+    if (spec.defaultVia === undefined && this.routes.length > 0) await this.applyRoutesTo(vm);
+    if (this.firewalls !== undefined) await this.applyFirewallTo(vm);
     await controlRequest(this.metadataSocket, 'PUT', `/vms/${spec.ip}`, {
       name: spec.name,
       zone: spec.zone ?? 'lab-central1-a',
       ...(spec.externalIp === undefined ? {} : { externalIp: spec.externalIp }),
       attributes: spec.attributes ?? {},
     });
-    this.vms.set(spec.name, vm);
     return vm;
+  }
+
+  async removeVm(name: string): Promise<void> {
+    const vm = this.vm(name);
+    for (const labProcess of this.processes) {
+      if (labProcess.namespace === vm.namespace) await labProcess.stop('SIGTERM', 1000);
+    }
+    removeNamespace(vm.namespace);
+    this.namespaces.splice(this.namespaces.indexOf(vm.namespace), 1);
+    this.vms.delete(name);
+    await runCommand('unplug the VM', 'ip', ['-n', this.fabric, 'link', 'del', vm.fabricPort], { okExitCodes: [1] });
+    if (vm.externalIp !== undefined) await this.detachExternalIp(vm.ip, vm.externalIp);
+    await controlRequest(this.metadataSocket, 'DELETE', `/vms/${vm.ip}`);
+    await this.applyFabricFilters();
+  }
+
+  /**
+   * GCE's anti-spoofing: a VM without canIpForward may only send from its own address and only receive what is
+   * addressed to it. Bridge-family rules in the fabric see every frame to and from each VM's port.
+   */
+  refreshFabric(): Promise<void> {
+    return this.applyFabricFilters();
+  }
+
+  private async applyFabricFilters(): Promise<void> {
+    const guarded = [...this.vms.values()].filter((vm) => vm.canIpForward !== true);
+    const rules = (hook: 'prerouting' | 'forward' | 'output') =>
+      guarded
+        .map((vm) =>
+          hook === 'prerouting'
+            ? `    iifname "${vm.fabricPort}" ether type ip ip saddr != ${vm.ip} counter drop`
+            : `    oifname "${vm.fabricPort}" ether type ip ip daddr != ${vm.ip} counter drop`,
+        )
+        .join('\n');
+    const table = [
+      'table bridge lab-vpc',
+      'delete table bridge lab-vpc',
+      'table bridge lab-vpc {',
+      ...(['prerouting', 'forward', 'output'] as const).flatMap((hook) => [`  chain ${hook} {`, `    type filter hook ${hook} priority 0; policy accept;`, rules(hook), '  }']),
+      '}',
+      '',
+    ].join('\n');
+    await this.run('program anti-spoofing in the fabric', this.fabric, ['nft', '-f', '-'], { input: table });
+  }
+
+  /** Like GCE's routing table: every VM's default route follows the best route whose tags it carries. */
+  async setRoutes(routes: LabRoute[]): Promise<void> {
+    this.routes = routes;
+    for (const vm of this.vms.values()) await this.applyRoutesTo(vm);
+  }
+
+  private async applyRoutesTo(vm: LabVm): Promise<void> {
+    const tags = vm.tags ?? [];
+    const candidates = this.routes.filter((route) => (route.tags.length === 0 || route.tags.some((tag) => tags.includes(tag))) && route.nextHopIp !== vm.ip);
+    const best = Math.min(1000, ...candidates.map((route) => route.priority));
+    const hops = best >= 1000 ? [] : [...new Set(candidates.filter((route) => route.priority === best).map((route) => route.nextHopIp))].sort();
+    const args =
+      hops.length === 0
+        ? ['route', 'replace', 'default', 'via', VPC.gateway]
+        : hops.length === 1
+          ? ['route', 'replace', 'default', 'via', hops[0]!]
+          : ['route', 'replace', 'default', ...hops.flatMap((hop) => ['nexthop', 'via', hop])];
+    await runCommand(`route ${vm.name}`, 'ip', ['-n', vm.namespace, ...args]);
+  }
+
+  /** GCE firewall rules for ingress: enforced on each VM's NIC, stateful, implied deny. Egress is left open. */
+  async setFirewalls(rules: LabFirewallRule[]): Promise<void> {
+    this.firewalls = rules;
+    for (const vm of this.vms.values()) await this.applyFirewallTo(vm);
+  }
+
+  private async applyFirewallTo(vm: LabVm): Promise<void> {
+    const tags = vm.tags ?? [];
+    const applicable = (this.firewalls ?? []).filter((rule) => rule.targetTags.length === 0 || rule.targetTags.some((tag) => tags.includes(tag))).sort((a, b) => a.priority - b.priority);
+    const accepts = applicable.flatMap((rule) =>
+      rule.allowed.map((allowed) => {
+        const from = `ip saddr { ${rule.sourceRanges.join(', ')} }`;
+        const protocol = allowed.protocol.toLowerCase();
+        if (protocol === 'all') return `    ${from} accept comment "${rule.name}"`;
+        const ports = allowed.ports.length === 0 ? '' : ` th dport { ${allowed.ports.join(', ')} }`;
+        return `    ${from} meta l4proto ${protocol}${ports} accept comment "${rule.name}"`;
+      }),
+    );
+    // Our own table in its own family: iptables-save, which the agent reads, never shows it.
+    const chain = (name: string, hook: string) => [
+      `  chain ${name} {`,
+      `    type filter hook ${hook} priority -100; policy accept;`,
+      '    iifname != "ens4" accept',
+      '    ct state established,related accept',
+      `    ip saddr ${METADATA_IP} accept`,
+      ...accepts,
+      '    counter drop',
+      '  }',
+    ];
+    const table = ['table inet lab-gce-firewall', 'delete table inet lab-gce-firewall', 'table inet lab-gce-firewall {', ...chain('ingress', 'input'), ...chain('ingress_forwarded', 'forward'), '}', ''].join('\n');
+    await this.run(`firewall ${vm.name}`, vm.namespace, ['nft', '-f', '-'], { input: table });
   }
 
   private async attachExternalIp(ip: string, externalIp: string): Promise<void> {
@@ -251,6 +377,14 @@ export class Lab {
     await rule('-A', 'LAB-EXTERNAL', '-i', 'wan', '-o', 'vpc0', '-d', ip, '-j', 'ACCEPT');
     await rule('-t', 'nat', '-A', 'LAB-1TO1-IN', '-i', 'wan', '-d', externalIp, '-j', 'DNAT', '--to-destination', ip);
     await rule('-t', 'nat', '-A', 'LAB-1TO1-OUT', '-o', 'wan', '-s', ip, '-j', 'SNAT', '--to-source', externalIp);
+  }
+
+  private async detachExternalIp(ip: string, externalIp: string): Promise<void> {
+    const rule = (...args: string[]) => this.run(`unmap ${externalIp}`, this.fabric, ['iptables', ...args], { okExitCodes: [1] });
+    await rule('-D', 'LAB-EXTERNAL', '-i', 'vpc0', '-o', 'wan', '-s', ip, '-j', 'ACCEPT');
+    await rule('-D', 'LAB-EXTERNAL', '-i', 'wan', '-o', 'vpc0', '-d', ip, '-j', 'ACCEPT');
+    await rule('-t', 'nat', '-D', 'LAB-1TO1-IN', '-i', 'wan', '-d', externalIp, '-j', 'DNAT', '--to-destination', ip);
+    await rule('-t', 'nat', '-D', 'LAB-1TO1-OUT', '-o', 'wan', '-s', ip, '-j', 'SNAT', '--to-source', externalIp);
   }
 
   async setDefaultRoute(vmName: string, via: string): Promise<void> {

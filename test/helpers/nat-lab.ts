@@ -36,6 +36,7 @@ export async function createNatLab(t: Test, options: { withOutsider?: boolean; m
     name: 'nat',
     ip: NAT_IP,
     externalIp: NAT_EXTERNAL_IP,
+    canIpForward: true,
     attributes: options.metadataConfig === undefined ? {} : { 'natgw-config': JSON.stringify(options.metadataConfig) },
   });
   await lab.addVm({ name: 'private', ip: '10.10.0.11', defaultVia: NAT_IP });
