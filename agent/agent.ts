@@ -47,6 +47,7 @@ export class Agent {
   private probeTimer: NodeJS.Timeout | undefined;
   private publishedHealth: string | undefined;
   private stopped = false;
+  private draining = false;
   /** The address GCE maps this VM to (translation logs show it as nat_ip), when known. */
   natExternalIp: string | undefined;
 
@@ -160,6 +161,16 @@ export class Agent {
     void probeLoop();
   }
 
+  /** Fails /healthz on purpose so a load balancer stops sending new flows before the agent goes away. */
+  startDraining(): void {
+    this.draining = true;
+    void this.publishHealth();
+  }
+
+  get drainSeconds(): number {
+    return this.config?.drainSeconds ?? 0;
+  }
+
   stop(): void {
     this.stopped = true;
     this.deps.observability?.stop();
@@ -167,8 +178,12 @@ export class Agent {
     clearTimeout(this.probeTimer);
   }
 
-  /** Health from the live kernel state, not from memory: a broken NAT must never look healthy. */
-  async health(): Promise<HealthReport> {
+  /**
+   * Health from the live kernel state, not from memory: a broken NAT must never look healthy. The `liveness` scope
+   * leaves out what is not this VM's fault (the egress probe, draining), for autohealing: a VM is only recreated when
+   * recreating it can help.
+   */
+  async health(scope: 'traffic' | 'liveness' = 'traffic'): Promise<HealthReport> {
     return this.exclusive(async () => {
       let inspection: Inspection | undefined;
       let inspectionError: string | undefined;
@@ -180,13 +195,13 @@ export class Agent {
           inspectionError = (error as Error).message;
         }
       }
-      const report = this.report(inspection, inspectionError);
-      this.deps.metrics.healthy.set(report.status === 'ok' ? 1 : 0);
+      const report = this.report(inspection, inspectionError, scope);
+      if (scope === 'traffic') this.deps.metrics.healthy.set(report.status === 'ok' ? 1 : 0);
       return report;
     });
   }
 
-  private report(inspection: Inspection | undefined, inspectionError?: string): HealthReport {
+  private report(inspection: Inspection | undefined, inspectionError?: string, scope: 'traffic' | 'liveness' = 'traffic'): HealthReport {
     const checks: Record<string, CheckResult> = {};
     checks.config = this.config === undefined ? { ok: false, detail: this.waitingFor } : { ok: true, detail: `from ${this.configSource}` };
     if (this.config !== undefined) {
@@ -202,12 +217,13 @@ export class Agent {
           ? { ok: false, detail: inspectionError ?? this.lastError ?? 'not applied yet' }
           : { ok: inspection.inSync, detail: inspection.inSync ? 'in sync with the config' : inspection.differences.join('; ') };
       const probe = this.config.egressProbe;
-      if (probe !== undefined) {
+      if (probe !== undefined && scope === 'traffic') {
         const fresh = this.probeResult !== undefined && Date.now() - this.probeResult.at < probe.intervalSeconds * 3000 + probe.timeoutSeconds * 1000 * probe.targets.length;
         checks.egress_probe =
           this.probeResult === undefined ? { ok: false, detail: 'no probe has finished yet' } : { ok: this.probeResult.ok && fresh, detail: fresh ? this.probeResult.detail : `stale: ${this.probeResult.detail}` };
       }
     }
+    if (this.draining && scope === 'traffic') checks.draining = { ok: false, detail: 'the agent is stopping; new flows should go elsewhere' };
     const failed = Object.entries(checks)
       .filter(([, check]) => !check.ok)
       .map(([name]) => name);

@@ -13,6 +13,10 @@ export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent
     const report = await agent.health();
     return reply.code(report.status === 'ok' ? 200 : 503).send(report);
   });
+  app.get('/livez', async (_request, reply) => {
+    const report = await agent.health('liveness');
+    return reply.code(report.status === 'ok' ? 200 : 503).send(report);
+  });
   app.get('/metrics', async (_request, reply) => {
     const body = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(body);

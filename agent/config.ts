@@ -74,6 +74,7 @@ export const agentConfigSchema = z
       .strict()
       .default({}),
     deploymentMode: z.enum(['single', 'ha']).default('single'),
+    drainSeconds: z.number().int().min(0).max(600).default(0),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -130,10 +130,14 @@ export async function runAgentCli(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       // The data plane stays: established flows must survive an agent restart or upgrade.
-      log.info({ event: 'stopping', signal }, 'stopping; the data plane stays in place');
-      agent.stop();
-      abort.abort();
-      void (server?.close() ?? Promise.resolve()).then(() => resolve(0));
+      const drainSeconds = agent.drainSeconds;
+      log.info({ event: 'stopping', signal, drainSeconds }, `stopping${drainSeconds > 0 ? ` after draining for ${drainSeconds} s` : ''}; the data plane stays in place`);
+      agent.startDraining();
+      setTimeout(() => {
+        agent.stop();
+        abort.abort();
+        void (server?.close() ?? Promise.resolve()).then(() => resolve(0));
+      }, drainSeconds * 1000);
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);

@@ -86,8 +86,18 @@ t.test('drift, restarts and cleanup', async (t) => {
     t.notMatch(agent.text, /"event":"apply"/, 'the restarted agent found everything in place and applied nothing');
   });
 
-  await t.test('SIGTERM stops the agent but leaves the data plane in place', async (t) => {
-    t.equal(await agent.stop('SIGTERM'), 0, 'exit code 0');
+  await t.test('SIGTERM drains (health fails first, liveness does not), stops, and leaves the data plane in place', async (t) => {
+    natLab.writeConfig(baseConfig({ reconcileIntervalSeconds: 2, drainSeconds: 2 }));
+    agent.child.kill('SIGHUP');
+    await agent.waitFor(/config_reloaded/, 10_000);
+    agent.child.kill('SIGTERM');
+    await agent.waitFor(/"event":"stopping"/, 5000);
+    const draining = await natLab.healthz();
+    t.equal(draining.status, 503, '/healthz fails while draining');
+    t.same(draining.body.failed, ['draining']);
+    const { stdout: livez } = await lab.exec('nat', ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9731/livez']);
+    t.equal(livez, '200', '/livez (autohealing) stays ok: draining is not a fault');
+    t.equal(await agent.exited, 0, 'exit code 0 after the drain');
     t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP);
   });
 
