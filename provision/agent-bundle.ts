@@ -1,0 +1,95 @@
+// The agent travels to the NAT VM inside instance metadata (no bucket, no registry, no internet needed at boot):
+// gzip + base64, split into values under GCE's 256 KB per-value limit, with a checksum the startup script verifies.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { ProvisionError } from './gcp/call.js';
+
+export const MAX_METADATA_VALUE = 256 * 1024;
+export const MAX_METADATA_TOTAL = 512 * 1024;
+/** Under the per-value limit with room to spare. */
+export const CHUNK_SIZE = 250 * 1024;
+
+/** Finds a repository file from both provision/*.ts (tests) and dist/provision/*.js (the CLI). */
+export function repoFile(relative: string): string {
+  for (const base of ['../', '../../']) {
+    const candidate = fileURLToPath(new URL(base + relative, import.meta.url));
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new ProvisionError(`cannot find ${relative} next to the natgw installation (looked in the source tree and dist/)`);
+}
+
+let built: Promise<Buffer> | undefined;
+
+/** Bundles agent/entry.ts into one ESM file for node20, the way the NAT VM runs it. Built once per process. */
+export function buildAgentBundle(): Promise<Buffer> {
+  built ??= (async () => {
+    const entry = repoFile('agent/entry.ts');
+    const esbuild = await import('esbuild');
+    const result = await esbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      minify: true,
+      write: false,
+      legalComments: 'none',
+      // CommonJS dependencies call require(); an ESM bundle has none unless we make one.
+      banner: { js: "import{createRequire as __natgwCreateRequire}from'node:module';const require=__natgwCreateRequire(import.meta.url);" },
+      // The provisioner's heavy dependencies must never ride along to the VM.
+      external: ['@google-cloud/compute', 'google-auth-library', 'esbuild'],
+      logLevel: 'silent',
+    });
+    const output = result.outputFiles[0];
+    if (output === undefined) throw new ProvisionError('esbuild produced no agent bundle');
+    const text = Buffer.from(output.contents);
+    if (/@google-cloud\/compute|google-auth-library/.test(text.toString('latin1'))) {
+      throw new ProvisionError('the agent bundle references @google-cloud/compute or google-auth-library; the agent must not import provisioning code');
+    }
+    return text;
+  })();
+  built.catch(() => {
+    built = undefined;
+  });
+  return built;
+}
+
+export async function loadAgentBundle(file: string | undefined): Promise<Buffer> {
+  if (file === undefined) return buildAgentBundle();
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new ProvisionError(`--agent-bundle: cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+export const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+/** The metadata values that carry the bundle: natgw-agent-0…N, its sha256 and version. */
+export function bundleMetadata(bundle: Buffer, version: string): Record<string, string> {
+  const encoded = gzipSync(bundle, { level: 9 }).toString('base64');
+  const items: Record<string, string> = {};
+  for (let index = 0, offset = 0; offset < encoded.length; index++, offset += CHUNK_SIZE) items[`natgw-agent-${index}`] = encoded.slice(offset, offset + CHUNK_SIZE);
+  items['natgw-agent-sha256'] = sha256(bundle);
+  items['natgw-agent-version'] = version;
+  return items;
+}
+
+export function startupScript(): string {
+  return readFileSync(repoFile('startup-scripts/natgw-startup.sh'), 'utf8');
+}
+
+/** GCE's limits, checked here so an oversized bundle fails before any API call rather than at instance insert. */
+export function checkMetadataBudget(metadata: Record<string, string>): void {
+  let total = 0;
+  for (const [key, value] of Object.entries(metadata)) {
+    const size = Buffer.byteLength(value);
+    if (size > MAX_METADATA_VALUE) throw new ProvisionError(`metadata value ${key} is ${size} bytes; GCE allows ${MAX_METADATA_VALUE} per value`);
+    total += size + Buffer.byteLength(key);
+  }
+  if (total >= MAX_METADATA_TOTAL) {
+    throw new ProvisionError(`instance metadata would be ${total} bytes; GCE allows ${MAX_METADATA_TOTAL} in total. The agent bundle is too large (trim its dependencies).`);
+  }
+}

@@ -1,0 +1,209 @@
+// The executor: applies a plan in the one order that keeps clients safe (route last on the way up, first on the way
+// down) and never creates the route before the agent says the NAT works.
+import { deleteAddress, getAddress, insertAddress, setAddressLabels } from './gcp/addresses.js';
+import { ProvisionError, type CallContext } from './gcp/call.js';
+import { deleteFirewall, insertFirewall, patchFirewall, type Firewall } from './gcp/firewalls.js';
+import { deleteInstance, getGuestAttributes, getSerialOutput, insertInstance, setInstanceLabels, setInstanceMetadata, setInstanceTags, type Instance } from './gcp/instances.js';
+import { getImageFromFamily } from './gcp/network.js';
+import { deleteRoute, insertRoute } from './gcp/routes.js';
+import { DEBIAN_IMAGE, type Desired, type DesiredFirewall, type Observed } from './model.js';
+import type { Change, Plan } from './plan.js';
+import type { Progress } from './progress.js';
+
+export interface ApplyOptions {
+  healthTimeoutMs: number;
+  pollIntervalMs: number;
+}
+
+export interface ApplyResult {
+  natIp: string;
+  health: string;
+  applied: { kind: string; name: string; action: string }[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const firewallBody = (firewall: DesiredFirewall): Firewall => ({
+  name: firewall.name,
+  network: firewall.network,
+  direction: 'INGRESS',
+  priority: firewall.priority,
+  sourceRanges: firewall.sourceRanges,
+  targetTags: firewall.targetTags,
+  allowed: firewall.allowed,
+  description: firewall.description,
+  disabled: false,
+});
+
+export function instanceBody(desired: Desired, natIp: string, sourceImage: string): Instance {
+  const want = desired.instance;
+  return {
+    name: want.name,
+    description: `natgw NAT gateway ${desired.gateway}`,
+    machineType: `zones/${want.zone}/machineTypes/${want.machineType}`,
+    canIpForward: true,
+    tags: { items: want.tags },
+    labels: want.labels,
+    metadata: { items: Object.entries(want.metadata).map(([key, value]) => ({ key, value })) },
+    disks: [
+      {
+        boot: true,
+        autoDelete: true,
+        initializeParams: { sourceImage, diskSizeGb: String(want.bootDiskGb), diskType: `zones/${want.zone}/diskTypes/pd-balanced` },
+      },
+    ],
+    networkInterfaces: [{ subnetwork: want.subnetwork, accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT', natIP: natIp, networkTier: 'PREMIUM' }] }],
+    shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
+    // The agent only talks to the metadata server, which needs no identity: no service account, no API scopes.
+    serviceAccounts: [],
+    scheduling: { automaticRestart: true, onHostMaintenance: 'MIGRATE' },
+  };
+}
+
+const find = (plan: Plan, kind: Change['kind'], name?: string) => plan.changes.find((change) => change.kind === kind && (name === undefined || change.name === name));
+
+/** Waits for guest attribute natgw/health = ok; on timeout the error carries the VM's serial console tail. */
+export async function waitHealthy(ctx: CallContext, progress: Progress, zone: string, instance: string, options: ApplyOptions): Promise<string> {
+  return progress.run(
+    `waiting for the agent on ${instance} to report healthy`,
+    async (step) => {
+      const deadline = Date.now() + options.healthTimeoutMs;
+      let last = '(not reported yet)';
+      for (;;) {
+        const attributes = await getGuestAttributes(ctx, zone, instance, 'natgw/');
+        last = attributes['natgw/health'] ?? '(not reported yet)';
+        if (last === 'ok') return last;
+        step.update(`health: ${last}`);
+        if (Date.now() >= deadline) break;
+        await sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - Date.now())));
+      }
+      const serial = await getSerialOutput(ctx, zone, instance);
+      const tail = serial.trimEnd().split('\n').slice(-30).map((line) => `    ${line}`).join('\n');
+      throw new ProvisionError(
+        `the agent on ${instance} did not report healthy within ${Math.round(options.healthTimeoutMs / 1000)}s (last health: ${last}).\n` +
+          `The route was not created, so no client traffic goes to this VM. Last lines of its serial console:\n${tail || '    (empty)'}\n` +
+          `Fix the cause (see also: gcloud compute instances get-serial-port-output ${instance} --zone ${zone}) and re-run provision; it resumes where it stopped.`,
+      );
+    },
+    () => 'healthy',
+  );
+}
+
+export async function applyProvision(ctx: CallContext, desired: Desired, observed: Observed, plan: Plan, progress: Progress, options: ApplyOptions): Promise<ApplyResult> {
+  const applied: ApplyResult['applied'] = [];
+  const record = (change: Change | undefined, action = change?.action) => {
+    if (change !== undefined && action !== undefined) applied.push({ kind: change.kind, name: change.name, action });
+  };
+  const region = desired.region;
+  const zone = desired.instance.zone;
+
+  // ---- address ----
+  const addressChange = find(plan, 'address');
+  let natIp = observed.address?.address ?? '';
+  if (addressChange?.action === 'create') {
+    await progress.run(`creating address ${desired.address.name}`, async () => {
+      await insertAddress(ctx, region, { name: desired.address.name, description: desired.address.description, labels: desired.address.labels, addressType: 'EXTERNAL', networkTier: 'PREMIUM' });
+    });
+    const created = await getAddress(ctx, region, desired.address.name);
+    if (created?.address === undefined || created.address === null) throw new ProvisionError(`address ${desired.address.name} was created but has no IP yet; re-run`);
+    natIp = created.address;
+    record(addressChange);
+  } else if (addressChange?.action === 'update' && observed.address !== undefined) {
+    const current = observed.address;
+    await progress.run(`labelling address ${current.name}`, () => setAddressLabels(ctx, region, current.name, { ...current.labels, ...desired.address.labels }, current.labelFingerprint));
+    record(addressChange);
+  }
+
+  // ---- firewalls ----
+  for (const change of plan.changes.filter((candidate) => candidate.kind === 'firewall')) {
+    const want = desired.firewalls.find((firewall) => firewall.name === change.name);
+    if (change.action === 'create' && want !== undefined) await progress.run(`creating firewall rule ${change.name}`, () => insertFirewall(ctx, firewallBody(want)));
+    else if (change.action === 'update' && want !== undefined) await progress.run(`updating firewall rule ${change.name}`, () => patchFirewall(ctx, change.name, firewallBody(want)));
+    else if (change.action === 'replace' && want !== undefined) {
+      await progress.run(`replacing firewall rule ${change.name}`, async () => {
+        await deleteFirewall(ctx, change.name);
+        await insertFirewall(ctx, firewallBody(want));
+      });
+    } else if (change.action === 'delete') await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
+    else continue;
+    record(change);
+  }
+
+  // ---- instance and route ----
+  const instanceChange = find(plan, 'instance');
+  const routeChange = find(plan, 'route');
+  if (routeChange?.action === 'replace' && observed.route !== undefined) {
+    await progress.run(`deleting route ${routeChange.name} (to replace it)`, () => deleteRoute(ctx, routeChange.name));
+  }
+  if (instanceChange?.action === 'replace' && observed.instance !== undefined) {
+    const old = observed.instance;
+    await progress.run(`deleting instance ${old.name} in ${old.zone} (to replace it)`, () => deleteInstance(ctx, old.zone, old.name));
+  }
+  if (instanceChange?.action === 'create' || instanceChange?.action === 'replace') {
+    const image = await getImageFromFamily(ctx, DEBIAN_IMAGE.project, DEBIAN_IMAGE.family);
+    if (image?.selfLink === undefined || image.selfLink === null) {
+      throw new ProvisionError(`image family ${DEBIAN_IMAGE.project}/${DEBIAN_IMAGE.family} not found; natgw runs on stock Debian 13`);
+    }
+    const sourceImage = image.selfLink;
+    await progress.run(`creating instance ${desired.instance.name} in ${zone} (${desired.instance.machineType}, ${image.name})`, () =>
+      insertInstance(ctx, zone, instanceBody(desired, natIp, sourceImage)),
+    );
+    record(instanceChange);
+  } else if (instanceChange?.action === 'update' && observed.instance !== undefined) {
+    const have = observed.instance;
+    const fields = new Set(instanceChange.diffs.map((diff) => diff.field.split('.')[0]));
+    if (fields.has('metadata')) {
+      // Keys of the user's stay; stale natgw-* keys (e.g. a chunk the smaller bundle no longer needs) go.
+      const kept = Object.entries(have.metadata).filter(([key]) => !key.startsWith('natgw-') && desired.instance.metadata[key] === undefined);
+      const items = [...kept, ...Object.entries(desired.instance.metadata)].map(([key, value]) => ({ key, value }));
+      await progress.run(`updating metadata of ${have.name}`, () => setInstanceMetadata(ctx, have.zone, have.name, items, have.metadataFingerprint));
+    }
+    if (fields.has('labels')) await progress.run(`labelling ${have.name}`, () => setInstanceLabels(ctx, have.zone, have.name, { ...have.labels, ...desired.instance.labels }, have.labelFingerprint));
+    if (fields.has('tags')) await progress.run(`setting network tags of ${have.name}`, () => setInstanceTags(ctx, have.zone, have.name, desired.instance.tags, have.tagsFingerprint));
+    record(instanceChange);
+  }
+
+  let health = 'unknown';
+  if (routeChange?.action === 'create' || routeChange?.action === 'replace') {
+    health = await waitHealthy(ctx, progress, zone, desired.instance.name, options);
+    const route = desired.route;
+    await progress.run(`creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')}, priority ${route.priority})`, () =>
+      insertRoute(ctx, {
+        name: route.name,
+        network: route.network,
+        destRange: route.destRange,
+        priority: route.priority,
+        tags: route.tags,
+        nextHopInstance: `projects/${ctx.project}/${route.nextHopInstance}`,
+        description: route.description,
+      }),
+    );
+    record(routeChange);
+  }
+  return { natIp, health, applied };
+}
+
+export async function applyDestroy(ctx: CallContext, region: string, observed: Observed, plan: Plan, progress: Progress): Promise<ApplyResult['applied']> {
+  const applied: ApplyResult['applied'] = [];
+  for (const change of plan.changes) {
+    if (change.action !== 'delete') continue;
+    switch (change.kind) {
+      case 'route':
+        await progress.run(`deleting route ${change.name}`, () => deleteRoute(ctx, change.name));
+        break;
+      case 'instance': {
+        const zone = observed.instance?.zone ?? '';
+        await progress.run(`deleting instance ${change.name} in ${zone}`, () => deleteInstance(ctx, zone, change.name));
+        break;
+      }
+      case 'firewall':
+        await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
+        break;
+      case 'address':
+        await progress.run(`releasing address ${change.name}`, () => deleteAddress(ctx, region, change.name));
+        break;
+    }
+    applied.push({ kind: change.kind, name: change.name, action: 'delete' });
+  }
+  return applied;
+}

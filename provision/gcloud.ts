@@ -1,0 +1,114 @@
+// The gcloud commands equivalent to a plan, for --dry-run: reviewable, and runnable by hand if someone must.
+import { lastSegment, type Desired, type Observed } from './model.js';
+import type { Plan } from './plan.js';
+
+const quote = (value: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
+const labelText = (labels: Record<string, string>) => Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(',');
+
+export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan): string[] {
+  const p = `--project ${quote(desired.project)}`;
+  const commands: string[] = [];
+  const route = desired.route;
+  const instance = desired.instance;
+  const routeDelete = `gcloud compute routes delete ${route.name} ${p} --quiet`;
+  const routeCreate = [
+    `gcloud compute routes create ${route.name} ${p} --network ${desired.network} --destination-range ${route.destRange}`,
+    `--next-hop-instance ${instance.name} --next-hop-instance-zone ${instance.zone} --tags ${route.tags.join(',')} --priority ${route.priority}`,
+    `--description ${quote(route.description)}`,
+  ].join(' ');
+  const instanceCreate = () => {
+    const files = Object.keys(instance.metadata)
+      .filter((key) => key === 'startup-script' || key === 'natgw-config' || key.startsWith('natgw-agent-'))
+      .map((key) => `${key}=${key}.txt`)
+      .join(',');
+    const plain = Object.entries(instance.metadata)
+      .filter(([key]) => !(key === 'startup-script' || key === 'natgw-config' || key.startsWith('natgw-agent-')))
+      .map(([key, value]) => `${key}=${value}`)
+      .join(',');
+    return [
+      `gcloud compute instances create ${instance.name} ${p} --zone ${instance.zone} --machine-type ${instance.machineType}`,
+      `--image-family debian-13 --image-project debian-cloud --boot-disk-size ${instance.bootDiskGb}GB --boot-disk-type pd-balanced`,
+      `--subnet ${lastSegment(instance.subnetwork)} --address ${observed.address?.address ?? desired.address.name} --network-tier PREMIUM --can-ip-forward`,
+      `--tags ${instance.tags.join(',')} --labels ${labelText(instance.labels)} --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring`,
+      `--no-service-account --no-scopes --metadata ${plain} --metadata-from-file ${files}`,
+    ].join(' ');
+  };
+  for (const change of plan.changes) {
+    switch (`${change.kind}:${change.action}`) {
+      case 'address:create':
+        commands.push(`gcloud compute addresses create ${desired.address.name} ${p} --region ${desired.region} --network-tier PREMIUM --description ${quote(desired.address.description)}`);
+        commands.push(`gcloud compute addresses update ${desired.address.name} ${p} --region ${desired.region} --update-labels ${labelText(desired.address.labels)}`);
+        break;
+      case 'address:update':
+        commands.push(`gcloud compute addresses update ${change.name} ${p} --region ${desired.region} --update-labels ${labelText(desired.address.labels)}`);
+        break;
+      case 'firewall:create':
+      case 'firewall:update':
+      case 'firewall:replace': {
+        const firewall = desired.firewalls.find((candidate) => candidate.name === change.name)!;
+        const rules = firewall.allowed.map((rule) => (rule.ports === undefined ? rule.IPProtocol : rule.ports.map((port) => `${rule.IPProtocol}:${port}`).join(','))).join(',');
+        const verb = change.action === 'update' ? 'update' : 'create';
+        if (change.action === 'replace') commands.push(`gcloud compute firewall-rules delete ${change.name} ${p} --quiet`);
+        commands.push(
+          `gcloud compute firewall-rules ${verb} ${change.name} ${p}${verb === 'create' ? ` --network ${desired.network} --direction INGRESS --action ALLOW` : ''} --priority ${firewall.priority} ` +
+            `--rules ${rules} --source-ranges ${firewall.sourceRanges.join(',')} --target-tags ${firewall.targetTags.join(',')} --description ${quote(firewall.description)}`,
+        );
+        break;
+      }
+      case 'firewall:delete':
+        commands.push(`gcloud compute firewall-rules delete ${change.name} ${p} --quiet`);
+        break;
+      case 'instance:create':
+        commands.push(instanceCreate());
+        break;
+      case 'instance:replace':
+        commands.push(routeDelete);
+        commands.push(`gcloud compute instances delete ${instance.name} ${p} --zone ${observed.instance?.zone ?? instance.zone} --quiet`);
+        commands.push(instanceCreate());
+        break;
+      case 'instance:update': {
+        const fields = new Set(change.diffs.map((diff) => diff.field.split('.')[0]));
+        if (fields.has('metadata')) commands.push(`gcloud compute instances add-metadata ${instance.name} ${p} --zone ${instance.zone} --metadata-from-file natgw-config=natgw-config.txt,…`);
+        if (fields.has('labels')) commands.push(`gcloud compute instances update ${instance.name} ${p} --zone ${instance.zone} --update-labels ${labelText(instance.labels)}`);
+        if (fields.has('tags')) commands.push(`gcloud compute instances add-tags ${instance.name} ${p} --zone ${instance.zone} --tags ${instance.tags.join(',')}`);
+        break;
+      }
+      case 'route:create':
+        commands.push(`# once 'gcloud compute instances get-guest-attributes ${instance.name} --zone ${instance.zone} --query-path natgw/health' says ok:`);
+        commands.push(routeCreate);
+        break;
+      case 'route:replace':
+        if (!commands.includes(routeDelete)) commands.push(routeDelete);
+        commands.push(routeCreate);
+        break;
+      case 'route:delete':
+        commands.push(routeDelete);
+        break;
+      case 'instance:delete':
+        commands.push(`gcloud compute instances delete ${change.name} ${p} --zone ${observed.instance?.zone ?? instance.zone} --quiet`);
+        break;
+      case 'address:delete':
+        commands.push(`gcloud compute addresses delete ${change.name} ${p} --region ${desired.region} --quiet`);
+        break;
+    }
+  }
+  return commands;
+}
+
+export function gcloudDestroyCommands(project: string, region: string, observed: Observed, plan: Plan): string[] {
+  const p = `--project ${quote(project)}`;
+  return plan.changes
+    .filter((change) => change.action === 'delete')
+    .map((change) => {
+      switch (change.kind) {
+        case 'route':
+          return `gcloud compute routes delete ${change.name} ${p} --quiet`;
+        case 'instance':
+          return `gcloud compute instances delete ${change.name} ${p} --zone ${observed.instance?.zone ?? ''} --quiet`;
+        case 'firewall':
+          return `gcloud compute firewall-rules delete ${change.name} ${p} --quiet`;
+        case 'address':
+          return `gcloud compute addresses delete ${change.name} ${p} --region ${region} --quiet`;
+      }
+    });
+}

@@ -1,0 +1,182 @@
+// Retries, requestIds, operation waiting and error translation: the behaviour every thin API module shares.
+import { randomUUID } from 'node:crypto';
+import type { protos } from '@google-cloud/compute';
+import type { ComputeClients } from './client.js';
+
+export type Operation = protos.google.cloud.compute.v1.IOperation;
+
+export interface CallContext {
+  clients: ComputeClients;
+  project: string;
+  /** Base delay of the exponential backoff; tests make it tiny. */
+  retryBaseMs: number;
+  maxAttempts: number;
+  /** How long one operation may take before we give up waiting (the operation itself keeps going). */
+  operationTimeoutMs: number;
+  onRetry?: (what: string, attempt: number, reason: string, delayMs: number) => void;
+}
+
+/** An operator-facing failure: printed as-is, without a stack, exit 1. */
+export class ProvisionError extends Error {
+  override name = 'ProvisionError';
+}
+
+interface ParsedApiError {
+  status?: number;
+  reason?: string;
+  message: string;
+  code?: string;
+}
+
+/** Pulls status, reason and message out of whatever the client threw (GaxiosError with a JSON body, or not). */
+export function parseApiError(error: unknown): ParsedApiError {
+  if (typeof error === 'string') return { message: error };
+  const e = error as { code?: unknown; status?: unknown; message?: unknown; response?: { status?: number; data?: unknown } };
+  const status = typeof e.status === 'number' ? e.status : typeof e.response?.status === 'number' ? e.response.status : typeof e.code === 'number' ? e.code : undefined;
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  let message = typeof e.message === 'string' ? e.message : String(error);
+  let reason: string | undefined;
+  const bodies = [e.response?.data, message];
+  for (const body of bodies) {
+    let parsed: unknown = body;
+    if (typeof body === 'string') {
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        continue;
+      }
+    }
+    const inner = (parsed as { error?: { message?: string; errors?: { reason?: string }[] } } | undefined)?.error;
+    if (inner !== undefined && typeof inner === 'object') {
+      if (typeof inner.message === 'string') message = inner.message;
+      reason = inner.errors?.[0]?.reason;
+      break;
+    }
+  }
+  return { ...(status === undefined ? {} : { status }), ...(reason === undefined ? {} : { reason }), ...(code === undefined ? {} : { code }), message };
+}
+
+export function isNotFound(error: unknown): boolean {
+  const parsed = parseApiError(error);
+  return parsed.status === 404 || parsed.reason === 'notFound';
+}
+
+export function isAlreadyExists(error: unknown): boolean {
+  const parsed = parseApiError(error);
+  return parsed.status === 409 || parsed.reason === 'alreadyExists';
+}
+
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+
+function retryable(error: unknown): string | undefined {
+  const parsed = parseApiError(error);
+  if (parsed.status === 429 || parsed.status === 503) return `HTTP ${parsed.status}${parsed.reason === undefined ? '' : ` ${parsed.reason}`}`;
+  if (parsed.reason === 'rateLimitExceeded' || parsed.reason === 'userRateLimitExceeded') return parsed.reason;
+  const cause = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
+  for (const code of [parsed.code, cause]) if (code !== undefined && RETRYABLE_CODES.has(code)) return code;
+  if (/socket hang up|ECONNRESET/i.test(parsed.message)) return 'connection reset';
+  return undefined;
+}
+
+/** Turns an API failure into one sentence an operator can act on. */
+export function describeFailure(what: string, error: unknown): ProvisionError {
+  if (error instanceof ProvisionError) return error;
+  const parsed = parseApiError(error);
+  const permission = /Required '([a-z]+\.[a-zA-Z]+\.[a-zA-Z]+)' permission/.exec(parsed.message)?.[1];
+  if (parsed.status === 403 && permission !== undefined) {
+    return new ProvisionError(`${what}: permission denied: the caller lacks '${permission}' (${parsed.message}). Grant a role that includes it (see docs/deploy.md) and re-run.`);
+  }
+  if (parsed.status === 403 && /quota/i.test(`${parsed.reason ?? ''} ${parsed.message}`)) {
+    return new ProvisionError(`${what}: quota exceeded: ${parsed.message}. Raise the quota or free some, then re-run.`);
+  }
+  if (parsed.status === 403) return new ProvisionError(`${what}: permission denied: ${parsed.message}`);
+  if (parsed.status === 401) return new ProvisionError(`${what}: not authenticated: ${parsed.message}. Run 'gcloud auth application-default login' or set GOOGLE_APPLICATION_CREDENTIALS.`);
+  const status = parsed.status === undefined ? parsed.code ?? 'error' : `HTTP ${parsed.status}${parsed.reason === undefined ? '' : ` ${parsed.reason}`}`;
+  return new ProvisionError(`${what}: ${status}: ${parsed.message}`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Calls `fn` with retries for throttling, unavailability and dropped connections; everything else fails at once. */
+export async function withRetry<T>(ctx: CallContext, what: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const reason = retryable(error);
+      if (reason === undefined || attempt >= ctx.maxAttempts) throw error;
+      const delay = Math.round(ctx.retryBaseMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5));
+      ctx.onRetry?.(what, attempt, reason, delay);
+      await sleep(delay);
+    }
+  }
+}
+
+/** Reads a resource; a 404 is an answer (undefined), not an error. */
+export async function getOrUndefined<T>(ctx: CallContext, what: string, fn: () => Promise<[T, ...unknown[]]>): Promise<T | undefined> {
+  try {
+    const [value] = await withRetry(ctx, what, fn);
+    return value;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw describeFailure(what, error);
+  }
+}
+
+export type OperationScope = { kind: 'global' } | { kind: 'region'; region: string } | { kind: 'zone'; zone: string };
+
+/**
+ * Runs one mutation to completion: a requestId shared by every retry (so a retried insert cannot create twice), then
+ * waits for the operation and turns an operation error into a ProvisionError.
+ */
+export async function mutate(
+  ctx: CallContext,
+  what: string,
+  scope: OperationScope,
+  start: (requestId: string) => Promise<[unknown, ...unknown[]]>,
+): Promise<Operation> {
+  const requestId = randomUUID();
+  let operation: Operation;
+  try {
+    const [lro] = await withRetry(ctx, what, () => start(requestId));
+    // The LRO wrapper has no usable promise() in REST mode; the Compute Operation is its latestResponse.
+    operation = ((lro as { latestResponse?: Operation }).latestResponse ?? lro) as Operation;
+  } catch (error) {
+    throw describeFailure(what, error);
+  }
+  return waitOperation(ctx, what, scope, operation);
+}
+
+async function waitOperation(ctx: CallContext, what: string, scope: OperationScope, first: Operation): Promise<Operation> {
+  let operation = first;
+  const deadline = Date.now() + ctx.operationTimeoutMs;
+  // The cap matters: an unknown status decodes to undefined and would otherwise loop forever.
+  for (let round = 0; String(operation.status) !== 'DONE'; round++) {
+    if (Date.now() > deadline || round > 10_000) {
+      throw new ProvisionError(`${what}: operation ${operation.name} still ${String(operation.status)} after ${Math.round(ctx.operationTimeoutMs / 1000)}s; it may still finish. Re-run to converge.`);
+    }
+    const name = String(operation.name);
+    try {
+      const [next] = await withRetry(ctx, `${what} (waiting)`, async () => {
+        switch (scope.kind) {
+          case 'global':
+            return ctx.clients.globalOperations.wait({ project: ctx.project, operation: name });
+          case 'region':
+            return ctx.clients.regionOperations.wait({ project: ctx.project, region: scope.region, operation: name });
+          case 'zone':
+            return ctx.clients.zoneOperations.wait({ project: ctx.project, zone: scope.zone, operation: name });
+        }
+      });
+      operation = next as Operation;
+    } catch (error) {
+      throw describeFailure(`${what} (waiting for ${name})`, error);
+    }
+  }
+  const errors = operation.error?.errors ?? [];
+  if (errors.length > 0) {
+    const text = errors.map((error) => `${error.code ?? 'ERROR'}: ${error.message ?? ''}`).join('; ');
+    const quota = errors.some((error) => /QUOTA/.test(String(error.code)));
+    throw new ProvisionError(`${what} failed: ${text}${quota ? ' (raise the quota or free some, then re-run)' : ''}`);
+  }
+  return operation;
+}

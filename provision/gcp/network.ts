@@ -1,0 +1,27 @@
+// Read-only lookups: the network, its subnets in the region, the region's zones, and the boot image.
+import type { protos } from '@google-cloud/compute';
+import { describeFailure, getOrUndefined, withRetry, type CallContext } from './call.js';
+
+export type Network = protos.google.cloud.compute.v1.INetwork;
+export type Subnetwork = protos.google.cloud.compute.v1.ISubnetwork;
+export type Region = protos.google.cloud.compute.v1.IRegion;
+export type Image = protos.google.cloud.compute.v1.IImage;
+
+export const getNetwork = (ctx: CallContext, name: string) =>
+  getOrUndefined<Network>(ctx, `read network ${name}`, () => ctx.clients.networks.get({ project: ctx.project, network: name }));
+
+export const getRegion = (ctx: CallContext, region: string) =>
+  getOrUndefined<Region>(ctx, `read region ${region}`, () => ctx.clients.regions.get({ project: ctx.project, region }));
+
+export async function listSubnetworks(ctx: CallContext, region: string): Promise<Subnetwork[]> {
+  try {
+    const [items] = await withRetry(ctx, 'list subnetworks', () => ctx.clients.subnetworks.list({ project: ctx.project, region }));
+    return items;
+  } catch (error) {
+    throw describeFailure(`list subnetworks in ${region}`, error);
+  }
+}
+
+export async function getImageFromFamily(ctx: CallContext, project: string, family: string): Promise<Image | undefined> {
+  return getOrUndefined<Image>({ ...ctx, project }, `read image family ${project}/${family}`, () => ctx.clients.images.getFromFamily({ project, family }));
+}

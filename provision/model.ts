@@ -1,0 +1,156 @@
+// What a gateway is made of, in natgw's own terms: desired and observed state, and the ownership markers. Kept free of
+// client types so plan() stays pure and testable without the compute package.
+
+export const MANAGED_BY_LABEL = 'managed-by';
+export const MANAGED_BY_VALUE = 'natgw';
+export const GATEWAY_LABEL = 'natgw-gateway';
+export const HEALTH_CHECK_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
+export const IAP_RANGE = '35.235.240.0/20';
+export const DEBIAN_IMAGE = { project: 'debian-cloud', family: 'debian-13' };
+export const DEBIAN_IMAGE_FAMILY_URL = `projects/${DEBIAN_IMAGE.project}/global/images/family/${DEBIAN_IMAGE.family}`;
+
+export const labelsFor = (gateway: string): Record<string, string> => ({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [GATEWAY_LABEL]: gateway });
+
+/** Firewall rules and routes have no labels: ownership is this prefix of their description. */
+export const markerFor = (gateway: string) => `natgw-gateway=${gateway};`;
+
+export function ownerFromDescription(description: string | null | undefined): string | undefined {
+  return /^natgw-gateway=([a-z][-a-z0-9]*);/.exec(description ?? '')?.[1];
+}
+
+export function ownerFromLabels(labels: Record<string, string> | null | undefined): string | undefined {
+  return labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE ? labels[GATEWAY_LABEL] : undefined;
+}
+
+export interface ResourceNames {
+  address: string;
+  instance: string;
+  /** The NAT VM's own network tag. */
+  vmTag: string;
+  firewallClients: string;
+  firewallHealth: string;
+  firewallIap: string;
+  route: string;
+}
+
+export function resourceNames(gateway: string): ResourceNames {
+  return {
+    address: `${gateway}-ip`,
+    instance: gateway,
+    vmTag: gateway,
+    firewallClients: `${gateway}-clients`,
+    firewallHealth: `${gateway}-health`,
+    firewallIap: `${gateway}-iap-ssh`,
+    route: `${gateway}-default`,
+  };
+}
+
+export type Kind = 'address' | 'firewall' | 'instance' | 'route';
+
+export interface DesiredAddress {
+  name: string;
+  /** false: the operator's own reserved address, used but never created, changed or deleted. */
+  managed: boolean;
+  labels: Record<string, string>;
+  description: string;
+}
+
+export interface FirewallRule {
+  IPProtocol: string;
+  ports?: string[];
+}
+
+export interface DesiredFirewall {
+  name: string;
+  network: string;
+  sourceRanges: string[];
+  targetTags: string[];
+  allowed: FirewallRule[];
+  priority: number;
+  description: string;
+}
+
+export interface DesiredInstance {
+  name: string;
+  zone: string;
+  machineType: string;
+  sourceImage: string;
+  bootDiskGb: number;
+  subnetwork: string;
+  network: string;
+  tags: string[];
+  labels: Record<string, string>;
+  metadata: Record<string, string>;
+}
+
+export interface DesiredRoute {
+  name: string;
+  network: string;
+  destRange: string;
+  priority: number;
+  tags: string[];
+  /** zones/Z/instances/N */
+  nextHopInstance: string;
+  description: string;
+}
+
+export interface Desired {
+  gateway: string;
+  project: string;
+  region: string;
+  network: string;
+  address: DesiredAddress;
+  firewalls: DesiredFirewall[];
+  instance: DesiredInstance;
+  route: DesiredRoute;
+}
+
+export interface ObservedAddress {
+  name: string;
+  address: string;
+  status: string;
+  labels: Record<string, string>;
+  labelFingerprint: string;
+  users: string[];
+}
+
+export interface ObservedFirewall extends DesiredFirewall {
+  disabled: boolean;
+}
+
+export interface ObservedInstance {
+  name: string;
+  zone: string;
+  status: string;
+  machineType: string;
+  canIpForward: boolean;
+  network: string;
+  subnetwork: string;
+  natIp?: string;
+  internalIp?: string;
+  tags: string[];
+  tagsFingerprint: string;
+  labels: Record<string, string>;
+  labelFingerprint: string;
+  metadata: Record<string, string>;
+  metadataFingerprint: string;
+  shielded: boolean;
+}
+
+export interface ObservedRoute extends DesiredRoute {}
+
+export interface Observed {
+  address?: ObservedAddress;
+  firewalls: Record<string, ObservedFirewall | undefined>;
+  instance?: ObservedInstance;
+  route?: ObservedRoute;
+}
+
+/** `…/zones/z/instances/n` or `projects/p/zones/z/instances/n` → `zones/z/instances/n`; same idea for other links. */
+export function shortLink(link: string | null | undefined): string {
+  const text = link ?? '';
+  const match = /(?:^|\/)((?:zones|regions)\/[^/]+\/[^/]+\/[^/]+|global\/[^/]+\/[^/]+)$/.exec(text);
+  return match?.[1] ?? text;
+}
+
+export const lastSegment = (link: string | null | undefined) => (link ?? '').split('/').pop() ?? '';

@@ -1,0 +1,251 @@
+#!/bin/bash
+# natgw NAT VM startup script. The guest environment runs it as root at every boot (output: journalctl -u
+# google-startup-scripts.service). It installs what the agent needs, fetches the agent from instance metadata, refuses
+# anything whose sha256 does not match, and runs it under a hardened systemd unit.
+#
+# Environment (for the lab and tests; GCE sets none of these):
+#   NATGW_ROOT          prefix for every path this script writes (default: empty, i.e. the real /)
+#   NATGW_METADATA_URL  metadata server base URL (default http://169.254.169.254/computeMetadata/v1)
+#   NATGW_LAB=1         no apt-get, no modprobe, no systemctl: the agent is started directly in the background
+#   NATGW_NODE_BIN      node binary (default /usr/bin/node, Debian's nodejs package)
+set -euo pipefail
+
+NATGW_ROOT="${NATGW_ROOT:-}"
+NATGW_METADATA_URL="${NATGW_METADATA_URL:-http://169.254.169.254/computeMetadata/v1}"
+NATGW_LAB="${NATGW_LAB:-0}"
+NATGW_NODE_BIN="${NATGW_NODE_BIN:-/usr/bin/node}"
+
+readonly UNIT_NAME="natgw-agent.service"
+readonly AGENT_DIR="/opt/natgw"
+readonly AGENT_FILE="natgw-agent.mjs"
+# Up to 40 chunks of 250 KB: far above the 512 KB metadata limit, so the loop always ends on a 404.
+readonly MAX_CHUNKS=40
+
+log() {
+  printf 'natgw-startup: %s\n' "$*"
+}
+
+die() {
+  printf 'natgw-startup: ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+is_lab() {
+  [[ "${NATGW_LAB}" == "1" ]]
+}
+
+# Saves an instance attribute to FILE. Returns 0 when found, 3 when the attribute does not exist, 1 on other failures.
+metadata_get() {
+  local key="$1" out="$2" code
+  code="$(curl --silent --show-error --retry 5 --retry-connrefused --retry-delay 1 --max-time 30 \
+    --header 'Metadata-Flavor: Google' --output "${out}" --write-out '%{http_code}' \
+    "${NATGW_METADATA_URL}/instance/attributes/${key}")" || return 1
+  case "${code}" in
+    200) return 0 ;;
+    404) return 3 ;;
+    *)
+      printf 'natgw-startup: metadata %s: HTTP %s\n' "${key}" "${code}" >&2
+      return 1
+      ;;
+  esac
+}
+
+# Prints a short instance attribute (the body, then the status code on its own line, split apart here).
+metadata_value() {
+  local key="$1" response code
+  response="$(curl --silent --show-error --retry 5 --retry-connrefused --retry-delay 1 --max-time 30 \
+    --header 'Metadata-Flavor: Google' --write-out '\n%{http_code}' \
+    "${NATGW_METADATA_URL}/instance/attributes/${key}")" || return 1
+  code="${response##*$'\n'}"
+  [[ "${code}" == 200 ]] || return 1
+  printf '%s' "${response%$'\n'*}"
+}
+
+# Maps each command the agent runs to the Debian package that provides it; installs only what is missing.
+install_packages() {
+  local missing=() pair command package
+  for pair in node:nodejs iptables:iptables ipset:ipset conntrack:conntrack ip:iproute2 curl:curl; do
+    command="${pair%%:*}"
+    package="${pair#*:}"
+    if [[ "${command}" == node ]]; then command="${NATGW_NODE_BIN}"; fi
+    command -v "${command}" >/dev/null 2>&1 || missing+=("${package}")
+  done
+  if ((${#missing[@]} == 0)); then
+    log "packages: all present"
+    return 0
+  fi
+  if is_lab; then
+    log "packages: missing ${missing[*]}; NATGW_LAB=1, so not running apt-get (install them on the host)"
+    return 0
+  fi
+  log "packages: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q || die "apt-get update failed"
+  apt-get install -y -q --no-install-recommends "${missing[@]}" || die "apt-get install ${missing[*]} failed"
+}
+
+# The agent has no CAP_SYS_MODULE, so the modules it relies on are loaded here, while we are still full root.
+load_modules() {
+  if is_lab; then
+    log "modules: NATGW_LAB=1, not loading kernel modules"
+    return 0
+  fi
+  local module
+  for module in nf_conntrack nf_nat ip_set ip_set_hash_net xt_set xt_TCPMSS xt_connlimit; do
+    modprobe "${module}" 2>/dev/null || log "modules: ${module} not loaded (built in, or unavailable)"
+  done
+}
+
+# Downloads natgw-agent-0..N into DIR, joins them, and decodes them to DIR/bundle.mjs.
+fetch_bundle() {
+  local dir="$1" index=0 status
+  : >"${dir}/bundle.b64"
+  while ((index < MAX_CHUNKS)); do
+    status=0
+    metadata_get "natgw-agent-${index}" "${dir}/chunk" || status=$?
+    if ((status == 3)); then break; fi
+    ((status == 0)) || die "could not read metadata natgw-agent-${index} from ${NATGW_METADATA_URL}"
+    cat "${dir}/chunk" >>"${dir}/bundle.b64"
+    index=$((index + 1))
+  done
+  rm -f "${dir}/chunk"
+  ((index > 0)) || die "no agent bundle in metadata (natgw-agent-0 is missing); re-run natgw provision"
+  base64 --decode "${dir}/bundle.b64" | gzip --decompress >"${dir}/bundle.mjs" || die "the agent bundle in metadata is not valid base64+gzip"
+  log "agent: fetched ${index} chunk(s), $(wc -c <"${dir}/bundle.mjs") bytes"
+}
+
+# Fails loudly unless FILE's sha256 equals natgw-agent-sha256: an unverified agent is never installed or started.
+verify_bundle() {
+  local file="$1" expected actual
+  expected="$(metadata_value natgw-agent-sha256)" || die "metadata natgw-agent-sha256 is missing; refusing to run an unverified agent"
+  actual="$(sha256sum "${file}" | cut -d' ' -f1)"
+  if [[ "${actual}" != "${expected}" ]]; then
+    die "agent bundle checksum mismatch: metadata says ${expected}, the reassembled bundle is ${actual}; not starting it"
+  fi
+  log "agent: sha256 ${actual} verified"
+}
+
+# Replaces the installed agent atomically (rename within one directory), so a crash never leaves half a file.
+install_bundle() {
+  local file="$1" dir="${NATGW_ROOT}${AGENT_DIR}"
+  mkdir -p "${dir}"
+  install -m 0644 "${file}" "${dir}/.${AGENT_FILE}.new"
+  mv -f "${dir}/.${AGENT_FILE}.new" "${dir}/${AGENT_FILE}"
+  log "agent: installed ${dir}/${AGENT_FILE}"
+}
+
+NATGW_STAGING=""
+
+remove_staging() {
+  if [[ -n "${NATGW_STAGING}" ]]; then rm -rf "${NATGW_STAGING}"; fi
+  NATGW_STAGING=""
+}
+
+fetch_and_install_agent() {
+  mkdir -p "${NATGW_ROOT}${AGENT_DIR}"
+  NATGW_STAGING="$(mktemp -d "${NATGW_ROOT}${AGENT_DIR}/.fetch.XXXXXX")"
+  # EXIT, not RETURN: die() exits the shell, and a failed fetch must not leave its pieces behind either.
+  trap remove_staging EXIT
+  fetch_bundle "${NATGW_STAGING}"
+  verify_bundle "${NATGW_STAGING}/bundle.mjs"
+  install_bundle "${NATGW_STAGING}/bundle.mjs"
+  remove_staging
+}
+
+# Prints the unit. Root, because iptables, ipset and /proc/sys/net belong to root; but only the two network
+# capabilities survive, and the filesystem is read-only except what the agent writes.
+render_unit() {
+  cat <<UNIT
+[Unit]
+Description=natgw NAT gateway agent
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+ExecStart=${NATGW_NODE_BIN} ${AGENT_DIR}/${AGENT_FILE}
+Environment=NODE_ENV=production
+Restart=always
+RestartSec=2
+# Stopping removes nothing: NAT keeps working while the agent restarts; 'natgw agent --cleanup' removes the rules.
+KillMode=mixed
+TimeoutStopSec=15
+
+User=root
+# NET_ADMIN: iptables, ipset, conntrack, net sysctls. NET_RAW: iptables' raw sockets.
+# No SYS_MODULE: this script loads the modules at boot.
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW
+AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW
+NoNewPrivileges=yes
+ProtectSystem=strict
+# /etc/sysctl.d: persisted sysctls; /run: the xtables lock.
+ReadWritePaths=/etc/sysctl.d /run
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+# Not ProtectKernelTunables: the agent's job is writing /proc/sys/net (forwarding, conntrack timeouts).
+RestrictAddressFamilies=AF_INET AF_INET6 AF_NETLINK AF_UNIX
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+SystemCallArchitectures=native
+UMask=0022
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+}
+
+write_unit() {
+  local dir="${NATGW_ROOT}/etc/systemd/system"
+  mkdir -p "${dir}"
+  render_unit >"${dir}/.${UNIT_NAME}.new"
+  mv -f "${dir}/.${UNIT_NAME}.new" "${dir}/${UNIT_NAME}"
+  log "unit: wrote ${dir}/${UNIT_NAME}"
+}
+
+# The lab has no systemd as PID 1: run the agent directly, pointed at the lab's root and metadata server.
+start_agent_directly() {
+  local pidfile="${NATGW_ROOT}/run/natgw-agent.pid" logfile="${NATGW_ROOT}/var/log/natgw-agent.log"
+  mkdir -p "${NATGW_ROOT}/run" "${NATGW_ROOT}/var/log"
+  if [[ -s "${pidfile}" ]] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
+    kill "$(cat "${pidfile}")" || true
+  fi
+  nohup "${NATGW_NODE_BIN}" "${NATGW_ROOT}${AGENT_DIR}/${AGENT_FILE}" --root "${NATGW_ROOT:-/}" --metadata-url "${NATGW_METADATA_URL}" \
+    >>"${logfile}" 2>&1 &
+  echo "$!" >"${pidfile}"
+  log "agent: NATGW_LAB=1, started directly (pid $!, log ${logfile})"
+}
+
+start_service() {
+  if is_lab; then
+    log "systemd: NATGW_LAB=1, skipping systemctl"
+    start_agent_directly
+    return 0
+  fi
+  systemctl daemon-reload
+  systemctl enable "${UNIT_NAME}"
+  # restart, not start: a new bundle fetched at this boot must replace one already running.
+  systemctl restart "${UNIT_NAME}"
+  log "systemd: ${UNIT_NAME} enabled and (re)started"
+}
+
+main() {
+  log "starting (root '${NATGW_ROOT:-/}', metadata ${NATGW_METADATA_URL}$(is_lab && printf ', lab mode'))"
+  install_packages
+  load_modules
+  fetch_and_install_agent
+  write_unit
+  start_service
+  log "done"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi

@@ -1,0 +1,312 @@
+// The fake's state, kept apart from its HTTP layer so the lab can drive real network namespaces from the same events
+// (an instance inserted here becomes a namespace there; a route inserted here becomes a route there).
+import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+
+export const API_BASE = 'https://www.googleapis.com/compute/v1/';
+
+export type Json = Record<string, unknown>;
+export type Collection = 'addresses' | 'firewalls' | 'instances' | 'routes' | 'networks' | 'subnetworks' | 'images' | 'regions' | 'zones';
+
+/** `global`, `regions/R` or `zones/Z`. */
+export type Scope = string;
+
+export interface ResourceEvent {
+  collection: Collection;
+  project: string;
+  scope: Scope;
+  name: string;
+  resource: Json;
+}
+
+export interface OperationError {
+  code: string;
+  message: string;
+}
+
+export interface StoredOperation {
+  resource: Json;
+  scope: Scope;
+  project: string;
+  /** Polls (get or wait) left before the operation reports DONE. */
+  pollsLeft: number;
+}
+
+/** An API error with the real API's body shape. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+    readonly extra: Json = {},
+  ) {
+    super(message);
+  }
+
+  body(): Json {
+    const statusText: Record<number, string> = { 400: 'INVALID_ARGUMENT', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'ALREADY_EXISTS', 412: 'FAILED_PRECONDITION', 429: 'RESOURCE_EXHAUSTED', 503: 'UNAVAILABLE' };
+    return {
+      error: {
+        code: this.status,
+        message: this.message,
+        errors: [{ message: this.message, domain: 'global', reason: this.reason }],
+        ...(statusText[this.status] === undefined ? {} : { status: statusText[this.status] }),
+        ...this.extra,
+      },
+    };
+  }
+}
+
+export const notFound = (path: string) => new ApiError(404, 'notFound', `The resource '${path}' was not found`);
+export const invalid = (message: string) => new ApiError(400, 'invalid', message);
+
+const NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+let idCounter = 1_000_000_000_000_000n;
+const nextId = () => String(idCounter++);
+const fingerprint = (value: unknown) => createHash('sha256').update(JSON.stringify(value ?? null)).digest('base64').slice(0, 12);
+const now = () => new Date().toISOString();
+
+/** `projects/p/zones/z/instances/n` from a full URL or a partial one, relative to a project and scope. */
+export function relativePath(reference: string, project: string, scope: Scope, collection: Collection): string {
+  const trimmed = reference.replace(/^https:\/\/[^/]+\/compute\/(v1|beta|alpha)\//, '');
+  if (trimmed.startsWith('projects/')) return trimmed;
+  if (trimmed.startsWith('global/') || trimmed.startsWith('regions/') || trimmed.startsWith('zones/')) return `projects/${project}/${trimmed}`;
+  return `projects/${project}/${scope}/${collection}/${trimmed}`;
+}
+
+export class ComputeStore extends EventEmitter {
+  private readonly resources = new Map<string, Json>();
+  readonly operations = new Map<string, StoredOperation>();
+  private readonly requestIds = new Map<string, string>();
+  readonly guestAttributes = new Map<string, Map<string, string>>();
+  readonly serialOutput = new Map<string, string>();
+  private nextIp = 1;
+  /** How many polls an operation takes to finish; 1 = the first wait/get reports DONE. */
+  pollsUntilDone = 1;
+
+  static key(project: string, scope: Scope, collection: Collection, name: string): string {
+    return `projects/${project}/${scope}/${collection}/${name}`;
+  }
+
+  get(project: string, scope: Scope, collection: Collection, name: string): Json | undefined {
+    return this.resources.get(ComputeStore.key(project, scope, collection, name));
+  }
+
+  getByPath(path: string): Json | undefined {
+    return this.resources.get(path);
+  }
+
+  require(project: string, scope: Scope, collection: Collection, name: string): Json {
+    const resource = this.get(project, scope, collection, name);
+    if (resource === undefined) throw notFound(ComputeStore.key(project, scope, collection, name));
+    return resource;
+  }
+
+  list(project: string, scope: Scope, collection: Collection): Json[] {
+    const prefix = `projects/${project}/${scope}/${collection}/`;
+    return [...this.resources.entries()].filter(([key]) => key.startsWith(prefix) && !key.slice(prefix.length).includes('/')).map(([, value]) => value);
+  }
+
+  all(collection?: Collection): ResourceEvent[] {
+    return [...this.resources.entries()]
+      .map(([key, resource]) => {
+        const match = /^projects\/([^/]+)\/(global|regions\/[^/]+|zones\/[^/]+)\/([^/]+)\/(.+)$/.exec(key)!;
+        return { project: match[1]!, scope: match[2]!, collection: match[3] as Collection, name: match[4]!, resource };
+      })
+      .filter((entry) => collection === undefined || entry.collection === collection);
+  }
+
+  /** Stores a resource as the API would after an insert: server-side fields filled in. Emits `insert`. */
+  put(project: string, scope: Scope, collection: Collection, resource: Json): Json {
+    const name = String(resource.name ?? '');
+    const key = ComputeStore.key(project, scope, collection, name);
+    const kind = { addresses: 'address', firewalls: 'firewall', instances: 'instance', routes: 'route', networks: 'network', subnetworks: 'subnetwork', images: 'image', regions: 'region', zones: 'zone' }[collection];
+    const stored: Json = {
+      kind: `compute#${kind}`,
+      id: nextId(),
+      creationTimestamp: now(),
+      ...resource,
+      selfLink: `${API_BASE}${key}`,
+    };
+    if (scope.startsWith('regions/')) stored.region = `${API_BASE}projects/${project}/${scope}`;
+    if (scope.startsWith('zones/')) stored.zone = `${API_BASE}projects/${project}/${scope}`;
+    this.resources.set(key, stored);
+    this.emit('insert', { collection, project, scope, name, resource: stored } satisfies ResourceEvent);
+    return stored;
+  }
+
+  update(project: string, scope: Scope, collection: Collection, name: string, change: (resource: Json) => void): Json {
+    const resource = this.require(project, scope, collection, name);
+    change(resource);
+    this.emit('update', { collection, project, scope, name, resource } satisfies ResourceEvent);
+    return resource;
+  }
+
+  remove(project: string, scope: Scope, collection: Collection, name: string): Json {
+    const key = ComputeStore.key(project, scope, collection, name);
+    const resource = this.resources.get(key);
+    if (resource === undefined) throw notFound(key);
+    this.resources.delete(key);
+    this.emit('delete', { collection, project, scope, name, resource } satisfies ResourceEvent);
+    return resource;
+  }
+
+  // ---- seeding helpers for tests and the lab ----
+
+  seedRegion(project: string, region: string, zoneSuffixes: string[] = ['a', 'b', 'c']): void {
+    const zones = zoneSuffixes.map((suffix) => `${region}-${suffix}`);
+    this.put(project, 'global', 'regions', { name: region, status: 'UP', zones: zones.map((zone) => `${API_BASE}projects/${project}/zones/${zone}`) });
+    for (const zone of zones) this.put(project, 'global', 'zones', { name: zone, status: 'UP', region: `${API_BASE}projects/${project}/regions/${region}` });
+  }
+
+  seedNetwork(project: string, name: string): Json {
+    return this.put(project, 'global', 'networks', { name, autoCreateSubnetworks: false, mtu: 1460, routingConfig: { routingMode: 'REGIONAL' } });
+  }
+
+  seedSubnetwork(
+    project: string,
+    region: string,
+    subnet: { name: string; network: string; ipCidrRange: string; secondaryIpRanges?: { rangeName: string; ipCidrRange: string }[] },
+  ): Json {
+    return this.put(project, `regions/${region}`, 'subnetworks', {
+      name: subnet.name,
+      network: `${API_BASE}projects/${project}/global/networks/${subnet.network}`,
+      ipCidrRange: subnet.ipCidrRange,
+      gatewayAddress: subnet.ipCidrRange.replace(/\d+\/\d+$/, '1'),
+      secondaryIpRanges: subnet.secondaryIpRanges ?? [],
+      privateIpGoogleAccess: false,
+      stackType: 'IPV4_ONLY',
+      fingerprint: fingerprint(subnet),
+    });
+  }
+
+  seedImage(project: string, name: string, family: string): Json {
+    return this.put(project, 'global', 'images', { name, family, status: 'READY', diskSizeGb: '10', architecture: 'X86_64' });
+  }
+
+  /** The image a family points at: the newest non-deprecated image of that family. */
+  imageFromFamily(project: string, family: string): Json | undefined {
+    return this.list(project, 'global', 'images')
+      .filter((image) => image.family === family && image.deprecated === undefined)
+      .sort((a, b) => String(b.creationTimestamp).localeCompare(String(a.creationTimestamp)) || String(b.name).localeCompare(String(a.name)))[0];
+  }
+
+  // ---- guest attributes and serial port: what the VM side would write ----
+
+  private instanceKey(project: string, zone: string, instance: string) {
+    return ComputeStore.key(project, `zones/${zone}`, 'instances', instance);
+  }
+
+  /** Simulates the agent writing a guest attribute (e.g. natgw/health = ok). */
+  setGuestAttribute(project: string, zone: string, instance: string, path: string, value: string): void {
+    const key = this.instanceKey(project, zone, instance);
+    if (!this.resources.has(key)) throw new Error(`fake: no instance ${key}`);
+    const map = this.guestAttributes.get(key) ?? new Map<string, string>();
+    map.set(path, value);
+    this.guestAttributes.set(key, map);
+    this.emit('guestAttribute', { project, zone, instance, path, value });
+  }
+
+  guestAttributesOf(project: string, zone: string, instance: string): Map<string, string> {
+    return this.guestAttributes.get(this.instanceKey(project, zone, instance)) ?? new Map();
+  }
+
+  appendSerialOutput(project: string, zone: string, instance: string, text: string): void {
+    const key = this.instanceKey(project, zone, instance);
+    this.serialOutput.set(key, (this.serialOutput.get(key) ?? '') + text);
+  }
+
+  serialOutputOf(project: string, zone: string, instance: string): string {
+    return this.serialOutput.get(this.instanceKey(project, zone, instance)) ?? '';
+  }
+
+  allocateExternalIp(): string {
+    const n = this.nextIp++;
+    return `203.0.113.${n}`;
+  }
+
+  allocateInternalIp(cidr: string, used: Set<string>): string {
+    const [base] = cidr.split('/');
+    const parts = base!.split('.').map(Number);
+    for (let host = 2; host < 250; host++) {
+      const ip = `${parts[0]}.${parts[1]}.${parts[2]}.${host}`;
+      if (!used.has(ip)) return ip;
+    }
+    throw new ApiError(400, 'ipSpaceExhausted', `IP space of subnetwork is exhausted`);
+  }
+
+  // ---- operations ----
+
+  /** The operation for a requestId seen before: the real API answers a retried mutation with the first operation. */
+  operationForRequestId(requestId: string | undefined): Json | undefined {
+    if (requestId === undefined || requestId === '') return undefined;
+    const name = this.requestIds.get(requestId);
+    return name === undefined ? undefined : this.operations.get(name)?.resource;
+  }
+
+  createOperation(args: {
+    project: string;
+    scope: Scope;
+    operationType: string;
+    targetLink: string;
+    targetId?: string;
+    requestId?: string;
+    error?: OperationError;
+  }): Json {
+    const name = `operation-${Date.now()}-${randomBytes(6).toString('hex')}`;
+    const selfLink = `${API_BASE}projects/${args.project}/${args.scope}/operations/${name}`;
+    const resource: Json = {
+      kind: 'compute#operation',
+      id: nextId(),
+      name,
+      operationType: args.operationType,
+      targetLink: args.targetLink,
+      ...(args.targetId === undefined ? {} : { targetId: args.targetId }),
+      status: 'RUNNING',
+      user: 'natgw-test@example.iam.gserviceaccount.com',
+      progress: 0,
+      insertTime: now(),
+      startTime: now(),
+      selfLink,
+    };
+    if (args.scope.startsWith('zones/')) resource.zone = `${API_BASE}projects/${args.project}/${args.scope}`;
+    if (args.scope.startsWith('regions/')) resource.region = `${API_BASE}projects/${args.project}/${args.scope}`;
+    const stored: StoredOperation = { resource, scope: args.scope, project: args.project, pollsLeft: this.pollsUntilDone };
+    if (args.error !== undefined) {
+      // Kept until DONE: a failed operation reports its error only when it finishes, as the real one does.
+      (stored as StoredOperation & { pendingError?: OperationError }).pendingError = args.error;
+    }
+    this.operations.set(name, stored);
+    if (args.requestId !== undefined && args.requestId !== '') this.requestIds.set(args.requestId, name);
+    if (stored.pollsLeft <= 0) this.finish(stored);
+    return resource;
+  }
+
+  pollOperation(project: string, scope: Scope, name: string): Json {
+    const stored = this.operations.get(name);
+    if (stored === undefined || stored.project !== project || stored.scope !== scope) throw notFound(`projects/${project}/${scope}/operations/${name}`);
+    if (stored.resource.status !== 'DONE') {
+      stored.pollsLeft -= 1;
+      if (stored.pollsLeft <= 0) this.finish(stored);
+    }
+    return stored.resource;
+  }
+
+  private finish(stored: StoredOperation): void {
+    stored.resource.status = 'DONE';
+    stored.resource.progress = 100;
+    stored.resource.endTime = now();
+    const error = (stored as StoredOperation & { pendingError?: OperationError }).pendingError;
+    if (error !== undefined) {
+      stored.resource.error = { errors: [{ code: error.code, message: error.message }] };
+      stored.resource.httpErrorStatusCode = 400;
+      stored.resource.httpErrorMessage = 'BAD REQUEST';
+    }
+  }
+
+  static fingerprint = fingerprint;
+  static validName(name: unknown): boolean {
+    return typeof name === 'string' && NAME.test(name);
+  }
+}

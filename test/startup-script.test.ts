@@ -1,0 +1,127 @@
+// The NAT VM's startup script: lint, the systemd unit it renders, and its functions against a tiny local metadata
+// server, always under a temporary NATGW_ROOT (lab VMs share the host filesystem: never the host's real /etc).
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import t from 'tap';
+import { bundleMetadata, repoFile, sha256 } from '../provision/agent-bundle.js';
+
+const SCRIPT = repoFile('startup-scripts/natgw-startup.sh');
+const hasCommand = async (command: string) => (await execa('sh', ['-c', `command -v ${command}`], { reject: false })).exitCode === 0;
+
+/** A metadata server with only what the script reads: instance attributes, behind the Metadata-Flavor header. */
+async function metadataServer(t: { teardown: (fn: () => unknown) => void }, attributes: Record<string, string>): Promise<{ url: string; requests: string[] }> {
+  const requests: string[] = [];
+  const server: Server = createServer((request, response) => {
+    requests.push(request.url ?? '');
+    if (request.headers['metadata-flavor'] !== 'Google') {
+      response.writeHead(403).end('Missing Metadata-Flavor:Google header.\n');
+      return;
+    }
+    const key = decodeURIComponent((request.url ?? '').replace(/^\/computeMetadata\/v1\/instance\/attributes\//, '').split('?')[0] ?? '');
+    const value = attributes[key];
+    if (value === undefined) response.writeHead(404, { 'Metadata-Flavor': 'Google' }).end('not found\n');
+    else response.writeHead(200, { 'Metadata-Flavor': 'Google', 'Content-Type': 'application/text' }).end(value);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${address.port}/computeMetadata/v1`, requests };
+}
+
+function tempRoot(t: { teardown: (fn: () => unknown) => void }): string {
+  const root = mkdtempSync(join(tmpdir(), 'natgw-startup-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  return root;
+}
+
+/** Sources the script and calls one function, as the guest environment would run it but confined to `root`. */
+function callFunction(fn: string, env: Record<string, string>) {
+  return execa('bash', ['-c', `source "$1"; ${fn}`, 'natgw-test', SCRIPT], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, extendEnv: false, reject: false, stdin: 'ignore' });
+}
+
+t.test('shellcheck is clean', { skip: !(await hasCommand('shellcheck')) && 'shellcheck not installed' }, async (t) => {
+  const result = await execa('shellcheck', ['--severity=style', SCRIPT], { reject: false });
+  t.equal(result.exitCode, 0, result.stdout);
+});
+
+t.test('the rendered unit passes systemd-analyze verify and is hardened', { skip: !(await hasCommand('systemd-analyze')) && 'systemd-analyze not installed' }, async (t) => {
+  const dir = tempRoot(t);
+  const unit = (await callFunction('render_unit', { NATGW_NODE_BIN: process.execPath })).stdout;
+  const file = join(dir, 'natgw-agent.service');
+  writeFileSync(file, `${unit}\n`);
+  const verify = await execa('systemd-analyze', ['verify', file], { reject: false });
+  t.equal(verify.exitCode, 0, `${verify.stdout}\n${verify.stderr}`);
+  t.equal(verify.stderr.trim(), '', 'no warnings');
+  t.match(unit, /^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW$/m);
+  t.notMatch(unit, /CAP_SYS_MODULE|CAP_SYS_ADMIN/);
+  for (const line of ['ProtectSystem=strict', 'ReadWritePaths=/etc/sysctl.d /run', 'ProtectHome=yes', 'NoNewPrivileges=yes', 'Restart=always', 'RestartSec=2']) {
+    t.match(unit, new RegExp(`^${line.replace(/[./]/g, '\\$&')}$`, 'm'), line);
+  }
+  t.notMatch(unit, /^ProtectKernelTunables=yes/m, 'the agent writes /proc/sys/net');
+  t.match(unit, new RegExp(`^ExecStart=${process.execPath} /opt/natgw/natgw-agent.mjs$`, 'm'), 'no arguments on GCE: the agent reads natgw-config itself');
+});
+
+t.test('a good multi-chunk bundle is fetched, verified and installed under NATGW_ROOT', async (t) => {
+  const bundle = Buffer.concat([Buffer.from('// natgw agent\n'), randomBytes(300 * 1024)]);
+  const attributes = bundleMetadata(bundle, '0.1.0');
+  t.ok(attributes['natgw-agent-1'] !== undefined, 'the bundle spans two chunks');
+  const server = await metadataServer(t, attributes);
+  const root = tempRoot(t);
+  const result = await callFunction('fetch_and_install_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: server.url });
+  t.equal(result.exitCode, 0, result.stderr);
+  t.match(result.stdout, /agent: fetched 2 chunk\(s\)/);
+  t.match(result.stdout, new RegExp(`sha256 ${sha256(bundle)} verified`));
+  const installed = join(root, 'opt/natgw/natgw-agent.mjs');
+  t.equal(sha256(readFileSync(installed)), sha256(bundle));
+  t.same(readdirSync(join(root, 'opt/natgw')), ['natgw-agent.mjs'], 'no staging leftovers');
+  t.ok(server.requests.includes('/computeMetadata/v1/instance/attributes/natgw-agent-2'), 'stops at the first missing chunk');
+});
+
+t.test('a checksum mismatch fails loudly and installs nothing', async (t) => {
+  const attributes = bundleMetadata(Buffer.from('console.log("agent")\n'), '0.1.0');
+  attributes['natgw-agent-sha256'] = sha256('something else');
+  const server = await metadataServer(t, attributes);
+  const root = tempRoot(t);
+  const result = await callFunction('fetch_and_install_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: server.url });
+  t.not(result.exitCode, 0);
+  t.match(result.stderr, /ERROR: agent bundle checksum mismatch: metadata says [0-9a-f]{64}, the reassembled bundle is [0-9a-f]{64}; not starting it/);
+  t.notOk(existsSync(join(root, 'opt/natgw/natgw-agent.mjs')));
+  t.same(readdirSync(join(root, 'opt/natgw')), [], 'staging removed even on failure');
+});
+
+t.test('missing bundle, missing checksum, corrupt data: each a clear failure', async (t) => {
+  const root = tempRoot(t);
+  const none = await metadataServer(t, {});
+  const empty = await callFunction('fetch_and_install_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: none.url });
+  t.not(empty.exitCode, 0);
+  t.match(empty.stderr, /no agent bundle in metadata \(natgw-agent-0 is missing\)/);
+
+  const noSum = bundleMetadata(Buffer.from('x'), '0.1.0');
+  delete noSum['natgw-agent-sha256'];
+  const noSumResult = await callFunction('fetch_and_install_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, noSum)).url });
+  t.match(noSumResult.stderr, /natgw-agent-sha256 is missing; refusing to run an unverified agent/);
+
+  const corrupt = await callFunction('fetch_and_install_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, { 'natgw-agent-0': 'bm90IGd6aXA=', 'natgw-agent-sha256': 'x' })).url });
+  t.match(corrupt.stderr, /not valid base64\+gzip/);
+  t.notOk(existsSync(join(root, 'opt/natgw/natgw-agent.mjs')));
+});
+
+t.test('main in lab mode: no apt, no systemctl; unit written under the root; agent started directly', async (t) => {
+  const root = tempRoot(t);
+  // A stand-in agent that records how it was started.
+  const agent = Buffer.from(`import { writeFileSync } from 'node:fs';\nconst root = process.argv[process.argv.indexOf('--root') + 1];\nwriteFileSync(root + '/agent-started', JSON.stringify(process.argv.slice(2)));\n`);
+  const server = await metadataServer(t, bundleMetadata(agent, '0.1.0'));
+  const result = await execa('bash', [SCRIPT], { env: { PATH: process.env.PATH ?? '', NATGW_ROOT: root, NATGW_METADATA_URL: server.url, NATGW_LAB: '1', NATGW_NODE_BIN: process.execPath }, extendEnv: false, reject: false, stdin: 'ignore' });
+  t.equal(result.exitCode, 0, result.stderr);
+  t.match(result.stdout, /systemd: NATGW_LAB=1, skipping systemctl/);
+  t.match(result.stdout, /modules: NATGW_LAB=1, not loading kernel modules/);
+  t.ok(existsSync(join(root, 'etc/systemd/system/natgw-agent.service')));
+  const started = join(root, 'agent-started');
+  for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  t.same(JSON.parse(readFileSync(started, 'utf8')), ['--root', root, '--metadata-url', server.url]);
+  t.ok(existsSync(join(root, 'run/natgw-agent.pid')));
+});
