@@ -6,6 +6,8 @@ export interface RunOptions {
   input?: string;
   /** Exit codes that are an answer, not a failure (e.g. `iptables -C` says "no such rule" with 1). */
   okExitCodes?: number[];
+  /** Default 30 s: every command the agent runs must end; only tests and the lab run longer ones. */
+  timeoutMs?: number;
 }
 
 export interface RunResult {
@@ -30,7 +32,7 @@ export class CommandError extends Error {
 
 export const runCommand: CommandRunner = async (purpose, file, args, options = {}) => {
   const commandLine = [file, ...args].join(' ');
-  const result = await execa(file, args, { input: options.input ?? '', reject: false, timeout: 30_000, stripFinalNewline: false });
+  const result = await execa(file, args, { input: options.input ?? '', reject: false, timeout: options.timeoutMs ?? 30_000, stripFinalNewline: false });
   const exitCode = result.exitCode;
   if (result.failed && exitCode === undefined) {
     throw new CommandError(purpose, commandLine, undefined, result.stderr || (result.message ?? ''));

@@ -1,46 +1,149 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../cli/errors.js';
+import type { LabCloud } from './gce.js';
 
-const USAGE = `Usage: natgw lab <demo|down|status> [options]
+const USAGE = `Usage: natgw lab <command> [options]
 
-A GCE-like VPC on this machine, built from network namespaces (needs root; nothing is linked to the host's network).
+natgw end to end on this machine (root): a GCE-like VPC built from network namespaces, a Compute API backed by it,
+the real provisioner, startup script, agent, traffic and Prometheus. Nothing is linked to the host's network.
 
-  demo     build a lab, turn a VM into a NAT with the real agent, send TCP/UDP/ICMP from private VMs,
-           show what the internet saw and what the agent reports, then tear everything down
-  status   list namespaces left by labs on this machine
-  down     remove every lab namespace on this machine (natgw-lab-*) and the processes inside them
+  demo [--keep]        build the lab, provision natgw into it, send TCP/UDP/ICMP from a tagged and an untagged VM,
+                       show what the internet saw, scrape the agent with Prometheus, compare costs, destroy, tear down
+                       (--keep: stay up after the demo, before destroy, until Ctrl-C)
+  up                   build the lab with its workloads and Compute API, print how to provision into it; Ctrl-C ends it
+  status               the running lab (API endpoint, VMs) and any namespaces left by earlier labs
+  exec VM -- CMD …     run a command inside a lab VM (e.g. natgw lab exec app-1 -- curl http://198.51.100.10/whoami)
+  down                 stop the running lab and remove every lab namespace on this machine (natgw-lab-*)
 `;
 
+const STATE_DIR = '/run/natgw-lab';
+const STATE_FILE = `${STATE_DIR}/current.json`;
+
+interface LabState {
+  id: string;
+  pid: number;
+  api: string;
+  vms: Record<string, string>;
+}
+
+function readState(): LabState | undefined {
+  if (!existsSync(STATE_FILE)) return undefined;
+  const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as LabState;
+  try {
+    process.kill(state.pid, 0);
+    return state;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeState(cloud: LabCloud): void {
+  mkdirSync(STATE_DIR, { recursive: true });
+  const vms = Object.fromEntries([...cloud.lab.vms.values()].map((vm) => [vm.name, vm.namespace]));
+  writeFileSync(STATE_FILE, `${JSON.stringify({ id: cloud.lab.id, pid: process.pid, api: cloud.url, vms } satisfies LabState, null, 2)}\n`);
+}
+
+function clearState(): void {
+  rmSync(STATE_FILE, { force: true });
+}
+
 export async function runLabCli(argv: string[]): Promise<number> {
+  const separator = argv.indexOf('--');
+  const own = separator === -1 ? argv : argv.slice(0, separator);
   const { positionals, values } = (() => {
     try {
-      return parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h', default: false } }, allowPositionals: true, strict: true });
+      return parseArgs({ args: own, options: { help: { type: 'boolean', short: 'h', default: false }, keep: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
     } catch (error) {
       throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
     }
   })();
-  const [command] = positionals;
+  const [command, ...rest] = positionals;
   if (values.help || command === undefined) {
     process.stdout.write(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
   const { Lab, removeNamespace } = await import('./lab.js');
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const refuseLeftovers = () => {
+    const running = readState();
+    if (running !== undefined) throw new UsageError(`a lab is already running (pid ${running.pid}, API ${running.api}); stop it with 'natgw lab down'`);
+    const leftovers = Lab.leftovers();
+    if (leftovers.length > 0) throw new UsageError(`a previous lab was left behind (${leftovers.join(', ')}); remove it with 'natgw lab down'`);
+  };
   switch (command) {
     case 'demo': {
-      const leftovers = Lab.leftovers();
-      if (leftovers.length > 0) throw new UsageError(`a previous lab was left behind (${leftovers.join(', ')}); remove it with 'natgw lab down'`);
+      refuseLeftovers();
       const { runDemo } = await import('./demo.js');
-      return runDemo((line) => process.stdout.write(`${line}\n`));
+      try {
+        return await runDemo(say, { keep: values.keep, onUp: writeState });
+      } finally {
+        clearState();
+      }
+    }
+    case 'up': {
+      refuseLeftovers();
+      const { LabCloud } = await import('./gce.js');
+      const { addWorkloads, CLIENT_TAG } = await import('./demo.js');
+      const cloud = await LabCloud.start({ onBootOutput: (vm, line) => say(`[${vm} boot] ${line}`) });
+      try {
+        await addWorkloads(cloud);
+        writeState(cloud);
+        say(`lab ${cloud.lab.id} is up. Compute API: ${cloud.url} (project natgw-lab, region us-central1)`);
+        say(`  npx natgw provision --project natgw-lab --region us-central1 --client-tag ${CLIENT_TAG} --compute-endpoint ${cloud.url} --yes`);
+        say(`  npx natgw lab exec app-1 -- curl -sS http://198.51.100.10/whoami`);
+        say('Ctrl-C (or natgw lab down) tears it down.');
+        // New VMs join the state file, so exec reaches them too.
+        const refresh = setInterval(() => writeState(cloud), 1000);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        clearInterval(refresh);
+        return 0;
+      } finally {
+        await cloud.close();
+        clearState();
+      }
     }
     case 'status': {
-      const leftovers = Lab.leftovers();
-      process.stdout.write(leftovers.length === 0 ? 'no lab namespaces on this machine\n' : `${leftovers.join('\n')}\n`);
+      const state = readState();
+      say(state === undefined ? 'no lab is running' : `lab ${state.id} running (pid ${state.pid}), Compute API ${state.api}\n${Object.keys(state.vms).map((vm) => `  ${vm}`).join('\n')}`);
+      const leftovers = Lab.leftovers().filter((namespace) => state === undefined || !namespace.includes(`-${state.id}-`));
+      if (leftovers.length > 0) say(`namespaces left by earlier labs: ${leftovers.join(', ')} ('natgw lab down' removes them)`);
       return 0;
     }
+    case 'exec': {
+      const [vm] = rest;
+      const commandLine = separator === -1 ? [] : argv.slice(separator + 1);
+      if (vm === undefined || commandLine.length === 0) throw new UsageError(`exec needs a VM and a command: natgw lab exec VM -- CMD …\n\n${USAGE}`);
+      const state = readState();
+      if (state === undefined) throw new UsageError("no lab is running: start one with 'natgw lab up' or 'natgw lab demo --keep'");
+      const namespace = state.vms[vm];
+      if (namespace === undefined) throw new UsageError(`no VM '${vm}' in lab ${state.id}; VMs: ${Object.keys(state.vms).join(', ')}`);
+      const result = spawnSync('ip', ['netns', 'exec', namespace, ...commandLine], { stdio: 'inherit' });
+      return result.status ?? 1;
+    }
     case 'down': {
+      const state = readState();
+      if (state !== undefined) {
+        process.kill(state.pid, 'SIGTERM');
+        const alive = () => {
+          try {
+            process.kill(state.pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        };
+        // The lab tears itself down on SIGTERM; what remains after 15 s is removed below.
+        for (let waited = 0; waited < 150 && alive(); waited++) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       const leftovers = Lab.leftovers();
       for (const namespace of leftovers) removeNamespace(namespace);
-      process.stdout.write(leftovers.length === 0 ? 'nothing to remove\n' : `removed ${leftovers.length} namespaces\n`);
+      clearState();
+      say(state === undefined && leftovers.length === 0 ? 'nothing to remove' : `stopped${state === undefined ? '' : ` lab ${state.id}`}; removed ${leftovers.length} leftover namespaces`);
       return 0;
     }
     default:

@@ -1,57 +1,141 @@
-// The README's first command: the whole agent story in one run, against the real kernel, cleaned up at the end.
+// The README's first command: natgw end to end on one Linux box. The real `natgw provision` talks to the lab's Compute
+// API, the lab turns what it creates into namespaces, the NAT VM boots with the real startup script, and traffic,
+// Prometheus and the cost comparison are real.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { INTERNET, Lab, repoRoot, type LabProcess } from './lab.js';
+import { runCommand, type RunResult } from '../agent/runner.js';
+import { LAB_PROJECT, LAB_REGION, LabCloud } from './gce.js';
+import { INTERNET, LabProcess, repoRoot } from './lab.js';
 
-const NAT = { name: 'nat-gateway', ip: '10.10.0.2', externalIp: '203.0.113.10', canIpForward: true };
-const CONFIG = { sourceRanges: ['10.10.0.0/25'], reconcileIntervalSeconds: 2, egressProbe: { targets: [`${INTERNET.server}:80`] } };
+export const CLIENT_TAG = 'natgw-client';
+const GATEWAY = `natgw-${LAB_REGION}`;
 
-export async function runDemo(say: (line: string) => void): Promise<number> {
+export interface Workloads {
+  tagged: string;
+  untagged: string;
+  monitoring: string;
+}
+
+/** The user's VMs before natgw exists: one carries the client tag, one does not, one runs Prometheus. */
+export async function addWorkloads(cloud: LabCloud): Promise<Workloads> {
+  await cloud.addWorkload('app-1', [CLIENT_TAG]);
+  await cloud.addWorkload('app-2');
+  await cloud.addWorkload('monitoring');
+  return { tagged: 'app-1', untagged: 'app-2', monitoring: 'monitoring' };
+}
+
+export function natgwCli(cloud: LabCloud, command: string, extra: string[] = []): Promise<RunResult> {
+  const args = [path.join(repoRoot(), 'bin', 'natgw.js'), command, '--project', LAB_PROJECT, '--region', LAB_REGION, '--compute-endpoint', cloud.url, ...extra];
+  return runCommand(`natgw ${command}`, process.execPath, args, { okExitCodes: [1, 2, 3], timeoutMs: 180_000 });
+}
+
+export const PROVISION_FLAGS = ['--client-tag', CLIENT_TAG, '--poll-interval', '500ms', '--health-timeout', '90s', '--reconcile-interval', '5s', '--egress-probe', `${INTERNET.server}:80`, '--logging', 'all', '--yes'];
+
+/** Runs the CLI with its output interleaved as a terminal would show it, handed over line by line as it comes. */
+async function natgwCliLive(cloud: LabCloud, command: string, extra: string[], say: (line: string) => void): Promise<number | null> {
+  const args = [path.join(repoRoot(), 'bin', 'natgw.js'), command, '--project', LAB_PROJECT, '--region', LAB_REGION, '--compute-endpoint', cloud.url, ...extra];
+  const run = new LabProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }), `natgw ${command}`, 'the root namespace (API client only)');
+  let printed = 0;
+  const forward = () => {
+    const lines = run.text.split('\n');
+    for (; printed < lines.length - 1; printed++) say(`  ${lines[printed] ?? ''}`);
+  };
+  const timer = setInterval(forward, 100);
+  const code = await run.exited;
+  clearInterval(timer);
+  forward();
+  return code;
+}
+
+const megabytes = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(0)} kB`);
+
+export async function whoami(cloud: LabCloud, vm: string, seconds = 3): Promise<string | undefined> {
+  const { stdout, exitCode } = await cloud.lab.exec(vm, ['curl', '-sS', '-m', String(seconds), `http://${INTERNET.server}/whoami`], { okExitCodes: [7, 28, 52, 56] });
+  return exitCode === 0 ? stdout.trim() : undefined;
+}
+
+export async function startPrometheus(cloud: LabCloud, vm: string, natIp: string): Promise<LabProcess> {
+  const config = path.join(cloud.lab.dir, 'prometheus.yml');
+  writeFileSync(config, ['global: { scrape_interval: 2s, evaluation_interval: 2s }', 'scrape_configs:', '  - job_name: natgw', `    static_configs: [{ targets: ['${natIp}:9731'] }]`, ''].join('\n'));
+  return cloud.lab.spawn(vm, ['prometheus', `--config.file=${config}`, `--storage.tsdb.path=${path.join(cloud.lab.dir, 'prometheus-data')}`, '--web.listen-address=127.0.0.1:9090'], 'prometheus');
+}
+
+export async function promQuery(cloud: LabCloud, vm: string, expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const { stdout, exitCode } = await cloud.lab.exec(vm, ['curl', '-sS', '-m', '5', 'http://127.0.0.1:9090/api/v1/query', '--data-urlencode', `query=${expr}`], { okExitCodes: [7, 28, 52, 56] });
+  if (exitCode !== 0 || !stdout.startsWith('{')) return [];
+  return (JSON.parse(stdout) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+export async function runDemo(say: (line: string) => void, options: { keep?: boolean; onUp?: (cloud: LabCloud) => void } = {}): Promise<number> {
   const started = Date.now();
-  const lab = await Lab.create();
-  let agent: LabProcess | undefined;
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  const cloud = await LabCloud.start({ onBootOutput: (vm, line) => say(`    [${vm} boot] ${line}`) });
+  let prometheus: LabProcess | undefined;
+  let ok = false;
   try {
-    say(`lab ${lab.id}: VPC 10.10.0.0/24 behind a fabric that drops internet traffic from VMs without an external IP`);
-    await lab.addVm({ ...NAT, attributes: { 'natgw-config': JSON.stringify(CONFIG) } });
-    await lab.addVm({ name: 'app-1', ip: '10.10.0.11', defaultVia: NAT.ip });
-    await lab.addVm({ name: 'other-team', ip: '10.10.0.200', defaultVia: NAT.ip });
-    say(`  ${NAT.name} ${NAT.ip} (external ${NAT.externalIp}), app-1 10.10.0.11 and other-team 10.10.0.200, both routed to the NAT VM`);
-    say(`  config in metadata attribute natgw-config: ${JSON.stringify(CONFIG)}`);
+    const workloads = await addWorkloads(cloud);
+    options.onUp?.(cloud);
+    say(`lab ${cloud.lab.id} up (${elapsed()}): Compute API ${cloud.url}, project ${LAB_PROJECT}, subnet 10.10.0.0/24 (+ secondary 10.20.0.0/16)`);
+    say(`  workloads without external IPs: app-1 (tag ${CLIENT_TAG}), app-2 (no tag), monitoring`);
+    say(`  before natgw: app-1 → internet: ${(await whoami(cloud, workloads.tagged, 2)) ?? 'no way out (GCE drops traffic from VMs without an external IP)'}`);
 
-    const natgw = path.join(repoRoot(), 'bin', 'natgw.js');
-    agent = lab.spawn(NAT.name, ['node', natgw, 'agent', '--listen', '127.0.0.1:9731', '--root', lab.vm(NAT.name).root], 'natgw agent');
-    const curl = (vm: string, url: string, seconds = 3) => lab.exec(vm, ['curl', '-sS', '-m', String(seconds), '-w', '\n%{http_code}', url], { okExitCodes: [7, 22, 28] });
-    const deadline = Date.now() + 20_000;
-    while ((await curl(NAT.name, 'http://127.0.0.1:9731/healthz')).stdout.trim().split('\n').pop() !== '200') {
-      if (Date.now() > deadline || !agent.running) throw new Error(`the agent did not become healthy:\n${agent.text}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
+    say(`\n$ natgw provision --project ${LAB_PROJECT} --region ${LAB_REGION} --client-tag ${CLIENT_TAG} --compute-endpoint ${cloud.url} …`);
+    const provisioned = await natgwCliLive(cloud, 'provision', PROVISION_FLAGS, say);
+    if (provisioned !== 0) throw new Error(`natgw provision failed with exit code ${provisioned}`);
+    await cloud.settled();
+    const natVm = cloud.lab.vm(GATEWAY);
+    say(`provisioned in ${elapsed()}: NAT VM ${natVm.ip}, external ${natVm.externalIp ?? '?'}`);
+
+    const tcp = await whoami(cloud, workloads.tagged);
+    const udp = (await cloud.lab.exec(workloads.tagged, ['node', path.join(repoRoot(), 'dist/lab/bin/udp-client.js'), INTERNET.server, String(INTERNET.udpPort)], { okExitCodes: [1] })).stdout.trim();
+    const ping = (await cloud.lab.exec(workloads.tagged, ['ping', '-c', '1', '-W', '2', INTERNET.server], { okExitCodes: [1] })).exitCode === 0;
+    const untagged = await whoami(cloud, workloads.untagged, 2);
+    say(`\napp-1 (tagged) → internet ${INTERNET.server}: TCP seen from ${tcp ?? 'nothing'}, UDP seen from ${udp || 'nothing'}, ICMP ${ping ? 'answered' : 'lost'}`);
+    say(`app-2 (untagged) → internet: ${untagged ?? 'no way out (no route to the NAT)'}`);
+
+    prometheus = await startPrometheus(cloud, workloads.monitoring, natVm.ip);
+    await until('Prometheus scrapes the agent', async () => (await promQuery(cloud, workloads.monitoring, 'up{job="natgw"}'))[0]?.value[1] === '1', 30_000);
+    await cloud.lab.exec(workloads.tagged, ['curl', '-sS', '-m', '20', '-o', '/dev/null', `http://${INTERNET.server}/bytes?n=20000000`]);
+    await new Promise((resolve) => setTimeout(resolve, 4500));
+    const bytes = await promQuery(cloud, workloads.monitoring, 'sum by (direction) (natgw_forwarded_bytes_total)');
+    say(`\nPrometheus (in 'monitoring') after app-1 downloaded 20 MB: ${bytes.map((sample) => `${sample.metric.direction} ${megabytes(Number(sample.value[1]))}`).join(', ')}`);
+
+    const cost = await cloud.lab.exec(workloads.monitoring, ['node', path.join(repoRoot(), 'bin', 'natgw.js'), 'cost', '--region', LAB_REGION, '--from-prometheus', 'http://127.0.0.1:9090', '--window', '1m', '--vms', '1'], { okExitCodes: [1, 2] });
+    say('\n$ natgw cost --region us-central1 --from-prometheus http://127.0.0.1:9090 --window 1m --vms 1');
+    for (const line of (cost.stdout + cost.stderr).trimEnd().split('\n')) say(`  ${line}`);
+
+    const status = await natgwCli(cloud, 'status');
+    say(`\n$ natgw status …   (exit ${status.exitCode})`);
+    for (const line of status.stdout.trimEnd().split('\n')) say(`  ${line}`);
+
+    if (options.keep === true) {
+      say(`\nthe lab stays up: 'natgw lab exec app-1 -- curl http://${INTERNET.server}/whoami', 'natgw status|destroy --project ${LAB_PROJECT} --region ${LAB_REGION} --compute-endpoint ${cloud.url}'; Ctrl-C tears it down`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      return 0;
     }
-    say(`agent healthy after ${((Date.now() - started) / 1000).toFixed(1)} s (forwarding on, ruleset in place, egress probe passing)`);
 
-    const tcp = (await curl('app-1', `http://${INTERNET.server}/whoami`)).stdout.split('\n')[0];
-    const udp = (await lab.exec('app-1', ['node', path.join(repoRoot(), 'dist/lab/bin/udp-client.js'), INTERNET.server, String(INTERNET.udpPort)], { okExitCodes: [1] })).stdout.trim();
-    const ping = (await lab.exec('app-1', ['ping', '-c', '1', '-W', '2', INTERNET.server], { okExitCodes: [1] })).exitCode === 0;
-    say(`app-1 → internet ${INTERNET.server}: TCP seen from ${tcp}, UDP seen from ${udp}, ICMP ${ping ? 'answered' : 'lost'}`);
-    const blocked = await curl('other-team', `http://${INTERNET.server}/whoami`, 2);
-    say(`other-team (outside sourceRanges) → internet: ${blocked.exitCode === 0 ? 'GOT THROUGH (unexpected)' : 'dropped and counted'}`);
+    const destroy = await natgwCli(cloud, 'destroy', ['--yes']);
+    await cloud.settled();
+    const afterDestroy = await whoami(cloud, workloads.tagged, 2);
+    say(`\n$ natgw destroy … --yes   (exit ${destroy.exitCode}): app-1 → internet: ${afterDestroy ?? 'no way out again'}`);
 
-    const metrics = (await curl(NAT.name, 'http://127.0.0.1:9731/metrics')).stdout
-      .split('\n')
-      .filter((line) => /^natgw_(forwarded_bytes_total|dropped_packets_total\{reason="source_not_allowed"\}|conntrack_entries |ruleset_in_sync|healthy)/.test(line));
-    say('agent metrics:');
-    for (const line of metrics) say(`  ${line}`);
-
-    await lab.exec(NAT.name, ['iptables', '-t', 'nat', '-F']);
-    say('someone flushed the nat table on the NAT VM…');
-    const flushed = Date.now();
-    while ((await curl('app-1', `http://${INTERNET.server}/whoami`, 1)).exitCode !== 0) {
-      if (Date.now() - flushed > 15_000) throw new Error('the agent did not repair the flushed table');
-    }
-    say(`…and the agent repaired it: app-1 reaches the internet again ${((Date.now() - flushed) / 1000).toFixed(1)} s later`);
-    const ok = tcp === NAT.externalIp && udp === NAT.externalIp && ping && blocked.exitCode !== 0;
-    say(ok ? `demo passed in ${((Date.now() - started) / 1000).toFixed(1)} s; tearing the lab down` : 'demo FAILED; tearing the lab down');
+    ok = tcp === natVm.externalIp && udp === natVm.externalIp && ping && untagged === undefined && status.exitCode === 0 && destroy.exitCode === 0 && afterDestroy === undefined;
+    say(ok ? `\ndemo passed in ${elapsed()}; tearing the lab down` : `\ndemo FAILED after ${elapsed()}; tearing the lab down`);
     return ok ? 0 : 1;
   } finally {
-    await agent?.stop();
-    await lab.destroy();
+    await prometheus?.stop();
+    await cloud.close();
   }
 }

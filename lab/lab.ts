@@ -3,7 +3,7 @@
 // Nothing is ever linked to the root namespace.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,6 +129,13 @@ export class Lab {
   private readonly namespaces: string[] = [];
   private readonly processes: LabProcess[] = [];
   private readonly exitHook = () => this.destroySync();
+  // A signal ends the process without running exit hooks. When nobody else handles it, clean up and exit as the
+  // signal would have; a command that handles it itself (lab up) tears the lab down on its own.
+  private readonly signalHook = (signal: NodeJS.Signals) => {
+    if (process.listenerCount(signal) > 1) return;
+    this.destroySync();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  };
   private nextPort = 1;
   private destroyed = false;
   private routes: LabRoute[] = [];
@@ -154,6 +161,8 @@ export class Lab {
     }
     const lab = new Lab(options.id ?? randomBytes(3).toString('hex'));
     process.once('exit', lab.exitHook);
+    process.on('SIGTERM', lab.signalHook);
+    process.on('SIGINT', lab.signalHook);
     try {
       await lab.build();
     } catch (error) {
@@ -163,12 +172,25 @@ export class Lab {
     return lab;
   }
 
-  static leftovers(): string[] {
-    const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-    return out
+  static namespaces(): string[] {
+    return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
       .split('\n')
       .map((line) => line.split(' ')[0] ?? '')
       .filter((name) => name.startsWith(LAB_PREFIX));
+  }
+
+  /** Namespaces of labs whose owning process is gone; a lab another process is still using is not a leftover. */
+  static leftovers(): string[] {
+    return Lab.namespaces().filter((name) => !Lab.ownerAlive(name.slice(LAB_PREFIX.length).split('-')[0] ?? ''));
+  }
+
+  private static ownerAlive(id: string): boolean {
+    try {
+      process.kill(Number(readFileSync(path.join('/tmp', `${LAB_PREFIX}${id}`, 'owner.pid'), 'utf8')), 0);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async run(purpose: string, namespace: string, args: string[], options?: RunOptions): Promise<RunResult> {
@@ -183,6 +205,7 @@ export class Lab {
 
   private async build(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
+    writeFileSync(path.join(this.dir, 'owner.pid'), String(process.pid));
     const ipn = (ns: string, ...args: string[]) => runCommand(`configure ${ns}`, 'ip', ['-n', ns, ...args]);
     await this.addNamespace(this.fabric);
     await this.addNamespace(this.internet);
@@ -418,6 +441,8 @@ export class Lab {
     if (this.destroyed) return;
     this.destroyed = true;
     process.off('exit', this.exitHook);
+    process.off('SIGTERM', this.signalHook);
+    process.off('SIGINT', this.signalHook);
     for (const labProcess of this.processes) if (labProcess.running) labProcess.child.kill('SIGKILL');
     for (const namespace of [...this.namespaces].reverse()) removeNamespace(namespace);
     rmSync(this.dir, { recursive: true, force: true });

@@ -4,10 +4,13 @@ import { Lab, repoRoot } from '../lab/lab.js';
 import { runCommand } from '../agent/runner.js';
 
 t.test('natgw lab demo runs end to end and leaves nothing behind', async (t) => {
-  const result = await runCommand('run the demo', 'node', [`${repoRoot()}/bin/natgw.js`, 'lab', 'demo'], { okExitCodes: [1, 2] });
+  const result = await runCommand('run the demo', 'node', [`${repoRoot()}/bin/natgw.js`, 'lab', 'demo'], { okExitCodes: [1, 2], timeoutMs: 240_000 });
   t.equal(result.exitCode, 0, result.stdout + result.stderr);
-  t.match(result.stdout, /TCP seen from 203\.0\.113\.10, UDP seen from 203\.0\.113\.10, ICMP answered/);
-  t.match(result.stdout, /other-team \(outside sourceRanges\) → internet: dropped and counted/);
+  t.match(result.stdout, /app-1 \(tagged\) → internet 198\.51\.100\.10: TCP seen from 203\.0\.113\.\d+, UDP seen from 203\.0\.113\.\d+, ICMP answered/);
+  t.match(result.stdout, /app-2 \(untagged\) → internet: no way out/);
+  t.match(result.stdout, /Prometheus \(in 'monitoring'\) after app-1 downloaded 20 MB: .*ingress 2\d\.\d MB/);
+  t.match(result.stdout, /Cloud NAT/);
+  t.match(result.stdout, /natgw destroy … --yes {3}\(exit 0\): app-1 → internet: no way out again/);
   t.match(result.stdout, /demo passed/);
   t.same(Lab.leftovers(), [], 'no lab namespace left');
 });

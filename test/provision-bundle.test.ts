@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import t from 'tap';
 import { MAX_METADATA_TOTAL, MAX_METADATA_VALUE } from '../provision/agent-bundle.js';
 import { baseArgs, PROJECT, run, simulateAgent, startSeededFake } from './fixtures/provision/helpers.js';
-import type { Json } from './fake-compute/index.js';
+import type { Json } from '../lab/compute-api/index.js';
 
 t.test('provision builds the agent with esbuild and ships it in metadata chunks', async (t) => {
   const fake = await startSeededFake();

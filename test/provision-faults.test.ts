@@ -2,7 +2,7 @@
 // duplicates and no orphans. Retryable faults (429, 503, connection resets) are absorbed.
 import t from 'tap';
 import { baseArgs, inventory, run, simulateAgent, startSeededFake } from './fixtures/provision/helpers.js';
-import type { Fault } from './fake-compute/index.js';
+import type { Fault } from '../lab/compute-api/index.js';
 
 const GW = 'natgw-us-central1';
 const FULL = { addresses: [`${GW}-ip`], firewalls: [`${GW}-clients`, `${GW}-health`], instances: [GW], routes: [`${GW}-default`] };

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { parseAgentConfig } from '../agent/config.js';
 import { baseArgs, inventory, PROJECT, REGION, run, simulateAgent, startSeededFake } from './fixtures/provision/helpers.js';
-import type { FakeCompute, Json } from './fake-compute/index.js';
+import type { FakeCompute, Json } from '../lab/compute-api/index.js';
 
 const GW = 'natgw-us-central1';
 const ZONE = 'us-central1-a';

@@ -1,0 +1,79 @@
+// Opens and closes TCP connections as fast as it can, with a fixed number in flight, and prints one JSON line.
+// Bounded in time (--seconds) and in count (--max-connections); each connection attempt has its own timeout.
+// --close server: the peer (tcp-sink --close server) closes first and the client closes on its FIN, so the server keeps
+// TIME_WAIT. --close client: the client closes as soon as it is connected and keeps TIME_WAIT (give the client
+// net.ipv4.tcp_tw_reuse=1 so its ports come back).
+import net from 'node:net';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string', default: '198.51.100.10' },
+    port: { type: 'string', default: '9000' },
+    concurrency: { type: 'string', default: '32' },
+    seconds: { type: 'string', default: '5' },
+    'max-connections': { type: 'string', default: '500000' },
+    'timeout-ms': { type: 'string', default: '3000' },
+    close: { type: 'string', default: 'server' },
+  },
+});
+const host = values.host;
+const port = Number(values.port);
+const concurrency = Math.max(1, Math.min(4096, Number(values.concurrency)));
+const seconds = Math.min(Number(values.seconds), 600);
+const maxConnections = Number(values['max-connections']);
+const timeoutMs = Number(values['timeout-ms']);
+
+let started = 0;
+let ok = 0;
+let failed = 0;
+const errors: Record<string, number> = {};
+const connectMs: number[] = [];
+
+function once(): Promise<void> {
+  return new Promise((resolve) => {
+    const begin = process.hrtime.bigint();
+    let connected = false;
+    let settled = false;
+    const socket = net.connect({ host, port });
+    const finish = (error?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (error === undefined && connected) ok++;
+      else {
+        failed++;
+        const key = error ?? 'closed before connect';
+        errors[key] = (errors[key] ?? 0) + 1;
+      }
+      resolve();
+    };
+    const timer = setTimeout(() => finish(connected ? 'timeout waiting for close' : 'connect timeout'), timeoutMs);
+    socket.on('connect', () => {
+      connected = true;
+      if (connectMs.length < 200_000) connectMs.push(Number(process.hrtime.bigint() - begin) / 1e6);
+      if (values.close === 'client') socket.end();
+    });
+    socket.on('end', () => (values.close === 'client' ? undefined : finish()));
+    socket.on('close', () => finish(connected ? undefined : 'closed before connect'));
+    socket.resume();
+    socket.on('error', (error: NodeJS.ErrnoException) => finish(error.code ?? error.message));
+  });
+}
+
+const t0 = process.hrtime.bigint();
+const deadline = Date.now() + seconds * 1000;
+async function worker(): Promise<void> {
+  while (Date.now() < deadline && started < maxConnections) {
+    started++;
+    await once();
+  }
+}
+await Promise.all(Array.from({ length: concurrency }, () => worker()));
+const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+connectMs.sort((a, b) => a - b);
+const pick = (q: number) => connectMs[Math.min(connectMs.length - 1, Math.floor(q * connectMs.length))] ?? 0;
+process.stdout.write(
+  `${JSON.stringify({ ok, failed, errors, seconds: elapsed, rate: ok / elapsed, slow: connectMs.filter((ms) => ms >= 900).length, connectMs: { p50: pick(0.5), p99: pick(0.99) }, concurrency })}\n`,
+);

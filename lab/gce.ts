@@ -1,0 +1,238 @@
+// The lab's Compute API: the fake Compute Engine API, backed by the lab, so that what the provisioner creates becomes
+// real network state. Instances become VM namespaces (and boot: their startup script runs), routes become the default
+// routes of tagged VMs, firewall rules are enforced on each VM's NIC, guest attributes written by a VM's agent reach
+// the API.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ComputeStore, FakeComputeApi, seedProject, type Json, type ResourceEvent } from './compute-api/index.js';
+import { Lab, VPC, type LabFirewallRule, type LabRoute } from './lab.js';
+
+export const LAB_PROJECT = 'natgw-lab';
+export const LAB_REGION = 'us-central1';
+export const LAB_ZONE = `${LAB_REGION}-a`;
+export const LAB_NETWORK = 'default';
+const GUEST_ATTRIBUTE_POLL_MS = 500;
+
+const lastSegment = (link: unknown) => String(link ?? '').split('/').pop() ?? '';
+const zoneOf = (event: ResourceEvent) => event.scope.replace(/^zones\//, '');
+
+interface InstanceView {
+  name: string;
+  zone: string;
+  ip: string;
+  externalIp?: string;
+  tags: string[];
+  canIpForward: boolean;
+  metadata: Record<string, string>;
+}
+
+function viewOf(event: ResourceEvent): InstanceView {
+  const resource = event.resource;
+  const nic = ((resource.networkInterfaces as Json[] | undefined) ?? [])[0] ?? {};
+  const natIp = ((nic.accessConfigs as Json[] | undefined) ?? [])[0]?.natIP;
+  const items = (((resource.metadata as Json | undefined)?.items as { key: string; value: string }[] | undefined) ?? []);
+  return {
+    name: event.name,
+    zone: zoneOf(event),
+    ip: String(nic.networkIP),
+    ...(natIp === undefined ? {} : { externalIp: String(natIp) }),
+    tags: (((resource.tags as Json | undefined)?.items as string[] | undefined) ?? []),
+    canIpForward: resource.canIpForward === true,
+    metadata: Object.fromEntries(items.map((item) => [item.key, item.value])),
+  };
+}
+
+export interface LabCloudOptions {
+  /** Called with each line a VM's startup script prints (also appended to its serial port output). */
+  onBootOutput?: (vm: string, line: string) => void;
+}
+
+export class LabCloud {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly errors: Error[] = [];
+  private readonly instances = new Map<string, InstanceView>();
+  private guestPoll: NodeJS.Timeout | undefined;
+
+  private constructor(
+    readonly lab: Lab,
+    readonly store: ComputeStore,
+    readonly api: FakeComputeApi,
+    readonly url: string,
+    private readonly options: LabCloudOptions,
+  ) {}
+
+  static async start(options: LabCloudOptions = {}): Promise<LabCloud> {
+    const lab = await Lab.create();
+    try {
+      const store = new ComputeStore();
+      seedProject(store, {
+        project: LAB_PROJECT,
+        region: LAB_REGION,
+        network: LAB_NETWORK,
+        subnets: [{ name: LAB_NETWORK, ipCidrRange: `${VPC.cidr.split('/')[0]}/${VPC.prefix}`, secondaryIpRanges: [{ rangeName: 'pods', ipCidrRange: '10.20.0.0/16' }] }],
+      });
+      const api = new FakeComputeApi(store);
+      const { url } = await api.listen();
+      const cloud = new LabCloud(lab, store, api, url, options);
+      for (const kind of ['insert', 'update', 'delete'] as const) store.on(kind, (event: ResourceEvent) => cloud.enqueue(() => cloud.handle(kind, event)));
+      cloud.guestPoll = setInterval(() => cloud.enqueue(() => cloud.syncGuestAttributes()), GUEST_ATTRIBUTE_POLL_MS);
+      return cloud;
+    } catch (error) {
+      await lab.destroy();
+      throw error;
+    }
+  }
+
+  /** A user's workload VM, present before natgw is provisioned: no external IP, optionally the client tag. */
+  async addWorkload(name: string, tags: string[] = []): Promise<string> {
+    const subnet = this.store.list(LAB_PROJECT, `regions/${LAB_REGION}`, 'subnetworks')[0]!;
+    const used = new Set([...this.instances.values()].map((instance) => instance.ip));
+    const ip = this.store.allocateInternalIp(String(subnet.ipCidrRange), used);
+    this.store.put(LAB_PROJECT, `zones/${LAB_ZONE}`, 'instances', {
+      name,
+      status: 'RUNNING',
+      canIpForward: false,
+      labels: {},
+      tags: { items: tags },
+      metadata: { items: [] },
+      networkInterfaces: [{ network: subnet.network, subnetwork: subnet.selfLink, networkIP: ip, accessConfigs: [] }],
+    });
+    await this.settled();
+    return ip;
+  }
+
+  /** Resolves when every API change so far is real network state; rejects with the first failure. */
+  async settled(): Promise<void> {
+    await this.queue;
+    const error = this.errors.shift();
+    if (error !== undefined) throw error;
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch((error: unknown) => {
+      this.errors.push(error as Error);
+    });
+  }
+
+  private async handle(kind: 'insert' | 'update' | 'delete', event: ResourceEvent): Promise<void> {
+    if (event.collection === 'instances') {
+      if (kind === 'insert') await this.createVm(viewOf(event));
+      else if (kind === 'update') await this.updateVm(viewOf(event));
+      else await this.deleteVm(event.name);
+      await this.applyRoutes();
+    } else if (event.collection === 'routes') {
+      await this.applyRoutes();
+    } else if (event.collection === 'firewalls') {
+      await this.applyFirewalls();
+    }
+  }
+
+  private async createVm(instance: InstanceView): Promise<void> {
+    this.instances.set(instance.name, instance);
+    await this.lab.addVm({
+      name: instance.name,
+      ip: instance.ip,
+      zone: instance.zone,
+      tags: instance.tags,
+      canIpForward: instance.canIpForward,
+      attributes: instance.metadata,
+      ...(instance.externalIp === undefined ? {} : { externalIp: instance.externalIp }),
+    });
+    if (this.store.list(LAB_PROJECT, 'global', 'firewalls').length > 0) await this.applyFirewalls();
+    this.boot(instance);
+  }
+
+  /** GCE runs the startup script at boot; here it runs in the VM's namespace with the lab standing in for systemd. */
+  private boot(instance: InstanceView): void {
+    const script = instance.metadata['startup-script'];
+    if (script === undefined) return;
+    const vm = this.lab.vm(instance.name);
+    const file = path.join(vm.root, 'startup-script.sh');
+    writeFileSync(file, script, { mode: 0o755 });
+    const serial = (line: string) => {
+      this.store.appendSerialOutput(LAB_PROJECT, instance.zone, instance.name, `${instance.name} google_metadata_script_runner[1]: startup-script: ${line}\n`);
+      this.options.onBootOutput?.(instance.name, line);
+    };
+    serial('lab: no systemd as PID 1 and no package mirror inside a namespace: running the startup script with NATGW_LAB=1');
+    const run = this.lab.spawn(instance.name, ['bash', file], `startup script of ${instance.name}`, {
+      NATGW_ROOT: vm.root,
+      NATGW_LAB: '1',
+      NATGW_NODE_BIN: process.execPath,
+    });
+    let printed = 0;
+    const forward = () => {
+      const lines = run.text.split('\n');
+      for (; printed < lines.length - 1; printed++) serial(lines[printed] ?? '');
+    };
+    const timer = setInterval(forward, 200);
+    void run.exited.then((code) => {
+      clearInterval(timer);
+      forward();
+      serial(`startup-script exit status ${code}`);
+    });
+  }
+
+  private async updateVm(instance: InstanceView): Promise<void> {
+    const before = this.instances.get(instance.name);
+    this.instances.set(instance.name, instance);
+    const vm = this.lab.vm(instance.name);
+    vm.tags = instance.tags;
+    vm.canIpForward = instance.canIpForward;
+    const changes: Record<string, string | null> = {};
+    for (const [key, value] of Object.entries(instance.metadata)) if (before?.metadata[key] !== value) changes[key] = value;
+    for (const key of Object.keys(before?.metadata ?? {})) if (!(key in instance.metadata)) changes[key] = null;
+    if (Object.keys(changes).length > 0) await this.lab.setAttributes(instance.name, changes);
+    await this.lab.refreshFabric();
+    await this.applyFirewalls();
+  }
+
+  private async deleteVm(name: string): Promise<void> {
+    this.instances.delete(name);
+    if (this.lab.vms.has(name)) await this.lab.removeVm(name);
+  }
+
+  private async applyRoutes(): Promise<void> {
+    const routes: LabRoute[] = [];
+    for (const route of this.store.list(LAB_PROJECT, 'global', 'routes')) {
+      if (route.destRange !== '0.0.0.0/0' || route.nextHopInstance === undefined) continue;
+      const target = this.instances.get(lastSegment(route.nextHopInstance));
+      // GCE keeps a route whose instance is gone, and drops what it would carry; the lab leaves it out the same way.
+      if (target === undefined) continue;
+      routes.push({ name: String(route.name), priority: Number(route.priority ?? 1000), tags: (route.tags as string[] | undefined) ?? [], nextHopIp: target.ip });
+    }
+    await this.lab.setRoutes(routes);
+  }
+
+  private async applyFirewalls(): Promise<void> {
+    const rules: LabFirewallRule[] = this.store
+      .list(LAB_PROJECT, 'global', 'firewalls')
+      .filter((rule) => (rule.direction ?? 'INGRESS') === 'INGRESS' && rule.disabled !== true && Array.isArray(rule.allowed))
+      .map((rule) => ({
+        name: String(rule.name),
+        priority: Number(rule.priority ?? 1000),
+        sourceRanges: (rule.sourceRanges as string[] | undefined) ?? [],
+        targetTags: (rule.targetTags as string[] | undefined) ?? [],
+        allowed: (rule.allowed as { IPProtocol: string; ports?: string[] }[]).map((allowed) => ({ protocol: allowed.IPProtocol, ports: allowed.ports ?? [] })),
+      }))
+      .filter((rule) => rule.sourceRanges.length > 0);
+    await this.lab.setFirewalls(rules);
+  }
+
+  private async syncGuestAttributes(): Promise<void> {
+    for (const instance of this.instances.values()) {
+      if (!this.lab.vms.has(instance.name)) continue;
+      const written = (await this.lab.instance(instance.name)).guestAttributes;
+      const known = this.store.guestAttributesOf(LAB_PROJECT, instance.zone, instance.name);
+      for (const [key, value] of Object.entries(written)) {
+        if (known.get(key) !== value) this.store.setGuestAttribute(LAB_PROJECT, instance.zone, instance.name, key, value);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.guestPoll);
+    await this.queue;
+    await this.api.close();
+    await this.lab.destroy();
+  }
+}
