@@ -47,6 +47,30 @@ export interface LabRoute {
   nextHopIp: string;
 }
 
+export interface LabHealthCheck {
+  port: number;
+  path: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+/**
+ * A 0.0.0.0/0 route whose next hop is an internal passthrough load balancer: traffic is spread over the healthy
+ * backends by an L4 hash, and over all of them when none is healthy (GCE does not fall back to the internet gateway).
+ */
+export interface LabLoadBalancedRoute {
+  name: string;
+  priority: number;
+  tags: string[];
+  backends: string[];
+  healthCheck: LabHealthCheck;
+}
+
+/** GCE probes from 35.191.0.0/16 and 130.211.0.0/22; in the lab the fabric's gateway address probes instead. */
+export const HEALTH_CHECK_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
+
 export interface LabFirewallRule {
   name: string;
   priority: number;
@@ -139,6 +163,11 @@ export class Lab {
   private nextPort = 1;
   private destroyed = false;
   private routes: LabRoute[] = [];
+  private balancedRoutes: LabLoadBalancedRoute[] = [];
+  private readonly healthyBackends = new Map<string, Set<string>>();
+  private healthChecker: LabProcess | undefined;
+  /** Backend health changes, for tests that measure failover. */
+  readonly healthEvents: { group: string; ip: string; healthy: boolean; at: number }[] = [];
   private firewalls: LabFirewallRule[] | undefined;
 
   private constructor(readonly id: string) {
@@ -258,8 +287,9 @@ export class Lab {
     await Promise.all([metadata.waitFor(/ready/), internet.waitFor(/ready/)]);
   }
 
-  spawnIn(namespace: string, args: string[], label: string, env: NodeJS.ProcessEnv = {}): LabProcess {
-    const child = spawn('ip', ['netns', 'exec', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  /** With `tiedToStdin`, the process gets a pipe as stdin that closes when this process ends, whatever ends it. */
+  spawnIn(namespace: string, args: string[], label: string, env: NodeJS.ProcessEnv = {}, tiedToStdin = false): LabProcess {
+    const child = spawn('ip', ['netns', 'exec', namespace, ...args], { stdio: [tiedToStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     const labProcess = new LabProcess(child, label, namespace);
     this.processes.push(labProcess);
     return labProcess;
@@ -287,7 +317,7 @@ export class Lab {
     if (spec.externalIp !== undefined) await this.attachExternalIp(spec.ip, spec.externalIp);
     this.vms.set(spec.name, vm);
     await this.applyFabricFilters();
-    if (spec.defaultVia === undefined && this.routes.length > 0) await this.applyRoutesTo(vm);
+    if (spec.defaultVia === undefined && this.routes.length + this.balancedRoutes.length > 0) await this.applyRoutesTo(vm);
     if (this.firewalls !== undefined) await this.applyFirewallTo(vm);
     await controlRequest(this.metadataSocket, 'PUT', `/vms/${spec.ip}`, {
       name: spec.name,
@@ -309,6 +339,10 @@ export class Lab {
     await runCommand('unplug the VM', 'ip', ['-n', this.fabric, 'link', 'del', vm.fabricPort], { okExitCodes: [1] });
     if (vm.externalIp !== undefined) await this.detachExternalIp(vm.ip, vm.externalIp);
     await controlRequest(this.metadataSocket, 'DELETE', `/vms/${vm.ip}`);
+    // GCE has no ARP caches to go stale; here a VM recreated with the same address has a new MAC, so forget the old one.
+    for (const namespace of [this.fabric, ...[...this.vms.values()].map((other) => other.namespace)]) {
+      await runCommand('forget the old MAC', 'ip', ['-n', namespace, 'neigh', 'flush', 'to', vm.ip], { okExitCodes: [1, 2] });
+    }
     await this.applyFabricFilters();
   }
 
@@ -344,21 +378,76 @@ export class Lab {
   /** Like GCE's routing table: every VM's default route follows the best route whose tags it carries. */
   async setRoutes(routes: LabRoute[]): Promise<void> {
     this.routes = routes;
-    for (const vm of this.vms.values()) await this.applyRoutesTo(vm);
+    await this.applyAllRoutes();
   }
 
   private async applyRoutesTo(vm: LabVm): Promise<void> {
     const tags = vm.tags ?? [];
-    const candidates = this.routes.filter((route) => (route.tags.length === 0 || route.tags.some((tag) => tags.includes(tag))) && route.nextHopIp !== vm.ip);
-    const best = Math.min(1000, ...candidates.map((route) => route.priority));
-    const hops = best >= 1000 ? [] : [...new Set(candidates.filter((route) => route.priority === best).map((route) => route.nextHopIp))].sort();
+    const applies = (route: { tags: string[] }) => route.tags.length === 0 || route.tags.some((tag) => tags.includes(tag));
+    const candidates: { priority: number; hops: string[] }[] = [
+      ...this.routes.filter((route) => applies(route) && route.nextHopIp !== vm.ip).map((route) => ({ priority: route.priority, hops: [route.nextHopIp] })),
+      ...this.balancedRoutes
+        .filter((route) => applies(route) && !route.backends.includes(vm.ip))
+        .map((route) => {
+          const healthy = route.backends.filter((ip) => this.healthyBackends.get(route.name)?.has(ip) === true);
+          return { priority: route.priority, hops: healthy.length > 0 ? healthy : route.backends };
+        }),
+    ].filter((candidate) => candidate.hops.length > 0);
+    const best = Math.min(1000, ...candidates.map((candidate) => candidate.priority));
+    const hops = best >= 1000 ? [] : [...new Set(candidates.filter((candidate) => candidate.priority === best).flatMap((candidate) => candidate.hops))].sort();
     const args =
       hops.length === 0
         ? ['route', 'replace', 'default', 'via', VPC.gateway]
         : hops.length === 1
           ? ['route', 'replace', 'default', 'via', hops[0]!]
           : ['route', 'replace', 'default', ...hops.flatMap((hop) => ['nexthop', 'via', hop])];
+    if (hops.length > 1) {
+      // L4 hashing, as the load balancer does: each connection sticks to one backend, connections spread.
+      await this.run('hash multipath routes on ports', vm.namespace, ['sysctl', '-qw', 'net.ipv4.fib_multipath_hash_policy=1']);
+    }
     await runCommand(`route ${vm.name}`, 'ip', ['-n', vm.namespace, ...args]);
+  }
+
+  /** Load-balanced routes: a health checker in the fabric probes the backends and the routes follow their health. */
+  async setLoadBalancedRoutes(routes: LabLoadBalancedRoute[]): Promise<void> {
+    this.balancedRoutes = routes;
+    for (const name of [...this.healthyBackends.keys()]) if (!routes.some((route) => route.name === name)) this.healthyBackends.delete(name);
+    await this.healthChecker?.stop('SIGTERM', 500);
+    this.healthChecker = undefined;
+    const targets = routes.flatMap((route) => route.backends.map((ip) => ({ group: route.name, ip, port: route.healthCheck.port, path: route.healthCheck.path })));
+    if (targets.length > 0) {
+      // One checker for all: the thresholds of the first route apply (the lab's routes share one health check).
+      const check = routes[0]!.healthCheck;
+      const settings = { targets, intervalMs: check.intervalSeconds * 1000, timeoutMs: check.timeoutSeconds * 1000, healthyThreshold: check.healthyThreshold, unhealthyThreshold: check.unhealthyThreshold };
+      const checker = this.spawnIn(this.fabric, ['node', path.join(repoRoot(), 'dist/lab/bin/health-checker.js'), JSON.stringify(settings)], 'load balancer health checker', {}, true);
+      let consumed = 0;
+      checker.child.stdout?.on('data', () => {
+        const lines = checker.text.split('\n');
+        for (; consumed < lines.length - 1; consumed++) {
+          const line = lines[consumed] ?? '';
+          if (!line.startsWith('{')) continue;
+          const event = JSON.parse(line) as { group: string; ip: string; healthy: boolean; at: number };
+          this.healthEvents.push(event);
+          const healthy = this.healthyBackends.get(event.group) ?? new Set<string>();
+          if (event.healthy) healthy.add(event.ip);
+          else healthy.delete(event.ip);
+          this.healthyBackends.set(event.group, healthy);
+          this.routeQueue = this.routeQueue.then(() => this.applyAllRoutes()).catch(() => undefined);
+        }
+      });
+      this.healthChecker = checker;
+    }
+    await this.applyAllRoutes();
+  }
+
+  private routeQueue: Promise<void> = Promise.resolve();
+
+  private async applyAllRoutes(): Promise<void> {
+    for (const vm of this.vms.values()) await this.applyRoutesTo(vm);
+  }
+
+  healthyBackendsOf(route: string): string[] {
+    return [...(this.healthyBackends.get(route) ?? [])].sort();
   }
 
   /** GCE firewall rules for ingress: enforced on each VM's NIC, stateful, implied deny. Egress is left open. */
@@ -372,7 +461,8 @@ export class Lab {
     const applicable = (this.firewalls ?? []).filter((rule) => rule.targetTags.length === 0 || rule.targetTags.some((tag) => tags.includes(tag))).sort((a, b) => a.priority - b.priority);
     const accepts = applicable.flatMap((rule) =>
       rule.allowed.map((allowed) => {
-        const from = `ip saddr { ${rule.sourceRanges.join(', ')} }`;
+        const sources = rule.sourceRanges.map((range) => (HEALTH_CHECK_RANGES.includes(range) ? `${VPC.gateway}/32` : range));
+        const from = `ip saddr { ${[...new Set(sources)].join(', ')} }`;
         const protocol = allowed.protocol.toLowerCase();
         if (protocol === 'all') return `    ${from} accept comment "${rule.name}"`;
         const ports = allowed.ports.length === 0 ? '' : ` th dport { ${allowed.ports.join(', ')} }`;

@@ -1,0 +1,49 @@
+// The lab's load-balancer health checker: runs in the fabric namespace and probes each backend over HTTP like GCE does
+// (interval, timeout, healthy/unhealthy thresholds; a new backend counts as unhealthy until it passes). Prints one JSON
+// line per state change; it stops when its parent closes stdin, so it can never outlive the lab.
+import http from 'node:http';
+
+interface Target {
+  group: string;
+  ip: string;
+  port: number;
+  path: string;
+}
+
+interface Settings {
+  targets: Target[];
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+const settings = JSON.parse(process.argv[2] ?? '{}') as Settings;
+
+function probe(target: Target): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = http.get({ host: target.ip, port: target.port, path: target.path, timeout: settings.timeoutMs, agent: false }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
+  });
+}
+
+for (const target of settings.targets) {
+  let healthy = false;
+  let streak = 0;
+  const tick = async () => {
+    const ok = await probe(target);
+    streak = ok === healthy ? 0 : streak + 1;
+    if (streak >= (ok ? settings.healthyThreshold : settings.unhealthyThreshold)) {
+      healthy = ok;
+      streak = 0;
+      process.stdout.write(`${JSON.stringify({ group: target.group, ip: target.ip, healthy, at: Date.now() })}\n`);
+    }
+  };
+  setInterval(() => void tick(), settings.intervalMs);
+}
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
