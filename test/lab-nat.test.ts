@@ -87,9 +87,12 @@ t.test('a NAT VM in the lab', async (t) => {
     await agent.waitFor(/config_reloaded/, 10_000);
     await lab.exec('nat', ['conntrack', '-F'], { okExitCodes: [1] });
     const slow = [1, 2].map((n) =>
-      lab.spawn('private', ['curl', '-sS', '--limit-rate', '100K', '-o', '/dev/null', `http://${INTERNET.server}/bytes?n=300000`], `slow download ${n}`),
+      lab.spawn('private', ['curl', '-sS', '--limit-rate', '100K', '-o', '/dev/null', `http://${INTERNET.server}/bytes?n=600000`], `slow download ${n}`),
     );
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await natLab.waitUntil('both downloads are connected', async () => {
+      const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', '10.10.0.11', '--state', 'ESTABLISHED'], { okExitCodes: [1] });
+      return stdout.split('\n').filter((line) => line.startsWith('tcp')).length >= 2;
+    });
     t.equal(await natLab.whoami('private', 2), undefined, 'a third connection is refused while two are open');
     t.ok(((await natLab.metrics()).get('natgw_dropped_packets_total{reason="per_vm_cap"}') ?? 0) > 0, 'counted as per_vm_cap');
     for (const download of slow) t.equal(await download.exited, 0, 'the two connections under the cap complete');
