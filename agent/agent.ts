@@ -81,10 +81,11 @@ export class Agent {
       this.config = config;
       this.configSource = source;
       this.rejectedConfig = undefined;
-      this.deps.log.info({ event: isReload ? 'config_reloaded' : 'config_loaded', source, config }, `config from ${source} in effect`);
-      if (isReload) this.deps.metrics.configReloads.inc();
       await this.convergeGuarded('config');
       this.deps.observability?.configure(config, this.natExternalIp);
+      // Logged once the data plane follows the config, so "in effect" is true when a reader sees it.
+      this.deps.log.info({ event: isReload ? 'config_reloaded' : 'config_loaded', source, config }, `config from ${source} in effect`);
+      if (isReload) this.deps.metrics.configReloads.inc();
     });
     this.schedule();
   }

@@ -87,7 +87,7 @@ t.test('a NAT VM in the lab', async (t) => {
     await agent.waitFor(/config_reloaded/, 10_000);
     await lab.exec('nat', ['conntrack', '-F'], { okExitCodes: [1] });
     const slow = [1, 2].map((n) =>
-      lab.spawn('private', ['curl', '-sS', '--limit-rate', '100K', '-o', '/dev/null', `http://${INTERNET.server}/bytes?n=600000`], `slow download ${n}`),
+      lab.spawn('private', ['curl', '-sS', '-o', '/dev/null', `http://${INTERNET.server}/hold?ms=4000`], `held connection ${n}`),
     );
     await natLab.waitUntil('both downloads are connected', async () => {
       const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', '10.10.0.11', '--state', 'ESTABLISHED'], { okExitCodes: [1] });

@@ -15,6 +15,11 @@ async function main(): Promise<void> {
       response.end(`${request.socket.remoteAddress}\n`);
       return;
     }
+    if (url.pathname === '/hold') {
+      // Keeps a connection open for a while without data: bounded at 60 s.
+      setTimeout(() => response.end('held\n'), Math.min(Number(url.searchParams.get('ms') ?? '1000'), 60_000));
+      return;
+    }
     if (url.pathname === '/upload' && request.method === 'POST') {
       let received = 0;
       request.on('data', (chunk: Buffer) => (received += chunk.length));
