@@ -87,8 +87,15 @@ export class Dataplane {
     return device;
   }
 
+  private warnedAboutGlobals = false;
+
   async desiredState(config: AgentConfig, egressInterface: string): Promise<DesiredState> {
-    const global = (await this.sysctlFs.inInitialNetworkNamespace()) ? globalSysctls(config, await this.sysctlFs.memoryBytes()) : [];
+    const inInitialNamespace = await this.sysctlFs.inInitialNetworkNamespace();
+    if (!inInitialNamespace && !this.warnedAboutGlobals) {
+      this.warnedAboutGlobals = true;
+      this.warn('running in a child network namespace: nf_conntrack_max and the conntrack hash size are global to the kernel, so they are left as they are');
+    }
+    const global = inInitialNamespace ? globalSysctls(config, await this.sysctlFs.memoryBytes()) : [];
     const conntrackMax = global.find((entry) => entry.name === 'net.netfilter.nf_conntrack_max');
     return {
       ruleset: renderRuleset(config, egressInterface),
