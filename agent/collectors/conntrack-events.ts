@@ -2,7 +2,8 @@
 // translation log line per new TCP/UDP connection (Cloud NAT's TRANSLATIONS_ONLY entries), rate-limited.
 import type { Logger } from '../log.js';
 import { RateLimiter } from '../rate-limit.js';
-import type { LineSpawner, LongRunning } from '../runner.js';
+import type { LineSpawner } from '../runner.js';
+import { SupervisedReader } from './supervised.js';
 import { isTranslated, parseConntrackLine, type ConntrackEntry } from './conntrack-table.js';
 
 export interface TranslationLogEntry {
@@ -48,15 +49,21 @@ export interface EventWatcherOptions {
 
 export class ConntrackEventWatcher {
   readonly counts: EventCounts = { closed: new Map(), lost: 0, logged: 0, suppressed: 0 };
-  ok = false;
-  lastError: string | undefined;
-  private process: LongRunning | undefined;
-  private stopped = true;
   private readonly limiter: RateLimiter;
-  private restarts = 0;
+  private readonly reader: SupervisedReader;
 
   constructor(private options: EventWatcherOptions) {
     this.limiter = new RateLimiter(options.ratePerSecond);
+    this.reader = new SupervisedReader(
+      { collector: 'conntrack_events', purpose: 'watch connection events', file: 'conntrack', args: ['-E', '-e', 'NEW,DESTROY', '-f', 'ipv4', '--src-nat'] },
+      options.spawn,
+      options.log,
+      (line, stream) => this.handleLine(line, stream),
+    );
+  }
+
+  get ok(): boolean {
+    return this.reader.ok;
   }
 
   configure(changes: Partial<Pick<EventWatcherOptions, 'logTranslations' | 'ratePerSecond' | 'natExternalIp'>>): void {
@@ -68,7 +75,7 @@ export class ConntrackEventWatcher {
     if (stream === 'stderr') {
       // The kernel drops events when userspace falls behind; conntrack says so and carries on.
       if (/ENOBUFS/.test(line)) this.counts.lost++;
-      else if (line.trim() !== '' && !/flow events have been shown/.test(line)) this.lastError = line.trim();
+      else if (line.trim() !== '' && !/flow events have been shown/.test(line)) this.reader.lastError = line.trim();
       return;
     }
     const entry = parseConntrackLine(line);
@@ -88,29 +95,10 @@ export class ConntrackEventWatcher {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.launch();
-  }
-
-  private launch(): void {
-    const started = Date.now();
-    this.process = this.options.spawn('watch connection events', 'conntrack', ['-E', '-e', 'NEW,DESTROY', '-f', 'ipv4', '--src-nat'], (line, stream) =>
-      this.handleLine(line, stream),
-    );
-    this.ok = true;
-    void this.process.done.then((code) => {
-      this.ok = false;
-      if (this.stopped) return;
-      this.lastError = `conntrack -E exited with ${code ?? 'an error'}${this.lastError === undefined ? '' : `: ${this.lastError}`}`;
-      this.options.log.warn({ event: 'collector_failed', collector: 'conntrack_events', error: this.lastError }, 'connection event watcher stopped; restarting');
-      this.restarts = Date.now() - started > 60_000 ? 0 : this.restarts + 1;
-      setTimeout(() => !this.stopped && this.launch(), Math.min(1000 * 2 ** this.restarts, 60_000)).unref();
-    });
+    this.reader.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    this.process?.stop();
+    this.reader.stop();
   }
 }

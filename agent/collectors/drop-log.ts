@@ -2,7 +2,8 @@
 // which reads NFLOG groups without a netlink library. One JSON line per logged drop, with the reason.
 import type { Logger } from '../log.js';
 import { DROP_REASONS, type DropReason } from '../ruleset.js';
-import type { LineSpawner, LongRunning } from '../runner.js';
+import type { LineSpawner } from '../runner.js';
+import { SupervisedReader } from './supervised.js';
 
 export interface DropLogEntry {
   event: 'dropped';
@@ -41,22 +42,30 @@ export function parseNflogLine(line: string): DropLogEntry | undefined {
 }
 
 export class DropLogWatcher {
-  ok = false;
-  lastError: string | undefined;
   logged = 0;
-  private process: LongRunning | undefined;
-  private stopped = true;
-  private restarts = 0;
+  private readonly reader: SupervisedReader;
 
   constructor(
-    private readonly spawn: LineSpawner,
+    spawn: LineSpawner,
     private readonly log: Logger,
-  ) {}
+  ) {
+    const groups = DROP_REASONS.map((entry) => entry.nflogGroup).join(',');
+    this.reader = new SupervisedReader(
+      { collector: 'drop_log', purpose: 'read dropped packets from NFLOG', file: 'tcpdump', args: ['-l', '-q', '-n', '-e', '-tt', '-i', `nflog:${groups}`] },
+      spawn,
+      log,
+      (line, stream) => this.handleLine(line, stream),
+    );
+  }
+
+  get ok(): boolean {
+    return this.reader.ok;
+  }
 
   handleLine(line: string, stream: 'stdout' | 'stderr'): void {
     if (stream === 'stderr') {
       if (/^(listening on|tcpdump: verbose|\d+ packets)/.test(line.trim()) || line.trim() === '') return;
-      this.lastError = line.trim();
+      this.reader.lastError = line.trim();
       return;
     }
     const record = parseNflogLine(line);
@@ -66,28 +75,10 @@ export class DropLogWatcher {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.launch();
-  }
-
-  private launch(): void {
-    const started = Date.now();
-    const groups = DROP_REASONS.map((entry) => entry.nflogGroup).join(',');
-    this.process = this.spawn('read dropped packets from NFLOG', 'tcpdump', ['-l', '-q', '-n', '-e', '-tt', '-i', `nflog:${groups}`], (line, stream) => this.handleLine(line, stream));
-    this.ok = true;
-    void this.process.done.then((code) => {
-      this.ok = false;
-      if (this.stopped) return;
-      this.lastError = `tcpdump exited with ${code ?? 'an error'}${this.lastError === undefined ? '' : `: ${this.lastError}`}`;
-      this.log.warn({ event: 'collector_failed', collector: 'drop_log', error: this.lastError }, 'drop log reader stopped; restarting');
-      this.restarts = Date.now() - started > 60_000 ? 0 : this.restarts + 1;
-      setTimeout(() => !this.stopped && this.launch(), Math.min(1000 * 2 ** this.restarts, 60_000)).unref();
-    });
+    this.reader.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    this.process?.stop();
+    this.reader.stop();
   }
 }
