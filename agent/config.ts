@@ -53,6 +53,7 @@ export const agentConfigSchema = z
       .regex(/^[A-Za-z0-9_.\-]{1,15}$/, 'must be a network interface name (1-15 letters, digits, _ . -)')
       .optional(),
     maxConnectionsPerVm: z.number().int().min(1).max(1_048_576).optional(),
+    natPortAllocation: z.enum(['preserve', 'random']).default('preserve'),
     mssClamp: z.union([z.literal('pmtu'), z.number().int().min(536).max(9000)]).default('pmtu'),
     conntrackMax: z.number().int().min(1024).max(16_777_216).optional(),
     egressProbe: z

@@ -96,7 +96,7 @@ export async function runAgentCli(argv: string[]): Promise<number> {
 
   const log = createLogger();
   dataplane.warn = (message, details) => log.warn({ event: 'warning', ...details }, message);
-  const observability = new Observability({ run: runCommand, spawn: spawnLines, log });
+  const observability = new Observability({ spawn: spawnLines, log });
   const metrics = createAgentMetrics({ run: runCommand, version: AGENT_VERSION, observability });
   const usesMetadata = fileConfig === undefined || flags['metadata-url'] !== undefined;
   const agent = new Agent({

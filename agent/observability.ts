@@ -4,7 +4,7 @@ import { ConntrackEventWatcher } from './collectors/conntrack-events.js';
 import { ConntrackTableSampler } from './collectors/conntrack-table.js';
 import { DropLogWatcher } from './collectors/drop-log.js';
 import type { Logger } from './log.js';
-import type { CommandRunner, LineSpawner } from './runner.js';
+import type { LineSpawner } from './runner.js';
 
 export class Observability {
   readonly sampler: ConntrackTableSampler;
@@ -12,8 +12,8 @@ export class Observability {
   readonly dropLog: DropLogWatcher;
   config: AgentConfig | undefined;
 
-  constructor(options: { run: CommandRunner; spawn: LineSpawner; log: Logger }) {
-    this.sampler = new ConntrackTableSampler(options.run, 30);
+  constructor(options: { spawn: LineSpawner; log: Logger }) {
+    this.sampler = new ConntrackTableSampler(options.spawn, 30);
     this.events = new ConntrackEventWatcher({ spawn: options.spawn, log: options.log, logTranslations: false, ratePerSecond: 50 });
     this.dropLog = new DropLogWatcher(options.spawn, options.log);
   }

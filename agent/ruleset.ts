@@ -56,6 +56,10 @@ const comment = (id: string) => `-m comment --comment "${id}"`;
 export function renderRuleset(config: AgentConfig, egressInterface: string): Ruleset {
   const ifc = egressInterface;
   const fromClients = `-m set --match-set ${SOURCE_SET} src -m set ! --match-set ${SOURCE_SET} dst`;
+  // "preserve" keeps the client's source port unless it clashes. "random" (--random-fully) avoids clashes between
+  // many clients, but under churn to one server it often picks a port whose 4-tuple the server still holds in
+  // TIME_WAIT, and that SYN is refused (measured in bench/churn).
+  const masqueradePorts = config.natPortAllocation === 'random' ? ' --random-fully' : '';
   const mss = config.mssClamp === 'pmtu' ? '--clamp-mss-to-pmtu' : `--set-mss ${config.mssClamp}`;
   const perVmCap =
     config.maxConnectionsPerVm === undefined
@@ -92,10 +96,9 @@ export function renderRuleset(config: AgentConfig, egressInterface: string): Rul
         ...dropChains,
       },
       nat: {
-        // --random-fully: sequential port choice collides under churn and shows up as conntrack insert_failed.
         // Not for the VM's own traffic: connections open before the agent started (an operator's SSH session) would be
         // picked up mid-stream and given a new source port, which resets them.
-        'NATGW-POSTROUTING': [`-A NATGW-POSTROUTING -o ${ifc} -m addrtype ! --src-type LOCAL ${fromClients} -j MASQUERADE --random-fully`],
+        'NATGW-POSTROUTING': [`-A NATGW-POSTROUTING -o ${ifc} -m addrtype ! --src-type LOCAL ${fromClients} -j MASQUERADE${masqueradePorts}`],
       },
     },
     jumps: [...JUMPS],

@@ -6,9 +6,10 @@ import { conntrackHashsize, conntrackMaxForMemory, globalSysctls, namespaceSysct
 
 const typical = {
   'one subnet, defaults': { sourceRanges: ['10.146.0.0/20'] },
-  'GKE subnet with secondary ranges, per-VM cap, fixed MSS': {
+  'GKE subnet with secondary ranges, per-VM cap, fixed MSS, random NAT ports': {
     sourceRanges: ['10.146.0.0/20', '10.4.0.0/14', '10.8.0.0/20', '10.146.0.5/32'],
     maxConnectionsPerVm: 4096,
+    natPortAllocation: 'random',
     mssClamp: 1380,
     egressInterface: 'ens5',
     timeouts: { tcpEstablished: 600, tcpTimeWait: 30 },

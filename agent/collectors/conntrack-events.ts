@@ -32,6 +32,9 @@ export function translationLogEntry(entry: ConntrackEntry, natExternalIp?: strin
   };
 }
 
+/** Without translation logs only DESTROY events are needed, and the kernel filters out the rest. */
+const eventArgs = (logTranslations: boolean) => ['-E', '-e', logTranslations ? 'NEW,DESTROY' : 'DESTROY', '-f', 'ipv4', '--src-nat'];
+
 export interface EventCounts {
   closed: Map<string, number>;
   lost: number;
@@ -55,7 +58,7 @@ export class ConntrackEventWatcher {
   constructor(private options: EventWatcherOptions) {
     this.limiter = new RateLimiter(options.ratePerSecond);
     this.reader = new SupervisedReader(
-      { collector: 'conntrack_events', purpose: 'watch connection events', file: 'conntrack', args: ['-E', '-e', 'NEW,DESTROY', '-f', 'ipv4', '--src-nat'] },
+      { collector: 'conntrack_events', purpose: 'watch connection events', file: 'conntrack', args: eventArgs(options.logTranslations) },
       options.spawn,
       options.log,
       (line, stream) => this.handleLine(line, stream),
@@ -69,6 +72,7 @@ export class ConntrackEventWatcher {
   configure(changes: Partial<Pick<EventWatcherOptions, 'logTranslations' | 'ratePerSecond' | 'natExternalIp'>>): void {
     this.options = { ...this.options, ...changes };
     this.limiter.setRate(this.options.ratePerSecond);
+    this.reader.setArgs(eventArgs(this.options.logTranslations));
   }
 
   handleLine(line: string, stream: 'stdout' | 'stderr'): void {
@@ -78,6 +82,14 @@ export class ConntrackEventWatcher {
       else if (line.trim() !== '' && !/flow events have been shown/.test(line)) this.reader.lastError = line.trim();
       return;
     }
+    // A flood of new connections is a flood of events: decide on the cheap test before parsing, and past the log
+    // budget do not parse at all.
+    const isNew = line.includes('[NEW]');
+    if (isNew && !this.options.logTranslations) return;
+    if (isNew && !this.limiter.take()) {
+      this.counts.suppressed++;
+      return;
+    }
     const entry = parseConntrackLine(line);
     if (entry === undefined || !isTranslated(entry)) return;
     if (entry.event === 'DESTROY') {
@@ -85,12 +97,8 @@ export class ConntrackEventWatcher {
     } else if (entry.event === 'NEW' && this.options.logTranslations) {
       const record = translationLogEntry(entry, this.options.natExternalIp);
       if (record === undefined) return;
-      if (this.limiter.take()) {
-        this.counts.logged++;
-        this.options.log.info(record, 'translation');
-      } else {
-        this.counts.suppressed++;
-      }
+      this.counts.logged++;
+      this.options.log.info(record, 'translation');
     }
   }
 

@@ -1,7 +1,7 @@
 // Per-VM figures from the conntrack table, like Cloud NAT's open connections and port usage per VM. A dump of the table
 // costs time proportional to its size, so it never runs on the scrape path: a background sampler takes it at most
 // every `minIntervalSeconds`, and further apart when one dump is slow (≤ 1 % of a core spent dumping).
-import type { CommandRunner } from '../runner.js';
+import type { LineSpawner } from '../runner.js';
 
 export interface Tuple {
   src: string;
@@ -62,22 +62,79 @@ export interface TableSummary {
   vms: VmUsage[];
 }
 
-export function summarizeTable(listing: string): TableSummary {
-  const perVm = new Map<string, { open: number; perDestination: Map<string, number> }>();
-  let translated = 0;
-  for (const line of listing.split('\n')) {
-    const entry = parseConntrackLine(line);
-    if (entry === undefined || !isTranslated(entry)) continue;
-    translated++;
-    const vm = perVm.get(entry.original.src) ?? { open: 0, perDestination: new Map<string, number>() };
-    vm.open++;
-    const destination = `${entry.protocol} ${entry.original.dst}:${entry.original.dport ?? ''}`;
-    vm.perDestination.set(destination, (vm.perDestination.get(destination) ?? 0) + 1);
-    perVm.set(entry.original.src, vm);
+/** The dotted IPv4 address after `key=` at `index`, as a number: no substring of the line is kept alive. */
+function ipAt(line: string, index: number): number {
+  let value = 0;
+  let octet = 0;
+  for (let i = index; i < line.length; i++) {
+    const code = line.charCodeAt(i);
+    if (code === 46) {
+      value = value * 256 + octet;
+      octet = 0;
+    } else if (code >= 48 && code <= 57) octet = octet * 10 + code - 48;
+    else break;
   }
-  const vms = [...perVm.entries()].map(([vm, usage]) => ({ vm, openConnections: usage.open, portUsage: Math.max(...usage.perDestination.values()) }));
-  vms.sort((a, b) => b.openConnections - a.openConnections || a.vm.localeCompare(b.vm));
-  return { translated, vms };
+  return value * 256 + octet;
+}
+
+function numberAt(line: string, index: number): number {
+  let value = 0;
+  for (let i = index; i < line.length; i++) {
+    const code = line.charCodeAt(i);
+    if (code < 48 || code > 57) break;
+    value = value * 10 + code - 48;
+  }
+  return value;
+}
+
+const dotted = (ip: number) => [ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].join('.');
+
+/**
+ * Counts translated connections per VM and per destination, one `conntrack -L` line at a time. Memory grows with VMs
+ * and destinations, not with the table: keys are numbers, so no key keeps a piece of the dump's text alive.
+ */
+export class TableSummarizer {
+  private readonly perVm = new Map<number, { open: number; perDestination: Map<number, number> }>();
+  private translated = 0;
+
+  add(line: string): void {
+    const originalSrc = line.indexOf(' src=');
+    if (originalSrc === -1) return;
+    const replySrc = line.indexOf(' src=', originalSrc + 5);
+    if (replySrc === -1) return;
+    const vmIp = ipAt(line, originalSrc + 5);
+    const replyDst = line.indexOf(' dst=', replySrc);
+    if (replyDst === -1 || ipAt(line, replyDst + 5) === vmIp) return;
+    const originalDst = line.indexOf(' dst=', originalSrc);
+    const dport = line.indexOf(' dport=', originalSrc);
+    const protocol = line.charCodeAt(0) === 116 ? 1 : line.charCodeAt(0) === 117 ? 2 : 3;
+    // protocol × 2^48 + address × 2^16 + port stays below 2^53: an exact number key.
+    const destination = protocol * 2 ** 48 + ipAt(line, originalDst + 5) * 65_536 + (dport !== -1 && dport < replySrc ? numberAt(line, dport + 7) : 0);
+    this.translated++;
+    let vm = this.perVm.get(vmIp);
+    if (vm === undefined) {
+      vm = { open: 0, perDestination: new Map() };
+      this.perVm.set(vmIp, vm);
+    }
+    vm.open++;
+    vm.perDestination.set(destination, (vm.perDestination.get(destination) ?? 0) + 1);
+  }
+
+  result(): TableSummary {
+    const vms = [...this.perVm.entries()].map(([vm, usage]) => {
+      let portUsage = 0;
+      for (const count of usage.perDestination.values()) if (count > portUsage) portUsage = count;
+      return { vm: dotted(vm), openConnections: usage.open, portUsage };
+    });
+    vms.sort((a, b) => b.openConnections - a.openConnections || a.vm.localeCompare(b.vm));
+    return { translated: this.translated, vms };
+  }
+}
+
+export function summarizeTable(listing: string): TableSummary {
+  const summarizer = new TableSummarizer();
+  for (const line of listing.split('\n')) summarizer.add(line);
+  return summarizer.result();
 }
 
 export interface SamplerStatus {
@@ -95,7 +152,7 @@ export class ConntrackTableSampler {
   private running = false;
 
   constructor(
-    private readonly run: CommandRunner,
+    private readonly spawn: LineSpawner,
     private minIntervalSeconds: number,
   ) {}
 
@@ -117,8 +174,15 @@ export class ConntrackTableSampler {
   async sampleOnce(): Promise<void> {
     const started = process.hrtime.bigint();
     try {
-      const { stdout } = await this.run('dump translated connections', 'conntrack', ['-L', '-f', 'ipv4', '--src-nat']);
-      const summary = summarizeTable(stdout);
+      const summarizer = new TableSummarizer();
+      let stderr = '';
+      const dump = this.spawn('dump translated connections', 'conntrack', ['-L', '-f', 'ipv4', '--src-nat'], (line, stream) => {
+        if (stream === 'stdout') summarizer.add(line);
+        else if (!/flow entries have been shown/.test(line)) stderr += `${line}\n`;
+      });
+      const code = await dump.done;
+      if (code !== 0) throw new Error(`conntrack -L -f ipv4 --src-nat exited with ${code ?? 'an error'}: ${stderr.trim()}`);
+      const summary = summarizer.result();
       const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.status = { summary, ok: true, durationSeconds, lastSuccess: Date.now() / 1000, nextDelaySeconds: Math.max(this.minIntervalSeconds, durationSeconds * 100) };
     } catch (error) {

@@ -18,7 +18,7 @@ export class SupervisedReader {
   private restarts = 0;
 
   constructor(
-    private readonly command: SupervisedCommand,
+    private command: SupervisedCommand,
     private readonly spawn: LineSpawner,
     private readonly log: Logger,
     private readonly onLine: (line: string, stream: 'stdout' | 'stderr') => void,
@@ -33,6 +33,16 @@ export class SupervisedReader {
   stop(): void {
     this.stopped = true;
     this.process?.stop();
+  }
+
+  /** New arguments take effect by restarting the reader, only when they differ. */
+  setArgs(args: string[]): void {
+    if (args.join(' ') === this.command.args.join(' ')) return;
+    this.command = { ...this.command, args };
+    if (this.stopped) return;
+    this.stop();
+    this.stopped = false;
+    this.launch();
   }
 
   private launch(): void {

@@ -5,7 +5,7 @@
  * Make sure to inspect the output below.  Do not ignore changes!
  */
 'use strict'
-exports[`test/ruleset.test.ts > TAP > GKE subnet with secondary ranges, per-VM cap, fixed MSS > ipset restore input 1`] = `
+exports[`test/ruleset.test.ts > TAP > GKE subnet with secondary ranges, per-VM cap, fixed MSS, random NAT ports > ipset restore input 1`] = `
 create natgw-src hash:net family inet hashsize 1024 maxelem 65536
 create natgw-src-next hash:net family inet hashsize 1024 maxelem 65536
 flush natgw-src-next
@@ -16,7 +16,7 @@ add natgw-src-next 10.8.0.0/20
 
 `
 
-exports[`test/ruleset.test.ts > TAP > GKE subnet with secondary ranges, per-VM cap, fixed MSS > iptables-restore input 1`] = `
+exports[`test/ruleset.test.ts > TAP > GKE subnet with secondary ranges, per-VM cap, fixed MSS, random NAT ports > iptables-restore input 1`] = `
 *mangle
 :NATGW-MSS - [0:0]
 -A NATGW-MSS -o ens5 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1380
@@ -49,7 +49,7 @@ COMMIT
 
 `
 
-exports[`test/ruleset.test.ts > TAP > GKE subnet with secondary ranges, per-VM cap, fixed MSS > sysctl.d file 1`] = `
+exports[`test/ruleset.test.ts > TAP > GKE subnet with secondary ranges, per-VM cap, fixed MSS, random NAT ports > sysctl.d file 1`] = `
 # Written by natgw agent; removed by 'natgw agent --cleanup'.
 net.ipv4.ip_forward = 1
 net.ipv4.conf.all.send_redirects = 0
@@ -105,7 +105,7 @@ COMMIT
 COMMIT
 *nat
 :NATGW-POSTROUTING - [0:0]
--A NATGW-POSTROUTING -o ens4 -m addrtype ! --src-type LOCAL -m set --match-set natgw-src src -m set ! --match-set natgw-src dst -j MASQUERADE --random-fully
+-A NATGW-POSTROUTING -o ens4 -m addrtype ! --src-type LOCAL -m set --match-set natgw-src src -m set ! --match-set natgw-src dst -j MASQUERADE
 COMMIT
 
 `
