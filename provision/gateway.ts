@@ -53,7 +53,7 @@ export async function discover(ctx: CallContext, options: Options): Promise<Disc
 
 const labelsOf = (labels: Record<string, string> | null | undefined): Record<string, string> => ({ ...(labels ?? {}) });
 
-function observeAddress(address: Address): ObservedAddress {
+export function observeAddress(address: Address): ObservedAddress {
   return {
     name: address.name ?? '',
     address: address.address ?? '',
@@ -64,7 +64,7 @@ function observeAddress(address: Address): ObservedAddress {
   };
 }
 
-function observeFirewall(firewall: Firewall): ObservedFirewall {
+export function observeFirewall(firewall: Firewall): ObservedFirewall {
   return {
     name: firewall.name ?? '',
     network: firewall.network ?? '',
@@ -77,7 +77,7 @@ function observeFirewall(firewall: Firewall): ObservedFirewall {
   };
 }
 
-function observeInstance(instance: Instance): ObservedInstance {
+export function observeInstance(instance: Instance): ObservedInstance {
   const nic = instance.networkInterfaces?.[0];
   const natIp = nic?.accessConfigs?.[0]?.natIP ?? undefined;
   const shielded = instance.shieldedInstanceConfig;
@@ -273,7 +273,7 @@ export function desiredState({ options, discovery, zone, payload }: DesiredInput
 }
 
 /** The NAT VM sits in the first selected subnet (any subnet of the network in the region reaches every other). */
-function pickVmSubnet(options: Options, subnets: Subnetwork[]): Subnetwork {
+export function pickVmSubnet(options: Options, subnets: Subnetwork[]): Subnetwork {
   const sorted = [...subnets].sort((a, b) => String(a.name).localeCompare(String(b.name)));
   const preferred = options.subnets.mode === 'list' ? sorted.find((subnet) => subnet.name === (options.subnets as { entries: { subnet: string }[] }).entries[0]?.subnet) : undefined;
   const chosen = preferred ?? sorted[0];

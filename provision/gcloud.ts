@@ -109,6 +109,8 @@ export function gcloudDestroyCommands(project: string, region: string, observed:
           return `gcloud compute firewall-rules delete ${change.name} ${p} --quiet`;
         case 'address':
           return `gcloud compute addresses delete ${change.name} ${p} --region ${region} --quiet`;
+        default:
+          return `# ${change.kind} ${change.name}: see the HA destroy commands`;
       }
     });
 }

@@ -45,7 +45,7 @@ export function resourceNames(gateway: string): ResourceNames {
   };
 }
 
-export type Kind = 'address' | 'firewall' | 'instance' | 'route';
+export type Kind = 'address' | 'firewall' | 'instance' | 'route' | 'healthCheck' | 'template' | 'mig' | 'vm' | 'backendService' | 'forwardingRule';
 
 export interface DesiredAddress {
   name: string;

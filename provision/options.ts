@@ -36,12 +36,21 @@ export interface Options {
   json: boolean;
   yes: boolean;
   retryBaseMs: number;
+  /** HA mode: a regional MIG behind an internal passthrough load balancer. */
+  ha: boolean;
+  /** HA: zones of the MIG (default: the region's zones, up to three). */
+  zones?: string[];
+  /** HA: number of NAT VMs, each with its own reserved external IP (default 2). */
+  size: number;
 }
 
 const NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 // The longest suffix we append (`-iap-ssh`) must still fit GCE's 63-character names.
 const MAX_NAME = 63 - '-iap-ssh'.length;
 const REGION = /^[a-z]+-[a-z]+\d+$/;
+// HA appends up to `-tmpl-xxxxxx` (instance template names carry a hash of their properties).
+export const MAX_HA_NAME = 63 - '-tmpl-xxxxxx'.length;
+export const MAX_HA_SIZE = 16;
 
 export const USAGE = `Usage:
   natgw provision --project P --region R [options]   create or converge a NAT gateway in one region
@@ -68,8 +77,14 @@ NAT VM (provision):
   --nat-ip auto|NAME|IP     reserve a static external IP (auto, default) or use an existing reserved address
   --iap-ssh                 allow SSH to the NAT VM from Identity-Aware Proxy (35.235.240.0/20) only
   --agent-bundle FILE       a prebuilt agent bundle instead of building agent/entry.ts with esbuild
-  --health-timeout D        how long to wait for the agent to report healthy before giving up (default 10m)
+  --health-timeout D        how long to wait for the agent (HA: a load-balancer backend) to report healthy (default 10m)
   --poll-interval D         how often to read the agent's health meanwhile (default 5s; also NATGW_POLL_INTERVAL)
+
+High availability (provision; status and destroy find the mode themselves, see docs/ha.md):
+  --ha                      several NAT VMs in a regional managed instance group behind an internal passthrough
+                            load balancer used as the route's next hop; one reserved external IP per VM
+  --zones Z1,Z2,…           zones of the group (default: the region's zones, up to three)
+  --size N                  number of NAT VMs, 2-${MAX_HA_SIZE} (default 2); each adds one static external IP
 
 Agent settings (provision; defaults are Cloud NAT's):
   --udp-timeout D  --tcp-established-timeout D  --tcp-transitory-timeout D  --tcp-time-wait-timeout D  --icmp-timeout D
@@ -122,6 +137,9 @@ const FLAGS = {
   'agent-port': { type: 'string' },
   'allow-non-private-ranges': { type: 'boolean' },
   'compute-endpoint': { type: 'string' },
+  ha: { type: 'boolean' },
+  zones: { type: 'string' },
+  size: { type: 'string' },
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
@@ -133,6 +151,7 @@ const PROVISION_ONLY = new Set([
   'subnets', 'extra-source-ranges', 'machine-type', 'boot-disk-gb', 'client-tag', 'route-priority', 'nat-ip', 'iap-ssh', 'agent-bundle', 'agent-config',
   'health-timeout', 'udp-timeout', 'tcp-established-timeout', 'tcp-transitory-timeout', 'tcp-time-wait-timeout', 'icmp-timeout', 'max-connections-per-vm',
   'mss-clamp', 'conntrack-max', 'logging', 'egress-probe', 'egress-probe-interval', 'reconcile-interval', 'agent-port', 'allow-non-private-ranges',
+  'zones', 'size',
 ]);
 
 export class HelpRequested extends Error {}
@@ -277,6 +296,36 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
   const machineType = str('machine-type') ?? 'e2-small';
   if (!/^[a-z0-9][-a-z0-9]*$/.test(machineType)) throw new UsageError(`--machine-type: '${machineType}' is not a machine type name (e.g. e2-small)`);
 
+  const ha = bool('ha') && command === 'provision';
+  const zonesText = str('zones');
+  const sizeText = str('size');
+  let zones: string[] | undefined;
+  let size = 2;
+  if (!ha && command === 'provision') {
+    if (zonesText !== undefined) throw new UsageError(`--zones: only with --ha (single mode takes one --zone)`);
+    if (sizeText !== undefined) throw new UsageError(`--size: only with --ha (single mode runs one NAT VM)`);
+  }
+  if (ha) {
+    if (zone !== undefined) throw new UsageError(`--zone: HA mode spreads its VMs over --zones; use --zones ${zone}`);
+    if (natIpText !== 'auto') throw new UsageError(`--nat-ip: HA mode reserves one static external IP per VM (${name}-ip-1, …); --nat-ip is for single mode`);
+    if (name.length > MAX_HA_NAME) throw new UsageError(`--name: '${name}' is too long for HA mode (at most ${MAX_HA_NAME} characters: resource names get suffixes such as -tmpl-xxxxxx)`);
+    if (sizeText !== undefined) {
+      if (!/^\d+$/.test(sizeText.trim())) throw new UsageError(`--size: '${sizeText}' is not a whole number`);
+      size = Number(sizeText);
+      if (size < 2) throw new UsageError(`--size: HA needs at least 2 NAT VMs (one keeps serving while another fails or is replaced), got ${sizeText}; for one VM use single mode (no --ha)`);
+      if (size > MAX_HA_SIZE) throw new UsageError(`--size: at most ${MAX_HA_SIZE} NAT VMs, got ${sizeText}`);
+    }
+    if (zonesText !== undefined) {
+      zones = [];
+      for (const part of zonesText.split(',').map((text) => text.trim()).filter((text) => text !== '')) {
+        if (!part.startsWith(`${region}-`)) throw new UsageError(`--zones: '${part}' is not a zone of ${region} (e.g. ${region}-a)`);
+        gceName('zones', part);
+        if (!zones.includes(part)) zones.push(part);
+      }
+      if (zones.length === 0) throw new UsageError('--zones: give at least one zone, e.g. --zones us-central1-a,us-central1-b');
+    }
+  }
+
   const options: Options = {
     command,
     project,
@@ -298,7 +347,10 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
     json: bool('json'),
     yes: bool('yes'),
     retryBaseMs: env.NATGW_RETRY_BASE_MS === undefined ? 1000 : Number(env.NATGW_RETRY_BASE_MS),
+    ha,
+    size,
   };
+  if (zones !== undefined) options.zones = zones;
   if (zone !== undefined) options.zone = zone;
   if (endpoint !== undefined) options.endpoint = endpoint;
   const bundle = str('agent-bundle');

@@ -25,10 +25,10 @@ export interface Plan {
   upToDate: boolean;
 }
 
-const setText = (values: string[]) => [...values].sort().join(',');
+export const setText = (values: string[]) => [...values].sort().join(',');
 const short = (value: string) => (value.length > 40 ? `${value.slice(0, 16)}…(${value.length} chars)` : value);
 
-function diffField(diffs: FieldDiff[], field: string, have: string, want: string): void {
+export function diffField(diffs: FieldDiff[], field: string, have: string, want: string): void {
   if (have !== want) diffs.push({ field, have, want });
 }
 
@@ -37,10 +37,40 @@ function firewallText(rules: DesiredFirewall['allowed']): string {
 }
 
 /** Compares the keys natgw owns: those it wants, plus any stale key matching `owned` (others belong to the user). */
-function diffMaps(diffs: FieldDiff[], field: string, have: Record<string, string>, want: Record<string, string>, owned: RegExp = /^$/): void {
+export function diffMaps(diffs: FieldDiff[], field: string, have: Record<string, string>, want: Record<string, string>, owned: RegExp = /^$/): void {
   const keys = new Set([...Object.keys(want), ...Object.keys(have).filter((key) => owned.test(key))]);
   for (const key of [...keys].sort()) {
     if (have[key] !== want[key]) diffs.push({ field: `${field}.${key}`, have: short(have[key] ?? '(none)'), want: short(want[key] ?? '(none)') });
+  }
+}
+
+/** Firewall rules, shared by single and HA mode: create, update in place, replace (network change), delete stale ones. */
+export function planFirewalls(gateway: string, wanted: DesiredFirewall[], observedFirewalls: Observed['firewalls'], changes: Change[], conflicts: Change[]): void {
+  for (const want of wanted) {
+    const have = observedFirewalls[want.name];
+    if (have === undefined) {
+      changes.push({ kind: 'firewall', name: want.name, action: 'create', diffs: [] });
+      continue;
+    }
+    if (ownerFromDescription(have.description) !== gateway) {
+      conflicts.push({ kind: 'firewall', name: want.name, action: 'conflict', diffs: [], note: 'a firewall rule with this name exists but is not marked as this gateway\'s; pick another --name or delete it' });
+      continue;
+    }
+    const diffs: FieldDiff[] = [];
+    diffField(diffs, 'network', lastSegment(have.network), lastSegment(want.network));
+    diffField(diffs, 'sourceRanges', setText(have.sourceRanges), setText(want.sourceRanges));
+    diffField(diffs, 'targetTags', setText(have.targetTags), setText(want.targetTags));
+    diffField(diffs, 'allowed', firewallText(have.allowed), firewallText(want.allowed));
+    diffField(diffs, 'priority', String(have.priority), String(want.priority));
+    diffField(diffs, 'description', have.description, want.description);
+    diffField(diffs, 'disabled', String(have.disabled), 'false');
+    // The network of a firewall rule cannot change in place.
+    const action = diffs.some((diff) => diff.field === 'network') ? 'replace' : diffs.length > 0 ? 'update' : 'unchanged';
+    changes.push({ kind: 'firewall', name: want.name, action, diffs });
+  }
+  for (const [name, have] of Object.entries(observedFirewalls)) {
+    if (have === undefined || wanted.some((want) => want.name === name)) continue;
+    if (ownerFromDescription(have.description) === gateway) changes.push({ kind: 'firewall', name, action: 'delete', diffs: [], note: 'no longer wanted' });
   }
 }
 
@@ -70,32 +100,7 @@ export function plan(desired: Desired, observed: Observed): Plan {
   }
 
   // ---- firewalls ----
-  for (const want of desired.firewalls) {
-    const have = observed.firewalls[want.name];
-    if (have === undefined) {
-      changes.push({ kind: 'firewall', name: want.name, action: 'create', diffs: [] });
-      continue;
-    }
-    if (ownerFromDescription(have.description) !== gateway) {
-      conflicts.push({ kind: 'firewall', name: want.name, action: 'conflict', diffs: [], note: 'a firewall rule with this name exists but is not marked as this gateway\'s; pick another --name or delete it' });
-      continue;
-    }
-    const diffs: FieldDiff[] = [];
-    diffField(diffs, 'network', lastSegment(have.network), lastSegment(want.network));
-    diffField(diffs, 'sourceRanges', setText(have.sourceRanges), setText(want.sourceRanges));
-    diffField(diffs, 'targetTags', setText(have.targetTags), setText(want.targetTags));
-    diffField(diffs, 'allowed', firewallText(have.allowed), firewallText(want.allowed));
-    diffField(diffs, 'priority', String(have.priority), String(want.priority));
-    diffField(diffs, 'description', have.description, want.description);
-    diffField(diffs, 'disabled', String(have.disabled), 'false');
-    // The network of a firewall rule cannot change in place.
-    const action = diffs.some((diff) => diff.field === 'network') ? 'replace' : diffs.length > 0 ? 'update' : 'unchanged';
-    changes.push({ kind: 'firewall', name: want.name, action, diffs });
-  }
-  for (const [name, have] of Object.entries(observed.firewalls)) {
-    if (have === undefined || desired.firewalls.some((want) => want.name === name)) continue;
-    if (ownerFromDescription(have.description) === gateway) changes.push({ kind: 'firewall', name, action: 'delete', diffs: [], note: 'no longer wanted' });
-  }
+  planFirewalls(gateway, desired.firewalls, observed.firewalls, changes, conflicts);
 
   // ---- instance ----
   const instance = observed.instance;

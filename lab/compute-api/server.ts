@@ -3,6 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
 import { methodSpec, validateMessage, type MethodSpec } from './protos.js';
+import { haHandlers } from './ha.js';
 import { API_BASE, ApiError, ComputeStore, invalid, notFound, relativePath, type Collection, type Json, type OperationError, type Scope } from './store.js';
 
 export interface LoggedRequest {
@@ -29,12 +30,12 @@ export interface Fault {
   reset?: boolean;
 }
 
-interface Handler {
+export interface Handler {
   spec: MethodSpec;
   handle: (ctx: Ctx) => Json | Promise<Json>;
 }
 
-interface Ctx {
+export interface Ctx {
   params: Record<string, string>;
   query: Record<string, string | undefined>;
   body: Json;
@@ -44,6 +45,14 @@ interface Ctx {
   zone: string;
   fault?: Fault;
 }
+
+/** POST methods that only read. */
+export const READ_ONLY_POSTS = new Set([
+  'compute.regionBackendServices.getHealth',
+  'compute.regionInstanceGroupManagers.listManagedInstances',
+  'compute.regionInstanceGroupManagers.listPerInstanceConfigs',
+  'compute.regionInstanceGroupManagers.listErrors',
+]);
 
 const MAX_METADATA_VALUE = 256 * 1024;
 const MAX_METADATA_TOTAL = 512 * 1024;
@@ -55,7 +64,7 @@ function scopeOf(params: Record<string, string>): Scope {
   return 'global';
 }
 
-const lastSegment = (url: unknown) => String(url ?? '').split('/').pop() ?? '';
+export const lastSegment = (url: unknown) => String(url ?? '').split('/').pop() ?? '';
 
 export class FakeComputeApi {
   readonly requests: LoggedRequest[] = [];
@@ -82,6 +91,17 @@ export class FakeComputeApi {
     for (const handler of this.handlers()) this.route(handler);
   }
 
+  /** @internal Set by the HA handlers. */
+  haOps?: { recreate(project: string, region: string, mig: string, instance: string): Json };
+
+  /**
+   * The lab's autohealing hook: recreates one member of a regional MIG — a store `delete` then `insert` event for the
+   * same instance name and zone, from the MIG's current template, keeping its per-instance (stateful) external IP.
+   */
+  recreateManagedInstance(project: string, region: string, mig: string, instance: string): Json {
+    return this.haOps!.recreate(project, region, mig, instance);
+  }
+
   /** Makes the next matching call(s) fail. */
   inject(fault: Fault): void {
     this.faults.push({ ...fault, left: fault.times ?? 1 });
@@ -96,8 +116,9 @@ export class FakeComputeApi {
     return this.requests.map((request) => request.method);
   }
 
+  /** Calls that change something: not GETs, not operation waits, and not the API's read-only POSTs (getHealth, list…). */
   mutations(): LoggedRequest[] {
-    return this.requests.filter((request) => request.httpMethod !== 'GET' && !request.method.endsWith('Operations.wait'));
+    return this.requests.filter((request) => request.httpMethod !== 'GET' && !request.method.endsWith('Operations.wait') && !READ_ONLY_POSTS.has(request.method));
   }
 
   private takeFault(methodId: string): Fault | undefined {
@@ -154,7 +175,8 @@ export class FakeComputeApi {
   }
 
   /** Runs a mutation as the real API does: idempotent per requestId, effect applied, operation returned RUNNING. */
-  private mutate(ctx: Ctx, operationType: string, targetLink: string, apply: () => Json | undefined): Json {
+  /** @internal */
+  mutate(ctx: Ctx, operationType: string, targetLink: string, apply: () => Json | undefined): Json {
     const requestId = ctx.query.requestId;
     const seen = this.store.operationForRequestId(requestId);
     if (seen !== undefined) return seen;
@@ -172,7 +194,8 @@ export class FakeComputeApi {
     });
   }
 
-  private insert(ctx: Ctx, collection: Collection, prepare: (body: Json) => Json): Json {
+  /** @internal */
+  insert(ctx: Ctx, collection: Collection, prepare: (body: Json) => Json): Json {
     const name = ctx.body.name;
     if (!ComputeStore.validName(name)) {
       throw invalid(`Invalid value for field 'resource.name': '${String(name ?? '')}'. Must be a match of regex '${NAME_REGEX}'`);
@@ -189,7 +212,8 @@ export class FakeComputeApi {
     });
   }
 
-  private remove(ctx: Ctx, collection: Collection, name: string, check: (resource: Json) => void = () => undefined): Json {
+  /** @internal */
+  remove(ctx: Ctx, collection: Collection, name: string, check: (resource: Json) => void = () => undefined): Json {
     const seen = this.store.operationForRequestId(ctx.query.requestId);
     if (seen !== undefined) return seen;
     const resource = this.store.require(ctx.project, ctx.scope, collection, name);
@@ -200,7 +224,8 @@ export class FakeComputeApi {
     });
   }
 
-  private listOf(ctx: Ctx, collection: Collection, kind: string): Json {
+  /** @internal */
+  listOf(ctx: Ctx, collection: Collection, kind: string): Json {
     return {
       kind: `compute#${kind}List`,
       id: `projects/${ctx.project}/${ctx.scope}/${collection}`,
@@ -209,7 +234,8 @@ export class FakeComputeApi {
     };
   }
 
-  private requireNetwork(ctx: Ctx, reference: unknown, field: string): Json {
+  /** @internal */
+  requireNetwork(ctx: Ctx, reference: unknown, field: string): Json {
     if (typeof reference !== 'string' || reference === '') throw invalid(`Invalid value for field '${field}': ''. The network must be specified.`);
     const path = relativePath(reference, ctx.project, 'global', 'networks');
     const network = this.store.getByPath(path);
@@ -317,6 +343,17 @@ export class FakeComputeApi {
           if (!ipaddr.IPv4.isValidCIDR(destRange)) throw invalid(`Invalid value for field 'resource.destRange': '${destRange}'. Should be a CIDR range.`);
           const hops = ['nextHopInstance', 'nextHopIp', 'nextHopGateway', 'nextHopIlb', 'nextHopVpnTunnel'].filter((key) => body[key] !== undefined);
           if (hops.length !== 1) throw invalid(`Invalid value for field 'resource': exactly one next hop must be specified, got ${hops.length}`);
+          let nextHopIlb: string | undefined;
+          if (body.nextHopIlb !== undefined) {
+            // A forwarding rule URL, or its IP address (then kept as given, like the real API).
+            const hop = String(body.nextHopIlb);
+            const rule = /^\d+\.\d+\.\d+\.\d+$/.test(hop)
+              ? s.all('forwardingRules').find((entry) => entry.resource.IPAddress === hop)?.resource
+              : s.getByPath(relativePath(hop, ctx.project, 'global', 'forwardingRules'));
+            if (rule === undefined) throw invalid(`Invalid value for field 'resource.nextHopIlb': '${hop}'. The forwarding rule was not found.`);
+            if (rule.loadBalancingScheme !== 'INTERNAL') throw invalid(`Invalid value for field 'resource.nextHopIlb': '${hop}'. Only internal passthrough load balancers can be a next hop.`);
+            nextHopIlb = /^\d/.test(hop) ? hop : String(rule.selfLink);
+          }
           let nextHopInstance: string | undefined;
           if (body.nextHopInstance !== undefined) {
             const path = relativePath(String(body.nextHopInstance), ctx.project, 'global', 'instances');
@@ -331,6 +368,7 @@ export class FakeComputeApi {
             priority,
             routeType: 'STATIC',
             ...(nextHopInstance === undefined ? {} : { nextHopInstance }),
+            ...(nextHopIlb === undefined ? {} : { nextHopIlb }),
             ...(body.nextHopGateway === undefined ? {} : { nextHopGateway: `${API_BASE}${relativePath(String(body.nextHopGateway), ctx.project, 'global', 'routes')}` }),
           };
         }),
@@ -342,20 +380,8 @@ export class FakeComputeApi {
       h('Instances', 'List', (ctx) => this.listOf(ctx, 'instances', 'instance')),
       h('Instances', 'Insert', (ctx) => this.insert(ctx, 'instances', (body) => this.prepareInstance(ctx, body))),
       h('Instances', 'Delete', (ctx) =>
-        this.remove(ctx, 'instances', ctx.params.instance!, (instance) => {
-          // The instance's static address goes back to RESERVED when the instance goes.
-          for (const address of s.all('addresses')) {
-            const users = (address.resource.users as string[] | undefined) ?? [];
-            if (users.includes(String(instance.selfLink))) {
-              address.resource.users = users.filter((user) => user !== instance.selfLink);
-              if ((address.resource.users as string[]).length === 0) {
-                delete address.resource.users;
-                address.resource.status = 'RESERVED';
-              }
-            }
-          }
-          s.guestAttributes.delete(ComputeStore.key(ctx.project, ctx.scope, 'instances', ctx.params.instance!));
-        }),
+        // The instance's static address goes back to RESERVED when the instance goes.
+        this.remove(ctx, 'instances', ctx.params.instance!, (instance) => this.releaseInstance(ctx.project, ctx.scope, instance)),
       ),
       h('Instances', 'SetMetadata', (ctx) => {
         const instance = s.require(ctx.project, ctx.scope, 'instances', ctx.params.instance!);
@@ -418,10 +444,37 @@ export class FakeComputeApi {
         const start = Math.max(0, Number(ctx.query.start ?? 0));
         return { kind: 'compute#serialPortOutput', contents: contents.slice(start), start: String(start), next: String(contents.length), selfLink: `${String(instance.selfLink)}/serialPort` };
       }),
+
+      // ---- HA: instance templates, health checks, managed instance groups, backend services, forwarding rules ----
+      ...haHandlers(this, h),
     ];
   }
 
-  private prepareInstance(ctx: Ctx, body: Json): Json {
+  /** Internal IPs in use (VMs and forwarding rules), so a new one is never handed out twice. */
+  usedInternalIps(): Set<string> {
+    const used = new Set(this.store.all('instances').map((entry) => String(((entry.resource.networkInterfaces as Json[])[0] as Json).networkIP)));
+    for (const entry of this.store.all('forwardingRules')) used.add(String(entry.resource.IPAddress));
+    return used;
+  }
+
+  /** What deleting a VM does to its static address: back to RESERVED when no one else uses it. Also drops its guest attributes. */
+  releaseInstance(project: string, scope: Scope, instance: Json): void {
+    const s = this.store;
+    for (const address of s.all('addresses')) {
+      const users = (address.resource.users as string[] | undefined) ?? [];
+      if (users.includes(String(instance.selfLink))) {
+        address.resource.users = users.filter((user) => user !== instance.selfLink);
+        if ((address.resource.users as string[]).length === 0) {
+          delete address.resource.users;
+          address.resource.status = 'RESERVED';
+        }
+      }
+    }
+    s.guestAttributes.delete(ComputeStore.key(project, scope, 'instances', String(instance.name)));
+  }
+
+  /** @internal */
+  prepareInstance(ctx: Ctx, body: Json): Json {
     const s = this.store;
     const zone = ctx.scope.replace(/^zones\//, '');
     const zoneResource = s.get(ctx.project, 'global', 'zones', zone);
@@ -455,8 +508,7 @@ export class FakeComputeApi {
       subnet = s.list(ctx.project, `regions/${region}`, 'subnetworks').find((candidate) => candidate.network === network.selfLink);
       if (subnet === undefined) throw invalid(`Invalid value for field 'resource.networkInterfaces[0].network': no subnetwork in region ${region}.`);
     }
-    const used = new Set(s.all('instances').map((entry) => String(((entry.resource.networkInterfaces as Json[])[0] as Json).networkIP)));
-    const networkIP = s.allocateInternalIp(String(subnet.ipCidrRange), used);
+    const networkIP = s.allocateInternalIp(String(subnet.ipCidrRange), this.usedInternalIps());
     const selfLink = `${API_BASE}${ComputeStore.key(ctx.project, ctx.scope, 'instances', String(body.name))}`;
 
     const accessConfigs = ((nic.accessConfigs as Json[] | undefined) ?? []).map((config, index) => {
@@ -543,7 +595,7 @@ function checkFirewall(body: Json): void {
   }
 }
 
-function checkMetadata(metadata: Json): void {
+export function checkMetadata(metadata: Json): void {
   const items = (metadata.items as { key?: string; value?: string }[] | undefined) ?? [];
   let total = 0;
   const keys = new Set<string>();

@@ -6,7 +6,34 @@ import { EventEmitter } from 'node:events';
 export const API_BASE = 'https://www.googleapis.com/compute/v1/';
 
 export type Json = Record<string, unknown>;
-export type Collection = 'addresses' | 'firewalls' | 'instances' | 'routes' | 'networks' | 'subnetworks' | 'images' | 'regions' | 'zones';
+export type Collection =
+  | 'addresses'
+  | 'firewalls'
+  | 'instances'
+  | 'routes'
+  | 'networks'
+  | 'subnetworks'
+  | 'images'
+  | 'regions'
+  | 'zones'
+  // HA: global instance templates; regional health checks, managed instance groups, backend services, forwarding rules.
+  | 'instanceTemplates'
+  | 'healthChecks'
+  | 'instanceGroupManagers'
+  | 'backendServices'
+  | 'forwardingRules';
+
+export type BackendHealthState = 'HEALTHY' | 'UNHEALTHY';
+
+/** One backend VM of an internal passthrough load balancer, as the lab needs it to forward a next-hop-ILB route. */
+export interface IlbBackend {
+  project: string;
+  zone: string;
+  name: string;
+  selfLink: string;
+  networkIP: string;
+  healthState: BackendHealthState;
+}
 
 /** `global`, `regions/R` or `zones/Z`. */
 export type Scope = string;
@@ -84,6 +111,14 @@ export class ComputeStore extends EventEmitter {
   private nextIp = 1;
   /** How many polls an operation takes to finish; 1 = the first wait/get reports DONE. */
   pollsUntilDone = 1;
+  /** Stateful per-instance configs of each managed instance group (key: the MIG's store key), by instance name. */
+  readonly perInstanceConfigs = new Map<string, Map<string, Json>>();
+  /**
+   * The lab's override of load-balancer health: called with an instance's selfLink by getHealth (and ilbBackends).
+   * Return undefined to fall back to the default: HEALTHY when the instance is RUNNING and its guest attribute
+   * natgw/health is `ok`, else UNHEALTHY.
+   */
+  backendHealth?: (instanceSelfLink: string) => BackendHealthState | undefined;
 
   static key(project: string, scope: Scope, collection: Collection, name: string): string {
     return `projects/${project}/${scope}/${collection}/${name}`;
@@ -121,7 +156,22 @@ export class ComputeStore extends EventEmitter {
   put(project: string, scope: Scope, collection: Collection, resource: Json): Json {
     const name = String(resource.name ?? '');
     const key = ComputeStore.key(project, scope, collection, name);
-    const kind = { addresses: 'address', firewalls: 'firewall', instances: 'instance', routes: 'route', networks: 'network', subnetworks: 'subnetwork', images: 'image', regions: 'region', zones: 'zone' }[collection];
+    const kind = {
+      addresses: 'address',
+      firewalls: 'firewall',
+      instances: 'instance',
+      routes: 'route',
+      networks: 'network',
+      subnetworks: 'subnetwork',
+      images: 'image',
+      regions: 'region',
+      zones: 'zone',
+      instanceTemplates: 'instanceTemplate',
+      healthChecks: 'healthCheck',
+      instanceGroupManagers: 'instanceGroupManager',
+      backendServices: 'backendService',
+      forwardingRules: 'forwardingRule',
+    }[collection];
     const stored: Json = {
       kind: `compute#${kind}`,
       id: nextId(),
@@ -234,6 +284,66 @@ export class ComputeStore extends EventEmitter {
       if (!used.has(ip)) return ip;
     }
     throw new ApiError(400, 'ipSpaceExhausted', `IP space of subnetwork is exhausted`);
+  }
+
+  // ---- load balancing (HA) ----
+
+  /** The load balancer's view of one VM: the lab's hook first, else RUNNING + guest attribute natgw/health = ok. */
+  healthOf(instance: Json): BackendHealthState {
+    const selfLink = String(instance.selfLink);
+    const override = this.backendHealth?.(selfLink);
+    if (override !== undefined) return override;
+    if (instance.status !== 'RUNNING') return 'UNHEALTHY';
+    const match = /projects\/([^/]+)\/zones\/([^/]+)\/instances\/([^/]+)$/.exec(selfLink);
+    if (match === null) return 'UNHEALTHY';
+    return this.guestAttributesOf(match[1]!, match[2]!, match[3]!).get('natgw/health') === 'ok' ? 'HEALTHY' : 'UNHEALTHY';
+  }
+
+  /** The instances a managed instance group owns: those whose `created-by` metadata names it. */
+  managedInstances(mig: Json): Json[] {
+    const link = String(mig.selfLink).replace(API_BASE, '');
+    return this.all('instances')
+      .map((entry) => entry.resource)
+      .filter((instance) => (((instance.metadata as Json | undefined)?.items as { key: string; value: string }[] | undefined) ?? []).some((item) => item.key === 'created-by' && item.value === link))
+      .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+  }
+
+  /** The MIG behind an instance-group link (a regional MIG's group has the MIG's name). */
+  migForGroup(groupLink: string): Json | undefined {
+    const match = /projects\/([^/]+)\/(regions|zones)\/([^/]+)\/instanceGroups\/([^/]+)$/.exec(groupLink);
+    if (match === null) return undefined;
+    return this.get(match[1]!, `${match[2]}/${match[3]}`, 'instanceGroupManagers', match[4]!);
+  }
+
+  /**
+   * Where a next-hop-ILB route sends packets: the backends of the forwarding rule's backend service, with health.
+   * Accepts the route's nextHopIlb (a forwarding-rule URL, or its IP address) or the route itself.
+   */
+  ilbBackends(routeOrNextHop: Json | string): IlbBackend[] {
+    const nextHop = typeof routeOrNextHop === 'string' ? routeOrNextHop : String(routeOrNextHop.nextHopIlb ?? '');
+    const rule = /^\d+\.\d+\.\d+\.\d+$/.test(nextHop)
+      ? this.all('forwardingRules').find((entry) => entry.resource.IPAddress === nextHop)?.resource
+      : this.getByPath(nextHop.replace(/^https:\/\/[^/]+\/compute\/(v1|beta|alpha)\//, ''));
+    if (rule === undefined) return [];
+    const service = this.getByPath(String(rule.backendService ?? '').replace(API_BASE, ''));
+    if (service === undefined) return [];
+    const backends: IlbBackend[] = [];
+    for (const backend of (service.backends as Json[] | undefined) ?? []) {
+      const mig = this.migForGroup(String(backend.group ?? ''));
+      if (mig === undefined) continue;
+      for (const instance of this.managedInstances(mig)) {
+        const match = /projects\/([^/]+)\/zones\/([^/]+)\/instances\/([^/]+)$/.exec(String(instance.selfLink))!;
+        backends.push({
+          project: match[1]!,
+          zone: match[2]!,
+          name: match[3]!,
+          selfLink: String(instance.selfLink),
+          networkIP: String(((instance.networkInterfaces as Json[])[0] as Json).networkIP),
+          healthState: this.healthOf(instance),
+        });
+      }
+    }
+    return backends;
   }
 
   // ---- operations ----

@@ -15,6 +15,12 @@ export interface ComputeClients {
   globalOperations: ComputeModule.GlobalOperationsClient;
   regionOperations: ComputeModule.RegionOperationsClient;
   zoneOperations: ComputeModule.ZoneOperationsClient;
+  // HA mode
+  instanceTemplates: ComputeModule.InstanceTemplatesClient;
+  regionHealthChecks: ComputeModule.RegionHealthChecksClient;
+  regionInstanceGroupManagers: ComputeModule.RegionInstanceGroupManagersClient;
+  regionBackendServices: ComputeModule.RegionBackendServicesClient;
+  forwardingRules: ComputeModule.ForwardingRulesClient;
   close(): Promise<void>;
 }
 
@@ -72,6 +78,11 @@ export async function connectCompute(endpoint: Endpoint | undefined, options: { 
     globalOperations: () => new compute.GlobalOperationsClient(clientOptions),
     regionOperations: () => new compute.RegionOperationsClient(clientOptions),
     zoneOperations: () => new compute.ZoneOperationsClient(clientOptions),
+    instanceTemplates: () => new compute.InstanceTemplatesClient(clientOptions),
+    regionHealthChecks: () => new compute.RegionHealthChecksClient(clientOptions),
+    regionInstanceGroupManagers: () => new compute.RegionInstanceGroupManagersClient(clientOptions),
+    regionBackendServices: () => new compute.RegionBackendServicesClient(clientOptions),
+    forwardingRules: () => new compute.ForwardingRulesClient(clientOptions),
   };
   const built = new Map<string, { close(): Promise<void> }>();
   const clients = {

@@ -1,0 +1,24 @@
+import type { protos } from '@google-cloud/compute';
+import { describeFailure, getOrUndefined, mutate, withRetry, type CallContext } from './call.js';
+
+export type InstanceTemplate = protos.google.cloud.compute.v1.IInstanceTemplate;
+
+export const getInstanceTemplate = (ctx: CallContext, name: string) =>
+  getOrUndefined<InstanceTemplate>(ctx, `read instance template ${name}`, () => ctx.clients.instanceTemplates.get({ project: ctx.project, instanceTemplate: name }));
+
+export async function listInstanceTemplates(ctx: CallContext): Promise<InstanceTemplate[]> {
+  try {
+    const [items] = await withRetry(ctx, 'list instance templates', () => ctx.clients.instanceTemplates.list({ project: ctx.project }));
+    return items;
+  } catch (error) {
+    throw describeFailure('list instance templates', error);
+  }
+}
+
+export const insertInstanceTemplate = (ctx: CallContext, template: InstanceTemplate) =>
+  mutate(ctx, `create instance template ${template.name}`, { kind: 'global' }, (requestId) =>
+    ctx.clients.instanceTemplates.insert({ project: ctx.project, instanceTemplateResource: template, requestId }),
+  );
+
+export const deleteInstanceTemplate = (ctx: CallContext, name: string) =>
+  mutate(ctx, `delete instance template ${name}`, { kind: 'global' }, (requestId) => ctx.clients.instanceTemplates.delete({ project: ctx.project, instanceTemplate: name, requestId }));

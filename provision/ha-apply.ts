@@ -1,0 +1,322 @@
+// The HA executor. Up: addresses, firewalls, health checks, template, MIG, VMs (each with its reserved IP), backend
+// service, forwarding rule, then — only once a backend is healthy — the route. Down: the reverse dependency order.
+import { deleteAddress, getAddress, insertAddress } from './gcp/addresses.js';
+import { ProvisionError, type CallContext } from './gcp/call.js';
+import { deleteFirewall, insertFirewall, patchFirewall } from './gcp/firewalls.js';
+import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from './gcp/health-checks.js';
+import { createMigInstances, deleteMig, deleteMigInstances, deletePerInstanceConfigs, insertMig, listManagedInstances, listPerInstanceConfigs, patchMig, replaceMigInstances } from './gcp/instance-groups.js';
+import { deleteInstance, getSerialOutput } from './gcp/instances.js';
+import { deleteBackendService, deleteForwardingRule, getBackendHealth, insertBackendService, insertForwardingRule, patchBackendService, type HealthStatus } from './gcp/load-balancing.js';
+import { deleteRoute, insertRoute } from './gcp/routes.js';
+import { deleteInstanceTemplate, insertInstanceTemplate } from './gcp/templates.js';
+import { configAddress, haNames, type DesiredHa, type DesiredHealthCheck, type ObservedHa } from './ha.js';
+import { lastSegment, type DesiredFirewall } from './model.js';
+import type { Change, Plan } from './plan.js';
+import type { Progress } from './progress.js';
+
+export interface HaApplyOptions {
+  healthTimeoutMs: number;
+  pollIntervalMs: number;
+}
+
+export interface HaApplyResult {
+  natIps: string[];
+  healthy: string[];
+  applied: { kind: string; name: string; action: string }[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const firewallBody = (firewall: DesiredFirewall) => ({
+  name: firewall.name,
+  network: firewall.network,
+  direction: 'INGRESS',
+  priority: firewall.priority,
+  sourceRanges: firewall.sourceRanges,
+  targetTags: firewall.targetTags,
+  allowed: firewall.allowed,
+  description: firewall.description,
+  disabled: false,
+});
+
+export const healthCheckBody = (check: DesiredHealthCheck): HealthCheck => ({
+  name: check.name,
+  description: check.description,
+  type: 'HTTP',
+  checkIntervalSec: check.checkIntervalSec,
+  timeoutSec: check.timeoutSec,
+  healthyThreshold: check.healthyThreshold,
+  unhealthyThreshold: check.unhealthyThreshold,
+  httpHealthCheck: { port: check.port, requestPath: check.requestPath, portSpecification: 'USE_FIXED_PORT', proxyHeader: 'NONE' },
+});
+
+const short = (link: string | null | undefined) => lastSegment(link);
+
+/** Health of every backend VM as the load balancer sees it. */
+export async function backendHealth(ctx: CallContext, desired: Pick<DesiredHa, 'region' | 'instanceGroup'> & { backendService: { name: string } }): Promise<HealthStatus[]> {
+  return getBackendHealth(ctx, desired.region, desired.backendService.name, desired.instanceGroup);
+}
+
+/** The serial console tails of the group's VMs, for an error message. */
+async function serialTails(ctx: CallContext, region: string, mig: string, only?: string): Promise<string> {
+  const vms = (await listManagedInstances(ctx, region, mig)).filter((vm) => only === undefined || lastSegment(vm.instance) === only);
+  const parts: string[] = [];
+  for (const vm of vms) {
+    const zone = /zones\/([^/]+)\//.exec(vm.instance ?? '')?.[1] ?? '';
+    const name = lastSegment(vm.instance);
+    const tail = (await getSerialOutput(ctx, zone, name)).trimEnd().split('\n').slice(-15).map((line) => `    ${line}`).join('\n');
+    parts.push(`  ${name} (${zone}), last lines of its serial console:\n${tail || '    (empty)'}`);
+  }
+  return parts.join('\n') || '  (the group has no VMs)';
+}
+
+/**
+ * Polls getHealth until `ready(statuses)`; on timeout a ProvisionError with each backend's state and serial tails.
+ */
+async function waitBackends(
+  ctx: CallContext,
+  progress: Progress,
+  desired: DesiredHa,
+  options: HaApplyOptions,
+  label: string,
+  ready: (statuses: HealthStatus[]) => boolean,
+  failure: { what: string; consequence: string; only?: string },
+): Promise<HealthStatus[]> {
+  return progress.run(
+    label,
+    async (step) => {
+      const deadline = Date.now() + options.healthTimeoutMs;
+      let last: HealthStatus[] = [];
+      for (;;) {
+        last = await backendHealth(ctx, desired);
+        if (ready(last)) return last;
+        step.update(last.map((status) => `${short(status.instance)} ${status.healthState ?? '?'}`).join(', ') || 'no backends yet');
+        if (Date.now() >= deadline) break;
+        await sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - Date.now())));
+      }
+      const states = last.map((status) => `${short(status.instance)}: ${status.healthState ?? 'UNKNOWN'}`).join(', ') || 'no backends';
+      throw new ProvisionError(
+        `${failure.what} within ${Math.round(options.healthTimeoutMs / 1000)}s (load balancer says: ${states}).\n${failure.consequence}\n` +
+          `${await serialTails(ctx, desired.region, desired.mig.name, failure.only)}\n` +
+          `The agent answers the load balancer's check on /healthz (egress probe included); fix the cause and re-run provision: it resumes where it stopped.`,
+      );
+    },
+    (statuses) => `${statuses.filter((status) => status.healthState === 'HEALTHY').length}/${statuses.length} healthy`,
+  );
+}
+
+const find = (plan: Plan, kind: Change['kind'], name?: string) => plan.changes.find((change) => change.kind === kind && (name === undefined || change.name === name));
+const all = (plan: Plan, kind: Change['kind'], action?: Change['action']) => plan.changes.filter((change) => change.kind === kind && (action === undefined || change.action === action));
+
+export async function applyHa(ctx: CallContext, desired: DesiredHa, observed: ObservedHa, plan: Plan, progress: Progress, options: HaApplyOptions): Promise<HaApplyResult> {
+  const applied: HaApplyResult['applied'] = [];
+  const record = (change: Change) => applied.push({ kind: change.kind, name: change.name, action: change.action });
+  const { region, project } = desired;
+  const names = haNames(desired.gateway);
+
+  // ---- addresses ----
+  for (const change of all(plan, 'address', 'create')) {
+    const want = desired.addresses.find((address) => address.name === change.name)!;
+    await progress.run(`creating address ${change.name}`, () =>
+      insertAddress(ctx, region, { name: want.name, description: want.description, labels: want.labels, addressType: 'EXTERNAL', networkTier: 'PREMIUM' }),
+    );
+    record(change);
+  }
+
+  // ---- firewalls ----
+  for (const change of all(plan, 'firewall')) {
+    const want = desired.firewalls.find((firewall) => firewall.name === change.name);
+    if (change.action === 'create' && want !== undefined) await progress.run(`creating firewall rule ${change.name}`, () => insertFirewall(ctx, firewallBody(want)));
+    else if (change.action === 'update' && want !== undefined) await progress.run(`updating firewall rule ${change.name}`, () => patchFirewall(ctx, change.name, firewallBody(want)));
+    else if (change.action === 'replace' && want !== undefined) {
+      await progress.run(`replacing firewall rule ${change.name}`, async () => {
+        await deleteFirewall(ctx, change.name);
+        await insertFirewall(ctx, firewallBody(want));
+      });
+    } else if (change.action === 'delete') await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
+    else continue;
+    record(change);
+  }
+
+  // ---- health checks ----
+  for (const want of [desired.healthChecks.traffic, desired.healthChecks.autoheal]) {
+    const change = find(plan, 'healthCheck', want.name);
+    if (change?.action === 'create') await progress.run(`creating health check ${want.name} (${want.requestPath} every ${want.checkIntervalSec}s)`, () => insertHealthCheck(ctx, region, healthCheckBody(want)));
+    else if (change?.action === 'update') await progress.run(`updating health check ${want.name}`, () => patchHealthCheck(ctx, region, want.name, healthCheckBody(want)));
+    else continue;
+    record(change);
+  }
+
+  // ---- template ----
+  const templateChange = find(plan, 'template', desired.template.name);
+  if (templateChange?.action === 'create') {
+    await progress.run(`creating instance template ${desired.template.name} (${desired.template.machineType})`, () =>
+      insertInstanceTemplate(ctx, { name: desired.template.name, description: desired.template.description, properties: desired.template.properties }),
+    );
+    record(templateChange);
+  }
+
+  // ---- route and forwarding rule that must be replaced go first (clients fall back to the internet route) ----
+  const routeChange = find(plan, 'route');
+  const ruleChange = find(plan, 'forwardingRule');
+  if (routeChange?.action === 'replace') await progress.run(`deleting route ${routeChange.name} (to replace it)`, () => deleteRoute(ctx, routeChange.name));
+  if (ruleChange?.action === 'replace') await progress.run(`deleting forwarding rule ${ruleChange.name} (to replace it)`, () => deleteForwardingRule(ctx, region, ruleChange.name));
+
+  // ---- MIG ----
+  const migChange = find(plan, 'mig');
+  if (migChange?.action === 'create') {
+    await progress.run(`creating managed instance group ${desired.mig.name} over ${desired.zones.join(', ')}`, () => insertMig(ctx, region, desired.mig));
+    record(migChange);
+  } else if (migChange?.action === 'update') {
+    const { name: _name, targetSize: _size, distributionPolicy: _zones, baseInstanceName: _base, ...patch } = desired.mig;
+    await progress.run(`updating managed instance group ${desired.mig.name}`, () => patchMig(ctx, region, desired.mig.name, patch));
+    record(migChange);
+  }
+
+  // ---- VMs: scale down first (their IPs are released below), then create, then roll ----
+  const removed = all(plan, 'vm', 'delete');
+  if (removed.length > 0) {
+    const links = removed.map((change) => observed.vms.find((vm) => vm.name === change.name)?.link).filter((link): link is string => link !== undefined);
+    if (links.length > 0) await progress.run(`deleting ${removed.map((change) => change.name).join(', ')} (scaling down)`, () => deleteMigInstances(ctx, region, names.mig, links.map((link) => `projects/${project}/${link}`)));
+    const left = (await listPerInstanceConfigs(ctx, region, names.mig)).map((config) => config.name ?? '').filter((name) => removed.some((change) => change.name === name));
+    if (left.length > 0) await progress.run(`deleting stateful configs of ${left.join(', ')}`, () => deletePerInstanceConfigs(ctx, region, names.mig, left));
+    removed.forEach(record);
+  }
+  const created = all(plan, 'vm', 'create');
+  if (created.length > 0) {
+    const configs = created.map((change) => {
+      const address = desired.addresses.find((candidate) => candidate.vm === change.name || change.note === `NAT IP from ${candidate.name}`)!;
+      return {
+        name: change.name,
+        preservedState: { externalIPs: { nic0: { autoDelete: 'NEVER', ipAddress: { address: `projects/${project}/regions/${region}/addresses/${address.name}` } } } },
+      };
+    });
+    await progress.run(`creating NAT VMs ${created.map((change) => change.name).join(', ')}`, () => createMigInstances(ctx, region, names.mig, configs));
+    created.forEach(record);
+  }
+
+  // ---- backend service and forwarding rule ----
+  const serviceChange = find(plan, 'backendService');
+  if (serviceChange?.action === 'create') {
+    await progress.run(`creating backend service ${desired.backendService.name} (INTERNAL, health check ${desired.healthChecks.traffic.name})`, () => insertBackendService(ctx, region, desired.backendService));
+    record(serviceChange);
+  } else if (serviceChange?.action === 'update') {
+    const { name: _name, loadBalancingScheme: _scheme, protocol: _protocol, ...patch } = desired.backendService;
+    await progress.run(`updating backend service ${desired.backendService.name}`, () => patchBackendService(ctx, region, desired.backendService.name, patch));
+    record(serviceChange);
+  }
+  if (ruleChange?.action === 'create' || ruleChange?.action === 'replace') {
+    await progress.run(`creating forwarding rule ${desired.forwardingRule.name} (INTERNAL, TCP, all ports)`, () => insertForwardingRule(ctx, region, desired.forwardingRule));
+    record(ruleChange);
+  }
+
+  // ---- rolling replacement: one VM at a time, each healthy again before the next ----
+  const rolling = all(plan, 'vm', 'replace');
+  for (const change of rolling) {
+    const vm = observed.vms.find((candidate) => candidate.name === change.name)!;
+    await progress.run(`replacing ${vm.name} in ${vm.zone} with template ${desired.template.name} (the agent drains it first)`, () =>
+      replaceMigInstances(ctx, region, names.mig, [`projects/${project}/${vm.link}`]),
+    );
+    // The operation only records the intent: wait until the MIG reports the VM rebuilt from the new template, so the
+    // old VM's last HEALTHY answer is never taken for the new one's.
+    await progress.run(`waiting for ${vm.name} to be recreated from ${desired.template.name}`, async (step) => {
+      const deadline = Date.now() + options.healthTimeoutMs;
+      for (;;) {
+        const current = (await listManagedInstances(ctx, region, names.mig)).find((candidate) => lastSegment(candidate.instance) === vm.name);
+        const state = current === undefined ? 'absent' : `${String(current.currentAction ?? '?')}, ${String(current.instanceStatus ?? '?')}, ${lastSegment(current.version?.instanceTemplate)}`;
+        if (current !== undefined && String(current.currentAction) === 'NONE' && String(current.instanceStatus) === 'RUNNING' && lastSegment(current.version?.instanceTemplate) === desired.template.name) return;
+        step.update(state);
+        if (Date.now() >= deadline) {
+          throw new ProvisionError(`the rolling update stopped: the group did not recreate ${vm.name} from ${desired.template.name} within ${Math.round(options.healthTimeoutMs / 1000)}s (now: ${state}). The VMs not yet replaced keep serving; re-run provision to resume.`);
+        }
+        await sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - Date.now())));
+      }
+    });
+    await waitBackends(ctx, progress, desired, options, `waiting for ${vm.name} to be healthy in the load balancer`, (statuses) => statuses.some((status) => short(status.instance) === vm.name && status.healthState === 'HEALTHY'), {
+      what: `the rolling update stopped: ${vm.name} did not turn healthy`,
+      consequence: 'The VMs not yet replaced keep serving with the old template; nothing else was replaced.',
+      only: vm.name,
+    });
+    record(change);
+  }
+
+  // ---- route: only once the load balancer has a healthy backend ----
+  let statuses: HealthStatus[] = [];
+  if (routeChange?.action === 'create' || routeChange?.action === 'replace') {
+    statuses = await waitBackends(ctx, progress, desired, options, `waiting for a healthy backend in ${desired.backendService.name}`, (list) => list.some((status) => status.healthState === 'HEALTHY'), {
+      what: 'no NAT VM of the gateway turned healthy',
+      consequence: 'The route was not created, so no client traffic goes to the load balancer.',
+    });
+    const route = desired.route;
+    await progress.run(`creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')} → ${desired.forwardingRule.name}, priority ${route.priority})`, () =>
+      insertRoute(ctx, { name: route.name, network: route.network, destRange: route.destRange, priority: route.priority, tags: route.tags, nextHopIlb: route.nextHopIlb, description: route.description }),
+    );
+    record(routeChange);
+  }
+
+  // ---- clean-up: superseded templates, scaled-away addresses ----
+  for (const change of all(plan, 'template', 'delete')) {
+    await progress.run(`deleting superseded instance template ${change.name}`, () => deleteInstanceTemplate(ctx, change.name));
+    record(change);
+  }
+  for (const change of all(plan, 'address', 'delete')) {
+    await progress.run(`releasing address ${change.name}`, () => deleteAddress(ctx, region, change.name));
+    record(change);
+  }
+
+  const natIps: string[] = [];
+  for (const address of desired.addresses) {
+    const known = observed.addresses.find((candidate) => candidate.name === address.name)?.address;
+    natIps.push(known ?? (await getAddress(ctx, region, address.name))?.address ?? '?');
+  }
+  if (statuses.length === 0 && observed.backendService !== undefined) statuses = await backendHealth(ctx, desired).catch(() => []);
+  return { natIps, healthy: statuses.filter((status) => status.healthState === 'HEALTHY').map((status) => short(status.instance)), applied };
+}
+
+export async function applyDestroyHa(ctx: CallContext, region: string, observed: ObservedHa, plan: Plan, progress: Progress): Promise<HaApplyResult['applied']> {
+  const applied: HaApplyResult['applied'] = [];
+  for (const change of plan.changes) {
+    if (change.action !== 'delete') continue;
+    switch (change.kind) {
+      case 'route':
+        await progress.run(`deleting route ${change.name}`, () => deleteRoute(ctx, change.name));
+        break;
+      case 'forwardingRule':
+        await progress.run(`deleting forwarding rule ${change.name}`, () => deleteForwardingRule(ctx, region, change.name));
+        break;
+      case 'backendService':
+        await progress.run(`deleting backend service ${change.name}`, () => deleteBackendService(ctx, region, change.name));
+        break;
+      case 'mig':
+        await progress.run(`deleting managed instance group ${change.name} and its ${observed.vms.length} VMs`, () => deleteMig(ctx, region, change.name));
+        break;
+      case 'instance': {
+        const zone = lastSegment(observed.singleInstance?.zone);
+        await progress.run(`deleting instance ${change.name} in ${zone}`, () => deleteInstance(ctx, zone, change.name));
+        break;
+      }
+      case 'healthCheck':
+        await progress.run(`deleting health check ${change.name}`, () => deleteHealthCheck(ctx, region, change.name));
+        break;
+      case 'template':
+        await progress.run(`deleting instance template ${change.name}`, () => deleteInstanceTemplate(ctx, change.name));
+        break;
+      case 'firewall':
+        await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
+        break;
+      case 'address':
+        await progress.run(`releasing address ${change.name}`, () => deleteAddress(ctx, region, change.name));
+        break;
+      default:
+        continue;
+    }
+    applied.push({ kind: change.kind, name: change.name, action: 'delete' });
+  }
+  return applied;
+}
+
+/** For `status`: the addresses' IPs by VM name, from the stateful configs. */
+export function natIpByVm(observed: ObservedHa): Map<string, string> {
+  const byName = new Map(observed.addresses.map((address) => [address.name, address.address]));
+  return new Map(observed.configs.map((config) => [config.name ?? '', byName.get(configAddress(config)) ?? '?']));
+}
