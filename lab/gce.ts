@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ComputeStore, FakeComputeApi, seedProject, type Json, type ResourceEvent } from './compute-api/index.js';
-import { Lab, VPC, type LabFirewallRule, type LabRoute } from './lab.js';
+import { Lab, VPC, type LabFirewallRule, type LabLoadBalancedRoute, type LabRoute } from './lab.js';
 
 export const LAB_PROJECT = 'natgw-lab';
 export const LAB_REGION = 'us-central1';
@@ -52,6 +52,7 @@ export class LabCloud {
   private readonly errors: Error[] = [];
   private readonly instances = new Map<string, InstanceView>();
   private guestPoll: NodeJS.Timeout | undefined;
+  private loadBalancersApplied = '';
 
   private constructor(
     readonly lab: Lab,
@@ -74,6 +75,8 @@ export class LabCloud {
       const api = new FakeComputeApi(store);
       const { url } = await api.listen();
       const cloud = new LabCloud(lab, store, api, url, options);
+      // getHealth answers from the lab's own probes of backends it load-balances.
+      store.backendHealth = (selfLink) => cloud.backendHealth(selfLink);
       for (const kind of ['insert', 'update', 'delete'] as const) store.on(kind, (event: ResourceEvent) => cloud.enqueue(() => cloud.handle(kind, event)));
       cloud.guestPoll = setInterval(() => cloud.enqueue(() => cloud.syncGuestAttributes()), GUEST_ATTRIBUTE_POLL_MS);
       return cloud;
@@ -120,7 +123,7 @@ export class LabCloud {
       else if (kind === 'update') await this.updateVm(viewOf(event));
       else await this.deleteVm(event.name);
       await this.applyRoutes();
-    } else if (event.collection === 'routes') {
+    } else if (event.collection === 'routes' || event.collection === 'forwardingRules' || event.collection === 'backendServices' || event.collection === 'instanceGroupManagers') {
       await this.applyRoutes();
     } else if (event.collection === 'firewalls') {
       await this.applyFirewalls();
@@ -193,7 +196,8 @@ export class LabCloud {
 
   private async applyRoutes(): Promise<void> {
     const routes: LabRoute[] = [];
-    for (const route of this.store.list(LAB_PROJECT, 'global', 'routes')) {
+    const allRoutes = this.store.list(LAB_PROJECT, 'global', 'routes');
+    for (const route of allRoutes) {
       if (route.destRange !== '0.0.0.0/0' || route.nextHopInstance === undefined) continue;
       const target = this.instances.get(lastSegment(route.nextHopInstance));
       // GCE keeps a route whose instance is gone, and drops what it would carry; the lab leaves it out the same way.
@@ -201,6 +205,58 @@ export class LabCloud {
       routes.push({ name: String(route.name), priority: Number(route.priority ?? 1000), tags: (route.tags as string[] | undefined) ?? [], nextHopIp: target.ip });
     }
     await this.lab.setRoutes(routes);
+    await this.applyLoadBalancers(allRoutes);
+  }
+
+  /**
+   * Internal passthrough load balancers: every forwarding rule's backends are health-checked from the fabric with the
+   * backend service's own check, whether or not a route uses it yet (the provisioner waits for a healthy backend
+   * before it creates the route). A route with nextHopIlb spreads its VMs' traffic over the healthy backends.
+   */
+  private async applyLoadBalancers(allRoutes: Json[]): Promise<void> {
+    const balanced: LabLoadBalancedRoute[] = [];
+    for (const entry of this.store.all('forwardingRules')) {
+      const rule = entry.resource;
+      const service = this.store.getByPath(String(rule.backendService ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
+      const check = service === undefined ? undefined : this.store.getByPath(String(((service.healthChecks as string[] | undefined) ?? [])[0] ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
+      const http = (check?.httpHealthCheck ?? check?.tcpHealthCheck) as Json | undefined;
+      if (check === undefined || http === undefined) continue;
+      const backends = this.store.ilbBackends(String(rule.selfLink)).map((backend) => backend.networkIP).filter((ip) => [...this.instances.values()].some((instance) => instance.ip === ip));
+      const route = allRoutes.find((candidate) => candidate.destRange === '0.0.0.0/0' && (candidate.nextHopIlb === rule.selfLink || candidate.nextHopIlb === rule.IPAddress));
+      balanced.push({
+        name: String(rule.name),
+        priority: Number(route?.priority ?? 1000),
+        tags: (route?.tags as string[] | undefined) ?? [],
+        routed: route !== undefined,
+        backends: backends.sort(),
+        healthCheck: {
+          port: Number(http.port ?? 80),
+          path: String(http.requestPath ?? '/'),
+          intervalSeconds: Number(check.checkIntervalSec ?? 5),
+          timeoutSeconds: Number(check.timeoutSec ?? 5),
+          healthyThreshold: Number(check.healthyThreshold ?? 2),
+          unhealthyThreshold: Number(check.unhealthyThreshold ?? 2),
+        },
+      });
+    }
+    // The checker restarts (and forgets health) only when what it probes changes, not on every API event.
+    const probed = JSON.stringify(balanced.map(({ name, backends, healthCheck }) => ({ name, backends, healthCheck })));
+    if (probed !== this.loadBalancersApplied) {
+      this.loadBalancersApplied = probed;
+      await this.lab.setLoadBalancedRoutes(balanced);
+    } else {
+      this.lab.updateLoadBalancedRouting(balanced);
+      await this.lab.refreshRoutes();
+    }
+  }
+
+  /** HEALTHY/UNHEALTHY from the lab's probes for a VM behind a load balancer; undefined for any other VM. */
+  backendHealth(selfLink: string): 'HEALTHY' | 'UNHEALTHY' | undefined {
+    const instance = this.instances.get(lastSegment(selfLink));
+    if (instance === undefined) return undefined;
+    const groups = this.lab.loadBalancersWith(instance.ip);
+    if (groups.length === 0) return undefined;
+    return groups.some((group) => this.lab.healthyBackendsOf(group).includes(instance.ip)) ? 'HEALTHY' : 'UNHEALTHY';
   }
 
   private async applyFirewalls(): Promise<void> {
@@ -220,7 +276,8 @@ export class LabCloud {
 
   private async syncGuestAttributes(): Promise<void> {
     for (const instance of this.instances.values()) {
-      if (!this.lab.vms.has(instance.name)) continue;
+      // The API may have deleted the instance while its namespace is still being torn down.
+      if (!this.lab.vms.has(instance.name) || this.store.get(LAB_PROJECT, `zones/${instance.zone}`, 'instances', instance.name) === undefined) continue;
       const written = (await this.lab.instance(instance.name)).guestAttributes;
       const known = this.store.guestAttributesOf(LAB_PROJECT, instance.zone, instance.name);
       for (const [key, value] of Object.entries(written)) {

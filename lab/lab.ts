@@ -66,6 +66,8 @@ export interface LabLoadBalancedRoute {
   tags: string[];
   backends: string[];
   healthCheck: LabHealthCheck;
+  /** False: a load balancer no route points at yet; its backends are health-checked all the same. */
+  routed?: boolean;
 }
 
 /** GCE probes from 35.191.0.0/16 and 130.211.0.0/22; in the lab the fabric's gateway address probes instead. */
@@ -387,7 +389,7 @@ export class Lab {
     const candidates: { priority: number; hops: string[] }[] = [
       ...this.routes.filter((route) => applies(route) && route.nextHopIp !== vm.ip).map((route) => ({ priority: route.priority, hops: [route.nextHopIp] })),
       ...this.balancedRoutes
-        .filter((route) => applies(route) && !route.backends.includes(vm.ip))
+        .filter((route) => route.routed !== false && applies(route) && !route.backends.includes(vm.ip))
         .map((route) => {
           const healthy = route.backends.filter((ip) => this.healthyBackends.get(route.name)?.has(ip) === true);
           return { priority: route.priority, hops: healthy.length > 0 ? healthy : route.backends };
@@ -444,6 +446,19 @@ export class Lab {
 
   private async applyAllRoutes(): Promise<void> {
     for (const vm of this.vms.values()) await this.applyRoutesTo(vm);
+  }
+
+  /** Route fields (priority, tags, routed) may change without touching what is probed. */
+  updateLoadBalancedRouting(routes: LabLoadBalancedRoute[]): void {
+    this.balancedRoutes = routes;
+  }
+
+  refreshRoutes(): Promise<void> {
+    return this.applyAllRoutes();
+  }
+
+  loadBalancersWith(ip: string): string[] {
+    return this.balancedRoutes.filter((route) => route.backends.includes(ip)).map((route) => route.name);
   }
 
   healthyBackendsOf(route: string): string[] {

@@ -1,0 +1,50 @@
+// HA end to end: `natgw provision --ha` against the lab's Compute API. The MIG's VMs boot with the real startup script,
+// the lab health-checks them as the backend service says and routes tagged VMs over the healthy ones.
+import t from 'tap';
+import { LabCloud, LAB_PROJECT, LAB_REGION } from '../lab/gce.js';
+import { addWorkloads, natgwCli, PROVISION_FLAGS, whoami } from '../lab/demo.js';
+
+t.test('provision --ha → two NAT VMs behind the load balancer → one dies → traffic moves → destroy', async (t) => {
+  const cloud = await LabCloud.start();
+  t.teardown(() => cloud.close());
+  const workloads = await addWorkloads(cloud);
+
+  const provision = await natgwCli(cloud, 'provision', [...PROVISION_FLAGS, '--ha', '--size', '2']);
+  t.equal(provision.exitCode, 0, provision.stdout + provision.stderr);
+  await cloud.settled();
+  const natIps = cloud.store
+    .list(LAB_PROJECT, `regions/${LAB_REGION}`, 'addresses')
+    .map((address) => String(address.address))
+    .sort();
+  t.equal(natIps.length, 2, 'one reserved address per NAT VM');
+
+  const seen = new Set<string>();
+  for (let attempt = 0; attempt < 12; attempt++) seen.add((await whoami(cloud, workloads.tagged)) ?? 'nothing');
+  t.ok([...seen].every((ip) => natIps.includes(ip)), `the tagged VM goes out through the NAT IPs (${[...seen].join(', ')})`);
+  t.equal(await whoami(cloud, workloads.untagged, 2), undefined, 'the untagged VM has no way out');
+
+  const status = await natgwCli(cloud, 'status');
+  t.equal(status.exitCode, 0, status.stdout + status.stderr);
+  t.equal((status.stdout.match(/HEALTHY/g) ?? []).length >= 2, true, 'status shows both backends healthy');
+
+  const backends = cloud.store.ilbBackends(String(cloud.store.list(LAB_PROJECT, 'global', 'routes')[0]?.nextHopIlb));
+  const victim = backends[0]!;
+  const killedAt = Date.now();
+  await cloud.lab.removeVm(victim.name);
+  let streak = 0;
+  let recoveredAfter: number | undefined;
+  while (Date.now() - killedAt < 30_000) {
+    const ip = await whoami(cloud, workloads.tagged, 1);
+    streak = ip === undefined ? 0 : streak + 1;
+    if (streak === 1) recoveredAfter = Date.now() - killedAt;
+    if (streak >= 10) break;
+  }
+  t.equal(streak, 10, 'ten new connections in a row work after a NAT VM died');
+  t.comment(`new connections work again ${recoveredAfter} ms after the NAT VM died (traffic health check every 2 s, unhealthy after 2)`);
+
+  const destroy = await natgwCli(cloud, 'destroy', ['--yes']);
+  t.equal(destroy.exitCode, 0, destroy.stdout + destroy.stderr);
+  await cloud.settled();
+  t.same(cloud.store.list(LAB_PROJECT, 'global', 'routes'), [], 'the route is gone');
+  t.equal(await whoami(cloud, workloads.tagged, 2), undefined, 'the tagged VM has no way out again');
+});
