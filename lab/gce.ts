@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ComputeStore, FakeComputeApi, seedProject, type Json, type ResourceEvent } from './compute-api/index.js';
-import { Lab, VPC, type LabFirewallRule, type LabLoadBalancedRoute, type LabRoute } from './lab.js';
+import { Lab, VPC, type LabFirewallRule, type LabHealthCheck, type LabLoadBalancedRoute, type LabRoute } from './lab.js';
 
 export const LAB_PROJECT = 'natgw-lab';
 export const LAB_REGION = 'us-central1';
@@ -53,6 +53,7 @@ export class LabCloud {
   private readonly instances = new Map<string, InstanceView>();
   private guestPoll: NodeJS.Timeout | undefined;
   private loadBalancersApplied = '';
+  private readonly bootedAt = new Map<string, number>();
 
   private constructor(
     readonly lab: Lab,
@@ -77,6 +78,7 @@ export class LabCloud {
       const cloud = new LabCloud(lab, store, api, url, options);
       // getHealth answers from the lab's own probes of backends it load-balances.
       store.backendHealth = (selfLink) => cloud.backendHealth(selfLink);
+      lab.onHealth = (event) => cloud.autoheal(event);
       for (const kind of ['insert', 'update', 'delete'] as const) store.on(kind, (event: ResourceEvent) => cloud.enqueue(() => cloud.handle(kind, event)));
       cloud.guestPoll = setInterval(() => cloud.enqueue(() => cloud.syncGuestAttributes()), GUEST_ATTRIBUTE_POLL_MS);
       return cloud;
@@ -147,15 +149,13 @@ export class LabCloud {
 
   /** GCE runs the startup script at boot; here it runs in the VM's namespace with the lab standing in for systemd. */
   private boot(instance: InstanceView): void {
+    this.bootedAt.set(instance.name, Date.now());
     const script = instance.metadata['startup-script'];
     if (script === undefined) return;
     const vm = this.lab.vm(instance.name);
     const file = path.join(vm.root, 'startup-script.sh');
     writeFileSync(file, script, { mode: 0o755 });
-    const serial = (line: string) => {
-      this.store.appendSerialOutput(LAB_PROJECT, instance.zone, instance.name, `${instance.name} google_metadata_script_runner[1]: startup-script: ${line}\n`);
-      this.options.onBootOutput?.(instance.name, line);
-    };
+    const serial = (line: string) => this.serial(instance, line);
     serial('lab: no systemd as PID 1 and no package mirror inside a namespace: running the startup script with NATGW_LAB=1');
     const run = this.lab.spawn(instance.name, ['bash', file], `startup script of ${instance.name}`, {
       NATGW_ROOT: vm.root,
@@ -173,6 +173,12 @@ export class LabCloud {
       forward();
       serial(`startup-script exit status ${code}`);
     });
+  }
+
+  /** A line on the VM's serial port, as GCE's guest environment logs startup-script output there. */
+  private serial(instance: InstanceView, line: string): void {
+    this.store.appendSerialOutput(LAB_PROJECT, instance.zone, instance.name, `${instance.name} google_metadata_script_runner[1]: startup-script: ${line}\n`);
+    this.options.onBootOutput?.(instance.name, line);
   }
 
   private async updateVm(instance: InstanceView): Promise<void> {
@@ -218,9 +224,8 @@ export class LabCloud {
     for (const entry of this.store.all('forwardingRules')) {
       const rule = entry.resource;
       const service = this.store.getByPath(String(rule.backendService ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
-      const check = service === undefined ? undefined : this.store.getByPath(String(((service.healthChecks as string[] | undefined) ?? [])[0] ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
-      const http = (check?.httpHealthCheck ?? check?.tcpHealthCheck) as Json | undefined;
-      if (check === undefined || http === undefined) continue;
+      const healthCheck = service === undefined ? undefined : this.healthCheckAt(((service.healthChecks as string[] | undefined) ?? [])[0]);
+      if (healthCheck === undefined) continue;
       const backends = this.store.ilbBackends(String(rule.selfLink)).map((backend) => backend.networkIP).filter((ip) => [...this.instances.values()].some((instance) => instance.ip === ip));
       const route = allRoutes.find((candidate) => candidate.destRange === '0.0.0.0/0' && (candidate.nextHopIlb === rule.selfLink || candidate.nextHopIlb === rule.IPAddress));
       balanced.push({
@@ -229,25 +234,66 @@ export class LabCloud {
         tags: (route?.tags as string[] | undefined) ?? [],
         routed: route !== undefined,
         backends: backends.sort(),
-        healthCheck: {
-          port: Number(http.port ?? 80),
-          path: String(http.requestPath ?? '/'),
-          intervalSeconds: Number(check.checkIntervalSec ?? 5),
-          timeoutSeconds: Number(check.timeoutSec ?? 5),
-          healthyThreshold: Number(check.healthyThreshold ?? 2),
-          unhealthyThreshold: Number(check.unhealthyThreshold ?? 2),
-        },
+        healthCheck,
       });
     }
+    const watches = this.autohealingWatches();
     // The checker restarts (and forgets health) only when what it probes changes, not on every API event.
-    const probed = JSON.stringify(balanced.map(({ name, backends, healthCheck }) => ({ name, backends, healthCheck })));
+    const probed = JSON.stringify([balanced.map(({ name, backends, healthCheck }) => ({ name, backends, healthCheck })), watches]);
     if (probed !== this.loadBalancersApplied) {
       this.loadBalancersApplied = probed;
-      await this.lab.setLoadBalancedRoutes(balanced);
+      await this.lab.setLoadBalancedRoutes(balanced, watches);
     } else {
       this.lab.updateLoadBalancedRouting(balanced);
       await this.lab.refreshRoutes();
     }
+  }
+
+  private healthCheckAt(link: unknown): LabHealthCheck | undefined {
+    const check = this.store.getByPath(String(link ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
+    const http = (check?.httpHealthCheck ?? check?.tcpHealthCheck) as Json | undefined;
+    if (check === undefined || http === undefined) return undefined;
+    return {
+      port: Number(http.port ?? 80),
+      path: String(http.requestPath ?? '/'),
+      intervalSeconds: Number(check.checkIntervalSec ?? 5),
+      timeoutSeconds: Number(check.timeoutSec ?? 5),
+      healthyThreshold: Number(check.healthyThreshold ?? 2),
+      unhealthyThreshold: Number(check.unhealthyThreshold ?? 2),
+    };
+  }
+
+  /** Each managed instance group's autohealing check, probed from the fabric like the load balancer's. */
+  private autohealingWatches(): { group: string; backends: string[]; healthCheck: LabHealthCheck }[] {
+    return this.store.all('instanceGroupManagers').flatMap((entry) => {
+      const policy = ((entry.resource.autoHealingPolicies as Json[] | undefined) ?? [])[0];
+      const healthCheck = policy === undefined ? undefined : this.healthCheckAt(policy.healthCheck);
+      if (healthCheck === undefined) return [];
+      const backends = this.store
+        .managedInstances(entry.resource)
+        .map((instance) => String(((instance.networkInterfaces as Json[])[0] as Json).networkIP))
+        .sort();
+      return [{ group: `autoheal:${entry.name}`, backends, healthCheck }];
+    });
+  }
+
+  /**
+   * MIG autohealing: a VM that turns unhealthy on its group's autohealing check, once past the initial delay, is
+   * recreated through the API and boots again. Lab VMs boot in a second, so the delay is capped at 30 s here.
+   */
+  autoheal(event: { group: string; ip: string; healthy: boolean }): void {
+    if (event.healthy || !event.group.startsWith('autoheal:')) return;
+    const migName = event.group.slice('autoheal:'.length);
+    const mig = this.store.all('instanceGroupManagers').find((entry) => entry.name === migName);
+    const instance = [...this.instances.values()].find((candidate) => candidate.ip === event.ip);
+    if (mig === undefined || instance === undefined) return;
+    const delaySeconds = Math.min(30, Number(((mig.resource.autoHealingPolicies as Json[] | undefined) ?? [])[0]?.initialDelaySec ?? 0));
+    if (Date.now() - (this.bootedAt.get(instance.name) ?? 0) < delaySeconds * 1000) return;
+    this.enqueue(async () => {
+      this.api.recreateManagedInstance(LAB_PROJECT, mig.scope.replace(/^regions\//, ''), migName, instance.name);
+      // After the recreate: the serial port of the new instance keeps the reason.
+      this.serial(instance, `lab: autohealing recreated ${instance.name} (it failed ${migName}'s autohealing check)`);
+    });
   }
 
   /** HEALTHY/UNHEALTHY from the lab's probes for a VM behind a load balancer; undefined for any other VM. */

@@ -410,18 +410,32 @@ export class Lab {
     await runCommand(`route ${vm.name}`, 'ip', ['-n', vm.namespace, ...args]);
   }
 
-  /** Load-balanced routes: a health checker in the fabric probes the backends and the routes follow their health. */
-  async setLoadBalancedRoutes(routes: LabLoadBalancedRoute[]): Promise<void> {
+  /**
+   * Load-balanced routes: a health checker in the fabric probes the backends and the routes follow their health.
+   * `watches` are probed the same way without steering any route (autohealing checks); `onHealth` hears every change.
+   */
+  async setLoadBalancedRoutes(routes: LabLoadBalancedRoute[], watches: { group: string; backends: string[]; healthCheck: LabHealthCheck }[] = []): Promise<void> {
     this.balancedRoutes = routes;
-    for (const name of [...this.healthyBackends.keys()]) if (!routes.some((route) => route.name === name)) this.healthyBackends.delete(name);
+    const groups = new Set([...routes.map((route) => route.name), ...watches.map((watch) => watch.group)]);
+    for (const name of [...this.healthyBackends.keys()]) if (!groups.has(name)) this.healthyBackends.delete(name);
     await this.healthChecker?.stop('SIGTERM', 500);
     this.healthChecker = undefined;
-    const targets = routes.flatMap((route) => route.backends.map((ip) => ({ group: route.name, ip, port: route.healthCheck.port, path: route.healthCheck.path })));
+    const target = (group: string, ip: string, check: LabHealthCheck) => ({
+      group,
+      ip,
+      port: check.port,
+      path: check.path,
+      intervalMs: check.intervalSeconds * 1000,
+      timeoutMs: check.timeoutSeconds * 1000,
+      healthyThreshold: check.healthyThreshold,
+      unhealthyThreshold: check.unhealthyThreshold,
+    });
+    const targets = [
+      ...routes.flatMap((route) => route.backends.map((ip) => target(route.name, ip, route.healthCheck))),
+      ...watches.flatMap((watch) => watch.backends.map((ip) => target(watch.group, ip, watch.healthCheck))),
+    ];
     if (targets.length > 0) {
-      // One checker for all: the thresholds of the first route apply (the lab's routes share one health check).
-      const check = routes[0]!.healthCheck;
-      const settings = { targets, intervalMs: check.intervalSeconds * 1000, timeoutMs: check.timeoutSeconds * 1000, healthyThreshold: check.healthyThreshold, unhealthyThreshold: check.unhealthyThreshold };
-      const checker = this.spawnIn(this.fabric, ['node', path.join(repoRoot(), 'dist/lab/bin/health-checker.js'), JSON.stringify(settings)], 'load balancer health checker', {}, true);
+      const checker = this.spawnIn(this.fabric, ['node', path.join(repoRoot(), 'dist/lab/bin/health-checker.js'), JSON.stringify({ targets })], 'load balancer health checker', {}, true);
       let consumed = 0;
       checker.child.stdout?.on('data', () => {
         const lines = checker.text.split('\n');
@@ -434,6 +448,7 @@ export class Lab {
           if (event.healthy) healthy.add(event.ip);
           else healthy.delete(event.ip);
           this.healthyBackends.set(event.group, healthy);
+          this.onHealth?.(event);
           this.routeQueue = this.routeQueue.then(() => this.applyAllRoutes()).catch(() => undefined);
         }
       });
@@ -441,6 +456,8 @@ export class Lab {
     }
     await this.applyAllRoutes();
   }
+
+  onHealth: ((event: { group: string; ip: string; healthy: boolean; at: number }) => void) | undefined;
 
   private routeQueue: Promise<void> = Promise.resolve();
 

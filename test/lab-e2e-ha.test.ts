@@ -29,6 +29,16 @@ t.test('provision --ha → two NAT VMs behind the load balancer → one dies →
 
   const backends = cloud.store.ilbBackends(String(cloud.store.list(LAB_PROJECT, 'global', 'routes')[0]?.nextHopIlb));
   const victim = backends[0]!;
+  const until = async (what: string, check: () => boolean, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
+  const autohealGroup = `autoheal:natgw-${LAB_REGION}-mig`;
+  // Autohealing acts on a change to unhealthy, so both VMs must first have passed its (slower) check.
+  await until('the autohealing check sees both VMs healthy', () => cloud.lab.healthyBackendsOf(autohealGroup).length === 2, 60_000);
   const killedAt = Date.now();
   await cloud.lab.removeVm(victim.name);
   let streak = 0;
@@ -41,6 +51,10 @@ t.test('provision --ha → two NAT VMs behind the load balancer → one dies →
   }
   t.equal(streak, 10, 'ten new connections in a row work after a NAT VM died');
   t.comment(`new connections work again ${recoveredAfter} ms after the NAT VM died (traffic health check every 2 s, unhealthy after 2)`);
+
+  await until('autohealing recreated the dead VM and the load balancer uses it again', () => cloud.lab.vms.has(victim.name) && cloud.lab.healthyBackendsOf(`natgw-${LAB_REGION}-fr`).includes(victim.networkIP), 120_000);
+  t.pass(`autohealing recreated ${victim.name}; it booted with the startup script and is a healthy backend again (${Math.round((Date.now() - killedAt) / 1000)} s after it died)`);
+  t.match(cloud.store.serialOutputOf(LAB_PROJECT, victim.zone, victim.name), /autohealing recreated/, 'the recreation shows in its serial output');
 
   const destroy = await natgwCli(cloud, 'destroy', ['--yes']);
   t.equal(destroy.exitCode, 0, destroy.stdout + destroy.stderr);

@@ -8,21 +8,21 @@ interface Target {
   ip: string;
   port: number;
   path: string;
-}
-
-interface Settings {
-  targets: Target[];
   intervalMs: number;
   timeoutMs: number;
   healthyThreshold: number;
   unhealthyThreshold: number;
 }
 
+interface Settings {
+  targets: Target[];
+}
+
 const settings = JSON.parse(process.argv[2] ?? '{}') as Settings;
 
 function probe(target: Target): Promise<boolean> {
   return new Promise((resolve) => {
-    const request = http.get({ host: target.ip, port: target.port, path: target.path, timeout: settings.timeoutMs, agent: false }, (response) => {
+    const request = http.get({ host: target.ip, port: target.port, path: target.path, timeout: target.timeoutMs, agent: false }, (response) => {
       response.resume();
       resolve(response.statusCode === 200);
     });
@@ -37,13 +37,13 @@ for (const target of settings.targets) {
   const tick = async () => {
     const ok = await probe(target);
     streak = ok === healthy ? 0 : streak + 1;
-    if (streak >= (ok ? settings.healthyThreshold : settings.unhealthyThreshold)) {
+    if (streak >= (ok ? target.healthyThreshold : target.unhealthyThreshold)) {
       healthy = ok;
       streak = 0;
       process.stdout.write(`${JSON.stringify({ group: target.group, ip: target.ip, healthy, at: Date.now() })}\n`);
     }
   };
-  setInterval(() => void tick(), settings.intervalMs);
+  setInterval(() => void tick(), target.intervalMs);
 }
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
