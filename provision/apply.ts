@@ -1,12 +1,13 @@
 // The executor: applies a plan in the one order that keeps clients safe (route last on the way up, first on the way
 // down) and never creates the route before the agent says the NAT works.
+import { applyFirewallChanges, findChange, sleep } from './apply-shared.js';
 import { deleteAddress, getAddress, insertAddress, setAddressLabels } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
-import { deleteFirewall, insertFirewall, patchFirewall, type Firewall } from './gcp/firewalls.js';
+import { deleteFirewall } from './gcp/firewalls.js';
 import { deleteInstance, getGuestAttributes, getSerialOutput, insertInstance, setInstanceLabels, setInstanceMetadata, setInstanceTags, type Instance } from './gcp/instances.js';
 import { getImageFromFamily } from './gcp/network.js';
 import { deleteRoute, insertRoute } from './gcp/routes.js';
-import { DEBIAN_IMAGE, type Desired, type DesiredFirewall, type Observed } from './model.js';
+import { DEBIAN_IMAGE, type Desired, type Observed } from './model.js';
 import type { Change, Plan } from './plan.js';
 import type { Progress } from './progress.js';
 
@@ -20,20 +21,6 @@ export interface ApplyResult {
   health: string;
   applied: { kind: string; name: string; action: string }[];
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const firewallBody = (firewall: DesiredFirewall): Firewall => ({
-  name: firewall.name,
-  network: firewall.network,
-  direction: 'INGRESS',
-  priority: firewall.priority,
-  sourceRanges: firewall.sourceRanges,
-  targetTags: firewall.targetTags,
-  allowed: firewall.allowed,
-  description: firewall.description,
-  disabled: false,
-});
 
 export function instanceBody(desired: Desired, natIp: string, sourceImage: string): Instance {
   const want = desired.instance;
@@ -59,8 +46,6 @@ export function instanceBody(desired: Desired, natIp: string, sourceImage: strin
     scheduling: { automaticRestart: true, onHostMaintenance: 'MIGRATE' },
   };
 }
-
-const find = (plan: Plan, kind: Change['kind'], name?: string) => plan.changes.find((change) => change.kind === kind && (name === undefined || change.name === name));
 
 /** Waits for guest attribute natgw/health = ok; on timeout the error carries the VM's serial console tail. */
 export async function waitHealthy(ctx: CallContext, progress: Progress, zone: string, instance: string, options: ApplyOptions): Promise<string> {
@@ -98,7 +83,7 @@ export async function applyProvision(ctx: CallContext, desired: Desired, observe
   const zone = desired.instance.zone;
 
   // ---- address ----
-  const addressChange = find(plan, 'address');
+  const addressChange = findChange(plan, 'address');
   let natIp = observed.address?.address ?? '';
   if (addressChange?.action === 'create') {
     await progress.run(`creating address ${desired.address.name}`, async () => {
@@ -115,23 +100,11 @@ export async function applyProvision(ctx: CallContext, desired: Desired, observe
   }
 
   // ---- firewalls ----
-  for (const change of plan.changes.filter((candidate) => candidate.kind === 'firewall')) {
-    const want = desired.firewalls.find((firewall) => firewall.name === change.name);
-    if (change.action === 'create' && want !== undefined) await progress.run(`creating firewall rule ${change.name}`, () => insertFirewall(ctx, firewallBody(want)));
-    else if (change.action === 'update' && want !== undefined) await progress.run(`updating firewall rule ${change.name}`, () => patchFirewall(ctx, change.name, firewallBody(want)));
-    else if (change.action === 'replace' && want !== undefined) {
-      await progress.run(`replacing firewall rule ${change.name}`, async () => {
-        await deleteFirewall(ctx, change.name);
-        await insertFirewall(ctx, firewallBody(want));
-      });
-    } else if (change.action === 'delete') await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-    else continue;
-    record(change);
-  }
+  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, record);
 
   // ---- instance and route ----
-  const instanceChange = find(plan, 'instance');
-  const routeChange = find(plan, 'route');
+  const instanceChange = findChange(plan, 'instance');
+  const routeChange = findChange(plan, 'route');
   if (routeChange?.action === 'replace' && observed.route !== undefined) {
     await progress.run(`deleting route ${routeChange.name} (to replace it)`, () => deleteRoute(ctx, routeChange.name));
   }

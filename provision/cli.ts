@@ -72,11 +72,62 @@ function callContext(clients: ComputeClients, options: Options, progress: Progre
   };
 }
 
-async function provision(options: Options, io: Io, ctx: CallContext, progress: Progress): Promise<number> {
-  // Everything local first: a bad bundle or script fails before any API call.
+async function agentPayload(options: Options): Promise<Record<string, string>> {
   const bundle = await loadAgentBundle(options.agentBundle);
   const version = (JSON.parse(readFileSync(repoFile('package.json'), 'utf8')) as { version: string }).version;
-  const payload = { 'startup-script': startupScript(), ...bundleMetadata(bundle, version) };
+  return { 'startup-script': startupScript(), ...bundleMetadata(bundle, version) };
+}
+
+/** True when a dry run has been reported and nothing is to be applied; throws on conflicts. */
+function endsBeforeApply(options: Options, io: Io, plan: Plan, summary: object, commands: string[]): boolean {
+  if (plan.conflicts.length > 0) {
+    if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, error: 'conflicts' }, null, 2)}\n`);
+    throw new ProvisionError(`cannot proceed, nothing was changed:\n${plan.conflicts.map((change) => `  ${change.kind} ${change.name}: ${change.note}`).join('\n')}`);
+  }
+  if (options.dryRun) {
+    if (options.json) io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else io.stdout.write(plan.upToDate ? 'Up to date: nothing to do.\n' : `Equivalent gcloud commands (dry run, nothing was changed):\n${commands.map((line) => `  ${line}`).join('\n')}\n`);
+    return true;
+  }
+  return false;
+}
+
+async function confirmAndDestroy(
+  options: Options,
+  io: Io,
+  plan: Plan,
+  summary: object,
+  commands: string[],
+  question: (count: number) => string,
+  apply: () => Promise<{ kind: string; name: string; action: string }[]>,
+): Promise<number> {
+  const deletions = plan.changes.filter((change) => change.action === 'delete');
+  if (deletions.length === 0) {
+    if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { applied: [] } }, null, 2)}\n`);
+    else io.stdout.write('Nothing to destroy.\n');
+    return 0;
+  }
+  if (options.dryRun) {
+    if (options.json) io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else io.stdout.write(`Equivalent gcloud commands (dry run, nothing was changed):\n${commands.map((line) => `  ${line}`).join('\n')}\n`);
+    return 0;
+  }
+  if (!options.yes) {
+    if (io.stdin.isTTY !== true) throw new UsageError('refusing to destroy without confirmation: there is no terminal to ask on; re-run with --yes');
+    if (!(await confirm(io, question(deletions.length)))) {
+      io.stderr.write('Cancelled; nothing was changed.\n');
+      return 1;
+    }
+  }
+  const applied = await apply();
+  if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { applied } }, null, 2)}\n`);
+  else io.stdout.write(`Destroyed ${applied.length} resources of ${options.name}.\n`);
+  return 0;
+}
+
+async function provision(options: Options, io: Io, ctx: CallContext, progress: Progress): Promise<number> {
+  // Everything local first: a bad bundle or script fails before any API call.
+  const payload = await agentPayload(options);
 
   const discovery = await progress.run(`reading network ${options.network} in ${options.project}/${options.region}`, () => discover(ctx, options));
   const names = resourceNames(options.name);
@@ -115,15 +166,7 @@ async function provision(options: Options, io: Io, ctx: CallContext, progress: P
     io.stdout.write(`Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n\nPlan:\n${renderPlan(plan)}\n\n`);
     io.stderr.write(`warning: ${SINGLE_INSTANCE_WARNING}\n`);
   }
-  if (plan.conflicts.length > 0) {
-    if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, error: 'conflicts' }, null, 2)}\n`);
-    throw new ProvisionError(`cannot proceed, nothing was changed:\n${plan.conflicts.map((change) => `  ${change.kind} ${change.name}: ${change.note}`).join('\n')}`);
-  }
-  if (options.dryRun) {
-    if (options.json) io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else io.stdout.write(plan.upToDate ? 'Up to date: nothing to do.\n' : `Equivalent gcloud commands (dry run, nothing was changed):\n${commands.map((line) => `  ${line}`).join('\n')}\n`);
-    return 0;
-  }
+  if (endsBeforeApply(options, io, plan, summary, commands)) return 0;
   if (plan.upToDate) {
     if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { natIp: observed.address?.address, applied: [] } }, null, 2)}\n`);
     else io.stdout.write(`Up to date: nothing to do. NAT IP ${observed.address?.address ?? '?'}\n`);
@@ -149,9 +192,7 @@ async function provision(options: Options, io: Io, ctx: CallContext, progress: P
 }
 
 async function provisionHa(options: Options, io: Io, ctx: CallContext, progress: Progress): Promise<number> {
-  const bundle = await loadAgentBundle(options.agentBundle);
-  const version = (JSON.parse(readFileSync(repoFile('package.json'), 'utf8')) as { version: string }).version;
-  const payload = { 'startup-script': startupScript(), ...bundleMetadata(bundle, version) };
+  const payload = await agentPayload(options);
 
   const discovery = await progress.run(`reading network ${options.network} in ${options.project}/${options.region}`, () => discover(ctx, options));
   for (const zone of options.zones ?? []) {
@@ -191,15 +232,7 @@ async function provisionHa(options: Options, io: Io, ctx: CallContext, progress:
     io.stdout.write(`Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n\nPlan:\n${renderPlan(plan)}\n\n`);
     for (const warning of HA_WARNINGS) io.stderr.write(`note: ${warning}\n`);
   }
-  if (plan.conflicts.length > 0) {
-    if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, error: 'conflicts' }, null, 2)}\n`);
-    throw new ProvisionError(`cannot proceed, nothing was changed:\n${plan.conflicts.map((change) => `  ${change.kind} ${change.name}: ${change.note}`).join('\n')}`);
-  }
-  if (options.dryRun) {
-    if (options.json) io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else io.stdout.write(plan.upToDate ? 'Up to date: nothing to do.\n' : `Equivalent gcloud commands (dry run, nothing was changed):\n${commands.map((line) => `  ${line}`).join('\n')}\n`);
-    return 0;
-  }
+  if (endsBeforeApply(options, io, plan, summary, commands)) return 0;
   if (plan.upToDate) {
     if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { natIps: knownIps, applied: [] } }, null, 2)}\n`);
     else io.stdout.write(`Up to date: nothing to do. NAT IPs ${knownIps.join(', ')}\n`);
@@ -297,29 +330,8 @@ async function destroyHa(options: Options, io: Io, ctx: CallContext, progress: P
   const plan = planDestroyHa(options.name, observed);
   const commands = gcloudDestroyHaCommands(options.project, options.region, observed, plan);
   const summary = { command: 'destroy', mode: 'ha', dryRun: options.dryRun, project: options.project, region: options.region, gateway: options.name, changes: plan.changes, gcloud: commands };
-  const deletions = plan.changes.filter((change) => change.action === 'delete');
   if (!options.json) io.stdout.write(`Gateway ${options.name} (HA; project ${options.project}, region ${options.region}):\n${renderPlan(plan)}\n`);
-  if (deletions.length === 0) {
-    if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { applied: [] } }, null, 2)}\n`);
-    else io.stdout.write('Nothing to destroy.\n');
-    return 0;
-  }
-  if (options.dryRun) {
-    if (options.json) io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else io.stdout.write(`Equivalent gcloud commands (dry run, nothing was changed):\n${commands.map((line) => `  ${line}`).join('\n')}\n`);
-    return 0;
-  }
-  if (!options.yes) {
-    if (io.stdin.isTTY !== true) throw new UsageError('refusing to destroy without confirmation: there is no terminal to ask on; re-run with --yes');
-    if (!(await confirm(io, `Delete these ${deletions.length} resources (and the group's VMs)? VMs tagged for this gateway lose internet egress; the NAT IPs are released.`))) {
-      io.stderr.write('Cancelled; nothing was changed.\n');
-      return 1;
-    }
-  }
-  const applied = await applyDestroyHa(ctx, options.region, observed, plan, progress);
-  if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { applied } }, null, 2)}\n`);
-  else io.stdout.write(`Destroyed ${applied.length} resources of ${options.name}.\n`);
-  return 0;
+  return confirmAndDestroy(options, io, plan, summary, commands, (count) => `Delete these ${count} resources (and the group's VMs)? VMs tagged for this gateway lose internet egress; the NAT IPs are released.`, () => applyDestroyHa(ctx, options.region, observed, plan, progress));
 }
 
 async function status(options: Options, io: Io, ctx: CallContext): Promise<number> {
@@ -374,29 +386,8 @@ async function destroy(options: Options, io: Io, ctx: CallContext, progress: Pro
   const plan = planDestroy(options.name, observed, { address: names.address, firewalls: [names.firewallClients, names.firewallHealth, names.firewallIap], instance: names.instance, route: names.route });
   const commands = gcloudDestroyCommands(options.project, options.region, observed, plan);
   const summary = { command: 'destroy', dryRun: options.dryRun, project: options.project, region: options.region, gateway: options.name, changes: plan.changes, gcloud: commands };
-  const deletions = plan.changes.filter((change) => change.action === 'delete');
   if (!options.json) io.stdout.write(`Gateway ${options.name} (project ${options.project}, region ${options.region}):\n${plan.changes.length === 0 ? '  nothing of it exists' : renderPlan(plan)}\n`);
-  if (deletions.length === 0) {
-    if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { applied: [] } }, null, 2)}\n`);
-    else io.stdout.write('Nothing to destroy.\n');
-    return 0;
-  }
-  if (options.dryRun) {
-    if (options.json) io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else io.stdout.write(`Equivalent gcloud commands (dry run, nothing was changed):\n${commands.map((line) => `  ${line}`).join('\n')}\n`);
-    return 0;
-  }
-  if (!options.yes) {
-    if (io.stdin.isTTY !== true) throw new UsageError('refusing to destroy without confirmation: there is no terminal to ask on; re-run with --yes');
-    if (!(await confirm(io, `Delete these ${deletions.length} resources? VMs tagged for this gateway lose internet egress.`))) {
-      io.stderr.write('Cancelled; nothing was changed.\n');
-      return 1;
-    }
-  }
-  const applied = await applyDestroy(ctx, options.region, observed, plan, progress);
-  if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { applied } }, null, 2)}\n`);
-  else io.stdout.write(`Destroyed ${applied.length} resources of ${options.name}.\n`);
-  return 0;
+  return confirmAndDestroy(options, io, plan, summary, commands, (count) => `Delete these ${count} resources? VMs tagged for this gateway lose internet egress.`, () => applyDestroy(ctx, options.region, observed, plan, progress));
 }
 
 export async function runProvisionCommand(command: Command, argv: string[], io: Io): Promise<number> {

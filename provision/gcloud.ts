@@ -1,9 +1,7 @@
 // The gcloud commands equivalent to a plan, for --dry-run: reviewable, and runnable by hand if someone must.
+import { firewallCommands, labelText, metadataFlags, quote } from './gcloud-shared.js';
 import { lastSegment, type Desired, type Observed } from './model.js';
 import type { Plan } from './plan.js';
-
-const quote = (value: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
-const labelText = (labels: Record<string, string>) => Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(',');
 
 export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan): string[] {
   const p = `--project ${quote(desired.project)}`;
@@ -17,14 +15,7 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
     `--description ${quote(route.description)}`,
   ].join(' ');
   const instanceCreate = () => {
-    const files = Object.keys(instance.metadata)
-      .filter((key) => key === 'startup-script' || key === 'natgw-config' || key.startsWith('natgw-agent-'))
-      .map((key) => `${key}=${key}.txt`)
-      .join(',');
-    const plain = Object.entries(instance.metadata)
-      .filter(([key]) => !(key === 'startup-script' || key === 'natgw-config' || key.startsWith('natgw-agent-')))
-      .map(([key, value]) => `${key}=${value}`)
-      .join(',');
+    const { files, plain } = metadataFlags(instance.metadata);
     return [
       `gcloud compute instances create ${instance.name} ${p} --zone ${instance.zone} --machine-type ${instance.machineType}`,
       `--image-family debian-13 --image-project debian-cloud --boot-disk-size ${instance.bootDiskGb}GB --boot-disk-type pd-balanced`,
@@ -44,19 +35,9 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
         break;
       case 'firewall:create':
       case 'firewall:update':
-      case 'firewall:replace': {
-        const firewall = desired.firewalls.find((candidate) => candidate.name === change.name)!;
-        const rules = firewall.allowed.map((rule) => (rule.ports === undefined ? rule.IPProtocol : rule.ports.map((port) => `${rule.IPProtocol}:${port}`).join(','))).join(',');
-        const verb = change.action === 'update' ? 'update' : 'create';
-        if (change.action === 'replace') commands.push(`gcloud compute firewall-rules delete ${change.name} ${p} --quiet`);
-        commands.push(
-          `gcloud compute firewall-rules ${verb} ${change.name} ${p}${verb === 'create' ? ` --network ${desired.network} --direction INGRESS --action ALLOW` : ''} --priority ${firewall.priority} ` +
-            `--rules ${rules} --source-ranges ${firewall.sourceRanges.join(',')} --target-tags ${firewall.targetTags.join(',')} --description ${quote(firewall.description)}`,
-        );
-        break;
-      }
+      case 'firewall:replace':
       case 'firewall:delete':
-        commands.push(`gcloud compute firewall-rules delete ${change.name} ${p} --quiet`);
+        commands.push(...firewallCommands(change, desired.firewalls, desired.network, p));
         break;
       case 'instance:create':
         commands.push(instanceCreate());

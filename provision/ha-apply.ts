@@ -1,8 +1,9 @@
 // The HA executor. Up: addresses, firewalls, health checks, template, MIG, VMs (each with its reserved IP), backend
 // service, forwarding rule, then — only once a backend is healthy — the route. Down: the reverse dependency order.
+import { applyFirewallChanges, findChange, sleep } from './apply-shared.js';
 import { deleteAddress, getAddress, insertAddress } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
-import { deleteFirewall, insertFirewall, patchFirewall } from './gcp/firewalls.js';
+import { deleteFirewall } from './gcp/firewalls.js';
 import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from './gcp/health-checks.js';
 import { createMigInstances, deleteMig, deleteMigInstances, deletePerInstanceConfigs, insertMig, listManagedInstances, listPerInstanceConfigs, patchMig, replaceMigInstances } from './gcp/instance-groups.js';
 import { deleteInstance, getSerialOutput } from './gcp/instances.js';
@@ -10,7 +11,7 @@ import { deleteBackendService, deleteForwardingRule, getBackendHealth, insertBac
 import { deleteRoute, insertRoute } from './gcp/routes.js';
 import { deleteInstanceTemplate, insertInstanceTemplate } from './gcp/templates.js';
 import { configAddress, haNames, type DesiredHa, type DesiredHealthCheck, type ObservedHa } from './ha.js';
-import { lastSegment, type DesiredFirewall } from './model.js';
+import { lastSegment } from './model.js';
 import type { Change, Plan } from './plan.js';
 import type { Progress } from './progress.js';
 
@@ -24,20 +25,6 @@ export interface HaApplyResult {
   healthy: string[];
   applied: { kind: string; name: string; action: string }[];
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const firewallBody = (firewall: DesiredFirewall) => ({
-  name: firewall.name,
-  network: firewall.network,
-  direction: 'INGRESS',
-  priority: firewall.priority,
-  sourceRanges: firewall.sourceRanges,
-  targetTags: firewall.targetTags,
-  allowed: firewall.allowed,
-  description: firewall.description,
-  disabled: false,
-});
 
 export const healthCheckBody = (check: DesiredHealthCheck): HealthCheck => ({
   name: check.name,
@@ -105,7 +92,6 @@ async function waitBackends(
   );
 }
 
-const find = (plan: Plan, kind: Change['kind'], name?: string) => plan.changes.find((change) => change.kind === kind && (name === undefined || change.name === name));
 const all = (plan: Plan, kind: Change['kind'], action?: Change['action']) => plan.changes.filter((change) => change.kind === kind && (action === undefined || change.action === action));
 
 export async function applyHa(ctx: CallContext, desired: DesiredHa, observed: ObservedHa, plan: Plan, progress: Progress, options: HaApplyOptions): Promise<HaApplyResult> {
@@ -124,23 +110,11 @@ export async function applyHa(ctx: CallContext, desired: DesiredHa, observed: Ob
   }
 
   // ---- firewalls ----
-  for (const change of all(plan, 'firewall')) {
-    const want = desired.firewalls.find((firewall) => firewall.name === change.name);
-    if (change.action === 'create' && want !== undefined) await progress.run(`creating firewall rule ${change.name}`, () => insertFirewall(ctx, firewallBody(want)));
-    else if (change.action === 'update' && want !== undefined) await progress.run(`updating firewall rule ${change.name}`, () => patchFirewall(ctx, change.name, firewallBody(want)));
-    else if (change.action === 'replace' && want !== undefined) {
-      await progress.run(`replacing firewall rule ${change.name}`, async () => {
-        await deleteFirewall(ctx, change.name);
-        await insertFirewall(ctx, firewallBody(want));
-      });
-    } else if (change.action === 'delete') await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-    else continue;
-    record(change);
-  }
+  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, record);
 
   // ---- health checks ----
   for (const want of [desired.healthChecks.traffic, desired.healthChecks.autoheal]) {
-    const change = find(plan, 'healthCheck', want.name);
+    const change = findChange(plan, 'healthCheck', want.name);
     if (change?.action === 'create') await progress.run(`creating health check ${want.name} (${want.requestPath} every ${want.checkIntervalSec}s)`, () => insertHealthCheck(ctx, region, healthCheckBody(want)));
     else if (change?.action === 'update') await progress.run(`updating health check ${want.name}`, () => patchHealthCheck(ctx, region, want.name, healthCheckBody(want)));
     else continue;
@@ -148,7 +122,7 @@ export async function applyHa(ctx: CallContext, desired: DesiredHa, observed: Ob
   }
 
   // ---- template ----
-  const templateChange = find(plan, 'template', desired.template.name);
+  const templateChange = findChange(plan, 'template', desired.template.name);
   if (templateChange?.action === 'create') {
     await progress.run(`creating instance template ${desired.template.name} (${desired.template.machineType})`, () =>
       insertInstanceTemplate(ctx, { name: desired.template.name, description: desired.template.description, properties: desired.template.properties }),
@@ -157,13 +131,13 @@ export async function applyHa(ctx: CallContext, desired: DesiredHa, observed: Ob
   }
 
   // ---- route and forwarding rule that must be replaced go first (clients fall back to the internet route) ----
-  const routeChange = find(plan, 'route');
-  const ruleChange = find(plan, 'forwardingRule');
+  const routeChange = findChange(plan, 'route');
+  const ruleChange = findChange(plan, 'forwardingRule');
   if (routeChange?.action === 'replace') await progress.run(`deleting route ${routeChange.name} (to replace it)`, () => deleteRoute(ctx, routeChange.name));
   if (ruleChange?.action === 'replace') await progress.run(`deleting forwarding rule ${ruleChange.name} (to replace it)`, () => deleteForwardingRule(ctx, region, ruleChange.name));
 
   // ---- MIG ----
-  const migChange = find(plan, 'mig');
+  const migChange = findChange(plan, 'mig');
   if (migChange?.action === 'create') {
     await progress.run(`creating managed instance group ${desired.mig.name} over ${desired.zones.join(', ')}`, () => insertMig(ctx, region, desired.mig));
     record(migChange);
@@ -196,7 +170,7 @@ export async function applyHa(ctx: CallContext, desired: DesiredHa, observed: Ob
   }
 
   // ---- backend service and forwarding rule ----
-  const serviceChange = find(plan, 'backendService');
+  const serviceChange = findChange(plan, 'backendService');
   if (serviceChange?.action === 'create') {
     await progress.run(`creating backend service ${desired.backendService.name} (INTERNAL, health check ${desired.healthChecks.traffic.name})`, () => insertBackendService(ctx, region, desired.backendService));
     record(serviceChange);

@@ -1,10 +1,8 @@
 // The gcloud commands equivalent to an HA plan (--dry-run): reviewable, and runnable by hand if someone must.
+import { firewallCommands, labelText, metadataFlags, quote } from './gcloud-shared.js';
 import { haNames, type DesiredHa, type ObservedHa } from './ha.js';
 import { lastSegment } from './model.js';
 import type { Plan } from './plan.js';
-
-const quote = (value: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
-const labelText = (labels: Record<string, string>) => Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(',');
 
 export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan: Plan): string[] {
   const p = `--project ${quote(desired.project)}`;
@@ -39,19 +37,9 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
       }
       case 'firewall:create':
       case 'firewall:update':
-      case 'firewall:replace': {
-        const firewall = desired.firewalls.find((candidate) => candidate.name === change.name)!;
-        const rules = firewall.allowed.map((rule) => (rule.ports === undefined ? rule.IPProtocol : rule.ports.map((port) => `${rule.IPProtocol}:${port}`).join(','))).join(',');
-        const verb = change.action === 'update' ? 'update' : 'create';
-        if (change.action === 'replace') commands.push(`gcloud compute firewall-rules delete ${change.name} ${p} --quiet`);
-        commands.push(
-          `gcloud compute firewall-rules ${verb} ${change.name} ${p}${verb === 'create' ? ` --network ${desired.network} --direction INGRESS --action ALLOW` : ''} --priority ${firewall.priority} ` +
-            `--rules ${rules} --source-ranges ${firewall.sourceRanges.join(',')} --target-tags ${firewall.targetTags.join(',')} --description ${quote(firewall.description)}`,
-        );
-        break;
-      }
+      case 'firewall:replace':
       case 'firewall:delete':
-        commands.push(`gcloud compute firewall-rules delete ${change.name} ${p} --quiet`);
+        commands.push(...firewallCommands(change, desired.firewalls, desired.network, p));
         break;
       case 'healthCheck:create':
         commands.push(checkCommand('create', change.name));
@@ -60,14 +48,7 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         commands.push(checkCommand('update', change.name));
         break;
       case 'template:create': {
-        const files = Object.keys(template.metadata)
-          .filter((key) => key === 'startup-script' || key === 'natgw-config' || key.startsWith('natgw-agent-'))
-          .map((key) => `${key}=${key}.txt`)
-          .join(',');
-        const plain = Object.entries(template.metadata)
-          .filter(([key]) => !(key === 'startup-script' || key === 'natgw-config' || key.startsWith('natgw-agent-')))
-          .map(([key, value]) => `${key}=${value}`)
-          .join(',');
+        const { files, plain } = metadataFlags(template.metadata);
         commands.push(
           `gcloud compute instance-templates create ${template.name} ${p} --machine-type ${template.machineType} --image-family debian-13 --image-project debian-cloud ` +
             `--boot-disk-size ${template.bootDiskGb}GB --boot-disk-type pd-balanced --subnet ${lastSegment(desired.subnetwork)} --region ${desired.region} --network-tier PREMIUM --can-ip-forward ` +
