@@ -85,6 +85,11 @@ t.test('bad configs fail at startup, name the field, and leave the live ruleset 
     t.match(result.stderr, message, `${name}: ${result.stderr.split('\n')[1]?.trim()}`);
   }
   t.equal(await natLab.saveRuleset(), before, 'the live ruleset is byte-for-byte unchanged');
+  natLab.writeConfig({ sourceRanges: ['10.0.0.0/8'] });
+  const validated = await natLab.agentCli(['--config', natLab.configFile, '--validate']);
+  t.equal(validated.exitCode, 0, '--validate accepts a good config');
+  t.match(validated.stdout, /"tcpEstablished": 1200/, 'and prints it with the defaults filled in');
+  t.equal(await natLab.saveRuleset(), before, '--validate changes nothing');
   const missing = await natLab.agentCli(['--config', '/nonexistent/natgw.json']);
   t.equal(missing.exitCode, 2);
   t.match(missing.stderr, /cannot read/);

@@ -1,0 +1,37 @@
+// natgw lab up / status / exec / down, as a user drives them from two terminals.
+import { spawn } from 'node:child_process';
+import t from 'tap';
+import { runCommand } from '../agent/runner.js';
+import { Lab, LabProcess, repoRoot } from '../lab/lab.js';
+
+const natgw = `${repoRoot()}/bin/natgw.js`;
+const cli = (...args: string[]) => runCommand(`natgw ${args.join(' ')}`, process.execPath, [natgw, ...args], { okExitCodes: [1, 2], timeoutMs: 60_000 });
+
+t.test('lab up, then status, exec and down from another process', async (t) => {
+  const up = new LabProcess(spawn(process.execPath, [natgw, 'lab', 'up'], { stdio: ['ignore', 'pipe', 'pipe'] }), 'natgw lab up', 'root');
+  t.teardown(() => up.stop('SIGKILL'));
+  await up.waitFor(/is up\. Compute API: http:\/\/127\.0\.0\.1:\d+/, 30_000);
+  const id = /lab ([0-9a-f]+) is up/.exec(up.text)?.[1] ?? '';
+
+  const status = await cli('lab', 'status');
+  t.match(status.stdout, new RegExp(`lab ${id} running`));
+  t.match(status.stdout, /app-1/);
+
+  const exec = await cli('lab', 'exec', 'app-1', '--', 'ip', '-4', '-br', 'addr', 'show', 'ens4');
+  t.equal(exec.exitCode, 0, exec.stderr);
+  t.match(exec.stdout, /ens4\S*\s+UP\s+10\.10\.0\.\d+\/24/, 'the command ran inside the VM');
+
+  const second = await cli('lab', 'up');
+  t.equal(second.exitCode, 2, 'a second lab is refused while one runs');
+  t.match(second.stderr, /already running/);
+
+  const missing = await cli('lab', 'exec', 'nope', '--', 'true');
+  t.equal(missing.exitCode, 2);
+  t.match(missing.stderr, /no VM 'nope'/);
+
+  const down = await cli('lab', 'down');
+  t.equal(down.exitCode, 0, down.stderr);
+  t.equal(await up.exited, 0, 'lab up tore its lab down and exited');
+  t.same(Lab.namespaces().filter((namespace) => namespace.includes(`-${id}-`)), [], 'no namespace of the lab is left');
+  t.match((await cli('lab', 'status')).stdout, /no lab is running/);
+});
