@@ -7,8 +7,6 @@ import type { Observability } from './observability.js';
 import { COUNTER, DROP_REASONS, dropCounterId, logCounterId } from './ruleset.js';
 import type { CommandRunner } from './runner.js';
 
-export { MonotonicCounters, parseRuleCounters } from './collectors/rules.js';
-
 interface ScrapeData {
   rules?: Map<string, RuleCounter>;
   conntrack?: ConntrackStats;
@@ -148,24 +146,20 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
     });
   }
 
-  new Gauge({
-    name: 'natgw_conntrack_entries',
-    help: 'Connections in the conntrack table (all of them, not only translated ones).',
-    registers: [registry],
-    async collect() {
-      const value = (await scrape()).conntrack?.entries;
-      if (value !== undefined) this.set(value);
-    },
-  });
-  new Gauge({
-    name: 'natgw_conntrack_entries_limit',
-    help: 'Size of the conntrack table (nf_conntrack_max); new connections fail beyond it.',
-    registers: [registry],
-    async collect() {
-      const value = (await scrape()).conntrack?.limit;
-      if (value !== undefined) this.set(value);
-    },
-  });
+  for (const [name, help, field] of [
+    ['natgw_conntrack_entries', 'Connections in the conntrack table (all of them, not only translated ones).', 'entries'],
+    ['natgw_conntrack_entries_limit', 'Size of the conntrack table (nf_conntrack_max); new connections fail beyond it.', 'limit'],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const value = (await scrape()).conntrack?.[field];
+        if (value !== undefined) this.set(value);
+      },
+    });
+  }
 
   const sampled = (name: string, help: string, pick: (summary: NonNullable<Observability['sampler']['status']['summary']>, topN: number) => { labels?: Record<string, string>; value: number }[], labelNames: string[] = []) =>
     new Gauge({

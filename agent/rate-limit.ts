@@ -13,8 +13,9 @@ export class RateLimiter {
   }
 
   take(now = Date.now()): boolean {
-    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.last) / 1000) * this.perSecond);
-    this.last = now;
+    // A clock step backwards must not drain the bucket.
+    this.tokens = Math.min(this.perSecond, this.tokens + (Math.max(0, now - this.last) / 1000) * this.perSecond);
+    this.last = Math.max(now, this.last);
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;

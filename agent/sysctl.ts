@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from './config.js';
 
@@ -86,7 +86,6 @@ export class SysctlFs {
   /** Global conntrack settings belong to the initial network namespace; in any other the kernel refuses them. */
   async inInitialNetworkNamespace(): Promise<boolean> {
     try {
-      const { readlink } = await import('node:fs/promises');
       const [own, init] = await Promise.all([
         readlink(path.join(this.procRoot, 'self', 'ns', 'net')),
         readlink(path.join(this.procRoot, '1', 'ns', 'net')),

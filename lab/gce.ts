@@ -223,7 +223,7 @@ export class LabCloud {
     const balanced: LabLoadBalancedRoute[] = [];
     for (const entry of this.store.all('forwardingRules')) {
       const rule = entry.resource;
-      const service = this.store.getByPath(String(rule.backendService ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
+      const service = this.resourceAt(rule.backendService);
       const healthCheck = service === undefined ? undefined : this.healthCheckAt(((service.healthChecks as string[] | undefined) ?? [])[0]);
       if (healthCheck === undefined) continue;
       const backends = this.store.ilbBackends(String(rule.selfLink)).map((backend) => backend.networkIP).filter((ip) => [...this.instances.values()].some((instance) => instance.ip === ip));
@@ -249,8 +249,12 @@ export class LabCloud {
     }
   }
 
+  private resourceAt(link: unknown): Json | undefined {
+    return this.store.getByPath(String(link ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
+  }
+
   private healthCheckAt(link: unknown): LabHealthCheck | undefined {
-    const check = this.store.getByPath(String(link ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
+    const check = this.resourceAt(link);
     const http = (check?.httpHealthCheck ?? check?.tcpHealthCheck) as Json | undefined;
     if (check === undefined || http === undefined) return undefined;
     return {

@@ -532,10 +532,6 @@ export class Lab {
     await rule('-t', 'nat', '-D', 'LAB-1TO1-OUT', '-o', 'wan', '-s', ip, '-j', 'SNAT', '--to-source', externalIp);
   }
 
-  async setDefaultRoute(vmName: string, via: string): Promise<void> {
-    await runCommand('change the default route', 'ip', ['-n', this.vm(vmName).namespace, 'route', 'replace', 'default', 'via', via]);
-  }
-
   exec(vmName: string, args: string[], options?: RunOptions): Promise<RunResult> {
     return this.run(`run ${args[0]} on ${vmName}`, this.vm(vmName).namespace, args, options);
   }

@@ -99,5 +99,20 @@ t.test('a NAT VM in the lab', async (t) => {
     t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP, 'below the cap again, new connections work');
   });
 
+  await t.test('a failing egress probe makes /healthz fail but not /livez; a passing one brings it back', async (t) => {
+    natLab.writeConfig(baseConfig({ egressProbe: { targets: [`${INTERNET.server}:9`], intervalSeconds: 1, timeoutSeconds: 1 } }));
+    agent.child.kill('SIGHUP');
+    await natLab.waitUntil('the probe fails', async () => (await natLab.healthz()).body.failed.includes('egress_probe'), 10_000);
+    const health = await natLab.healthz();
+    t.equal(health.status, 503);
+    t.same(health.body.failed, ['egress_probe'], 'only the probe fails');
+    const { stdout: livez } = await lab.exec('nat', ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9731/livez']);
+    t.equal(livez, '200', 'liveness does not depend on the internet');
+    natLab.writeConfig(baseConfig({ egressProbe: { targets: [`${INTERNET.server}:9`, `${INTERNET.server}:80`], intervalSeconds: 1, timeoutSeconds: 1 } }));
+    agent.child.kill('SIGHUP');
+    await natLab.waitUntil('one answering target is enough', async () => (await natLab.healthz()).status === 200, 10_000);
+    t.pass('healthy again with one of two targets answering');
+  });
+
   t.teardown(() => agent.stop());
 });
