@@ -70,6 +70,11 @@ export interface LabLoadBalancedRoute {
   routed?: boolean;
 }
 
+/** GCE derives a NIC's MAC from its address (42:01 then the IPv4 bytes), so it stays put when a VM is recreated. */
+export function gceMac(ip: string): string {
+  return ['42', '01', ...ip.split('.').map((octet) => Number(octet).toString(16).padStart(2, '0'))].join(':');
+}
+
 /** GCE probes from 35.191.0.0/16 and 130.211.0.0/22; in the lab the fabric's gateway address probes instead. */
 export const HEALTH_CHECK_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
 
@@ -240,7 +245,9 @@ export class Lab {
     const ipn = (ns: string, ...args: string[]) => runCommand(`configure ${ns}`, 'ip', ['-n', ns, ...args]);
     await this.addNamespace(this.fabric);
     await this.addNamespace(this.internet);
-    await ipn(this.fabric, 'link', 'add', 'vpc0', 'type', 'bridge');
+    // A bridge without its own address takes its lowest port MAC, so plugging in a VM could change the gateway's MAC
+    // under every VM's ARP cache (seen in CI as a lab going dark after addVm).
+    await ipn(this.fabric, 'link', 'add', 'vpc0', 'address', gceMac(VPC.gateway), 'type', 'bridge');
     await ipn(this.fabric, 'addr', 'add', `${VPC.gateway}/${VPC.prefix}`, 'dev', 'vpc0');
     await ipn(this.fabric, 'addr', 'add', `${METADATA_IP}/32`, 'dev', 'vpc0');
     await ipn(this.fabric, 'link', 'set', 'vpc0', 'up');
@@ -310,7 +317,7 @@ export class Lab {
     mkdirSync(vm.root, { recursive: true });
     await this.addNamespace(namespace);
     const ipn = (ns: string, ...args: string[]) => runCommand(`configure ${ns}`, 'ip', ['-n', ns, ...args]);
-    await ipn(this.fabric, 'link', 'add', fabricPort, 'mtu', String(VPC.mtu), 'type', 'veth', 'peer', 'name', 'ens4', 'netns', namespace);
+    await ipn(this.fabric, 'link', 'add', fabricPort, 'mtu', String(VPC.mtu), 'type', 'veth', 'peer', 'name', 'ens4', 'address', gceMac(spec.ip), 'netns', namespace);
     await ipn(this.fabric, 'link', 'set', fabricPort, 'master', 'vpc0', 'up');
     await ipn(namespace, 'addr', 'add', `${spec.ip}/${VPC.prefix}`, 'dev', 'ens4');
     await ipn(namespace, 'link', 'set', 'ens4', 'mtu', String(VPC.mtu), 'up');
