@@ -116,9 +116,27 @@ export function writeAgentConfig(lab: Lab, vm: string, config: unknown): string 
   return file;
 }
 
+/** Pass as `extraArgs` to run the agent as a NAT VM does: the esbuild bundle, with the systemd unit's node flags. */
+export const SHIPPED: string[] = [];
+
+export function shippedNodeFlags(): string[] {
+  const script = readFileSync(path.join(ROOT, 'startup-scripts/natgw-startup.sh'), 'utf8');
+  const flags = /^readonly AGENT_NODE_FLAGS="([^"]*)"$/m.exec(script);
+  if (flags === null) throw new Error('startup-scripts/natgw-startup.sh no longer sets AGENT_NODE_FLAGS');
+  return flags[1]!.split(' ').filter(Boolean);
+}
+
+async function shippedAgent(lab: Lab): Promise<string> {
+  const { buildAgentBundle } = await import('../provision/agent-bundle.js');
+  const file = path.join(lab.dir, 'natgw-agent.mjs');
+  writeFileSync(file, await buildAgentBundle());
+  return file;
+}
+
 export async function startAgent(lab: Lab, vm: string, config: unknown, extraArgs: string[] = []): Promise<LabProcess> {
   const file = writeAgentConfig(lab, vm, config);
-  const agent = lab.spawn(vm, ['node', ...extraArgs, NATGW, 'agent', '--config', file, '--listen', LISTEN, '--root', lab.vm(vm).root], `natgw agent on ${vm}`);
+  const command = extraArgs === SHIPPED ? ['node', ...shippedNodeFlags(), await shippedAgent(lab)] : ['node', ...extraArgs, NATGW, 'agent'];
+  const agent = lab.spawn(vm, [...command, '--config', file, '--listen', LISTEN, '--root', lab.vm(vm).root], `natgw agent on ${vm}`);
   const deadline = Date.now() + 30_000;
   for (;;) {
     const { stdout } = await lab.exec(vm, ['curl', '-s', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', `http://${LISTEN}/healthz`], { okExitCodes: [7, 28, 52, 56] });
@@ -176,10 +194,11 @@ export function liveChildren(ppid: number): Map<number, { comm: string; cpu: num
   return children;
 }
 
-export function procStatus(pid: number): { rssMb: number; hwmMb: number } {
+/** RssFile is mostly the node binary's own code, shared and reclaimable; RssAnon is what the process allocated. */
+export function procStatus(pid: number): { rssMb: number; hwmMb: number; anonMb: number; fileMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, anonMb: kb('RssAnon') / 1024, fileMb: kb('RssFile') / 1024 };
 }
 
 /** /proc/net/stat/nf_conntrack of a namespace, summed over CPUs, plus the entry count. */

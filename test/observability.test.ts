@@ -1,7 +1,7 @@
 import path from 'node:path';
 import t from 'tap';
 import { parseConntrackStatTable } from '../agent/collectors/conntrack-stats.js';
-import { parseConntrackLine, summarizeTable } from '../agent/collectors/conntrack-table.js';
+import { DestinationCounter, parseConntrackLine, summarizeTable } from '../agent/collectors/conntrack-table.js';
 import { ConntrackEventWatcher, translationLogEntry } from '../agent/collectors/conntrack-events.js';
 import { parseNflogLine } from '../agent/collectors/drop-log.js';
 import { RateLimiter } from '../agent/rate-limit.js';
@@ -30,6 +30,24 @@ t.test('per-VM figures: open connections and port usage, translated flows only, 
     { vm: '10.10.0.11', openConnections: 3, portUsage: 2 },
     { vm: '10.10.0.12', openConnections: 1, portUsage: 1 },
   ]);
+});
+
+t.test('the per-destination counter agrees with a Map through growth and colliding keys', async (t) => {
+  let seed = 7;
+  const random = () => {
+    seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+    return seed;
+  };
+  const counter = new DestinationCounter();
+  const reference = new Map<number, number>();
+  for (let i = 0; i < 50_000; i++) {
+    // Few addresses and ports, so keys repeat; protocol in the top bits as the summarizer builds them.
+    const key = (1 + (random() % 3)) * 2 ** 48 + (0xc6336400 + (random() % 64)) * 65_536 + (random() % 300);
+    counter.add(key);
+    reference.set(key, (reference.get(key) ?? 0) + 1);
+  }
+  t.equal(counter.distinct, reference.size);
+  t.equal(counter.max, Math.max(...reference.values()));
 });
 
 t.test('kernel conntrack statistics sum over CPUs; the global entries column is skipped', async (t) => {

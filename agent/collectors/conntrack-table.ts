@@ -90,11 +90,63 @@ function numberAt(line: string, index: number): number {
 const dotted = (ip: number) => [ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].join('.');
 
 /**
+ * Connections per destination key, in an open-addressing table of typed arrays: 12 bytes a slot and no object per
+ * key, so a dump with hundreds of thousands of distinct destinations costs a few MB outside the V8 heap, freed at once.
+ */
+export class DestinationCounter {
+  private keys = new Float64Array(1024);
+  private counts = new Uint32Array(1024);
+  private size = 0;
+  /** The highest count of any one key. */
+  max = 0;
+
+  /** `key` must be a positive integer below 2^53; 0 marks an empty slot. */
+  add(key: number): void {
+    if ((this.size + 1) * 2 > this.keys.length) this.grow();
+    const slot = this.slotOf(key, this.keys);
+    if (this.keys[slot] === 0) {
+      this.keys[slot] = key;
+      this.size++;
+    }
+    const count = ++this.counts[slot]!;
+    if (count > this.max) this.max = count;
+  }
+
+  get distinct(): number {
+    return this.size;
+  }
+
+  private slotOf(key: number, keys: Float64Array): number {
+    const mask = keys.length - 1;
+    // Mixes both halves of the key (the port sits in the low bits, the address across both).
+    let hash = Math.imul((key >>> 0) ^ Math.imul(Math.floor(key / 4_294_967_296), 0x9e3779b1), 0x85ebca6b);
+    hash ^= hash >>> 13;
+    let slot = hash & mask;
+    while (keys[slot] !== 0 && keys[slot] !== key) slot = (slot + 1) & mask;
+    return slot;
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldCounts = this.counts;
+    this.keys = new Float64Array(oldKeys.length * 2);
+    this.counts = new Uint32Array(oldKeys.length * 2);
+    for (let i = 0; i < oldKeys.length; i++) {
+      const key = oldKeys[i]!;
+      if (key === 0) continue;
+      const slot = this.slotOf(key, this.keys);
+      this.keys[slot] = key;
+      this.counts[slot] = oldCounts[i]!;
+    }
+  }
+}
+
+/**
  * Counts translated connections per VM and per destination, one `conntrack -L` line at a time. Memory grows with VMs
  * and destinations, not with the table: keys are numbers, so no key keeps a piece of the dump's text alive.
  */
 export class TableSummarizer {
-  private readonly perVm = new Map<number, { open: number; perDestination: Map<number, number> }>();
+  private readonly perVm = new Map<number, { open: number; perDestination: DestinationCounter }>();
   private translated = 0;
 
   add(line: string): void {
@@ -108,24 +160,20 @@ export class TableSummarizer {
     const originalDst = line.indexOf(' dst=', originalSrc);
     const dport = line.indexOf(' dport=', originalSrc);
     const protocol = line.charCodeAt(0) === 116 ? 1 : line.charCodeAt(0) === 117 ? 2 : 3;
-    // protocol × 2^48 + address × 2^16 + port stays below 2^53: an exact number key.
+    // protocol × 2^48 + address × 2^16 + port stays below 2^53 and above 0: an exact, non-empty key.
     const destination = protocol * 2 ** 48 + ipAt(line, originalDst + 5) * 65_536 + (dport !== -1 && dport < replySrc ? numberAt(line, dport + 7) : 0);
     this.translated++;
     let vm = this.perVm.get(vmIp);
     if (vm === undefined) {
-      vm = { open: 0, perDestination: new Map() };
+      vm = { open: 0, perDestination: new DestinationCounter() };
       this.perVm.set(vmIp, vm);
     }
     vm.open++;
-    vm.perDestination.set(destination, (vm.perDestination.get(destination) ?? 0) + 1);
+    vm.perDestination.add(destination);
   }
 
   result(): TableSummary {
-    const vms = [...this.perVm.entries()].map(([vm, usage]) => {
-      let portUsage = 0;
-      for (const count of usage.perDestination.values()) if (count > portUsage) portUsage = count;
-      return { vm: dotted(vm), openConnections: usage.open, portUsage };
-    });
+    const vms = [...this.perVm.entries()].map(([vm, usage]) => ({ vm: dotted(vm), openConnections: usage.open, portUsage: usage.perDestination.max }));
     vms.sort((a, b) => b.openConnections - a.openConnections || a.vm.localeCompare(b.vm));
     return { translated: this.translated, vms };
   }
