@@ -116,15 +116,20 @@ export function writeAgentConfig(lab: Lab, vm: string, config: unknown): string 
   return file;
 }
 
-/** Pass as `extraArgs` to run the agent as a NAT VM does: the esbuild bundle, with the systemd unit's node flags. */
+/** Pass as `extraArgs` to run the agent as a NAT VM does: the esbuild bundle, with the systemd unit's flags and environment. */
 export const SHIPPED: string[] = [];
 
-export function shippedNodeFlags(): string[] {
+function startupScriptWords(name: string): string[] {
   const script = readFileSync(path.join(ROOT, 'startup-scripts/natgw-startup.sh'), 'utf8');
-  const flags = /^readonly AGENT_NODE_FLAGS="([^"]*)"$/m.exec(script);
-  if (flags === null) throw new Error('startup-scripts/natgw-startup.sh no longer sets AGENT_NODE_FLAGS');
-  return flags[1]!.split(' ').filter(Boolean);
+  const value = new RegExp(`^readonly ${name}="([^"]*)"$`, 'm').exec(script);
+  if (value === null) throw new Error(`startup-scripts/natgw-startup.sh no longer sets ${name}`);
+  return value[1]!.split(' ').filter(Boolean);
 }
+
+export const shippedNodeFlags = () => startupScriptWords('AGENT_NODE_FLAGS');
+
+export const shippedEnvironment = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(startupScriptWords('AGENT_ENVIRONMENT').map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]));
 
 async function shippedAgent(lab: Lab): Promise<string> {
   const { buildAgentBundle } = await import('../provision/agent-bundle.js');
@@ -136,7 +141,7 @@ async function shippedAgent(lab: Lab): Promise<string> {
 export async function startAgent(lab: Lab, vm: string, config: unknown, extraArgs: string[] = []): Promise<LabProcess> {
   const file = writeAgentConfig(lab, vm, config);
   const command = extraArgs === SHIPPED ? ['node', ...shippedNodeFlags(), await shippedAgent(lab)] : ['node', ...extraArgs, NATGW, 'agent'];
-  const agent = lab.spawn(vm, [...command, '--config', file, '--listen', LISTEN, '--root', lab.vm(vm).root], `natgw agent on ${vm}`);
+  const agent = lab.spawn(vm, [...command, '--config', file, '--listen', LISTEN, '--root', lab.vm(vm).root], `natgw agent on ${vm}`, extraArgs === SHIPPED ? shippedEnvironment() : {});
   const deadline = Date.now() + 30_000;
   for (;;) {
     const { stdout } = await lab.exec(vm, ['curl', '-s', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', `http://${LISTEN}/healthz`], { okExitCodes: [7, 28, 52, 56] });

@@ -2,7 +2,7 @@
 // inside the NAT's namespace), the agent's CPU at one scrape per 15 s (its own and its children's), and its memory.
 import type { Lab } from '../lab/lab.js';
 import {
-  LISTEN, SHIPPED, dist, execJson, liveChildren, manyRangesCached, procStatus, procTimes, scrapeMetrics, shippedNodeFlags, sleep, startAgent, valueRow, type Bench, type Row,
+  LISTEN, SHIPPED, dist, execJson, liveChildren, manyRangesCached, procStatus, procTimes, scrapeMetrics, shippedEnvironment, shippedNodeFlags, sleep, startAgent, valueRow, type Bench, type Row,
 } from './lib.js';
 
 const GENERATOR_IPS = Array.from({ length: 8 }, (_, i) => `10.10.0.${100 + i}`);
@@ -92,7 +92,7 @@ export const scale: Bench = async ({ quick, log }) => {
       valueRow('scale', 'agent CPU: children (commands it ran + conntrack -E, tcpdump)', '% of a core', reapedPct + livePct, '<= 1', `reaped commands (iptables-save, ipset, conntrack -L) ${reapedPct.toFixed(2)} %; ${live.map((c) => `${c.comm} ${c.pct.toFixed(2)} %`).join(', ')}`),
       valueRow('scale', 'agent CPU: total (process + children)', '% of a core', selfPct + reapedPct + livePct, '<= 1'),
       valueRow('scale', 'per-VM table dump + parse (background sampler)', 's', sampleSeconds, undefined, `runs every max(30 s, 100 × its duration) = ${Math.max(30, sampleSeconds * 100).toFixed(0)} s here`),
-      valueRow('scale', 'agent RSS', 'MB', memory.rssMb, '<= 80', `${split}; the bundle with node ${shippedNodeFlags().join(' ')}, as the unit runs it`),
+      valueRow('scale', 'agent RSS', 'MB', memory.rssMb, '<= 80', `${split}; the bundle with node ${shippedNodeFlags().join(' ')} and ${Object.entries(shippedEnvironment()).map(([k, v]) => `${k}=${v}`).join(' ')}, as the unit runs it`),
       valueRow('scale', 'agent peak RSS (VmHWM)', 'MB', memory.hwmMb, '<= 80', `fill took ${fillSeconds.toFixed(0)} s`),
     ];
     return rows;

@@ -63,6 +63,7 @@ t.test('the rendered unit passes systemd-analyze verify and is hardened', { skip
   }
   t.notMatch(unit, /^ProtectKernelTunables=yes/m, 'the agent writes /proc/sys/net');
   t.match(unit, new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=1 /opt/natgw/natgw-agent.mjs$`, 'm'), 'no arguments on GCE: the agent reads natgw-config itself; a small young generation');
+  t.match(unit, /^Environment=NODE_ENV=production MALLOC_MMAP_THRESHOLD_=65536$/m, 'large buffers go back to the kernel when freed');
 });
 
 t.test('a good multi-chunk bundle is fetched, verified and installed under NATGW_ROOT', async (t) => {
