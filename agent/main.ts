@@ -11,6 +11,7 @@ import { createAgentMetrics } from './metrics.js';
 import { Observability } from './observability.js';
 import { runCommand, spawnLines } from './runner.js';
 import { listen } from './server.js';
+import { UPGRADE_EXIT_CODE, waitForNewBundle } from './upgrade.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -24,6 +25,9 @@ Options:
                        the config is the instance attribute '${CONFIG_ATTRIBUTE}', watched for changes
   --listen HOST:PORT   address for /healthz and /metrics (default: the config's "listen", else ${DEFAULT_LISTEN})
   --root DIR           prefix for every file the agent writes (default /)
+  --restart-on-new-bundle
+                       exit with code ${UPGRADE_EXIT_CODE} when a new agent bundle is published in metadata, leaving the
+                       data plane in place (the systemd unit then installs the bundle and restarts the agent)
   --validate           check the config, print it with defaults filled in, change nothing
   --cleanup            remove every chain, set and file of natgw's, and nothing else, then exit
   -h, --help           this text
@@ -39,6 +43,7 @@ function parseAgentArgs(argv: string[]) {
         listen: { type: 'string' },
         root: { type: 'string', default: '/' },
         validate: { type: 'boolean', default: false },
+        'restart-on-new-bundle': { type: 'boolean', default: false },
         cleanup: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -125,23 +130,31 @@ export async function runAgentCli(argv: string[]): Promise<number> {
 
   let stopping = false;
   const abort = new AbortController();
+  let shutDown: (reason: string, exitCode: number) => void = () => {};
   const stop = new Promise<number>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
+    shutDown = (reason, exitCode) => {
       if (stopping) return;
       stopping = true;
       // The data plane stays: established flows must survive an agent restart or upgrade.
       const drainSeconds = agent.drainSeconds;
-      log.info({ event: 'stopping', signal, drainSeconds }, `stopping${drainSeconds > 0 ? ` after draining for ${drainSeconds} s` : ''}; the data plane stays in place`);
+      log.info({ event: 'stopping', reason, drainSeconds, exitCode }, `stopping (${reason})${drainSeconds > 0 ? ` after draining for ${drainSeconds} s` : ''}; the data plane stays in place`);
       agent.startDraining();
       setTimeout(() => {
         agent.stop();
         abort.abort();
-        void (server?.close() ?? Promise.resolve()).then(() => resolve(0));
+        void (server?.close() ?? Promise.resolve()).then(() => resolve(exitCode));
       }, drainSeconds * 1000);
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', () => shutDown('SIGTERM', 0));
+    process.once('SIGINT', () => shutDown('SIGINT', 0));
   });
+  if (flags['restart-on-new-bundle']) {
+    void waitForNewBundle(metadata, log, abort.signal).then((checksum) => {
+      if (checksum === undefined) return;
+      log.info({ event: 'upgrade', sha256: checksum }, `a new agent bundle (sha256 ${checksum}) was published; restarting into it`);
+      shutDown('upgrade', UPGRADE_EXIT_CODE);
+    });
+  }
 
   if (fileConfig !== undefined) {
     await lookUpExternalIp();

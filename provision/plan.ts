@@ -134,7 +134,7 @@ export function plan(desired: Desired, observed: Observed): Plan {
         name: want.name,
         action: mutable.length > 0 ? 'update' : 'unchanged',
         diffs: mutable,
-        ...(bundleChanged ? { note: 'the new agent bundle is installed at the next boot of the VM (the config applies live)' } : {}),
+        ...(bundleChanged ? { note: 'the running agent restarts into the new bundle within seconds; forwarding does not stop' } : {}),
       });
     }
   }

@@ -1,7 +1,9 @@
 #!/bin/bash
 # natgw NAT VM startup script. The guest environment runs it as root at every boot (output: journalctl -u
 # google-startup-scripts.service). It installs what the agent needs, fetches the agent from instance metadata, refuses
-# anything whose sha256 does not match, and runs it under a hardened systemd unit.
+# anything whose sha256 does not match, and runs it under a hardened systemd unit. It also installs itself as
+# /opt/natgw/natgw-startup.sh: the unit runs `natgw-startup.sh update-agent` before every (re)start of the agent, so a
+# bundle published later by `natgw provision` is installed when the agent exits to upgrade.
 #
 # Environment (for the lab and tests; GCE sets none of these):
 #   NATGW_ROOT          prefix for every path this script writes (default: empty, i.e. the real /)
@@ -18,6 +20,9 @@ NATGW_NODE_BIN="${NATGW_NODE_BIN:-/usr/bin/node}"
 readonly UNIT_NAME="natgw-agent.service"
 readonly AGENT_DIR="/opt/natgw"
 readonly AGENT_FILE="natgw-agent.mjs"
+readonly SCRIPT_FILE="natgw-startup.sh"
+# The agent's "restart me into the new bundle" exit code (agent/upgrade.ts).
+readonly UPGRADE_EXIT_CODE=75
 # A 1 MB young generation instead of V8's 16 MB: the agent's garbage is short-lived lines of conntrack output, and
 # the default let a 250k-entry table dump lift the peak RSS by ~25 MB (bench/findings.md).
 readonly AGENT_NODE_FLAGS="--max-semi-space-size=1"
@@ -158,6 +163,27 @@ fetch_and_install_agent() {
   remove_staging
 }
 
+# Installs the bundle published in metadata unless the installed agent already is that bundle. Run by the unit before
+# every start: a no-op at boot (main just installed it), the upgrade itself after the agent exits to restart into it.
+update_agent() {
+  local expected installed="${NATGW_ROOT}${AGENT_DIR}/${AGENT_FILE}"
+  expected="$(metadata_value natgw-agent-sha256)" || die "metadata natgw-agent-sha256 is missing; keeping the installed agent"
+  if [[ -f "${installed}" && "$(sha256sum "${installed}" | cut -d' ' -f1)" == "${expected}" ]]; then
+    log "agent: the installed bundle is the published one (sha256 ${expected})"
+    return 0
+  fi
+  log "agent: a new bundle is published (sha256 ${expected}); installing it"
+  fetch_and_install_agent
+}
+
+# A copy of this script for the unit's ExecStartPre; GCE runs startup scripts from a temporary file.
+install_self() {
+  local dir="${NATGW_ROOT}${AGENT_DIR}"
+  mkdir -p "${dir}"
+  install -m 0755 "${BASH_SOURCE[0]}" "${dir}/.${SCRIPT_FILE}.new"
+  mv -f "${dir}/.${SCRIPT_FILE}.new" "${dir}/${SCRIPT_FILE}"
+}
+
 # Prints the unit. Root, because iptables, ipset and /proc/sys/net belong to root; but only the two network
 # capabilities survive, and the filesystem is read-only except what the agent writes.
 render_unit() {
@@ -169,10 +195,15 @@ After=network-online.target
 
 [Service]
 Type=simple
-ExecStart=${NATGW_NODE_BIN} ${AGENT_NODE_FLAGS} ${AGENT_DIR}/${AGENT_FILE}
+# '+': outside the sandbox below, which keeps /opt read-only for the agent. '-': if the new bundle cannot be fetched or
+# verified, the installed agent starts anyway (the failure is in the journal).
+ExecStartPre=-+/bin/bash ${AGENT_DIR}/${SCRIPT_FILE} update-agent
+ExecStart=${NATGW_NODE_BIN} ${AGENT_NODE_FLAGS} ${AGENT_DIR}/${AGENT_FILE} --restart-on-new-bundle
 Environment=NODE_ENV=production ${AGENT_ENVIRONMENT}
 Restart=always
 RestartSec=2
+# An exit to upgrade is not a failure.
+SuccessExitStatus=${UPGRADE_EXIT_CODE}
 # Stopping removes nothing: NAT keeps working while the agent restarts; 'natgw agent --cleanup' removes the rules.
 KillMode=mixed
 TimeoutStopSec=15
@@ -216,18 +247,31 @@ write_unit() {
   log "unit: wrote ${dir}/${UNIT_NAME}"
 }
 
-# The lab has no systemd as PID 1: run the agent directly, pointed at the lab's root and metadata server.
+# The lab has no systemd as PID 1. This loop stands in for the unit: update-agent before each start, and a restart
+# after an exit to upgrade; any other exit ends it, as tests that stop an agent expect it to stay stopped.
+supervise_agent() {
+  local pidfile="$1" status
+  while :; do
+    (update_agent) || log "agent: no new bundle installed; starting the installed one"
+    # shellcheck disable=SC2086 # AGENT_ENVIRONMENT and AGENT_NODE_FLAGS are lists of words
+    env ${AGENT_ENVIRONMENT} "${NATGW_NODE_BIN}" ${AGENT_NODE_FLAGS} "${NATGW_ROOT}${AGENT_DIR}/${AGENT_FILE}" \
+      --root "${NATGW_ROOT:-/}" --metadata-url "${NATGW_METADATA_URL}" --restart-on-new-bundle &
+    echo "$!" >"${pidfile}"
+    status=0
+    wait "$!" || status=$?
+    ((status == UPGRADE_EXIT_CODE)) || return 0
+    log "agent: exited to upgrade; restarting it"
+  done
+}
+
 start_agent_directly() {
   local pidfile="${NATGW_ROOT}/run/natgw-agent.pid" logfile="${NATGW_ROOT}/var/log/natgw-agent.log"
   mkdir -p "${NATGW_ROOT}/run" "${NATGW_ROOT}/var/log"
   if [[ -s "${pidfile}" ]] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
     kill "$(cat "${pidfile}")" || true
   fi
-  # shellcheck disable=SC2086 # AGENT_ENVIRONMENT and AGENT_NODE_FLAGS are lists of words
-  env ${AGENT_ENVIRONMENT} nohup "${NATGW_NODE_BIN}" ${AGENT_NODE_FLAGS} "${NATGW_ROOT}${AGENT_DIR}/${AGENT_FILE}" --root "${NATGW_ROOT:-/}" --metadata-url "${NATGW_METADATA_URL}" \
-    >>"${logfile}" 2>&1 &
-  echo "$!" >"${pidfile}"
-  log "agent: NATGW_LAB=1, started directly (pid $!, log ${logfile})"
+  supervise_agent "${pidfile}" >>"${logfile}" 2>&1 &
+  log "agent: NATGW_LAB=1, started directly under a restart loop (log ${logfile})"
 }
 
 start_service() {
@@ -248,11 +292,15 @@ main() {
   install_packages
   load_modules
   fetch_and_install_agent
+  install_self
   write_unit
   start_service
   log "done"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
-  main "$@"
+  case "${1:-}" in
+    update-agent) update_agent ;;
+    *) main "$@" ;;
+  esac
 fi

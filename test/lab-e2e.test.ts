@@ -1,5 +1,8 @@
 // End to end: the real provisioner against the lab's Compute API; what it creates is real network state.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
+import { buildAgentBundle } from '../provision/agent-bundle.js';
 import { LabCloud, LAB_PROJECT, LAB_REGION } from '../lab/gce.js';
 import { addWorkloads, natgwCli, PROVISION_FLAGS, whoami } from '../lab/demo.js';
 import { Lab } from '../lab/lab.js';
@@ -39,6 +42,48 @@ t.test('provision → boot → agent → traffic → status → destroy, in the 
     t.equal(again.exitCode, 0, again.stderr);
     t.match(again.stdout, /up to date/i);
     t.equal(cloud.api.mutations().length, before, 'no mutating call');
+  });
+
+  await t.test('a new agent bundle: the running agent restarts into it without a reboot, and forwarding never stops', async (t) => {
+    const marker = '// natgw lab e2e: a newer release';
+    const file = path.join(cloud.lab.dir, 'next-agent.mjs');
+    writeFileSync(file, Buffer.concat([await buildAgentBundle(), Buffer.from(`\n${marker}\n`)]));
+    const vm = cloud.lab.vm(`natgw-${LAB_REGION}`);
+    const installed = path.join(vm.root, 'opt/natgw/natgw-agent.mjs');
+    const agentLog = path.join(vm.root, 'var/log/natgw-agent.log');
+    const upgraded = () => readFileSync(installed, 'utf8').endsWith(`${marker}\n`) && /"event":"upgrade"/.test(readFileSync(agentLog, 'utf8'));
+
+    let probing = true;
+    let probes = 0;
+    let failures = 0;
+    const prober = (async () => {
+      // Bounded: stops when the upgrade is seen, at the latest after 90 s.
+      const deadline = Date.now() + 90_000;
+      while (probing && Date.now() < deadline) {
+        probes++;
+        if ((await whoami(cloud, workloads.tagged, 2)) !== natIp) failures++;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    const provision = await natgwCli(cloud, 'provision', [...PROVISION_FLAGS, '--agent-bundle', file]);
+    t.equal(provision.exitCode, 0, provision.stderr);
+    t.match(provision.stdout, /restarts into the new bundle/, 'the plan says what will happen');
+    await cloud.settled();
+    const deadline = Date.now() + 60_000;
+    while (!(existsSync(agentLog) && upgraded()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    t.ok(upgraded(), 'the new bundle is installed and the agent said it restarts into it');
+    let healthy = false;
+    while (!healthy && Date.now() < deadline + 30_000) {
+      const status = await natgwCli(cloud, 'status');
+      healthy = status.exitCode === 0 && /agent\s+health\s+ok/.test(status.stdout);
+    }
+    probing = false;
+    await prober;
+    t.ok(healthy, 'the restarted agent reports healthy again');
+    t.match(readFileSync(agentLog, 'utf8'), /exited to upgrade; restarting it/);
+    t.ok(probes > 5, `the tagged VM kept probing through the upgrade (${probes} requests)`);
+    t.equal(failures, 0, 'no request through the NAT failed while the agent was replaced');
+    t.equal(await whoami(cloud, workloads.tagged), natIp);
   });
 
   await t.test('natgw destroy removes the route and the tagged VM loses internet access again', async (t) => {

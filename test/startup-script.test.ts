@@ -62,7 +62,9 @@ t.test('the rendered unit passes systemd-analyze verify and is hardened', { skip
     t.match(unit, new RegExp(`^${line.replace(/[./]/g, '\\$&')}$`, 'm'), line);
   }
   t.notMatch(unit, /^ProtectKernelTunables=yes/m, 'the agent writes /proc/sys/net');
-  t.match(unit, new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=1 /opt/natgw/natgw-agent.mjs$`, 'm'), 'no arguments on GCE: the agent reads natgw-config itself; a small young generation');
+  t.match(unit, new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=1 /opt/natgw/natgw-agent.mjs --restart-on-new-bundle$`, 'm'), 'no config arguments on GCE: the agent reads natgw-config itself; a small young generation');
+  t.match(unit, /^ExecStartPre=-\+\/bin\/bash \/opt\/natgw\/natgw-startup.sh update-agent$/m, 'a published bundle is installed before each start, outside the sandbox, never blocking the start');
+  t.match(unit, /^SuccessExitStatus=75$/m, 'an exit to upgrade is not a failure');
   t.match(unit, /^Environment=NODE_ENV=production MALLOC_MMAP_THRESHOLD_=65536$/m, 'large buffers go back to the kernel when freed');
 });
 
@@ -123,6 +125,44 @@ t.test('main in lab mode: no apt, no systemctl; unit written under the root; age
   t.ok(existsSync(join(root, 'etc/systemd/system/natgw-agent.service')));
   const started = join(root, 'agent-started');
   for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-  t.same(JSON.parse(readFileSync(started, 'utf8')), ['--root', root, '--metadata-url', server.url]);
-  t.ok(existsSync(join(root, 'run/natgw-agent.pid')));
+  t.same(JSON.parse(readFileSync(started, 'utf8')), ['--root', root, '--metadata-url', server.url, '--restart-on-new-bundle']);
+  const pidfile = join(root, 'run/natgw-agent.pid');
+  for (let i = 0; i < 200 && !existsSync(pidfile); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  t.ok(existsSync(pidfile));
+  t.ok(existsSync(join(root, 'opt/natgw/natgw-startup.sh')), 'a copy of the script for the unit to run update-agent');
+});
+
+t.test('update-agent installs a newly published bundle only; in lab mode an exit to upgrade restarts the agent', async (t) => {
+  const root = tempRoot(t);
+  const installed = join(root, 'opt/natgw/natgw-agent.mjs');
+  const first = Buffer.from('// agent 1\n');
+  const same = await callFunction('update_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, bundleMetadata(first, '1'))).url });
+  t.equal(same.exitCode, 0, same.stderr);
+  t.match(same.stdout, /a new bundle is published/, 'nothing installed yet: installs it');
+  t.equal(readFileSync(installed, 'utf8'), first.toString());
+  const again = await callFunction('update_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, bundleMetadata(first, '1'))).url });
+  t.match(again.stdout, /the installed bundle is the published one/);
+  t.notMatch(again.stdout, /fetched/, 'no download when nothing changed');
+  const second = Buffer.from('// agent 2\n');
+  const upgrade = await execa('bash', [SCRIPT, 'update-agent'], { env: { PATH: process.env.PATH ?? '', NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, bundleMetadata(second, '2'))).url }, extendEnv: false, reject: false, stdin: 'ignore' });
+  t.equal(upgrade.exitCode, 0, upgrade.stderr);
+  t.equal(readFileSync(installed, 'utf8'), second.toString(), 'the script run as `update-agent` (the unit\'s ExecStartPre) installs the new one');
+  const noSum = bundleMetadata(Buffer.from('// agent 3\n'), '3');
+  delete noSum['natgw-agent-sha256'];
+  const refused = await callFunction('update_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, noSum)).url });
+  t.not(refused.exitCode, 0);
+  t.equal(readFileSync(installed, 'utf8'), second.toString(), 'without a checksum the installed agent stays');
+
+  // A stand-in agent that exits to upgrade on its first run and normally on its second.
+  const agent = Buffer.from(`import { appendFileSync, readFileSync } from 'node:fs';\nconst root = process.argv[process.argv.indexOf('--root') + 1];\nappendFileSync(root + '/starts', 'x');\nprocess.exitCode = readFileSync(root + '/starts', 'utf8').length === 1 ? 75 : 0;\n`);
+  const labRoot = tempRoot(t);
+  const server = await metadataServer(t, bundleMetadata(agent, '1'));
+  const boot = await execa('bash', [SCRIPT], { env: { PATH: process.env.PATH ?? '', NATGW_ROOT: labRoot, NATGW_METADATA_URL: server.url, NATGW_LAB: '1', NATGW_NODE_BIN: process.execPath }, extendEnv: false, reject: false, stdin: 'ignore' });
+  t.equal(boot.exitCode, 0, boot.stderr);
+  const log = join(labRoot, 'var/log/natgw-agent.log');
+  for (let i = 0; i < 400 && !(existsSync(log) && /exited to upgrade[\s\S]*published one/.test(readFileSync(log, 'utf8')) && readFileSync(join(labRoot, 'starts'), 'utf8').length === 2); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  t.equal(readFileSync(join(labRoot, 'starts'), 'utf8').length, 2, 'restarted once after exit code 75, not after exit code 0');
+  t.match(readFileSync(log, 'utf8'), /exited to upgrade; restarting it/);
 });
