@@ -129,27 +129,38 @@ export async function runAgentCli(argv: string[]): Promise<number> {
   };
 
   let stopping = false;
+  let exitCode = 0;
   const abort = new AbortController();
-  let shutDown: (reason: string, exitCode: number) => void = () => {};
+  let shutDown: (reason: string, code: number) => void = () => {};
   const stop = new Promise<number>((resolve) => {
-    shutDown = (reason, exitCode) => {
-      if (stopping) return;
+    shutDown = (reason, code) => {
+      // A signal during an upgrade's drain means "stop", not "restart me".
+      if (stopping) {
+        if (code === 0) exitCode = 0;
+        return;
+      }
       stopping = true;
+      exitCode = code;
       // The data plane stays: established flows must survive an agent restart or upgrade.
       const drainSeconds = agent.drainSeconds;
-      log.info({ event: 'stopping', reason, drainSeconds, exitCode }, `stopping (${reason})${drainSeconds > 0 ? ` after draining for ${drainSeconds} s` : ''}; the data plane stays in place`);
+      log.info({ event: 'stopping', reason, drainSeconds, exitCode: code }, `stopping (${reason})${drainSeconds > 0 ? ` after draining for ${drainSeconds} s` : ''}; the data plane stays in place`);
       agent.startDraining();
       setTimeout(() => {
         agent.stop();
         abort.abort();
-        void (server?.close() ?? Promise.resolve()).then(() => resolve(exitCode));
+        void (server?.close() ?? Promise.resolve()).then(() => {
+          resolve(exitCode);
+          // Nothing but systemd's stop timeout ends a process that lingers after a signal; an upgrade exit has no such
+          // backstop, so a leftover handle must not keep the old agent alive.
+          if (exitCode === UPGRADE_EXIT_CODE) setTimeout(() => process.exit(exitCode), 5000).unref();
+        });
       }, drainSeconds * 1000);
     };
     process.once('SIGTERM', () => shutDown('SIGTERM', 0));
     process.once('SIGINT', () => shutDown('SIGINT', 0));
   });
   if (flags['restart-on-new-bundle']) {
-    void waitForNewBundle(metadata, log, abort.signal).then((checksum) => {
+    void waitForNewBundle(metadata, log, { runningFile: process.argv[1] ?? '', signal: abort.signal }).then((checksum) => {
       if (checksum === undefined) return;
       log.info({ event: 'upgrade', sha256: checksum }, `a new agent bundle (sha256 ${checksum}) was published; restarting into it`);
       shutDown('upgrade', UPGRADE_EXIT_CODE);

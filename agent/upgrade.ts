@@ -1,13 +1,24 @@
 // Live agent upgrades on a single NAT VM. `natgw provision` publishes a new bundle by changing instance metadata; the
-// running agent notices the new checksum and exits with UPGRADE_EXIT_CODE. systemd restarts it, and the unit's
-// ExecStartPre (the startup script's `update-agent`) has installed the verified new bundle by then. The data plane stays
-// in place across the restart, so forwarding never stops; only /healthz is briefly unanswered.
+// running agent notices that the published checksum is not its own and exits with UPGRADE_EXIT_CODE. systemd restarts
+// it, and the unit's ExecStartPre (the startup script's `update-agent`) installs the verified new bundle first. The
+// data plane stays in place across the restart, so forwarding never stops; only /healthz is briefly unanswered.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { Logger } from './log.js';
 import { AttributeMissingError, type MetadataClient } from './metadata.js';
 
 export const BUNDLE_CHECKSUM_ATTRIBUTE = 'natgw-agent-sha256';
 /** EX_TEMPFAIL: "try again", which is what the service manager does. */
 export const UPGRADE_EXIT_CODE = 75;
+
+export interface UpgradeWatchOptions {
+  /** The file this agent runs from (the installed bundle). */
+  runningFile: string;
+  signal: AbortSignal;
+  /** After a failed watch, and before retrying an upgrade that did not take (the restart limit must never trip). */
+  retryMs?: number;
+  failedUpgradeRetryMs?: number;
+}
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -19,17 +30,33 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 /**
- * Resolves with the new checksum once `natgw-agent-sha256` differs from what it was when the watch began (never, if
- * `signal` aborts first). The first value seen is the running bundle's: the unit installs it before it starts us.
+ * Resolves with the published checksum once it differs from the running bundle's (undefined if `signal` aborts
+ * first). Compared with the file itself, not with a first reading, so a publish that raced the start, or an update
+ * that failed, is retried, but only after `failedUpgradeRetryMs`.
  */
-export async function waitForNewBundle(metadata: MetadataClient, log: Logger, signal: AbortSignal, retryMs = 30_000): Promise<string | undefined> {
-  let seen: { value: string; etag: string } | undefined;
+export async function waitForNewBundle(metadata: MetadataClient, log: Logger, options: UpgradeWatchOptions): Promise<string | undefined> {
+  const { signal, retryMs = 30_000, failedUpgradeRetryMs = 300_000 } = options;
+  let running: string;
+  try {
+    running = createHash('sha256').update(await readFile(options.runningFile)).digest('hex');
+  } catch (error) {
+    log.warn({ event: 'upgrade_watch_failed', error: (error as Error).message }, 'cannot read the running bundle; live upgrades are off');
+    return undefined;
+  }
+  let etag: string | undefined;
+  let waitedToRetry = false;
   while (!signal.aborted) {
     try {
-      const next = await metadata.getAttribute(BUNDLE_CHECKSUM_ATTRIBUTE, { signal, ...(seen === undefined ? {} : { lastEtag: seen.etag, timeoutSeconds: 60 }) });
-      const value = next.value.trim();
-      if (seen !== undefined && value !== seen.value && /^[0-9a-f]{64}$/.test(value)) return value;
-      seen = { value: seen?.value ?? value, etag: next.etag };
+      const next = await metadata.getAttribute(BUNDLE_CHECKSUM_ATTRIBUTE, { signal, ...(etag === undefined ? {} : { lastEtag: etag, timeoutSeconds: 60 }) });
+      const published = next.value.trim();
+      const firstReading = etag === undefined;
+      etag = next.etag;
+      if (published === running || !/^[0-9a-f]{64}$/.test(published)) continue;
+      if (!firstReading || waitedToRetry) return published;
+      log.warn({ event: 'upgrade_pending', running, published, retryInMs: failedUpgradeRetryMs }, 'the published agent bundle is not the one running (its update failed, or raced this start); retrying the upgrade later');
+      await sleep(failedUpgradeRetryMs, signal);
+      waitedToRetry = true;
+      etag = undefined;
     } catch (error) {
       if (signal.aborted) break;
       // No bundle in metadata (an agent started by hand): nothing to upgrade to until a provision publishes one.

@@ -349,7 +349,7 @@ export class Lab {
     await runCommand('unplug the VM', 'ip', ['-n', this.fabric, 'link', 'del', vm.fabricPort], { okExitCodes: [1, 2] });
     if (vm.externalIp !== undefined) await this.detachExternalIp(vm.ip, vm.externalIp);
     await controlRequest(this.metadataSocket, 'DELETE', `/vms/${vm.ip}`);
-    // GCE has no ARP caches to go stale; here a VM recreated with the same address has a new MAC, so forget the old one.
+    // GCE has no ARP caches; nothing here should answer from cache for a VM that is gone.
     for (const namespace of [this.fabric, ...[...this.vms.values()].map((other) => other.namespace)]) {
       await runCommand('forget the old MAC', 'ip', ['-n', namespace, 'neigh', 'flush', 'to', vm.ip], { okExitCodes: [1, 2] });
     }

@@ -134,7 +134,13 @@ export function plan(desired: Desired, observed: Observed): Plan {
         name: want.name,
         action: mutable.length > 0 ? 'update' : 'unchanged',
         diffs: mutable,
-        ...(bundleChanged ? { note: 'the running agent restarts into the new bundle within seconds; forwarding does not stop' } : {}),
+        ...(bundleChanged
+          ? {
+              note: (instance.metadata['startup-script'] ?? '').includes('update-agent')
+                ? 'the running agent restarts into the new bundle within seconds; forwarding does not stop'
+                : 'this VM booted with a startup script from before live upgrades: the new agent bundle is installed at its next boot',
+            }
+          : {}),
       });
     }
   }

@@ -23,6 +23,8 @@ readonly AGENT_FILE="natgw-agent.mjs"
 readonly SCRIPT_FILE="natgw-startup.sh"
 # The agent's "restart me into the new bundle" exit code (agent/upgrade.ts).
 readonly UPGRADE_EXIT_CODE=75
+# Well under systemd's default TimeoutStartSec (90 s).
+readonly UPDATE_TIMEOUT_SECONDS=45
 # A 1 MB young generation instead of V8's 16 MB: the agent's garbage is short-lived lines of conntrack output, and
 # the default let a 250k-entry table dump lift the peak RSS by ~25 MB (bench/findings.md).
 readonly AGENT_NODE_FLAGS="--max-semi-space-size=1"
@@ -140,8 +142,11 @@ verify_bundle() {
 install_bundle() {
   local file="$1" dir="${NATGW_ROOT}${AGENT_DIR}"
   mkdir -p "${dir}"
-  install -m 0644 "${file}" "${dir}/.${AGENT_FILE}.new"
-  mv -f "${dir}/.${AGENT_FILE}.new" "${dir}/${AGENT_FILE}"
+  local staged
+  # A unique name: at boot the unit's update-agent and this script may install the same bundle at the same time.
+  staged="$(mktemp "${dir}/.${AGENT_FILE}.XXXXXX")"
+  install -m 0644 "${file}" "${staged}"
+  mv -f "${staged}" "${dir}/${AGENT_FILE}"
   log "agent: installed ${dir}/${AGENT_FILE}"
 }
 
@@ -180,8 +185,10 @@ update_agent() {
 install_self() {
   local dir="${NATGW_ROOT}${AGENT_DIR}"
   mkdir -p "${dir}"
-  install -m 0755 "${BASH_SOURCE[0]}" "${dir}/.${SCRIPT_FILE}.new"
-  mv -f "${dir}/.${SCRIPT_FILE}.new" "${dir}/${SCRIPT_FILE}"
+  local staged
+  staged="$(mktemp "${dir}/.${SCRIPT_FILE}.XXXXXX")"
+  install -m 0755 "${BASH_SOURCE[0]}" "${staged}"
+  mv -f "${staged}" "${dir}/${SCRIPT_FILE}"
 }
 
 # Prints the unit. Root, because iptables, ipset and /proc/sys/net belong to root; but only the two network
@@ -196,8 +203,9 @@ After=network-online.target
 [Service]
 Type=simple
 # '+': outside the sandbox below, which keeps /opt read-only for the agent. '-': if the new bundle cannot be fetched or
-# verified, the installed agent starts anyway (the failure is in the journal).
-ExecStartPre=-+/bin/bash ${AGENT_DIR}/${SCRIPT_FILE} update-agent
+# verified, the installed agent starts anyway (the failure is in the journal; the agent retries the upgrade later).
+# timeout: a hung metadata server must not hold the start past TimeoutStartSec, which would fail the unit.
+ExecStartPre=-+/usr/bin/timeout ${UPDATE_TIMEOUT_SECONDS} /bin/bash ${AGENT_DIR}/${SCRIPT_FILE} update-agent
 ExecStart=${NATGW_NODE_BIN} ${AGENT_NODE_FLAGS} ${AGENT_DIR}/${AGENT_FILE} --restart-on-new-bundle
 Environment=NODE_ENV=production ${AGENT_ENVIRONMENT}
 Restart=always
@@ -252,7 +260,9 @@ write_unit() {
 supervise_agent() {
   local pidfile="$1" status
   while :; do
-    (update_agent) || log "agent: no new bundle installed; starting the installed one"
+    # A separate bash, as the unit runs it: a function called with || would run without errexit.
+    env "NATGW_ROOT=${NATGW_ROOT}" "NATGW_METADATA_URL=${NATGW_METADATA_URL}" timeout "${UPDATE_TIMEOUT_SECONDS}" \
+      bash "${NATGW_ROOT}${AGENT_DIR}/${SCRIPT_FILE}" update-agent || log "agent: no new bundle installed; starting the installed one"
     # shellcheck disable=SC2086 # AGENT_ENVIRONMENT and AGENT_NODE_FLAGS are lists of words
     env ${AGENT_ENVIRONMENT} "${NATGW_NODE_BIN}" ${AGENT_NODE_FLAGS} "${NATGW_ROOT}${AGENT_DIR}/${AGENT_FILE}" \
       --root "${NATGW_ROOT:-/}" --metadata-url "${NATGW_METADATA_URL}" --restart-on-new-bundle &

@@ -82,6 +82,24 @@ t.test('a second run only reads and says up to date', async (t) => {
   t.ok(fake.api.requests.length > 0);
 });
 
+t.test('a new agent bundle: live on VMs whose startup script can update the agent, at next boot on older ones', async (t) => {
+  const { fake } = await fresh(t);
+  t.equal((await run('provision', baseArgs(fake))).code, 0);
+  const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { AGENT_BUNDLE } = await import('./fixtures/provision/helpers.js');
+  const next = join(mkdtempSync(join(tmpdir(), 'natgw-bundle-')), 'next.mjs');
+  writeFileSync(next, `${readFileSync(AGENT_BUNDLE, 'utf8')}\n// next release\n`);
+  const live = await run('provision', baseArgs(fake, ['--dry-run', '--agent-bundle', next]));
+  t.match(live.stdout, /restarts into the new bundle within seconds/);
+  const instance = fake.store.get(PROJECT, `zones/${ZONE}`, 'instances', GW)!;
+  const script = ((instance.metadata as Json).items as { key: string; value: string }[]).find((item) => item.key === 'startup-script')!;
+  script.value = '#!/bin/bash\n# a startup script from an older natgw\n';
+  const older = await run('provision', baseArgs(fake, ['--dry-run', '--agent-bundle', next]));
+  t.match(older.stdout, /installed at its next boot/);
+});
+
 t.test('--dry-run prints the plan and gcloud commands and changes nothing; --json is machine-readable', async (t) => {
   const { fake } = await fresh(t);
   const dry = await run('provision', baseArgs(fake, ['--dry-run']));

@@ -63,7 +63,7 @@ t.test('the rendered unit passes systemd-analyze verify and is hardened', { skip
   }
   t.notMatch(unit, /^ProtectKernelTunables=yes/m, 'the agent writes /proc/sys/net');
   t.match(unit, new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=1 /opt/natgw/natgw-agent.mjs --restart-on-new-bundle$`, 'm'), 'no config arguments on GCE: the agent reads natgw-config itself; a small young generation');
-  t.match(unit, /^ExecStartPre=-\+\/bin\/bash \/opt\/natgw\/natgw-startup.sh update-agent$/m, 'a published bundle is installed before each start, outside the sandbox, never blocking the start');
+  t.match(unit, /^ExecStartPre=-\+\/usr\/bin\/timeout 45 \/bin\/bash \/opt\/natgw\/natgw-startup.sh update-agent$/m, 'a published bundle is installed before each start, outside the sandbox, bounded in time, never blocking the start');
   t.match(unit, /^SuccessExitStatus=75$/m, 'an exit to upgrade is not a failure');
   t.match(unit, /^Environment=NODE_ENV=production MALLOC_MMAP_THRESHOLD_=65536$/m, 'large buffers go back to the kernel when freed');
 });
