@@ -4,6 +4,7 @@
 // data plane stays in place across the restart, so forwarding never stops; only /healthz is briefly unanswered.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from './log.js';
 import { AttributeMissingError, type MetadataClient } from './metadata.js';
 
@@ -20,14 +21,8 @@ export interface UpgradeWatchOptions {
   failedUpgradeRetryMs?: number;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
+/** Ends early, without an error, when the watch is aborted. */
+const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined);
 
 /**
  * Resolves with the published checksum once it differs from the running bundle's (undefined if `signal` aborts

@@ -1,9 +1,8 @@
 // The executor: applies a plan in the one order that keeps clients safe (route last on the way up, first on the way
 // down) and never creates the route before the agent says the NAT works.
-import { applyFirewallChanges, findChange, sleep } from './apply-shared.js';
-import { deleteAddress, getAddress, insertAddress, setAddressLabels } from './gcp/addresses.js';
+import { applyDeletions, applyFirewallChanges, commonDeleters, findChange, sleep } from './apply-shared.js';
+import { getAddress, insertAddress, setAddressLabels } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
-import { deleteFirewall } from './gcp/firewalls.js';
 import { deleteInstance, getGuestAttributes, getSerialOutput, insertInstance, setInstanceLabels, setInstanceMetadata, setInstanceTags, type Instance } from './gcp/instances.js';
 import { getImageFromFamily } from './gcp/network.js';
 import { deleteRoute, insertRoute } from './gcp/routes.js';
@@ -156,27 +155,6 @@ export async function applyProvision(ctx: CallContext, desired: Desired, observe
   return { natIp, health, applied };
 }
 
-export async function applyDestroy(ctx: CallContext, region: string, observed: Observed, plan: Plan, progress: Progress): Promise<ApplyResult['applied']> {
-  const applied: ApplyResult['applied'] = [];
-  for (const change of plan.changes) {
-    if (change.action !== 'delete') continue;
-    switch (change.kind) {
-      case 'route':
-        await progress.run(`deleting route ${change.name}`, () => deleteRoute(ctx, change.name));
-        break;
-      case 'instance': {
-        const zone = observed.instance?.zone ?? '';
-        await progress.run(`deleting instance ${change.name} in ${zone}`, () => deleteInstance(ctx, zone, change.name));
-        break;
-      }
-      case 'firewall':
-        await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-        break;
-      case 'address':
-        await progress.run(`releasing address ${change.name}`, () => deleteAddress(ctx, region, change.name));
-        break;
-    }
-    applied.push({ kind: change.kind, name: change.name, action: 'delete' });
-  }
-  return applied;
+export function applyDestroy(ctx: CallContext, region: string, observed: Observed, plan: Plan, progress: Progress): Promise<ApplyResult['applied']> {
+  return applyDeletions(plan, progress, commonDeleters(ctx, region, observed.instance?.zone ?? ''));
 }

@@ -22,6 +22,14 @@ export function metadataFlags(metadata: Record<string, string>): { files: string
 }
 
 /** For a firewall change of any action; `projectFlag` is the `--project …` flag. */
+/** gcloud cannot label an address at creation, so labelling is a second command. */
+export function addressCreateCommands(address: { name: string; description: string; labels: Record<string, string> }, projectFlag: string, region: string): string[] {
+  return [
+    `gcloud compute addresses create ${address.name} ${projectFlag} --region ${region} --network-tier PREMIUM --description ${quote(address.description)}`,
+    `gcloud compute addresses update ${address.name} ${projectFlag} --region ${region} --update-labels ${labelText(address.labels)}`,
+  ];
+}
+
 export function firewallCommands(change: Change, firewalls: DesiredFirewall[], network: string, projectFlag: string): string[] {
   const p = projectFlag;
   if (change.action === 'delete') return [`gcloud compute firewall-rules delete ${change.name} ${p} --quiet`];

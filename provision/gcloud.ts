@@ -1,5 +1,5 @@
 // The gcloud commands equivalent to a plan, for --dry-run: reviewable, and runnable by hand if someone must.
-import { firewallCommands, labelText, metadataFlags, quote } from './gcloud-shared.js';
+import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from './gcloud-shared.js';
 import { lastSegment, type Desired, type Observed } from './model.js';
 import type { Plan } from './plan.js';
 
@@ -27,8 +27,7 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
   for (const change of plan.changes) {
     switch (`${change.kind}:${change.action}`) {
       case 'address:create':
-        commands.push(`gcloud compute addresses create ${desired.address.name} ${p} --region ${desired.region} --network-tier PREMIUM --description ${quote(desired.address.description)}`);
-        commands.push(`gcloud compute addresses update ${desired.address.name} ${p} --region ${desired.region} --update-labels ${labelText(desired.address.labels)}`);
+        commands.push(...addressCreateCommands(desired.address, p, desired.region));
         break;
       case 'address:update':
         commands.push(`gcloud compute addresses update ${change.name} ${p} --region ${desired.region} --update-labels ${labelText(desired.address.labels)}`);

@@ -1,12 +1,11 @@
 // The HA executor. Up: addresses, firewalls, health checks, template, MIG, VMs (each with its reserved IP), backend
 // service, forwarding rule, then — only once a backend is healthy — the route. Down: the reverse dependency order.
-import { applyFirewallChanges, findChange, sleep } from './apply-shared.js';
+import { applyDeletions, applyFirewallChanges, commonDeleters, findChange, sleep } from './apply-shared.js';
 import { deleteAddress, getAddress, insertAddress } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
-import { deleteFirewall } from './gcp/firewalls.js';
 import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from './gcp/health-checks.js';
 import { createMigInstances, deleteMig, deleteMigInstances, deletePerInstanceConfigs, insertMig, listManagedInstances, listPerInstanceConfigs, patchMig, replaceMigInstances } from './gcp/instance-groups.js';
-import { deleteInstance, getSerialOutput } from './gcp/instances.js';
+import { getSerialOutput } from './gcp/instances.js';
 import { deleteBackendService, deleteForwardingRule, getBackendHealth, insertBackendService, insertForwardingRule, patchBackendService, type HealthStatus } from './gcp/load-balancing.js';
 import { deleteRoute, insertRoute } from './gcp/routes.js';
 import { deleteInstanceTemplate, insertInstanceTemplate } from './gcp/templates.js';
@@ -247,46 +246,15 @@ export async function applyHa(ctx: CallContext, desired: DesiredHa, observed: Ob
   return { natIps, healthy: statuses.filter((status) => status.healthState === 'HEALTHY').map((status) => short(status.instance)), applied };
 }
 
-export async function applyDestroyHa(ctx: CallContext, region: string, observed: ObservedHa, plan: Plan, progress: Progress): Promise<HaApplyResult['applied']> {
-  const applied: HaApplyResult['applied'] = [];
-  for (const change of plan.changes) {
-    if (change.action !== 'delete') continue;
-    switch (change.kind) {
-      case 'route':
-        await progress.run(`deleting route ${change.name}`, () => deleteRoute(ctx, change.name));
-        break;
-      case 'forwardingRule':
-        await progress.run(`deleting forwarding rule ${change.name}`, () => deleteForwardingRule(ctx, region, change.name));
-        break;
-      case 'backendService':
-        await progress.run(`deleting backend service ${change.name}`, () => deleteBackendService(ctx, region, change.name));
-        break;
-      case 'mig':
-        await progress.run(`deleting managed instance group ${change.name} and its ${observed.vms.length} VMs`, () => deleteMig(ctx, region, change.name));
-        break;
-      case 'instance': {
-        const zone = lastSegment(observed.singleInstance?.zone);
-        await progress.run(`deleting instance ${change.name} in ${zone}`, () => deleteInstance(ctx, zone, change.name));
-        break;
-      }
-      case 'healthCheck':
-        await progress.run(`deleting health check ${change.name}`, () => deleteHealthCheck(ctx, region, change.name));
-        break;
-      case 'template':
-        await progress.run(`deleting instance template ${change.name}`, () => deleteInstanceTemplate(ctx, change.name));
-        break;
-      case 'firewall':
-        await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-        break;
-      case 'address':
-        await progress.run(`releasing address ${change.name}`, () => deleteAddress(ctx, region, change.name));
-        break;
-      default:
-        continue;
-    }
-    applied.push({ kind: change.kind, name: change.name, action: 'delete' });
-  }
-  return applied;
+export function applyDestroyHa(ctx: CallContext, region: string, observed: ObservedHa, plan: Plan, progress: Progress): Promise<HaApplyResult['applied']> {
+  return applyDeletions(plan, progress, {
+    ...commonDeleters(ctx, region, lastSegment(observed.singleInstance?.zone)),
+    forwardingRule: { describe: (name) => `deleting forwarding rule ${name}`, remove: (name) => deleteForwardingRule(ctx, region, name) },
+    backendService: { describe: (name) => `deleting backend service ${name}`, remove: (name) => deleteBackendService(ctx, region, name) },
+    mig: { describe: (name) => `deleting managed instance group ${name} and its ${observed.vms.length} VMs`, remove: (name) => deleteMig(ctx, region, name) },
+    healthCheck: { describe: (name) => `deleting health check ${name}`, remove: (name) => deleteHealthCheck(ctx, region, name) },
+    template: { describe: (name) => `deleting instance template ${name}`, remove: (name) => deleteInstanceTemplate(ctx, name) },
+  });
 }
 
 /** For `status`: the addresses' IPs by VM name, from the stateful configs. */

@@ -1,5 +1,5 @@
 // The gcloud commands equivalent to an HA plan (--dry-run): reviewable, and runnable by hand if someone must.
-import { firewallCommands, labelText, metadataFlags, quote } from './gcloud-shared.js';
+import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from './gcloud-shared.js';
 import { haNames, type DesiredHa, type ObservedHa } from './ha.js';
 import { lastSegment } from './model.js';
 import type { Plan } from './plan.js';
@@ -29,12 +29,9 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
 
   for (const change of plan.changes) {
     switch (`${change.kind}:${change.action}`) {
-      case 'address:create': {
-        const address = desired.addresses.find((candidate) => candidate.name === change.name)!;
-        commands.push(`gcloud compute addresses create ${change.name} ${p} ${r} --network-tier PREMIUM --description ${quote(address.description)}`);
-        commands.push(`gcloud compute addresses update ${change.name} ${p} ${r} --update-labels ${labelText(address.labels)}`);
+      case 'address:create':
+        commands.push(...addressCreateCommands(desired.addresses.find((candidate) => candidate.name === change.name)!, p, desired.region));
         break;
-      }
       case 'firewall:create':
       case 'firewall:update':
       case 'firewall:replace':
