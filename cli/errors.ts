@@ -1,4 +1,1 @@
-/** An error whose message is meant for the operator as-is: the CLI prints it without a stack and exits 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError, exitCode, EXIT } from '../common/errors.js';

@@ -23,7 +23,7 @@ const commands: Record<string, () => Promise<CommandRunner>> = {
   provision: async () => (argv) => import('../provision/cli.js').then((m) => m.runProvisionCli('provision', argv)),
   status: async () => (argv) => import('../provision/cli.js').then((m) => m.runProvisionCli('status', argv)),
   destroy: async () => (argv) => import('../provision/cli.js').then((m) => m.runProvisionCli('destroy', argv)),
-  cost: async () => (await import('../provision/cost/cli.js')).runCostCli,
+  cost: async () => (await import('../cost/cli.js')).runCostCli,
   lab: async () => (await import('../lab/cli.js')).runLabCli,
 };
 

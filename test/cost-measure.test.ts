@@ -1,6 +1,6 @@
 import t from 'tap';
 import { UsageError } from '../cli/errors.js';
-import { extrapolateScrapes, parseDuration, parseMetricsText, PROM_QUERIES } from '../provision/cost/measure.js';
+import { extrapolateScrapes, parseDuration, parseMetricsText, PROM_QUERIES } from '../cost/measure.js';
 import { fakeServer, runCost, sendJson } from './fixtures/cost/helpers.js';
 
 const GIB = 1024 ** 3;

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { UsageError } from '../cli/errors.js';
-import { chartRange, renderChart } from '../provision/cost/chart.js';
-import { buildPriceTable, readCatalogLeaves } from '../provision/cost/gen-prices.js';
-import { breakEven, computeCost, defaultNatIps, tieredEgress, type CostInputs } from '../provision/cost/model.js';
-import { bundledPrices, mergePrices } from '../provision/cost/prices.js';
+import { chartRange, renderChart } from '../cost/chart.js';
+import { buildPriceTable, readCatalogLeaves } from '../cost/gen-prices.js';
+import { breakEven, computeCost, defaultNatIps, tieredEgress, type CostInputs } from '../cost/model.js';
+import { bundledPrices, mergePrices } from '../cost/prices.js';
 import { mulberry32, REPO, runCost, runNatgwProcess } from './fixtures/cost/helpers.js';
 
 const prices = bundledPrices();
@@ -224,7 +224,7 @@ t.test('the bundled table is dated, sourced, licensed, and matches the catalog i
   const catalog = '/work/shared/data/gcp-pricing-2026-07-30.yml';
   t.test('regenerating from the catalog gives the committed file', { skip: existsSync(catalog) ? false : 'the pricing catalog is not on this machine' }, async (t) => {
     const regenerated = buildPriceTable(readCatalogLeaves(readFileSync(catalog, 'utf8')), 'gcp-pricing-2026-07-30.yml');
-    t.same(regenerated, JSON.parse(readFileSync(join(REPO, 'provision/cost/prices.json'), 'utf8')));
+    t.same(regenerated, JSON.parse(readFileSync(join(REPO, 'cost/prices.json'), 'utf8')));
   });
 });
 

@@ -1,7 +1,7 @@
 /**
- * Regenerates provision/cost/prices.json from the Cyclenerd google-cloud-pricing-cost-calculator catalog (pricing.yml).
+ * Regenerates cost/prices.json from the Cyclenerd google-cloud-pricing-cost-calculator catalog (pricing.yml).
  *
- *   npm run build && node dist/provision/cost/gen-prices.js /work/shared/data/gcp-pricing-2026-07-30.yml > provision/cost/prices.json
+ *   npm run build && node dist/cost/gen-prices.js /work/shared/data/gcp-pricing-2026-07-30.yml > cost/prices.json
  *
  * Build-time only: the product never reads the catalog (users do not have it). Facts the catalog lacks (Cloud NAT's
  * per-VM rates, machine egress caps, load balancer prices) are kept here with their public source.
@@ -123,7 +123,7 @@ export function buildPriceTable(leaves: Map<string, string>, catalogName: string
       pricesDated,
       currency: 'USD',
       hoursPerMonth: 730,
-      generatedBy: `provision/cost/gen-prices.ts from ${catalogName}`,
+      generatedBy: `cost/gen-prices.ts from ${catalogName}`,
       sources: {
         catalog: `${catalogName}: Cloud Billing catalog export generated ${generated} by github.com/Cyclenerd/google-cloud-pricing-cost-calculator (machine hours, pd-balanced/pd-standard GiB-month, in-use external IPv4 hours, Cloud NAT data per GiB, internet egress tiers)`,
         cloudNat: `cloud.google.com/nat/pricing (2026): $0.0014 per VM-hour up to 32 VMs, $0.044/h flat above 32, $0.045/GiB processed, $0.005/h per NAT IP. The catalog's gateway cap ${natCap} $/h equals 32 x 0.0014.`,
@@ -153,7 +153,7 @@ export function buildPriceTable(leaves: Map<string, string>, catalogName: string
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const file = process.argv[2];
   if (file === undefined) {
-    process.stderr.write('usage: node dist/provision/cost/gen-prices.js PRICING.yml > provision/cost/prices.json\n');
+    process.stderr.write('usage: node dist/cost/gen-prices.js PRICING.yml > cost/prices.json\n');
     process.exit(2);
   }
   const table = buildPriceTable(readCatalogLeaves(readFileSync(file, 'utf8')), basename(file));

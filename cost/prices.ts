@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { UsageError } from '../../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 import bundled from './prices.json' with { type: 'json' };
 
 const usd = z.number().finite().nonnegative();
@@ -71,7 +71,7 @@ export function deepMerge(base: unknown, override: unknown): unknown {
 }
 
 export function mergePrices(base: PriceTable, override: unknown, origin: string): PriceTable {
-  if (!isPlainObject(override)) throw new UsageError(`--prices ${origin}: expected a JSON object in the shape of provision/cost/prices.json`);
+  if (!isPlainObject(override)) throw new UsageError(`--prices ${origin}: expected a JSON object in the shape of cost/prices.json`);
   const result = priceTableSchema.safeParse(deepMerge(deepMerge(base, override), { about: { overriddenBy: origin } }));
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(top)'}: ${issue.message}`);

@@ -1,4 +1,4 @@
-import { UsageError } from '../../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 import type { EgressTier, PriceTable } from './prices.js';
 
 export interface CostInputs {

@@ -1,4 +1,4 @@
-import { UsageError } from '../../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 import { round } from './model.js';
 
 /** What a measurement says about traffic, already extrapolated to a month of hoursPerMonth. */

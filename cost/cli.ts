@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 import { renderChart } from './chart.js';
 import { formatJson, formatTable } from './format.js';
 import { measureFromAgent, measureFromPrometheus, parseDuration, type Measurement } from './measure.js';
@@ -30,7 +30,7 @@ Options:
   --cross-zone-share F    share (0-1) of the GiB that crosses zones to reach natgw, at $0.01/GiB (default 0)
   --egress-gib G          of --gib, the GiB that go to the internet (default: half); only the egress line uses it
   --peak-gbps X           peak throughput, checked against the machine type's egress cap
-  --prices FILE           JSON price overrides, same shape as provision/cost/prices.json (merged over it)
+  --prices FILE           JSON price overrides, same shape as cost/prices.json (merged over it)
   --json                  machine-readable output
   --chart FILE.svg        write a chart of monthly cost against GiB/month
   -h, --help              this text
