@@ -1,3 +1,4 @@
+import { version } from '../common/version.js';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
@@ -13,7 +14,7 @@ import { runCommand, spawnLines } from './runner.js';
 import { listen } from './server.js';
 import { UPGRADE_EXIT_CODE, waitForNewBundle } from './upgrade.js';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = version;
 
 const USAGE = `Usage: natgw agent [options]
 

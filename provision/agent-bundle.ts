@@ -2,7 +2,8 @@
 // gzip + base64, split into values under GCE's 256 KB per-value limit, with a checksum the startup script verifies.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { ProvisionError } from './gcp/call.js';
 
@@ -22,33 +23,23 @@ export function repoFile(relative: string): string {
 
 let built: Promise<Buffer> | undefined;
 
-/** Bundles agent/entry.ts into one ESM file for node20, the way the NAT VM runs it. Built once per process. */
+/**
+ * The agent as the NAT VM runs it. In a source checkout it is bundled from agent/entry.ts (so it is never stale against
+ * the code under test); an installed natgw ships it prebuilt by `npm run build` and needs neither the source nor esbuild.
+ */
 export function buildAgentBundle(): Promise<Buffer> {
   built ??= (async () => {
-    const entry = repoFile('agent/entry.ts');
-    const esbuild = await import('esbuild');
-    const result = await esbuild.build({
-      entryPoints: [entry],
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      minify: true,
-      write: false,
-      legalComments: 'none',
-      // CommonJS dependencies call require(); an ESM bundle has none unless we make one.
-      banner: { js: "import{createRequire as __natgwCreateRequire}from'node:module';const require=__natgwCreateRequire(import.meta.url);" },
-      // The provisioner's heavy dependencies must never ride along to the VM.
-      external: ['@google-cloud/compute', 'google-auth-library', 'esbuild'],
-      logLevel: 'silent',
-    });
-    const output = result.outputFiles[0];
-    if (output === undefined) throw new ProvisionError('esbuild produced no agent bundle');
-    const text = Buffer.from(output.contents);
-    if (/@google-cloud\/compute|google-auth-library/.test(text.toString('latin1'))) {
-      throw new ProvisionError('the agent bundle references @google-cloud/compute or google-auth-library; the agent must not import provisioning code');
+    const source = fileURLToPath(new URL('../agent/entry.ts', import.meta.url));
+    const sourceRoot = path.dirname(path.dirname(source));
+    if (existsSync(source) && existsSync(path.join(sourceRoot, 'scripts/agent-bundle.mjs'))) {
+      const script: { bundleAgent(options: { repo: string }): Promise<Buffer> } = await import(pathToFileURL(path.join(sourceRoot, 'scripts/agent-bundle.mjs')).href);
+      try {
+        return await script.bundleAgent({ repo: sourceRoot });
+      } catch (error) {
+        throw new ProvisionError(`cannot bundle the agent from ${source}: ${(error as Error).message}`);
+      }
     }
-    return text;
+    return readFileSync(repoFile('dist/agent/natgw-agent.mjs'));
   })();
   built.catch(() => {
     built = undefined;
