@@ -42,8 +42,11 @@ export interface DataplaneOptions {
 }
 
 const SYSCTL_CONF = 'etc/sysctl.d/99-natgw.conf';
-/** nft's own listing of the table we applied, so a restarted agent can tell drift from its config without re-applying. */
-const REFERENCE_FILE = 'var/lib/natgw/nft-table.json';
+/**
+ * nft's own listing of the table we applied, so a restarted agent can tell drift from its config without re-applying.
+ * Under /run: the unit may write there, and it goes with a reboot, as the table itself does.
+ */
+const REFERENCE_FILE = 'run/natgw/nft-table.json';
 const TABLE_ARGS = ['table', TABLE_FAMILY, TABLE_NAME];
 
 interface Reference {

@@ -121,5 +121,20 @@ t.test('a NAT VM in the lab', async (t) => {
     t.pass('healthy again with one of two targets answering');
   });
 
+  await t.test('flowtableOffload on a kernel without nf_flow_table: said once (log and /healthz), and the NAT runs without it', async (t) => {
+    const reloads = (agent.text.match(/config_reloaded/g) ?? []).length;
+    natLab.writeConfig(baseConfig({ flowtableOffload: true }));
+    agent.child.kill('SIGHUP');
+    await natLab.waitUntil('the flowtable config is applied', async () => (agent.text.match(/config_reloaded/g) ?? []).length > reloads);
+    const health = await natLab.healthz();
+    t.equal(health.status, 200, 'healthy without offload');
+    t.match(health.body.warnings.join('\n'), /flowtableOffload is on, but this kernel has no flowtables \(nf_flow_table\): running without offload/);
+    t.notMatch(await natLab.natTable(), /flowtable|flow add/, 'no flowtable in the table');
+    t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP);
+    agent.child.kill('SIGHUP');
+    await natLab.waitUntil('the same config is applied again', async () => (agent.text.match(/config_reloaded/g) ?? []).length > reloads + 1);
+    t.equal((agent.text.match(/running without offload/g) ?? []).length, 1, 'the log says it once');
+  });
+
   t.teardown(() => agent.stop());
 });
