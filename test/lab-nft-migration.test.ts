@@ -50,9 +50,11 @@ t.test('an agent on the iptables data plane is upgraded to the nft table during 
   t.equal(await natLab.natTable(), '', 'no nft table yet');
   t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP);
 
+  // A small receive buffer: the rate limit then paces the transfer on the wire, so it spans the upgrade.
+  await lab.exec('private', ['sysctl', '-qw', 'net.ipv4.tcp_rmem=4096 16384 65536']);
   const capture = lab.spawn('nat', ['tcpdump', '-l', '-n', '-Q', 'out', '-i', 'ens4', `ip and dst host ${INTERNET.server}`], 'capture of what leaves the NAT VM');
   await capture.waitFor(/listening on/, 10_000);
-  const transfer = lab.spawn('private', ['curl', '-sS', '--limit-rate', '400K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=4000000`], 'long transfer');
+  const transfer = lab.spawn('private', ['curl', '-sS', '--limit-rate', '400K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=6000000`], 'long transfer');
   await natLab.waitUntil('the transfer is under way', async () => {
     const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', CLIENT_IP, '--state', 'ESTABLISHED'], { okExitCodes: [1] });
     return stdout.includes(CLIENT_IP);
@@ -69,7 +71,7 @@ t.test('an agent on the iptables data plane is upgraded to the nft table during 
   t.ok(transfer.running, 'the transfer was still running when the nft agent took over');
 
   t.equal(await transfer.exited, 0, 'curl finished without error');
-  t.equal(transfer.text.trim(), '4000000', 'every byte arrived');
+  t.equal(transfer.text.trim(), '6000000', 'every byte arrived');
   t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP, 'new connections go out through the nft table');
 
   capture.child.kill('SIGINT');
