@@ -66,6 +66,7 @@ export class Dataplane {
   private flowtableSupport = new Map<string, boolean>();
   private forwardSample: { admitted: number; translated: number } | undefined;
   private forwardBlocked: string | undefined;
+  private legacyChecked = false;
 
   constructor(options: DataplaneOptions) {
     this.run = options.run;
@@ -155,7 +156,10 @@ export class Dataplane {
    * last, when the table restricting it is in place.
    */
   async apply(desired: DesiredState): Promise<void> {
-    const before = await this.listTable();
+    // The ranges in force before this transaction: from our reference when it is current, else from the live table.
+    const reference = await this.loadReference();
+    const live = reference === undefined ? await this.listTable() : undefined;
+    const previous = reference?.shape.sets[SOURCE_SET]?.elements ?? (live === undefined ? undefined : tableShape(live)?.sets[SOURCE_SET]?.elements);
     await this.run('replace the nft table', 'nft', ['-f', '-'], { input: desired.ruleset.text });
     const after = await this.listTable();
     const shape = after === undefined ? undefined : tableShape(after);
@@ -165,10 +169,13 @@ export class Dataplane {
     await mkdir(path.dirname(referenceFile), { recursive: true });
     await writeFile(referenceFile, JSON.stringify(this.reference));
 
-    const legacy = await findLegacyRuleset(this.run);
-    if (!isEmptyLegacy(legacy)) this.warn('removed the iptables data plane of an older agent; the nft table replaces it', { removed: await removeLegacyRuleset(this.run, legacy) });
+    // Only an older agent creates these, and it is gone once we run: looking once per process is enough.
+    if (!this.legacyChecked) {
+      const legacy = await findLegacyRuleset(this.run);
+      if (!isEmptyLegacy(legacy)) this.warn('removed the iptables data plane of an older agent; the nft table replaces it', { removed: await removeLegacyRuleset(this.run, legacy) });
+      this.legacyChecked = true;
+    }
 
-    const previous = before === undefined ? undefined : tableShape(before)?.sets[SOURCE_SET]?.elements;
     if (previous !== undefined) await this.cutRemovedFlows(previous, desired.ruleset.sourceRanges.map(cidrToInterval));
     await this.applySysctls(desired);
   }

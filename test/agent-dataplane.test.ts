@@ -4,21 +4,7 @@
 import t, { type Test } from 'tap';
 import { validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
 import { Dataplane } from '../agent/dataplane.js';
-import { SysctlFs, type Sysctl } from '../agent/sysctl.js';
-import { FakeNetfilter } from './helpers/fake-netfilter.js';
-
-class MemorySysctls extends SysctlFs {
-  values = new Map<string, string>();
-  override async read(entry: Sysctl) {
-    return this.values.get(entry.name);
-  }
-  override async write(entry: Sysctl) {
-    this.values.set(entry.name, entry.value);
-  }
-  override async inInitialNetworkNamespace() {
-    return false;
-  }
-}
+import { FakeNetfilter, MemorySysctls } from './helpers/fake-netfilter.js';
 
 function setup(t: Test) {
   const netfilter = new FakeNetfilter();

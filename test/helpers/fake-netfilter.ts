@@ -3,6 +3,21 @@
 // a record of every command. Only the syntax our renderer writes is understood; anything else is a failed transaction.
 import type { CommandRunner, RunOptions, RunResult } from '../../agent/runner.js';
 import { CommandError } from '../../agent/runner.js';
+import { SysctlFs, type Sysctl } from '../../agent/sysctl.js';
+
+/** Sysctls in a map, as a child network namespace sees them (no global conntrack settings). */
+export class MemorySysctls extends SysctlFs {
+  values = new Map<string, string>();
+  override async read(entry: Sysctl) {
+    return this.values.get(entry.name);
+  }
+  override async write(entry: Sysctl) {
+    this.values.set(entry.name, entry.value);
+  }
+  override async inInitialNetworkNamespace() {
+    return false;
+  }
+}
 
 interface FakeRule {
   text: string;
