@@ -6,8 +6,29 @@ import path from 'node:path';
 import type { AgentConfig } from './config.js';
 import { findLegacyRuleset, isEmptyLegacy, removeLegacyRuleset } from './legacy-iptables.js';
 import { readRuleCounters } from './collectors/rules.js';
-import { compareShapes, describeForeignChain, foreignForwardChains, parseNftJson, tableShape, type NamedCounter, type TableShape } from './nft-state.js';
-import { COUNTER, SOURCE_SET, TABLE_FAMILY, TABLE_NAME, TABLE_REMOVAL, cidrToInterval, flowtableProbe, intervalToCidrs, renderRuleset, subtractIntervals, type Interval, type Ruleset } from './ruleset.js';
+import {
+  compareShapes,
+  describeForeignChain,
+  foreignForwardChains,
+  parseNftJson,
+  tableShape,
+  type NamedCounter,
+  type TableShape,
+} from './nft-state.js';
+import {
+  COUNTER,
+  SOURCE_SET,
+  TABLE_FAMILY,
+  TABLE_NAME,
+  TABLE_REMOVAL,
+  cidrToInterval,
+  flowtableProbe,
+  intervalToCidrs,
+  renderRuleset,
+  subtractIntervals,
+  type Interval,
+  type Ruleset,
+} from './ruleset.js';
 import type { CommandRunner } from './runner.js';
 import { SysctlFs, conntrackHashsize, globalSysctls, namespaceSysctls, renderSysctlConf, type Sysctl } from './sysctl.js';
 
@@ -90,7 +111,9 @@ export class Dataplane {
     const inInitialNamespace = await this.sysctlFs.inInitialNetworkNamespace();
     if (!inInitialNamespace && !this.warnedAboutGlobals) {
       this.warnedAboutGlobals = true;
-      this.warn('running in a child network namespace: nf_conntrack_max and the conntrack hash size are global to the kernel, so they are left as they are');
+      this.warn(
+        'running in a child network namespace: nf_conntrack_max and the conntrack hash size are global to the kernel, so they are left as they are',
+      );
     }
     const global = inInitialNamespace ? globalSysctls(config, await this.sysctlFs.memoryBytes()) : [];
     const conntrackMax = global.find((entry) => entry.name === 'net.netfilter.nf_conntrack_max');
@@ -109,7 +132,10 @@ export class Dataplane {
   private async hasFlowtables(egressInterface: string): Promise<boolean> {
     const known = this.flowtableSupport.get(egressInterface);
     if (known !== undefined) return known;
-    const { exitCode, stderr } = await this.run('check whether the kernel has nf_flow_table', 'nft', ['-c', '-f', '-'], { input: flowtableProbe(egressInterface), okExitCodes: [1] });
+    const { exitCode, stderr } = await this.run('check whether the kernel has nf_flow_table', 'nft', ['-c', '-f', '-'], {
+      input: flowtableProbe(egressInterface),
+      okExitCodes: [1],
+    });
     const supported = exitCode === 0;
     this.flowtableSupport.set(egressInterface, supported);
     if (!supported) {
@@ -159,7 +185,8 @@ export class Dataplane {
     // The ranges in force before this transaction: from our reference when it is current, else from the live table.
     const reference = await this.loadReference();
     const live = reference === undefined ? await this.listTable() : undefined;
-    const previous = reference?.shape.sets[SOURCE_SET]?.elements ?? (live === undefined ? undefined : tableShape(live)?.sets[SOURCE_SET]?.elements);
+    const previous =
+      reference?.shape.sets[SOURCE_SET]?.elements ?? (live === undefined ? undefined : tableShape(live)?.sets[SOURCE_SET]?.elements);
     await this.run('replace the nft table', 'nft', ['-f', '-'], { input: desired.ruleset.text });
     const after = await this.listTable();
     const shape = after === undefined ? undefined : tableShape(after);
@@ -172,7 +199,10 @@ export class Dataplane {
     // Only an older agent creates these, and it is gone once we run: looking once per process is enough.
     if (!this.legacyChecked) {
       const legacy = await findLegacyRuleset(this.run);
-      if (!isEmptyLegacy(legacy)) this.warn('removed the iptables data plane of an older agent; the nft table replaces it', { removed: await removeLegacyRuleset(this.run, legacy) });
+      if (!isEmptyLegacy(legacy))
+        this.warn('removed the iptables data plane of an older agent; the nft table replaces it', {
+          removed: await removeLegacyRuleset(this.run, legacy),
+        });
       this.legacyChecked = true;
     }
 
@@ -242,12 +272,18 @@ export class Dataplane {
     const warnings = dropPolicies.map((chain) => `${describeForeignChain(chain)}: clients' traffic passes only where its rules accept it`);
     if (admitted >= 2 && translated <= 0) {
       const { stdout: ruleset } = await this.run('find the chain that drops forwarded traffic', 'nft', ['-j', 'list', 'ruleset']);
-      const suspects = foreignForwardChains(parseNftJson(ruleset)).filter((chain) => chain.policy === 'drop' || chain.droppingRules.length > 0);
+      const suspects = foreignForwardChains(parseNftJson(ruleset)).filter(
+        (chain) => chain.policy === 'drop' || chain.droppingRules.length > 0,
+      );
       this.forwardBlocked = `${admitted} connections admitted by natgw since the last check were dropped by another firewall (a drop in any nftables base chain is final): ${
-        suspects.length === 0 ? 'no dropping chain found on the forward or postrouting hooks' : suspects.map(describeForeignChain).join('; ')
+        suspects.length === 0
+          ? 'no dropping chain found on the forward or postrouting hooks'
+          : suspects.map(describeForeignChain).join('; ')
       }`;
     } else if (translated > 0) this.forwardBlocked = undefined;
-    return this.forwardBlocked === undefined ? { ok: true, detail: 'admitted connections are translated', warnings } : { ok: false, detail: this.forwardBlocked, warnings };
+    return this.forwardBlocked === undefined
+      ? { ok: true, detail: 'admitted connections are translated', warnings }
+      : { ok: false, detail: this.forwardBlocked, warnings };
   }
 
   /** Removes our table, what an older agent left, and our files, and nothing else. Sysctl values stay until reboot. */

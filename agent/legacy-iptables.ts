@@ -27,7 +27,8 @@ export function parseLegacyIptables(saved: string): Pick<LegacyRuleset, 'jumps' 
     else if (line.startsWith(`:${LEGACY_CHAIN_PREFIX}`)) found.chains.push({ table, chain: line.slice(1).split(' ')[0] ?? '' });
     else {
       const jump = /^-A (\S+) -j (NATGW-\S+)$/.exec(line);
-      if (jump !== null && !jump[1]?.startsWith(LEGACY_CHAIN_PREFIX)) found.jumps.push({ table, chain: jump[1] ?? '', target: jump[2] ?? '' });
+      if (jump !== null && !jump[1]?.startsWith(LEGACY_CHAIN_PREFIX))
+        found.jumps.push({ table, chain: jump[1] ?? '', target: jump[2] ?? '' });
     }
   }
   return found;

@@ -38,7 +38,12 @@ export function elementInterval(element: unknown): Interval | undefined {
   return undefined;
 }
 
-const stable = (value: unknown): string => JSON.stringify(value, (_key, inner: unknown) => (inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? Object.fromEntries(Object.entries(inner as Json).sort(([a], [b]) => a.localeCompare(b))) : inner));
+const stable = (value: unknown): string =>
+  JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner as Json).sort(([a], [b]) => a.localeCompare(b)))
+      : inner,
+  );
 
 export function tableShape(objects: NftObject[]): TableShape | undefined {
   if (!objects.some((object) => 'table' in object)) return undefined;
@@ -46,10 +51,15 @@ export function tableShape(objects: NftObject[]): TableShape | undefined {
   for (const object of objects) {
     if ('chain' in object) {
       const { name, type, hook, prio, policy } = object.chain as Json;
-      shape.chains[String(name)] = { ...(hook === undefined ? {} : { base: `type ${type} hook ${hook} priority ${prio} policy ${policy}` }), rules: [] };
+      shape.chains[String(name)] = {
+        ...(hook === undefined ? {} : { base: `type ${type} hook ${hook} priority ${prio} policy ${policy}` }),
+        rules: [],
+      };
     } else if ('rule' in object) {
       const rule = object.rule as Json;
-      const chain = (shape.chains[String(rule.chain)] ??= { rules: [] });
+      const name = String(rule.chain);
+      const chain = shape.chains[name] ?? { rules: [] };
+      shape.chains[name] = chain;
       chain.rules.push({ id: String(rule.comment ?? `(no comment, handle ${rule.handle})`), expr: stable(rule.expr) });
     } else if ('set' in object) {
       const { name, type, flags, size, elem } = object.set as Json;
@@ -57,7 +67,12 @@ export function tableShape(objects: NftObject[]): TableShape | undefined {
       // Only the allow-list is ours to compare; the per-VM set fills with the traffic.
       shape.sets[String(name)] =
         name === SOURCE_SET
-          ? { definition, elements: mergeIntervals(((elem as unknown[]) ?? []).map(elementInterval).filter((interval): interval is Interval => interval !== undefined)) }
+          ? {
+              definition,
+              elements: mergeIntervals(
+                ((elem as unknown[]) ?? []).map(elementInterval).filter((interval): interval is Interval => interval !== undefined),
+              ),
+            }
           : { definition };
     } else if ('counter' in object) {
       shape.counters.push(String((object.counter as Json).name));
@@ -85,7 +100,8 @@ export function compareShapes(want: TableShape, live: TableShape | undefined): s
       differences.push(`chain ${name} is missing`);
       continue;
     }
-    if (have.base !== chain.base) differences.push(`chain ${name} is "${have.base ?? 'a regular chain'}", wanted "${chain.base ?? 'a regular chain'}"`);
+    if (have.base !== chain.base)
+      differences.push(`chain ${name} is "${have.base ?? 'a regular chain'}", wanted "${chain.base ?? 'a regular chain'}"`);
     const wantIds = chain.rules.map((rule) => rule.id);
     const haveIds = have.rules.map((rule) => rule.id);
     if (wantIds.join('\n') !== haveIds.join('\n')) {
@@ -119,7 +135,8 @@ export function compareShapes(want: TableShape, live: TableShape | undefined): s
   }
   for (const name of Object.keys(live.sets)) if (!(name in want.sets)) differences.push(`unexpected set ${name}`);
   const missingCounters = want.counters.filter((name) => !live.counters.includes(name));
-  if (missingCounters.length > 0) differences.push(`counter${missingCounters.length === 1 ? '' : 's'} ${missingCounters.join(', ')} missing`);
+  if (missingCounters.length > 0)
+    differences.push(`counter${missingCounters.length === 1 ? '' : 's'} ${missingCounters.join(', ')} missing`);
   for (const [name, definition] of Object.entries(want.flowtables)) {
     if (live.flowtables[name] === undefined) differences.push(`flowtable ${name} is missing`);
     else if (live.flowtables[name] !== definition) differences.push(`flowtable ${name} was changed`);
@@ -155,7 +172,8 @@ export interface ForeignChain {
 }
 
 const hasDropVerdict = (expr: unknown): boolean =>
-  Array.isArray(expr) && expr.some((statement) => statement !== null && typeof statement === 'object' && ('drop' in statement || 'reject' in statement));
+  Array.isArray(expr) &&
+  expr.some((statement) => statement !== null && typeof statement === 'object' && ('drop' in statement || 'reject' in statement));
 
 /**
  * Base chains of other tables on the forward and postrouting hooks of IPv4 traffic: in nftables a drop in any of them
@@ -169,13 +187,21 @@ export function foreignForwardChains(objects: NftObject[]): ForeignChain[] {
     const { family, table, name, hook, prio, policy } = object.chain as Json;
     if (!(family === 'ip' || family === 'inet') || (family === 'ip' && table === 'natgw')) continue;
     if (hook !== 'forward' && hook !== 'postrouting') continue;
-    chains.set(key(family, table, name), { table: `${family} ${table}`, chain: String(name), hook: String(hook), priority: Number(prio), policy: String(policy ?? 'accept'), droppingRules: [] });
+    chains.set(key(family, table, name), {
+      table: `${family} ${table}`,
+      chain: String(name),
+      hook: String(hook),
+      priority: Number(prio),
+      policy: String(policy ?? 'accept'),
+      droppingRules: [],
+    });
   }
   for (const object of objects) {
     if (!('rule' in object)) continue;
     const rule = object.rule as Json;
     const chain = chains.get(key(rule.family, rule.table, rule.chain));
-    if (chain !== undefined && hasDropVerdict(rule.expr)) chain.droppingRules.push({ handle: Number(rule.handle), ...(rule.comment === undefined ? {} : { comment: String(rule.comment) }) });
+    if (chain !== undefined && hasDropVerdict(rule.expr))
+      chain.droppingRules.push({ handle: Number(rule.handle), ...(rule.comment === undefined ? {} : { comment: String(rule.comment) }) });
   }
   return [...chains.values()];
 }

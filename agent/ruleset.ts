@@ -76,7 +76,10 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
   if (offload) lines.push(`  flowtable ${FLOWTABLE} { hook ingress priority filter; devices = { ${ifc} }; counter; }`);
   for (const { reason, chain, nflogGroup } of DROP_REASONS) {
     lines.push(`  chain ${chain} {`);
-    if (logErrors) lines.push(`    limit rate ${rate}/second burst ${rate} packets counter name ${q(logCounterId(reason))} log group ${nflogGroup} comment "log"`);
+    if (logErrors)
+      lines.push(
+        `    limit rate ${rate}/second burst ${rate} packets counter name ${q(logCounterId(reason))} log group ${nflogGroup} comment "log"`,
+      );
     lines.push(`    counter name ${q(dropCounterId(reason))} drop comment "drop"`, '  }');
   }
   lines.push(
@@ -99,7 +102,9 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
     `    ip daddr @${SOURCE_SET} jump ${dropChain('source_not_allowed')} comment "destination-inside"`,
     ...(config.maxConnectionsPerVm === undefined
       ? []
-      : [`    add @per_vm_connections { ip saddr ct count over ${config.maxConnectionsPerVm} } jump ${dropChain('per_vm_cap')} comment "per-vm-cap"`]),
+      : [
+          `    add @per_vm_connections { ip saddr ct count over ${config.maxConnectionsPerVm} } jump ${dropChain('per_vm_cap')} comment "per-vm-cap"`,
+        ]),
     // A connection's first packet (its conntrack entry not yet confirmed) is counted once; a retransmitted SYN is not.
     `    ct status & confirmed == 0 counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "admit-new"`,
     `    counter name ${q(COUNTER.egress)} accept comment "admit-retransmit"`,
@@ -127,7 +132,10 @@ export const flowtableProbe = (egressInterface: string) =>
 
 export type Interval = [start: number, end: number];
 
-const toNumber = (address: string) => ipaddr.IPv4.parse(address).toByteArray().reduce((value, byte) => value * 256 + byte, 0);
+const toNumber = (address: string) =>
+  ipaddr.IPv4.parse(address)
+    .toByteArray()
+    .reduce((value, byte) => value * 256 + byte, 0);
 const toAddress = (value: number) => [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
 
 export function cidrToInterval(cidr: string): Interval {
@@ -169,10 +177,7 @@ export function subtractIntervals(from: Interval[], remove: Interval[]): Interva
   for (const [cutStart, cutEnd] of mergeIntervals(remove)) {
     pieces = pieces.flatMap(([start, end]): Interval[] => {
       if (cutEnd < start || cutStart > end) return [[start, end]];
-      return [
-        ...(cutStart > start ? [[start, cutStart - 1] as Interval] : []),
-        ...(cutEnd < end ? [[cutEnd + 1, end] as Interval] : []),
-      ];
+      return [...(cutStart > start ? [[start, cutStart - 1] as Interval] : []), ...(cutEnd < end ? [[cutEnd + 1, end] as Interval] : [])];
     });
   }
   return pieces;

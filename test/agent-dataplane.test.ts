@@ -34,7 +34,10 @@ const CONFIGS: AgentConfigInput[] = [
 t.test('walking between configs in random order: every step lands in sync, a second apply issues nothing', async (t) => {
   const { netfilter, dataplane, converge } = setup(t);
   let seed = 20261130;
-  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   for (let step = 0; step < 12; step++) {
     const index = Math.floor(random() * CONFIGS.length);
     const { after } = await converge(dataplane, CONFIGS[index]!);
@@ -42,7 +45,11 @@ t.test('walking between configs in random order: every step lands in sync, a sec
     netfilter.commands = [];
     const again = await converge(dataplane, CONFIGS[index]!);
     t.ok(again.before.inSync, `step ${step}: already in sync the second time`);
-    t.same(netfilter.commands.filter((line) => !line.startsWith('nft -j list')), [], `step ${step}: the second time only reads`);
+    t.same(
+      netfilter.commands.filter((line) => !line.startsWith('nft -j list')),
+      [],
+      `step ${step}: the second time only reads`,
+    );
   }
   t.equal(netfilter.tables.length, 1, 'one table, whatever the path');
 });
@@ -53,9 +60,16 @@ t.test('a restarted agent finds its table in place and applies nothing', async (
   netfilter.commands = [];
   const { before } = await converge(restart(), CONFIGS[1]!);
   t.ok(before.inSync, before.differences.join('; '));
-  t.notOk(netfilter.commands.some((line) => line === 'nft -f -'), 'no transaction');
+  t.notOk(
+    netfilter.commands.some((line) => line === 'nft -f -'),
+    'no transaction',
+  );
   const changed = await converge(restart(), CONFIGS[2]!);
-  t.same(changed.before.differences.filter((line) => line.startsWith('table')), ['table ip natgw was not built from this config'], 'a new config is noticed after a restart');
+  t.same(
+    changed.before.differences.filter((line) => line.startsWith('table')),
+    ['table ip natgw was not built from this config'],
+    'a new config is noticed after a restart',
+  );
 });
 
 t.test('drift is named in words and repaired: a deleted rule, a stale chain of ours, a missing set element', async (t) => {
@@ -67,9 +81,16 @@ t.test('drift is named in words and repaired: a deleted rule, a stale chain of o
   ours.chains.push({ name: 'leftover', rules: [{ text: 'counter accept', comment: 'old', handle: 999 }] });
   ours.sets.find((set) => set.name === 'sources')!.elements.pop();
   const { before, after } = await converge(dataplane, CONFIGS[1]!);
-  t.same(before.differences, ['chain postrouting: missing rule masquerade', 'unexpected chain leftover', 'set sources lacks 10.10.0.192/26']);
+  t.same(before.differences, [
+    'chain postrouting: missing rule masquerade',
+    'unexpected chain leftover',
+    'set sources lacks 10.10.0.192/26',
+  ]);
   t.ok(after.inSync, 'repaired');
-  t.notOk(netfilter.table('ip', 'natgw')!.chains.some((chain) => chain.name === 'leftover'), 'the stale chain is gone');
+  t.notOk(
+    netfilter.table('ip', 'natgw')!.chains.some((chain) => chain.name === 'leftover'),
+    'the stale chain is gone',
+  );
 });
 
 t.test('a failed transaction leaves the live state untouched', async (t) => {
@@ -81,7 +102,10 @@ t.test('a failed transaction leaves the live state untouched', async (t) => {
   await t.rejects(dataplane.apply(desired), /replace the nft table failed/);
   t.equal(netfilter.snapshot(), live, 'tables, iptables and ipsets as they were');
   t.same(netfilter.conntrackDeleted, [], 'no flow was cut for a config that did not apply');
-  t.ok((await dataplane.inspect(await dataplane.desiredState(validateAgentConfig(CONFIGS[0]!, 'test'), 'ens4'))).inSync, 'the previous config is still in effect');
+  t.ok(
+    (await dataplane.inspect(await dataplane.desiredState(validateAgentConfig(CONFIGS[0]!, 'test'), 'ens4'))).inSync,
+    'the previous config is still in effect',
+  );
 });
 
 t.test('ranges that leave the config get their flows cut; ranges that stay do not', async (t) => {
@@ -94,46 +118,59 @@ t.test('ranges that leave the config get their flows cut; ranges that stay do no
   t.same(netfilter.conntrackDeleted, ['192.168.0.0/16'], 'a wider range keeps 10.10.0.0/25');
 });
 
-t.test('an older agent\'s iptables chains and ipsets go after the new table is in place; cleanup leaves foreign objects alone', async (t) => {
-  const { netfilter, dataplane, converge, warnings } = setup(t);
-  netfilter.iptablesSave = [
-    '*mangle',
-    ':FORWARD ACCEPT [0:0]',
-    ':NATGW-MSS - [0:0]',
-    '-A FORWARD -j NATGW-MSS',
-    'COMMIT',
-    '*filter',
-    ':FORWARD ACCEPT [0:0]',
-    ':NATGW-FORWARD - [0:0]',
-    ':DOCKER-USER - [0:0]',
-    '-A FORWARD -j NATGW-FORWARD',
-    '-A FORWARD -j DOCKER-USER',
-    '-A DOCKER-USER -j RETURN',
-    'COMMIT',
-    '*nat',
-    ':POSTROUTING ACCEPT [0:0]',
-    ':NATGW-POSTROUTING - [0:0]',
-    '-A POSTROUTING -j NATGW-POSTROUTING',
-    'COMMIT',
-  ].join('\n');
-  netfilter.ipsets = ['natgw-src', 'foreign-set'];
-  netfilter.tables.push({ family: 'inet', name: 'foreign', chains: [{ name: 'input', base: { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }, rules: [] }], sets: [], counters: [], flowtables: [] });
-  const foreign = JSON.stringify(netfilter.table('inet', 'foreign'));
-  await converge(dataplane, CONFIGS[0]!);
-  const order = netfilter.commands.filter((line) => /^(nft -f|iptables|ipset destroy)/.test(line));
-  t.equal(order[0], 'nft -f -', 'the new table first');
-  t.ok(order.indexOf('iptables-restore --noflush') > order.indexOf('iptables -t filter -D FORWARD -j NATGW-FORWARD'), 'then the jumps, then the chains');
-  t.notMatch(netfilter.iptablesSave, /NATGW/, 'no old chain or jump remains');
-  t.match(netfilter.iptablesSave, /-A FORWARD -j DOCKER-USER/, 'foreign iptables rules stay');
-  t.same(netfilter.ipsets, ['foreign-set']);
-  t.match(warnings.join('\n'), /removed the iptables data plane of an older agent/);
+t.test(
+  "an older agent's iptables chains and ipsets go after the new table is in place; cleanup leaves foreign objects alone",
+  async (t) => {
+    const { netfilter, dataplane, converge, warnings } = setup(t);
+    netfilter.iptablesSave = [
+      '*mangle',
+      ':FORWARD ACCEPT [0:0]',
+      ':NATGW-MSS - [0:0]',
+      '-A FORWARD -j NATGW-MSS',
+      'COMMIT',
+      '*filter',
+      ':FORWARD ACCEPT [0:0]',
+      ':NATGW-FORWARD - [0:0]',
+      ':DOCKER-USER - [0:0]',
+      '-A FORWARD -j NATGW-FORWARD',
+      '-A FORWARD -j DOCKER-USER',
+      '-A DOCKER-USER -j RETURN',
+      'COMMIT',
+      '*nat',
+      ':POSTROUTING ACCEPT [0:0]',
+      ':NATGW-POSTROUTING - [0:0]',
+      '-A POSTROUTING -j NATGW-POSTROUTING',
+      'COMMIT',
+    ].join('\n');
+    netfilter.ipsets = ['natgw-src', 'foreign-set'];
+    netfilter.tables.push({
+      family: 'inet',
+      name: 'foreign',
+      chains: [{ name: 'input', base: { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }, rules: [] }],
+      sets: [],
+      counters: [],
+      flowtables: [],
+    });
+    const foreign = JSON.stringify(netfilter.table('inet', 'foreign'));
+    await converge(dataplane, CONFIGS[0]!);
+    const order = netfilter.commands.filter((line) => /^(nft -f|iptables|ipset destroy)/.test(line));
+    t.equal(order[0], 'nft -f -', 'the new table first');
+    t.ok(
+      order.indexOf('iptables-restore --noflush') > order.indexOf('iptables -t filter -D FORWARD -j NATGW-FORWARD'),
+      'then the jumps, then the chains',
+    );
+    t.notMatch(netfilter.iptablesSave, /NATGW/, 'no old chain or jump remains');
+    t.match(netfilter.iptablesSave, /-A FORWARD -j DOCKER-USER/, 'foreign iptables rules stay');
+    t.same(netfilter.ipsets, ['foreign-set']);
+    t.match(warnings.join('\n'), /removed the iptables data plane of an older agent/);
 
-  const removed = await dataplane.cleanup();
-  t.same(removed, ['nft table ip natgw']);
-  t.equal(netfilter.table('ip', 'natgw'), undefined);
-  t.equal(JSON.stringify(netfilter.table('inet', 'foreign')), foreign, 'the foreign table is untouched');
-  t.same(await dataplane.cleanup(), [], 'nothing left the second time');
-});
+    const removed = await dataplane.cleanup();
+    t.same(removed, ['nft table ip natgw']);
+    t.equal(netfilter.table('ip', 'natgw'), undefined);
+    t.equal(JSON.stringify(netfilter.table('inet', 'foreign')), foreign, 'the foreign table is untouched');
+    t.same(await dataplane.cleanup(), [], 'nothing left the second time');
+  },
+);
 
 t.test('without iptables or ipset installed there is nothing to migrate, and nothing fails', async (t) => {
   const { netfilter, dataplane, converge } = setup(t);
@@ -150,7 +187,10 @@ t.test('flowtableOffload: used where the kernel has flowtables; elsewhere said o
   t.ok(first.after.inSync);
   t.notMatch(first.desired.ruleset.text, /flowtable/);
   t.equal(without.warnings.filter((message) => message.includes('no flowtables')).length, 1, 'one warning');
-  t.same([...without.dataplane.warnings], ['flowtableOffload is on, but this kernel has no flowtables (nf_flow_table): running without offload']);
+  t.same(
+    [...without.dataplane.warnings],
+    ['flowtableOffload is on, but this kernel has no flowtables (nf_flow_table): running without offload'],
+  );
 
   const able = setup(t);
   able.netfilter.flowtablesSupported = true;
@@ -166,19 +206,34 @@ t.test('forward path: connections admitted but never translated name the chain t
   netfilter.tables.push({
     family: 'ip',
     name: 'filter',
-    chains: [{ name: 'FORWARD', base: { type: 'filter', hook: 'forward', prio: 0, policy: 'drop' }, rules: [{ text: 'ip saddr 10.99.0.0/16 drop', handle: 7 }] }],
+    chains: [
+      {
+        name: 'FORWARD',
+        base: { type: 'filter', hook: 'forward', prio: 0, policy: 'drop' },
+        rules: [{ text: 'ip saddr 10.99.0.0/16 drop', handle: 7 }],
+      },
+    ],
     sets: [],
     counters: [],
     flowtables: [],
   });
   const counter = (name: string) => netfilter.table('ip', 'natgw')!.counters.find((entry) => entry.name === name)!;
-  t.same(await dataplane.checkForwardPath(), { ok: true, detail: 'admitted connections are translated', warnings: ["table ip filter chain FORWARD (hook forward, priority 0): policy drop: clients' traffic passes only where its rules accept it"] });
+  t.same(await dataplane.checkForwardPath(), {
+    ok: true,
+    detail: 'admitted connections are translated',
+    warnings: [
+      "table ip filter chain FORWARD (hook forward, priority 0): policy drop: clients' traffic passes only where its rules accept it",
+    ],
+  });
   counter('new').packets += 1;
   t.ok((await dataplane.checkForwardPath()).ok, 'one connection is too few to judge');
   counter('new').packets += 1;
   const blocked = await dataplane.checkForwardPath();
   t.notOk(blocked.ok);
-  t.match(blocked.detail, /^2 connections admitted by natgw since the last check were dropped by another firewall .*table ip filter chain FORWARD \(hook forward, priority 0\): policy drop; drop\/reject rule handle 7$/);
+  t.match(
+    blocked.detail,
+    /^2 connections admitted by natgw since the last check were dropped by another firewall .*table ip filter chain FORWARD \(hook forward, priority 0\): policy drop; drop\/reject rule handle 7$/,
+  );
   t.notOk((await dataplane.checkForwardPath()).ok, 'the verdict stays while nothing is translated');
   counter('new').packets += 1;
   counter('translated').packets += 1;

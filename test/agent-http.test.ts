@@ -40,9 +40,24 @@ async function startAgent(t: Test, config: AgentConfigInput, probe?: () => Promi
   t.teardown(() => app.close());
   const get = async (url: string) => {
     const response = await app.inject({ method: 'GET', url });
-    return { status: response.statusCode, body: url === '/metrics' ? response.body : (response.json() as { status: string; failed: string[]; checks: Record<string, { ok: boolean; detail: string }>; warnings: string[] }) };
+    return {
+      status: response.statusCode,
+      body:
+        url === '/metrics'
+          ? response.body
+          : (response.json() as {
+              status: string;
+              failed: string[];
+              checks: Record<string, { ok: boolean; detail: string }>;
+              warnings: string[];
+            }),
+    };
   };
-  const health = async (url: '/healthz' | '/livez') => (await get(url)) as { status: number; body: { status: string; failed: string[]; checks: Record<string, { ok: boolean; detail: string }>; warnings: string[] } };
+  const health = async (url: '/healthz' | '/livez') =>
+    (await get(url)) as {
+      status: number;
+      body: { status: string; failed: string[]; checks: Record<string, { ok: boolean; detail: string }>; warnings: string[] };
+    };
   return { netfilter, agent, health, metrics: async () => (await get('/metrics')).body as string };
 }
 
@@ -81,10 +96,18 @@ t.test('draining fails /healthz only', async (t) => {
 
 t.test('a stale egress probe result fails /healthz, not /livez', async (t) => {
   const probe = { targets: ['198.51.100.10:80'], intervalSeconds: 300, timeoutSeconds: 1 };
-  const fresh = await startAgent(t, { ...CONFIG, egressProbe: probe }, async () => ({ ok: true, at: Date.now(), detail: 'connected to 198.51.100.10:80' }));
+  const fresh = await startAgent(t, { ...CONFIG, egressProbe: probe }, async () => ({
+    ok: true,
+    at: Date.now(),
+    detail: 'connected to 198.51.100.10:80',
+  }));
   t.equal((await fresh.health('/healthz')).status, 200, 'a fresh passing probe');
   // The probe runs every 300 s: a result an hour old means the probe loop stopped, which must not look healthy.
-  const stale = await startAgent(t, { ...CONFIG, egressProbe: probe }, async () => ({ ok: true, at: Date.now() - 3_600_000, detail: 'connected to 198.51.100.10:80' }));
+  const stale = await startAgent(t, { ...CONFIG, egressProbe: probe }, async () => ({
+    ok: true,
+    at: Date.now() - 3_600_000,
+    detail: 'connected to 198.51.100.10:80',
+  }));
   const healthz = await stale.health('/healthz');
   t.equal(healthz.status, 503);
   t.same(healthz.body.failed, ['egress_probe']);
@@ -94,7 +117,14 @@ t.test('a stale egress probe result fails /healthz, not /livez', async (t) => {
 
 t.test('another firewall dropping what we admit fails /healthz (naming it), not /livez', async (t) => {
   const { netfilter, health } = await startAgent(t, CONFIG);
-  netfilter.tables.push({ family: 'ip', name: 'filter', chains: [{ name: 'FORWARD', base: { type: 'filter', hook: 'forward', prio: 0, policy: 'drop' }, rules: [] }], sets: [], counters: [], flowtables: [] });
+  netfilter.tables.push({
+    family: 'ip',
+    name: 'filter',
+    chains: [{ name: 'FORWARD', base: { type: 'filter', hook: 'forward', prio: 0, policy: 'drop' }, rules: [] }],
+    sets: [],
+    counters: [],
+    flowtables: [],
+  });
   await health('/healthz');
   netfilter.table('ip', 'natgw')!.counters.find((counter) => counter.name === 'new')!.packets += 3;
   const healthz = await health('/healthz');
@@ -107,7 +137,8 @@ t.test('another firewall dropping what we admit fails /healthz (naming it), not 
 
 t.test('golden /metrics from the named counters and a fixture procfs', async (t) => {
   const { netfilter, metrics } = await startAgent(t, { ...CONFIG, maxConnectionsPerVm: 100 });
-  const set = (name: string, packets: number, bytes: number) => Object.assign(netfilter.table('ip', 'natgw')!.counters.find((counter) => counter.name === name)!, { packets, bytes });
+  const set = (name: string, packets: number, bytes: number) =>
+    Object.assign(netfilter.table('ip', 'natgw')!.counters.find((counter) => counter.name === name)!, { packets, bytes });
   set('egress', 120, 9000);
   set('ingress', 200, 250_000);
   set('new', 7, 420);
@@ -129,5 +160,9 @@ t.test('golden /metrics from the named counters and a fixture procfs', async (t)
   // One scrape's reads are shared until the next turn of the event loop.
   await new Promise((resolve) => setImmediate(resolve));
   const after = (await metrics()).split('\n');
-  t.equal(after.find((line) => line.startsWith('natgw_forwarded_packets_total{direction="egress"}')), 'natgw_forwarded_packets_total{direction="egress"} 125', 'folded into a base across the reset');
+  t.equal(
+    after.find((line) => line.startsWith('natgw_forwarded_packets_total{direction="egress"}')),
+    'natgw_forwarded_packets_total{direction="egress"} 125',
+    'folded into a base across the reset',
+  );
 });

@@ -16,7 +16,9 @@ const CLIENT_IP = '10.10.0.11';
 async function buildLegacyAgent(outfile: string): Promise<void> {
   const source = mkdtempSync(path.join(os.tmpdir(), 'natgw-legacy-agent-'));
   try {
-    const archive = execFileSync('git', ['-C', repoRoot(), 'archive', '--format=tar', LEGACY_AGENT_COMMIT, 'agent', 'cli'], { maxBuffer: 64 * 1024 * 1024 });
+    const archive = execFileSync('git', ['-C', repoRoot(), 'archive', '--format=tar', LEGACY_AGENT_COMMIT, 'agent', 'cli'], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
     execFileSync('tar', ['-x', '-C', source], { input: archive });
     const esbuild = await import('esbuild');
     await esbuild.build({
@@ -41,7 +43,11 @@ t.test('an agent on the iptables data plane is upgraded to the nft table during 
   const legacyBundle = path.join(lab.dir, 'natgw-agent-iptables.mjs');
   await buildLegacyAgent(legacyBundle);
   natLab.writeConfig(baseConfig());
-  const legacy = lab.spawn('nat', ['node', legacyBundle, '--config', natLab.configFile, '--listen', LISTEN, '--root', lab.vm('nat').root], 'iptables agent');
+  const legacy = lab.spawn(
+    'nat',
+    ['node', legacyBundle, '--config', natLab.configFile, '--listen', LISTEN, '--root', lab.vm('nat').root],
+    'iptables agent',
+  );
   await natLab.waitUntil('the iptables agent is healthy', async () => (await natLab.healthz()).status === 200, 30_000);
   const iptablesSave = async () => (await lab.exec('nat', ['iptables-save'])).stdout;
   const ipsets = async () => (await lab.exec('nat', ['ipset', 'list', '-n'])).stdout;
@@ -52,11 +58,21 @@ t.test('an agent on the iptables data plane is upgraded to the nft table during 
 
   // A small receive buffer: the rate limit then paces the transfer on the wire, so it spans the upgrade.
   await lab.exec('private', ['sysctl', '-qw', 'net.ipv4.tcp_rmem=4096 16384 65536']);
-  const capture = lab.spawn('nat', ['tcpdump', '-l', '-n', '-Q', 'out', '-i', 'ens4', `ip and dst host ${INTERNET.server}`], 'capture of what leaves the NAT VM');
+  const capture = lab.spawn(
+    'nat',
+    ['tcpdump', '-l', '-n', '-Q', 'out', '-i', 'ens4', `ip and dst host ${INTERNET.server}`],
+    'capture of what leaves the NAT VM',
+  );
   await capture.waitFor(/listening on/, 10_000);
-  const transfer = lab.spawn('private', ['curl', '-sS', '--limit-rate', '400K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=6000000`], 'long transfer');
+  const transfer = lab.spawn(
+    'private',
+    ['curl', '-sS', '--limit-rate', '400K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=6000000`],
+    'long transfer',
+  );
   await natLab.waitUntil('the transfer is under way', async () => {
-    const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', CLIENT_IP, '--state', 'ESTABLISHED'], { okExitCodes: [1] });
+    const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', CLIENT_IP, '--state', 'ESTABLISHED'], {
+      okExitCodes: [1],
+    });
     return stdout.includes(CLIENT_IP);
   });
 

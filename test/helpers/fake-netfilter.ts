@@ -89,7 +89,8 @@ export class FakeNetfilter {
       throw new CommandError(purpose, line, 1, 'Error: injected failure');
     }
     const result = this.dispatch(file, args, options.input ?? '');
-    if (result.exitCode !== 0 && !(options.okExitCodes ?? []).includes(result.exitCode)) throw new CommandError(purpose, line, result.exitCode, result.stderr);
+    if (result.exitCode !== 0 && !(options.okExitCodes ?? []).includes(result.exitCode))
+      throw new CommandError(purpose, line, result.exitCode, result.stderr);
     return result;
   };
 
@@ -99,7 +100,10 @@ export class FakeNetfilter {
     const key = args.join(' ');
     if (file === 'ip' && key === '-j route show default') return ok('[{"dst":"default","gateway":"10.10.0.1","dev":"ens4"}]');
     if (file === 'nft') {
-      if (key === '-c -f -') return input.includes('flowtable') && !this.flowtablesSupported ? fail('Error: Could not process rule: No such file or directory') : ok();
+      if (key === '-c -f -')
+        return input.includes('flowtable') && !this.flowtablesSupported
+          ? fail('Error: Could not process rule: No such file or directory')
+          : ok();
       if (key === '-f -') {
         try {
           this.transaction(input);
@@ -112,9 +116,12 @@ export class FakeNetfilter {
       if (list !== null) {
         const table = this.table(list[2] ?? '', list[3] ?? '');
         if (table === undefined) return fail(`Error: No such file or directory\nlist table ${list[2]} ${list[3]}`);
-        return ok(this.json(list[1] === 'table' ? this.tableObjects(table) : this.tableObjects(table).filter((object) => 'counter' in object)));
+        return ok(
+          this.json(list[1] === 'table' ? this.tableObjects(table) : this.tableObjects(table).filter((object) => 'counter' in object)),
+        );
       }
-      if (key === '-j list chains') return ok(this.json(this.tables.flatMap((table) => this.tableObjects(table).filter((object) => 'chain' in object))));
+      if (key === '-j list chains')
+        return ok(this.json(this.tables.flatMap((table) => this.tableObjects(table).filter((object) => 'chain' in object))));
       if (key === '-j list ruleset') return ok(this.json(this.tables.flatMap((table) => this.tableObjects(table))));
       return fail(`fake nft: unsupported ${key}`);
     }
@@ -130,14 +137,19 @@ export class FakeNetfilter {
     }
     if (file === 'iptables' && args[2] === '-D') {
       const rule = `-A ${args[3]} -j ${args[5]}`;
-      this.iptablesSave = this.iptablesSave.split('\n').filter((line) => line.replace(/^\[\d+:\d+\] /, '') !== rule).join('\n');
+      this.iptablesSave = this.iptablesSave
+        .split('\n')
+        .filter((line) => line.replace(/^\[\d+:\d+\] /, '') !== rule)
+        .join('\n');
       return ok();
     }
     if (file === 'iptables-restore' && key === '--noflush') {
       const deleted = [...input.matchAll(/^-X (\S+)$/gm)].map((match) => match[1]);
       this.iptablesSave = this.iptablesSave
         .split('\n')
-        .filter((line) => !deleted.some((chain) => line.startsWith(`:${chain} `) || line.replace(/^\[\d+:\d+\] /, '').startsWith(`-A ${chain} `)))
+        .filter(
+          (line) => !deleted.some((chain) => line.startsWith(`:${chain} `) || line.replace(/^\[\d+:\d+\] /, '').startsWith(`-A ${chain} `)),
+        )
         .join('\n');
       return ok();
     }
@@ -156,14 +168,36 @@ export class FakeNetfilter {
     const where = { family: table.family, table: table.name };
     return [
       { table: { family: table.family, name: table.name, handle: 1 } },
-      ...table.counters.map((counter) => ({ counter: { ...where, name: counter.name, handle: 0, packets: counter.packets, bytes: counter.bytes } })),
-      ...table.sets.map((set) => ({
-        set: { ...where, name: set.name, type: set.type, handle: 0, ...(set.flags.length === 0 ? {} : { flags: set.flags }), ...(set.size === undefined ? {} : { size: set.size }), ...(set.elements.length === 0 ? {} : { elem: set.elements.map(elementJson) }) },
+      ...table.counters.map((counter) => ({
+        counter: { ...where, name: counter.name, handle: 0, packets: counter.packets, bytes: counter.bytes },
       })),
-      ...table.flowtables.map((flowtable) => ({ flowtable: { ...where, name: flowtable.name, hook: flowtable.hook, prio: flowtable.prio, dev: flowtable.devices } })),
-      ...table.chains.map((chain) => ({ chain: { ...where, name: chain.name, handle: 0, ...(chain.base === undefined ? {} : chain.base) } })),
+      ...table.sets.map((set) => ({
+        set: {
+          ...where,
+          name: set.name,
+          type: set.type,
+          handle: 0,
+          ...(set.flags.length === 0 ? {} : { flags: set.flags }),
+          ...(set.size === undefined ? {} : { size: set.size }),
+          ...(set.elements.length === 0 ? {} : { elem: set.elements.map(elementJson) }),
+        },
+      })),
+      ...table.flowtables.map((flowtable) => ({
+        flowtable: { ...where, name: flowtable.name, hook: flowtable.hook, prio: flowtable.prio, dev: flowtable.devices },
+      })),
+      ...table.chains.map((chain) => ({
+        chain: { ...where, name: chain.name, handle: 0, ...(chain.base === undefined ? {} : chain.base) },
+      })),
       ...table.chains.flatMap((chain) =>
-        chain.rules.map((rule) => ({ rule: { ...where, chain: chain.name, handle: rule.handle, ...(rule.comment === undefined ? {} : { comment: rule.comment }), expr: ruleExpr(rule.text) } })),
+        chain.rules.map((rule) => ({
+          rule: {
+            ...where,
+            chain: chain.name,
+            handle: rule.handle,
+            ...(rule.comment === undefined ? {} : { comment: rule.comment }),
+            expr: ruleExpr(rule.text),
+          },
+        })),
       ),
     ];
   }
@@ -171,21 +205,27 @@ export class FakeNetfilter {
   /** All or nothing, as the kernel commits an `nft -f` batch. */
   private transaction(input: string): void {
     const next = structuredClone(this.tables);
-    const lines = input.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+    const lines = input
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
     for (let index = 0; index < lines.length; index++) {
       const line = lines[index] ?? '';
       const declare = /^table (\S+) (\S+)$/.exec(line);
       const remove = /^delete table (\S+) (\S+)$/.exec(line);
       const define = /^table (\S+) (\S+) \{$/.exec(line);
       if (declare !== null) {
-        if (next.find((table) => table.family === declare[1] && table.name === declare[2]) === undefined) next.push(emptyTable(declare[1] ?? '', declare[2] ?? ''));
+        if (next.find((table) => table.family === declare[1] && table.name === declare[2]) === undefined)
+          next.push(emptyTable(declare[1] ?? '', declare[2] ?? ''));
       } else if (remove !== null) {
         const at = next.findIndex((table) => table.family === remove[1] && table.name === remove[2]);
         if (at < 0) throw new Error(`No such file or directory: delete table ${remove[1]} ${remove[2]}`);
         next.splice(at, 1);
       } else if (define !== null) {
-        let table = next.find((candidate) => candidate.family === define[1] && candidate.name === define[2]);
-        if (table === undefined) next.push((table = emptyTable(define[1] ?? '', define[2] ?? '')));
+        const table =
+          next.find((candidate) => candidate.family === define[1] && candidate.name === define[2]) ??
+          emptyTable(define[1] ?? '', define[2] ?? '');
+        if (!next.includes(table)) next.push(table);
         index = this.parseTableBody(table, lines, index + 1);
       } else throw new Error(`syntax error: ${line}`);
     }
@@ -197,33 +237,53 @@ export class FakeNetfilter {
     for (; index < lines.length; index++) {
       const line = lines[index] ?? '';
       if (line === '}') return index;
-      let match: RegExpExecArray | null;
-      if ((match = /^counter (\S+) \{ \}$/.exec(line)) !== null) table.counters.push({ name: match[1] ?? '', packets: 0, bytes: 0 });
-      else if ((match = /^set (\S+) \{ type (\S+); size (\d+); flags (\S+); \}$/.exec(line)) !== null) {
-        table.sets.push({ name: match[1] ?? '', type: match[2] ?? '', size: Number(match[3]), flags: [match[4] ?? ''], elements: [] });
-      } else if ((match = /^set (\S+) \{$/.exec(line)) !== null) {
-        const set = { name: match[1] ?? '', type: '', flags: [] as string[], elements: [] as string[] };
+      const counter = /^counter (\S+) \{ \}$/.exec(line);
+      const dynamicSet = /^set (\S+) \{ type (\S+); size (\d+); flags (\S+); \}$/.exec(line);
+      const set = /^set (\S+) \{$/.exec(line);
+      const flowtable = /^flowtable (\S+) \{ hook (\S+) priority (\S+); devices = \{ (.*) \}; counter; \}$/.exec(line);
+      const chainStart = /^chain (\S+) \{$/.exec(line);
+      if (counter !== null) table.counters.push({ name: counter[1] ?? '', packets: 0, bytes: 0 });
+      else if (dynamicSet !== null) {
+        table.sets.push({
+          name: dynamicSet[1] ?? '',
+          type: dynamicSet[2] ?? '',
+          size: Number(dynamicSet[3]),
+          flags: [dynamicSet[4] ?? ''],
+          elements: [],
+        });
+      } else if (set !== null) {
+        const entry = { name: set[1] ?? '', type: '', flags: [] as string[], elements: [] as string[] };
         for (index++; (lines[index] ?? '}') !== '}'; index++) {
           const body = lines[index] ?? '';
           const definition = /^type (\S+); flags (\S+);$/.exec(body);
           const elements = /^elements = \{ (.*) \}$/.exec(body);
-          if (definition !== null) [set.type, set.flags] = [definition[1] ?? '', [definition[2] ?? '']];
-          else if (elements !== null) set.elements = (elements[1] ?? '').split(', ');
+          if (definition !== null) [entry.type, entry.flags] = [definition[1] ?? '', [definition[2] ?? '']];
+          else if (elements !== null) entry.elements = (elements[1] ?? '').split(', ');
           else throw new Error(`syntax error in set: ${body}`);
         }
-        table.sets.push(set);
-      } else if ((match = /^flowtable (\S+) \{ hook (\S+) priority (\S+); devices = \{ (.*) \}; counter; \}$/.exec(line)) !== null) {
+        table.sets.push(entry);
+      } else if (flowtable !== null) {
         if (!this.flowtablesSupported) throw new Error('Could not process rule: No such file or directory (flowtable)');
-        table.flowtables.push({ name: match[1] ?? '', hook: match[2] ?? '', prio: parsePriority(match[3] ?? ''), devices: (match[4] ?? '').split(', ').map((device) => device.replace(/"/g, '')) });
-      } else if ((match = /^chain (\S+) \{$/.exec(line)) !== null) {
-        const chain: FakeChain = { name: match[1] ?? '', rules: [] };
+        table.flowtables.push({
+          name: flowtable[1] ?? '',
+          hook: flowtable[2] ?? '',
+          prio: parsePriority(flowtable[3] ?? ''),
+          devices: (flowtable[4] ?? '').split(', ').map((device) => device.replace(/"/g, '')),
+        });
+      } else if (chainStart !== null) {
+        const chain: FakeChain = { name: chainStart[1] ?? '', rules: [] };
         for (index++; (lines[index] ?? '}') !== '}'; index++) {
           const body = lines[index] ?? '';
           const base = /^type (\S+) hook (\S+) priority (.+); policy (\S+);$/.exec(body);
-          if (base !== null) chain.base = { type: base[1] ?? '', hook: base[2] ?? '', prio: parsePriority(base[3] ?? ''), policy: base[4] ?? '' };
+          if (base !== null)
+            chain.base = { type: base[1] ?? '', hook: base[2] ?? '', prio: parsePriority(base[3] ?? ''), policy: base[4] ?? '' };
           else {
             const comment = / comment "([^"]*)"$/.exec(body);
-            chain.rules.push({ text: comment === null ? body : body.slice(0, comment.index), ...(comment === null ? {} : { comment: comment[1] }), handle: this.handle++ });
+            chain.rules.push({
+              text: comment === null ? body : body.slice(0, comment.index),
+              ...(comment === null ? {} : { comment: comment[1] }),
+              handle: this.handle++,
+            });
           }
         }
         table.chains.push(chain);
