@@ -1,5 +1,5 @@
 import type { AgentConfig } from './config.js';
-import type { Dataplane, DesiredState, Inspection } from './dataplane.js';
+import type { Dataplane, DesiredState, ForwardPath, Inspection } from './dataplane.js';
 import type { Logger } from './log.js';
 import type { MetadataClient } from './metadata.js';
 import type { AgentMetrics } from './metrics.js';
@@ -38,6 +38,7 @@ export class Agent {
   private egressInterface: string | undefined;
   private desired: DesiredState | undefined;
   private lastInspection: Inspection | undefined;
+  private forwardPath: ForwardPath | undefined;
   private lastError: string | undefined;
   private rejectedConfig: string | undefined;
   private waitingFor = 'no config loaded yet';
@@ -195,6 +196,13 @@ export class Agent {
         } catch (error) {
           inspectionError = (error as Error).message;
         }
+        if (scope === 'traffic') {
+          try {
+            this.forwardPath = await this.deps.dataplane.checkForwardPath();
+          } catch (error) {
+            this.forwardPath = { ok: true, detail: `not checked: ${(error as Error).message}`, warnings: [] };
+          }
+        }
       }
       const report = this.report(inspection, inspectionError, scope);
       if (scope === 'traffic') this.deps.metrics.healthy.set(report.status === 'ok' ? 1 : 0);
@@ -217,6 +225,8 @@ export class Agent {
         inspection === undefined
           ? { ok: false, detail: inspectionError ?? this.lastError ?? 'not applied yet' }
           : { ok: inspection.inSync, detail: inspection.inSync ? 'in sync with the config' : inspection.differences.join('; ') };
+      // Another firewall's drop is this VM's configuration, not a fault that recreating the VM would fix.
+      if (this.forwardPath !== undefined && scope === 'traffic') checks.forward_path = { ok: this.forwardPath.ok, detail: this.forwardPath.detail };
       const probe = this.config.egressProbe;
       if (probe !== undefined && scope === 'traffic') {
         const fresh = this.probeResult !== undefined && Date.now() - this.probeResult.at < probe.intervalSeconds * 3000 + probe.timeoutSeconds * 1000 * probe.targets.length;
@@ -228,7 +238,11 @@ export class Agent {
     const failed = Object.entries(checks)
       .filter(([, check]) => !check.ok)
       .map(([name]) => name);
-    const warnings = this.rejectedConfig === undefined ? [] : [`the latest config was refused, the previous one stays in effect: ${this.rejectedConfig}`];
+    const warnings = [
+      ...(this.rejectedConfig === undefined ? [] : [`the latest config was refused, the previous one stays in effect: ${this.rejectedConfig}`]),
+      ...this.deps.dataplane.warnings,
+      ...(this.forwardPath?.warnings ?? []),
+    ];
     return { status: failed.length === 0 ? 'ok' : 'unhealthy', failed, checks, warnings };
   }
 

@@ -56,6 +56,8 @@ export const agentConfigSchema = z
     natPortAllocation: z.enum(['preserve', 'random']).default('preserve'),
     mssClamp: z.union([z.literal('pmtu'), z.number().int().min(536).max(9000)]).default('pmtu'),
     conntrackMax: z.number().int().min(1024).max(16_777_216).optional(),
+    /** A software flowtable for established TCP/UDP flows, where the kernel has nf_flow_table (docs/agent.md). */
+    flowtableOffload: z.boolean().default(false),
     egressProbe: z
       .object({
         targets: z.array(hostPort).min(1).max(8),

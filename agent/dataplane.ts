@@ -1,47 +1,41 @@
 // Reads, compares, applies and removes the data plane. Rendering is pure (ruleset.ts, sysctl.ts); this module is the
 // executor, and every command it runs goes through the injected runner.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from './config.js';
-import type { CommandRunner } from './runner.js';
+import { findLegacyRuleset, isEmptyLegacy, removeLegacyRuleset } from './legacy-iptables.js';
+import { readRuleCounters } from './collectors/rules.js';
 import {
-  CHAIN_PREFIX,
-  JUMPS,
+  compareShapes,
+  describeForeignChain,
+  foreignForwardChains,
+  parseNftJson,
+  tableShape,
+  type NamedCounter,
+  type TableShape,
+} from './nft-state.js';
+import {
+  COUNTER,
   SOURCE_SET,
-  STAGING_SET,
-  TABLES,
-  jumpRule,
-  normalizeSetMembers,
-  renderRemovalInput,
-  renderRestoreInput,
+  TABLE_FAMILY,
+  TABLE_NAME,
+  TABLE_REMOVAL,
+  cidrToInterval,
+  flowtableProbe,
+  intervalToCidrs,
   renderRuleset,
-  renderSetStagingInput,
+  subtractIntervals,
+  type Interval,
   type Ruleset,
-  type Table,
 } from './ruleset.js';
+import type { CommandRunner } from './runner.js';
 import { SysctlFs, conntrackHashsize, globalSysctls, namespaceSysctls, renderSysctlConf, type Sysctl } from './sysctl.js';
-
-export interface SavedTable {
-  chains: string[];
-  rules: string[];
-}
-
-/** Parses `iptables-save` output (with or without -c) into chains and rules per table, counters stripped. */
-export function parseIptablesSave(text: string): Record<Table, SavedTable> {
-  const tables: Record<Table, SavedTable> = { filter: { chains: [], rules: [] }, nat: { chains: [], rules: [] }, mangle: { chains: [], rules: [] } };
-  let current: SavedTable | undefined;
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.replace(/^\[\d+:\d+\] /, '');
-    if (line.startsWith('*')) current = tables[line.slice(1) as Table];
-    else if (current === undefined) continue;
-    else if (line.startsWith(':')) current.chains.push(line.slice(1).split(' ')[0] ?? '');
-    else if (line.startsWith('-A ')) current.rules.push(line);
-  }
-  return tables;
-}
 
 export interface DesiredState {
   ruleset: Ruleset;
+  /** Identifies the rendered table: the reference listing taken after applying it is only valid for this hash. */
+  hash: string;
   sysctls: Sysctl[];
   /** Settings the kernel only accepts in the initial network namespace; empty inside the lab. */
   globalSysctls: Sysctl[];
@@ -51,6 +45,12 @@ export interface DesiredState {
 export interface Inspection {
   inSync: boolean;
   differences: string[];
+}
+
+export interface ForwardPath {
+  ok: boolean;
+  detail: string;
+  warnings: string[];
 }
 
 export interface DataplaneOptions {
@@ -63,6 +63,17 @@ export interface DataplaneOptions {
 }
 
 const SYSCTL_CONF = 'etc/sysctl.d/99-natgw.conf';
+/**
+ * nft's own listing of the table we applied, so a restarted agent can tell drift from its config without re-applying.
+ * Under /run: the unit may write there, and it goes with a reboot, as the table itself does.
+ */
+const REFERENCE_FILE = 'run/natgw/nft-table.json';
+const TABLE_ARGS = ['table', TABLE_FAMILY, TABLE_NAME];
+
+interface Reference {
+  hash: string;
+  shape: TableShape;
+}
 
 export class Dataplane {
   readonly run: CommandRunner;
@@ -70,6 +81,13 @@ export class Dataplane {
   private readonly root: string;
   private readonly sysRoot: string;
   warn: (message: string, details?: Record<string, unknown>) => void;
+  /** Standing conditions worth an operator's attention that do not make the NAT unhealthy (shown on /healthz). */
+  readonly warnings = new Set<string>();
+  private reference: Reference | undefined;
+  private flowtableSupport = new Map<string, boolean>();
+  private forwardSample: { admitted: number; translated: number } | undefined;
+  private forwardBlocked: string | undefined;
+  private legacyChecked = false;
 
   constructor(options: DataplaneOptions) {
     this.run = options.run;
@@ -93,63 +111,64 @@ export class Dataplane {
     const inInitialNamespace = await this.sysctlFs.inInitialNetworkNamespace();
     if (!inInitialNamespace && !this.warnedAboutGlobals) {
       this.warnedAboutGlobals = true;
-      this.warn('running in a child network namespace: nf_conntrack_max and the conntrack hash size are global to the kernel, so they are left as they are');
+      this.warn(
+        'running in a child network namespace: nf_conntrack_max and the conntrack hash size are global to the kernel, so they are left as they are',
+      );
     }
     const global = inInitialNamespace ? globalSysctls(config, await this.sysctlFs.memoryBytes()) : [];
     const conntrackMax = global.find((entry) => entry.name === 'net.netfilter.nf_conntrack_max');
+    const flowtable = config.flowtableOffload && (await this.hasFlowtables(egressInterface));
+    const ruleset = renderRuleset(config, egressInterface, { flowtable });
     return {
-      ruleset: renderRuleset(config, egressInterface),
+      ruleset,
+      hash: createHash('sha256').update(ruleset.text).digest('hex').slice(0, 16),
       sysctls: namespaceSysctls(config, egressInterface),
       globalSysctls: global,
       ...(conntrackMax === undefined ? {} : { hashsize: conntrackHashsize(Number(conntrackMax.value)) }),
     };
   }
 
-  async saveTables(): Promise<Record<Table, SavedTable>> {
-    const { stdout } = await this.run('read the live ruleset', 'iptables-save', []);
-    return parseIptablesSave(stdout);
+  /** Asked once per interface with `nft -c` (the kernel checks, nothing is created); the answer cannot change without a reboot. */
+  private async hasFlowtables(egressInterface: string): Promise<boolean> {
+    const known = this.flowtableSupport.get(egressInterface);
+    if (known !== undefined) return known;
+    const { exitCode, stderr } = await this.run('check whether the kernel has nf_flow_table', 'nft', ['-c', '-f', '-'], {
+      input: flowtableProbe(egressInterface),
+      okExitCodes: [1],
+    });
+    const supported = exitCode === 0;
+    this.flowtableSupport.set(egressInterface, supported);
+    if (!supported) {
+      const message = 'flowtableOffload is on, but this kernel has no flowtables (nf_flow_table): running without offload';
+      this.warnings.add(message);
+      this.warn(message, { nft: stderr.trim().split('\n')[0] });
+    }
+    return supported;
   }
 
-  async liveSetMembers(name = SOURCE_SET): Promise<string[] | undefined> {
-    const { stdout, exitCode } = await this.run(`read ipset ${name}`, 'ipset', ['list', name, '-o', 'save'], { okExitCodes: [1] });
-    if (exitCode !== 0) return undefined;
-    const members = stdout
-      .split('\n')
-      .filter((line) => line.startsWith(`add ${name} `))
-      .map((line) => line.split(' ')[2] ?? '');
-    return normalizeSetMembers(members);
+  async listTable(): Promise<ReturnType<typeof parseNftJson> | undefined> {
+    const { stdout, exitCode } = await this.run('read our nft table', 'nft', ['-j', 'list', ...TABLE_ARGS], { okExitCodes: [1] });
+    return exitCode === 0 ? parseNftJson(stdout) : undefined;
+  }
+
+  private async loadReference(): Promise<Reference | undefined> {
+    if (this.reference !== undefined) return this.reference;
+    try {
+      this.reference = JSON.parse(await readFile(path.join(this.root, REFERENCE_FILE), 'utf8')) as Reference;
+    } catch {
+      return undefined;
+    }
+    return this.reference;
   }
 
   /** Compares everything we own with what it should be; says what differs, in words a log reader can act on. */
   async inspect(desired: DesiredState): Promise<Inspection> {
+    const live = await this.listTable();
+    const reference = await this.loadReference();
     const differences: string[] = [];
-    const live = await this.saveTables();
-    for (const table of TABLES) {
-      const want = desired.ruleset.chains[table];
-      const have = live[table];
-      for (const [chain, rules] of Object.entries(want)) {
-        if (!have.chains.includes(chain)) {
-          differences.push(`${table}: chain ${chain} is missing`);
-          continue;
-        }
-        const liveRules = have.rules.filter((rule) => rule.startsWith(`-A ${chain} `));
-        if (liveRules.join('\n') !== rules.join('\n')) {
-          differences.push(`${table}: chain ${chain} has ${liveRules.length} rules that differ from the ${rules.length} wanted`);
-        }
-      }
-      for (const chain of have.chains) {
-        if (chain.startsWith(CHAIN_PREFIX) && !(chain in want)) differences.push(`${table}: stale chain ${chain}`);
-      }
-    }
-    for (const jump of desired.ruleset.jumps) {
-      const count = live[jump.table].rules.filter((rule) => rule === jumpRule(jump)).length;
-      if (count !== 1) differences.push(`${jump.table}: jump '${jumpRule(jump)}' found ${count} times, wanted once`);
-    }
-    const members = await this.liveSetMembers();
-    if (members === undefined) differences.push(`ipset ${SOURCE_SET} is missing`);
-    else if (members.join(',') !== desired.ruleset.sourceSet.join(',')) {
-      differences.push(`ipset ${SOURCE_SET} holds [${members.join(', ')}], wanted [${desired.ruleset.sourceSet.join(', ')}]`);
-    }
+    if (live === undefined) differences.push(`table ${TABLE_FAMILY} ${TABLE_NAME} is missing`);
+    else if (reference?.hash !== desired.hash) differences.push(`table ${TABLE_FAMILY} ${TABLE_NAME} was not built from this config`);
+    else differences.push(...compareShapes(reference.shape, tableShape(live)));
     for (const entry of [...desired.sysctls, ...desired.globalSysctls]) {
       const value = await this.sysctlFs.read(entry);
       if (value !== entry.value) differences.push(`sysctl ${entry.name} is ${value ?? '(absent)'}, wanted ${entry.value}`);
@@ -158,35 +177,46 @@ export class Dataplane {
   }
 
   /**
-   * Makes the live state match: the staged set and the rules first (nothing changes if iptables-restore refuses), then
-   * the set swap, the jumps and the sysctls. Forwarding is switched on last, when the rules restricting it are in place.
+   * Makes the live state match: the whole table in one transaction (nothing changes if nft refuses it), then what the
+   * old iptables data plane left, then the flows of ranges that went, then the sysctls. Forwarding is switched on
+   * last, when the table restricting it is in place.
    */
   async apply(desired: DesiredState): Promise<void> {
-    await this.run('stage the source ranges in an ipset', 'ipset', ['-exist', 'restore'], { input: renderSetStagingInput(desired.ruleset) });
-    const live = await this.saveTables();
-    const stale = Object.fromEntries(
-      TABLES.map((table) => [table, live[table].chains.filter((chain) => chain.startsWith(CHAIN_PREFIX) && !(chain in desired.ruleset.chains[table]))]),
-    ) as Record<Table, string[]>;
-    try {
-      await this.run('apply the ruleset', 'iptables-restore', ['--noflush'], { input: renderRestoreInput(desired.ruleset) + renderRemovalInput(stale) });
-    } catch (error) {
-      await this.run('drop the staged ipset', 'ipset', ['destroy', STAGING_SET], { okExitCodes: [1] });
-      throw error;
+    // The ranges in force before this transaction: from our reference when it is current, else from the live table.
+    const reference = await this.loadReference();
+    const live = reference === undefined ? await this.listTable() : undefined;
+    const previous =
+      reference?.shape.sets[SOURCE_SET]?.elements ?? (live === undefined ? undefined : tableShape(live)?.sets[SOURCE_SET]?.elements);
+    await this.run('replace the nft table', 'nft', ['-f', '-'], { input: desired.ruleset.text });
+    const after = await this.listTable();
+    const shape = after === undefined ? undefined : tableShape(after);
+    if (shape === undefined) throw new Error(`table ${TABLE_FAMILY} ${TABLE_NAME} is missing right after nft applied it`);
+    this.reference = { hash: desired.hash, shape };
+    const referenceFile = path.join(this.root, REFERENCE_FILE);
+    await mkdir(path.dirname(referenceFile), { recursive: true });
+    await writeFile(referenceFile, JSON.stringify(this.reference));
+
+    // Only an older agent creates these, and it is gone once we run: looking once per process is enough.
+    if (!this.legacyChecked) {
+      const legacy = await findLegacyRuleset(this.run);
+      if (!isEmptyLegacy(legacy))
+        this.warn('removed the iptables data plane of an older agent; the nft table replaces it', {
+          removed: await removeLegacyRuleset(this.run, legacy),
+        });
+      this.legacyChecked = true;
     }
-    await this.run('swap in the new source ranges', 'ipset', ['restore'], { input: `swap ${STAGING_SET} ${SOURCE_SET}\ndestroy ${STAGING_SET}\n` });
-    await this.ensureJumps(live);
+
+    if (previous !== undefined) await this.cutRemovedFlows(previous, desired.ruleset.sourceRanges.map(cidrToInterval));
     await this.applySysctls(desired);
   }
 
-  private async ensureJumps(live: Record<Table, SavedTable>): Promise<void> {
-    for (const jump of JUMPS) {
-      const count = live[jump.table].rules.filter((rule) => rule === jumpRule(jump)).length;
-      if (count === 0) {
-        await this.run(`insert the jump to ${jump.target}`, 'iptables', ['-t', jump.table, '-I', jump.builtinChain, '1', '-j', jump.target]);
-      }
-      for (let extra = count; extra > 1; extra--) {
-        await this.run(`remove a duplicate jump to ${jump.target}`, 'iptables', ['-t', jump.table, '-D', jump.builtinChain, '-j', jump.target]);
-      }
+  /**
+   * The fast path accepts a flow's packets on its conntrack state alone, so a range leaving the allow-list would keep
+   * its open flows: deleting their entries sends their next packet through the allow-list, which drops it.
+   */
+  private async cutRemovedFlows(previous: Interval[], wanted: Interval[]): Promise<void> {
+    for (const cidr of subtractIntervals(previous, wanted).flatMap(intervalToCidrs)) {
+      await this.run(`cut the flows of ${cidr}, which left sourceRanges`, 'conntrack', ['-D', '-s', cidr], { okExitCodes: [1] });
     }
   }
 
@@ -216,28 +246,56 @@ export class Dataplane {
     await writeFile(conf, renderSysctlConf([...desired.sysctls, ...desired.globalSysctls]));
   }
 
-  /** Removes every chain, jump, set and file of ours, and nothing else. Sysctl values stay until reboot. */
+  /**
+   * Whether forwarded traffic gets past everyone else's firewall. In nftables a drop in any base chain is final, so
+   * our accept is not enough: connections we admit but that never reach our masquerade rule were dropped by another
+   * chain, and that chain is named. Judged on the connections since the last verdict; with too few, the verdict stays.
+   */
+  async checkForwardPath(): Promise<ForwardPath> {
+    const counters = await readRuleCounters(this.run).catch(() => new Map<string, NamedCounter>());
+    const sample = { admitted: counters.get(COUNTER.newConnections)?.packets, translated: counters.get(COUNTER.translated)?.packets };
+    const baseline = this.forwardSample;
+    let admitted = 0;
+    let translated = 0;
+    if (sample.admitted === undefined || sample.translated === undefined) this.forwardSample = undefined;
+    else if (baseline === undefined || sample.admitted < baseline.admitted || sample.translated < baseline.translated) {
+      // No baseline yet, or the table was replaced and its counters restarted.
+      this.forwardSample = { admitted: sample.admitted, translated: sample.translated };
+    } else {
+      admitted = sample.admitted - baseline.admitted;
+      translated = sample.translated - baseline.translated;
+      // Too few connections to judge: keep counting from the same baseline.
+      if (translated > 0 || admitted >= 2) this.forwardSample = { admitted: sample.admitted, translated: sample.translated };
+    }
+    const { stdout } = await this.run('list the firewall chains', 'nft', ['-j', 'list', 'chains']);
+    const dropPolicies = foreignForwardChains(parseNftJson(stdout)).filter((chain) => chain.policy === 'drop');
+    const warnings = dropPolicies.map((chain) => `${describeForeignChain(chain)}: clients' traffic passes only where its rules accept it`);
+    if (admitted >= 2 && translated <= 0) {
+      const { stdout: ruleset } = await this.run('find the chain that drops forwarded traffic', 'nft', ['-j', 'list', 'ruleset']);
+      const suspects = foreignForwardChains(parseNftJson(ruleset)).filter(
+        (chain) => chain.policy === 'drop' || chain.droppingRules.length > 0,
+      );
+      this.forwardBlocked = `${admitted} connections admitted by natgw since the last check were dropped by another firewall (a drop in any nftables base chain is final): ${
+        suspects.length === 0
+          ? 'no dropping chain found on the forward or postrouting hooks'
+          : suspects.map(describeForeignChain).join('; ')
+      }`;
+    } else if (translated > 0) this.forwardBlocked = undefined;
+    return this.forwardBlocked === undefined
+      ? { ok: true, detail: 'admitted connections are translated', warnings }
+      : { ok: false, detail: this.forwardBlocked, warnings };
+  }
+
+  /** Removes our table, what an older agent left, and our files, and nothing else. Sysctl values stay until reboot. */
   async cleanup(): Promise<string[]> {
     const removed: string[] = [];
-    const live = await this.saveTables();
-    for (const table of TABLES) {
-      for (const rule of live[table].rules) {
-        const match = /^-A (\S+) -j (NATGW-\S+)$/.exec(rule);
-        if (match === null || match[1]?.startsWith(CHAIN_PREFIX)) continue;
-        await this.run(`remove the jump to ${match[2]}`, 'iptables', ['-t', table, '-D', match[1] ?? '', '-j', match[2] ?? '']);
-        removed.push(`${table}: ${rule}`);
-      }
+    if ((await this.listTable()) !== undefined) {
+      await this.run('remove our nft table', 'nft', ['-f', '-'], { input: TABLE_REMOVAL });
+      removed.push(`nft table ${TABLE_FAMILY} ${TABLE_NAME}`);
     }
-    const ours = Object.fromEntries(TABLES.map((table) => [table, live[table].chains.filter((chain) => chain.startsWith(CHAIN_PREFIX))])) as Record<Table, string[]>;
-    const removal = renderRemovalInput(ours);
-    if (removal !== '') {
-      await this.run('remove our chains', 'iptables-restore', ['--noflush'], { input: removal });
-      for (const table of TABLES) removed.push(...ours[table].map((chain) => `${table}: chain ${chain}`));
-    }
-    for (const set of [SOURCE_SET, STAGING_SET]) {
-      const { exitCode } = await this.run(`destroy ipset ${set}`, 'ipset', ['destroy', set], { okExitCodes: [1] });
-      if (exitCode === 0) removed.push(`ipset ${set}`);
-    }
+    removed.push(...(await removeLegacyRuleset(this.run, await findLegacyRuleset(this.run))));
+    this.reference = undefined;
+    await rm(path.join(this.root, REFERENCE_FILE), { force: true });
     await rm(path.join(this.root, SYSCTL_CONF), { force: true });
     return removed;
   }

@@ -30,7 +30,8 @@ Options:
                        exit with code ${UPGRADE_EXIT_CODE} when a new agent bundle is published in metadata, leaving the
                        data plane in place (the systemd unit then installs the bundle and restarts the agent)
   --validate           check the config, print it with defaults filled in, change nothing
-  --cleanup            remove every chain, set and file of natgw's, and nothing else, then exit
+  --cleanup            remove natgw's nft table (and an older agent's iptables chains and ipsets)
+                       and its files, and nothing else, then exit
   -h, --help           this text
 `;
 

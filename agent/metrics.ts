@@ -99,7 +99,7 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
 
   new Counter({
     name: 'natgw_connections_opened_total',
-    help: 'New connections translated (first packet of each flow from a VM), counted by the kernel.',
+    help: 'New connections from VMs admitted for translation, counted once each by the kernel (a retransmitted SYN is not counted again).',
     registers: [registry],
     async collect() {
       const { rules } = await scrape();

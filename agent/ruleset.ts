@@ -1,150 +1,197 @@
-// The whole data plane as text, from a pure function of the config (kube-proxy style): the rules are written exactly as
-// `iptables-save` prints them, so comparing the live ruleset with the desired one is a text comparison.
+// The whole data plane as one nftables table, from a pure function of the config (kube-proxy's nftables mode is the
+// model): one table owned by natgw, an interval set instead of rule lists, named counters, and the table replaced in one
+// `nft -f` transaction.
+import ipaddr from 'ipaddr.js';
 import type { AgentConfig } from './config.js';
 
-export const CHAIN_PREFIX = 'NATGW-';
-export const SOURCE_SET = 'natgw-src';
-export const STAGING_SET = 'natgw-src-next';
-const SET_OPTIONS = 'hash:net family inet hashsize 1024 maxelem 65536';
+export const TABLE_FAMILY = 'ip';
+export const TABLE_NAME = 'natgw';
+export const SOURCE_SET = 'sources';
+export const FLOWTABLE = 'fastpath';
 
-/** Comments double as stable ids for the counters that metrics read back from `iptables-save -c`. */
+/** Named counters: metrics read them back with `nft -j list counters table ip natgw`. */
 export const COUNTER = {
-  egress: 'natgw:egress',
-  ingress: 'natgw:ingress',
-  newConnections: 'natgw:new',
+  egress: 'egress',
+  ingress: 'ingress',
+  newConnections: 'new',
+  /** Connections that reached our masquerade rule: fewer than `new` means someone else's chain dropped them. */
+  translated: 'translated',
 } as const;
 
 /** Each drop reason has its own chain: one place to count it and, rate-limited in the kernel, to log it via NFLOG. */
 export const DROP_REASONS = [
-  { reason: 'source_not_allowed', chain: 'NATGW-DROP-SOURCE', nflogGroup: 4201 },
-  { reason: 'per_vm_cap', chain: 'NATGW-DROP-CAP', nflogGroup: 4202 },
-  { reason: 'invalid', chain: 'NATGW-DROP-INVALID', nflogGroup: 4203 },
+  { reason: 'source_not_allowed', chain: 'drop_source_not_allowed', nflogGroup: 4201 },
+  { reason: 'per_vm_cap', chain: 'drop_per_vm_cap', nflogGroup: 4202 },
+  { reason: 'invalid', chain: 'drop_invalid', nflogGroup: 4203 },
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number]['reason'];
-export const dropCounterId = (reason: DropReason) => `natgw:drop:${reason}`;
-export const logCounterId = (reason: DropReason) => `natgw:log:${reason}`;
+export const dropCounterId = (reason: DropReason) => `drop_${reason}`;
+export const logCounterId = (reason: DropReason) => `log_${reason}`;
 const dropChain = (reason: DropReason) => DROP_REASONS.find((entry) => entry.reason === reason)!.chain;
 
-export type Table = 'filter' | 'nat' | 'mangle';
-export const TABLES: readonly Table[] = ['mangle', 'filter', 'nat'];
+export const COUNTER_NAMES: readonly string[] = [
+  ...Object.values(COUNTER),
+  ...DROP_REASONS.flatMap(({ reason }) => [dropCounterId(reason), logCounterId(reason)]),
+];
 
-export interface Jump {
-  table: Table;
-  builtinChain: string;
-  target: string;
+export interface RenderOptions {
+  /** Only when the kernel has nf_flow_table: the config flag alone does not add it. */
+  flowtable?: boolean;
 }
 
 export interface Ruleset {
-  /** Our chains and their rules, per table, in the order they must appear. */
-  chains: Record<Table, Record<string, string[]>>;
-  jumps: Jump[];
-  sourceSet: string[];
+  /** Input for `nft -f`: creates, deletes and redefines our table in one transaction. */
+  text: string;
+  /** The allow-list as it is written into the set: sorted, nested ranges folded into the ranges that hold them. */
+  sourceRanges: string[];
 }
 
-export const JUMPS: readonly Jump[] = [
-  { table: 'mangle', builtinChain: 'FORWARD', target: 'NATGW-MSS' },
-  { table: 'filter', builtinChain: 'FORWARD', target: 'NATGW-FORWARD' },
-  { table: 'nat', builtinChain: 'POSTROUTING', target: 'NATGW-POSTROUTING' },
-];
+const q = (text: string) => `"${text}"`;
 
-export function jumpRule(jump: Jump): string {
-  return `-A ${jump.builtinChain} -j ${jump.target}`;
-}
-
-const comment = (id: string) => `-m comment --comment "${id}"`;
-
-export function renderRuleset(config: AgentConfig, egressInterface: string): Ruleset {
-  const ifc = egressInterface;
-  const fromClients = `-m set --match-set ${SOURCE_SET} src -m set ! --match-set ${SOURCE_SET} dst`;
-  // "preserve" keeps the client's source port unless it clashes. "random" (--random-fully) avoids clashes between
-  // many clients, but under churn to one server it often picks a port whose 4-tuple the server still holds in
-  // TIME_WAIT, and that SYN is refused (measured in bench/churn).
-  const masqueradePorts = config.natPortAllocation === 'random' ? ' --random-fully' : '';
-  const mss = config.mssClamp === 'pmtu' ? '--clamp-mss-to-pmtu' : `--set-mss ${config.mssClamp}`;
-  const perVmCap =
-    config.maxConnectionsPerVm === undefined
-      ? []
-      : [`-A NATGW-EGRESS -m conntrack --ctstate NEW -m connlimit --connlimit-above ${config.maxConnectionsPerVm} --connlimit-mask 32 --connlimit-saddr -j ${dropChain('per_vm_cap')}`];
+export function renderRuleset(config: AgentConfig, egressInterface: string, options: RenderOptions = {}): Ruleset {
+  const ifc = q(egressInterface);
+  const sourceRanges = foldSourceRanges(config.sourceRanges);
   const logErrors = config.logging === 'errors' || config.logging === 'all';
-  const dropChains = Object.fromEntries(
-    DROP_REASONS.map(({ reason, chain, nflogGroup }) => [
-      chain,
-      [
-        ...(logErrors
-          ? [`-A ${chain} -m limit --limit ${config.logRateLimitPerSecond}/sec --limit-burst ${config.logRateLimitPerSecond} ${comment(logCounterId(reason))} -j NFLOG --nflog-group ${nflogGroup}`]
-          : []),
-        `-A ${chain} ${comment(dropCounterId(reason))} -j DROP`,
-      ],
-    ]),
-  );
-  return {
-    chains: {
-      mangle: {
-        'NATGW-MSS': [`-A NATGW-MSS -o ${ifc} -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS ${mss}`],
-      },
-      filter: {
-        'NATGW-FORWARD': [
-          // Forwarded traffic that did not arrive on the VPC NIC belongs to someone else (containers, other NICs).
-          `-A NATGW-FORWARD ! -i ${ifc} -j RETURN`,
-          // INVALID packets skip NAT in the kernel, so forwarding them would leak private source addresses.
-          `-A NATGW-FORWARD -m conntrack --ctstate INVALID -j ${dropChain('invalid')}`,
-          `-A NATGW-FORWARD -o ${ifc} -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY ${comment(COUNTER.ingress)} -j ACCEPT`,
-          `-A NATGW-FORWARD -o ${ifc} ${fromClients} -j NATGW-EGRESS`,
-          `-A NATGW-FORWARD -j ${dropChain('source_not_allowed')}`,
-        ],
-        'NATGW-EGRESS': [...perVmCap, `-A NATGW-EGRESS -m conntrack --ctstate NEW ${comment(COUNTER.newConnections)}`, `-A NATGW-EGRESS ${comment(COUNTER.egress)} -j ACCEPT`],
-        ...dropChains,
-      },
-      nat: {
-        // Not for the VM's own traffic: connections open before the agent started (an operator's SSH session) would be
-        // picked up mid-stream and given a new source port, which resets them.
-        'NATGW-POSTROUTING': [`-A NATGW-POSTROUTING -o ${ifc} -m addrtype ! --src-type LOCAL ${fromClients} -j MASQUERADE${masqueradePorts}`],
-      },
-    },
-    jumps: [...JUMPS],
-    sourceSet: normalizeSetMembers(config.sourceRanges),
-  };
-}
+  const rate = config.logRateLimitPerSecond;
+  const mss = config.mssClamp === 'pmtu' ? 'rt mtu' : String(config.mssClamp);
+  // "preserve" keeps the client's source port unless it clashes. "random" (fully-random) avoids clashes between many
+  // clients, but under churn to one server it often picks a port whose 4-tuple the server still holds in TIME_WAIT,
+  // and that SYN is refused (measured in bench/churn).
+  const masquerade = config.natPortAllocation === 'random' ? 'masquerade fully-random' : 'masquerade';
+  const offload = options.flowtable === true;
 
-/** ipset prints a /32 member without its prefix; compare members in that form, sorted. */
-export function normalizeSetMembers(members: string[]): string[] {
-  return [...new Set(members.map((member) => member.replace(/\/32$/, '')))].sort();
-}
-
-/** Input for one `iptables-restore --noflush`: declaring a chain flushes it, so the transaction replaces our chains whole. */
-export function renderRestoreInput(ruleset: Ruleset): string {
-  const lines: string[] = [];
-  for (const table of TABLES) {
-    const chains = ruleset.chains[table];
-    lines.push(`*${table}`);
-    for (const chain of Object.keys(chains)) lines.push(`:${chain} - [0:0]`);
-    for (const rules of Object.values(chains)) lines.push(...rules);
-    lines.push('COMMIT');
+  const lines: string[] = [
+    // Declaring then deleting makes the delete safe when the table is absent; the whole file is one transaction, so
+    // packets see either the old table or the new one, never none.
+    `table ${TABLE_FAMILY} ${TABLE_NAME}`,
+    `delete table ${TABLE_FAMILY} ${TABLE_NAME}`,
+    `table ${TABLE_FAMILY} ${TABLE_NAME} {`,
+    ...COUNTER_NAMES.map((name) => `  counter ${name} { }`),
+    `  set ${SOURCE_SET} {`,
+    '    type ipv4_addr; flags interval;',
+    ...(sourceRanges.length === 0 ? [] : [`    elements = { ${sourceRanges.join(', ')} }`]),
+    '  }',
+  ];
+  if (config.maxConnectionsPerVm !== undefined) lines.push('  set per_vm_connections { type ipv4_addr; size 65535; flags dynamic; }');
+  if (offload) lines.push(`  flowtable ${FLOWTABLE} { hook ingress priority filter; devices = { ${ifc} }; counter; }`);
+  for (const { reason, chain, nflogGroup } of DROP_REASONS) {
+    lines.push(`  chain ${chain} {`);
+    if (logErrors)
+      lines.push(
+        `    limit rate ${rate}/second burst ${rate} packets counter name ${q(logCounterId(reason))} log group ${nflogGroup} comment "log"`,
+      );
+    lines.push(`    counter name ${q(dropCounterId(reason))} drop comment "drop"`, '  }');
   }
-  return `${lines.join('\n')}\n`;
-}
-
-/** Removes our chains in one transaction; the jumps must already be gone (a referenced chain cannot be deleted). */
-export function renderRemovalInput(chainsByTable: Record<Table, string[]>): string {
-  const lines: string[] = [];
-  for (const table of TABLES) {
-    const chains = chainsByTable[table];
-    if (chains.length === 0) continue;
-    lines.push(`*${table}`);
-    for (const chain of chains) lines.push(`:${chain} - [0:0]`);
-    for (const chain of chains) lines.push(`-X ${chain}`);
-    lines.push('COMMIT');
-  }
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
-}
-
-/** Fills a staging set that is swapped in afterwards, so the live set never holds a partial list. */
-export function renderSetStagingInput(ruleset: Ruleset): string {
-  return [
-    `create ${SOURCE_SET} ${SET_OPTIONS}`,
-    `create ${STAGING_SET} ${SET_OPTIONS}`,
-    `flush ${STAGING_SET}`,
-    ...ruleset.sourceSet.map((member) => `add ${STAGING_SET} ${member}`),
+  lines.push(
+    '  chain forward {',
+    // Before the usual filter priority, so an iptables FORWARD chain (priority 0) comes after us: a drop there is
+    // visible to us as a connection admitted but never translated.
+    '    type filter hook forward priority filter - 10; policy accept;',
+    // Forwarded traffic that did not arrive on the VPC NIC belongs to someone else (containers, other NICs).
+    `    iifname != ${ifc} return comment "not-from-vpc"`,
+    // Both directions' SYNs (the client's SYN, the server's SYN-ACK), like the TCPMSS rule it replaces.
+    `    tcp flags syn / syn,rst tcp option maxseg size set ${mss} comment "mss-clamp"`,
+    // The fast path: a flow's later packets skip every allow-list check its first packet passed.
+    ...(offload ? ['    ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"'] : []),
+    `    ct state established,related ct direction reply counter name ${q(COUNTER.ingress)} accept comment "established-reply"`,
+    `    ct state established,related counter name ${q(COUNTER.egress)} accept comment "established-original"`,
+    // INVALID packets skip NAT in the kernel, so forwarding them would leak private source addresses.
+    `    ct state invalid jump ${dropChain('invalid')} comment "invalid"`,
+    `    oifname != ${ifc} jump ${dropChain('source_not_allowed')} comment "not-to-vpc"`,
+    `    ip saddr != @${SOURCE_SET} jump ${dropChain('source_not_allowed')} comment "source-not-allowed"`,
+    `    ip daddr @${SOURCE_SET} jump ${dropChain('source_not_allowed')} comment "destination-inside"`,
+    ...(config.maxConnectionsPerVm === undefined
+      ? []
+      : [
+          `    add @per_vm_connections { ip saddr ct count over ${config.maxConnectionsPerVm} } jump ${dropChain('per_vm_cap')} comment "per-vm-cap"`,
+        ]),
+    // A connection's first packet (its conntrack entry not yet confirmed) is counted once; a retransmitted SYN is not.
+    `    ct status & confirmed == 0 counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "admit-new"`,
+    `    counter name ${q(COUNTER.egress)} accept comment "admit-retransmit"`,
+    '  }',
+    '  chain postrouting {',
+    '    type nat hook postrouting priority srcnat - 10; policy accept;',
+    // Not for the VM's own traffic: connections open before the agent started (an operator's SSH session) would be
+    // picked up mid-stream and given a new source port, which resets them.
+    `    oifname ${ifc} fib saddr type != local ip saddr @${SOURCE_SET} ip daddr != @${SOURCE_SET} counter name ${q(COUNTER.translated)} ${masquerade} comment "masquerade"`,
+    '  }',
+    '}',
     '',
-  ].join('\n');
+  );
+  return { text: lines.join('\n'), sourceRanges };
+}
+
+/** `nft -f` input that removes our table and nothing else; deleting an absent table is not an error. */
+export const TABLE_REMOVAL = `table ${TABLE_FAMILY} ${TABLE_NAME}\ndelete table ${TABLE_FAMILY} ${TABLE_NAME}\n`;
+
+/** A probe table for nf_flow_table: checked with `nft -c`, so nothing is ever created. */
+export const flowtableProbe = (egressInterface: string) =>
+  `table ${TABLE_FAMILY} natgw_flowtable_probe {\n  flowtable probe { hook ingress priority filter; devices = { ${q(egressInterface)} }; }\n}\n`;
+
+// --- address arithmetic on IPv4 intervals: the allow-list as the set holds it, and what to cut when a range goes ---
+
+export type Interval = [start: number, end: number];
+
+const toNumber = (address: string) =>
+  ipaddr.IPv4.parse(address)
+    .toByteArray()
+    .reduce((value, byte) => value * 256 + byte, 0);
+const toAddress = (value: number) => [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
+
+export function cidrToInterval(cidr: string): Interval {
+  const [address, prefix = '32'] = cidr.split('/');
+  const start = toNumber(address ?? '');
+  const size = 2 ** (32 - Number(prefix));
+  const base = start - (start % size);
+  return [base, base + size - 1];
+}
+
+/** The fewest CIDR blocks covering an interval exactly. */
+export function intervalToCidrs([start, end]: Interval): string[] {
+  const cidrs: string[] = [];
+  let at = start;
+  while (at <= end) {
+    let size = 1;
+    while (at % (size * 2) === 0 && at + size * 2 - 1 <= end && size < 2 ** 32) size *= 2;
+    const prefix = 32 - Math.log2(size);
+    cidrs.push(prefix === 32 ? toAddress(at) : `${toAddress(at)}/${prefix}`);
+    at += size;
+  }
+  return cidrs;
+}
+
+export function mergeIntervals(intervals: Interval[]): Interval[] {
+  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
+  const merged: Interval[] = [];
+  for (const [start, end] of sorted) {
+    const last = merged.at(-1);
+    if (last !== undefined && start <= last[1] + 1) last[1] = Math.max(last[1], end);
+    else merged.push([start, end]);
+  }
+  return merged;
+}
+
+/** Addresses in `from` that none of `remove` covers. */
+export function subtractIntervals(from: Interval[], remove: Interval[]): Interval[] {
+  let pieces = mergeIntervals(from);
+  for (const [cutStart, cutEnd] of mergeIntervals(remove)) {
+    pieces = pieces.flatMap(([start, end]): Interval[] => {
+      if (cutEnd < start || cutStart > end) return [[start, end]];
+      return [...(cutStart > start ? [[start, cutStart - 1] as Interval] : []), ...(cutEnd < end ? [[cutEnd + 1, end] as Interval] : [])];
+    });
+  }
+  return pieces;
+}
+
+/**
+ * An interval set refuses overlapping elements, and CIDR blocks either nest or are disjoint: dropping the blocks held
+ * by another leaves a valid element list that still reads like the config (no merged ranges a reader never wrote).
+ */
+export function foldSourceRanges(ranges: string[]): string[] {
+  const unique = [...new Set(ranges.map((range) => intervalToCidrs(cidrToInterval(range))[0] ?? range))];
+  const kept = unique.filter((range) => {
+    const [start, end] = cidrToInterval(range);
+    return !unique.some((other) => other !== range && cidrToInterval(other)[0] <= start && cidrToInterval(other)[1] >= end);
+  });
+  return kept.sort((a, b) => cidrToInterval(a)[0] - cidrToInterval(b)[0]);
 }

@@ -1,4 +1,4 @@
-// Ruleset apply time with 1,000 source ranges: the agent's Dataplane.apply() (one ipset restore, one iptables-restore)
+// Apply time with 1,000 source ranges: the agent's Dataplane.apply() (one `nft -f` transaction replacing the table)
 // against the naive per-rule way (1,000 `iptables -A` processes). Runs a worker inside a lab VM's namespace.
 import { Lab } from '../lab/lab.js';
 import { dist, execJson, median, ratioRow, valueRow, type Bench } from './lib.js';

@@ -218,7 +218,7 @@ export async function conntrackStats(lab: Lab, namespace: string): Promise<Recor
 // --- the topology ---
 
 export interface PathSpec {
-  /** natgw-1, natgw-1000, linear-1000, naive, routed */
+  /** natgw-1, natgw-1000, naive, routed */
   name: string;
   gateway: string;
   clients: string[];
@@ -228,11 +228,10 @@ const ROUTER_IP = '10.10.0.3';
 const GATEWAYS: Record<string, { ip: string; externalIp?: string; clients: [string, string][] }> = {
   'natgw-1': { ip: '10.10.0.2', externalIp: '203.0.113.10', clients: [['c-nat1', '10.10.0.21'], ['c-nat1b', '10.10.0.22']] },
   'natgw-1000': { ip: '10.10.0.4', externalIp: '203.0.113.11', clients: [['c-nat1k', '10.10.0.41'], ['c-nat1kb', '10.10.0.42']] },
-  'linear-1000': { ip: '10.10.0.5', externalIp: '203.0.113.12', clients: [['c-lin', '10.10.0.51'], ['c-linb', '10.10.0.52']] },
   naive: { ip: '10.10.0.6', externalIp: '203.0.113.13', clients: [['c-naive', '10.10.0.61'], ['c-naiveb', '10.10.0.62']] },
   routed: { ip: ROUTER_IP, clients: [['c-routed', '10.10.0.31'], ['c-routedb', '10.10.0.32']] },
 };
-const GATEWAY_VM: Record<string, string> = { 'natgw-1': 'nat1', 'natgw-1000': 'nat1k', 'linear-1000': 'natlin', naive: 'naive', routed: 'router' };
+const GATEWAY_VM: Record<string, string> = { 'natgw-1': 'nat1', 'natgw-1000': 'nat1k', naive: 'naive', routed: 'router' };
 
 export const SMALL_CONFIG = (overrides: Record<string, unknown> = {}) => ({ sourceRanges: ['10.10.0.0/25'], ...overrides });
 
@@ -242,7 +241,6 @@ export const SMALL_CONFIG = (overrides: Record<string, unknown> = {}) => ({ sour
  * - routed: a plain router (ip_forward=1, no rules, no conntrack); the fabric 1:1-NATs its clients like VMs with an
  *   external IP and sends their return traffic back through the router.
  * - natgw-1 / natgw-1000: the natgw agent with 1 / 1,000 source ranges.
- * - linear-1000: natgw's ruleset with the ipset replaced by 1,000 linear rules (filter and nat), the client's range last.
  * - naive: `iptables -t nat -A POSTROUTING -o ens4 -j MASQUERADE`, kernel defaults, no agent.
  */
 export async function buildLab(paths: string[], options: { clientsPerPath?: number; natgwConfig?: (path: string) => unknown } = {}): Promise<{ lab: Lab; paths: PathSpec[]; agents: Map<string, LabProcess> }> {
@@ -276,9 +274,6 @@ export async function buildLab(paths: string[], options: { clientsPerPath?: numb
       else if (spec.name === 'naive') {
         await sysctls(lab, vm.namespace, plainForwarding);
         await lab.exec(spec.gateway, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'ens4', '-j', 'MASQUERADE']);
-      } else if (spec.name === 'linear-1000') {
-        await sysctls(lab, vm.namespace, plainForwarding);
-        await lab.exec(spec.gateway, ['iptables-restore'], { input: linearRuleset(manyRangesCached()) });
       } else {
         const config = options.natgwConfig?.(spec.name) ?? SMALL_CONFIG(spec.name === 'natgw-1000' ? { sourceRanges: manyRangesCached() } : {});
         agents.set(spec.name, await startAgent(lab, spec.gateway, config));
@@ -293,29 +288,3 @@ export async function buildLab(paths: string[], options: { clientsPerPath?: numb
 
 let cachedRanges: string[] | undefined;
 export const manyRangesCached = () => (cachedRanges ??= manyRanges(1000, '10.10.0.0/25'));
-
-/** natgw's filter and nat rules, written with one rule per range instead of the ipset match (the client's range last). */
-export function linearRuleset(ranges: string[]): string {
-  return [
-    '*filter',
-    ':INPUT ACCEPT [0:0]',
-    ':FORWARD ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':LINEAR-FORWARD - [0:0]',
-    '-A FORWARD -j LINEAR-FORWARD',
-    '-A LINEAR-FORWARD ! -i ens4 -j RETURN',
-    '-A LINEAR-FORWARD -m conntrack --ctstate INVALID -j DROP',
-    '-A LINEAR-FORWARD -o ens4 -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j ACCEPT',
-    ...ranges.map((range) => `-A LINEAR-FORWARD -o ens4 -s ${range} -j ACCEPT`),
-    '-A LINEAR-FORWARD -j DROP',
-    'COMMIT',
-    '*nat',
-    ':PREROUTING ACCEPT [0:0]',
-    ':INPUT ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':POSTROUTING ACCEPT [0:0]',
-    ...ranges.map((range) => `-A POSTROUTING -o ens4 -s ${range} -j MASQUERADE --random-fully`),
-    'COMMIT',
-    '',
-  ].join('\n');
-}

@@ -1,5 +1,5 @@
-// Source ranges for "at scale" configs: valid private CIDRs with many different prefix lengths (/18 to /32), the worst
-// case for an ipset hash:net, which looks up once per prefix length present. The lab's own range comes last, so a
+// Source ranges for "at scale" configs: valid private CIDRs with many different prefix lengths (/18 to /32), spread
+// over 10.0.0.0/8 so the interval set holds 1,000 separate intervals. The lab's own range comes last, so a
 // linear chain has to walk all the others first.
 export function manyRanges(count: number, labRange: string): string[] {
   const ranges: string[] = [];

@@ -15,10 +15,10 @@ import { renderMarkdown } from './report.js';
 import { scale } from './scale.js';
 
 const BENCHES: Record<string, { run: Bench; about: string }> = {
-  datapath: { run: datapath, about: 'TCP bulk, 64-byte UDP pps and new TCP conn/s: plain routing vs natgw 1 / 1,000 ranges vs a linear chain' },
+  datapath: { run: datapath, about: 'TCP bulk, 64-byte UDP pps and new TCP conn/s: natgw (nft) 1 / 1,000 ranges vs the naive MASQUERADE recipe' },
   churn: { run: churn, about: 'many short flows through natgw vs the naive MASQUERADE recipe: conntrack failures, failed connections' },
   scale: { run: scale, about: 'agent with ~250k conntrack entries: /metrics latency, CPU at 1 scrape / 15 s, RSS' },
-  apply: { run: apply, about: 'ruleset apply time with 1,000 ranges vs 1,000 iptables -A calls' },
+  apply: { run: apply, about: 'nft table apply time with 1,000 ranges vs 1,000 iptables -A calls' },
   cli: { run: cli, about: 'natgw --help and natgw cost start-up time' },
   ha: { run: ha, about: 'HA failover time in the lab (emulated internal load balancer)' },
 };

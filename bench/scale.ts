@@ -89,7 +89,7 @@ export const scale: Bench = async ({ quick, log }) => {
     const rows: Row[] = [
       valueRow('scale', '/metrics latency p99', 'ms', latency.p99, '<= 50', `p50 ${latency.p50.toFixed(1)} ms, max ${latency.max.toFixed(1)} ms, ${latency.count} sequential scrapes from inside the NAT namespace, ${latency.bytes} bytes each; ${about}`),
       valueRow('scale', 'agent CPU at 1 scrape / 15 s (agent process)', '% of a core', selfPct, '<= 1', `over ${wall.toFixed(0)} s${samplesInWindow ? ', a per-VM table dump fell in the window' : ', no per-VM table dump in the window'}`),
-      valueRow('scale', 'agent CPU: children (commands it ran + conntrack -E, tcpdump)', '% of a core', reapedPct + livePct, '<= 1', `reaped commands (iptables-save, ipset, conntrack -L) ${reapedPct.toFixed(2)} %; ${live.map((c) => `${c.comm} ${c.pct.toFixed(2)} %`).join(', ')}`),
+      valueRow('scale', 'agent CPU: children (commands it ran + conntrack -E, tcpdump)', '% of a core', reapedPct + livePct, '<= 1', `reaped commands (nft, conntrack -L) ${reapedPct.toFixed(2)} %; ${live.map((c) => `${c.comm} ${c.pct.toFixed(2)} %`).join(', ')}`),
       valueRow('scale', 'agent CPU: total (process + children)', '% of a core', selfPct + reapedPct + livePct, '<= 1'),
       valueRow('scale', 'per-VM table dump + parse (background sampler)', 's', sampleSeconds, undefined, `runs every max(30 s, 100 × its duration) = ${Math.max(30, sampleSeconds * 100).toFixed(0)} s here`),
       valueRow('scale', 'agent RSS', 'MB', memory.rssMb, '<= 80', `${split}; the bundle with node ${shippedNodeFlags().join(' ')} and ${Object.entries(shippedEnvironment()).map(([k, v]) => `${k}=${v}`).join(' ')}, as the unit runs it`),

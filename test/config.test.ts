@@ -9,6 +9,13 @@ t.test('defaults are Cloud NAT’s', async (t) => {
   t.equal(config.listen, '0.0.0.0:9731');
   t.equal(config.mssClamp, 'pmtu');
   t.equal(config.maxConnectionsPerVm, undefined);
+  t.equal(config.flowtableOffload, false, 'flowtable offload is opt-in');
+});
+
+t.test('flowtableOffload is a boolean and nothing else', async (t) => {
+  t.equal(validateAgentConfig({ sourceRanges: ['10.0.0.0/8'], flowtableOffload: true }, 'test').flowtableOffload, true);
+  t.throws(() => validateAgentConfig({ sourceRanges: ['10.0.0.0/8'], flowtableOffload: 'yes' }, 'test'), /flowtableOffload: expected boolean, got string "yes"/);
+  t.throws(() => validateAgentConfig({ sourceRanges: ['10.0.0.0/8'], flowtable: true }, 'test'), /flowtable: unknown key/);
 });
 
 t.test('private address space, and the opt-in for privately used public ranges', async (t) => {

@@ -99,6 +99,7 @@ t.test('walking between configs in random order always lands on exactly the rend
   const { validateAgentConfig } = await import('../agent/config.js');
   const { renderRuleset } = await import('../agent/ruleset.js');
   const natLab = await createNatLab(t);
+  const { lab } = natLab;
   const configs = [
     baseConfig(),
     baseConfig({ sourceRanges: [ALLOWED_RANGE, '10.10.0.192/26'], maxConnectionsPerVm: 64 }),
@@ -117,11 +118,18 @@ t.test('walking between configs in random order always lands on exactly the rend
     agent.child.kill('SIGHUP');
     reloads++;
     await natLab.waitUntil(`reload ${reloads} is applied`, async () => (agent.text.match(/config_reloaded/g) ?? []).length >= reloads, 10_000);
-    const expected = renderRuleset(validateAgentConfig(configs[index], 'test'), 'ens4');
-    const saved = (await natLab.saveRuleset()).split('\n');
-    for (const [chain, rules] of Object.entries({ ...expected.chains.filter, ...expected.chains.nat, ...expected.chains.mangle })) {
-      t.same(saved.filter((line) => line.startsWith(`-A ${chain} `)), rules, `step ${step}, config ${index}: ${chain}`);
-    }
+    const config = validateAgentConfig(configs[index], 'test');
+    const expected = renderRuleset(config, 'ens4');
+    const { stdout } = await lab.exec('nat', ['nft', '-j', 'list', 'set', 'ip', 'natgw', 'sources']);
+    const elements = (JSON.parse(stdout) as { nftables: { set?: { elem?: unknown[] } }[] }).nftables.find((object) => object.set !== undefined)?.set?.elem ?? [];
+    t.same(
+      elements.map((element) => (typeof element === 'string' ? element : `${(element as { prefix: { addr: string; len: number } }).prefix.addr}/${(element as { prefix: { addr: string; len: number } }).prefix.len}`)),
+      expected.sourceRanges,
+      `step ${step}, config ${index}: the set holds exactly the configured ranges`,
+    );
+    const table = await natLab.natTable();
+    t.equal(/ct count over (\d+)/.exec(table)?.[1], config.maxConnectionsPerVm?.toString(), `step ${step}: per-VM cap`);
+    t.match(table, config.mssClamp === 'pmtu' ? /maxseg size set rt mtu/ : new RegExp(`maxseg size set ${config.mssClamp}`), `step ${step}: MSS clamp`);
     const health = await natLab.healthz();
     t.equal(health.status, 200, `step ${step}: healthy`);
     const outsiderAllowed = index === 1 || index === 2;
@@ -129,4 +137,33 @@ t.test('walking between configs in random order always lands on exactly the rend
     t.equal(await natLab.udpWhoami('private'), NAT_EXTERNAL_IP, `step ${step}: private VM allowed`);
   }
   t.equal((await natLab.metrics()).get('natgw_ruleset_repairs_total'), 0, 'config changes are not repairs');
+});
+
+t.test('removing a range from the config cuts its open flows at once; the ranges that stay keep theirs', async (t) => {
+  const natLab = await createNatLab(t);
+  const { lab } = natLab;
+  const agent = await startHealthyAgent(natLab, baseConfig({ sourceRanges: [ALLOWED_RANGE, '10.10.0.192/26'] }));
+  t.teardown(() => agent.stop());
+  // Small receive buffers: what curl reads at its limited rate must come over the wire, not from megabytes of buffer.
+  for (const vm of ['outsider', 'private']) await lab.exec(vm, ['sysctl', '-qw', 'net.ipv4.tcp_rmem=4096 16384 65536']);
+  // Both would complete in ~15 s if nothing cut them; a stalled one gives up after 3 s without data.
+  const download = (vm: string, bytes: number) =>
+    lab.spawn(vm, ['curl', '-sS', '-m', '40', '--speed-limit', '1000', '--speed-time', '3', '--limit-rate', '200K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=${bytes}`], `download on ${vm}`);
+  const established = async (ip: string) => {
+    const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', ip, '--state', 'ESTABLISHED'], { okExitCodes: [1] });
+    return stdout.includes(`src=${ip} `);
+  };
+  const removed = download('outsider', 3_000_000);
+  const kept = download('private', 3_000_000);
+  await natLab.waitUntil('both downloads are under way', async () => (await established('10.10.0.200')) && (await established('10.10.0.11')));
+  const dropsBefore = (await natLab.metrics()).get('natgw_dropped_packets_total{reason="source_not_allowed"}') ?? 0;
+  natLab.writeConfig(baseConfig());
+  agent.child.kill('SIGHUP');
+  await agent.waitFor(/config_reloaded/, 10_000);
+  t.notOk(await established('10.10.0.200'), 'the removed range has no conntrack entry left right after the reload');
+  t.not(await removed.exited, 0, 'its download stalled and broke off');
+  t.ok(Number(removed.text.trim().split('\n').at(-1)) < 3_000_000, `and got only part of the bytes (${removed.text.trim().split('\n').at(-1)})`);
+  t.ok(((await natLab.metrics()).get('natgw_dropped_packets_total{reason="source_not_allowed"}') ?? 0) > dropsBefore, 'its later packets were dropped as source_not_allowed');
+  t.equal(await kept.exited, 0, 'the download of a range that stays completes');
+  t.equal(kept.text.trim(), '3000000');
 });

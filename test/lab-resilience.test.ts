@@ -17,41 +17,44 @@ const FOREIGN_RULES = [
   ['iptables', '-t', 'mangle', '-A', 'PREROUTING', '-m', 'comment', '--comment', 'foreign-mangle', '-j', 'RETURN'],
   ['ipset', 'create', 'foreign-set', 'hash:ip'],
   ['ipset', 'add', 'foreign-set', '192.0.2.9'],
+  ['nft', 'add table inet foreign; add chain inet foreign forwarding { type filter hook forward priority 5; policy accept; }; add rule inet foreign forwarding ip saddr 192.0.2.0/24 counter accept'],
 ];
 
 t.test('drift, restarts and cleanup', async (t) => {
   const natLab = await createNatLab(t, { withOutsider: false });
   const { lab } = natLab;
   for (const rule of FOREIGN_RULES) await lab.exec('nat', rule);
+  // Everyone else's tables (iptables-nft's, the lab's GCE firewall, a plain nft table) and ipsets.
   const foreign = async () => {
+    const ours = await natLab.natTable();
     const saved = await natLab.saveRuleset();
     const { stdout: sets } = await lab.exec('nat', ['ipset', 'list', '-n']);
-    return { rules: saved.split('\n').filter((line) => !line.includes('NATGW')), sets: sets.split('\n').filter((name) => !name.startsWith('natgw-')) };
+    return { rules: ours === '' ? saved : saved.replace(ours, ''), sets: sets.split('\n') };
   };
   const foreignBefore = await foreign();
-  const jumpCounts = async () => {
-    const saved = await natLab.saveRuleset();
-    return ['-A FORWARD -j NATGW-MSS', '-A FORWARD -j NATGW-FORWARD', '-A POSTROUTING -j NATGW-POSTROUTING'].map((jump) => saved.split('\n').filter((line) => line === jump).length);
-  };
+  const tableCount = async () => ((await lab.exec('nat', ['nft', 'list', 'tables'])).stdout.match(/^table ip natgw$/gm) ?? []).length;
 
   let agent = await startHealthyAgent(natLab, baseConfig({ reconcileIntervalSeconds: 2 }));
 
   await t.test('foreign rules are intact after the agent starts', async (t) => {
     t.same(await foreign(), foreignBefore);
-    t.same(await jumpCounts(), [1, 1, 1]);
+    t.equal(await tableCount(), 1);
     t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP);
   });
 
-  await t.test('a repaired jump leaves foreign rules intact', async (t) => {
-    await lab.exec('nat', ['iptables', '-D', 'FORWARD', '-j', 'NATGW-FORWARD']);
-    await natLab.waitUntil('the jump is back', async () => (await jumpCounts())[1] === 1, 8000);
+  await t.test('a deleted rule of ours is put back, and the difference is named', async (t) => {
+    const { stdout } = await lab.exec('nat', ['nft', '-a', 'list', 'chain', 'ip', 'natgw', 'postrouting']);
+    const handle = /comment "masquerade" # handle (\d+)/.exec(stdout)?.[1];
+    t.ok(handle, 'the masquerade rule has a handle');
+    await lab.exec('nat', ['nft', 'delete', 'rule', 'ip', 'natgw', 'postrouting', 'handle', handle ?? '0']);
+    await natLab.waitUntil('the rule is back', async () => (await natLab.natTable()).includes('comment "masquerade"'), 8000);
+    t.match(agent.text, /chain postrouting: missing rule masquerade/, 'the drift log names the missing rule');
     t.same(await foreign(), foreignBefore);
   });
 
-  await t.test('someone flushes the nat and filter tables: NAT works again within two reconcile periods, the repair is counted', async (t) => {
+  await t.test('someone flushes our table: NAT works again within two reconcile periods, the repair is counted', async (t) => {
     const repairsBefore = (await natLab.metrics()).get('natgw_ruleset_repairs_total') ?? 0;
-    await lab.exec('nat', ['iptables', '-t', 'nat', '-F']);
-    await lab.exec('nat', ['iptables', '-F']);
+    await lab.exec('nat', ['nft', 'flush', 'table', 'ip', 'natgw']);
     t.equal(await natLab.whoami('private', 1), undefined, 'NAT is broken right after the flush');
     const health = await natLab.healthz();
     t.equal(health.status, 503, 'and /healthz says so at once');
@@ -63,13 +66,34 @@ t.test('drift, restarts and cleanup', async (t) => {
     const repairsAfter = (await natLab.metrics()).get('natgw_ruleset_repairs_total') ?? 0;
     t.ok(repairsAfter > repairsBefore, `repairs counted: ${repairsBefore} → ${repairsAfter}`);
     t.equal((await natLab.healthz()).status, 200);
-    // The flush took the foreign rules too; put them back so the later checks still compare against the original.
-    for (const rule of FOREIGN_RULES.filter((args) => args.includes('-A') && !args.includes('mangle'))) await lab.exec('nat', rule);
+    t.same(await foreign(), foreignBefore);
+  });
+
+  await t.test('another firewall that drops forwarded traffic (iptables FORWARD policy DROP): /healthz fails naming it', async (t) => {
+    await lab.exec('nat', ['iptables', '-P', 'FORWARD', 'DROP']);
+    await natLab.healthz();
+    await natLab.waitUntil('/healthz names the blocking chain', async () => {
+      await natLab.whoami('private', 1);
+      return (await natLab.healthz()).body.failed.includes('forward_path');
+    });
+    const blocked = await natLab.healthz();
+    t.equal(blocked.status, 503);
+    t.same(blocked.body.failed, ['forward_path'], 'our own table is in sync; only the path is blocked');
+    t.match(blocked.body.checks.forward_path?.detail, /table ip filter chain FORWARD \(hook forward, priority 0\): policy drop/);
+    // The documented fix: let the clients' traffic through in that firewall.
+    await lab.exec('nat', ['iptables', '-A', 'FORWARD', '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
+    await lab.exec('nat', ['iptables', '-A', 'FORWARD', '-s', '10.10.0.0/25', '-j', 'ACCEPT']);
+    await natLab.waitUntil('/healthz passes once connections get through', async () => (await natLab.whoami('private', 2)) === NAT_EXTERNAL_IP && (await natLab.healthz()).status === 200);
+    const open = await natLab.healthz();
+    t.match(open.body.warnings.join('\n'), /table ip filter chain FORWARD .*policy drop: clients' traffic passes only where its rules accept it/, 'the policy stays visible as a warning');
+    await lab.exec('nat', ['iptables', '-D', 'FORWARD', '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
+    await lab.exec('nat', ['iptables', '-D', 'FORWARD', '-s', '10.10.0.0/25', '-j', 'ACCEPT']);
+    await lab.exec('nat', ['iptables', '-P', 'FORWARD', 'ACCEPT']);
     t.same(await foreign(), foreignBefore);
   });
 
   await t.test('kill -9 the agent during a long transfer, start it again: the transfer completes, no duplicate rules', async (t) => {
-    const rulesBefore = (await natLab.saveRuleset()).split('\n').filter((line) => line.includes('NATGW'));
+    const tableBefore = await natLab.natTable();
     const transfer = lab.spawn('private', ['curl', '-sS', '--limit-rate', '400K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=1600000`], 'long transfer');
     await new Promise((resolve) => setTimeout(resolve, 1000));
     agent.child.kill('SIGKILL');
@@ -79,8 +103,8 @@ t.test('drift, restarts and cleanup', async (t) => {
     await natLab.waitUntil('the restarted agent is healthy', async () => (await natLab.healthz()).status === 200);
     t.equal(await transfer.exited, 0, 'curl finished without error');
     t.equal(transfer.text.trim(), '1600000', 'every byte arrived');
-    t.same((await natLab.saveRuleset()).split('\n').filter((line) => line.includes('NATGW')), rulesBefore, 'the same rules, none doubled');
-    t.same(await jumpCounts(), [1, 1, 1]);
+    t.equal(await natLab.natTable(), tableBefore, 'the same table, untouched');
+    t.equal(await tableCount(), 1);
     t.same(await foreign(), foreignBefore, 'foreign rules intact after the restart');
     t.match(agent.text, /config from .* in effect/);
     t.notMatch(agent.text, /"event":"apply"/, 'the restarted agent found everything in place and applied nothing');
@@ -106,11 +130,8 @@ t.test('drift, restarts and cleanup', async (t) => {
     t.ok(existsSync(sysctlConf), 'the agent persisted its sysctls under its root');
     const result = await natLab.agentCli(['--cleanup']);
     t.equal(result.exitCode, 0, result.stderr);
-    t.match(result.stdout, /chain NATGW-FORWARD/);
-    const saved = await natLab.saveRuleset();
-    t.notMatch(saved, /NATGW/);
-    const { stdout: sets } = await lab.exec('nat', ['ipset', 'list', '-n']);
-    t.notMatch(sets, /natgw/);
+    t.match(result.stdout, /nft table ip natgw/);
+    t.equal(await natLab.natTable(), '', 'our table is gone');
     t.same(await foreign(), foreignBefore, 'foreign rules and sets intact');
     t.notOk(existsSync(sysctlConf), 'sysctl file removed');
     t.equal(await natLab.whoami('private', 2), undefined, 'no NAT any more');

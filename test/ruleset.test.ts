@@ -1,7 +1,8 @@
 // Golden tests of the rendered data plane: a diff here is a change to what every NAT VM runs.
 import t from 'tap';
 import { validateAgentConfig } from '../agent/config.js';
-import { renderRemovalInput, renderRestoreInput, renderRuleset, renderSetStagingInput } from '../agent/ruleset.js';
+import { parseLegacyIptables, renderLegacyChainRemoval } from '../agent/legacy-iptables.js';
+import { cidrToInterval, foldSourceRanges, intervalToCidrs, renderRuleset, subtractIntervals, TABLE_REMOVAL } from '../agent/ruleset.js';
 import { conntrackHashsize, conntrackMaxForMemory, globalSysctls, namespaceSysctls, renderSysctlConf } from '../agent/sysctl.js';
 
 const typical = {
@@ -14,36 +15,81 @@ const typical = {
     egressInterface: 'ens5',
     timeouts: { tcpEstablished: 600, tcpTimeWait: 30 },
   },
+  'no logging, flowtable offload on a kernel that has it': { sourceRanges: ['10.146.0.0/20', '10.146.16.5/32'], logging: 'none', flowtableOffload: true },
 };
 
 for (const [name, input] of Object.entries(typical)) {
   t.test(name, async (t) => {
     const config = validateAgentConfig(input, 'test');
-    const ruleset = renderRuleset(config, config.egressInterface ?? 'ens4');
-    t.matchSnapshot(renderRestoreInput(ruleset), 'iptables-restore input');
-    t.matchSnapshot(renderSetStagingInput(ruleset), 'ipset restore input');
+    const ruleset = renderRuleset(config, config.egressInterface ?? 'ens4', { flowtable: config.flowtableOffload });
+    t.matchSnapshot(ruleset.text, 'nft -f input');
     t.matchSnapshot(renderSysctlConf([...namespaceSysctls(config, config.egressInterface ?? 'ens4'), ...globalSysctls(config, 2 * 1024 ** 3)]), 'sysctl.d file');
   });
 }
 
 t.test('rendering is a pure function of the config', async (t) => {
   const config = validateAgentConfig({ sourceRanges: ['10.0.0.0/8', '192.168.0.0/16'] }, 'test');
-  t.equal(renderRestoreInput(renderRuleset(config, 'ens4')), renderRestoreInput(renderRuleset(config, 'ens4')));
   const reordered = validateAgentConfig({ sourceRanges: ['192.168.0.0/16', '10.0.0.0/8', '10.0.0.0/8'] }, 'test');
-  t.same(renderRuleset(reordered, 'ens4').sourceSet, ['10.0.0.0/8', '192.168.0.0/16'], 'set members are sorted and unique');
+  t.equal(renderRuleset(reordered, 'ens4').text, renderRuleset(config, 'ens4').text, 'order and duplicates of sourceRanges do not matter');
+  t.not(renderRuleset(config, 'ens5').text, renderRuleset(config, 'ens4').text, 'the interface does');
+  t.same(renderRuleset(reordered, 'ens4').sourceRanges, ['10.0.0.0/8', '192.168.0.0/16'], 'set members are sorted and unique');
+  t.notMatch(renderRuleset(config, 'ens4', { flowtable: false }).text, /flowtable|flow add/, 'no flowtable unless the kernel has one');
 });
 
-t.test('1,000 ranges cost one rule: the ranges live in a set, the rules do not grow', async (t) => {
+t.test('1,000 ranges cost no rule: the ranges live in one interval set', async (t) => {
   const ranges = Array.from({ length: 1000 }, (_, index) => `10.${Math.floor(index / 250)}.${index % 250}.0/24`);
   const one = renderRuleset(validateAgentConfig({ sourceRanges: ['10.0.0.0/8'] }, 'test'), 'ens4');
   const many = renderRuleset(validateAgentConfig({ sourceRanges: ranges }, 'test'), 'ens4');
-  t.same(many.chains, one.chains);
-  t.equal(many.sourceSet.length, 1000);
+  const withoutElements = (text: string) => text.replace(/elements = \{[^}]*\}/, '');
+  t.equal(withoutElements(many.text), withoutElements(one.text));
+  t.equal(many.sourceRanges.length, 1000);
 });
 
-t.test('removal input deletes only the chains it is given', async (t) => {
-  t.matchSnapshot(renderRemovalInput({ filter: ['NATGW-FORWARD', 'NATGW-EGRESS'], nat: ['NATGW-POSTROUTING'], mangle: [] }));
-  t.equal(renderRemovalInput({ filter: [], nat: [], mangle: [] }), '');
+t.test('nested ranges fold into the range that holds them (an interval set refuses overlaps)', async (t) => {
+  t.same(foldSourceRanges(['10.146.0.5/32', '10.146.0.0/20', '10.0.0.0/8', '192.168.1.0/24']), ['10.0.0.0/8', '192.168.1.0/24']);
+  t.same(foldSourceRanges(['10.0.1.0/24', '10.0.0.0/24']), ['10.0.0.0/24', '10.0.1.0/24'], 'adjacent ranges stay as written');
+});
+
+t.test('interval arithmetic behind cutting the flows of a removed range', async (t) => {
+  t.same(cidrToInterval('10.0.0.0/30'), [167772160, 167772163]);
+  t.same(intervalToCidrs(cidrToInterval('10.0.0.0/8')), ['10.0.0.0/8']);
+  t.same(intervalToCidrs([cidrToInterval('10.0.0.5/32')[0], cidrToInterval('10.0.0.9/32')[0]]), ['10.0.0.5', '10.0.0.6/31', '10.0.0.8/31']);
+  const cut = subtractIntervals([cidrToInterval('10.0.0.0/22')], [cidrToInterval('10.0.1.0/24')]).flatMap(intervalToCidrs);
+  t.same(cut, ['10.0.0.0/24', '10.0.2.0/23'], 'a range that shrinks loses only what it no longer covers');
+  t.same(subtractIntervals([cidrToInterval('10.0.0.0/24')], [cidrToInterval('10.0.0.0/8')]), [], 'nothing to cut when a wider range stays');
+});
+
+t.test('removing our table is one transaction that only names our table', async (t) => {
+  t.equal(TABLE_REMOVAL, 'table ip natgw\ndelete table ip natgw\n');
+});
+
+t.test('the iptables data plane of an older agent is found and removed chain by chain', async (t) => {
+  const saved = [
+    '*mangle',
+    ':FORWARD ACCEPT [0:0]',
+    ':NATGW-MSS - [0:0]',
+    '-A FORWARD -j NATGW-MSS',
+    '-A NATGW-MSS -o ens4 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu',
+    'COMMIT',
+    '*filter',
+    ':FORWARD ACCEPT [0:0]',
+    ':NATGW-FORWARD - [0:0]',
+    ':NATGW-DROP-SOURCE - [0:0]',
+    ':DOCKER-USER - [0:0]',
+    '[3:180] -A FORWARD -j NATGW-FORWARD',
+    '-A FORWARD -j DOCKER-USER',
+    '-A NATGW-FORWARD -j NATGW-DROP-SOURCE',
+    'COMMIT',
+    '',
+  ].join('\n');
+  const legacy = parseLegacyIptables(saved);
+  t.same(legacy.jumps, [
+    { table: 'mangle', chain: 'FORWARD', target: 'NATGW-MSS' },
+    { table: 'filter', chain: 'FORWARD', target: 'NATGW-FORWARD' },
+  ], 'jumps from built-in chains only, counters ignored');
+  t.same(legacy.chains.map((entry) => entry.chain), ['NATGW-MSS', 'NATGW-FORWARD', 'NATGW-DROP-SOURCE'], 'DOCKER-USER is not ours');
+  t.matchSnapshot(renderLegacyChainRemoval(legacy.chains), 'iptables-restore input removing the old chains');
+  t.equal(renderLegacyChainRemoval([]), '');
 });
 
 t.test('conntrack table sizing follows memory', async (t) => {

@@ -1,32 +1,18 @@
-// Kernel rule counters of our chains, read with one `iptables-save -c`: cost depends on the ruleset, never on traffic
-// or on the size of the conntrack table.
+// The named counters of our nft table, read with one `nft -j list counters`: cost depends on the table, never on
+// traffic or on the size of the conntrack table.
+import { parseNftCounters, type NamedCounter } from '../nft-state.js';
+import { TABLE_FAMILY, TABLE_NAME } from '../ruleset.js';
 import type { CommandRunner } from '../runner.js';
 
-export interface RuleCounter {
-  packets: number;
-  bytes: number;
-}
-
-/** Reads `[packets:bytes]` of every rule tagged with one of our counter comments. */
-export function parseRuleCounters(iptablesSaveWithCounters: string): Map<string, RuleCounter> {
-  const counters = new Map<string, RuleCounter>();
-  for (const line of iptablesSaveWithCounters.split('\n')) {
-    const match = /^\[(\d+):(\d+)\] .*--comment "?(natgw:[^\s"]+)"?/.exec(line);
-    if (match === null) continue;
-    const id = match[3] ?? '';
-    const previous = counters.get(id) ?? { packets: 0, bytes: 0 };
-    counters.set(id, { packets: previous.packets + Number(match[1]), bytes: previous.bytes + Number(match[2]) });
-  }
-  return counters;
-}
+export type RuleCounter = NamedCounter;
 
 export async function readRuleCounters(run: CommandRunner): Promise<Map<string, RuleCounter>> {
-  const { stdout } = await run('read rule counters', 'iptables-save', ['-c']);
-  return parseRuleCounters(stdout);
+  const { stdout } = await run('read rule counters', 'nft', ['-j', 'list', 'counters', 'table', TABLE_FAMILY, TABLE_NAME]);
+  return parseNftCounters(stdout);
 }
 
 /**
- * Rule counters restart from zero whenever a chain is re-declared (a repair or a config change). Prometheus counters
+ * Named counters restart from zero whenever the table is replaced (a repair or a config change). Prometheus counters
  * must not go backwards, so each reset folds the last value into a base.
  */
 export class MonotonicCounters {

@@ -5,47 +5,56 @@
  * Make sure to inspect the output below.  Do not ignore changes!
  */
 'use strict'
-exports[`test/ruleset.test.ts > TAP > GKE subnet with secondary ranges, per-VM cap, fixed MSS, random NAT ports > ipset restore input 1`] = `
-create natgw-src hash:net family inet hashsize 1024 maxelem 65536
-create natgw-src-next hash:net family inet hashsize 1024 maxelem 65536
-flush natgw-src-next
-add natgw-src-next 10.146.0.0/20
-add natgw-src-next 10.146.0.5
-add natgw-src-next 10.4.0.0/14
-add natgw-src-next 10.8.0.0/20
-
-`
-
-exports[`test/ruleset.test.ts > TAP > GKE subnet with secondary ranges, per-VM cap, fixed MSS, random NAT ports > iptables-restore input 1`] = `
-*mangle
-:NATGW-MSS - [0:0]
--A NATGW-MSS -o ens5 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1380
-COMMIT
-*filter
-:NATGW-FORWARD - [0:0]
-:NATGW-EGRESS - [0:0]
-:NATGW-DROP-SOURCE - [0:0]
-:NATGW-DROP-CAP - [0:0]
-:NATGW-DROP-INVALID - [0:0]
--A NATGW-FORWARD ! -i ens5 -j RETURN
--A NATGW-FORWARD -m conntrack --ctstate INVALID -j NATGW-DROP-INVALID
--A NATGW-FORWARD -o ens5 -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -m comment --comment "natgw:ingress" -j ACCEPT
--A NATGW-FORWARD -o ens5 -m set --match-set natgw-src src -m set ! --match-set natgw-src dst -j NATGW-EGRESS
--A NATGW-FORWARD -j NATGW-DROP-SOURCE
--A NATGW-EGRESS -m conntrack --ctstate NEW -m connlimit --connlimit-above 4096 --connlimit-mask 32 --connlimit-saddr -j NATGW-DROP-CAP
--A NATGW-EGRESS -m conntrack --ctstate NEW -m comment --comment "natgw:new"
--A NATGW-EGRESS -m comment --comment "natgw:egress" -j ACCEPT
--A NATGW-DROP-SOURCE -m limit --limit 50/sec --limit-burst 50 -m comment --comment "natgw:log:source_not_allowed" -j NFLOG --nflog-group 4201
--A NATGW-DROP-SOURCE -m comment --comment "natgw:drop:source_not_allowed" -j DROP
--A NATGW-DROP-CAP -m limit --limit 50/sec --limit-burst 50 -m comment --comment "natgw:log:per_vm_cap" -j NFLOG --nflog-group 4202
--A NATGW-DROP-CAP -m comment --comment "natgw:drop:per_vm_cap" -j DROP
--A NATGW-DROP-INVALID -m limit --limit 50/sec --limit-burst 50 -m comment --comment "natgw:log:invalid" -j NFLOG --nflog-group 4203
--A NATGW-DROP-INVALID -m comment --comment "natgw:drop:invalid" -j DROP
-COMMIT
-*nat
-:NATGW-POSTROUTING - [0:0]
--A NATGW-POSTROUTING -o ens5 -m addrtype ! --src-type LOCAL -m set --match-set natgw-src src -m set ! --match-set natgw-src dst -j MASQUERADE --random-fully
-COMMIT
+exports[`test/ruleset.test.ts > TAP > GKE subnet with secondary ranges, per-VM cap, fixed MSS, random NAT ports > nft -f input 1`] = `
+table ip natgw
+delete table ip natgw
+table ip natgw {
+  counter egress { }
+  counter ingress { }
+  counter new { }
+  counter translated { }
+  counter drop_source_not_allowed { }
+  counter log_source_not_allowed { }
+  counter drop_per_vm_cap { }
+  counter log_per_vm_cap { }
+  counter drop_invalid { }
+  counter log_invalid { }
+  set sources {
+    type ipv4_addr; flags interval;
+    elements = { 10.4.0.0/14, 10.8.0.0/20, 10.146.0.0/20 }
+  }
+  set per_vm_connections { type ipv4_addr; size 65535; flags dynamic; }
+  chain drop_source_not_allowed {
+    limit rate 50/second burst 50 packets counter name "log_source_not_allowed" log group 4201 comment "log"
+    counter name "drop_source_not_allowed" drop comment "drop"
+  }
+  chain drop_per_vm_cap {
+    limit rate 50/second burst 50 packets counter name "log_per_vm_cap" log group 4202 comment "log"
+    counter name "drop_per_vm_cap" drop comment "drop"
+  }
+  chain drop_invalid {
+    limit rate 50/second burst 50 packets counter name "log_invalid" log group 4203 comment "log"
+    counter name "drop_invalid" drop comment "drop"
+  }
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    iifname != "ens5" return comment "not-from-vpc"
+    tcp flags syn / syn,rst tcp option maxseg size set 1380 comment "mss-clamp"
+    ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
+    ct state established,related counter name "egress" accept comment "established-original"
+    ct state invalid jump drop_invalid comment "invalid"
+    oifname != "ens5" jump drop_source_not_allowed comment "not-to-vpc"
+    ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
+    ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
+    add @per_vm_connections { ip saddr ct count over 4096 } jump drop_per_vm_cap comment "per-vm-cap"
+    ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
+    counter name "egress" accept comment "admit-retransmit"
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat - 10; policy accept;
+    oifname "ens5" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade fully-random comment "masquerade"
+  }
+}
 
 `
 
@@ -70,43 +79,125 @@ net.netfilter.nf_conntrack_max = 262144
 
 `
 
-exports[`test/ruleset.test.ts > TAP > one subnet, defaults > ipset restore input 1`] = `
-create natgw-src hash:net family inet hashsize 1024 maxelem 65536
-create natgw-src-next hash:net family inet hashsize 1024 maxelem 65536
-flush natgw-src-next
-add natgw-src-next 10.146.0.0/20
+exports[`test/ruleset.test.ts > TAP > no logging, flowtable offload on a kernel that has it > nft -f input 1`] = `
+table ip natgw
+delete table ip natgw
+table ip natgw {
+  counter egress { }
+  counter ingress { }
+  counter new { }
+  counter translated { }
+  counter drop_source_not_allowed { }
+  counter log_source_not_allowed { }
+  counter drop_per_vm_cap { }
+  counter log_per_vm_cap { }
+  counter drop_invalid { }
+  counter log_invalid { }
+  set sources {
+    type ipv4_addr; flags interval;
+    elements = { 10.146.0.0/20, 10.146.16.5 }
+  }
+  flowtable fastpath { hook ingress priority filter; devices = { "ens4" }; counter; }
+  chain drop_source_not_allowed {
+    counter name "drop_source_not_allowed" drop comment "drop"
+  }
+  chain drop_per_vm_cap {
+    counter name "drop_per_vm_cap" drop comment "drop"
+  }
+  chain drop_invalid {
+    counter name "drop_invalid" drop comment "drop"
+  }
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    iifname != "ens4" return comment "not-from-vpc"
+    tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
+    ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"
+    ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
+    ct state established,related counter name "egress" accept comment "established-original"
+    ct state invalid jump drop_invalid comment "invalid"
+    oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
+    ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
+    ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
+    ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
+    counter name "egress" accept comment "admit-retransmit"
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat - 10; policy accept;
+    oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
+  }
+}
 
 `
 
-exports[`test/ruleset.test.ts > TAP > one subnet, defaults > iptables-restore input 1`] = `
-*mangle
-:NATGW-MSS - [0:0]
--A NATGW-MSS -o ens4 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
-COMMIT
-*filter
-:NATGW-FORWARD - [0:0]
-:NATGW-EGRESS - [0:0]
-:NATGW-DROP-SOURCE - [0:0]
-:NATGW-DROP-CAP - [0:0]
-:NATGW-DROP-INVALID - [0:0]
--A NATGW-FORWARD ! -i ens4 -j RETURN
--A NATGW-FORWARD -m conntrack --ctstate INVALID -j NATGW-DROP-INVALID
--A NATGW-FORWARD -o ens4 -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -m comment --comment "natgw:ingress" -j ACCEPT
--A NATGW-FORWARD -o ens4 -m set --match-set natgw-src src -m set ! --match-set natgw-src dst -j NATGW-EGRESS
--A NATGW-FORWARD -j NATGW-DROP-SOURCE
--A NATGW-EGRESS -m conntrack --ctstate NEW -m comment --comment "natgw:new"
--A NATGW-EGRESS -m comment --comment "natgw:egress" -j ACCEPT
--A NATGW-DROP-SOURCE -m limit --limit 50/sec --limit-burst 50 -m comment --comment "natgw:log:source_not_allowed" -j NFLOG --nflog-group 4201
--A NATGW-DROP-SOURCE -m comment --comment "natgw:drop:source_not_allowed" -j DROP
--A NATGW-DROP-CAP -m limit --limit 50/sec --limit-burst 50 -m comment --comment "natgw:log:per_vm_cap" -j NFLOG --nflog-group 4202
--A NATGW-DROP-CAP -m comment --comment "natgw:drop:per_vm_cap" -j DROP
--A NATGW-DROP-INVALID -m limit --limit 50/sec --limit-burst 50 -m comment --comment "natgw:log:invalid" -j NFLOG --nflog-group 4203
--A NATGW-DROP-INVALID -m comment --comment "natgw:drop:invalid" -j DROP
-COMMIT
-*nat
-:NATGW-POSTROUTING - [0:0]
--A NATGW-POSTROUTING -o ens4 -m addrtype ! --src-type LOCAL -m set --match-set natgw-src src -m set ! --match-set natgw-src dst -j MASQUERADE
-COMMIT
+exports[`test/ruleset.test.ts > TAP > no logging, flowtable offload on a kernel that has it > sysctl.d file 1`] = `
+# Written by natgw agent; removed by 'natgw agent --cleanup'.
+net.ipv4.ip_forward = 1
+net.ipv4.conf.all.send_redirects = 0
+net.ipv4.conf.default.send_redirects = 0
+net.ipv4.conf.ens4.send_redirects = 0
+net.netfilter.nf_conntrack_udp_timeout = 30
+net.netfilter.nf_conntrack_udp_timeout_stream = 30
+net.netfilter.nf_conntrack_tcp_timeout_established = 1200
+net.netfilter.nf_conntrack_tcp_timeout_syn_sent = 30
+net.netfilter.nf_conntrack_tcp_timeout_syn_recv = 30
+net.netfilter.nf_conntrack_tcp_timeout_fin_wait = 30
+net.netfilter.nf_conntrack_tcp_timeout_close_wait = 30
+net.netfilter.nf_conntrack_tcp_timeout_last_ack = 30
+net.netfilter.nf_conntrack_tcp_timeout_time_wait = 120
+net.netfilter.nf_conntrack_icmp_timeout = 30
+net.netfilter.nf_conntrack_acct = 1
+net.netfilter.nf_conntrack_max = 262144
+
+`
+
+exports[`test/ruleset.test.ts > TAP > one subnet, defaults > nft -f input 1`] = `
+table ip natgw
+delete table ip natgw
+table ip natgw {
+  counter egress { }
+  counter ingress { }
+  counter new { }
+  counter translated { }
+  counter drop_source_not_allowed { }
+  counter log_source_not_allowed { }
+  counter drop_per_vm_cap { }
+  counter log_per_vm_cap { }
+  counter drop_invalid { }
+  counter log_invalid { }
+  set sources {
+    type ipv4_addr; flags interval;
+    elements = { 10.146.0.0/20 }
+  }
+  chain drop_source_not_allowed {
+    limit rate 50/second burst 50 packets counter name "log_source_not_allowed" log group 4201 comment "log"
+    counter name "drop_source_not_allowed" drop comment "drop"
+  }
+  chain drop_per_vm_cap {
+    limit rate 50/second burst 50 packets counter name "log_per_vm_cap" log group 4202 comment "log"
+    counter name "drop_per_vm_cap" drop comment "drop"
+  }
+  chain drop_invalid {
+    limit rate 50/second burst 50 packets counter name "log_invalid" log group 4203 comment "log"
+    counter name "drop_invalid" drop comment "drop"
+  }
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    iifname != "ens4" return comment "not-from-vpc"
+    tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
+    ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
+    ct state established,related counter name "egress" accept comment "established-original"
+    ct state invalid jump drop_invalid comment "invalid"
+    oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
+    ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
+    ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
+    ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
+    counter name "egress" accept comment "admit-retransmit"
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat - 10; policy accept;
+    oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
+  }
+}
 
 `
 
@@ -131,16 +222,16 @@ net.netfilter.nf_conntrack_max = 262144
 
 `
 
-exports[`test/ruleset.test.ts > TAP > removal input deletes only the chains it is given > must match snapshot 1`] = `
+exports[`test/ruleset.test.ts > TAP > the iptables data plane of an older agent is found and removed chain by chain > iptables-restore input removing the old chains 1`] = `
+*mangle
+:NATGW-MSS - [0:0]
+-X NATGW-MSS
+COMMIT
 *filter
 :NATGW-FORWARD - [0:0]
-:NATGW-EGRESS - [0:0]
+:NATGW-DROP-SOURCE - [0:0]
 -X NATGW-FORWARD
--X NATGW-EGRESS
-COMMIT
-*nat
-:NATGW-POSTROUTING - [0:0]
--X NATGW-POSTROUTING
+-X NATGW-DROP-SOURCE
 COMMIT
 
 `

@@ -22,7 +22,10 @@ export interface NatLab {
   whoami(vm: string, timeoutSeconds?: number): Promise<string | undefined>;
   udpWhoami(vm: string): Promise<string | undefined>;
   ping(vm: string): Promise<boolean>;
+  /** The whole nft ruleset (ours, the lab's GCE firewall, iptables-nft's tables) with counter values left out. */
   saveRuleset(): Promise<string>;
+  /** Our table as nft lists it, counter values left out; '' when it is absent. */
+  natTable(): Promise<string>;
   waitUntil(what: string, check: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
 }
 
@@ -80,8 +83,12 @@ export async function createNatLab(t: Test, options: { withOutsider?: boolean; m
     },
     ping: async (vm) => (await lab.exec(vm, ['ping', '-c', '1', '-W', '2', INTERNET.server], { okExitCodes: [1] })).exitCode === 0,
     saveRuleset: async () => {
-      const { stdout } = await lab.exec('nat', ['iptables-save']);
-      return stdout.replace(/^#.*\n/gm, '');
+      const { stdout } = await lab.exec('nat', ['nft', 'list', 'ruleset']);
+      return withoutCounterValues(stdout);
+    },
+    natTable: async () => {
+      const { stdout, exitCode } = await lab.exec('nat', ['nft', 'list', 'table', 'ip', 'natgw'], { okExitCodes: [1] });
+      return exitCode === 0 ? withoutCounterValues(stdout) : '';
     },
     waitUntil: async (what, check, timeoutMs = 15_000) => {
       const deadline = Date.now() + timeoutMs;
@@ -94,6 +101,8 @@ export async function createNatLab(t: Test, options: { withOutsider?: boolean; m
   };
   return natLab;
 }
+
+const withoutCounterValues = (listing: string) => listing.replace(/ packets \d+ bytes \d+/g, '').replace(/^\s*packets \d+ bytes \d+\n/gm, '');
 
 export async function startHealthyAgent(natLab: NatLab, config: unknown = baseConfig()): Promise<LabProcess> {
   natLab.writeConfig(config);

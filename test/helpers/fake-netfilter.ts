@@ -1,0 +1,304 @@
+// An in-memory netfilter for unit tests without root: nft tables (ours and foreign ones) with the `nft -f` / `nft -j
+// list` / delete semantics the agent relies on, an older agent's iptables chains and ipsets, conntrack deletions, and
+// a record of every command. Only the syntax our renderer writes is understood; anything else is a failed transaction.
+import type { CommandRunner, RunOptions, RunResult } from '../../agent/runner.js';
+import { CommandError } from '../../agent/runner.js';
+import { SysctlFs, type Sysctl } from '../../agent/sysctl.js';
+
+/** Sysctls in a map, as a child network namespace sees them (no global conntrack settings). */
+export class MemorySysctls extends SysctlFs {
+  values = new Map<string, string>();
+  override async read(entry: Sysctl) {
+    return this.values.get(entry.name);
+  }
+  override async write(entry: Sysctl) {
+    this.values.set(entry.name, entry.value);
+  }
+  override async inInitialNetworkNamespace() {
+    return false;
+  }
+}
+
+interface FakeRule {
+  text: string;
+  comment?: string;
+  handle: number;
+}
+
+interface FakeChain {
+  name: string;
+  base?: { type: string; hook: string; prio: number; policy: string };
+  rules: FakeRule[];
+}
+
+export interface FakeTable {
+  family: string;
+  name: string;
+  chains: FakeChain[];
+  sets: { name: string; type: string; flags: string[]; size?: number; elements: string[] }[];
+  counters: { name: string; packets: number; bytes: number }[];
+  flowtables: { name: string; hook: string; prio: number; devices: string[] }[];
+}
+
+const PRIORITIES: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
+
+function parsePriority(text: string): number {
+  const match = /^(-?\d+|[a-z]+)(?:\s*([+-])\s*(\d+))?$/.exec(text.trim());
+  if (match === null) throw new Error(`bad priority ${text}`);
+  const base = /^-?\d+$/.test(match[1] ?? '') ? Number(match[1]) : PRIORITIES[match[1] ?? ''];
+  if (base === undefined) throw new Error(`unknown priority ${text}`);
+  return base + (match[2] === '-' ? -1 : 1) * Number(match[3] ?? 0);
+}
+
+const elementJson = (element: string) => {
+  const [addr, len] = element.split('/');
+  return len === undefined ? addr : { prefix: { addr, len: Number(len) } };
+};
+
+export class FakeNetfilter {
+  tables: FakeTable[] = [];
+  /** iptables-save output of an older agent (or anyone); removal commands edit it. */
+  iptablesSave = '';
+  ipsets: string[] = [];
+  iptablesInstalled = true;
+  flowtablesSupported = false;
+  conntrackDeleted: string[] = [];
+  commands: string[] = [];
+  private handle = 1;
+  private failures: RegExp[] = [];
+
+  /** The next command whose line matches fails as the real one would, changing nothing. */
+  failNext(pattern: RegExp): void {
+    this.failures.push(pattern);
+  }
+
+  table(family: string, name: string): FakeTable | undefined {
+    return this.tables.find((table) => table.family === family && table.name === name);
+  }
+
+  snapshot(): string {
+    return JSON.stringify({ tables: this.tables, iptablesSave: this.iptablesSave, ipsets: this.ipsets });
+  }
+
+  readonly run: CommandRunner = async (purpose, file, args, options: RunOptions = {}) => {
+    const line = [file, ...args].join(' ');
+    this.commands.push(line);
+    const failure = this.failures.findIndex((pattern) => pattern.test(line));
+    if (failure >= 0) {
+      this.failures.splice(failure, 1);
+      throw new CommandError(purpose, line, 1, 'Error: injected failure');
+    }
+    const result = this.dispatch(file, args, options.input ?? '');
+    if (result.exitCode !== 0 && !(options.okExitCodes ?? []).includes(result.exitCode))
+      throw new CommandError(purpose, line, result.exitCode, result.stderr);
+    return result;
+  };
+
+  private dispatch(file: string, args: string[], input: string): RunResult {
+    const ok = (stdout = ''): RunResult => ({ stdout, stderr: '', exitCode: 0 });
+    const fail = (stderr: string, exitCode = 1): RunResult => ({ stdout: '', stderr, exitCode });
+    const key = args.join(' ');
+    if (file === 'ip' && key === '-j route show default') return ok('[{"dst":"default","gateway":"10.10.0.1","dev":"ens4"}]');
+    if (file === 'nft') {
+      if (key === '-c -f -')
+        return input.includes('flowtable') && !this.flowtablesSupported
+          ? fail('Error: Could not process rule: No such file or directory')
+          : ok();
+      if (key === '-f -') {
+        try {
+          this.transaction(input);
+          return ok();
+        } catch (error) {
+          return fail(`Error: ${(error as Error).message}`);
+        }
+      }
+      const list = /^-j list (table|counters table) (\S+) (\S+)$/.exec(key);
+      if (list !== null) {
+        const table = this.table(list[2] ?? '', list[3] ?? '');
+        if (table === undefined) return fail(`Error: No such file or directory\nlist table ${list[2]} ${list[3]}`);
+        return ok(
+          this.json(list[1] === 'table' ? this.tableObjects(table) : this.tableObjects(table).filter((object) => 'counter' in object)),
+        );
+      }
+      if (key === '-j list chains')
+        return ok(this.json(this.tables.flatMap((table) => this.tableObjects(table).filter((object) => 'chain' in object))));
+      if (key === '-j list ruleset') return ok(this.json(this.tables.flatMap((table) => this.tableObjects(table))));
+      return fail(`fake nft: unsupported ${key}`);
+    }
+    if (!this.iptablesInstalled && (file === 'iptables-save' || file === 'ipset' || file === 'iptables' || file === 'iptables-restore')) {
+      throw new CommandError(`run ${file}`, [file, ...args].join(' '), undefined, 'ENOENT');
+    }
+    if (file === 'iptables-save') return ok(this.iptablesSave);
+    if (file === 'ipset' && key === 'list -n') return ok(this.ipsets.map((name) => `${name}\n`).join(''));
+    if (file === 'ipset' && args[0] === 'destroy') {
+      if (!this.ipsets.includes(args[1] ?? '')) return fail('ipset v7.17: The set with the given name does not exist');
+      this.ipsets = this.ipsets.filter((name) => name !== args[1]);
+      return ok();
+    }
+    if (file === 'iptables' && args[2] === '-D') {
+      const rule = `-A ${args[3]} -j ${args[5]}`;
+      this.iptablesSave = this.iptablesSave
+        .split('\n')
+        .filter((line) => line.replace(/^\[\d+:\d+\] /, '') !== rule)
+        .join('\n');
+      return ok();
+    }
+    if (file === 'iptables-restore' && key === '--noflush') {
+      const deleted = [...input.matchAll(/^-X (\S+)$/gm)].map((match) => match[1]);
+      this.iptablesSave = this.iptablesSave
+        .split('\n')
+        .filter(
+          (line) => !deleted.some((chain) => line.startsWith(`:${chain} `) || line.replace(/^\[\d+:\d+\] /, '').startsWith(`-A ${chain} `)),
+        )
+        .join('\n');
+      return ok();
+    }
+    if (file === 'conntrack' && args[0] === '-D') {
+      this.conntrackDeleted.push(args[2] ?? '');
+      return fail('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.');
+    }
+    return fail(`fake: unsupported command ${file} ${key}`);
+  }
+
+  private json(objects: object[]): string {
+    return JSON.stringify({ nftables: [{ metainfo: { version: '1.0.6', release_name: 'fake', json_schema_version: 1 } }, ...objects] });
+  }
+
+  private tableObjects(table: FakeTable): Record<string, Record<string, unknown>>[] {
+    const where = { family: table.family, table: table.name };
+    return [
+      { table: { family: table.family, name: table.name, handle: 1 } },
+      ...table.counters.map((counter) => ({
+        counter: { ...where, name: counter.name, handle: 0, packets: counter.packets, bytes: counter.bytes },
+      })),
+      ...table.sets.map((set) => ({
+        set: {
+          ...where,
+          name: set.name,
+          type: set.type,
+          handle: 0,
+          ...(set.flags.length === 0 ? {} : { flags: set.flags }),
+          ...(set.size === undefined ? {} : { size: set.size }),
+          ...(set.elements.length === 0 ? {} : { elem: set.elements.map(elementJson) }),
+        },
+      })),
+      ...table.flowtables.map((flowtable) => ({
+        flowtable: { ...where, name: flowtable.name, hook: flowtable.hook, prio: flowtable.prio, dev: flowtable.devices },
+      })),
+      ...table.chains.map((chain) => ({
+        chain: { ...where, name: chain.name, handle: 0, ...(chain.base === undefined ? {} : chain.base) },
+      })),
+      ...table.chains.flatMap((chain) =>
+        chain.rules.map((rule) => ({
+          rule: {
+            ...where,
+            chain: chain.name,
+            handle: rule.handle,
+            ...(rule.comment === undefined ? {} : { comment: rule.comment }),
+            expr: ruleExpr(rule.text),
+          },
+        })),
+      ),
+    ];
+  }
+
+  /** All or nothing, as the kernel commits an `nft -f` batch. */
+  private transaction(input: string): void {
+    const next = structuredClone(this.tables);
+    const lines = input
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    for (let index = 0; index < lines.length; index++) {
+      const line = lines[index] ?? '';
+      const declare = /^table (\S+) (\S+)$/.exec(line);
+      const remove = /^delete table (\S+) (\S+)$/.exec(line);
+      const define = /^table (\S+) (\S+) \{$/.exec(line);
+      if (declare !== null) {
+        if (next.find((table) => table.family === declare[1] && table.name === declare[2]) === undefined)
+          next.push(emptyTable(declare[1] ?? '', declare[2] ?? ''));
+      } else if (remove !== null) {
+        const at = next.findIndex((table) => table.family === remove[1] && table.name === remove[2]);
+        if (at < 0) throw new Error(`No such file or directory: delete table ${remove[1]} ${remove[2]}`);
+        next.splice(at, 1);
+      } else if (define !== null) {
+        const table =
+          next.find((candidate) => candidate.family === define[1] && candidate.name === define[2]) ??
+          emptyTable(define[1] ?? '', define[2] ?? '');
+        if (!next.includes(table)) next.push(table);
+        index = this.parseTableBody(table, lines, index + 1);
+      } else throw new Error(`syntax error: ${line}`);
+    }
+    this.tables = next;
+  }
+
+  private parseTableBody(table: FakeTable, lines: string[], start: number): number {
+    let index = start;
+    for (; index < lines.length; index++) {
+      const line = lines[index] ?? '';
+      if (line === '}') return index;
+      const counter = /^counter (\S+) \{ \}$/.exec(line);
+      const dynamicSet = /^set (\S+) \{ type (\S+); size (\d+); flags (\S+); \}$/.exec(line);
+      const set = /^set (\S+) \{$/.exec(line);
+      const flowtable = /^flowtable (\S+) \{ hook (\S+) priority (\S+); devices = \{ (.*) \}; counter; \}$/.exec(line);
+      const chainStart = /^chain (\S+) \{$/.exec(line);
+      if (counter !== null) table.counters.push({ name: counter[1] ?? '', packets: 0, bytes: 0 });
+      else if (dynamicSet !== null) {
+        table.sets.push({
+          name: dynamicSet[1] ?? '',
+          type: dynamicSet[2] ?? '',
+          size: Number(dynamicSet[3]),
+          flags: [dynamicSet[4] ?? ''],
+          elements: [],
+        });
+      } else if (set !== null) {
+        const entry = { name: set[1] ?? '', type: '', flags: [] as string[], elements: [] as string[] };
+        for (index++; (lines[index] ?? '}') !== '}'; index++) {
+          const body = lines[index] ?? '';
+          const definition = /^type (\S+); flags (\S+);$/.exec(body);
+          const elements = /^elements = \{ (.*) \}$/.exec(body);
+          if (definition !== null) [entry.type, entry.flags] = [definition[1] ?? '', [definition[2] ?? '']];
+          else if (elements !== null) entry.elements = (elements[1] ?? '').split(', ');
+          else throw new Error(`syntax error in set: ${body}`);
+        }
+        table.sets.push(entry);
+      } else if (flowtable !== null) {
+        if (!this.flowtablesSupported) throw new Error('Could not process rule: No such file or directory (flowtable)');
+        table.flowtables.push({
+          name: flowtable[1] ?? '',
+          hook: flowtable[2] ?? '',
+          prio: parsePriority(flowtable[3] ?? ''),
+          devices: (flowtable[4] ?? '').split(', ').map((device) => device.replace(/"/g, '')),
+        });
+      } else if (chainStart !== null) {
+        const chain: FakeChain = { name: chainStart[1] ?? '', rules: [] };
+        for (index++; (lines[index] ?? '}') !== '}'; index++) {
+          const body = lines[index] ?? '';
+          const base = /^type (\S+) hook (\S+) priority (.+); policy (\S+);$/.exec(body);
+          if (base !== null)
+            chain.base = { type: base[1] ?? '', hook: base[2] ?? '', prio: parsePriority(base[3] ?? ''), policy: base[4] ?? '' };
+          else {
+            const comment = / comment "([^"]*)"$/.exec(body);
+            chain.rules.push({
+              text: comment === null ? body : body.slice(0, comment.index),
+              ...(comment === null ? {} : { comment: comment[1] }),
+              handle: this.handle++,
+            });
+          }
+        }
+        table.chains.push(chain);
+      } else throw new Error(`syntax error: ${line}`);
+    }
+    throw new Error('unterminated table');
+  }
+}
+
+/** nft lists a rule's verdict as an expression of its own ({"drop": null}); the rest stays text here. */
+function ruleExpr(text: string): object[] {
+  const verdict = / (accept|drop|reject|return)$/.exec(text);
+  return verdict === null ? [{ fake: text }] : [{ fake: text.slice(0, verdict.index) }, { [verdict[1] ?? '']: null }];
+}
+
+function emptyTable(family: string, name: string): FakeTable {
+  return { family, name, chains: [], sets: [], counters: [], flowtables: [] };
+}
