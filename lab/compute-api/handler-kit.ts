@@ -3,7 +3,7 @@
 // The modules depend on this file and on the store only, never on the HTTP server, so the server can compose them
 // without an import cycle.
 import { methodSpec, type MethodSpec } from './protos.js';
-import { API_BASE, ApiError, ComputeStore, invalid, notFound, relativePath, type Collection, type Json, type OperationError, type Scope } from './store.js';
+import { API_BASE, ApiError, ComputeStore, invalid, notFound, OperationFailure, relativePath, type Collection, type Json, type OperationError, type Scope } from './store.js';
 
 export interface Fault {
   /** The method id (compute.instances.insert) or a pattern over it; absent = any method (then give `path`). */
@@ -84,7 +84,14 @@ export class HandlerKit {
     if (seen !== undefined) return seen;
     const base = { project: ctx.project, scope: ctx.scope, operationType, targetLink, ...(requestId === undefined ? {} : { requestId }) };
     if (ctx.fault?.operationError !== undefined) return this.store.createOperation({ ...base, error: ctx.fault.operationError });
-    const target = apply();
+    let target: Json | undefined;
+    try {
+      target = apply();
+    } catch (error) {
+      // Quotas and the like: the call is accepted and its operation ends DONE with the error; nothing was applied.
+      if (error instanceof OperationFailure) return this.store.createOperation({ ...base, error: error.error });
+      throw error;
+    }
     return this.store.createOperation({ ...base, ...(target?.id === undefined ? {} : { targetId: String(target.id) }) });
   }
 

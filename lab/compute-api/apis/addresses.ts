@@ -13,6 +13,7 @@ export function addressHandlers(kit: HandlerKit): Handler[] {
         const addressType = String(body.addressType ?? 'EXTERNAL');
         if (addressType !== 'EXTERNAL') throw invalid(`fake: only EXTERNAL addresses are modelled, got ${addressType}`);
         if (body.address !== undefined && !ipaddr.IPv4.isValidFourPartDecimal(String(body.address))) throw invalid(`Invalid value for field 'resource.address': '${String(body.address)}'.`);
+        s.checkQuota(ctx.project, ctx.scope.replace(/^regions\//, ''), { STATIC_ADDRESSES: 1 });
         return {
           ...body,
           addressType,

@@ -1,7 +1,7 @@
 // VM instances: insert (with boot image, subnet, static or ephemeral external IP), delete, metadata, labels, tags,
 // guest attributes and serial port output. The MIG module creates its VMs through prepareInstance too.
 import { handler, checkMetadata, lastSegment, type Ctx, type Handler, type HandlerKit } from '../handler-kit.js';
-import { API_BASE, ApiError, ComputeStore, invalid, notFound, relativePath, type Json, type Scope } from '../store.js';
+import { API_BASE, ApiError, ComputeStore, diskTypesForSeries, invalid, notFound, relativePath, type Json, type Scope } from '../store.js';
 
 export function instanceHandlers(kit: HandlerKit): Handler[] {
   const s = kit.store;
@@ -13,6 +13,30 @@ export function instanceHandlers(kit: HandlerKit): Handler[] {
       // The instance's static address goes back to RESERVED when the instance goes.
       kit.remove(ctx, 'instances', ctx.params.instance!, (instance) => releaseInstance(s, ctx.project, ctx.scope, instance)),
     ),
+    // Stopped = TERMINATED: the ephemeral external IP goes back to the pool; a static one stays bound (and IN_USE).
+    handler('Instances', 'Stop', (ctx) => {
+      const instance = s.require(ctx.project, ctx.scope, 'instances', ctx.params.instance!);
+      const staticIps = new Set(s.all('addresses').map((entry) => String(entry.resource.address)));
+      return kit.mutate(ctx, 'stop', String(instance.selfLink), () =>
+        s.update(ctx.project, ctx.scope, 'instances', ctx.params.instance!, (resource) => {
+          resource.status = 'TERMINATED';
+          for (const config of accessConfigsOf(resource)) if (!staticIps.has(String(config.natIP))) delete config.natIP;
+        }),
+      );
+    }),
+    handler('Instances', 'Start', (ctx) => {
+      const instance = s.require(ctx.project, ctx.scope, 'instances', ctx.params.instance!);
+      if (instance.status === 'RUNNING') return kit.mutate(ctx, 'start', String(instance.selfLink), () => instance);
+      const region = lastSegment(s.require(ctx.project, 'global', 'zones', ctx.zone).region);
+      return kit.mutate(ctx, 'start', String(instance.selfLink), () => {
+        const cpus = Number(s.get(ctx.project, ctx.scope, 'machineTypes', lastSegment(instance.machineType))?.guestCpus ?? 0);
+        s.checkQuota(ctx.project, region, { CPUS: cpus, ...(lastSegment(instance.machineType).startsWith('e2-') ? { E2_CPUS: cpus } : {}) });
+        return s.update(ctx.project, ctx.scope, 'instances', ctx.params.instance!, (resource) => {
+          resource.status = 'RUNNING';
+          for (const config of accessConfigsOf(resource)) if (config.natIP === undefined) config.natIP = s.allocateExternalIp();
+        });
+      });
+    }),
     handler('Instances', 'SetMetadata', (ctx) => {
       const instance = s.require(ctx.project, ctx.scope, 'instances', ctx.params.instance!);
       const metadata = instance.metadata as Json;
@@ -112,6 +136,7 @@ export function prepareInstance(kit: HandlerKit, ctx: Ctx, body: Json): Json {
   const image = family !== null ? s.imageFromFamily(family[1]!, family[2]!) : s.getByPath(imagePath);
   if (image === undefined) throw notFound(imagePath);
   checkMetadata((body.metadata as Json | undefined) ?? {});
+  const type = checkMachineAndDisk(kit, ctx, zone, lastSegment(machineType), boot, disks.indexOf(boot), image);
 
   const interfaces = (body.networkInterfaces as Json[] | undefined) ?? [];
   if (interfaces.length !== 1) throw invalid(`fake: exactly one network interface is modelled, got ${interfaces.length}`);
@@ -127,6 +152,10 @@ export function prepareInstance(kit: HandlerKit, ctx: Ctx, body: Json): Json {
     subnet = s.list(ctx.project, `regions/${region}`, 'subnetworks').find((candidate) => candidate.network === network.selfLink);
     if (subnet === undefined) throw invalid(`Invalid value for field 'resource.networkInterfaces[0].network': no subnetwork in region ${region}.`);
   }
+  const wantsExternalIp = ((nic.accessConfigs as Json[] | undefined) ?? []).length > 0;
+  checkOrgPolicies(kit, ctx, String(body.name), wantsExternalIp, body.canIpForward === true);
+  const cpus = Number(type.guestCpus);
+  s.checkQuota(ctx.project, region, { INSTANCES: 1, CPUS: cpus, ...(String(type.name).startsWith('e2-') ? { E2_CPUS: cpus } : {}), ...(wantsExternalIp ? { IN_USE_ADDRESSES: 1 } : {}) });
   const networkIP = s.allocateInternalIp(String(subnet.ipCidrRange), kit.usedInternalIps());
   const selfLink = `${API_BASE}${ComputeStore.key(ctx.project, ctx.scope, 'instances', String(body.name))}`;
 
@@ -184,3 +213,43 @@ export function prepareInstance(kit: HandlerKit, ctx: Ctx, body: Json): Json {
     ],
   };
 }
+
+/** The zone must offer the machine type; the boot image's architecture and the boot disk type must fit it. */
+function checkMachineAndDisk(kit: HandlerKit, ctx: Ctx, zone: string, machineTypeName: string, boot: Json, bootIndex: number, image: Json): Json {
+  const type = kit.store.get(ctx.project, `zones/${zone}`, 'machineTypes', machineTypeName);
+  if (type === undefined) {
+    throw invalid(`Invalid value for field 'resource.machineType': 'zones/${zone}/machineTypes/${machineTypeName}'. Machine type with name '${machineTypeName}' does not exist in zone '${zone}'.`);
+  }
+  const imageArchitecture = String(image.architecture ?? 'X86_64');
+  if (imageArchitecture !== type.architecture) {
+    throw invalid(
+      `Invalid value for field 'resource.disks[${bootIndex}].initializeParams.sourceImage': '${String(image.selfLink)}'. The image architecture ${imageArchitecture} is not compatible with machine type ${machineTypeName} (${String(type.architecture)}).`,
+    );
+  }
+  const diskTypeRef = String((boot.initializeParams as Json | undefined)?.diskType ?? 'pd-standard');
+  const diskType = lastSegment(diskTypeRef);
+  if (kit.store.get(ctx.project, `zones/${zone}`, 'diskTypes', diskType) === undefined) {
+    throw invalid(`Invalid value for field 'resource.disks[${bootIndex}].initializeParams.diskType': '${diskTypeRef}'. Disk type '${diskType}' does not exist in zone '${zone}'.`);
+  }
+  if (!diskTypesForSeries(machineTypeName).includes(diskType)) {
+    throw invalid(`Invalid value for field 'resource.disks[${bootIndex}].initializeParams.diskType': '${diskTypeRef}'. Machine type ${machineTypeName} does not support disk type ${diskType}; it takes ${diskTypesForSeries(machineTypeName).join(', ')}.`);
+  }
+  return type;
+}
+
+/** Organization policies refuse at insert time with 412 conditionNotMet, the message naming the constraint. */
+function checkOrgPolicies(kit: HandlerKit, ctx: Ctx, name: string, wantsExternalIp: boolean, canIpForward: boolean): void {
+  const instance = `projects/${ctx.project}/${ctx.scope}/instances/${name}`;
+  if (wantsExternalIp && kit.store.orgPolicyEnforced(ctx.project, 'constraints/compute.vmExternalIpAccess')) {
+    throw orgPolicyRefusal('constraints/compute.vmExternalIpAccess', ctx.project, `Add instance ${instance} to the constraint to use external IP with it.`);
+  }
+  if (canIpForward && kit.store.orgPolicyEnforced(ctx.project, 'constraints/compute.vmCanIpForward')) {
+    throw orgPolicyRefusal('constraints/compute.vmCanIpForward', ctx.project, `Enabling IP forwarding is not allowed for ${instance}.`);
+  }
+}
+
+export function orgPolicyRefusal(constraint: string, project: string, detail: string): ApiError {
+  return new ApiError(412, 'conditionNotMet', `Constraint ${constraint} violated for project ${project}. ${detail}`);
+}
+
+const accessConfigsOf = (instance: Json): Json[] => ((instance.networkInterfaces as Json[] | undefined)?.[0]?.accessConfigs as Json[] | undefined) ?? [];

@@ -1,13 +1,26 @@
 // Static routes: next hop instance, internal load balancer (forwarding rule or its IP), gateway or IP.
 import ipaddr from 'ipaddr.js';
 import { handler, type Handler, type HandlerKit } from '../handler-kit.js';
-import { API_BASE, invalid, notFound, relativePath } from '../store.js';
+import { API_BASE, invalid, notFound, relativePath, type Json } from '../store.js';
 
 export function routeHandlers(kit: HandlerKit): Handler[] {
   const s = kit.store;
+  /** GCE keeps a next-hop-instance route whose VM is stopped or gone, and says so in warnings[] (computed on read). */
+  const withWarnings = (route: Json): Json => {
+    if (route.nextHopInstance === undefined) return route;
+    const path = String(route.nextHopInstance).replace(API_BASE, '');
+    const instance = s.getByPath(path);
+    if (instance === undefined) {
+      return { ...route, warnings: [{ code: 'NEXT_HOP_INSTANCE_NOT_FOUND', message: `Next hop instance '${path}' does not exist.`, data: [{ key: 'instance', value: path }] }] };
+    }
+    if (instance.status !== 'RUNNING') {
+      return { ...route, warnings: [{ code: 'NEXT_HOP_NOT_RUNNING', message: `Next hop instance '${path}' is not running.`, data: [{ key: 'instance', value: path }] }] };
+    }
+    return route;
+  };
   return [
-    handler('Routes', 'Get', (ctx) => s.require(ctx.project, 'global', 'routes', ctx.params.route!)),
-    handler('Routes', 'List', (ctx) => kit.listOf(ctx, 'routes', 'route')),
+    handler('Routes', 'Get', (ctx) => withWarnings(s.require(ctx.project, 'global', 'routes', ctx.params.route!))),
+    handler('Routes', 'List', (ctx) => kit.listOf(ctx, 'routes', 'route', s.list(ctx.project, 'global', 'routes').map(withWarnings))),
     handler('Routes', 'Insert', (ctx) =>
       kit.insert(ctx, 'routes', (body) => {
         const network = kit.requireNetwork(ctx, body.network, 'resource.network');
