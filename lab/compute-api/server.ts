@@ -148,6 +148,7 @@ export class FakeComputeApi {
   }
 
   close(): Promise<void> {
+    this.apis.migs.close();
     return this.app.close();
   }
 }

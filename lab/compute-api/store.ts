@@ -189,6 +189,7 @@ export class ComputeStore extends EventEmitter {
   private readonly guestAttributeWrites = new Map<string, number[]>();
   private readonly quotaOverrides = new Map<string, { limit: number; usage?: number }>();
   private readonly orgPolicies = new Set<string>();
+  private readonly migCreateFailures = new Map<string, { error: OperationError; left: number }>();
   /** Stateful per-instance configs of each managed instance group (key: the MIG's store key), by instance name. */
   readonly perInstanceConfigs = new Map<string, Map<string, Json>>();
   /**
@@ -380,6 +381,23 @@ export class ComputeStore extends EventEmitter {
 
   orgPolicyEnforced(project: string, constraint: OrgPolicyConstraint): boolean {
     return this.orgPolicies.has(`${project} ${constraint}`);
+  }
+
+  /**
+   * Makes a regional MIG's next create attempts fail with this error (a stockout, a bad template): the VM stays in
+   * CREATING with lastAttempt.errors, listErrors reports each attempt, no instance appears. GCE retries; so does the fake.
+   */
+  failMigCreates(project: string, region: string, migName: string, error: OperationError, times = Infinity): void {
+    this.migCreateFailures.set(ComputeStore.key(project, `regions/${region}`, 'instanceGroupManagers', migName), { error, left: times });
+  }
+
+  /** @returns the error for this create attempt of the MIG (its store key), if one is set to fail. */
+  takeMigCreateFailure(migKey: string): OperationError | undefined {
+    const failure = this.migCreateFailures.get(migKey);
+    if (failure === undefined) return undefined;
+    failure.left -= 1;
+    if (failure.left <= 0) this.migCreateFailures.delete(migKey);
+    return failure.error;
   }
 
   /** The image a family points at: the newest non-deprecated image of that family. */

@@ -6,7 +6,7 @@
 // name in the same zone, with the per-instance config's external IP as the accessConfig natIP.
 import { randomBytes } from 'node:crypto';
 import { handler, inUse, lastSegment, metadataValue, type Ctx, type Handler, type HandlerKit } from '../handler-kit.js';
-import { API_BASE, ApiError, ComputeStore, invalid, notFound, relativePath, type Collection, type Json, type Scope } from '../store.js';
+import { API_BASE, ApiError, ComputeStore, invalid, notFound, OperationFailure, relativePath, type Collection, type Json, type Scope } from '../store.js';
 import { prepareInstance, releaseInstance } from './instances.js';
 
 /** The template a MIG creates VMs from: its first version's, else its instanceTemplate. */
@@ -22,7 +22,25 @@ export interface ManagedInstanceGroups {
   handlers: Handler[];
   /** Autohealing: recreate one member now (store delete + insert, same name, zone and stateful IP). */
   recreate(project: string, region: string, mig: string, instance: string): Json;
+  /** Cancels the actions still in flight (the server is closing). */
+  close(): void;
 }
+
+type MigAction = 'CREATING' | 'DELETING' | 'RECREATING';
+
+/** A MIG action accepted but not yet carried out: the VM appears, goes or is replaced `migActionMs` later. */
+interface PendingAction {
+  action: MigAction;
+  name: string;
+  zone: string;
+  timer?: NodeJS.Timeout;
+  /** The errors of the last failed create attempt (GCE keeps retrying). */
+  lastErrors?: { code: string; message: string }[];
+}
+
+/** How GCE names an HTTP-style refusal when it is a MIG's create attempt that fails. */
+const migErrorCode = (error: ApiError): string =>
+  ({ 412: 'CONDITION_NOT_MET', 404: 'RESOURCE_NOT_FOUND', 409: 'RESOURCE_ALREADY_EXISTS', 403: 'PERMISSIONS_ERROR' })[error.status] ?? 'INVALID_FIELD_VALUE';
 
 export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
   const s = kit.store;
@@ -86,22 +104,118 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
 
   /** Delete + insert under the same name and zone: the MIG's current template and the per-instance config win. */
   const recreate = (mig: Json, instance: Json): Json => {
-    const zone = zoneOfInstance(instance);
-    const natIp = (((instance.networkInterfaces as Json[] | undefined)?.[0]?.accessConfigs as Json[] | undefined)?.[0]?.natIP as string | undefined) ?? undefined;
-    const preserves = (((mig.statefulPolicy as Json | undefined)?.preservedState as Json | undefined)?.externalIPs as Json | undefined)?.nic0 !== undefined;
+    const natIp = keptNatIp(mig, instance);
     deleteManagedInstance(instance);
-    return createManagedInstance(mig, String(instance.name), zone, preserves ? natIp : undefined);
+    return createManagedInstance(mig, String(instance.name), zoneOfInstance(instance), natIp);
+  };
+
+  /** The external IP a recreated VM keeps: its current one, when the stateful policy preserves nic0. */
+  const keptNatIp = (mig: Json, instance: Json): string | undefined => {
+    const preserves = (((mig.statefulPolicy as Json | undefined)?.preservedState as Json | undefined)?.externalIPs as Json | undefined)?.nic0 !== undefined;
+    return preserves ? ((((instance.networkInterfaces as Json[] | undefined)?.[0]?.accessConfigs as Json[] | undefined)?.[0]?.natIP as string | undefined) ?? undefined) : undefined;
+  };
+
+  // ---- asynchronous actions: the operation is DONE when the MIG accepted the work, the VMs change later ----
+
+  const pending = new Map<string, Map<string, PendingAction>>();
+  const errorLog = new Map<string, Json[]>();
+  const pendingOf = (mig: Json) => {
+    let map = pending.get(migKey(mig));
+    if (map === undefined) {
+      map = new Map();
+      pending.set(migKey(mig), map);
+    }
+    return map;
+  };
+  const retryMs = () => Math.max(s.timing.migActionMs, 500);
+
+  const recordError = (mig: Json, entry: PendingAction, error: { code: string; message: string }) => {
+    entry.lastErrors = [error];
+    const log = errorLog.get(migKey(mig)) ?? [];
+    log.push({
+      error: { code: error.code, message: error.message },
+      instanceActionDetails: { action: entry.action === 'RECREATING' ? 'RECREATING' : 'CREATING', instance: `${API_BASE}${migKey(mig).split('/').slice(0, 2).join('/')}/zones/${entry.zone}/instances/${entry.name}`, version: { instanceTemplate: templateOf(mig) } },
+      timestamp: new Date().toISOString(),
+    });
+    // Bounded: a create that keeps failing retries forever, as on GCE.
+    errorLog.set(migKey(mig), log.slice(-100));
+  };
+
+  /** One create attempt; a failure (injected, quota, org policy, bad template) leaves the VM in CREATING and retries. */
+  const attemptCreate = (mig: Json, entry: PendingAction, keepNatIp?: string): void => {
+    const failure = s.takeMigCreateFailure(migKey(mig));
+    let error: { code: string; message: string } | undefined = failure;
+    if (error === undefined) {
+      try {
+        createManagedInstance(mig, entry.name, entry.zone, keepNatIp);
+      } catch (caught) {
+        if (caught instanceof OperationFailure) error = { code: caught.error.code, message: caught.error.message };
+        else if (caught instanceof ApiError) error = { code: migErrorCode(caught), message: caught.message };
+        else throw caught;
+      }
+    }
+    if (error === undefined) {
+      pendingOf(mig).delete(entry.name);
+      return;
+    }
+    recordError(mig, entry, error);
+    entry.action = 'CREATING';
+    entry.timer = setTimeout(() => run(mig, entry), retryMs()).unref();
+  };
+
+  const run = (mig: Json, entry: PendingAction): void => {
+    entry.timer = undefined;
+    if (s.getByPath(migKey(mig)) !== mig || pendingOf(mig).get(entry.name) !== entry) return;
+    const instance = s.managedInstances(mig).find((candidate) => candidate.name === entry.name);
+    if (entry.action === 'DELETING') {
+      pendingOf(mig).delete(entry.name);
+      if (instance !== undefined) {
+        configsOf(mig).delete(entry.name);
+        deleteManagedInstance(instance);
+      }
+    } else if (entry.action === 'RECREATING' && instance !== undefined) {
+      const natIp = keptNatIp(mig, instance);
+      deleteManagedInstance(instance);
+      attemptCreate(mig, entry, natIp);
+    } else attemptCreate(mig, entry);
+    refreshStatus(mig);
+  };
+
+  /** Accepts an action: carried out `migActionMs` later (at once when that is 0 and nothing is set to fail). */
+  const schedule = (mig: Json, action: MigAction, name: string, zone: string): void => {
+    const entries = pendingOf(mig);
+    const previous = entries.get(name);
+    if (previous?.timer !== undefined) clearTimeout(previous.timer);
+    const entry: PendingAction = { action, name, zone };
+    entries.set(name, entry);
+    if (s.timing.migActionMs === 0) run(mig, entry);
+    else entry.timer = setTimeout(() => run(mig, entry), s.timing.migActionMs).unref();
+  };
+
+  const cancelAll = (mig: Json) => {
+    for (const entry of pendingOf(mig).values()) if (entry.timer !== undefined) clearTimeout(entry.timer);
+    pending.delete(migKey(mig));
+  };
+
+  /** Members as the MIG counts them: existing VMs not being deleted, plus VMs it is creating. */
+  const plannedMembers = (mig: Json): { name: string; zone: string; exists: boolean }[] => {
+    const entries = pendingOf(mig);
+    const existing = s.managedInstances(mig).filter((instance) => entries.get(String(instance.name))?.action !== 'DELETING').map((instance) => ({ name: String(instance.name), zone: zoneOfInstance(instance), exists: true }));
+    const creating = [...entries.values()].filter((entry) => entry.action === 'CREATING' && !existing.some((member) => member.name === entry.name)).map((entry) => ({ name: entry.name, zone: entry.zone, exists: false }));
+    return [...existing, ...creating];
   };
 
   const pickZone = (mig: Json): string => {
     const zones = migZones(mig);
     const counts = new Map(zones.map((zone) => [zone, 0]));
-    for (const instance of s.managedInstances(mig)) counts.set(zoneOfInstance(instance), (counts.get(zoneOfInstance(instance)) ?? 0) + 1);
+    for (const member of plannedMembers(mig)) counts.set(member.zone, (counts.get(member.zone) ?? 0) + 1);
     return [...counts.entries()].sort((a, b) => a[1] - b[1] || zones.indexOf(a[0]) - zones.indexOf(b[0]))[0]![0];
   };
 
+  const takenNames = (): Set<string> => new Set([...s.all('instances').map((entry) => entry.name), ...[...pending.values()].flatMap((entries) => [...entries.keys()])]);
+
   const newName = (mig: Json): string => {
-    const taken = new Set(s.all('instances').map((entry) => entry.name));
+    const taken = takenNames();
     for (;;) {
       const suffix = [...randomBytes(4)].map((byte) => 'abcdefghijklmnopqrstuvwxyz0123456789'[byte % 36]).join('');
       const candidate = `${String(mig.baseInstanceName)}-${suffix}`;
@@ -112,10 +226,27 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
   const refreshStatus = (mig: Json) => {
     const members = s.managedInstances(mig);
     const template = relativePath(templateOf(mig), '', 'global', 'instanceTemplates').replace(/^projects\/[^/]*\//, '');
-    const reached = members.every((instance) => String(metadataValue(instance, 'instance-template') ?? '').endsWith(template));
-    mig.currentActions = { abandoning: 0, creating: 0, creatingWithoutRetries: 0, deleting: 0, none: members.length, recreating: 0, refreshing: 0, restarting: 0, resuming: 0, starting: 0, stopping: 0, suspending: 0, verifying: 0 };
+    const entries = [...pendingOf(mig).values()];
+    const reached = entries.length === 0 && members.every((instance) => String(metadataValue(instance, 'instance-template') ?? '').endsWith(template));
+    const count = (action: MigAction) => entries.filter((entry) => entry.action === action).length;
+    const busy = new Set(entries.map((entry) => entry.name));
+    mig.currentActions = {
+      abandoning: 0,
+      creating: count('CREATING'),
+      creatingWithoutRetries: 0,
+      deleting: count('DELETING'),
+      none: members.filter((instance) => !busy.has(String(instance.name))).length,
+      recreating: count('RECREATING'),
+      refreshing: 0,
+      restarting: 0,
+      resuming: 0,
+      starting: 0,
+      stopping: 0,
+      suspending: 0,
+      verifying: 0,
+    };
     mig.status = {
-      isStable: true,
+      isStable: entries.length === 0,
       versionTarget: { isReached: reached },
       stateful: { hasStatefulConfig: mig.statefulPolicy !== undefined || configsOf(mig).size > 0, perInstanceConfigs: { allEffective: true } },
     };
@@ -123,17 +254,18 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
   };
 
   const resizeTo = (mig: Json, size: number) => {
-    let members = s.managedInstances(mig);
-    while (members.length < size) {
-      createManagedInstance(mig, newName(mig), pickZone(mig));
-      members = s.managedInstances(mig);
-    }
-    // Shrinking deletes VMs without a per-instance config first, newest names last.
+    for (let count = plannedMembers(mig).length; count < size; count++) schedule(mig, 'CREATING', newName(mig), pickZone(mig));
+    // Shrinking cancels creates first, then deletes VMs without a per-instance config, newest names last.
     const configs = configsOf(mig);
-    const victims = [...members].sort((a, b) => Number(configs.has(String(a.name))) - Number(configs.has(String(b.name))) || String(b.name).localeCompare(String(a.name)));
-    for (const instance of victims.slice(0, Math.max(0, members.length - size))) {
-      configs.delete(String(instance.name));
-      deleteManagedInstance(instance);
+    const members = plannedMembers(mig);
+    const victims = [...members].sort((a, b) => Number(a.exists) - Number(b.exists) || Number(configs.has(a.name)) - Number(configs.has(b.name)) || b.name.localeCompare(a.name));
+    for (const victim of victims.slice(0, Math.max(0, members.length - size))) {
+      if (victim.exists) schedule(mig, 'DELETING', victim.name, victim.zone);
+      else {
+        const entry = pendingOf(mig).get(victim.name);
+        if (entry?.timer !== undefined) clearTimeout(entry.timer);
+        pendingOf(mig).delete(victim.name);
+      }
     }
   };
 
@@ -271,7 +403,7 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
           if (Number(updated.targetSize) !== Number(before.targetSize)) resizeTo(updated, Number(updated.targetSize));
           // PROACTIVE: the fake rolls the new template out at once (the real MIG paces it by maxUnavailable).
           if ((updated.updatePolicy as Json | undefined)?.type === 'PROACTIVE' && templateOf(updated) !== templateOf(before)) {
-            for (const instance of s.managedInstances(updated)) recreate(updated, instance);
+            for (const instance of s.managedInstances(updated)) schedule(updated, 'RECREATING', String(instance.name), zoneOfInstance(instance));
           }
           refreshStatus(updated);
         },
@@ -285,6 +417,8 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
       const user = usersOfGroup(mig);
       if (user !== undefined) throw inUse('instance_group', name, user.selfLink);
       return kit.mutate(ctx, 'delete', String(mig.selfLink), () => {
+        cancelAll(mig);
+        errorLog.delete(migKey(mig));
         for (const instance of s.managedInstances(mig)) deleteManagedInstance(instance);
         s.perInstanceConfigs.delete(migKey(mig));
         return s.remove(ctx.project, ctx.scope, 'instanceGroupManagers', name);
@@ -303,7 +437,7 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     handler('RegionInstanceGroupManagers', 'CreateInstances', (ctx) => {
       const mig = s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!);
       const wanted = (ctx.body.instances as Json[] | undefined) ?? [];
-      const taken = new Set(s.all('instances').map((entry) => entry.name));
+      const taken = takenNames();
       wanted.forEach((config, index) => {
         if (!ComputeStore.validName(config.name)) throw invalid(`Invalid value for field 'instances[${index}].name': '${String(config.name ?? '')}'.`);
         if (taken.has(String(config.name))) throw new ApiError(409, 'alreadyExists', `The resource 'instances/${String(config.name)}' already exists`);
@@ -312,7 +446,7 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
       return kit.mutate(ctx, 'compute.regionInstanceGroupManagers.createInstances', String(mig.selfLink), () => {
         for (const config of wanted) {
           if (config.preservedState !== undefined) configsOf(mig).set(String(config.name), { name: config.name, preservedState: config.preservedState, status: 'EFFECTIVE', fingerprint: ComputeStore.fingerprint(config) });
-          createManagedInstance(mig, String(config.name), pickZone(mig));
+          schedule(mig, 'CREATING', String(config.name), pickZone(mig));
         }
         mig.targetSize = Number(mig.targetSize) + wanted.length;
         return refreshStatus(mig);
@@ -322,10 +456,7 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
       const mig = s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!);
       const victims = ((ctx.body.instances as string[] | undefined) ?? []).map((ref, index) => memberByLink(mig, ref, index));
       return kit.mutate(ctx, 'compute.regionInstanceGroupManagers.deleteInstances', String(mig.selfLink), () => {
-        for (const instance of victims) {
-          configsOf(mig).delete(String(instance.name));
-          deleteManagedInstance(instance);
-        }
+        for (const instance of victims) schedule(mig, 'DELETING', String(instance.name), zoneOfInstance(instance));
         mig.targetSize = Math.max(0, Number(mig.targetSize) - victims.length);
         return refreshStatus(mig);
       });
@@ -334,7 +465,7 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
       const mig = s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!);
       const targets = ((ctx.body.instances as string[] | undefined) ?? []).map((ref, index) => memberByLink(mig, ref, index));
       return kit.mutate(ctx, 'compute.regionInstanceGroupManagers.recreateInstances', String(mig.selfLink), () => {
-        for (const instance of targets) recreate(mig, instance);
+        for (const instance of targets) schedule(mig, 'RECREATING', String(instance.name), zoneOfInstance(instance));
         return refreshStatus(mig);
       });
     }),
@@ -349,7 +480,7 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
         for (const instance of targets) {
           const outdated = metadataValue(instance, 'instance-template') !== template;
           // A new template or a new pinned IP needs a new VM; RESTART/REPLACE ask for one anyway.
-          if (outdated || action === 'REPLACE' || action === 'RESTART') recreate(mig, instance);
+          if (outdated || action === 'REPLACE' || action === 'RESTART') schedule(mig, 'RECREATING', String(instance.name), zoneOfInstance(instance));
         }
         return refreshStatus(mig);
       });
@@ -357,18 +488,42 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     handler('RegionInstanceGroupManagers', 'ListManagedInstances', (ctx) => {
       const mig = s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!);
       const autoheal = ((mig.autoHealingPolicies as Json[] | undefined) ?? [])[0]?.healthCheck as string | undefined;
-      return {
-        managedInstances: s.managedInstances(mig).map((instance) => ({
+      const entries = pendingOf(mig);
+      const lastAttempt = (entry: PendingAction | undefined) => (entry?.lastErrors === undefined ? {} : { lastAttempt: { errors: { errors: entry.lastErrors } } });
+      const preserved = (name: string) => (configsOf(mig).has(name) ? { preservedStateFromConfig: configsOf(mig).get(name)!.preservedState } : {});
+      const existing = s.managedInstances(mig).map((instance) => {
+        const entry = entries.get(String(instance.name));
+        // While GCE replaces a VM it reports it PROVISIONING; while deleting, STOPPING.
+        const status = entry === undefined ? instance.status : entry.action === 'DELETING' ? 'STOPPING' : 'PROVISIONING';
+        return {
           instance: instance.selfLink,
           id: instance.id,
           name: instance.name,
-          instanceStatus: instance.status,
-          currentAction: 'NONE',
+          instanceStatus: status,
+          currentAction: entry?.action ?? 'NONE',
           version: { instanceTemplate: `${API_BASE}${String(metadataValue(instance, 'instance-template'))}` },
           ...(autoheal === undefined ? {} : { instanceHealth: [{ healthCheck: `${API_BASE}${relativePath(autoheal, ctx.project, ctx.scope, 'healthChecks')}`, detailedHealthState: s.healthOf(instance) === 'HEALTHY' ? 'HEALTHY' : 'UNHEALTHY' }] }),
-          ...(configsOf(mig).has(String(instance.name)) ? { preservedStateFromConfig: configsOf(mig).get(String(instance.name))!.preservedState } : {}),
-        })),
-      };
+          ...preserved(String(instance.name)),
+          ...lastAttempt(entry),
+        };
+      });
+      const names = new Set(existing.map((member) => String(member.name)));
+      // A VM being created has a name and a URL but no instanceStatus yet.
+      const creating = [...entries.values()]
+        .filter((entry) => !names.has(entry.name))
+        .map((entry) => ({
+          instance: `${API_BASE}projects/${ctx.project}/zones/${entry.zone}/instances/${entry.name}`,
+          name: entry.name,
+          currentAction: entry.action === 'DELETING' ? 'DELETING' : 'CREATING',
+          version: { instanceTemplate: templateOf(mig) },
+          ...preserved(entry.name),
+          ...lastAttempt(entry),
+        }));
+      return { managedInstances: [...existing, ...creating].sort((a, b) => String(a.name).localeCompare(String(b.name))) };
+    }),
+    handler('RegionInstanceGroupManagers', 'ListErrors', (ctx) => {
+      const mig = s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!);
+      return { items: [...(errorLog.get(migKey(mig)) ?? [])].reverse() };
     }),
     handler('RegionInstanceGroupManagers', 'ListPerInstanceConfigs', (ctx) => {
       const mig = s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!);
@@ -395,5 +550,12 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
       });
     }),
   ];
-  return { handlers, recreate: recreateNow };
+  return {
+    handlers,
+    recreate: recreateNow,
+    close: () => {
+      for (const entries of pending.values()) for (const entry of entries.values()) if (entry.timer !== undefined) clearTimeout(entry.timer);
+      pending.clear();
+    },
+  };
 }
