@@ -130,7 +130,9 @@ async function waitMigCreates(ctx: CallContext, progress: Progress, desired: Des
           .filter((entry) => (entry.timestamp ?? '') >= since)
           .map((entry) => entry.error ?? {})
           .filter((entry) => entry.code !== undefined || entry.message !== undefined);
-        throw migCreateFailure(desired, vms, logged.length > 0 ? logged : attemptErrors);
+        const causes = logged.length > 0 ? logged : attemptErrors;
+        // Each VM reports the same cause: say it once.
+        throw migCreateFailure(desired, vms, causes.filter((cause, index) => causes.findIndex((other) => other.code === cause.code && other.message === cause.message) === index));
       }
       const pending = vms.filter((name) => {
         const vm = managed.find((candidate) => managedName(candidate) === name);
@@ -255,7 +257,11 @@ async function applyHaSteps(ctx: CallContext, desired: DesiredHa, observed: Obse
     await progress.run(`creating NAT VMs ${vmNames.join(', ')}`, () => createMigInstances(ctx, region, names.mig, configs));
     created.add(`NAT VMs ${vmNames.join(', ')} (and their stateful configs)`, async () => {
       // A refused create would be retried by the group forever: take the VMs out of it, then their configs.
-      const links = (await listManagedInstances(ctx, region, names.mig)).filter((vm) => vmNames.includes(managedName(vm))).map((vm) => vm.instance ?? '').filter((link) => link !== '');
+      // Only VMs that came to exist: GCE refuses to delete a member whose create never got through.
+      const links = (await listManagedInstances(ctx, region, names.mig))
+        .filter((vm) => vmNames.includes(managedName(vm)) && (vm.instanceStatus ?? '') !== '')
+        .map((vm) => vm.instance ?? '')
+        .filter((link) => link !== '');
       if (links.length > 0) {
         await deleteMigInstances(ctx, region, names.mig, links);
         await waitMigDeletes(ctx, progress, desired, vmNames, options);
