@@ -2,7 +2,7 @@
 // service, forwarding rule, then — only once a backend is healthy — the route. Down: the reverse dependency order.
 import { applyDeletions, applyFirewallChanges, commonDeleters, findChange, rollBackOnRefusal, sleep, type CreatedThisRun } from './apply-shared.js';
 import { deleteAddress, getAddress, insertAddress } from './gcp/addresses.js';
-import { errorsText, ProvisionError, refusalIn, type CallContext, type ErrorEntry } from './gcp/call.js';
+import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from './gcp/call.js';
 import { deleteFirewall } from './gcp/firewalls.js';
 import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from './gcp/health-checks.js';
 import { createMigInstances, deleteMig, deleteMigInstances, deletePerInstanceConfigs, insertMig, listManagedInstances, listMigErrors, listPerInstanceConfigs, patchMig, replaceMigInstances, type ManagedInstance } from './gcp/instance-groups.js';
@@ -106,11 +106,11 @@ function migCreateFailure(desired: DesiredHa, vms: string[], errors: ErrorEntry[
   const text = errorsText(errors);
   if (/RESOURCE_POOL_EXHAUSTED|STOCKOUT|does not have enough resources/i.test(text)) {
     return new ProvisionError(
-      `${what}: ${text}. The zone is out of ${desired.template.machineType} capacity (a stockout): provision with other --zones or another --machine-type. ` +
+      `${what}: ${sentence(text)} The zone is out of ${desired.template.machineType} capacity (a stockout): provision with other --zones or another --machine-type. ` +
         'The group keeps retrying meanwhile; a re-run converges.',
     );
   }
-  return new ProvisionError(`${what}: ${text}. Check the instance template ${desired.template.name} (machine type, image, disk type, network) and re-run provision.`);
+  return new ProvisionError(`${what}: ${sentence(text)} Check the instance template ${desired.template.name} (machine type, image, disk type, network) and re-run provision.`);
 }
 
 /**

@@ -96,7 +96,8 @@ function retryable(error: unknown): string | undefined {
 const CONSTRAINT = /constraints\/[A-Za-z0-9_.]+[A-Za-z0-9]/;
 const QUOTA_NAME = /Quota '([A-Z0-9_]+)'/;
 
-const sentence = (text: string) => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+/** Text ending in a full stop, so a sentence can follow it. */
+export const sentence = (text: string) => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
 
 const POLICY_NEEDS: Record<string, string> = {
   'constraints/compute.vmExternalIpAccess': 'an external IP on the NAT VM (it is the NAT IP)',
