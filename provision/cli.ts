@@ -8,7 +8,7 @@ import { applyDestroy, applyProvision } from './apply.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { connectCompute, type ComputeClients } from './gcp/client.js';
 import { getGuestAttributes } from './gcp/instances.js';
-import { chooseZone, desiredState, discover, observe, regionZones, routeWarnings as routeWarningsOf } from './gateway.js';
+import { chooseZone, desiredState, discover, observe, regionZones, routeWarnings as routeWarningsOf, type Discovery } from './gateway.js';
 import { listFirewalls } from './gcp/network.js';
 import { gcloudCommands, gcloudDestroyCommands } from './gcloud.js';
 import { getMig } from './gcp/instance-groups.js';
@@ -16,12 +16,12 @@ import { getBackendHealth, type HealthStatus } from './gcp/load-balancing.js';
 import { AUTOHEAL_CHECK, AUTOHEAL_INITIAL_DELAY_SEC, TRAFFIC_CHECK, desiredHa, hasHaResources, haNames, observeHa, planDestroyHa, planHa, type ObservedHa } from './ha.js';
 import { applyDestroyHa, applyHa, natIpByVm } from './ha-apply.js';
 import { gcloudDestroyHaCommands, gcloudHaCommands } from './ha-gcloud.js';
-import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription } from './model.js';
+import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, type ImageFamily } from './model.js';
 import { resourceNames, shortLink, type Observed } from './model.js';
 import { HelpRequested, parseOptions, USAGE, type Command, type Options } from './options.js';
 import { plan as makePlan, planDestroy, type Change, type Plan } from './plan.js';
 import { Progress, type Output } from './progress.js';
-import { exposureWarnings, preflight, readMachineType, type PreflightReport } from './preflight.js';
+import { exposureWarnings, preflight, readMachineType, type MachineCheck, type PreflightReport, type QuotaNeeds } from './preflight.js';
 
 export interface Io {
   stdout: Output;
@@ -42,6 +42,13 @@ export const HA_WARNINGS = [
 /** GCE's own words on a route that sends nowhere; NEXT_HOP_* ones mean clients have no egress through it. */
 const routeWarningLines = (warnings: { code: string; message: string }[]) =>
   warnings.map((warning) => `  route     WARNING ${warning.code}: ${warning.message}${NEXT_HOP_DOWN.has(warning.code) ? ' (clients of this route have no internet egress)' : ''}`);
+
+/** The preflight of either mode: they differ in zones, VM shape and what the plan adds. */
+function runPreflight(ctx: CallContext, progress: Progress, options: Options, discovery: Discovery, machine: MachineCheck, zones: string[], vm: { image: ImageFamily; bootDiskType: string; tags: string[] }, needs: QuotaNeeds): Promise<PreflightReport> {
+  return progress.run('preflight: machine type, image, disk type, quotas, firewall exposure', () =>
+    preflight(ctx, { region: discovery.region, regionName: options.region, network: options.network, machine, zones, image: vm.image, bootDiskType: vm.bootDiskType, needs, gateway: options.name, vmTags: vm.tags }),
+  );
+}
 
 const findCreate = (plan: Plan, kind: Change['kind']) => plan.changes.filter((change) => change.kind === kind && change.action === 'create').length;
 
@@ -164,20 +171,7 @@ async function provision(options: Options, io: Io, ctx: CallContext, progress: P
   const { desired, agentConfig } = desiredState({ options, discovery, zone, payload });
   checkMetadataBudget(desired.instance.metadata);
   const plan = makePlan(desired, observed);
-  const checks = await progress.run('preflight: machine type, image, disk type, quotas, firewall exposure', () =>
-    preflight(ctx, {
-      region: discovery.region,
-      regionName: options.region,
-      network: options.network,
-      machine,
-      zones: [zone],
-      image: desired.instance.image,
-      bootDiskType: desired.instance.bootDiskType,
-      needs: { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'instance') },
-      gateway: options.name,
-      vmTags: desired.instance.tags,
-    }),
-  );
+  const checks = await runPreflight(ctx, progress, options, discovery, machine, [zone], desired.instance, { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'instance') });
   const warnings = [SINGLE_INSTANCE_WARNING, ...checks.warnings];
   const commands = gcloudCommands(desired, observed, plan);
   const summary = {
@@ -249,20 +243,7 @@ async function provisionHa(options: Options, io: Io, ctx: CallContext, progress:
   const { desired, agentConfig } = desiredHa({ options, discovery, zones, payload });
   checkMetadataBudget(desired.template.metadata);
   const plan = planHa(desired, observed);
-  const checks = await progress.run('preflight: machine type, image, disk type, quotas, firewall exposure', () =>
-    preflight(ctx, {
-      region: discovery.region,
-      regionName: options.region,
-      network: options.network,
-      machine,
-      zones,
-      image: desired.template.image,
-      bootDiskType: desired.template.bootDiskType,
-      needs: { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'vm') },
-      gateway: options.name,
-      vmTags: [...(desired.template.properties.tags?.items ?? [])],
-    }),
-  );
+  const checks = await runPreflight(ctx, progress, options, discovery, machine, zones, { ...desired.template, tags: [...(desired.template.properties.tags?.items ?? [])] }, { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'vm') });
   const commands = gcloudHaCommands(desired, observed, plan);
   const knownIps = desired.addresses.map((address) => observed.addresses.find((candidate) => candidate.name === address.name)?.address ?? null);
   const summary = {
