@@ -94,7 +94,12 @@ function retryable(error: unknown): string | undefined {
 }
 
 const CONSTRAINT = /constraints\/[A-Za-z0-9_.]+[A-Za-z0-9]/;
-const QUOTA_NAME = /Quota '([A-Z0-9_]+)'/;
+// "Quota 'CPUS' exceeded" (resource quotas) or "quota metric 'Read requests'" (API rate quotas).
+const QUOTA_NAME = /Quota '([A-Z0-9_]+)'|quota metric '([^']+)'/i;
+const quotaName = (message: string, fallback: string) => {
+  const match = QUOTA_NAME.exec(message);
+  return match?.[1] ?? match?.[2] ?? fallback;
+};
 
 /** Text ending in a full stop, so a sentence can follow it. */
 export const sentence = (text: string) => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
@@ -131,7 +136,7 @@ export function refusalIn(what: string, errors: ErrorEntry[]): ProvisionError | 
   const constraint = errors.map((error) => CONSTRAINT.exec(error.message ?? '')?.[0]).find((found) => found !== undefined);
   if (constraint !== undefined) return policyRefusal(what, constraint, text);
   const quota = errors.find((error) => /QUOTA/.test(String(error.code)));
-  if (quota !== undefined) return quotaRefusal(what, QUOTA_NAME.exec(quota.message ?? '')?.[1] ?? String(quota.code), text);
+  if (quota !== undefined) return quotaRefusal(what, quotaName(quota.message ?? '', String(quota.code)), text);
   return undefined;
 }
 
@@ -147,7 +152,7 @@ export function describeFailure(what: string, error: unknown): ProvisionError {
     return new ProvisionError(`${what}: permission denied: the caller lacks '${permission}' (${parsed.message}). Grant a role that includes it (see docs/deploy.md) and re-run.`);
   }
   if (parsed.status === 403 && /quota/i.test(`${parsed.reason ?? ''} ${parsed.message}`)) {
-    return quotaRefusal(what, QUOTA_NAME.exec(parsed.message)?.[1] ?? 'unknown', parsed.message);
+    return quotaRefusal(what, quotaName(parsed.message, parsed.reason ?? 'quotaExceeded'), parsed.message);
   }
   if (parsed.status === 403) return new ProvisionError(`${what}: permission denied: ${parsed.message}`);
   if (parsed.status === 401) return new ProvisionError(`${what}: not authenticated: ${parsed.message}. Run 'gcloud auth application-default login' or set GOOGLE_APPLICATION_CREDENTIALS.`);
