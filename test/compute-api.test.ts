@@ -205,3 +205,22 @@ t.test('seed.defaultFirewalls adds default-allow-ssh; without it the network has
   t.match(real.store.get(PROJECT, 'global', 'firewalls', 'default-allow-ssh'), { sourceRanges: ['0.0.0.0/0'], allowed: [{ IPProtocol: 'tcp', ports: ['22'] }], direction: 'INGRESS' });
   t.equal(real.store.get(PROJECT, 'global', 'firewalls', 'default-allow-ssh')?.targetTags, undefined, 'applies to all instances');
 });
+
+t.test('guest attributes: writes above 3/s or 10/min are dropped silently when limits are on; unwritten keys are 404', async (t) => {
+  const { fake, c } = await fixture(t);
+  await c.instances.insert({ project: PROJECT, zone: ZONE, instanceResource: instanceBody('vm', { metadata: { items: [{ key: 'enable-guest-attributes', value: 'TRUE' }] } }) });
+  const read = async (key: string) => (await c.instances.getGuestAttributes({ project: PROJECT, zone: ZONE, instance: 'vm', variableKey: key }))[0].variableValue;
+  await t.rejects(read('natgw/health'), { code: 404 }, 'unwritten → 404');
+  t.equal(fake.store.setGuestAttribute(PROJECT, ZONE, 'vm', 'natgw/health', 'a'), true, 'limits are off by default in unit tests');
+
+  const limited = await startFakeCompute({ guestAttributeLimits: true });
+  t.teardown(() => limited.close());
+  limited.store.put(PROJECT, `zones/${ZONE}`, 'instances', { name: 'vm', status: 'RUNNING' });
+  const write = (value: string, at: number) => limited.store.setGuestAttribute(PROJECT, ZONE, 'vm', 'natgw/health', value, at);
+  const start = 1_000_000;
+  t.same([write('1', start), write('2', start + 100), write('3', start + 200), write('4', start + 300)], [true, true, true, false], 'the 4th write within a second is dropped');
+  t.equal(limited.store.guestAttributesOf(PROJECT, ZONE, 'vm').get('natgw/health'), '3', 'the value before the dropped write stays');
+  const landed = Array.from({ length: 8 }, (_, index) => write(`m${index}`, start + 2000 + index * 2000));
+  t.same(landed, [true, true, true, true, true, true, false, false], 'at most 10 writes (dropped ones counted) per minute');
+  t.equal(write('later', start + 70_000), true, 'a minute later writes land again');
+});

@@ -151,6 +151,18 @@ export class HandlerKit {
     });
   }
 
+  /** setLabels with the real API's optimistic locking: the caller's labelFingerprint must be the current one. */
+  setLabels(ctx: Ctx, collection: Collection, name: string): Json {
+    const current = this.store.require(ctx.project, ctx.scope, collection, name);
+    if (ctx.body.labelFingerprint !== current.labelFingerprint) throw new ApiError(412, 'conditionNotMet', 'Labels fingerprint either invalid or resource labels have changed');
+    return this.mutate(ctx, 'setLabels', String(current.selfLink), () =>
+      this.store.update(ctx.project, ctx.scope, collection, name, (resource) => {
+        resource.labels = ctx.body.labels ?? {};
+        resource.labelFingerprint = ComputeStore.fingerprint(resource.labels);
+      }),
+    );
+  }
+
   listOf(ctx: Ctx, collection: Collection, kind: string, items: Json[] = this.store.list(ctx.project, ctx.scope, collection)): Json {
     return {
       kind: `compute#${kind}List`,

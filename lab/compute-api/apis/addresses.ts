@@ -34,15 +34,6 @@ export function addressHandlers(kit: HandlerKit): Handler[] {
         }
       }),
     ),
-    handler('Addresses', 'SetLabels', (ctx) => {
-      const address = s.require(ctx.project, ctx.scope, 'addresses', ctx.params.resource!);
-      if (ctx.body.labelFingerprint !== address.labelFingerprint) throw new ApiError(412, 'conditionNotMet', 'Labels fingerprint either invalid or resource labels have changed');
-      return kit.mutate(ctx, 'setLabels', String(address.selfLink), () =>
-        s.update(ctx.project, ctx.scope, 'addresses', ctx.params.resource!, (resource) => {
-          resource.labels = ctx.body.labels ?? {};
-          resource.labelFingerprint = ComputeStore.fingerprint(resource.labels);
-        }),
-      );
-    }),
+    handler('Addresses', 'SetLabels', (ctx) => kit.setLabels(ctx, 'addresses', ctx.params.resource!)),
   ];
 }

@@ -49,16 +49,7 @@ export function instanceHandlers(kit: HandlerKit): Handler[] {
         }),
       );
     }),
-    handler('Instances', 'SetLabels', (ctx) => {
-      const instance = s.require(ctx.project, ctx.scope, 'instances', ctx.params.instance!);
-      if (ctx.body.labelFingerprint !== instance.labelFingerprint) throw new ApiError(412, 'conditionNotMet', 'Labels fingerprint either invalid or resource labels have changed');
-      return kit.mutate(ctx, 'setLabels', String(instance.selfLink), () =>
-        s.update(ctx.project, ctx.scope, 'instances', ctx.params.instance!, (resource) => {
-          resource.labels = ctx.body.labels ?? {};
-          resource.labelFingerprint = ComputeStore.fingerprint(resource.labels);
-        }),
-      );
-    }),
+    handler('Instances', 'SetLabels', (ctx) => kit.setLabels(ctx, 'instances', ctx.params.instance!)),
     handler('Instances', 'SetTags', (ctx) => {
       const instance = s.require(ctx.project, ctx.scope, 'instances', ctx.params.instance!);
       if (ctx.body.fingerprint !== (instance.tags as Json).fingerprint) throw new ApiError(412, 'conditionNotMet', 'Supplied fingerprint does not match current tags fingerprint.');
