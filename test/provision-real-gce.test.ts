@@ -44,7 +44,7 @@ t.test('a full provision through async operations, late guest attributes, a 500 
   t.equal(reads.at(-1)?.status, 200);
 });
 
-t.test('guest attribute reads: errors other than 404 mean "not yet"; a denied permission stops at once', async (t) => {
+t.test('guest attribute reads: errors other than 404 mean "not yet" (a denied permission stops at once: provision-faults.test.ts)', async (t) => {
   const fake = await realistic(t);
   simulateAgent(fake, { healthy: true, okAfterMs: 100 });
   fake.api.inject({ method: 'compute.instances.getGuestAttributes', status: 400, reason: 'invalid', message: 'Guest attributes are not ready yet', times: 3 });
@@ -193,4 +193,10 @@ t.test('without default-allow-ssh there is no exposure warning', async (t) => {
   const dry = await run('provision', baseArgs(fake, ['--dry-run']));
   t.equal(dry.code, 0, dry.stderr);
   t.notMatch(dry.stderr, /lets the internet/);
+});
+
+t.test('guest attribute reads default to one per 10 s (GCE advises ≤ 10 queries a minute per VM)', async (t) => {
+  const { parseOptions } = await import('../provision/options.js');
+  t.equal(parseOptions('provision', ['--project', PROJECT, '--region', REGION], {}).pollIntervalMs, 10_000);
+  t.equal(parseOptions('provision', ['--project', PROJECT, '--region', REGION, '--poll-interval', '30s'], {}).pollIntervalMs, 30_000);
 });
