@@ -28,6 +28,9 @@ export interface AgentDeps {
   observability?: Observability;
 }
 
+/** Rewrites of natgw/health while it does not change: under a minute, so the provisioner's next reads see it. */
+export const HEALTH_REFRESH_MS = 50_000;
+
 /**
  * Owns the desired state and keeps the kernel on it. Every read-compare-apply runs one at a time, so a health check
  * never observes a half-applied transaction of our own.
@@ -246,17 +249,29 @@ export class Agent {
     return { status: failed.length === 0 ? 'ok' : 'unhealthy', failed, checks, warnings };
   }
 
-  /** Readiness for the provisioner, which routes clients here only after it reads `ok`. */
+  /**
+   * Readiness for the provisioner, which routes clients here only after it reads `ok`. Written on change and rewritten
+   * every HEALTH_REFRESH_MS even when unchanged: GCE may silently drop guest-attribute writes above its advised rate
+   * (10/min, bursts of 3/s), and one dropped `ok` must not stall a provision until its timeout.
+   */
   private async publishHealth(): Promise<void> {
     const report = this.report(this.lastInspection);
     this.deps.metrics.healthy.set(report.status === 'ok' ? 1 : 0);
     const value = report.status === 'ok' ? 'ok' : `unhealthy: ${report.failed.join(',')}`;
-    if (this.deps.guestAttributes === undefined || value === this.publishedHealth) return;
+    if (this.deps.guestAttributes === undefined || this.stopped) return;
+    const fresh = Date.now() - this.healthPublishedAt < HEALTH_REFRESH_MS;
+    if (value === this.publishedHealth && fresh) return;
+    clearTimeout(this.healthRefreshTimer);
+    // unref: the refresh never keeps a stopping agent alive; stop() sets `stopped`, which ends the chain.
+    this.healthRefreshTimer = setTimeout(() => void this.publishHealth(), HEALTH_REFRESH_MS).unref();
     try {
       await this.deps.guestAttributes.putGuestAttribute('natgw/health', value);
       this.publishedHealth = value;
+      this.healthPublishedAt = Date.now();
     } catch (error) {
       this.deps.log.warn({ event: 'guest_attribute_failed', error: (error as Error).message }, 'could not publish health as a guest attribute');
     }
   }
+  private healthPublishedAt = 0;
+  private healthRefreshTimer: NodeJS.Timeout | undefined;
 }

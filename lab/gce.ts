@@ -4,7 +4,7 @@
 // the API.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ComputeStore, FakeComputeApi, seedProject, type Json, type ResourceEvent } from './compute-api/index.js';
+import { ComputeStore, DEFAULT_GUEST_ATTRIBUTE_LIMITS, FakeComputeApi, REALISTIC_TIMING, seedProject, type GuestAttributeLimits, type Json, type ResourceEvent, type Timing } from './compute-api/index.js';
 import { Lab, VPC, type LabFirewallRule, type LabHealthCheck, type LabLoadBalancedRoute, type LabRoute } from './lab.js';
 
 export const LAB_PROJECT = 'natgw-lab';
@@ -24,6 +24,7 @@ interface InstanceView {
   tags: string[];
   canIpForward: boolean;
   metadata: Record<string, string>;
+  status: string;
 }
 
 function viewOf(event: ResourceEvent): InstanceView {
@@ -39,12 +40,19 @@ function viewOf(event: ResourceEvent): InstanceView {
     tags: (((resource.tags as Json | undefined)?.items as string[] | undefined) ?? []),
     canIpForward: resource.canIpForward === true,
     metadata: Object.fromEntries(items.map((item) => [item.key, item.value])),
+    status: String(resource.status ?? 'RUNNING'),
   };
 }
 
 export interface LabCloudOptions {
   /** Called with each line a VM's startup script prints (also appended to its serial port output). */
   onBootOutput?: (vm: string, line: string) => void;
+  /** How long operations and MIG actions take; default REALISTIC_TIMING (operations ~300 ms, MIG actions 1.5 s). */
+  timing?: Timing;
+  /** GCE's advised guest-attribute rates, above which writes are dropped; default on, false = every write lands. */
+  guestAttributeLimits?: GuestAttributeLimits | false;
+  /** Seed the default network's `default-allow-ssh` rule, as a new project has it; default true. */
+  defaultFirewalls?: boolean;
 }
 
 export class LabCloud {
@@ -54,6 +62,8 @@ export class LabCloud {
   private guestPoll: NodeJS.Timeout | undefined;
   private loadBalancersApplied = '';
   private readonly bootedAt = new Map<string, number>();
+  /** The last guest-attribute write (metadata server sequence number) handed to the API, per VM. */
+  private readonly guestAttributeSeq = new Map<string, number>();
 
   private constructor(
     readonly lab: Lab,
@@ -66,11 +76,12 @@ export class LabCloud {
   static async start(options: LabCloudOptions = {}): Promise<LabCloud> {
     const lab = await Lab.create();
     try {
-      const store = new ComputeStore();
+      const store = new ComputeStore({ timing: options.timing ?? REALISTIC_TIMING, guestAttributeLimits: options.guestAttributeLimits ?? DEFAULT_GUEST_ATTRIBUTE_LIMITS });
       seedProject(store, {
         project: LAB_PROJECT,
         region: LAB_REGION,
         network: LAB_NETWORK,
+        defaultFirewalls: options.defaultFirewalls ?? true,
         subnets: [{ name: LAB_NETWORK, ipCidrRange: `${VPC.cidr.split('/')[0]}/${VPC.prefix}`, secondaryIpRanges: [{ rangeName: 'pods', ipCidrRange: '10.20.0.0/16' }] }],
       });
       const api = new FakeComputeApi(store);
@@ -121,9 +132,11 @@ export class LabCloud {
 
   private async handle(kind: 'insert' | 'update' | 'delete', event: ResourceEvent): Promise<void> {
     if (event.collection === 'instances') {
-      if (kind === 'insert') await this.createVm(viewOf(event));
-      else if (kind === 'update') await this.updateVm(viewOf(event));
-      else await this.deleteVm(event.name);
+      const view = viewOf(event);
+      if (kind === 'delete') await this.deleteVm(event.name);
+      else if (view.status !== 'RUNNING') await this.stopVm(view);
+      else if (!this.lab.vms.has(view.name)) await this.createVm(view);
+      else await this.updateVm(view);
       await this.applyRoutes();
     } else if (event.collection === 'routes' || event.collection === 'forwardingRules' || event.collection === 'backendServices' || event.collection === 'instanceGroupManagers') {
       await this.applyRoutes();
@@ -195,6 +208,12 @@ export class LabCloud {
     await this.applyFirewalls();
   }
 
+  /** A stopped VM is powered off: its namespace goes (processes, NIC, external IP); its record stays for a start. */
+  private async stopVm(instance: InstanceView): Promise<void> {
+    this.instances.set(instance.name, instance);
+    if (this.lab.vms.has(instance.name)) await this.lab.removeVm(instance.name);
+  }
+
   private async deleteVm(name: string): Promise<void> {
     this.instances.delete(name);
     if (this.lab.vms.has(name)) await this.lab.removeVm(name);
@@ -206,8 +225,8 @@ export class LabCloud {
     for (const route of allRoutes) {
       if (route.destRange !== '0.0.0.0/0' || route.nextHopInstance === undefined) continue;
       const target = this.instances.get(lastSegment(route.nextHopInstance));
-      // GCE keeps a route whose instance is gone, and drops what it would carry; the lab leaves it out the same way.
-      if (target === undefined) continue;
+      // GCE keeps a route whose instance is gone or stopped, and drops what it would carry; the lab leaves it out.
+      if (target === undefined || target.status !== 'RUNNING') continue;
       routes.push({ name: String(route.name), priority: Number(route.priority ?? 1000), tags: (route.tags as string[] | undefined) ?? [], nextHopIp: target.ip });
     }
     await this.lab.setRoutes(routes);
@@ -226,7 +245,7 @@ export class LabCloud {
       const service = this.resourceAt(rule.backendService);
       const healthCheck = service === undefined ? undefined : this.healthCheckAt(((service.healthChecks as string[] | undefined) ?? [])[0]);
       if (healthCheck === undefined) continue;
-      const backends = this.store.ilbBackends(String(rule.selfLink)).map((backend) => backend.networkIP).filter((ip) => [...this.instances.values()].some((instance) => instance.ip === ip));
+      const backends = this.store.ilbBackends(String(rule.selfLink)).map((backend) => backend.networkIP).filter((ip) => [...this.instances.values()].some((instance) => instance.ip === ip && instance.status === 'RUNNING'));
       const route = allRoutes.find((candidate) => candidate.destRange === '0.0.0.0/0' && (candidate.nextHopIlb === rule.selfLink || candidate.nextHopIlb === rule.IPAddress));
       balanced.push({
         name: String(rule.name),
@@ -324,14 +343,17 @@ export class LabCloud {
     await this.lab.setFirewalls(rules);
   }
 
+  /** Hands each guest-attribute write a VM made to the API, with its time: the API's rate limits decide what lands. */
   private async syncGuestAttributes(): Promise<void> {
     for (const instance of this.instances.values()) {
       // The API may have deleted the instance while its namespace is still being torn down.
       if (!this.lab.vms.has(instance.name) || this.store.get(LAB_PROJECT, `zones/${instance.zone}`, 'instances', instance.name) === undefined) continue;
-      const written = (await this.lab.instance(instance.name)).guestAttributes;
-      const known = this.store.guestAttributesOf(LAB_PROJECT, instance.zone, instance.name);
-      for (const [key, value] of Object.entries(written)) {
-        if (known.get(key) !== value) this.store.setGuestAttribute(LAB_PROJECT, instance.zone, instance.name, key, value);
+      const writes = (await this.lab.instance(instance.name)).guestAttributeWrites ?? [];
+      const seen = this.guestAttributeSeq.get(instance.name) ?? 0;
+      for (const write of writes) {
+        if (write.seq <= seen) continue;
+        this.store.setGuestAttribute(LAB_PROJECT, instance.zone, instance.name, write.path, write.value, write.at);
+        this.guestAttributeSeq.set(instance.name, write.seq);
       }
     }
   }

@@ -14,7 +14,23 @@ export interface LabInstance {
   externalIp?: string;
   attributes: Record<string, string>;
   guestAttributes: Record<string, string>;
+  /**
+   * Every guest-attribute PUT, newest last (bounded), so the lab hands each write to the fake API with its time: the
+   * API may drop writes above GCE's advised rate, and a dropped write must stay dropped until the VM writes again.
+   */
+  guestAttributeWrites?: GuestAttributeWrite[];
 }
+
+export interface GuestAttributeWrite {
+  /** Increases with every write on this metadata server. */
+  seq: number;
+  path: string;
+  value: string;
+  at: number;
+}
+
+const MAX_LOGGED_WRITES = 100;
+let writeSeq = 0;
 
 const etagOf = (value: string) => createHash('sha1').update(value).digest('hex').slice(0, 16);
 
@@ -96,7 +112,11 @@ function metadataApp(store: MetadataStore): FastifyInstance {
     return externalIp === undefined ? reply.code(404).send('not found\n') : reply.type('application/text').send(externalIp);
   });
   app.put<{ Params: { ns: string; key: string }; Body: string }>('/computeMetadata/v1/instance/guest-attributes/:ns/:key', async (request, reply) => {
-    instanceOf(request.ip).guestAttributes[`${request.params.ns}/${request.params.key}`] = String(request.body ?? '');
+    const instance = instanceOf(request.ip);
+    const path = `${request.params.ns}/${request.params.key}`;
+    const value = String(request.body ?? '');
+    instance.guestAttributes[path] = value;
+    instance.guestAttributeWrites = [...(instance.guestAttributeWrites ?? []), { seq: ++writeSeq, path, value, at: Date.now() }].slice(-MAX_LOGGED_WRITES);
     return reply.code(200).send('');
   });
   app.get<{ Params: { ns: string; key: string } }>('/computeMetadata/v1/instance/guest-attributes/:ns/:key', async (request, reply) => {

@@ -1,6 +1,6 @@
 // What the single-VM and the HA executor do alike: one copy, so a fix to firewall handling or polling reaches both modes.
 import { deleteAddress } from './gcp/addresses.js';
-import type { CallContext } from './gcp/call.js';
+import { ProvisionError, type CallContext } from './gcp/call.js';
 import { deleteFirewall, insertFirewall, patchFirewall, type Firewall } from './gcp/firewalls.js';
 import { deleteInstance } from './gcp/instances.js';
 import { deleteRoute } from './gcp/routes.js';
@@ -66,4 +66,51 @@ export async function applyDeletions(plan: Plan, progress: Progress, deleters: P
     applied.push({ kind: change.kind, name: change.name, action: 'delete' });
   }
   return applied;
+}
+
+/**
+ * What this run created, newest last, with how to delete each. When GCE refuses an insert on a policy or quota
+ * (seen only at insert time), the run deletes these again so no half-configured gateway and no orphan stays behind; a
+ * re-run after the fix starts from where the previous run began.
+ */
+export class CreatedThisRun {
+  private readonly undo: { label: string; remove: () => Promise<unknown> }[] = [];
+
+  add(label: string, remove: () => Promise<unknown>): void {
+    this.undo.push({ label, remove });
+  }
+
+  /** Deletes in reverse order of creation; returns the labels removed and the failures. */
+  async rollBack(progress: Progress): Promise<{ removed: string[]; failed: string[] }> {
+    const removed: string[] = [];
+    const failed: string[] = [];
+    for (const entry of [...this.undo].reverse()) {
+      try {
+        await progress.run(`rolling back: deleting ${entry.label}`, entry.remove);
+        removed.push(entry.label);
+      } catch (error) {
+        failed.push(`${entry.label} (${(error as Error).message})`);
+      }
+    }
+    this.undo.length = 0;
+    return { removed, failed };
+  }
+}
+
+/** Runs an executor; a policy or quota refusal rolls back this run's creations and says what was removed. */
+export async function rollBackOnRefusal<T>(progress: Progress, gateway: string, run: (created: CreatedThisRun) => Promise<T>): Promise<T> {
+  const created = new CreatedThisRun();
+  try {
+    return await run(created);
+  } catch (error) {
+    if (!(error instanceof ProvisionError) || error.refusal === undefined) throw error;
+    const { removed, failed } = await created.rollBack(progress);
+    const undone = removed.length === 0 ? 'This run had created nothing yet.' : `Rolled back what this run created: ${removed.join(', ')}.`;
+    const left =
+      failed.length === 0
+        ? ` Nothing of gateway ${gateway} is left half-configured by this run; re-run provision after the fix.`
+        : ` Could not delete: ${failed.join('; ')}. Run 'natgw destroy' for ${gateway}, or re-run provision after the fix (it converges).`;
+    throw new ProvisionError(`${error.message}
+${undone}${left}`, error.refusal);
+  }
 }

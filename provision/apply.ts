@@ -1,12 +1,13 @@
 // The executor: applies a plan in the one order that keeps clients safe (route last on the way up, first on the way
 // down) and never creates the route before the agent says the NAT works.
-import { applyDeletions, applyFirewallChanges, commonDeleters, findChange, sleep } from './apply-shared.js';
-import { getAddress, insertAddress, setAddressLabels } from './gcp/addresses.js';
+import { applyDeletions, applyFirewallChanges, commonDeleters, findChange, rollBackOnRefusal, sleep, type CreatedThisRun } from './apply-shared.js';
+import { deleteAddress, getAddress, insertAddress, setAddressLabels } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
-import { deleteInstance, getGuestAttributes, getSerialOutput, insertInstance, setInstanceLabels, setInstanceMetadata, setInstanceTags, type Instance } from './gcp/instances.js';
+import { deleteInstance, getSerialOutput, insertInstance, readHealthAttribute, setInstanceLabels, setInstanceMetadata, setInstanceTags, type Instance } from './gcp/instances.js';
 import { getImageFromFamily } from './gcp/network.js';
+import { deleteFirewall } from './gcp/firewalls.js';
 import { deleteRoute, insertRoute } from './gcp/routes.js';
-import { DEBIAN_IMAGE, type Desired, type Observed } from './model.js';
+import type { Desired, Observed } from './model.js';
 import type { Change, Plan } from './plan.js';
 import type { Progress } from './progress.js';
 
@@ -35,7 +36,7 @@ export function instanceBody(desired: Desired, natIp: string, sourceImage: strin
       {
         boot: true,
         autoDelete: true,
-        initializeParams: { sourceImage, diskSizeGb: String(want.bootDiskGb), diskType: `zones/${want.zone}/diskTypes/pd-balanced` },
+        initializeParams: { sourceImage, diskSizeGb: String(want.bootDiskGb), diskType: `zones/${want.zone}/diskTypes/${want.bootDiskType}` },
       },
     ],
     networkInterfaces: [{ subnetwork: want.subnetwork, accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT', natIP: natIp, networkTier: 'PREMIUM' }] }],
@@ -54,10 +55,10 @@ export async function waitHealthy(ctx: CallContext, progress: Progress, zone: st
       const deadline = Date.now() + options.healthTimeoutMs;
       let last = '(not reported yet)';
       for (;;) {
-        const attributes = await getGuestAttributes(ctx, zone, instance, 'natgw/');
-        last = attributes['natgw/health'] ?? '(not reported yet)';
+        const read = await readHealthAttribute(ctx, zone, instance);
+        if (read.value !== undefined) last = read.value;
         if (last === 'ok') return last;
-        step.update(`health: ${last}`);
+        step.update(`health: ${last}${read.error === undefined ? '' : ` (last read failed, retrying: ${read.error})`}`);
         if (Date.now() >= deadline) break;
         await sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - Date.now())));
       }
@@ -73,7 +74,11 @@ export async function waitHealthy(ctx: CallContext, progress: Progress, zone: st
   );
 }
 
-export async function applyProvision(ctx: CallContext, desired: Desired, observed: Observed, plan: Plan, progress: Progress, options: ApplyOptions): Promise<ApplyResult> {
+export function applyProvision(ctx: CallContext, desired: Desired, observed: Observed, plan: Plan, progress: Progress, options: ApplyOptions): Promise<ApplyResult> {
+  return rollBackOnRefusal(progress, desired.gateway, (created) => applyProvisionSteps(ctx, desired, observed, plan, progress, options, created));
+}
+
+async function applyProvisionSteps(ctx: CallContext, desired: Desired, observed: Observed, plan: Plan, progress: Progress, options: ApplyOptions, created: CreatedThisRun): Promise<ApplyResult> {
   const applied: ApplyResult['applied'] = [];
   const record = (change: Change | undefined, action = change?.action) => {
     if (change !== undefined && action !== undefined) applied.push({ kind: change.kind, name: change.name, action });
@@ -88,9 +93,10 @@ export async function applyProvision(ctx: CallContext, desired: Desired, observe
     await progress.run(`creating address ${desired.address.name}`, async () => {
       await insertAddress(ctx, region, { name: desired.address.name, description: desired.address.description, labels: desired.address.labels, addressType: 'EXTERNAL', networkTier: 'PREMIUM' });
     });
-    const created = await getAddress(ctx, region, desired.address.name);
-    if (created?.address === undefined || created.address === null) throw new ProvisionError(`address ${desired.address.name} was created but has no IP yet; re-run`);
-    natIp = created.address;
+    created.add(`address ${desired.address.name}`, () => deleteAddress(ctx, region, desired.address.name));
+    const reserved = await getAddress(ctx, region, desired.address.name);
+    if (reserved?.address === undefined || reserved.address === null) throw new ProvisionError(`address ${desired.address.name} was created but has no IP yet; re-run`);
+    natIp = reserved.address;
     record(addressChange);
   } else if (addressChange?.action === 'update' && observed.address !== undefined) {
     const current = observed.address;
@@ -99,7 +105,10 @@ export async function applyProvision(ctx: CallContext, desired: Desired, observe
   }
 
   // ---- firewalls ----
-  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, record);
+  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, (change) => {
+    record(change);
+    if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
+  });
 
   // ---- instance and route ----
   const instanceChange = findChange(plan, 'instance');
@@ -112,14 +121,16 @@ export async function applyProvision(ctx: CallContext, desired: Desired, observe
     await progress.run(`deleting instance ${old.name} in ${old.zone} (to replace it)`, () => deleteInstance(ctx, old.zone, old.name));
   }
   if (instanceChange?.action === 'create' || instanceChange?.action === 'replace') {
-    const image = await getImageFromFamily(ctx, DEBIAN_IMAGE.project, DEBIAN_IMAGE.family);
+    const family = desired.instance.image;
+    const image = await getImageFromFamily(ctx, family.project, family.family);
     if (image?.selfLink === undefined || image.selfLink === null) {
-      throw new ProvisionError(`image family ${DEBIAN_IMAGE.project}/${DEBIAN_IMAGE.family} not found; natgw runs on stock Debian 13`);
+      throw new ProvisionError(`image family ${family.project}/${family.family} not found; natgw runs on stock Debian 13`);
     }
     const sourceImage = image.selfLink;
     await progress.run(`creating instance ${desired.instance.name} in ${zone} (${desired.instance.machineType}, ${image.name})`, () =>
       insertInstance(ctx, zone, instanceBody(desired, natIp, sourceImage)),
     );
+    if (instanceChange.action === 'create') created.add(`instance ${desired.instance.name}`, () => deleteInstance(ctx, zone, desired.instance.name));
     record(instanceChange);
   } else if (instanceChange?.action === 'update' && observed.instance !== undefined) {
     const have = observed.instance;

@@ -8,18 +8,20 @@ import { applyDestroy, applyProvision } from './apply.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { connectCompute, type ComputeClients } from './gcp/client.js';
 import { getGuestAttributes } from './gcp/instances.js';
-import { chooseZone, desiredState, discover, observe, regionZones } from './gateway.js';
+import { chooseZone, desiredState, discover, observe, regionZones, routeWarnings as routeWarningsOf, type Discovery } from './gateway.js';
+import { listFirewalls } from './gcp/network.js';
 import { gcloudCommands, gcloudDestroyCommands } from './gcloud.js';
 import { getMig } from './gcp/instance-groups.js';
 import { getBackendHealth, type HealthStatus } from './gcp/load-balancing.js';
 import { AUTOHEAL_CHECK, AUTOHEAL_INITIAL_DELAY_SEC, TRAFFIC_CHECK, desiredHa, hasHaResources, haNames, observeHa, planDestroyHa, planHa, type ObservedHa } from './ha.js';
 import { applyDestroyHa, applyHa, natIpByVm } from './ha-apply.js';
 import { gcloudDestroyHaCommands, gcloudHaCommands } from './ha-gcloud.js';
-import { lastSegment, ownerFromDescription } from './model.js';
+import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, type ImageFamily } from './model.js';
 import { resourceNames, shortLink, type Observed } from './model.js';
 import { HelpRequested, parseOptions, USAGE, type Command, type Options } from './options.js';
 import { plan as makePlan, planDestroy, type Change, type Plan } from './plan.js';
 import { Progress, type Output } from './progress.js';
+import { exposureWarnings, preflight, readMachineType, type MachineCheck, type PreflightReport, type QuotaNeeds } from './preflight.js';
 
 export interface Io {
   stdout: Output;
@@ -36,6 +38,19 @@ export const HA_WARNINGS = [
   'HA mode: connections through a NAT VM that fails or is replaced are lost (their public IP was that VM\'s); clients reconnect through another VM, with another of the gateway\'s IPs.',
   'HA mode: if every NAT VM is unhealthy, GCE still sends client traffic to them (an internal load balancer as next hop has no fallback to the internet route).',
 ];
+
+/** GCE's own words on a route that sends nowhere; NEXT_HOP_* ones mean clients have no egress through it. */
+const routeWarningLines = (warnings: { code: string; message: string }[]) =>
+  warnings.map((warning) => `  route     WARNING ${warning.code}: ${warning.message}${NEXT_HOP_DOWN.has(warning.code) ? ' (clients of this route have no internet egress)' : ''}`);
+
+/** The preflight of either mode: they differ in zones, VM shape and what the plan adds. */
+function runPreflight(ctx: CallContext, progress: Progress, options: Options, discovery: Discovery, machine: MachineCheck, zones: string[], vm: { image: ImageFamily; bootDiskType: string; tags: string[] }, needs: QuotaNeeds): Promise<PreflightReport> {
+  return progress.run('preflight: machine type, image, disk type, quotas, firewall exposure', () =>
+    preflight(ctx, { region: discovery.region, regionName: options.region, network: options.network, machine, zones, image: vm.image, bootDiskType: vm.bootDiskType, needs, gateway: options.name, vmTags: vm.tags }),
+  );
+}
+
+const findCreate = (plan: Plan, kind: Change['kind']) => plan.changes.filter((change) => change.kind === kind && change.action === 'create').length;
 
 const SYMBOL: Record<Change['action'], string> = { create: '+', update: '~', replace: '±', delete: '-', unchanged: '=', conflict: '!', keep: '=' };
 
@@ -78,11 +93,22 @@ async function agentPayload(options: Options): Promise<Record<string, string>> {
   return { 'startup-script': startupScript(), ...bundleMetadata(bundle, version) };
 }
 
-/** True when a dry run has been reported and nothing is to be applied; throws on conflicts. */
-function endsBeforeApply(options: Options, io: Io, plan: Plan, summary: object, commands: string[]): boolean {
+/** Warnings and notes on stderr (not in --json mode: they are in the JSON). */
+function printPreflight(options: Options, io: Io, report: PreflightReport): void {
+  if (options.json) return;
+  for (const warning of report.warnings) io.stderr.write(`warning: ${warning}\n`);
+  for (const note of report.notes) io.stderr.write(`note: ${note}\n`);
+}
+
+/** True when a dry run has been reported and nothing is to be applied; throws on conflicts and preflight problems. */
+function endsBeforeApply(options: Options, io: Io, plan: Plan, summary: object, commands: string[], checks: PreflightReport): boolean {
   if (plan.conflicts.length > 0) {
     if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, error: 'conflicts' }, null, 2)}\n`);
     throw new ProvisionError(`cannot proceed, nothing was changed:\n${plan.conflicts.map((change) => `  ${change.kind} ${change.name}: ${change.note}`).join('\n')}`);
+  }
+  if (checks.problems.length > 0) {
+    if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, error: 'preflight' }, null, 2)}\n`);
+    throw new ProvisionError(`the preflight found ${checks.problems.length === 1 ? 'a problem' : `${checks.problems.length} problems`} that would make the deploy fail; nothing was changed:\n${checks.problems.map((problem) => `  - ${problem}`).join('\n')}`);
   }
   if (options.dryRun) {
     if (options.json) io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -140,10 +166,13 @@ async function provision(options: Options, io: Io, ctx: CallContext, progress: P
     );
   }
   const zone = chooseZone(options, discovery.zones, observed);
+  const machine = await progress.run(`reading machine type ${options.machineType} in ${zone}`, () => readMachineType(ctx, options.machineType, [zone]));
+  discovery.machineArchitecture = machine.architecture;
   const { desired, agentConfig } = desiredState({ options, discovery, zone, payload });
   checkMetadataBudget(desired.instance.metadata);
   const plan = makePlan(desired, observed);
-  const warnings = [SINGLE_INSTANCE_WARNING];
+  const checks = await runPreflight(ctx, progress, options, discovery, machine, [zone], desired.instance, { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'instance') });
+  const warnings = [SINGLE_INSTANCE_WARNING, ...checks.warnings];
   const commands = gcloudCommands(desired, observed, plan);
   const summary = {
     command: 'provision',
@@ -153,8 +182,13 @@ async function provision(options: Options, io: Io, ctx: CallContext, progress: P
     network: options.network,
     gateway: options.name,
     zone,
+    machineType: options.machineType,
+    architecture: desired.instance.architecture,
+    image: `${desired.instance.image.project}/${desired.instance.image.family}`,
+    bootDiskType: desired.instance.bootDiskType,
     clientTag: options.clientTag,
     sourceRanges: agentConfig.sourceRanges,
+    preflight: checks,
     upToDate: plan.upToDate,
     changes: [...plan.conflicts, ...plan.changes],
     gcloud: commands,
@@ -163,10 +197,12 @@ async function provision(options: Options, io: Io, ctx: CallContext, progress: P
 
   if (!options.json) {
     io.stdout.write(`Gateway ${options.name}: project ${options.project}, region ${options.region} (VM in ${zone}), network ${options.network}\n`);
-    io.stdout.write(`Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n\nPlan:\n${renderPlan(plan)}\n\n`);
+    io.stdout.write(`Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n`);
+    io.stdout.write(`NAT VM: ${options.machineType} (${desired.instance.architecture}), image ${desired.instance.image.project}/${desired.instance.image.family}, boot disk ${desired.instance.bootDiskType}\n\nPlan:\n${renderPlan(plan)}\n\n`);
     io.stderr.write(`warning: ${SINGLE_INSTANCE_WARNING}\n`);
   }
-  if (endsBeforeApply(options, io, plan, summary, commands)) return 0;
+  printPreflight(options, io, checks);
+  if (endsBeforeApply(options, io, plan, summary, commands, checks)) return 0;
   if (plan.upToDate) {
     if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { natIp: observed.address?.address, applied: [] } }, null, 2)}\n`);
     else io.stdout.write(`Up to date: nothing to do. NAT IP ${observed.address?.address ?? '?'}\n`);
@@ -202,9 +238,12 @@ async function provisionHa(options: Options, io: Io, ctx: CallContext, progress:
   // Without --zones: where the group already runs, else the region's first three zones.
   const current = (observed.mig?.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
   const zones = options.zones ?? (current.length > 0 ? current : discovery.zones.slice(0, 3));
+  const machine = await progress.run(`reading machine type ${options.machineType} in ${zones.join(', ')}`, () => readMachineType(ctx, options.machineType, zones));
+  discovery.machineArchitecture = machine.architecture;
   const { desired, agentConfig } = desiredHa({ options, discovery, zones, payload });
   checkMetadataBudget(desired.template.metadata);
   const plan = planHa(desired, observed);
+  const checks = await runPreflight(ctx, progress, options, discovery, machine, zones, { ...desired.template, tags: [...(desired.template.properties.tags?.items ?? [])] }, { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'vm') });
   const commands = gcloudHaCommands(desired, observed, plan);
   const knownIps = desired.addresses.map((address) => observed.addresses.find((candidate) => candidate.name === address.name)?.address ?? null);
   const summary = {
@@ -217,22 +256,27 @@ async function provisionHa(options: Options, io: Io, ctx: CallContext, progress:
     gateway: options.name,
     zones,
     size: options.size,
+    machineType: options.machineType,
+    image: `${desired.template.image.project}/${desired.template.image.family}`,
+    bootDiskType: desired.template.bootDiskType,
     clientTag: options.clientTag,
     sourceRanges: agentConfig.sourceRanges,
+    preflight: checks,
     natIps: knownIps,
     healthChecks: { traffic: TRAFFIC_CHECK, autoheal: { ...AUTOHEAL_CHECK, initialDelaySec: AUTOHEAL_INITIAL_DELAY_SEC } },
     drainSeconds: desired.drainSeconds,
     upToDate: plan.upToDate,
     changes: [...plan.conflicts, ...plan.changes],
     gcloud: commands,
-    warnings: HA_WARNINGS,
+    warnings: [...HA_WARNINGS, ...checks.warnings],
   };
   if (!options.json) {
     io.stdout.write(`Gateway ${options.name} (HA): project ${options.project}, region ${options.region}, ${options.size} NAT VMs over ${zones.join(', ')}, network ${options.network}\n`);
     io.stdout.write(`Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n\nPlan:\n${renderPlan(plan)}\n\n`);
     for (const warning of HA_WARNINGS) io.stderr.write(`note: ${warning}\n`);
   }
-  if (endsBeforeApply(options, io, plan, summary, commands)) return 0;
+  printPreflight(options, io, checks);
+  if (endsBeforeApply(options, io, plan, summary, commands, checks)) return 0;
   if (plan.upToDate) {
     if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { natIps: knownIps, applied: [] } }, null, 2)}\n`);
     else io.stdout.write(`Up to date: nothing to do. NAT IPs ${knownIps.join(', ')}\n`);
@@ -283,7 +327,9 @@ async function statusHa(options: Options, io: Io, ctx: CallContext, observed: Ob
     })),
   );
   const healthy = backends.filter((backend) => backend.loadBalancer === 'HEALTHY').length;
-  const routeOk = observed.route !== undefined && (observed.route.nextHopIlb ?? '') !== '';
+  const routeWarnings = observed.route === undefined ? [] : routeWarningsOf(observed.route);
+  const routeOk = observed.route !== undefined && (observed.route.nextHopIlb ?? '') !== '' && !routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
+  const warnings = observed.mig === undefined ? [] : exposureWarnings(options.project, options.network, options.name, [names.vmTag], await listFirewalls(ctx));
   const serving = routeOk && healthy > 0;
   const rule = observed.forwardingRule;
   const firewalls = Object.entries(observed.firewalls).map(([name, firewall]) => ({ name, present: firewall !== undefined }));
@@ -303,12 +349,14 @@ async function statusHa(options: Options, io: Io, ctx: CallContext, observed: Ob
     backendService: observed.backendService === undefined ? null : { name: observed.backendService.name, healthChecks: (observed.backendService.healthChecks ?? []).map(lastSegment) },
     healthChecks: Object.entries(observed.healthChecks).map(([name, check]) => ({ name, present: check !== undefined, ...(check === undefined ? {} : { requestPath: check.httpHealthCheck?.requestPath, checkIntervalSec: check.checkIntervalSec, timeoutSec: check.timeoutSec, unhealthyThreshold: check.unhealthyThreshold }) })),
     firewalls,
-    route: observed.route === undefined ? null : { name: observed.route.name, destRange: observed.route.destRange, nextHopIlb: observed.route.nextHopIlb, tags: observed.route.tags, priority: observed.route.priority },
+    route: observed.route === undefined ? null : { name: observed.route.name, destRange: observed.route.destRange, nextHopIlb: observed.route.nextHopIlb, tags: observed.route.tags, priority: observed.route.priority, warnings: routeWarnings },
+    warnings,
   };
   if (options.json) {
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return serving ? 0 : 3;
   }
+  for (const warning of warnings) io.stderr.write(`warning: ${warning}\n`);
   const absent = 'absent';
   const state = serving ? (healthy < backends.length ? `serving, DEGRADED (${healthy}/${backends.length} backends healthy)` : `serving (${healthy}/${backends.length} backends healthy)`) : 'NOT serving';
   const lines = [
@@ -321,6 +369,7 @@ async function statusHa(options: Options, io: Io, ctx: CallContext, observed: Ob
     `  lb        ${names.forwardingRule.padEnd(32)}${rule === undefined ? absent : `${rule.IPAddress} ${rule.IPProtocol}${rule.allPorts ? ' all ports' : ''} → ${names.backendService}${report.backendService === null ? ' (backend service absent)' : ''}`}`,
     ...firewalls.map((firewall) => `  firewall  ${firewall.name.padEnd(32)}${firewall.present ? 'present' : absent}`),
     `  route     ${names.route.padEnd(32)}${observed.route === undefined ? absent : `${observed.route.destRange} → ${shortLink(observed.route.nextHopIlb ?? observed.route.nextHopInstance)}, tags ${(observed.route.tags ?? []).join(',')}, priority ${observed.route.priority}`}`,
+    ...routeWarningLines(routeWarnings),
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   return serving ? 0 : 3;
@@ -341,7 +390,10 @@ async function status(options: Options, io: Io, ctx: CallContext): Promise<numbe
   const names = resourceNames(options.name);
   const observed = await observe(ctx, { names, region: options.region, zones });
   const health = observed.instance === undefined ? undefined : (await getGuestAttributes(ctx, observed.instance.zone, observed.instance.name, 'natgw/'))['natgw/health'];
-  const serving = observed.route !== undefined && health === 'ok' && observed.instance?.status === 'RUNNING';
+  const routeWarnings = observed.route?.warnings ?? [];
+  const nextHopDown = routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
+  const serving = observed.route !== undefined && health === 'ok' && observed.instance?.status === 'RUNNING' && !nextHopDown;
+  const warnings = observed.instance === undefined ? [] : exposureWarnings(options.project, lastSegment(observed.instance.network), options.name, observed.instance.tags, await listFirewalls(ctx));
   const firewalls = Object.entries(observed.firewalls).map(([name, firewall]) => ({
     name,
     present: firewall !== undefined,
@@ -359,11 +411,13 @@ async function status(options: Options, io: Io, ctx: CallContext): Promise<numbe
     instance: observed.instance === undefined ? null : { name: observed.instance.name, zone: observed.instance.zone, status: observed.instance.status, machineType: observed.instance.machineType, internalIp: observed.instance.internalIp ?? null, natIp: observed.instance.natIp ?? null, agentVersion: observed.instance.metadata['natgw-agent-version'] ?? null },
     health: health ?? null,
     route: observed.route ?? null,
+    warnings,
   };
   if (options.json) {
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return serving ? 0 : 3;
   }
+  for (const warning of warnings) io.stderr.write(`warning: ${warning}\n`);
   const absent = 'absent';
   const lines = [
     `Gateway ${options.name} (project ${options.project}, region ${options.region}): ${serving ? 'serving' : observed.instance === undefined && observed.route === undefined ? 'not provisioned' : 'NOT serving'}`,
@@ -372,6 +426,7 @@ async function status(options: Options, io: Io, ctx: CallContext): Promise<numbe
     `  instance  ${names.instance.padEnd(32)}${observed.instance === undefined ? absent : `${observed.instance.status} in ${observed.instance.zone}, ${observed.instance.machineType}, internal ${observed.instance.internalIp ?? '?'}, NAT IP ${observed.instance.natIp ?? 'none'}, agent ${observed.instance.metadata['natgw-agent-version'] ?? '?'}`}`,
     `  agent     ${'health'.padEnd(32)}${health ?? (observed.instance === undefined ? absent : 'not reported')}`,
     `  route     ${names.route.padEnd(32)}${observed.route === undefined ? absent : `${observed.route.destRange} → ${shortLink(observed.route.nextHopInstance)}, tags ${observed.route.tags.join(',')}, priority ${observed.route.priority}`}`,
+    ...routeWarningLines(routeWarnings),
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   return serving ? 0 : 3;

@@ -5,11 +5,14 @@ import { getAddress, listAddresses, type Address } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { getFirewall, type Firewall } from './gcp/firewalls.js';
 import { getInstance, type Instance } from './gcp/instances.js';
-import { getNetwork, getRegion, listSubnetworks, type Network, type Subnetwork } from './gcp/network.js';
+import { getNetwork, getRegion, listSubnetworks, type Network, type Region, type Subnetwork } from './gcp/network.js';
 import { getRoute, type Route } from './gcp/routes.js';
 import {
-  DEBIAN_IMAGE_FAMILY_URL,
+  architectureOf,
+  bootDiskTypeFor,
+  DEBIAN_IMAGES,
   HEALTH_CHECK_RANGES,
+  imageFamilyUrl,
   IAP_RANGE,
   labelsFor,
   lastSegment,
@@ -32,21 +35,30 @@ export interface Discovery {
   network: Network;
   subnets: Subnetwork[];
   zones: string[];
+  /** The region as read (its quotas feed the preflight). */
+  region?: Region;
+  /** What machineTypes.get reported (the preflight reads it); absent: derived from the series name. */
+  machineArchitecture?: string;
+}
+
+async function readRegion(ctx: CallContext, region: string): Promise<Region> {
+  const found = await getRegion(ctx, region);
+  if (found === undefined) throw new ProvisionError(`region '${region}' not found in project ${ctx.project} (check --region)`);
+  return found;
 }
 
 /** The region's zones, sorted, so the default zone is stable across runs. */
-export async function regionZones(ctx: CallContext, region: string): Promise<string[]> {
-  const found = await getRegion(ctx, region);
-  if (found === undefined) throw new ProvisionError(`region '${region}' not found in project ${ctx.project} (check --region)`);
-  return (found.zones ?? []).map(lastSegment).sort();
-}
+const zonesOf = (region: Region) => (region.zones ?? []).map(lastSegment).sort();
+
+export const regionZones = async (ctx: CallContext, region: string): Promise<string[]> => zonesOf(await readRegion(ctx, region));
 
 export async function discover(ctx: CallContext, options: Options): Promise<Discovery> {
-  const zones = await regionZones(ctx, options.region);
+  const region = await readRegion(ctx, options.region);
+  const zones = zonesOf(region);
   const network = await getNetwork(ctx, options.network);
   if (network === undefined) throw new ProvisionError(`network '${options.network}' not found in project ${options.project} (check --network and --project)`);
   const subnets = (await listSubnetworks(ctx, options.region)).filter((subnet) => lastSegment(subnet.network) === options.network);
-  return { network, subnets, zones };
+  return { network, subnets, zones, region };
 }
 
 // ---- observe ----
@@ -110,8 +122,11 @@ function observeRoute(route: Route): ObservedRoute {
     tags: [...(route.tags ?? [])],
     nextHopInstance: shortLink(route.nextHopInstance),
     description: route.description ?? '',
+    warnings: routeWarnings(route),
   };
 }
+
+export const routeWarnings = (route: Route) => (route.warnings ?? []).map((warning) => ({ code: String(warning.code ?? ''), message: warning.message ?? '' }));
 
 export interface ObserveTarget {
   names: ResourceNames;
@@ -194,6 +209,7 @@ export function desiredState({ options, discovery, zone, payload }: DesiredInput
   const marker = markerFor(options.name);
   const labels = labelsFor(options.name);
   const vmSubnet = pickVmSubnet(options, discovery.subnets);
+  const architecture = architectureOf(options.machineType, discovery.machineArchitecture);
 
   const firewalls: DesiredFirewall[] = [
     {
@@ -251,7 +267,10 @@ export function desiredState({ options, discovery, zone, payload }: DesiredInput
       name: names.instance,
       zone,
       machineType: options.machineType,
-      sourceImage: DEBIAN_IMAGE_FAMILY_URL,
+      architecture,
+      image: DEBIAN_IMAGES[architecture],
+      sourceImage: imageFamilyUrl(DEBIAN_IMAGES[architecture]),
+      bootDiskType: bootDiskTypeFor(options.machineType),
       bootDiskGb: options.bootDiskGb,
       subnetwork: vmSubnet.selfLink ?? '',
       network: networkLink,

@@ -18,7 +18,7 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
     const { files, plain } = metadataFlags(instance.metadata);
     return [
       `gcloud compute instances create ${instance.name} ${p} --zone ${instance.zone} --machine-type ${instance.machineType}`,
-      `--image-family debian-13 --image-project debian-cloud --boot-disk-size ${instance.bootDiskGb}GB --boot-disk-type pd-balanced`,
+      `--image-family ${instance.image.family} --image-project ${instance.image.project} --boot-disk-size ${instance.bootDiskGb}GB --boot-disk-type ${instance.bootDiskType}`,
       `--subnet ${lastSegment(instance.subnetwork)} --address ${observed.address?.address ?? desired.address.name} --network-tier PREMIUM --can-ip-forward`,
       `--tags ${instance.tags.join(',')} --labels ${labelText(instance.labels)} --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring`,
       `--no-service-account --no-scopes --metadata ${plain} --metadata-from-file ${files}`,

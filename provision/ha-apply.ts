@@ -1,10 +1,11 @@
 // The HA executor. Up: addresses, firewalls, health checks, template, MIG, VMs (each with its reserved IP), backend
 // service, forwarding rule, then — only once a backend is healthy — the route. Down: the reverse dependency order.
-import { applyDeletions, applyFirewallChanges, commonDeleters, findChange, sleep } from './apply-shared.js';
+import { applyDeletions, applyFirewallChanges, commonDeleters, findChange, rollBackOnRefusal, sleep, type CreatedThisRun } from './apply-shared.js';
 import { deleteAddress, getAddress, insertAddress } from './gcp/addresses.js';
-import { ProvisionError, type CallContext } from './gcp/call.js';
+import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from './gcp/call.js';
+import { deleteFirewall } from './gcp/firewalls.js';
 import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from './gcp/health-checks.js';
-import { createMigInstances, deleteMig, deleteMigInstances, deletePerInstanceConfigs, insertMig, listManagedInstances, listPerInstanceConfigs, patchMig, replaceMigInstances } from './gcp/instance-groups.js';
+import { createMigInstances, deleteMig, deleteMigInstances, deletePerInstanceConfigs, insertMig, listManagedInstances, listMigErrors, listPerInstanceConfigs, patchMig, replaceMigInstances, type ManagedInstance } from './gcp/instance-groups.js';
 import { getSerialOutput } from './gcp/instances.js';
 import { deleteBackendService, deleteForwardingRule, getBackendHealth, insertBackendService, insertForwardingRule, patchBackendService, type HealthStatus } from './gcp/load-balancing.js';
 import { deleteRoute, insertRoute } from './gcp/routes.js';
@@ -91,9 +92,85 @@ async function waitBackends(
   );
 }
 
+// listManagedInstances is an ordinary API read (not a guest attribute): a few seconds between reads keeps a failed
+// create's cause seconds away without flooding the API.
+const MIG_POLL_MS = 3000;
+
+const managedName = (vm: ManagedInstance) => lastSegment(vm.instance) || (vm.name ?? '');
+
+/** The cause of a failed MIG create, as one message: policy and quota are refusals (rolled back), the rest is not. */
+function migCreateFailure(desired: DesiredHa, vms: string[], errors: ErrorEntry[]): ProvisionError {
+  const what = `the managed instance group ${desired.mig.name} could not create ${vms.join(', ')}`;
+  const refusal = refusalIn(what, errors);
+  if (refusal !== undefined) return refusal;
+  const text = errorsText(errors);
+  if (/RESOURCE_POOL_EXHAUSTED|STOCKOUT|does not have enough resources/i.test(text)) {
+    return new ProvisionError(
+      `${what}: ${sentence(text)} The zone is out of ${desired.template.machineType} capacity (a stockout): provision with other --zones or another --machine-type. ` +
+        'The group keeps retrying meanwhile; a re-run converges.',
+    );
+  }
+  return new ProvisionError(`${what}: ${sentence(text)} Check the instance template ${desired.template.name} (machine type, image, disk type, network) and re-run provision.`);
+}
+
+/**
+ * createInstances is DONE once GCE accepted it; the VMs come later or never. Follows listManagedInstances until every
+ * VM runs, and fails as soon as GCE reports an attempt's error (lastAttempt, listErrors) instead of waiting out the
+ * health timeout with no cause.
+ */
+async function waitMigCreates(ctx: CallContext, progress: Progress, desired: DesiredHa, vms: string[], options: HaApplyOptions): Promise<void> {
+  await progress.run(`waiting for the group to create ${vms.join(', ')}`, async (step) => {
+    const deadline = Date.now() + options.healthTimeoutMs;
+    const since = new Date(Date.now() - 60_000).toISOString();
+    for (;;) {
+      const managed = (await listManagedInstances(ctx, desired.region, desired.mig.name)).filter((vm) => vms.includes(managedName(vm)));
+      const attemptErrors = managed.flatMap((vm) => vm.lastAttempt?.errors?.errors ?? []);
+      if (attemptErrors.length > 0) {
+        const logged = (await listMigErrors(ctx, desired.region, desired.mig.name).catch(() => []))
+          .filter((entry) => (entry.timestamp ?? '') >= since)
+          .map((entry) => entry.error ?? {})
+          .filter((entry) => entry.code !== undefined || entry.message !== undefined);
+        const causes = logged.length > 0 ? logged : attemptErrors;
+        // Each VM reports the same cause: say it once.
+        throw migCreateFailure(desired, vms, causes.filter((cause, index) => causes.findIndex((other) => other.code === cause.code && other.message === cause.message) === index));
+      }
+      const pending = vms.filter((name) => {
+        const vm = managed.find((candidate) => managedName(candidate) === name);
+        return vm === undefined || String(vm.currentAction) !== 'NONE' || String(vm.instanceStatus) !== 'RUNNING';
+      });
+      if (pending.length === 0) return;
+      step.update(managed.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}/${String(vm.instanceStatus ?? '-')}`).join(', ') || 'not listed yet');
+      if (Date.now() >= deadline) {
+        throw new ProvisionError(`the managed instance group ${desired.mig.name} did not create ${pending.join(', ')} within ${Math.round(options.healthTimeoutMs / 1000)}s and reported no error; re-run provision to resume.`);
+      }
+      await sleep(Math.min(MIG_POLL_MS, options.pollIntervalMs, Math.max(0, deadline - Date.now())));
+    }
+  });
+}
+
+/** deleteInstances is DONE once accepted: the VM (and its hold on the NAT IP) goes later. */
+async function waitMigDeletes(ctx: CallContext, progress: Progress, desired: DesiredHa, vms: string[], options: HaApplyOptions): Promise<void> {
+  await progress.run(`waiting until ${vms.join(', ')} ${vms.length === 1 ? 'is' : 'are'} gone`, async (step) => {
+    const deadline = Date.now() + options.healthTimeoutMs;
+    for (;;) {
+      const left = (await listManagedInstances(ctx, desired.region, desired.mig.name)).filter((vm) => vms.includes(managedName(vm)));
+      if (left.length === 0) return;
+      step.update(left.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}`).join(', '));
+      if (Date.now() >= deadline) {
+        throw new ProvisionError(`scaling down: ${left.map(managedName).join(', ')} still exist after ${Math.round(options.healthTimeoutMs / 1000)}s; their NAT IPs were not released. Re-run provision to finish.`);
+      }
+      await sleep(Math.min(MIG_POLL_MS, options.pollIntervalMs, Math.max(0, deadline - Date.now())));
+    }
+  });
+}
+
 const all = (plan: Plan, kind: Change['kind'], action?: Change['action']) => plan.changes.filter((change) => change.kind === kind && (action === undefined || change.action === action));
 
-export async function applyHa(ctx: CallContext, desired: DesiredHa, observed: ObservedHa, plan: Plan, progress: Progress, options: HaApplyOptions): Promise<HaApplyResult> {
+export function applyHa(ctx: CallContext, desired: DesiredHa, observed: ObservedHa, plan: Plan, progress: Progress, options: HaApplyOptions): Promise<HaApplyResult> {
+  return rollBackOnRefusal(progress, desired.gateway, (created) => applyHaSteps(ctx, desired, observed, plan, progress, options, created));
+}
+
+async function applyHaSteps(ctx: CallContext, desired: DesiredHa, observed: ObservedHa, plan: Plan, progress: Progress, options: HaApplyOptions, created: CreatedThisRun): Promise<HaApplyResult> {
   const applied: HaApplyResult['applied'] = [];
   const record = (change: Change) => applied.push({ kind: change.kind, name: change.name, action: change.action });
   const { region, project } = desired;
@@ -105,17 +182,23 @@ export async function applyHa(ctx: CallContext, desired: DesiredHa, observed: Ob
     await progress.run(`creating address ${change.name}`, () =>
       insertAddress(ctx, region, { name: want.name, description: want.description, labels: want.labels, addressType: 'EXTERNAL', networkTier: 'PREMIUM' }),
     );
+    created.add(`address ${change.name}`, () => deleteAddress(ctx, region, change.name));
     record(change);
   }
 
   // ---- firewalls ----
-  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, record);
+  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, (change) => {
+    record(change);
+    if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
+  });
 
   // ---- health checks ----
   for (const want of [desired.healthChecks.traffic, desired.healthChecks.autoheal]) {
     const change = findChange(plan, 'healthCheck', want.name);
-    if (change?.action === 'create') await progress.run(`creating health check ${want.name} (${want.requestPath} every ${want.checkIntervalSec}s)`, () => insertHealthCheck(ctx, region, healthCheckBody(want)));
-    else if (change?.action === 'update') await progress.run(`updating health check ${want.name}`, () => patchHealthCheck(ctx, region, want.name, healthCheckBody(want)));
+    if (change?.action === 'create') {
+      await progress.run(`creating health check ${want.name} (${want.requestPath} every ${want.checkIntervalSec}s)`, () => insertHealthCheck(ctx, region, healthCheckBody(want)));
+      created.add(`health check ${want.name}`, () => deleteHealthCheck(ctx, region, want.name));
+    } else if (change?.action === 'update') await progress.run(`updating health check ${want.name}`, () => patchHealthCheck(ctx, region, want.name, healthCheckBody(want)));
     else continue;
     record(change);
   }
@@ -126,6 +209,7 @@ export async function applyHa(ctx: CallContext, desired: DesiredHa, observed: Ob
     await progress.run(`creating instance template ${desired.template.name} (${desired.template.machineType})`, () =>
       insertInstanceTemplate(ctx, { name: desired.template.name, description: desired.template.description, properties: desired.template.properties }),
     );
+    created.add(`instance template ${desired.template.name}`, () => deleteInstanceTemplate(ctx, desired.template.name));
     record(templateChange);
   }
 
@@ -139,6 +223,7 @@ export async function applyHa(ctx: CallContext, desired: DesiredHa, observed: Ob
   const migChange = findChange(plan, 'mig');
   if (migChange?.action === 'create') {
     await progress.run(`creating managed instance group ${desired.mig.name} over ${desired.zones.join(', ')}`, () => insertMig(ctx, region, desired.mig));
+    created.add(`managed instance group ${desired.mig.name}`, () => deleteMig(ctx, region, desired.mig.name));
     record(migChange);
   } else if (migChange?.action === 'update') {
     const { name: _name, targetSize: _size, distributionPolicy: _zones, baseInstanceName: _base, ...patch } = desired.mig;
@@ -150,22 +235,42 @@ export async function applyHa(ctx: CallContext, desired: DesiredHa, observed: Ob
   const removed = all(plan, 'vm', 'delete');
   if (removed.length > 0) {
     const links = removed.map((change) => observed.vms.find((vm) => vm.name === change.name)?.link).filter((link): link is string => link !== undefined);
-    if (links.length > 0) await progress.run(`deleting ${removed.map((change) => change.name).join(', ')} (scaling down)`, () => deleteMigInstances(ctx, region, names.mig, links.map((link) => `projects/${project}/${link}`)));
+    if (links.length > 0) {
+      await progress.run(`deleting ${removed.map((change) => change.name).join(', ')} (scaling down)`, () => deleteMigInstances(ctx, region, names.mig, links.map((link) => `projects/${project}/${link}`)));
+      // Their addresses are released at the end: only once no VM holds them any more.
+      await waitMigDeletes(ctx, progress, desired, removed.map((change) => change.name), options);
+    }
     const left = (await listPerInstanceConfigs(ctx, region, names.mig)).map((config) => config.name ?? '').filter((name) => removed.some((change) => change.name === name));
     if (left.length > 0) await progress.run(`deleting stateful configs of ${left.join(', ')}`, () => deletePerInstanceConfigs(ctx, region, names.mig, left));
     removed.forEach(record);
   }
-  const created = all(plan, 'vm', 'create');
-  if (created.length > 0) {
-    const configs = created.map((change) => {
+  const creates = all(plan, 'vm', 'create');
+  if (creates.length > 0) {
+    const configs = creates.map((change) => {
       const address = desired.addresses.find((candidate) => candidate.vm === change.name || change.note === `NAT IP from ${candidate.name}`)!;
       return {
         name: change.name,
         preservedState: { externalIPs: { nic0: { autoDelete: 'NEVER', ipAddress: { address: `projects/${project}/regions/${region}/addresses/${address.name}` } } } },
       };
     });
-    await progress.run(`creating NAT VMs ${created.map((change) => change.name).join(', ')}`, () => createMigInstances(ctx, region, names.mig, configs));
-    created.forEach(record);
+    const vmNames = creates.map((change) => change.name);
+    await progress.run(`creating NAT VMs ${vmNames.join(', ')}`, () => createMigInstances(ctx, region, names.mig, configs));
+    created.add(`NAT VMs ${vmNames.join(', ')} (and their stateful configs)`, async () => {
+      // A refused create would be retried by the group forever: take the VMs out of it, then their configs.
+      // Only VMs that came to exist: GCE refuses to delete a member whose create never got through.
+      const links = (await listManagedInstances(ctx, region, names.mig))
+        .filter((vm) => vmNames.includes(managedName(vm)) && (vm.instanceStatus ?? '') !== '')
+        .map((vm) => vm.instance ?? '')
+        .filter((link) => link !== '');
+      if (links.length > 0) {
+        await deleteMigInstances(ctx, region, names.mig, links);
+        await waitMigDeletes(ctx, progress, desired, vmNames, options);
+      }
+      const configsLeft = (await listPerInstanceConfigs(ctx, region, names.mig)).map((config) => config.name ?? '').filter((name) => vmNames.includes(name));
+      if (configsLeft.length > 0) await deletePerInstanceConfigs(ctx, region, names.mig, configsLeft);
+    });
+    await waitMigCreates(ctx, progress, desired, vmNames, options);
+    creates.forEach(record);
   }
 
   // ---- backend service and forwarding rule ----

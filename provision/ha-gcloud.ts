@@ -47,8 +47,8 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
       case 'template:create': {
         const { files, plain } = metadataFlags(template.metadata);
         commands.push(
-          `gcloud compute instance-templates create ${template.name} ${p} --machine-type ${template.machineType} --image-family debian-13 --image-project debian-cloud ` +
-            `--boot-disk-size ${template.bootDiskGb}GB --boot-disk-type pd-balanced --subnet ${lastSegment(desired.subnetwork)} --region ${desired.region} --network-tier PREMIUM --can-ip-forward ` +
+          `gcloud compute instance-templates create ${template.name} ${p} --machine-type ${template.machineType} --image-family ${template.image.family} --image-project ${template.image.project} ` +
+            `--boot-disk-size ${template.bootDiskGb}GB --boot-disk-type ${template.bootDiskType} --subnet ${lastSegment(desired.subnetwork)} --region ${desired.region} --network-tier PREMIUM --can-ip-forward ` +
             `--tags ${(template.properties.tags?.items ?? []).join(',')} --labels ${labelText(template.properties.labels as Record<string, string>)} ` +
             `--shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata ${plain} --metadata-from-file ${files} ` +
             `--description ${quote(template.description)}`,

@@ -18,7 +18,6 @@ import { getRoute, type Route } from './gcp/routes.js';
 import { listInstanceTemplates, type InstanceTemplate } from './gcp/templates.js';
 import { agentPort, desiredState, observeAddress, observeFirewall, type Discovery } from './gateway.js';
 import {
-  DEBIAN_IMAGE_FAMILY_URL,
   labelsFor,
   lastSegment,
   markerFor,
@@ -27,6 +26,7 @@ import {
   resourceNames,
   shortLink,
   type DesiredFirewall,
+  type ImageFamily,
   type ObservedAddress,
   type ObservedFirewall,
   type ResourceNames,
@@ -115,7 +115,7 @@ export interface DesiredHa {
   addresses: { name: string; vm: string; labels: Record<string, string>; description: string }[];
   firewalls: DesiredFirewall[];
   healthChecks: { traffic: DesiredHealthCheck; autoheal: DesiredHealthCheck };
-  template: { name: string; properties: NonNullable<InstanceTemplate['properties']>; description: string; machineType: string; bootDiskGb: number; metadata: Record<string, string> };
+  template: { name: string; properties: NonNullable<InstanceTemplate['properties']>; description: string; machineType: string; image: ImageFamily; bootDiskType: string; bootDiskGb: number; metadata: Record<string, string> };
   mig: InstanceGroupManager & { name: string };
   /** projects/P/regions/R/instanceGroups/MIG: known before the MIG exists. */
   instanceGroup: string;
@@ -155,7 +155,7 @@ export function desiredHa({ options, discovery, zones, payload }: DesiredHaInput
     tags: { items: vm.tags },
     labels: vm.labels,
     metadata: { items: Object.entries(vm.metadata).map(([key, value]) => ({ key, value })) },
-    disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage: DEBIAN_IMAGE_FAMILY_URL, diskSizeGb: String(vm.bootDiskGb), diskType: 'pd-balanced' } }],
+    disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage: vm.sourceImage, diskSizeGb: String(vm.bootDiskGb), diskType: vm.bootDiskType } }],
     // The template's access config is ephemeral; each VM's per-instance config pins its reserved address instead.
     networkInterfaces: [{ subnetwork: vm.subnetwork, accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT', networkTier: 'PREMIUM' }] }],
     shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
@@ -189,7 +189,7 @@ export function desiredHa({ options, discovery, zones, payload }: DesiredHaInput
     }),
     firewalls,
     healthChecks,
-    template: { name: templateName, properties, description: `${marker} NAT VM template of gateway ${options.name}`, machineType: vm.machineType, bootDiskGb: vm.bootDiskGb, metadata: vm.metadata },
+    template: { name: templateName, properties, description: `${marker} NAT VM template of gateway ${options.name}`, machineType: vm.machineType, image: vm.image, bootDiskType: vm.bootDiskType, bootDiskGb: vm.bootDiskGb, metadata: vm.metadata },
     mig: {
       name: names.mig,
       description: `${marker} NAT VMs of HA gateway ${options.name}`,

@@ -6,8 +6,30 @@ export const MANAGED_BY_VALUE = 'natgw';
 export const GATEWAY_LABEL = 'natgw-gateway';
 export const HEALTH_CHECK_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
 export const IAP_RANGE = '35.235.240.0/20';
-export const DEBIAN_IMAGE = { project: 'debian-cloud', family: 'debian-13' };
-export const DEBIAN_IMAGE_FAMILY_URL = `projects/${DEBIAN_IMAGE.project}/global/images/family/${DEBIAN_IMAGE.family}`;
+export type Architecture = 'X86_64' | 'ARM64';
+export interface ImageFamily {
+  project: string;
+  family: string;
+}
+export const DEBIAN_IMAGES: Record<Architecture, ImageFamily> = {
+  X86_64: { project: 'debian-cloud', family: 'debian-13' },
+  ARM64: { project: 'debian-cloud', family: 'debian-13-arm64' },
+};
+export const imageFamilyUrl = (image: ImageFamily) => `projects/${image.project}/global/images/family/${image.family}`;
+
+// Arm series boot only arm64 images; these series take Hyperdisk boot disks only (no pd-*). Both lists from GCE's
+// machine-series docs (2026-11); machineTypes.get's architecture, when GCE reports one, wins over the name.
+const ARM_SERIES = new Set(['t2a', 'c4a']);
+const HYPERDISK_ONLY_SERIES = new Set(['c4', 'c4a', 'c4d', 'n4', 'x4', 'm4']);
+
+export const machineSeries = (machineType: string) => machineType.split('-')[0] ?? machineType;
+
+export function architectureOf(machineType: string, reported?: string | null): Architecture {
+  if (reported === 'ARM64' || reported === 'X86_64') return reported;
+  return ARM_SERIES.has(machineSeries(machineType)) ? 'ARM64' : 'X86_64';
+}
+
+export const bootDiskTypeFor = (machineType: string) => (HYPERDISK_ONLY_SERIES.has(machineSeries(machineType)) ? 'hyperdisk-balanced' : 'pd-balanced');
 
 export const labelsFor = (gateway: string): Record<string, string> => ({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [GATEWAY_LABEL]: gateway });
 
@@ -74,7 +96,11 @@ export interface DesiredInstance {
   name: string;
   zone: string;
   machineType: string;
+  architecture: Architecture;
+  image: ImageFamily;
+  /** The image family's URL, e.g. projects/debian-cloud/global/images/family/debian-13. */
   sourceImage: string;
+  bootDiskType: string;
   bootDiskGb: number;
   subnetwork: string;
   network: string;
@@ -137,7 +163,13 @@ export interface ObservedInstance {
   shielded: boolean;
 }
 
-export interface ObservedRoute extends DesiredRoute {}
+export interface ObservedRoute extends DesiredRoute {
+  /** GCE's route warnings, e.g. NEXT_HOP_NOT_RUNNING, NEXT_HOP_INSTANCE_NOT_FOUND (computed by GCE on read). */
+  warnings: { code: string; message: string }[];
+}
+
+// A next-hop-instance route with one of these still exists, but sends its traffic nowhere.
+export const NEXT_HOP_DOWN = new Set(['NEXT_HOP_NOT_RUNNING', 'NEXT_HOP_INSTANCE_NOT_FOUND', 'NEXT_HOP_CANNOT_IP_FORWARD', 'NEXT_HOP_ADDRESS_NOT_ASSIGNED']);
 
 export interface Observed {
   address?: ObservedAddress;

@@ -78,7 +78,8 @@ NAT VM (provision):
   --iap-ssh                 allow SSH to the NAT VM from Identity-Aware Proxy (35.235.240.0/20) only
   --agent-bundle FILE       a prebuilt agent bundle instead of building agent/entry.ts with esbuild
   --health-timeout D        how long to wait for the agent (HA: a load-balancer backend) to report healthy (default 10m)
-  --poll-interval D         how often to read the agent's health meanwhile (default 5s; also NATGW_POLL_INTERVAL)
+  --poll-interval D         how often to read the agent's health meanwhile (default 10s, GCE's advised guest-attribute
+                            read rate; also NATGW_POLL_INTERVAL)
 
 High availability (provision; status and destroy find the mode themselves, see docs/ha.md):
   --ha                      several NAT VMs in a regional managed instance group behind an internal passthrough
@@ -342,7 +343,7 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
     bootDiskGb: integer('boot-disk-gb', str('boot-disk-gb') ?? '10', 10, 65536),
     agent: agent as Omit<AgentConfigInput, 'sourceRanges'>,
     healthTimeoutMs: parseDurationMs('health-timeout', str('health-timeout') ?? '10m'),
-    pollIntervalMs: parseDurationMs('poll-interval', str('poll-interval') ?? env.NATGW_POLL_INTERVAL ?? '5s'),
+    pollIntervalMs: parseDurationMs('poll-interval', str('poll-interval') ?? env.NATGW_POLL_INTERVAL ?? '10s'),
     dryRun: bool('dry-run'),
     json: bool('json'),
     yes: bool('yes'),

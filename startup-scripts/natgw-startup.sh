@@ -10,6 +10,7 @@
 #   NATGW_METADATA_URL  metadata server base URL (default http://169.254.169.254/computeMetadata/v1)
 #   NATGW_LAB=1         no apt-get, no modprobe, no systemctl: the agent is started directly in the background
 #   NATGW_NODE_BIN      node binary (default /usr/bin/node, Debian's nodejs package)
+#   NATGW_APT_LOCK_TIMEOUT_SECONDS, NATGW_APT_RETRY_DELAY_SECONDS  apt's dpkg-lock wait (300) and retry pause (5)
 set -euo pipefail
 
 NATGW_ROOT="${NATGW_ROOT:-}"
@@ -31,6 +32,10 @@ readonly AGENT_NODE_FLAGS="--max-semi-space-size=1"
 # Node reads child output in 64 KB buffers; from glibc's heap, a table dump's worth of them left ~8 MB of freed but
 # resident memory behind. Served by mmap instead, they go back to the kernel when freed.
 readonly AGENT_ENVIRONMENT="MALLOC_MMAP_THRESHOLD_=65536"
+# apt on first boot: how long to wait for a dpkg lock someone else holds, and how often to try the index update.
+readonly APT_LOCK_TIMEOUT_SECONDS="${NATGW_APT_LOCK_TIMEOUT_SECONDS:-300}"
+readonly APT_UPDATE_ATTEMPTS=5
+readonly APT_RETRY_DELAY_SECONDS="${NATGW_APT_RETRY_DELAY_SECONDS:-5}"
 # Up to 40 chunks of 250 KB: far above the 512 KB metadata limit, so the loop always ends on a 404.
 readonly MAX_CHUNKS=40
 
@@ -93,8 +98,23 @@ install_packages() {
   fi
   log "packages: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q || die "apt-get update failed"
-  apt-get install -y -q --no-install-recommends "${missing[@]}" || die "apt-get install ${missing[*]} failed"
+  apt_update_with_retries || die "apt-get update failed ${APT_UPDATE_ATTEMPTS} times"
+  apt-get -o "DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_SECONDS}" install -y -q --no-install-recommends "${missing[@]}" ||
+    die "apt-get install ${missing[*]} failed"
+}
+
+# On first boot the guest environment, unattended-upgrades or cloud-init may hold the dpkg/apt locks, and a mirror
+# may answer badly for a moment: wait for the lock (bounded) and retry the index update a few times.
+apt_update_with_retries() {
+  local attempt
+  for ((attempt = 1; attempt <= APT_UPDATE_ATTEMPTS; attempt++)); do
+    if apt-get -o "DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_SECONDS}" update -q; then
+      return 0
+    fi
+    log "packages: apt-get update failed (attempt ${attempt}/${APT_UPDATE_ATTEMPTS})"
+    if ((attempt < APT_UPDATE_ATTEMPTS)); then sleep "$((attempt * APT_RETRY_DELAY_SECONDS))"; fi
+  done
+  return 1
 }
 
 # The agent has no CAP_SYS_MODULE, so the modules it relies on are loaded here, while we are still full root.

@@ -86,6 +86,34 @@ t.test('provision → boot → agent → traffic → status → destroy, in the 
     t.equal(await whoami(cloud, workloads.tagged), natIp);
   });
 
+  await t.test('stopping the NAT VM through the API: its route warns NEXT_HOP_NOT_RUNNING and carries nothing; a start brings egress back', async (t) => {
+    const zone = `${LAB_REGION}-a`;
+    const name = `natgw-${LAB_REGION}`;
+    const api = (method: string, suffix: string) =>
+      fetch(`${cloud.url}/compute/v1/projects/${LAB_PROJECT}/${suffix}`, { method, headers: { 'content-type': 'application/json' } }).then((response) => response.json() as Promise<Record<string, unknown>>);
+    const routeWarnings = async () => {
+      const routes = ((await api('GET', 'global/routes')).items as { warnings?: { code: string }[] }[] | undefined) ?? [];
+      return routes.flatMap((route) => (route.warnings ?? []).map((warning) => warning.code));
+    };
+    t.same(await routeWarnings(), [], 'no warning while the NAT VM runs');
+    await api('POST', `zones/${zone}/instances/${name}/stop`);
+    await cloud.settled();
+    t.same(await routeWarnings(), ['NEXT_HOP_NOT_RUNNING']);
+    t.notOk(cloud.lab.vms.has(name), 'the stopped VM is powered off');
+    t.equal(await whoami(cloud, workloads.tagged, 2), undefined, 'the route carries nothing while its next hop is stopped');
+    await api('POST', `zones/${zone}/instances/${name}/start`);
+    await cloud.settled();
+    t.same(await routeWarnings(), []);
+    // The VM boots again: startup script, agent, data plane. Bounded wait for egress through the same static IP.
+    const deadline = Date.now() + 90_000;
+    let seenAs: string | undefined;
+    while (seenAs !== natIp && Date.now() < deadline) {
+      seenAs = await whoami(cloud, workloads.tagged, 2);
+      if (seenAs !== natIp) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    t.equal(seenAs, natIp, 'after the start the tagged VM is NATed through the static IP again');
+  });
+
   await t.test('natgw destroy removes the route and the tagged VM loses internet access again', async (t) => {
     const destroy = await natgwCli(cloud, 'destroy', ['--yes']);
     t.equal(destroy.exitCode, 0, destroy.stderr);

@@ -17,12 +17,12 @@ const fatal: [string, Fault, RegExp][] = [
   [
     'address insert: quota (failed operation)',
     { method: 'compute.addresses.insert', operationError: { code: 'QUOTA_EXCEEDED', message: "Quota 'STATIC_ADDRESSES' exceeded. Limit: 8.0 in region us-central1." } },
-    /create address natgw-us-central1-ip failed: QUOTA_EXCEEDED: Quota 'STATIC_ADDRESSES' exceeded.*raise the quota/,
+    /create address natgw-us-central1-ip failed: QUOTA_EXCEEDED: Quota 'STATIC_ADDRESSES' exceeded\. Limit: 8\.0 in region us-central1\. Quota STATIC_ADDRESSES is exhausted: raise it/,
   ],
   [
     'firewall insert: quota as HTTP 403',
     { method: 'compute.firewalls.insert', status: 403, reason: 'quotaExceeded', message: "Quota 'FIREWALLS' exceeded.  Limit: 200.0 globally." },
-    /create firewall rule natgw-us-central1-clients: quota exceeded: Quota 'FIREWALLS' exceeded/,
+    /create firewall rule natgw-us-central1-clients: Quota 'FIREWALLS' exceeded\.  Limit: 200\.0 globally\. Quota FIREWALLS is exhausted: raise it/,
   ],
   [
     'instance insert: zone out of capacity',
@@ -50,9 +50,9 @@ const fatal: [string, Fault, RegExp][] = [
     /create route natgw-us-central1-default failed: RESOURCE_OPERATION_RATE_EXCEEDED/,
   ],
   [
-    'operation wait: backend error',
-    { method: 'compute.globalOperations.wait', status: 500, reason: 'backendError', message: 'Internal error. Please try again or contact Google Support.' },
-    /create firewall rule natgw-us-central1-clients \(waiting for operation-[^)]+\): HTTP 500 backendError: Internal error/,
+    'operation wait: the operation is gone',
+    { method: 'compute.globalOperations.wait', status: 404, reason: 'notFound', message: "The resource 'projects/test-project/global/operations/operation-1' was not found" },
+    /create firewall rule natgw-us-central1-clients \(waiting for operation-[^)]+\): HTTP 404 notFound: The resource/,
   ],
 ];
 
@@ -75,7 +75,7 @@ for (const [label, fault, message] of fatal) {
   });
 }
 
-t.test('retryable faults are absorbed: 429, 503 and connection resets, with one requestId per mutation', async (t) => {
+t.test('retryable faults are absorbed: 429, 500, 502, 503, 504, rate-limit 403s and connection resets, with one requestId per mutation', async (t) => {
   const fake = await startSeededFake();
   t.teardown(() => fake.close());
   simulateAgent(fake);
@@ -85,10 +85,22 @@ t.test('retryable faults are absorbed: 429, 503 and connection resets, with one 
   fake.api.inject({ method: 'compute.zoneOperations.wait', reset: true });
   fake.api.inject({ method: 'compute.instances.getGuestAttributes', status: 503 });
   fake.api.inject({ method: 'compute.routes.get', reset: true });
+  fake.api.inject({ method: 'compute.globalOperations.wait', status: 500, reason: 'backendError', message: 'Internal error. Please try again or contact Google Support.' });
+  fake.api.inject({ method: 'compute.regions.get', status: 502, message: 'Bad Gateway' });
+  fake.api.inject({ method: 'compute.networks.get', status: 504, message: 'Gateway Timeout' });
+  fake.api.inject({ method: 'compute.subnetworks.list', status: 403, reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' });
+  fake.api.inject({ method: 'compute.routes.insert', status: 403, reason: 'userRateLimitExceeded', message: 'User Rate Limit Exceeded' });
   const result = await run('provision', baseArgs(fake));
   t.equal(result.code, 0, result.stderr);
   t.same(inventory(fake), FULL);
   t.match(result.stderr, /create address natgw-us-central1-ip: HTTP 429 rateLimitExceeded, retrying in/);
+  t.match(result.stderr, /list subnetworks: HTTP 403 rateLimitExceeded, retrying in/);
+  t.match(result.stderr, /create route natgw-us-central1-default: HTTP 403 userRateLimitExceeded, retrying in/);
+  t.match(result.stderr, /\(waiting\): HTTP 500 backendError, retrying in/);
+  t.match(result.stderr, /read region us-central1: HTTP 502.*retrying in/);
+  t.match(result.stderr, /read network default: HTTP 504.*retrying in/);
+  const routeInserts = fake.api.requests.filter((request) => request.method === 'compute.routes.insert');
+  t.equal(new Set(routeInserts.map((request) => new URL(request.url, 'http://x').searchParams.get('requestId'))).size, 1, 'the rate-limited route insert was retried with its requestId');
   const inserts = fake.api.requests.filter((request) => request.method === 'compute.addresses.insert');
   t.equal(inserts.length, 3);
   t.equal(new Set(inserts.map((request) => new URL(request.url, 'http://x').searchParams.get('requestId'))).size, 1);

@@ -316,7 +316,7 @@ const faults: [string, Fault, RegExp][] = [
   [
     'forwarding rule insert: quota',
     { method: 'compute.forwardingRules.insert', operationError: { code: 'QUOTA_EXCEEDED', message: "Quota 'INTERNAL_FORWARDING_RULES_PER_NETWORK' exceeded. Limit: 75.0" } },
-    /create forwarding rule natgw-us-central1-fr failed: QUOTA_EXCEEDED: .*raise the quota/,
+    /create forwarding rule natgw-us-central1-fr failed: QUOTA_EXCEEDED: .*Quota INTERNAL_FORWARDING_RULES_PER_NETWORK is exhausted: raise it/,
   ],
   [
     'getHealth: permission denied',

@@ -166,3 +166,32 @@ t.test('update-agent installs a newly published bundle only; in lab mode an exit
   t.equal(readFileSync(join(labRoot, 'starts'), 'utf8').length, 2, 'restarted once after exit code 75, not after exit code 0');
   t.match(readFileSync(log, 'utf8'), /exited to upgrade; restarting it/);
 });
+
+/** A PATH holding only a stub apt-get (and sleep): every package looks missing; the stub logs its arguments. */
+function aptStub(t: { teardown: (fn: () => unknown) => void }, failingUpdates: number): { path: string; log: string } {
+  const dir = tempRoot(t);
+  const log = join(dir, 'apt.log');
+  writeFileSync(
+    join(dir, 'apt-get'),
+    `#!/bin/bash\necho "$*" >>"${log}"\nif [[ " $* " == *" update "* ]]; then\n  count=0\n  [[ -f "${dir}/updates" ]] && read -r count <"${dir}/updates"\n  echo $((count + 1)) >"${dir}/updates"\n  ((count >= ${failingUpdates})) || exit 100\nfi\nexit 0\n`,
+    { mode: 0o755 },
+  );
+  writeFileSync(join(dir, 'sleep'), '#!/bin/bash\nexit 0\n', { mode: 0o755 });
+  return { path: dir, log };
+}
+
+t.test('apt-get waits for the dpkg lock (bounded) and retries a failed update', async (t) => {
+  const flaky = aptStub(t, 2);
+  const result = await execa('/bin/bash', ['-c', `source "$1"; install_packages`, 'natgw-test', SCRIPT], { env: { PATH: flaky.path, NATGW_NODE_BIN: '/nonexistent/node' }, extendEnv: false, reject: false, stdin: 'ignore' });
+  t.equal(result.exitCode, 0, result.stderr);
+  const calls = readFileSync(flaky.log, 'utf8').trim().split('\n');
+  t.same(calls.map((call) => (call.includes(' update') ? 'update' : 'install')), ['update', 'update', 'update', 'install'], 'two failed updates retried, then the install');
+  t.ok(calls.every((call) => call.startsWith('-o DPkg::Lock::Timeout=300 ')), `every apt-get call waits for the lock, bounded: ${calls.join(' | ')}`);
+  t.match(result.stdout, /apt-get update failed \(attempt 2\/5\)/);
+
+  const broken = aptStub(t, 99);
+  const failed = await execa('/bin/bash', ['-c', `source "$1"; install_packages`, 'natgw-test', SCRIPT], { env: { PATH: broken.path, NATGW_NODE_BIN: '/nonexistent/node' }, extendEnv: false, reject: false, stdin: 'ignore' });
+  t.not(failed.exitCode, 0);
+  t.match(failed.stderr, /ERROR: apt-get update failed 5 times/);
+  t.equal(readFileSync(broken.log, 'utf8').trim().split('\n').length, 5, 'bounded: five attempts, no install');
+});

@@ -16,6 +16,8 @@ export type Collection =
   | 'images'
   | 'regions'
   | 'zones'
+  | 'machineTypes'
+  | 'diskTypes'
   // HA: global instance templates; regional health checks, managed instance groups, backend services, forwarding rules.
   | 'instanceTemplates'
   | 'healthChecks'
@@ -49,6 +51,8 @@ export interface ResourceEvent {
 export interface OperationError {
   code: string;
   message: string;
+  /** The operation's httpErrorStatusCode; 400 unless given (a quota error is 403). */
+  httpStatus?: number;
 }
 
 export interface StoredOperation {
@@ -57,6 +61,64 @@ export interface StoredOperation {
   project: string;
   /** Polls (get or wait) left before the operation reports DONE. */
   pollsLeft: number;
+  /** Wall time (ms) the operation was accepted at. */
+  createdAt: number;
+  /** Reported when the operation finishes, as the real API reports errors only on DONE. */
+  pendingError?: OperationError;
+}
+
+/** How long things take. 0 everywhere = instant, for fast unit tests; the lab uses realistic values. */
+export interface Timing {
+  /** An operation goes PENDING → RUNNING → DONE over this many ms. */
+  operationMs?: number;
+  /** MIG actions (create, delete, recreate) take effect this long after their operation was accepted. */
+  migActionMs?: number;
+  /** The longest a `wait` call blocks before it returns a not-yet-DONE operation (real GCE: about 2 minutes). */
+  waitCapMs?: number;
+}
+
+/** Documented guest-attribute rates (manage-guest-attributes): above them, writes may be dropped. */
+export interface GuestAttributeLimits {
+  perMinute: number;
+  burstPerSecond: number;
+}
+
+export const DEFAULT_GUEST_ATTRIBUTE_LIMITS: GuestAttributeLimits = { perMinute: 10, burstPerSecond: 3 };
+
+/** A failure the real API reports through a DONE operation with `error.errors[]`, not an HTTP error. */
+export class OperationFailure extends Error {
+  constructor(readonly error: OperationError) {
+    super(error.message);
+  }
+}
+
+export type QuotaMetric = 'STATIC_ADDRESSES' | 'IN_USE_ADDRESSES' | 'INSTANCES' | 'CPUS' | 'E2_CPUS';
+export const QUOTA_METRICS: QuotaMetric[] = ['STATIC_ADDRESSES', 'IN_USE_ADDRESSES', 'INSTANCES', 'CPUS', 'E2_CPUS'];
+const DEFAULT_QUOTAS: Record<QuotaMetric, number> = { STATIC_ADDRESSES: 8, IN_USE_ADDRESSES: 8, INSTANCES: 24, CPUS: 24, E2_CPUS: 24 };
+
+export type OrgPolicyConstraint = 'constraints/compute.vmExternalIpAccess' | 'constraints/compute.vmCanIpForward';
+
+/** The machine types the fake offers in every zone (name, vCPUs, memory, architecture), as machineTypes.get shows them. */
+export const MACHINE_TYPES: { name: string; guestCpus: number; memoryMb: number; architecture: 'X86_64' | 'ARM64'; isSharedCpu?: boolean }[] = [
+  { name: 'e2-micro', guestCpus: 2, memoryMb: 1024, architecture: 'X86_64', isSharedCpu: true },
+  { name: 'e2-small', guestCpus: 2, memoryMb: 2048, architecture: 'X86_64', isSharedCpu: true },
+  { name: 'e2-medium', guestCpus: 2, memoryMb: 4096, architecture: 'X86_64', isSharedCpu: true },
+  { name: 'e2-standard-2', guestCpus: 2, memoryMb: 8192, architecture: 'X86_64' },
+  { name: 'n2d-standard-2', guestCpus: 2, memoryMb: 8192, architecture: 'X86_64' },
+  { name: 'c3-standard-4', guestCpus: 4, memoryMb: 16384, architecture: 'X86_64' },
+  { name: 't2a-standard-1', guestCpus: 1, memoryMb: 4096, architecture: 'ARM64' },
+  { name: 'c4a-standard-1', guestCpus: 1, memoryMb: 4096, architecture: 'ARM64' },
+  { name: 'c4-standard-2', guestCpus: 2, memoryMb: 7680, architecture: 'X86_64' },
+  { name: 'n4-standard-2', guestCpus: 2, memoryMb: 8192, architecture: 'X86_64' },
+];
+export const DISK_TYPES = ['pd-standard', 'pd-balanced', 'pd-ssd', 'hyperdisk-balanced'];
+
+/** Boot disk types a machine series takes: the newest series are Hyperdisk only; T2A and E2 take no Hyperdisk. */
+export function diskTypesForSeries(machineType: string): string[] {
+  const series = machineType.split('-')[0] ?? '';
+  if (['c4', 'n4', 'c4a'].includes(series)) return ['hyperdisk-balanced'];
+  if (['t2a', 'e2'].includes(series)) return ['pd-standard', 'pd-balanced', 'pd-ssd'];
+  return DISK_TYPES;
 }
 
 /** An API error with the real API's body shape. */
@@ -71,7 +133,17 @@ export class ApiError extends Error {
   }
 
   body(): Json {
-    const statusText: Record<number, string> = { 400: 'INVALID_ARGUMENT', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'ALREADY_EXISTS', 412: 'FAILED_PRECONDITION', 429: 'RESOURCE_EXHAUSTED', 503: 'UNAVAILABLE' };
+    const statusText: Record<number, string> = {
+      400: 'INVALID_ARGUMENT',
+      403: 'PERMISSION_DENIED',
+      404: 'NOT_FOUND',
+      409: 'ALREADY_EXISTS',
+      412: 'FAILED_PRECONDITION',
+      429: 'RESOURCE_EXHAUSTED',
+      500: 'INTERNAL',
+      503: 'UNAVAILABLE',
+      504: 'DEADLINE_EXCEEDED',
+    };
     return {
       error: {
         code: this.status,
@@ -109,8 +181,15 @@ export class ComputeStore extends EventEmitter {
   readonly guestAttributes = new Map<string, Map<string, string>>();
   readonly serialOutput = new Map<string, string>();
   private nextIp = 1;
-  /** How many polls an operation takes to finish; 1 = the first wait/get reports DONE. */
+  /** How many polls an operation takes to finish; 1 = the first wait/get reports DONE. Counted on top of timing. */
   pollsUntilDone = 1;
+  timing: Required<Timing>;
+  /** false = every guest-attribute write lands (unit tests); the lab turns the documented limits on. */
+  guestAttributeLimits: GuestAttributeLimits | false;
+  private readonly guestAttributeWrites = new Map<string, number[]>();
+  private readonly quotaOverrides = new Map<string, { limit: number; usage?: number }>();
+  private readonly orgPolicies = new Set<string>();
+  private readonly migCreateFailures = new Map<string, { error: OperationError; left: number }>();
   /** Stateful per-instance configs of each managed instance group (key: the MIG's store key), by instance name. */
   readonly perInstanceConfigs = new Map<string, Map<string, Json>>();
   /**
@@ -119,6 +198,12 @@ export class ComputeStore extends EventEmitter {
    * natgw/health is `ok`, else UNHEALTHY.
    */
   backendHealth?: (instanceSelfLink: string) => BackendHealthState | undefined;
+
+  constructor(options: { timing?: Timing; guestAttributeLimits?: GuestAttributeLimits | false } = {}) {
+    super();
+    this.timing = { operationMs: 0, migActionMs: 0, waitCapMs: 2000, ...options.timing };
+    this.guestAttributeLimits = options.guestAttributeLimits ?? false;
+  }
 
   static key(project: string, scope: Scope, collection: Collection, name: string): string {
     return `projects/${project}/${scope}/${collection}/${name}`;
@@ -166,6 +251,8 @@ export class ComputeStore extends EventEmitter {
       images: 'image',
       regions: 'region',
       zones: 'zone',
+      machineTypes: 'machineType',
+      diskTypes: 'diskType',
       instanceTemplates: 'instanceTemplate',
       healthChecks: 'healthCheck',
       instanceGroupManagers: 'instanceGroupManager',
@@ -207,7 +294,22 @@ export class ComputeStore extends EventEmitter {
   seedRegion(project: string, region: string, zoneSuffixes: string[] = ['a', 'b', 'c']): void {
     const zones = zoneSuffixes.map((suffix) => `${region}-${suffix}`);
     this.put(project, 'global', 'regions', { name: region, status: 'UP', zones: zones.map((zone) => `${API_BASE}projects/${project}/zones/${zone}`) });
-    for (const zone of zones) this.put(project, 'global', 'zones', { name: zone, status: 'UP', region: `${API_BASE}projects/${project}/regions/${region}` });
+    for (const zone of zones) {
+      this.put(project, 'global', 'zones', { name: zone, status: 'UP', region: `${API_BASE}projects/${project}/regions/${region}` });
+      for (const type of MACHINE_TYPES) {
+        this.put(project, `zones/${zone}`, 'machineTypes', {
+          ...type,
+          isSharedCpu: type.isSharedCpu ?? false,
+          description: `${type.guestCpus} vCPUs, ${type.memoryMb / 1024} GB RAM`,
+          maximumPersistentDisks: 128,
+          maximumPersistentDisksSizeGb: '263168',
+          imageSpaceGb: 0,
+        });
+      }
+      for (const name of DISK_TYPES) {
+        this.put(project, `zones/${zone}`, 'diskTypes', { name, description: name, validDiskSize: name.startsWith('hyperdisk') ? '4GB-65536GB' : '10GB-65536GB', defaultDiskSizeGb: name === 'pd-standard' ? '500' : '100' });
+      }
+    }
   }
 
   seedNetwork(project: string, name: string): Json {
@@ -231,8 +333,71 @@ export class ComputeStore extends EventEmitter {
     });
   }
 
-  seedImage(project: string, name: string, family: string): Json {
-    return this.put(project, 'global', 'images', { name, family, status: 'READY', diskSizeGb: '10', architecture: 'X86_64' });
+  seedImage(project: string, name: string, family: string, architecture: 'X86_64' | 'ARM64' = 'X86_64'): Json {
+    return this.put(project, 'global', 'images', { name, family, status: 'READY', diskSizeGb: '10', architecture });
+  }
+
+  // ---- quotas and organization policies ----
+
+  /** Overrides a region quota's limit; `usage` given = that much extra usage on top of what the store holds. */
+  setQuota(project: string, region: string, metric: QuotaMetric, limit: number, usage?: number): void {
+    this.quotaOverrides.set(`${project}/${region}/${metric}`, { limit, ...(usage === undefined ? {} : { usage }) });
+  }
+
+  /** The region's quotas as regions.get reports them, usage counted live from the store. */
+  quotas(project: string, region: string): { metric: QuotaMetric; limit: number; usage: number }[] {
+    const zones = new Set(this.list(project, 'global', 'zones').filter((zone) => String(zone.region).endsWith(`/regions/${region}`)).map((zone) => String(zone.name)));
+    const instances = this.all('instances').filter((entry) => entry.project === project && zones.has(entry.scope.replace(/^zones\//, '')));
+    const running = instances.filter((entry) => entry.resource.status !== 'TERMINATED').map((entry) => entry.resource);
+    const cpusOf = (instance: Json) => MACHINE_TYPES.find((type) => type.name === String(instance.machineType ?? '').split('/').pop())?.guestCpus ?? 0;
+    const live: Record<QuotaMetric, number> = {
+      STATIC_ADDRESSES: this.list(project, `regions/${region}`, 'addresses').length,
+      IN_USE_ADDRESSES: running.filter((instance) => (((instance.networkInterfaces as Json[] | undefined)?.[0]?.accessConfigs as Json[] | undefined) ?? []).some((config) => config.natIP !== undefined)).length,
+      INSTANCES: instances.length,
+      CPUS: running.reduce((sum, instance) => sum + cpusOf(instance), 0),
+      E2_CPUS: running.filter((instance) => /\/e2-[^/]*$|^e2-/.test(String(instance.machineType ?? ''))).reduce((sum, instance) => sum + cpusOf(instance), 0),
+    };
+    return QUOTA_METRICS.map((metric) => {
+      const override = this.quotaOverrides.get(`${project}/${region}/${metric}`);
+      return { metric, limit: override?.limit ?? DEFAULT_QUOTAS[metric], usage: live[metric] + (override?.usage ?? 0) };
+    });
+  }
+
+  /** Throws the operation failure GCE reports when `needs` would take a region over a quota. */
+  checkQuota(project: string, region: string, needs: Partial<Record<QuotaMetric, number>>): void {
+    for (const quota of this.quotas(project, region)) {
+      const need = needs[quota.metric] ?? 0;
+      if (need > 0 && quota.usage + need > quota.limit) {
+        throw new OperationFailure({ code: 'QUOTA_EXCEEDED', message: `Quota '${quota.metric}' exceeded. Limit: ${quota.limit.toFixed(1)} in region ${region}.`, httpStatus: 403 });
+      }
+    }
+  }
+
+  /** Enforces (or lifts) an organization policy constraint on a project. No API reads it back, as in natgw's world. */
+  setOrgPolicy(project: string, constraint: OrgPolicyConstraint, enforced = true): void {
+    if (enforced) this.orgPolicies.add(`${project} ${constraint}`);
+    else this.orgPolicies.delete(`${project} ${constraint}`);
+  }
+
+  orgPolicyEnforced(project: string, constraint: OrgPolicyConstraint): boolean {
+    return this.orgPolicies.has(`${project} ${constraint}`);
+  }
+
+  /**
+   * Makes a regional MIG's next create attempts fail with this error (a stockout, a bad template): the VM stays in
+   * CREATING with lastAttempt.errors, listErrors reports each attempt, no instance appears. GCE retries; so does the fake.
+   */
+  failMigCreates(project: string, region: string, migName: string, error: OperationError, times = Infinity): void {
+    this.migCreateFailures.set(ComputeStore.key(project, `regions/${region}`, 'instanceGroupManagers', migName), { error, left: times });
+  }
+
+  /** @returns the error for this create attempt of the MIG (its store key), if one is set to fail. */
+  takeMigCreateFailure(migKey: string): OperationError | undefined {
+    const failure = this.migCreateFailures.get(migKey);
+    if (failure === undefined) return undefined;
+    failure.left -= 1;
+    if (failure.left <= 0) this.migCreateFailures.delete(migKey);
+    return failure.error;
   }
 
   /** The image a family points at: the newest non-deprecated image of that family. */
@@ -248,14 +413,30 @@ export class ComputeStore extends EventEmitter {
     return ComputeStore.key(project, `zones/${zone}`, 'instances', instance);
   }
 
-  /** Simulates the agent writing a guest attribute (e.g. natgw/health = ok). */
-  setGuestAttribute(project: string, zone: string, instance: string, path: string, value: string): void {
+  /**
+   * Simulates the agent writing a guest attribute (e.g. natgw/health = ok). With limits on, a write above the
+   * documented rate is dropped silently, as GCE may do; returns whether it landed. `at` = when the VM wrote it.
+   */
+  setGuestAttribute(project: string, zone: string, instance: string, path: string, value: string, at = Date.now()): boolean {
     const key = this.instanceKey(project, zone, instance);
     if (!this.resources.has(key)) throw new Error(`fake: no instance ${key}`);
+    if (this.guestAttributeLimits !== false) {
+      const writes = (this.guestAttributeWrites.get(key) ?? []).filter((time) => time > at - 60_000);
+      const lastSecond = writes.filter((time) => time > at - 1000).length;
+      const accepted = writes.length < this.guestAttributeLimits.perMinute && lastSecond < this.guestAttributeLimits.burstPerSecond;
+      // Every write counts against the rate, a dropped one too: a writer that bursts keeps being throttled.
+      writes.push(at);
+      this.guestAttributeWrites.set(key, writes);
+      if (!accepted) {
+        this.emit('guestAttributeDropped', { project, zone, instance, path, value });
+        return false;
+      }
+    }
     const map = this.guestAttributes.get(key) ?? new Map<string, string>();
     map.set(path, value);
     this.guestAttributes.set(key, map);
     this.emit('guestAttribute', { project, zone, instance, path, value });
+    return true;
   }
 
   guestAttributesOf(project: string, zone: string, instance: string): Map<string, string> {
@@ -373,32 +554,44 @@ export class ComputeStore extends EventEmitter {
       operationType: args.operationType,
       targetLink: args.targetLink,
       ...(args.targetId === undefined ? {} : { targetId: args.targetId }),
-      status: 'RUNNING',
+      status: this.timing.operationMs > 0 ? 'PENDING' : 'RUNNING',
       user: 'natgw-test@example.iam.gserviceaccount.com',
       progress: 0,
       insertTime: now(),
-      startTime: now(),
       selfLink,
     };
+    if (this.timing.operationMs === 0) resource.startTime = now();
     if (args.scope.startsWith('zones/')) resource.zone = `${API_BASE}projects/${args.project}/${args.scope}`;
     if (args.scope.startsWith('regions/')) resource.region = `${API_BASE}projects/${args.project}/${args.scope}`;
-    const stored: StoredOperation = { resource, scope: args.scope, project: args.project, pollsLeft: this.pollsUntilDone };
-    if (args.error !== undefined) {
-      // Kept until DONE: a failed operation reports its error only when it finishes, as the real one does.
-      (stored as StoredOperation & { pendingError?: OperationError }).pendingError = args.error;
-    }
+    const stored: StoredOperation = { resource, scope: args.scope, project: args.project, pollsLeft: this.pollsUntilDone, createdAt: Date.now(), ...(args.error === undefined ? {} : { pendingError: args.error }) };
     this.operations.set(name, stored);
     if (args.requestId !== undefined && args.requestId !== '') this.requestIds.set(args.requestId, name);
-    if (stored.pollsLeft <= 0) this.finish(stored);
+    if (stored.pollsLeft <= 0 && this.timing.operationMs === 0) this.finish(stored);
     return resource;
   }
 
-  pollOperation(project: string, scope: Scope, name: string): Json {
+  requireOperation(project: string, scope: Scope, name: string): StoredOperation {
     const stored = this.operations.get(name);
     if (stored === undefined || stored.project !== project || stored.scope !== scope) throw notFound(`projects/${project}/${scope}/operations/${name}`);
-    if (stored.resource.status !== 'DONE') {
-      stored.pollsLeft -= 1;
-      if (stored.pollsLeft <= 0) this.finish(stored);
+    return stored;
+  }
+
+  /** Milliseconds until the operation's wall time is up (0 when it could be DONE at the next poll). */
+  operationRemainingMs(stored: StoredOperation): number {
+    return Math.max(0, stored.createdAt + this.timing.operationMs - Date.now());
+  }
+
+  /** One get or wait: the operation advances PENDING → RUNNING → DONE with wall time (and the poll count). */
+  pollOperation(project: string, scope: Scope, name: string): Json {
+    const stored = this.requireOperation(project, scope, name);
+    if (stored.resource.status === 'DONE') return stored.resource;
+    stored.pollsLeft -= 1;
+    const elapsed = Date.now() - stored.createdAt;
+    if (stored.pollsLeft <= 0 && elapsed >= this.timing.operationMs) this.finish(stored);
+    else if (elapsed >= this.timing.operationMs / 3) {
+      if (stored.resource.status === 'PENDING') stored.resource.startTime = now();
+      stored.resource.status = 'RUNNING';
+      stored.resource.progress = Math.min(99, Math.floor((100 * elapsed) / Math.max(1, this.timing.operationMs)));
     }
     return stored.resource;
   }
@@ -406,12 +599,14 @@ export class ComputeStore extends EventEmitter {
   private finish(stored: StoredOperation): void {
     stored.resource.status = 'DONE';
     stored.resource.progress = 100;
+    stored.resource.startTime ??= now();
     stored.resource.endTime = now();
-    const error = (stored as StoredOperation & { pendingError?: OperationError }).pendingError;
+    const error = stored.pendingError;
     if (error !== undefined) {
       stored.resource.error = { errors: [{ code: error.code, message: error.message }] };
-      stored.resource.httpErrorStatusCode = 400;
-      stored.resource.httpErrorMessage = 'BAD REQUEST';
+      const status = error.httpStatus ?? 400;
+      stored.resource.httpErrorStatusCode = status;
+      stored.resource.httpErrorMessage = { 400: 'BAD REQUEST', 403: 'FORBIDDEN', 404: 'NOT FOUND', 409: 'CONFLICT', 412: 'PRECONDITION FAILED' }[status] ?? 'ERROR';
     }
   }
 

@@ -16,9 +16,21 @@ export interface CallContext {
   onRetry?: (what: string, attempt: number, reason: string, delayMs: number) => void;
 }
 
+/**
+ * Why a refusal happened, when it is one GCE decides before creating anything: an organization policy constraint or a
+ * quota. The executor rolls back what the run created when it meets one (a re-run after the fix starts clean).
+ */
+export type Refusal = { kind: 'policy'; constraint: string } | { kind: 'quota'; quota: string };
+
 /** An operator-facing failure: printed as-is, without a stack, exit 1. */
 export class ProvisionError extends Error {
   override name = 'ProvisionError';
+  constructor(
+    message: string,
+    readonly refusal?: Refusal,
+  ) {
+    super(message);
+  }
 }
 
 interface ParsedApiError {
@@ -67,14 +79,64 @@ export function isAlreadyExists(error: unknown): boolean {
 }
 
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+// GCE's transient answers (backendError/internalError, bad gateway, unavailable, gateway timeout, throttling): mutations
+// are safe to repeat because every retry carries the same requestId.
+const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 function retryable(error: unknown): string | undefined {
   const parsed = parseApiError(error);
-  if (parsed.status === 429 || parsed.status === 503) return `HTTP ${parsed.status}${parsed.reason === undefined ? '' : ` ${parsed.reason}`}`;
-  if (parsed.reason === 'rateLimitExceeded' || parsed.reason === 'userRateLimitExceeded') return parsed.reason;
+  if (parsed.status !== undefined && RETRYABLE_STATUSES.has(parsed.status)) return `HTTP ${parsed.status}${parsed.reason === undefined ? '' : ` ${parsed.reason}`}`;
+  if (parsed.reason === 'rateLimitExceeded' || parsed.reason === 'userRateLimitExceeded') return `HTTP ${parsed.status ?? 403} ${parsed.reason}`;
   const cause = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
   for (const code of [parsed.code, cause]) if (code !== undefined && RETRYABLE_CODES.has(code)) return code;
   if (/socket hang up|ECONNRESET/i.test(parsed.message)) return 'connection reset';
+  return undefined;
+}
+
+const CONSTRAINT = /constraints\/[A-Za-z0-9_.]+[A-Za-z0-9]/;
+// "Quota 'CPUS' exceeded" (resource quotas) or "quota metric 'Read requests'" (API rate quotas).
+const QUOTA_NAME = /Quota '([A-Z0-9_]+)'|quota metric '([^']+)'/i;
+const quotaName = (message: string, fallback: string) => {
+  const match = QUOTA_NAME.exec(message);
+  return match?.[1] ?? match?.[2] ?? fallback;
+};
+
+/** Text ending in a full stop, so a sentence can follow it. */
+export const sentence = (text: string) => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+
+const POLICY_NEEDS: Record<string, string> = {
+  'constraints/compute.vmExternalIpAccess': 'an external IP on the NAT VM (it is the NAT IP)',
+  'constraints/compute.vmCanIpForward': 'IP forwarding on the NAT VM (canIpForward)',
+};
+
+/** The one message for an organization-policy refusal (quoted in docs/deploy.md). */
+export function policyRefusal(what: string, constraint: string, message: string): ProvisionError {
+  return new ProvisionError(
+    `${what}: ${sentence(message)} Refused by the organization policy ${constraint}: natgw needs ${POLICY_NEEDS[constraint] ?? 'what this constraint forbids'}. ` +
+      'Ask your organization policy admin for an exception for this project, then re-run.',
+    { kind: 'policy', constraint },
+  );
+}
+
+/** The one message for a quota refusal (quoted in docs/deploy.md). */
+export function quotaRefusal(what: string, quota: string, message: string): ProvisionError {
+  return new ProvisionError(`${what}: ${sentence(message)} Quota ${quota} is exhausted: raise it (console: IAM & Admin > Quotas) or free some, then re-run.`, { kind: 'quota', quota });
+}
+
+export interface ErrorEntry {
+  code?: string | null;
+  message?: string | null;
+}
+
+export const errorsText = (errors: ErrorEntry[]) => errors.map((error) => `${error.code ?? 'ERROR'}: ${error.message ?? ''}`).join('; ');
+
+/** A policy or quota refusal among errors GCE reports without an HTTP status (operation errors, MIG errors). */
+export function refusalIn(what: string, errors: ErrorEntry[]): ProvisionError | undefined {
+  const text = errorsText(errors);
+  const constraint = errors.map((error) => CONSTRAINT.exec(error.message ?? '')?.[0]).find((found) => found !== undefined);
+  if (constraint !== undefined) return policyRefusal(what, constraint, text);
+  const quota = errors.find((error) => /QUOTA/.test(String(error.code)));
+  if (quota !== undefined) return quotaRefusal(what, quotaName(quota.message ?? '', String(quota.code)), text);
   return undefined;
 }
 
@@ -82,12 +144,15 @@ function retryable(error: unknown): string | undefined {
 export function describeFailure(what: string, error: unknown): ProvisionError {
   if (error instanceof ProvisionError) return error;
   const parsed = parseApiError(error);
+  // GCE names the constraint in a 4xx (412 conditionNotMet seen cited); any status, the constraint is what matters.
+  const constraint = CONSTRAINT.exec(parsed.message)?.[0];
+  if (constraint !== undefined && (parsed.status === undefined || (parsed.status >= 400 && parsed.status < 500))) return policyRefusal(what, constraint, parsed.message);
   const permission = /Required '([a-z]+\.[a-zA-Z]+\.[a-zA-Z]+)' permission/.exec(parsed.message)?.[1];
   if (parsed.status === 403 && permission !== undefined) {
     return new ProvisionError(`${what}: permission denied: the caller lacks '${permission}' (${parsed.message}). Grant a role that includes it (see docs/deploy.md) and re-run.`);
   }
   if (parsed.status === 403 && /quota/i.test(`${parsed.reason ?? ''} ${parsed.message}`)) {
-    return new ProvisionError(`${what}: quota exceeded: ${parsed.message}. Raise the quota or free some, then re-run.`);
+    return quotaRefusal(what, quotaName(parsed.message, parsed.reason ?? 'quotaExceeded'), parsed.message);
   }
   if (parsed.status === 403) return new ProvisionError(`${what}: permission denied: ${parsed.message}`);
   if (parsed.status === 401) return new ProvisionError(`${what}: not authenticated: ${parsed.message}. Run 'gcloud auth application-default login' or set GOOGLE_APPLICATION_CREDENTIALS.`);
@@ -174,9 +239,7 @@ async function waitOperation(ctx: CallContext, what: string, scope: OperationSco
   }
   const errors = operation.error?.errors ?? [];
   if (errors.length > 0) {
-    const text = errors.map((error) => `${error.code ?? 'ERROR'}: ${error.message ?? ''}`).join('; ');
-    const quota = errors.some((error) => /QUOTA/.test(String(error.code)));
-    throw new ProvisionError(`${what} failed: ${text}${quota ? ' (raise the quota or free some, then re-run)' : ''}`);
+    throw refusalIn(`${what} failed`, errors) ?? new ProvisionError(`${what} failed: ${errorsText(errors)}`);
   }
   return operation;
 }

@@ -12,6 +12,8 @@ export interface ComputeClients {
   subnetworks: ComputeModule.SubnetworksClient;
   images: ComputeModule.ImagesClient;
   regions: ComputeModule.RegionsClient;
+  machineTypes: ComputeModule.MachineTypesClient;
+  diskTypes: ComputeModule.DiskTypesClient;
   globalOperations: ComputeModule.GlobalOperationsClient;
   regionOperations: ComputeModule.RegionOperationsClient;
   zoneOperations: ComputeModule.ZoneOperationsClient;
@@ -75,6 +77,8 @@ export async function connectCompute(endpoint: Endpoint | undefined, options: { 
     subnetworks: () => new compute.SubnetworksClient(clientOptions),
     images: () => new compute.ImagesClient(clientOptions),
     regions: () => new compute.RegionsClient(clientOptions),
+    machineTypes: () => new compute.MachineTypesClient(clientOptions),
+    diskTypes: () => new compute.DiskTypesClient(clientOptions),
     globalOperations: () => new compute.GlobalOperationsClient(clientOptions),
     regionOperations: () => new compute.RegionOperationsClient(clientOptions),
     zoneOperations: () => new compute.ZoneOperationsClient(clientOptions),

@@ -88,3 +88,15 @@ export async function listPerInstanceConfigs(ctx: CallContext, region: string, n
     throw describeFailure(`list stateful configs of managed instance group ${name}`, error);
   }
 }
+
+export type MigError = protos.google.cloud.compute.v1.IInstanceManagedByIgmError;
+
+/** The group's recent errors (quota, stockout, bad template): where a failed create shows its cause. */
+export async function listMigErrors(ctx: CallContext, region: string, name: string): Promise<MigError[]> {
+  try {
+    const [items] = await withRetry(ctx, `list errors of ${name}`, () => ctx.clients.regionInstanceGroupManagers.listErrors({ project: ctx.project, region, instanceGroupManager: name }));
+    return items;
+  } catch (error) {
+    throw describeFailure(`list errors of managed instance group ${name}`, error);
+  }
+}
