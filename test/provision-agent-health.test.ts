@@ -11,7 +11,7 @@ t.test('natgw/health: written on change, rewritten every HEALTH_REFRESH_MS while
   const writes: { at: number; value: string }[] = [];
   const quiet = () => undefined;
   const deps = {
-    dataplane: {},
+    dataplane: { warnings: new Set<string>() },
     log: { info: quiet, warn: quiet, error: quiet },
     metrics: { healthy: { set: quiet } },
     guestAttributes: { putGuestAttribute: async (key: string, value: string) => void writes.push({ at: Date.now(), value: `${key}=${value}` }) },
