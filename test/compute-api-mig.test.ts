@@ -2,8 +2,8 @@
 // later; failed creates show only in listManagedInstances (currentAction, lastAttempt) and listErrors.
 import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OAuth2Client } from 'google-auth-library';
 import * as compute from '@google-cloud/compute';
+import { clientOptionsFor } from './helpers/compute-client.js';
 import { startFakeCompute, type FakeCompute, type Timing } from '../lab/compute-api/index.js';
 
 const PROJECT = 'test-project';
@@ -12,9 +12,7 @@ const MIG = 'nat-mig';
 
 async function fixture(t: Test, timing: Timing) {
   const fake = await startFakeCompute({ timing });
-  const authClient = new OAuth2Client({ transporterOptions: { timeout: 10_000 } } as ConstructorParameters<typeof OAuth2Client>[0]);
-  authClient.setCredentials({ access_token: 'x', expiry_date: Date.now() + 3_600_000 });
-  const options = { apiEndpoint: '127.0.0.1', port: fake.port, protocol: 'http', authClient } as unknown as ConstructorParameters<typeof compute.AddressesClient>[0];
+  const options = clientOptionsFor(fake);
   const c = {
     templates: new compute.InstanceTemplatesClient(options),
     migs: new compute.RegionInstanceGroupManagersClient(options),
