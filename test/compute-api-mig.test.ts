@@ -152,3 +152,20 @@ t.test('quota and org policy at VM creation surface as MIG errors, not as a fail
   fake.store.setQuota(PROJECT, REGION, 'E2_CPUS', 24);
   await until('created', () => managed(c), (list) => list[0]?.instanceStatus === 'RUNNING');
 });
+
+t.test('applyUpdatesToInstances REPLACE: RECREATING (PROVISIONING) until migActionMs later, then the same name with a new id', async (t) => {
+  const { c } = await fixture(t, { operationMs: 0, migActionMs: 300 });
+  await insertMig(c, 1);
+  const [before] = await until('one VM', () => managed(c), (list) => list[0]?.instanceStatus === 'RUNNING');
+  await c.migs.applyUpdatesToInstances({
+    project: PROJECT,
+    region: REGION,
+    instanceGroupManager: MIG,
+    regionInstanceGroupManagersApplyUpdatesRequestResource: { instances: [String(before!.instance)], minimalAction: 'REPLACE' },
+  });
+  t.match((await managed(c))[0], { name: before!.name, currentAction: 'RECREATING', instanceStatus: 'PROVISIONING' });
+  const [after] = await until('recreated', () => managed(c), (list) => list[0]?.currentAction === 'NONE');
+  t.equal(after!.name, before!.name, 'same name');
+  t.not(String(after!.id), String(before!.id), 'a new VM');
+  t.equal(after!.instanceStatus, 'RUNNING');
+});
