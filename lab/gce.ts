@@ -4,7 +4,7 @@
 // the API.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ComputeStore, DEFAULT_GUEST_ATTRIBUTE_LIMITS, FakeComputeApi, REALISTIC_TIMING, seedProject, type GuestAttributeLimits, type Json, type ResourceEvent, type Timing } from './compute-api/index.js';
+import { ComputeStore, DEFAULT_GUEST_ATTRIBUTE_LIMITS, FakeComputeApi, lastSegment, REALISTIC_TIMING, seedProject, type GuestAttributeLimits, type Json, type ResourceEvent, type Timing } from './compute-api/index.js';
 import { Lab, VPC, type LabFirewallRule, type LabHealthCheck, type LabLoadBalancedRoute, type LabRoute } from './lab.js';
 
 export const LAB_PROJECT = 'natgw-lab';
@@ -13,7 +13,6 @@ export const LAB_ZONE = `${LAB_REGION}-a`;
 export const LAB_NETWORK = 'default';
 const GUEST_ATTRIBUTE_POLL_MS = 500;
 
-const lastSegment = (link: unknown) => String(link ?? '').split('/').pop() ?? '';
 const zoneOf = (event: ResourceEvent) => event.scope.replace(/^zones\//, '');
 
 interface InstanceView {

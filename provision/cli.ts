@@ -329,7 +329,9 @@ async function statusHa(options: Options, io: Io, ctx: CallContext, observed: Ob
   const healthy = backends.filter((backend) => backend.loadBalancer === 'HEALTHY').length;
   const routeWarnings = observed.route === undefined ? [] : routeWarningsOf(observed.route);
   const routeOk = observed.route !== undefined && (observed.route.nextHopIlb ?? '') !== '' && !routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
-  const warnings = observed.mig === undefined ? [] : exposureWarnings(options.project, options.network, options.name, [names.vmTag], await listFirewalls(ctx));
+  // The gateway's own network, whatever --network says (status does not need it).
+  const network = lastSegment(observed.backendService?.network ?? observed.route?.network) || options.network;
+  const warnings = observed.mig === undefined ? [] : exposureWarnings(options.project, network, options.name, [names.vmTag], await listFirewalls(ctx));
   const serving = routeOk && healthy > 0;
   const rule = observed.forwardingRule;
   const firewalls = Object.entries(observed.firewalls).map(([name, firewall]) => ({ name, present: firewall !== undefined }));

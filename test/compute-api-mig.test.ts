@@ -2,8 +2,8 @@
 // later; failed creates show only in listManagedInstances (currentAction, lastAttempt) and listErrors.
 import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OAuth2Client } from 'google-auth-library';
 import * as compute from '@google-cloud/compute';
+import { clientOptionsFor } from './helpers/compute-client.js';
 import { startFakeCompute, type FakeCompute, type Timing } from '../lab/compute-api/index.js';
 
 const PROJECT = 'test-project';
@@ -12,9 +12,7 @@ const MIG = 'nat-mig';
 
 async function fixture(t: Test, timing: Timing) {
   const fake = await startFakeCompute({ timing });
-  const authClient = new OAuth2Client({ transporterOptions: { timeout: 10_000 } } as ConstructorParameters<typeof OAuth2Client>[0]);
-  authClient.setCredentials({ access_token: 'x', expiry_date: Date.now() + 3_600_000 });
-  const options = { apiEndpoint: '127.0.0.1', port: fake.port, protocol: 'http', authClient } as unknown as ConstructorParameters<typeof compute.AddressesClient>[0];
+  const options = clientOptionsFor(fake);
   const c = {
     templates: new compute.InstanceTemplatesClient(options),
     migs: new compute.RegionInstanceGroupManagersClient(options),
@@ -153,4 +151,21 @@ t.test('quota and org policy at VM creation surface as MIG errors, not as a fail
   await until('a quota error', () => errors(c), (items) => items.some((item) => item.error?.code === 'QUOTA_EXCEEDED'));
   fake.store.setQuota(PROJECT, REGION, 'E2_CPUS', 24);
   await until('created', () => managed(c), (list) => list[0]?.instanceStatus === 'RUNNING');
+});
+
+t.test('applyUpdatesToInstances REPLACE: RECREATING (PROVISIONING) until migActionMs later, then the same name with a new id', async (t) => {
+  const { c } = await fixture(t, { operationMs: 0, migActionMs: 300 });
+  await insertMig(c, 1);
+  const [before] = await until('one VM', () => managed(c), (list) => list[0]?.instanceStatus === 'RUNNING');
+  await c.migs.applyUpdatesToInstances({
+    project: PROJECT,
+    region: REGION,
+    instanceGroupManager: MIG,
+    regionInstanceGroupManagersApplyUpdatesRequestResource: { instances: [String(before!.instance)], minimalAction: 'REPLACE' },
+  });
+  t.match((await managed(c))[0], { name: before!.name, currentAction: 'RECREATING', instanceStatus: 'PROVISIONING' });
+  const [after] = await until('recreated', () => managed(c), (list) => list[0]?.currentAction === 'NONE');
+  t.equal(after!.name, before!.name, 'same name');
+  t.not(String(after!.id), String(before!.id), 'a new VM');
+  t.equal(after!.instanceStatus, 'RUNNING');
 });

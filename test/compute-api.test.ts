@@ -1,8 +1,8 @@
 // The fake Compute API itself, through the real @google-cloud/compute client: asynchronous operations, injected faults
 // (method, path, status, delay), quotas, machine and disk types, Arm images, org policies, route warnings, stop/start.
 import t, { type Test } from 'tap';
-import { OAuth2Client } from 'google-auth-library';
 import * as compute from '@google-cloud/compute';
+import { clientOptionsFor } from './helpers/compute-client.js';
 import { orgPolicyError, startFakeCompute, type FakeCompute, type Timing } from '../lab/compute-api/index.js';
 
 const PROJECT = 'test-project';
@@ -10,9 +10,7 @@ const REGION = 'us-central1';
 const ZONE = 'us-central1-a';
 
 async function connect(fake: FakeCompute) {
-  const authClient = new OAuth2Client({ transporterOptions: { timeout: 10_000 } } as ConstructorParameters<typeof OAuth2Client>[0]);
-  authClient.setCredentials({ access_token: 'x', expiry_date: Date.now() + 3_600_000 });
-  const options = { apiEndpoint: '127.0.0.1', port: fake.port, protocol: 'http', authClient } as unknown as ConstructorParameters<typeof compute.AddressesClient>[0];
+  const options = clientOptionsFor(fake);
   return {
     addresses: new compute.AddressesClient(options),
     instances: new compute.InstancesClient(options),

@@ -7,8 +7,8 @@ import { baseArgs, haInventory, PROJECT, REGION, run, simulateAgent, startSeeded
 const GW = 'natgw-us-central1';
 const TIMING = { operationMs: 50, migActionMs: 100, waitCapMs: 20 };
 
-async function realistic(t: { teardown: (fn: () => unknown) => void }, timing = TIMING): Promise<FakeCompute> {
-  const fake = await startSeededFake({ timing });
+async function realistic(t: { teardown: (fn: () => unknown) => void }, timing = TIMING, defaultFirewalls = false): Promise<FakeCompute> {
+  const fake = await startSeededFake({ timing, defaultFirewalls });
   t.teardown(() => fake.close());
   return fake;
 }
@@ -73,4 +73,16 @@ t.test('HA: an org policy against external IPs is named, and nothing of the run 
   const rerun = await run('provision', baseArgs(fake, HA));
   t.equal(rerun.code, 0, rerun.stderr);
   t.equal(haInventory(fake).instances!.length, 2);
+});
+
+t.test('HA: default-allow-ssh is warned about by provision and status; route warnings are in status', async (t) => {
+  const fake = await realistic(t, TIMING, true);
+  simulateAgent(fake);
+  const provisioned = await run('provision', baseArgs(fake, ['--ha']));
+  t.equal(provisioned.code, 0, provisioned.stderr);
+  t.match(provisioned.stderr, /warning: firewall rule default-allow-ssh lets the internet \(0\.0\.0\.0\/0\) reach the NAT VM on tcp:22/);
+  const status = await run('status', baseArgs(fake));
+  t.equal(status.code, 0, status.stderr);
+  t.match(status.stderr, /warning: firewall rule default-allow-ssh/);
+  t.match(JSON.parse((await run('status', baseArgs(fake, ['--json']))).stdout), { mode: 'ha', warnings: [/default-allow-ssh/], route: { warnings: [] } });
 });

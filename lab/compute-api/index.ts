@@ -23,6 +23,7 @@ export {
   type OperationError,
 } from './store.js';
 export { FakeComputeApi, type Fault, type LoggedRequest } from './server.js';
+export { lastSegment } from './handler-kit.js';
 
 /** The timing the lab runs with: operations and MIG actions take about as long as they do on GCE (scaled down). */
 export const REALISTIC_TIMING: Timing = { operationMs: 300, migActionMs: 1500, waitCapMs: 2000 };
