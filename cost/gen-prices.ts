@@ -54,7 +54,7 @@ export function readCatalogLeaves(text: string): Map<string, string> {
       if (indent > blockIndent) continue;
       blockIndent = -1;
     }
-    const match = /^(\s*)([A-Za-z0-9_.\-]+):(?:\s+(.*))?$/.exec(line);
+    const match = /^(\s*)([A-Za-z0-9_.-]+):(?:\s+(.*))?$/.exec(line);
     if (match === null) continue;
     const depth = indent / 2;
     stack.length = depth;

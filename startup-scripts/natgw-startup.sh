@@ -82,7 +82,7 @@ metadata_value() {
 # Maps each command the agent runs to the Debian package that provides it; installs only what is missing.
 install_packages() {
   local missing=() pair command package
-  for pair in node:nodejs iptables:iptables ipset:ipset conntrack:conntrack ip:iproute2 curl:curl; do
+  for pair in node:nodejs nft:nftables conntrack:conntrack tcpdump:tcpdump ip:iproute2 curl:curl; do
     command="${pair%%:*}"
     package="${pair#*:}"
     if [[ "${command}" == node ]]; then command="${NATGW_NODE_BIN}"; fi
@@ -124,7 +124,7 @@ load_modules() {
     return 0
   fi
   local module
-  for module in nf_conntrack nf_nat ip_set ip_set_hash_net xt_set xt_TCPMSS xt_connlimit; do
+  for module in nf_conntrack nf_nat nf_tables nft_ct nft_nat nft_masq nft_chain_nat nft_limit nft_log nfnetlink_log nft_connlimit nft_fib_ipv4; do
     modprobe "${module}" 2>/dev/null || log "modules: ${module} not loaded (built in, or unavailable)"
   done
 }
@@ -211,7 +211,7 @@ install_self() {
   mv -f "${staged}" "${dir}/${SCRIPT_FILE}"
 }
 
-# Prints the unit. Root, because iptables, ipset and /proc/sys/net belong to root; but only the two network
+# Prints the unit. Root, because nftables, conntrack and /proc/sys/net belong to root; but only the two network
 # capabilities survive, and the filesystem is read-only except what the agent writes.
 render_unit() {
   cat <<UNIT
@@ -237,13 +237,14 @@ KillMode=mixed
 TimeoutStopSec=15
 
 User=root
-# NET_ADMIN: iptables, ipset, conntrack, net sysctls. NET_RAW: iptables' raw sockets.
+# NET_ADMIN: nftables, conntrack, net sysctls. NET_RAW: tcpdump reading the NFLOG groups.
 # No SYS_MODULE: this script loads the modules at boot.
 CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW
 AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW
 NoNewPrivileges=yes
 ProtectSystem=strict
-# /etc/sysctl.d: persisted sysctls; /run: the xtables lock.
+# /etc/sysctl.d: persisted sysctls; /run: the applied table's listing (/run/natgw), and the xtables lock when an
+# older agent's iptables rules are removed.
 ReadWritePaths=/etc/sysctl.d /run
 ProtectHome=yes
 PrivateTmp=yes

@@ -102,7 +102,7 @@ function validateAgainst(type: ProtoType, value: unknown, at: string): string[] 
         problems.push(`Invalid JSON payload received. Expected a list at '${where}'.`);
         continue;
       }
-      fieldValue.forEach((item, index) => problems.push(...validateScalarOrMessage(field.type, item, `${where}[${index}]`, type)));
+      for (const [index, item] of fieldValue.entries()) problems.push(...validateScalarOrMessage(field.type, item, `${where}[${index}]`, type));
     } else {
       problems.push(...validateScalarOrMessage(field.type, fieldValue, where, type));
     }

@@ -15,7 +15,7 @@ export function backendServiceHandlers(kit: HandlerKit): Handler[] {
       if (!['TCP', 'UDP', 'UNSPECIFIED'].includes(String(service.protocol))) throw invalid(`Invalid value for field 'resource.protocol': '${String(service.protocol)}'. Internal passthrough load balancers support TCP, UDP or UNSPECIFIED.`);
       if (checks.length !== 1) throw invalid(`Invalid value for field 'resource.healthChecks': exactly one health check is required for an INTERNAL backend service, got ${checks.length}.`);
     }
-    checks.forEach((check, index) => kit.requireRef(check, ctx, ctx.scope, 'healthChecks', `resource.healthChecks[${index}]`));
+    for (const [index, check] of checks.entries()) kit.requireRef(check, ctx, ctx.scope, 'healthChecks', `resource.healthChecks[${index}]`);
     for (const [index, backend] of ((service.backends as Json[] | undefined) ?? []).entries()) {
       if (s.migForGroup(relativePath(String(backend.group ?? ''), ctx.project, ctx.scope, 'instanceGroupManagers')) === undefined) throw notFound(relativePath(String(backend.group ?? ''), ctx.project, ctx.scope, 'instanceGroupManagers'));
       if (scheme === 'INTERNAL' && backend.balancingMode !== undefined && backend.balancingMode !== 'CONNECTION') {

@@ -533,7 +533,7 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
       handler('RegionInstanceGroupManagers', method, (ctx) => {
         const mig = s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!);
         const configs = (ctx.body.perInstanceConfigs as Json[] | undefined) ?? [];
-        configs.forEach((config) => configuredNatIp(ctx.project, regionOf(ctx), config));
+        for (const config of configs) configuredNatIp(ctx.project, regionOf(ctx), config);
         return kit.mutate(ctx, `compute.regionInstanceGroupManagers.${method.charAt(0).toLowerCase()}${method.slice(1)}`, String(mig.selfLink), () => {
           // Stored only; a VM picks it up when it is next (re)created or updated.
           for (const config of configs) configsOf(mig).set(String(config.name), { name: config.name, preservedState: config.preservedState ?? {}, status: 'EFFECTIVE', fingerprint: ComputeStore.fingerprint(config) });
