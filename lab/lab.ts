@@ -1,156 +1,32 @@
 // A GCE-like VPC built from network namespaces: a fabric (the VPC's bridge, its gateway, the metadata server and the
 // 1:1 NAT of external IPs), an "internet" on documentation addresses, and one namespace per VM with a single NIC, ens4.
-// Nothing is ever linked to the root namespace.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+// Nothing is ever linked to the root namespace. What is programmed is rendered by fabric.ts and routing.ts.
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runCommand, type RunOptions, type RunResult } from '../agent/runner.js';
+import { externalIpRules, renderAntiSpoofing, renderFabricRules, renderVmFirewall } from './fabric.js';
 import type { LabInstance } from './metadata-server.js';
+import {
+  INTERNET,
+  LAB_PREFIX,
+  METADATA_IP,
+  VPC,
+  gceMac,
+  repoRoot,
+  type LabFirewallRule,
+  type LabHealthCheck,
+  type LabLoadBalancedRoute,
+  type LabRoute,
+  type LabVm,
+  type VmSpec,
+} from './model.js';
+import { LabProcess, controlRequest, removeNamespace } from './process.js';
+import { defaultRouteArgs, defaultRouteHops } from './routing.js';
 
-export const LAB_PREFIX = 'natgw-lab-';
-export const VPC = { cidr: '10.10.0.0/24', gateway: '10.10.0.1', prefix: 24, mtu: 1460 } as const;
-export const INTERNET = { server: '198.51.100.10', router: '198.51.100.1', fabricWan: '198.51.100.254', externalRange: '203.0.113.0/24', httpPort: 80, udpPort: 7007 } as const;
-export const METADATA_IP = '169.254.169.254';
-
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json')) || !existsSync(path.join(dir, 'bin', 'natgw.js'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the natgw repository root');
-    dir = parent;
-  }
-  return dir;
-}
-
-export interface VmSpec {
-  name: string;
-  ip: string;
-  externalIp?: string;
-  /** Where the VM's default route points: the VPC gateway unless a (tagged) route sends it to a NAT VM. */
-  defaultVia?: string;
-  zone?: string;
-  attributes?: Record<string, string>;
-  /** Network tags: routes and firewall rules select VMs by them. */
-  tags?: string[];
-  /** As on GCE, false unless asked for: the fabric then drops what the VM sends or receives for other addresses. */
-  canIpForward?: boolean;
-}
-
-/** A 0.0.0.0/0 route to an instance, as GCE keeps it: the lowest priority wins, equal priorities share (ECMP). */
-export interface LabRoute {
-  name: string;
-  priority: number;
-  tags: string[];
-  nextHopIp: string;
-}
-
-export interface LabHealthCheck {
-  port: number;
-  path: string;
-  intervalSeconds: number;
-  timeoutSeconds: number;
-  healthyThreshold: number;
-  unhealthyThreshold: number;
-}
-
-/**
- * A 0.0.0.0/0 route whose next hop is an internal passthrough load balancer: traffic is spread over the healthy
- * backends by an L4 hash, and over all of them when none is healthy (GCE does not fall back to the internet gateway).
- */
-export interface LabLoadBalancedRoute {
-  name: string;
-  priority: number;
-  tags: string[];
-  backends: string[];
-  healthCheck: LabHealthCheck;
-  /** False: a load balancer no route points at yet; its backends are health-checked all the same. */
-  routed?: boolean;
-}
-
-/** GCE derives a NIC's MAC from its address (42:01 then the IPv4 bytes), so it stays put when a VM is recreated. */
-export function gceMac(ip: string): string {
-  return ['42', '01', ...ip.split('.').map((octet) => Number(octet).toString(16).padStart(2, '0'))].join(':');
-}
-
-/** GCE probes from 35.191.0.0/16 and 130.211.0.0/22; in the lab the fabric's gateway address probes instead. */
-export const HEALTH_CHECK_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
-
-export interface LabFirewallRule {
-  name: string;
-  priority: number;
-  sourceRanges: string[];
-  targetTags: string[];
-  /** Empty ports: every port; protocol 'all' allows every protocol. */
-  allowed: { protocol: string; ports: string[] }[];
-}
-
-export interface LabVm extends VmSpec {
-  namespace: string;
-  /** The VM's own filesystem root for whatever it writes (lab VMs share the host's filesystem). */
-  root: string;
-  fabricPort: string;
-}
-
-export class LabProcess {
-  private output = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(
-    readonly child: ChildProcess,
-    readonly label: string,
-    readonly namespace: string,
-  ) {
-    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal === null ? null : 128))));
-  }
-
-  get text(): string {
-    return this.output;
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(this.output)) {
-      if (!this.running) throw new Error(`${this.label} exited before printing ${pattern}: ${this.output.slice(-2000)}`);
-      if (Date.now() > deadline) throw new Error(`${this.label} did not print ${pattern} within ${timeoutMs} ms: ${this.output.slice(-2000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<number | null> {
-    if (this.running) {
-      this.child.kill(signal);
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-      await this.exited;
-      clearTimeout(timer);
-    }
-    return this.exited;
-  }
-}
-
-function controlRequest(socketPath: string, method: string, urlPath: string, body?: unknown): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const request = http.request(
-      { socketPath, method, path: urlPath, headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
-      (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        response.on('end', () => ((response.statusCode ?? 500) < 300 ? resolve(text === '' ? undefined : JSON.parse(text)) : reject(new Error(`${method} ${urlPath}: ${response.statusCode} ${text}`))));
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
-}
+export * from './model.js';
+export { LabProcess, removeNamespace } from './process.js';
 
 export class Lab {
   readonly fabric: string;
@@ -261,44 +137,42 @@ export class Lab {
     await ipn(this.internet, 'route', 'add', INTERNET.externalRange, 'via', INTERNET.fabricWan);
     await this.run('enable forwarding in the fabric', this.fabric, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     // With br_netfilter loaded on the host, bridged VM-to-VM frames would hit the fabric's FORWARD chain.
-    await this.run('keep bridged frames out of iptables', this.fabric, ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0'], { okExitCodes: [1, 255] });
-    // GCE drops internet-bound packets from VMs without an external IP; with one, the fabric does the 1:1 NAT.
-    await this.run('install the fabric rules', this.fabric, ['iptables-restore'], {
-      input: [
-        '*filter',
-        ':INPUT ACCEPT [0:0]',
-        ':FORWARD DROP [0:0]',
-        ':OUTPUT ACCEPT [0:0]',
-        ':LAB-EXTERNAL - [0:0]',
-        '-A FORWARD -i vpc0 -o vpc0 -j ACCEPT',
-        '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-        '-A FORWARD -j LAB-EXTERNAL',
-        '-A FORWARD -i vpc0 -o wan -m comment --comment lab:no-external-ip -j DROP',
-        'COMMIT',
-        '*nat',
-        ':PREROUTING ACCEPT [0:0]',
-        ':INPUT ACCEPT [0:0]',
-        ':OUTPUT ACCEPT [0:0]',
-        ':POSTROUTING ACCEPT [0:0]',
-        ':LAB-1TO1-IN - [0:0]',
-        ':LAB-1TO1-OUT - [0:0]',
-        '-A PREROUTING -j LAB-1TO1-IN',
-        '-A POSTROUTING -j LAB-1TO1-OUT',
-        'COMMIT',
-        '',
-      ].join('\n'),
+    await this.run('keep bridged frames out of iptables', this.fabric, ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0'], {
+      okExitCodes: [1, 255],
     });
+    await this.run('install the fabric rules', this.fabric, ['iptables-restore'], { input: renderFabricRules() });
     // Conntrack in the internet namespace lets tests read which source address each ICMP echo came from.
-    await this.run('track connections on the internet side', this.internet, ['iptables', '-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'ACCEPT']);
+    await this.run('track connections on the internet side', this.internet, [
+      'iptables',
+      '-A',
+      'INPUT',
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'NEW',
+      '-j',
+      'ACCEPT',
+    ]);
     const root = repoRoot();
-    const metadata = this.spawnIn(this.fabric, ['node', path.join(root, 'dist/lab/bin/metadata-server.js'), '--listen', `${METADATA_IP}:80`, '--control', this.metadataSocket], 'metadata server');
-    const internet = this.spawnIn(this.internet, ['node', path.join(root, 'dist/lab/bin/internet-server.js'), '--address', INTERNET.server], 'internet server');
+    const metadata = this.spawnIn(
+      this.fabric,
+      ['node', path.join(root, 'dist/lab/bin/metadata-server.js'), '--listen', `${METADATA_IP}:80`, '--control', this.metadataSocket],
+      'metadata server',
+    );
+    const internet = this.spawnIn(
+      this.internet,
+      ['node', path.join(root, 'dist/lab/bin/internet-server.js'), '--address', INTERNET.server],
+      'internet server',
+    );
     await Promise.all([metadata.waitFor(/ready/), internet.waitFor(/ready/)]);
   }
 
   /** With `tiedToStdin`, the process gets a pipe as stdin that closes when this process ends, whatever ends it. */
   spawnIn(namespace: string, args: string[], label: string, env: NodeJS.ProcessEnv = {}, tiedToStdin = false): LabProcess {
-    const child = spawn('ip', ['netns', 'exec', namespace, ...args], { stdio: [tiedToStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn('ip', ['netns', 'exec', namespace, ...args], {
+      stdio: [tiedToStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     const labProcess = new LabProcess(child, label, namespace);
     this.processes.push(labProcess);
     return labProcess;
@@ -317,7 +191,23 @@ export class Lab {
     mkdirSync(vm.root, { recursive: true });
     await this.addNamespace(namespace);
     const ipn = (ns: string, ...args: string[]) => runCommand(`configure ${ns}`, 'ip', ['-n', ns, ...args]);
-    await ipn(this.fabric, 'link', 'add', fabricPort, 'mtu', String(VPC.mtu), 'type', 'veth', 'peer', 'name', 'ens4', 'address', gceMac(spec.ip), 'netns', namespace);
+    await ipn(
+      this.fabric,
+      'link',
+      'add',
+      fabricPort,
+      'mtu',
+      String(VPC.mtu),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'ens4',
+      'address',
+      gceMac(spec.ip),
+      'netns',
+      namespace,
+    );
     await ipn(this.fabric, 'link', 'set', fabricPort, 'master', 'vpc0', 'up');
     await ipn(namespace, 'addr', 'add', `${spec.ip}/${VPC.prefix}`, 'dev', 'ens4');
     await ipn(namespace, 'link', 'set', 'ens4', 'mtu', String(VPC.mtu), 'up');
@@ -356,33 +246,15 @@ export class Lab {
     await this.applyFabricFilters();
   }
 
-  /**
-   * GCE's anti-spoofing: a VM without canIpForward may only send from its own address and only receive what is
-   * addressed to it. Bridge-family rules in the fabric see every frame to and from each VM's port.
-   */
+  /** Re-programs the fabric's anti-spoofing (GCE's canIpForward) after VMs changed. */
   refreshFabric(): Promise<void> {
     return this.applyFabricFilters();
   }
 
   private async applyFabricFilters(): Promise<void> {
-    const guarded = [...this.vms.values()].filter((vm) => vm.canIpForward !== true);
-    const rules = (hook: 'prerouting' | 'forward' | 'output') =>
-      guarded
-        .map((vm) =>
-          hook === 'prerouting'
-            ? `    iifname "${vm.fabricPort}" ether type ip ip saddr != ${vm.ip} counter drop`
-            : `    oifname "${vm.fabricPort}" ether type ip ip daddr != ${vm.ip} counter drop`,
-        )
-        .join('\n');
-    const table = [
-      'table bridge lab-vpc',
-      'delete table bridge lab-vpc',
-      'table bridge lab-vpc {',
-      ...(['prerouting', 'forward', 'output'] as const).flatMap((hook) => [`  chain ${hook} {`, `    type filter hook ${hook} priority 0; policy accept;`, rules(hook), '  }']),
-      '}',
-      '',
-    ].join('\n');
-    await this.run('program anti-spoofing in the fabric', this.fabric, ['nft', '-f', '-'], { input: table });
+    await this.run('program anti-spoofing in the fabric', this.fabric, ['nft', '-f', '-'], {
+      input: renderAntiSpoofing(this.vms.values()),
+    });
   }
 
   /** Like GCE's routing table: every VM's default route follows the best route whose tags it carries. */
@@ -392,37 +264,22 @@ export class Lab {
   }
 
   private async applyRoutesTo(vm: LabVm): Promise<void> {
-    const tags = vm.tags ?? [];
-    const applies = (route: { tags: string[] }) => route.tags.length === 0 || route.tags.some((tag) => tags.includes(tag));
-    const candidates: { priority: number; hops: string[] }[] = [
-      ...this.routes.filter((route) => applies(route) && route.nextHopIp !== vm.ip).map((route) => ({ priority: route.priority, hops: [route.nextHopIp] })),
-      ...this.balancedRoutes
-        .filter((route) => route.routed !== false && applies(route) && !route.backends.includes(vm.ip))
-        .map((route) => {
-          const healthy = route.backends.filter((ip) => this.healthyBackends.get(route.name)?.has(ip) === true);
-          return { priority: route.priority, hops: healthy.length > 0 ? healthy : route.backends };
-        }),
-    ].filter((candidate) => candidate.hops.length > 0);
-    const best = Math.min(1000, ...candidates.map((candidate) => candidate.priority));
-    const hops = best >= 1000 ? [] : [...new Set(candidates.filter((candidate) => candidate.priority === best).flatMap((candidate) => candidate.hops))].sort();
-    const args =
-      hops.length === 0
-        ? ['route', 'replace', 'default', 'via', VPC.gateway]
-        : hops.length === 1
-          ? ['route', 'replace', 'default', 'via', hops[0]!]
-          : ['route', 'replace', 'default', ...hops.flatMap((hop) => ['nexthop', 'via', hop])];
+    const hops = defaultRouteHops(vm, this.routes, this.balancedRoutes, this.healthyBackends);
     if (hops.length > 1) {
       // L4 hashing, as the load balancer does: each connection sticks to one backend, connections spread.
       await this.run('hash multipath routes on ports', vm.namespace, ['sysctl', '-qw', 'net.ipv4.fib_multipath_hash_policy=1']);
     }
-    await runCommand(`route ${vm.name}`, 'ip', ['-n', vm.namespace, ...args]);
+    await runCommand(`route ${vm.name}`, 'ip', ['-n', vm.namespace, ...defaultRouteArgs(hops)]);
   }
 
   /**
    * Load-balanced routes: a health checker in the fabric probes the backends and the routes follow their health.
    * `watches` are probed the same way without steering any route (autohealing checks); `onHealth` hears every change.
    */
-  async setLoadBalancedRoutes(routes: LabLoadBalancedRoute[], watches: { group: string; backends: string[]; healthCheck: LabHealthCheck }[] = []): Promise<void> {
+  async setLoadBalancedRoutes(
+    routes: LabLoadBalancedRoute[],
+    watches: { group: string; backends: string[]; healthCheck: LabHealthCheck }[] = [],
+  ): Promise<void> {
     this.balancedRoutes = routes;
     const groups = new Set([...routes.map((route) => route.name), ...watches.map((watch) => watch.group)]);
     for (const name of [...this.healthyBackends.keys()]) if (!groups.has(name)) this.healthyBackends.delete(name);
@@ -443,7 +300,13 @@ export class Lab {
       ...watches.flatMap((watch) => watch.backends.map((ip) => target(watch.group, ip, watch.healthCheck))),
     ];
     if (targets.length > 0) {
-      const checker = this.spawnIn(this.fabric, ['node', path.join(repoRoot(), 'dist/lab/bin/health-checker.js'), JSON.stringify({ targets })], 'load balancer health checker', {}, true);
+      const checker = this.spawnIn(
+        this.fabric,
+        ['node', path.join(repoRoot(), 'dist/lab/bin/health-checker.js'), JSON.stringify({ targets })],
+        'load balancer health checker',
+        {},
+        true,
+      );
       let consumed = 0;
       checker.child.stdout?.on('data', () => {
         const lines = checker.text.split('\n');
@@ -497,47 +360,19 @@ export class Lab {
   }
 
   private async applyFirewallTo(vm: LabVm): Promise<void> {
-    const tags = vm.tags ?? [];
-    const applicable = (this.firewalls ?? []).filter((rule) => rule.targetTags.length === 0 || rule.targetTags.some((tag) => tags.includes(tag))).sort((a, b) => a.priority - b.priority);
-    const accepts = applicable.flatMap((rule) =>
-      rule.allowed.map((allowed) => {
-        const sources = rule.sourceRanges.map((range) => (HEALTH_CHECK_RANGES.includes(range) ? `${VPC.gateway}/32` : range));
-        const from = `ip saddr { ${[...new Set(sources)].join(', ')} }`;
-        const protocol = allowed.protocol.toLowerCase();
-        if (protocol === 'all') return `    ${from} accept comment "${rule.name}"`;
-        const ports = allowed.ports.length === 0 ? '' : ` th dport { ${allowed.ports.join(', ')} }`;
-        return `    ${from} meta l4proto ${protocol}${ports} accept comment "${rule.name}"`;
-      }),
-    );
-    // Our own table in its own family: iptables-save, which the agent reads, never shows it.
-    const chain = (name: string, hook: string) => [
-      `  chain ${name} {`,
-      `    type filter hook ${hook} priority -100; policy accept;`,
-      '    iifname != "ens4" accept',
-      '    ct state established,related accept',
-      `    ip saddr ${METADATA_IP} accept`,
-      ...accepts,
-      '    counter drop',
-      '  }',
-    ];
-    const table = ['table inet lab-gce-firewall', 'delete table inet lab-gce-firewall', 'table inet lab-gce-firewall {', ...chain('ingress', 'input'), ...chain('ingress_forwarded', 'forward'), '}', ''].join('\n');
-    await this.run(`firewall ${vm.name}`, vm.namespace, ['nft', '-f', '-'], { input: table });
+    await this.run(`firewall ${vm.name}`, vm.namespace, ['nft', '-f', '-'], {
+      input: renderVmFirewall(this.firewalls ?? [], vm.tags ?? []),
+    });
   }
 
   private async attachExternalIp(ip: string, externalIp: string): Promise<void> {
-    const rule = (...args: string[]) => this.run(`map ${externalIp} to ${ip}`, this.fabric, ['iptables', ...args]);
-    await rule('-A', 'LAB-EXTERNAL', '-i', 'vpc0', '-o', 'wan', '-s', ip, '-j', 'ACCEPT');
-    await rule('-A', 'LAB-EXTERNAL', '-i', 'wan', '-o', 'vpc0', '-d', ip, '-j', 'ACCEPT');
-    await rule('-t', 'nat', '-A', 'LAB-1TO1-IN', '-i', 'wan', '-d', externalIp, '-j', 'DNAT', '--to-destination', ip);
-    await rule('-t', 'nat', '-A', 'LAB-1TO1-OUT', '-o', 'wan', '-s', ip, '-j', 'SNAT', '--to-source', externalIp);
+    for (const args of externalIpRules('-A', ip, externalIp))
+      await this.run(`map ${externalIp} to ${ip}`, this.fabric, ['iptables', ...args]);
   }
 
   private async detachExternalIp(ip: string, externalIp: string): Promise<void> {
-    const rule = (...args: string[]) => this.run(`unmap ${externalIp}`, this.fabric, ['iptables', ...args], { okExitCodes: [1] });
-    await rule('-D', 'LAB-EXTERNAL', '-i', 'vpc0', '-o', 'wan', '-s', ip, '-j', 'ACCEPT');
-    await rule('-D', 'LAB-EXTERNAL', '-i', 'wan', '-o', 'vpc0', '-d', ip, '-j', 'ACCEPT');
-    await rule('-t', 'nat', '-D', 'LAB-1TO1-IN', '-i', 'wan', '-d', externalIp, '-j', 'DNAT', '--to-destination', ip);
-    await rule('-t', 'nat', '-D', 'LAB-1TO1-OUT', '-o', 'wan', '-s', ip, '-j', 'SNAT', '--to-source', externalIp);
+    for (const args of externalIpRules('-D', ip, externalIp))
+      await this.run(`unmap ${externalIp}`, this.fabric, ['iptables', ...args], { okExitCodes: [1] });
   }
 
   exec(vmName: string, args: string[], options?: RunOptions): Promise<RunResult> {
@@ -572,22 +407,5 @@ export class Lab {
     for (const labProcess of this.processes) if (labProcess.running) labProcess.child.kill('SIGKILL');
     for (const namespace of [...this.namespaces].reverse()) removeNamespace(namespace);
     rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Kills whatever still runs inside (a namespace outlives deletion while a process holds it), then deletes it. */
-export function removeNamespace(namespace: string): void {
-  try {
-    const pids = execFileSync('ip', ['netns', 'pids', namespace], { encoding: 'utf8' }).split('\n').filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    execFileSync('ip', ['netns', 'del', namespace], { stdio: 'ignore' });
-  } catch {
-    // already gone
   }
 }

@@ -1,0 +1,89 @@
+// The lab's vocabulary: its address plan and the GCE objects it emulates (VMs, routes, load-balanced routes, firewall
+// rules). No behaviour here.
+import { findPackageRoot } from '../common/version.js';
+
+export const LAB_PREFIX = 'natgw-lab-';
+export const VPC = { cidr: '10.10.0.0/24', gateway: '10.10.0.1', prefix: 24, mtu: 1460 } as const;
+export const INTERNET = {
+  server: '198.51.100.10',
+  router: '198.51.100.1',
+  fabricWan: '198.51.100.254',
+  externalRange: '203.0.113.0/24',
+  httpPort: 80,
+  udpPort: 7007,
+} as const;
+export const METADATA_IP = '169.254.169.254';
+
+/** Where bin/natgw.js and dist/ are: lab VMs run the built CLI, agent and helper binaries from there. */
+export function repoRoot(): string {
+  return findPackageRoot();
+}
+
+export interface VmSpec {
+  name: string;
+  ip: string;
+  externalIp?: string;
+  /** Where the VM's default route points: the VPC gateway unless a (tagged) route sends it to a NAT VM. */
+  defaultVia?: string;
+  zone?: string;
+  attributes?: Record<string, string>;
+  /** Network tags: routes and firewall rules select VMs by them. */
+  tags?: string[];
+  /** As on GCE, false unless asked for: the fabric then drops what the VM sends or receives for other addresses. */
+  canIpForward?: boolean;
+}
+
+/** A 0.0.0.0/0 route to an instance, as GCE keeps it: the lowest priority wins, equal priorities share (ECMP). */
+export interface LabRoute {
+  name: string;
+  priority: number;
+  tags: string[];
+  nextHopIp: string;
+}
+
+export interface LabHealthCheck {
+  port: number;
+  path: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+/**
+ * A 0.0.0.0/0 route whose next hop is an internal passthrough load balancer: traffic is spread over the healthy
+ * backends by an L4 hash, and over all of them when none is healthy (GCE does not fall back to the internet gateway).
+ */
+export interface LabLoadBalancedRoute {
+  name: string;
+  priority: number;
+  tags: string[];
+  backends: string[];
+  healthCheck: LabHealthCheck;
+  /** False: a load balancer no route points at yet; its backends are health-checked all the same. */
+  routed?: boolean;
+}
+
+/** GCE derives a NIC's MAC from its address (42:01 then the IPv4 bytes), so it stays put when a VM is recreated. */
+export function gceMac(ip: string): string {
+  return ['42', '01', ...ip.split('.').map((octet) => Number(octet).toString(16).padStart(2, '0'))].join(':');
+}
+
+/** GCE probes from 35.191.0.0/16 and 130.211.0.0/22; in the lab the fabric's gateway address probes instead. */
+export const HEALTH_CHECK_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
+
+export interface LabFirewallRule {
+  name: string;
+  priority: number;
+  sourceRanges: string[];
+  targetTags: string[];
+  /** Empty ports: every port; protocol 'all' allows every protocol. */
+  allowed: { protocol: string; ports: string[] }[];
+}
+
+export interface LabVm extends VmSpec {
+  namespace: string;
+  /** The VM's own filesystem root for whatever it writes (lab VMs share the host's filesystem). */
+  root: string;
+  fabricPort: string;
+}

@@ -1,0 +1,41 @@
+// GCE's routing decision for one VM's 0.0.0.0/0 traffic, as a pure function: the lab programs the result.
+import { VPC, type LabLoadBalancedRoute, type LabRoute, type LabVm } from './model.js';
+
+/** The VPC's own default route to the internet gateway; GCE's priority for it. */
+const DEFAULT_ROUTE_PRIORITY = 1000;
+
+/**
+ * The next hops of a VM's default route: the best (lowest) priority route whose tags it carries wins, equal
+ * priorities share (ECMP); a load-balanced route spreads over its healthy backends, or all of them when none is healthy
+ * (GCE does not fall back to the internet gateway). A VM is never its own next hop. Empty: the VPC gateway.
+ */
+export function defaultRouteHops(
+  vm: Pick<LabVm, 'ip' | 'tags'>,
+  routes: readonly LabRoute[],
+  balancedRoutes: readonly LabLoadBalancedRoute[],
+  healthyBackends: ReadonlyMap<string, ReadonlySet<string>>,
+): string[] {
+  const tags = vm.tags ?? [];
+  const applies = (route: { tags: string[] }) => route.tags.length === 0 || route.tags.some((tag) => tags.includes(tag));
+  const candidates: { priority: number; hops: string[] }[] = [
+    ...routes
+      .filter((route) => applies(route) && route.nextHopIp !== vm.ip)
+      .map((route) => ({ priority: route.priority, hops: [route.nextHopIp] })),
+    ...balancedRoutes
+      .filter((route) => route.routed !== false && applies(route) && !route.backends.includes(vm.ip))
+      .map((route) => {
+        const healthy = route.backends.filter((ip) => healthyBackends.get(route.name)?.has(ip) === true);
+        return { priority: route.priority, hops: healthy.length > 0 ? healthy : route.backends };
+      }),
+  ].filter((candidate) => candidate.hops.length > 0);
+  const best = Math.min(DEFAULT_ROUTE_PRIORITY, ...candidates.map((candidate) => candidate.priority));
+  if (best >= DEFAULT_ROUTE_PRIORITY) return [];
+  return [...new Set(candidates.filter((candidate) => candidate.priority === best).flatMap((candidate) => candidate.hops))].sort();
+}
+
+/** `ip route` arguments for those hops. */
+export function defaultRouteArgs(hops: readonly string[]): string[] {
+  if (hops.length === 0) return ['route', 'replace', 'default', 'via', VPC.gateway];
+  if (hops.length === 1) return ['route', 'replace', 'default', 'via', hops[0]!];
+  return ['route', 'replace', 'default', ...hops.flatMap((hop) => ['nexthop', 'via', hop])];
+}
