@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js';
+import { exitCode, UsageError } from '../common/errors.js';
 
 const USAGE = `natgw — a self-managed NAT gateway for Google Compute Engine
 
@@ -46,12 +46,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await load())(rest);
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`natgw ${command}: ${error.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`natgw ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
+    // Bad input is the operator's to fix: the message alone. Anything else is ours: the stack helps a bug report.
+    const text = error instanceof UsageError || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : (error.stack ?? error.message);
+    process.stderr.write(`natgw ${command}: ${text}\n`);
+    return exitCode(error);
   }
 }
 

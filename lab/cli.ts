@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 import type { LabCloud } from './gce.js';
 
 const USAGE = `Usage: natgw lab <command> [options]

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 import { extrapolateScrapes, parseDuration, parseMetricsText, PROM_QUERIES } from '../cost/measure.js';
 import { fakeServer, runCost, sendJson } from './fixtures/cost/helpers.js';
 

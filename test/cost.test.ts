@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 import { chartRange, renderChart } from '../cost/chart.js';
 import { buildPriceTable, readCatalogLeaves } from '../cost/gen-prices.js';
 import { breakEven, computeCost, defaultNatIps, tieredEgress, type CostInputs } from '../cost/model.js';
