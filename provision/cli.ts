@@ -4,7 +4,7 @@ import { exitCode, UsageError } from '../common/errors.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { connectCompute, type ComputeClients } from './gcp/client.js';
 import { regionZones } from './gateway.js';
-import { hasHaResources, observeHa } from './ha.js';
+import { hasHaResources, observeHa } from './ha/gateway.js';
 import { haMode } from './ha/mode.js';
 import { HelpRequested, parseOptions, USAGE, type Command, type Options } from './options.js';
 import type { Found, Io, Run } from './pipeline.js';

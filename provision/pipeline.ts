@@ -7,7 +7,7 @@ import { UsageError } from '../common/errors.js';
 import { bundleMetadata, loadAgentBundle, repoFile, startupScript } from './agent-bundle.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import type { Discovery } from './gateway.js';
-import type { ObservedHa } from './ha.js';
+import type { ObservedHa } from './ha/gateway.js';
 import type { ImageFamily } from './model.js';
 import type { Options } from './options.js';
 import type { Change, Plan } from './plan.js';

@@ -3,9 +3,10 @@
 // side and checks the one change it must cause, and that nothing else moves.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { type DesiredHa, type ObservedHa, planDestroyHa, planHa } from '../provision/ha.js';
+import { type DesiredHa, type ObservedHa, planDestroyHa, planHa } from '../provision/ha/gateway.js';
 import type { Desired, Observed } from '../provision/model.js';
-import { type Change, type Plan, plan, planDestroy } from '../provision/plan.js';
+import type { Change, Plan } from '../provision/plan.js';
+import { plan, planDestroy } from '../provision/single/plan.js';
 
 const GW = 'natgw-us-central1';
 const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(`./fixtures/provision/${name}`, import.meta.url), 'utf8')) as T;

@@ -5,9 +5,18 @@ import { getGuestAttributes } from '../gcp/instances.js';
 import { getBackendHealth, type HealthStatus } from '../gcp/load-balancing.js';
 import { listFirewalls } from '../gcp/network.js';
 import { discover, routeWarnings as routeWarningsOf } from '../gateway.js';
-import { AUTOHEAL_CHECK, AUTOHEAL_INITIAL_DELAY_SEC, desiredHa, haNames, observeHa, planDestroyHa, planHa, TRAFFIC_CHECK } from '../ha.js';
-import { applyDestroyHa, applyHa, natIpByVm } from '../ha-apply.js';
-import { gcloudDestroyHaCommands, gcloudHaCommands } from '../ha-gcloud.js';
+import {
+  AUTOHEAL_CHECK,
+  AUTOHEAL_INITIAL_DELAY_SEC,
+  desiredHa,
+  haNames,
+  observeHa,
+  planDestroyHa,
+  planHa,
+  TRAFFIC_CHECK,
+} from './gateway.js';
+import { applyDestroyHa, applyHa, natIpByVm } from './apply.js';
+import { gcloudDestroyHaCommands, gcloudHaCommands } from './gcloud.js';
 import { lastSegment, NEXT_HOP_DOWN, shortLink } from '../model.js';
 import {
   agentPayload,

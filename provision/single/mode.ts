@@ -1,16 +1,16 @@
 // Single mode: one NAT VM with a static IP and a next-hop-instance route.
 import { UsageError } from '../../common/errors.js';
 import { checkMetadataBudget } from '../agent-bundle.js';
-import { applyDestroy, applyProvision } from '../apply.js';
+import { applyDestroy, applyProvision } from './apply.js';
 import { ProvisionError } from '../gcp/call.js';
 import { getMig } from '../gcp/instance-groups.js';
 import { getGuestAttributes } from '../gcp/instances.js';
 import { listFirewalls } from '../gcp/network.js';
 import { chooseZone, desiredState, discover, observe } from '../gateway.js';
-import { gcloudCommands, gcloudDestroyCommands } from '../gcloud.js';
-import { haNames } from '../ha.js';
+import { gcloudCommands, gcloudDestroyCommands } from './gcloud.js';
+import { haNames } from '../ha/gateway.js';
 import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, resourceNames, shortLink, type Observed } from '../model.js';
-import { plan as makePlan, planDestroy } from '../plan.js';
+import { plan as makePlan, planDestroy } from './plan.js';
 import {
   agentPayload,
   confirm,

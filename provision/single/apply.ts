@@ -7,9 +7,9 @@ import {
   findChange,
   rollBackOnRefusal,
   type CreatedThisRun,
-} from './apply-shared.js';
-import { deleteAddress, getAddress, insertAddress, setAddressLabels } from './gcp/addresses.js';
-import { ProvisionError, type CallContext } from './gcp/call.js';
+} from '../apply-shared.js';
+import { deleteAddress, getAddress, insertAddress, setAddressLabels } from '../gcp/addresses.js';
+import { ProvisionError, type CallContext } from '../gcp/call.js';
 import {
   deleteInstance,
   getSerialOutput,
@@ -19,13 +19,13 @@ import {
   setInstanceMetadata,
   setInstanceTags,
   type Instance,
-} from './gcp/instances.js';
-import { getImageFromFamily } from './gcp/network.js';
-import { deleteFirewall } from './gcp/firewalls.js';
-import { deleteRoute, insertRoute } from './gcp/routes.js';
-import type { Desired, Observed } from './model.js';
-import type { Change, Plan } from './plan.js';
-import type { Progress } from './progress.js';
+} from '../gcp/instances.js';
+import { getImageFromFamily } from '../gcp/network.js';
+import { deleteFirewall } from '../gcp/firewalls.js';
+import { deleteRoute, insertRoute } from '../gcp/routes.js';
+import type { Desired, Observed } from '../model.js';
+import type { Change, Plan } from '../plan.js';
+import type { Progress } from '../progress.js';
 
 export interface ApplyOptions {
   healthTimeoutMs: number;

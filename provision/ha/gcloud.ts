@@ -1,8 +1,8 @@
 // The gcloud commands equivalent to an HA plan (--dry-run): reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from './gcloud-shared.js';
-import { haNames, type DesiredHa, type ObservedHa } from './ha.js';
-import { lastSegment } from './model.js';
-import type { Plan } from './plan.js';
+import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
+import { lastSegment } from '../model.js';
+import type { Plan } from '../plan.js';
 
 export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan: Plan): string[] {
   const p = `--project ${quote(desired.project)}`;

@@ -1,16 +1,16 @@
 // HA mode (--ha): what the gateway is made of, how to read it, and the plan that converges it. The executor is in
-// ha-apply.ts. Pure where it can be: desiredHa() and planHa() do no I/O.
+// ha/apply.ts. Pure where it can be: desiredHa() and planHa() do no I/O.
 //
 //   N reserved addresses ─┐ (stateful per-instance configs)
 //   instance template ────┼─► regional MIG (N VMs over the zones, autohealing on /livez)
 //   health check /livez ──┘                 │ instance group
 //   health check /healthz ─► backend service (INTERNAL, TCP) ─► forwarding rule (TCP, allPorts) ◄─ route 0.0.0.0/0 (nextHopIlb, client tag)
 import { createHash } from 'node:crypto';
-import type { AgentConfigInput } from '../agent/config.js';
-import { listAddresses, type Address } from './gcp/addresses.js';
-import type { CallContext } from './gcp/call.js';
-import { getFirewall } from './gcp/firewalls.js';
-import { getHealthCheck, type HealthCheck } from './gcp/health-checks.js';
+import type { AgentConfigInput } from '../../agent/config.js';
+import { listAddresses, type Address } from '../gcp/addresses.js';
+import type { CallContext } from '../gcp/call.js';
+import { getFirewall } from '../gcp/firewalls.js';
+import { getHealthCheck, type HealthCheck } from '../gcp/health-checks.js';
 import {
   getMig,
   listManagedInstances,
@@ -18,12 +18,12 @@ import {
   type InstanceGroupManager,
   type ManagedInstance,
   type PerInstanceConfig,
-} from './gcp/instance-groups.js';
-import { getInstance, type Instance } from './gcp/instances.js';
-import { getBackendService, getForwardingRule, type BackendService, type ForwardingRule } from './gcp/load-balancing.js';
-import { getRoute, type Route } from './gcp/routes.js';
-import { listInstanceTemplates, type InstanceTemplate } from './gcp/templates.js';
-import { agentPort, desiredState, observeAddress, observeFirewall, type Discovery } from './gateway.js';
+} from '../gcp/instance-groups.js';
+import { getInstance, type Instance } from '../gcp/instances.js';
+import { getBackendService, getForwardingRule, type BackendService, type ForwardingRule } from '../gcp/load-balancing.js';
+import { getRoute, type Route } from '../gcp/routes.js';
+import { listInstanceTemplates, type InstanceTemplate } from '../gcp/templates.js';
+import { agentPort, desiredState, observeAddress, observeFirewall, type Discovery } from '../gateway.js';
 import {
   labelsFor,
   lastSegment,
@@ -37,9 +37,9 @@ import {
   type ObservedAddress,
   type ObservedFirewall,
   type ResourceNames,
-} from './model.js';
-import type { Options } from './options.js';
-import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from './plan.js';
+} from '../model.js';
+import type { Options } from '../options.js';
+import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 
 // ---- timing: the numbers docs/ha.md explains ----
 

@@ -7,11 +7,11 @@ import {
   findChange,
   rollBackOnRefusal,
   type CreatedThisRun,
-} from './apply-shared.js';
-import { deleteAddress, getAddress, insertAddress } from './gcp/addresses.js';
-import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from './gcp/call.js';
-import { deleteFirewall } from './gcp/firewalls.js';
-import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from './gcp/health-checks.js';
+} from '../apply-shared.js';
+import { deleteAddress, getAddress, insertAddress } from '../gcp/addresses.js';
+import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
+import { deleteFirewall } from '../gcp/firewalls.js';
+import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from '../gcp/health-checks.js';
 import {
   createMigInstances,
   deleteMig,
@@ -24,8 +24,8 @@ import {
   patchMig,
   replaceMigInstances,
   type ManagedInstance,
-} from './gcp/instance-groups.js';
-import { getSerialOutput } from './gcp/instances.js';
+} from '../gcp/instance-groups.js';
+import { getSerialOutput } from '../gcp/instances.js';
 import {
   deleteBackendService,
   deleteForwardingRule,
@@ -34,13 +34,13 @@ import {
   insertForwardingRule,
   patchBackendService,
   type HealthStatus,
-} from './gcp/load-balancing.js';
-import { deleteRoute, insertRoute } from './gcp/routes.js';
-import { deleteInstanceTemplate, insertInstanceTemplate } from './gcp/templates.js';
-import { configAddress, haNames, type DesiredHa, type DesiredHealthCheck, type ObservedHa } from './ha.js';
-import { lastSegment } from './model.js';
-import type { Change, Plan } from './plan.js';
-import type { Progress } from './progress.js';
+} from '../gcp/load-balancing.js';
+import { deleteRoute, insertRoute } from '../gcp/routes.js';
+import { deleteInstanceTemplate, insertInstanceTemplate } from '../gcp/templates.js';
+import { configAddress, haNames, type DesiredHa, type DesiredHealthCheck, type ObservedHa } from './gateway.js';
+import { lastSegment } from '../model.js';
+import type { Change, Plan } from '../plan.js';
+import type { Progress } from '../progress.js';
 
 export interface HaApplyOptions {
   healthTimeoutMs: number;

@@ -1,7 +1,7 @@
 // The gcloud commands equivalent to a plan, for --dry-run: reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from './gcloud-shared.js';
-import { lastSegment, type Desired, type Observed } from './model.js';
-import type { Plan } from './plan.js';
+import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { lastSegment, type Desired, type Observed } from '../model.js';
+import type { Plan } from '../plan.js';
 
 export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan): string[] {
   const p = `--project ${quote(desired.project)}`;
