@@ -9,6 +9,26 @@ export class UsageError extends Error {
 /** Exit codes of every natgw command: 0 done, 1 failed, 2 bad input, 3 not serving (status). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, notServing: 3 } as const;
 
+/**
+ * Why a refusal happened, when it is one GCE decides before creating anything: an organization policy constraint or a
+ * quota. The provisioner rolls back what the run created when it meets one (a re-run after the fix starts clean).
+ */
+export type Refusal = { kind: 'policy'; constraint: string } | { kind: 'quota'; quota: string };
+
+/** An operator-facing provisioning failure: printed as-is, without a stack, exit 1. */
+export class ProvisionError extends Error {
+  override name = 'ProvisionError';
+  constructor(
+    message: string,
+    readonly refusal?: Refusal,
+  ) {
+    super(message);
+  }
+}
+
+/** "Not serving" (3) is not an error: status returns it. */
 export function exitCode(error: unknown): number {
-  return error instanceof UsageError ? EXIT.usage : EXIT.failed;
+  if (error instanceof UsageError) return EXIT.usage;
+  if (error instanceof ProvisionError) return EXIT.failed;
+  return EXIT.failed;
 }

@@ -32,7 +32,9 @@ export function buildAgentBundle(): Promise<Buffer> {
     const source = fileURLToPath(new URL('../agent/entry.ts', import.meta.url));
     const sourceRoot = path.dirname(path.dirname(source));
     if (existsSync(source) && existsSync(path.join(sourceRoot, 'scripts/agent-bundle.mjs'))) {
-      const script: { bundleAgent(options: { repo: string }): Promise<Buffer> } = await import(pathToFileURL(path.join(sourceRoot, 'scripts/agent-bundle.mjs')).href);
+      const script: { bundleAgent(options: { repo: string }): Promise<Buffer> } = await import(
+        pathToFileURL(path.join(sourceRoot, 'scripts/agent-bundle.mjs')).href
+      );
       try {
         return await script.bundleAgent({ repo: sourceRoot });
       } catch (error) {
@@ -62,7 +64,8 @@ export const sha256 = (data: Buffer | string) => createHash('sha256').update(dat
 export function bundleMetadata(bundle: Buffer, version: string): Record<string, string> {
   const encoded = gzipSync(bundle, { level: 9 }).toString('base64');
   const items: Record<string, string> = {};
-  for (let index = 0, offset = 0; offset < encoded.length; index++, offset += CHUNK_SIZE) items[`natgw-agent-${index}`] = encoded.slice(offset, offset + CHUNK_SIZE);
+  for (let index = 0, offset = 0; offset < encoded.length; index++, offset += CHUNK_SIZE)
+    items[`natgw-agent-${index}`] = encoded.slice(offset, offset + CHUNK_SIZE);
   items['natgw-agent-sha256'] = sha256(bundle);
   items['natgw-agent-version'] = version;
   return items;
@@ -77,10 +80,13 @@ export function checkMetadataBudget(metadata: Record<string, string>): void {
   let total = 0;
   for (const [key, value] of Object.entries(metadata)) {
     const size = Buffer.byteLength(value);
-    if (size > MAX_METADATA_VALUE) throw new ProvisionError(`metadata value ${key} is ${size} bytes; GCE allows ${MAX_METADATA_VALUE} per value`);
+    if (size > MAX_METADATA_VALUE)
+      throw new ProvisionError(`metadata value ${key} is ${size} bytes; GCE allows ${MAX_METADATA_VALUE} per value`);
     total += size + Buffer.byteLength(key);
   }
   if (total >= MAX_METADATA_TOTAL) {
-    throw new ProvisionError(`instance metadata would be ${total} bytes; GCE allows ${MAX_METADATA_TOTAL} in total. The agent bundle is too large (trim its dependencies).`);
+    throw new ProvisionError(
+      `instance metadata would be ${total} bytes; GCE allows ${MAX_METADATA_TOTAL} in total. The agent bundle is too large (trim its dependencies).`,
+    );
   }
 }

@@ -8,9 +8,8 @@ import type { DesiredFirewall } from './model.js';
 import type { Change, Plan } from './plan.js';
 import type { Progress } from './progress.js';
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export const findChange = (plan: Plan, kind: Change['kind'], name?: string) => plan.changes.find((change) => change.kind === kind && (name === undefined || change.name === name));
+export const findChange = (plan: Plan, kind: Change['kind'], name?: string) =>
+  plan.changes.find((change) => change.kind === kind && (name === undefined || change.name === name));
 
 const firewallBody = (firewall: DesiredFirewall): Firewall => ({
   name: firewall.name,
@@ -24,17 +23,26 @@ const firewallBody = (firewall: DesiredFirewall): Firewall => ({
   disabled: false,
 });
 
-export async function applyFirewallChanges(ctx: CallContext, plan: Plan, firewalls: DesiredFirewall[], progress: Progress, record: (change: Change) => void): Promise<void> {
+export async function applyFirewallChanges(
+  ctx: CallContext,
+  plan: Plan,
+  firewalls: DesiredFirewall[],
+  progress: Progress,
+  record: (change: Change) => void,
+): Promise<void> {
   for (const change of plan.changes.filter((candidate) => candidate.kind === 'firewall')) {
     const want = firewalls.find((firewall) => firewall.name === change.name);
-    if (change.action === 'create' && want !== undefined) await progress.run(`creating firewall rule ${change.name}`, () => insertFirewall(ctx, firewallBody(want)));
-    else if (change.action === 'update' && want !== undefined) await progress.run(`updating firewall rule ${change.name}`, () => patchFirewall(ctx, change.name, firewallBody(want)));
+    if (change.action === 'create' && want !== undefined)
+      await progress.run(`creating firewall rule ${change.name}`, () => insertFirewall(ctx, firewallBody(want)));
+    else if (change.action === 'update' && want !== undefined)
+      await progress.run(`updating firewall rule ${change.name}`, () => patchFirewall(ctx, change.name, firewallBody(want)));
     else if (change.action === 'replace' && want !== undefined) {
       await progress.run(`replacing firewall rule ${change.name}`, async () => {
         await deleteFirewall(ctx, change.name);
         await insertFirewall(ctx, firewallBody(want));
       });
-    } else if (change.action === 'delete') await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
+    } else if (change.action === 'delete')
+      await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
     else continue;
     record(change);
   }
@@ -50,14 +58,21 @@ export interface Deleter {
 export function commonDeleters(ctx: CallContext, region: string, instanceZone: string): Partial<Record<Change['kind'], Deleter>> {
   return {
     route: { describe: (name) => `deleting route ${name}`, remove: (name) => deleteRoute(ctx, name) },
-    instance: { describe: (name) => `deleting instance ${name} in ${instanceZone}`, remove: (name) => deleteInstance(ctx, instanceZone, name) },
+    instance: {
+      describe: (name) => `deleting instance ${name} in ${instanceZone}`,
+      remove: (name) => deleteInstance(ctx, instanceZone, name),
+    },
     firewall: { describe: (name) => `deleting firewall rule ${name}`, remove: (name) => deleteFirewall(ctx, name) },
     address: { describe: (name) => `releasing address ${name}`, remove: (name) => deleteAddress(ctx, region, name) },
   };
 }
 
 /** Deletes in plan order (the planner puts dependents first); a kind without a deleter is not ours to delete. */
-export async function applyDeletions(plan: Plan, progress: Progress, deleters: Partial<Record<Change['kind'], Deleter>>): Promise<{ kind: string; name: string; action: string }[]> {
+export async function applyDeletions(
+  plan: Plan,
+  progress: Progress,
+  deleters: Partial<Record<Change['kind'], Deleter>>,
+): Promise<{ kind: string; name: string; action: string }[]> {
   const applied: { kind: string; name: string; action: string }[] = [];
   for (const change of plan.changes) {
     const deleter = deleters[change.kind];
@@ -110,7 +125,10 @@ export async function rollBackOnRefusal<T>(progress: Progress, gateway: string, 
       failed.length === 0
         ? ` Nothing of gateway ${gateway} is left half-configured by this run; re-run provision after the fix.`
         : ` Could not delete: ${failed.join('; ')}. Run 'natgw destroy' for ${gateway}, or re-run provision after the fix (it converges).`;
-    throw new ProvisionError(`${error.message}
-${undone}${left}`, error.refusal);
+    throw new ProvisionError(
+      `${error.message}
+${undone}${left}`,
+      error.refusal,
+    );
   }
 }

@@ -1,6 +1,6 @@
 // Reads what exists (observe) and computes what should exist (desired) for one gateway.
 import { ConfigError, validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 import { getAddress, listAddresses, type Address } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { getFirewall, type Firewall } from './gcp/firewalls.js';
@@ -56,7 +56,8 @@ export async function discover(ctx: CallContext, options: Options): Promise<Disc
   const region = await readRegion(ctx, options.region);
   const zones = zonesOf(region);
   const network = await getNetwork(ctx, options.network);
-  if (network === undefined) throw new ProvisionError(`network '${options.network}' not found in project ${options.project} (check --network and --project)`);
+  if (network === undefined)
+    throw new ProvisionError(`network '${options.network}' not found in project ${options.project} (check --network and --project)`);
   const subnets = (await listSubnetworks(ctx, options.region)).filter((subnet) => lastSegment(subnet.network) === options.network);
   return { network, subnets, zones, region };
 }
@@ -82,7 +83,10 @@ export function observeFirewall(firewall: Firewall): ObservedFirewall {
     network: firewall.network ?? '',
     sourceRanges: [...(firewall.sourceRanges ?? [])],
     targetTags: [...(firewall.targetTags ?? [])],
-    allowed: (firewall.allowed ?? []).map((rule) => ({ IPProtocol: rule.IPProtocol ?? '', ...(rule.ports === undefined || rule.ports === null || rule.ports.length === 0 ? {} : { ports: [...rule.ports] }) })),
+    allowed: (firewall.allowed ?? []).map((rule) => ({
+      IPProtocol: rule.IPProtocol ?? '',
+      ...(rule.ports === undefined || rule.ports === null || rule.ports.length === 0 ? {} : { ports: [...rule.ports] }),
+    })),
     priority: Number(firewall.priority ?? 1000),
     description: firewall.description ?? '',
     disabled: firewall.disabled === true,
@@ -126,7 +130,8 @@ function observeRoute(route: Route): ObservedRoute {
   };
 }
 
-export const routeWarnings = (route: Route) => (route.warnings ?? []).map((warning) => ({ code: String(warning.code ?? ''), message: warning.message ?? '' }));
+export const routeWarnings = (route: Route) =>
+  (route.warnings ?? []).map((warning) => ({ code: String(warning.code ?? ''), message: warning.message ?? '' }));
 
 export interface ObserveTarget {
   names: ResourceNames;
@@ -141,7 +146,8 @@ export async function observe(ctx: CallContext, target: ObserveTarget): Promise<
   const addressPromise = (async () => {
     const choice = target.natIp ?? { mode: 'reserve' as const };
     if (choice.mode === 'reserve') return getAddress(ctx, region, names.address);
-    if (/^\d+\.\d+\.\d+\.\d+$/.test(choice.ref)) return (await listAddresses(ctx, region)).find((address) => address.address === choice.ref);
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(choice.ref))
+      return (await listAddresses(ctx, region)).find((address) => address.address === choice.ref);
     return getAddress(ctx, region, choice.ref);
   })();
   const firewallNames = [names.firewallClients, names.firewallHealth, names.firewallIap];
@@ -153,9 +159,15 @@ export async function observe(ctx: CallContext, target: ObserveTarget): Promise<
   ]);
   const found = instances.filter((instance): instance is Instance => instance !== undefined);
   if (found.length > 1) {
-    throw new ProvisionError(`instance '${names.instance}' exists in several zones (${found.map((instance) => lastSegment(instance.zone)).join(', ')}); delete the extra one`);
+    throw new ProvisionError(
+      `instance '${names.instance}' exists in several zones (${found.map((instance) => lastSegment(instance.zone)).join(', ')}); delete the extra one`,
+    );
   }
-  const observed: Observed = { firewalls: Object.fromEntries(firewallNames.map((name, index) => [name, firewalls[index] === undefined ? undefined : observeFirewall(firewalls[index]!)])) };
+  const observed: Observed = {
+    firewalls: Object.fromEntries(
+      firewallNames.map((name, index) => [name, firewalls[index] === undefined ? undefined : observeFirewall(firewalls[index]!)]),
+    ),
+  };
   if (address !== undefined) observed.address = observeAddress(address);
   if (found[0] !== undefined) observed.instance = observeInstance(found[0]);
   if (route !== undefined) observed.route = observeRoute(route);
@@ -168,7 +180,10 @@ export function subnetInfo(subnets: Subnetwork[]): SubnetInfo[] {
   return subnets.map((subnet) => ({
     name: subnet.name ?? '',
     ipCidrRange: subnet.ipCidrRange ?? '',
-    secondaryIpRanges: (subnet.secondaryIpRanges ?? []).map((range) => ({ rangeName: range.rangeName ?? '', ipCidrRange: range.ipCidrRange ?? '' })),
+    secondaryIpRanges: (subnet.secondaryIpRanges ?? []).map((range) => ({
+      rangeName: range.rangeName ?? '',
+      ipCidrRange: range.ipCidrRange ?? '',
+    })),
   }));
 }
 
@@ -179,7 +194,9 @@ export function agentConfigFor(options: Options, sourceRanges: string[]): AgentC
     validateAgentConfig(config, 'the generated natgw-config');
   } catch (error) {
     if (error instanceof ConfigError) {
-      throw new UsageError(`the client ranges do not make a valid agent config:\n${error.problems.map((problem) => `  - ${problem}`).join('\n')}\n(use --subnets to choose ranges, or --allow-non-private-ranges)`);
+      throw new UsageError(
+        `the client ranges do not make a valid agent config:\n${error.problems.map((problem) => `  - ${problem}`).join('\n')}\n(use --subnets to choose ranges, or --allow-non-private-ranges)`,
+      );
     }
     throw error;
   }
@@ -294,16 +311,21 @@ export function desiredState({ options, discovery, zone, payload }: DesiredInput
 /** The NAT VM sits in the first selected subnet (any subnet of the network in the region reaches every other). */
 export function pickVmSubnet(options: Options, subnets: Subnetwork[]): Subnetwork {
   const sorted = [...subnets].sort((a, b) => String(a.name).localeCompare(String(b.name)));
-  const preferred = options.subnets.mode === 'list' ? sorted.find((subnet) => subnet.name === (options.subnets as { entries: { subnet: string }[] }).entries[0]?.subnet) : undefined;
+  const preferred =
+    options.subnets.mode === 'list'
+      ? sorted.find((subnet) => subnet.name === (options.subnets as { entries: { subnet: string }[] }).entries[0]?.subnet)
+      : undefined;
   const chosen = preferred ?? sorted[0];
-  if (chosen === undefined) throw new UsageError(`--network: '${options.network}' has no subnet in ${options.region}; the NAT VM needs one`);
+  if (chosen === undefined)
+    throw new UsageError(`--network: '${options.network}' has no subnet in ${options.region}; the NAT VM needs one`);
   return chosen;
 }
 
 /** Zone for the VM: --zone, else where the VM already runs, else the region's first zone. */
 export function chooseZone(options: Options, zones: string[], observed: Observed): string {
   if (options.zone !== undefined) {
-    if (!zones.includes(options.zone)) throw new UsageError(`--zone: '${options.zone}' is not a zone of ${options.region} (zones: ${zones.join(', ')})`);
+    if (!zones.includes(options.zone))
+      throw new UsageError(`--zone: '${options.zone}' is not a zone of ${options.region} (zones: ${zones.join(', ')})`);
     return options.zone;
   }
   if (observed.instance !== undefined) return observed.instance.zone;

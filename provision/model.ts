@@ -29,7 +29,8 @@ export function architectureOf(machineType: string, reported?: string | null): A
   return ARM_SERIES.has(machineSeries(machineType)) ? 'ARM64' : 'X86_64';
 }
 
-export const bootDiskTypeFor = (machineType: string) => (HYPERDISK_ONLY_SERIES.has(machineSeries(machineType)) ? 'hyperdisk-balanced' : 'pd-balanced');
+export const bootDiskTypeFor = (machineType: string) =>
+  HYPERDISK_ONLY_SERIES.has(machineSeries(machineType)) ? 'hyperdisk-balanced' : 'pd-balanced';
 
 export const labelsFor = (gateway: string): Record<string, string> => ({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [GATEWAY_LABEL]: gateway });
 
@@ -67,7 +68,17 @@ export function resourceNames(gateway: string): ResourceNames {
   };
 }
 
-export type Kind = 'address' | 'firewall' | 'instance' | 'route' | 'healthCheck' | 'template' | 'mig' | 'vm' | 'backendService' | 'forwardingRule';
+export type Kind =
+  | 'address'
+  | 'firewall'
+  | 'instance'
+  | 'route'
+  | 'healthCheck'
+  | 'template'
+  | 'mig'
+  | 'vm'
+  | 'backendService'
+  | 'forwardingRule';
 
 export interface DesiredAddress {
   name: string;
@@ -169,7 +180,12 @@ export interface ObservedRoute extends DesiredRoute {
 }
 
 // A next-hop-instance route with one of these still exists, but sends its traffic nowhere.
-export const NEXT_HOP_DOWN = new Set(['NEXT_HOP_NOT_RUNNING', 'NEXT_HOP_INSTANCE_NOT_FOUND', 'NEXT_HOP_CANNOT_IP_FORWARD', 'NEXT_HOP_ADDRESS_NOT_ASSIGNED']);
+export const NEXT_HOP_DOWN = new Set([
+  'NEXT_HOP_NOT_RUNNING',
+  'NEXT_HOP_INSTANCE_NOT_FOUND',
+  'NEXT_HOP_CANNOT_IP_FORWARD',
+  'NEXT_HOP_ADDRESS_NOT_ASSIGNED',
+]);
 
 export interface Observed {
   address?: ObservedAddress;

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import ipaddr from 'ipaddr.js';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 import { ConfigError, validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
 import { parseEndpoint, type Endpoint } from './gcp/client.js';
 import { parseSubnetSelection, type SubnetSelection } from './subnets.js';
@@ -149,10 +149,33 @@ const FLAGS = {
 
 /** Flags only `provision` understands; status and destroy reject them instead of silently ignoring them. */
 const PROVISION_ONLY = new Set([
-  'subnets', 'extra-source-ranges', 'machine-type', 'boot-disk-gb', 'client-tag', 'route-priority', 'nat-ip', 'iap-ssh', 'agent-bundle', 'agent-config',
-  'health-timeout', 'udp-timeout', 'tcp-established-timeout', 'tcp-transitory-timeout', 'tcp-time-wait-timeout', 'icmp-timeout', 'max-connections-per-vm',
-  'mss-clamp', 'conntrack-max', 'logging', 'egress-probe', 'egress-probe-interval', 'reconcile-interval', 'agent-port', 'allow-non-private-ranges',
-  'zones', 'size',
+  'subnets',
+  'extra-source-ranges',
+  'machine-type',
+  'boot-disk-gb',
+  'client-tag',
+  'route-priority',
+  'nat-ip',
+  'iap-ssh',
+  'agent-bundle',
+  'agent-config',
+  'health-timeout',
+  'udp-timeout',
+  'tcp-established-timeout',
+  'tcp-transitory-timeout',
+  'tcp-time-wait-timeout',
+  'icmp-timeout',
+  'max-connections-per-vm',
+  'mss-clamp',
+  'conntrack-max',
+  'logging',
+  'egress-probe',
+  'egress-probe-interval',
+  'reconcile-interval',
+  'agent-port',
+  'allow-non-private-ranges',
+  'zones',
+  'size',
 ]);
 
 export class HelpRequested extends Error {}
@@ -183,7 +206,8 @@ export function parseCidrList(flag: string, text: string): string[] {
     .map((part) => part.trim())
     .filter((part) => part !== '')
     .map((cidr) => {
-      if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr) || !ipaddr.IPv4.isValidCIDR(cidr)) throw new UsageError(`--${flag}: '${cidr}' is not an IPv4 CIDR (a.b.c.d/n)`);
+      if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr) || !ipaddr.IPv4.isValidCIDR(cidr))
+        throw new UsageError(`--${flag}: '${cidr}' is not an IPv4 CIDR (a.b.c.d/n)`);
       const network = `${ipaddr.IPv4.networkAddressFromCIDR(cidr).toString()}/${cidr.split('/')[1]}`;
       if (network !== cidr) throw new UsageError(`--${flag}: '${cidr}' has host bits set; did you mean ${network}?`);
       return cidr;
@@ -192,7 +216,9 @@ export function parseCidrList(flag: string, text: string): string[] {
 
 function gceName(flag: string, value: string, max = 63): string {
   if (!NAME.test(value) || value.length > max) {
-    throw new UsageError(`--${flag}: '${value}' must be lowercase letters, digits and hyphens, start with a letter, not end with a hyphen, at most ${max} characters`);
+    throw new UsageError(
+      `--${flag}: '${value}' must be lowercase letters, digits and hyphens, start with a letter, not end with a hyphen, at most ${max} characters`,
+    );
   }
   return value;
 }
@@ -201,7 +227,10 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: true }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
+    ({ values, positionals } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: true }) as {
+      values: Record<string, string | boolean | undefined>;
+      positionals: string[];
+    });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\nRun 'natgw ${command} --help' for the flags.`);
   }
@@ -221,13 +250,15 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
   if (region === undefined || region === '') throw new UsageError('--region: required (e.g. us-central1)');
   if (!REGION.test(region)) throw new UsageError(`--region: '${region}' is not a region name (e.g. us-central1)`);
   const zone = str('zone');
-  if (zone !== undefined && !zone.startsWith(`${region}-`)) throw new UsageError(`--zone: '${zone}' is not a zone of ${region} (e.g. ${region}-a)`);
+  if (zone !== undefined && !zone.startsWith(`${region}-`))
+    throw new UsageError(`--zone: '${zone}' is not a zone of ${region} (e.g. ${region}-a)`);
   if (zone !== undefined) gceName('zone', zone);
   const network = gceName('network', str('network') ?? 'default');
   const name = gceName('name', str('name') ?? `natgw-${region}`, MAX_NAME);
   const clientTag = gceName('client-tag', str('client-tag') ?? `${name}-client`);
   // The NAT VM carries its own tag (the gateway name); carrying the client tag would route it into itself.
-  if (clientTag === name) throw new UsageError(`--client-tag: '${clientTag}' is the NAT VM's own tag; the NAT VM must never carry the client tag`);
+  if (clientTag === name)
+    throw new UsageError(`--client-tag: '${clientTag}' is the NAT VM's own tag; the NAT VM must never carry the client tag`);
 
   const natIpText = str('nat-ip') ?? 'auto';
   let natIp: NatIpChoice;
@@ -243,7 +274,8 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
     } catch (error) {
       throw new UsageError(`--agent-config: cannot read ${agentConfigFile}: ${(error as Error).message}`);
     }
-    if (agent === null || typeof agent !== 'object' || Array.isArray(agent)) throw new UsageError(`--agent-config: ${agentConfigFile} must hold a JSON object`);
+    if (agent === null || typeof agent !== 'object' || Array.isArray(agent))
+      throw new UsageError(`--agent-config: ${agentConfigFile} must hold a JSON object`);
     delete agent.sourceRanges;
   }
   const timeouts = { ...((agent.timeouts as Record<string, unknown> | undefined) ?? {}) };
@@ -266,17 +298,29 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
   if (conntrackMax !== undefined) agent.conntrackMax = integer('conntrack-max', conntrackMax, 1024, 16_777_216);
   const logging = str('logging');
   if (logging !== undefined) {
-    if (!['none', 'errors', 'translations', 'all'].includes(logging)) throw new UsageError(`--logging: '${logging}' must be none, errors, translations or all`);
+    if (!['none', 'errors', 'translations', 'all'].includes(logging))
+      throw new UsageError(`--logging: '${logging}' must be none, errors, translations or all`);
     agent.logging = logging;
   }
   const probe = str('egress-probe');
   const probeInterval = str('egress-probe-interval');
   if (probe !== undefined || probeInterval !== undefined) {
     const current = (agent.egressProbe as Record<string, unknown> | undefined) ?? {};
-    const targets = probe === undefined ? current.targets : probe.split(',').map((target) => target.trim()).filter((target) => target !== '');
+    const targets =
+      probe === undefined
+        ? current.targets
+        : probe
+            .split(',')
+            .map((target) => target.trim())
+            .filter((target) => target !== '');
     if (targets === undefined) throw new UsageError('--egress-probe-interval: needs --egress-probe HOST:PORT,… as well');
-    for (const target of targets as string[]) if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(target)) throw new UsageError(`--egress-probe: '${target}' is not HOST:PORT`);
-    agent.egressProbe = { ...current, targets, ...(probeInterval === undefined ? {} : { intervalSeconds: seconds('egress-probe-interval', probeInterval) }) };
+    for (const target of targets as string[])
+      if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(target)) throw new UsageError(`--egress-probe: '${target}' is not HOST:PORT`);
+    agent.egressProbe = {
+      ...current,
+      targets,
+      ...(probeInterval === undefined ? {} : { intervalSeconds: seconds('egress-probe-interval', probeInterval) }),
+    };
   }
   const reconcile = str('reconcile-interval');
   if (reconcile !== undefined) agent.reconcileIntervalSeconds = seconds('reconcile-interval', reconcile);
@@ -295,7 +339,8 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
   const endpointFlag = str('compute-endpoint') !== undefined ? '--compute-endpoint' : 'NATGW_COMPUTE_ENDPOINT';
   const endpoint = endpointText === undefined ? undefined : parseEndpoint(endpointFlag, endpointText);
   const machineType = str('machine-type') ?? 'e2-small';
-  if (!/^[a-z0-9][-a-z0-9]*$/.test(machineType)) throw new UsageError(`--machine-type: '${machineType}' is not a machine type name (e.g. e2-small)`);
+  if (!/^[a-z0-9][-a-z0-9]*$/.test(machineType))
+    throw new UsageError(`--machine-type: '${machineType}' is not a machine type name (e.g. e2-small)`);
 
   const ha = bool('ha') && command === 'provision';
   const zonesText = str('zones');
@@ -308,17 +353,27 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
   }
   if (ha) {
     if (zone !== undefined) throw new UsageError(`--zone: HA mode spreads its VMs over --zones; use --zones ${zone}`);
-    if (natIpText !== 'auto') throw new UsageError(`--nat-ip: HA mode reserves one static external IP per VM (${name}-ip-1, …); --nat-ip is for single mode`);
-    if (name.length > MAX_HA_NAME) throw new UsageError(`--name: '${name}' is too long for HA mode (at most ${MAX_HA_NAME} characters: resource names get suffixes such as -tmpl-xxxxxx)`);
+    if (natIpText !== 'auto')
+      throw new UsageError(`--nat-ip: HA mode reserves one static external IP per VM (${name}-ip-1, …); --nat-ip is for single mode`);
+    if (name.length > MAX_HA_NAME)
+      throw new UsageError(
+        `--name: '${name}' is too long for HA mode (at most ${MAX_HA_NAME} characters: resource names get suffixes such as -tmpl-xxxxxx)`,
+      );
     if (sizeText !== undefined) {
       if (!/^\d+$/.test(sizeText.trim())) throw new UsageError(`--size: '${sizeText}' is not a whole number`);
       size = Number(sizeText);
-      if (size < 2) throw new UsageError(`--size: HA needs at least 2 NAT VMs (one keeps serving while another fails or is replaced), got ${sizeText}; for one VM use single mode (no --ha)`);
+      if (size < 2)
+        throw new UsageError(
+          `--size: HA needs at least 2 NAT VMs (one keeps serving while another fails or is replaced), got ${sizeText}; for one VM use single mode (no --ha)`,
+        );
       if (size > MAX_HA_SIZE) throw new UsageError(`--size: at most ${MAX_HA_SIZE} NAT VMs, got ${sizeText}`);
     }
     if (zonesText !== undefined) {
       zones = [];
-      for (const part of zonesText.split(',').map((text) => text.trim()).filter((text) => text !== '')) {
+      for (const part of zonesText
+        .split(',')
+        .map((text) => text.trim())
+        .filter((text) => text !== '')) {
         if (!part.startsWith(`${region}-`)) throw new UsageError(`--zones: '${part}' is not a zone of ${region} (e.g. ${region}-a)`);
         gceName('zones', part);
         if (!zones.includes(part)) zones.push(part);

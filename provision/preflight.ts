@@ -2,8 +2,24 @@
 // certainly fail on a real project (no such machine type in the zone, an image of the wrong architecture, a disk type
 // the series refuses, an exhausted quota) stops with each problem named and nothing created.
 import type { CallContext } from './gcp/call.js';
-import { getDiskType, getImageFromFamily, getMachineType, listFirewalls, type Firewall, type MachineType, type Region } from './gcp/network.js';
-import { architectureOf, IAP_RANGE, lastSegment, machineSeries, ownerFromDescription, type Architecture, type ImageFamily } from './model.js';
+import {
+  getDiskType,
+  getImageFromFamily,
+  getMachineType,
+  listFirewalls,
+  type Firewall,
+  type MachineType,
+  type Region,
+} from './gcp/network.js';
+import {
+  architectureOf,
+  IAP_RANGE,
+  lastSegment,
+  machineSeries,
+  ownerFromDescription,
+  type Architecture,
+  type ImageFamily,
+} from './model.js';
 
 export interface PreflightReport {
   /** Each one makes the deploy fail for certain: nothing may be created. */
@@ -43,7 +59,13 @@ const cpuMetric = (machineType: string) => {
   return ['n1', 'f1', 'g1'].includes(series) ? 'CPUS' : `${series.toUpperCase()}_CPUS`;
 };
 
-export function quotaProblems(region: Region | undefined, regionName: string, machineType: string, cpusPerVm: number | undefined, needs: QuotaNeeds): string[] {
+export function quotaProblems(
+  region: Region | undefined,
+  regionName: string,
+  machineType: string,
+  cpusPerVm: number | undefined,
+  needs: QuotaNeeds,
+): string[] {
   const quotas = region?.quotas ?? [];
   const metrics = new Set(quotas.map((quota) => quota.metric));
   const cpu = metrics.has(cpuMetric(machineType)) ? cpuMetric(machineType) : 'CPUS';
@@ -105,24 +127,46 @@ export async function preflight(ctx: CallContext, input: PreflightInput): Promis
     listFirewalls(ctx),
   ]);
   if (image === undefined) {
-    problems.push(`image family ${input.image.project}/${input.image.family} not found; natgw runs on stock Debian 13 (${machine.architecture === 'ARM64' ? 'arm64' : 'amd64'} for ${machine.machineType}).`);
-  } else if (image.architecture !== undefined && image.architecture !== null && image.architecture !== '' && String(image.architecture) !== machine.architecture) {
-    problems.push(`image ${image.name} is ${String(image.architecture)} but ${machine.machineType} is ${machine.architecture}: GCE would refuse the boot disk.`);
+    problems.push(
+      `image family ${input.image.project}/${input.image.family} not found; natgw runs on stock Debian 13 (${machine.architecture === 'ARM64' ? 'arm64' : 'amd64'} for ${machine.machineType}).`,
+    );
+  } else if (
+    image.architecture !== undefined &&
+    image.architecture !== null &&
+    image.architecture !== '' &&
+    String(image.architecture) !== machine.architecture
+  ) {
+    problems.push(
+      `image ${image.name} is ${String(image.architecture)} but ${machine.machineType} is ${machine.architecture}: GCE would refuse the boot disk.`,
+    );
   }
   input.zones.forEach((zone, index) => {
     if (diskTypes[index] === undefined) {
-      problems.push(`disk type ${input.bootDiskType} (the boot disk ${machine.machineType} needs) is not offered in zone ${zone}: pick another --machine-type or zone.`);
+      problems.push(
+        `disk type ${input.bootDiskType} (the boot disk ${machine.machineType} needs) is not offered in zone ${zone}: pick another --machine-type or zone.`,
+      );
     }
   });
-  problems.push(...quotaProblems(input.region, input.regionName, machine.machineType, cpus === undefined ? undefined : Number(cpus), input.needs));
+  problems.push(
+    ...quotaProblems(input.region, input.regionName, machine.machineType, cpus === undefined ? undefined : Number(cpus), input.needs),
+  );
 
-  return { problems, warnings: exposureWarnings(ctx.project, input.network, input.gateway, input.vmTags, firewalls), notes: [ORG_POLICY_NOTE] };
+  return {
+    problems,
+    warnings: exposureWarnings(ctx.project, input.network, input.gateway, input.vmTags, firewalls),
+    notes: [ORG_POLICY_NOTE],
+  };
 }
 
 const OPEN_RANGES = new Set(['0.0.0.0/0', '::/0']);
 
 const allowedText = (rule: Firewall) =>
-  (rule.allowed ?? []).map((allowed) => `${allowed.IPProtocol ?? '?'}${allowed.ports !== undefined && allowed.ports !== null && allowed.ports.length > 0 ? `:${allowed.ports.join(',')}` : ''}`).join(', ');
+  (rule.allowed ?? [])
+    .map(
+      (allowed) =>
+        `${allowed.IPProtocol ?? '?'}${allowed.ports !== undefined && allowed.ports !== null && allowed.ports.length > 0 ? `:${allowed.ports.join(',')}` : ''}`,
+    )
+    .join(', ');
 
 /**
  * Rules of the network that let anyone on the internet reach the NAT VM (it has an external IP), e.g. the default

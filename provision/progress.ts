@@ -35,12 +35,16 @@ export class Progress {
           if (text !== lastDetail) this.out.write(`  ${label}: ${text} (${seconds(this.now() - started)})\n`);
           lastDetail = text;
         },
-        done: (summary) => void this.out.write(`${label}: done${summary === undefined ? '' : `, ${summary}`} (${seconds(this.now() - started)})\n`),
+        done: (summary) =>
+          void this.out.write(`${label}: done${summary === undefined ? '' : `, ${summary}`} (${seconds(this.now() - started)})\n`),
         fail: () => void this.out.write(`${label}: failed (${seconds(this.now() - started)})\n`),
       };
     }
     let frame = 0;
-    const render = () => this.out.write(`\r\x1b[K${FRAMES[frame++ % FRAMES.length]} ${label} (${seconds(this.now() - started)})${detail === '' ? '' : ` ${detail}`}`);
+    const render = () =>
+      this.out.write(
+        `\r\x1b[K${FRAMES[frame++ % FRAMES.length]} ${label} (${seconds(this.now() - started)})${detail === '' ? '' : ` ${detail}`}`,
+      );
     render();
     const timer = setInterval(render, 100);
     timer.unref();

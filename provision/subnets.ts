@@ -1,5 +1,5 @@
 // The --subnets setting, with Cloud NAT's vocabulary: all ranges of all subnets, primary ranges only, or a list.
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 
 export type SubnetSelection =
   | { mode: 'all' }
@@ -13,14 +13,17 @@ export function parseSubnetSelection(text: string): SubnetSelection {
   if (value === 'all' || value === 'ALL') return { mode: 'all' };
   if (value === 'primary' || value === 'PRIMARY') return { mode: 'primary' };
   const entries = value.split(',').map((part) => part.trim());
-  if (entries.some((part) => part === '')) throw new UsageError(`--subnets: '${text}' has an empty entry; use all, primary, or SUBNET[,SUBNET:ALL][,SUBNET:RANGE]`);
+  if (entries.some((part) => part === ''))
+    throw new UsageError(`--subnets: '${text}' has an empty entry; use all, primary, or SUBNET[,SUBNET:ALL][,SUBNET:RANGE]`);
   const seen = new Set<string>();
   return {
     mode: 'list',
     entries: entries.map((entry) => {
       const [subnet = '', range, extra] = entry.split(':');
-      if (extra !== undefined || !NAME.test(subnet)) throw new UsageError(`--subnets: '${entry}' is not SUBNET, SUBNET:ALL or SUBNET:RANGE_NAME`);
-      if (range !== undefined && range !== 'ALL' && !NAME.test(range)) throw new UsageError(`--subnets: '${entry}': '${range}' is not a secondary range name (or ALL)`);
+      if (extra !== undefined || !NAME.test(subnet))
+        throw new UsageError(`--subnets: '${entry}' is not SUBNET, SUBNET:ALL or SUBNET:RANGE_NAME`);
+      if (range !== undefined && range !== 'ALL' && !NAME.test(range))
+        throw new UsageError(`--subnets: '${entry}': '${range}' is not a secondary range name (or ALL)`);
       const ranges = range === undefined ? 'primary' : range === 'ALL' ? 'all' : range;
       const key = `${subnet}:${ranges}`;
       if (seen.has(key)) throw new UsageError(`--subnets: '${entry}' is listed twice`);

@@ -14,14 +14,19 @@ t.test('natgw/health: written on change, rewritten every HEALTH_REFRESH_MS while
     dataplane: { warnings: new Set<string>() },
     log: { info: quiet, warn: quiet, error: quiet },
     metrics: { healthy: { set: quiet } },
-    guestAttributes: { putGuestAttribute: async (key: string, value: string) => void writes.push({ at: Date.now(), value: `${key}=${value}` }) },
+    guestAttributes: {
+      putGuestAttribute: async (key: string, value: string) => void writes.push({ at: Date.now(), value: `${key}=${value}` }),
+    },
   } as unknown as AgentDeps;
   const agent = new Agent(deps);
   const settle = () => new Promise((resolve) => setImmediate(resolve));
 
   agent.setWaiting('no metadata yet');
   await settle();
-  t.same(writes.map((write) => write.value), ['natgw/health=unhealthy: config']);
+  t.same(
+    writes.map((write) => write.value),
+    ['natgw/health=unhealthy: config'],
+  );
   agent.setWaiting('still no metadata');
   await settle();
   t.equal(writes.length, 1, 'the same value is not rewritten at once (GCE advises ≤ 10 writes a minute)');
@@ -32,7 +37,10 @@ t.test('natgw/health: written on change, rewritten every HEALTH_REFRESH_MS while
     await settle();
   }
   t.equal(writes.length, 4, 'rewritten once per period while unchanged');
-  t.same(writes.slice(1).map((write, index) => write.at - writes[index]!.at), [HEALTH_REFRESH_MS, HEALTH_REFRESH_MS, HEALTH_REFRESH_MS]);
+  t.same(
+    writes.slice(1).map((write, index) => write.at - writes[index]!.at),
+    [HEALTH_REFRESH_MS, HEALTH_REFRESH_MS, HEALTH_REFRESH_MS],
+  );
 
   agent.stop();
   mock.timers.tick(HEALTH_REFRESH_MS * 2);

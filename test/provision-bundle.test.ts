@@ -17,9 +17,11 @@ t.test('provision builds the agent with esbuild and ships it in metadata chunks'
   const result = await run('provision', baseArgs(fake), { agentBundle: false });
   t.equal(result.code, 0, result.stderr);
   const instance = fake.store.get(PROJECT, 'zones/us-central1-a', 'instances', 'natgw-us-central1')!;
-  const items = ((instance.metadata as Json).items as { key: string; value: string }[]);
+  const items = (instance.metadata as Json).items as { key: string; value: string }[];
   const metadata = Object.fromEntries(items.map((item) => [item.key, item.value]));
-  const chunks = Object.keys(metadata).filter((key) => /^natgw-agent-\d+$/.test(key)).sort((a, b) => Number(a.split('-').pop()) - Number(b.split('-').pop()));
+  const chunks = Object.keys(metadata)
+    .filter((key) => /^natgw-agent-\d+$/.test(key))
+    .sort((a, b) => Number(a.split('-').pop()) - Number(b.split('-').pop()));
   t.ok(chunks.length >= 1);
   for (const key of chunks) t.ok(Buffer.byteLength(metadata[key]!) <= MAX_METADATA_VALUE, `${key} ≤ 256 KB`);
   const total = items.reduce((sum, item) => sum + Buffer.byteLength(item.key) + Buffer.byteLength(item.value), 0);

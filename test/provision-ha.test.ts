@@ -15,10 +15,25 @@ async function fresh(t: { teardown: (fn: () => unknown) => void }, healthy = tru
   return { fake, agent };
 }
 
-const metadataOf = (resource: Json) => Object.fromEntries((((resource.metadata as Json).items as { key: string; value: string }[]) ?? []).map((item) => [item.key, item.value]));
-const migVms = (fake: FakeCompute) => fake.store.all('instances').map((entry) => entry.resource).filter((instance) => metadataOf(instance)['created-by'] !== undefined);
+const metadataOf = (resource: Json) =>
+  Object.fromEntries((((resource.metadata as Json).items as { key: string; value: string }[]) ?? []).map((item) => [item.key, item.value]));
+const migVms = (fake: FakeCompute) =>
+  fake.store
+    .all('instances')
+    .map((entry) => entry.resource)
+    .filter((instance) => metadataOf(instance)['created-by'] !== undefined);
 const natIpOf = (instance: Json) => String((((instance.networkInterfaces as Json[])[0] as Json).accessConfigs as Json[])[0]!.natIP);
-const EMPTY = { addresses: [], firewalls: [], instances: [], routes: [], instanceTemplates: [], healthChecks: [], instanceGroupManagers: [], backendServices: [], forwardingRules: [] };
+const EMPTY = {
+  addresses: [],
+  firewalls: [],
+  instances: [],
+  routes: [],
+  instanceTemplates: [],
+  healthChecks: [],
+  instanceGroupManagers: [],
+  backendServices: [],
+  forwardingRules: [],
+};
 
 t.test('provision --ha creates exactly the HA gateway with the expected fields; the route comes after a healthy backend', async (t) => {
   const { fake } = await fresh(t);
@@ -27,24 +42,36 @@ t.test('provision --ha creates exactly the HA gateway with the expected fields; 
   const inventory = haInventory(fake);
   const template = inventory.instanceTemplates![0]!;
   t.match(template, new RegExp(`^${GW}-tmpl-[0-9a-f]{6}$`));
-  t.same({ ...inventory, instances: inventory.instances!.length }, {
-    addresses: [`${GW}-ip-1`, `${GW}-ip-2`, `${GW}-ip-3`],
-    firewalls: [`${GW}-clients`, `${GW}-health`],
-    instances: 3,
-    routes: [`${GW}-default`],
-    instanceTemplates: [template],
-    healthChecks: [`${GW}-hc-heal`, `${GW}-hc-lb`],
-    instanceGroupManagers: [`${GW}-mig`],
-    backendServices: [`${GW}-ilb`],
-    forwardingRules: [`${GW}-fr`],
-  });
+  t.same(
+    { ...inventory, instances: inventory.instances!.length },
+    {
+      addresses: [`${GW}-ip-1`, `${GW}-ip-2`, `${GW}-ip-3`],
+      firewalls: [`${GW}-clients`, `${GW}-health`],
+      instances: 3,
+      routes: [`${GW}-default`],
+      instanceTemplates: [template],
+      healthChecks: [`${GW}-hc-heal`, `${GW}-hc-lb`],
+      instanceGroupManagers: [`${GW}-mig`],
+      backendServices: [`${GW}-ilb`],
+      forwardingRules: [`${GW}-fr`],
+    },
+  );
   const s = fake.store;
 
   // template: the single-mode VM shape, ephemeral access config (the stateful config pins the IP), HA agent config
   const props = s.get(PROJECT, 'global', 'instanceTemplates', template)!.properties as Json;
-  t.match(props, { machineType: 'e2-small', canIpForward: true, tags: { items: [GW] }, labels: { 'managed-by': 'natgw', 'natgw-gateway': GW } });
+  t.match(props, {
+    machineType: 'e2-small',
+    canIpForward: true,
+    tags: { items: [GW] },
+    labels: { 'managed-by': 'natgw', 'natgw-gateway': GW },
+  });
   t.same(props.shieldedInstanceConfig, { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true });
-  t.match((props.disks as Json[])[0], { boot: true, autoDelete: true, initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-13', diskSizeGb: '10' } });
+  t.match((props.disks as Json[])[0], {
+    boot: true,
+    autoDelete: true,
+    initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-13', diskSizeGb: '10' },
+  });
   const nic = (props.networkInterfaces as Json[])[0]!;
   t.match(nic.subnetwork, /subnetworks\/apps$/);
   t.same(nic.accessConfigs, [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT', networkTier: 'PREMIUM' }]);
@@ -54,17 +81,44 @@ t.test('provision --ha creates exactly the HA gateway with the expected fields; 
   t.equal(metadataOf(props)['enable-guest-attributes'], 'TRUE');
 
   // health checks
-  t.match(s.get(PROJECT, R, 'healthChecks', `${GW}-hc-lb`), { type: 'HTTP', checkIntervalSec: 2, timeoutSec: 2, healthyThreshold: 2, unhealthyThreshold: 2, httpHealthCheck: { port: 9731, requestPath: '/healthz' } });
-  t.match(s.get(PROJECT, R, 'healthChecks', `${GW}-hc-heal`), { type: 'HTTP', checkIntervalSec: 10, timeoutSec: 5, unhealthyThreshold: 3, httpHealthCheck: { port: 9731, requestPath: '/livez' } });
+  t.match(s.get(PROJECT, R, 'healthChecks', `${GW}-hc-lb`), {
+    type: 'HTTP',
+    checkIntervalSec: 2,
+    timeoutSec: 2,
+    healthyThreshold: 2,
+    unhealthyThreshold: 2,
+    httpHealthCheck: { port: 9731, requestPath: '/healthz' },
+  });
+  t.match(s.get(PROJECT, R, 'healthChecks', `${GW}-hc-heal`), {
+    type: 'HTTP',
+    checkIntervalSec: 10,
+    timeoutSec: 5,
+    unhealthyThreshold: 3,
+    httpHealthCheck: { port: 9731, requestPath: '/livez' },
+  });
 
   // MIG
   const mig = s.get(PROJECT, R, 'instanceGroupManagers', `${GW}-mig`)!;
-  t.same(((mig.distributionPolicy as Json).zones as Json[]).map((zone) => String(zone.zone).split('/').pop()), ['us-central1-a', 'us-central1-b', 'us-central1-c']);
+  t.same(
+    ((mig.distributionPolicy as Json).zones as Json[]).map((zone) => String(zone.zone).split('/').pop()),
+    ['us-central1-a', 'us-central1-b', 'us-central1-c'],
+  );
   t.equal(mig.targetSize, 3);
   t.match(mig.versions, [{ instanceTemplate: new RegExp(`/global/instanceTemplates/${template}$`) }]);
   t.match(mig.autoHealingPolicies, [{ healthCheck: new RegExp(`/regions/us-central1/healthChecks/${GW}-hc-heal$`), initialDelaySec: 300 }]);
-  t.same(((mig.statefulPolicy as Json).preservedState as Json).externalIPs, { nic0: { autoDelete: 'NEVER' } }, 'external IPs preserved (the client also sends empty disks/internalIPs maps)');
-  t.match(mig.updatePolicy, { type: 'OPPORTUNISTIC', replacementMethod: 'RECREATE', maxSurge: { fixed: 0 }, maxUnavailable: { fixed: 3 }, instanceRedistributionType: 'NONE', minimalAction: 'REPLACE' });
+  t.same(
+    ((mig.statefulPolicy as Json).preservedState as Json).externalIPs,
+    { nic0: { autoDelete: 'NEVER' } },
+    'external IPs preserved (the client also sends empty disks/internalIPs maps)',
+  );
+  t.match(mig.updatePolicy, {
+    type: 'OPPORTUNISTIC',
+    replacementMethod: 'RECREATE',
+    maxSurge: { fixed: 0 },
+    maxUnavailable: { fixed: 3 },
+    instanceRedistributionType: 'NONE',
+    minimalAction: 'REPLACE',
+  });
 
   // VMs: NAME-xxxx, one per zone, each with one of the reserved IPs, from the template
   const vms = migVms(fake);
@@ -85,7 +139,12 @@ t.test('provision --ha creates exactly the HA gateway with the expected fields; 
     connectionDraining: { drainingTimeoutSec: 8 },
   });
   const rule = s.get(PROJECT, R, 'forwardingRules', `${GW}-fr`)!;
-  t.match(rule, { loadBalancingScheme: 'INTERNAL', IPProtocol: 'TCP', allPorts: true, backendService: new RegExp(`/backendServices/${GW}-ilb$`) });
+  t.match(rule, {
+    loadBalancingScheme: 'INTERNAL',
+    IPProtocol: 'TCP',
+    allPorts: true,
+    backendService: new RegExp(`/backendServices/${GW}-ilb$`),
+  });
   t.not(rule.IPProtocol, 'L3_DEFAULT');
 
   // route
@@ -95,15 +154,32 @@ t.test('provision --ha creates exactly the HA gateway with the expected fields; 
   t.match(route.description, /^natgw-gateway=natgw-us-central1;/);
 
   // firewall for Google's health-check ranges to the agent port
-  t.match(s.get(PROJECT, 'global', 'firewalls', `${GW}-health`), { sourceRanges: ['35.191.0.0/16', '130.211.0.0/22'], allowed: [{ IPProtocol: 'tcp', ports: ['9731'] }], targetTags: [GW] });
+  t.match(s.get(PROJECT, 'global', 'firewalls', `${GW}-health`), {
+    sourceRanges: ['35.191.0.0/16', '130.211.0.0/22'],
+    allowed: [{ IPProtocol: 'tcp', ports: ['9731'] }],
+    targetTags: [GW],
+  });
 
   // order: the route after getHealth said HEALTHY; the lab can resolve the route to healthy backends
   const methods = fake.api.methods();
   const routeAt = methods.indexOf('compute.routes.insert');
-  t.ok(methods.lastIndexOf('compute.regionBackendServices.getHealth', routeAt) > methods.indexOf('compute.regionInstanceGroupManagers.createInstances'), 'health polled after the VMs exist, before the route');
+  t.ok(
+    methods.lastIndexOf('compute.regionBackendServices.getHealth', routeAt) >
+      methods.indexOf('compute.regionInstanceGroupManagers.createInstances'),
+    'health polled after the VMs exist, before the route',
+  );
   t.ok(methods.indexOf('compute.forwardingRules.insert') < routeAt);
-  t.ok(fake.api.mutations().filter((request) => !/(applyUpdates|deletePerInstance)/.test(request.method)).every((request) => /requestId=/.test(request.url)), 'every mutation that takes one carries a requestId');
-  t.same(s.ilbBackends(route).map((backend) => backend.healthState), ['HEALTHY', 'HEALTHY', 'HEALTHY']);
+  t.ok(
+    fake.api
+      .mutations()
+      .filter((request) => !/(applyUpdates|deletePerInstance)/.test(request.method))
+      .every((request) => /requestId=/.test(request.url)),
+    'every mutation that takes one carries a requestId',
+  );
+  t.same(
+    s.ilbBackends(route).map((backend) => backend.healthState),
+    ['HEALTHY', 'HEALTHY', 'HEALTHY'],
+  );
   t.match(result.stdout, /Done\. NAT IPs \(allow-list all of them\): 203\.0\.113\.\d+, 203\.0\.113\.\d+, 203\.0\.113\.\d+/);
   t.match(result.stderr, /if every NAT VM is unhealthy, GCE still sends client traffic to them/);
 });
@@ -115,46 +191,82 @@ t.test('a second run only reads and says up to date; --dry-run makes no mutating
   t.same(fake.api.mutations(), [], 'dry run: no mutating call');
   t.same(haInventory(fake), EMPTY);
   t.match(dry.stdout, /\+ mig\s+natgw-us-central1-mig\s+create/);
-  t.match(dry.stdout, /gcloud compute instance-groups managed create natgw-us-central1-mig .*--zones us-central1-a,us-central1-b,us-central1-c .*--stateful-external-ip interface-name=nic0,auto-delete=never/);
-  t.match(dry.stdout, /gcloud compute instance-groups managed create-instance natgw-us-central1-mig .*--instance natgw-us-central1-[a-z0-9]{4} --stateful-external-ip interface-name=nic0,address=projects\/test-project\/regions\/us-central1\/addresses\/natgw-us-central1-ip-1,auto-delete=never/);
-  t.match(dry.stdout, /gcloud compute health-checks create http natgw-us-central1-hc-lb .*--request-path \/healthz --check-interval 2s --timeout 2s --healthy-threshold 2 --unhealthy-threshold 2/);
-  t.match(dry.stdout, /gcloud compute forwarding-rules create natgw-us-central1-fr .*--load-balancing-scheme internal --ip-protocol TCP --ports ALL/);
-  t.match(dry.stdout, /gcloud compute routes create natgw-us-central1-default .*--next-hop-ilb natgw-us-central1-fr --next-hop-ilb-region us-central1/);
+  t.match(
+    dry.stdout,
+    /gcloud compute instance-groups managed create natgw-us-central1-mig .*--zones us-central1-a,us-central1-b,us-central1-c .*--stateful-external-ip interface-name=nic0,auto-delete=never/,
+  );
+  t.match(
+    dry.stdout,
+    /gcloud compute instance-groups managed create-instance natgw-us-central1-mig .*--instance natgw-us-central1-[a-z0-9]{4} --stateful-external-ip interface-name=nic0,address=projects\/test-project\/regions\/us-central1\/addresses\/natgw-us-central1-ip-1,auto-delete=never/,
+  );
+  t.match(
+    dry.stdout,
+    /gcloud compute health-checks create http natgw-us-central1-hc-lb .*--request-path \/healthz --check-interval 2s --timeout 2s --healthy-threshold 2 --unhealthy-threshold 2/,
+  );
+  t.match(
+    dry.stdout,
+    /gcloud compute forwarding-rules create natgw-us-central1-fr .*--load-balancing-scheme internal --ip-protocol TCP --ports ALL/,
+  );
+  t.match(
+    dry.stdout,
+    /gcloud compute routes create natgw-us-central1-default .*--next-hop-ilb natgw-us-central1-fr --next-hop-ilb-region us-central1/,
+  );
   const json = JSON.parse((await run('provision', baseArgs(fake, [...HA, '--dry-run', '--json']))).stdout);
   t.equal(json.mode, 'ha');
   t.same(json.zones, ['us-central1-a', 'us-central1-b', 'us-central1-c']);
-  t.match(json.healthChecks, { traffic: { checkIntervalSec: 2, requestPath: '/healthz' }, autoheal: { requestPath: '/livez', initialDelaySec: 300 } });
+  t.match(json.healthChecks, {
+    traffic: { checkIntervalSec: 2, requestPath: '/healthz' },
+    autoheal: { requestPath: '/livez', initialDelaySec: 300 },
+  });
   const planned = json.changes.map((change: { kind: string; name: string }) => change.name);
 
   t.equal((await run('provision', baseArgs(fake, HA))).code, 0);
-  const vmNames = migVms(fake).map((vm) => String(vm.name)).sort();
-  t.same(planned.filter((name: string) => /^natgw-us-central1-[a-z0-9]{4}$/.test(name)).sort(), vmNames, 'the dry run named the VMs that were created');
+  const vmNames = migVms(fake)
+    .map((vm) => String(vm.name))
+    .sort();
+  t.same(
+    planned.filter((name: string) => /^natgw-us-central1-[a-z0-9]{4}$/.test(name)).sort(),
+    vmNames,
+    'the dry run named the VMs that were created',
+  );
   fake.api.requests.length = 0;
   const again = await run('provision', baseArgs(fake, HA));
   t.equal(again.code, 0, again.stderr);
   t.match(again.stdout, /Up to date: nothing to do\. NAT IPs 203\.0\.113\.\d+, 203\.0\.113\.\d+/);
   t.same(fake.api.mutations(), [], 'only reads');
-  t.ok(fake.api.requests.every((request) => request.httpMethod === 'GET' || /\.(listManagedInstances|listPerInstanceConfigs)$/.test(request.method)), 'GETs and read-only list POSTs');
+  t.ok(
+    fake.api.requests.every(
+      (request) => request.httpMethod === 'GET' || /\.(listManagedInstances|listPerInstanceConfigs)$/.test(request.method),
+    ),
+    'GETs and read-only list POSTs',
+  );
 });
 
 t.test('the route waits for a healthy backend: timeout gives a clear error with serial tails; a re-run adds only the route', async (t) => {
   const { fake, agent } = await fresh(t, false);
   const failed = await run('provision', baseArgs(fake, [...HA, '--health-timeout', '300ms']));
   t.equal(failed.code, 1);
-  t.match(failed.stderr, /no NAT VM of the gateway turned healthy within 0s \(load balancer says: natgw-us-central1-[a-z0-9]{4}: UNHEALTHY, natgw-us-central1-[a-z0-9]{4}: UNHEALTHY\)/);
+  t.match(
+    failed.stderr,
+    /no NAT VM of the gateway turned healthy within 0s \(load balancer says: natgw-us-central1-[a-z0-9]{4}: UNHEALTHY, natgw-us-central1-[a-z0-9]{4}: UNHEALTHY\)/,
+  );
   t.match(failed.stderr, /The route was not created/);
   t.match(failed.stderr, /last lines of its serial console:\n[\s\S]*egress probe to 1\.1\.1\.1:443 failed/);
   t.notMatch(failed.stderr, /\n\s+at /, 'no stack trace');
   t.same(haInventory(fake).routes, []);
   agent.set(true);
-  for (const vm of migVms(fake)) fake.store.setGuestAttribute(PROJECT, String(vm.zone).split('/').pop()!, String(vm.name), 'natgw/health', 'ok');
+  for (const vm of migVms(fake))
+    fake.store.setGuestAttribute(PROJECT, String(vm.zone).split('/').pop()!, String(vm.name), 'natgw/health', 'ok');
   fake.api.requests.length = 0;
   const rerun = await run('provision', baseArgs(fake, HA));
   t.equal(rerun.code, 0, rerun.stderr);
-  t.same(fake.api.mutations().map((request) => request.method), ['compute.routes.insert']);
+  t.same(
+    fake.api.mutations().map((request) => request.method),
+    ['compute.routes.insert'],
+  );
 });
 
-t.test('status shows each backend\'s health as the load balancer sees it', async (t) => {
+t.test("status shows each backend's health as the load balancer sees it", async (t) => {
   const { fake } = await fresh(t);
   t.equal((await run('provision', baseArgs(fake, HA))).code, 0);
   const [first, second] = migVms(fake);
@@ -162,7 +274,10 @@ t.test('status shows each backend\'s health as the load balancer sees it', async
   const ok = await run('status', baseArgs(fake));
   t.equal(ok.code, 0, ok.stderr);
   t.match(ok.stdout, /Gateway natgw-us-central1 \(HA; .*\): serving \(2\/2 backends healthy\)/);
-  t.match(ok.stdout, new RegExp(`backend\\s+${String(first!.name)}\\s+HEALTHY \\(RUNNING in us-central1-., NAT IP 203\\.0\\.113\\.\\d+, agent: ok\\)`));
+  t.match(
+    ok.stdout,
+    new RegExp(`backend\\s+${String(first!.name)}\\s+HEALTHY \\(RUNNING in us-central1-., NAT IP 203\\.0\\.113\\.\\d+, agent: ok\\)`),
+  );
   t.match(ok.stdout, /check\s+natgw-us-central1-hc-lb\s+\/healthz every 2s, timeout 2s, unhealthy after 2/);
   t.match(ok.stdout, /route\s+natgw-us-central1-default\s+0\.0\.0\.0\/0 → regions\/us-central1\/forwardingRules\/natgw-us-central1-fr/);
   t.ok(fake.api.methods().includes('compute.regionBackendServices.getHealth'));
@@ -172,7 +287,13 @@ t.test('status shows each backend\'s health as the load balancer sees it', async
   const degraded = JSON.parse((await run('status', baseArgs(fake, ['--json']))).stdout);
   t.equal(degraded.serving, true);
   t.equal(degraded.healthyBackends, 1);
-  t.match(degraded.backends, [{ name: first!.name, loadBalancer: 'UNHEALTHY' }, { name: second!.name, loadBalancer: 'HEALTHY' }].sort((a, b) => String(a.name).localeCompare(String(b.name))));
+  t.match(
+    degraded.backends,
+    [
+      { name: first!.name, loadBalancer: 'UNHEALTHY' },
+      { name: second!.name, loadBalancer: 'HEALTHY' },
+    ].sort((a, b) => String(a.name).localeCompare(String(b.name))),
+  );
   fake.store.backendHealth = () => 'UNHEALTHY';
   const down = await run('status', baseArgs(fake));
   t.equal(down.code, 3);
@@ -183,7 +304,12 @@ t.test('status shows each backend\'s health as the load balancer sees it', async
 t.test('destroy removes all of it in dependency order and leaves foreign resources', async (t) => {
   const { fake } = await fresh(t);
   const network = 'https://www.googleapis.com/compute/v1/projects/test-project/global/networks/default';
-  fake.store.put(PROJECT, 'global', 'firewalls', { name: 'allow-ssh', network, sourceRanges: ['0.0.0.0/0'], allowed: [{ IPProtocol: 'tcp', ports: ['22'] }] });
+  fake.store.put(PROJECT, 'global', 'firewalls', {
+    name: 'allow-ssh',
+    network,
+    sourceRanges: ['0.0.0.0/0'],
+    allowed: [{ IPProtocol: 'tcp', ports: ['22'] }],
+  });
   fake.store.put(PROJECT, R, 'addresses', { name: 'web-ip', address: '198.51.100.7', status: 'RESERVED', labels: { team: 'web' } });
   fake.store.put(PROJECT, 'global', 'instanceTemplates', { name: 'web-template', properties: { machineType: 'e2-small' } });
   t.equal((await run('provision', baseArgs(fake, HA))).code, 0);
@@ -229,14 +355,28 @@ t.test('a new template rolls one VM at a time: same names and IPs, each healthy 
   const result = await run('provision', baseArgs(fake, [...HA, '--machine-type', 'e2-medium']));
   t.equal(result.code, 0, result.stderr);
   const methods = fake.api.mutations().map((request) => request.method.replace('compute.', ''));
-  t.same(methods, ['instanceTemplates.insert', 'regionInstanceGroupManagers.patch', 'regionInstanceGroupManagers.applyUpdatesToInstances', 'regionInstanceGroupManagers.applyUpdatesToInstances', 'instanceTemplates.delete']);
+  t.same(methods, [
+    'instanceTemplates.insert',
+    'regionInstanceGroupManagers.patch',
+    'regionInstanceGroupManagers.applyUpdatesToInstances',
+    'regionInstanceGroupManagers.applyUpdatesToInstances',
+    'instanceTemplates.delete',
+  ]);
   const [first, second] = events.filter((event) => event.startsWith('delete ')).map((event) => event.slice('delete '.length));
   t.same(new Set([first, second]), new Set(before.keys()));
-  t.same(events, [`delete ${first}`, `insert ${first}`, `delete ${second}`, `insert ${second}`], 'a recreate is delete + insert of the same name, one VM at a time');
+  t.same(
+    events,
+    [`delete ${first}`, `insert ${first}`, `delete ${second}`, `insert ${second}`],
+    'a recreate is delete + insert of the same name, one VM at a time',
+  );
   const all = fake.api.methods();
   const secondReplace = all.lastIndexOf('compute.regionInstanceGroupManagers.applyUpdatesToInstances');
   const between = all.slice(all.indexOf('compute.regionInstanceGroupManagers.applyUpdatesToInstances'), secondReplace);
-  t.ok(between.includes('compute.regionInstanceGroupManagers.listManagedInstances') && between.includes('compute.regionBackendServices.getHealth'), 'recreated and healthy checked between the two');
+  t.ok(
+    between.includes('compute.regionInstanceGroupManagers.listManagedInstances') &&
+      between.includes('compute.regionBackendServices.getHealth'),
+    'recreated and healthy checked between the two',
+  );
   t.same(new Map(migVms(fake).map((vm) => [String(vm.name), natIpOf(vm)])), before, 'names and NAT IPs kept');
   for (const vm of migVms(fake)) t.match(vm.machineType, /e2-medium$/);
   t.not(haInventory(fake).instanceTemplates![0], oldTemplate);
@@ -267,13 +407,19 @@ t.test('switching between single and HA is refused with a clear message', async 
   fake.api.requests.length = 0;
   const toHa = await run('provision', baseArgs(fake, HA));
   t.equal(toHa.code, 1);
-  t.match(toHa.stderr, /gateway natgw-us-central1 runs in single mode \(instance natgw-us-central1 in us-central1-a, address natgw-us-central1-ip .*\); switching to HA is not done in place: run 'natgw destroy'/);
+  t.match(
+    toHa.stderr,
+    /gateway natgw-us-central1 runs in single mode \(instance natgw-us-central1 in us-central1-a, address natgw-us-central1-ip .*\); switching to HA is not done in place: run 'natgw destroy'/,
+  );
   t.same(fake.api.mutations(), []);
   t.equal((await run('destroy', baseArgs(fake, ['--yes']))).code, 0);
   t.equal((await run('provision', baseArgs(fake, HA))).code, 0);
   const toSingle = await run('provision', baseArgs(fake));
   t.equal(toSingle.code, 1);
-  t.match(toSingle.stderr, /gateway natgw-us-central1 runs in HA mode \(managed instance group natgw-us-central1-mig\); switching to single mode is not done in place/);
+  t.match(
+    toSingle.stderr,
+    /gateway natgw-us-central1 runs in HA mode \(managed instance group natgw-us-central1-mig\); switching to single mode is not done in place/,
+  );
 });
 
 t.test('bad flags fail before any API call', async (t) => {
@@ -298,34 +444,61 @@ t.test('bad flags fail before any API call', async (t) => {
   t.same(fake.api.requests, [], 'no API call at all');
   const unknownZone = await run('provision', baseArgs(fake, [...HA, '--zones', 'us-central1-z']));
   t.equal(unknownZone.code, 2);
-  t.match(unknownZone.stderr, /--zones: 'us-central1-z' is not a zone of us-central1 \(zones: us-central1-a, us-central1-b, us-central1-c\)/);
+  t.match(
+    unknownZone.stderr,
+    /--zones: 'us-central1-z' is not a zone of us-central1 \(zones: us-central1-a, us-central1-b, us-central1-c\)/,
+  );
   t.same(fake.api.mutations(), [], 'a zone the region lacks fails before any change');
 });
 
 const faults: [string, Fault, RegExp][] = [
   [
     'MIG insert: permission denied',
-    { method: 'compute.regionInstanceGroupManagers.insert', status: 403, reason: 'forbidden', message: "Required 'compute.instanceGroupManagers.create' permission for 'projects/test-project/regions/us-central1/instanceGroupManagers/natgw-us-central1-mig'" },
+    {
+      method: 'compute.regionInstanceGroupManagers.insert',
+      status: 403,
+      reason: 'forbidden',
+      message:
+        "Required 'compute.instanceGroupManagers.create' permission for 'projects/test-project/regions/us-central1/instanceGroupManagers/natgw-us-central1-mig'",
+    },
     /create managed instance group natgw-us-central1-mig: permission denied: the caller lacks 'compute.instanceGroupManagers.create'/,
   ],
   [
     'createInstances: zone out of capacity',
-    { method: 'compute.regionInstanceGroupManagers.createInstances', operationError: { code: 'ZONE_RESOURCE_POOL_EXHAUSTED', message: "The zone 'projects/test-project/zones/us-central1-a' does not have enough resources available to fulfill the request." } },
+    {
+      method: 'compute.regionInstanceGroupManagers.createInstances',
+      operationError: {
+        code: 'ZONE_RESOURCE_POOL_EXHAUSTED',
+        message: "The zone 'projects/test-project/zones/us-central1-a' does not have enough resources available to fulfill the request.",
+      },
+    },
     /create natgw-us-central1-[a-z0-9]{4}, natgw-us-central1-[a-z0-9]{4} in natgw-us-central1-mig failed: ZONE_RESOURCE_POOL_EXHAUSTED/,
   ],
   [
     'forwarding rule insert: quota',
-    { method: 'compute.forwardingRules.insert', operationError: { code: 'QUOTA_EXCEEDED', message: "Quota 'INTERNAL_FORWARDING_RULES_PER_NETWORK' exceeded. Limit: 75.0" } },
+    {
+      method: 'compute.forwardingRules.insert',
+      operationError: { code: 'QUOTA_EXCEEDED', message: "Quota 'INTERNAL_FORWARDING_RULES_PER_NETWORK' exceeded. Limit: 75.0" },
+    },
     /create forwarding rule natgw-us-central1-fr failed: QUOTA_EXCEEDED: .*Quota INTERNAL_FORWARDING_RULES_PER_NETWORK is exhausted: raise it/,
   ],
   [
     'getHealth: permission denied',
-    { method: 'compute.regionBackendServices.getHealth', status: 403, reason: 'forbidden', message: "Required 'compute.regionBackendServices.get' permission for 'projects/test-project/regions/us-central1/backendServices/natgw-us-central1-ilb'" },
+    {
+      method: 'compute.regionBackendServices.getHealth',
+      status: 403,
+      reason: 'forbidden',
+      message:
+        "Required 'compute.regionBackendServices.get' permission for 'projects/test-project/regions/us-central1/backendServices/natgw-us-central1-ilb'",
+    },
     /read backend health of natgw-us-central1-ilb: permission denied: the caller lacks 'compute.regionBackendServices.get'/,
   ],
   [
     'route insert: failed operation',
-    { method: 'compute.routes.insert', operationError: { code: 'RESOURCE_OPERATION_RATE_EXCEEDED', message: 'Operation rate exceeded for resource.' } },
+    {
+      method: 'compute.routes.insert',
+      operationError: { code: 'RESOURCE_OPERATION_RATE_EXCEEDED', message: 'Operation rate exceeded for resource.' },
+    },
     /create route natgw-us-central1-default failed: RESOURCE_OPERATION_RATE_EXCEEDED/,
   ],
 ];
@@ -365,12 +538,22 @@ t.test('the fake enforces what GCE enforces for stateful regional MIGs', async (
   t.equal((await run('provision', baseArgs(fake, HA))).code, 0);
   const { connectCompute } = await import('../provision/gcp/client.js');
   const { patchMig } = await import('../provision/gcp/instance-groups.js');
+  const { realClock } = await import('../common/clock.js');
   const clients = await connectCompute({ host: '127.0.0.1', port: fake.port, protocol: 'http' }, { requestTimeoutMs: 10_000 });
   t.teardown(() => clients.close());
-  const ctx = { clients, project: PROJECT, retryBaseMs: 1, maxAttempts: 2, operationTimeoutMs: 5000 };
-  await t.rejects(patchMig(ctx, REGION, `${GW}-mig`, { updatePolicy: { maxUnavailable: { fixed: 1 } } }), /maxUnavailable.fixed': '1'.*0 or at least the number of zones \(3\)/);
-  await t.rejects(patchMig(ctx, REGION, `${GW}-mig`, { updatePolicy: { maxSurge: { fixed: 3 } } }), /maxSurge must be 0 when replacementMethod is RECREATE/);
-  await t.rejects(patchMig(ctx, REGION, `${GW}-mig`, { updatePolicy: { replacementMethod: 'SUBSTITUTE' } }), /require replacementMethod RECREATE/);
+  const ctx = { clients, clock: realClock, project: PROJECT, retryBaseMs: 1, maxAttempts: 2, operationTimeoutMs: 5000 };
+  await t.rejects(
+    patchMig(ctx, REGION, `${GW}-mig`, { updatePolicy: { maxUnavailable: { fixed: 1 } } }),
+    /maxUnavailable.fixed': '1'.*0 or at least the number of zones \(3\)/,
+  );
+  await t.rejects(
+    patchMig(ctx, REGION, `${GW}-mig`, { updatePolicy: { maxSurge: { fixed: 3 } } }),
+    /maxSurge must be 0 when replacementMethod is RECREATE/,
+  );
+  await t.rejects(
+    patchMig(ctx, REGION, `${GW}-mig`, { updatePolicy: { replacementMethod: 'SUBSTITUTE' } }),
+    /require replacementMethod RECREATE/,
+  );
   // The lab's autohealing hook: a recreate keeps the name and the stateful IP.
   const vm = migVms(fake)[0]!;
   const recreated = fake.api.recreateManagedInstance(PROJECT, REGION, `${GW}-mig`, String(vm.name));

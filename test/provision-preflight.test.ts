@@ -14,19 +14,37 @@ t.test('quotas: each metric the plan would take over its limit is named with lim
     { metric: 'CPUS', limit: 24, usage: 23 },
     { metric: 'E2_CPUS', limit: 24, usage: 0 },
   ]);
-  t.same(quotaProblems(quotas, 'us-central1', 'e2-small', 2, { addresses: 1, vms: 1 }).map((problem) => problem.split(':')[0]), ['quota IN_USE_ADDRESSES in us-central1'], 'E2 CPUs count against E2_CPUS');
-  t.match(quotaProblems(quotas, 'us-central1', 'n2d-standard-2', 2, { addresses: 1, vms: 1 }), [/IN_USE_ADDRESSES/, /quota CPUS in us-central1: limit 24, in use 23, this plan needs 2 more/], 'a series without its own metric in the list counts against CPUS');
+  t.same(
+    quotaProblems(quotas, 'us-central1', 'e2-small', 2, { addresses: 1, vms: 1 }).map((problem) => problem.split(':')[0]),
+    ['quota IN_USE_ADDRESSES in us-central1'],
+    'E2 CPUs count against E2_CPUS',
+  );
+  t.match(
+    quotaProblems(quotas, 'us-central1', 'n2d-standard-2', 2, { addresses: 1, vms: 1 }),
+    [/IN_USE_ADDRESSES/, /quota CPUS in us-central1: limit 24, in use 23, this plan needs 2 more/],
+    'a series without its own metric in the list counts against CPUS',
+  );
   t.same(quotaProblems(quotas, 'us-central1', 'e2-small', 2, { addresses: 1, vms: 0 }), [], 'an address that fits, no VM');
-  t.match(quotaProblems(quotas, 'us-central1', 'e2-small', 2, { addresses: 2, vms: 0 }), [/quota STATIC_ADDRESSES in us-central1: limit 8, in use 7, this plan needs 2 more\. Raise it/]);
+  t.match(quotaProblems(quotas, 'us-central1', 'e2-small', 2, { addresses: 2, vms: 0 }), [
+    /quota STATIC_ADDRESSES in us-central1: limit 8, in use 7, this plan needs 2 more\. Raise it/,
+  ]);
   t.same(quotaProblems(undefined, 'us-central1', 'e2-small', 2, { addresses: 5, vms: 5 }), [], 'no quotas reported: nothing to say');
 });
 
-const rule = (fields: Record<string, unknown>) => ({ name: 'r', network: 'https://x/projects/p/global/networks/default', direction: 'INGRESS', allowed: [{ IPProtocol: 'tcp', ports: ['22'] }], sourceRanges: ['0.0.0.0/0'], ...fields });
+const rule = (fields: Record<string, unknown>) => ({
+  name: 'r',
+  network: 'https://x/projects/p/global/networks/default',
+  direction: 'INGRESS',
+  allowed: [{ IPProtocol: 'tcp', ports: ['22'] }],
+  sourceRanges: ['0.0.0.0/0'],
+  ...fields,
+});
 
 t.test('exposure: only enabled ingress rules of the network, open to the internet, that reach the NAT VM', async (t) => {
-  const warn = (rules: Record<string, unknown>[]) => exposureWarnings('p', 'default', 'natgw-x', ['natgw-x'], rules).map((warning) => warning.split(' ')[2]);
+  const warn = (rules: Record<string, unknown>[]) =>
+    exposureWarnings('p', 'default', 'natgw-x', ['natgw-x'], rules).map((warning) => warning.split(' ')[2]);
   t.same(warn([rule({ name: 'default-allow-ssh' })]), ['default-allow-ssh'], 'no target: every instance');
-  t.same(warn([rule({ name: 'tagged', targetTags: ['natgw-x'] })]), ['tagged'], 'targets the NAT VM\'s tag');
+  t.same(warn([rule({ name: 'tagged', targetTags: ['natgw-x'] })]), ['tagged'], "targets the NAT VM's tag");
   t.same(warn([rule({ name: 'v6', sourceRanges: ['::/0'] })]), ['v6']);
   t.same(
     warn([
@@ -40,9 +58,12 @@ t.test('exposure: only enabled ingress rules of the network, open to the interne
       rule({ name: 'ours', description: 'natgw-gateway=natgw-x; something' }),
     ]),
     [],
-    'other tags, service-account targets, narrow sources, disabled, egress, deny, other networks and natgw\'s own rules are not exposure',
+    "other tags, service-account targets, narrow sources, disabled, egress, deny, other networks and natgw's own rules are not exposure",
   );
-  t.match(exposureWarnings('p', 'default', 'natgw-x', ['natgw-x'], [rule({ name: 'default-allow-ssh' })])[0], /on tcp:22 .*gcloud compute firewall-rules update default-allow-ssh --project p --source-ranges 35\.235\.240\.0\/20.*gcloud compute firewall-rules delete default-allow-ssh --project p$/);
+  t.match(
+    exposureWarnings('p', 'default', 'natgw-x', ['natgw-x'], [rule({ name: 'default-allow-ssh' })])[0],
+    /on tcp:22 .*gcloud compute firewall-rules update default-allow-ssh --project p --source-ranges 35\.235\.240\.0\/20.*gcloud compute firewall-rules delete default-allow-ssh --project p$/,
+  );
 });
 
 t.test('machine types: architecture and boot disk type', async (t) => {

@@ -25,7 +25,13 @@ t.test('a full provision through async operations, late guest attributes, a 500 
   const fake = await realistic(t);
   // No early report: natgw/health answers 404 for a while, then ok.
   simulateAgent(fake, { healthy: true, okAfterMs: 300, reportsStarting: false });
-  fake.api.inject({ method: 'compute.addresses.insert', status: 500, reason: 'backendError', message: 'Internal error. Please try again or contact Google Support.' });
+  fake.store.pollsUntilDone = 2;
+  fake.api.inject({
+    method: 'compute.addresses.insert',
+    status: 500,
+    reason: 'backendError',
+    message: 'Internal error. Please try again or contact Google Support.',
+  });
   fake.api.inject({ method: 'compute.routes.insert', status: 502, message: 'Bad Gateway' });
   const result = await run('provision', baseArgs(fake));
   t.equal(result.code, 0, result.stderr);
@@ -37,42 +43,82 @@ t.test('a full provision through async operations, late guest attributes, a 500 
     t.equal(calls.length, 2, `${method}: the failed call and its retry`);
     t.equal(new Set(calls.map((call) => requestIdOf(call.url))).size, 1, `${method}: the retry reuses the requestId`);
   }
-  const waits = fake.api.methods().filter((method) => method.endsWith('Operations.wait')).length;
-  t.ok(waits > fake.api.mutations().length, `wait returned before DONE and was called again (${waits} waits for ${fake.api.mutations().length} mutations)`);
+  // Every operation answers its first wait with RUNNING (pollsUntilDone 2), however slow the client is: a provisioner
+  // that did not loop would stop at that answer, so each operation must have been waited on at least twice.
+  const waitsPerOperation = new Map<string, number>();
+  for (const request of fake.api.requests.filter((candidate) => candidate.method.endsWith('Operations.wait'))) {
+    const operation = /\/operations\/([^/?]+)\/wait/.exec(request.url)?.[1] ?? '?';
+    waitsPerOperation.set(operation, (waitsPerOperation.get(operation) ?? 0) + 1);
+  }
+  const accepted = fake.api.mutations().filter((request) => request.status === 200).length;
+  t.equal(waitsPerOperation.size, accepted, 'one operation waited on per accepted mutation (the two refused calls started none)');
+  t.same(
+    [...waitsPerOperation.values()].filter((count) => count < 2),
+    [],
+    `wait returned before DONE and was called again (${[...waitsPerOperation.values()].join(', ')} waits per operation)`,
+  );
   const reads = fake.api.requests.filter((request) => request.method === 'compute.instances.getGuestAttributes');
-  t.ok(reads.some((request) => request.status === 404), 'the health attribute was not written yet at first (404 is "not yet")');
+  t.ok(
+    reads.some((request) => request.status === 404),
+    'the health attribute was not written yet at first (404 is "not yet")',
+  );
   t.equal(reads.at(-1)?.status, 200);
 });
 
-t.test('guest attribute reads: errors other than 404 mean "not yet" (a denied permission stops at once: provision-faults.test.ts)', async (t) => {
-  const fake = await realistic(t);
-  simulateAgent(fake, { healthy: true, okAfterMs: 100 });
-  fake.api.inject({ method: 'compute.instances.getGuestAttributes', status: 400, reason: 'invalid', message: 'Guest attributes are not ready yet', times: 3 });
-  const result = await run('provision', baseArgs(fake));
-  t.equal(result.code, 0, result.stderr);
-  t.match(result.stderr, /last read failed, retrying: HTTP 400: Guest attributes are not ready yet/);
-  t.same(inventory(fake), FULL);
-});
+t.test(
+  'guest attribute reads: errors other than 404 mean "not yet" (a denied permission stops at once: provision-faults.test.ts)',
+  async (t) => {
+    const fake = await realistic(t);
+    simulateAgent(fake, { healthy: true, okAfterMs: 100 });
+    fake.api.inject({
+      method: 'compute.instances.getGuestAttributes',
+      status: 400,
+      reason: 'invalid',
+      message: 'Guest attributes are not ready yet',
+      times: 3,
+    });
+    const result = await run('provision', baseArgs(fake));
+    t.equal(result.code, 0, result.stderr);
+    t.match(result.stderr, /last read failed, retrying: HTTP 400: Guest attributes are not ready yet/);
+    t.same(inventory(fake), FULL);
+  },
+);
 
-t.test('an org-policy refusal at instance insert: one message naming the constraint, nothing left behind, a re-run after the fix converges', async (t) => {
-  const fake = await realistic(t);
-  simulateAgent(fake);
-  fake.store.setOrgPolicy(PROJECT, VM_EXTERNAL_IP);
-  const refused = await run('provision', baseArgs(fake));
-  t.equal(refused.code, 1);
-  t.match(refused.stderr, /natgw provision: create instance natgw-us-central1: Constraint constraints\/compute\.vmExternalIpAccess violated for project test-project\./);
-  t.match(refused.stderr, /Refused by the organization policy constraints\/compute\.vmExternalIpAccess: natgw needs an external IP on the NAT VM \(it is the NAT IP\)\. Ask your organization policy admin for an exception for this project, then re-run\./);
-  t.match(refused.stderr, /Rolled back what this run created: firewall rule natgw-us-central1-health, firewall rule natgw-us-central1-clients, address natgw-us-central1-ip\./);
-  t.match(refused.stderr, /note: organization policies cannot be read through the Compute API/, 'the preflight said it could not check policies');
-  t.equal(refused.stderr.match(/organization policies cannot be read/g)?.length, 1, 'said once');
-  t.notMatch(refused.stderr, /\n\s+at /, 'no stack trace');
-  t.same(inventory(fake), EMPTY, 'no VM, no route, and nothing else this run created');
+t.test(
+  'an org-policy refusal at instance insert: one message naming the constraint, nothing left behind, a re-run after the fix converges',
+  async (t) => {
+    const fake = await realistic(t);
+    simulateAgent(fake);
+    fake.store.setOrgPolicy(PROJECT, VM_EXTERNAL_IP);
+    const refused = await run('provision', baseArgs(fake));
+    t.equal(refused.code, 1);
+    t.match(
+      refused.stderr,
+      /natgw provision: create instance natgw-us-central1: Constraint constraints\/compute\.vmExternalIpAccess violated for project test-project\./,
+    );
+    t.match(
+      refused.stderr,
+      /Refused by the organization policy constraints\/compute\.vmExternalIpAccess: natgw needs an external IP on the NAT VM \(it is the NAT IP\)\. Ask your organization policy admin for an exception for this project, then re-run\./,
+    );
+    t.match(
+      refused.stderr,
+      /Rolled back what this run created: firewall rule natgw-us-central1-health, firewall rule natgw-us-central1-clients, address natgw-us-central1-ip\./,
+    );
+    t.match(
+      refused.stderr,
+      /note: organization policies cannot be read through the Compute API/,
+      'the preflight said it could not check policies',
+    );
+    t.equal(refused.stderr.match(/organization policies cannot be read/g)?.length, 1, 'said once');
+    t.notMatch(refused.stderr, /\n\s+at /, 'no stack trace');
+    t.same(inventory(fake), EMPTY, 'no VM, no route, and nothing else this run created');
 
-  fake.store.setOrgPolicy(PROJECT, VM_EXTERNAL_IP, false);
-  const rerun = await run('provision', baseArgs(fake));
-  t.equal(rerun.code, 0, rerun.stderr);
-  t.same(inventory(fake), FULL);
-});
+    fake.store.setOrgPolicy(PROJECT, VM_EXTERNAL_IP, false);
+    const rerun = await run('provision', baseArgs(fake));
+    t.equal(rerun.code, 0, rerun.stderr);
+    t.same(inventory(fake), FULL);
+  },
+);
 
 t.test('a canIpForward policy refusal injected as GCE sends it (412) is named the same way', async (t) => {
   const fake = await realistic(t);
@@ -80,17 +126,26 @@ t.test('a canIpForward policy refusal injected as GCE sends it (412) is named th
   fake.api.inject({ method: 'compute.instances.insert', ...orgPolicyError('constraints/compute.vmCanIpForward') });
   const refused = await run('provision', baseArgs(fake));
   t.equal(refused.code, 1);
-  t.match(refused.stderr, /Refused by the organization policy constraints\/compute\.vmCanIpForward: natgw needs IP forwarding on the NAT VM \(canIpForward\)/);
+  t.match(
+    refused.stderr,
+    /Refused by the organization policy constraints\/compute\.vmCanIpForward: natgw needs IP forwarding on the NAT VM \(canIpForward\)/,
+  );
   t.same(inventory(fake), EMPTY);
 });
 
 t.test('a quota refusal seen only at insert time rolls back this run and a re-run converges', async (t) => {
   const fake = await realistic(t);
   simulateAgent(fake);
-  fake.api.inject({ method: 'compute.instances.insert', operationError: { code: 'QUOTA_EXCEEDED', message: "Quota 'C3_CPUS' exceeded. Limit: 0.0 in region us-central1." } });
+  fake.api.inject({
+    method: 'compute.instances.insert',
+    operationError: { code: 'QUOTA_EXCEEDED', message: "Quota 'C3_CPUS' exceeded. Limit: 0.0 in region us-central1." },
+  });
   const refused = await run('provision', baseArgs(fake));
   t.equal(refused.code, 1);
-  t.match(refused.stderr, /create instance natgw-us-central1 failed: QUOTA_EXCEEDED: Quota 'C3_CPUS' exceeded\. Limit: 0\.0 in region us-central1\. Quota C3_CPUS is exhausted: raise it \(console: IAM & Admin > Quotas\) or free some, then re-run\./);
+  t.match(
+    refused.stderr,
+    /create instance natgw-us-central1 failed: QUOTA_EXCEEDED: Quota 'C3_CPUS' exceeded\. Limit: 0\.0 in region us-central1\. Quota C3_CPUS is exhausted: raise it \(console: IAM & Admin > Quotas\) or free some, then re-run\./,
+  );
   t.same(inventory(fake), EMPTY);
   t.equal((await run('provision', baseArgs(fake))).code, 0);
   t.same(inventory(fake), FULL);
@@ -126,7 +181,10 @@ t.test('preflight: a machine type the zone does not offer is named with what to 
   const fake = await realistic(t);
   const dry = await run('provision', baseArgs(fake, ['--dry-run', '--machine-type', 'z9-mega-1']));
   t.equal(dry.code, 1);
-  t.match(dry.stderr, /machine type z9-mega-1 is not offered in zone us-central1-a: pick another --machine-type \(gcloud compute machine-types list --zones us-central1-a --project test-project\) or another zone\./);
+  t.match(
+    dry.stderr,
+    /machine type z9-mega-1 is not offered in zone us-central1-a: pick another --machine-type \(gcloud compute machine-types list --zones us-central1-a --project test-project\) or another zone\./,
+  );
   t.same(fake.api.mutations(), []);
 });
 
@@ -136,7 +194,10 @@ t.test('Arm and Hyperdisk-only machine types: the image and boot disk that fit',
   const arm = await run('provision', baseArgs(fake, ['--machine-type', 't2a-standard-1', '--dry-run']));
   t.equal(arm.code, 0, arm.stderr);
   t.match(arm.stdout, /NAT VM: t2a-standard-1 \(ARM64\), image debian-cloud\/debian-13-arm64, boot disk pd-balanced/);
-  t.match(arm.stdout, /gcloud compute instances create .*--machine-type t2a-standard-1 --image-family debian-13-arm64 --image-project debian-cloud .*--boot-disk-type pd-balanced/);
+  t.match(
+    arm.stdout,
+    /gcloud compute instances create .*--machine-type t2a-standard-1 --image-family debian-13-arm64 --image-project debian-cloud .*--boot-disk-type pd-balanced/,
+  );
   const c4 = await run('provision', baseArgs(fake, ['--machine-type', 'c4-standard-2', '--dry-run', '--json']));
   t.match(JSON.parse(c4.stdout), { architecture: 'X86_64', image: 'debian-cloud/debian-13', bootDiskType: 'hyperdisk-balanced' });
   const c4a = await run('provision', baseArgs(fake, ['--machine-type', 'c4a-standard-1', '--dry-run', '--json']));
@@ -147,7 +208,9 @@ t.test('Arm and Hyperdisk-only machine types: the image and boot disk that fit',
   const real = await run('provision', baseArgs(fake, ['--machine-type', 't2a-standard-1']));
   t.equal(real.code, 0, real.stderr);
   const insert = fake.api.requests.find((request) => request.method === 'compute.instances.insert' && request.status === 200)!;
-  t.match(((insert.body as Json).disks as Json[])[0], { initializeParams: { sourceImage: /debian-13-trixie-arm64/, diskType: /diskTypes\/pd-balanced$/ } });
+  t.match(((insert.body as Json).disks as Json[])[0], {
+    initializeParams: { sourceImage: /debian-13-trixie-arm64/, diskType: /diskTypes\/pd-balanced$/ },
+  });
 });
 
 t.test('status: route warnings, and exit 3 while the next hop is stopped or gone', async (t) => {
@@ -155,7 +218,9 @@ t.test('status: route warnings, and exit 3 while the next hop is stopped or gone
   simulateAgent(fake);
   t.equal((await run('provision', baseArgs(fake))).code, 0);
   t.equal((await run('status', baseArgs(fake))).code, 0, 'serving');
-  fake.store.update(PROJECT, `zones/${ZONE}`, 'instances', GW, (instance) => void (instance.status = 'TERMINATED'));
+  fake.store.update(PROJECT, `zones/${ZONE}`, 'instances', GW, (instance) => {
+    instance.status = 'TERMINATED';
+  });
   const stopped = await run('status', baseArgs(fake));
   t.equal(stopped.code, 3);
   t.match(stopped.stdout, /NOT serving/);
@@ -168,7 +233,7 @@ t.test('status: route warnings, and exit 3 while the next hop is stopped or gone
   t.match(gone.stdout, /WARNING NEXT_HOP_INSTANCE_NOT_FOUND/);
 });
 
-t.test('the default network\'s default-allow-ssh: provision and status warn, naming the rule and the fix', async (t) => {
+t.test("the default network's default-allow-ssh: provision and status warn, naming the rule and the fix", async (t) => {
   const fake = await realistic(t, { defaultFirewalls: true });
   simulateAgent(fake);
   const expected =
@@ -184,7 +249,9 @@ t.test('the default network\'s default-allow-ssh: provision and status warn, nam
   t.match(JSON.parse((await run('status', baseArgs(fake, ['--json']))).stdout).warnings, [/default-allow-ssh/]);
 
   // Narrowed to IAP: no warning any more.
-  fake.store.update(PROJECT, 'global', 'firewalls', 'default-allow-ssh', (rule) => void (rule.sourceRanges = ['35.235.240.0/20']));
+  fake.store.update(PROJECT, 'global', 'firewalls', 'default-allow-ssh', (rule) => {
+    rule.sourceRanges = ['35.235.240.0/20'];
+  });
   t.notMatch((await run('status', baseArgs(fake))).stderr, /default-allow-ssh/);
 });
 

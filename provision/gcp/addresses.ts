@@ -20,10 +20,24 @@ export const insertAddress = (ctx: CallContext, region: string, address: Address
     ctx.clients.addresses.insert({ project: ctx.project, region, addressResource: address, requestId }),
   );
 
-export const setAddressLabels = (ctx: CallContext, region: string, name: string, labels: Record<string, string>, labelFingerprint: string) =>
+export const setAddressLabels = (
+  ctx: CallContext,
+  region: string,
+  name: string,
+  labels: Record<string, string>,
+  labelFingerprint: string,
+) =>
   mutate(ctx, `label address ${name}`, { kind: 'region', region }, (requestId) =>
-    ctx.clients.addresses.setLabels({ project: ctx.project, region, resource: name, regionSetLabelsRequestResource: { labels, labelFingerprint }, requestId }),
+    ctx.clients.addresses.setLabels({
+      project: ctx.project,
+      region,
+      resource: name,
+      regionSetLabelsRequestResource: { labels, labelFingerprint },
+      requestId,
+    }),
   );
 
 export const deleteAddress = (ctx: CallContext, region: string, name: string) =>
-  mutate(ctx, `delete address ${name}`, { kind: 'region', region }, (requestId) => ctx.clients.addresses.delete({ project: ctx.project, region, address: name, requestId }));
+  mutate(ctx, `delete address ${name}`, { kind: 'region', region }, (requestId) =>
+    ctx.clients.addresses.delete({ project: ctx.project, region, address: name, requestId }),
+  );

@@ -1,7 +1,11 @@
 // Retries, requestIds, operation waiting and error translation: the behaviour every thin API module shares.
 import { randomUUID } from 'node:crypto';
 import type { protos } from '@google-cloud/compute';
+import type { Clock } from '../../common/clock.js';
+import { ProvisionError, type Refusal } from '../../common/errors.js';
 import type { ComputeClients } from './client.js';
+
+export { ProvisionError, type Refusal };
 
 export type Operation = protos.google.cloud.compute.v1.IOperation;
 
@@ -14,23 +18,8 @@ export interface CallContext {
   /** How long one operation may take before we give up waiting (the operation itself keeps going). */
   operationTimeoutMs: number;
   onRetry?: (what: string, attempt: number, reason: string, delayMs: number) => void;
-}
-
-/**
- * Why a refusal happened, when it is one GCE decides before creating anything: an organization policy constraint or a
- * quota. The executor rolls back what the run created when it meets one (a re-run after the fix starts clean).
- */
-export type Refusal = { kind: 'policy'; constraint: string } | { kind: 'quota'; quota: string };
-
-/** An operator-facing failure: printed as-is, without a stack, exit 1. */
-export class ProvisionError extends Error {
-  override name = 'ProvisionError';
-  constructor(
-    message: string,
-    readonly refusal?: Refusal,
-  ) {
-    super(message);
-  }
+  /** Every backoff, poll and deadline of the provisioner goes through it (tests pass a fake one). */
+  clock: Clock;
 }
 
 interface ParsedApiError {
@@ -44,7 +33,14 @@ interface ParsedApiError {
 export function parseApiError(error: unknown): ParsedApiError {
   if (typeof error === 'string') return { message: error };
   const e = error as { code?: unknown; status?: unknown; message?: unknown; response?: { status?: number; data?: unknown } };
-  const status = typeof e.status === 'number' ? e.status : typeof e.response?.status === 'number' ? e.response.status : typeof e.code === 'number' ? e.code : undefined;
+  const status =
+    typeof e.status === 'number'
+      ? e.status
+      : typeof e.response?.status === 'number'
+        ? e.response.status
+        : typeof e.code === 'number'
+          ? e.code
+          : undefined;
   const code = typeof e.code === 'string' ? e.code : undefined;
   let message = typeof e.message === 'string' ? e.message : String(error);
   let reason: string | undefined;
@@ -65,17 +61,17 @@ export function parseApiError(error: unknown): ParsedApiError {
       break;
     }
   }
-  return { ...(status === undefined ? {} : { status }), ...(reason === undefined ? {} : { reason }), ...(code === undefined ? {} : { code }), message };
+  return {
+    ...(status === undefined ? {} : { status }),
+    ...(reason === undefined ? {} : { reason }),
+    ...(code === undefined ? {} : { code }),
+    message,
+  };
 }
 
 export function isNotFound(error: unknown): boolean {
   const parsed = parseApiError(error);
   return parsed.status === 404 || parsed.reason === 'notFound';
-}
-
-export function isAlreadyExists(error: unknown): boolean {
-  const parsed = parseApiError(error);
-  return parsed.status === 409 || parsed.reason === 'alreadyExists';
 }
 
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_SOCKET']);
@@ -85,8 +81,10 @@ const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 function retryable(error: unknown): string | undefined {
   const parsed = parseApiError(error);
-  if (parsed.status !== undefined && RETRYABLE_STATUSES.has(parsed.status)) return `HTTP ${parsed.status}${parsed.reason === undefined ? '' : ` ${parsed.reason}`}`;
-  if (parsed.reason === 'rateLimitExceeded' || parsed.reason === 'userRateLimitExceeded') return `HTTP ${parsed.status ?? 403} ${parsed.reason}`;
+  if (parsed.status !== undefined && RETRYABLE_STATUSES.has(parsed.status))
+    return `HTTP ${parsed.status}${parsed.reason === undefined ? '' : ` ${parsed.reason}`}`;
+  if (parsed.reason === 'rateLimitExceeded' || parsed.reason === 'userRateLimitExceeded')
+    return `HTTP ${parsed.status ?? 403} ${parsed.reason}`;
   const cause = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
   for (const code of [parsed.code, cause]) if (code !== undefined && RETRYABLE_CODES.has(code)) return code;
   if (/socket hang up|ECONNRESET/i.test(parsed.message)) return 'connection reset';
@@ -120,7 +118,10 @@ export function policyRefusal(what: string, constraint: string, message: string)
 
 /** The one message for a quota refusal (quoted in docs/deploy.md). */
 export function quotaRefusal(what: string, quota: string, message: string): ProvisionError {
-  return new ProvisionError(`${what}: ${sentence(message)} Quota ${quota} is exhausted: raise it (console: IAM & Admin > Quotas) or free some, then re-run.`, { kind: 'quota', quota });
+  return new ProvisionError(
+    `${what}: ${sentence(message)} Quota ${quota} is exhausted: raise it (console: IAM & Admin > Quotas) or free some, then re-run.`,
+    { kind: 'quota', quota },
+  );
 }
 
 export interface ErrorEntry {
@@ -146,21 +147,28 @@ export function describeFailure(what: string, error: unknown): ProvisionError {
   const parsed = parseApiError(error);
   // GCE names the constraint in a 4xx (412 conditionNotMet seen cited); any status, the constraint is what matters.
   const constraint = CONSTRAINT.exec(parsed.message)?.[0];
-  if (constraint !== undefined && (parsed.status === undefined || (parsed.status >= 400 && parsed.status < 500))) return policyRefusal(what, constraint, parsed.message);
+  if (constraint !== undefined && (parsed.status === undefined || (parsed.status >= 400 && parsed.status < 500)))
+    return policyRefusal(what, constraint, parsed.message);
   const permission = /Required '([a-z]+\.[a-zA-Z]+\.[a-zA-Z]+)' permission/.exec(parsed.message)?.[1];
   if (parsed.status === 403 && permission !== undefined) {
-    return new ProvisionError(`${what}: permission denied: the caller lacks '${permission}' (${parsed.message}). Grant a role that includes it (see docs/deploy.md) and re-run.`);
+    return new ProvisionError(
+      `${what}: permission denied: the caller lacks '${permission}' (${parsed.message}). Grant a role that includes it (see docs/deploy.md) and re-run.`,
+    );
   }
   if (parsed.status === 403 && /quota/i.test(`${parsed.reason ?? ''} ${parsed.message}`)) {
     return quotaRefusal(what, quotaName(parsed.message, parsed.reason ?? 'quotaExceeded'), parsed.message);
   }
   if (parsed.status === 403) return new ProvisionError(`${what}: permission denied: ${parsed.message}`);
-  if (parsed.status === 401) return new ProvisionError(`${what}: not authenticated: ${parsed.message}. Run 'gcloud auth application-default login' or set GOOGLE_APPLICATION_CREDENTIALS.`);
-  const status = parsed.status === undefined ? parsed.code ?? 'error' : `HTTP ${parsed.status}${parsed.reason === undefined ? '' : ` ${parsed.reason}`}`;
+  if (parsed.status === 401)
+    return new ProvisionError(
+      `${what}: not authenticated: ${parsed.message}. Run 'gcloud auth application-default login' or set GOOGLE_APPLICATION_CREDENTIALS.`,
+    );
+  const status =
+    parsed.status === undefined
+      ? (parsed.code ?? 'error')
+      : `HTTP ${parsed.status}${parsed.reason === undefined ? '' : ` ${parsed.reason}`}`;
   return new ProvisionError(`${what}: ${status}: ${parsed.message}`);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Calls `fn` with retries for throttling, unavailability and dropped connections; everything else fails at once. */
 export async function withRetry<T>(ctx: CallContext, what: string, fn: () => Promise<T>): Promise<T> {
@@ -172,7 +180,7 @@ export async function withRetry<T>(ctx: CallContext, what: string, fn: () => Pro
       if (reason === undefined || attempt >= ctx.maxAttempts) throw error;
       const delay = Math.round(ctx.retryBaseMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5));
       ctx.onRetry?.(what, attempt, reason, delay);
-      await sleep(delay);
+      await ctx.clock.sleep(delay);
     }
   }
 }
@@ -214,11 +222,13 @@ export async function mutate(
 
 async function waitOperation(ctx: CallContext, what: string, scope: OperationScope, first: Operation): Promise<Operation> {
   let operation = first;
-  const deadline = Date.now() + ctx.operationTimeoutMs;
+  const deadline = ctx.clock.now() + ctx.operationTimeoutMs;
   // The cap matters: an unknown status decodes to undefined and would otherwise loop forever.
   for (let round = 0; String(operation.status) !== 'DONE'; round++) {
-    if (Date.now() > deadline || round > 10_000) {
-      throw new ProvisionError(`${what}: operation ${operation.name} still ${String(operation.status)} after ${Math.round(ctx.operationTimeoutMs / 1000)}s; it may still finish. Re-run to converge.`);
+    if (ctx.clock.now() > deadline || round > 10_000) {
+      throw new ProvisionError(
+        `${what}: operation ${operation.name} still ${String(operation.status)} after ${Math.round(ctx.operationTimeoutMs / 1000)}s; it may still finish. Re-run to converge.`,
+      );
     }
     const name = String(operation.name);
     try {

@@ -1,7 +1,7 @@
 // One place that loads @google-cloud/compute (seconds to import) and builds every client the provisioner uses, so the
 // rest of natgw never pays for it and each client is created once per run.
 import type * as ComputeModule from '@google-cloud/compute';
-import { UsageError } from '../../cli/errors.js';
+import { UsageError } from '../../common/errors.js';
 
 export interface ComputeClients {
   addresses: ComputeModule.AddressesClient;
@@ -43,10 +43,12 @@ export function parseEndpoint(flag: string, value: string): Endpoint {
     throw new UsageError(`${flag}: '${value}' is not a URL (e.g. https://compute.googleapis.com or http://127.0.0.1:8080)`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${flag}: '${value}' must be an http:// or https:// URL`);
-  if (url.pathname !== '/' && url.pathname !== '') throw new UsageError(`${flag}: '${value}' must not have a path; the client adds /compute/v1/…`);
+  if (url.pathname !== '/' && url.pathname !== '')
+    throw new UsageError(`${flag}: '${value}' must not have a path; the client adds /compute/v1/…`);
   const protocol = url.protocol === 'http:' ? 'http' : 'https';
   // Plain http would send a bearer token in clear text anywhere but loopback, so it is only allowed there.
-  if (protocol === 'http' && !LOOPBACK.test(url.hostname)) throw new UsageError(`${flag}: plain http is only allowed to a loopback address, got '${url.hostname}'`);
+  if (protocol === 'http' && !LOOPBACK.test(url.hostname))
+    throw new UsageError(`${flag}: plain http is only allowed to a loopback address, got '${url.hostname}'`);
   const port = url.port === '' ? (protocol === 'http' ? 80 : 443) : Number(url.port);
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port, protocol };
 }
@@ -61,7 +63,9 @@ export async function connectCompute(endpoint: Endpoint | undefined, options: { 
   if (endpoint !== undefined && endpoint.protocol === 'http') {
     // A loopback fake: a fixed token, so neither ADC nor the metadata server is looked up.
     const { OAuth2Client } = await import('google-auth-library');
-    const authClient = new OAuth2Client({ transporterOptions: { timeout: options.requestTimeoutMs } } as ConstructorParameters<typeof OAuth2Client>[0]);
+    const authClient = new OAuth2Client({ transporterOptions: { timeout: options.requestTimeoutMs } } as ConstructorParameters<
+      typeof OAuth2Client
+    >[0]);
     authClient.setCredentials({ access_token: 'natgw-loopback', expiry_date: Date.now() + 24 * 3600 * 1000 });
     clientOptions = { apiEndpoint: endpoint.host, port: endpoint.port, protocol: 'http', authClient } as unknown as ClientOptions;
   } else if (endpoint !== undefined) {

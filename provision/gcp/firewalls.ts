@@ -17,4 +17,6 @@ export const patchFirewall = (ctx: CallContext, name: string, firewall: Firewall
   );
 
 export const deleteFirewall = (ctx: CallContext, name: string) =>
-  mutate(ctx, `delete firewall rule ${name}`, { kind: 'global' }, (requestId) => ctx.clients.firewalls.delete({ project: ctx.project, firewall: name, requestId }));
+  mutate(ctx, `delete firewall rule ${name}`, { kind: 'global' }, (requestId) =>
+    ctx.clients.firewalls.delete({ project: ctx.project, firewall: name, requestId }),
+  );

@@ -18,7 +18,13 @@ export const insertMig = (ctx: CallContext, region: string, mig: InstanceGroupMa
 
 export const patchMig = (ctx: CallContext, region: string, name: string, mig: InstanceGroupManager) =>
   mutate(ctx, `update managed instance group ${name}`, { kind: 'region', region }, (requestId) =>
-    ctx.clients.regionInstanceGroupManagers.patch({ project: ctx.project, region, instanceGroupManager: name, instanceGroupManagerResource: mig, requestId }),
+    ctx.clients.regionInstanceGroupManagers.patch({
+      project: ctx.project,
+      region,
+      instanceGroupManager: name,
+      instanceGroupManagerResource: mig,
+      requestId,
+    }),
   );
 
 export const deleteMig = (ctx: CallContext, region: string, name: string) =>
@@ -67,13 +73,19 @@ export const replaceMigInstances = (ctx: CallContext, region: string, name: stri
       project: ctx.project,
       region,
       instanceGroupManager: name,
-      regionInstanceGroupManagersApplyUpdatesRequestResource: { instances, minimalAction: 'REPLACE', mostDisruptiveAllowedAction: 'REPLACE' },
+      regionInstanceGroupManagersApplyUpdatesRequestResource: {
+        instances,
+        minimalAction: 'REPLACE',
+        mostDisruptiveAllowedAction: 'REPLACE',
+      },
     }),
   );
 
 export async function listManagedInstances(ctx: CallContext, region: string, name: string): Promise<ManagedInstance[]> {
   try {
-    const [items] = await withRetry(ctx, `list instances of ${name}`, () => ctx.clients.regionInstanceGroupManagers.listManagedInstances({ project: ctx.project, region, instanceGroupManager: name }));
+    const [items] = await withRetry(ctx, `list instances of ${name}`, () =>
+      ctx.clients.regionInstanceGroupManagers.listManagedInstances({ project: ctx.project, region, instanceGroupManager: name }),
+    );
     return items;
   } catch (error) {
     throw describeFailure(`list instances of managed instance group ${name}`, error);
@@ -82,7 +94,9 @@ export async function listManagedInstances(ctx: CallContext, region: string, nam
 
 export async function listPerInstanceConfigs(ctx: CallContext, region: string, name: string): Promise<PerInstanceConfig[]> {
   try {
-    const [items] = await withRetry(ctx, `list stateful configs of ${name}`, () => ctx.clients.regionInstanceGroupManagers.listPerInstanceConfigs({ project: ctx.project, region, instanceGroupManager: name }));
+    const [items] = await withRetry(ctx, `list stateful configs of ${name}`, () =>
+      ctx.clients.regionInstanceGroupManagers.listPerInstanceConfigs({ project: ctx.project, region, instanceGroupManager: name }),
+    );
     return items;
   } catch (error) {
     throw describeFailure(`list stateful configs of managed instance group ${name}`, error);
@@ -94,7 +108,9 @@ export type MigError = protos.google.cloud.compute.v1.IInstanceManagedByIgmError
 /** The group's recent errors (quota, stockout, bad template): where a failed create shows its cause. */
 export async function listMigErrors(ctx: CallContext, region: string, name: string): Promise<MigError[]> {
   try {
-    const [items] = await withRetry(ctx, `list errors of ${name}`, () => ctx.clients.regionInstanceGroupManagers.listErrors({ project: ctx.project, region, instanceGroupManager: name }));
+    const [items] = await withRetry(ctx, `list errors of ${name}`, () =>
+      ctx.clients.regionInstanceGroupManagers.listErrors({ project: ctx.project, region, instanceGroupManager: name }),
+    );
     return items;
   } catch (error) {
     throw describeFailure(`list errors of managed instance group ${name}`, error);

@@ -12,16 +12,30 @@ export const insertInstance = (ctx: CallContext, zone: string, instance: Instanc
   );
 
 export const deleteInstance = (ctx: CallContext, zone: string, name: string) =>
-  mutate(ctx, `delete instance ${name}`, { kind: 'zone', zone }, (requestId) => ctx.clients.instances.delete({ project: ctx.project, zone, instance: name, requestId }));
+  mutate(ctx, `delete instance ${name}`, { kind: 'zone', zone }, (requestId) =>
+    ctx.clients.instances.delete({ project: ctx.project, zone, instance: name, requestId }),
+  );
 
-export const setInstanceMetadata = (ctx: CallContext, zone: string, name: string, items: { key: string; value: string }[], fingerprint: string) =>
+export const setInstanceMetadata = (
+  ctx: CallContext,
+  zone: string,
+  name: string,
+  items: { key: string; value: string }[],
+  fingerprint: string,
+) =>
   mutate(ctx, `update metadata of instance ${name}`, { kind: 'zone', zone }, (requestId) =>
     ctx.clients.instances.setMetadata({ project: ctx.project, zone, instance: name, metadataResource: { items, fingerprint }, requestId }),
   );
 
 export const setInstanceLabels = (ctx: CallContext, zone: string, name: string, labels: Record<string, string>, labelFingerprint: string) =>
   mutate(ctx, `label instance ${name}`, { kind: 'zone', zone }, (requestId) =>
-    ctx.clients.instances.setLabels({ project: ctx.project, zone, instance: name, instancesSetLabelsRequestResource: { labels, labelFingerprint }, requestId }),
+    ctx.clients.instances.setLabels({
+      project: ctx.project,
+      zone,
+      instance: name,
+      instancesSetLabelsRequestResource: { labels, labelFingerprint },
+      requestId,
+    }),
   );
 
 export const setInstanceTags = (ctx: CallContext, zone: string, name: string, items: string[], fingerprint: string) =>
@@ -35,7 +49,9 @@ export async function getGuestAttributes(ctx: CallContext, zone: string, name: s
     const [result] = await withRetry(ctx, `read guest attributes of ${name}`, () =>
       ctx.clients.instances.getGuestAttributes({ project: ctx.project, zone, instance: name, queryPath }),
     );
-    const entries = (result.queryValue?.items ?? []).map((item) => [`${item.namespace ?? ''}/${item.key ?? ''}`, item.value ?? ''] as const);
+    const entries = (result.queryValue?.items ?? []).map(
+      (item) => [`${item.namespace ?? ''}/${item.key ?? ''}`, item.value ?? ''] as const,
+    );
     return Object.fromEntries(entries);
   } catch (error) {
     if (isNotFound(error)) return {};
@@ -58,8 +74,9 @@ export async function readHealthAttribute(ctx: CallContext, zone: string, name: 
   } catch (error) {
     if (isNotFound(error)) return {};
     const parsed = parseApiError(error);
-    if (parsed.status === 401 || (parsed.status === 403 && !/rateLimit/i.test(parsed.reason ?? ''))) throw describeFailure(`read guest attributes of instance ${name}`, error);
-    return { error: `${parsed.status === undefined ? parsed.code ?? 'error' : `HTTP ${parsed.status}`}: ${parsed.message}` };
+    if (parsed.status === 401 || (parsed.status === 403 && !/rateLimit/i.test(parsed.reason ?? '')))
+      throw describeFailure(`read guest attributes of instance ${name}`, error);
+    return { error: `${parsed.status === undefined ? (parsed.code ?? 'error') : `HTTP ${parsed.status}`}: ${parsed.message}` };
   }
 }
 

@@ -12,10 +12,14 @@ export type DiskType = protos.google.cloud.compute.v1.IDiskType;
 export type Firewall = protos.google.cloud.compute.v1.IFirewall;
 
 export const getMachineType = (ctx: CallContext, zone: string, name: string) =>
-  getOrUndefined<MachineType>(ctx, `read machine type ${name} in ${zone}`, () => ctx.clients.machineTypes.get({ project: ctx.project, zone, machineType: name }));
+  getOrUndefined<MachineType>(ctx, `read machine type ${name} in ${zone}`, () =>
+    ctx.clients.machineTypes.get({ project: ctx.project, zone, machineType: name }),
+  );
 
 export const getDiskType = (ctx: CallContext, zone: string, name: string) =>
-  getOrUndefined<DiskType>(ctx, `read disk type ${name} in ${zone}`, () => ctx.clients.diskTypes.get({ project: ctx.project, zone, diskType: name }));
+  getOrUndefined<DiskType>(ctx, `read disk type ${name} in ${zone}`, () =>
+    ctx.clients.diskTypes.get({ project: ctx.project, zone, diskType: name }),
+  );
 
 /** Every firewall rule of the project (the caller filters by network: the list filter syntax is not worth the risk). */
 export async function listFirewalls(ctx: CallContext): Promise<Firewall[]> {
@@ -43,5 +47,7 @@ export async function listSubnetworks(ctx: CallContext, region: string): Promise
 }
 
 export async function getImageFromFamily(ctx: CallContext, project: string, family: string): Promise<Image | undefined> {
-  return getOrUndefined<Image>({ ...ctx, project }, `read image family ${project}/${family}`, () => ctx.clients.images.getFromFamily({ project, family }));
+  return getOrUndefined<Image>({ ...ctx, project }, `read image family ${project}/${family}`, () =>
+    ctx.clients.images.getFromFamily({ project, family }),
+  );
 }

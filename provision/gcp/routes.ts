@@ -7,7 +7,11 @@ export const getRoute = (ctx: CallContext, name: string) =>
   getOrUndefined<Route>(ctx, `read route ${name}`, () => ctx.clients.routes.get({ project: ctx.project, route: name }));
 
 export const insertRoute = (ctx: CallContext, route: Route) =>
-  mutate(ctx, `create route ${route.name}`, { kind: 'global' }, (requestId) => ctx.clients.routes.insert({ project: ctx.project, routeResource: route, requestId }));
+  mutate(ctx, `create route ${route.name}`, { kind: 'global' }, (requestId) =>
+    ctx.clients.routes.insert({ project: ctx.project, routeResource: route, requestId }),
+  );
 
 export const deleteRoute = (ctx: CallContext, name: string) =>
-  mutate(ctx, `delete route ${name}`, { kind: 'global' }, (requestId) => ctx.clients.routes.delete({ project: ctx.project, route: name, requestId }));
+  mutate(ctx, `delete route ${name}`, { kind: 'global' }, (requestId) =>
+    ctx.clients.routes.delete({ project: ctx.project, route: name, requestId }),
+  );

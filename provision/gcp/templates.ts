@@ -1,10 +1,7 @@
 import type { protos } from '@google-cloud/compute';
-import { describeFailure, getOrUndefined, mutate, withRetry, type CallContext } from './call.js';
+import { describeFailure, mutate, withRetry, type CallContext } from './call.js';
 
 export type InstanceTemplate = protos.google.cloud.compute.v1.IInstanceTemplate;
-
-export const getInstanceTemplate = (ctx: CallContext, name: string) =>
-  getOrUndefined<InstanceTemplate>(ctx, `read instance template ${name}`, () => ctx.clients.instanceTemplates.get({ project: ctx.project, instanceTemplate: name }));
 
 export async function listInstanceTemplates(ctx: CallContext): Promise<InstanceTemplate[]> {
   try {
@@ -21,4 +18,6 @@ export const insertInstanceTemplate = (ctx: CallContext, template: InstanceTempl
   );
 
 export const deleteInstanceTemplate = (ctx: CallContext, name: string) =>
-  mutate(ctx, `delete instance template ${name}`, { kind: 'global' }, (requestId) => ctx.clients.instanceTemplates.delete({ project: ctx.project, instanceTemplate: name, requestId }));
+  mutate(ctx, `delete instance template ${name}`, { kind: 'global' }, (requestId) =>
+    ctx.clients.instanceTemplates.delete({ project: ctx.project, instanceTemplate: name, requestId }),
+  );

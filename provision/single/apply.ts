@@ -1,15 +1,31 @@
 // The executor: applies a plan in the one order that keeps clients safe (route last on the way up, first on the way
 // down) and never creates the route before the agent says the NAT works.
-import { applyDeletions, applyFirewallChanges, commonDeleters, findChange, rollBackOnRefusal, sleep, type CreatedThisRun } from './apply-shared.js';
-import { deleteAddress, getAddress, insertAddress, setAddressLabels } from './gcp/addresses.js';
-import { ProvisionError, type CallContext } from './gcp/call.js';
-import { deleteInstance, getSerialOutput, insertInstance, readHealthAttribute, setInstanceLabels, setInstanceMetadata, setInstanceTags, type Instance } from './gcp/instances.js';
-import { getImageFromFamily } from './gcp/network.js';
-import { deleteFirewall } from './gcp/firewalls.js';
-import { deleteRoute, insertRoute } from './gcp/routes.js';
-import type { Desired, Observed } from './model.js';
-import type { Change, Plan } from './plan.js';
-import type { Progress } from './progress.js';
+import {
+  applyDeletions,
+  applyFirewallChanges,
+  commonDeleters,
+  findChange,
+  rollBackOnRefusal,
+  type CreatedThisRun,
+} from '../apply-shared.js';
+import { deleteAddress, getAddress, insertAddress, setAddressLabels } from '../gcp/addresses.js';
+import { ProvisionError, type CallContext } from '../gcp/call.js';
+import {
+  deleteInstance,
+  getSerialOutput,
+  insertInstance,
+  readHealthAttribute,
+  setInstanceLabels,
+  setInstanceMetadata,
+  setInstanceTags,
+  type Instance,
+} from '../gcp/instances.js';
+import { getImageFromFamily } from '../gcp/network.js';
+import { deleteFirewall } from '../gcp/firewalls.js';
+import { deleteRoute, insertRoute } from '../gcp/routes.js';
+import type { Desired, Observed } from '../model.js';
+import type { Change, Plan } from '../plan.js';
+import type { Progress } from '../progress.js';
 
 export interface ApplyOptions {
   healthTimeoutMs: number;
@@ -36,10 +52,19 @@ export function instanceBody(desired: Desired, natIp: string, sourceImage: strin
       {
         boot: true,
         autoDelete: true,
-        initializeParams: { sourceImage, diskSizeGb: String(want.bootDiskGb), diskType: `zones/${want.zone}/diskTypes/${want.bootDiskType}` },
+        initializeParams: {
+          sourceImage,
+          diskSizeGb: String(want.bootDiskGb),
+          diskType: `zones/${want.zone}/diskTypes/${want.bootDiskType}`,
+        },
       },
     ],
-    networkInterfaces: [{ subnetwork: want.subnetwork, accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT', natIP: natIp, networkTier: 'PREMIUM' }] }],
+    networkInterfaces: [
+      {
+        subnetwork: want.subnetwork,
+        accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT', natIP: natIp, networkTier: 'PREMIUM' }],
+      },
+    ],
     shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
     // The agent only talks to the metadata server, which needs no identity: no service account, no API scopes.
     serviceAccounts: [],
@@ -48,22 +73,33 @@ export function instanceBody(desired: Desired, natIp: string, sourceImage: strin
 }
 
 /** Waits for guest attribute natgw/health = ok; on timeout the error carries the VM's serial console tail. */
-export async function waitHealthy(ctx: CallContext, progress: Progress, zone: string, instance: string, options: ApplyOptions): Promise<string> {
+export async function waitHealthy(
+  ctx: CallContext,
+  progress: Progress,
+  zone: string,
+  instance: string,
+  options: ApplyOptions,
+): Promise<string> {
   return progress.run(
     `waiting for the agent on ${instance} to report healthy`,
     async (step) => {
-      const deadline = Date.now() + options.healthTimeoutMs;
+      const deadline = ctx.clock.now() + options.healthTimeoutMs;
       let last = '(not reported yet)';
       for (;;) {
         const read = await readHealthAttribute(ctx, zone, instance);
         if (read.value !== undefined) last = read.value;
         if (last === 'ok') return last;
         step.update(`health: ${last}${read.error === undefined ? '' : ` (last read failed, retrying: ${read.error})`}`);
-        if (Date.now() >= deadline) break;
-        await sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - Date.now())));
+        if (ctx.clock.now() >= deadline) break;
+        await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
       }
       const serial = await getSerialOutput(ctx, zone, instance);
-      const tail = serial.trimEnd().split('\n').slice(-30).map((line) => `    ${line}`).join('\n');
+      const tail = serial
+        .trimEnd()
+        .split('\n')
+        .slice(-30)
+        .map((line) => `    ${line}`)
+        .join('\n');
       throw new ProvisionError(
         `the agent on ${instance} did not report healthy within ${Math.round(options.healthTimeoutMs / 1000)}s (last health: ${last}).\n` +
           `The route was not created, so no client traffic goes to this VM. Last lines of its serial console:\n${tail || '    (empty)'}\n` +
@@ -74,11 +110,28 @@ export async function waitHealthy(ctx: CallContext, progress: Progress, zone: st
   );
 }
 
-export function applyProvision(ctx: CallContext, desired: Desired, observed: Observed, plan: Plan, progress: Progress, options: ApplyOptions): Promise<ApplyResult> {
-  return rollBackOnRefusal(progress, desired.gateway, (created) => applyProvisionSteps(ctx, desired, observed, plan, progress, options, created));
+export function applyProvision(
+  ctx: CallContext,
+  desired: Desired,
+  observed: Observed,
+  plan: Plan,
+  progress: Progress,
+  options: ApplyOptions,
+): Promise<ApplyResult> {
+  return rollBackOnRefusal(progress, desired.gateway, (created) =>
+    applyProvisionSteps(ctx, desired, observed, plan, progress, options, created),
+  );
 }
 
-async function applyProvisionSteps(ctx: CallContext, desired: Desired, observed: Observed, plan: Plan, progress: Progress, options: ApplyOptions, created: CreatedThisRun): Promise<ApplyResult> {
+async function applyProvisionSteps(
+  ctx: CallContext,
+  desired: Desired,
+  observed: Observed,
+  plan: Plan,
+  progress: Progress,
+  options: ApplyOptions,
+  created: CreatedThisRun,
+): Promise<ApplyResult> {
   const applied: ApplyResult['applied'] = [];
   const record = (change: Change | undefined, action = change?.action) => {
     if (change !== undefined && action !== undefined) applied.push({ kind: change.kind, name: change.name, action });
@@ -91,16 +144,25 @@ async function applyProvisionSteps(ctx: CallContext, desired: Desired, observed:
   let natIp = observed.address?.address ?? '';
   if (addressChange?.action === 'create') {
     await progress.run(`creating address ${desired.address.name}`, async () => {
-      await insertAddress(ctx, region, { name: desired.address.name, description: desired.address.description, labels: desired.address.labels, addressType: 'EXTERNAL', networkTier: 'PREMIUM' });
+      await insertAddress(ctx, region, {
+        name: desired.address.name,
+        description: desired.address.description,
+        labels: desired.address.labels,
+        addressType: 'EXTERNAL',
+        networkTier: 'PREMIUM',
+      });
     });
     created.add(`address ${desired.address.name}`, () => deleteAddress(ctx, region, desired.address.name));
     const reserved = await getAddress(ctx, region, desired.address.name);
-    if (reserved?.address === undefined || reserved.address === null) throw new ProvisionError(`address ${desired.address.name} was created but has no IP yet; re-run`);
+    if (reserved?.address === undefined || reserved.address === null)
+      throw new ProvisionError(`address ${desired.address.name} was created but has no IP yet; re-run`);
     natIp = reserved.address;
     record(addressChange);
   } else if (addressChange?.action === 'update' && observed.address !== undefined) {
     const current = observed.address;
-    await progress.run(`labelling address ${current.name}`, () => setAddressLabels(ctx, region, current.name, { ...current.labels, ...desired.address.labels }, current.labelFingerprint));
+    await progress.run(`labelling address ${current.name}`, () =>
+      setAddressLabels(ctx, region, current.name, { ...current.labels, ...desired.address.labels }, current.labelFingerprint),
+    );
     record(addressChange);
   }
 
@@ -130,19 +192,30 @@ async function applyProvisionSteps(ctx: CallContext, desired: Desired, observed:
     await progress.run(`creating instance ${desired.instance.name} in ${zone} (${desired.instance.machineType}, ${image.name})`, () =>
       insertInstance(ctx, zone, instanceBody(desired, natIp, sourceImage)),
     );
-    if (instanceChange.action === 'create') created.add(`instance ${desired.instance.name}`, () => deleteInstance(ctx, zone, desired.instance.name));
+    if (instanceChange.action === 'create')
+      created.add(`instance ${desired.instance.name}`, () => deleteInstance(ctx, zone, desired.instance.name));
     record(instanceChange);
   } else if (instanceChange?.action === 'update' && observed.instance !== undefined) {
     const have = observed.instance;
     const fields = new Set(instanceChange.diffs.map((diff) => diff.field.split('.')[0]));
     if (fields.has('metadata')) {
       // Keys of the user's stay; stale natgw-* keys (e.g. a chunk the smaller bundle no longer needs) go.
-      const kept = Object.entries(have.metadata).filter(([key]) => !key.startsWith('natgw-') && desired.instance.metadata[key] === undefined);
+      const kept = Object.entries(have.metadata).filter(
+        ([key]) => !key.startsWith('natgw-') && desired.instance.metadata[key] === undefined,
+      );
       const items = [...kept, ...Object.entries(desired.instance.metadata)].map(([key, value]) => ({ key, value }));
-      await progress.run(`updating metadata of ${have.name}`, () => setInstanceMetadata(ctx, have.zone, have.name, items, have.metadataFingerprint));
+      await progress.run(`updating metadata of ${have.name}`, () =>
+        setInstanceMetadata(ctx, have.zone, have.name, items, have.metadataFingerprint),
+      );
     }
-    if (fields.has('labels')) await progress.run(`labelling ${have.name}`, () => setInstanceLabels(ctx, have.zone, have.name, { ...have.labels, ...desired.instance.labels }, have.labelFingerprint));
-    if (fields.has('tags')) await progress.run(`setting network tags of ${have.name}`, () => setInstanceTags(ctx, have.zone, have.name, desired.instance.tags, have.tagsFingerprint));
+    if (fields.has('labels'))
+      await progress.run(`labelling ${have.name}`, () =>
+        setInstanceLabels(ctx, have.zone, have.name, { ...have.labels, ...desired.instance.labels }, have.labelFingerprint),
+      );
+    if (fields.has('tags'))
+      await progress.run(`setting network tags of ${have.name}`, () =>
+        setInstanceTags(ctx, have.zone, have.name, desired.instance.tags, have.tagsFingerprint),
+      );
     record(instanceChange);
   }
 
@@ -166,6 +239,12 @@ async function applyProvisionSteps(ctx: CallContext, desired: Desired, observed:
   return { natIp, health, applied };
 }
 
-export function applyDestroy(ctx: CallContext, region: string, observed: Observed, plan: Plan, progress: Progress): Promise<ApplyResult['applied']> {
+export function applyDestroy(
+  ctx: CallContext,
+  region: string,
+  observed: Observed,
+  plan: Plan,
+  progress: Progress,
+): Promise<ApplyResult['applied']> {
   return applyDeletions(plan, progress, commonDeleters(ctx, region, observed.instance?.zone ?? ''));
 }

@@ -1,8 +1,8 @@
 // The gcloud commands equivalent to an HA plan (--dry-run): reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from './gcloud-shared.js';
-import { haNames, type DesiredHa, type ObservedHa } from './ha.js';
-import { lastSegment } from './model.js';
-import type { Plan } from './plan.js';
+import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
+import { lastSegment } from '../model.js';
+import type { Plan } from '../plan.js';
 
 export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan: Plan): string[] {
   const p = `--project ${quote(desired.project)}`;
@@ -23,6 +23,10 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
   };
   const mig = desired.mig;
   const policy = mig.updatePolicy!;
+  const createForwardingRule =
+    `gcloud compute forwarding-rules create ${desired.forwardingRule.name} ${p} ${r} --load-balancing-scheme internal --ip-protocol TCP --ports ALL ` +
+    `--backend-service ${desired.backendService.name} --backend-service-region ${desired.region} --network ${desired.network} --subnet ${lastSegment(desired.subnetwork)} ` +
+    `--description ${quote(String(desired.forwardingRule.description))}`;
   const migUpdate =
     `gcloud compute instance-groups managed update ${mig.name} ${p} ${r} --update-policy-type opportunistic --update-policy-minimal-action replace ` +
     `--update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable ${String(policy.maxUnavailable!.fixed)} --instance-redistribution-type none`;
@@ -73,7 +77,9 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         if (change.diffs.some((diff) => diff.field !== 'instanceTemplate')) commands.push(migUpdate);
         break;
       case 'vm:create': {
-        const address = desired.addresses.find((candidate) => candidate.vm === change.name || change.note === `NAT IP from ${candidate.name}`)!;
+        const address = desired.addresses.find(
+          (candidate) => candidate.vm === change.name || change.note === `NAT IP from ${candidate.name}`,
+        )!;
         commands.push(
           `gcloud compute instance-groups managed create-instance ${mig.name} ${p} ${r} --instance ${change.name} ` +
             `--stateful-external-ip interface-name=nic0,address=projects/${desired.project}/regions/${desired.region}/addresses/${address.name},auto-delete=never`,
@@ -82,8 +88,12 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
       }
       case 'vm:replace': {
         const vm = observed.vms.find((candidate) => candidate.name === change.name);
-        commands.push(`# one at a time, after the previous VM is HEALTHY in 'gcloud compute backend-services get-health ${desired.backendService.name} ${r}':`);
-        commands.push(`gcloud compute instance-groups managed update-instances ${mig.name} ${p} ${r} --instances ${vm?.name ?? change.name} --minimal-action replace --most-disruptive-allowed-action replace`);
+        commands.push(
+          `# one at a time, after the previous VM is HEALTHY in 'gcloud compute backend-services get-health ${desired.backendService.name} ${r}':`,
+        );
+        commands.push(
+          `gcloud compute instance-groups managed update-instances ${mig.name} ${p} ${r} --instances ${vm?.name ?? change.name} --minimal-action replace --most-disruptive-allowed-action replace`,
+        );
         break;
       }
       case 'vm:delete':
@@ -97,7 +107,9 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
           `gcloud compute backend-services create ${desired.backendService.name} ${p} ${r} --load-balancing-scheme internal --protocol tcp --network ${desired.network} ` +
             `--health-checks ${names.healthTraffic} --health-checks-region ${desired.region} --connection-draining-timeout ${String(desired.drainSeconds)}s --description ${quote(String(desired.backendService.description))}`,
         );
-        commands.push(`gcloud compute backend-services add-backend ${desired.backendService.name} ${p} ${r} --instance-group ${mig.name} --instance-group-region ${desired.region} --balancing-mode connection`);
+        commands.push(
+          `gcloud compute backend-services add-backend ${desired.backendService.name} ${p} ${r} --instance-group ${mig.name} --instance-group-region ${desired.region} --balancing-mode connection`,
+        );
         break;
       case 'backendService:update':
         commands.push(
@@ -107,20 +119,20 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
       case 'forwardingRule:replace':
         commands.push(`gcloud compute routes delete ${route.name} ${p} --quiet`);
         commands.push(`gcloud compute forwarding-rules delete ${change.name} ${p} ${r} --quiet`);
-      // falls through
+        commands.push(createForwardingRule);
+        break;
       case 'forwardingRule:create':
-        commands.push(
-          `gcloud compute forwarding-rules create ${desired.forwardingRule.name} ${p} ${r} --load-balancing-scheme internal --ip-protocol TCP --ports ALL ` +
-            `--backend-service ${desired.backendService.name} --backend-service-region ${desired.region} --network ${desired.network} --subnet ${lastSegment(desired.subnetwork)} ` +
-            `--description ${quote(String(desired.forwardingRule.description))}`,
-        );
+        commands.push(createForwardingRule);
         break;
       case 'route:create':
-        commands.push(`# once 'gcloud compute backend-services get-health ${desired.backendService.name} ${p} ${r}' shows a HEALTHY backend:`);
+        commands.push(
+          `# once 'gcloud compute backend-services get-health ${desired.backendService.name} ${p} ${r}' shows a HEALTHY backend:`,
+        );
         commands.push(routeCreate);
         break;
       case 'route:replace':
-        if (!commands.includes(`gcloud compute routes delete ${route.name} ${p} --quiet`)) commands.push(`gcloud compute routes delete ${route.name} ${p} --quiet`);
+        if (!commands.includes(`gcloud compute routes delete ${route.name} ${p} --quiet`))
+          commands.push(`gcloud compute routes delete ${route.name} ${p} --quiet`);
         commands.push(routeCreate);
         break;
     }

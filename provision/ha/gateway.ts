@@ -1,22 +1,29 @@
 // HA mode (--ha): what the gateway is made of, how to read it, and the plan that converges it. The executor is in
-// ha-apply.ts. Pure where it can be: desiredHa() and planHa() do no I/O.
+// ha/apply.ts. Pure where it can be: desiredHa() and planHa() do no I/O.
 //
 //   N reserved addresses ─┐ (stateful per-instance configs)
 //   instance template ────┼─► regional MIG (N VMs over the zones, autohealing on /livez)
 //   health check /livez ──┘                 │ instance group
 //   health check /healthz ─► backend service (INTERNAL, TCP) ─► forwarding rule (TCP, allPorts) ◄─ route 0.0.0.0/0 (nextHopIlb, client tag)
 import { createHash } from 'node:crypto';
-import type { AgentConfigInput } from '../agent/config.js';
-import { listAddresses, type Address } from './gcp/addresses.js';
-import type { CallContext } from './gcp/call.js';
-import { getFirewall } from './gcp/firewalls.js';
-import { getHealthCheck, type HealthCheck } from './gcp/health-checks.js';
-import { getMig, listManagedInstances, listPerInstanceConfigs, type InstanceGroupManager, type ManagedInstance, type PerInstanceConfig } from './gcp/instance-groups.js';
-import { getInstance, type Instance } from './gcp/instances.js';
-import { getBackendService, getForwardingRule, type BackendService, type ForwardingRule } from './gcp/load-balancing.js';
-import { getRoute, type Route } from './gcp/routes.js';
-import { listInstanceTemplates, type InstanceTemplate } from './gcp/templates.js';
-import { agentPort, desiredState, observeAddress, observeFirewall, type Discovery } from './gateway.js';
+import type { AgentConfigInput } from '../../agent/config.js';
+import { listAddresses, type Address } from '../gcp/addresses.js';
+import type { CallContext } from '../gcp/call.js';
+import { getFirewall } from '../gcp/firewalls.js';
+import { getHealthCheck, type HealthCheck } from '../gcp/health-checks.js';
+import {
+  getMig,
+  listManagedInstances,
+  listPerInstanceConfigs,
+  type InstanceGroupManager,
+  type ManagedInstance,
+  type PerInstanceConfig,
+} from '../gcp/instance-groups.js';
+import { getInstance, type Instance } from '../gcp/instances.js';
+import { getBackendService, getForwardingRule, type BackendService, type ForwardingRule } from '../gcp/load-balancing.js';
+import { getRoute, type Route } from '../gcp/routes.js';
+import { listInstanceTemplates, type InstanceTemplate } from '../gcp/templates.js';
+import { agentPort, desiredState, observeAddress, observeFirewall, type Discovery } from '../gateway.js';
 import {
   labelsFor,
   lastSegment,
@@ -30,9 +37,9 @@ import {
   type ObservedAddress,
   type ObservedFirewall,
   type ResourceNames,
-} from './model.js';
-import type { Options } from './options.js';
-import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from './plan.js';
+} from '../model.js';
+import type { Options } from '../options.js';
+import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 
 // ---- timing: the numbers docs/ha.md explains ----
 
@@ -49,12 +56,24 @@ export interface CheckTiming {
  * draining VM is out after unhealthyThreshold failed probes: ≈ 2 × 2 s (+ up to 2 s timeout) ≈ 4–6 s, inside the
  * 10 s failover target together with load-balancer programming.
  */
-export const TRAFFIC_CHECK: CheckTiming = { checkIntervalSec: 2, timeoutSec: 2, healthyThreshold: 2, unhealthyThreshold: 2, requestPath: '/healthz' };
+export const TRAFFIC_CHECK: CheckTiming = {
+  checkIntervalSec: 2,
+  timeoutSec: 2,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+  requestPath: '/healthz',
+};
 /**
  * Liveness (autohealing): /livez = agent alive, ruleset and forwarding in place; no egress probe, so an internet
  * outage never makes the MIG recreate every VM. Slower on purpose: recreating is expensive and loses the VM's flows.
  */
-export const AUTOHEAL_CHECK: CheckTiming = { checkIntervalSec: 10, timeoutSec: 5, healthyThreshold: 2, unhealthyThreshold: 3, requestPath: '/livez' };
+export const AUTOHEAL_CHECK: CheckTiming = {
+  checkIntervalSec: 10,
+  timeoutSec: 5,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
+  requestPath: '/livez',
+};
 /** Debian boot + startup script + agent start, with margin; autohealing ignores a new VM this long. */
 export const AUTOHEAL_INITIAL_DELAY_SEC = 300;
 
@@ -115,7 +134,16 @@ export interface DesiredHa {
   addresses: { name: string; vm: string; labels: Record<string, string>; description: string }[];
   firewalls: DesiredFirewall[];
   healthChecks: { traffic: DesiredHealthCheck; autoheal: DesiredHealthCheck };
-  template: { name: string; properties: NonNullable<InstanceTemplate['properties']>; description: string; machineType: string; image: ImageFamily; bootDiskType: string; bootDiskGb: number; metadata: Record<string, string> };
+  template: {
+    name: string;
+    properties: NonNullable<InstanceTemplate['properties']>;
+    description: string;
+    machineType: string;
+    image: ImageFamily;
+    bootDiskType: string;
+    bootDiskGb: number;
+    metadata: Record<string, string>;
+  };
   mig: InstanceGroupManager & { name: string };
   /** projects/P/regions/R/instanceGroups/MIG: known before the MIG exists. */
   instanceGroup: string;
@@ -135,7 +163,10 @@ export function desiredHa({ options, discovery, zones, payload }: DesiredHaInput
   const drainSeconds = drainSecondsFor(TRAFFIC_CHECK);
   const given = (options.agent as { drainSeconds?: number }).drainSeconds ?? 0;
   // The single-mode builder gives the firewalls, the VM shape and the agent config; HA adds its agent keys.
-  const haOptions: Options = { ...options, agent: { ...options.agent, deploymentMode: 'ha', drainSeconds: Math.max(given, drainSeconds) } as Options['agent'] };
+  const haOptions: Options = {
+    ...options,
+    agent: { ...options.agent, deploymentMode: 'ha', drainSeconds: Math.max(given, drainSeconds) } as Options['agent'],
+  };
   const { desired: single, agentConfig } = desiredState({ options: haOptions, discovery, zone: zones[0]!, payload });
   const names = haNames(options.name);
   const { project, region } = options;
@@ -145,7 +176,9 @@ export function desiredHa({ options, discovery, zones, payload }: DesiredHaInput
   const regional = (collection: string, name: string) => `projects/${project}/regions/${region}/${collection}/${name}`;
 
   const firewalls = single.firewalls.map((firewall) =>
-    firewall.name === names.firewallHealth ? { ...firewall, description: `${marker} Google health checks may reach the natgw agent's /healthz and /livez` } : firewall,
+    firewall.name === names.firewallHealth
+      ? { ...firewall, description: `${marker} Google health checks may reach the natgw agent's /healthz and /livez` }
+      : firewall,
   );
   const vm = single.instance;
   const properties: NonNullable<InstanceTemplate['properties']> = {
@@ -155,9 +188,17 @@ export function desiredHa({ options, discovery, zones, payload }: DesiredHaInput
     tags: { items: vm.tags },
     labels: vm.labels,
     metadata: { items: Object.entries(vm.metadata).map(([key, value]) => ({ key, value })) },
-    disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage: vm.sourceImage, diskSizeGb: String(vm.bootDiskGb), diskType: vm.bootDiskType } }],
+    disks: [
+      {
+        boot: true,
+        autoDelete: true,
+        initializeParams: { sourceImage: vm.sourceImage, diskSizeGb: String(vm.bootDiskGb), diskType: vm.bootDiskType },
+      },
+    ],
     // The template's access config is ephemeral; each VM's per-instance config pins its reserved address instead.
-    networkInterfaces: [{ subnetwork: vm.subnetwork, accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT', networkTier: 'PREMIUM' }] }],
+    networkInterfaces: [
+      { subnetwork: vm.subnetwork, accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT', networkTier: 'PREMIUM' }] },
+    ],
     shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
     serviceAccounts: [],
     scheduling: { automaticRestart: true, onHostMaintenance: 'MIGRATE' },
@@ -166,10 +207,23 @@ export function desiredHa({ options, discovery, zones, payload }: DesiredHaInput
   const hash = createHash('sha256').update(JSON.stringify(properties)).digest('hex').slice(0, 6);
   const templateName = `${names.templatePrefix}${hash}`;
   const templateLink = `projects/${project}/global/instanceTemplates/${templateName}`;
-  const check = (name: string, timing: CheckTiming, what: string): DesiredHealthCheck => ({ name, ...timing, port, description: `${marker} ${what}` });
+  const check = (name: string, timing: CheckTiming, what: string): DesiredHealthCheck => ({
+    name,
+    ...timing,
+    port,
+    description: `${marker} ${what}`,
+  });
   const healthChecks = {
-    traffic: check(names.healthTraffic, TRAFFIC_CHECK, `load-balancer health of NAT gateway ${options.name}: agent /healthz (egress probe, draining)`),
-    autoheal: check(names.healthAutoheal, AUTOHEAL_CHECK, `autohealing of NAT gateway ${options.name}: agent /livez (alive, ruleset, forwarding)`),
+    traffic: check(
+      names.healthTraffic,
+      TRAFFIC_CHECK,
+      `load-balancer health of NAT gateway ${options.name}: agent /healthz (egress probe, draining)`,
+    ),
+    autoheal: check(
+      names.healthAutoheal,
+      AUTOHEAL_CHECK,
+      `autohealing of NAT gateway ${options.name}: agent /livez (alive, ruleset, forwarding)`,
+    ),
   };
   const instanceGroup = regional('instanceGroups', names.mig);
 
@@ -185,11 +239,25 @@ export function desiredHa({ options, discovery, zones, payload }: DesiredHaInput
     drainSeconds: Math.max(given, drainSeconds),
     addresses: Array.from({ length: options.size }, (_unused, index) => {
       const name = haAddressName(options.name, index + 1);
-      return { name, vm: vmNameFor(options.name, name), labels, description: `${marker} NAT IP ${index + 1} of HA gateway ${options.name}` };
+      return {
+        name,
+        vm: vmNameFor(options.name, name),
+        labels,
+        description: `${marker} NAT IP ${index + 1} of HA gateway ${options.name}`,
+      };
     }),
     firewalls,
     healthChecks,
-    template: { name: templateName, properties, description: `${marker} NAT VM template of gateway ${options.name}`, machineType: vm.machineType, image: vm.image, bootDiskType: vm.bootDiskType, bootDiskGb: vm.bootDiskGb, metadata: vm.metadata },
+    template: {
+      name: templateName,
+      properties,
+      description: `${marker} NAT VM template of gateway ${options.name}`,
+      machineType: vm.machineType,
+      image: vm.image,
+      bootDiskType: vm.bootDiskType,
+      bootDiskGb: vm.bootDiskGb,
+      metadata: vm.metadata,
+    },
     mig: {
       name: names.mig,
       description: `${marker} NAT VMs of HA gateway ${options.name}`,
@@ -280,7 +348,8 @@ export interface ObservedHa {
   singleAddress?: Address;
 }
 
-export const configAddress = (config: PerInstanceConfig): string => lastSegment(config.preservedState?.externalIPs?.nic0?.ipAddress?.address);
+export const configAddress = (config: PerInstanceConfig): string =>
+  lastSegment(config.preservedState?.externalIPs?.nic0?.ipAddress?.address);
 
 /** Reads everything an HA gateway may own, plus single-mode leftovers (GETs and read-only POSTs only). */
 export async function observeHa(ctx: CallContext, gateway: string, region: string, regionZones: string[]): Promise<ObservedHa> {
@@ -299,15 +368,30 @@ export async function observeHa(ctx: CallContext, gateway: string, region: strin
     Promise.all(regionZones.map((zone) => getInstance(ctx, zone, names.instance))),
   ]);
   const [configs, managed]: [PerInstanceConfig[], ManagedInstance[]] =
-    mig === undefined ? [[], []] : await Promise.all([listPerInstanceConfigs(ctx, region, names.mig), listManagedInstances(ctx, region, names.mig)]);
+    mig === undefined
+      ? [[], []]
+      : await Promise.all([listPerInstanceConfigs(ctx, region, names.mig), listManagedInstances(ctx, region, names.mig)]);
   const observed: ObservedHa = {
-    addresses: addresses.filter((address) => (address.name ?? '').startsWith(names.addressPrefix) && /^\d+$/.test((address.name ?? '').slice(names.addressPrefix.length))).map(observeAddress),
-    firewalls: Object.fromEntries(firewallNames.map((name, index) => [name, firewalls[index] === undefined ? undefined : observeFirewall(firewalls[index]!)])),
+    addresses: addresses
+      .filter(
+        (address) =>
+          (address.name ?? '').startsWith(names.addressPrefix) && /^\d+$/.test((address.name ?? '').slice(names.addressPrefix.length)),
+      )
+      .map(observeAddress),
+    firewalls: Object.fromEntries(
+      firewallNames.map((name, index) => [name, firewalls[index] === undefined ? undefined : observeFirewall(firewalls[index]!)]),
+    ),
     healthChecks: { [names.healthTraffic]: traffic, [names.healthAutoheal]: autoheal },
     templates: templates.filter((template) => (template.name ?? '').startsWith(names.templatePrefix)),
     configs,
     vms: managed
-      .map((vm) => ({ name: lastSegment(vm.instance), zone: /zones\/([^/]+)\//.exec(vm.instance ?? '')?.[1] ?? '', link: shortLink(vm.instance), status: String(vm.instanceStatus ?? ''), template: lastSegment(vm.version?.instanceTemplate) }))
+      .map((vm) => ({
+        name: lastSegment(vm.instance),
+        zone: /zones\/([^/]+)\//.exec(vm.instance ?? '')?.[1] ?? '',
+        link: shortLink(vm.instance),
+        status: String(vm.instanceStatus ?? ''),
+        template: lastSegment(vm.version?.instanceTemplate),
+      }))
       .sort((a, b) => a.name.localeCompare(b.name)),
   };
   if (mig !== undefined) observed.mig = mig;
@@ -350,19 +434,34 @@ function diffCheck(have: HealthCheck, want: DesiredHealthCheck): FieldDiff[] {
 /** What a MIG patch would change (zones are not among them: they cannot change). */
 export function diffMig(have: InstanceGroupManager, want: DesiredHa['mig']): FieldDiff[] {
   const diffs: FieldDiff[] = [];
-  diffField(diffs, 'instanceTemplate', lastSegment(have.versions?.[0]?.instanceTemplate ?? have.instanceTemplate), lastSegment(want.versions![0]!.instanceTemplate));
+  diffField(
+    diffs,
+    'instanceTemplate',
+    lastSegment(have.versions?.[0]?.instanceTemplate ?? have.instanceTemplate),
+    lastSegment(want.versions![0]!.instanceTemplate),
+  );
   const heal = have.autoHealingPolicies?.[0];
   const wantHeal = want.autoHealingPolicies![0]!;
   diffField(diffs, 'autoHealingPolicies.healthCheck', lastSegment(heal?.healthCheck), lastSegment(wantHeal.healthCheck));
   diffField(diffs, 'autoHealingPolicies.initialDelaySec', String(heal?.initialDelaySec ?? '(none)'), String(wantHeal.initialDelaySec));
-  diffField(diffs, 'statefulPolicy.externalIPs.nic0', String(have.statefulPolicy?.preservedState?.externalIPs?.nic0?.autoDelete ?? '(none)'), 'NEVER');
+  diffField(
+    diffs,
+    'statefulPolicy.externalIPs.nic0',
+    String(have.statefulPolicy?.preservedState?.externalIPs?.nic0?.autoDelete ?? '(none)'),
+    'NEVER',
+  );
   const policy = have.updatePolicy ?? {};
   const wantPolicy = want.updatePolicy!;
   for (const key of ['type', 'minimalAction', 'mostDisruptiveAllowedAction', 'replacementMethod', 'instanceRedistributionType'] as const) {
     diffField(diffs, `updatePolicy.${key}`, String(policy[key] ?? '(none)'), String(wantPolicy[key]));
   }
   diffField(diffs, 'updatePolicy.maxSurge', String(policy.maxSurge?.fixed ?? '(none)'), String(wantPolicy.maxSurge!.fixed));
-  diffField(diffs, 'updatePolicy.maxUnavailable', String(policy.maxUnavailable?.fixed ?? '(none)'), String(wantPolicy.maxUnavailable!.fixed));
+  diffField(
+    diffs,
+    'updatePolicy.maxUnavailable',
+    String(policy.maxUnavailable?.fixed ?? '(none)'),
+    String(wantPolicy.maxUnavailable!.fixed),
+  );
   return diffs;
 }
 
@@ -370,16 +469,27 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
   const gateway = desired.gateway;
   const changes: Change[] = [];
   const conflicts: Change[] = [];
-  const conflict = (kind: Change['kind'], name: string, note: string) => conflicts.push({ kind, name, action: 'conflict', diffs: [], note });
+  const conflict = (kind: Change['kind'], name: string, note: string) =>
+    conflicts.push({ kind, name, action: 'conflict', diffs: [], note });
 
   // ---- mode switch: refused unless nothing of the other mode but shared firewall rules exists ----
   const singleWhy = [
-    observed.singleInstance !== undefined && ownerFromLabels(observed.singleInstance.labels) === gateway ? `instance ${observed.singleInstance.name} in ${lastSegment(observed.singleInstance.zone)}` : undefined,
-    observed.singleAddress !== undefined && ownerFromLabels(observed.singleAddress.labels) === gateway ? `address ${observed.singleAddress.name} (${observed.singleAddress.address})` : undefined,
-    observed.route !== undefined && mine(gateway, observed.route.description) && (observed.route.nextHopInstance ?? '') !== '' ? `route ${observed.route.name} → ${shortLink(observed.route.nextHopInstance)}` : undefined,
+    observed.singleInstance !== undefined && ownerFromLabels(observed.singleInstance.labels) === gateway
+      ? `instance ${observed.singleInstance.name} in ${lastSegment(observed.singleInstance.zone)}`
+      : undefined,
+    observed.singleAddress !== undefined && ownerFromLabels(observed.singleAddress.labels) === gateway
+      ? `address ${observed.singleAddress.name} (${observed.singleAddress.address})`
+      : undefined,
+    observed.route !== undefined && mine(gateway, observed.route.description) && (observed.route.nextHopInstance ?? '') !== ''
+      ? `route ${observed.route.name} → ${shortLink(observed.route.nextHopInstance)}`
+      : undefined,
   ].filter((why): why is string => why !== undefined);
   if (singleWhy.length > 0) {
-    conflict('instance', gateway, `gateway ${gateway} runs in single mode (${singleWhy.join(', ')}); switching to HA is not done in place: run 'natgw destroy' for it first (its NAT IP goes away), then 'natgw provision --ha'`);
+    conflict(
+      'instance',
+      gateway,
+      `gateway ${gateway} runs in single mode (${singleWhy.join(', ')}); switching to HA is not done in place: run 'natgw destroy' for it first (its NAT IP goes away), then 'natgw provision --ha'`,
+    );
   }
 
   // ---- addresses: NAME-ip-1..N wanted, higher numbers are scaled away ----
@@ -387,7 +497,8 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
   for (const want of desired.addresses) {
     const have = observed.addresses.find((address) => address.name === want.name);
     if (have === undefined) changes.push({ kind: 'address', name: want.name, action: 'create', diffs: [] });
-    else if (ownerFromLabels(have.labels) !== gateway) conflict('address', want.name, 'an address with this name exists but is not labelled as this gateway; pick another --name');
+    else if (ownerFromLabels(have.labels) !== gateway)
+      conflict('address', want.name, 'an address with this name exists but is not labelled as this gateway; pick another --name');
     else changes.push({ kind: 'address', name: want.name, action: 'unchanged', diffs: [], note: have.address });
   }
 
@@ -397,8 +508,16 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
   // ---- health checks ----
   for (const want of [desired.healthChecks.traffic, desired.healthChecks.autoheal]) {
     const have = observed.healthChecks[want.name];
-    if (have === undefined) changes.push({ kind: 'healthCheck', name: want.name, action: 'create', diffs: [], note: `${want.requestPath} every ${want.checkIntervalSec}s` });
-    else if (!mine(gateway, have.description)) conflict('healthCheck', want.name, 'a health check with this name exists but is not marked as this gateway\'s; pick another --name');
+    if (have === undefined)
+      changes.push({
+        kind: 'healthCheck',
+        name: want.name,
+        action: 'create',
+        diffs: [],
+        note: `${want.requestPath} every ${want.checkIntervalSec}s`,
+      });
+    else if (!mine(gateway, have.description))
+      conflict('healthCheck', want.name, "a health check with this name exists but is not marked as this gateway's; pick another --name");
     else {
       const diffs = diffCheck(have, want);
       changes.push({ kind: 'healthCheck', name: want.name, action: diffs.length > 0 ? 'update' : 'unchanged', diffs });
@@ -408,22 +527,35 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
   // ---- template ----
   const templateHave = observed.templates.find((template) => template.name === desired.template.name);
   if (templateHave === undefined) changes.push({ kind: 'template', name: desired.template.name, action: 'create', diffs: [] });
-  else if (!mine(gateway, templateHave.description)) conflict('template', desired.template.name, 'an instance template with this name exists but is not marked as this gateway\'s');
+  else if (!mine(gateway, templateHave.description))
+    conflict('template', desired.template.name, "an instance template with this name exists but is not marked as this gateway's");
   else changes.push({ kind: 'template', name: desired.template.name, action: 'unchanged', diffs: [] });
 
   // ---- MIG ----
   const mig = observed.mig;
   let migTemplateChanges = false;
-  if (mig === undefined) changes.push({ kind: 'mig', name: desired.mig.name, action: 'create', diffs: [], note: `zones ${desired.zones.join(', ')}` });
-  else if (!mine(gateway, mig.description)) conflict('mig', desired.mig.name, 'a managed instance group with this name exists but is not marked as this gateway\'s');
+  if (mig === undefined)
+    changes.push({ kind: 'mig', name: desired.mig.name, action: 'create', diffs: [], note: `zones ${desired.zones.join(', ')}` });
+  else if (!mine(gateway, mig.description))
+    conflict('mig', desired.mig.name, "a managed instance group with this name exists but is not marked as this gateway's");
   else {
     const haveZones = (mig.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
     if (haveZones.join(',') !== [...desired.zones].sort().join(',')) {
-      conflict('mig', desired.mig.name, `its zones are ${haveZones.join(', ')} and GCE cannot change a regional group's zones; keep --zones ${haveZones.join(',')}, or destroy and re-provision (the NAT IPs change)`);
+      conflict(
+        'mig',
+        desired.mig.name,
+        `its zones are ${haveZones.join(', ')} and GCE cannot change a regional group's zones; keep --zones ${haveZones.join(',')}, or destroy and re-provision (the NAT IPs change)`,
+      );
     }
     const diffs = diffMig(mig, desired.mig);
     migTemplateChanges = diffs.some((diff) => diff.field === 'instanceTemplate');
-    changes.push({ kind: 'mig', name: desired.mig.name, action: diffs.length > 0 ? 'update' : 'unchanged', diffs, ...(migTemplateChanges ? { note: 'new template: VMs are replaced one at a time, each drained first' } : {}) });
+    changes.push({
+      kind: 'mig',
+      name: desired.mig.name,
+      action: diffs.length > 0 ? 'update' : 'unchanged',
+      diffs,
+      ...(migTemplateChanges ? { note: 'new template: VMs are replaced one at a time, each drained first' } : {}),
+    });
   }
 
   // ---- VMs: one per address, pinned by a stateful per-instance config ----
@@ -435,35 +567,69 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
     if (vm === undefined) {
       changes.push({ kind: 'vm', name: config?.name ?? want.vm, action: 'create', diffs: [], note: `NAT IP from ${want.name}` });
     } else if (vm.template !== desired.template.name) {
-      changes.push({ kind: 'vm', name: vm.name, action: 'replace', diffs: [{ field: 'template', have: vm.template, want: desired.template.name }], note: 'rolling: drained, recreated with the same name and IP, healthy before the next' });
+      changes.push({
+        kind: 'vm',
+        name: vm.name,
+        action: 'replace',
+        diffs: [{ field: 'template', have: vm.template, want: desired.template.name }],
+        note: 'rolling: drained, recreated with the same name and IP, healthy before the next',
+      });
     } else changes.push({ kind: 'vm', name: vm.name, action: 'unchanged', diffs: [], note: `${vm.zone}, NAT IP from ${want.name}` });
   }
   for (const config of observed.configs) {
     const address = configAddress(config);
     if (wantedAddresses.has(address)) continue;
-    changes.push({ kind: 'vm', name: config.name ?? '', action: 'delete', diffs: [], note: `--size ${desired.size}: scaled away with ${address}` });
+    changes.push({
+      kind: 'vm',
+      name: config.name ?? '',
+      action: 'delete',
+      diffs: [],
+      note: `--size ${desired.size}: scaled away with ${address}`,
+    });
   }
   for (const have of observed.addresses) {
     if (wantedAddresses.has(have.name) || ownerFromLabels(have.labels) !== gateway) continue;
-    changes.push({ kind: 'address', name: have.name, action: 'delete', diffs: [], note: `--size ${desired.size}: released once its VM is gone` });
+    changes.push({
+      kind: 'address',
+      name: have.name,
+      action: 'delete',
+      diffs: [],
+      note: `--size ${desired.size}: released once its VM is gone`,
+    });
   }
 
   // ---- load balancer ----
   const service = observed.backendService;
   if (service === undefined) changes.push({ kind: 'backendService', name: desired.backendService.name, action: 'create', diffs: [] });
-  else if (!mine(gateway, service.description)) conflict('backendService', desired.backendService.name, 'a backend service with this name exists but is not marked as this gateway\'s');
+  else if (!mine(gateway, service.description))
+    conflict('backendService', desired.backendService.name, "a backend service with this name exists but is not marked as this gateway's");
   else {
     const diffs: FieldDiff[] = [];
     const want = desired.backendService;
     diffField(diffs, 'loadBalancingScheme', String(service.loadBalancingScheme ?? ''), 'INTERNAL');
     diffField(diffs, 'protocol', String(service.protocol ?? ''), 'TCP');
     diffField(diffs, 'healthChecks', setText((service.healthChecks ?? []).map(lastSegment)), setText(want.healthChecks!.map(lastSegment)));
-    diffField(diffs, 'backends', setText((service.backends ?? []).map((backend) => shortLink(backend.group))), setText(want.backends!.map((backend) => shortLink(backend.group))));
-    diffField(diffs, 'connectionDraining.drainingTimeoutSec', String(service.connectionDraining?.drainingTimeoutSec ?? 0), String(want.connectionDraining!.drainingTimeoutSec));
+    diffField(
+      diffs,
+      'backends',
+      setText((service.backends ?? []).map((backend) => shortLink(backend.group))),
+      setText(want.backends!.map((backend) => shortLink(backend.group))),
+    );
+    diffField(
+      diffs,
+      'connectionDraining.drainingTimeoutSec',
+      String(service.connectionDraining?.drainingTimeoutSec ?? 0),
+      String(want.connectionDraining!.drainingTimeoutSec),
+    );
     diffField(diffs, 'sessionAffinity', String(service.sessionAffinity ?? 'NONE'), 'NONE');
     // Scheme and protocol cannot be patched; the rest can.
     const replace = diffs.some((diff) => diff.field === 'loadBalancingScheme' || diff.field === 'protocol');
-    if (replace) conflict('backendService', service.name ?? '', 'its load-balancing scheme or protocol differs and cannot be changed in place; destroy and re-provision');
+    if (replace)
+      conflict(
+        'backendService',
+        service.name ?? '',
+        'its load-balancing scheme or protocol differs and cannot be changed in place; destroy and re-provision',
+      );
     changes.push({ kind: 'backendService', name: desired.backendService.name, action: diffs.length > 0 ? 'update' : 'unchanged', diffs });
   }
   const rule = observed.forwardingRule;
@@ -471,7 +637,8 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
   if (rule === undefined) {
     changes.push({ kind: 'forwardingRule', name: desired.forwardingRule.name, action: 'create', diffs: [] });
     ruleReplaced = true;
-  } else if (!mine(gateway, rule.description)) conflict('forwardingRule', desired.forwardingRule.name, 'a forwarding rule with this name exists but is not marked as this gateway\'s');
+  } else if (!mine(gateway, rule.description))
+    conflict('forwardingRule', desired.forwardingRule.name, "a forwarding rule with this name exists but is not marked as this gateway's");
   else {
     const diffs: FieldDiff[] = [];
     const want = desired.forwardingRule;
@@ -481,14 +648,28 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
     diffField(diffs, 'backendService', lastSegment(rule.backendService), lastSegment(want.backendService));
     diffField(diffs, 'subnetwork', lastSegment(rule.subnetwork), lastSegment(want.subnetwork));
     ruleReplaced = diffs.length > 0;
-    changes.push({ kind: 'forwardingRule', name: want.name, action: ruleReplaced ? 'replace' : 'unchanged', diffs, ...(ruleReplaced ? { note: 'forwarding rules cannot be changed in place; the route goes meanwhile' } : {}) });
+    changes.push({
+      kind: 'forwardingRule',
+      name: want.name,
+      action: ruleReplaced ? 'replace' : 'unchanged',
+      diffs,
+      ...(ruleReplaced ? { note: 'forwarding rules cannot be changed in place; the route goes meanwhile' } : {}),
+    });
   }
 
   // ---- route ----
   const route = observed.route;
   const wantRoute = desired.route;
-  if (route === undefined) changes.push({ kind: 'route', name: wantRoute.name, action: 'create', diffs: [], note: 'created once a load-balancer backend is healthy' });
-  else if (!mine(gateway, route.description)) conflict('route', wantRoute.name, 'a route with this name exists but is not marked as this gateway\'s; pick another --name');
+  if (route === undefined)
+    changes.push({
+      kind: 'route',
+      name: wantRoute.name,
+      action: 'create',
+      diffs: [],
+      note: 'created once a load-balancer backend is healthy',
+    });
+  else if (!mine(gateway, route.description))
+    conflict('route', wantRoute.name, "a route with this name exists but is not marked as this gateway's; pick another --name");
   else if ((route.nextHopInstance ?? '') === '') {
     const diffs: FieldDiff[] = [];
     diffField(diffs, 'network', lastSegment(route.network), lastSegment(wantRoute.network));
@@ -497,15 +678,29 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
     diffField(diffs, 'tags', setText([...(route.tags ?? [])]), setText(wantRoute.tags));
     diffField(diffs, 'nextHopIlb', shortLink(route.nextHopIlb), shortLink(wantRoute.nextHopIlb));
     diffField(diffs, 'description', route.description ?? '', wantRoute.description);
-    if (diffs.length > 0) changes.push({ kind: 'route', name: wantRoute.name, action: 'replace', diffs, note: 'routes cannot be changed in place' });
-    else if (ruleReplaced) changes.push({ kind: 'route', name: wantRoute.name, action: 'replace', diffs: [], note: 'it points at the forwarding rule being replaced' });
+    if (diffs.length > 0)
+      changes.push({ kind: 'route', name: wantRoute.name, action: 'replace', diffs, note: 'routes cannot be changed in place' });
+    else if (ruleReplaced)
+      changes.push({
+        kind: 'route',
+        name: wantRoute.name,
+        action: 'replace',
+        diffs: [],
+        note: 'it points at the forwarding rule being replaced',
+      });
     else changes.push({ kind: 'route', name: wantRoute.name, action: 'unchanged', diffs: [] });
   }
 
   // ---- templates no longer used ----
   for (const template of observed.templates) {
     if (template.name === desired.template.name || !mine(gateway, template.description)) continue;
-    changes.push({ kind: 'template', name: template.name ?? '', action: 'delete', diffs: [], note: 'superseded; deleted once no VM group uses it' });
+    changes.push({
+      kind: 'template',
+      name: template.name ?? '',
+      action: 'delete',
+      diffs: [],
+      note: 'superseded; deleted once no VM group uses it',
+    });
   }
 
   const upToDate = conflicts.length === 0 && changes.every((change) => change.action === 'unchanged' || change.action === 'keep');
@@ -518,19 +713,35 @@ export function planDestroyHa(gateway: string, observed: ObservedHa): Plan {
   const changes: Change[] = [];
   const decide = (kind: Change['kind'], name: string, exists: boolean, ours: boolean) => {
     if (!exists) return;
-    changes.push(ours ? { kind, name, action: 'delete', diffs: [] } : { kind, name, action: 'keep', diffs: [], note: 'not created by natgw for this gateway: left alone' });
+    changes.push(
+      ours
+        ? { kind, name, action: 'delete', diffs: [] }
+        : { kind, name, action: 'keep', diffs: [], note: 'not created by natgw for this gateway: left alone' },
+    );
   };
   decide('route', names.route, observed.route !== undefined, mine(gateway, observed.route?.description));
-  decide('forwardingRule', names.forwardingRule, observed.forwardingRule !== undefined, mine(gateway, observed.forwardingRule?.description));
-  decide('backendService', names.backendService, observed.backendService !== undefined, mine(gateway, observed.backendService?.description));
+  decide(
+    'forwardingRule',
+    names.forwardingRule,
+    observed.forwardingRule !== undefined,
+    mine(gateway, observed.forwardingRule?.description),
+  );
+  decide(
+    'backendService',
+    names.backendService,
+    observed.backendService !== undefined,
+    mine(gateway, observed.backendService?.description),
+  );
   decide('mig', names.mig, observed.mig !== undefined, mine(gateway, observed.mig?.description));
   if (observed.mig !== undefined && mine(gateway, observed.mig.description) && observed.vms.length > 0) {
     changes[changes.length - 1]!.note = `with its VMs ${observed.vms.map((vm) => vm.name).join(', ')}`;
   }
   decide('instance', names.instance, observed.singleInstance !== undefined, ownerFromLabels(observed.singleInstance?.labels) === gateway);
-  for (const name of [names.healthTraffic, names.healthAutoheal]) decide('healthCheck', name, observed.healthChecks[name] !== undefined, mine(gateway, observed.healthChecks[name]?.description));
+  for (const name of [names.healthTraffic, names.healthAutoheal])
+    decide('healthCheck', name, observed.healthChecks[name] !== undefined, mine(gateway, observed.healthChecks[name]?.description));
   for (const template of observed.templates) decide('template', template.name ?? '', true, mine(gateway, template.description));
-  for (const name of [names.firewallClients, names.firewallHealth, names.firewallIap]) decide('firewall', name, observed.firewalls[name] !== undefined, mine(gateway, observed.firewalls[name]?.description));
+  for (const name of [names.firewallClients, names.firewallHealth, names.firewallIap])
+    decide('firewall', name, observed.firewalls[name] !== undefined, mine(gateway, observed.firewalls[name]?.description));
   for (const address of observed.addresses) decide('address', address.name, true, ownerFromLabels(address.labels) === gateway);
   decide('address', names.address, observed.singleAddress !== undefined, ownerFromLabels(observed.singleAddress?.labels) === gateway);
   return { changes, conflicts: [], upToDate: changes.every((change) => change.action !== 'delete') };

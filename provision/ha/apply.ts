@@ -1,19 +1,46 @@
 // The HA executor. Up: addresses, firewalls, health checks, template, MIG, VMs (each with its reserved IP), backend
 // service, forwarding rule, then — only once a backend is healthy — the route. Down: the reverse dependency order.
-import { applyDeletions, applyFirewallChanges, commonDeleters, findChange, rollBackOnRefusal, sleep, type CreatedThisRun } from './apply-shared.js';
-import { deleteAddress, getAddress, insertAddress } from './gcp/addresses.js';
-import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from './gcp/call.js';
-import { deleteFirewall } from './gcp/firewalls.js';
-import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from './gcp/health-checks.js';
-import { createMigInstances, deleteMig, deleteMigInstances, deletePerInstanceConfigs, insertMig, listManagedInstances, listMigErrors, listPerInstanceConfigs, patchMig, replaceMigInstances, type ManagedInstance } from './gcp/instance-groups.js';
-import { getSerialOutput } from './gcp/instances.js';
-import { deleteBackendService, deleteForwardingRule, getBackendHealth, insertBackendService, insertForwardingRule, patchBackendService, type HealthStatus } from './gcp/load-balancing.js';
-import { deleteRoute, insertRoute } from './gcp/routes.js';
-import { deleteInstanceTemplate, insertInstanceTemplate } from './gcp/templates.js';
-import { configAddress, haNames, type DesiredHa, type DesiredHealthCheck, type ObservedHa } from './ha.js';
-import { lastSegment } from './model.js';
-import type { Change, Plan } from './plan.js';
-import type { Progress } from './progress.js';
+import {
+  applyDeletions,
+  applyFirewallChanges,
+  commonDeleters,
+  findChange,
+  rollBackOnRefusal,
+  type CreatedThisRun,
+} from '../apply-shared.js';
+import { deleteAddress, getAddress, insertAddress } from '../gcp/addresses.js';
+import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
+import { deleteFirewall } from '../gcp/firewalls.js';
+import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from '../gcp/health-checks.js';
+import {
+  createMigInstances,
+  deleteMig,
+  deleteMigInstances,
+  deletePerInstanceConfigs,
+  insertMig,
+  listManagedInstances,
+  listMigErrors,
+  listPerInstanceConfigs,
+  patchMig,
+  replaceMigInstances,
+  type ManagedInstance,
+} from '../gcp/instance-groups.js';
+import { getSerialOutput } from '../gcp/instances.js';
+import {
+  deleteBackendService,
+  deleteForwardingRule,
+  getBackendHealth,
+  insertBackendService,
+  insertForwardingRule,
+  patchBackendService,
+  type HealthStatus,
+} from '../gcp/load-balancing.js';
+import { deleteRoute, insertRoute } from '../gcp/routes.js';
+import { deleteInstanceTemplate, insertInstanceTemplate } from '../gcp/templates.js';
+import { configAddress, haNames, type DesiredHa, type DesiredHealthCheck, type ObservedHa } from './gateway.js';
+import { lastSegment } from '../model.js';
+import type { Change, Plan } from '../plan.js';
+import type { Progress } from '../progress.js';
 
 export interface HaApplyOptions {
   healthTimeoutMs: number;
@@ -37,10 +64,11 @@ export const healthCheckBody = (check: DesiredHealthCheck): HealthCheck => ({
   httpHealthCheck: { port: check.port, requestPath: check.requestPath, portSpecification: 'USE_FIXED_PORT', proxyHeader: 'NONE' },
 });
 
-const short = (link: string | null | undefined) => lastSegment(link);
-
 /** Health of every backend VM as the load balancer sees it. */
-export async function backendHealth(ctx: CallContext, desired: Pick<DesiredHa, 'region' | 'instanceGroup'> & { backendService: { name: string } }): Promise<HealthStatus[]> {
+export async function backendHealth(
+  ctx: CallContext,
+  desired: Pick<DesiredHa, 'region' | 'instanceGroup'> & { backendService: { name: string } },
+): Promise<HealthStatus[]> {
   return getBackendHealth(ctx, desired.region, desired.backendService.name, desired.instanceGroup);
 }
 
@@ -51,7 +79,12 @@ async function serialTails(ctx: CallContext, region: string, mig: string, only?:
   for (const vm of vms) {
     const zone = /zones\/([^/]+)\//.exec(vm.instance ?? '')?.[1] ?? '';
     const name = lastSegment(vm.instance);
-    const tail = (await getSerialOutput(ctx, zone, name)).trimEnd().split('\n').slice(-15).map((line) => `    ${line}`).join('\n');
+    const tail = (await getSerialOutput(ctx, zone, name))
+      .trimEnd()
+      .split('\n')
+      .slice(-15)
+      .map((line) => `    ${line}`)
+      .join('\n');
     parts.push(`  ${name} (${zone}), last lines of its serial console:\n${tail || '    (empty)'}`);
   }
   return parts.join('\n') || '  (the group has no VMs)';
@@ -72,16 +105,17 @@ async function waitBackends(
   return progress.run(
     label,
     async (step) => {
-      const deadline = Date.now() + options.healthTimeoutMs;
+      const deadline = ctx.clock.now() + options.healthTimeoutMs;
       let last: HealthStatus[] = [];
       for (;;) {
         last = await backendHealth(ctx, desired);
         if (ready(last)) return last;
-        step.update(last.map((status) => `${short(status.instance)} ${status.healthState ?? '?'}`).join(', ') || 'no backends yet');
-        if (Date.now() >= deadline) break;
-        await sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - Date.now())));
+        step.update(last.map((status) => `${lastSegment(status.instance)} ${status.healthState ?? '?'}`).join(', ') || 'no backends yet');
+        if (ctx.clock.now() >= deadline) break;
+        await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
       }
-      const states = last.map((status) => `${short(status.instance)}: ${status.healthState ?? 'UNKNOWN'}`).join(', ') || 'no backends';
+      const states =
+        last.map((status) => `${lastSegment(status.instance)}: ${status.healthState ?? 'UNKNOWN'}`).join(', ') || 'no backends';
       throw new ProvisionError(
         `${failure.what} within ${Math.round(options.healthTimeoutMs / 1000)}s (load balancer says: ${states}).\n${failure.consequence}\n` +
           `${await serialTails(ctx, desired.region, desired.mig.name, failure.only)}\n` +
@@ -110,7 +144,9 @@ function migCreateFailure(desired: DesiredHa, vms: string[], errors: ErrorEntry[
         'The group keeps retrying meanwhile; a re-run converges.',
     );
   }
-  return new ProvisionError(`${what}: ${sentence(text)} Check the instance template ${desired.template.name} (machine type, image, disk type, network) and re-run provision.`);
+  return new ProvisionError(
+    `${what}: ${sentence(text)} Check the instance template ${desired.template.name} (machine type, image, disk type, network) and re-run provision.`,
+  );
 }
 
 /**
@@ -118,9 +154,16 @@ function migCreateFailure(desired: DesiredHa, vms: string[], errors: ErrorEntry[
  * VM runs, and fails as soon as GCE reports an attempt's error (lastAttempt, listErrors) instead of waiting out the
  * health timeout with no cause.
  */
-async function waitMigCreates(ctx: CallContext, progress: Progress, desired: DesiredHa, vms: string[], options: HaApplyOptions): Promise<void> {
+async function waitMigCreates(
+  ctx: CallContext,
+  progress: Progress,
+  desired: DesiredHa,
+  vms: string[],
+  options: HaApplyOptions,
+): Promise<void> {
   await progress.run(`waiting for the group to create ${vms.join(', ')}`, async (step) => {
-    const deadline = Date.now() + options.healthTimeoutMs;
+    const deadline = ctx.clock.now() + options.healthTimeoutMs;
+    // Compared with GCE's own timestamps, so wall-clock time, not the run's clock.
     const since = new Date(Date.now() - 60_000).toISOString();
     for (;;) {
       const managed = (await listManagedInstances(ctx, desired.region, desired.mig.name)).filter((vm) => vms.includes(managedName(vm)));
@@ -132,45 +175,80 @@ async function waitMigCreates(ctx: CallContext, progress: Progress, desired: Des
           .filter((entry) => entry.code !== undefined || entry.message !== undefined);
         const causes = logged.length > 0 ? logged : attemptErrors;
         // Each VM reports the same cause: say it once.
-        throw migCreateFailure(desired, vms, causes.filter((cause, index) => causes.findIndex((other) => other.code === cause.code && other.message === cause.message) === index));
+        throw migCreateFailure(
+          desired,
+          vms,
+          causes.filter(
+            (cause, index) => causes.findIndex((other) => other.code === cause.code && other.message === cause.message) === index,
+          ),
+        );
       }
       const pending = vms.filter((name) => {
         const vm = managed.find((candidate) => managedName(candidate) === name);
         return vm === undefined || String(vm.currentAction) !== 'NONE' || String(vm.instanceStatus) !== 'RUNNING';
       });
       if (pending.length === 0) return;
-      step.update(managed.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}/${String(vm.instanceStatus ?? '-')}`).join(', ') || 'not listed yet');
-      if (Date.now() >= deadline) {
-        throw new ProvisionError(`the managed instance group ${desired.mig.name} did not create ${pending.join(', ')} within ${Math.round(options.healthTimeoutMs / 1000)}s and reported no error; re-run provision to resume.`);
+      step.update(
+        managed.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}/${String(vm.instanceStatus ?? '-')}`).join(', ') ||
+          'not listed yet',
+      );
+      if (ctx.clock.now() >= deadline) {
+        throw new ProvisionError(
+          `the managed instance group ${desired.mig.name} did not create ${pending.join(', ')} within ${Math.round(options.healthTimeoutMs / 1000)}s and reported no error; re-run provision to resume.`,
+        );
       }
-      await sleep(Math.min(MIG_POLL_MS, options.pollIntervalMs, Math.max(0, deadline - Date.now())));
+      await ctx.clock.sleep(Math.min(MIG_POLL_MS, options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
     }
   });
 }
 
 /** deleteInstances is DONE once accepted: the VM (and its hold on the NAT IP) goes later. */
-async function waitMigDeletes(ctx: CallContext, progress: Progress, desired: DesiredHa, vms: string[], options: HaApplyOptions): Promise<void> {
+async function waitMigDeletes(
+  ctx: CallContext,
+  progress: Progress,
+  desired: DesiredHa,
+  vms: string[],
+  options: HaApplyOptions,
+): Promise<void> {
   await progress.run(`waiting until ${vms.join(', ')} ${vms.length === 1 ? 'is' : 'are'} gone`, async (step) => {
-    const deadline = Date.now() + options.healthTimeoutMs;
+    const deadline = ctx.clock.now() + options.healthTimeoutMs;
     for (;;) {
       const left = (await listManagedInstances(ctx, desired.region, desired.mig.name)).filter((vm) => vms.includes(managedName(vm)));
       if (left.length === 0) return;
       step.update(left.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}`).join(', '));
-      if (Date.now() >= deadline) {
-        throw new ProvisionError(`scaling down: ${left.map(managedName).join(', ')} still exist after ${Math.round(options.healthTimeoutMs / 1000)}s; their NAT IPs were not released. Re-run provision to finish.`);
+      if (ctx.clock.now() >= deadline) {
+        throw new ProvisionError(
+          `scaling down: ${left.map(managedName).join(', ')} still exist after ${Math.round(options.healthTimeoutMs / 1000)}s; their NAT IPs were not released. Re-run provision to finish.`,
+        );
       }
-      await sleep(Math.min(MIG_POLL_MS, options.pollIntervalMs, Math.max(0, deadline - Date.now())));
+      await ctx.clock.sleep(Math.min(MIG_POLL_MS, options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
     }
   });
 }
 
-const all = (plan: Plan, kind: Change['kind'], action?: Change['action']) => plan.changes.filter((change) => change.kind === kind && (action === undefined || change.action === action));
+const all = (plan: Plan, kind: Change['kind'], action?: Change['action']) =>
+  plan.changes.filter((change) => change.kind === kind && (action === undefined || change.action === action));
 
-export function applyHa(ctx: CallContext, desired: DesiredHa, observed: ObservedHa, plan: Plan, progress: Progress, options: HaApplyOptions): Promise<HaApplyResult> {
+export function applyHa(
+  ctx: CallContext,
+  desired: DesiredHa,
+  observed: ObservedHa,
+  plan: Plan,
+  progress: Progress,
+  options: HaApplyOptions,
+): Promise<HaApplyResult> {
   return rollBackOnRefusal(progress, desired.gateway, (created) => applyHaSteps(ctx, desired, observed, plan, progress, options, created));
 }
 
-async function applyHaSteps(ctx: CallContext, desired: DesiredHa, observed: ObservedHa, plan: Plan, progress: Progress, options: HaApplyOptions, created: CreatedThisRun): Promise<HaApplyResult> {
+async function applyHaSteps(
+  ctx: CallContext,
+  desired: DesiredHa,
+  observed: ObservedHa,
+  plan: Plan,
+  progress: Progress,
+  options: HaApplyOptions,
+  created: CreatedThisRun,
+): Promise<HaApplyResult> {
   const applied: HaApplyResult['applied'] = [];
   const record = (change: Change) => applied.push({ kind: change.kind, name: change.name, action: change.action });
   const { region, project } = desired;
@@ -180,7 +258,13 @@ async function applyHaSteps(ctx: CallContext, desired: DesiredHa, observed: Obse
   for (const change of all(plan, 'address', 'create')) {
     const want = desired.addresses.find((address) => address.name === change.name)!;
     await progress.run(`creating address ${change.name}`, () =>
-      insertAddress(ctx, region, { name: want.name, description: want.description, labels: want.labels, addressType: 'EXTERNAL', networkTier: 'PREMIUM' }),
+      insertAddress(ctx, region, {
+        name: want.name,
+        description: want.description,
+        labels: want.labels,
+        addressType: 'EXTERNAL',
+        networkTier: 'PREMIUM',
+      }),
     );
     created.add(`address ${change.name}`, () => deleteAddress(ctx, region, change.name));
     record(change);
@@ -196,9 +280,12 @@ async function applyHaSteps(ctx: CallContext, desired: DesiredHa, observed: Obse
   for (const want of [desired.healthChecks.traffic, desired.healthChecks.autoheal]) {
     const change = findChange(plan, 'healthCheck', want.name);
     if (change?.action === 'create') {
-      await progress.run(`creating health check ${want.name} (${want.requestPath} every ${want.checkIntervalSec}s)`, () => insertHealthCheck(ctx, region, healthCheckBody(want)));
+      await progress.run(`creating health check ${want.name} (${want.requestPath} every ${want.checkIntervalSec}s)`, () =>
+        insertHealthCheck(ctx, region, healthCheckBody(want)),
+      );
       created.add(`health check ${want.name}`, () => deleteHealthCheck(ctx, region, want.name));
-    } else if (change?.action === 'update') await progress.run(`updating health check ${want.name}`, () => patchHealthCheck(ctx, region, want.name, healthCheckBody(want)));
+    } else if (change?.action === 'update')
+      await progress.run(`updating health check ${want.name}`, () => patchHealthCheck(ctx, region, want.name, healthCheckBody(want)));
     else continue;
     record(change);
   }
@@ -207,7 +294,11 @@ async function applyHaSteps(ctx: CallContext, desired: DesiredHa, observed: Obse
   const templateChange = findChange(plan, 'template', desired.template.name);
   if (templateChange?.action === 'create') {
     await progress.run(`creating instance template ${desired.template.name} (${desired.template.machineType})`, () =>
-      insertInstanceTemplate(ctx, { name: desired.template.name, description: desired.template.description, properties: desired.template.properties }),
+      insertInstanceTemplate(ctx, {
+        name: desired.template.name,
+        description: desired.template.description,
+        properties: desired.template.properties,
+      }),
     );
     created.add(`instance template ${desired.template.name}`, () => deleteInstanceTemplate(ctx, desired.template.name));
     record(templateChange);
@@ -216,13 +307,19 @@ async function applyHaSteps(ctx: CallContext, desired: DesiredHa, observed: Obse
   // ---- route and forwarding rule that must be replaced go first (clients fall back to the internet route) ----
   const routeChange = findChange(plan, 'route');
   const ruleChange = findChange(plan, 'forwardingRule');
-  if (routeChange?.action === 'replace') await progress.run(`deleting route ${routeChange.name} (to replace it)`, () => deleteRoute(ctx, routeChange.name));
-  if (ruleChange?.action === 'replace') await progress.run(`deleting forwarding rule ${ruleChange.name} (to replace it)`, () => deleteForwardingRule(ctx, region, ruleChange.name));
+  if (routeChange?.action === 'replace')
+    await progress.run(`deleting route ${routeChange.name} (to replace it)`, () => deleteRoute(ctx, routeChange.name));
+  if (ruleChange?.action === 'replace')
+    await progress.run(`deleting forwarding rule ${ruleChange.name} (to replace it)`, () =>
+      deleteForwardingRule(ctx, region, ruleChange.name),
+    );
 
   // ---- MIG ----
   const migChange = findChange(plan, 'mig');
   if (migChange?.action === 'create') {
-    await progress.run(`creating managed instance group ${desired.mig.name} over ${desired.zones.join(', ')}`, () => insertMig(ctx, region, desired.mig));
+    await progress.run(`creating managed instance group ${desired.mig.name} over ${desired.zones.join(', ')}`, () =>
+      insertMig(ctx, region, desired.mig),
+    );
     created.add(`managed instance group ${desired.mig.name}`, () => deleteMig(ctx, region, desired.mig.name));
     record(migChange);
   } else if (migChange?.action === 'update') {
@@ -234,23 +331,47 @@ async function applyHaSteps(ctx: CallContext, desired: DesiredHa, observed: Obse
   // ---- VMs: scale down first (their IPs are released below), then create, then roll ----
   const removed = all(plan, 'vm', 'delete');
   if (removed.length > 0) {
-    const links = removed.map((change) => observed.vms.find((vm) => vm.name === change.name)?.link).filter((link): link is string => link !== undefined);
+    const links = removed
+      .map((change) => observed.vms.find((vm) => vm.name === change.name)?.link)
+      .filter((link): link is string => link !== undefined);
     if (links.length > 0) {
-      await progress.run(`deleting ${removed.map((change) => change.name).join(', ')} (scaling down)`, () => deleteMigInstances(ctx, region, names.mig, links.map((link) => `projects/${project}/${link}`)));
+      await progress.run(`deleting ${removed.map((change) => change.name).join(', ')} (scaling down)`, () =>
+        deleteMigInstances(
+          ctx,
+          region,
+          names.mig,
+          links.map((link) => `projects/${project}/${link}`),
+        ),
+      );
       // Their addresses are released at the end: only once no VM holds them any more.
-      await waitMigDeletes(ctx, progress, desired, removed.map((change) => change.name), options);
+      await waitMigDeletes(
+        ctx,
+        progress,
+        desired,
+        removed.map((change) => change.name),
+        options,
+      );
     }
-    const left = (await listPerInstanceConfigs(ctx, region, names.mig)).map((config) => config.name ?? '').filter((name) => removed.some((change) => change.name === name));
-    if (left.length > 0) await progress.run(`deleting stateful configs of ${left.join(', ')}`, () => deletePerInstanceConfigs(ctx, region, names.mig, left));
+    const left = (await listPerInstanceConfigs(ctx, region, names.mig))
+      .map((config) => config.name ?? '')
+      .filter((name) => removed.some((change) => change.name === name));
+    if (left.length > 0)
+      await progress.run(`deleting stateful configs of ${left.join(', ')}`, () => deletePerInstanceConfigs(ctx, region, names.mig, left));
     removed.forEach(record);
   }
   const creates = all(plan, 'vm', 'create');
   if (creates.length > 0) {
     const configs = creates.map((change) => {
-      const address = desired.addresses.find((candidate) => candidate.vm === change.name || change.note === `NAT IP from ${candidate.name}`)!;
+      const address = desired.addresses.find(
+        (candidate) => candidate.vm === change.name || change.note === `NAT IP from ${candidate.name}`,
+      )!;
       return {
         name: change.name,
-        preservedState: { externalIPs: { nic0: { autoDelete: 'NEVER', ipAddress: { address: `projects/${project}/regions/${region}/addresses/${address.name}` } } } },
+        preservedState: {
+          externalIPs: {
+            nic0: { autoDelete: 'NEVER', ipAddress: { address: `projects/${project}/regions/${region}/addresses/${address.name}` } },
+          },
+        },
       };
     });
     const vmNames = creates.map((change) => change.name);
@@ -266,7 +387,9 @@ async function applyHaSteps(ctx: CallContext, desired: DesiredHa, observed: Obse
         await deleteMigInstances(ctx, region, names.mig, links);
         await waitMigDeletes(ctx, progress, desired, vmNames, options);
       }
-      const configsLeft = (await listPerInstanceConfigs(ctx, region, names.mig)).map((config) => config.name ?? '').filter((name) => vmNames.includes(name));
+      const configsLeft = (await listPerInstanceConfigs(ctx, region, names.mig))
+        .map((config) => config.name ?? '')
+        .filter((name) => vmNames.includes(name));
       if (configsLeft.length > 0) await deletePerInstanceConfigs(ctx, region, names.mig, configsLeft);
     });
     await waitMigCreates(ctx, progress, desired, vmNames, options);
@@ -276,15 +399,22 @@ async function applyHaSteps(ctx: CallContext, desired: DesiredHa, observed: Obse
   // ---- backend service and forwarding rule ----
   const serviceChange = findChange(plan, 'backendService');
   if (serviceChange?.action === 'create') {
-    await progress.run(`creating backend service ${desired.backendService.name} (INTERNAL, health check ${desired.healthChecks.traffic.name})`, () => insertBackendService(ctx, region, desired.backendService));
+    await progress.run(
+      `creating backend service ${desired.backendService.name} (INTERNAL, health check ${desired.healthChecks.traffic.name})`,
+      () => insertBackendService(ctx, region, desired.backendService),
+    );
     record(serviceChange);
   } else if (serviceChange?.action === 'update') {
     const { name: _name, loadBalancingScheme: _scheme, protocol: _protocol, ...patch } = desired.backendService;
-    await progress.run(`updating backend service ${desired.backendService.name}`, () => patchBackendService(ctx, region, desired.backendService.name, patch));
+    await progress.run(`updating backend service ${desired.backendService.name}`, () =>
+      patchBackendService(ctx, region, desired.backendService.name, patch),
+    );
     record(serviceChange);
   }
   if (ruleChange?.action === 'create' || ruleChange?.action === 'replace') {
-    await progress.run(`creating forwarding rule ${desired.forwardingRule.name} (INTERNAL, TCP, all ports)`, () => insertForwardingRule(ctx, region, desired.forwardingRule));
+    await progress.run(`creating forwarding rule ${desired.forwardingRule.name} (INTERNAL, TCP, all ports)`, () =>
+      insertForwardingRule(ctx, region, desired.forwardingRule),
+    );
     record(ruleChange);
   }
 
@@ -298,36 +428,75 @@ async function applyHaSteps(ctx: CallContext, desired: DesiredHa, observed: Obse
     // The operation only records the intent: wait until the MIG reports the VM rebuilt from the new template, so the
     // old VM's last HEALTHY answer is never taken for the new one's.
     await progress.run(`waiting for ${vm.name} to be recreated from ${desired.template.name}`, async (step) => {
-      const deadline = Date.now() + options.healthTimeoutMs;
+      const deadline = ctx.clock.now() + options.healthTimeoutMs;
       for (;;) {
-        const current = (await listManagedInstances(ctx, region, names.mig)).find((candidate) => lastSegment(candidate.instance) === vm.name);
-        const state = current === undefined ? 'absent' : `${String(current.currentAction ?? '?')}, ${String(current.instanceStatus ?? '?')}, ${lastSegment(current.version?.instanceTemplate)}`;
-        if (current !== undefined && String(current.currentAction) === 'NONE' && String(current.instanceStatus) === 'RUNNING' && lastSegment(current.version?.instanceTemplate) === desired.template.name) return;
+        const current = (await listManagedInstances(ctx, region, names.mig)).find(
+          (candidate) => lastSegment(candidate.instance) === vm.name,
+        );
+        const state =
+          current === undefined
+            ? 'absent'
+            : `${String(current.currentAction ?? '?')}, ${String(current.instanceStatus ?? '?')}, ${lastSegment(current.version?.instanceTemplate)}`;
+        if (
+          current !== undefined &&
+          String(current.currentAction) === 'NONE' &&
+          String(current.instanceStatus) === 'RUNNING' &&
+          lastSegment(current.version?.instanceTemplate) === desired.template.name
+        )
+          return;
         step.update(state);
-        if (Date.now() >= deadline) {
-          throw new ProvisionError(`the rolling update stopped: the group did not recreate ${vm.name} from ${desired.template.name} within ${Math.round(options.healthTimeoutMs / 1000)}s (now: ${state}). The VMs not yet replaced keep serving; re-run provision to resume.`);
+        if (ctx.clock.now() >= deadline) {
+          throw new ProvisionError(
+            `the rolling update stopped: the group did not recreate ${vm.name} from ${desired.template.name} within ${Math.round(options.healthTimeoutMs / 1000)}s (now: ${state}). The VMs not yet replaced keep serving; re-run provision to resume.`,
+          );
         }
-        await sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - Date.now())));
+        await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
       }
     });
-    await waitBackends(ctx, progress, desired, options, `waiting for ${vm.name} to be healthy in the load balancer`, (statuses) => statuses.some((status) => short(status.instance) === vm.name && status.healthState === 'HEALTHY'), {
-      what: `the rolling update stopped: ${vm.name} did not turn healthy`,
-      consequence: 'The VMs not yet replaced keep serving with the old template; nothing else was replaced.',
-      only: vm.name,
-    });
+    await waitBackends(
+      ctx,
+      progress,
+      desired,
+      options,
+      `waiting for ${vm.name} to be healthy in the load balancer`,
+      (statuses) => statuses.some((status) => lastSegment(status.instance) === vm.name && status.healthState === 'HEALTHY'),
+      {
+        what: `the rolling update stopped: ${vm.name} did not turn healthy`,
+        consequence: 'The VMs not yet replaced keep serving with the old template; nothing else was replaced.',
+        only: vm.name,
+      },
+    );
     record(change);
   }
 
   // ---- route: only once the load balancer has a healthy backend ----
   let statuses: HealthStatus[] = [];
   if (routeChange?.action === 'create' || routeChange?.action === 'replace') {
-    statuses = await waitBackends(ctx, progress, desired, options, `waiting for a healthy backend in ${desired.backendService.name}`, (list) => list.some((status) => status.healthState === 'HEALTHY'), {
-      what: 'no NAT VM of the gateway turned healthy',
-      consequence: 'The route was not created, so no client traffic goes to the load balancer.',
-    });
+    statuses = await waitBackends(
+      ctx,
+      progress,
+      desired,
+      options,
+      `waiting for a healthy backend in ${desired.backendService.name}`,
+      (list) => list.some((status) => status.healthState === 'HEALTHY'),
+      {
+        what: 'no NAT VM of the gateway turned healthy',
+        consequence: 'The route was not created, so no client traffic goes to the load balancer.',
+      },
+    );
     const route = desired.route;
-    await progress.run(`creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')} → ${desired.forwardingRule.name}, priority ${route.priority})`, () =>
-      insertRoute(ctx, { name: route.name, network: route.network, destRange: route.destRange, priority: route.priority, tags: route.tags, nextHopIlb: route.nextHopIlb, description: route.description }),
+    await progress.run(
+      `creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')} → ${desired.forwardingRule.name}, priority ${route.priority})`,
+      () =>
+        insertRoute(ctx, {
+          name: route.name,
+          network: route.network,
+          destRange: route.destRange,
+          priority: route.priority,
+          tags: route.tags,
+          nextHopIlb: route.nextHopIlb,
+          description: route.description,
+        }),
     );
     record(routeChange);
   }
@@ -348,15 +517,28 @@ async function applyHaSteps(ctx: CallContext, desired: DesiredHa, observed: Obse
     natIps.push(known ?? (await getAddress(ctx, region, address.name))?.address ?? '?');
   }
   if (statuses.length === 0 && observed.backendService !== undefined) statuses = await backendHealth(ctx, desired).catch(() => []);
-  return { natIps, healthy: statuses.filter((status) => status.healthState === 'HEALTHY').map((status) => short(status.instance)), applied };
+  return {
+    natIps,
+    healthy: statuses.filter((status) => status.healthState === 'HEALTHY').map((status) => lastSegment(status.instance)),
+    applied,
+  };
 }
 
-export function applyDestroyHa(ctx: CallContext, region: string, observed: ObservedHa, plan: Plan, progress: Progress): Promise<HaApplyResult['applied']> {
+export function applyDestroyHa(
+  ctx: CallContext,
+  region: string,
+  observed: ObservedHa,
+  plan: Plan,
+  progress: Progress,
+): Promise<HaApplyResult['applied']> {
   return applyDeletions(plan, progress, {
     ...commonDeleters(ctx, region, lastSegment(observed.singleInstance?.zone)),
     forwardingRule: { describe: (name) => `deleting forwarding rule ${name}`, remove: (name) => deleteForwardingRule(ctx, region, name) },
     backendService: { describe: (name) => `deleting backend service ${name}`, remove: (name) => deleteBackendService(ctx, region, name) },
-    mig: { describe: (name) => `deleting managed instance group ${name} and its ${observed.vms.length} VMs`, remove: (name) => deleteMig(ctx, region, name) },
+    mig: {
+      describe: (name) => `deleting managed instance group ${name} and its ${observed.vms.length} VMs`,
+      remove: (name) => deleteMig(ctx, region, name),
+    },
     healthCheck: { describe: (name) => `deleting health check ${name}`, remove: (name) => deleteHealthCheck(ctx, region, name) },
     template: { describe: (name) => `deleting instance template ${name}`, remove: (name) => deleteInstanceTemplate(ctx, name) },
   });

@@ -1,7 +1,7 @@
 // The gcloud commands equivalent to a plan, for --dry-run: reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from './gcloud-shared.js';
-import { lastSegment, type Desired, type Observed } from './model.js';
-import type { Plan } from './plan.js';
+import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { lastSegment, type Desired, type Observed } from '../model.js';
+import type { Plan } from '../plan.js';
 
 export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan): string[] {
   const p = `--project ${quote(desired.project)}`;
@@ -30,7 +30,9 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
         commands.push(...addressCreateCommands(desired.address, p, desired.region));
         break;
       case 'address:update':
-        commands.push(`gcloud compute addresses update ${change.name} ${p} --region ${desired.region} --update-labels ${labelText(desired.address.labels)}`);
+        commands.push(
+          `gcloud compute addresses update ${change.name} ${p} --region ${desired.region} --update-labels ${labelText(desired.address.labels)}`,
+        );
         break;
       case 'firewall:create':
       case 'firewall:update':
@@ -48,13 +50,24 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
         break;
       case 'instance:update': {
         const fields = new Set(change.diffs.map((diff) => diff.field.split('.')[0]));
-        if (fields.has('metadata')) commands.push(`gcloud compute instances add-metadata ${instance.name} ${p} --zone ${instance.zone} --metadata-from-file natgw-config=natgw-config.txt,…`);
-        if (fields.has('labels')) commands.push(`gcloud compute instances update ${instance.name} ${p} --zone ${instance.zone} --update-labels ${labelText(instance.labels)}`);
-        if (fields.has('tags')) commands.push(`gcloud compute instances add-tags ${instance.name} ${p} --zone ${instance.zone} --tags ${instance.tags.join(',')}`);
+        if (fields.has('metadata'))
+          commands.push(
+            `gcloud compute instances add-metadata ${instance.name} ${p} --zone ${instance.zone} --metadata-from-file natgw-config=natgw-config.txt,…`,
+          );
+        if (fields.has('labels'))
+          commands.push(
+            `gcloud compute instances update ${instance.name} ${p} --zone ${instance.zone} --update-labels ${labelText(instance.labels)}`,
+          );
+        if (fields.has('tags'))
+          commands.push(
+            `gcloud compute instances add-tags ${instance.name} ${p} --zone ${instance.zone} --tags ${instance.tags.join(',')}`,
+          );
         break;
       }
       case 'route:create':
-        commands.push(`# once 'gcloud compute instances get-guest-attributes ${instance.name} --zone ${instance.zone} --query-path natgw/health' says ok:`);
+        commands.push(
+          `# once 'gcloud compute instances get-guest-attributes ${instance.name} --zone ${instance.zone} --query-path natgw/health' says ok:`,
+        );
         commands.push(routeCreate);
         break;
       case 'route:replace':

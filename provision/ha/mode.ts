@@ -1,0 +1,306 @@
+// HA mode: a stateful regional managed instance group of NAT VMs behind an internal passthrough load balancer.
+import { UsageError } from '../../common/errors.js';
+import { checkMetadataBudget } from '../agent-bundle.js';
+import { getGuestAttributes } from '../gcp/instances.js';
+import { getBackendHealth, type HealthStatus } from '../gcp/load-balancing.js';
+import { listFirewalls } from '../gcp/network.js';
+import { discover, routeWarnings as routeWarningsOf } from '../gateway.js';
+import {
+  AUTOHEAL_CHECK,
+  AUTOHEAL_INITIAL_DELAY_SEC,
+  desiredHa,
+  haNames,
+  observeHa,
+  planDestroyHa,
+  planHa,
+  TRAFFIC_CHECK,
+} from './gateway.js';
+import { applyDestroyHa, applyHa, natIpByVm } from './apply.js';
+import { gcloudDestroyHaCommands, gcloudHaCommands } from './gcloud.js';
+import { lastSegment, NEXT_HOP_DOWN, shortLink } from '../model.js';
+import {
+  agentPayload,
+  confirm,
+  confirmAndDestroy,
+  endsBeforeApply,
+  findCreate,
+  runPreflight,
+  type Found,
+  type Mode,
+  type Run,
+} from '../pipeline.js';
+import { exposureWarnings, readMachineType } from '../preflight.js';
+import { printPreflight, renderPlan, routeWarningLines } from '../report.js';
+
+export const HA_WARNINGS = [
+  "HA mode: connections through a NAT VM that fails or is replaced are lost (their public IP was that VM's); clients reconnect through another VM, with another of the gateway's IPs.",
+  'HA mode: if every NAT VM is unhealthy, GCE still sends client traffic to them (an internal load balancer as next hop has no fallback to the internet route).',
+];
+
+async function provision(run: Run): Promise<number> {
+  const { options, io, ctx, progress } = run;
+  const payload = await agentPayload(options);
+
+  const discovery = await progress.run(`reading network ${options.network} in ${options.project}/${options.region}`, () =>
+    discover(ctx, options),
+  );
+  for (const zone of options.zones ?? []) {
+    if (!discovery.zones.includes(zone))
+      throw new UsageError(`--zones: '${zone}' is not a zone of ${options.region} (zones: ${discovery.zones.join(', ')})`);
+  }
+  const observed = await progress.run(`reading gateway ${options.name}`, () =>
+    observeHa(ctx, options.name, options.region, discovery.zones),
+  );
+  // Without --zones: where the group already runs, else the region's first three zones.
+  const current = (observed.mig?.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
+  const zones = options.zones ?? (current.length > 0 ? current : discovery.zones.slice(0, 3));
+  const machine = await progress.run(`reading machine type ${options.machineType} in ${zones.join(', ')}`, () =>
+    readMachineType(ctx, options.machineType, zones),
+  );
+  discovery.machineArchitecture = machine.architecture;
+  const { desired, agentConfig } = desiredHa({ options, discovery, zones, payload });
+  checkMetadataBudget(desired.template.metadata);
+  const plan = planHa(desired, observed);
+  const checks = await runPreflight(
+    ctx,
+    progress,
+    options,
+    discovery,
+    machine,
+    zones,
+    { ...desired.template, tags: [...(desired.template.properties.tags?.items ?? [])] },
+    { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'vm') },
+  );
+  const commands = gcloudHaCommands(desired, observed, plan);
+  const knownIps = desired.addresses.map(
+    (address) => observed.addresses.find((candidate) => candidate.name === address.name)?.address ?? null,
+  );
+  const summary = {
+    command: 'provision',
+    mode: 'ha',
+    dryRun: options.dryRun,
+    project: options.project,
+    region: options.region,
+    network: options.network,
+    gateway: options.name,
+    zones,
+    size: options.size,
+    machineType: options.machineType,
+    image: `${desired.template.image.project}/${desired.template.image.family}`,
+    bootDiskType: desired.template.bootDiskType,
+    clientTag: options.clientTag,
+    sourceRanges: agentConfig.sourceRanges,
+    preflight: checks,
+    natIps: knownIps,
+    healthChecks: { traffic: TRAFFIC_CHECK, autoheal: { ...AUTOHEAL_CHECK, initialDelaySec: AUTOHEAL_INITIAL_DELAY_SEC } },
+    drainSeconds: desired.drainSeconds,
+    upToDate: plan.upToDate,
+    changes: [...plan.conflicts, ...plan.changes],
+    gcloud: commands,
+    warnings: [...HA_WARNINGS, ...checks.warnings],
+  };
+  if (!options.json) {
+    io.stdout.write(
+      `Gateway ${options.name} (HA): project ${options.project}, region ${options.region}, ${options.size} NAT VMs over ${zones.join(', ')}, network ${options.network}\n`,
+    );
+    io.stdout.write(
+      `Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n\nPlan:\n${renderPlan(plan)}\n\n`,
+    );
+    for (const warning of HA_WARNINGS) io.stderr.write(`note: ${warning}\n`);
+  }
+  printPreflight(options, io, checks);
+  if (endsBeforeApply(options, io, plan, summary, commands, checks)) return 0;
+  if (plan.upToDate) {
+    if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { natIps: knownIps, applied: [] } }, null, 2)}\n`);
+    else io.stdout.write(`Up to date: nothing to do. NAT IPs ${knownIps.join(', ')}\n`);
+    return 0;
+  }
+  const disruptive = plan.changes.filter(
+    (change) => (change.kind === 'vm' && change.action === 'delete') || (change.kind === 'forwardingRule' && change.action === 'replace'),
+  );
+  if (disruptive.length > 0 && !options.yes) {
+    const what = disruptive.map((change) => `${change.kind} ${change.name} (${change.action})`).join(', ');
+    if (io.stdin.isTTY !== true)
+      throw new UsageError(
+        `the plan removes NAT VMs or briefly the route (${what}); no terminal to ask on, so re-run with --yes to accept`,
+      );
+    if (!(await confirm(io, `Apply ${what}? Connections through the affected VMs or route are cut.`))) {
+      io.stderr.write('Cancelled; nothing was changed.\n');
+      return 1;
+    }
+  }
+  const result = await applyHa(ctx, desired, observed, plan, progress, {
+    healthTimeoutMs: options.healthTimeoutMs,
+    pollIntervalMs: options.pollIntervalMs,
+  });
+  if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, natIps: result.natIps, result }, null, 2)}\n`);
+  else {
+    io.stdout.write(
+      `\nDone. NAT IPs (allow-list all of them): ${result.natIps.join(', ')}. Healthy backends: ${result.healthy.join(', ') || 'none reported yet'}.\n` +
+        `VMs without an external IP that carry the network tag '${options.clientTag}' now reach the internet through ${desired.forwardingRule.name}.\n` +
+        `Opt a VM in: gcloud compute instances add-tags VM --zone ZONE --tags ${options.clientTag} --project ${options.project}\n`,
+    );
+  }
+  return 0;
+}
+
+async function status(run: Run, found: Found): Promise<number> {
+  const { options, io, ctx } = run;
+  const observed = found.ha;
+  const names = haNames(options.name);
+  let health: HealthStatus[] = [];
+  let healthError: string | undefined;
+  if (observed.backendService !== undefined && observed.mig !== undefined) {
+    try {
+      health = await getBackendHealth(
+        ctx,
+        options.region,
+        names.backendService,
+        `projects/${options.project}/regions/${options.region}/instanceGroups/${names.mig}`,
+      );
+    } catch (error) {
+      healthError = (error as Error).message;
+    }
+  }
+  const ips = natIpByVm(observed);
+  const backends = await Promise.all(
+    observed.vms.map(async (vm) => ({
+      name: vm.name,
+      zone: vm.zone,
+      status: vm.status,
+      template: vm.template,
+      natIp: ips.get(vm.name) ?? null,
+      loadBalancer:
+        health.find((status) => lastSegment(status.instance) === vm.name)?.healthState ??
+        (healthError === undefined ? 'UNKNOWN' : 'UNREADABLE'),
+      agent: (await getGuestAttributes(ctx, vm.zone, vm.name, 'natgw/'))['natgw/health'] ?? null,
+    })),
+  );
+  const healthy = backends.filter((backend) => backend.loadBalancer === 'HEALTHY').length;
+  const routeWarnings = observed.route === undefined ? [] : routeWarningsOf(observed.route);
+  const routeOk =
+    observed.route !== undefined &&
+    (observed.route.nextHopIlb ?? '') !== '' &&
+    !routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
+  // The gateway's own network, whatever --network says (status does not need it).
+  const network = lastSegment(observed.backendService?.network ?? observed.route?.network) || options.network;
+  const warnings =
+    observed.mig === undefined ? [] : exposureWarnings(options.project, network, options.name, [names.vmTag], await listFirewalls(ctx));
+  const serving = routeOk && healthy > 0;
+  const rule = observed.forwardingRule;
+  const firewalls = Object.entries(observed.firewalls).map(([name, firewall]) => ({ name, present: firewall !== undefined }));
+  const report = {
+    command: 'status',
+    mode: 'ha',
+    project: options.project,
+    region: options.region,
+    gateway: options.name,
+    serving,
+    healthyBackends: healthy,
+    natIps: observed.addresses.filter((address) => address.labels['natgw-gateway'] === options.name).map((address) => address.address),
+    mig:
+      observed.mig === undefined
+        ? null
+        : {
+            name: observed.mig.name,
+            targetSize: observed.mig.targetSize,
+            template: lastSegment(observed.mig.versions?.[0]?.instanceTemplate ?? observed.mig.instanceTemplate),
+            zones: (observed.mig.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)),
+          },
+    backends,
+    ...(healthError === undefined ? {} : { healthError }),
+    forwardingRule:
+      rule === undefined ? null : { name: rule.name, IPAddress: rule.IPAddress, IPProtocol: rule.IPProtocol, allPorts: rule.allPorts },
+    backendService:
+      observed.backendService === undefined
+        ? null
+        : { name: observed.backendService.name, healthChecks: (observed.backendService.healthChecks ?? []).map(lastSegment) },
+    healthChecks: Object.entries(observed.healthChecks).map(([name, check]) => ({
+      name,
+      present: check !== undefined,
+      ...(check === undefined
+        ? {}
+        : {
+            requestPath: check.httpHealthCheck?.requestPath,
+            checkIntervalSec: check.checkIntervalSec,
+            timeoutSec: check.timeoutSec,
+            unhealthyThreshold: check.unhealthyThreshold,
+          }),
+    })),
+    firewalls,
+    route:
+      observed.route === undefined
+        ? null
+        : {
+            name: observed.route.name,
+            destRange: observed.route.destRange,
+            nextHopIlb: observed.route.nextHopIlb,
+            tags: observed.route.tags,
+            priority: observed.route.priority,
+            warnings: routeWarnings,
+          },
+    warnings,
+  };
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return serving ? 0 : 3;
+  }
+  for (const warning of warnings) io.stderr.write(`warning: ${warning}\n`);
+  const absent = 'absent';
+  const state = serving
+    ? healthy < backends.length
+      ? `serving, DEGRADED (${healthy}/${backends.length} backends healthy)`
+      : `serving (${healthy}/${backends.length} backends healthy)`
+    : 'NOT serving';
+  const lines = [
+    `Gateway ${options.name} (HA; project ${options.project}, region ${options.region}): ${state}`,
+    `  NAT IPs   ${report.natIps.join(', ') || 'none'}`,
+    `  mig       ${names.mig.padEnd(32)}${report.mig === null ? absent : `${report.mig.targetSize ?? '?'} VMs over ${report.mig.zones.join(', ')}, template ${report.mig.template}`}`,
+    ...backends.map(
+      (backend) =>
+        `  backend   ${backend.name.padEnd(32)}${backend.loadBalancer} (${backend.status} in ${backend.zone}, NAT IP ${backend.natIp ?? '?'}, agent: ${backend.agent ?? 'not reported'})`,
+    ),
+    ...(healthError === undefined ? [] : [`  backend   health unreadable: ${healthError}`]),
+    ...report.healthChecks.map(
+      (check) =>
+        `  check     ${check.name.padEnd(32)}${check.present ? `${check.requestPath} every ${check.checkIntervalSec}s, timeout ${check.timeoutSec}s, unhealthy after ${check.unhealthyThreshold}` : absent}`,
+    ),
+    `  lb        ${names.forwardingRule.padEnd(32)}${rule === undefined ? absent : `${rule.IPAddress} ${rule.IPProtocol}${rule.allPorts ? ' all ports' : ''} → ${names.backendService}${report.backendService === null ? ' (backend service absent)' : ''}`}`,
+    ...firewalls.map((firewall) => `  firewall  ${firewall.name.padEnd(32)}${firewall.present ? 'present' : absent}`),
+    `  route     ${names.route.padEnd(32)}${observed.route === undefined ? absent : `${observed.route.destRange} → ${shortLink(observed.route.nextHopIlb ?? observed.route.nextHopInstance)}, tags ${(observed.route.tags ?? []).join(',')}, priority ${observed.route.priority}`}`,
+    ...routeWarningLines(routeWarnings),
+  ];
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return serving ? 0 : 3;
+}
+
+async function destroy(run: Run, found: Found): Promise<number> {
+  const { options, io, ctx, progress } = run;
+  const observed = found.ha;
+  const plan = planDestroyHa(options.name, observed);
+  const commands = gcloudDestroyHaCommands(options.project, options.region, observed, plan);
+  const summary = {
+    command: 'destroy',
+    mode: 'ha',
+    dryRun: options.dryRun,
+    project: options.project,
+    region: options.region,
+    gateway: options.name,
+    changes: plan.changes,
+    gcloud: commands,
+  };
+  if (!options.json)
+    io.stdout.write(`Gateway ${options.name} (HA; project ${options.project}, region ${options.region}):\n${renderPlan(plan)}\n`);
+  return confirmAndDestroy(
+    options,
+    io,
+    plan,
+    summary,
+    commands,
+    (count) =>
+      `Delete these ${count} resources (and the group's VMs)? VMs tagged for this gateway lose internet egress; the NAT IPs are released.`,
+    () => applyDestroyHa(ctx, options.region, observed, plan, progress),
+  );
+}
+
+export const haMode: Mode = { provision, status, destroy };

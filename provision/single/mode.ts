@@ -1,0 +1,241 @@
+// Single mode: one NAT VM with a static IP and a next-hop-instance route.
+import { UsageError } from '../../common/errors.js';
+import { checkMetadataBudget } from '../agent-bundle.js';
+import { applyDestroy, applyProvision } from './apply.js';
+import { ProvisionError } from '../gcp/call.js';
+import { getMig } from '../gcp/instance-groups.js';
+import { getGuestAttributes } from '../gcp/instances.js';
+import { listFirewalls } from '../gcp/network.js';
+import { chooseZone, desiredState, discover, observe } from '../gateway.js';
+import { gcloudCommands, gcloudDestroyCommands } from './gcloud.js';
+import { haNames } from '../ha/gateway.js';
+import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, resourceNames, shortLink, type Observed } from '../model.js';
+import { plan as makePlan, planDestroy } from './plan.js';
+import {
+  agentPayload,
+  confirm,
+  confirmAndDestroy,
+  endsBeforeApply,
+  findCreate,
+  runPreflight,
+  type Found,
+  type Mode,
+  type Run,
+} from '../pipeline.js';
+import { exposureWarnings, readMachineType } from '../preflight.js';
+import { printPreflight, renderPlan, routeWarningLines } from '../report.js';
+
+export const SINGLE_INSTANCE_WARNING =
+  'single-instance mode: one NAT VM is not highly available. If it stops, VMs with the client tag lose internet egress until it is back ' +
+  '(GCE does not health-check next-hop-instance routes). HA mode (--ha, several VMs behind an internal load balancer) is the answer; see docs/ha.md.';
+
+async function provision(run: Run): Promise<number> {
+  const { options, io, ctx, progress } = run;
+  // Everything local first: a bad bundle or script fails before any API call.
+  const payload = await agentPayload(options);
+
+  const discovery = await progress.run(`reading network ${options.network} in ${options.project}/${options.region}`, () =>
+    discover(ctx, options),
+  );
+  const names = resourceNames(options.name);
+  const observed = await progress.run(`reading gateway ${options.name}`, () =>
+    observe(ctx, { names, region: options.region, zones: discovery.zones, natIp: options.natIp }),
+  );
+  const haMig = await getMig(ctx, options.region, haNames(options.name).mig);
+  if (haMig !== undefined && ownerFromDescription(haMig.description) === options.name) {
+    throw new ProvisionError(
+      `gateway ${options.name} runs in HA mode (managed instance group ${haMig.name}); switching to single mode is not done in place: ` +
+        `run 'natgw destroy' for it first (its NAT IPs go away), then provision without --ha, or keep it and add --ha`,
+    );
+  }
+  const zone = chooseZone(options, discovery.zones, observed);
+  const machine = await progress.run(`reading machine type ${options.machineType} in ${zone}`, () =>
+    readMachineType(ctx, options.machineType, [zone]),
+  );
+  discovery.machineArchitecture = machine.architecture;
+  const { desired, agentConfig } = desiredState({ options, discovery, zone, payload });
+  checkMetadataBudget(desired.instance.metadata);
+  const plan = makePlan(desired, observed);
+  const checks = await runPreflight(ctx, progress, options, discovery, machine, [zone], desired.instance, {
+    addresses: findCreate(plan, 'address'),
+    vms: findCreate(plan, 'instance'),
+  });
+  const warnings = [SINGLE_INSTANCE_WARNING, ...checks.warnings];
+  const commands = gcloudCommands(desired, observed, plan);
+  const summary = {
+    command: 'provision',
+    dryRun: options.dryRun,
+    project: options.project,
+    region: options.region,
+    network: options.network,
+    gateway: options.name,
+    zone,
+    machineType: options.machineType,
+    architecture: desired.instance.architecture,
+    image: `${desired.instance.image.project}/${desired.instance.image.family}`,
+    bootDiskType: desired.instance.bootDiskType,
+    clientTag: options.clientTag,
+    sourceRanges: agentConfig.sourceRanges,
+    preflight: checks,
+    upToDate: plan.upToDate,
+    changes: [...plan.conflicts, ...plan.changes],
+    gcloud: commands,
+    warnings,
+  };
+
+  if (!options.json) {
+    io.stdout.write(
+      `Gateway ${options.name}: project ${options.project}, region ${options.region} (VM in ${zone}), network ${options.network}\n`,
+    );
+    io.stdout.write(`Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n`);
+    io.stdout.write(
+      `NAT VM: ${options.machineType} (${desired.instance.architecture}), image ${desired.instance.image.project}/${desired.instance.image.family}, boot disk ${desired.instance.bootDiskType}\n\nPlan:\n${renderPlan(plan)}\n\n`,
+    );
+    io.stderr.write(`warning: ${SINGLE_INSTANCE_WARNING}\n`);
+  }
+  printPreflight(options, io, checks);
+  if (endsBeforeApply(options, io, plan, summary, commands, checks)) return 0;
+  if (plan.upToDate) {
+    if (options.json)
+      io.stdout.write(`${JSON.stringify({ ...summary, result: { natIp: observed.address?.address, applied: [] } }, null, 2)}\n`);
+    else io.stdout.write(`Up to date: nothing to do. NAT IP ${observed.address?.address ?? '?'}\n`);
+    return 0;
+  }
+  const replacing = plan.changes.filter((change) => change.action === 'replace' && change.kind === 'instance');
+  if (replacing.length > 0 && !options.yes) {
+    if (io.stdin.isTTY !== true)
+      throw new UsageError(
+        'the plan replaces the NAT VM (clients lose egress meanwhile); no terminal to ask on, so re-run with --yes to accept',
+      );
+    if (!(await confirm(io, 'Replace the NAT VM? Clients lose internet egress until the new VM is healthy.'))) {
+      io.stderr.write('Cancelled; nothing was changed.\n');
+      return 1;
+    }
+  }
+  const result = await applyProvision(ctx, desired, observed, plan, progress, {
+    healthTimeoutMs: options.healthTimeoutMs,
+    pollIntervalMs: options.pollIntervalMs,
+  });
+  if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result }, null, 2)}\n`);
+  else {
+    io.stdout.write(
+      `\nDone. NAT IP ${result.natIp}. VMs without an external IP that carry the network tag '${options.clientTag}' now reach the internet through ${options.name}.\n` +
+        `Opt a VM in: gcloud compute instances add-tags VM --zone ZONE --tags ${options.clientTag} --project ${options.project}\n`,
+    );
+  }
+  return 0;
+}
+
+async function status(run: Run, found: Found): Promise<number> {
+  const { options, io, ctx } = run;
+  const { zones } = found;
+  const names = resourceNames(options.name);
+  const observed = await observe(ctx, { names, region: options.region, zones });
+  const health =
+    observed.instance === undefined
+      ? undefined
+      : (await getGuestAttributes(ctx, observed.instance.zone, observed.instance.name, 'natgw/'))['natgw/health'];
+  const routeWarnings = observed.route?.warnings ?? [];
+  const nextHopDown = routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
+  const serving = observed.route !== undefined && health === 'ok' && observed.instance?.status === 'RUNNING' && !nextHopDown;
+  const warnings =
+    observed.instance === undefined
+      ? []
+      : exposureWarnings(
+          options.project,
+          lastSegment(observed.instance.network),
+          options.name,
+          observed.instance.tags,
+          await listFirewalls(ctx),
+        );
+  const firewalls = Object.entries(observed.firewalls).map(([name, firewall]) => ({
+    name,
+    present: firewall !== undefined,
+    ...(firewall === undefined ? {} : { sourceRanges: firewall.sourceRanges, allowed: firewall.allowed, targetTags: firewall.targetTags }),
+  }));
+  const report = {
+    command: 'status',
+    project: options.project,
+    region: options.region,
+    gateway: options.name,
+    serving,
+    natIp: observed.address?.address ?? observed.instance?.natIp ?? null,
+    address: observed.address ?? null,
+    firewalls,
+    instance:
+      observed.instance === undefined
+        ? null
+        : {
+            name: observed.instance.name,
+            zone: observed.instance.zone,
+            status: observed.instance.status,
+            machineType: observed.instance.machineType,
+            internalIp: observed.instance.internalIp ?? null,
+            natIp: observed.instance.natIp ?? null,
+            agentVersion: observed.instance.metadata['natgw-agent-version'] ?? null,
+          },
+    health: health ?? null,
+    route: observed.route ?? null,
+    warnings,
+  };
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return serving ? 0 : 3;
+  }
+  for (const warning of warnings) io.stderr.write(`warning: ${warning}\n`);
+  const absent = 'absent';
+  const lines = [
+    `Gateway ${options.name} (project ${options.project}, region ${options.region}): ${serving ? 'serving' : observed.instance === undefined && observed.route === undefined ? 'not provisioned' : 'NOT serving'}`,
+    `  address   ${names.address.padEnd(32)}${observed.address === undefined ? absent : `${observed.address.address} (${observed.address.status})`}`,
+    ...firewalls.map(
+      (firewall) =>
+        `  firewall  ${firewall.name.padEnd(32)}${firewall.present ? `${firewall.sourceRanges?.join(',')} → ${firewall.allowed?.map((rule) => rule.IPProtocol + (rule.ports ? `:${rule.ports.join('/')}` : '')).join(',')}` : absent}`,
+    ),
+    `  instance  ${names.instance.padEnd(32)}${observed.instance === undefined ? absent : `${observed.instance.status} in ${observed.instance.zone}, ${observed.instance.machineType}, internal ${observed.instance.internalIp ?? '?'}, NAT IP ${observed.instance.natIp ?? 'none'}, agent ${observed.instance.metadata['natgw-agent-version'] ?? '?'}`}`,
+    `  agent     ${'health'.padEnd(32)}${health ?? (observed.instance === undefined ? absent : 'not reported')}`,
+    `  route     ${names.route.padEnd(32)}${observed.route === undefined ? absent : `${observed.route.destRange} → ${shortLink(observed.route.nextHopInstance)}, tags ${observed.route.tags.join(',')}, priority ${observed.route.priority}`}`,
+    ...routeWarningLines(routeWarnings),
+  ];
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return serving ? 0 : 3;
+}
+
+async function destroy(run: Run, found: Found): Promise<number> {
+  const { options, io, ctx, progress } = run;
+  const { zones } = found;
+  const names = resourceNames(options.name);
+  const observed: Observed = await progress.run(`reading gateway ${options.name}`, () =>
+    observe(ctx, { names, region: options.region, zones }),
+  );
+  const plan = planDestroy(options.name, observed, {
+    address: names.address,
+    firewalls: [names.firewallClients, names.firewallHealth, names.firewallIap],
+    instance: names.instance,
+    route: names.route,
+  });
+  const commands = gcloudDestroyCommands(options.project, options.region, observed, plan);
+  const summary = {
+    command: 'destroy',
+    dryRun: options.dryRun,
+    project: options.project,
+    region: options.region,
+    gateway: options.name,
+    changes: plan.changes,
+    gcloud: commands,
+  };
+  if (!options.json)
+    io.stdout.write(
+      `Gateway ${options.name} (project ${options.project}, region ${options.region}):\n${plan.changes.length === 0 ? '  nothing of it exists' : renderPlan(plan)}\n`,
+    );
+  return confirmAndDestroy(
+    options,
+    io,
+    plan,
+    summary,
+    commands,
+    (count) => `Delete these ${count} resources? VMs tagged for this gateway lose internet egress.`,
+    () => applyDestroy(ctx, options.region, observed, plan, progress),
+  );
+}
+
+export const singleMode: Mode = { provision, status, destroy };
