@@ -321,7 +321,7 @@ export class PortBlockManager {
           let wanted = size;
           if (portUsage >= size * 0.75 && size < maxPortsPerVm) wanted = size * 2;
           else if (size > minPortsPerVm && portUsage <= size / 4 && now - (held.lowSince ?? now) >= grace)
-            wanted = Math.max(minPortsPerVm, size / 2);
+            wanted = Math.max(minPortsPerVm, 2 ** Math.ceil(Math.log2(Math.max(1, portUsage * 2))));
           held.lowSince = portUsage <= size / 4 ? (held.lowSince ?? now) : undefined;
           if (wanted === size) continue;
           const ports = this.space.take(wanted);
