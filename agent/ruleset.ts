@@ -136,7 +136,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
       ? []
       : [
           // Refused until the agent has given the address a block; its retransmission then goes through.
-          `    meta l4proto { tcp, udp } ip saddr != @${PORT_BLOCK_VMS} limit rate ${LEARN_RATE_PER_SECOND}/second log group ${PORT_BLOCK_LEARN_GROUP} comment "port-block-learn"`,
+          `    meta l4proto { tcp, udp } ip saddr != @${PORT_BLOCK_VMS} limit rate ${LEARN_RATE_PER_SECOND}/second burst ${LEARN_RATE_PER_SECOND} packets log group ${PORT_BLOCK_LEARN_GROUP} comment "port-block-learn"`,
           `    meta l4proto { tcp, udp } ip saddr != @${PORT_BLOCK_VMS} jump ${dropChain('no_port_block')} comment "no-port-block"`,
           // A block of N ports holds N connections to one destination ip:port/protocol: the next is refused here,
           // where it is counted for its VM, instead of failing silently in the NAT.
