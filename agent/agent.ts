@@ -4,6 +4,7 @@ import type { Logger } from './log.js';
 import type { MetadataClient } from './metadata.js';
 import type { AgentMetrics } from './metrics.js';
 import type { Observability } from './observability.js';
+import type { PortBlockManager } from './port-block-manager.js';
 import { probeEgress, type ProbeResult } from './probe.js';
 
 export interface CheckResult {
@@ -26,6 +27,7 @@ export interface AgentDeps {
   guestAttributes?: MetadataClient;
   probe?: typeof probeEgress;
   observability?: Observability;
+  portBlocks?: PortBlockManager;
 }
 
 /** Rewrites of natgw/health while it does not change: under a minute, so the provisioner's next reads see it. */
@@ -55,7 +57,9 @@ export class Agent {
   /** The address GCE maps this VM to (translation logs show it as nat_ip), when known. */
   natExternalIp: string | undefined;
 
-  constructor(private readonly deps: AgentDeps) {}
+  constructor(private readonly deps: AgentDeps) {
+    if (deps.portBlocks !== undefined) deps.portBlocks.exclusive = (task) => this.exclusive(task);
+  }
 
   get currentConfig(): AgentConfig | undefined {
     return this.config;
@@ -95,8 +99,11 @@ export class Agent {
   }
 
   /** One reconcile period: compare the live data plane with the desired one and repair what drifted. */
-  reconcile(): Promise<void> {
-    return this.exclusive(() => this.convergeGuarded('reconcile'));
+  async reconcile(): Promise<void> {
+    await this.exclusive(() => this.convergeGuarded('reconcile'));
+    await this.deps.portBlocks?.tick(this.deps.observability?.sampler.status.summary).catch((error: Error) => {
+      this.deps.log.error({ event: 'port_block_tick_failed', error: error.message }, 'port-block housekeeping failed; retried next period');
+    });
   }
 
   private async convergeGuarded(trigger: 'config' | 'reconcile'): Promise<void> {
@@ -118,11 +125,13 @@ export class Agent {
     const { dataplane, log, metrics } = this.deps;
     const egressInterface = config.egressInterface ?? (await dataplane.detectEgressInterface());
     if (egressInterface !== this.egressInterface) {
-      if (this.egressInterface !== undefined) log.warn({ event: 'egress_interface_changed', from: this.egressInterface, to: egressInterface }, 'egress interface changed');
+      if (this.egressInterface !== undefined)
+        log.warn({ event: 'egress_interface_changed', from: this.egressInterface, to: egressInterface }, 'egress interface changed');
       this.egressInterface = egressInterface;
     }
     const desired = await dataplane.desiredState(config, egressInterface);
     this.desired = desired;
+    if (trigger === 'config') await this.deps.portBlocks?.configure(config, egressInterface, this.natExternalIp);
     const inspection = await dataplane.inspect(desired);
     if (!inspection.inSync) {
       if (trigger === 'reconcile') {
@@ -131,7 +140,11 @@ export class Agent {
       } else {
         log.info({ event: 'apply', differences: inspection.differences }, 'applying the data plane');
       }
-      await dataplane.apply(desired);
+      // The port-block elements go into the same transaction: clients with a block are never refused for lack of one.
+      const elements = this.deps.portBlocks?.elementsText() ?? '';
+      await dataplane.apply(
+        elements === '' ? desired : { ...desired, ruleset: { ...desired.ruleset, text: desired.ruleset.text + elements } },
+      );
       metrics.rulesetApplies.inc();
     }
     this.lastInspection = inspection.inSync ? inspection : await dataplane.inspect(desired);
@@ -157,11 +170,15 @@ export class Agent {
     const probeLoop = async () => {
       const result = await (this.deps.probe ?? probeEgress)(probe.targets, probe.timeoutSeconds * 1000);
       if (result.ok !== this.probeResult?.ok) {
-        this.deps.log[result.ok ? 'info' : 'error']({ event: 'egress_probe', ok: result.ok, detail: result.detail }, result.ok ? 'egress probe passes' : 'egress probe fails');
+        this.deps.log[result.ok ? 'info' : 'error'](
+          { event: 'egress_probe', ok: result.ok, detail: result.detail },
+          result.ok ? 'egress probe passes' : 'egress probe fails',
+        );
       }
       this.probeResult = result;
       await this.publishHealth();
-      if (!this.stopped && this.config?.egressProbe === probe) this.probeTimer = setTimeout(() => void probeLoop(), probe.intervalSeconds * 1000);
+      if (!this.stopped && this.config?.egressProbe === probe)
+        this.probeTimer = setTimeout(() => void probeLoop(), probe.intervalSeconds * 1000);
     };
     void probeLoop();
   }
@@ -172,12 +189,18 @@ export class Agent {
     void this.publishHealth();
   }
 
+  /** The current port blocks and the released ones it remembers; undefined without a port-block manager. */
+  portBlockTable() {
+    return this.deps.portBlocks?.table();
+  }
+
   get drainSeconds(): number {
     return this.config?.drainSeconds ?? 0;
   }
 
   stop(): void {
     this.stopped = true;
+    this.deps.portBlocks?.stop();
     this.deps.observability?.stop();
     clearTimeout(this.reconcileTimer);
     clearTimeout(this.probeTimer);
@@ -218,7 +241,9 @@ export class Agent {
     checks.config = this.config === undefined ? { ok: false, detail: this.waitingFor } : { ok: true, detail: `from ${this.configSource}` };
     if (this.config !== undefined) {
       checks.egress_interface =
-        this.egressInterface === undefined ? { ok: false, detail: this.lastError ?? 'not detected yet' } : { ok: true, detail: this.egressInterface };
+        this.egressInterface === undefined
+          ? { ok: false, detail: this.lastError ?? 'not detected yet' }
+          : { ok: true, detail: this.egressInterface };
       const forwardingOff = inspection?.differences.find((difference) => difference.startsWith('sysctl net.ipv4.ip_forward '));
       checks.forwarding =
         inspection === undefined
@@ -229,21 +254,30 @@ export class Agent {
           ? { ok: false, detail: inspectionError ?? this.lastError ?? 'not applied yet' }
           : { ok: inspection.inSync, detail: inspection.inSync ? 'in sync with the config' : inspection.differences.join('; ') };
       // Another firewall's drop is this VM's configuration, not a fault that recreating the VM would fix.
-      if (this.forwardPath !== undefined && scope === 'traffic') checks.forward_path = { ok: this.forwardPath.ok, detail: this.forwardPath.detail };
+      if (this.forwardPath !== undefined && scope === 'traffic')
+        checks.forward_path = { ok: this.forwardPath.ok, detail: this.forwardPath.detail };
       const probe = this.config.egressProbe;
       if (probe !== undefined && scope === 'traffic') {
-        const fresh = this.probeResult !== undefined && Date.now() - this.probeResult.at < probe.intervalSeconds * 3000 + probe.timeoutSeconds * 1000 * probe.targets.length;
+        const fresh =
+          this.probeResult !== undefined &&
+          Date.now() - this.probeResult.at < probe.intervalSeconds * 3000 + probe.timeoutSeconds * 1000 * probe.targets.length;
         checks.egress_probe =
-          this.probeResult === undefined ? { ok: false, detail: 'no probe has finished yet' } : { ok: this.probeResult.ok && fresh, detail: fresh ? this.probeResult.detail : `stale: ${this.probeResult.detail}` };
+          this.probeResult === undefined
+            ? { ok: false, detail: 'no probe has finished yet' }
+            : { ok: this.probeResult.ok && fresh, detail: fresh ? this.probeResult.detail : `stale: ${this.probeResult.detail}` };
       }
     }
-    if (this.draining && scope === 'traffic') checks.draining = { ok: false, detail: 'the agent is stopping; new flows should go elsewhere' };
+    if (this.draining && scope === 'traffic')
+      checks.draining = { ok: false, detail: 'the agent is stopping; new flows should go elsewhere' };
     const failed = Object.entries(checks)
       .filter(([, check]) => !check.ok)
       .map(([name]) => name);
     const warnings = [
-      ...(this.rejectedConfig === undefined ? [] : [`the latest config was refused, the previous one stays in effect: ${this.rejectedConfig}`]),
+      ...(this.rejectedConfig === undefined
+        ? []
+        : [`the latest config was refused, the previous one stays in effect: ${this.rejectedConfig}`]),
       ...this.deps.dataplane.warnings,
+      ...(this.deps.portBlocks?.warnings ?? []),
       ...(this.forwardPath?.warnings ?? []),
     ];
     return { status: failed.length === 0 ? 'ok' : 'unhealthy', failed, checks, warnings };
@@ -269,7 +303,10 @@ export class Agent {
       this.publishedHealth = value;
       this.healthPublishedAt = Date.now();
     } catch (error) {
-      this.deps.log.warn({ event: 'guest_attribute_failed', error: (error as Error).message }, 'could not publish health as a guest attribute');
+      this.deps.log.warn(
+        { event: 'guest_attribute_failed', error: (error as Error).message },
+        'could not publish health as a guest attribute',
+      );
     }
   }
   private healthPublishedAt = 0;

@@ -17,6 +17,10 @@ export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent
     const report = await agent.health('liveness');
     return reply.code(report.status === 'ok' ? 200 : 503).send(report);
   });
+  app.get('/port-blocks', async (_request, reply) => {
+    const table = agent.portBlockTable();
+    return table === undefined ? reply.code(404).send({ error: 'this agent runs without port blocks' }) : reply.send(table);
+  });
   app.get('/metrics', async (_request, reply) => {
     const body = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(body);

@@ -6,8 +6,8 @@ export const DEFAULT_TIMEOUTS = { udp: 30, tcpEstablished: 1200, tcpTransitory: 
 export const DEFAULT_LISTEN = '0.0.0.0:9731';
 
 // RFC 1918 plus the ranges a GCE subnet may use without being "privately used public IPs".
-const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '192.0.0.0/24', '198.18.0.0/15'].map(
-  (cidr) => ipaddr.IPv4.parseCIDR(cidr),
+const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '192.0.0.0/24', '198.18.0.0/15'].map((cidr) =>
+  ipaddr.IPv4.parseCIDR(cidr),
 );
 
 function isInsidePrivateSpace(address: ipaddr.IPv4, prefix: number): boolean {
@@ -22,16 +22,42 @@ const cidr = z.string().superRefine((value, ctx) => {
   const [address, prefix] = ipaddr.IPv4.parseCIDR(value);
   const network = ipaddr.IPv4.networkAddressFromCIDR(value).toString();
   if (network !== address.toString()) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(value)} has host bits set; the network is ${network}/${prefix}` });
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `${JSON.stringify(value)} has host bits set; the network is ${network}/${prefix}`,
+    });
   }
 });
 
 const seconds = (max: number) => z.number().int().min(1).max(max);
 
-const hostPort = z.string().regex(/^[A-Za-z0-9.\-]+:\d{1,5}$/, 'must be HOST:PORT').refine((value) => {
-  const port = Number(value.slice(value.lastIndexOf(':') + 1));
-  return port >= 1 && port <= 65535;
-}, 'port must be 1-65535');
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be HOST:PORT')
+  .refine((value) => {
+    const port = Number(value.slice(value.lastIndexOf(':') + 1));
+    return port >= 1 && port <= 65535;
+  }, 'port must be 1-65535');
+
+/** The NAT IP's ports that port blocks share (below 1024 stays with the NAT VM's own services). */
+export const PORT_SPACE = { first: 1024, last: 65535 } as const;
+
+const blockSize = z
+  .number()
+  .int()
+  .min(64)
+  .max(32_768)
+  .refine((value) => (value & (value - 1)) === 0, 'must be a power of two (64, 128, … 32768)');
+
+/** How long a block outlives its VM's last connection, and (dynamic) how long extra ports stay after use drops. */
+const releaseAfterIdleSeconds = z.number().int().min(1).max(86_400).default(120);
+
+export const portAllocationSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('shared') }).strict(),
+  z.object({ mode: z.literal('static'), portsPerVm: blockSize, releaseAfterIdleSeconds }).strict(),
+  z.object({ mode: z.literal('dynamic'), minPortsPerVm: blockSize, maxPortsPerVm: blockSize, releaseAfterIdleSeconds }).strict(),
+]);
+export type PortAllocation = z.output<typeof portAllocationSchema>;
 
 export const agentConfigSchema = z
   .object({
@@ -50,10 +76,12 @@ export const agentConfigSchema = z
     reconcileIntervalSeconds: seconds(3600).default(10),
     egressInterface: z
       .string()
-      .regex(/^[A-Za-z0-9_.\-]{1,15}$/, 'must be a network interface name (1-15 letters, digits, _ . -)')
+      .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be a network interface name (1-15 letters, digits, _ . -)')
       .optional(),
     maxConnectionsPerVm: z.number().int().min(1).max(1_048_576).optional(),
     natPortAllocation: z.enum(['preserve', 'random']).default('preserve'),
+    /** Per-VM blocks of the NAT IP's ports (Cloud NAT's static/dynamic port allocation); "shared" is one pool for all. */
+    portAllocation: portAllocationSchema.default({ mode: 'shared' }),
     mssClamp: z.union([z.literal('pmtu'), z.number().int().min(536).max(9000)]).default('pmtu'),
     conntrackMax: z.number().int().min(1024).max(16_777_216).optional(),
     /** A software flowtable for established TCP/UDP flows, where the kernel has nf_flow_table (docs/agent.md). */
@@ -81,6 +109,13 @@ export const agentConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    const ports = config.portAllocation;
+    if (ports.mode === 'dynamic' && ports.maxPortsPerVm < ports.minPortsPerVm)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['portAllocation', 'maxPortsPerVm'],
+        message: `must be at least minPortsPerVm (${ports.minPortsPerVm}), got ${ports.maxPortsPerVm}`,
+      });
     config.sourceRanges.forEach((range, index) => {
       if (!ipaddr.IPv4.isValidCIDR(range)) return;
       const [address, prefix] = ipaddr.IPv4.parseCIDR(range);
@@ -114,7 +149,10 @@ export class ConfigError extends Error {
 }
 
 function valueAt(raw: unknown, pathKeys: (string | number)[]): unknown {
-  return pathKeys.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), raw);
+  return pathKeys.reduce<unknown>(
+    (value, key) => (value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined),
+    raw,
+  );
 }
 
 function describeIssue(issue: z.ZodIssue, raw: unknown): string {
@@ -148,7 +186,11 @@ export function parseAgentConfig(text: string, source: string): AgentConfig {
 
 export function validateAgentConfig(raw: unknown, source: string): AgentConfig {
   const result = agentConfigSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(source, result.error.issues.map((issue) => describeIssue(issue, raw)));
+  if (!result.success)
+    throw new ConfigError(
+      source,
+      result.error.issues.map((issue) => describeIssue(issue, raw)),
+    );
   return result.data;
 }
 

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './log.js';
 import { AttributeMissingError, CONFIG_ATTRIBUTE, DEFAULT_METADATA_URL, MetadataClient, MetadataUnavailableError } from './metadata.js';
 import { createAgentMetrics } from './metrics.js';
 import { Observability } from './observability.js';
+import { PortBlockManager } from './port-block-manager.js';
 import { runCommand, spawnLines } from './runner.js';
 import { listen } from './server.js';
 import { UPGRADE_EXIT_CODE, waitForNewBundle } from './upgrade.js';
@@ -75,12 +76,15 @@ export async function runAgentCli(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (flags.listen !== undefined && !/^[A-Za-z0-9.\-]+:\d{1,5}$/.test(flags.listen)) throw new UsageError(`--listen: ${JSON.stringify(flags.listen)} is not HOST:PORT`);
+  if (flags.listen !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(flags.listen))
+    throw new UsageError(`--listen: ${JSON.stringify(flags.listen)} is not HOST:PORT`);
   const dataplane = new Dataplane({ run: runCommand, root: flags.root });
 
   if (flags.cleanup) {
     const removed = await dataplane.cleanup();
-    process.stdout.write(removed.length === 0 ? 'nothing of natgw was present\n' : `removed:\n${removed.map((line) => `  ${line}`).join('\n')}\n`);
+    process.stdout.write(
+      removed.length === 0 ? 'nothing of natgw was present\n' : `removed:\n${removed.map((line) => `  ${line}`).join('\n')}\n`,
+    );
     return 0;
   }
 
@@ -104,13 +108,15 @@ export async function runAgentCli(argv: string[]): Promise<number> {
   const log = createLogger();
   dataplane.warn = (message, details) => log.warn({ event: 'warning', ...details }, message);
   const observability = new Observability({ spawn: spawnLines, log });
-  const metrics = createAgentMetrics({ run: runCommand, version: AGENT_VERSION, observability });
+  const portBlocks = new PortBlockManager({ run: runCommand, spawn: spawnLines, log, root: flags.root });
+  const metrics = createAgentMetrics({ run: runCommand, version: AGENT_VERSION, observability, portBlocks });
   const usesMetadata = fileConfig === undefined || flags['metadata-url'] !== undefined;
   const agent = new Agent({
     dataplane,
     log,
     metrics,
     observability,
+    portBlocks,
     ...(usesMetadata ? { guestAttributes: metadata } : {}),
   });
   const lookUpExternalIp = async () => {
@@ -145,7 +151,10 @@ export async function runAgentCli(argv: string[]): Promise<number> {
       exitCode = code;
       // The data plane stays: established flows must survive an agent restart or upgrade.
       const drainSeconds = agent.drainSeconds;
-      log.info({ event: 'stopping', reason, drainSeconds, exitCode: code }, `stopping (${reason})${drainSeconds > 0 ? ` after draining for ${drainSeconds} s` : ''}; the data plane stays in place`);
+      log.info(
+        { event: 'stopping', reason, drainSeconds, exitCode: code },
+        `stopping (${reason})${drainSeconds > 0 ? ` after draining for ${drainSeconds} s` : ''}; the data plane stays in place`,
+      );
       agent.startDraining();
       setTimeout(() => {
         agent.stop();
@@ -212,7 +221,10 @@ async function loadInitialMetadataConfig(
       const delay = Math.min(1000 * 2 ** attempt, 30_000);
       const message = `waiting for the metadata server: ${(error as Error).message}`;
       agent.setWaiting(message);
-      log.warn({ event: 'metadata_unavailable', attempt: attempt + 1, retryInMs: delay, error: (error as Error).message }, 'metadata server unreachable; retrying');
+      log.warn(
+        { event: 'metadata_unavailable', attempt: attempt + 1, retryInMs: delay, error: (error as Error).message },
+        'metadata server unreachable; retrying',
+      );
       await sleep(delay);
     }
   }
@@ -249,7 +261,11 @@ async function watchMetadataConfig(
       failures++;
       const delay = Math.min(1000 * 2 ** failures, 30_000);
       if (error instanceof AttributeMissingError) agent.rejectConfig(error.message);
-      else if (error instanceof MetadataUnavailableError) log.warn({ event: 'metadata_unavailable', retryInMs: delay, error: error.message }, 'cannot watch the config; the current one stays');
+      else if (error instanceof MetadataUnavailableError)
+        log.warn(
+          { event: 'metadata_unavailable', retryInMs: delay, error: error.message },
+          'cannot watch the config; the current one stays',
+        );
       else log.error({ event: 'config_watch_failed', error: String(error) }, 'config watch failed');
       await sleep(delay);
     }

@@ -4,6 +4,8 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { readConntrackStats, type ConntrackStats } from './collectors/conntrack-stats.js';
 import { MonotonicCounters, readRuleCounters, type RuleCounter } from './collectors/rules.js';
 import type { Observability } from './observability.js';
+import type { PortBlockManager } from './port-block-manager.js';
+import { blockSize } from './port-blocks.js';
 import { COUNTER, DROP_REASONS, dropCounterId, logCounterId } from './ruleset.js';
 import type { CommandRunner } from './runner.js';
 
@@ -26,13 +28,33 @@ export interface AgentMetrics {
 
 /** Kernel conntrack statistics exported as counters, and the drop reasons some of them stand for. */
 const KERNEL_STATS = [
-  { column: 'insert_failed', metric: 'natgw_conntrack_insert_failed_total', help: 'Connections the kernel could not insert (a NAT port clash): their packet was dropped.', dropReason: 'nat_allocation_failed' },
-  { column: 'drop', metric: 'natgw_conntrack_drop_total', help: 'Packets dropped because no conntrack entry could be made (table full).', dropReason: 'conntrack_table_full' },
-  { column: 'early_drop', metric: 'natgw_conntrack_early_drop_total', help: 'Entries evicted to make room for new ones (table near full).' },
+  {
+    column: 'insert_failed',
+    metric: 'natgw_conntrack_insert_failed_total',
+    help: 'Connections the kernel could not insert (a NAT port clash): their packet was dropped.',
+    dropReason: 'nat_allocation_failed',
+  },
+  {
+    column: 'drop',
+    metric: 'natgw_conntrack_drop_total',
+    help: 'Packets dropped because no conntrack entry could be made (table full).',
+    dropReason: 'conntrack_table_full',
+  },
+  {
+    column: 'early_drop',
+    metric: 'natgw_conntrack_early_drop_total',
+    help: 'Entries evicted to make room for new ones (table near full).',
+  },
   { column: 'invalid', metric: 'natgw_conntrack_invalid_total', help: 'Packets conntrack could not classify.' },
 ] as const;
 
-export function createAgentMetrics(options: { run: CommandRunner; procRoot?: string; version: string; observability?: Observability }): AgentMetrics {
+export function createAgentMetrics(options: {
+  run: CommandRunner;
+  procRoot?: string;
+  version: string;
+  observability?: Observability;
+  portBlocks?: PortBlockManager;
+}): AgentMetrics {
   const registry = new Registry();
   registerProcessMetrics(registry);
   const monotonic = new MonotonicCounters();
@@ -53,14 +75,20 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
   const scrape = () => {
     pending ??= (async () => {
       const status: ScrapeData['status'] = {};
-      const [rules, conntrack] = await Promise.all([timed(status, 'rules', () => readRuleCounters(options.run)), timed(status, 'conntrack_stats', () => readConntrackStats(options.procRoot))]);
+      const [rules, conntrack] = await Promise.all([
+        timed(status, 'rules', () => readRuleCounters(options.run)),
+        timed(status, 'conntrack_stats', () => readConntrackStats(options.procRoot)),
+      ]);
       return { ...(rules === undefined ? {} : { rules }), ...(conntrack === undefined ? {} : { conntrack }), status };
     })().finally(() => setImmediate(() => (pending = undefined)));
     return pending;
   };
   const observability = options.observability;
 
-  new Gauge({ name: 'natgw_build_info', help: 'Agent version; always 1.', labelNames: ['version'], registers: [registry] }).set({ version: options.version }, 1);
+  new Gauge({ name: 'natgw_build_info', help: 'Agent version; always 1.', labelNames: ['version'], registers: [registry] }).set(
+    { version: options.version },
+    1,
+  );
 
   for (const unit of ['packets', 'bytes'] as const) {
     new Counter({
@@ -72,7 +100,10 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
         const { rules } = await scrape();
         if (rules === undefined) return;
         this.reset();
-        for (const [direction, id] of [['egress', COUNTER.egress], ['ingress', COUNTER.ingress]] as const) {
+        for (const [direction, id] of [
+          ['egress', COUNTER.egress],
+          ['ingress', COUNTER.ingress],
+        ] as const) {
           this.inc({ direction }, monotonic.observe(`${id}:${unit}`, rules.get(id)?.[unit] ?? 0));
         }
       },
@@ -81,14 +112,15 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
 
   new Counter({
     name: 'natgw_dropped_packets_total',
-    help: 'Forwarded packets dropped, by reason: source_not_allowed, per_vm_cap, invalid (our rules); conntrack_table_full, nat_allocation_failed (kernel).',
+    help: 'Forwarded packets dropped, by reason: source_not_allowed, per_vm_cap, invalid, no_port_block, port_block_full (our rules); conntrack_table_full, nat_allocation_failed (kernel).',
     labelNames: ['reason'],
     registers: [registry],
     async collect() {
       const { rules, conntrack } = await scrape();
       this.reset();
       if (rules !== undefined) {
-        for (const { reason } of DROP_REASONS) this.inc({ reason }, monotonic.observe(`${dropCounterId(reason)}:packets`, rules.get(dropCounterId(reason))?.packets ?? 0));
+        for (const { reason } of DROP_REASONS)
+          this.inc({ reason }, monotonic.observe(`${dropCounterId(reason)}:packets`, rules.get(dropCounterId(reason))?.packets ?? 0));
       }
       for (const stat of KERNEL_STATS) {
         const value = conntrack?.totals[stat.column];
@@ -161,7 +193,15 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
     });
   }
 
-  const sampled = (name: string, help: string, pick: (summary: NonNullable<Observability['sampler']['status']['summary']>, topN: number) => { labels?: Record<string, string>; value: number }[], labelNames: string[] = []) =>
+  const sampled = (
+    name: string,
+    help: string,
+    pick: (
+      summary: NonNullable<Observability['sampler']['status']['summary']>,
+      topN: number,
+    ) => { labels?: Record<string, string>; value: number }[],
+    labelNames: string[] = [],
+  ) =>
     new Gauge({
       name,
       help,
@@ -179,8 +219,18 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
     });
   sampled('natgw_open_connections', 'Translated connections open at the last sample.', (summary) => [{ value: summary.translated }]);
   sampled('natgw_vms', 'VMs with at least one translated connection at the last sample.', (summary) => [{ value: summary.vms.length }]);
-  sampled('natgw_vm_open_connections', 'Open translated connections per VM at the last sample; only the top N VMs by connections (perVmMetrics.topN).', (summary, topN) => summary.vms.slice(0, topN).map((vm) => ({ labels: { vm: vm.vm }, value: vm.openConnections })), ['vm']);
-  sampled('natgw_vm_port_usage', 'Most connections from one VM to a single destination ip:port/protocol (Cloud NAT port_usage); top N VMs by connections.', (summary, topN) => summary.vms.slice(0, topN).map((vm) => ({ labels: { vm: vm.vm }, value: vm.portUsage })), ['vm']);
+  sampled(
+    'natgw_vm_open_connections',
+    'Open translated connections per VM at the last sample; only the top N VMs by connections (perVmMetrics.topN).',
+    (summary, topN) => summary.vms.slice(0, topN).map((vm) => ({ labels: { vm: vm.vm }, value: vm.openConnections })),
+    ['vm'],
+  );
+  sampled(
+    'natgw_vm_port_usage',
+    'Most connections from one VM to a single destination ip:port/protocol (Cloud NAT port_usage); top N VMs by connections.',
+    (summary, topN) => summary.vms.slice(0, topN).map((vm) => ({ labels: { vm: vm.vm }, value: vm.portUsage })),
+    ['vm'],
+  );
   new Gauge({
     name: 'natgw_vm_series_omitted',
     help: 'VMs left out of the per-VM series by the top-N limit.',
@@ -190,6 +240,9 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
       if (summary !== undefined) this.set(Math.max(0, summary.vms.length - (observability?.config?.perVmMetrics.topN ?? 20)));
     },
   });
+
+  const portBlocks = options.portBlocks;
+  if (portBlocks !== undefined) registerPortBlockMetrics(registry, portBlocks, observability);
 
   new Gauge({
     name: 'natgw_collector_success',
@@ -253,14 +306,20 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
       const { rules } = await scrape();
       if (rules === undefined || config === undefined || !(config.logging === 'errors' || config.logging === 'all')) return;
       const suppressed = DROP_REASONS.reduce(
-        (sum, { reason }) => sum + Math.max(0, (rules.get(dropCounterId(reason))?.packets ?? 0) - (rules.get(logCounterId(reason))?.packets ?? 0)),
+        (sum, { reason }) =>
+          sum + Math.max(0, (rules.get(dropCounterId(reason))?.packets ?? 0) - (rules.get(logCounterId(reason))?.packets ?? 0)),
         0,
       );
       this.inc({ kind: 'error' }, monotonic.observe('natgw:log:suppressed', suppressed));
     },
   });
 
-  const configGauge = (name: string, help: string, labelNames: string[], values: (config: NonNullable<Observability['config']>) => [Record<string, string>, number][]) =>
+  const configGauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    values: (config: NonNullable<Observability['config']>) => [Record<string, string>, number][],
+  ) =>
     new Gauge({
       name,
       help,
@@ -274,19 +333,47 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
       },
     });
   configGauge('natgw_config_source_ranges', 'Source ranges in the config in effect.', [], (config) => [[{}, config.sourceRanges.length]]);
-  configGauge('natgw_config_timeout_seconds', 'Conntrack timeouts in effect, by kind.', ['kind'], (config) => Object.entries(config.timeouts).map(([kind, value]) => [{ kind }, value]));
-  configGauge('natgw_config_max_connections_per_vm', 'Per-VM connection cap in effect; 0 when there is none.', [], (config) => [[{}, config.maxConnectionsPerVm ?? 0]]);
-  configGauge('natgw_config_reconcile_interval_seconds', 'How often drift is checked and repaired.', [], (config) => [[{}, config.reconcileIntervalSeconds]]);
-  configGauge('natgw_deployment_info', 'Deployment mode of this gateway: "single" is not highly available.', ['mode'], (config) => [[{ mode: config.deploymentMode }, 1]]);
+  configGauge('natgw_config_timeout_seconds', 'Conntrack timeouts in effect, by kind.', ['kind'], (config) =>
+    Object.entries(config.timeouts).map(([kind, value]) => [{ kind }, value]),
+  );
+  configGauge('natgw_config_max_connections_per_vm', 'Per-VM connection cap in effect; 0 when there is none.', [], (config) => [
+    [{}, config.maxConnectionsPerVm ?? 0],
+  ]);
+  configGauge('natgw_config_reconcile_interval_seconds', 'How often drift is checked and repaired.', [], (config) => [
+    [{}, config.reconcileIntervalSeconds],
+  ]);
+  configGauge('natgw_deployment_info', 'Deployment mode of this gateway: "single" is not highly available.', ['mode'], (config) => [
+    [{ mode: config.deploymentMode }, 1],
+  ]);
 
   return {
     registry,
-    rulesetInSync: new Gauge({ name: 'natgw_ruleset_in_sync', help: '1 when the live ruleset, sets and sysctls match the config.', registers: [registry] }),
-    rulesetRepairs: new Counter({ name: 'natgw_ruleset_repairs_total', help: 'Times the agent found drift and re-applied the data plane.', registers: [registry] }),
-    rulesetApplies: new Counter({ name: 'natgw_ruleset_applies_total', help: 'Times the data plane was applied (start, config change, repair).', registers: [registry] }),
-    rulesetApplyErrors: new Counter({ name: 'natgw_ruleset_apply_errors_total', help: 'Failed attempts to apply the data plane.', registers: [registry] }),
+    rulesetInSync: new Gauge({
+      name: 'natgw_ruleset_in_sync',
+      help: '1 when the live ruleset, sets and sysctls match the config.',
+      registers: [registry],
+    }),
+    rulesetRepairs: new Counter({
+      name: 'natgw_ruleset_repairs_total',
+      help: 'Times the agent found drift and re-applied the data plane.',
+      registers: [registry],
+    }),
+    rulesetApplies: new Counter({
+      name: 'natgw_ruleset_applies_total',
+      help: 'Times the data plane was applied (start, config change, repair).',
+      registers: [registry],
+    }),
+    rulesetApplyErrors: new Counter({
+      name: 'natgw_ruleset_apply_errors_total',
+      help: 'Failed attempts to apply the data plane.',
+      registers: [registry],
+    }),
     configReloads: new Counter({ name: 'natgw_config_reloads_total', help: 'Config changes applied at runtime.', registers: [registry] }),
-    configErrors: new Counter({ name: 'natgw_config_errors_total', help: 'Config changes refused as invalid (the last good config stays).', registers: [registry] }),
+    configErrors: new Counter({
+      name: 'natgw_config_errors_total',
+      help: 'Config changes refused as invalid (the last good config stays).',
+      registers: [registry],
+    }),
     healthy: new Gauge({ name: 'natgw_healthy', help: '1 when /healthz would answer 200.', registers: [registry] }),
   };
 }
@@ -297,7 +384,11 @@ export function createAgentMetrics(options: { run: CommandRunner; procRoot?: str
  */
 function registerProcessMetrics(registry: Registry): void {
   const startTime = Math.round(Date.now() / 1000 - process.uptime());
-  new Gauge({ name: 'process_start_time_seconds', help: 'Start time of the process since the Unix epoch in seconds.', registers: [registry] }).set(startTime);
+  new Gauge({
+    name: 'process_start_time_seconds',
+    help: 'Start time of the process since the Unix epoch in seconds.',
+    registers: [registry],
+  }).set(startTime);
   new Counter({
     name: 'process_cpu_seconds_total',
     help: 'User and system CPU time spent in seconds.',
@@ -322,6 +413,87 @@ function registerProcessMetrics(registry: Registry): void {
     registers: [registry],
     collect() {
       this.set(process.memoryUsage().heapUsed);
+    },
+  });
+}
+
+/** Port blocks: how full the NAT IP's port space is, and per VM (top N by use) its block, its use and its refusals. */
+function registerPortBlockMetrics(registry: Registry, portBlocks: PortBlockManager, observability: Observability | undefined): void {
+  const topN = () => observability?.config?.perVmMetrics.topN ?? 20;
+  const perVm = () => {
+    const usage = new Map((observability?.sampler.status.summary?.vms ?? []).map((vm) => [vm.vm, vm.portUsage]));
+    return portBlocks
+      .table()
+      .blocks.filter((block) => block.until === undefined)
+      .map((block) => ({ vm: block.vm, size: blockSize(block), used: usage.get(block.vm) ?? 0 }))
+      .sort((a, b) => b.used / b.size - a.used / a.size || a.vm.localeCompare(b.vm));
+  };
+  new Gauge({
+    name: 'natgw_port_space_ports',
+    help: 'Ports of the NAT IP (1024-65535) for port blocks: total, and used by blocks VMs hold.',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      if (!portBlocks.enabled) return;
+      const { space } = portBlocks.table();
+      this.set({ state: 'total' }, space.totalPorts);
+      this.set({ state: 'used' }, space.usedPorts);
+    },
+  });
+  new Gauge({
+    name: 'natgw_port_blocks',
+    help: 'VMs holding a port block.',
+    registers: [registry],
+    collect() {
+      this.set(portBlocks.enabled ? portBlocks.table().blocks.filter((block) => block.until === undefined).length : 0);
+    },
+  });
+  new Counter({
+    name: 'natgw_port_block_clients_refused_total',
+    help: 'New clients refused because the port space had no block left for them.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(portBlocks.refusedClients);
+    },
+  });
+  new Gauge({
+    name: 'natgw_vm_port_block_size',
+    help: "Ports in a VM's block; top N VMs by block use (perVmMetrics.topN).",
+    labelNames: ['vm'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const vm of perVm().slice(0, topN())) this.set({ vm: vm.vm }, vm.size);
+    },
+  });
+  new Gauge({
+    name: 'natgw_vm_port_block_used_ports',
+    help: 'Most connections from a VM to one destination ip:port/protocol: the ports of its block in use there; top N by use.',
+    labelNames: ['vm'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const vm of perVm().slice(0, topN())) this.set({ vm: vm.vm }, vm.used);
+    },
+  });
+  const refusalsSeen = new Map<string, number>();
+  new Counter({
+    name: 'natgw_vm_port_block_refusals_total',
+    help: "New connections refused because the VM's block was full for their destination; top N VMs by refusals.",
+    labelNames: ['vm'],
+    registers: [registry],
+    async collect() {
+      const refusals = await portBlocks.refusalsPerVm().catch(() => new Map<string, number>());
+      this.reset();
+      const top = [...refusals.entries()].sort((a, b) => b[1] - a[1]).slice(0, topN());
+      for (const [vm, packets] of top) {
+        // The kernel's count restarts with the table: never let the series go down.
+        const total = Math.max(refusalsSeen.get(vm) ?? 0, packets);
+        refusalsSeen.set(vm, total);
+        this.inc({ vm }, total);
+      }
     },
   });
 }

@@ -8,6 +8,17 @@ export const TABLE_FAMILY = 'ip';
 export const TABLE_NAME = 'natgw';
 export const SOURCE_SET = 'sources';
 export const FLOWTABLE = 'fastpath';
+/** Port blocks: client address → NAT address . port range, one element per VM (docs/agent.md, "Port allocation"). */
+export const PORT_BLOCK_MAP = 'port_blocks';
+/** The map's keys again: an address without an element is refused before NAT, so it never falls into a shared pool. */
+export const PORT_BLOCK_VMS = 'port_block_vms';
+export const PORT_BLOCK_USE = 'port_block_use';
+/** Refusals for a full block, counted per client address by the kernel (a dynamic set with a counter per element). */
+export const PORT_BLOCK_REFUSALS = 'port_block_refusals';
+/** A client's first packet without a block reaches the agent here, whatever the logging setting: that is how it learns. */
+export const PORT_BLOCK_LEARN_GROUP = 4210;
+/** Enough for a burst of new clients; a client whose notice is lost is learnt from its retransmission. */
+const LEARN_RATE_PER_SECOND = 1000;
 
 /** Named counters: metrics read them back with `nft -j list counters table ip natgw`. */
 export const COUNTER = {
@@ -23,16 +34,18 @@ export const DROP_REASONS = [
   { reason: 'source_not_allowed', chain: 'drop_source_not_allowed', nflogGroup: 4201 },
   { reason: 'per_vm_cap', chain: 'drop_per_vm_cap', nflogGroup: 4202 },
   { reason: 'invalid', chain: 'drop_invalid', nflogGroup: 4203 },
+  { reason: 'no_port_block', chain: 'drop_no_port_block', nflogGroup: 4204 },
+  { reason: 'port_block_full', chain: 'drop_port_block_full', nflogGroup: 4205 },
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number]['reason'];
 export const dropCounterId = (reason: DropReason) => `drop_${reason}`;
 export const logCounterId = (reason: DropReason) => `log_${reason}`;
 const dropChain = (reason: DropReason) => DROP_REASONS.find((entry) => entry.reason === reason)!.chain;
-
-export const COUNTER_NAMES: readonly string[] = [
-  ...Object.values(COUNTER),
-  ...DROP_REASONS.flatMap(({ reason }) => [dropCounterId(reason), logCounterId(reason)]),
-];
+const PORT_BLOCK_REASONS: readonly DropReason[] = ['no_port_block', 'port_block_full'];
+const usesPortBlocks = (config: AgentConfig) => config.portAllocation.mode !== 'shared';
+/** The shared pool has no port-block drops, so its table (and its golden listing) stays as it was. */
+const dropReasonsFor = (config: AgentConfig) =>
+  DROP_REASONS.filter(({ reason }) => usesPortBlocks(config) || !PORT_BLOCK_REASONS.includes(reason));
 
 export interface RenderOptions {
   /** Only when the kernel has nf_flow_table: the config flag alone does not add it. */
@@ -59,6 +72,11 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
   // and that SYN is refused (measured in bench/churn).
   const masquerade = config.natPortAllocation === 'random' ? 'masquerade fully-random' : 'masquerade';
   const offload = options.flowtable === true;
+  const dropReasons = dropReasonsFor(config);
+  const ports = config.portAllocation;
+  // The most ports one VM may hold: one destination ip:port/protocol can see at most that many of its connections.
+  const blockLimit = ports.mode === 'static' ? ports.portsPerVm : ports.mode === 'dynamic' ? ports.maxPortsPerVm : undefined;
+  const counterNames = [...Object.values(COUNTER), ...dropReasons.flatMap(({ reason }) => [dropCounterId(reason), logCounterId(reason)])];
 
   const lines: string[] = [
     // Declaring then deleting makes the delete safe when the table is absent; the whole file is one transaction, so
@@ -66,16 +84,25 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
     `table ${TABLE_FAMILY} ${TABLE_NAME}`,
     `delete table ${TABLE_FAMILY} ${TABLE_NAME}`,
     `table ${TABLE_FAMILY} ${TABLE_NAME} {`,
-    ...COUNTER_NAMES.map((name) => `  counter ${name} { }`),
+    ...counterNames.map((name) => `  counter ${name} { }`),
     `  set ${SOURCE_SET} {`,
     '    type ipv4_addr; flags interval;',
     ...(sourceRanges.length === 0 ? [] : [`    elements = { ${sourceRanges.join(', ')} }`]),
     '  }',
   ];
   if (config.maxConnectionsPerVm !== undefined) lines.push('  set per_vm_connections { type ipv4_addr; size 65535; flags dynamic; }');
+  if (blockLimit !== undefined)
+    lines.push(
+      // The elements are the agent's state, added and removed in their own transactions (renderPortBlockElements).
+      `  map ${PORT_BLOCK_MAP} { type ipv4_addr : interval ipv4_addr . inet_service; flags interval; }`,
+      `  set ${PORT_BLOCK_VMS} { type ipv4_addr; }`,
+      `  set ${PORT_BLOCK_USE} { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }`,
+      `  set ${PORT_BLOCK_REFUSALS} { type ipv4_addr; size 65535; flags dynamic; counter; }`,
+    );
   if (offload) lines.push(`  flowtable ${FLOWTABLE} { hook ingress priority filter; devices = { ${ifc} }; counter; }`);
-  for (const { reason, chain, nflogGroup } of DROP_REASONS) {
+  for (const { reason, chain, nflogGroup } of dropReasons) {
     lines.push(`  chain ${chain} {`);
+    if (reason === 'port_block_full') lines.push(`    update @${PORT_BLOCK_REFUSALS} { ip saddr } comment "count-per-vm"`);
     if (logErrors)
       lines.push(
         `    limit rate ${rate}/second burst ${rate} packets counter name ${q(logCounterId(reason))} log group ${nflogGroup} comment "log"`,
@@ -105,12 +132,27 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
       : [
           `    add @per_vm_connections { ip saddr ct count over ${config.maxConnectionsPerVm} } jump ${dropChain('per_vm_cap')} comment "per-vm-cap"`,
         ]),
+    ...(blockLimit === undefined
+      ? []
+      : [
+          // Refused until the agent has given the address a block; its retransmission then goes through.
+          `    meta l4proto { tcp, udp } ip saddr != @${PORT_BLOCK_VMS} limit rate ${LEARN_RATE_PER_SECOND}/second burst ${LEARN_RATE_PER_SECOND} packets log group ${PORT_BLOCK_LEARN_GROUP} comment "port-block-learn"`,
+          `    meta l4proto { tcp, udp } ip saddr != @${PORT_BLOCK_VMS} jump ${dropChain('no_port_block')} comment "no-port-block"`,
+          // A block of N ports holds N connections to one destination ip:port/protocol: the next is refused here,
+          // where it is counted for its VM, instead of failing silently in the NAT.
+          `    meta l4proto { tcp, udp } add @${PORT_BLOCK_USE} { ip saddr . ip daddr . meta l4proto . th dport ct count over ${blockLimit} } jump ${dropChain('port_block_full')} comment "port-block-full"`,
+        ]),
     // A connection's first packet (its conntrack entry not yet confirmed) is counted once; a retransmitted SYN is not.
     `    ct status & confirmed == 0 counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "admit-new"`,
     `    counter name ${q(COUNTER.egress)} accept comment "admit-retransmit"`,
     '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat - 10; policy accept;',
+    ...(blockLimit === undefined
+      ? []
+      : [
+          `    oifname ${ifc} fib saddr type != local meta l4proto { tcp, udp } ip saddr @${PORT_BLOCK_VMS} ip daddr != @${SOURCE_SET} counter name ${q(COUNTER.translated)} snat ip to ip saddr map @${PORT_BLOCK_MAP} comment "port-block-snat"`,
+        ]),
     // Not for the VM's own traffic: connections open before the agent started (an operator's SSH session) would be
     // picked up mid-stream and given a new source port, which resets them.
     `    oifname ${ifc} fib saddr type != local ip saddr @${SOURCE_SET} ip daddr != @${SOURCE_SET} counter name ${q(COUNTER.translated)} ${masquerade} comment "masquerade"`,
@@ -119,6 +161,30 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
     '',
   );
   return { text: lines.join('\n'), sourceRanges };
+}
+
+export interface PortBlockElement {
+  vm: string;
+  /** The NAT VM's own address on the egress interface: what the kernel writes into the packet. */
+  natAddress: string;
+  first: number;
+  last: number;
+}
+
+/** `nft -f` input adding or removing port-block elements, all in one transaction; the table's rules stay untouched. */
+export function renderPortBlockElements(add: PortBlockElement[], remove: string[] = []): string {
+  const lines: string[] = [];
+  if (remove.length > 0)
+    lines.push(
+      `delete element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_MAP} { ${remove.join(', ')} }`,
+      `delete element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_VMS} { ${remove.join(', ')} }`,
+    );
+  if (add.length > 0)
+    lines.push(
+      `add element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_MAP} { ${add.map((block) => `${block.vm} : ${block.natAddress} . ${block.first}-${block.last}`).join(', ')} }`,
+      `add element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_VMS} { ${add.map((block) => block.vm).join(', ')} }`,
+    );
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
 /** `nft -f` input that removes our table and nothing else; deleting an absent table is not an error. */

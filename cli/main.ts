@@ -9,6 +9,7 @@ Commands:
   provision  create or converge a NAT gateway in one region
   status     show a gateway's resources and health
   destroy    remove a gateway (route first)
+  whois      name the client VM that held a NAT IP:port at a time (port blocks)
   cost       compare Cloud NAT's price with natgw's for your traffic
   lab        run natgw end to end in a GCE-like lab of network namespaces (root)
 
@@ -23,6 +24,7 @@ const commands: Record<string, () => Promise<CommandRunner>> = {
   provision: async () => (argv) => import('../provision/cli.js').then((m) => m.runProvisionCli('provision', argv)),
   status: async () => (argv) => import('../provision/cli.js').then((m) => m.runProvisionCli('status', argv)),
   destroy: async () => (argv) => import('../provision/cli.js').then((m) => m.runProvisionCli('destroy', argv)),
+  whois: async () => (await import('../whois/cli.js')).runWhoisCli,
   cost: async () => (await import('../cost/cli.js')).runCostCli,
   lab: async () => (await import('../lab/cli.js')).runLabCli,
 };

@@ -14,7 +14,10 @@ t.test('defaults are Cloud NAT’s', async (t) => {
 
 t.test('flowtableOffload is a boolean and nothing else', async (t) => {
   t.equal(validateAgentConfig({ sourceRanges: ['10.0.0.0/8'], flowtableOffload: true }, 'test').flowtableOffload, true);
-  t.throws(() => validateAgentConfig({ sourceRanges: ['10.0.0.0/8'], flowtableOffload: 'yes' }, 'test'), /flowtableOffload: expected boolean, got string "yes"/);
+  t.throws(
+    () => validateAgentConfig({ sourceRanges: ['10.0.0.0/8'], flowtableOffload: 'yes' }, 'test'),
+    /flowtableOffload: expected boolean, got string "yes"/,
+  );
   t.throws(() => validateAgentConfig({ sourceRanges: ['10.0.0.0/8'], flowtable: true }, 'test'), /flowtable: unknown key/);
 });
 
@@ -26,7 +29,11 @@ t.test('private address space, and the opt-in for privately used public ranges',
     t.throws(() => validateAgentConfig({ sourceRanges: [range] }, 'test'), ConfigError, range);
     t.doesNotThrow(() => validateAgentConfig({ sourceRanges: [range], allowNonPrivateRanges: true }, 'test'), `${range} with the opt-in`);
   }
-  t.throws(() => validateAgentConfig({ sourceRanges: ['0.0.0.0/0'], allowNonPrivateRanges: true }, 'test'), /open relay/, 'no opt-in opens the relay');
+  t.throws(
+    () => validateAgentConfig({ sourceRanges: ['0.0.0.0/0'], allowNonPrivateRanges: true }, 'test'),
+    /open relay/,
+    'no opt-in opens the relay',
+  );
 });
 
 t.test('every problem is reported at once, each naming its field', async (t) => {
@@ -42,4 +49,36 @@ t.test('every problem is reported at once, each naming its field', async (t) => 
     t.match(problems.join('\n'), /timeouts\.udp/);
     t.match(problems.join('\n'), /extra: unknown key/);
   }
+});
+
+t.test('portAllocation: shared by default; static and dynamic blocks are powers of two in 64-32768', async (t) => {
+  const withPorts = (portAllocation: unknown) => validateAgentConfig({ sourceRanges: ['10.0.0.0/8'], portAllocation }, 'test');
+  t.same(
+    parseAgentConfig('{"sourceRanges":["10.0.0.0/8"]}', 'test').portAllocation,
+    { mode: 'shared' },
+    "today's shared pool stays the default",
+  );
+  t.same(withPorts({ mode: 'static', portsPerVm: 64 }).portAllocation, { mode: 'static', portsPerVm: 64, releaseAfterIdleSeconds: 120 });
+  t.same(withPorts({ mode: 'dynamic', minPortsPerVm: 64, maxPortsPerVm: 1024, releaseAfterIdleSeconds: 5 }).portAllocation, {
+    mode: 'dynamic',
+    minPortsPerVm: 64,
+    maxPortsPerVm: 1024,
+    releaseAfterIdleSeconds: 5,
+  });
+  t.throws(() => withPorts({ mode: 'static', portsPerVm: 100 }), /portAllocation\.portsPerVm: must be a power of two/);
+  t.throws(() => withPorts({ mode: 'static', portsPerVm: 32 }), /portAllocation\.portsPerVm: Number must be greater than or equal to 64/);
+  t.throws(
+    () => withPorts({ mode: 'static', portsPerVm: 65_536 }),
+    /portAllocation\.portsPerVm: Number must be less than or equal to 32768/,
+  );
+  t.throws(() => withPorts({ mode: 'static' }), /portAllocation\.portsPerVm: expected number, got nothing/);
+  t.throws(
+    () => withPorts({ mode: 'static', portsPerVm: 64, minPortsPerVm: 64 }),
+    /portAllocation\.minPortsPerVm: unknown key in portAllocation/,
+  );
+  t.throws(
+    () => withPorts({ mode: 'dynamic', minPortsPerVm: 128, maxPortsPerVm: 64 }),
+    /portAllocation\.maxPortsPerVm: must be at least minPortsPerVm \(128\), got 64/,
+  );
+  t.throws(() => withPorts({ mode: 'per-vm' }), /portAllocation\.mode: .*'shared' \| 'static' \| 'dynamic'/);
 });

@@ -2,7 +2,15 @@
 import t from 'tap';
 import { validateAgentConfig } from '../agent/config.js';
 import { parseLegacyIptables, renderLegacyChainRemoval } from '../agent/legacy-iptables.js';
-import { cidrToInterval, foldSourceRanges, intervalToCidrs, renderRuleset, subtractIntervals, TABLE_REMOVAL } from '../agent/ruleset.js';
+import {
+  cidrToInterval,
+  foldSourceRanges,
+  intervalToCidrs,
+  renderPortBlockElements,
+  renderRuleset,
+  subtractIntervals,
+  TABLE_REMOVAL,
+} from '../agent/ruleset.js';
 import { conntrackHashsize, conntrackMaxForMemory, globalSysctls, namespaceSysctls, renderSysctlConf } from '../agent/sysctl.js';
 
 const typical = {
@@ -15,7 +23,17 @@ const typical = {
     egressInterface: 'ens5',
     timeouts: { tcpEstablished: 600, tcpTimeWait: 30 },
   },
-  'no logging, flowtable offload on a kernel that has it': { sourceRanges: ['10.146.0.0/20', '10.146.16.5/32'], logging: 'none', flowtableOffload: true },
+  'no logging, flowtable offload on a kernel that has it': {
+    sourceRanges: ['10.146.0.0/20', '10.146.16.5/32'],
+    logging: 'none',
+    flowtableOffload: true,
+  },
+  'static port blocks of 64': { sourceRanges: ['10.146.0.0/20'], portAllocation: { mode: 'static', portsPerVm: 64 } },
+  'dynamic port blocks of 64 to 1024, no logging': {
+    sourceRanges: ['10.146.0.0/20'],
+    logging: 'none',
+    portAllocation: { mode: 'dynamic', minPortsPerVm: 64, maxPortsPerVm: 1024 },
+  },
 };
 
 for (const [name, input] of Object.entries(typical)) {
@@ -23,7 +41,10 @@ for (const [name, input] of Object.entries(typical)) {
     const config = validateAgentConfig(input, 'test');
     const ruleset = renderRuleset(config, config.egressInterface ?? 'ens4', { flowtable: config.flowtableOffload });
     t.matchSnapshot(ruleset.text, 'nft -f input');
-    t.matchSnapshot(renderSysctlConf([...namespaceSysctls(config, config.egressInterface ?? 'ens4'), ...globalSysctls(config, 2 * 1024 ** 3)]), 'sysctl.d file');
+    t.matchSnapshot(
+      renderSysctlConf([...namespaceSysctls(config, config.egressInterface ?? 'ens4'), ...globalSysctls(config, 2 * 1024 ** 3)]),
+      'sysctl.d file',
+    );
   });
 }
 
@@ -83,11 +104,19 @@ t.test('the iptables data plane of an older agent is found and removed chain by 
     '',
   ].join('\n');
   const legacy = parseLegacyIptables(saved);
-  t.same(legacy.jumps, [
-    { table: 'mangle', chain: 'FORWARD', target: 'NATGW-MSS' },
-    { table: 'filter', chain: 'FORWARD', target: 'NATGW-FORWARD' },
-  ], 'jumps from built-in chains only, counters ignored');
-  t.same(legacy.chains.map((entry) => entry.chain), ['NATGW-MSS', 'NATGW-FORWARD', 'NATGW-DROP-SOURCE'], 'DOCKER-USER is not ours');
+  t.same(
+    legacy.jumps,
+    [
+      { table: 'mangle', chain: 'FORWARD', target: 'NATGW-MSS' },
+      { table: 'filter', chain: 'FORWARD', target: 'NATGW-FORWARD' },
+    ],
+    'jumps from built-in chains only, counters ignored',
+  );
+  t.same(
+    legacy.chains.map((entry) => entry.chain),
+    ['NATGW-MSS', 'NATGW-FORWARD', 'NATGW-DROP-SOURCE'],
+    'DOCKER-USER is not ours',
+  );
   t.matchSnapshot(renderLegacyChainRemoval(legacy.chains), 'iptables-restore input removing the old chains');
   t.equal(renderLegacyChainRemoval([]), '');
 });
@@ -99,4 +128,17 @@ t.test('conntrack table sizing follows memory', async (t) => {
   t.equal(conntrackMaxForMemory(512 * 1024 ** 3), 4_194_304, 'capped');
   t.equal(conntrackMaxForMemory(0), 65_536, 'floor');
   t.equal(conntrackHashsize(262_144), 65_536);
+});
+
+t.test('port-block elements change in one transaction of their own, never the whole table', async (t) => {
+  const text = renderPortBlockElements(
+    [
+      { vm: '10.146.0.7', natAddress: '10.146.0.2', first: 1024, last: 1087 },
+      { vm: '10.146.0.9', natAddress: '10.146.0.2', first: 1088, last: 1151 },
+    ],
+    ['10.146.0.5'],
+  );
+  t.matchSnapshot(text, 'nft -f input');
+  t.notMatch(text, /delete table|^table /m, 'the table and its counters are left as they are');
+  t.equal(renderPortBlockElements([], []), '', 'nothing to change is no transaction');
 });

@@ -5,6 +5,94 @@
  * Make sure to inspect the output below.  Do not ignore changes!
  */
 'use strict'
+exports[`test/ruleset.test.ts > TAP > dynamic port blocks of 64 to 1024, no logging > nft -f input 1`] = `
+table ip natgw
+delete table ip natgw
+table ip natgw {
+  counter egress { }
+  counter ingress { }
+  counter new { }
+  counter translated { }
+  counter drop_source_not_allowed { }
+  counter log_source_not_allowed { }
+  counter drop_per_vm_cap { }
+  counter log_per_vm_cap { }
+  counter drop_invalid { }
+  counter log_invalid { }
+  counter drop_no_port_block { }
+  counter log_no_port_block { }
+  counter drop_port_block_full { }
+  counter log_port_block_full { }
+  set sources {
+    type ipv4_addr; flags interval;
+    elements = { 10.146.0.0/20 }
+  }
+  map port_blocks { type ipv4_addr : interval ipv4_addr . inet_service; flags interval; }
+  set port_block_vms { type ipv4_addr; }
+  set port_block_use { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }
+  set port_block_refusals { type ipv4_addr; size 65535; flags dynamic; counter; }
+  chain drop_source_not_allowed {
+    counter name "drop_source_not_allowed" drop comment "drop"
+  }
+  chain drop_per_vm_cap {
+    counter name "drop_per_vm_cap" drop comment "drop"
+  }
+  chain drop_invalid {
+    counter name "drop_invalid" drop comment "drop"
+  }
+  chain drop_no_port_block {
+    counter name "drop_no_port_block" drop comment "drop"
+  }
+  chain drop_port_block_full {
+    update @port_block_refusals { ip saddr } comment "count-per-vm"
+    counter name "drop_port_block_full" drop comment "drop"
+  }
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    iifname != "ens4" return comment "not-from-vpc"
+    tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
+    ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
+    ct state established,related counter name "egress" accept comment "established-original"
+    ct state invalid jump drop_invalid comment "invalid"
+    oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
+    ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
+    ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
+    meta l4proto { tcp, udp } ip saddr != @port_block_vms limit rate 1000/second burst 1000 packets log group 4210 comment "port-block-learn"
+    meta l4proto { tcp, udp } ip saddr != @port_block_vms jump drop_no_port_block comment "no-port-block"
+    meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 1024 } jump drop_port_block_full comment "port-block-full"
+    ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
+    counter name "egress" accept comment "admit-retransmit"
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat - 10; policy accept;
+    oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @port_block_vms ip daddr != @sources counter name "translated" snat ip to ip saddr map @port_blocks comment "port-block-snat"
+    oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
+  }
+}
+
+`
+
+exports[`test/ruleset.test.ts > TAP > dynamic port blocks of 64 to 1024, no logging > sysctl.d file 1`] = `
+# Written by natgw agent; removed by 'natgw agent --cleanup'.
+net.ipv4.ip_forward = 1
+net.ipv4.conf.all.send_redirects = 0
+net.ipv4.conf.default.send_redirects = 0
+net.ipv4.conf.ens4.send_redirects = 0
+net.netfilter.nf_conntrack_udp_timeout = 30
+net.netfilter.nf_conntrack_udp_timeout_stream = 30
+net.netfilter.nf_conntrack_tcp_timeout_established = 1200
+net.netfilter.nf_conntrack_tcp_timeout_syn_sent = 30
+net.netfilter.nf_conntrack_tcp_timeout_syn_recv = 30
+net.netfilter.nf_conntrack_tcp_timeout_fin_wait = 30
+net.netfilter.nf_conntrack_tcp_timeout_close_wait = 30
+net.netfilter.nf_conntrack_tcp_timeout_last_ack = 30
+net.netfilter.nf_conntrack_tcp_timeout_time_wait = 120
+net.netfilter.nf_conntrack_icmp_timeout = 30
+net.netfilter.nf_conntrack_acct = 1
+net.netfilter.nf_conntrack_max = 262144
+
+`
+
 exports[`test/ruleset.test.ts > TAP > GKE subnet with secondary ranges, per-VM cap, fixed MSS, random NAT ports > nft -f input 1`] = `
 table ip natgw
 delete table ip natgw
@@ -202,6 +290,107 @@ table ip natgw {
 `
 
 exports[`test/ruleset.test.ts > TAP > one subnet, defaults > sysctl.d file 1`] = `
+# Written by natgw agent; removed by 'natgw agent --cleanup'.
+net.ipv4.ip_forward = 1
+net.ipv4.conf.all.send_redirects = 0
+net.ipv4.conf.default.send_redirects = 0
+net.ipv4.conf.ens4.send_redirects = 0
+net.netfilter.nf_conntrack_udp_timeout = 30
+net.netfilter.nf_conntrack_udp_timeout_stream = 30
+net.netfilter.nf_conntrack_tcp_timeout_established = 1200
+net.netfilter.nf_conntrack_tcp_timeout_syn_sent = 30
+net.netfilter.nf_conntrack_tcp_timeout_syn_recv = 30
+net.netfilter.nf_conntrack_tcp_timeout_fin_wait = 30
+net.netfilter.nf_conntrack_tcp_timeout_close_wait = 30
+net.netfilter.nf_conntrack_tcp_timeout_last_ack = 30
+net.netfilter.nf_conntrack_tcp_timeout_time_wait = 120
+net.netfilter.nf_conntrack_icmp_timeout = 30
+net.netfilter.nf_conntrack_acct = 1
+net.netfilter.nf_conntrack_max = 262144
+
+`
+
+exports[`test/ruleset.test.ts > TAP > port-block elements change in one transaction of their own, never the whole table > nft -f input 1`] = `
+delete element ip natgw port_blocks { 10.146.0.5 }
+delete element ip natgw port_block_vms { 10.146.0.5 }
+add element ip natgw port_blocks { 10.146.0.7 : 10.146.0.2 . 1024-1087, 10.146.0.9 : 10.146.0.2 . 1088-1151 }
+add element ip natgw port_block_vms { 10.146.0.7, 10.146.0.9 }
+
+`
+
+exports[`test/ruleset.test.ts > TAP > static port blocks of 64 > nft -f input 1`] = `
+table ip natgw
+delete table ip natgw
+table ip natgw {
+  counter egress { }
+  counter ingress { }
+  counter new { }
+  counter translated { }
+  counter drop_source_not_allowed { }
+  counter log_source_not_allowed { }
+  counter drop_per_vm_cap { }
+  counter log_per_vm_cap { }
+  counter drop_invalid { }
+  counter log_invalid { }
+  counter drop_no_port_block { }
+  counter log_no_port_block { }
+  counter drop_port_block_full { }
+  counter log_port_block_full { }
+  set sources {
+    type ipv4_addr; flags interval;
+    elements = { 10.146.0.0/20 }
+  }
+  map port_blocks { type ipv4_addr : interval ipv4_addr . inet_service; flags interval; }
+  set port_block_vms { type ipv4_addr; }
+  set port_block_use { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }
+  set port_block_refusals { type ipv4_addr; size 65535; flags dynamic; counter; }
+  chain drop_source_not_allowed {
+    limit rate 50/second burst 50 packets counter name "log_source_not_allowed" log group 4201 comment "log"
+    counter name "drop_source_not_allowed" drop comment "drop"
+  }
+  chain drop_per_vm_cap {
+    limit rate 50/second burst 50 packets counter name "log_per_vm_cap" log group 4202 comment "log"
+    counter name "drop_per_vm_cap" drop comment "drop"
+  }
+  chain drop_invalid {
+    limit rate 50/second burst 50 packets counter name "log_invalid" log group 4203 comment "log"
+    counter name "drop_invalid" drop comment "drop"
+  }
+  chain drop_no_port_block {
+    limit rate 50/second burst 50 packets counter name "log_no_port_block" log group 4204 comment "log"
+    counter name "drop_no_port_block" drop comment "drop"
+  }
+  chain drop_port_block_full {
+    update @port_block_refusals { ip saddr } comment "count-per-vm"
+    limit rate 50/second burst 50 packets counter name "log_port_block_full" log group 4205 comment "log"
+    counter name "drop_port_block_full" drop comment "drop"
+  }
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    iifname != "ens4" return comment "not-from-vpc"
+    tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
+    ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
+    ct state established,related counter name "egress" accept comment "established-original"
+    ct state invalid jump drop_invalid comment "invalid"
+    oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
+    ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
+    ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
+    meta l4proto { tcp, udp } ip saddr != @port_block_vms limit rate 1000/second burst 1000 packets log group 4210 comment "port-block-learn"
+    meta l4proto { tcp, udp } ip saddr != @port_block_vms jump drop_no_port_block comment "no-port-block"
+    meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 64 } jump drop_port_block_full comment "port-block-full"
+    ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
+    counter name "egress" accept comment "admit-retransmit"
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat - 10; policy accept;
+    oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @port_block_vms ip daddr != @sources counter name "translated" snat ip to ip saddr map @port_blocks comment "port-block-snat"
+    oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
+  }
+}
+
+`
+
+exports[`test/ruleset.test.ts > TAP > static port blocks of 64 > sysctl.d file 1`] = `
 # Written by natgw agent; removed by 'natgw agent --cleanup'.
 net.ipv4.ip_forward = 1
 net.ipv4.conf.all.send_redirects = 0

@@ -38,6 +38,8 @@ export interface FakeTable {
   sets: { name: string; type: string; flags: string[]; size?: number; elements: string[] }[];
   counters: { name: string; packets: number; bytes: number }[];
   flowtables: { name: string; hook: string; prio: number; devices: string[] }[];
+  /** Port-block maps: key → data, as `add element` / `delete element` leave them. */
+  maps?: { name: string; definition: string; elements: Record<string, string> }[];
 }
 
 const PRIORITIES: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
@@ -57,6 +59,10 @@ const elementJson = (element: string) => {
 
 export class FakeNetfilter {
   tables: FakeTable[] = [];
+  /** Open translated connections per client address: the NAT ports `conntrack -L --orig-src` lists for it. */
+  connections = new Map<string, number[]>();
+  /** What the kernel counted in the port-block refusals set, per client address. */
+  refusals = new Map<string, number>();
   /** iptables-save output of an older agent (or anyone); removal commands edit it. */
   iptablesSave = '';
   ipsets: string[] = [];
@@ -98,6 +104,22 @@ export class FakeNetfilter {
     const ok = (stdout = ''): RunResult => ({ stdout, stderr: '', exitCode: 0 });
     const fail = (stderr: string, exitCode = 1): RunResult => ({ stdout: '', stderr, exitCode });
     const key = args.join(' ');
+    if (file === 'ip' && key === '-j -4 addr show dev ens4')
+      return ok('[{"ifname":"ens4","addr_info":[{"family":"inet","local":"10.10.0.2","prefixlen":24}]}]');
+    if (file === 'conntrack' && args[0] === '-L') {
+      const vm = args[args.indexOf('--orig-src') + 1] ?? '';
+      const ports = this.connections.get(vm) ?? [];
+      return {
+        exitCode: 0,
+        stdout: ports
+          .map(
+            (port) =>
+              `udp      17 29 src=${vm} dst=198.51.100.10 sport=40000 dport=7007 src=198.51.100.10 dst=10.10.0.2 sport=7007 dport=${port} mark=0 use=1\n`,
+          )
+          .join(''),
+        stderr: '',
+      };
+    }
     if (file === 'ip' && key === '-j route show default') return ok('[{"dst":"default","gateway":"10.10.0.1","dev":"ens4"}]');
     if (file === 'nft') {
       if (key === '-c -f -')
@@ -111,6 +133,21 @@ export class FakeNetfilter {
         } catch (error) {
           return fail(`Error: ${(error as Error).message}`);
         }
+      }
+      const listMap = /^-j list (map|set) (\S+) (\S+) (\S+)$/.exec(key);
+      if (listMap !== null) {
+        const table = this.table(listMap[2] ?? '', listMap[3] ?? '');
+        const map = table?.maps?.find((candidate) => candidate.name === listMap[4]);
+        if (listMap[1] === 'set') {
+          const refusals = [...this.refusals.entries()].map(([vm, packets]) => ({
+            elem: { val: vm, counter: { packets, bytes: packets * 60 } },
+          }));
+          return table === undefined
+            ? fail('Error: No such file or directory')
+            : ok(this.json([{ set: { name: listMap[4], elem: refusals } }]));
+        }
+        if (map === undefined) return fail('Error: No such file or directory');
+        return ok(this.json([{ map: { name: map.name, elem: Object.entries(map.elements).map(([vm, data]) => [vm, data]) } }]));
       }
       const list = /^-j list (table|counters table) (\S+) (\S+)$/.exec(key);
       if (list !== null) {
@@ -213,6 +250,25 @@ export class FakeNetfilter {
       const line = lines[index] ?? '';
       const declare = /^table (\S+) (\S+)$/.exec(line);
       const remove = /^delete table (\S+) (\S+)$/.exec(line);
+      const element = /^(add|delete) element (\S+) (\S+) (\S+) \{ (.*) \}$/.exec(line);
+      if (element !== null) {
+        const table = next.find((candidate) => candidate.family === element[2] && candidate.name === element[3]);
+        const map = table?.maps?.find((candidate) => candidate.name === element[4]);
+        const set = table?.sets.find((candidate) => candidate.name === element[4]);
+        if (map === undefined && set === undefined) throw new Error(`No such file or directory: ${element[4]}`);
+        for (const item of (element[5] ?? '').split(', ')) {
+          const [vm = '', data] = item.split(' : ');
+          if (map !== undefined) {
+            if (element[1] === 'add') map.elements[vm] = data ?? '';
+            else if (!(vm in map.elements)) throw new Error(`No such file or directory: element ${vm}`);
+            else delete map.elements[vm];
+          } else if (set !== undefined) {
+            if (element[1] === 'add') set.elements = [...new Set([...set.elements, vm])];
+            else set.elements = set.elements.filter((existing) => existing !== vm);
+          }
+        }
+        continue;
+      }
       const define = /^table (\S+) (\S+) \{$/.exec(line);
       if (declare !== null) {
         if (next.find((table) => table.family === declare[1] && table.name === declare[2]) === undefined)
@@ -240,10 +296,23 @@ export class FakeNetfilter {
       const counter = /^counter (\S+) \{ \}$/.exec(line);
       const dynamicSet = /^set (\S+) \{ type (\S+); size (\d+); flags (\S+); \}$/.exec(line);
       const set = /^set (\S+) \{$/.exec(line);
+      const oneLineSet = /^set (\S+) \{ type ([^;]+);(?: size (\d+);)?(?: flags (\S+);)?( counter;)? \}$/.exec(line);
+      const map = /^map (\S+) \{ (.*) \}$/.exec(line);
       const flowtable = /^flowtable (\S+) \{ hook (\S+) priority (\S+); devices = \{ (.*) \}; counter; \}$/.exec(line);
       const chainStart = /^chain (\S+) \{$/.exec(line);
       if (counter !== null) table.counters.push({ name: counter[1] ?? '', packets: 0, bytes: 0 });
-      else if (dynamicSet !== null) {
+      else if (map !== null) {
+        table.maps ??= [];
+        table.maps.push({ name: map[1] ?? '', definition: map[2] ?? '', elements: {} });
+      } else if (dynamicSet === null && oneLineSet !== null) {
+        table.sets.push({
+          name: oneLineSet[1] ?? '',
+          type: oneLineSet[2] ?? '',
+          ...(oneLineSet[3] === undefined ? {} : { size: Number(oneLineSet[3]) }),
+          flags: oneLineSet[4] === undefined ? [] : [oneLineSet[4]],
+          elements: [],
+        });
+      } else if (dynamicSet !== null) {
         table.sets.push({
           name: dynamicSet[1] ?? '',
           type: dynamicSet[2] ?? '',

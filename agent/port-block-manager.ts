@@ -1,0 +1,448 @@
+// Per-VM port blocks at run time: learns new clients from the kernel (NFLOG group PORT_BLOCK_LEARN_GROUP), gives each a
+// block, writes it into the NAT map in a transaction of its own, keeps the table on disk so a restart keeps every
+// block, and releases a block once its VM has had no connection on it for releaseAfterIdleSeconds.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { AgentConfig, PortAllocation } from './config.js';
+import type { TableSummary } from './collectors/conntrack-table.js';
+import { parseConntrackLine } from './collectors/conntrack-table.js';
+import { SupervisedReader } from './collectors/supervised.js';
+import type { Logger } from './log.js';
+import { parseNftJson } from './nft-state.js';
+import { PortSpace, blockSize, toLogLine, type PortBlockRecord } from './port-blocks.js';
+import {
+  PORT_BLOCK_LEARN_GROUP,
+  PORT_BLOCK_MAP,
+  PORT_BLOCK_REFUSALS,
+  TABLE_FAMILY,
+  TABLE_NAME,
+  renderPortBlockElements,
+  type PortBlockElement,
+} from './ruleset.js';
+import type { CommandRunner, LineSpawner } from './runner.js';
+
+/** Under /var/lib: blocks are attribution records, and a reboot must not forget who held which ports. */
+export const PORT_BLOCK_STATE_FILE = 'var/lib/natgw/port-blocks.json';
+/** Released blocks kept for `natgw whois --agent` (the log keeps them all). */
+const HISTORY_LIMIT = 20_000;
+
+interface Held extends PortBlockRecord {
+  /** Last time the VM was seen with connections (ms); a block is released only after this is old enough. */
+  lastActive: number;
+  /** Dynamic mode: since when the VM has used at most a quarter of its block (ms). */
+  lowSince?: number | undefined;
+}
+
+interface StateFile {
+  version: 1;
+  current: Held[];
+  retiring: Held[];
+  history: PortBlockRecord[];
+}
+
+export interface PortBlockTable {
+  mode: PortAllocation['mode'];
+  natIp?: string;
+  space: { totalPorts: number; usedPorts: number };
+  refusedClients: number;
+  blocks: PortBlockRecord[];
+  history: PortBlockRecord[];
+}
+
+export interface PortBlockManagerOptions {
+  run: CommandRunner;
+  spawn: LineSpawner;
+  log: Logger;
+  root: string;
+  now?: () => number;
+}
+
+/** The source address of a `tcpdump -n -i nflog:…` line. */
+export function learntAddress(line: string): string | undefined {
+  return /\bIP (\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})[.: ]/.exec(line)?.[1];
+}
+
+export class PortBlockManager {
+  private allocation: PortAllocation = { mode: 'shared' };
+  private space = new PortSpace();
+  private readonly current = new Map<string, Held>();
+  private retiring: Held[] = [];
+  private history: PortBlockRecord[] = [];
+  private natAddress: string | undefined;
+  private natIp: string | undefined;
+  private loaded = false;
+  private pending = new Set<string>();
+  private flushing: Promise<void> | undefined;
+  /** Clients refused because the port space was full (each address counted once per refusal episode). */
+  refusedClients = 0;
+  private readonly refusedNow = new Set<string>();
+  private readonly reader: SupervisedReader;
+  private readonly now: () => number;
+  /** Set by the agent: our element transactions never interleave with its table replacement. */
+  exclusive: <T>(task: () => Promise<T>) => Promise<T>;
+
+  constructor(private readonly options: PortBlockManagerOptions) {
+    this.now = options.now ?? Date.now;
+    this.exclusive = (task) => task();
+    this.reader = new SupervisedReader(
+      {
+        collector: 'port_block_learn',
+        purpose: 'learn new clients that need a port block',
+        file: 'tcpdump',
+        args: ['-l', '-q', '-n', '-tt', '-i', `nflog:${PORT_BLOCK_LEARN_GROUP}`],
+      },
+      options.spawn,
+      options.log,
+      (line, stream) => {
+        if (stream === 'stdout') {
+          const address = learntAddress(line);
+          if (address !== undefined) this.learn(address);
+        }
+      },
+    );
+  }
+
+  get enabled(): boolean {
+    return this.allocation.mode !== 'shared';
+  }
+
+  get learnerOk(): boolean {
+    return this.reader.ok;
+  }
+
+  private get stateFile(): string {
+    return path.join(this.options.root, PORT_BLOCK_STATE_FILE);
+  }
+
+  private sizeForNewClient(): number {
+    return this.allocation.mode === 'static'
+      ? this.allocation.portsPerVm
+      : this.allocation.mode === 'dynamic'
+        ? this.allocation.minPortsPerVm
+        : 0;
+  }
+
+  /** Called with every applied config, before the table is replaced (elementsText goes into that transaction). */
+  async configure(config: AgentConfig, egressInterface: string, natExternalIp?: string): Promise<void> {
+    const previous = this.allocation;
+    this.allocation = config.portAllocation;
+    if (!this.enabled) {
+      this.reader.stop();
+      if (previous.mode !== 'shared' || !this.loaded) {
+        await this.load();
+        for (const held of [...this.current.values(), ...this.retiring]) this.releaseHeld(held, 'port allocation is shared now');
+        this.current.clear();
+        this.retiring = [];
+        if (this.loaded) await this.save();
+      }
+      return;
+    }
+    this.natAddress = await this.interfaceAddress(egressInterface);
+    this.natIp = natExternalIp ?? this.natAddress;
+    await this.load();
+    // A block larger than the new static size (or outside the dynamic bounds) goes at once; its flows keep their ports.
+    const allocation = this.allocation;
+    for (const held of [...this.current.values()]) {
+      const size = blockSize(held);
+      const fits =
+        held.natAddress === this.natAddress &&
+        (allocation.mode === 'static'
+          ? size === allocation.portsPerVm
+          : allocation.mode === 'dynamic' && size >= allocation.minPortsPerVm && size <= allocation.maxPortsPerVm);
+      if (!fits) {
+        this.current.delete(held.vm);
+        this.retiring.push(held);
+      }
+    }
+    await this.save();
+    this.reader.start();
+  }
+
+  private async interfaceAddress(egressInterface: string): Promise<string> {
+    const { stdout } = await this.options.run('read the egress interface address', 'ip', [
+      '-j',
+      '-4',
+      'addr',
+      'show',
+      'dev',
+      egressInterface,
+    ]);
+    const address = (JSON.parse(stdout || '[]') as { addr_info?: { local?: string }[] }[])[0]?.addr_info?.[0]?.local;
+    if (address === undefined) throw new Error(`interface ${egressInterface} has no IPv4 address: port blocks need one to translate to`);
+    return address;
+  }
+
+  private async load(): Promise<void> {
+    if (this.loaded) return;
+    this.loaded = true;
+    let state: StateFile;
+    try {
+      state = JSON.parse(await readFile(this.stateFile, 'utf8')) as StateFile;
+    } catch {
+      return;
+    }
+    this.history = state.history ?? [];
+    for (const held of [...(state.current ?? []), ...(state.retiring ?? [])]) {
+      if (!this.space.claim(held)) {
+        this.options.log.warn({ event: 'port_block_state_conflict', block: held }, 'a saved port block overlaps another; dropped');
+        continue;
+      }
+      // A restart is not idleness: the grace period starts again.
+      const restored = { ...held, lastActive: this.now() };
+      if (state.current.includes(held)) this.current.set(held.vm, restored);
+      else this.retiring.push(restored);
+    }
+  }
+
+  private async save(): Promise<void> {
+    const state: StateFile = { version: 1, current: [...this.current.values()], retiring: this.retiring, history: this.history };
+    await mkdir(path.dirname(this.stateFile), { recursive: true });
+    // Written aside and renamed: a crash mid-write must not lose every block.
+    await writeFile(`${this.stateFile}.tmp`, JSON.stringify(state));
+    await rename(`${this.stateFile}.tmp`, this.stateFile);
+  }
+
+  private element(held: Held): PortBlockElement {
+    return { vm: held.vm, natAddress: held.natAddress, first: held.first, last: held.last };
+  }
+
+  /** The map's elements, appended to a whole-table replacement so it never runs without them. */
+  elementsText(): string {
+    return this.enabled ? renderPortBlockElements([...this.current.values()].map((held) => this.element(held))) : '';
+  }
+
+  /** A client without a block was refused; it gets one in the next transaction (batched with others arriving now). */
+  learn(vm: string): void {
+    if (!this.enabled || this.current.has(vm)) return;
+    this.pending.add(vm);
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.exclusive(() => this.flush()));
+  }
+
+  /** Resolves once every client learnt so far has its block (or was refused). */
+  async settled(): Promise<void> {
+    while (this.flushing !== undefined) await this.flushing;
+  }
+
+  private async flush(): Promise<void> {
+    const vms = [...this.pending].filter((vm) => !this.current.has(vm));
+    this.pending.clear();
+    const added: Held[] = [];
+    const time = new Date(this.now()).toISOString();
+    for (const vm of vms) {
+      const ports = this.space.take(this.sizeForNewClient());
+      if (ports === undefined) {
+        if (!this.refusedNow.has(vm)) {
+          this.refusedNow.add(vm);
+          this.refusedClients++;
+          this.options.log.warn(
+            { event: 'port_block_refused', vm, nat_ip: this.natIp, time },
+            'the port space is full: this client gets no port block and no connection until a block is released',
+          );
+        }
+        continue;
+      }
+      this.refusedNow.delete(vm);
+      const held: Held = { vm, natIp: this.natIp!, natAddress: this.natAddress!, ...ports, since: time, lastActive: this.now() };
+      this.current.set(vm, held);
+      added.push(held);
+    }
+    try {
+      if (added.length > 0) {
+        await this.options.run(`add ${added.length} port blocks`, 'nft', ['-f', '-'], {
+          input: renderPortBlockElements(added.map((held) => this.element(held))),
+        });
+        await this.save();
+        for (const held of added)
+          this.options.log.info(toLogLine('port_block_assigned', held, held.since), `port block ${held.first}-${held.last} for ${held.vm}`);
+      }
+    } catch (error) {
+      for (const held of added) {
+        this.current.delete(held.vm);
+        this.space.free(held);
+      }
+      this.options.log.error(
+        { event: 'port_block_apply_failed', error: (error as Error).message },
+        'could not add port blocks; the clients retry',
+      );
+    } finally {
+      this.flushing = this.pending.size > 0 ? this.exclusive(() => this.flush()) : undefined;
+    }
+  }
+
+  private releaseHeld(held: Held, why: string): void {
+    const time = new Date(this.now()).toISOString();
+    const { lastActive: _lastActive, lowSince: _lowSince, ...record } = held;
+    this.history.push({ ...record, until: time });
+    if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    this.space.free(held);
+    this.options.log.info(
+      { ...toLogLine('port_block_released', held, time), since: held.since, why },
+      `port block ${held.first}-${held.last} of ${held.vm} released: ${why}`,
+    );
+  }
+
+  /** The NAT ports each VM's translated connections use now, from one read of its conntrack entries. */
+  private async portsInUse(vm: string): Promise<number[]> {
+    const { stdout } = await this.options.run(
+      `list the connections of ${vm}`,
+      'conntrack',
+      ['-L', '-f', 'ipv4', '--orig-src', vm, '--src-nat'],
+      {
+        okExitCodes: [1],
+      },
+    );
+    return stdout
+      .split('\n')
+      .map(parseConntrackLine)
+      .flatMap((entry) => (entry?.reply.dport === undefined ? [] : [Number(entry.reply.dport)]));
+  }
+
+  /**
+   * One housekeeping round, on the agent's reconcile period: puts back elements someone removed, resizes dynamic
+   * blocks, and releases blocks idle past the grace period. `usage` is the latest conntrack sample, when there is one.
+   */
+  async tick(usage?: TableSummary): Promise<void> {
+    if (!this.enabled) return;
+    await this.exclusive(async () => {
+      const now = this.now();
+      const grace = this.allocation.mode === 'shared' ? 0 : this.allocation.releaseAfterIdleSeconds * 1000;
+      const busy = new Map((usage?.vms ?? []).map((vm) => [vm.vm, vm]));
+      let changed = false;
+      const add: Held[] = [];
+      const remove: string[] = [];
+      for (const held of this.current.values()) if ((busy.get(held.vm)?.openConnections ?? 0) > 0) held.lastActive = now;
+
+      if (this.allocation.mode === 'dynamic') {
+        const { minPortsPerVm, maxPortsPerVm } = this.allocation;
+        for (const held of [...this.current.values()]) {
+          const portUsage = busy.get(held.vm)?.portUsage ?? 0;
+          const size = blockSize(held);
+          // Grow before the block is full (Cloud NAT doubles too); shrink only after a whole idle period at low use.
+          let wanted = size;
+          if (portUsage >= size * 0.75 && size < maxPortsPerVm) wanted = size * 2;
+          else if (size > minPortsPerVm && portUsage <= size / 4 && now - (held.lowSince ?? now) >= grace)
+            wanted = Math.max(minPortsPerVm, 2 ** Math.ceil(Math.log2(Math.max(1, portUsage * 2))));
+          held.lowSince = portUsage <= size / 4 ? (held.lowSince ?? now) : undefined;
+          if (wanted === size) continue;
+          const ports = this.space.take(wanted);
+          if (ports === undefined) continue;
+          const time = new Date(now).toISOString();
+          const next: Held = { ...held, ...ports, since: time, lastActive: now, lowSince: undefined };
+          // The old block keeps its flows (conntrack holds their ports) and is released once they are gone.
+          this.retiring.push({ ...held, lastActive: now });
+          this.current.set(held.vm, next);
+          remove.push(held.vm);
+          add.push(next);
+          changed = true;
+        }
+      }
+
+      // Candidates past the grace period are checked against conntrack itself before their ports go.
+      for (const held of [...this.current.values()]) {
+        if (now - held.lastActive < grace) continue;
+        if ((await this.portsInUse(held.vm)).length > 0) {
+          held.lastActive = now;
+          continue;
+        }
+        this.current.delete(held.vm);
+        this.releaseHeld(held, `no connection for ${grace / 1000}s`);
+        if (!remove.includes(held.vm)) remove.push(held.vm);
+        changed = true;
+      }
+      const stillRetiring: Held[] = [];
+      for (const held of this.retiring) {
+        const inUse = (await this.portsInUse(held.vm)).some((port) => port >= held.first && port <= held.last);
+        if (inUse) held.lastActive = now;
+        if (inUse || now - held.lastActive < grace) stillRetiring.push(held);
+        else {
+          this.releaseHeld(held, 'its VM moved to another block and its last connection here ended');
+          changed = true;
+        }
+      }
+      this.retiring = stillRetiring;
+
+      const missing = await this.missingElements();
+      for (const held of missing) if (!add.includes(held)) add.push(held);
+      if (missing.length > 0)
+        this.options.log.warn(
+          { event: 'port_block_repaired', vms: missing.map((held) => held.vm) },
+          'port-block map elements were missing; put back',
+        );
+      const removeNow = remove.filter((vm) => !missing.some((held) => held.vm === vm));
+      if (add.length > 0 || removeNow.length > 0)
+        await this.options.run('update port blocks', 'nft', ['-f', '-'], {
+          input: renderPortBlockElements(
+            add.map((held) => this.element(held)),
+            removeNow,
+          ),
+        });
+      for (const held of add.filter((held) => !missing.includes(held)))
+        this.options.log.info(toLogLine('port_block_assigned', held, held.since), `port block ${held.first}-${held.last} for ${held.vm}`);
+      if (changed || add.length > 0) await this.save();
+    });
+  }
+
+  private async missingElements(): Promise<Held[]> {
+    const { stdout, exitCode } = await this.options.run(
+      'read the port-block map',
+      'nft',
+      ['-j', 'list', 'map', TABLE_FAMILY, TABLE_NAME, PORT_BLOCK_MAP],
+      {
+        okExitCodes: [1],
+      },
+    );
+    if (exitCode !== 0) return [];
+    const present = new Set<string>();
+    for (const object of parseNftJson(stdout)) {
+      const elements = (object.map as { elem?: unknown[] } | undefined)?.elem ?? [];
+      for (const element of elements) if (Array.isArray(element) && typeof element[0] === 'string') present.add(element[0]);
+    }
+    return [...this.current.values()].filter((held) => !present.has(held.vm));
+  }
+
+  /** Refusals for a full block, per VM, as the kernel counted them. */
+  async refusalsPerVm(): Promise<Map<string, number>> {
+    const refusals = new Map<string, number>();
+    if (!this.enabled) return refusals;
+    const { stdout, exitCode } = await this.options.run(
+      'read port-block refusals',
+      'nft',
+      ['-j', 'list', 'set', TABLE_FAMILY, TABLE_NAME, PORT_BLOCK_REFUSALS],
+      {
+        okExitCodes: [1],
+      },
+    );
+    if (exitCode !== 0) return refusals;
+    for (const object of parseNftJson(stdout)) {
+      for (const element of (object.set as { elem?: unknown[] } | undefined)?.elem ?? []) {
+        const elem = (element as { elem?: { val?: unknown; counter?: { packets?: number } } }).elem;
+        if (typeof elem?.val === 'string') refusals.set(elem.val, elem.counter?.packets ?? 0);
+      }
+    }
+    return refusals;
+  }
+
+  get warnings(): string[] {
+    if (!this.enabled) return [];
+    const used = this.space.usedPorts / this.space.totalPorts;
+    if (!this.space.hasRoomFor(this.sizeForNewClient()))
+      return [`the port space of ${this.natIp ?? 'the NAT IP'} is full (${this.current.size} VMs hold blocks): new clients are refused`];
+    return used >= 0.9 ? [`the port space of ${this.natIp ?? 'the NAT IP'} is ${Math.round(used * 100)} % used`] : [];
+  }
+
+  table(): PortBlockTable {
+    const strip = ({ lastActive: _lastActive, lowSince: _lowSince, ...record }: Held): PortBlockRecord => record;
+    return {
+      mode: this.allocation.mode,
+      ...(this.natIp === undefined ? {} : { natIp: this.natIp }),
+      space: { totalPorts: this.space.totalPorts, usedPorts: this.space.usedPorts },
+      refusedClients: this.refusedClients,
+      blocks: [...this.current.values(), ...this.retiring].map(strip).sort((a, b) => a.first - b.first),
+      history: this.history,
+    };
+  }
+
+  stop(): void {
+    this.reader.stop();
+  }
+}

@@ -1,0 +1,149 @@
+// Per-VM port blocks (RFC 7422's deterministic NAT, Cloud NAT's port allocation): the pure part. Which ports are free,
+// which block a VM holds, and who held NAT IP:port at a given time. No I/O here: the manager applies and persists.
+import { PORT_SPACE } from './config.js';
+
+/** One VM's hold on a range of the NAT IP's ports, from `since` until `until` (absent while it still holds it). */
+export interface PortBlockRecord {
+  vm: string;
+  /** The address the internet sees (the external IP when the agent knows it, else the NAT VM's own address). */
+  natIp: string;
+  /** The NAT VM's address on its egress interface: what the kernel writes into packets (GCE maps it 1:1). */
+  natAddress: string;
+  first: number;
+  last: number;
+  since: string;
+  until?: string;
+}
+
+export const blockSize = (block: Pick<PortBlockRecord, 'first' | 'last'>) => block.last - block.first + 1;
+
+/** The smallest block size: every block is a whole number of these, aligned on its own size from PORT_SPACE.first. */
+const UNIT = 64;
+
+/** Free and used ports of one NAT IP, in aligned power-of-two blocks (a buddy layout: a block never straddles two). */
+export class PortSpace {
+  private readonly used: Uint8Array;
+
+  constructor(
+    readonly first: number = PORT_SPACE.first,
+    readonly last: number = PORT_SPACE.last,
+  ) {
+    this.used = new Uint8Array(Math.floor((last - first + 1) / UNIT));
+  }
+
+  get totalPorts(): number {
+    return this.used.length * UNIT;
+  }
+
+  get usedPorts(): number {
+    return this.used.reduce((sum, unit) => sum + unit, 0) * UNIT;
+  }
+
+  private lowestFree(units: number): number | undefined {
+    for (let start = 0; start + units <= this.used.length; start += units) {
+      if (this.used.subarray(start, start + units).every((unit) => unit === 0)) return start;
+    }
+    return undefined;
+  }
+
+  hasRoomFor(size: number): boolean {
+    return this.lowestFree(size / UNIT) !== undefined;
+  }
+
+  /** The lowest free aligned block of `size` ports, marked used; undefined when none is left. */
+  take(size: number): { first: number; last: number } | undefined {
+    const units = size / UNIT;
+    const start = this.lowestFree(units);
+    if (start === undefined) return undefined;
+    this.used.fill(1, start, start + units);
+    return { first: this.first + start * UNIT, last: this.first + (start + units) * UNIT - 1 };
+  }
+
+  /** Marks a known block used again (state read back after a restart); false when it overlaps one already used. */
+  claim(block: { first: number; last: number }): boolean {
+    const start = (block.first - this.first) / UNIT;
+    const end = (block.last + 1 - this.first) / UNIT;
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > this.used.length) return false;
+    if (this.used.subarray(start, end).some((unit) => unit === 1)) return false;
+    this.used.fill(1, start, end);
+    return true;
+  }
+
+  free(block: { first: number; last: number }): void {
+    this.used.fill(0, (block.first - this.first) / UNIT, (block.last + 1 - this.first) / UNIT);
+  }
+}
+
+export interface WhoisQuery {
+  natIp?: string;
+  port: number;
+  at: Date;
+}
+
+/** The block that held NAT IP:port at that time; the latest one when a log repeats itself. */
+export function whoHeld(records: PortBlockRecord[], query: WhoisQuery): PortBlockRecord | undefined {
+  const at = query.at.getTime();
+  return records
+    .filter(
+      (record) =>
+        record.first <= query.port &&
+        query.port <= record.last &&
+        (query.natIp === undefined || record.natIp === query.natIp || record.natAddress === query.natIp) &&
+        Date.parse(record.since) <= at &&
+        (record.until === undefined || at < Date.parse(record.until)),
+    )
+    .sort((a, b) => Date.parse(b.since) - Date.parse(a.since))[0];
+}
+
+export interface PortBlockLogLine {
+  event: 'port_block_assigned' | 'port_block_released';
+  vm: string;
+  nat_ip: string;
+  nat_address: string;
+  first_port: number;
+  last_port: number;
+  time: string;
+}
+
+export const toLogLine = (event: PortBlockLogLine['event'], record: PortBlockRecord, time: string): PortBlockLogLine => ({
+  event,
+  vm: record.vm,
+  nat_ip: record.natIp,
+  nat_address: record.natAddress,
+  first_port: record.first,
+  last_port: record.last,
+  time,
+});
+
+/** Rebuilds the block history from the agent's JSON log lines (other lines, and lines that are not JSON, are skipped). */
+export function recordsFromLog(text: string): PortBlockRecord[] {
+  const open = new Map<string, PortBlockRecord>();
+  const records: PortBlockRecord[] = [];
+  const key = (line: PortBlockLogLine) => `${line.vm} ${line.nat_address} ${line.first_port}-${line.last_port}`;
+  for (const raw of text.split('\n')) {
+    if (!raw.includes('"port_block_')) continue;
+    let line: PortBlockLogLine;
+    try {
+      line = JSON.parse(raw) as PortBlockLogLine;
+    } catch {
+      continue;
+    }
+    if (line.event === 'port_block_assigned') {
+      const record: PortBlockRecord = {
+        vm: line.vm,
+        natIp: line.nat_ip,
+        natAddress: line.nat_address ?? line.nat_ip,
+        first: line.first_port,
+        last: line.last_port,
+        since: line.time,
+      };
+      open.set(key(line), record);
+      records.push(record);
+    } else if (line.event === 'port_block_released') {
+      const record = open.get(key(line));
+      if (record !== undefined) record.until = line.time;
+      open.delete(key(line));
+    }
+  }
+  return records;
+}

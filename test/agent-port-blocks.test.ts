@@ -1,0 +1,175 @@
+// Port blocks without root: the buddy layout of the port space, and the manager against the in-memory netfilter
+// (learning, the NAT map's elements, persistence across a restart, repair, release, a full space, dynamic resizing).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pino } from 'pino';
+import t, { type Test } from 'tap';
+import type { TableSummary } from '../agent/collectors/conntrack-table.js';
+import { validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
+import { Dataplane } from '../agent/dataplane.js';
+import { PORT_BLOCK_STATE_FILE, PortBlockManager, learntAddress } from '../agent/port-block-manager.js';
+import { PortSpace, blockSize as blockSizeOf } from '../agent/port-blocks.js';
+import { FakeNetfilter, MemorySysctls } from './helpers/fake-netfilter.js';
+
+t.test('the port space: lowest aligned free block first, whole blocks only, full is full', async (t) => {
+  const space = new PortSpace();
+  t.equal(space.totalPorts, 64_512, '1024-65535');
+  t.same(space.take(64), { first: 1024, last: 1087 });
+  t.same(space.take(128), { first: 1152, last: 1279 }, 'a 128-block starts on its own alignment, not in the 64-gap');
+  t.same(space.take(64), { first: 1088, last: 1151 }, 'the gap is used by the next 64-block');
+  t.equal(space.usedPorts, 256);
+  space.free({ first: 1024, last: 1087 });
+  t.same(space.take(64), { first: 1024, last: 1087 }, 'a freed block is reused');
+  t.notOk(space.claim({ first: 1088, last: 1151 }), 'claiming a used block fails');
+  const big = new PortSpace();
+  t.same(big.take(32_768), { first: 1024, last: 33_791 });
+  t.equal(big.take(32_768), undefined, 'only one block of 32768 fits in 64512 ports');
+  t.ok(big.hasRoomFor(16_384), 'smaller blocks still fit');
+});
+
+t.test('the learning NFLOG line names the client', async (t) => {
+  t.equal(learntAddress('1764533000.123456 IP 10.10.0.11.40000 > 198.51.100.10.80: tcp 0'), '10.10.0.11');
+  t.equal(learntAddress('1764533000.123456 IP 10.10.0.12.5353 > 198.51.100.10.7007: UDP, length 8'), '10.10.0.12');
+  t.equal(learntAddress('listening on nflog:4210'), undefined);
+});
+
+function setup(t: Test, input: AgentConfigInput) {
+  const netfilter = new FakeNetfilter();
+  const root = t.testdir();
+  const logLines: Record<string, unknown>[] = [];
+  const log = pino({ base: null }, { write: (line: string) => logLines.push(JSON.parse(line)) });
+  let clock = Date.parse('2026-11-30T12:00:00Z');
+  const noReader = () => ({ done: new Promise<number | undefined>(() => undefined), stop: () => undefined });
+  const dataplane = new Dataplane({ run: netfilter.run, sysctlFs: new MemorySysctls(), root });
+  const config = validateAgentConfig(input, 'test');
+  const start = async () => {
+    const manager = new PortBlockManager({ run: netfilter.run, spawn: noReader, log, root, now: () => clock });
+    await manager.configure(config, 'ens4');
+    const desired = await dataplane.desiredState(config, 'ens4');
+    if (!(await dataplane.inspect(desired)).inSync)
+      await dataplane.apply({ ...desired, ruleset: { ...desired.ruleset, text: desired.ruleset.text + manager.elementsText() } });
+    return manager;
+  };
+  const mapElements = () =>
+    netfilter.tables.find((table) => table.name === 'natgw')?.maps?.find((map) => map.name === 'port_blocks')?.elements ?? {};
+  return { netfilter, root, logLines, start, mapElements, advance: (seconds: number) => (clock += seconds * 1000) };
+}
+
+const events = (lines: Record<string, unknown>[], event: string) => lines.filter((line) => line.event === event);
+
+t.test('static blocks: learnt clients get disjoint blocks in the map, kept across a restart, repaired, released when idle', async (t) => {
+  const { netfilter, root, logLines, start, mapElements, advance } = setup(t, {
+    sourceRanges: ['10.10.0.0/24'],
+    portAllocation: { mode: 'static', portsPerVm: 64, releaseAfterIdleSeconds: 60 },
+  });
+  let manager = await start();
+  const transactionsBefore = netfilter.commands.filter((line) => line.startsWith('nft -f')).length;
+  for (const vm of ['10.10.0.11', '10.10.0.12', '10.10.0.11', '10.10.0.13']) manager.learn(vm);
+  await manager.settled();
+  t.same(mapElements(), {
+    '10.10.0.11': '10.10.0.2 . 1024-1087',
+    '10.10.0.12': '10.10.0.2 . 1088-1151',
+    '10.10.0.13': '10.10.0.2 . 1152-1215',
+  });
+  t.equal(netfilter.commands.filter((line) => line.startsWith('nft -f')).length - transactionsBefore, 1, 'one transaction for the burst');
+  t.same(
+    events(logLines, 'port_block_assigned').map((line) => [line.vm, line.first_port, line.last_port]),
+    [
+      ['10.10.0.11', 1024, 1087],
+      ['10.10.0.12', 1088, 1151],
+      ['10.10.0.13', 1152, 1215],
+    ],
+  );
+  t.match(events(logLines, 'port_block_assigned')[0], { nat_ip: '10.10.0.2', time: '2026-11-30T12:00:00.000Z' });
+  const saved = JSON.parse(readFileSync(path.join(root, PORT_BLOCK_STATE_FILE), 'utf8'));
+  t.equal(saved.current.length, 3, 'the state file holds every block');
+
+  manager.stop();
+  manager = await start();
+  t.same(
+    manager.table().blocks.map((block) => [block.vm, block.first]),
+    [
+      ['10.10.0.11', 1024],
+      ['10.10.0.12', 1088],
+      ['10.10.0.13', 1152],
+    ],
+  );
+  t.equal(events(logLines, 'port_block_assigned').length, 3, 'a restart assigns nothing new');
+  manager.learn('10.10.0.14');
+  await manager.settled();
+  t.equal(mapElements()['10.10.0.14'], '10.10.0.2 . 1216-1279', 'the next client gets the next free block, not one already held');
+
+  netfilter.run('test', 'nft', ['-f', '-'], { input: 'delete element ip natgw port_blocks { 10.10.0.12 }\n' });
+  netfilter.connections.set('10.10.0.11', [1030]);
+  await manager.tick();
+  t.equal(mapElements()['10.10.0.12'], '10.10.0.2 . 1088-1151', 'a removed element is put back');
+  t.equal(events(logLines, 'port_block_repaired').length, 1);
+
+  advance(61);
+  await manager.tick();
+  t.same(Object.keys(mapElements()).sort(), ['10.10.0.11'], 'idle VMs lose their blocks; the VM with a connection keeps its own');
+  t.same(
+    events(logLines, 'port_block_released').map((line) => line.vm),
+    ['10.10.0.12', '10.10.0.13', '10.10.0.14'],
+  );
+  t.match(manager.table().history[0], { vm: '10.10.0.12', first: 1088, until: '2026-11-30T12:01:01.000Z' });
+});
+
+t.test('a full port space refuses new clients, counts them once, and says so', async (t) => {
+  const { start, mapElements, logLines } = setup(t, {
+    sourceRanges: ['10.10.0.0/24'],
+    portAllocation: { mode: 'static', portsPerVm: 32_768 },
+  });
+  const manager = await start();
+  manager.learn('10.10.0.11');
+  await manager.settled();
+  t.same(manager.warnings.length, 1);
+  t.match(manager.warnings[0], /port space of 10\.10\.0\.2 is full/);
+  manager.learn('10.10.0.12');
+  await manager.settled();
+  manager.learn('10.10.0.12');
+  await manager.settled();
+  t.same(Object.keys(mapElements()), ['10.10.0.11'], 'never a shared port for the refused client');
+  t.equal(manager.refusedClients, 1, 'counted once while it keeps trying');
+  t.equal(events(logLines, 'port_block_refused').length, 1);
+});
+
+t.test('dynamic blocks grow with use up to the maximum and shrink back after idle', async (t) => {
+  const { netfilter, start, mapElements, advance } = setup(t, {
+    sourceRanges: ['10.10.0.0/24'],
+    portAllocation: { mode: 'dynamic', minPortsPerVm: 64, maxPortsPerVm: 1024, releaseAfterIdleSeconds: 30 },
+  });
+  const manager = await start();
+  manager.learn('10.10.0.11');
+  await manager.settled();
+  const sizes: number[] = [];
+  const size = () => {
+    const [first, last] = (mapElements()['10.10.0.11'] ?? '').split(' . ')[1]!.split('-').map(Number);
+    return last! - first! + 1;
+  };
+  const busy = (portUsage: number): TableSummary => ({
+    translated: portUsage,
+    vms: [{ vm: '10.10.0.11', openConnections: portUsage, portUsage }],
+  });
+  sizes.push(size());
+  for (let round = 0; round < 6; round++) {
+    await manager.tick(busy(size()));
+    sizes.push(size());
+  }
+  t.same(sizes, [64, 128, 256, 512, 1024, 1024, 1024], 'doubles while full, stops at maxPortsPerVm');
+  await manager.tick(busy(0));
+  t.equal(size(), 1024, 'not at the first idle sample');
+  advance(31);
+  await manager.tick(busy(0));
+  t.equal(size(), 64, 'back to minPortsPerVm after releaseAfterIdleSeconds at low use');
+  const current = manager.table().blocks.find((block) => block.vm === '10.10.0.11' && blockSizeOf(block) === 64)!;
+  netfilter.connections.set('10.10.0.11', [current.first + 3]);
+  advance(31);
+  await manager.tick(busy(1));
+  t.same(
+    manager.table().blocks.map((block) => [block.vm, block.first, block.last]),
+    [['10.10.0.11', current.first, current.last]],
+    'the old blocks went once their flows had; the VM keeps its current block while it has a flow there',
+  );
+  t.equal(manager.table().history.length, 5, 'each old block is in the history');
+});

@@ -1,0 +1,173 @@
+// Per-VM port blocks on the real kernel: each VM's translated ports stay in its own block, a VM that fills its block
+// is refused (and counted) alone, `natgw whois` names the VM, and a restart keeps every block and flow.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { parseConntrackLine } from '../agent/collectors/conntrack-table.js';
+import { INTERNET } from '../lab/lab.js';
+import { LISTEN, NAT_EXTERNAL_IP, NAT_IP, baseConfig, createNatLab, startHealthyAgent, type NatLab } from './helpers/nat-lab.js';
+
+const FIRST = '10.10.0.11';
+const SECOND = '10.10.0.12';
+
+interface Block {
+  vm: string;
+  natIp: string;
+  first: number;
+  last: number;
+  since: string;
+  until?: string;
+}
+
+const portBlocks = async (natLab: NatLab): Promise<{ blocks: Block[]; space: { totalPorts: number; usedPorts: number } }> => {
+  const { stdout } = await natLab.lab.exec('nat', ['curl', '-sS', '-m', '10', `http://${LISTEN}/port-blocks`]);
+  return JSON.parse(stdout);
+};
+
+/** The NAT ports the kernel gave a VM's translated flows, from the NAT VM's conntrack table. */
+const translatedPorts = async (natLab: NatLab, vm: string, protocol: 'tcp' | 'udp') => {
+  const { stdout } = await natLab.lab.exec('nat', ['conntrack', '-L', '-p', protocol, '--orig-src', vm, '--src-nat'], { okExitCodes: [1] });
+  return stdout
+    .split('\n')
+    .map(parseConntrackLine)
+    .flatMap((entry) => (entry?.reply.dport === undefined ? [] : [Number(entry.reply.dport)]));
+};
+
+/**
+ * `count` UDP flows from one VM to one destination ip:port, all open at once, each re-sent until answered (a client's
+ * first packet is refused until its block exists) or the bounded time is up; prints how many were answered.
+ */
+const UDP_FLOWS = `
+const dgram = require('node:dgram');
+const [host, port, count, ms] = process.argv.slice(1);
+let answered = 0;
+const sockets = [];
+const stopAt = Date.now() + Number(ms);
+for (let i = 0; i < Number(count); i++) {
+  const socket = dgram.createSocket('udp4');
+  let done = false;
+  socket.on('message', () => { if (!done) { done = true; answered++; } });
+  socket.bind(0, () => {
+    const send = () => { if (!done && Date.now() < stopAt) { socket.send('who am i', Number(port), host); setTimeout(send, 300); } };
+    send();
+  });
+  sockets.push(socket);
+}
+setTimeout(() => { for (const socket of sockets) socket.close(); process.stdout.write(String(answered)); }, Number(ms) + 200);
+`;
+const udpFlows = async (natLab: NatLab, vm: string, count: number, ms = 4000) => {
+  const { stdout } = await natLab.lab.exec(vm, [
+    'node',
+    '-e',
+    UDP_FLOWS,
+    INTERNET.server,
+    String(INTERNET.udpPort),
+    String(count),
+    String(ms),
+  ]);
+  return Number(stdout.trim());
+};
+
+const whois = (natLab: NatLab, args: string[]) => natLab.lab.exec('nat', ['node', natLab.natgw, 'whois', ...args], { okExitCodes: [1, 2] });
+
+t.test('static port blocks of 64 in the lab', async (t) => {
+  const natLab = await createNatLab(t, { withOutsider: false });
+  const { lab } = natLab;
+  await lab.addVm({ name: 'second', ip: SECOND, defaultVia: NAT_IP });
+  const config = baseConfig({
+    portAllocation: { mode: 'static', portsPerVm: 64 },
+    timeouts: { udp: 120 },
+    perVmMetrics: { minIntervalSeconds: 1 },
+  });
+  let agent = await startHealthyAgent(natLab, config);
+
+  await t.test('a client gets a block on its first connection; the first packet is refused, its retransmission passes', async (t) => {
+    t.equal(await natLab.whoami('private', 5), NAT_EXTERNAL_IP, 'TCP from the first VM');
+    t.equal(await natLab.whoami('second', 5), NAT_EXTERNAL_IP, 'TCP from the second VM');
+    const { blocks } = await portBlocks(natLab);
+    const first = blocks.find((block) => block.vm === FIRST);
+    const second = blocks.find((block) => block.vm === SECOND);
+    t.ok(first !== undefined && second !== undefined, 'both VMs hold a block');
+    t.equal(first!.last - first!.first + 1, 64);
+    t.equal(second!.last - second!.first + 1, 64);
+    t.ok(
+      first!.last < second!.first || second!.last < first!.first,
+      `blocks disjoint (${first!.first}-${first!.last}, ${second!.first}-${second!.last})`,
+    );
+    t.ok(first!.first >= 1024 && second!.last <= 65535, 'inside 1024-65535');
+    t.match(agent.text, /"event":"port_block_assigned"/, 'the assignment is logged');
+    const metrics = await natLab.metrics();
+    t.ok((metrics.get('natgw_dropped_packets_total{reason="no_port_block"}') ?? 0) >= 1, 'the first packets were refused and counted');
+  });
+
+  await t.test('every translated port of each VM lies in its own block, and whois names the VM', async (t) => {
+    t.equal(await udpFlows(natLab, 'second', 10), 10, 'ten UDP flows from the second VM');
+    t.equal(await udpFlows(natLab, 'private', 10), 10, 'ten UDP flows from the first VM');
+    const { blocks } = await portBlocks(natLab);
+    for (const vm of [FIRST, SECOND]) {
+      const block = blocks.find((candidate) => candidate.vm === vm)!;
+      const ports = [...(await translatedPorts(natLab, vm, 'tcp')), ...(await translatedPorts(natLab, vm, 'udp'))];
+      t.ok(ports.length > 0, `${vm} has translated flows`);
+      t.same(
+        ports.filter((port) => port < block.first || port > block.last),
+        [],
+        `${vm}: ports ${ports.join(',')} all in ${block.first}-${block.last}`,
+      );
+      const answer = await whois(natLab, [String(ports[0]), '--agent', `http://${LISTEN}`]);
+      t.equal(answer.exitCode, 0, answer.stderr);
+      t.equal(answer.stdout.split('\n')[0], vm, `whois ${ports[0]} names ${vm}`);
+      const json = await whois(natLab, [`${NAT_IP}:${ports.at(-1)}`, '--agent', `http://${LISTEN}`, '--json']);
+      t.match(JSON.parse(json.stdout), { vm, ports: [block.first, block.last] });
+      // The agent's own log is enough too.
+      const logFile = path.join(lab.vm('nat').root, 'agent.log');
+      writeFileSync(logFile, agent.text);
+      const fromLog = await whois(natLab, [String(ports[0]), '--log', logFile]);
+      t.equal(fromLog.stdout.split('\n')[0], vm, 'whois --log names the same VM');
+    }
+    const nobody = await whois(natLab, ['65000', '--agent', `http://${LISTEN}`]);
+    t.equal(nobody.exitCode, 1, 'a port no VM held is an error');
+    t.match(nobody.stderr, /no VM held port 65000/);
+  });
+
+  await t.test('a VM that fills its block to one destination is refused alone, and counted', async (t) => {
+    // UDP flows of the earlier subtest to the same destination are still open and hold ports of the block.
+    const open = (await translatedPorts(natLab, FIRST, 'udp')).length;
+    const answered = await udpFlows(natLab, 'private', 80);
+    t.ok(open + answered <= 64, `at most 64 flows at once: ${open} already open + ${answered} of 80 new`);
+    t.ok(open + answered >= 60, `and nearly all of the block was usable (${open} + ${answered})`);
+    let refusals = 0;
+    await natLab.waitUntil('the refusals are counted for the first VM', async () => {
+      refusals = (await natLab.metrics()).get(`natgw_vm_port_block_refusals_total{vm="${FIRST}"}`) ?? 0;
+      return refusals > 0;
+    });
+    t.ok(refusals > 0, `refusals counted for ${FIRST}: ${refusals}`);
+    t.equal((await natLab.metrics()).get(`natgw_vm_port_block_refusals_total{vm="${SECOND}"}`), undefined, 'none for the second VM');
+    t.equal(await udpFlows(natLab, 'second', 5), 5, 'the second VM still opens new flows to the same destination');
+    t.equal(await natLab.udpWhoami('second'), NAT_EXTERNAL_IP);
+  });
+
+  await t.test('restarting the agent keeps every block and every established flow', async (t) => {
+    const before = await portBlocks(natLab);
+    const flowsBefore = (await translatedPorts(natLab, FIRST, 'udp')).sort();
+    await agent.stop('SIGTERM');
+    agent = natLab.startAgent();
+    await natLab.waitUntil('the agent is healthy again', async () => (await natLab.healthz()).status === 200);
+    const after = await portBlocks(natLab);
+    t.same(
+      after.blocks.map(({ vm, first, last, since }) => ({ vm, first, last, since })),
+      before.blocks.map(({ vm, first, last, since }) => ({ vm, first, last, since })),
+      'the same blocks, held since the same time',
+    );
+    t.same((await translatedPorts(natLab, FIRST, 'udp')).sort(), flowsBefore, 'the flows and their ports are still there');
+    t.match(
+      await natLab.natTable(),
+      new RegExp(
+        `${FIRST.replace(/\./g, '\\.')} : ${NAT_IP.replace(/\./g, '\\.')} \\. ${before.blocks.find((block) => block.vm === FIRST)!.first}-`,
+      ),
+      "the map still holds the first VM's block",
+    );
+    t.equal(await natLab.whoami('second', 3), NAT_EXTERNAL_IP, 'new connections go through at once: no block to learn again');
+  });
+
+  await agent.stop('SIGTERM');
+});
