@@ -12,8 +12,6 @@ import { Progress } from './progress.js';
 import { singleMode } from './single/mode.js';
 
 export type { Io } from './pipeline.js';
-export { SINGLE_INSTANCE_WARNING } from './single/mode.js';
-export { HA_WARNINGS } from './ha/mode.js';
 
 function callContext(clients: ComputeClients, options: Options, progress: Progress, clock: Clock): CallContext {
   return {

@@ -2,7 +2,16 @@
 // that appear later or never (stockout, quota), scale-down that waits for the VM before releasing its address.
 import t from 'tap';
 import type { FakeCompute, Json } from '../lab/compute-api/index.js';
-import { baseArgs, haInventory, PROJECT, REGION, run, simulateAgent, startSeededFake } from './fixtures/provision/helpers.js';
+import {
+  baseArgs,
+  EMPTY_HA_INVENTORY,
+  haInventory,
+  PROJECT,
+  REGION,
+  run,
+  simulateAgent,
+  startSeededFake,
+} from './fixtures/provision/helpers.js';
 
 const GW = 'natgw-us-central1';
 const TIMING = { operationMs: 50, migActionMs: 100, waitCapMs: 20 };
@@ -53,21 +62,7 @@ t.test("HA: a quota refusal of the group's creates fails fast, rolls back this r
     /Rolled back what this run created: NAT VMs .*managed instance group natgw-us-central1-mig.*address natgw-us-central1-ip-1/,
   );
   const left = haInventory(fake);
-  t.same(
-    { ...left, instances: [] },
-    {
-      addresses: [],
-      firewalls: [],
-      instances: [],
-      routes: [],
-      instanceTemplates: [],
-      healthChecks: [],
-      instanceGroupManagers: [],
-      backendServices: [],
-      forwardingRules: [],
-    },
-    'nothing of this run is left',
-  );
+  t.same({ ...left, instances: [] }, EMPTY_HA_INVENTORY, 'nothing of this run is left');
   const rerun = await run('provision', baseArgs(fake, HA));
   t.equal(rerun.code, 0, rerun.stderr);
   t.equal(haInventory(fake).routes!.length, 1);
@@ -105,17 +100,7 @@ t.test('HA: an org policy against external IPs is named, and nothing of the run 
   );
   t.match(failed.stderr, /Rolled back what this run created: /);
   const left = haInventory(fake);
-  t.same(left, {
-    addresses: [],
-    firewalls: [],
-    instances: [],
-    routes: [],
-    instanceTemplates: [],
-    healthChecks: [],
-    instanceGroupManagers: [],
-    backendServices: [],
-    forwardingRules: [],
-  });
+  t.same(left, EMPTY_HA_INVENTORY);
   fake.store.setOrgPolicy(PROJECT, 'constraints/compute.vmExternalIpAccess', false);
   const rerun = await run('provision', baseArgs(fake, HA));
   t.equal(rerun.code, 0, rerun.stderr);

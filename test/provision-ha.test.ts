@@ -1,7 +1,16 @@
 // natgw provision --ha / status / destroy against the fake Compute API, with the real @google-cloud/compute client.
 import t from 'tap';
 import { parseAgentConfig } from '../agent/config.js';
-import { baseArgs, haInventory, PROJECT, REGION, run, simulateAgent, startSeededFake } from './fixtures/provision/helpers.js';
+import {
+  baseArgs,
+  EMPTY_HA_INVENTORY,
+  haInventory,
+  PROJECT,
+  REGION,
+  run,
+  simulateAgent,
+  startSeededFake,
+} from './fixtures/provision/helpers.js';
 import type { Fault, FakeCompute, Json } from '../lab/compute-api/index.js';
 
 const GW = 'natgw-us-central1';
@@ -23,17 +32,7 @@ const migVms = (fake: FakeCompute) =>
     .map((entry) => entry.resource)
     .filter((instance) => metadataOf(instance)['created-by'] !== undefined);
 const natIpOf = (instance: Json) => String((((instance.networkInterfaces as Json[])[0] as Json).accessConfigs as Json[])[0]!.natIP);
-const EMPTY = {
-  addresses: [],
-  firewalls: [],
-  instances: [],
-  routes: [],
-  instanceTemplates: [],
-  healthChecks: [],
-  instanceGroupManagers: [],
-  backendServices: [],
-  forwardingRules: [],
-};
+const EMPTY = EMPTY_HA_INVENTORY;
 
 t.test('provision --ha creates exactly the HA gateway with the expected fields; the route comes after a healthy backend', async (t) => {
   const { fake } = await fresh(t);

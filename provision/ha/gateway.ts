@@ -1,5 +1,5 @@
 // HA mode (--ha): what the gateway is made of, how to read it, and the plan that converges it. The executor is in
-// ha/apply.ts. Pure where it can be: desiredHa() and planHa() do no I/O.
+// apply.ts, next to it. Pure where it can be: desiredHa() and planHa() do no I/O.
 //
 //   N reserved addresses ─┐ (stateful per-instance configs)
 //   instance template ────┼─► regional MIG (N VMs over the zones, autohealing on /livez)
