@@ -30,6 +30,14 @@ const panels = [
     ['topk(10, natgw_vm_port_usage{' + sel + '})', '{{vm}}'],
     ['max(natgw_config_max_connections_per_vm{' + sel + '})', 'per-VM cap (0 = none)'],
   ], 'short', 12],
+  ['Port space given to VM blocks', 'gauge', [['max(natgw_port_space_ports{state="used", ' + sel + '} / ignoring(state) natgw_port_space_ports{state="total", ' + sel + '})', 'used']], 'percentunit', 6],
+  ['VMs holding port blocks / clients refused', 'stat', [
+    ['sum(natgw_port_blocks{' + sel + '})', 'VMs with a block'],
+    ['sum(increase(natgw_port_block_clients_refused_total{' + sel + '}[1h]))', 'refused (1h)'],
+  ], 'short', 6],
+  ['Top VMs: port block use', 'timeseries', [['topk(10, natgw_vm_port_block_used_ports{' + sel + '} / natgw_vm_port_block_size{' + sel + '})', '{{vm}}']], 'percentunit', 12],
+  ['Top VMs: refused for a full port block', 'timeseries', [['topk(10, sum by (vm) (rate(natgw_vm_port_block_refusals_total{' + sel + '}[$__rate_interval])))', '{{vm}}']], 'pps', 12],
+  ['Top VMs: port block size', 'timeseries', [['topk(10, natgw_vm_port_block_size{' + sel + '})', '{{vm}}']], 'short', 12],
   ['Drift repairs and config changes', 'timeseries', [
     ['sum(increase(natgw_ruleset_repairs_total{' + sel + '}[$__rate_interval]))', 'repairs'],
     ['sum(increase(natgw_config_reloads_total{' + sel + '}[$__rate_interval]))', 'config reloads'],

@@ -91,6 +91,8 @@ Agent settings (provision; defaults are Cloud NAT's):
   --udp-timeout D  --tcp-established-timeout D  --tcp-transitory-timeout D  --tcp-time-wait-timeout D  --icmp-timeout D
   --max-connections-per-vm N   --mss-clamp pmtu|BYTES   --conntrack-max N   --logging none|errors|translations|all
   --egress-probe HOST:PORT,…   --egress-probe-interval D   --reconcile-interval D   --agent-port PORT
+  --ports-per-vm N             a static block of N ports (64-32768, power of two) of the NAT IP per client VM
+  --min-ports-per-vm N --max-ports-per-vm M   dynamic blocks: N ports at first, growing up to M (Cloud NAT's DPA)
   --allow-non-private-ranges   accept client ranges outside private address space (privately used public IPs)
   --agent-config FILE          agent config JSON to start from (flags win; sourceRanges are always derived)
 
@@ -129,6 +131,9 @@ const FLAGS = {
   'tcp-time-wait-timeout': { type: 'string' },
   'icmp-timeout': { type: 'string' },
   'max-connections-per-vm': { type: 'string' },
+  'ports-per-vm': { type: 'string' },
+  'min-ports-per-vm': { type: 'string' },
+  'max-ports-per-vm': { type: 'string' },
   'mss-clamp': { type: 'string' },
   'conntrack-max': { type: 'string' },
   logging: { type: 'string' },
@@ -176,6 +181,9 @@ const PROVISION_ONLY = new Set([
   'allow-non-private-ranges',
   'zones',
   'size',
+  'ports-per-vm',
+  'min-ports-per-vm',
+  'max-ports-per-vm',
 ]);
 
 export class HelpRequested extends Error {}
@@ -292,6 +300,21 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
   if (Object.keys(timeouts).length > 0) agent.timeouts = timeouts;
   const maxConnections = str('max-connections-per-vm');
   if (maxConnections !== undefined) agent.maxConnectionsPerVm = integer('max-connections-per-vm', maxConnections, 1, 1_048_576);
+  const portsPerVm = str('ports-per-vm');
+  const minPorts = str('min-ports-per-vm');
+  const maxPorts = str('max-ports-per-vm');
+  if (portsPerVm !== undefined && (minPorts !== undefined || maxPorts !== undefined))
+    throw new UsageError('--ports-per-vm: give either --ports-per-vm (static) or --min-ports-per-vm/--max-ports-per-vm (dynamic), not both');
+  // Validated with the rest of the agent config below (power of two, 64-32768, max ≥ min), naming the field.
+  if (portsPerVm !== undefined) agent.portAllocation = { mode: 'static', portsPerVm: integer('ports-per-vm', portsPerVm, 64, 32_768) };
+  else if (minPorts !== undefined || maxPorts !== undefined) {
+    if (minPorts === undefined || maxPorts === undefined) throw new UsageError('--min-ports-per-vm and --max-ports-per-vm go together (dynamic port allocation)');
+    agent.portAllocation = {
+      mode: 'dynamic',
+      minPortsPerVm: integer('min-ports-per-vm', minPorts, 64, 32_768),
+      maxPortsPerVm: integer('max-ports-per-vm', maxPorts, 64, 32_768),
+    };
+  }
   const mss = str('mss-clamp');
   if (mss !== undefined) agent.mssClamp = mss === 'pmtu' ? 'pmtu' : integer('mss-clamp', mss, 536, 9000);
   const conntrackMax = str('conntrack-max');

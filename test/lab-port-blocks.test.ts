@@ -146,6 +146,19 @@ t.test('static port blocks of 64 in the lab', async (t) => {
     t.equal(await natLab.udpWhoami('second'), NAT_EXTERNAL_IP);
   });
 
+  await t.test('the port-block metrics: block size and use per VM, port space use; promtool finds no problem', async (t) => {
+    await natLab.waitUntil('a per-VM sample shows the first VM at its block', async () => (await natLab.metrics()).get(`natgw_vm_port_block_used_ports{vm="${FIRST}"}`) === 64);
+    const metrics = await natLab.metrics();
+    t.equal(metrics.get(`natgw_vm_port_block_size{vm="${FIRST}"}`), 64);
+    t.equal(metrics.get('natgw_port_space_ports{state="used"}'), 128, 'two blocks of 64');
+    t.equal(metrics.get('natgw_port_space_ports{state="total"}'), 64_512);
+    t.equal(metrics.get('natgw_port_blocks'), 2);
+    const { stdout: scrape } = await lab.exec('nat', ['curl', '-sS', `http://${LISTEN}/metrics`]);
+    const { runCommand } = await import('../agent/runner.js');
+    const result = await runCommand('lint the scrape', 'promtool', ['check', 'metrics'], { input: scrape, okExitCodes: [1, 3] });
+    t.equal((result.stdout + result.stderr).trim(), '', 'no lint findings');
+  });
+
   await t.test('restarting the agent keeps every block and every established flow', async (t) => {
     const before = await portBlocks(natLab);
     const flowsBefore = (await translatedPorts(natLab, FIRST, 'udp')).sort();
