@@ -2,7 +2,7 @@ import { version } from '../common/version.js';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 import { Agent } from './agent.js';
 import { ConfigError, DEFAULT_LISTEN, parseAgentConfig, type AgentConfig } from './config.js';
 import { Dataplane } from './dataplane.js';

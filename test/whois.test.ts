@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { recordsFromLog, whoHeld } from '../agent/port-blocks.js';
 import { parseTarget, parseTime, runWhoisCli } from '../whois/cli.js';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 
 const LOG = path.join(import.meta.dirname, 'fixtures', 'port-blocks.jsonl');
 

@@ -2,7 +2,7 @@
 // a search: with per-VM port blocks a (NAT IP, port, time) names one VM (RFC 7422), no translation log needed.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../common/errors.js';
 import type { PortBlockTable } from '../agent/port-block-manager.js';
 import { recordsFromLog, whoHeld, type PortBlockRecord } from '../agent/port-blocks.js';
 

@@ -1,1 +1,0 @@
-export { UsageError, exitCode, EXIT } from '../common/errors.js';
