@@ -13,15 +13,20 @@ export const SHARED_NAT_IP = '203.0.113.100';
 export const ECHO_PORT = 7100;
 const HEALTH_PORT = 9731;
 const LOAD_BALANCER = 'natgw-nlb';
+// Each VM translates to its own half of the ports: while both receive client traffic (the two load balancers flip
+// independently) they can never create the same translation, and a VM without a flow's state cannot recreate it by
+// chance (Linux keeps the client's port when it is free).
 const NAT_VMS = [
-  { name: 'nat-a', ip: '10.10.0.2' },
-  { name: 'nat-b', ip: '10.10.0.3' },
+  { name: 'nat-a', ip: '10.10.0.2', ports: '1024-33279' },
+  { name: 'nat-b', ip: '10.10.0.3', ports: '33280-65535' },
 ] as const;
 const CLIENT = { name: 'client', ip: '10.10.0.50' } as const;
 
 export interface FailoverOptions {
   flows: number;
   sync: boolean;
+  /** The kernel default (1): a VM without a flow's state adopts its mid-stream packets. Off unless asked for. */
+  loosePickup?: boolean;
   /** Upper bound for the flows to resume once the shared IP has moved. */
   resumeTimeoutMs?: number;
 }
@@ -31,6 +36,8 @@ export interface FailoverResult {
   survived: number;
   resets: number;
   maxGapMs: number;
+  /** Why the flows that did not survive ended, by error ('hung' when they were still waiting). */
+  failures: Record<string, number>;
   /** Connections the echo server saw reset (the standby answering replies it has no state for). */
   serverResets: number;
   /** Translations the standby's kernel table held for the flows just before the active died. */
@@ -42,7 +49,7 @@ export interface FailoverResult {
   syncBytes: { sent: number; received: number };
 }
 
-async function prepareNatVm(lab: Lab, vm: LabVm, peer: LabVm, sync: boolean): Promise<void> {
+async function prepareNatVm(lab: Lab, vm: LabVm, peer: LabVm, ports: string, options: FailoverOptions): Promise<void> {
   const ns = vm.namespace;
   const sysctl = (setting: string) => lab.run(`sysctl ${setting} on ${vm.name}`, ns, ['sysctl', '-qw', setting]);
   await sysctl('net.ipv4.ip_forward=1');
@@ -55,7 +62,8 @@ async function prepareNatVm(lab: Lab, vm: LabVm, peer: LabVm, sync: boolean): Pr
     '  chain prerouting { type nat hook prerouting priority dstnat; policy accept; }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
-    `    oifname "ens4" ip saddr ${VPC.cidr} ip daddr != ${VPC.cidr} snat to ${SHARED_NAT_IP}`,
+    `    oifname "ens4" ip saddr ${VPC.cidr} ip daddr != ${VPC.cidr} meta l4proto { tcp, udp } snat ip to ${SHARED_NAT_IP}:${ports}`,
+    `    oifname "ens4" ip saddr ${VPC.cidr} ip daddr != ${VPC.cidr} snat ip to ${SHARED_NAT_IP}`,
     '  }',
     `  chain output { type filter hook output priority 0; policy accept; udp dport ${SYNC_PORT} counter name "sync_sent"; }`,
     `  chain input { type filter hook input priority 0; policy accept; udp dport ${SYNC_PORT} counter name "sync_received"; }`,
@@ -63,9 +71,10 @@ async function prepareNatVm(lab: Lab, vm: LabVm, peer: LabVm, sync: boolean): Pr
     '',
   ].join('\n');
   await lab.run(`NAT to the shared IP on ${vm.name}`, ns, ['nft', '-f', '-'], { input: table });
-  // State must come from the peer only: with loose pickup a standby adopts a mid-stream packet as a new flow, and
-  // (where the client happens to speak first) hides whether the replicated state was there.
-  await sysctl('net.netfilter.nf_conntrack_tcp_loose=0');
+  // State must come from the peer only: with loose pickup a mid-stream packet that reaches the standby before the
+  // flow's replicated state becomes a new flow with a port from the standby's half, and that entry then blocks the
+  // replicated one. Without pickup the packet goes untranslated (GCE drops it) and its retransmission finds the state.
+  await sysctl(`net.netfilter.nf_conntrack_tcp_loose=${options.loosePickup === true ? 1 : 0}`);
   // What GCE's guest agent does for a load balancer's forwarding-rule IP: local, but not an interface address.
   await lab.run(`shared IP is local on ${vm.name}`, ns, [
     'ip',
@@ -92,7 +101,7 @@ async function prepareNatVm(lab: Lab, vm: LabVm, peer: LabVm, sync: boolean): Pr
     ],
     `health responder on ${vm.name}`,
   );
-  if (sync) {
+  if (options.sync) {
     const dir = path.join(vm.root, 'conntrackd');
     mkdirSync(dir, { recursive: true });
     const configFile = path.join(dir, 'conntrackd.conf');
@@ -220,7 +229,7 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
   const flowCount = Math.min(Math.max(1, options.flows), 1000);
   const lab = await Lab.create();
   try {
-    for (const nat of NAT_VMS) await lab.addVm({ ...nat, canIpForward: true, tags: ['natgw'] });
+    for (const nat of NAT_VMS) await lab.addVm({ name: nat.name, ip: nat.ip, canIpForward: true, tags: ['natgw'] });
     const [a, b] = NAT_VMS.map((nat) => lab.vm(nat.name)) as [LabVm, LabVm];
     await lab.addVm({ ...CLIENT, tags: [HA_CLIENT_TAG], defaultVia: a.ip });
     // The fabric passes the shared IP to and from the internet unchanged: it is the load balancer's own address.
@@ -250,8 +259,8 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
       '-j',
       'ACCEPT',
     ]);
-    await prepareNatVm(lab, a, b, options.sync);
-    await prepareNatVm(lab, b, a, options.sync);
+    await prepareNatVm(lab, a, b, NAT_VMS[0].ports, options);
+    await prepareNatVm(lab, b, a, NAT_VMS[1].ports, options);
     await lab.run('route the shared NAT IP', lab.fabric, ['ip', 'route', 'replace', `${SHARED_NAT_IP}/32`, 'via', a.ip, 'dev', 'vpc0']);
     const echo = lab.spawnIn(
       lab.internet,
@@ -306,7 +315,17 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
       {},
       true,
     );
-    await flowsProcess.waitFor(/^ready$/m, 20_000);
+    const started = flowsProcess;
+    await started.waitFor(/^ready$/m, 20_000).catch(() => {
+      throw new Error(
+        `the flows did not all start: ${
+          started.text
+            .split('\n')
+            .filter((line) => line.startsWith('{"failed"'))
+            .join(' ') || 'no echo within 20 s'
+        }`,
+      );
+    });
     if (options.sync) await until(async () => (await flowsKnownTo(lab, b)) >= flowCount, 10_000);
     const standbyKnew = await flowsKnownTo(lab, b);
     const syncBytes = options.sync ? await syncCounters(lab, a) : { sent: 0, received: 0 };
@@ -321,21 +340,28 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
       const status = lastStatus(flowsDone);
       return status !== undefined && status.resumed + status.failed >= flowCount && Date.now() > movedAt + 300;
     }, options.resumeTimeoutMs ?? 15_000);
+    // Counted before the report: ending the flows afterwards resets them on purpose.
+    const serverResets = echo.text
+      .split('\n')
+      .filter((line) => line.startsWith('{') && (JSON.parse(line) as { reset: boolean }).reset).length;
     flowsDone.child.stdin?.write('report\n');
     await flowsDone.exited;
     const reportLine = flowsDone.text.split('\n').find((line) => line.startsWith('{"report"'));
     if (reportLine === undefined) throw new Error(`the flows printed no report: ${flowsDone.text.slice(-500)}`);
     const flows = (JSON.parse(reportLine) as { report: FlowReport[] }).report;
     const survivors = flows.filter((flow) => flow.error === undefined && flow.repliedAfterMark);
-    const serverResets = echo.text
-      .split('\n')
-      .filter((line) => line.startsWith('{') && (JSON.parse(line) as { reset: boolean }).reset).length;
     return {
       flows: flows.length,
       survived: survivors.length,
       resets: flows.filter((flow) => flow.error === 'ECONNRESET' || flow.error === 'EPIPE').length,
       maxGapMs: Math.max(0, ...survivors.map((flow) => flow.maxGapMs)),
       serverResets,
+      failures: Object.fromEntries(
+        [...new Set(flows.filter((flow) => !survivors.includes(flow)).map((flow) => flow.error ?? 'hung'))].map((reason) => [
+          reason,
+          flows.filter((flow) => !survivors.includes(flow) && (flow.error ?? 'hung') === reason).length,
+        ]),
+      ),
       standbyKnew,
       detectedAfterMs: detectedAt - failedAt,
       movedAfterMs: movedAt - failedAt,

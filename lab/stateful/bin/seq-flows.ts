@@ -44,6 +44,8 @@ function open(id: number): void {
   sockets.push(socket);
   socket.setNoDelay(true);
   const fail = (reason: string) => {
+    if (flow.error === undefined)
+      process.stdout.write(`${JSON.stringify({ failed: id, error: reason, replies: flow.replies, at: Date.now() })}\n`);
     flow.error ??= reason;
     clearInterval(timer);
   };
