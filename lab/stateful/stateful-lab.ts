@@ -130,17 +130,10 @@ async function routeSharedIpTo(lab: Lab, vm: LabVm): Promise<void> {
  * on each health change, and here the routes follow the failover policy instead.
  */
 function watchHealth(lab: Lab, backends: LabVm[], onChange: (event: { ip: string; healthy: boolean; at: number }) => void): LabProcess {
-  const check = { ...LAB_TRAFFIC_CHECK, port: HEALTH_PORT, path: '/whoami' };
-  const targets = backends.map((vm) => ({
-    group: LOAD_BALANCER,
-    ip: vm.ip,
-    port: check.port,
-    path: check.path,
-    intervalMs: check.intervalSeconds * 1000,
-    timeoutMs: check.timeoutSeconds * 1000,
-    healthyThreshold: check.healthyThreshold,
-    unhealthyThreshold: check.unhealthyThreshold,
-  }));
+  // The timing of natgw's traffic health check; the probe hits the VM's health responder.
+  const { intervalSeconds, timeoutSeconds, healthyThreshold, unhealthyThreshold } = LAB_TRAFFIC_CHECK;
+  const timing = { intervalMs: intervalSeconds * 1000, timeoutMs: timeoutSeconds * 1000, healthyThreshold, unhealthyThreshold };
+  const targets = backends.map((vm) => ({ group: LOAD_BALANCER, ip: vm.ip, port: HEALTH_PORT, path: '/whoami', ...timing }));
   const checker = lab.spawnIn(
     lab.fabric,
     ['node', path.join(repoRoot(), 'dist/lab/bin/health-checker.js'), JSON.stringify({ targets })],

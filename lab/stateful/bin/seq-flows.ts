@@ -17,7 +17,7 @@ const { values } = parseArgs({
 const flowCount = Math.min(Math.max(1, Number(values.flows)), 2000);
 const everyMs = Math.max(10, Number(values['every-ms']));
 
-export interface FlowResult {
+interface FlowResult {
   id: number;
   localPort: number;
   replies: number;
