@@ -211,10 +211,16 @@ interface FlowReport {
   error?: string;
 }
 
-function lastStatus(flowsProcess: LabProcess): { failed: number; resumed: number } | undefined {
+function lastStatus(flowsProcess: LabProcess): { at: number; failed: number; resumed: number } | undefined {
   const lines = flowsProcess.text.split('\n').filter((line) => line.startsWith('{"status"'));
   const last = lines.at(-1);
-  return last === undefined ? undefined : (JSON.parse(last) as { failed: number; resumed: number });
+  return last === undefined ? undefined : (JSON.parse(last) as { at: number; failed: number; resumed: number });
+}
+
+function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
 }
 
 /** Builds the lab, runs the flows, kills the active NAT VM and measures what survived; the lab is gone afterwards. */
@@ -254,7 +260,7 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
     ]);
     await prepareNatVm(lab, a, b, NAT_VMS[0].ports, options);
     await prepareNatVm(lab, b, a, NAT_VMS[1].ports, options);
-    await lab.run('route the shared NAT IP', lab.fabric, ['ip', 'route', 'replace', `${SHARED_NAT_IP}/32`, 'via', a.ip, 'dev', 'vpc0']);
+    await routeSharedIpTo(lab, a);
     const echo = lab.spawnIn(
       lab.internet,
       [
@@ -274,23 +280,27 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
     let failedAt = 0;
     let detectedAt = 0;
     let movedAt = 0;
-    let flowsProcess: LabProcess | undefined;
     let moving: Promise<void> | undefined;
+    let moveError: unknown;
     const healthy = new Set<string>();
     watchHealth(lab, [a, b], (event) => {
       if (event.healthy) healthy.add(event.ip);
       else healthy.delete(event.ip);
       if (event.ip !== a.ip || event.healthy || failedAt === 0 || moving !== undefined) return;
       detectedAt = event.at;
-      moving = routeSharedIpTo(lab, b).then(() => {
-        movedAt = Date.now();
-        flowsProcess?.child.stdin?.write('mark\n');
-      });
+      moving = routeSharedIpTo(lab, b).then(
+        () => {
+          movedAt = Date.now();
+        },
+        (error: unknown) => {
+          moveError = error;
+        },
+      );
     });
     if (!(await until(() => healthy.size === 2, 20_000)))
       throw new Error(`NAT VMs not healthy after 20 s: ${[...healthy].join(', ') || 'none'}`);
 
-    flowsProcess = lab.spawnIn(
+    const flowsProcess = lab.spawnIn(
       lab.vm(CLIENT.name).namespace,
       [
         'node',
@@ -308,11 +318,10 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
       {},
       true,
     );
-    const started = flowsProcess;
-    await started.waitFor(/^ready$/m, 20_000).catch(() => {
+    await flowsProcess.waitFor(/^ready$/m, 20_000).catch(() => {
       throw new Error(
         `the flows did not all start: ${
-          started.text
+          flowsProcess.text
             .split('\n')
             .filter((line) => line.startsWith('{"failed"'))
             .join(' ') || 'no echo within 20 s'
@@ -325,22 +334,23 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
 
     failedAt = Date.now();
     await failHost(lab, a);
-    const moved = await until(() => movedAt !== 0, 20_000);
-    if (!moved) throw new Error('the health checker never marked the failed NAT VM unhealthy');
+    if (!(await until(() => moving !== undefined, 20_000))) throw new Error('the health checker never marked the failed NAT VM unhealthy');
     await moving;
-    const flowsDone = flowsProcess;
+    if (moveError !== undefined) throw moveError;
+    // Only replies after this count as the flow having resumed through the standby.
+    flowsProcess.child.stdin?.write('mark\n');
     await until(() => {
-      const status = lastStatus(flowsDone);
-      return status !== undefined && status.resumed + status.failed >= flowCount && Date.now() > movedAt + 300;
+      const status = lastStatus(flowsProcess);
+      return status !== undefined && status.at > movedAt + 250 && status.resumed + status.failed >= flowCount;
     }, options.resumeTimeoutMs ?? 15_000);
     // Counted before the report: ending the flows afterwards resets them on purpose.
     const serverResets = echo.text
       .split('\n')
       .filter((line) => line.startsWith('{') && (JSON.parse(line) as { reset: boolean }).reset).length;
-    flowsDone.child.stdin?.write('report\n');
-    await flowsDone.exited;
-    const reportLine = flowsDone.text.split('\n').find((line) => line.startsWith('{"report"'));
-    if (reportLine === undefined) throw new Error(`the flows printed no report: ${flowsDone.text.slice(-500)}`);
+    flowsProcess.child.stdin?.write('report\n');
+    await flowsProcess.exited;
+    const reportLine = flowsProcess.text.split('\n').find((line) => line.startsWith('{"report"'));
+    if (reportLine === undefined) throw new Error(`the flows printed no report: ${flowsProcess.text.slice(-500)}`);
     const flows = (JSON.parse(reportLine) as { report: FlowReport[] }).report;
     const survivors = flows.filter((flow) => flow.error === undefined && flow.repliedAfterMark);
     return {
@@ -349,11 +359,9 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
       resets: flows.filter((flow) => flow.error === 'ECONNRESET' || flow.error === 'EPIPE').length,
       maxGapMs: Math.max(0, ...survivors.map((flow) => flow.maxGapMs)),
       serverResets,
-      failures: Object.fromEntries(
-        [...new Set(flows.filter((flow) => !survivors.includes(flow)).map((flow) => flow.error ?? 'hung'))].map((reason) => [
-          reason,
-          flows.filter((flow) => !survivors.includes(flow) && (flow.error ?? 'hung') === reason).length,
-        ]),
+      failures: countBy(
+        flows.filter((flow) => !survivors.includes(flow)),
+        (flow) => flow.error ?? 'hung',
       ),
       standbyKnew,
       detectedAfterMs: detectedAt - failedAt,
