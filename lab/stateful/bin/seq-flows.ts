@@ -34,9 +34,13 @@ const flows: FlowResult[] = [];
 const sockets: net.Socket[] = [];
 let ready = false;
 
-function open(id: number): void {
+/** Opening attempts per flow: the measurement is about established flows, so a connection that never got its first
+ * echo before the failure is opened again (and said so on stdout) instead of counting as lost. */
+const MAX_OPEN_ATTEMPTS = 3;
+
+function open(id: number, attempt = 1): void {
   const flow: FlowResult = { id, localPort: 0, replies: 0, maxGapMs: 0, lastReplyAt: 0, repliedAfterMark: false };
-  flows.push(flow);
+  flows[id] = flow;
   let sent = 0;
   let expected = 0;
   let pending = '';
@@ -44,6 +48,14 @@ function open(id: number): void {
   sockets.push(socket);
   socket.setNoDelay(true);
   const fail = (reason: string) => {
+    if (flow.replies === 0 && markAt === undefined && attempt < MAX_OPEN_ATTEMPTS && flow.error === undefined) {
+      flow.error = reason;
+      clearInterval(timer);
+      socket.destroy();
+      process.stdout.write(`${JSON.stringify({ retry: id, attempt, error: reason, at: Date.now() })}\n`);
+      setTimeout(() => open(id, attempt + 1), 200);
+      return;
+    }
     if (flow.error === undefined)
       process.stdout.write(`${JSON.stringify({ failed: id, error: reason, replies: flow.replies, at: Date.now() })}\n`);
     flow.error ??= reason;
