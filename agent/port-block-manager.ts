@@ -130,10 +130,12 @@ export class PortBlockManager {
       this.reader.stop();
       if (previous.mode !== 'shared' || !this.loaded) {
         await this.load();
-        for (const held of [...this.current.values(), ...this.retiring]) this.releaseHeld(held, 'port allocation is shared now');
+        const held = [...this.current.values(), ...this.retiring];
+        for (const block of held) this.releaseHeld(block, 'port allocation is shared now');
         this.current.clear();
         this.retiring = [];
-        if (this.loaded) await this.save();
+        // Only an agent that had blocks keeps a state file: the shared pool writes nothing.
+        if (held.length > 0) await this.save();
       }
       return;
     }
