@@ -22,16 +22,21 @@ function connectFrom(
   seconds: number,
   options: { concurrency?: number; maxConnections?: number } = {},
 ): Promise<Rate> {
+  // The client closes first: TIME_WAIT stays on the client, whose ports differ per address. A server holding TIME_WAIT
+  // for a NAT port would refuse the next connection a small block gives that port (the kernel reuses a port as soon as
+  // conntrack forgets it), which measures port reuse, not the data path.
   return execJson<Rate>(lab, client, [
     'taskset',
     '-c',
     '0',
     'node',
-    dist('bench/workers/connect-from.js'),
+    dist('lab/bin/connect-rate.js'),
     '--host',
     SERVER,
     '--port',
     '9001',
+    '--close',
+    'client',
     '--sources',
     sources.join(','),
     '--concurrency',
