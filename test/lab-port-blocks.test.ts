@@ -121,6 +121,7 @@ t.test('static port blocks of 64 in the lab', async (t) => {
     t.equal(metrics.get('natgw_port_space_ports{state="used"}'), 128, 'two blocks of 64');
     t.equal(metrics.get('natgw_port_space_ports{state="total"}'), 64_512);
     t.equal(metrics.get('natgw_port_blocks'), 2);
+    t.equal(metrics.get('natgw_collector_success{collector="port_block_learn"}'), 1, 'the learner runs');
     const { stdout: scrape } = await lab.exec('nat', ['curl', '-sS', `http://${LISTEN}/metrics`]);
     const { runCommand } = await import('../agent/runner.js');
     const result = await runCommand('lint the scrape', 'promtool', ['check', 'metrics'], { input: scrape, okExitCodes: [1, 3] });
