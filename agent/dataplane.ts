@@ -29,6 +29,7 @@ import {
   type Interval,
   type Ruleset,
 } from './ruleset.js';
+import { PORT_BLOCK_STATE_FILE } from './port-block-manager.js';
 import type { CommandRunner } from './runner.js';
 import { SysctlFs, conntrackHashsize, globalSysctls, namespaceSysctls, renderSysctlConf, type Sysctl } from './sysctl.js';
 
@@ -297,6 +298,8 @@ export class Dataplane {
     this.reference = undefined;
     await rm(path.join(this.root, REFERENCE_FILE), { force: true });
     await rm(path.join(this.root, SYSCTL_CONF), { force: true });
+    await rm(path.join(this.root, PORT_BLOCK_STATE_FILE), { force: true });
+    await rm(`${path.join(this.root, PORT_BLOCK_STATE_FILE)}.tmp`, { force: true });
     return removed;
   }
 }

@@ -253,6 +253,7 @@ export function createAgentMetrics(options: {
       const { status } = await scrape();
       this.reset();
       for (const [collector, result] of Object.entries(status)) this.set({ collector }, result.ok ? 1 : 0);
+      if (portBlocks?.enabled === true) this.set({ collector: 'port_block_learn' }, portBlocks.learnerOk ? 1 : 0);
       if (observability === undefined) return;
       this.set({ collector: 'conntrack_table' }, observability.sampler.status.ok ? 1 : 0);
       this.set({ collector: 'conntrack_events' }, observability.events.ok ? 1 : 0);

@@ -130,10 +130,12 @@ export class PortBlockManager {
       this.reader.stop();
       if (previous.mode !== 'shared' || !this.loaded) {
         await this.load();
-        for (const held of [...this.current.values(), ...this.retiring]) this.releaseHeld(held, 'port allocation is shared now');
+        const held = [...this.current.values(), ...this.retiring];
+        for (const block of held) this.releaseHeld(block, 'port allocation is shared now');
         this.current.clear();
         this.retiring = [];
-        if (this.loaded) await this.save();
+        // Only an agent that had blocks keeps a state file: the shared pool writes nothing.
+        if (held.length > 0) await this.save();
       }
       return;
     }
@@ -424,6 +426,11 @@ export class PortBlockManager {
 
   get warnings(): string[] {
     if (!this.enabled) return [];
+    // Without the learner no new client ever gets a block: its traffic is dropped as no_port_block.
+    if (!this.reader.ok)
+      return [
+        `the reader of NFLOG group ${PORT_BLOCK_LEARN_GROUP} (tcpdump) is not running: new clients get no port block${this.reader.lastError === undefined ? '' : ` (${this.reader.lastError})`}`,
+      ];
     const used = this.space.usedPorts / this.space.totalPorts;
     if (!this.space.hasRoomFor(this.sizeForNewClient()))
       return [`the port space of ${this.natIp ?? 'the NAT IP'} is full (${this.current.size} VMs hold blocks): new clients are refused`];

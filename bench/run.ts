@@ -12,6 +12,7 @@ import { cli } from './cli.js';
 import { ha } from './ha.js';
 import { datapath } from './datapath.js';
 import { renderMarkdown } from './report.js';
+import { ports } from './ports.js';
 import { scale } from './scale.js';
 
 const BENCHES: Record<string, { run: Bench; about: string }> = {
@@ -20,6 +21,7 @@ const BENCHES: Record<string, { run: Bench; about: string }> = {
   scale: { run: scale, about: 'agent with ~250k conntrack entries: /metrics latency, CPU at 1 scrape / 15 s, RSS' },
   apply: { run: apply, about: 'nft table apply time with 1,000 ranges vs 1,000 iptables -A calls' },
   cli: { run: cli, about: 'natgw --help and natgw cost start-up time' },
+  ports: { run: ports, about: 'per-VM port blocks: new TCP conn/s with 1,000 client addresses vs 10, and port blocks vs the shared pool' },
   ha: { run: ha, about: 'HA failover time in the lab (emulated internal load balancer)' },
 };
 

@@ -173,3 +173,18 @@ t.test('dynamic blocks grow with use up to the maximum and shrink back after idl
   );
   t.equal(manager.table().history.length, 5, 'each old block is in the history');
 });
+
+t.test('a learner that is not running is a /healthz warning and a failing collector', async (t) => {
+  const netfilter = new FakeNetfilter();
+  const log = pino({ level: 'silent' });
+  const dies = () => ({ done: Promise.resolve(1), stop: () => undefined });
+  const manager = new PortBlockManager({ run: netfilter.run, spawn: dies, log, root: t.testdir() });
+  await manager.configure(
+    validateAgentConfig({ sourceRanges: ['10.10.0.0/24'], portAllocation: { mode: 'static', portsPerVm: 64 } }, 'test'),
+    'ens4',
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  t.notOk(manager.learnerOk);
+  t.match(manager.warnings, [/NFLOG group 4210 \(tcpdump\) is not running: new clients get no port block/]);
+  manager.stop();
+});

@@ -2,30 +2,10 @@
 // goes back to minPortsPerVm once its flows are gone for releaseAfterIdleSeconds.
 import t from 'tap';
 import { INTERNET } from '../lab/lab.js';
+import { udpFlows } from './helpers/udp-flows.js';
 import { NAT_IP, baseConfig, createNatLab, startHealthyAgent, type NatLab } from './helpers/nat-lab.js';
 
 const VM = '10.10.0.11';
-
-/** `count` UDP flows to one destination, each re-sent every 300 ms until answered; bounded by `ms`. Prints the answered count. */
-const UDP_FLOWS = `
-const dgram = require('node:dgram');
-const [host, port, count, ms] = process.argv.slice(1);
-let answered = 0;
-const sockets = [];
-const stopAt = Date.now() + Number(ms);
-for (let i = 0; i < Number(count); i++) {
-  const socket = dgram.createSocket('udp4');
-  let done = false;
-  socket.on('message', () => { if (!done) { done = true; answered++; } });
-  socket.bind(0, () => {
-    const send = () => { if (!done && Date.now() < stopAt) { socket.send('who am i', Number(port), host); setTimeout(send, 300); } };
-    send();
-  });
-  sockets.push(socket);
-}
-const finish = () => { for (const socket of sockets) socket.close(); process.stdout.write(String(answered)); };
-const check = setInterval(() => { if (answered === Number(count) || Date.now() >= stopAt) { clearInterval(check); finish(); } }, 100);
-`;
 
 /** The size of the VM's current block, as the NAT map holds it. */
 const mappedSize = async (natLab: NatLab) => {
@@ -49,6 +29,19 @@ t.test('dynamic port blocks grow from 64 to 1024 under load and shrink back afte
   await natLab.waitUntil('the VM has its first block', async () => (await mappedSize(natLab)) > 0);
   t.equal(await mappedSize(natLab), 64, 'it starts with minPortsPerVm');
 
+  // One long-lived flow keeps the VM a client (an idle VM loses its block altogether): what goes is the extra ports.
+  const keepalive = natLab.lab.spawn(
+    'private',
+    [
+      'node',
+      '-e',
+      `const s = require('node:dgram').createSocket('udp4'); const stopAt = Date.now() + 150000;
+       const send = () => { if (Date.now() < stopAt) { s.send('keepalive', ${INTERNET.udpPort}, '${INTERNET.server}'); setTimeout(send, 1000); } else s.close(); };
+       s.bind(0, send);`,
+    ],
+    'keepalive flow',
+  );
+  t.teardown(() => keepalive.stop('SIGTERM'));
   const sizes = new Set<number>();
   const watching = (async () => {
     for (let round = 0; round < 300 && !sizes.has(1024); round++) {
@@ -56,16 +49,12 @@ t.test('dynamic port blocks grow from 64 to 1024 under load and shrink back afte
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   })();
-  const { stdout } = await natLab.lab.exec(
-    'private',
-    ['node', '-e', UDP_FLOWS, INTERNET.server, String(INTERNET.udpPort), '1000', '45000'],
-    { timeoutMs: 60_000 },
-  );
+  const answered = await udpFlows(natLab, 'private', 1000, 45_000);
   await watching;
   t.ok(sizes.has(1024), `the block grew to 1024 (sizes seen: ${[...sizes].sort((a, b) => a - b).join(', ')})`);
-  t.ok(Number(stdout) >= 990, `the flows got through as it grew: ${stdout} of 1000 answered`);
+  t.ok(answered >= 990, `the flows got through as it grew: ${answered} of 1000 answered`);
 
-  await natLab.waitUntil('the block is back to 64 after the flows expired', async () => (await mappedSize(natLab)) === 64, 60_000);
+  await natLab.waitUntil("the block is back to 64 after the load's flows expired", async () => (await mappedSize(natLab)) === 64, 60_000);
   t.match(agent.text, /"event":"port_block_released"/, 'the larger blocks were released, and logged');
   t.equal(await natLab.udpWhoami('private'), '203.0.113.10', 'the VM still has a way out');
   await agent.stop('SIGTERM');

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { parseConntrackLine } from '../agent/collectors/conntrack-table.js';
-import { INTERNET } from '../lab/lab.js';
+import { udpFlows } from './helpers/udp-flows.js';
 import { LISTEN, NAT_EXTERNAL_IP, NAT_IP, baseConfig, createNatLab, startHealthyAgent, type NatLab } from './helpers/nat-lab.js';
 
 const FIRST = '10.10.0.11';
@@ -31,41 +31,6 @@ const translatedPorts = async (natLab: NatLab, vm: string, protocol: 'tcp' | 'ud
     .split('\n')
     .map(parseConntrackLine)
     .flatMap((entry) => (entry?.reply.dport === undefined ? [] : [Number(entry.reply.dport)]));
-};
-
-/**
- * `count` UDP flows from one VM to one destination ip:port, all open at once, each re-sent until answered (a client's
- * first packet is refused until its block exists) or the bounded time is up; prints how many were answered.
- */
-const UDP_FLOWS = `
-const dgram = require('node:dgram');
-const [host, port, count, ms] = process.argv.slice(1);
-let answered = 0;
-const sockets = [];
-const stopAt = Date.now() + Number(ms);
-for (let i = 0; i < Number(count); i++) {
-  const socket = dgram.createSocket('udp4');
-  let done = false;
-  socket.on('message', () => { if (!done) { done = true; answered++; } });
-  socket.bind(0, () => {
-    const send = () => { if (!done && Date.now() < stopAt) { socket.send('who am i', Number(port), host); setTimeout(send, 300); } };
-    send();
-  });
-  sockets.push(socket);
-}
-setTimeout(() => { for (const socket of sockets) socket.close(); process.stdout.write(String(answered)); }, Number(ms) + 200);
-`;
-const udpFlows = async (natLab: NatLab, vm: string, count: number, ms = 4000) => {
-  const { stdout } = await natLab.lab.exec(vm, [
-    'node',
-    '-e',
-    UDP_FLOWS,
-    INTERNET.server,
-    String(INTERNET.udpPort),
-    String(count),
-    String(ms),
-  ]);
-  return Number(stdout.trim());
 };
 
 const whois = (natLab: NatLab, args: string[]) => natLab.lab.exec('nat', ['node', natLab.natgw, 'whois', ...args], { okExitCodes: [1, 2] });
@@ -147,12 +112,16 @@ t.test('static port blocks of 64 in the lab', async (t) => {
   });
 
   await t.test('the port-block metrics: block size and use per VM, port space use; promtool finds no problem', async (t) => {
-    await natLab.waitUntil('a per-VM sample shows the first VM at its block', async () => (await natLab.metrics()).get(`natgw_vm_port_block_used_ports{vm="${FIRST}"}`) === 64);
+    await natLab.waitUntil(
+      'a per-VM sample shows the first VM at its block',
+      async () => (await natLab.metrics()).get(`natgw_vm_port_block_used_ports{vm="${FIRST}"}`) === 64,
+    );
     const metrics = await natLab.metrics();
     t.equal(metrics.get(`natgw_vm_port_block_size{vm="${FIRST}"}`), 64);
     t.equal(metrics.get('natgw_port_space_ports{state="used"}'), 128, 'two blocks of 64');
     t.equal(metrics.get('natgw_port_space_ports{state="total"}'), 64_512);
     t.equal(metrics.get('natgw_port_blocks'), 2);
+    t.equal(metrics.get('natgw_collector_success{collector="port_block_learn"}'), 1, 'the learner runs');
     const { stdout: scrape } = await lab.exec('nat', ['curl', '-sS', `http://${LISTEN}/metrics`]);
     const { runCommand } = await import('../agent/runner.js');
     const result = await runCommand('lint the scrape', 'promtool', ['check', 'metrics'], { input: scrape, okExitCodes: [1, 3] });

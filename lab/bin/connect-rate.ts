@@ -15,6 +15,8 @@ const { values } = parseArgs({
     'max-connections': { type: 'string', default: '500000' },
     'timeout-ms': { type: 'string', default: '3000' },
     close: { type: 'string', default: 'server' },
+    /** Local addresses to connect from, one connection from each in turn (many clients behind one VM). */
+    sources: { type: 'string', default: '' },
   },
 });
 const host = values.host;
@@ -23,6 +25,7 @@ const concurrency = Math.max(1, Math.min(4096, Number(values.concurrency)));
 const seconds = Math.min(Number(values.seconds), 600);
 const maxConnections = Number(values['max-connections']);
 const timeoutMs = Number(values['timeout-ms']);
+const sources = (values.sources ?? '').split(',').filter((source) => source !== '');
 
 let started = 0;
 let ok = 0;
@@ -30,12 +33,12 @@ let failed = 0;
 const errors: Record<string, number> = {};
 const connectMs: number[] = [];
 
-function once(): Promise<void> {
+function once(localAddress?: string): Promise<void> {
   return new Promise((resolve) => {
     const begin = process.hrtime.bigint();
     let connected = false;
     let settled = false;
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, ...(localAddress === undefined ? {} : { localAddress }) });
     const finish = (error?: string) => {
       if (settled) return;
       settled = true;
@@ -66,8 +69,9 @@ const t0 = process.hrtime.bigint();
 const deadline = Date.now() + seconds * 1000;
 async function worker(): Promise<void> {
   while (Date.now() < deadline && started < maxConnections) {
+    const source = sources.length === 0 ? undefined : sources[started % sources.length];
     started++;
-    await once();
+    await once(source);
   }
 }
 await Promise.all(Array.from({ length: concurrency }, () => worker()));
