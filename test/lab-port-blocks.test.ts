@@ -98,7 +98,10 @@ t.test('static port blocks of 64 in the lab', async (t) => {
     // UDP flows of the earlier subtest to the same destination are still open and hold ports of the block.
     const open = (await translatedPorts(natLab, FIRST, 'udp')).length;
     const answered = await udpFlows(natLab, 'private', 80);
-    t.ok(open + answered <= 64, `at most 64 flows at once: ${open} already open + ${answered} of 80 new`);
+    // Earlier flows may expire (UDP timeout) while the new ones start, so the bound is on what is held at once.
+    t.ok(answered <= 64, `at most 64 of 80 new flows answered: ${answered} (${open} ports of the block were in use before)`);
+    const held = (await translatedPorts(natLab, FIRST, 'udp')).length;
+    t.ok(held <= 64, `at most 64 translated flows held at once: ${held}`);
     t.ok(open + answered >= 60, `and nearly all of the block was usable (${open} + ${answered})`);
     let refusals = 0;
     await natLab.waitUntil('the refusals are counted for the first VM', async () => {
