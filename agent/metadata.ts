@@ -27,13 +27,22 @@ export class MetadataClient {
    * Reads an instance attribute. With `lastEtag`, blocks until the value changes or `timeoutSeconds` pass (the server
    * then answers with the unchanged value and etag).
    */
-  async getAttribute(name: string, options: { lastEtag?: string; timeoutSeconds?: number; signal?: AbortSignal } = {}): Promise<AttributeValue> {
-    const query = options.lastEtag === undefined ? '' : `?wait_for_change=true&last_etag=${encodeURIComponent(options.lastEtag)}&timeout_sec=${options.timeoutSeconds ?? 60}`;
+  async getAttribute(
+    name: string,
+    options: { lastEtag?: string; timeoutSeconds?: number; signal?: AbortSignal } = {},
+  ): Promise<AttributeValue> {
+    const query =
+      options.lastEtag === undefined
+        ? ''
+        : `?wait_for_change=true&last_etag=${encodeURIComponent(options.lastEtag)}&timeout_sec=${options.timeoutSeconds ?? 60}`;
     const url = this.url(`instance/attributes/${name}${query}`);
     let response: Response;
     try {
       const timeout = AbortSignal.timeout(((options.timeoutSeconds ?? 0) + 10) * 1000);
-      response = await fetch(url, { headers: HEADERS, signal: options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]) });
+      response = await fetch(url, {
+        headers: HEADERS,
+        signal: options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]),
+      });
     } catch (error) {
       throw new MetadataUnavailableError(`metadata server unreachable at ${url}: ${(error as Error).cause ?? (error as Error).message}`);
     }

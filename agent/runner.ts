@@ -26,13 +26,20 @@ export class CommandError extends Error {
     readonly exitCode: number | undefined,
     readonly stderr: string,
   ) {
-    super(`${purpose} failed: \`${commandLine}\` ${exitCode === undefined ? 'could not start' : `exited ${exitCode}`}${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}`);
+    super(
+      `${purpose} failed: \`${commandLine}\` ${exitCode === undefined ? 'could not start' : `exited ${exitCode}`}${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}`,
+    );
   }
 }
 
 export const runCommand: CommandRunner = async (purpose, file, args, options = {}) => {
   const commandLine = [file, ...args].join(' ');
-  const result = await execa(file, args, { input: options.input ?? '', reject: false, timeout: options.timeoutMs ?? 30_000, stripFinalNewline: false });
+  const result = await execa(file, args, {
+    input: options.input ?? '',
+    reject: false,
+    timeout: options.timeoutMs ?? 30_000,
+    stripFinalNewline: false,
+  });
   const exitCode = result.exitCode;
   if (result.failed && exitCode === undefined) {
     throw new CommandError(purpose, commandLine, undefined, result.stderr || (result.message ?? ''));
@@ -49,7 +56,12 @@ export interface LongRunning {
   stop(): void;
 }
 
-export type LineSpawner = (purpose: string, file: string, args: string[], onLine: (line: string, stream: 'stdout' | 'stderr') => void) => LongRunning;
+export type LineSpawner = (
+  purpose: string,
+  file: string,
+  args: string[],
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void,
+) => LongRunning;
 
 /** A process whose output is a stream of events (conntrack -E, tcpdump): each line is handed over as it arrives. */
 export const spawnLines: LineSpawner = (purpose, file, args, onLine) => {

@@ -33,7 +33,9 @@ export async function waitForNewBundle(metadata: MetadataClient, log: Logger, op
   const { signal, retryMs = 30_000, failedUpgradeRetryMs = 300_000 } = options;
   let running: string;
   try {
-    running = createHash('sha256').update(await readFile(options.runningFile)).digest('hex');
+    running = createHash('sha256')
+      .update(await readFile(options.runningFile))
+      .digest('hex');
   } catch (error) {
     log.warn({ event: 'upgrade_watch_failed', error: (error as Error).message }, 'cannot read the running bundle; live upgrades are off');
     return undefined;
@@ -42,20 +44,30 @@ export async function waitForNewBundle(metadata: MetadataClient, log: Logger, op
   let waitedToRetry = false;
   while (!signal.aborted) {
     try {
-      const next = await metadata.getAttribute(BUNDLE_CHECKSUM_ATTRIBUTE, { signal, ...(etag === undefined ? {} : { lastEtag: etag, timeoutSeconds: 60 }) });
+      const next = await metadata.getAttribute(BUNDLE_CHECKSUM_ATTRIBUTE, {
+        signal,
+        ...(etag === undefined ? {} : { lastEtag: etag, timeoutSeconds: 60 }),
+      });
       const published = next.value.trim();
       const firstReading = etag === undefined;
       etag = next.etag;
       if (published === running || !/^[0-9a-f]{64}$/.test(published)) continue;
       if (!firstReading || waitedToRetry) return published;
-      log.warn({ event: 'upgrade_pending', running, published, retryInMs: failedUpgradeRetryMs }, 'the published agent bundle is not the one running (its update failed, or raced this start); retrying the upgrade later');
+      log.warn(
+        { event: 'upgrade_pending', running, published, retryInMs: failedUpgradeRetryMs },
+        'the published agent bundle is not the one running (its update failed, or raced this start); retrying the upgrade later',
+      );
       await sleep(failedUpgradeRetryMs, signal);
       waitedToRetry = true;
       etag = undefined;
     } catch (error) {
       if (signal.aborted) break;
       // No bundle in metadata (an agent started by hand): nothing to upgrade to until a provision publishes one.
-      if (!(error instanceof AttributeMissingError)) log.warn({ event: 'upgrade_watch_failed', error: (error as Error).message, retryInMs: retryMs }, 'cannot watch for new agent bundles');
+      if (!(error instanceof AttributeMissingError))
+        log.warn(
+          { event: 'upgrade_watch_failed', error: (error as Error).message, retryInMs: retryMs },
+          'cannot watch for new agent bundles',
+        );
       await sleep(retryMs, signal);
     }
   }

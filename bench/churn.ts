@@ -22,7 +22,9 @@ export const churn: Bench = async ({ quick, log }) => {
         const namespace = lab.vm(path.gateway).namespace;
         const before = await conntrackStats(lab, namespace);
         const pawsBefore = await nstat(lab, lab.internet, 'TcpExtPAWSTimewait');
-        const results: ConnectRate[] = await Promise.all(path.clients.map((client) => connectRate(lab, client, { close, concurrency, seconds })));
+        const results: ConnectRate[] = await Promise.all(
+          path.clients.map((client) => connectRate(lab, client, { close, concurrency, seconds })),
+        );
         const after = await conntrackStats(lab, namespace);
         const paws = (await nstat(lab, lab.internet, 'TcpExtPAWSTimewait')) - pawsBefore;
         const delta = (column: string) => (after[column] ?? 0) - (before[column] ?? 0);
@@ -33,7 +35,16 @@ export const churn: Bench = async ({ quick, log }) => {
         const label = path.name === 'naive' ? 'naive MASQUERADE' : 'natgw';
         const summary = `${ok} ok, ${failed} failed, ${slow} slow (SYN retransmitted), ${rate.toFixed(0)} conn/s; conntrack insert_failed ${delta('insert_failed')}, drop ${delta('drop')}, early_drop ${delta('early_drop')}, clash_resolve ${delta('clashres')}, entries ${after.count}; server PAWS-rejected SYNs ${paws}`;
         log(`  ${close} closes, ${label}: ${summary}`);
-        rows.push(valueRow('churn', `${label}, ${close} closes first: failed + slow connections`, 'conn', failed + slow, undefined, `2 VMs × ${concurrency} in flight × ${seconds} s to one ip:port; ${summary}`));
+        rows.push(
+          valueRow(
+            'churn',
+            `${label}, ${close} closes first: failed + slow connections`,
+            'conn',
+            failed + slow,
+            undefined,
+            `2 VMs × ${concurrency} in flight × ${seconds} s to one ip:port; ${summary}`,
+          ),
+        );
       }
     }
     return rows;

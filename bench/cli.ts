@@ -17,6 +17,14 @@ export const cli: Bench = async ({ quick }) => {
   return commands.map(([label, args, target]) => {
     wallMs(args); // warm the page cache
     const samples = Array.from({ length: runs }, () => wallMs(args));
-    return valueRow('cli', `${label}: wall time`, 'ms', median(samples), target, `median of ${runs} runs (node ${process.version})`, samples);
+    return valueRow(
+      'cli',
+      `${label}: wall time`,
+      'ms',
+      median(samples),
+      target,
+      `median of ${runs} runs (node ${process.version})`,
+      samples,
+    );
   });
 };

@@ -17,7 +17,11 @@ async function oneFailover(): Promise<{ recoveredMs: number; detectedMs: number;
     const attempts = await loop.done;
     const outage = outageAfter(attempts, killedAt, EVERY_MS);
     const detected = haLab.lab.healthEvents.find((event) => event.ip === victim.ip && !event.healthy && event.at >= killedAt);
-    return { recoveredMs: outage.recoveredAfterMs ?? NaN, detectedMs: detected === undefined ? NaN : detected.at - killedAt, failed: outage.failedAttempts };
+    return {
+      recoveredMs: outage.recoveredAfterMs ?? NaN,
+      detectedMs: detected === undefined ? NaN : detected.at - killedAt,
+      failed: outage.failedAttempts,
+    };
   } finally {
     await haLab.lab.destroy();
   }
@@ -28,12 +32,29 @@ export const ha: Bench = async ({ quick }) => {
   const results = [];
   for (let run = 0; run < runs; run++) {
     const result = await oneFailover();
-    console.log(`  failover ${run + 1}: unhealthy after ${result.detectedMs} ms, all new connections work after ${result.recoveredMs} ms (${result.failed} failed)`);
+    console.log(
+      `  failover ${run + 1}: unhealthy after ${result.detectedMs} ms, all new connections work after ${result.recoveredMs} ms (${result.failed} failed)`,
+    );
     results.push(result);
   }
   const check = `health check every ${LAB_TRAFFIC_CHECK.intervalSeconds} s, timeout ${LAB_TRAFFIC_CHECK.timeoutSeconds} s, unhealthy after ${LAB_TRAFFIC_CHECK.unhealthyThreshold}`;
   return [
-    valueRow('ha', 'HA failover: until every new connection works again', 'ms', median(results.map((result) => result.recoveredMs)), '<= 10000', `median of ${runs}; 2 NAT VMs, one deleted; ${check}; a new connection every ${EVERY_MS} ms`, results.map((result) => result.recoveredMs)),
-    valueRow('ha', 'HA failover: until the load balancer marks the VM unhealthy', 'ms', median(results.map((result) => result.detectedMs)), undefined, 'GCE does the same with its own probes; the lab reprograms the routes as soon as the state changes, so recovery follows detection closely'),
+    valueRow(
+      'ha',
+      'HA failover: until every new connection works again',
+      'ms',
+      median(results.map((result) => result.recoveredMs)),
+      '<= 10000',
+      `median of ${runs}; 2 NAT VMs, one deleted; ${check}; a new connection every ${EVERY_MS} ms`,
+      results.map((result) => result.recoveredMs),
+    ),
+    valueRow(
+      'ha',
+      'HA failover: until the load balancer marks the VM unhealthy',
+      'ms',
+      median(results.map((result) => result.detectedMs)),
+      undefined,
+      'GCE does the same with its own probes; the lab reprograms the routes as soon as the state changes, so recovery follows detection closely',
+    ),
   ];
 };

@@ -50,15 +50,50 @@ export function checkTarget(target: string | undefined, value: number | null | u
 }
 
 /** A row comparing natgw with a baseline: ratio = natgw / baseline. */
-export function ratioRow(bench: string, metric: string, unit: string, natgw: number[], baselineLabel: string, baseline: number[], target?: string, note?: string): Row {
+export function ratioRow(
+  bench: string,
+  metric: string,
+  unit: string,
+  natgw: number[],
+  baselineLabel: string,
+  baseline: number[],
+  target?: string,
+  note?: string,
+): Row {
   const value = median(natgw);
   const base = median(baseline);
   const ratio = value / base;
-  return { bench, metric, value, unit, baseline: { label: baselineLabel, value: base }, ratio, ...(target === undefined ? {} : { target, met: checkTarget(target, ratio) }), ...(note === undefined ? {} : { note }), samples: natgw };
+  return {
+    bench,
+    metric,
+    value,
+    unit,
+    baseline: { label: baselineLabel, value: base },
+    ratio,
+    ...(target === undefined ? {} : { target, met: checkTarget(target, ratio) }),
+    ...(note === undefined ? {} : { note }),
+    samples: natgw,
+  };
 }
 
-export function valueRow(bench: string, metric: string, unit: string, value: number | null, target?: string, note?: string, samples?: number[]): Row {
-  return { bench, metric, value, unit, ...(target === undefined ? {} : { target, met: checkTarget(target, value) }), ...(note === undefined ? {} : { note }), ...(samples === undefined ? {} : { samples }) };
+export function valueRow(
+  bench: string,
+  metric: string,
+  unit: string,
+  value: number | null,
+  target?: string,
+  note?: string,
+  samples?: number[],
+): Row {
+  return {
+    bench,
+    metric,
+    value,
+    unit,
+    ...(target === undefined ? {} : { target, met: checkTarget(target, value) }),
+    ...(note === undefined ? {} : { note }),
+    ...(samples === undefined ? {} : { samples }),
+  };
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -86,7 +121,25 @@ export async function sysctls(lab: Lab, namespace: string, settings: Record<stri
 /** The sinks the connection benchmarks talk to: 9000 closes first (server TIME_WAIT), 9001 lets the client close first. */
 export async function startSinks(lab: Lab): Promise<void> {
   const sinks = ['server', 'client'].map((close, i) =>
-    lab.spawnIn(lab.internet, ['taskset', '-c', '1', 'node', dist('lab/bin/tcp-sink.js'), '--address', SERVER, '--port', String(9000 + i), '--close', close, '--max-seconds', '900'], `tcp sink (${close} closes)`),
+    lab.spawnIn(
+      lab.internet,
+      [
+        'taskset',
+        '-c',
+        '1',
+        'node',
+        dist('lab/bin/tcp-sink.js'),
+        '--address',
+        SERVER,
+        '--port',
+        String(9000 + i),
+        '--close',
+        close,
+        '--max-seconds',
+        '900',
+      ],
+      `tcp sink (${close} closes)`,
+    ),
   );
   await Promise.all(sinks.map((sink) => sink.waitFor(/ready/)));
 }
@@ -100,11 +153,25 @@ export interface ConnectRate {
   connectMs: { p50: number; p99: number };
 }
 
-export function connectRate(lab: Lab, client: string, options: { close: 'client' | 'server'; concurrency: number; seconds: number; cpu?: number }): Promise<ConnectRate> {
+export function connectRate(
+  lab: Lab,
+  client: string,
+  options: { close: 'client' | 'server'; concurrency: number; seconds: number; cpu?: number },
+): Promise<ConnectRate> {
   return execJson<ConnectRate>(lab, client, [
     ...(options.cpu === undefined ? [] : ['taskset', '-c', String(options.cpu)]),
-    'node', dist('lab/bin/connect-rate.js'), '--host', SERVER, '--port', options.close === 'server' ? '9000' : '9001', '--close', options.close,
-    '--concurrency', String(options.concurrency), '--seconds', String(options.seconds),
+    'node',
+    dist('lab/bin/connect-rate.js'),
+    '--host',
+    SERVER,
+    '--port',
+    options.close === 'server' ? '9000' : '9001',
+    '--close',
+    options.close,
+    '--concurrency',
+    String(options.concurrency),
+    '--seconds',
+    String(options.seconds),
   ]);
 }
 
@@ -129,7 +196,9 @@ function startupScriptWords(name: string): string[] {
 export const shippedNodeFlags = () => startupScriptWords('AGENT_NODE_FLAGS');
 
 export const shippedEnvironment = (): NodeJS.ProcessEnv =>
-  Object.fromEntries(startupScriptWords('AGENT_ENVIRONMENT').map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]));
+  Object.fromEntries(
+    startupScriptWords('AGENT_ENVIRONMENT').map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]),
+  );
 
 async function shippedAgent(lab: Lab): Promise<string> {
   const { buildAgentBundle } = await import('../provision/agent-bundle.js');
@@ -141,10 +210,17 @@ async function shippedAgent(lab: Lab): Promise<string> {
 export async function startAgent(lab: Lab, vm: string, config: unknown, extraArgs: string[] = []): Promise<LabProcess> {
   const file = writeAgentConfig(lab, vm, config);
   const command = extraArgs === SHIPPED ? ['node', ...shippedNodeFlags(), await shippedAgent(lab)] : ['node', ...extraArgs, NATGW, 'agent'];
-  const agent = lab.spawn(vm, [...command, '--config', file, '--listen', LISTEN, '--root', lab.vm(vm).root], `natgw agent on ${vm}`, extraArgs === SHIPPED ? shippedEnvironment() : {});
+  const agent = lab.spawn(
+    vm,
+    [...command, '--config', file, '--listen', LISTEN, '--root', lab.vm(vm).root],
+    `natgw agent on ${vm}`,
+    extraArgs === SHIPPED ? shippedEnvironment() : {},
+  );
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const { stdout } = await lab.exec(vm, ['curl', '-s', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', `http://${LISTEN}/healthz`], { okExitCodes: [7, 28, 52, 56] });
+    const { stdout } = await lab.exec(vm, ['curl', '-s', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', `http://${LISTEN}/healthz`], {
+      okExitCodes: [7, 28, 52, 56],
+    });
     if (stdout.trim() === '200') return agent;
     if (!agent.running) throw new Error(`the agent on ${vm} exited: ${agent.text.slice(-2000)}`);
     if (Date.now() > deadline) throw new Error(`the agent on ${vm} did not become healthy: ${agent.text.slice(-2000)}`);
@@ -226,10 +302,37 @@ export interface PathSpec {
 
 const ROUTER_IP = '10.10.0.3';
 const GATEWAYS: Record<string, { ip: string; externalIp?: string; clients: [string, string][] }> = {
-  'natgw-1': { ip: '10.10.0.2', externalIp: '203.0.113.10', clients: [['c-nat1', '10.10.0.21'], ['c-nat1b', '10.10.0.22']] },
-  'natgw-1000': { ip: '10.10.0.4', externalIp: '203.0.113.11', clients: [['c-nat1k', '10.10.0.41'], ['c-nat1kb', '10.10.0.42']] },
-  naive: { ip: '10.10.0.6', externalIp: '203.0.113.13', clients: [['c-naive', '10.10.0.61'], ['c-naiveb', '10.10.0.62']] },
-  routed: { ip: ROUTER_IP, clients: [['c-routed', '10.10.0.31'], ['c-routedb', '10.10.0.32']] },
+  'natgw-1': {
+    ip: '10.10.0.2',
+    externalIp: '203.0.113.10',
+    clients: [
+      ['c-nat1', '10.10.0.21'],
+      ['c-nat1b', '10.10.0.22'],
+    ],
+  },
+  'natgw-1000': {
+    ip: '10.10.0.4',
+    externalIp: '203.0.113.11',
+    clients: [
+      ['c-nat1k', '10.10.0.41'],
+      ['c-nat1kb', '10.10.0.42'],
+    ],
+  },
+  naive: {
+    ip: '10.10.0.6',
+    externalIp: '203.0.113.13',
+    clients: [
+      ['c-naive', '10.10.0.61'],
+      ['c-naiveb', '10.10.0.62'],
+    ],
+  },
+  routed: {
+    ip: ROUTER_IP,
+    clients: [
+      ['c-routed', '10.10.0.31'],
+      ['c-routedb', '10.10.0.32'],
+    ],
+  },
 };
 const GATEWAY_VM: Record<string, string> = { 'natgw-1': 'nat1', 'natgw-1000': 'nat1k', naive: 'naive', routed: 'router' };
 
@@ -243,7 +346,10 @@ export const SMALL_CONFIG = (overrides: Record<string, unknown> = {}) => ({ sour
  * - natgw-1 / natgw-1000: the natgw agent with 1 / 1,000 source ranges.
  * - naive: `iptables -t nat -A POSTROUTING -o ens4 -j MASQUERADE`, kernel defaults, no agent.
  */
-export async function buildLab(paths: string[], options: { clientsPerPath?: number; natgwConfig?: (path: string) => unknown } = {}): Promise<{ lab: Lab; paths: PathSpec[]; agents: Map<string, LabProcess> }> {
+export async function buildLab(
+  paths: string[],
+  options: { clientsPerPath?: number; natgwConfig?: (path: string) => unknown } = {},
+): Promise<{ lab: Lab; paths: PathSpec[]; agents: Map<string, LabProcess> }> {
   const lab = await Lab.create();
   const agents = new Map<string, LabProcess>();
   try {
@@ -252,7 +358,12 @@ export async function buildLab(paths: string[], options: { clientsPerPath?: numb
       const gateway = GATEWAYS[name];
       if (gateway === undefined) throw new Error(`unknown path ${name}`);
       const vm = GATEWAY_VM[name]!;
-      await lab.addVm({ name: vm, ip: gateway.ip, ...(gateway.externalIp === undefined ? {} : { externalIp: gateway.externalIp }), canIpForward: true });
+      await lab.addVm({
+        name: vm,
+        ip: gateway.ip,
+        ...(gateway.externalIp === undefined ? {} : { externalIp: gateway.externalIp }),
+        canIpForward: true,
+      });
       const clients = gateway.clients.slice(0, options.clientsPerPath ?? 1);
       for (const [client, ip] of clients) {
         // Routed clients get an external IP of their own: the fabric translates them 1:1, as GCE would.
@@ -261,21 +372,29 @@ export async function buildLab(paths: string[], options: { clientsPerPath?: numb
         // Load generators: all ephemeral ports, and TIME_WAIT ports reused after 1 s (client-closes connection loops).
         await sysctls(lab, lab.vm(client).namespace, { 'net.ipv4.ip_local_port_range': '1024 65535', 'net.ipv4.tcp_tw_reuse': 1 });
         // Return traffic for a routed client goes back through the router, like the NAT paths' return traffic.
-        if (name === 'routed') await lab.run('route replies via the router', lab.fabric, ['ip', 'route', 'add', `${ip}/32`, 'via', ROUTER_IP, 'dev', 'vpc0']);
+        if (name === 'routed')
+          await lab.run('route replies via the router', lab.fabric, ['ip', 'route', 'add', `${ip}/32`, 'via', ROUTER_IP, 'dev', 'vpc0']);
       }
       specs.push({ name, gateway: vm, clients: clients.map(([client]) => client) });
     }
     // Keep the lab's own bookkeeping (fabric 1:1 NAT, internet-side tracking) from filling up under connection churn.
-    for (const namespace of [lab.fabric, lab.internet]) await sysctls(lab, namespace, { 'net.netfilter.nf_conntrack_tcp_timeout_time_wait': 10 });
+    for (const namespace of [lab.fabric, lab.internet])
+      await sysctls(lab, namespace, { 'net.netfilter.nf_conntrack_tcp_timeout_time_wait': 10 });
     for (const spec of specs) {
       const vm = lab.vm(spec.gateway);
-      const plainForwarding = { 'net.ipv4.ip_forward': 1, 'net.ipv4.conf.all.send_redirects': 0, 'net.ipv4.conf.default.send_redirects': 0, 'net.ipv4.conf.ens4.send_redirects': 0 };
+      const plainForwarding = {
+        'net.ipv4.ip_forward': 1,
+        'net.ipv4.conf.all.send_redirects': 0,
+        'net.ipv4.conf.default.send_redirects': 0,
+        'net.ipv4.conf.ens4.send_redirects': 0,
+      };
       if (spec.name === 'routed') await sysctls(lab, vm.namespace, plainForwarding);
       else if (spec.name === 'naive') {
         await sysctls(lab, vm.namespace, plainForwarding);
         await lab.exec(spec.gateway, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'ens4', '-j', 'MASQUERADE']);
       } else {
-        const config = options.natgwConfig?.(spec.name) ?? SMALL_CONFIG(spec.name === 'natgw-1000' ? { sourceRanges: manyRangesCached() } : {});
+        const config =
+          options.natgwConfig?.(spec.name) ?? SMALL_CONFIG(spec.name === 'natgw-1000' ? { sourceRanges: manyRangesCached() } : {});
         agents.set(spec.name, await startAgent(lab, spec.gateway, config));
       }
     }

@@ -14,7 +14,13 @@ export interface BenchResult {
 }
 
 const fmt = (value: number | null | undefined) =>
-  value === null || value === undefined || Number.isNaN(value) ? '—' : Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2);
+  value === null || value === undefined || Number.isNaN(value)
+    ? '—'
+    : Math.abs(value) >= 100
+      ? value.toFixed(0)
+      : Math.abs(value) >= 10
+        ? value.toFixed(1)
+        : value.toFixed(2);
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 const verdict = (row: Row) => (row.met === undefined ? '' : row.met ? '✅' : '❌');
 
@@ -28,7 +34,7 @@ export function renderMarkdown(result: BenchResult, explanations = ''): string {
     `Measured with \`npm run bench\` (as root; ${result.mode} run, ${Math.round(result.seconds / 60)} min) on ${result.date.slice(0, 10)}, in the lab: every path crosses`,
     'the same hops (client VM → VPC bridge → gateway VM → VPC bridge → fabric → internet namespace), side by side in one',
     'run. The baseline for throughput and connection rate is a plain router VM (ip_forward=1, no rules, no conntrack)',
-    "whose client the fabric 1:1-NATs like a VM with an external IP. These are veth pairs on one box: compare the ratios,",
+    'whose client the fabric 1:1-NATs like a VM with an external IP. These are veth pairs on one box: compare the ratios,',
     'not the absolute numbers, with a real VM.',
     '',
     `Machine: ${m.nproc} vCPU (\`nproc\`), ${m.cpu}, kernel ${m.kernel}, ${m.memoryGiB} GiB, Node.js ${m.node}.`,
@@ -37,20 +43,29 @@ export function renderMarkdown(result: BenchResult, explanations = ''): string {
       : [
           '',
           `Box load: 1-min load average ${result.contention.atStart.loadavg1} at the start, ${result.contention.atEnd.loadavg1} at the end; other labs running: ${[...new Set([...result.contention.atStart.otherLabs, ...result.contention.atEnd.otherLabs])].length}.` +
-            (result.contention.atStart.otherLabs.length + result.contention.atEnd.otherLabs.length > 0 || result.contention.atStart.loadavg1 > 0.5 ? ' **Not a quiet box: the data-path ratios below are noisy.**' : ''),
+            (result.contention.atStart.otherLabs.length + result.contention.atEnd.otherLabs.length > 0 ||
+            result.contention.atStart.loadavg1 > 0.5
+              ? ' **Not a quiet box: the data-path ratios below are noisy.**'
+              : ''),
         ]),
     '',
     '### Ratios (natgw against its baseline, same lab, same run)',
     '',
     '| measure | natgw | baseline | ratio | target | |',
     '| --- | ---: | ---: | ---: | --- | --- |',
-    ...ratios.map((row) => `| ${cell(row.metric)} | ${fmt(row.value)} ${row.unit} | ${fmt(row.baseline?.value)} ${row.unit} | **${fmt(row.ratio)}** | ${row.target ?? 'for comparison'} | ${verdict(row)} |`),
+    ...ratios.map(
+      (row) =>
+        `| ${cell(row.metric)} | ${fmt(row.value)} ${row.unit} | ${fmt(row.baseline?.value)} ${row.unit} | **${fmt(row.ratio)}** | ${row.target ?? 'for comparison'} | ${verdict(row)} |`,
+    ),
     '',
     '### Agent, apply, CLI',
     '',
     '| measure | value | target | |',
     '| --- | ---: | --- | --- |',
-    ...values.map((row) => `| ${cell(row.metric)} | ${row.value === null ? 'not measured yet' : `${fmt(row.value)} ${row.unit}`} | ${row.target ?? ''} | ${verdict(row)} |`),
+    ...values.map(
+      (row) =>
+        `| ${cell(row.metric)} | ${row.value === null ? 'not measured yet' : `${fmt(row.value)} ${row.unit}`} | ${row.target ?? ''} | ${verdict(row)} |`,
+    ),
     '',
     '### Details',
     '',

@@ -16,7 +16,10 @@ import { ports } from './ports.js';
 import { scale } from './scale.js';
 
 const BENCHES: Record<string, { run: Bench; about: string }> = {
-  datapath: { run: datapath, about: 'TCP bulk, 64-byte UDP pps and new TCP conn/s: natgw (nft) 1 / 1,000 ranges vs the naive MASQUERADE recipe' },
+  datapath: {
+    run: datapath,
+    about: 'TCP bulk, 64-byte UDP pps and new TCP conn/s: natgw (nft) 1 / 1,000 ranges vs the naive MASQUERADE recipe',
+  },
   churn: { run: churn, about: 'many short flows through natgw vs the naive MASQUERADE recipe: conntrack failures, failed connections' },
   scale: { run: scale, about: 'agent with ~250k conntrack entries: /metrics latency, CPU at 1 scrape / 15 s, RSS' },
   apply: { run: apply, about: 'nft table apply time with 1,000 ranges vs 1,000 iptables -A calls' },
@@ -28,10 +31,17 @@ const BENCHES: Record<string, { run: Bench; about: string }> = {
 function machine() {
   const cpuModel = cpus()[0]?.model ?? 'unknown';
   const nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
-  return { nproc, kernel: release(), cpu: cpuModel, node: process.version, memoryGiB: Math.round(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024 / 1024) };
+  return {
+    nproc,
+    kernel: release(),
+    cpu: cpuModel,
+    node: process.version,
+    memoryGiB: Math.round(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024 / 1024),
+  };
 }
 
-const fmt = (value: number | null | undefined, digits = 2) => (value === null || value === undefined || Number.isNaN(value) ? '—' : Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(digits));
+const fmt = (value: number | null | undefined, digits = 2) =>
+  value === null || value === undefined || Number.isNaN(value) ? '—' : Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(digits);
 
 export function table(rows: Row[]): string {
   const header = ['benchmark', 'metric', 'natgw', 'baseline', 'ratio', 'target', 'met', 'note'];
@@ -45,7 +55,10 @@ export function table(rows: Row[]): string {
     row.met === undefined ? '' : row.met ? 'yes' : 'NO',
     row.note ?? '',
   ]);
-  return [header, ...lines].map((cells) => `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`).join('\n').replace(/^(.*)\n/, `$1\n|${header.map(() => ' --- ').join('|')}|\n`);
+  return [header, ...lines]
+    .map((cells) => `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`)
+    .join('\n')
+    .replace(/^(.*)\n/, `$1\n|${header.map(() => ' --- ').join('|')}|\n`);
 }
 
 /** Other labs and a high load make every data-path figure noisy on a small box: say so in the results. */
@@ -58,9 +71,16 @@ function contention(): { loadavg1: number; otherLabs: string[] } {
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  });
   if (values.help) {
-    process.stdout.write(`Usage: npm run bench -- [--quick] [NAME ...]\n\n${Object.entries(BENCHES).map(([name, { about }]) => `  ${name.padEnd(12)} ${about}`).join('\n')}\n`);
+    process.stdout.write(
+      `Usage: npm run bench -- [--quick] [NAME ...]\n\n${Object.entries(BENCHES)
+        .map(([name, { about }]) => `  ${name.padEnd(12)} ${about}`)
+        .join('\n')}\n`,
+    );
     return;
   }
   if (process.getuid?.() !== 0) throw new Error('the benchmarks build a lab of network namespaces: run them as root');
@@ -70,7 +90,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   const before = contention();
   if (before.otherLabs.length > 0 || before.loadavg1 > 0.5) {
-    process.stderr.write(`warning: the box is not quiet (load ${before.loadavg1}, other labs: ${before.otherLabs.join(', ') || 'none'}); data-path ratios will be noisy\n`);
+    process.stderr.write(
+      `warning: the box is not quiet (load ${before.loadavg1}, other labs: ${before.otherLabs.join(', ') || 'none'}); data-path ratios will be noisy\n`,
+    );
   }
   const rows: Row[] = [];
   const errors: Record<string, string> = {};
@@ -85,12 +107,22 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`== ${name} took ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   }
-  const result = { date: new Date().toISOString(), mode: values.quick ? 'quick' : 'full', benchmarks: names, seconds: (Date.now() - started) / 1000, machine: machine(), contention: { atStart: before, atEnd: contention() }, rows, errors };
+  const result = {
+    date: new Date().toISOString(),
+    mode: values.quick ? 'quick' : 'full',
+    benchmarks: names,
+    seconds: (Date.now() - started) / 1000,
+    machine: machine(),
+    contention: { atStart: before, atEnd: contention() },
+    rows,
+    errors,
+  };
   process.stdout.write(`${table(rows)}\n`);
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const complete = positionals.length === 0 && Object.keys(errors).length === 0;
-  const file = complete && !values.quick ? path.join(dir, 'latest.json') : path.join(dir, `last-${values.quick ? 'quick' : 'partial'}.json`);
+  const file =
+    complete && !values.quick ? path.join(dir, 'latest.json') : path.join(dir, `last-${values.quick ? 'quick' : 'partial'}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   process.stderr.write(`wrote ${path.relative(ROOT, file)} (${result.seconds.toFixed(0)} s)\n`);
   if (file.endsWith('latest.json')) {

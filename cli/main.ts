@@ -49,7 +49,10 @@ export async function main(argv: string[]): Promise<number> {
     return await (await load())(rest);
   } catch (error) {
     // Bad input is the operator's to fix: the message alone. Anything else is ours: the stack helps a bug report.
-    const text = error instanceof UsageError || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : (error.stack ?? error.message);
+    const text =
+      error instanceof UsageError || !(error instanceof Error)
+        ? String(error instanceof Error ? error.message : error)
+        : (error.stack ?? error.message);
     process.stderr.write(`natgw ${command}: ${text}\n`);
     return exitCode(error);
   }

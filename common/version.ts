@@ -17,4 +17,6 @@ export function findPackageRoot(from: string = fileURLToPath(import.meta.url)): 
 }
 
 export const version: string =
-  typeof __NATGW_VERSION__ === 'string' ? __NATGW_VERSION__ : (JSON.parse(readFileSync(path.join(findPackageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  typeof __NATGW_VERSION__ === 'string'
+    ? __NATGW_VERSION__
+    : (JSON.parse(readFileSync(path.join(findPackageRoot(), 'package.json'), 'utf8')) as { version: string }).version;

@@ -136,7 +136,8 @@ export async function runCostCli(argv: string[], io: CostIo = process): Promise<
   machineHourUsd(prices, region, machineType);
 
   const sources = (['gib', 'from-prometheus', 'from-agent'] as const).filter((flag) => values[flag] !== undefined);
-  if (sources.length === 0) throw new UsageError('--gib: required (GiB processed per month), or measure it with --from-prometheus URL or --from-agent URL');
+  if (sources.length === 0)
+    throw new UsageError('--gib: required (GiB processed per month), or measure it with --from-prometheus URL or --from-agent URL');
   if (sources.length > 1) throw new UsageError(`--${sources[0]} and --${sources[1]} cannot be combined: give the traffic one way`);
   if (values.window !== undefined && values['from-prometheus'] === undefined) throw new UsageError('--window: only with --from-prometheus');
   if (values.sample !== undefined && values['from-agent'] === undefined) throw new UsageError('--sample: only with --from-agent');
@@ -167,13 +168,16 @@ export async function runCostCli(argv: string[], io: CostIo = process): Promise<
     egressGib ??= measurement.egressGibPerMonth;
     peakGbps ??= measurement.peakGbps ?? undefined;
     if (vms === undefined) {
-      if (measurement.vms === null) throw new UsageError(`--vms: required: ${measurement.source} has no natgw_vm_open_connections series to count the VMs from`);
+      if (measurement.vms === null)
+        throw new UsageError(`--vms: required: ${measurement.source} has no natgw_vm_open_connections series to count the VMs from`);
       vms = measurement.vms;
     }
   }
   if (gibPerMonth === undefined || vms === undefined) throw new Error('unreachable: traffic and VM count are resolved above');
   if (egressGib !== undefined && egressGib > gibPerMonth) {
-    throw new UsageError(`--egress-gib: ${egressGib} is more than the ${Number(gibPerMonth.toFixed(2))} GiB processed; egress is part of it`);
+    throw new UsageError(
+      `--egress-gib: ${egressGib} is more than the ${Number(gibPerMonth.toFixed(2))} GiB processed; egress is part of it`,
+    );
   }
 
   const inputs: CostInputs = { region, vms, gibPerMonth, hoursPerMonth, egressGibPerMonth: egressGib, peakGbps, ...inputsRest };

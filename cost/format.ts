@@ -32,7 +32,8 @@ function billRows(title: string, bill: Bill): string[] {
 export function formatTable(result: CostResult, measurement: Measurement | null): string {
   const { inputs } = result;
   const out: string[] = [];
-  const gateway = inputs.haSize >= 2 ? `${inputs.haSize} × ${inputs.machineType} behind an internal load balancer` : `1 × ${inputs.machineType}`;
+  const gateway =
+    inputs.haSize >= 2 ? `${inputs.haSize} × ${inputs.machineType} behind an internal load balancer` : `1 × ${inputs.machineType}`;
   out.push(
     `natgw cost: ${inputs.region}, ${inputs.vms} VMs, ${gib(inputs.gibPerMonth)} GiB/month processed (both directions)`,
     `natgw on ${gateway}; ${inputs.hoursPerMonth} h/month; list prices of ${result.pricesDated} (USD)` +
@@ -70,7 +71,11 @@ export function formatTable(result: CostResult, measurement: Measurement | null)
   out.push(row('  total', money(egress.monthlyUsd)));
 
   const cap = result.capacity;
-  out.push('', `Capacity: ${cap.instances} × ${inputs.machineType} at ${cap.maxEgressGbpsPerVm} Gbps = ${cap.capacityGbps} Gbps egress cap` + (cap.peakGbps === null ? ' (no peak given: --peak-gbps)' : `, peak ${Number(cap.peakGbps.toFixed(3))} Gbps`));
+  out.push(
+    '',
+    `Capacity: ${cap.instances} × ${inputs.machineType} at ${cap.maxEgressGbpsPerVm} Gbps = ${cap.capacityGbps} Gbps egress cap` +
+      (cap.peakGbps === null ? ' (no peak given: --peak-gbps)' : `, peak ${Number(cap.peakGbps.toFixed(3))} Gbps`),
+  );
   for (const warning of result.warnings) out.push(`WARNING: ${warning}`);
   return `${out.join('\n')}\n`;
 }

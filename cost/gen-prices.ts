@@ -127,8 +127,10 @@ export function buildPriceTable(leaves: Map<string, string>, catalogName: string
       sources: {
         catalog: `${catalogName}: Cloud Billing catalog export generated ${generated} by github.com/Cyclenerd/google-cloud-pricing-cost-calculator (machine hours, pd-balanced/pd-standard GiB-month, in-use external IPv4 hours, Cloud NAT data per GiB, internet egress tiers)`,
         cloudNat: `cloud.google.com/nat/pricing (2026): $0.0014 per VM-hour up to 32 VMs, $0.044/h flat above 32, $0.045/GiB processed, $0.005/h per NAT IP. The catalog's gateway cap ${natCap} $/h equals 32 x 0.0014.`,
-        interZone: 'cloud.google.com/vpc/network-pricing: data transfer between zones of one region $0.01/GiB, charged at the sending VM. Not in the catalog.',
-        loadBalancer: 'cloud.google.com/load-balancing/pricing (us-central1 figures, applied to every region): forwarding rule $0.025/h (first 5 rules in a project), data processed by the load balancer $0.008/GiB. Not in the catalog.',
+        interZone:
+          'cloud.google.com/vpc/network-pricing: data transfer between zones of one region $0.01/GiB, charged at the sending VM. Not in the catalog.',
+        loadBalancer:
+          'cloud.google.com/load-balancing/pricing (us-central1 figures, applied to every region): forwarding rule $0.025/h (first 5 rules in a project), data processed by the load balancer $0.008/GiB. Not in the catalog.',
         machineEgress: 'per machine type, see machineTypes.*.egressSource',
       },
       licence:

@@ -113,13 +113,16 @@ export async function measureFromPrometheus(
     promQuery(base, PROM_QUERIES.peak(window), timeoutMs),
   ]);
   if (bytes.length === 0) {
-    throw new UsageError(`--from-prometheus: no natgw_forwarded_bytes_total series in the last ${window} at ${base.origin}; is Prometheus scraping the natgw agents?`);
+    throw new UsageError(
+      `--from-prometheus: no natgw_forwarded_bytes_total series in the last ${window} at ${base.origin}; is Prometheus scraping the natgw agents?`,
+    );
   }
   let total = 0;
   let egress = 0;
   for (const sample of bytes) {
     const value = sampleValue(sample);
-    if (!Number.isFinite(value) || value < 0) throw new UsageError(`--from-prometheus: unusable value ${sample.value[1]} for natgw_forwarded_bytes_total`);
+    if (!Number.isFinite(value) || value < 0)
+      throw new UsageError(`--from-prometheus: unusable value ${sample.value[1]} for natgw_forwarded_bytes_total`);
     total += value;
     if (sample.metric.direction === 'egress') egress += value;
   }
@@ -162,7 +165,8 @@ export function parseMetricsText(text: string, atMs: number): Scrape {
     if (match === null) continue;
     const [, name, labelText, valueText] = match;
     const labels: Record<string, string> = {};
-    for (const [, key, value] of (labelText ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[key!] = unescapeLabel(value!);
+    for (const [, key, value] of (labelText ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[key!] = unescapeLabel(value!);
     const value = Number(valueText);
     if (name === 'natgw_forwarded_bytes_total' && Number.isFinite(value)) {
       sawBytes = true;
@@ -199,7 +203,8 @@ export function extrapolateScrapes(first: Scrape, second: Scrape | null, hoursPe
     const seconds = (second.atMs - first.atMs) / 1000;
     const dTotal = second.egressBytes + second.ingressBytes - (first.egressBytes + first.ingressBytes);
     const dEgress = second.egressBytes - first.egressBytes;
-    if (dTotal < 0 || dEgress < 0) throw new UsageError('--from-agent: the byte counters went backwards between the two scrapes (agent restarted?); try again');
+    if (dTotal < 0 || dEgress < 0)
+      throw new UsageError('--from-agent: the byte counters went backwards between the two scrapes (agent restarted?); try again');
     if (seconds > 0) sampleRate = { total: dTotal / seconds, egress: dEgress / seconds };
   }
   const uptime = last.processStartSeconds === null ? null : last.atMs / 1000 - last.processStartSeconds;
@@ -212,7 +217,9 @@ export function extrapolateScrapes(first: Scrape, second: Scrape | null, hoursPe
     average = sampleRate;
     basis = `rate over a ${humanSeconds((last.atMs - first.atMs) / 1000)} sample, scaled to ${hoursPerMonth} h (a short sample: prefer --from-prometheus for a long window)`;
   } else {
-    throw new UsageError('--from-agent: one scrape is not enough without process_start_time_seconds; use --sample 10s (or longer) to scrape twice');
+    throw new UsageError(
+      '--from-agent: one scrape is not enough without process_start_time_seconds; use --sample 10s (or longer) to scrape twice',
+    );
   }
   const peakBytesPerSecond = Math.max(average.total, sampleRate?.total ?? 0);
   return {

@@ -98,7 +98,9 @@ export function knownList(names: Iterable<string>): string {
 export function regionPrices(prices: PriceTable, region: string) {
   const found = prices.regions[region];
   if (found === undefined) {
-    throw new UsageError(`--region: unknown region '${region}'; known regions: ${knownList(Object.keys(prices.regions))} (add one with --prices FILE)`);
+    throw new UsageError(
+      `--region: unknown region '${region}'; known regions: ${knownList(Object.keys(prices.regions))} (add one with --prices FILE)`,
+    );
   }
   return found;
 }
@@ -107,7 +109,9 @@ export function machineHourUsd(prices: PriceTable, region: string, type: string)
   const hourly = regionPrices(prices, region).machineHourUsd[type];
   if (hourly === undefined || prices.machineTypes[type] === undefined) {
     const known = Object.keys(regionPrices(prices, region).machineHourUsd).filter((name) => prices.machineTypes[name] !== undefined);
-    throw new UsageError(`--machine-type: unknown machine type '${type}' in ${region}; known types: ${knownList(known)} (add one with --prices FILE)`);
+    throw new UsageError(
+      `--machine-type: unknown machine type '${type}' in ${region}; known types: ${knownList(known)} (add one with --prices FILE)`,
+    );
   }
   return hourly;
 }
@@ -152,7 +156,9 @@ function natgwBill(inputs: CostInputs, prices: PriceTable): Bill {
   const vmHourly = machineHourUsd(prices, inputs.region, inputs.machineType);
   const diskGibMonth = region.diskGibMonthUsd[inputs.bootDiskType];
   if (diskGibMonth === undefined) {
-    throw new UsageError(`--boot-disk-type: unknown disk type '${inputs.bootDiskType}'; known types: ${knownList(Object.keys(region.diskGibMonthUsd))}`);
+    throw new UsageError(
+      `--boot-disk-type: unknown disk type '${inputs.bootDiskType}'; known types: ${knownList(Object.keys(region.diskGibMonthUsd))}`,
+    );
   }
   // Disk prices are per GiB-month of the catalog's 730 h; billing is per second, so prorate to the modelled month.
   const diskMonthFraction = hours / prices.about.hoursPerMonth;
@@ -172,7 +178,14 @@ function natgwBill(inputs: CostInputs, prices: PriceTable): Bill {
   const crossZone = inputs.crossZoneShare ?? 0;
   if (crossZone > 0) {
     const crossGib = inputs.gibPerMonth * crossZone;
-    lineItems.push(item(`inter-zone transfer: ${round(crossZone * 100, 1)} % of ${round(inputs.gibPerMonth, 2)} GiB`, crossGib, 'GiB', prices.interZonePerGibUsd));
+    lineItems.push(
+      item(
+        `inter-zone transfer: ${round(crossZone * 100, 1)} % of ${round(inputs.gibPerMonth, 2)} GiB`,
+        crossGib,
+        'GiB',
+        prices.interZonePerGibUsd,
+      ),
+    );
     perGib += crossZone * prices.interZonePerGibUsd;
   }
   if (k >= 2) {
@@ -180,7 +193,12 @@ function natgwBill(inputs: CostInputs, prices: PriceTable): Bill {
     const rule = item(`internal load balancer forwarding rule: ${hours} h`, hours, 'hour', lb.forwardingRuleHourUsd);
     fixed.push(rule);
     // An upper bound: through a next-hop load balancer only the client→internet direction passes the load balancer.
-    const data = item(`load balancer data processed: ${round(inputs.gibPerMonth, 2)} GiB`, inputs.gibPerMonth, 'GiB', lb.dataProcessedPerGibUsd);
+    const data = item(
+      `load balancer data processed: ${round(inputs.gibPerMonth, 2)} GiB`,
+      inputs.gibPerMonth,
+      'GiB',
+      lb.dataProcessedPerGibUsd,
+    );
     perGib += lb.dataProcessedPerGibUsd;
     lineItems.push(rule, data);
   }
@@ -188,7 +206,10 @@ function natgwBill(inputs: CostInputs, prices: PriceTable): Bill {
 }
 
 /** Where two lines fixed + perGib × G meet, for G ≥ 0. */
-export function breakEven(cloudNat: Pick<Bill, 'fixedMonthlyUsd' | 'perGibUsd'>, natgw: Pick<Bill, 'fixedMonthlyUsd' | 'perGibUsd'>): number | null {
+export function breakEven(
+  cloudNat: Pick<Bill, 'fixedMonthlyUsd' | 'perGibUsd'>,
+  natgw: Pick<Bill, 'fixedMonthlyUsd' | 'perGibUsd'>,
+): number | null {
   const fixedGap = natgw.fixedMonthlyUsd - cloudNat.fixedMonthlyUsd;
   const rateGap = cloudNat.perGibUsd - natgw.perGibUsd;
   if (fixedGap <= 0 && rateGap >= 0) return 0;
@@ -210,12 +231,22 @@ function capacityCheck(inputs: CostInputs, prices: PriceTable, warnings: string[
   const k = inputs.haSize;
   const capacity = perVm * k;
   const peak = inputs.peakGbps ?? null;
-  const check: CapacityCheck = { maxEgressGbpsPerVm: perVm, instances: k, capacityGbps: capacity, peakGbps: peak, fits: null, cheapestFittingType: null };
+  const check: CapacityCheck = {
+    maxEgressGbpsPerVm: perVm,
+    instances: k,
+    capacityGbps: capacity,
+    peakGbps: peak,
+    fits: null,
+    cheapestFittingType: null,
+  };
   if (peak === null) return check;
   check.fits = peak <= capacity;
   if (!check.fits) {
     check.cheapestFittingType = cheapestFittingType(prices, inputs.region, peak, k);
-    const what = k === 1 ? `${inputs.machineType} can send at most ${perVm} Gbps` : `${k} × ${inputs.machineType} can send at most ${capacity} Gbps together`;
+    const what =
+      k === 1
+        ? `${inputs.machineType} can send at most ${perVm} Gbps`
+        : `${k} × ${inputs.machineType} can send at most ${capacity} Gbps together`;
     const fix =
       check.cheapestFittingType !== null
         ? `the cheapest type that fits is ${check.cheapestFittingType} (${prices.machineTypes[check.cheapestFittingType]?.maxEgressGbps} Gbps per VM): --machine-type ${check.cheapestFittingType}`

@@ -43,7 +43,12 @@ export const priceTableSchema = z.object({
   loadBalancer: z.object({ forwardingRuleHourUsd: usd, dataProcessedPerGibUsd: usd }),
   interZonePerGibUsd: usd,
   machineTypes: z.record(
-    z.object({ vcpus: z.number().positive(), memoryGib: z.number().positive(), maxEgressGbps: z.number().positive(), egressSource: z.string() }),
+    z.object({
+      vcpus: z.number().positive(),
+      memoryGib: z.number().positive(),
+      maxEgressGbps: z.number().positive(),
+      egressSource: z.string(),
+    }),
   ),
   regions: z.record(regionSchema),
 });

@@ -54,7 +54,12 @@ export async function runLabCli(argv: string[]): Promise<number> {
   const own = separator === -1 ? argv : argv.slice(0, separator);
   const { positionals, values } = (() => {
     try {
-      return parseArgs({ args: own, options: { help: { type: 'boolean', short: 'h', default: false }, keep: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+      return parseArgs({
+        args: own,
+        options: { help: { type: 'boolean', short: 'h', default: false }, keep: { type: 'boolean', default: false } },
+        allowPositionals: true,
+        strict: true,
+      });
     } catch (error) {
       throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
     }
@@ -68,9 +73,11 @@ export async function runLabCli(argv: string[]): Promise<number> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const refuseLeftovers = () => {
     const running = readState();
-    if (running !== undefined) throw new UsageError(`a lab is already running (pid ${running.pid}, API ${running.api}); stop it with 'natgw lab down'`);
+    if (running !== undefined)
+      throw new UsageError(`a lab is already running (pid ${running.pid}, API ${running.api}); stop it with 'natgw lab down'`);
     const leftovers = Lab.leftovers();
-    if (leftovers.length > 0) throw new UsageError(`a previous lab was left behind (${leftovers.join(', ')}); remove it with 'natgw lab down'`);
+    if (leftovers.length > 0)
+      throw new UsageError(`a previous lab was left behind (${leftovers.join(', ')}); remove it with 'natgw lab down'`);
   };
   switch (command) {
     case 'demo': {
@@ -91,7 +98,9 @@ export async function runLabCli(argv: string[]): Promise<number> {
         await addWorkloads(cloud);
         writeState(cloud);
         say(`lab ${cloud.lab.id} is up. Compute API: ${cloud.url} (project natgw-lab, region us-central1)`);
-        say(`  npx natgw provision --project natgw-lab --region us-central1 --client-tag ${CLIENT_TAG} --compute-endpoint ${cloud.url} --yes`);
+        say(
+          `  npx natgw provision --project natgw-lab --region us-central1 --client-tag ${CLIENT_TAG} --compute-endpoint ${cloud.url} --yes`,
+        );
         say(`  npx natgw lab exec app-1 -- curl -sS http://198.51.100.10/whoami`);
         say('Ctrl-C (or natgw lab down) tears it down.');
         // New VMs join the state file, so exec reaches them too.
@@ -109,7 +118,13 @@ export async function runLabCli(argv: string[]): Promise<number> {
     }
     case 'status': {
       const state = readState();
-      say(state === undefined ? 'no lab is running' : `lab ${state.id} running (pid ${state.pid}), Compute API ${state.api}\n${Object.keys(state.vms).map((vm) => `  ${vm}`).join('\n')}`);
+      say(
+        state === undefined
+          ? 'no lab is running'
+          : `lab ${state.id} running (pid ${state.pid}), Compute API ${state.api}\n${Object.keys(state.vms)
+              .map((vm) => `  ${vm}`)
+              .join('\n')}`,
+      );
       const leftovers = Lab.leftovers().filter((namespace) => state === undefined || !namespace.includes(`-${state.id}-`));
       if (leftovers.length > 0) say(`namespaces left by earlier labs: ${leftovers.join(', ')} ('natgw lab down' removes them)`);
       return 0;
@@ -117,7 +132,8 @@ export async function runLabCli(argv: string[]): Promise<number> {
     case 'exec': {
       const [vm] = rest;
       const commandLine = separator === -1 ? [] : argv.slice(separator + 1);
-      if (vm === undefined || commandLine.length === 0) throw new UsageError(`exec needs a VM and a command: natgw lab exec VM -- CMD …\n\n${USAGE}`);
+      if (vm === undefined || commandLine.length === 0)
+        throw new UsageError(`exec needs a VM and a command: natgw lab exec VM -- CMD …\n\n${USAGE}`);
       const state = readState();
       if (state === undefined) throw new UsageError("no lab is running: start one with 'natgw lab up' or 'natgw lab demo --keep'");
       const namespace = state.vms[vm];
@@ -143,7 +159,11 @@ export async function runLabCli(argv: string[]): Promise<number> {
       const leftovers = Lab.leftovers();
       for (const namespace of leftovers) removeNamespace(namespace);
       clearState();
-      say(state === undefined && leftovers.length === 0 ? 'nothing to remove' : `stopped${state === undefined ? '' : ` lab ${state.id}`}; removed ${leftovers.length} leftover namespaces`);
+      say(
+        state === undefined && leftovers.length === 0
+          ? 'nothing to remove'
+          : `stopped${state === undefined ? '' : ` lab ${state.id}`}; removed ${leftovers.length} leftover namespaces`,
+      );
       return 0;
     }
     default:

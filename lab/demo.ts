@@ -26,16 +26,54 @@ export async function addWorkloads(cloud: LabCloud): Promise<Workloads> {
 }
 
 export function natgwCli(cloud: LabCloud, command: string, extra: string[] = []): Promise<RunResult> {
-  const args = [path.join(repoRoot(), 'bin', 'natgw.js'), command, '--project', LAB_PROJECT, '--region', LAB_REGION, '--compute-endpoint', cloud.url, ...extra];
+  const args = [
+    path.join(repoRoot(), 'bin', 'natgw.js'),
+    command,
+    '--project',
+    LAB_PROJECT,
+    '--region',
+    LAB_REGION,
+    '--compute-endpoint',
+    cloud.url,
+    ...extra,
+  ];
   return runCommand(`natgw ${command}`, process.execPath, args, { okExitCodes: [1, 2, 3], timeoutMs: 180_000 });
 }
 
-export const PROVISION_FLAGS = ['--client-tag', CLIENT_TAG, '--poll-interval', '500ms', '--health-timeout', '90s', '--reconcile-interval', '5s', '--egress-probe', `${INTERNET.server}:80`, '--logging', 'all', '--yes'];
+export const PROVISION_FLAGS = [
+  '--client-tag',
+  CLIENT_TAG,
+  '--poll-interval',
+  '500ms',
+  '--health-timeout',
+  '90s',
+  '--reconcile-interval',
+  '5s',
+  '--egress-probe',
+  `${INTERNET.server}:80`,
+  '--logging',
+  'all',
+  '--yes',
+];
 
 /** Runs the CLI with its output interleaved as a terminal would show it, handed over line by line as it comes. */
 async function natgwCliLive(cloud: LabCloud, command: string, extra: string[], say: (line: string) => void): Promise<number | null> {
-  const args = [path.join(repoRoot(), 'bin', 'natgw.js'), command, '--project', LAB_PROJECT, '--region', LAB_REGION, '--compute-endpoint', cloud.url, ...extra];
-  const run = new LabProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }), `natgw ${command}`, 'the root namespace (API client only)');
+  const args = [
+    path.join(repoRoot(), 'bin', 'natgw.js'),
+    command,
+    '--project',
+    LAB_PROJECT,
+    '--region',
+    LAB_REGION,
+    '--compute-endpoint',
+    cloud.url,
+    ...extra,
+  ];
+  const run = new LabProcess(
+    spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }),
+    `natgw ${command}`,
+    'the root namespace (API client only)',
+  );
   let printed = 0;
   const forward = () => {
     const lines = run.text.split('\n');
@@ -51,18 +89,46 @@ async function natgwCliLive(cloud: LabCloud, command: string, extra: string[], s
 const megabytes = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(0)} kB`);
 
 export async function whoami(cloud: LabCloud, vm: string, seconds = 3): Promise<string | undefined> {
-  const { stdout, exitCode } = await cloud.lab.exec(vm, ['curl', '-sS', '-m', String(seconds), `http://${INTERNET.server}/whoami`], { okExitCodes: [7, 28, 52, 56] });
+  const { stdout, exitCode } = await cloud.lab.exec(vm, ['curl', '-sS', '-m', String(seconds), `http://${INTERNET.server}/whoami`], {
+    okExitCodes: [7, 28, 52, 56],
+  });
   return exitCode === 0 ? stdout.trim() : undefined;
 }
 
 export async function startPrometheus(cloud: LabCloud, vm: string, natIp: string): Promise<LabProcess> {
   const config = path.join(cloud.lab.dir, 'prometheus.yml');
-  writeFileSync(config, ['global: { scrape_interval: 2s, evaluation_interval: 2s }', 'scrape_configs:', '  - job_name: natgw', `    static_configs: [{ targets: ['${natIp}:9731'] }]`, ''].join('\n'));
-  return cloud.lab.spawn(vm, ['prometheus', `--config.file=${config}`, `--storage.tsdb.path=${path.join(cloud.lab.dir, 'prometheus-data')}`, '--web.listen-address=127.0.0.1:9090'], 'prometheus');
+  writeFileSync(
+    config,
+    [
+      'global: { scrape_interval: 2s, evaluation_interval: 2s }',
+      'scrape_configs:',
+      '  - job_name: natgw',
+      `    static_configs: [{ targets: ['${natIp}:9731'] }]`,
+      '',
+    ].join('\n'),
+  );
+  return cloud.lab.spawn(
+    vm,
+    [
+      'prometheus',
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${path.join(cloud.lab.dir, 'prometheus-data')}`,
+      '--web.listen-address=127.0.0.1:9090',
+    ],
+    'prometheus',
+  );
 }
 
-export async function promQuery(cloud: LabCloud, vm: string, expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-  const { stdout, exitCode } = await cloud.lab.exec(vm, ['curl', '-sS', '-m', '5', 'http://127.0.0.1:9090/api/v1/query', '--data-urlencode', `query=${expr}`], { okExitCodes: [7, 28, 52, 56] });
+export async function promQuery(
+  cloud: LabCloud,
+  vm: string,
+  expr: string,
+): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const { stdout, exitCode } = await cloud.lab.exec(
+    vm,
+    ['curl', '-sS', '-m', '5', 'http://127.0.0.1:9090/api/v1/query', '--data-urlencode', `query=${expr}`],
+    { okExitCodes: [7, 28, 52, 56] },
+  );
   if (exitCode !== 0 || !stdout.startsWith('{')) return [];
   return (JSON.parse(stdout) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
 }
@@ -75,7 +141,10 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
-export async function runDemo(say: (line: string) => void, options: { keep?: boolean; onUp?: (cloud: LabCloud) => void } = {}): Promise<number> {
+export async function runDemo(
+  say: (line: string) => void,
+  options: { keep?: boolean; onUp?: (cloud: LabCloud) => void } = {},
+): Promise<number> {
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   const cloud = await LabCloud.start({ onBootOutput: (vm, line) => say(`    [${vm} boot] ${line}`) });
@@ -84,9 +153,13 @@ export async function runDemo(say: (line: string) => void, options: { keep?: boo
   try {
     const workloads = await addWorkloads(cloud);
     options.onUp?.(cloud);
-    say(`lab ${cloud.lab.id} up (${elapsed()}): Compute API ${cloud.url}, project ${LAB_PROJECT}, subnet 10.10.0.0/24 (+ secondary 10.20.0.0/16)`);
+    say(
+      `lab ${cloud.lab.id} up (${elapsed()}): Compute API ${cloud.url}, project ${LAB_PROJECT}, subnet 10.10.0.0/24 (+ secondary 10.20.0.0/16)`,
+    );
     say(`  workloads without external IPs: app-1 (tag ${CLIENT_TAG}), app-2 (no tag), monitoring`);
-    say(`  before natgw: app-1 → internet: ${(await whoami(cloud, workloads.tagged, 2)) ?? 'no way out (GCE drops traffic from VMs without an external IP)'}`);
+    say(
+      `  before natgw: app-1 → internet: ${(await whoami(cloud, workloads.tagged, 2)) ?? 'no way out (GCE drops traffic from VMs without an external IP)'}`,
+    );
 
     say(`\n$ natgw provision --project ${LAB_PROJECT} --region ${LAB_REGION} --client-tag ${CLIENT_TAG} --compute-endpoint ${cloud.url} …`);
     const provisioned = await natgwCliLive(cloud, 'provision', PROVISION_FLAGS, say);
@@ -96,20 +169,51 @@ export async function runDemo(say: (line: string) => void, options: { keep?: boo
     say(`provisioned in ${elapsed()}: NAT VM ${natVm.ip}, external ${natVm.externalIp ?? '?'}`);
 
     const tcp = await whoami(cloud, workloads.tagged);
-    const udp = (await cloud.lab.exec(workloads.tagged, ['node', path.join(repoRoot(), 'dist/lab/bin/udp-client.js'), INTERNET.server, String(INTERNET.udpPort)], { okExitCodes: [1] })).stdout.trim();
-    const ping = (await cloud.lab.exec(workloads.tagged, ['ping', '-c', '1', '-W', '2', INTERNET.server], { okExitCodes: [1] })).exitCode === 0;
+    const udp = (
+      await cloud.lab.exec(
+        workloads.tagged,
+        ['node', path.join(repoRoot(), 'dist/lab/bin/udp-client.js'), INTERNET.server, String(INTERNET.udpPort)],
+        { okExitCodes: [1] },
+      )
+    ).stdout.trim();
+    const ping =
+      (await cloud.lab.exec(workloads.tagged, ['ping', '-c', '1', '-W', '2', INTERNET.server], { okExitCodes: [1] })).exitCode === 0;
     const untagged = await whoami(cloud, workloads.untagged, 2);
-    say(`\napp-1 (tagged) → internet ${INTERNET.server}: TCP seen from ${tcp ?? 'nothing'}, UDP seen from ${udp || 'nothing'}, ICMP ${ping ? 'answered' : 'lost'}`);
+    say(
+      `\napp-1 (tagged) → internet ${INTERNET.server}: TCP seen from ${tcp ?? 'nothing'}, UDP seen from ${udp || 'nothing'}, ICMP ${ping ? 'answered' : 'lost'}`,
+    );
     say(`app-2 (untagged) → internet: ${untagged ?? 'no way out (no route to the NAT)'}`);
 
     prometheus = await startPrometheus(cloud, workloads.monitoring, natVm.ip);
-    await until('Prometheus scrapes the agent', async () => (await promQuery(cloud, workloads.monitoring, 'up{job="natgw"}'))[0]?.value[1] === '1', 30_000);
+    await until(
+      'Prometheus scrapes the agent',
+      async () => (await promQuery(cloud, workloads.monitoring, 'up{job="natgw"}'))[0]?.value[1] === '1',
+      30_000,
+    );
     await cloud.lab.exec(workloads.tagged, ['curl', '-sS', '-m', '20', '-o', '/dev/null', `http://${INTERNET.server}/bytes?n=20000000`]);
     await new Promise((resolve) => setTimeout(resolve, 4500));
     const bytes = await promQuery(cloud, workloads.monitoring, 'sum by (direction) (natgw_forwarded_bytes_total)');
-    say(`\nPrometheus (in 'monitoring') after app-1 downloaded 20 MB: ${bytes.map((sample) => `${sample.metric.direction} ${megabytes(Number(sample.value[1]))}`).join(', ')}`);
+    say(
+      `\nPrometheus (in 'monitoring') after app-1 downloaded 20 MB: ${bytes.map((sample) => `${sample.metric.direction} ${megabytes(Number(sample.value[1]))}`).join(', ')}`,
+    );
 
-    const cost = await cloud.lab.exec(workloads.monitoring, ['node', path.join(repoRoot(), 'bin', 'natgw.js'), 'cost', '--region', LAB_REGION, '--from-prometheus', 'http://127.0.0.1:9090', '--window', '1m', '--vms', '1'], { okExitCodes: [1, 2] });
+    const cost = await cloud.lab.exec(
+      workloads.monitoring,
+      [
+        'node',
+        path.join(repoRoot(), 'bin', 'natgw.js'),
+        'cost',
+        '--region',
+        LAB_REGION,
+        '--from-prometheus',
+        'http://127.0.0.1:9090',
+        '--window',
+        '1m',
+        '--vms',
+        '1',
+      ],
+      { okExitCodes: [1, 2] },
+    );
     say('\n$ natgw cost --region us-central1 --from-prometheus http://127.0.0.1:9090 --window 1m --vms 1');
     for (const line of (cost.stdout + cost.stderr).trimEnd().split('\n')) say(`  ${line}`);
 
@@ -118,7 +222,9 @@ export async function runDemo(say: (line: string) => void, options: { keep?: boo
     for (const line of status.stdout.trimEnd().split('\n')) say(`  ${line}`);
 
     if (options.keep === true) {
-      say(`\nthe lab stays up: 'natgw lab exec app-1 -- curl http://${INTERNET.server}/whoami', 'natgw status|destroy --project ${LAB_PROJECT} --region ${LAB_REGION} --compute-endpoint ${cloud.url}'; Ctrl-C tears it down`);
+      say(
+        `\nthe lab stays up: 'natgw lab exec app-1 -- curl http://${INTERNET.server}/whoami', 'natgw status|destroy --project ${LAB_PROJECT} --region ${LAB_REGION} --compute-endpoint ${cloud.url}'; Ctrl-C tears it down`,
+      );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -131,7 +237,14 @@ export async function runDemo(say: (line: string) => void, options: { keep?: boo
     const afterDestroy = await whoami(cloud, workloads.tagged, 2);
     say(`\n$ natgw destroy … --yes   (exit ${destroy.exitCode}): app-1 → internet: ${afterDestroy ?? 'no way out again'}`);
 
-    ok = tcp === natVm.externalIp && udp === natVm.externalIp && ping && untagged === undefined && status.exitCode === 0 && destroy.exitCode === 0 && afterDestroy === undefined;
+    ok =
+      tcp === natVm.externalIp &&
+      udp === natVm.externalIp &&
+      ping &&
+      untagged === undefined &&
+      status.exitCode === 0 &&
+      destroy.exitCode === 0 &&
+      afterDestroy === undefined;
     say(ok ? `\ndemo passed in ${elapsed()}; tearing the lab down` : `\ndemo FAILED after ${elapsed()}; tearing the lab down`);
     return ok ? 0 : 1;
   } finally {

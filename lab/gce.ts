@@ -4,7 +4,18 @@
 // the API.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ComputeStore, DEFAULT_GUEST_ATTRIBUTE_LIMITS, FakeComputeApi, lastSegment, REALISTIC_TIMING, seedProject, type GuestAttributeLimits, type Json, type ResourceEvent, type Timing } from './compute-api/index.js';
+import {
+  ComputeStore,
+  DEFAULT_GUEST_ATTRIBUTE_LIMITS,
+  FakeComputeApi,
+  lastSegment,
+  REALISTIC_TIMING,
+  seedProject,
+  type GuestAttributeLimits,
+  type Json,
+  type ResourceEvent,
+  type Timing,
+} from './compute-api/index.js';
 import { Lab, VPC, type LabFirewallRule, type LabHealthCheck, type LabLoadBalancedRoute, type LabRoute } from './lab.js';
 
 export const LAB_PROJECT = 'natgw-lab';
@@ -30,13 +41,13 @@ function viewOf(event: ResourceEvent): InstanceView {
   const resource = event.resource;
   const nic = ((resource.networkInterfaces as Json[] | undefined) ?? [])[0] ?? {};
   const natIp = ((nic.accessConfigs as Json[] | undefined) ?? [])[0]?.natIP;
-  const items = (((resource.metadata as Json | undefined)?.items as { key: string; value: string }[] | undefined) ?? []);
+  const items = ((resource.metadata as Json | undefined)?.items as { key: string; value: string }[] | undefined) ?? [];
   return {
     name: event.name,
     zone: zoneOf(event),
     ip: String(nic.networkIP),
     ...(natIp === undefined ? {} : { externalIp: String(natIp) }),
-    tags: (((resource.tags as Json | undefined)?.items as string[] | undefined) ?? []),
+    tags: ((resource.tags as Json | undefined)?.items as string[] | undefined) ?? [],
     canIpForward: resource.canIpForward === true,
     metadata: Object.fromEntries(items.map((item) => [item.key, item.value])),
     status: String(resource.status ?? 'RUNNING'),
@@ -75,13 +86,22 @@ export class LabCloud {
   static async start(options: LabCloudOptions = {}): Promise<LabCloud> {
     const lab = await Lab.create();
     try {
-      const store = new ComputeStore({ timing: options.timing ?? REALISTIC_TIMING, guestAttributeLimits: options.guestAttributeLimits ?? DEFAULT_GUEST_ATTRIBUTE_LIMITS });
+      const store = new ComputeStore({
+        timing: options.timing ?? REALISTIC_TIMING,
+        guestAttributeLimits: options.guestAttributeLimits ?? DEFAULT_GUEST_ATTRIBUTE_LIMITS,
+      });
       seedProject(store, {
         project: LAB_PROJECT,
         region: LAB_REGION,
         network: LAB_NETWORK,
         defaultFirewalls: options.defaultFirewalls ?? true,
-        subnets: [{ name: LAB_NETWORK, ipCidrRange: `${VPC.cidr.split('/')[0]}/${VPC.prefix}`, secondaryIpRanges: [{ rangeName: 'pods', ipCidrRange: '10.20.0.0/16' }] }],
+        subnets: [
+          {
+            name: LAB_NETWORK,
+            ipCidrRange: `${VPC.cidr.split('/')[0]}/${VPC.prefix}`,
+            secondaryIpRanges: [{ rangeName: 'pods', ipCidrRange: '10.20.0.0/16' }],
+          },
+        ],
       });
       const api = new FakeComputeApi(store);
       const { url } = await api.listen();
@@ -89,7 +109,8 @@ export class LabCloud {
       // getHealth answers from the lab's own probes of backends it load-balances.
       store.backendHealth = (selfLink) => cloud.backendHealth(selfLink);
       lab.onHealth = (event) => cloud.autoheal(event);
-      for (const kind of ['insert', 'update', 'delete'] as const) store.on(kind, (event: ResourceEvent) => cloud.enqueue(() => cloud.handle(kind, event)));
+      for (const kind of ['insert', 'update', 'delete'] as const)
+        store.on(kind, (event: ResourceEvent) => cloud.enqueue(() => cloud.handle(kind, event)));
       cloud.guestPoll = setInterval(() => cloud.enqueue(() => cloud.syncGuestAttributes()), GUEST_ATTRIBUTE_POLL_MS);
       return cloud;
     } catch (error) {
@@ -137,7 +158,12 @@ export class LabCloud {
       else if (!this.lab.vms.has(view.name)) await this.createVm(view);
       else await this.updateVm(view);
       await this.applyRoutes();
-    } else if (event.collection === 'routes' || event.collection === 'forwardingRules' || event.collection === 'backendServices' || event.collection === 'instanceGroupManagers') {
+    } else if (
+      event.collection === 'routes' ||
+      event.collection === 'forwardingRules' ||
+      event.collection === 'backendServices' ||
+      event.collection === 'instanceGroupManagers'
+    ) {
       await this.applyRoutes();
     } else if (event.collection === 'firewalls') {
       await this.applyFirewalls();
@@ -189,7 +215,12 @@ export class LabCloud {
 
   /** A line on the VM's serial port, as GCE's guest environment logs startup-script output there. */
   private serial(instance: InstanceView, line: string): void {
-    this.store.appendSerialOutput(LAB_PROJECT, instance.zone, instance.name, `${instance.name} google_metadata_script_runner[1]: startup-script: ${line}\n`);
+    this.store.appendSerialOutput(
+      LAB_PROJECT,
+      instance.zone,
+      instance.name,
+      `${instance.name} google_metadata_script_runner[1]: startup-script: ${line}\n`,
+    );
     this.options.onBootOutput?.(instance.name, line);
   }
 
@@ -226,7 +257,12 @@ export class LabCloud {
       const target = this.instances.get(lastSegment(route.nextHopInstance));
       // GCE keeps a route whose instance is gone or stopped, and drops what it would carry; the lab leaves it out.
       if (target === undefined || target.status !== 'RUNNING') continue;
-      routes.push({ name: String(route.name), priority: Number(route.priority ?? 1000), tags: (route.tags as string[] | undefined) ?? [], nextHopIp: target.ip });
+      routes.push({
+        name: String(route.name),
+        priority: Number(route.priority ?? 1000),
+        tags: (route.tags as string[] | undefined) ?? [],
+        nextHopIp: target.ip,
+      });
     }
     await this.lab.setRoutes(routes);
     await this.applyLoadBalancers(allRoutes);
@@ -244,8 +280,14 @@ export class LabCloud {
       const service = this.resourceAt(rule.backendService);
       const healthCheck = service === undefined ? undefined : this.healthCheckAt(((service.healthChecks as string[] | undefined) ?? [])[0]);
       if (healthCheck === undefined) continue;
-      const backends = this.store.ilbBackends(String(rule.selfLink)).map((backend) => backend.networkIP).filter((ip) => [...this.instances.values()].some((instance) => instance.ip === ip && instance.status === 'RUNNING'));
-      const route = allRoutes.find((candidate) => candidate.destRange === '0.0.0.0/0' && (candidate.nextHopIlb === rule.selfLink || candidate.nextHopIlb === rule.IPAddress));
+      const backends = this.store
+        .ilbBackends(String(rule.selfLink))
+        .map((backend) => backend.networkIP)
+        .filter((ip) => [...this.instances.values()].some((instance) => instance.ip === ip && instance.status === 'RUNNING'));
+      const route = allRoutes.find(
+        (candidate) =>
+          candidate.destRange === '0.0.0.0/0' && (candidate.nextHopIlb === rule.selfLink || candidate.nextHopIlb === rule.IPAddress),
+      );
       balanced.push({
         name: String(rule.name),
         priority: Number(route?.priority ?? 1000),
@@ -336,7 +378,10 @@ export class LabCloud {
         priority: Number(rule.priority ?? 1000),
         sourceRanges: (rule.sourceRanges as string[] | undefined) ?? [],
         targetTags: (rule.targetTags as string[] | undefined) ?? [],
-        allowed: (rule.allowed as { IPProtocol: string; ports?: string[] }[]).map((allowed) => ({ protocol: allowed.IPProtocol, ports: allowed.ports ?? [] })),
+        allowed: (rule.allowed as { IPProtocol: string; ports?: string[] }[]).map((allowed) => ({
+          protocol: allowed.IPProtocol,
+          ports: allowed.ports ?? [],
+        })),
       }))
       .filter((rule) => rule.sourceRanges.length > 0);
     await this.lab.setFirewalls(rules);
@@ -346,7 +391,11 @@ export class LabCloud {
   private async syncGuestAttributes(): Promise<void> {
     for (const instance of this.instances.values()) {
       // The API may have deleted the instance while its namespace is still being torn down.
-      if (!this.lab.vms.has(instance.name) || this.store.get(LAB_PROJECT, `zones/${instance.zone}`, 'instances', instance.name) === undefined) continue;
+      if (
+        !this.lab.vms.has(instance.name) ||
+        this.store.get(LAB_PROJECT, `zones/${instance.zone}`, 'instances', instance.name) === undefined
+      )
+        continue;
       const writes = (await this.lab.instance(instance.name)).guestAttributeWrites ?? [];
       const seen = this.guestAttributeSeq.get(instance.name) ?? 0;
       for (const write of writes) {

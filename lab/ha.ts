@@ -6,7 +6,14 @@ import { INTERNET, Lab, repoRoot, type LabHealthCheck, type LabProcess } from '.
 
 export const HA_CLIENT_TAG = 'natgw-client';
 /** The timing `natgw provision --ha` uses for the traffic health check, scaled to the lab's one-second clock. */
-export const LAB_TRAFFIC_CHECK: LabHealthCheck = { port: 9731, path: '/healthz', intervalSeconds: 1, timeoutSeconds: 1, healthyThreshold: 2, unhealthyThreshold: 2 };
+export const LAB_TRAFFIC_CHECK: LabHealthCheck = {
+  port: 9731,
+  path: '/healthz',
+  intervalSeconds: 1,
+  timeoutSeconds: 1,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+};
 
 export interface Backend {
   name: string;
@@ -35,7 +42,11 @@ const agentConfig = {
 export async function buildHaLab(size: number): Promise<HaLab> {
   const lab = await Lab.create();
   try {
-    const backends = Array.from({ length: size }, (_, index) => ({ name: `nat-${String.fromCharCode(97 + index)}`, ip: `10.10.0.${2 + index}`, externalIp: `203.0.113.${10 + index}` }));
+    const backends = Array.from({ length: size }, (_, index) => ({
+      name: `nat-${String.fromCharCode(97 + index)}`,
+      ip: `10.10.0.${2 + index}`,
+      externalIp: `203.0.113.${10 + index}`,
+    }));
     const agents = new Map<string, LabProcess>();
     const haLab: HaLab = {
       lab,
@@ -46,20 +57,38 @@ export async function buildHaLab(size: number): Promise<HaLab> {
         const vm = lab.vms.has(backend.name) ? lab.vm(backend.name) : await lab.addVm({ ...backend, canIpForward: true, tags: ['natgw'] });
         const configFile = path.join(vm.root, 'natgw.json');
         writeFileSync(configFile, JSON.stringify(agentConfig));
-        agents.set(backend.name, lab.spawn(backend.name, ['node', path.join(repoRoot(), 'bin', 'natgw.js'), 'agent', '--config', configFile, '--root', vm.root], `agent on ${backend.name}`));
+        agents.set(
+          backend.name,
+          lab.spawn(
+            backend.name,
+            ['node', path.join(repoRoot(), 'bin', 'natgw.js'), 'agent', '--config', configFile, '--root', vm.root],
+            `agent on ${backend.name}`,
+          ),
+        );
       },
       waitForHealthy: async (names, timeoutMs = 20_000) => {
         const deadline = Date.now() + timeoutMs;
         const ips = names.map((name) => backends.find((backend) => backend.name === name)!.ip);
         while (!ips.every((ip) => lab.healthyBackendsOf('natgw-ilb').includes(ip))) {
-          if (Date.now() > deadline) throw new Error(`backends ${names.join(', ')} not healthy after ${timeoutMs} ms (healthy: ${lab.healthyBackendsOf('natgw-ilb').join(', ') || 'none'})`);
+          if (Date.now() > deadline)
+            throw new Error(
+              `backends ${names.join(', ')} not healthy after ${timeoutMs} ms (healthy: ${lab.healthyBackendsOf('natgw-ilb').join(', ') || 'none'})`,
+            );
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       },
     };
     for (const backend of backends) await haLab.startBackend(backend);
     await lab.addVm({ name: 'client', ip: '10.10.0.50', tags: [HA_CLIENT_TAG] });
-    await lab.setLoadBalancedRoutes([{ name: 'natgw-ilb', priority: 800, tags: [HA_CLIENT_TAG], backends: backends.map((backend) => backend.ip), healthCheck: LAB_TRAFFIC_CHECK }]);
+    await lab.setLoadBalancedRoutes([
+      {
+        name: 'natgw-ilb',
+        priority: 800,
+        tags: [HA_CLIENT_TAG],
+        backends: backends.map((backend) => backend.ip),
+        healthCheck: LAB_TRAFFIC_CHECK,
+      },
+    ]);
     await haLab.waitForHealthy(backends.map((backend) => backend.name));
     return haLab;
   } catch (error) {
@@ -77,7 +106,20 @@ export interface Attempt {
 
 /** New connections from the client, one every `everyMs`, for `seconds`; the result once the loop has ended. */
 export function connectionLoop(haLab: HaLab, seconds: number, everyMs = 100): { done: Promise<Attempt[]> } {
-  const loop = haLab.lab.spawn(haLab.client, ['node', path.join(repoRoot(), 'dist/lab/bin/connection-loop.js'), '--seconds', String(seconds), '--every-ms', String(everyMs), '--timeout-ms', '1000'], 'connection loop');
+  const loop = haLab.lab.spawn(
+    haLab.client,
+    [
+      'node',
+      path.join(repoRoot(), 'dist/lab/bin/connection-loop.js'),
+      '--seconds',
+      String(seconds),
+      '--every-ms',
+      String(everyMs),
+      '--timeout-ms',
+      '1000',
+    ],
+    'connection loop',
+  );
   return {
     done: loop.exited.then(() =>
       loop.text

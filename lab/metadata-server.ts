@@ -79,7 +79,8 @@ function metadataApp(store: MetadataStore): FastifyInstance {
       };
       const current = read();
       const lastEtag = request.query.last_etag;
-      if (request.query.wait_for_change !== 'true' || lastEtag === undefined || (current === undefined ? '' : etagOf(current)) !== lastEtag) return answer();
+      if (request.query.wait_for_change !== 'true' || lastEtag === undefined || (current === undefined ? '' : etagOf(current)) !== lastEtag)
+        return answer();
       const timeoutMs = Math.min(Number(request.query.timeout_sec ?? 60), 3600) * 1000;
       await new Promise<void>((resolve) => {
         const onChange = (ip: string) => {
@@ -106,19 +107,26 @@ function metadataApp(store: MetadataStore): FastifyInstance {
   app.get('/computeMetadata/v1/instance/zone', async (request, reply) =>
     reply.type('application/text').send(`projects/000000000000/zones/${instanceOf(request.ip).zone}`),
   );
-  app.get('/computeMetadata/v1/instance/network-interfaces/0/ip', async (request, reply) => reply.type('application/text').send(instanceOf(request.ip).ip));
+  app.get('/computeMetadata/v1/instance/network-interfaces/0/ip', async (request, reply) =>
+    reply.type('application/text').send(instanceOf(request.ip).ip),
+  );
   app.get('/computeMetadata/v1/instance/network-interfaces/0/access-configs/0/external-ip', async (request, reply) => {
     const externalIp = instanceOf(request.ip).externalIp;
     return externalIp === undefined ? reply.code(404).send('not found\n') : reply.type('application/text').send(externalIp);
   });
-  app.put<{ Params: { ns: string; key: string }; Body: string }>('/computeMetadata/v1/instance/guest-attributes/:ns/:key', async (request, reply) => {
-    const instance = instanceOf(request.ip);
-    const path = `${request.params.ns}/${request.params.key}`;
-    const value = String(request.body ?? '');
-    instance.guestAttributes[path] = value;
-    instance.guestAttributeWrites = [...(instance.guestAttributeWrites ?? []), { seq: ++writeSeq, path, value, at: Date.now() }].slice(-MAX_LOGGED_WRITES);
-    return reply.code(200).send('');
-  });
+  app.put<{ Params: { ns: string; key: string }; Body: string }>(
+    '/computeMetadata/v1/instance/guest-attributes/:ns/:key',
+    async (request, reply) => {
+      const instance = instanceOf(request.ip);
+      const path = `${request.params.ns}/${request.params.key}`;
+      const value = String(request.body ?? '');
+      instance.guestAttributes[path] = value;
+      instance.guestAttributeWrites = [...(instance.guestAttributeWrites ?? []), { seq: ++writeSeq, path, value, at: Date.now() }].slice(
+        -MAX_LOGGED_WRITES,
+      );
+      return reply.code(200).send('');
+    },
+  );
   app.get<{ Params: { ns: string; key: string } }>('/computeMetadata/v1/instance/guest-attributes/:ns/:key', async (request, reply) => {
     const value = instanceOf(request.ip).guestAttributes[`${request.params.ns}/${request.params.key}`];
     return value === undefined ? reply.code(404).send('not found\n') : reply.type('application/text').send(value);
@@ -136,13 +144,19 @@ function controlApp(store: MetadataStore): FastifyInstance {
     const instance = store.patchAttributes(request.params.ip, request.body);
     return instance === undefined ? reply.code(404).send({ error: 'unknown VM' }) : instance.attributes;
   });
-  app.get<{ Params: { ip: string } }>('/vms/:ip', async (request, reply) => store.instances.get(request.params.ip) ?? reply.code(404).send({ error: 'unknown VM' }));
+  app.get<{ Params: { ip: string } }>(
+    '/vms/:ip',
+    async (request, reply) => store.instances.get(request.params.ip) ?? reply.code(404).send({ error: 'unknown VM' }),
+  );
   app.delete<{ Params: { ip: string } }>('/vms/:ip', async (request) => ({ deleted: store.instances.delete(request.params.ip) }));
   return app;
 }
 
 export async function runMetadataServer(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { listen: { type: 'string', default: '169.254.169.254:80' }, control: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { listen: { type: 'string', default: '169.254.169.254:80' }, control: { type: 'string' } },
+  });
   if (values.control === undefined) throw new Error('--control SOCKET is required');
   const store = new MetadataStore();
   const metadata = metadataApp(store);

@@ -1,60 +1,163 @@
 // Writes grafana-dashboard.json: panels are listed here once, the grid layout is computed.
 import { writeFileSync } from 'node:fs';
 
+// Grafana's own variable syntax, not a template literal.
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana substitutes ${datasource} itself
 const ds = { type: 'prometheus', uid: '${datasource}' };
 const sel = 'instance=~"$instance"';
 const panels = [
   ['Health', 'stat', [['min(natgw_healthy{' + sel + '})', 'healthy']], 'none', 6],
   ['Ruleset in sync', 'stat', [['min(natgw_ruleset_in_sync{' + sel + '})', 'in sync']], 'none', 6],
   ['Deployment mode', 'stat', [['count by (mode) (natgw_deployment_info{' + sel + '})', '{{mode}}']], 'none', 6],
-  ['Conntrack table use', 'gauge', [['max(natgw_conntrack_entries{' + sel + '} / natgw_conntrack_entries_limit{' + sel + '})', 'used']], 'percentunit', 6],
-  ['Throughput', 'timeseries', [['sum by (direction) (rate(natgw_forwarded_bytes_total{' + sel + '}[$__rate_interval])) * 8', '{{direction}}']], 'bps', 12],
-  ['Packets', 'timeseries', [['sum by (direction) (rate(natgw_forwarded_packets_total{' + sel + '}[$__rate_interval]))', '{{direction}}']], 'pps', 12],
-  ['Dropped packets by reason', 'timeseries', [['sum by (reason) (rate(natgw_dropped_packets_total{' + sel + '}[$__rate_interval]))', '{{reason}}']], 'pps', 12],
-  ['Connections opened / closed', 'timeseries', [
-    ['sum(rate(natgw_connections_opened_total{' + sel + '}[$__rate_interval]))', 'opened'],
-    ['sum by (protocol) (rate(natgw_connections_closed_total{' + sel + '}[$__rate_interval]))', 'closed {{protocol}}'],
-  ], 'cps', 12],
-  ['Open translated connections', 'timeseries', [
-    ['sum(natgw_open_connections{' + sel + '})', 'translated'],
-    ['sum(natgw_conntrack_entries{' + sel + '})', 'conntrack entries'],
-    ['sum(natgw_conntrack_entries_limit{' + sel + '})', 'limit'],
-  ], 'short', 12],
-  ['Kernel conntrack trouble', 'timeseries', [
-    ['sum(rate(natgw_conntrack_insert_failed_total{' + sel + '}[$__rate_interval]))', 'insert failed'],
-    ['sum(rate(natgw_conntrack_early_drop_total{' + sel + '}[$__rate_interval]))', 'early drop'],
-    ['sum(rate(natgw_conntrack_drop_total{' + sel + '}[$__rate_interval]))', 'drop'],
-  ], 'ops', 12],
+  [
+    'Conntrack table use',
+    'gauge',
+    [['max(natgw_conntrack_entries{' + sel + '} / natgw_conntrack_entries_limit{' + sel + '})', 'used']],
+    'percentunit',
+    6,
+  ],
+  [
+    'Throughput',
+    'timeseries',
+    [['sum by (direction) (rate(natgw_forwarded_bytes_total{' + sel + '}[$__rate_interval])) * 8', '{{direction}}']],
+    'bps',
+    12,
+  ],
+  [
+    'Packets',
+    'timeseries',
+    [['sum by (direction) (rate(natgw_forwarded_packets_total{' + sel + '}[$__rate_interval]))', '{{direction}}']],
+    'pps',
+    12,
+  ],
+  [
+    'Dropped packets by reason',
+    'timeseries',
+    [['sum by (reason) (rate(natgw_dropped_packets_total{' + sel + '}[$__rate_interval]))', '{{reason}}']],
+    'pps',
+    12,
+  ],
+  [
+    'Connections opened / closed',
+    'timeseries',
+    [
+      ['sum(rate(natgw_connections_opened_total{' + sel + '}[$__rate_interval]))', 'opened'],
+      ['sum by (protocol) (rate(natgw_connections_closed_total{' + sel + '}[$__rate_interval]))', 'closed {{protocol}}'],
+    ],
+    'cps',
+    12,
+  ],
+  [
+    'Open translated connections',
+    'timeseries',
+    [
+      ['sum(natgw_open_connections{' + sel + '})', 'translated'],
+      ['sum(natgw_conntrack_entries{' + sel + '})', 'conntrack entries'],
+      ['sum(natgw_conntrack_entries_limit{' + sel + '})', 'limit'],
+    ],
+    'short',
+    12,
+  ],
+  [
+    'Kernel conntrack trouble',
+    'timeseries',
+    [
+      ['sum(rate(natgw_conntrack_insert_failed_total{' + sel + '}[$__rate_interval]))', 'insert failed'],
+      ['sum(rate(natgw_conntrack_early_drop_total{' + sel + '}[$__rate_interval]))', 'early drop'],
+      ['sum(rate(natgw_conntrack_drop_total{' + sel + '}[$__rate_interval]))', 'drop'],
+    ],
+    'ops',
+    12,
+  ],
   ['Top VMs: open connections', 'timeseries', [['topk(10, natgw_vm_open_connections{' + sel + '})', '{{vm}}']], 'short', 12],
-  ['Top VMs: port usage (max connections to one destination)', 'timeseries', [
-    ['topk(10, natgw_vm_port_usage{' + sel + '})', '{{vm}}'],
-    ['max(natgw_config_max_connections_per_vm{' + sel + '})', 'per-VM cap (0 = none)'],
-  ], 'short', 12],
-  ['Port space given to VM blocks', 'gauge', [['max(natgw_port_space_ports{state="used", ' + sel + '} / ignoring(state) natgw_port_space_ports{state="total", ' + sel + '})', 'used']], 'percentunit', 6],
-  ['VMs holding port blocks / clients refused', 'stat', [
-    ['sum(natgw_port_blocks{' + sel + '})', 'VMs with a block'],
-    ['sum(increase(natgw_port_block_clients_refused_total{' + sel + '}[1h]))', 'refused (1h)'],
-  ], 'short', 6],
-  ['Top VMs: port block use', 'timeseries', [['topk(10, natgw_vm_port_block_used_ports{' + sel + '} / natgw_vm_port_block_size{' + sel + '})', '{{vm}}']], 'percentunit', 12],
-  ['Top VMs: refused for a full port block', 'timeseries', [['topk(10, sum by (vm) (rate(natgw_vm_port_block_refusals_total{' + sel + '}[$__rate_interval])))', '{{vm}}']], 'pps', 12],
+  [
+    'Top VMs: port usage (max connections to one destination)',
+    'timeseries',
+    [
+      ['topk(10, natgw_vm_port_usage{' + sel + '})', '{{vm}}'],
+      ['max(natgw_config_max_connections_per_vm{' + sel + '})', 'per-VM cap (0 = none)'],
+    ],
+    'short',
+    12,
+  ],
+  [
+    'Port space given to VM blocks',
+    'gauge',
+    [
+      [
+        'max(natgw_port_space_ports{state="used", ' + sel + '} / ignoring(state) natgw_port_space_ports{state="total", ' + sel + '})',
+        'used',
+      ],
+    ],
+    'percentunit',
+    6,
+  ],
+  [
+    'VMs holding port blocks / clients refused',
+    'stat',
+    [
+      ['sum(natgw_port_blocks{' + sel + '})', 'VMs with a block'],
+      ['sum(increase(natgw_port_block_clients_refused_total{' + sel + '}[1h]))', 'refused (1h)'],
+    ],
+    'short',
+    6,
+  ],
+  [
+    'Top VMs: port block use',
+    'timeseries',
+    [['topk(10, natgw_vm_port_block_used_ports{' + sel + '} / natgw_vm_port_block_size{' + sel + '})', '{{vm}}']],
+    'percentunit',
+    12,
+  ],
+  [
+    'Top VMs: refused for a full port block',
+    'timeseries',
+    [['topk(10, sum by (vm) (rate(natgw_vm_port_block_refusals_total{' + sel + '}[$__rate_interval])))', '{{vm}}']],
+    'pps',
+    12,
+  ],
   ['Top VMs: port block size', 'timeseries', [['topk(10, natgw_vm_port_block_size{' + sel + '})', '{{vm}}']], 'short', 12],
-  ['Drift repairs and config changes', 'timeseries', [
-    ['sum(increase(natgw_ruleset_repairs_total{' + sel + '}[$__rate_interval]))', 'repairs'],
-    ['sum(increase(natgw_config_reloads_total{' + sel + '}[$__rate_interval]))', 'config reloads'],
-    ['sum(increase(natgw_config_errors_total{' + sel + '}[$__rate_interval]))', 'configs refused'],
-  ], 'short', 12],
-  ['Logs written / suppressed', 'timeseries', [
-    ['sum by (kind) (rate(natgw_log_entries_total{' + sel + '}[$__rate_interval]))', 'written {{kind}}'],
-    ['sum by (kind) (rate(natgw_log_entries_suppressed_total{' + sel + '}[$__rate_interval]))', 'suppressed {{kind}}'],
-  ], 'ops', 12],
-  ['Collectors', 'timeseries', [
-    ['min by (collector) (natgw_collector_success{' + sel + '})', 'ok {{collector}}'],
-    ['max by (collector) (natgw_collector_duration_seconds{' + sel + '})', 'seconds {{collector}}'],
-  ], 'short', 12],
-  ['Agent process', 'timeseries', [
-    ['max(process_resident_memory_bytes{job="natgw", ' + sel + '})', 'RSS'],
-    ['max(natgw_vm_sample_age_seconds{' + sel + '})', 'per-VM sample age (s)'],
-  ], 'short', 12],
+  [
+    'Drift repairs and config changes',
+    'timeseries',
+    [
+      ['sum(increase(natgw_ruleset_repairs_total{' + sel + '}[$__rate_interval]))', 'repairs'],
+      ['sum(increase(natgw_config_reloads_total{' + sel + '}[$__rate_interval]))', 'config reloads'],
+      ['sum(increase(natgw_config_errors_total{' + sel + '}[$__rate_interval]))', 'configs refused'],
+    ],
+    'short',
+    12,
+  ],
+  [
+    'Logs written / suppressed',
+    'timeseries',
+    [
+      ['sum by (kind) (rate(natgw_log_entries_total{' + sel + '}[$__rate_interval]))', 'written {{kind}}'],
+      ['sum by (kind) (rate(natgw_log_entries_suppressed_total{' + sel + '}[$__rate_interval]))', 'suppressed {{kind}}'],
+    ],
+    'ops',
+    12,
+  ],
+  [
+    'Collectors',
+    'timeseries',
+    [
+      ['min by (collector) (natgw_collector_success{' + sel + '})', 'ok {{collector}}'],
+      ['max by (collector) (natgw_collector_duration_seconds{' + sel + '})', 'seconds {{collector}}'],
+    ],
+    'short',
+    12,
+  ],
+  [
+    'Agent process',
+    'timeseries',
+    [
+      ['max(process_resident_memory_bytes{job="natgw", ' + sel + '})', 'RSS'],
+      ['max(natgw_vm_sample_age_seconds{' + sel + '})', 'per-VM sample age (s)'],
+    ],
+    'short',
+    12,
+  ],
 ];
 
 let x = 0;
@@ -91,7 +194,17 @@ const dashboard = {
   templating: {
     list: [
       { name: 'datasource', type: 'datasource', query: 'prometheus', label: 'Prometheus' },
-      { name: 'instance', type: 'query', datasource: ds, query: 'label_values(natgw_build_info, instance)', includeAll: true, multi: true, current: { text: 'All', value: '$__all' }, allValue: '.*', refresh: 2 },
+      {
+        name: 'instance',
+        type: 'query',
+        datasource: ds,
+        query: 'label_values(natgw_build_info, instance)',
+        includeAll: true,
+        multi: true,
+        current: { text: 'All', value: '$__all' },
+        allValue: '.*',
+        refresh: 2,
+      },
     ],
   },
   panels: built,

@@ -304,11 +304,14 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
   const minPorts = str('min-ports-per-vm');
   const maxPorts = str('max-ports-per-vm');
   if (portsPerVm !== undefined && (minPorts !== undefined || maxPorts !== undefined))
-    throw new UsageError('--ports-per-vm: give either --ports-per-vm (static) or --min-ports-per-vm/--max-ports-per-vm (dynamic), not both');
+    throw new UsageError(
+      '--ports-per-vm: give either --ports-per-vm (static) or --min-ports-per-vm/--max-ports-per-vm (dynamic), not both',
+    );
   // Validated with the rest of the agent config below (power of two, 64-32768, max ≥ min), naming the field.
   if (portsPerVm !== undefined) agent.portAllocation = { mode: 'static', portsPerVm: integer('ports-per-vm', portsPerVm, 64, 32_768) };
   else if (minPorts !== undefined || maxPorts !== undefined) {
-    if (minPorts === undefined || maxPorts === undefined) throw new UsageError('--min-ports-per-vm and --max-ports-per-vm go together (dynamic port allocation)');
+    if (minPorts === undefined || maxPorts === undefined)
+      throw new UsageError('--min-ports-per-vm and --max-ports-per-vm go together (dynamic port allocation)');
     agent.portAllocation = {
       mode: 'dynamic',
       minPortsPerVm: integer('min-ports-per-vm', minPorts, 64, 32_768),

@@ -31,7 +31,9 @@ export async function bundleAgent({ repo = REPO } = {}) {
   if (output === undefined) throw new Error('esbuild produced no agent bundle');
   const bundle = Buffer.from(output.contents);
   if (/@google-cloud\/compute|google-auth-library/.test(bundle.toString('latin1'))) {
-    throw new Error('the agent bundle references @google-cloud/compute or google-auth-library; the agent must not import provisioning code');
+    throw new Error(
+      'the agent bundle references @google-cloud/compute or google-auth-library; the agent must not import provisioning code',
+    );
   }
   return bundle;
 }

@@ -6,7 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const docs = ['README.md', ...readdirSync(path.join(repo, 'docs')).filter((file) => file.endsWith('.md')).map((file) => `docs/${file}`)];
+const docs = [
+  'README.md',
+  ...readdirSync(path.join(repo, 'docs'))
+    .filter((file) => file.endsWith('.md'))
+    .map((file) => `docs/${file}`),
+];
 for (const doc of docs) {
   const file = path.join(repo, doc);
   const text = readFileSync(file, 'utf8');

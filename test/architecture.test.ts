@@ -27,8 +27,15 @@ const files = SOURCE_DIRS.flatMap(sourceFiles);
 const imports = new Map<string, string[]>(
   files.map((file) => {
     const text = readFileSync(path.join(REPO, file), 'utf8');
-    const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g)].map((match) => match[1] ?? match[2] ?? '');
-    return [file, specifiers.map((specifier) => (specifier.startsWith('.') ? path.join(path.dirname(file), specifier).replace(/\.js$/, '.ts') : specifier))];
+    const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g)].map(
+      (match) => match[1] ?? match[2] ?? '',
+    );
+    return [
+      file,
+      specifiers.map((specifier) =>
+        specifier.startsWith('.') ? path.join(path.dirname(file), specifier).replace(/\.js$/, '.ts') : specifier,
+      ),
+    ];
   }),
 );
 
@@ -38,8 +45,13 @@ t.test('the source tree is found', async (t) => {
 });
 
 t.test('nothing outside cli/ and bin/ imports cli/', async (t) => {
-  const offenders = [...imports].filter(([file, targets]) => !file.startsWith('cli/') && targets.some((target) => target.startsWith('cli/')));
-  t.same(offenders.map(([file]) => file), []);
+  const offenders = [...imports].filter(
+    ([file, targets]) => !file.startsWith('cli/') && targets.some((target) => target.startsWith('cli/')),
+  );
+  t.same(
+    offenders.map(([file]) => file),
+    [],
+  );
 });
 
 t.test('no import cycles', async (t) => {
@@ -63,7 +75,10 @@ t.test('the agent stays small and self-contained', async (t) => {
   for (const [file, targets] of imports) {
     if (!file.startsWith('agent/')) continue;
     for (const target of targets) {
-      t.notOk(target.startsWith('provision/') || target.startsWith('lab/') || target.startsWith('cost/'), `${file} does not import ${target}`);
+      t.notOk(
+        target.startsWith('provision/') || target.startsWith('lab/') || target.startsWith('cost/'),
+        `${file} does not import ${target}`,
+      );
       t.not(target, '@google-cloud/compute', `${file} does not import @google-cloud/compute`);
     }
   }

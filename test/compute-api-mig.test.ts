@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as compute from '@google-cloud/compute';
 import { clientOptionsFor } from './helpers/compute-client.js';
-import { startFakeCompute, type FakeCompute, type Timing } from '../lab/compute-api/index.js';
+import { startFakeCompute, type Timing } from '../lab/compute-api/index.js';
 
 const PROJECT = 'test-project';
 const REGION = 'us-central1';
@@ -31,7 +31,13 @@ async function fixture(t: Test, timing: Timing) {
       properties: {
         machineType: 'e2-small',
         canIpForward: true,
-        disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-13', diskType: 'pd-balanced' } }],
+        disks: [
+          {
+            boot: true,
+            autoDelete: true,
+            initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-13', diskType: 'pd-balanced' },
+          },
+        ],
         networkInterfaces: [{ network: 'global/networks/default', accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT' }] }],
       },
     },
@@ -45,7 +51,10 @@ type Clients = Awaited<ReturnType<typeof fixture>>['c'];
 async function waitOp(c: Clients, op: { name: string; status: string }, scope: 'global' | 'region') {
   let current = op as { name?: string | null; status?: unknown; error?: unknown };
   for (let attempt = 0; attempt < 50 && current.status !== 'DONE'; attempt++) {
-    current = scope === 'global' ? (await c.globalOps.wait({ project: PROJECT, operation: op.name }))[0] : (await c.regionOps.wait({ project: PROJECT, region: REGION, operation: op.name }))[0];
+    current =
+      scope === 'global'
+        ? (await c.globalOps.wait({ project: PROJECT, operation: op.name }))[0]
+        : (await c.regionOps.wait({ project: PROJECT, region: REGION, operation: op.name }))[0];
   }
   return current;
 }
@@ -65,10 +74,17 @@ const insertMig = (c: Clients, targetSize: number) =>
   c.migs.insert({
     project: PROJECT,
     region: REGION,
-    instanceGroupManagerResource: { name: MIG, baseInstanceName: 'nat', instanceTemplate: 'global/instanceTemplates/nat-template', targetSize, distributionPolicy: { zones: [{ zone: `zones/${REGION}-a` }, { zone: `zones/${REGION}-b` }] } },
+    instanceGroupManagerResource: {
+      name: MIG,
+      baseInstanceName: 'nat',
+      instanceTemplate: 'global/instanceTemplates/nat-template',
+      targetSize,
+      distributionPolicy: { zones: [{ zone: `zones/${REGION}-a` }, { zone: `zones/${REGION}-b` }] },
+    },
   });
 
-const managed = async (c: Clients) => (await c.migs.listManagedInstances({ project: PROJECT, region: REGION, instanceGroupManager: MIG }))[0];
+const managed = async (c: Clients) =>
+  (await c.migs.listManagedInstances({ project: PROJECT, region: REGION, instanceGroupManager: MIG }))[0];
 const errors = async (c: Clients) => (await c.migs.listErrors({ project: PROJECT, region: REGION, instanceGroupManager: MIG }))[0];
 
 t.test('insert and createInstances: DONE when accepted, the VMs are CREATING without a status until migActionMs later', async (t) => {
@@ -83,13 +99,29 @@ t.test('insert and createInstances: DONE when accepted, the VMs are CREATING wit
   const [mig] = await c.migs.get({ project: PROJECT, region: REGION, instanceGroupManager: MIG });
   t.equal(mig.status?.isStable, false, 'the group is not stable while it works');
   t.equal(mig.currentActions?.creating, 1);
-  const after = await until('VM created', () => managed(c), (list) => list.length === 1 && list[0]?.currentAction === 'NONE');
+  const after = await until(
+    'VM created',
+    () => managed(c),
+    (list) => list.length === 1 && list[0]?.currentAction === 'NONE',
+  );
   t.equal(after[0]?.instanceStatus, 'RUNNING');
   t.equal(fake.store.all('instances').length, 1);
 
-  await c.migs.createInstances({ project: PROJECT, region: REGION, instanceGroupManager: MIG, regionInstanceGroupManagersCreateInstancesRequestResource: { instances: [{ name: 'nat-x' }] } });
-  t.match((await managed(c)).find((vm) => vm.name === 'nat-x'), { currentAction: 'CREATING' });
-  await until('nat-x created', () => managed(c), (list) => list.some((vm) => vm.name === 'nat-x' && vm.instanceStatus === 'RUNNING'));
+  await c.migs.createInstances({
+    project: PROJECT,
+    region: REGION,
+    instanceGroupManager: MIG,
+    regionInstanceGroupManagersCreateInstancesRequestResource: { instances: [{ name: 'nat-x' }] },
+  });
+  t.match(
+    (await managed(c)).find((vm) => vm.name === 'nat-x'),
+    { currentAction: 'CREATING' },
+  );
+  await until(
+    'nat-x created',
+    () => managed(c),
+    (list) => list.some((vm) => vm.name === 'nat-x' && vm.instanceStatus === 'RUNNING'),
+  );
 });
 
 t.test('deleteInstances and resize down: DELETING while the VM still holds its address, released only once it is gone', async (t) => {
@@ -101,39 +133,95 @@ t.test('deleteInstances and resize down: DELETING while the VM still holds its a
     project: PROJECT,
     region: REGION,
     instanceGroupManager: MIG,
-    regionInstanceGroupManagersCreateInstancesRequestResource: { instances: [{ name: 'nat-a', preservedState: { externalIPs: { nic0: { autoDelete: 'NEVER', ipAddress: { address: `regions/${REGION}/addresses/ip-a` } } } } }] },
+    regionInstanceGroupManagersCreateInstancesRequestResource: {
+      instances: [
+        {
+          name: 'nat-a',
+          preservedState: { externalIPs: { nic0: { autoDelete: 'NEVER', ipAddress: { address: `regions/${REGION}/addresses/ip-a` } } } },
+        },
+      ],
+    },
   });
-  await until('nat-a running', () => managed(c), (list) => list[0]?.instanceStatus === 'RUNNING');
+  await until(
+    'nat-a running',
+    () => managed(c),
+    (list) => list[0]?.instanceStatus === 'RUNNING',
+  );
   t.equal(fake.store.get(PROJECT, `regions/${REGION}`, 'addresses', 'ip-a')?.status, 'IN_USE');
   const vm = (await managed(c))[0]!;
-  const [lro] = await c.migs.deleteInstances({ project: PROJECT, region: REGION, instanceGroupManager: MIG, regionInstanceGroupManagersDeleteInstancesRequestResource: { instances: [String(vm.instance)] } });
+  const [lro] = await c.migs.deleteInstances({
+    project: PROJECT,
+    region: REGION,
+    instanceGroupManager: MIG,
+    regionInstanceGroupManagersDeleteInstancesRequestResource: { instances: [String(vm.instance)] },
+  });
   t.equal((await waitOp(c, lro.latestResponse as unknown as { name: string; status: string }, 'region')).status, 'DONE');
   t.match((await managed(c))[0], { currentAction: 'DELETING', instanceStatus: 'STOPPING' });
-  t.equal(fake.store.get(PROJECT, `regions/${REGION}`, 'addresses', 'ip-a')?.status, 'IN_USE', 'the address is still in use right after DONE');
+  t.equal(
+    fake.store.get(PROJECT, `regions/${REGION}`, 'addresses', 'ip-a')?.status,
+    'IN_USE',
+    'the address is still in use right after DONE',
+  );
   await t.rejects(c.addresses.delete({ project: PROJECT, region: REGION, address: 'ip-a' }), { code: 400 }, 'so releasing it now fails');
-  await until('nat-a gone', () => managed(c), (list) => list.length === 0);
+  await until(
+    'nat-a gone',
+    () => managed(c),
+    (list) => list.length === 0,
+  );
   t.equal(fake.store.get(PROJECT, `regions/${REGION}`, 'addresses', 'ip-a')?.status, 'RESERVED');
   t.equal(ip, String(fake.store.get(PROJECT, `regions/${REGION}`, 'addresses', 'ip-a')?.address));
 
   await c.migs.resize({ project: PROJECT, region: REGION, instanceGroupManager: MIG, size: 2 });
-  await until('two VMs', () => managed(c), (list) => list.length === 2 && list.every((member) => member.instanceStatus === 'RUNNING'));
+  await until(
+    'two VMs',
+    () => managed(c),
+    (list) => list.length === 2 && list.every((member) => member.instanceStatus === 'RUNNING'),
+  );
   await c.migs.resize({ project: PROJECT, region: REGION, instanceGroupManager: MIG, size: 1 });
   t.equal((await managed(c)).filter((member) => member.currentAction === 'DELETING').length, 1);
-  await until('one VM', () => managed(c), (list) => list.length === 1);
+  await until(
+    'one VM',
+    () => managed(c),
+    (list) => list.length === 1,
+  );
 });
 
 t.test('failMigCreates: CREATING with lastAttempt.errors, listErrors items, no VM; GCE-style retries succeed once it clears', async (t) => {
   const { fake, c } = await fixture(t, { operationMs: 0, migActionMs: 200 });
-  fake.store.failMigCreates(PROJECT, REGION, MIG, { code: 'ZONE_RESOURCE_POOL_EXHAUSTED', message: "The zone 'projects/test-project/zones/us-central1-a' does not have enough resources available to fulfill the request." }, 2);
+  fake.store.failMigCreates(
+    PROJECT,
+    REGION,
+    MIG,
+    {
+      code: 'ZONE_RESOURCE_POOL_EXHAUSTED',
+      message: "The zone 'projects/test-project/zones/us-central1-a' does not have enough resources available to fulfill the request.",
+    },
+    2,
+  );
   await insertMig(c, 1);
-  const failing = await until('a failed attempt', () => managed(c), (list) => list[0]?.lastAttempt?.errors?.errors?.length === 1);
-  t.match(failing[0], { currentAction: 'CREATING', lastAttempt: { errors: { errors: [{ code: 'ZONE_RESOURCE_POOL_EXHAUSTED', message: /does not have enough resources/ }] } } });
+  const failing = await until(
+    'a failed attempt',
+    () => managed(c),
+    (list) => list[0]?.lastAttempt?.errors?.errors?.length === 1,
+  );
+  t.match(failing[0], {
+    currentAction: 'CREATING',
+    lastAttempt: { errors: { errors: [{ code: 'ZONE_RESOURCE_POOL_EXHAUSTED', message: /does not have enough resources/ }] } },
+  });
   t.notOk(failing[0]?.instanceStatus);
   const [first] = await errors(c);
-  t.match(first, { error: { code: 'ZONE_RESOURCE_POOL_EXHAUSTED' }, instanceActionDetails: { action: 'CREATING', instance: /\/instances\/nat-/ } });
+  t.match(first, {
+    error: { code: 'ZONE_RESOURCE_POOL_EXHAUSTED' },
+    instanceActionDetails: { action: 'CREATING', instance: /\/instances\/nat-/ },
+  });
   t.ok(first?.timestamp);
   t.equal(fake.store.all('instances').length, 0, 'no instance appears');
-  await until('created after two failures', () => managed(c), (list) => list[0]?.instanceStatus === 'RUNNING', 15_000);
+  await until(
+    'created after two failures',
+    () => managed(c),
+    (list) => list[0]?.instanceStatus === 'RUNNING',
+    15_000,
+  );
   t.equal((await errors(c)).length, 2, 'each failed attempt is listed');
 });
 
@@ -141,31 +229,55 @@ t.test('quota and org policy at VM creation surface as MIG errors, not as a fail
   const { fake, c } = await fixture(t, { operationMs: 0, migActionMs: 0 });
   fake.store.setOrgPolicy(PROJECT, 'constraints/compute.vmCanIpForward');
   const [lro] = await insertMig(c, 1);
-  const op = (await waitOp(c, lro.latestResponse as unknown as { name: string; status: string }, 'region')) as { error?: unknown; status?: unknown };
+  const op = (await waitOp(c, lro.latestResponse as unknown as { name: string; status: string }, 'region')) as {
+    error?: unknown;
+    status?: unknown;
+  };
   t.equal(op.status, 'DONE');
   t.notOk(op.error, 'the insert itself succeeded');
-  t.match((await errors(c))[0], { error: { code: 'CONDITION_NOT_MET', message: /Constraint constraints\/compute\.vmCanIpForward violated/ } });
+  t.match((await errors(c))[0], {
+    error: { code: 'CONDITION_NOT_MET', message: /Constraint constraints\/compute\.vmCanIpForward violated/ },
+  });
   t.match((await managed(c))[0], { currentAction: 'CREATING' });
   fake.store.setOrgPolicy(PROJECT, 'constraints/compute.vmCanIpForward', false);
   fake.store.setQuota(PROJECT, REGION, 'E2_CPUS', 1);
-  await until('a quota error', () => errors(c), (items) => items.some((item) => item.error?.code === 'QUOTA_EXCEEDED'));
+  await until(
+    'a quota error',
+    () => errors(c),
+    (items) => items.some((item) => item.error?.code === 'QUOTA_EXCEEDED'),
+  );
   fake.store.setQuota(PROJECT, REGION, 'E2_CPUS', 24);
-  await until('created', () => managed(c), (list) => list[0]?.instanceStatus === 'RUNNING');
+  await until(
+    'created',
+    () => managed(c),
+    (list) => list[0]?.instanceStatus === 'RUNNING',
+  );
 });
 
-t.test('applyUpdatesToInstances REPLACE: RECREATING (PROVISIONING) until migActionMs later, then the same name with a new id', async (t) => {
-  const { c } = await fixture(t, { operationMs: 0, migActionMs: 300 });
-  await insertMig(c, 1);
-  const [before] = await until('one VM', () => managed(c), (list) => list[0]?.instanceStatus === 'RUNNING');
-  await c.migs.applyUpdatesToInstances({
-    project: PROJECT,
-    region: REGION,
-    instanceGroupManager: MIG,
-    regionInstanceGroupManagersApplyUpdatesRequestResource: { instances: [String(before!.instance)], minimalAction: 'REPLACE' },
-  });
-  t.match((await managed(c))[0], { name: before!.name, currentAction: 'RECREATING', instanceStatus: 'PROVISIONING' });
-  const [after] = await until('recreated', () => managed(c), (list) => list[0]?.currentAction === 'NONE');
-  t.equal(after!.name, before!.name, 'same name');
-  t.not(String(after!.id), String(before!.id), 'a new VM');
-  t.equal(after!.instanceStatus, 'RUNNING');
-});
+t.test(
+  'applyUpdatesToInstances REPLACE: RECREATING (PROVISIONING) until migActionMs later, then the same name with a new id',
+  async (t) => {
+    const { c } = await fixture(t, { operationMs: 0, migActionMs: 300 });
+    await insertMig(c, 1);
+    const [before] = await until(
+      'one VM',
+      () => managed(c),
+      (list) => list[0]?.instanceStatus === 'RUNNING',
+    );
+    await c.migs.applyUpdatesToInstances({
+      project: PROJECT,
+      region: REGION,
+      instanceGroupManager: MIG,
+      regionInstanceGroupManagersApplyUpdatesRequestResource: { instances: [String(before!.instance)], minimalAction: 'REPLACE' },
+    });
+    t.match((await managed(c))[0], { name: before!.name, currentAction: 'RECREATING', instanceStatus: 'PROVISIONING' });
+    const [after] = await until(
+      'recreated',
+      () => managed(c),
+      (list) => list[0]?.currentAction === 'NONE',
+    );
+    t.equal(after!.name, before!.name, 'same name');
+    t.not(String(after!.id), String(before!.id), 'a new VM');
+    t.equal(after!.instanceStatus, 'RUNNING');
+  },
+);

@@ -85,13 +85,21 @@ t.test('portAllocation: shared by default; static and dynamic blocks are powers 
 
 t.test("natgw provision's port-block flags become the agent config's portAllocation, checked before any API call", async (t) => {
   const { parseOptions } = await import('../provision/options.js');
-  const provision = (...flags: string[]) => parseOptions('provision', ['--project', 'my-project', '--region', 'us-central1', ...flags], {}).agent;
+  const provision = (...flags: string[]) =>
+    parseOptions('provision', ['--project', 'my-project', '--region', 'us-central1', ...flags], {}).agent;
   t.same(provision('--ports-per-vm', '128').portAllocation, { mode: 'static', portsPerVm: 128 });
-  t.same(provision('--min-ports-per-vm', '64', '--max-ports-per-vm', '1024').portAllocation, { mode: 'dynamic', minPortsPerVm: 64, maxPortsPerVm: 1024 });
+  t.same(provision('--min-ports-per-vm', '64', '--max-ports-per-vm', '1024').portAllocation, {
+    mode: 'dynamic',
+    minPortsPerVm: 64,
+    maxPortsPerVm: 1024,
+  });
   t.equal(provision().portAllocation, undefined, 'no flag: the agent default (shared pool)');
   t.throws(() => provision('--ports-per-vm', '100'), /portAllocation\.portsPerVm: must be a power of two/);
   t.throws(() => provision('--min-ports-per-vm', '256', '--max-ports-per-vm', '128'), /maxPortsPerVm: must be at least minPortsPerVm/);
   t.throws(() => provision('--min-ports-per-vm', '64'), /go together/);
   t.throws(() => provision('--ports-per-vm', '64', '--max-ports-per-vm', '128'), /not both/);
-  t.throws(() => parseOptions('status', ['--project', 'my-project', '--region', 'us-central1', '--ports-per-vm', '64'], {}), /only 'natgw provision' takes this flag/);
+  t.throws(
+    () => parseOptions('status', ['--project', 'my-project', '--region', 'us-central1', '--ports-per-vm', '64'], {}),
+    /only 'natgw provision' takes this flag/,
+  );
 });

@@ -62,7 +62,19 @@ t.test('--from-prometheus: bytes over the window, scaled to a month; VM count an
 t.test('--from-prometheus: explicit flags win over measured values; --window changes the scale', async (t) => {
   const server = await prometheus({ egressBytes: 0, ingressBytes: 6 * GIB, vms: 5, peakBytesPerSecond: 1e6 });
   t.teardown(server.close);
-  const run = await runCost(['--region', 'us-central1', '--from-prometheus', `${server.url}/`, '--window', '6h', '--vms', '40', '--peak-gbps', '0.5', '--json']);
+  const run = await runCost([
+    '--region',
+    'us-central1',
+    '--from-prometheus',
+    `${server.url}/`,
+    '--window',
+    '6h',
+    '--vms',
+    '40',
+    '--peak-gbps',
+    '0.5',
+    '--json',
+  ]);
   t.equal(run.code, 0, run.error?.message ?? 'ran');
   const json = JSON.parse(run.stdout);
   t.equal(json.inputs.gibPerMonth, 730, '6 GiB in 6 h');
@@ -85,7 +97,10 @@ t.test('--from-prometheus: no VM series means --vms is required', async (t) => {
 t.test('--from-prometheus: failures are reported against the flag', async (t) => {
   const empty = await prometheus({ vms: 2 });
   t.teardown(empty.close);
-  t.match((await runCost(['--region', 'us-central1', '--from-prometheus', empty.url])).error?.message, /--from-prometheus: no natgw_forwarded_bytes_total series in the last 1h/);
+  t.match(
+    (await runCost(['--region', 'us-central1', '--from-prometheus', empty.url])).error?.message,
+    /--from-prometheus: no natgw_forwarded_bytes_total series in the last 1h/,
+  );
 
   const failing = await prometheus({ fail: 'parse error at char 3' });
   t.teardown(failing.close);
@@ -97,13 +112,28 @@ t.test('--from-prometheus: failures are reported against the flag', async (t) =>
   t.type(unreachable.error, UsageError);
   t.match(unreachable.error?.message, /--from-prometheus: cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
 
-  t.match((await runCost(['--region', 'us-central1', '--from-prometheus', 'not a url'])).error?.message, /--from-prometheus: 'not a url' is not a URL/);
-  t.match((await runCost(['--region', 'us-central1', '--from-prometheus', empty.url, '--window', 'an hour'])).error?.message, /--window: 'an hour' is not a duration/);
-  t.match((await runCost(['--region', 'us-central1', '--from-prometheus', empty.url, '--window', '30s'])).error?.message, /--window: 30s is too short/);
+  t.match(
+    (await runCost(['--region', 'us-central1', '--from-prometheus', 'not a url'])).error?.message,
+    /--from-prometheus: 'not a url' is not a URL/,
+  );
+  t.match(
+    (await runCost(['--region', 'us-central1', '--from-prometheus', empty.url, '--window', 'an hour'])).error?.message,
+    /--window: 'an hour' is not a duration/,
+  );
+  t.match(
+    (await runCost(['--region', 'us-central1', '--from-prometheus', empty.url, '--window', '30s'])).error?.message,
+    /--window: 30s is too short/,
+  );
 });
 
 /** An agent whose counters grow at a fixed rate from its start, in the text exposition format prom-client writes. */
-function agent(options: { egressPerSecond: number; ingressPerSecond: number; startedSecondsAgo: number; exposeStart: boolean; vms: string[] }) {
+function agent(options: {
+  egressPerSecond: number;
+  ingressPerSecond: number;
+  startedSecondsAgo: number;
+  exposeStart: boolean;
+  vms: string[];
+}) {
   const startedAt = Date.now() / 1000 - options.startedSecondsAgo;
   return fakeServer((url, _req, res) => {
     if (url.pathname !== '/metrics') {
@@ -127,13 +157,22 @@ function agent(options: { egressPerSecond: number; ingressPerSecond: number; sta
 }
 
 t.test('--from-agent: one scrape with the process uptime', async (t) => {
-  const server = await agent({ egressPerSecond: 1e6, ingressPerSecond: 3e6, startedSecondsAgo: 7200, exposeStart: true, vms: ['web-1', 'web-2'] });
+  const server = await agent({
+    egressPerSecond: 1e6,
+    ingressPerSecond: 3e6,
+    startedSecondsAgo: 7200,
+    exposeStart: true,
+    vms: ['web-1', 'web-2'],
+  });
   t.teardown(server.close);
   const run = await runCost(['--region', 'us-central1', '--from-agent', server.url, '--sample', '0s', '--json']);
   t.equal(run.code, 0, run.error?.message ?? 'ran');
   const json = JSON.parse(run.stdout);
   const expected = (4e6 * 730 * 3600) / GIB;
-  t.ok(Math.abs(json.inputs.gibPerMonth - expected) / expected < 0.001, `≈ ${expected.toFixed(1)} GiB/month (got ${json.inputs.gibPerMonth})`);
+  t.ok(
+    Math.abs(json.inputs.gibPerMonth - expected) / expected < 0.001,
+    `≈ ${expected.toFixed(1)} GiB/month (got ${json.inputs.gibPerMonth})`,
+  );
   t.ok(Math.abs(json.inputs.egressGibPerMonth - expected / 4) / expected < 0.001);
   t.equal(json.inputs.vms, 2, 'VMs counted from the vm label');
   t.match(json.measurement.basis, /average since the agent started 2 h ago/);
@@ -144,11 +183,24 @@ t.test('--from-agent: one scrape with the process uptime', async (t) => {
 t.test('--from-agent: two scrapes a sample apart when the agent does not tell its start', async (t) => {
   const server = await agent({ egressPerSecond: 2e6, ingressPerSecond: 6e6, startedSecondsAgo: 50, exposeStart: false, vms: [] });
   t.teardown(server.close);
-  const run = await runCost(['--region', 'us-central1', '--from-agent', `${server.url}/metrics`, '--sample', '400ms', '--vms', '7', '--json']);
+  const run = await runCost([
+    '--region',
+    'us-central1',
+    '--from-agent',
+    `${server.url}/metrics`,
+    '--sample',
+    '400ms',
+    '--vms',
+    '7',
+    '--json',
+  ]);
   t.equal(run.code, 0, run.error?.message ?? 'ran');
   const json = JSON.parse(run.stdout);
   const expected = (8e6 * 730 * 3600) / GIB;
-  t.ok(Math.abs(json.inputs.gibPerMonth - expected) / expected < 0.1, `≈ ${expected.toFixed(0)} GiB/month (got ${json.inputs.gibPerMonth.toFixed(0)})`);
+  t.ok(
+    Math.abs(json.inputs.gibPerMonth - expected) / expected < 0.1,
+    `≈ ${expected.toFixed(0)} GiB/month (got ${json.inputs.gibPerMonth.toFixed(0)})`,
+  );
   t.ok(Math.abs(json.inputs.peakGbps - 0.064) < 0.01, '8 MB/s is 0.064 Gbps');
   t.equal(json.inputs.vms, 7);
   t.match(json.measurement.basis, /rate over a 0\.\d s sample/);
@@ -166,16 +218,28 @@ t.test('--from-agent: not an agent, or not reachable', async (t) => {
     res.end('# TYPE up gauge\nup 1\n');
   });
   t.teardown(other.close);
-  t.match((await runCost(['--region', 'us-central1', '--from-agent', other.url, '--sample', '0s', '--vms', '1'])).error?.message, /--from-agent: the metrics have no natgw_forwarded_bytes_total/);
+  t.match(
+    (await runCost(['--region', 'us-central1', '--from-agent', other.url, '--sample', '0s', '--vms', '1'])).error?.message,
+    /--from-agent: the metrics have no natgw_forwarded_bytes_total/,
+  );
 
   const missing = await fakeServer((_url, _req, res) => {
     res.writeHead(404);
     res.end('nope');
   });
   t.teardown(missing.close);
-  t.match((await runCost(['--region', 'us-central1', '--from-agent', missing.url, '--vms', '1', '--sample', '0s'])).error?.message, /--from-agent: .*HTTP 404/);
-  t.match((await runCost(['--region', 'us-central1', '--from-agent', 'ftp://x', '--vms', '1'])).error?.message, /--from-agent: 'ftp:\/\/x' must be an http/);
-  t.match((await runCost(['--region', 'us-central1', '--from-agent', other.url, '--sample', 'soon'])).error?.message, /--sample: 'soon' is not a duration/);
+  t.match(
+    (await runCost(['--region', 'us-central1', '--from-agent', missing.url, '--vms', '1', '--sample', '0s'])).error?.message,
+    /--from-agent: .*HTTP 404/,
+  );
+  t.match(
+    (await runCost(['--region', 'us-central1', '--from-agent', 'ftp://x', '--vms', '1'])).error?.message,
+    /--from-agent: 'ftp:\/\/x' must be an http/,
+  );
+  t.match(
+    (await runCost(['--region', 'us-central1', '--from-agent', other.url, '--sample', 'soon'])).error?.message,
+    /--sample: 'soon' is not a duration/,
+  );
 });
 
 t.test('metrics text parsing and extrapolation edge cases', async (t) => {

@@ -38,7 +38,19 @@ t.test("Cloud NAT pricing page's own examples (720 h, no NAT IP charge)", async 
   t.ok(Math.abs(large.cloudNat.monthlyUsd - 40.68) < 1e-9, 'exactly 720 × 0.044 + 200 × 0.045');
   t.match(large.cloudNat.lineItems[0]?.label, /flat rate above 32 VMs/);
 
-  const cli = await runCost(['--region', 'us-central1', '--vms', '14', '--gib', '100', '--hours-per-month', '720', '--nat-ips', '0', '--json']);
+  const cli = await runCost([
+    '--region',
+    'us-central1',
+    '--vms',
+    '14',
+    '--gib',
+    '100',
+    '--hours-per-month',
+    '720',
+    '--nat-ips',
+    '0',
+    '--json',
+  ]);
   t.equal(cli.code, 0);
   t.equal(JSON.parse(cli.stdout).cloudNat.monthlyUsd, 18.612, 'the CLI reproduces it too');
 });
@@ -56,15 +68,27 @@ t.test('natgw line items: VM, boot disk, IP; the load balancer only in HA mode',
 
   const ha = computeCost(inputs({ haSize: 3, machineType: 'e2-medium' }), prices);
   const labels = ha.natgw.lineItems.map((line) => line.label);
-  t.match(labels, [/e2-medium VM: 3 × 730 h/, /boot disk pd-balanced: 3 × 10 GiB/, /external IPs: 3 × 730 h/, /forwarding rule/, /load balancer data processed/]);
+  t.match(labels, [
+    /e2-medium VM: 3 × 730 h/,
+    /boot disk pd-balanced: 3 × 10 GiB/,
+    /external IPs: 3 × 730 h/,
+    /forwarding rule/,
+    /load balancer data processed/,
+  ]);
   t.equal(ha.natgw.perGibUsd, prices.loadBalancer.dataProcessedPerGibUsd);
   t.ok(Math.abs(ha.natgw.lineItems[3]!.monthlyUsd - 730 * 0.025) < 1e-9);
 
   const crossZone = computeCost(inputs({ crossZoneShare: 0.5, gibPerMonth: 1000 }), prices);
   const crossLine = crossZone.natgw.lineItems.find((line) => /inter-zone/.test(line.label));
-  t.ok(crossLine !== undefined && Math.abs(crossLine.monthlyUsd - 500 * prices.interZonePerGibUsd) < 1e-9, 'inter-zone transfer when asked for');
+  t.ok(
+    crossLine !== undefined && Math.abs(crossLine.monthlyUsd - 500 * prices.interZonePerGibUsd) < 1e-9,
+    'inter-zone transfer when asked for',
+  );
   t.equal(crossZone.natgw.perGibUsd, 0.5 * prices.interZonePerGibUsd);
-  t.notOk(single.natgw.lineItems.some((line) => /inter-zone/.test(line.label)), 'not counted by default');
+  t.notOk(
+    single.natgw.lineItems.some((line) => /inter-zone/.test(line.label)),
+    'not counted by default',
+  );
 
   const disk = computeCost(inputs({ bootDiskGib: 20, bootDiskType: 'pd-standard' }), prices);
   t.ok(Math.abs(disk.natgw.lineItems[1]!.monthlyUsd - 20 * 0.04) < 1e-9, 'the boot disk size and type are honoured');
@@ -205,10 +229,17 @@ t.test('prices: partial overrides merge; bad files are named', async (t) => {
   t.ok(Math.abs(JSON.parse(run.stdout).cloudNat.lineItems[0].unitUsd - 0.002) < 1e-12, 'override used');
   t.equal(JSON.parse(run.stdout).pricesOverriddenBy, file);
   const table = await runCost(['--region', 'mars-north1', '--vms', '10', '--gib', '0', '--prices', file]);
-  t.match(table.stdout, /list prices of 2026-07-30 \(USD\), overridden by .*prices\.json/, 'the output says the prices are not all list prices');
+  t.match(
+    table.stdout,
+    /list prices of 2026-07-30 \(USD\), overridden by .*prices\.json/,
+    'the output says the prices are not all list prices',
+  );
 
   writeFileSync(file, '{ not json');
-  t.match((await runCost(['--region', 'us-central1', '--vms', '1', '--gib', '1', '--prices', file])).error?.message, /--prices .*not valid JSON/);
+  t.match(
+    (await runCost(['--region', 'us-central1', '--vms', '1', '--gib', '1', '--prices', file])).error?.message,
+    /--prices .*not valid JSON/,
+  );
 });
 
 t.test('the bundled table is dated, sourced, licensed, and matches the catalog it came from', async (t) => {
@@ -218,14 +249,24 @@ t.test('the bundled table is dated, sourced, licensed, and matches the catalog i
   t.equal(prices.regions['us-central1']!.machineHourUsd['e2-micro']!.toFixed(6), '0.008376');
   t.equal(prices.regions['asia-northeast1']!.machineHourUsd['c3-standard-4'], 0.258905);
 
-  const leaves = readCatalogLeaves('about:\n  copyright: |2\n    not: a key\n  url: x\ncompute:\n  instance:\n    e2-micro:\n      cost:\n        us-central1:\n          hour: 0.5\n      cpu: 0.25\n');
-  t.same(Object.fromEntries(leaves), { 'about.url': 'x', 'compute.instance.e2-micro.cost.us-central1.hour': '0.5', 'compute.instance.e2-micro.cpu': '0.25' });
+  const leaves = readCatalogLeaves(
+    'about:\n  copyright: |2\n    not: a key\n  url: x\ncompute:\n  instance:\n    e2-micro:\n      cost:\n        us-central1:\n          hour: 0.5\n      cpu: 0.25\n',
+  );
+  t.same(Object.fromEntries(leaves), {
+    'about.url': 'x',
+    'compute.instance.e2-micro.cost.us-central1.hour': '0.5',
+    'compute.instance.e2-micro.cpu': '0.25',
+  });
 
   const catalog = '/work/shared/data/gcp-pricing-2026-07-30.yml';
-  t.test('regenerating from the catalog gives the committed file', { skip: existsSync(catalog) ? false : 'the pricing catalog is not on this machine' }, async (t) => {
-    const regenerated = buildPriceTable(readCatalogLeaves(readFileSync(catalog, 'utf8')), 'gcp-pricing-2026-07-30.yml');
-    t.same(regenerated, JSON.parse(readFileSync(join(REPO, 'cost/prices.json'), 'utf8')));
-  });
+  t.test(
+    'regenerating from the catalog gives the committed file',
+    { skip: existsSync(catalog) ? false : 'the pricing catalog is not on this machine' },
+    async (t) => {
+      const regenerated = buildPriceTable(readCatalogLeaves(readFileSync(catalog, 'utf8')), 'gcp-pricing-2026-07-30.yml');
+      t.same(regenerated, JSON.parse(readFileSync(join(REPO, 'cost/prices.json'), 'utf8')));
+    },
+  );
 });
 
 t.test('human-readable table (golden)', async (t) => {
@@ -237,7 +278,19 @@ t.test('human-readable table (golden)', async (t) => {
 });
 
 t.test('--json carries the totals, break-even and line items', async (t) => {
-  const run = await runCost(['--region', 'asia-northeast1', '--vms', '20', '--gib', '3000', '--ha-size', '2', '--machine-type', 'e2-medium', '--json']);
+  const run = await runCost([
+    '--region',
+    'asia-northeast1',
+    '--vms',
+    '20',
+    '--gib',
+    '3000',
+    '--ha-size',
+    '2',
+    '--machine-type',
+    'e2-medium',
+    '--json',
+  ]);
   t.equal(run.code, 0, run.error?.message ?? 'ran');
   const json = JSON.parse(run.stdout);
   t.type(json.cloudNat.monthlyUsd, 'number');
@@ -293,8 +346,16 @@ t.test('bad input fails clearly, naming the flag', async (t) => {
     ['missing --vms', ['--region', 'us-central1', '--gib', '1'], /--vms: required/],
     ['missing --gib', ['--region', 'us-central1', '--vms', '1'], /--gib: required/],
     ['missing --region', ['--vms', '1', '--gib', '1'], /--region: required; known regions: .*us-central1/],
-    ['unknown region', ['--region', 'mars-north1', '--vms', '1', '--gib', '1'], /--region: unknown region 'mars-north1'; known regions: .*asia-northeast1.*us-central1/],
-    ['unknown machine type', [...base, '--machine-type', 'x9-huge'], /--machine-type: unknown machine type 'x9-huge' in us-central1; known types: .*e2-small/],
+    [
+      'unknown region',
+      ['--region', 'mars-north1', '--vms', '1', '--gib', '1'],
+      /--region: unknown region 'mars-north1'; known regions: .*asia-northeast1.*us-central1/,
+    ],
+    [
+      'unknown machine type',
+      [...base, '--machine-type', 'x9-huge'],
+      /--machine-type: unknown machine type 'x9-huge' in us-central1; known types: .*e2-small/,
+    ],
     ['unknown disk type', [...base, '--boot-disk-type', 'pd-gold'], /--boot-disk-type: unknown disk type 'pd-gold'/],
     ['zero hours', [...base, '--hours-per-month', '0'], /--hours-per-month: must be more than 0/],
     ['too many hours', [...base, '--hours-per-month', '800'], /--hours-per-month: must be at most 744/],
@@ -315,7 +376,19 @@ t.test('bad input fails clearly, naming the flag', async (t) => {
 });
 
 t.test('as a subprocess: exit codes and stderr through the real CLI entry', async (t) => {
-  const ok = await runNatgwProcess(['--region', 'us-central1', '--vms', '14', '--gib', '100', '--hours-per-month', '720', '--nat-ips', '0', '--json']);
+  const ok = await runNatgwProcess([
+    '--region',
+    'us-central1',
+    '--vms',
+    '14',
+    '--gib',
+    '100',
+    '--hours-per-month',
+    '720',
+    '--nat-ips',
+    '0',
+    '--json',
+  ]);
   t.equal(ok.code, 0, ok.stderr);
   t.equal(JSON.parse(ok.stdout).cloudNat.monthlyUsd, 18.612);
 
@@ -323,7 +396,10 @@ t.test('as a subprocess: exit codes and stderr through the real CLI entry', asyn
     [['--region', 'us-central1', '--vms', '4', '--gib', '-1'], /natgw cost: --gib: must be at least 0/],
     [['--region', 'us-central1', '--vms', '4', '--gib', 'lots'], /natgw cost: --gib: 'lots' is not a number/],
     [['--region', 'nowhere1', '--vms', '4', '--gib', '1'], /natgw cost: --region: unknown region 'nowhere1'; known regions:/],
-    [['--region', 'us-central1', '--vms', '4', '--gib', '1', '--machine-type', 'z1'], /natgw cost: --machine-type: unknown machine type 'z1'/],
+    [
+      ['--region', 'us-central1', '--vms', '4', '--gib', '1', '--machine-type', 'z1'],
+      /natgw cost: --machine-type: unknown machine type 'z1'/,
+    ],
     [['--region', 'us-central1', '--gib', '1'], /natgw cost: --vms: required/],
   ];
   for (const [argv, message] of bad) {

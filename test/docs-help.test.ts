@@ -35,7 +35,12 @@ const DOC_COMMAND: Record<string, HelpCommand> = {
   'docs/lab.md': 'lab',
 };
 
-const docs = ['README.md', ...readdirSync(path.join(REPO, 'docs')).filter((file) => file.endsWith('.md')).map((file) => `docs/${file}`)];
+const docs = [
+  'README.md',
+  ...readdirSync(path.join(REPO, 'docs'))
+    .filter((file) => file.endsWith('.md'))
+    .map((file) => `docs/${file}`),
+];
 const QUOTED_HELP = /<!-- natgw (agent|provision|cost|lab) --help -->\n```text\n([\s\S]*?)```/g;
 
 t.test('every quoted --help block is the command’s own output', async (t) => {
@@ -45,7 +50,11 @@ t.test('every quoted --help block is the command’s own output', async (t) => {
     for (const match of text.matchAll(QUOTED_HELP)) {
       quoted++;
       const command = match[1] as HelpCommand;
-      t.equal(match[2], await helpText(command), `${doc}: the quoted 'natgw ${command} --help' is current (paste the output of the command)`);
+      t.equal(
+        match[2],
+        await helpText(command),
+        `${doc}: the quoted 'natgw ${command} --help' is current (paste the output of the command)`,
+      );
     }
   }
   t.ok(quoted >= 3, `the docs quote --help (found ${quoted} blocks)`);
@@ -64,6 +73,7 @@ t.test('every flag in a docs table exists in that command’s --help', async (t)
       .split('\n')
       .filter((line) => line.startsWith('| `--'))
       .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`(--[a-z0-9-]+)/g)].map((match) => match[1]!));
-    for (const flag of new Set(tableFlags)) t.match(help, new RegExp(`${flag}\\b`), `${doc} names ${flag}, which 'natgw ${command} --help' has`);
+    for (const flag of new Set(tableFlags))
+      t.match(help, new RegExp(`${flag}\\b`), `${doc} names ${flag}, which 'natgw ${command} --help' has`);
   }
 });

@@ -55,7 +55,12 @@ export function brokenDocPaths(root: string, dirs: string[]): string[] {
   return [...new Set(broken)];
 }
 
-const markdownFiles = (root: string) => ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const markdownFiles = (root: string) => [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
 
 t.test('every relative link in README.md and docs/*.md resolves', async (t) => {
   const files = markdownFiles(ROOT);
@@ -80,6 +85,10 @@ t.test('the checks catch a broken link, a broken reference and a missing doc pat
     '[fine](docs/ok.md#section) [web](https://example.com) [anchor](#top)\n[gone](docs/missing.md)\n![img](docs/nope.svg)\n\n```\n[example](not/checked.md)\n```\n[ref]: ../outside.md\n',
   );
   writeFileSync(join(root, 'cli', 'main.ts'), "console.log('see docs/ok.md and docs/absent.md');\n");
-  t.same(brokenMarkdownLinks(root, markdownFiles(root)), ['README.md: docs/missing.md', 'README.md: docs/nope.svg', 'README.md: ../outside.md']);
+  t.same(brokenMarkdownLinks(root, markdownFiles(root)), [
+    'README.md: docs/missing.md',
+    'README.md: docs/nope.svg',
+    'README.md: ../outside.md',
+  ]);
   t.same(brokenDocPaths(root, ['cli', 'agent']), ['cli/main.ts: docs/absent.md']);
 });

@@ -15,19 +15,40 @@ t.test('the packed tarball installs into an empty directory and runs without the
   const work = mkdtempSync(path.join(tmpdir(), 'natgw-pack-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
 
-  const pack = await execa('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO, reject: false, env: { npm_config_ignore_scripts: 'true' } });
+  const pack = await execa('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: REPO,
+    reject: false,
+    env: { npm_config_ignore_scripts: 'true' },
+  });
   t.equal(pack.exitCode, 0, pack.stderr);
   const [{ filename, files }] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }];
   const packed = files.map((file) => file.path);
-  for (const wanted of ['dist/agent/natgw-agent.mjs', 'dist/cli/main.js', 'bin/natgw.js', 'startup-scripts/natgw-startup.sh', 'docs/cost.md', 'README.md']) {
+  for (const wanted of [
+    'dist/agent/natgw-agent.mjs',
+    'dist/cli/main.js',
+    'bin/natgw.js',
+    'startup-scripts/natgw-startup.sh',
+    'docs/cost.md',
+    'README.md',
+  ]) {
     t.ok(packed.includes(wanted), `the tarball has ${wanted}`);
   }
-  t.notOk(packed.some((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')), 'no TypeScript source in the tarball');
-  t.notOk(packed.some((file) => file.startsWith('test/') || file.startsWith('dist/test/')), 'no tests in the tarball');
+  t.notOk(
+    packed.some((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')),
+    'no TypeScript source in the tarball',
+  );
+  t.notOk(
+    packed.some((file) => file.startsWith('test/') || file.startsWith('dist/test/')),
+    'no tests in the tarball',
+  );
 
   const app = path.join(work, 'app');
   writeFileSync(path.join(work, 'package.json'), '{}');
-  const install = await execa('npm', ['install', '--prefix', app, '--prefer-offline', '--no-audit', '--no-fund', '--omit=dev', path.join(work, filename)], { cwd: work, reject: false, timeout: 240_000 });
+  const install = await execa(
+    'npm',
+    ['install', '--prefix', app, '--prefer-offline', '--no-audit', '--no-fund', '--omit=dev', path.join(work, filename)],
+    { cwd: work, reject: false, timeout: 240_000 },
+  );
   t.equal(install.exitCode, 0, install.stderr);
   const installed = readdirSync(path.join(app, 'node_modules'));
   t.notOk(installed.includes('esbuild'), 'esbuild is not installed with natgw');
@@ -38,13 +59,20 @@ t.test('the packed tarball installs into an empty directory and runs without the
   t.equal(help.exitCode, 0, help.stderr);
   t.match(help.stdout, /provision/);
 
-  const cost = await execa(natgw, ['cost', '--region', 'us-central1', '--vms', '8', '--gib', '400', '--json'], { cwd: work, reject: false });
+  const cost = await execa(natgw, ['cost', '--region', 'us-central1', '--vms', '8', '--gib', '400', '--json'], {
+    cwd: work,
+    reject: false,
+  });
   t.equal(cost.exitCode, 0, cost.stderr);
   t.ok(JSON.parse(cost.stdout), 'cost prints JSON');
 
   const fake = await startFakeCompute();
   t.teardown(() => fake.close());
-  const dryRun = await execa(natgw, ['provision', '--project', 'test-project', '--region', 'us-central1', '--compute-endpoint', fake.url, '--dry-run'], { cwd: work, reject: false, timeout: 120_000 });
+  const dryRun = await execa(
+    natgw,
+    ['provision', '--project', 'test-project', '--region', 'us-central1', '--compute-endpoint', fake.url, '--dry-run'],
+    { cwd: work, reject: false, timeout: 120_000 },
+  );
   t.equal(dryRun.exitCode, 0, dryRun.stderr);
   t.match(dryRun.stdout, /\+ instance\s+natgw-us-central1\s+create/, 'the plan creates the NAT VM');
   t.match(dryRun.stdout, /natgw-agent-0=natgw-agent-0\.txt/, 'the plan ships the prebuilt agent bundle in metadata');

@@ -5,7 +5,8 @@ import { runCommand } from '../agent/runner.js';
 import { Lab, LabProcess, repoRoot } from '../lab/lab.js';
 
 const natgw = `${repoRoot()}/bin/natgw.js`;
-const cli = (...args: string[]) => runCommand(`natgw ${args.join(' ')}`, process.execPath, [natgw, ...args], { okExitCodes: [1, 2], timeoutMs: 60_000 });
+const cli = (...args: string[]) =>
+  runCommand(`natgw ${args.join(' ')}`, process.execPath, [natgw, ...args], { okExitCodes: [1, 2], timeoutMs: 60_000 });
 
 t.test('lab up, then status, exec and down from another process', async (t) => {
   const up = new LabProcess(spawn(process.execPath, [natgw, 'lab', 'up'], { stdio: ['ignore', 'pipe', 'pipe'] }), 'natgw lab up', 'root');
@@ -32,6 +33,10 @@ t.test('lab up, then status, exec and down from another process', async (t) => {
   const down = await cli('lab', 'down');
   t.equal(down.exitCode, 0, down.stderr);
   t.equal(await up.exited, 0, 'lab up tore its lab down and exited');
-  t.same(Lab.namespaces().filter((namespace) => namespace.includes(`-${id}-`)), [], 'no namespace of the lab is left');
+  t.same(
+    Lab.namespaces().filter((namespace) => namespace.includes(`-${id}-`)),
+    [],
+    'no namespace of the lab is left',
+  );
   t.match((await cli('lab', 'status')).stdout, /no lab is running/);
 });

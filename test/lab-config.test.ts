@@ -19,7 +19,11 @@ t.test('config from the metadata server', async (t) => {
     await lab.exec('nat', ['ip', 'route', 'replace', METADATA_IP, 'dev', 'ens4']);
     await natLab.waitUntil('the agent is healthy', async () => (await natLab.healthz()).status === 200, 20_000);
     t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP);
-    await natLab.waitUntil('readiness is published as a guest attribute', async () => (await lab.instance('nat')).guestAttributes['natgw/health'] === 'ok', 5000);
+    await natLab.waitUntil(
+      'readiness is published as a guest attribute',
+      async () => (await lab.instance('nat')).guestAttributes['natgw/health'] === 'ok',
+      5000,
+    );
     await agent.stop();
   });
 
@@ -27,12 +31,22 @@ t.test('config from the metadata server', async (t) => {
     const agent = natLab.startAgent([]);
     t.teardown(() => agent.stop());
     await natLab.waitUntil('the agent is healthy', async () => (await natLab.healthz()).status === 200);
-    const transfer = lab.spawn('private', ['curl', '-sS', '--limit-rate', '300K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=900000`], 'transfer across a config change');
+    const transfer = lab.spawn(
+      'private',
+      ['curl', '-sS', '--limit-rate', '300K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=900000`],
+      'transfer across a config change',
+    );
     await new Promise((resolve) => setTimeout(resolve, 700));
     t.equal(await natLab.udpWhoami('outsider'), undefined, 'the outsider is blocked under the first config');
-    await lab.setAttributes('nat', { 'natgw-config': JSON.stringify(baseConfig({ sourceRanges: [ALLOWED_RANGE, '10.10.0.192/26'], timeouts: { udp: 55 } })) });
+    await lab.setAttributes('nat', {
+      'natgw-config': JSON.stringify(baseConfig({ sourceRanges: [ALLOWED_RANGE, '10.10.0.192/26'], timeouts: { udp: 55 } })),
+    });
     await agent.waitFor(/config_reloaded/, 10_000);
-    await natLab.waitUntil('the new timeout is live', async () => (await lab.exec('nat', ['sysctl', '-n', 'net.netfilter.nf_conntrack_udp_timeout'])).stdout.trim() === '55', 5000);
+    await natLab.waitUntil(
+      'the new timeout is live',
+      async () => (await lab.exec('nat', ['sysctl', '-n', 'net.netfilter.nf_conntrack_udp_timeout'])).stdout.trim() === '55',
+      5000,
+    );
     t.equal(await natLab.udpWhoami('outsider'), NAT_EXTERNAL_IP, 'the added range gets through');
     t.equal(await transfer.exited, 0, 'the transfer finished');
     t.equal(transfer.text.trim(), '900000', 'every byte of the flow arrived across the change');
@@ -68,15 +82,35 @@ t.test('bad configs fail at startup, name the field, and leave the live ruleset 
     ['not a CIDR at all', { sourceRanges: ['ten'] }, /sourceRanges\[0\]: "ten" is not an IPv4 CIDR/],
     ['host bits set', { sourceRanges: ['10.1.2.3/16'] }, /sourceRanges\[0\]: .*host bits set; the network is 10\.1\.0\.0\/16/],
     ['open relay', { sourceRanges: ['0.0.0.0/0'] }, /sourceRanges\[0\]: "0\.0\.0\.0\/0" would make this NAT an open relay/],
-    ['public range without opt-in', { sourceRanges: ['8.8.8.0/24'] }, /sourceRanges\[0\]: .*outside private address space.*allowNonPrivateRanges/],
+    [
+      'public range without opt-in',
+      { sourceRanges: ['8.8.8.0/24'] },
+      /sourceRanges\[0\]: .*outside private address space.*allowNonPrivateRanges/,
+    ],
     ['negative timeout', { sourceRanges: ['10.0.0.0/8'], timeouts: { udp: -5 } }, /timeouts\.udp: .*greater than or equal to 1 \(got -5\)/],
-    ['absurd timeout', { sourceRanges: ['10.0.0.0/8'], timeouts: { tcpEstablished: 99_999_999 } }, /timeouts\.tcpEstablished: .*less than or equal to 432000 \(got 99999999\)/],
+    [
+      'absurd timeout',
+      { sourceRanges: ['10.0.0.0/8'], timeouts: { tcpEstablished: 99_999_999 } },
+      /timeouts\.tcpEstablished: .*less than or equal to 432000 \(got 99999999\)/,
+    ],
     ['fractional timeout', { sourceRanges: ['10.0.0.0/8'], timeouts: { icmp: 1.5 } }, /timeouts\.icmp: expected integer, got float 1\.5/],
-    ['wrong type', { sourceRanges: ['10.0.0.0/8'], reconcileIntervalSeconds: '10' }, /reconcileIntervalSeconds: expected number, got string "10"/],
+    [
+      'wrong type',
+      { sourceRanges: ['10.0.0.0/8'], reconcileIntervalSeconds: '10' },
+      /reconcileIntervalSeconds: expected number, got string "10"/,
+    ],
     ['unknown key', { sourceRanges: ['10.0.0.0/8'], sourceRange: ['10.0.0.0/8'] }, /sourceRange: unknown key/],
     ['unknown nested key', { sourceRanges: ['10.0.0.0/8'], timeouts: { tcp: 5 } }, /timeouts\.tcp: unknown key in timeouts/],
-    ['bad interface name', { sourceRanges: ['10.0.0.0/8'], egressInterface: 'eth0; rm -rf /' }, /egressInterface: must be a network interface name/],
-    ['bad probe target', { sourceRanges: ['10.0.0.0/8'], egressProbe: { targets: ['example.com'] } }, /egressProbe\.targets\[0\]: must be HOST:PORT/],
+    [
+      'bad interface name',
+      { sourceRanges: ['10.0.0.0/8'], egressInterface: 'eth0; rm -rf /' },
+      /egressInterface: must be a network interface name/,
+    ],
+    [
+      'bad probe target',
+      { sourceRanges: ['10.0.0.0/8'], egressProbe: { targets: ['example.com'] } },
+      /egressProbe\.targets\[0\]: must be HOST:PORT/,
+    ],
   ];
   for (const [name, config, message] of bad) {
     natLab.writeConfig(config);
@@ -110,30 +144,51 @@ t.test('walking between configs in random order always lands on exactly the rend
   t.teardown(() => agent.stop());
   // A fixed seed keeps a failure reproducible; the order still differs from the declaration order.
   let seed = 20261126;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   let reloads = 0;
   for (let step = 0; step < 8; step++) {
     const index = Math.floor(random() * configs.length);
     natLab.writeConfig(configs[index]);
     agent.child.kill('SIGHUP');
     reloads++;
-    await natLab.waitUntil(`reload ${reloads} is applied`, async () => (agent.text.match(/config_reloaded/g) ?? []).length >= reloads, 10_000);
+    await natLab.waitUntil(
+      `reload ${reloads} is applied`,
+      async () => (agent.text.match(/config_reloaded/g) ?? []).length >= reloads,
+      10_000,
+    );
     const config = validateAgentConfig(configs[index], 'test');
     const expected = renderRuleset(config, 'ens4');
     const { stdout } = await lab.exec('nat', ['nft', '-j', 'list', 'set', 'ip', 'natgw', 'sources']);
-    const elements = (JSON.parse(stdout) as { nftables: { set?: { elem?: unknown[] } }[] }).nftables.find((object) => object.set !== undefined)?.set?.elem ?? [];
+    const elements =
+      (JSON.parse(stdout) as { nftables: { set?: { elem?: unknown[] } }[] }).nftables.find((object) => object.set !== undefined)?.set
+        ?.elem ?? [];
     t.same(
-      elements.map((element) => (typeof element === 'string' ? element : `${(element as { prefix: { addr: string; len: number } }).prefix.addr}/${(element as { prefix: { addr: string; len: number } }).prefix.len}`)),
+      elements.map((element) =>
+        typeof element === 'string'
+          ? element
+          : `${(element as { prefix: { addr: string; len: number } }).prefix.addr}/${(element as { prefix: { addr: string; len: number } }).prefix.len}`,
+      ),
       expected.sourceRanges,
       `step ${step}, config ${index}: the set holds exactly the configured ranges`,
     );
     const table = await natLab.natTable();
     t.equal(/ct count over (\d+)/.exec(table)?.[1], config.maxConnectionsPerVm?.toString(), `step ${step}: per-VM cap`);
-    t.match(table, config.mssClamp === 'pmtu' ? /maxseg size set rt mtu/ : new RegExp(`maxseg size set ${config.mssClamp}`), `step ${step}: MSS clamp`);
+    t.match(
+      table,
+      config.mssClamp === 'pmtu' ? /maxseg size set rt mtu/ : new RegExp(`maxseg size set ${config.mssClamp}`),
+      `step ${step}: MSS clamp`,
+    );
     const health = await natLab.healthz();
     t.equal(health.status, 200, `step ${step}: healthy`);
     const outsiderAllowed = index === 1 || index === 2;
-    t.equal(await natLab.udpWhoami('outsider'), outsiderAllowed ? NAT_EXTERNAL_IP : undefined, `step ${step}: outsider ${outsiderAllowed ? 'allowed' : 'blocked'}`);
+    t.equal(
+      await natLab.udpWhoami('outsider'),
+      outsiderAllowed ? NAT_EXTERNAL_IP : undefined,
+      `step ${step}: outsider ${outsiderAllowed ? 'allowed' : 'blocked'}`,
+    );
     t.equal(await natLab.udpWhoami('private'), NAT_EXTERNAL_IP, `step ${step}: private VM allowed`);
   }
   t.equal((await natLab.metrics()).get('natgw_ruleset_repairs_total'), 0, 'config changes are not repairs');
@@ -148,22 +203,53 @@ t.test('removing a range from the config cuts its open flows at once; the ranges
   for (const vm of ['outsider', 'private']) await lab.exec(vm, ['sysctl', '-qw', 'net.ipv4.tcp_rmem=4096 16384 65536']);
   // Both would complete in ~15 s if nothing cut them; a stalled one gives up after 3 s without data.
   const download = (vm: string, bytes: number) =>
-    lab.spawn(vm, ['curl', '-sS', '-m', '40', '--speed-limit', '1000', '--speed-time', '3', '--limit-rate', '200K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=${bytes}`], `download on ${vm}`);
+    lab.spawn(
+      vm,
+      [
+        'curl',
+        '-sS',
+        '-m',
+        '40',
+        '--speed-limit',
+        '1000',
+        '--speed-time',
+        '3',
+        '--limit-rate',
+        '200K',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{size_download}',
+        `http://${INTERNET.server}/bytes?n=${bytes}`,
+      ],
+      `download on ${vm}`,
+    );
   const established = async (ip: string) => {
-    const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', ip, '--state', 'ESTABLISHED'], { okExitCodes: [1] });
+    const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', ip, '--state', 'ESTABLISHED'], {
+      okExitCodes: [1],
+    });
     return stdout.includes(`src=${ip} `);
   };
   const removed = download('outsider', 3_000_000);
   const kept = download('private', 3_000_000);
-  await natLab.waitUntil('both downloads are under way', async () => (await established('10.10.0.200')) && (await established('10.10.0.11')));
+  await natLab.waitUntil(
+    'both downloads are under way',
+    async () => (await established('10.10.0.200')) && (await established('10.10.0.11')),
+  );
   const dropsBefore = (await natLab.metrics()).get('natgw_dropped_packets_total{reason="source_not_allowed"}') ?? 0;
   natLab.writeConfig(baseConfig());
   agent.child.kill('SIGHUP');
   await agent.waitFor(/config_reloaded/, 10_000);
   t.notOk(await established('10.10.0.200'), 'the removed range has no conntrack entry left right after the reload');
   t.not(await removed.exited, 0, 'its download stalled and broke off');
-  t.ok(Number(removed.text.trim().split('\n').at(-1)) < 3_000_000, `and got only part of the bytes (${removed.text.trim().split('\n').at(-1)})`);
-  t.ok(((await natLab.metrics()).get('natgw_dropped_packets_total{reason="source_not_allowed"}') ?? 0) > dropsBefore, 'its later packets were dropped as source_not_allowed');
+  t.ok(
+    Number(removed.text.trim().split('\n').at(-1)) < 3_000_000,
+    `and got only part of the bytes (${removed.text.trim().split('\n').at(-1)})`,
+  );
+  t.ok(
+    ((await natLab.metrics()).get('natgw_dropped_packets_total{reason="source_not_allowed"}') ?? 0) > dropsBefore,
+    'its later packets were dropped as source_not_allowed',
+  );
   t.equal(await kept.exited, 0, 'the download of a range that stays completes');
   t.equal(kept.text.trim(), '3000000');
 });

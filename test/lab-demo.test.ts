@@ -4,12 +4,22 @@ import { Lab, repoRoot } from '../lab/lab.js';
 import { runCommand } from '../agent/runner.js';
 
 t.test('natgw lab demo runs end to end and leaves nothing behind', async (t) => {
-  const result = await runCommand('run the demo', 'node', [`${repoRoot()}/bin/natgw.js`, 'lab', 'demo'], { okExitCodes: [1, 2], timeoutMs: 240_000 });
+  const result = await runCommand('run the demo', 'node', [`${repoRoot()}/bin/natgw.js`, 'lab', 'demo'], {
+    okExitCodes: [1, 2],
+    timeoutMs: 240_000,
+  });
   t.equal(result.exitCode, 0, result.stdout + result.stderr);
-  t.match(result.stdout, /app-1 \(tagged\) → internet 198\.51\.100\.10: TCP seen from 203\.0\.113\.\d+, UDP seen from 203\.0\.113\.\d+, ICMP answered/);
+  t.match(
+    result.stdout,
+    /app-1 \(tagged\) → internet 198\.51\.100\.10: TCP seen from 203\.0\.113\.\d+, UDP seen from 203\.0\.113\.\d+, ICMP answered/,
+  );
   t.match(result.stdout, /app-2 \(untagged\) → internet: no way out/);
   t.match(result.stdout, /Prometheus \(in 'monitoring'\) after app-1 downloaded 20 MB: .*ingress 2\d\.\d MB/);
-  t.match(result.stdout, /measured by Prometheus http:\/\/127\.0\.0\.1:9090: increase over the last 1m/, 'natgw cost read the traffic from the real Prometheus in the lab');
+  t.match(
+    result.stdout,
+    /measured by Prometheus http:\/\/127\.0\.0\.1:9090: increase over the last 1m/,
+    'natgw cost read the traffic from the real Prometheus in the lab',
+  );
   t.match(result.stdout, /Cloud NAT {2,}\$\/month/);
   t.match(result.stdout, /natgw cost: us-central1, 1 VMs, [\d,.]+ GiB\/month processed/);
   t.match(result.stdout, /natgw destroy … --yes {3}\(exit 0\): app-1 → internet: no way out again/);

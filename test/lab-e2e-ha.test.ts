@@ -20,7 +20,10 @@ t.test('provision --ha → two NAT VMs behind the load balancer → one dies →
 
   const seen = new Set<string>();
   for (let attempt = 0; attempt < 12; attempt++) seen.add((await whoami(cloud, workloads.tagged)) ?? 'nothing');
-  t.ok([...seen].every((ip) => natIps.includes(ip)), `the tagged VM goes out through the NAT IPs (${[...seen].join(', ')})`);
+  t.ok(
+    [...seen].every((ip) => natIps.includes(ip)),
+    `the tagged VM goes out through the NAT IPs (${[...seen].join(', ')})`,
+  );
   t.equal(await whoami(cloud, workloads.untagged, 2), undefined, 'the untagged VM has no way out');
 
   const status = await natgwCli(cloud, 'status');
@@ -52,9 +55,19 @@ t.test('provision --ha → two NAT VMs behind the load balancer → one dies →
   t.equal(streak, 10, 'ten new connections in a row work after a NAT VM died');
   t.comment(`new connections work again ${recoveredAfter} ms after the NAT VM died (traffic health check every 2 s, unhealthy after 2)`);
 
-  await until('autohealing recreated the dead VM and the load balancer uses it again', () => cloud.lab.vms.has(victim.name) && cloud.lab.healthyBackendsOf(`natgw-${LAB_REGION}-fr`).includes(victim.networkIP), 120_000);
-  t.pass(`autohealing recreated ${victim.name}; it booted with the startup script and is a healthy backend again (${Math.round((Date.now() - killedAt) / 1000)} s after it died)`);
-  t.match(cloud.store.serialOutputOf(LAB_PROJECT, victim.zone, victim.name), /autohealing recreated/, 'the recreation shows in its serial output');
+  await until(
+    'autohealing recreated the dead VM and the load balancer uses it again',
+    () => cloud.lab.vms.has(victim.name) && cloud.lab.healthyBackendsOf(`natgw-${LAB_REGION}-fr`).includes(victim.networkIP),
+    120_000,
+  );
+  t.pass(
+    `autohealing recreated ${victim.name}; it booted with the startup script and is a healthy backend again (${Math.round((Date.now() - killedAt) / 1000)} s after it died)`,
+  );
+  t.match(
+    cloud.store.serialOutputOf(LAB_PROJECT, victim.zone, victim.name),
+    /autohealing recreated/,
+    'the recreation shows in its serial output',
+  );
 
   const destroy = await natgwCli(cloud, 'destroy', ['--yes']);
   t.equal(destroy.exitCode, 0, destroy.stdout + destroy.stderr);

@@ -22,7 +22,11 @@ t.test('provision → boot → agent → traffic → status → destroy, in the 
   const address = cloud.store.list(LAB_PROJECT, `regions/${LAB_REGION}`, 'addresses')[0];
   const natIp = String(address?.address);
   t.match(natIp, /^203\.0\.113\.\d+$/, 'a static IP was reserved');
-  t.match(cloud.store.serialOutputOf(LAB_PROJECT, `${LAB_REGION}-a`, `natgw-${LAB_REGION}`), /sha256 [0-9a-f]{64} verified/, "the real startup script ran at boot and its output is the VM's serial output");
+  t.match(
+    cloud.store.serialOutputOf(LAB_PROJECT, `${LAB_REGION}-a`, `natgw-${LAB_REGION}`),
+    /sha256 [0-9a-f]{64} verified/,
+    "the real startup script ran at boot and its output is the VM's serial output",
+  );
 
   await t.test('the tagged VM reaches the internet through the NAT IP; the untagged one cannot', async (t) => {
     t.equal(await whoami(cloud, workloads.tagged), natIp);
@@ -50,14 +54,19 @@ t.test('provision → boot → agent → traffic → status → destroy, in the 
       cloud.store.off('guestAttribute', onLanded);
       cloud.store.off('guestAttributeDropped', onDropped);
     });
-    const put = 'for n in 1 2 3 4 5; do curl -sf -X PUT -H "Metadata-Flavor: Google" --data "w$n" http://169.254.169.254/computeMetadata/v1/instance/guest-attributes/natgw/burst; done';
+    const put =
+      'for n in 1 2 3 4 5; do curl -sf -X PUT -H "Metadata-Flavor: Google" --data "w$n" http://169.254.169.254/computeMetadata/v1/instance/guest-attributes/natgw/burst; done';
     // Five curls back to back take a few tens of milliseconds: one burst well inside a second.
     await cloud.lab.exec(vm, ['bash', '-c', put]);
     const deadline = Date.now() + 10_000;
     while (outcomes.length < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     t.equal(outcomes.length, 5, `every write reached the API's rate limiter: ${outcomes.join(', ')}`);
     t.ok(outcomes.filter((outcome) => outcome.endsWith(':dropped')).length >= 2, 'at least two of the burst were dropped');
-    t.not(cloud.store.guestAttributesOf(LAB_PROJECT, `${LAB_REGION}-a`, vm).get('natgw/burst'), 'w5', 'the last write of the burst did not land');
+    t.not(
+      cloud.store.guestAttributesOf(LAB_PROJECT, `${LAB_REGION}-a`, vm).get('natgw/burst'),
+      'w5',
+      'the last write of the burst did not land',
+    );
   });
 
   await t.test('a second provision is read-only and says up to date', async (t) => {
@@ -75,7 +84,8 @@ t.test('provision → boot → agent → traffic → status → destroy, in the 
     const vm = cloud.lab.vm(`natgw-${LAB_REGION}`);
     const installed = path.join(vm.root, 'opt/natgw/natgw-agent.mjs');
     const agentLog = path.join(vm.root, 'var/log/natgw-agent.log');
-    const upgraded = () => readFileSync(installed, 'utf8').endsWith(`${marker}\n`) && /"event":"upgrade"/.test(readFileSync(agentLog, 'utf8'));
+    const upgraded = () =>
+      readFileSync(installed, 'utf8').endsWith(`${marker}\n`) && /"event":"upgrade"/.test(readFileSync(agentLog, 'utf8'));
 
     let probing = true;
     let probes = 0;
@@ -110,33 +120,39 @@ t.test('provision → boot → agent → traffic → status → destroy, in the 
     t.equal(await whoami(cloud, workloads.tagged), natIp);
   });
 
-  await t.test('stopping the NAT VM through the API: its route warns NEXT_HOP_NOT_RUNNING and carries nothing; a start brings egress back', async (t) => {
-    const zone = `${LAB_REGION}-a`;
-    const name = `natgw-${LAB_REGION}`;
-    const api = (method: string, suffix: string) =>
-      fetch(`${cloud.url}/compute/v1/projects/${LAB_PROJECT}/${suffix}`, { method, headers: { 'content-type': 'application/json' } }).then((response) => response.json() as Promise<Record<string, unknown>>);
-    const routeWarnings = async () => {
-      const routes = ((await api('GET', 'global/routes')).items as { warnings?: { code: string }[] }[] | undefined) ?? [];
-      return routes.flatMap((route) => (route.warnings ?? []).map((warning) => warning.code));
-    };
-    t.same(await routeWarnings(), [], 'no warning while the NAT VM runs');
-    await api('POST', `zones/${zone}/instances/${name}/stop`);
-    await cloud.settled();
-    t.same(await routeWarnings(), ['NEXT_HOP_NOT_RUNNING']);
-    t.notOk(cloud.lab.vms.has(name), 'the stopped VM is powered off');
-    t.equal(await whoami(cloud, workloads.tagged, 2), undefined, 'the route carries nothing while its next hop is stopped');
-    await api('POST', `zones/${zone}/instances/${name}/start`);
-    await cloud.settled();
-    t.same(await routeWarnings(), []);
-    // The VM boots again: startup script, agent, data plane. Bounded wait for egress through the same static IP.
-    const deadline = Date.now() + 90_000;
-    let seenAs: string | undefined;
-    while (seenAs !== natIp && Date.now() < deadline) {
-      seenAs = await whoami(cloud, workloads.tagged, 2);
-      if (seenAs !== natIp) await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    t.equal(seenAs, natIp, 'after the start the tagged VM is NATed through the static IP again');
-  });
+  await t.test(
+    'stopping the NAT VM through the API: its route warns NEXT_HOP_NOT_RUNNING and carries nothing; a start brings egress back',
+    async (t) => {
+      const zone = `${LAB_REGION}-a`;
+      const name = `natgw-${LAB_REGION}`;
+      const api = (method: string, suffix: string) =>
+        fetch(`${cloud.url}/compute/v1/projects/${LAB_PROJECT}/${suffix}`, {
+          method,
+          headers: { 'content-type': 'application/json' },
+        }).then((response) => response.json() as Promise<Record<string, unknown>>);
+      const routeWarnings = async () => {
+        const routes = ((await api('GET', 'global/routes')).items as { warnings?: { code: string }[] }[] | undefined) ?? [];
+        return routes.flatMap((route) => (route.warnings ?? []).map((warning) => warning.code));
+      };
+      t.same(await routeWarnings(), [], 'no warning while the NAT VM runs');
+      await api('POST', `zones/${zone}/instances/${name}/stop`);
+      await cloud.settled();
+      t.same(await routeWarnings(), ['NEXT_HOP_NOT_RUNNING']);
+      t.notOk(cloud.lab.vms.has(name), 'the stopped VM is powered off');
+      t.equal(await whoami(cloud, workloads.tagged, 2), undefined, 'the route carries nothing while its next hop is stopped');
+      await api('POST', `zones/${zone}/instances/${name}/start`);
+      await cloud.settled();
+      t.same(await routeWarnings(), []);
+      // The VM boots again: startup script, agent, data plane. Bounded wait for egress through the same static IP.
+      const deadline = Date.now() + 90_000;
+      let seenAs: string | undefined;
+      while (seenAs !== natIp && Date.now() < deadline) {
+        seenAs = await whoami(cloud, workloads.tagged, 2);
+        if (seenAs !== natIp) await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      t.equal(seenAs, natIp, 'after the start the tagged VM is NATed through the static IP again');
+    },
+  );
 
   await t.test('natgw destroy removes the route and the tagged VM loses internet access again', async (t) => {
     const destroy = await natgwCli(cloud, 'destroy', ['--yes']);
@@ -151,5 +167,9 @@ t.test('provision → boot → agent → traffic → status → destroy, in the 
   const id = cloud.lab.id;
   await cloud.close();
   closed = true;
-  t.same(Lab.namespaces().filter((namespace) => namespace.includes(id)), [], 'nothing of the lab is left after down');
+  t.same(
+    Lab.namespaces().filter((namespace) => namespace.includes(id)),
+    [],
+    'nothing of the lab is left after down',
+  );
 });

@@ -16,14 +16,23 @@ t.test('a NAT VM dies: new connections work again once the load balancer marks i
   const attempts = await loop.done;
   const before = attempts.filter((attempt) => attempt.at < killedAt);
   t.ok(before.length > 20 && before.every((attempt) => attempt.ok), `all ${before.length} connections before the failure worked`);
-  t.same([...new Set(before.map((attempt) => attempt.seenAs))].sort(), [a!.externalIp, b!.externalIp], 'connections were spread over both NAT VMs');
+  t.same(
+    [...new Set(before.map((attempt) => attempt.seenAs))].sort(),
+    [a!.externalIp, b!.externalIp],
+    'connections were spread over both NAT VMs',
+  );
   const outage = outageAfter(attempts, killedAt, EVERY_MS);
   t.not(outage.recoveredAfterMs, undefined, 'new connections recovered');
   const after = attempts.filter((attempt) => attempt.at >= killedAt + (outage.recoveredAfterMs ?? 0));
-  t.ok(after.length > 30 && after.every((attempt) => attempt.ok && attempt.seenAs === b!.externalIp), `after recovery all ${after.length} new connections go out through the survivor`);
+  t.ok(
+    after.length > 30 && after.every((attempt) => attempt.ok && attempt.seenAs === b!.externalIp),
+    `after recovery all ${after.length} new connections go out through the survivor`,
+  );
   const detected = haLab.lab.healthEvents.find((event) => event.ip === a!.ip && !event.healthy && event.at >= killedAt);
   t.ok(detected !== undefined, 'the health checker marked the dead VM unhealthy');
-  t.comment(`failover: unhealthy after ${detected === undefined ? '?' : detected.at - killedAt} ms, every new connection works again after ${outage.recoveredAfterMs} ms; ${outage.failedAttempts} of ${attempts.length - before.length} attempts failed (health check every ${LAB_TRAFFIC_CHECK.intervalSeconds} s, unhealthy after ${LAB_TRAFFIC_CHECK.unhealthyThreshold})`);
+  t.comment(
+    `failover: unhealthy after ${detected === undefined ? '?' : detected.at - killedAt} ms, every new connection works again after ${outage.recoveredAfterMs} ms; ${outage.failedAttempts} of ${attempts.length - before.length} attempts failed (health check every ${LAB_TRAFFIC_CHECK.intervalSeconds} s, unhealthy after ${LAB_TRAFFIC_CHECK.unhealthyThreshold})`,
+  );
 });
 
 t.test('rolling replacement of every NAT VM, one by one, with the agent draining first', async (t) => {
@@ -44,5 +53,8 @@ t.test('rolling replacement of every NAT VM, one by one, with the agent draining
   const outage = outageAfter(attempts, attempts[0]?.at ?? 0, EVERY_MS);
   const cycleMs = (LAB_TRAFFIC_CHECK.intervalSeconds + LAB_TRAFFIC_CHECK.timeoutSeconds) * 1000;
   t.ok(attempts.length > 100, `${attempts.length} connection attempts during the update`);
-  t.ok(outage.longestFailureRunMs <= cycleMs, `longest run of failed new connections ${outage.longestFailureRunMs} ms ≤ one health-check cycle (${cycleMs} ms); ${outage.failedAttempts} failed in all`);
+  t.ok(
+    outage.longestFailureRunMs <= cycleMs,
+    `longest run of failed new connections ${outage.longestFailureRunMs} ms ≤ one health-check cycle (${cycleMs} ms); ${outage.failedAttempts} failed in all`,
+  );
 });

@@ -12,14 +12,23 @@ t.test('a NAT VM in the lab', async (t) => {
     t.equal(await natLab.whoami('nat'), NAT_EXTERNAL_IP, 'the NAT VM itself reaches the internet through its external IP');
   });
 
-  const agent = await startHealthyAgent(natLab, baseConfig({ timeouts: { udp: 47, tcpEstablished: 1234, tcpTransitory: 31, tcpTimeWait: 77, icmp: 29 } }));
+  const agent = await startHealthyAgent(
+    natLab,
+    baseConfig({ timeouts: { udp: 47, tcpEstablished: 1234, tcpTransitory: 31, tcpTimeWait: 77, icmp: 29 } }),
+  );
 
   await t.test('a private VM in range reaches the internet over TCP, UDP and ICMP as the NAT IP', async (t) => {
     t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP, 'TCP: the internet host sees the NAT IP');
     t.equal(await natLab.udpWhoami('private'), NAT_EXTERNAL_IP, 'UDP: the internet host sees the NAT IP');
     t.ok(await natLab.ping('private'), 'ICMP echo gets a reply');
-    const { stdout } = await lab.run('list ICMP flows on the internet side', lab.internet, ['conntrack', '-L', '-p', 'icmp'], { okExitCodes: [1] });
-    t.match(stdout, new RegExp(`src=${NAT_EXTERNAL_IP.replace(/\./g, '\\.')} dst=${INTERNET.server.replace(/\./g, '\\.')}`), 'ICMP arrived from the NAT IP');
+    const { stdout } = await lab.run('list ICMP flows on the internet side', lab.internet, ['conntrack', '-L', '-p', 'icmp'], {
+      okExitCodes: [1],
+    });
+    t.match(
+      stdout,
+      new RegExp(`src=${NAT_EXTERNAL_IP.replace(/\./g, '\\.')} dst=${INTERNET.server.replace(/\./g, '\\.')}`),
+      'ICMP arrived from the NAT IP',
+    );
     t.notMatch(stdout, /src=10\.10\./, 'no private address leaked to the internet');
   });
 
@@ -52,7 +61,9 @@ t.test('a NAT VM in the lab', async (t) => {
     t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP, 'a short TCP connection, closed at once');
     let timeWait: string | undefined;
     await natLab.waitUntil('the closed connection is in TIME_WAIT', async () => {
-      const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', '10.10.0.11', '--state', 'TIME_WAIT'], { okExitCodes: [1] });
+      const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', '10.10.0.11', '--state', 'TIME_WAIT'], {
+        okExitCodes: [1],
+      });
       // The freshest entry: earlier connections of this test are in TIME_WAIT too, with less time left.
       const left = [...stdout.matchAll(/^tcp\s+\d+\s+(\d+) TIME_WAIT/gm)].map((match) => Number(match[1]));
       timeWait = left.length === 0 ? undefined : String(Math.max(...left));
@@ -65,20 +76,35 @@ t.test('a NAT VM in the lab', async (t) => {
     const before = await natLab.metrics();
     await lab.exec('private', ['curl', '-sS', '-m', '10', '-o', '/dev/null', `http://${INTERNET.server}/bytes?n=200000`]);
     const after = await natLab.metrics();
-    const ingress = (after.get('natgw_forwarded_bytes_total{direction="ingress"}') ?? 0) - (before.get('natgw_forwarded_bytes_total{direction="ingress"}') ?? 0);
+    const ingress =
+      (after.get('natgw_forwarded_bytes_total{direction="ingress"}') ?? 0) -
+      (before.get('natgw_forwarded_bytes_total{direction="ingress"}') ?? 0);
     t.ok(ingress >= 200_000 && ingress < 230_000, `ingress bytes ${ingress} ≈ 200000 + headers`);
-    t.ok((after.get('natgw_forwarded_packets_total{direction="egress"}') ?? 0) > (before.get('natgw_forwarded_packets_total{direction="egress"}') ?? 0));
+    t.ok(
+      (after.get('natgw_forwarded_packets_total{direction="egress"}') ?? 0) >
+        (before.get('natgw_forwarded_packets_total{direction="egress"}') ?? 0),
+    );
     const health = await natLab.healthz();
     t.equal(health.status, 200);
     t.same(health.body.failed, []);
-    t.equal(after.get('natgw_ruleset_repairs_total'), 0, 'no repair in steady state: the live table matches what nft listed after our apply');
+    t.equal(
+      after.get('natgw_ruleset_repairs_total'),
+      0,
+      'no repair in steady state: the live table matches what nft listed after our apply',
+    );
   });
 
   await t.test('the agent runs the TCP MSS clamp, the fast path first, and masquerades only towards the egress interface', async (t) => {
     const table = await natLab.natTable();
     t.match(table, /tcp flags syn \/ syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"/);
-    t.match(table, /policy accept;\n\s+iifname != "ens4" return comment "not-from-vpc"\n.*mss-clamp"\n\s+ct state established,related ct direction reply counter name "ingress" accept/);
-    t.match(table, /oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"/);
+    t.match(
+      table,
+      /policy accept;\n\s+iifname != "ens4" return comment "not-from-vpc"\n.*mss-clamp"\n\s+ct state established,related ct direction reply counter name "ingress" accept/,
+    );
+    t.match(
+      table,
+      /oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"/,
+    );
     t.notMatch(await natLab.saveRuleset(), /NATGW|natgw-src/, 'no iptables chain or ipset of ours');
   });
 
@@ -99,7 +125,9 @@ t.test('a NAT VM in the lab', async (t) => {
       lab.spawn('private', ['curl', '-sS', '-o', '/dev/null', `http://${INTERNET.server}/hold?ms=4000`], `held connection ${n}`),
     );
     await natLab.waitUntil('both downloads are connected', async () => {
-      const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', '10.10.0.11', '--state', 'ESTABLISHED'], { okExitCodes: [1] });
+      const { stdout } = await lab.exec('nat', ['conntrack', '-L', '-p', 'tcp', '--orig-src', '10.10.0.11', '--state', 'ESTABLISHED'], {
+        okExitCodes: [1],
+      });
       return stdout.split('\n').filter((line) => line.startsWith('tcp')).length >= 2;
     });
     t.equal(await natLab.whoami('private', 2), undefined, 'a third connection is refused while two are open');
@@ -115,28 +143,47 @@ t.test('a NAT VM in the lab', async (t) => {
     const health = await natLab.healthz();
     t.equal(health.status, 503);
     t.same(health.body.failed, ['egress_probe'], 'only the probe fails');
-    const { stdout: livez } = await lab.exec('nat', ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9731/livez']);
+    const { stdout: livez } = await lab.exec('nat', [
+      'curl',
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      'http://127.0.0.1:9731/livez',
+    ]);
     t.equal(livez, '200', 'liveness does not depend on the internet');
-    natLab.writeConfig(baseConfig({ egressProbe: { targets: [`${INTERNET.server}:9`, `${INTERNET.server}:80`], intervalSeconds: 1, timeoutSeconds: 1 } }));
+    natLab.writeConfig(
+      baseConfig({ egressProbe: { targets: [`${INTERNET.server}:9`, `${INTERNET.server}:80`], intervalSeconds: 1, timeoutSeconds: 1 } }),
+    );
     agent.child.kill('SIGHUP');
     await natLab.waitUntil('one answering target is enough', async () => (await natLab.healthz()).status === 200, 10_000);
     t.pass('healthy again with one of two targets answering');
   });
 
-  await t.test('flowtableOffload on a kernel without nf_flow_table: said once (log and /healthz), and the NAT runs without it', async (t) => {
-    const reloads = (agent.text.match(/config_reloaded/g) ?? []).length;
-    natLab.writeConfig(baseConfig({ flowtableOffload: true }));
-    agent.child.kill('SIGHUP');
-    await natLab.waitUntil('the flowtable config is applied', async () => (agent.text.match(/config_reloaded/g) ?? []).length > reloads);
-    const health = await natLab.healthz();
-    t.equal(health.status, 200, 'healthy without offload');
-    t.match(health.body.warnings.join('\n'), /flowtableOffload is on, but this kernel has no flowtables \(nf_flow_table\): running without offload/);
-    t.notMatch(await natLab.natTable(), /flowtable|flow add/, 'no flowtable in the table');
-    t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP);
-    agent.child.kill('SIGHUP');
-    await natLab.waitUntil('the same config is applied again', async () => (agent.text.match(/config_reloaded/g) ?? []).length > reloads + 1);
-    t.equal((agent.text.match(/running without offload/g) ?? []).length, 1, 'the log says it once');
-  });
+  await t.test(
+    'flowtableOffload on a kernel without nf_flow_table: said once (log and /healthz), and the NAT runs without it',
+    async (t) => {
+      const reloads = (agent.text.match(/config_reloaded/g) ?? []).length;
+      natLab.writeConfig(baseConfig({ flowtableOffload: true }));
+      agent.child.kill('SIGHUP');
+      await natLab.waitUntil('the flowtable config is applied', async () => (agent.text.match(/config_reloaded/g) ?? []).length > reloads);
+      const health = await natLab.healthz();
+      t.equal(health.status, 200, 'healthy without offload');
+      t.match(
+        health.body.warnings.join('\n'),
+        /flowtableOffload is on, but this kernel has no flowtables \(nf_flow_table\): running without offload/,
+      );
+      t.notMatch(await natLab.natTable(), /flowtable|flow add/, 'no flowtable in the table');
+      t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP);
+      agent.child.kill('SIGHUP');
+      await natLab.waitUntil(
+        'the same config is applied again',
+        async () => (agent.text.match(/config_reloaded/g) ?? []).length > reloads + 1,
+      );
+      t.equal((agent.text.match(/running without offload/g) ?? []).length, 1, 'the log says it once');
+    },
+  );
 
   t.teardown(() => agent.stop());
 });

@@ -17,7 +17,10 @@ const FOREIGN_RULES = [
   ['iptables', '-t', 'mangle', '-A', 'PREROUTING', '-m', 'comment', '--comment', 'foreign-mangle', '-j', 'RETURN'],
   ['ipset', 'create', 'foreign-set', 'hash:ip'],
   ['ipset', 'add', 'foreign-set', '192.0.2.9'],
-  ['nft', 'add table inet foreign; add chain inet foreign forwarding { type filter hook forward priority 5; policy accept; }; add rule inet foreign forwarding ip saddr 192.0.2.0/24 counter accept'],
+  [
+    'nft',
+    'add table inet foreign; add chain inet foreign forwarding { type filter hook forward priority 5; policy accept; }; add rule inet foreign forwarding ip saddr 192.0.2.0/24 counter accept',
+  ],
 ];
 
 t.test('drift, restarts and cleanup', async (t) => {
@@ -83,9 +86,16 @@ t.test('drift, restarts and cleanup', async (t) => {
     // The documented fix: let the clients' traffic through in that firewall.
     await lab.exec('nat', ['iptables', '-A', 'FORWARD', '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
     await lab.exec('nat', ['iptables', '-A', 'FORWARD', '-s', '10.10.0.0/25', '-j', 'ACCEPT']);
-    await natLab.waitUntil('/healthz passes once connections get through', async () => (await natLab.whoami('private', 2)) === NAT_EXTERNAL_IP && (await natLab.healthz()).status === 200);
+    await natLab.waitUntil(
+      '/healthz passes once connections get through',
+      async () => (await natLab.whoami('private', 2)) === NAT_EXTERNAL_IP && (await natLab.healthz()).status === 200,
+    );
     const open = await natLab.healthz();
-    t.match(open.body.warnings.join('\n'), /table ip filter chain FORWARD .*policy drop: clients' traffic passes only where its rules accept it/, 'the policy stays visible as a warning');
+    t.match(
+      open.body.warnings.join('\n'),
+      /table ip filter chain FORWARD .*policy drop: clients' traffic passes only where its rules accept it/,
+      'the policy stays visible as a warning',
+    );
     await lab.exec('nat', ['iptables', '-D', 'FORWARD', '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
     await lab.exec('nat', ['iptables', '-D', 'FORWARD', '-s', '10.10.0.0/25', '-j', 'ACCEPT']);
     await lab.exec('nat', ['iptables', '-P', 'FORWARD', 'ACCEPT']);
@@ -94,7 +104,11 @@ t.test('drift, restarts and cleanup', async (t) => {
 
   await t.test('kill -9 the agent during a long transfer, start it again: the transfer completes, no duplicate rules', async (t) => {
     const tableBefore = await natLab.natTable();
-    const transfer = lab.spawn('private', ['curl', '-sS', '--limit-rate', '400K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=1600000`], 'long transfer');
+    const transfer = lab.spawn(
+      'private',
+      ['curl', '-sS', '--limit-rate', '400K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=1600000`],
+      'long transfer',
+    );
     await new Promise((resolve) => setTimeout(resolve, 1000));
     agent.child.kill('SIGKILL');
     await agent.exited;
@@ -119,7 +133,15 @@ t.test('drift, restarts and cleanup', async (t) => {
     const draining = await natLab.healthz();
     t.equal(draining.status, 503, '/healthz fails while draining');
     t.same(draining.body.failed, ['draining']);
-    const { stdout: livez } = await lab.exec('nat', ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9731/livez']);
+    const { stdout: livez } = await lab.exec('nat', [
+      'curl',
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      'http://127.0.0.1:9731/livez',
+    ]);
     t.equal(livez, '200', '/livez (autohealing) stays ok: draining is not a fault');
     t.equal(await agent.exited, 0, 'exit code 0 after the drain');
     t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP);

@@ -26,17 +26,41 @@ t.test('GCE behaviours the lab emulates', async (t) => {
     await lab.setFirewalls([]);
     t.equal(await natLab.whoami('tagged', 2), undefined, 'no rule: the NAT VM refuses forwarded traffic');
     t.equal(await natLab.whoami('nat'), NAT_EXTERNAL_IP, "the NAT VM's own connections still get their replies");
-    await lab.setFirewalls([{ name: 'natgw-allow-clients', priority: 1000, sourceRanges: ['10.10.0.0/24'], targetTags: ['natgw'], allowed: [{ protocol: 'all', ports: [] }] }]);
+    await lab.setFirewalls([
+      {
+        name: 'natgw-allow-clients',
+        priority: 1000,
+        sourceRanges: ['10.10.0.0/24'],
+        targetTags: ['natgw'],
+        allowed: [{ protocol: 'all', ports: [] }],
+      },
+    ]);
     t.equal(await natLab.whoami('tagged', 2), undefined, 'a rule for another target tag does not apply');
     lab.vm('nat').tags = ['natgw'];
-    await lab.setFirewalls([{ name: 'natgw-allow-clients', priority: 1000, sourceRanges: ['10.10.0.0/24'], targetTags: ['natgw'], allowed: [{ protocol: 'all', ports: [] }] }]);
+    await lab.setFirewalls([
+      {
+        name: 'natgw-allow-clients',
+        priority: 1000,
+        sourceRanges: ['10.10.0.0/24'],
+        targetTags: ['natgw'],
+        allowed: [{ protocol: 'all', ports: [] }],
+      },
+    ]);
     t.equal(await natLab.whoami('tagged'), NAT_EXTERNAL_IP, 'allowed from the clients range');
     t.equal((await natLab.healthz()).status, 200, 'our nft table does not disturb the agent (iptables-save never shows it)');
   });
 
   await t.test('without canIpForward the fabric drops what the NAT VM forwards', async (t) => {
     lab.vm('nat').canIpForward = false;
-    await lab.setFirewalls([{ name: 'natgw-allow-clients', priority: 1000, sourceRanges: ['10.10.0.0/24'], targetTags: [], allowed: [{ protocol: 'all', ports: [] }] }]);
+    await lab.setFirewalls([
+      {
+        name: 'natgw-allow-clients',
+        priority: 1000,
+        sourceRanges: ['10.10.0.0/24'],
+        targetTags: [],
+        allowed: [{ protocol: 'all', ports: [] }],
+      },
+    ]);
     await lab.refreshFabric();
     t.equal(await natLab.whoami('tagged', 2), undefined, 'packets for other addresses never reach the NAT VM');
     t.equal(await natLab.whoami('nat'), NAT_EXTERNAL_IP, 'its own traffic is unaffected');

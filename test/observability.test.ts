@@ -16,11 +16,29 @@ tcp      6 100 ESTABLISHED src=10.10.0.2 dst=169.254.169.254 sport=50000 dport=8
 `;
 
 t.test('conntrack listings and events parse into tuples', async (t) => {
-  const entry = parseConntrackLine('    [NEW] tcp      6 120 SYN_SENT src=10.10.0.11 dst=198.51.100.10 sport=40000 dport=80 [UNREPLIED] src=198.51.100.10 dst=10.10.0.2 sport=80 dport=61000');
-  t.same(entry, { event: 'NEW', protocol: 'tcp', original: { src: '10.10.0.11', dst: '198.51.100.10', sport: '40000', dport: '80' }, reply: { src: '198.51.100.10', dst: '10.10.0.2', sport: '80', dport: '61000' } });
-  t.equal(parseConntrackLine(' [DESTROY] udp      17 src=10.0.0.1 dst=1.2.3.4 sport=1 dport=2 src=1.2.3.4 dst=10.0.0.9 sport=2 dport=3')?.event, 'DESTROY');
+  const entry = parseConntrackLine(
+    '    [NEW] tcp      6 120 SYN_SENT src=10.10.0.11 dst=198.51.100.10 sport=40000 dport=80 [UNREPLIED] src=198.51.100.10 dst=10.10.0.2 sport=80 dport=61000',
+  );
+  t.same(entry, {
+    event: 'NEW',
+    protocol: 'tcp',
+    original: { src: '10.10.0.11', dst: '198.51.100.10', sport: '40000', dport: '80' },
+    reply: { src: '198.51.100.10', dst: '10.10.0.2', sport: '80', dport: '61000' },
+  });
+  t.equal(
+    parseConntrackLine(' [DESTROY] udp      17 src=10.0.0.1 dst=1.2.3.4 sport=1 dport=2 src=1.2.3.4 dst=10.0.0.9 sport=2 dport=3')?.event,
+    'DESTROY',
+  );
   t.equal(parseConntrackLine('conntrack v1.4.7 (conntrack-tools): 4 flow entries have been shown.'), undefined);
-  t.same(translationLogEntry(entry!, '203.0.113.10')?.connection, { src_ip: '10.10.0.11', src_port: 40000, nat_ip: '203.0.113.10', nat_port: 61000, dest_ip: '198.51.100.10', dest_port: 80, protocol: 'tcp' });
+  t.same(translationLogEntry(entry!, '203.0.113.10')?.connection, {
+    src_ip: '10.10.0.11',
+    src_port: 40000,
+    nat_ip: '203.0.113.10',
+    nat_port: 61000,
+    dest_ip: '198.51.100.10',
+    dest_port: 80,
+    protocol: 'tcp',
+  });
 });
 
 t.test('per-VM figures: open connections and port usage, translated flows only, busiest first', async (t) => {
@@ -51,7 +69,8 @@ t.test('the per-destination counter agrees with a Map through growth and collidi
 });
 
 t.test('kernel conntrack statistics sum over CPUs; the global entries column is skipped', async (t) => {
-  const totals = parseConntrackStatTable(`entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart
+  const totals =
+    parseConntrackStatTable(`entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart
 0000000a  00000000 00000000 00000000 00000002 00000000 00000000 00000000 00000000 00000001 00000010 00000000 00000000  00000000 00000000 00000000 00000000
 0000000a  00000000 00000000 00000000 00000003 00000000 00000000 00000000 00000000 00000002 00000000 00000005 00000000  00000000 00000000 00000000 00000000
 `);
@@ -63,18 +82,50 @@ t.test('kernel conntrack statistics sum over CPUs; the global entries column is 
 });
 
 t.test('NFLOG lines from tcpdump become drop records with the reason of their group', async (t) => {
-  t.same(parseNflogLine('1795679039.483895 version 0, resource ID 4201, family IPv4 (2), length 80: 10.10.0.200.43210 > 198.51.100.10.80: Flags [S], seq 1, win 64240, length 0'), {
-    event: 'dropped',
-    allocation_status: 'DROPPED',
-    reason: 'source_not_allowed',
-    connection: { src_ip: '10.10.0.200', src_port: 43210, dest_ip: '198.51.100.10', dest_port: 80, protocol: 'tcp' },
-  });
-  t.equal(parseNflogLine('1.0 version 0, resource ID 4202, family IPv4 (2), length 84: 10.10.0.11 > 198.51.100.10: ICMP echo request, id 1, seq 1, length 64')?.reason, 'per_vm_cap');
-  t.equal(parseNflogLine('1.0 version 0, resource ID 4203, family IPv4 (2), length 80: 10.0.0.1.5 > 1.2.3.4.6: UDP, length 3')?.connection.protocol, 'udp');
-  t.equal(parseNflogLine('1.0 version 0, resource ID 4201, family IPv4 (2), length 148: 10.10.0.200.48660 > 198.51.100.10.7007:  UDP, length 8')?.connection.dest_port, 7007, 'two spaces after the colon');
-  t.equal(parseNflogLine('1.0 version 0, resource ID 4201, IPv4, length 80: 10.0.0.1.5 > 1.2.3.4.80: tcp 0')?.connection.protocol, 'tcp', 'tcp in -q form');
-  t.same(parseNflogLine('1795679853.691841 version 0, resource ID 4201, IPv4, length 148: 10.10.0.200.57963 > 198.51.100.10.7007: UDP, length 8')?.connection, { src_ip: '10.10.0.200', src_port: 57963, dest_ip: '198.51.100.10', dest_port: 7007, protocol: 'udp' }, 'udp in -q form, as seen in the lab');
-  t.equal(parseNflogLine('1.0 version 0, resource ID 99, family IPv4 (2), length 80: 10.0.0.1.5 > 1.2.3.4.6: UDP, length 3'), undefined, 'not our group');
+  t.same(
+    parseNflogLine(
+      '1795679039.483895 version 0, resource ID 4201, family IPv4 (2), length 80: 10.10.0.200.43210 > 198.51.100.10.80: Flags [S], seq 1, win 64240, length 0',
+    ),
+    {
+      event: 'dropped',
+      allocation_status: 'DROPPED',
+      reason: 'source_not_allowed',
+      connection: { src_ip: '10.10.0.200', src_port: 43210, dest_ip: '198.51.100.10', dest_port: 80, protocol: 'tcp' },
+    },
+  );
+  t.equal(
+    parseNflogLine(
+      '1.0 version 0, resource ID 4202, family IPv4 (2), length 84: 10.10.0.11 > 198.51.100.10: ICMP echo request, id 1, seq 1, length 64',
+    )?.reason,
+    'per_vm_cap',
+  );
+  t.equal(
+    parseNflogLine('1.0 version 0, resource ID 4203, family IPv4 (2), length 80: 10.0.0.1.5 > 1.2.3.4.6: UDP, length 3')?.connection
+      .protocol,
+    'udp',
+  );
+  t.equal(
+    parseNflogLine('1.0 version 0, resource ID 4201, family IPv4 (2), length 148: 10.10.0.200.48660 > 198.51.100.10.7007:  UDP, length 8')
+      ?.connection.dest_port,
+    7007,
+    'two spaces after the colon',
+  );
+  t.equal(
+    parseNflogLine('1.0 version 0, resource ID 4201, IPv4, length 80: 10.0.0.1.5 > 1.2.3.4.80: tcp 0')?.connection.protocol,
+    'tcp',
+    'tcp in -q form',
+  );
+  t.same(
+    parseNflogLine('1795679853.691841 version 0, resource ID 4201, IPv4, length 148: 10.10.0.200.57963 > 198.51.100.10.7007: UDP, length 8')
+      ?.connection,
+    { src_ip: '10.10.0.200', src_port: 57963, dest_ip: '198.51.100.10', dest_port: 7007, protocol: 'udp' },
+    'udp in -q form, as seen in the lab',
+  );
+  t.equal(
+    parseNflogLine('1.0 version 0, resource ID 99, family IPv4 (2), length 80: 10.0.0.1.5 > 1.2.3.4.6: UDP, length 3'),
+    undefined,
+    'not our group',
+  );
 });
 
 t.test('translation logs are rate-limited and the suppressed ones counted', async (t) => {
@@ -82,9 +133,15 @@ t.test('translation logs are rate-limited and the suppressed ones counted', asyn
   const log = { info: (record: unknown) => lines.push(record), warn: () => undefined } as never;
   const watcher = new ConntrackEventWatcher({ spawn: (() => undefined) as never, log, logTranslations: true, ratePerSecond: 10 });
   for (let port = 0; port < 100; port++) {
-    watcher.handleLine(`[NEW] udp 17 30 src=10.0.0.5 dst=198.51.100.10 sport=${1000 + port} dport=53 [UNREPLIED] src=198.51.100.10 dst=10.0.0.2 sport=53 dport=${2000 + port}`, 'stdout');
+    watcher.handleLine(
+      `[NEW] udp 17 30 src=10.0.0.5 dst=198.51.100.10 sport=${1000 + port} dport=53 [UNREPLIED] src=198.51.100.10 dst=10.0.0.2 sport=53 dport=${2000 + port}`,
+      'stdout',
+    );
   }
-  watcher.handleLine('[DESTROY] udp 17 src=10.0.0.5 dst=198.51.100.10 sport=1000 dport=53 src=198.51.100.10 dst=10.0.0.2 sport=53 dport=2000', 'stdout');
+  watcher.handleLine(
+    '[DESTROY] udp 17 src=10.0.0.5 dst=198.51.100.10 sport=1000 dport=53 src=198.51.100.10 dst=10.0.0.2 sport=53 dport=2000',
+    'stdout',
+  );
   watcher.handleLine('WARNING: We have hit ENOBUFS! We are losing events.', 'stderr');
   t.ok(lines.length >= 10 && lines.length <= 11, `${lines.length} logged of 100 within one second's budget`);
   t.equal(watcher.counts.logged + watcher.counts.suppressed, 100);
@@ -108,6 +165,8 @@ t.test('shipped alert rules pass promtool check and their unit tests', async (t)
   const check = await runCommand('check alert rules', 'promtool', ['check', 'rules', path.join(dir, 'alerts.yml')], { okExitCodes: [1] });
   t.equal(check.exitCode, 0, check.stdout + check.stderr);
   t.match(check.stdout, /SUCCESS: 15 rules found/);
-  const test = await runCommand('unit-test alert rules', 'promtool', ['test', 'rules', path.join(dir, 'alerts.test.yml')], { okExitCodes: [1] });
+  const test = await runCommand('unit-test alert rules', 'promtool', ['test', 'rules', path.join(dir, 'alerts.test.yml')], {
+    okExitCodes: [1],
+  });
   t.equal(test.exitCode, 0, test.stdout + test.stderr);
 });

@@ -13,7 +13,10 @@ const SCRIPT = repoFile('startup-scripts/natgw-startup.sh');
 const hasCommand = async (command: string) => (await execa('sh', ['-c', `command -v ${command}`], { reject: false })).exitCode === 0;
 
 /** A metadata server with only what the script reads: instance attributes, behind the Metadata-Flavor header. */
-async function metadataServer(t: { teardown: (fn: () => unknown) => void }, attributes: Record<string, string>): Promise<{ url: string; requests: string[] }> {
+async function metadataServer(
+  t: { teardown: (fn: () => unknown) => void },
+  attributes: Record<string, string>,
+): Promise<{ url: string; requests: string[] }> {
   const requests: string[] = [];
   const server: Server = createServer((request, response) => {
     requests.push(request.url ?? '');
@@ -40,7 +43,12 @@ function tempRoot(t: { teardown: (fn: () => unknown) => void }): string {
 
 /** Sources the script and calls one function, as the guest environment would run it but confined to `root`. */
 function callFunction(fn: string, env: Record<string, string>) {
-  return execa('bash', ['-c', `source "$1"; ${fn}`, 'natgw-test', SCRIPT], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, extendEnv: false, reject: false, stdin: 'ignore' });
+  return execa('bash', ['-c', `source "$1"; ${fn}`, 'natgw-test', SCRIPT], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+  });
 }
 
 t.test('shellcheck is clean', { skip: !(await hasCommand('shellcheck')) && 'shellcheck not installed' }, async (t) => {
@@ -48,25 +56,44 @@ t.test('shellcheck is clean', { skip: !(await hasCommand('shellcheck')) && 'shel
   t.equal(result.exitCode, 0, result.stdout);
 });
 
-t.test('the rendered unit passes systemd-analyze verify and is hardened', { skip: !(await hasCommand('systemd-analyze')) && 'systemd-analyze not installed' }, async (t) => {
-  const dir = tempRoot(t);
-  const unit = (await callFunction('render_unit', { NATGW_NODE_BIN: process.execPath })).stdout;
-  const file = join(dir, 'natgw-agent.service');
-  writeFileSync(file, `${unit}\n`);
-  const verify = await execa('systemd-analyze', ['verify', file], { reject: false });
-  t.equal(verify.exitCode, 0, `${verify.stdout}\n${verify.stderr}`);
-  t.equal(verify.stderr.trim(), '', 'no warnings');
-  t.match(unit, /^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW$/m);
-  t.notMatch(unit, /CAP_SYS_MODULE|CAP_SYS_ADMIN/);
-  for (const line of ['ProtectSystem=strict', 'ReadWritePaths=/etc/sysctl.d /run', 'ProtectHome=yes', 'NoNewPrivileges=yes', 'Restart=always', 'RestartSec=2']) {
-    t.match(unit, new RegExp(`^${line.replace(/[./]/g, '\\$&')}$`, 'm'), line);
-  }
-  t.notMatch(unit, /^ProtectKernelTunables=yes/m, 'the agent writes /proc/sys/net');
-  t.match(unit, new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=1 /opt/natgw/natgw-agent.mjs --restart-on-new-bundle$`, 'm'), 'no config arguments on GCE: the agent reads natgw-config itself; a small young generation');
-  t.match(unit, /^ExecStartPre=-\+\/usr\/bin\/timeout 45 \/bin\/bash \/opt\/natgw\/natgw-startup.sh update-agent$/m, 'a published bundle is installed before each start, outside the sandbox, bounded in time, never blocking the start');
-  t.match(unit, /^SuccessExitStatus=75$/m, 'an exit to upgrade is not a failure');
-  t.match(unit, /^Environment=NODE_ENV=production MALLOC_MMAP_THRESHOLD_=65536$/m, 'large buffers go back to the kernel when freed');
-});
+t.test(
+  'the rendered unit passes systemd-analyze verify and is hardened',
+  { skip: !(await hasCommand('systemd-analyze')) && 'systemd-analyze not installed' },
+  async (t) => {
+    const dir = tempRoot(t);
+    const unit = (await callFunction('render_unit', { NATGW_NODE_BIN: process.execPath })).stdout;
+    const file = join(dir, 'natgw-agent.service');
+    writeFileSync(file, `${unit}\n`);
+    const verify = await execa('systemd-analyze', ['verify', file], { reject: false });
+    t.equal(verify.exitCode, 0, `${verify.stdout}\n${verify.stderr}`);
+    t.equal(verify.stderr.trim(), '', 'no warnings');
+    t.match(unit, /^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW$/m);
+    t.notMatch(unit, /CAP_SYS_MODULE|CAP_SYS_ADMIN/);
+    for (const line of [
+      'ProtectSystem=strict',
+      'ReadWritePaths=/etc/sysctl.d /run',
+      'ProtectHome=yes',
+      'NoNewPrivileges=yes',
+      'Restart=always',
+      'RestartSec=2',
+    ]) {
+      t.match(unit, new RegExp(`^${line.replace(/[./]/g, '\\$&')}$`, 'm'), line);
+    }
+    t.notMatch(unit, /^ProtectKernelTunables=yes/m, 'the agent writes /proc/sys/net');
+    t.match(
+      unit,
+      new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=1 /opt/natgw/natgw-agent.mjs --restart-on-new-bundle$`, 'm'),
+      'no config arguments on GCE: the agent reads natgw-config itself; a small young generation',
+    );
+    t.match(
+      unit,
+      /^ExecStartPre=-\+\/usr\/bin\/timeout 45 \/bin\/bash \/opt\/natgw\/natgw-startup.sh update-agent$/m,
+      'a published bundle is installed before each start, outside the sandbox, bounded in time, never blocking the start',
+    );
+    t.match(unit, /^SuccessExitStatus=75$/m, 'an exit to upgrade is not a failure');
+    t.match(unit, /^Environment=NODE_ENV=production MALLOC_MMAP_THRESHOLD_=65536$/m, 'large buffers go back to the kernel when freed');
+  },
+);
 
 t.test('a good multi-chunk bundle is fetched, verified and installed under NATGW_ROOT', async (t) => {
   const bundle = Buffer.concat([Buffer.from('// natgw agent\n'), randomBytes(300 * 1024)]);
@@ -91,7 +118,10 @@ t.test('a checksum mismatch fails loudly and installs nothing', async (t) => {
   const root = tempRoot(t);
   const result = await callFunction('fetch_and_install_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: server.url });
   t.not(result.exitCode, 0);
-  t.match(result.stderr, /ERROR: agent bundle checksum mismatch: metadata says [0-9a-f]{64}, the reassembled bundle is [0-9a-f]{64}; not starting it/);
+  t.match(
+    result.stderr,
+    /ERROR: agent bundle checksum mismatch: metadata says [0-9a-f]{64}, the reassembled bundle is [0-9a-f]{64}; not starting it/,
+  );
   t.notOk(existsSync(join(root, 'opt/natgw/natgw-agent.mjs')));
   t.same(readdirSync(join(root, 'opt/natgw')), [], 'staging removed even on failure');
 });
@@ -105,10 +135,16 @@ t.test('missing bundle, missing checksum, corrupt data: each a clear failure', a
 
   const noSum = bundleMetadata(Buffer.from('x'), '0.1.0');
   delete noSum['natgw-agent-sha256'];
-  const noSumResult = await callFunction('fetch_and_install_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, noSum)).url });
+  const noSumResult = await callFunction('fetch_and_install_agent', {
+    NATGW_ROOT: root,
+    NATGW_METADATA_URL: (await metadataServer(t, noSum)).url,
+  });
   t.match(noSumResult.stderr, /natgw-agent-sha256 is missing; refusing to run an unverified agent/);
 
-  const corrupt = await callFunction('fetch_and_install_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, { 'natgw-agent-0': 'bm90IGd6aXA=', 'natgw-agent-sha256': 'x' })).url });
+  const corrupt = await callFunction('fetch_and_install_agent', {
+    NATGW_ROOT: root,
+    NATGW_METADATA_URL: (await metadataServer(t, { 'natgw-agent-0': 'bm90IGd6aXA=', 'natgw-agent-sha256': 'x' })).url,
+  });
   t.match(corrupt.stderr, /not valid base64\+gzip/);
   t.notOk(existsSync(join(root, 'opt/natgw/natgw-agent.mjs')));
 });
@@ -116,9 +152,22 @@ t.test('missing bundle, missing checksum, corrupt data: each a clear failure', a
 t.test('main in lab mode: no apt, no systemctl; unit written under the root; agent started directly', async (t) => {
   const root = tempRoot(t);
   // A stand-in agent that records how it was started.
-  const agent = Buffer.from(`import { writeFileSync } from 'node:fs';\nconst root = process.argv[process.argv.indexOf('--root') + 1];\nwriteFileSync(root + '/agent-started', JSON.stringify(process.argv.slice(2)));\n`);
+  const agent = Buffer.from(
+    `import { writeFileSync } from 'node:fs';\nconst root = process.argv[process.argv.indexOf('--root') + 1];\nwriteFileSync(root + '/agent-started', JSON.stringify(process.argv.slice(2)));\n`,
+  );
   const server = await metadataServer(t, bundleMetadata(agent, '0.1.0'));
-  const result = await execa('bash', [SCRIPT], { env: { PATH: process.env.PATH ?? '', NATGW_ROOT: root, NATGW_METADATA_URL: server.url, NATGW_LAB: '1', NATGW_NODE_BIN: process.execPath }, extendEnv: false, reject: false, stdin: 'ignore' });
+  const result = await execa('bash', [SCRIPT], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NATGW_ROOT: root,
+      NATGW_METADATA_URL: server.url,
+      NATGW_LAB: '1',
+      NATGW_NODE_BIN: process.execPath,
+    },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+  });
   t.equal(result.exitCode, 0, result.stderr);
   t.match(result.stdout, /systemd: NATGW_LAB=1, skipping systemctl/);
   t.match(result.stdout, /modules: NATGW_LAB=1, not loading kernel modules/);
@@ -136,17 +185,32 @@ t.test('update-agent installs a newly published bundle only; in lab mode an exit
   const root = tempRoot(t);
   const installed = join(root, 'opt/natgw/natgw-agent.mjs');
   const first = Buffer.from('// agent 1\n');
-  const same = await callFunction('update_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, bundleMetadata(first, '1'))).url });
+  const same = await callFunction('update_agent', {
+    NATGW_ROOT: root,
+    NATGW_METADATA_URL: (await metadataServer(t, bundleMetadata(first, '1'))).url,
+  });
   t.equal(same.exitCode, 0, same.stderr);
   t.match(same.stdout, /a new bundle is published/, 'nothing installed yet: installs it');
   t.equal(readFileSync(installed, 'utf8'), first.toString());
-  const again = await callFunction('update_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, bundleMetadata(first, '1'))).url });
+  const again = await callFunction('update_agent', {
+    NATGW_ROOT: root,
+    NATGW_METADATA_URL: (await metadataServer(t, bundleMetadata(first, '1'))).url,
+  });
   t.match(again.stdout, /the installed bundle is the published one/);
   t.notMatch(again.stdout, /fetched/, 'no download when nothing changed');
   const second = Buffer.from('// agent 2\n');
-  const upgrade = await execa('bash', [SCRIPT, 'update-agent'], { env: { PATH: process.env.PATH ?? '', NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, bundleMetadata(second, '2'))).url }, extendEnv: false, reject: false, stdin: 'ignore' });
+  const upgrade = await execa('bash', [SCRIPT, 'update-agent'], {
+    env: { PATH: process.env.PATH ?? '', NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, bundleMetadata(second, '2'))).url },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+  });
   t.equal(upgrade.exitCode, 0, upgrade.stderr);
-  t.equal(readFileSync(installed, 'utf8'), second.toString(), 'the script run as `update-agent` (the unit\'s ExecStartPre) installs the new one');
+  t.equal(
+    readFileSync(installed, 'utf8'),
+    second.toString(),
+    "the script run as `update-agent` (the unit's ExecStartPre) installs the new one",
+  );
   const noSum = bundleMetadata(Buffer.from('// agent 3\n'), '3');
   delete noSum['natgw-agent-sha256'];
   const refused = await callFunction('update_agent', { NATGW_ROOT: root, NATGW_METADATA_URL: (await metadataServer(t, noSum)).url });
@@ -154,13 +218,35 @@ t.test('update-agent installs a newly published bundle only; in lab mode an exit
   t.equal(readFileSync(installed, 'utf8'), second.toString(), 'without a checksum the installed agent stays');
 
   // A stand-in agent that exits to upgrade on its first run and normally on its second.
-  const agent = Buffer.from(`import { appendFileSync, readFileSync } from 'node:fs';\nconst root = process.argv[process.argv.indexOf('--root') + 1];\nappendFileSync(root + '/starts', 'x');\nprocess.exitCode = readFileSync(root + '/starts', 'utf8').length === 1 ? 75 : 0;\n`);
+  const agent = Buffer.from(
+    `import { appendFileSync, readFileSync } from 'node:fs';\nconst root = process.argv[process.argv.indexOf('--root') + 1];\nappendFileSync(root + '/starts', 'x');\nprocess.exitCode = readFileSync(root + '/starts', 'utf8').length === 1 ? 75 : 0;\n`,
+  );
   const labRoot = tempRoot(t);
   const server = await metadataServer(t, bundleMetadata(agent, '1'));
-  const boot = await execa('bash', [SCRIPT], { env: { PATH: process.env.PATH ?? '', NATGW_ROOT: labRoot, NATGW_METADATA_URL: server.url, NATGW_LAB: '1', NATGW_NODE_BIN: process.execPath }, extendEnv: false, reject: false, stdin: 'ignore' });
+  const boot = await execa('bash', [SCRIPT], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NATGW_ROOT: labRoot,
+      NATGW_METADATA_URL: server.url,
+      NATGW_LAB: '1',
+      NATGW_NODE_BIN: process.execPath,
+    },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+  });
   t.equal(boot.exitCode, 0, boot.stderr);
   const log = join(labRoot, 'var/log/natgw-agent.log');
-  for (let i = 0; i < 400 && !(existsSync(log) && /exited to upgrade[\s\S]*published one/.test(readFileSync(log, 'utf8')) && readFileSync(join(labRoot, 'starts'), 'utf8').length === 2); i++) {
+  for (
+    let i = 0;
+    i < 400 &&
+    !(
+      existsSync(log) &&
+      /exited to upgrade[\s\S]*published one/.test(readFileSync(log, 'utf8')) &&
+      readFileSync(join(labRoot, 'starts'), 'utf8').length === 2
+    );
+    i++
+  ) {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   t.equal(readFileSync(join(labRoot, 'starts'), 'utf8').length, 2, 'restarted once after exit code 75, not after exit code 0');
@@ -182,15 +268,32 @@ function aptStub(t: { teardown: (fn: () => unknown) => void }, failingUpdates: n
 
 t.test('apt-get waits for the dpkg lock (bounded) and retries a failed update', async (t) => {
   const flaky = aptStub(t, 2);
-  const result = await execa('/bin/bash', ['-c', `source "$1"; install_packages`, 'natgw-test', SCRIPT], { env: { PATH: flaky.path, NATGW_NODE_BIN: '/nonexistent/node' }, extendEnv: false, reject: false, stdin: 'ignore' });
+  const result = await execa('/bin/bash', ['-c', `source "$1"; install_packages`, 'natgw-test', SCRIPT], {
+    env: { PATH: flaky.path, NATGW_NODE_BIN: '/nonexistent/node' },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+  });
   t.equal(result.exitCode, 0, result.stderr);
   const calls = readFileSync(flaky.log, 'utf8').trim().split('\n');
-  t.same(calls.map((call) => (call.includes(' update') ? 'update' : 'install')), ['update', 'update', 'update', 'install'], 'two failed updates retried, then the install');
-  t.ok(calls.every((call) => call.startsWith('-o DPkg::Lock::Timeout=300 ')), `every apt-get call waits for the lock, bounded: ${calls.join(' | ')}`);
+  t.same(
+    calls.map((call) => (call.includes(' update') ? 'update' : 'install')),
+    ['update', 'update', 'update', 'install'],
+    'two failed updates retried, then the install',
+  );
+  t.ok(
+    calls.every((call) => call.startsWith('-o DPkg::Lock::Timeout=300 ')),
+    `every apt-get call waits for the lock, bounded: ${calls.join(' | ')}`,
+  );
   t.match(result.stdout, /apt-get update failed \(attempt 2\/5\)/);
 
   const broken = aptStub(t, 99);
-  const failed = await execa('/bin/bash', ['-c', `source "$1"; install_packages`, 'natgw-test', SCRIPT], { env: { PATH: broken.path, NATGW_NODE_BIN: '/nonexistent/node' }, extendEnv: false, reject: false, stdin: 'ignore' });
+  const failed = await execa('/bin/bash', ['-c', `source "$1"; install_packages`, 'natgw-test', SCRIPT], {
+    env: { PATH: broken.path, NATGW_NODE_BIN: '/nonexistent/node' },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+  });
   t.not(failed.exitCode, 0);
   t.match(failed.stderr, /ERROR: apt-get update failed 5 times/);
   t.equal(readFileSync(broken.log, 'utf8').trim().split('\n').length, 5, 'bounded: five attempts, no install');

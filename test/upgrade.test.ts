@@ -67,6 +67,12 @@ t.test('live upgrade decisions', async (t) => {
   });
 
   await t.test('a running file that cannot be read turns live upgrades off', async (t) => {
-    t.equal(await waitForNewBundle(scriptedMetadata([next]), log, { runningFile: path.join(dir, 'missing.mjs'), signal: AbortSignal.timeout(5000) }), undefined);
+    t.equal(
+      await waitForNewBundle(scriptedMetadata([next]), log, {
+        runningFile: path.join(dir, 'missing.mjs'),
+        signal: AbortSignal.timeout(5000),
+      }),
+      undefined,
+    );
   });
 });

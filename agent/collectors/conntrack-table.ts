@@ -161,7 +161,8 @@ export class TableSummarizer {
     const dport = line.indexOf(' dport=', originalSrc);
     const protocol = line.charCodeAt(0) === 116 ? 1 : line.charCodeAt(0) === 117 ? 2 : 3;
     // protocol × 2^48 + address × 2^16 + port stays below 2^53 and above 0: an exact, non-empty key.
-    const destination = protocol * 2 ** 48 + ipAt(line, originalDst + 5) * 65_536 + (dport !== -1 && dport < replySrc ? numberAt(line, dport + 7) : 0);
+    const destination =
+      protocol * 2 ** 48 + ipAt(line, originalDst + 5) * 65_536 + (dport !== -1 && dport < replySrc ? numberAt(line, dport + 7) : 0);
     this.translated++;
     let vm = this.perVm.get(vmIp);
     if (vm === undefined) {
@@ -173,7 +174,11 @@ export class TableSummarizer {
   }
 
   result(): TableSummary {
-    const vms = [...this.perVm.entries()].map(([vm, usage]) => ({ vm: dotted(vm), openConnections: usage.open, portUsage: usage.perDestination.max }));
+    const vms = [...this.perVm.entries()].map(([vm, usage]) => ({
+      vm: dotted(vm),
+      openConnections: usage.open,
+      portUsage: usage.perDestination.max,
+    }));
     vms.sort((a, b) => b.openConnections - a.openConnections || a.vm.localeCompare(b.vm));
     return { translated: this.translated, vms };
   }
@@ -232,10 +237,22 @@ export class ConntrackTableSampler {
       if (code !== 0) throw new Error(`conntrack -L -f ipv4 --src-nat exited with ${code ?? 'an error'}: ${stderr.trim()}`);
       const summary = summarizer.result();
       const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.status = { summary, ok: true, durationSeconds, lastSuccess: Date.now() / 1000, nextDelaySeconds: Math.max(this.minIntervalSeconds, durationSeconds * 100) };
+      this.status = {
+        summary,
+        ok: true,
+        durationSeconds,
+        lastSuccess: Date.now() / 1000,
+        nextDelaySeconds: Math.max(this.minIntervalSeconds, durationSeconds * 100),
+      };
     } catch (error) {
       const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.status = { ...this.status, ok: false, durationSeconds, error: (error as Error).message, nextDelaySeconds: this.minIntervalSeconds };
+      this.status = {
+        ...this.status,
+        ok: false,
+        durationSeconds,
+        error: (error as Error).message,
+        nextDelaySeconds: this.minIntervalSeconds,
+      };
     }
   }
 

@@ -51,7 +51,12 @@ export class DropLogWatcher {
   ) {
     const groups = DROP_REASONS.map((entry) => entry.nflogGroup).join(',');
     this.reader = new SupervisedReader(
-      { collector: 'drop_log', purpose: 'read dropped packets from NFLOG', file: 'tcpdump', args: ['-l', '-q', '-n', '-e', '-tt', '-i', `nflog:${groups}`] },
+      {
+        collector: 'drop_log',
+        purpose: 'read dropped packets from NFLOG',
+        file: 'tcpdump',
+        args: ['-l', '-q', '-n', '-e', '-tt', '-i', `nflog:${groups}`],
+      },
       spawn,
       log,
       (line, stream) => this.handleLine(line, stream),

@@ -7,7 +7,15 @@ import { runCommand } from '../../agent/runner.js';
 import { assertInsideLabNamespace } from './guard.js';
 import { manyRanges } from '../ranges.js';
 
-const { values } = parseArgs({ options: { netns: { type: 'string' }, root: { type: 'string' }, ranges: { type: 'string', default: '1000' }, reps: { type: 'string', default: '5' }, naive: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({
+  options: {
+    netns: { type: 'string' },
+    root: { type: 'string' },
+    ranges: { type: 'string', default: '1000' },
+    reps: { type: 'string', default: '5' },
+    naive: { type: 'string', default: '1000' },
+  },
+});
 assertInsideLabNamespace(values.netns);
 const root = values.root;
 if (root === undefined) throw new Error('--root is required');
@@ -63,4 +71,6 @@ await runCommand('restore linear rules', 'iptables-restore', ['--noflush'], {
 const linearRestoreMs = ms(start);
 await runCommand('flush', 'iptables', ['-t', 'nat', '-F', 'POSTROUTING']);
 
-process.stdout.write(`${JSON.stringify({ ranges: ranges.length, cold, warm, inspect, converge, naive: { rules: naiveCount, ms: naiveMs }, linearRestoreMs })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ ranges: ranges.length, cold, warm, inspect, converge, naive: { rules: naiveCount, ms: naiveMs }, linearRestoreMs })}\n`,
+);

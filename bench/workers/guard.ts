@@ -11,7 +11,9 @@ export function assertInsideLabNamespace(name: string | undefined): void {
     expected = undefined;
   }
   if (expected === undefined || expected.ino !== here.ino || expected.dev !== here.dev) {
-    process.stderr.write(`refusing to run outside the lab namespace ${name ?? '(none given)'}: run me with \`ip netns exec NAME … --netns NAME\`\n`);
+    process.stderr.write(
+      `refusing to run outside the lab namespace ${name ?? '(none given)'}: run me with \`ip netns exec NAME … --netns NAME\`\n`,
+    );
     process.exit(3);
   }
 }

@@ -3,7 +3,14 @@
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { url: { type: 'string', default: 'http://127.0.0.1:9731/metrics' }, count: { type: 'string', default: '300' }, 'interval-ms': { type: 'string', default: '0' }, 'max-seconds': { type: 'string', default: '120' } } });
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string', default: 'http://127.0.0.1:9731/metrics' },
+    count: { type: 'string', default: '300' },
+    'interval-ms': { type: 'string', default: '0' },
+    'max-seconds': { type: 'string', default: '120' },
+  },
+});
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const count = Number(values.count);
 const deadline = Date.now() + Number(values['max-seconds']) * 1000;
@@ -36,4 +43,6 @@ for (let i = 0; i < count && Date.now() < deadline; i++) {
 agent.destroy();
 const sorted = [...latencies].sort((a, b) => a - b);
 const pick = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
-process.stdout.write(`${JSON.stringify({ count: sorted.length, errors, bytes, p50: pick(0.5), p90: pick(0.9), p99: pick(0.99), max: sorted.at(-1) ?? NaN })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ count: sorted.length, errors, bytes, p50: pick(0.5), p90: pick(0.9), p99: pick(0.99), max: sorted.at(-1) ?? NaN })}\n`,
+);

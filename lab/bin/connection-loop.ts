@@ -3,7 +3,14 @@
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { host: { type: 'string', default: '198.51.100.10' }, 'every-ms': { type: 'string', default: '100' }, seconds: { type: 'string', default: '20' }, 'timeout-ms': { type: 'string', default: '1000' } } });
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string', default: '198.51.100.10' },
+    'every-ms': { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '20' },
+    'timeout-ms': { type: 'string', default: '1000' },
+  },
+});
 const everyMs = Math.max(10, Number(values['every-ms']));
 const deadline = Date.now() + Math.min(Number(values.seconds), 300) * 1000;
 const timeoutMs = Number(values['timeout-ms']);

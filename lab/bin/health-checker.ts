@@ -22,10 +22,13 @@ const settings = JSON.parse(process.argv[2] ?? '{}') as Settings;
 
 function probe(target: Target): Promise<boolean> {
   return new Promise((resolve) => {
-    const request = http.get({ host: target.ip, port: target.port, path: target.path, timeout: target.timeoutMs, agent: false }, (response) => {
-      response.resume();
-      resolve(response.statusCode === 200);
-    });
+    const request = http.get(
+      { host: target.ip, port: target.port, path: target.path, timeout: target.timeoutMs, agent: false },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode === 200);
+      },
+    );
     request.on('timeout', () => request.destroy());
     request.on('error', () => resolve(false));
   });

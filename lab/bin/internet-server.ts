@@ -7,7 +7,13 @@ import { parseArgs } from 'node:util';
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { address: { type: 'string', default: '198.51.100.10' }, 'http-port': { type: 'string', default: '80' }, 'udp-port': { type: 'string', default: '7007' } } });
+  const { values } = parseArgs({
+    options: {
+      address: { type: 'string', default: '198.51.100.10' },
+      'http-port': { type: 'string', default: '80' },
+      'udp-port': { type: 'string', default: '7007' },
+    },
+  });
   const address = values.address;
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://lab');

@@ -3,7 +3,19 @@
 // The modules depend on this file and on the store only, never on the HTTP server, so the server can compose them
 // without an import cycle.
 import { methodSpec, type MethodSpec } from './protos.js';
-import { API_BASE, ApiError, ComputeStore, invalid, notFound, OperationFailure, relativePath, type Collection, type Json, type OperationError, type Scope } from './store.js';
+import {
+  API_BASE,
+  ApiError,
+  ComputeStore,
+  invalid,
+  notFound,
+  OperationFailure,
+  relativePath,
+  type Collection,
+  type Json,
+  type OperationError,
+  type Scope,
+} from './store.js';
 
 export interface Fault {
   /** The method id (compute.instances.insert) or a pattern over it; absent = any method (then give `path`). */
@@ -41,21 +53,33 @@ export interface Handler {
 }
 
 /** One handler per RPC, its HTTP binding read from protos.json, e.g. handler('Routes', 'Insert', …). */
-export const handler = (service: string, method: string, handle: Handler['handle']): Handler => ({ spec: methodSpec(service, method), handle });
+export const handler = (service: string, method: string, handle: Handler['handle']): Handler => ({
+  spec: methodSpec(service, method),
+  handle,
+});
 
 export const NAME_REGEX = '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)';
 const MAX_METADATA_VALUE = 256 * 1024;
 const MAX_METADATA_TOTAL = 512 * 1024;
 
-export const lastSegment = (url: unknown) => String(url ?? '').split('/').pop() ?? '';
+export const lastSegment = (url: unknown) =>
+  String(url ?? '')
+    .split('/')
+    .pop() ?? '';
 
 export const inUse = (kind: string, name: string, user: unknown) =>
-  new ApiError(400, 'resourceInUseByAnotherResource', `The ${kind} resource '${name}' is already being used by '${String(user).replace(API_BASE, '')}'`);
+  new ApiError(
+    400,
+    'resourceInUseByAnotherResource',
+    `The ${kind} resource '${name}' is already being used by '${String(user).replace(API_BASE, '')}'`,
+  );
 
-export const fullLink = (project: string, scope: Scope, collection: Collection, name: string) => `${API_BASE}${ComputeStore.key(project, scope, collection, name)}`;
+export const fullLink = (project: string, scope: Scope, collection: Collection, name: string) =>
+  `${API_BASE}${ComputeStore.key(project, scope, collection, name)}`;
 
 export const metadataValue = (resource: Json, key: string) =>
-  (((resource.metadata as Json | undefined)?.items as { key: string; value: string }[] | undefined) ?? []).find((item) => item.key === key)?.value;
+  (((resource.metadata as Json | undefined)?.items as { key: string; value: string }[] | undefined) ?? []).find((item) => item.key === key)
+    ?.value;
 
 export function checkMetadata(metadata: Json): void {
   const items = (metadata.items as { key?: string; value?: string }[] | undefined) ?? [];
@@ -67,10 +91,16 @@ export function checkMetadata(metadata: Json): void {
     if (keys.has(key)) throw invalid(`Invalid value for field 'resource.metadata': duplicate key '${key}'.`);
     keys.add(key);
     const size = Buffer.byteLength(String(item.value ?? ''));
-    if (size > MAX_METADATA_VALUE) throw invalid(`Value for field 'resource.metadata.items[${index}].value' is too large: maximum size ${MAX_METADATA_VALUE} character(s); actual size ${size}.`);
+    if (size > MAX_METADATA_VALUE)
+      throw invalid(
+        `Value for field 'resource.metadata.items[${index}].value' is too large: maximum size ${MAX_METADATA_VALUE} character(s); actual size ${size}.`,
+      );
     total += size + key.length;
   }
-  if (total > MAX_METADATA_TOTAL) throw invalid(`Value for field 'resource.metadata' is too large: maximum size ${MAX_METADATA_TOTAL} character(s); actual size ${total}.`);
+  if (total > MAX_METADATA_TOTAL)
+    throw invalid(
+      `Value for field 'resource.metadata' is too large: maximum size ${MAX_METADATA_TOTAL} character(s); actual size ${total}.`,
+    );
 }
 
 /** The store plus the real API's mutation semantics, handed to every API module. */
@@ -125,11 +155,18 @@ export class HandlerKit {
   }
 
   /** A patch: merge the body into the resource (nested objects merged one level), after `check` saw the result. */
-  patch(ctx: Ctx, collection: Collection, name: string, check: (merged: Json, current: Json) => void, after?: (updated: Json, before: Json) => void): Json {
+  patch(
+    ctx: Ctx,
+    collection: Collection,
+    name: string,
+    check: (merged: Json, current: Json) => void,
+    after?: (updated: Json, before: Json) => void,
+  ): Json {
     const seen = this.store.operationForRequestId(ctx.query.requestId);
     if (seen !== undefined) return seen;
     const current = this.store.require(ctx.project, ctx.scope, collection, name);
-    if (ctx.body.name !== undefined && ctx.body.name !== name) throw invalid(`Invalid value for field 'resource.name': '${String(ctx.body.name)}'. Resource name cannot be changed.`);
+    if (ctx.body.name !== undefined && ctx.body.name !== name)
+      throw invalid(`Invalid value for field 'resource.name': '${String(ctx.body.name)}'. Resource name cannot be changed.`);
     if (ctx.body.fingerprint !== undefined && current.fingerprint !== undefined && ctx.body.fingerprint !== current.fingerprint) {
       throw new ApiError(412, 'conditionNotMet', 'Supplied fingerprint does not match current fingerprint.');
     }
@@ -137,7 +174,15 @@ export class HandlerKit {
     for (const [key, value] of Object.entries(ctx.body)) {
       if (key === 'fingerprint') continue;
       const old = merged[key];
-      merged[key] = value !== null && typeof value === 'object' && !Array.isArray(value) && old !== null && typeof old === 'object' && !Array.isArray(old) ? { ...(old as Json), ...(value as Json) } : value;
+      merged[key] =
+        value !== null &&
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        old !== null &&
+        typeof old === 'object' &&
+        !Array.isArray(old)
+          ? { ...(old as Json), ...(value as Json) }
+          : value;
     }
     check(merged, current);
     const before = structuredClone(current);
@@ -154,7 +199,8 @@ export class HandlerKit {
   /** setLabels with the real API's optimistic locking: the caller's labelFingerprint must be the current one. */
   setLabels(ctx: Ctx, collection: Collection, name: string): Json {
     const current = this.store.require(ctx.project, ctx.scope, collection, name);
-    if (ctx.body.labelFingerprint !== current.labelFingerprint) throw new ApiError(412, 'conditionNotMet', 'Labels fingerprint either invalid or resource labels have changed');
+    if (ctx.body.labelFingerprint !== current.labelFingerprint)
+      throw new ApiError(412, 'conditionNotMet', 'Labels fingerprint either invalid or resource labels have changed');
     return this.mutate(ctx, 'setLabels', String(current.selfLink), () =>
       this.store.update(ctx.project, ctx.scope, collection, name, (resource) => {
         resource.labels = ctx.body.labels ?? {};
@@ -173,7 +219,8 @@ export class HandlerKit {
   }
 
   requireNetwork(ctx: Ctx, reference: unknown, field: string): Json {
-    if (typeof reference !== 'string' || reference === '') throw invalid(`Invalid value for field '${field}': ''. The network must be specified.`);
+    if (typeof reference !== 'string' || reference === '')
+      throw invalid(`Invalid value for field '${field}': ''. The network must be specified.`);
     const path = relativePath(reference, ctx.project, 'global', 'networks');
     const network = this.store.getByPath(path);
     if (network === undefined) throw notFound(path);
@@ -190,7 +237,9 @@ export class HandlerKit {
 
   /** Internal IPs in use (VMs and forwarding rules), so a new one is never handed out twice. */
   usedInternalIps(): Set<string> {
-    const used = new Set(this.store.all('instances').map((entry) => String(((entry.resource.networkInterfaces as Json[])[0] as Json).networkIP)));
+    const used = new Set(
+      this.store.all('instances').map((entry) => String(((entry.resource.networkInterfaces as Json[])[0] as Json).networkIP)),
+    );
     for (const entry of this.store.all('forwardingRules')) used.add(String(entry.resource.IPAddress));
     return used;
   }

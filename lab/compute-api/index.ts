@@ -51,7 +51,8 @@ export function seedProject(store: ComputeStore, options: SeedOptions = {}): voi
   const network = options.network ?? 'default';
   store.seedRegion(project, region);
   const seeded = store.seedNetwork(project, network);
-  for (const subnet of options.subnets ?? [{ name: network, ipCidrRange: '10.128.0.0/20' }]) store.seedSubnetwork(project, region, { ...subnet, network });
+  for (const subnet of options.subnets ?? [{ name: network, ipCidrRange: '10.128.0.0/20' }])
+    store.seedSubnetwork(project, region, { ...subnet, network });
   store.seedImage('debian-cloud', 'debian-12-bookworm-v20261001', 'debian-12');
   store.seedImage('debian-cloud', 'debian-13-trixie-v20261001', 'debian-13');
   store.seedImage('debian-cloud', 'debian-13-trixie-arm64-v20261001', 'debian-13-arm64', 'ARM64');
@@ -81,7 +82,9 @@ export interface FakeComputeOptions {
 
 export async function startFakeCompute(options: FakeComputeOptions = {}): Promise<FakeCompute> {
   const limits = options.guestAttributeLimits === true ? DEFAULT_GUEST_ATTRIBUTE_LIMITS : (options.guestAttributeLimits ?? false);
-  const store = options.store ?? new ComputeStore({ ...(options.timing === undefined ? {} : { timing: options.timing }), guestAttributeLimits: limits });
+  const store =
+    options.store ??
+    new ComputeStore({ ...(options.timing === undefined ? {} : { timing: options.timing }), guestAttributeLimits: limits });
   if (options.seed !== false) seedProject(store, options.seed ?? {});
   const api = new FakeComputeApi(store);
   const { url, port } = await api.listen();

@@ -102,7 +102,8 @@ function validateAgainst(type: ProtoType, value: unknown, at: string): string[] 
         problems.push(`Invalid JSON payload received. Expected a list at '${where}'.`);
         continue;
       }
-      for (const [index, item] of fieldValue.entries()) problems.push(...validateScalarOrMessage(field.type, item, `${where}[${index}]`, type));
+      for (const [index, item] of fieldValue.entries())
+        problems.push(...validateScalarOrMessage(field.type, item, `${where}[${index}]`, type));
     } else {
       problems.push(...validateScalarOrMessage(field.type, fieldValue, where, type));
     }
@@ -122,10 +123,14 @@ function validateScalarOrMessage(typeName: string, value: unknown, at: string, s
     case 'uint32':
     case 'int64':
     case 'uint64':
-      return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && INTEGER.test(value)) ? [] : bad(`TYPE_${typeName.toUpperCase()}`);
+      return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && INTEGER.test(value))
+        ? []
+        : bad(`TYPE_${typeName.toUpperCase()}`);
     case 'double':
     case 'float':
-      return typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) ? [] : bad('TYPE_DOUBLE');
+      return typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)))
+        ? []
+        : bad('TYPE_DOUBLE');
     default: {
       if (typeName.startsWith('google.protobuf.')) return [];
       const type = resolveType(typeName, scope);

@@ -82,11 +82,14 @@ export class FakeComputeApi {
 
   /** Calls that change something: not GETs, not operation waits, and not the API's read-only POSTs (getHealth, list…). */
   mutations(): LoggedRequest[] {
-    return this.requests.filter((request) => request.httpMethod !== 'GET' && !request.method.endsWith('Operations.wait') && !READ_ONLY_POSTS.has(request.method));
+    return this.requests.filter(
+      (request) => request.httpMethod !== 'GET' && !request.method.endsWith('Operations.wait') && !READ_ONLY_POSTS.has(request.method),
+    );
   }
 
   private takeFault(methodId: string, urlPath: string): Fault | undefined {
-    const matches = (pattern: string | RegExp | undefined, value: string) => pattern === undefined || (typeof pattern === 'string' ? pattern === value : pattern.test(value));
+    const matches = (pattern: string | RegExp | undefined, value: string) =>
+      pattern === undefined || (typeof pattern === 'string' ? pattern === value : pattern.test(value));
     const index = this.faults.findIndex((fault) => fault.left > 0 && matches(fault.method, methodId) && matches(fault.path, urlPath));
     if (index < 0) return undefined;
     const fault = this.faults[index]!;
@@ -113,7 +116,11 @@ export class FakeComputeApi {
         }
         try {
           if (fault?.status !== undefined) {
-            throw new ApiError(fault.status, fault.reason ?? 'backendError', fault.message ?? `injected HTTP ${fault.status} for ${spec.id}`);
+            throw new ApiError(
+              fault.status,
+              fault.reason ?? 'backendError',
+              fault.message ?? `injected HTTP ${fault.status} for ${spec.id}`,
+            );
           }
           if (spec.bodyType !== undefined) {
             if (request.body === undefined) throw invalid(`Required field '${spec.bodyField}' not specified`);

@@ -99,7 +99,13 @@ const DEFAULT_QUOTAS: Record<QuotaMetric, number> = { STATIC_ADDRESSES: 8, IN_US
 export type OrgPolicyConstraint = 'constraints/compute.vmExternalIpAccess' | 'constraints/compute.vmCanIpForward';
 
 /** The machine types the fake offers in every zone (name, vCPUs, memory, architecture), as machineTypes.get shows them. */
-export const MACHINE_TYPES: { name: string; guestCpus: number; memoryMb: number; architecture: 'X86_64' | 'ARM64'; isSharedCpu?: boolean }[] = [
+export const MACHINE_TYPES: {
+  name: string;
+  guestCpus: number;
+  memoryMb: number;
+  architecture: 'X86_64' | 'ARM64';
+  isSharedCpu?: boolean;
+}[] = [
   { name: 'e2-micro', guestCpus: 2, memoryMb: 1024, architecture: 'X86_64', isSharedCpu: true },
   { name: 'e2-small', guestCpus: 2, memoryMb: 2048, architecture: 'X86_64', isSharedCpu: true },
   { name: 'e2-medium', guestCpus: 2, memoryMb: 4096, architecture: 'X86_64', isSharedCpu: true },
@@ -163,14 +169,19 @@ const NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 let idCounter = 1_000_000_000_000_000n;
 const nextId = () => String(idCounter++);
-const fingerprint = (value: unknown) => createHash('sha256').update(JSON.stringify(value ?? null)).digest('base64').slice(0, 12);
+const fingerprint = (value: unknown) =>
+  createHash('sha256')
+    .update(JSON.stringify(value ?? null))
+    .digest('base64')
+    .slice(0, 12);
 const now = () => new Date().toISOString();
 
 /** `projects/p/zones/z/instances/n` from a full URL or a partial one, relative to a project and scope. */
 export function relativePath(reference: string, project: string, scope: Scope, collection: Collection): string {
   const trimmed = reference.replace(/^https:\/\/[^/]+\/compute\/(v1|beta|alpha)\//, '');
   if (trimmed.startsWith('projects/')) return trimmed;
-  if (trimmed.startsWith('global/') || trimmed.startsWith('regions/') || trimmed.startsWith('zones/')) return `projects/${project}/${trimmed}`;
+  if (trimmed.startsWith('global/') || trimmed.startsWith('regions/') || trimmed.startsWith('zones/'))
+    return `projects/${project}/${trimmed}`;
   return `projects/${project}/${scope}/${collection}/${trimmed}`;
 }
 
@@ -225,7 +236,9 @@ export class ComputeStore extends EventEmitter {
 
   list(project: string, scope: Scope, collection: Collection): Json[] {
     const prefix = `projects/${project}/${scope}/${collection}/`;
-    return [...this.resources.entries()].filter(([key]) => key.startsWith(prefix) && !key.slice(prefix.length).includes('/')).map(([, value]) => value);
+    return [...this.resources.entries()]
+      .filter(([key]) => key.startsWith(prefix) && !key.slice(prefix.length).includes('/'))
+      .map(([, value]) => value);
   }
 
   all(collection?: Collection): ResourceEvent[] {
@@ -293,7 +306,11 @@ export class ComputeStore extends EventEmitter {
 
   seedRegion(project: string, region: string, zoneSuffixes: string[] = ['a', 'b', 'c']): void {
     const zones = zoneSuffixes.map((suffix) => `${region}-${suffix}`);
-    this.put(project, 'global', 'regions', { name: region, status: 'UP', zones: zones.map((zone) => `${API_BASE}projects/${project}/zones/${zone}`) });
+    this.put(project, 'global', 'regions', {
+      name: region,
+      status: 'UP',
+      zones: zones.map((zone) => `${API_BASE}projects/${project}/zones/${zone}`),
+    });
     for (const zone of zones) {
       this.put(project, 'global', 'zones', { name: zone, status: 'UP', region: `${API_BASE}projects/${project}/regions/${region}` });
       for (const type of MACHINE_TYPES) {
@@ -307,13 +324,23 @@ export class ComputeStore extends EventEmitter {
         });
       }
       for (const name of DISK_TYPES) {
-        this.put(project, `zones/${zone}`, 'diskTypes', { name, description: name, validDiskSize: name.startsWith('hyperdisk') ? '4GB-65536GB' : '10GB-65536GB', defaultDiskSizeGb: name === 'pd-standard' ? '500' : '100' });
+        this.put(project, `zones/${zone}`, 'diskTypes', {
+          name,
+          description: name,
+          validDiskSize: name.startsWith('hyperdisk') ? '4GB-65536GB' : '10GB-65536GB',
+          defaultDiskSizeGb: name === 'pd-standard' ? '500' : '100',
+        });
       }
     }
   }
 
   seedNetwork(project: string, name: string): Json {
-    return this.put(project, 'global', 'networks', { name, autoCreateSubnetworks: false, mtu: 1460, routingConfig: { routingMode: 'REGIONAL' } });
+    return this.put(project, 'global', 'networks', {
+      name,
+      autoCreateSubnetworks: false,
+      mtu: 1460,
+      routingConfig: { routingMode: 'REGIONAL' },
+    });
   }
 
   seedSubnetwork(
@@ -346,16 +373,33 @@ export class ComputeStore extends EventEmitter {
 
   /** The region's quotas as regions.get reports them, usage counted live from the store. */
   quotas(project: string, region: string): { metric: QuotaMetric; limit: number; usage: number }[] {
-    const zones = new Set(this.list(project, 'global', 'zones').filter((zone) => String(zone.region).endsWith(`/regions/${region}`)).map((zone) => String(zone.name)));
+    const zones = new Set(
+      this.list(project, 'global', 'zones')
+        .filter((zone) => String(zone.region).endsWith(`/regions/${region}`))
+        .map((zone) => String(zone.name)),
+    );
     const instances = this.all('instances').filter((entry) => entry.project === project && zones.has(entry.scope.replace(/^zones\//, '')));
     const running = instances.filter((entry) => entry.resource.status !== 'TERMINATED').map((entry) => entry.resource);
-    const cpusOf = (instance: Json) => MACHINE_TYPES.find((type) => type.name === String(instance.machineType ?? '').split('/').pop())?.guestCpus ?? 0;
+    const cpusOf = (instance: Json) =>
+      MACHINE_TYPES.find(
+        (type) =>
+          type.name ===
+          String(instance.machineType ?? '')
+            .split('/')
+            .pop(),
+      )?.guestCpus ?? 0;
     const live: Record<QuotaMetric, number> = {
       STATIC_ADDRESSES: this.list(project, `regions/${region}`, 'addresses').length,
-      IN_USE_ADDRESSES: running.filter((instance) => (((instance.networkInterfaces as Json[] | undefined)?.[0]?.accessConfigs as Json[] | undefined) ?? []).some((config) => config.natIP !== undefined)).length,
+      IN_USE_ADDRESSES: running.filter((instance) =>
+        (((instance.networkInterfaces as Json[] | undefined)?.[0]?.accessConfigs as Json[] | undefined) ?? []).some(
+          (config) => config.natIP !== undefined,
+        ),
+      ).length,
       INSTANCES: instances.length,
       CPUS: running.reduce((sum, instance) => sum + cpusOf(instance), 0),
-      E2_CPUS: running.filter((instance) => /\/e2-[^/]*$|^e2-/.test(String(instance.machineType ?? ''))).reduce((sum, instance) => sum + cpusOf(instance), 0),
+      E2_CPUS: running
+        .filter((instance) => /\/e2-[^/]*$|^e2-/.test(String(instance.machineType ?? '')))
+        .reduce((sum, instance) => sum + cpusOf(instance), 0),
     };
     return QUOTA_METRICS.map((metric) => {
       const override = this.quotaOverrides.get(`${project}/${region}/${metric}`);
@@ -368,7 +412,11 @@ export class ComputeStore extends EventEmitter {
     for (const quota of this.quotas(project, region)) {
       const need = needs[quota.metric] ?? 0;
       if (need > 0 && quota.usage + need > quota.limit) {
-        throw new OperationFailure({ code: 'QUOTA_EXCEEDED', message: `Quota '${quota.metric}' exceeded. Limit: ${quota.limit.toFixed(1)} in region ${region}.`, httpStatus: 403 });
+        throw new OperationFailure({
+          code: 'QUOTA_EXCEEDED',
+          message: `Quota '${quota.metric}' exceeded. Limit: ${quota.limit.toFixed(1)} in region ${region}.`,
+          httpStatus: 403,
+        });
       }
     }
   }
@@ -404,7 +452,9 @@ export class ComputeStore extends EventEmitter {
   imageFromFamily(project: string, family: string): Json | undefined {
     return this.list(project, 'global', 'images')
       .filter((image) => image.family === family && image.deprecated === undefined)
-      .sort((a, b) => String(b.creationTimestamp).localeCompare(String(a.creationTimestamp)) || String(b.name).localeCompare(String(a.name)))[0];
+      .sort(
+        (a, b) => String(b.creationTimestamp).localeCompare(String(a.creationTimestamp)) || String(b.name).localeCompare(String(a.name)),
+      )[0];
   }
 
   // ---- guest attributes and serial port: what the VM side would write ----
@@ -485,7 +535,11 @@ export class ComputeStore extends EventEmitter {
     const link = String(mig.selfLink).replace(API_BASE, '');
     return this.all('instances')
       .map((entry) => entry.resource)
-      .filter((instance) => (((instance.metadata as Json | undefined)?.items as { key: string; value: string }[] | undefined) ?? []).some((item) => item.key === 'created-by' && item.value === link))
+      .filter((instance) =>
+        (((instance.metadata as Json | undefined)?.items as { key: string; value: string }[] | undefined) ?? []).some(
+          (item) => item.key === 'created-by' && item.value === link,
+        ),
+      )
       .sort((a, b) => String(a.name).localeCompare(String(b.name)));
   }
 
@@ -563,7 +617,14 @@ export class ComputeStore extends EventEmitter {
     if (this.timing.operationMs === 0) resource.startTime = now();
     if (args.scope.startsWith('zones/')) resource.zone = `${API_BASE}projects/${args.project}/${args.scope}`;
     if (args.scope.startsWith('regions/')) resource.region = `${API_BASE}projects/${args.project}/${args.scope}`;
-    const stored: StoredOperation = { resource, scope: args.scope, project: args.project, pollsLeft: this.pollsUntilDone, createdAt: Date.now(), ...(args.error === undefined ? {} : { pendingError: args.error }) };
+    const stored: StoredOperation = {
+      resource,
+      scope: args.scope,
+      project: args.project,
+      pollsLeft: this.pollsUntilDone,
+      createdAt: Date.now(),
+      ...(args.error === undefined ? {} : { pendingError: args.error }),
+    };
     this.operations.set(name, stored);
     if (args.requestId !== undefined && args.requestId !== '') this.requestIds.set(args.requestId, name);
     if (stored.pollsLeft <= 0 && this.timing.operationMs === 0) this.finish(stored);
@@ -572,7 +633,8 @@ export class ComputeStore extends EventEmitter {
 
   requireOperation(project: string, scope: Scope, name: string): StoredOperation {
     const stored = this.operations.get(name);
-    if (stored === undefined || stored.project !== project || stored.scope !== scope) throw notFound(`projects/${project}/${scope}/operations/${name}`);
+    if (stored === undefined || stored.project !== project || stored.scope !== scope)
+      throw notFound(`projects/${project}/${scope}/operations/${name}`);
     return stored;
   }
 
@@ -606,7 +668,8 @@ export class ComputeStore extends EventEmitter {
       stored.resource.error = { errors: [{ code: error.code, message: error.message }] };
       const status = error.httpStatus ?? 400;
       stored.resource.httpErrorStatusCode = status;
-      stored.resource.httpErrorMessage = { 400: 'BAD REQUEST', 403: 'FORBIDDEN', 404: 'NOT FOUND', 409: 'CONFLICT', 412: 'PRECONDITION FAILED' }[status] ?? 'ERROR';
+      stored.resource.httpErrorMessage =
+        { 400: 'BAD REQUEST', 403: 'FORBIDDEN', 404: 'NOT FOUND', 409: 'CONFLICT', 412: 'PRECONDITION FAILED' }[status] ?? 'ERROR';
     }
   }
 

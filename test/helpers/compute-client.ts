@@ -1,6 +1,6 @@
 // The real @google-cloud/compute client pointed at a fake, as production would talk to GCE (a real OAuth2Client, so
 // errors come back production-shaped; see shared notes compute-client.md).
-import * as compute from '@google-cloud/compute';
+import type * as compute from '@google-cloud/compute';
 import { OAuth2Client } from 'google-auth-library';
 import type { FakeCompute } from '../../lab/compute-api/index.js';
 

@@ -17,7 +17,10 @@ export interface NatLab {
   writeConfig(config: unknown): void;
   startAgent(args?: string[]): LabProcess;
   agentCli(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
-  healthz(): Promise<{ status: number; body: { status: string; failed: string[]; checks: Record<string, { ok: boolean; detail: string }>; warnings: string[] } }>;
+  healthz(): Promise<{
+    status: number;
+    body: { status: string; failed: string[]; checks: Record<string, { ok: boolean; detail: string }>; warnings: string[] };
+  }>;
   metrics(): Promise<Map<string, number>>;
   whoami(vm: string, timeoutSeconds?: number): Promise<string | undefined>;
   udpWhoami(vm: string): Promise<string | undefined>;
@@ -29,7 +32,11 @@ export interface NatLab {
   waitUntil(what: string, check: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
 }
 
-export const baseConfig = (overrides: Record<string, unknown> = {}) => ({ sourceRanges: [ALLOWED_RANGE], reconcileIntervalSeconds: 1, ...overrides });
+export const baseConfig = (overrides: Record<string, unknown> = {}) => ({
+  sourceRanges: [ALLOWED_RANGE],
+  reconcileIntervalSeconds: 1,
+  ...overrides,
+});
 
 export async function createNatLab(t: Test, options: { withOutsider?: boolean; metadataConfig?: unknown } = {}): Promise<NatLab> {
   const lab = await Lab.create();
@@ -78,7 +85,11 @@ export async function createNatLab(t: Test, options: { withOutsider?: boolean; m
       return exitCode === 0 ? stdout.trim() : undefined;
     },
     udpWhoami: async (vm) => {
-      const { stdout, exitCode } = await lab.exec(vm, ['node', path.join(repoRoot(), 'dist/lab/bin/udp-client.js'), INTERNET.server, String(INTERNET.udpPort), '2000'], { okExitCodes: [1] });
+      const { stdout, exitCode } = await lab.exec(
+        vm,
+        ['node', path.join(repoRoot(), 'dist/lab/bin/udp-client.js'), INTERNET.server, String(INTERNET.udpPort), '2000'],
+        { okExitCodes: [1] },
+      );
       return exitCode === 0 ? stdout.trim() : undefined;
     },
     ping: async (vm) => (await lab.exec(vm, ['ping', '-c', '1', '-W', '2', INTERNET.server], { okExitCodes: [1] })).exitCode === 0,
@@ -102,7 +113,8 @@ export async function createNatLab(t: Test, options: { withOutsider?: boolean; m
   return natLab;
 }
 
-const withoutCounterValues = (listing: string) => listing.replace(/ packets \d+ bytes \d+/g, '').replace(/^\s*packets \d+ bytes \d+\n/gm, '');
+const withoutCounterValues = (listing: string) =>
+  listing.replace(/ packets \d+ bytes \d+/g, '').replace(/^\s*packets \d+ bytes \d+\n/gm, '');
 
 export async function startHealthyAgent(natLab: NatLab, config: unknown = baseConfig()): Promise<LabProcess> {
   natLab.writeConfig(config);

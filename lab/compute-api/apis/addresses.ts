@@ -12,7 +12,8 @@ export function addressHandlers(kit: HandlerKit): Handler[] {
       kit.insert(ctx, 'addresses', (body) => {
         const addressType = String(body.addressType ?? 'EXTERNAL');
         if (addressType !== 'EXTERNAL') throw invalid(`fake: only EXTERNAL addresses are modelled, got ${addressType}`);
-        if (body.address !== undefined && !ipaddr.IPv4.isValidFourPartDecimal(String(body.address))) throw invalid(`Invalid value for field 'resource.address': '${String(body.address)}'.`);
+        if (body.address !== undefined && !ipaddr.IPv4.isValidFourPartDecimal(String(body.address)))
+          throw invalid(`Invalid value for field 'resource.address': '${String(body.address)}'.`);
         s.checkQuota(ctx.project, ctx.scope.replace(/^regions\//, ''), { STATIC_ADDRESSES: 1 });
         return {
           ...body,
@@ -30,7 +31,11 @@ export function addressHandlers(kit: HandlerKit): Handler[] {
       kit.remove(ctx, 'addresses', ctx.params.address!, (address) => {
         const users = (address.users as string[] | undefined) ?? [];
         if (users.length > 0) {
-          throw new ApiError(400, 'resourceInUseByAnotherResource', `The address resource '${lastSegment(address.selfLink)}' is already being used by '${users[0]}'`);
+          throw new ApiError(
+            400,
+            'resourceInUseByAnotherResource',
+            `The address resource '${lastSegment(address.selfLink)}' is already being used by '${users[0]}'`,
+          );
         }
       }),
     ),

@@ -3,23 +3,34 @@ import { handler, inUse, type Ctx, type Handler, type HandlerKit } from '../hand
 import { API_BASE, ComputeStore, invalid, notFound, relativePath, type Json } from '../store.js';
 
 /** A backend's instance-group reference as the full URL the API stores. */
-export const groupLink = (ctx: Ctx, ref: unknown) => `${API_BASE}${relativePath(String(ref ?? ''), ctx.project, ctx.scope, 'instanceGroupManagers')}`;
+export const groupLink = (ctx: Ctx, ref: unknown) =>
+  `${API_BASE}${relativePath(String(ref ?? ''), ctx.project, ctx.scope, 'instanceGroupManagers')}`;
 
 export function backendServiceHandlers(kit: HandlerKit): Handler[] {
   const s = kit.store;
   const checkBackendService = (ctx: Ctx, service: Json) => {
     const scheme = String(service.loadBalancingScheme);
-    if (!['INTERNAL', 'EXTERNAL', 'INTERNAL_MANAGED', 'EXTERNAL_MANAGED'].includes(scheme)) throw invalid(`Invalid value for field 'resource.loadBalancingScheme': '${scheme}'.`);
+    if (!['INTERNAL', 'EXTERNAL', 'INTERNAL_MANAGED', 'EXTERNAL_MANAGED'].includes(scheme))
+      throw invalid(`Invalid value for field 'resource.loadBalancingScheme': '${scheme}'.`);
     const checks = (service.healthChecks as string[] | undefined) ?? [];
     if (scheme === 'INTERNAL') {
-      if (!['TCP', 'UDP', 'UNSPECIFIED'].includes(String(service.protocol))) throw invalid(`Invalid value for field 'resource.protocol': '${String(service.protocol)}'. Internal passthrough load balancers support TCP, UDP or UNSPECIFIED.`);
-      if (checks.length !== 1) throw invalid(`Invalid value for field 'resource.healthChecks': exactly one health check is required for an INTERNAL backend service, got ${checks.length}.`);
+      if (!['TCP', 'UDP', 'UNSPECIFIED'].includes(String(service.protocol)))
+        throw invalid(
+          `Invalid value for field 'resource.protocol': '${String(service.protocol)}'. Internal passthrough load balancers support TCP, UDP or UNSPECIFIED.`,
+        );
+      if (checks.length !== 1)
+        throw invalid(
+          `Invalid value for field 'resource.healthChecks': exactly one health check is required for an INTERNAL backend service, got ${checks.length}.`,
+        );
     }
     for (const [index, check] of checks.entries()) kit.requireRef(check, ctx, ctx.scope, 'healthChecks', `resource.healthChecks[${index}]`);
     for (const [index, backend] of ((service.backends as Json[] | undefined) ?? []).entries()) {
-      if (s.migForGroup(relativePath(String(backend.group ?? ''), ctx.project, ctx.scope, 'instanceGroupManagers')) === undefined) throw notFound(relativePath(String(backend.group ?? ''), ctx.project, ctx.scope, 'instanceGroupManagers'));
+      if (s.migForGroup(relativePath(String(backend.group ?? ''), ctx.project, ctx.scope, 'instanceGroupManagers')) === undefined)
+        throw notFound(relativePath(String(backend.group ?? ''), ctx.project, ctx.scope, 'instanceGroupManagers'));
       if (scheme === 'INTERNAL' && backend.balancingMode !== undefined && backend.balancingMode !== 'CONNECTION') {
-        throw invalid(`Invalid value for field 'resource.backends[${index}].balancingMode': '${String(backend.balancingMode)}'. INTERNAL backend services support only CONNECTION.`);
+        throw invalid(
+          `Invalid value for field 'resource.backends[${index}].balancingMode': '${String(backend.balancingMode)}'. INTERNAL backend services support only CONNECTION.`,
+        );
       }
     }
   };
@@ -29,10 +40,23 @@ export function backendServiceHandlers(kit: HandlerKit): Handler[] {
     handler('RegionBackendServices', 'List', (ctx) => kit.listOf(ctx, 'backendServices', 'backendService')),
     handler('RegionBackendServices', 'Insert', (ctx) =>
       kit.insert(ctx, 'backendServices', (body) => {
-        const service: Json = { loadBalancingScheme: 'EXTERNAL', protocol: 'TCP', sessionAffinity: 'NONE', timeoutSec: 30, connectionDraining: { drainingTimeoutSec: 0 }, ...body };
+        const service: Json = {
+          loadBalancingScheme: 'EXTERNAL',
+          protocol: 'TCP',
+          sessionAffinity: 'NONE',
+          timeoutSec: 30,
+          connectionDraining: { drainingTimeoutSec: 0 },
+          ...body,
+        };
         checkBackendService(ctx, service);
-        service.healthChecks = ((service.healthChecks as string[] | undefined) ?? []).map((ref) => `${API_BASE}${relativePath(ref, ctx.project, ctx.scope, 'healthChecks')}`);
-        service.backends = ((service.backends as Json[] | undefined) ?? []).map((backend) => ({ balancingMode: 'CONNECTION', ...backend, group: groupLink(ctx, backend.group) }));
+        service.healthChecks = ((service.healthChecks as string[] | undefined) ?? []).map(
+          (ref) => `${API_BASE}${relativePath(ref, ctx.project, ctx.scope, 'healthChecks')}`,
+        );
+        service.backends = ((service.backends as Json[] | undefined) ?? []).map((backend) => ({
+          balancingMode: 'CONNECTION',
+          ...backend,
+          group: groupLink(ctx, backend.group),
+        }));
         if (service.network !== undefined) service.network = kit.requireNetwork(ctx, service.network, 'resource.network').selfLink;
         service.fingerprint = ComputeStore.fingerprint(service);
         return service;
@@ -41,14 +65,26 @@ export function backendServiceHandlers(kit: HandlerKit): Handler[] {
     handler('RegionBackendServices', 'Patch', (ctx) =>
       kit.patch(ctx, 'backendServices', ctx.params.backend_service!, (merged) => {
         checkBackendService(ctx, merged);
-        merged.healthChecks = ((merged.healthChecks as string[] | undefined) ?? []).map((ref) => `${API_BASE}${relativePath(ref, ctx.project, ctx.scope, 'healthChecks')}`);
-        merged.backends = ((merged.backends as Json[] | undefined) ?? []).map((backend) => ({ balancingMode: 'CONNECTION', ...backend, group: groupLink(ctx, backend.group) }));
+        merged.healthChecks = ((merged.healthChecks as string[] | undefined) ?? []).map(
+          (ref) => `${API_BASE}${relativePath(ref, ctx.project, ctx.scope, 'healthChecks')}`,
+        );
+        merged.backends = ((merged.backends as Json[] | undefined) ?? []).map((backend) => ({
+          balancingMode: 'CONNECTION',
+          ...backend,
+          group: groupLink(ctx, backend.group),
+        }));
       }),
     ),
     handler('RegionBackendServices', 'Delete', (ctx) => {
       const name = ctx.params.backend_service!;
       const service = s.require(ctx.project, ctx.scope, 'backendServices', name);
-      const user = s.all('forwardingRules').find((entry) => `${API_BASE}${relativePath(String(entry.resource.backendService ?? ''), entry.project, entry.scope, 'backendServices')}` === service.selfLink);
+      const user = s
+        .all('forwardingRules')
+        .find(
+          (entry) =>
+            `${API_BASE}${relativePath(String(entry.resource.backendService ?? ''), entry.project, entry.scope, 'backendServices')}` ===
+            service.selfLink,
+        );
       if (user !== undefined) throw inUse('backend_service', name, user.resource.selfLink);
       return kit.remove(ctx, 'backendServices', name);
     }),
@@ -56,7 +92,9 @@ export function backendServiceHandlers(kit: HandlerKit): Handler[] {
       const service = s.require(ctx.project, ctx.scope, 'backendServices', ctx.params.backend_service!);
       const group = groupLink(ctx, ctx.body.group);
       if (!((service.backends as Json[] | undefined) ?? []).some((backend) => backend.group === group)) {
-        throw invalid(`Invalid value for field 'resourceGroupReference.group': '${String(ctx.body.group)}'. Instance group is not a backend of ${String(service.name)}.`);
+        throw invalid(
+          `Invalid value for field 'resourceGroupReference.group': '${String(ctx.body.group)}'. Instance group is not a backend of ${String(service.name)}.`,
+        );
       }
       const mig = s.migForGroup(group.replace(API_BASE, ''));
       if (mig === undefined) throw notFound(group.replace(API_BASE, ''));

@@ -8,7 +8,9 @@ export function catalogHandlers(kit: HandlerKit): Handler[] {
   return [
     handler('Regions', 'Get', (ctx) => {
       const region = s.require(ctx.project, 'global', 'regions', ctx.params.region!);
-      const quotas = s.quotas(ctx.project, ctx.params.region!).map((quota) => ({ ...quota, owner: `${API_BASE}projects/${ctx.project}/regions/${ctx.params.region}` }));
+      const quotas = s
+        .quotas(ctx.project, ctx.params.region!)
+        .map((quota) => ({ ...quota, owner: `${API_BASE}projects/${ctx.project}/regions/${ctx.params.region}` }));
       return { ...region, quotas };
     }),
     handler('Zones', 'Get', (ctx) => s.require(ctx.project, 'global', 'zones', ctx.params.zone!)),

@@ -18,7 +18,8 @@ export function firewallHandlers(kit: HandlerKit): Handler[] {
     handler('Firewalls', 'Patch', (ctx) => {
       const name = ctx.params.firewall!;
       const current = s.require(ctx.project, 'global', 'firewalls', name);
-      if (ctx.body.name !== undefined && ctx.body.name !== name) throw invalid(`Invalid value for field 'resource.name': '${String(ctx.body.name)}'. Resource name cannot be changed.`);
+      if (ctx.body.name !== undefined && ctx.body.name !== name)
+        throw invalid(`Invalid value for field 'resource.name': '${String(ctx.body.name)}'. Resource name cannot be changed.`);
       checkFirewall({ ...current, ...ctx.body });
       return kit.mutate(ctx, 'patch', String(current.selfLink), () =>
         s.update(ctx.project, 'global', 'firewalls', name, (resource) => {
@@ -33,17 +34,21 @@ export function firewallHandlers(kit: HandlerKit): Handler[] {
 function checkFirewall(body: Json): void {
   const ranges = (body.sourceRanges as string[] | undefined) ?? [];
   ranges.forEach((range, index) => {
-    if (!ipaddr.isValidCIDR(range) && !ipaddr.isValid(range)) throw invalid(`Invalid value for field 'resource.sourceRanges[${index}]': '${range}'. Must be a CIDR address range that is contained in the network.`);
+    if (!ipaddr.isValidCIDR(range) && !ipaddr.isValid(range))
+      throw invalid(
+        `Invalid value for field 'resource.sourceRanges[${index}]': '${range}'. Must be a CIDR address range that is contained in the network.`,
+      );
   });
   const allowed = (body.allowed as Json[] | undefined) ?? [];
   const denied = (body.denied as Json[] | undefined) ?? [];
-  if (allowed.length === 0 && denied.length === 0) throw invalid(`Invalid value for field 'resource.allowed': ''. Must specify at least one rule.`);
+  if (allowed.length === 0 && denied.length === 0)
+    throw invalid(`Invalid value for field 'resource.allowed': ''. Must specify at least one rule.`);
   for (const rule of [...allowed, ...denied]) {
     const protocol = String(rule.IPProtocol ?? '');
     if (!['all', 'tcp', 'udp', 'icmp', 'esp', 'ah', 'sctp', 'ipip'].includes(protocol) && !/^\d+$/.test(protocol)) {
       throw invalid(`Invalid value for field 'resource.allowed[0].IPProtocol': '${protocol}'. Invalid IP protocol specification.`);
     }
-    if (rule.ports !== undefined && !['tcp', 'udp', 'sctp'].includes(protocol)) throw invalid(`Invalid value for field 'resource.allowed[0].ports': ports can only be set for tcp, udp or sctp.`);
+    if (rule.ports !== undefined && !['tcp', 'udp', 'sctp'].includes(protocol))
+      throw invalid(`Invalid value for field 'resource.allowed[0].ports': ports can only be set for tcp, udp or sctp.`);
   }
 }
-

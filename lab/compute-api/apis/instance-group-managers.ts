@@ -6,11 +6,23 @@
 // name in the same zone, with the per-instance config's external IP as the accessConfig natIP.
 import { randomBytes } from 'node:crypto';
 import { handler, inUse, lastSegment, metadataValue, type Ctx, type Handler, type HandlerKit } from '../handler-kit.js';
-import { API_BASE, ApiError, ComputeStore, invalid, notFound, OperationFailure, relativePath, type Collection, type Json, type Scope } from '../store.js';
+import {
+  API_BASE,
+  ApiError,
+  ComputeStore,
+  invalid,
+  notFound,
+  OperationFailure,
+  relativePath,
+  type Collection,
+  type Json,
+  type Scope,
+} from '../store.js';
 import { prepareInstance, releaseInstance } from './instances.js';
 
 /** The template a MIG creates VMs from: its first version's, else its instanceTemplate. */
-export const templateOf = (mig: Json): string => String(((mig.versions as Json[] | undefined)?.[0]?.instanceTemplate as string | undefined) ?? mig.instanceTemplate ?? '');
+export const templateOf = (mig: Json): string =>
+  String(((mig.versions as Json[] | undefined)?.[0]?.instanceTemplate as string | undefined) ?? mig.instanceTemplate ?? '');
 
 /** Reads a FixedOrPercent's fixed value, or undefined. */
 const fixedOf = (value: unknown): number | undefined => {
@@ -40,11 +52,13 @@ interface PendingAction {
 
 /** How GCE names an HTTP-style refusal when it is a MIG's create attempt that fails. */
 const migErrorCode = (error: ApiError): string =>
-  ({ 412: 'CONDITION_NOT_MET', 404: 'RESOURCE_NOT_FOUND', 409: 'RESOURCE_ALREADY_EXISTS', 403: 'PERMISSIONS_ERROR' })[error.status] ?? 'INVALID_FIELD_VALUE';
+  ({ 412: 'CONDITION_NOT_MET', 404: 'RESOURCE_NOT_FOUND', 409: 'RESOURCE_ALREADY_EXISTS', 403: 'PERMISSIONS_ERROR' })[error.status] ??
+  'INVALID_FIELD_VALUE';
 
 export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
   const s = kit.store;
-  const link = (project: string, scope: Scope, collection: Collection, name: string) => `${API_BASE}${ComputeStore.key(project, scope, collection, name)}`;
+  const link = (project: string, scope: Scope, collection: Collection, name: string) =>
+    `${API_BASE}${ComputeStore.key(project, scope, collection, name)}`;
   const regionOf = (ctx: Ctx) => ctx.scope.replace(/^regions\//, '');
   // ---- managed instances ----
 
@@ -57,17 +71,23 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     }
     return map;
   };
-  const migZones = (mig: Json): string[] => (((mig.distributionPolicy as Json | undefined)?.zones as Json[] | undefined) ?? []).map((zone) => lastSegment(zone.zone));
+  const migZones = (mig: Json): string[] =>
+    (((mig.distributionPolicy as Json | undefined)?.zones as Json[] | undefined) ?? []).map((zone) => lastSegment(zone.zone));
   const zoneOfInstance = (instance: Json) => lastSegment(instance.zone);
 
   /** The external IP a per-instance config pins, resolved from the reserved address it names. */
   const configuredNatIp = (project: string, region: string, config: Json | undefined): string | undefined => {
-    const ip = (((config?.preservedState as Json | undefined)?.externalIPs as Json | undefined)?.nic0 as Json | undefined)?.ipAddress as Json | undefined;
+    const ip = (((config?.preservedState as Json | undefined)?.externalIPs as Json | undefined)?.nic0 as Json | undefined)?.ipAddress as
+      | Json
+      | undefined;
     if (ip === undefined) return undefined;
     if (typeof ip.literal === 'string' && ip.literal !== '') return ip.literal;
     const path = relativePath(String(ip.address ?? ''), project, `regions/${region}`, 'addresses');
     const address = s.getByPath(path);
-    if (address === undefined) throw invalid(`Invalid value for field 'preservedState.externalIPs.nic0.ipAddress.address': '${String(ip.address)}'. The address was not found.`);
+    if (address === undefined)
+      throw invalid(
+        `Invalid value for field 'preservedState.externalIPs.nic0.ipAddress.address': '${String(ip.address)}'. The address was not found.`,
+      );
     return String(address.address);
   };
 
@@ -81,9 +101,15 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     const natIP = configuredNatIp(project, region, configsOf(mig).get(name)) ?? keepNatIp;
     const nics = ((props.networkInterfaces as Json[] | undefined) ?? []).map((nic, index) => ({
       ...nic,
-      accessConfigs: ((nic.accessConfigs as Json[] | undefined) ?? []).map((config) => (index === 0 && natIP !== undefined ? { ...config, natIP } : config)),
+      accessConfigs: ((nic.accessConfigs as Json[] | undefined) ?? []).map((config) =>
+        index === 0 && natIP !== undefined ? { ...config, natIP } : config,
+      ),
     }));
-    const items = [...(((props.metadata as Json | undefined)?.items as Json[] | undefined) ?? []), { key: 'instance-template', value: templatePath }, { key: 'created-by', value: migKey(mig) }];
+    const items = [
+      ...(((props.metadata as Json | undefined)?.items as Json[] | undefined) ?? []),
+      { key: 'instance-template', value: templatePath },
+      { key: 'created-by', value: migKey(mig) },
+    ];
     const body: Json = {
       ...props,
       name,
@@ -111,8 +137,13 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
 
   /** The external IP a recreated VM keeps: its current one, when the stateful policy preserves nic0. */
   const keptNatIp = (mig: Json, instance: Json): string | undefined => {
-    const preserves = (((mig.statefulPolicy as Json | undefined)?.preservedState as Json | undefined)?.externalIPs as Json | undefined)?.nic0 !== undefined;
-    return preserves ? ((((instance.networkInterfaces as Json[] | undefined)?.[0]?.accessConfigs as Json[] | undefined)?.[0]?.natIP as string | undefined) ?? undefined) : undefined;
+    const preserves =
+      (((mig.statefulPolicy as Json | undefined)?.preservedState as Json | undefined)?.externalIPs as Json | undefined)?.nic0 !== undefined;
+    return preserves
+      ? ((((instance.networkInterfaces as Json[] | undefined)?.[0]?.accessConfigs as Json[] | undefined)?.[0]?.natIP as
+          | string
+          | undefined) ?? undefined)
+      : undefined;
   };
 
   // ---- asynchronous actions: the operation is DONE when the MIG accepted the work, the VMs change later ----
@@ -134,7 +165,11 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     const log = errorLog.get(migKey(mig)) ?? [];
     log.push({
       error: { code: error.code, message: error.message },
-      instanceActionDetails: { action: entry.action === 'RECREATING' ? 'RECREATING' : 'CREATING', instance: `${API_BASE}${migKey(mig).split('/').slice(0, 2).join('/')}/zones/${entry.zone}/instances/${entry.name}`, version: { instanceTemplate: templateOf(mig) } },
+      instanceActionDetails: {
+        action: entry.action === 'RECREATING' ? 'RECREATING' : 'CREATING',
+        instance: `${API_BASE}${migKey(mig).split('/').slice(0, 2).join('/')}/zones/${entry.zone}/instances/${entry.name}`,
+        version: { instanceTemplate: templateOf(mig) },
+      },
       timestamp: new Date().toISOString(),
     });
     // Bounded: a create that keeps failing retries forever, as on GCE.
@@ -200,8 +235,13 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
   /** Members as the MIG counts them: existing VMs not being deleted, plus VMs it is creating. */
   const plannedMembers = (mig: Json): { name: string; zone: string; exists: boolean }[] => {
     const entries = pendingOf(mig);
-    const existing = s.managedInstances(mig).filter((instance) => entries.get(String(instance.name))?.action !== 'DELETING').map((instance) => ({ name: String(instance.name), zone: zoneOfInstance(instance), exists: true }));
-    const creating = [...entries.values()].filter((entry) => entry.action === 'CREATING' && !existing.some((member) => member.name === entry.name)).map((entry) => ({ name: entry.name, zone: entry.zone, exists: false }));
+    const existing = s
+      .managedInstances(mig)
+      .filter((instance) => entries.get(String(instance.name))?.action !== 'DELETING')
+      .map((instance) => ({ name: String(instance.name), zone: zoneOfInstance(instance), exists: true }));
+    const creating = [...entries.values()]
+      .filter((entry) => entry.action === 'CREATING' && !existing.some((member) => member.name === entry.name))
+      .map((entry) => ({ name: entry.name, zone: entry.zone, exists: false }));
     return [...existing, ...creating];
   };
 
@@ -212,7 +252,8 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     return [...counts.entries()].sort((a, b) => a[1] - b[1] || zones.indexOf(a[0]) - zones.indexOf(b[0]))[0]![0];
   };
 
-  const takenNames = (): Set<string> => new Set([...s.all('instances').map((entry) => entry.name), ...[...pending.values()].flatMap((entries) => [...entries.keys()])]);
+  const takenNames = (): Set<string> =>
+    new Set([...s.all('instances').map((entry) => entry.name), ...[...pending.values()].flatMap((entries) => [...entries.keys()])]);
 
   const newName = (mig: Json): string => {
     const taken = takenNames();
@@ -227,7 +268,8 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     const members = s.managedInstances(mig);
     const template = relativePath(templateOf(mig), '', 'global', 'instanceTemplates').replace(/^projects\/[^/]*\//, '');
     const entries = [...pendingOf(mig).values()];
-    const reached = entries.length === 0 && members.every((instance) => String(metadataValue(instance, 'instance-template') ?? '').endsWith(template));
+    const reached =
+      entries.length === 0 && members.every((instance) => String(metadataValue(instance, 'instance-template') ?? '').endsWith(template));
     const count = (action: MigAction) => entries.filter((entry) => entry.action === action).length;
     const busy = new Set(entries.map((entry) => entry.name));
     mig.currentActions = {
@@ -248,7 +290,10 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     mig.status = {
       isStable: entries.length === 0,
       versionTarget: { isReached: reached },
-      stateful: { hasStatefulConfig: mig.statefulPolicy !== undefined || configsOf(mig).size > 0, perInstanceConfigs: { allEffective: true } },
+      stateful: {
+        hasStatefulConfig: mig.statefulPolicy !== undefined || configsOf(mig).size > 0,
+        perInstanceConfigs: { allEffective: true },
+      },
     };
     return mig;
   };
@@ -258,7 +303,10 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     // Shrinking cancels creates first, then deletes VMs without a per-instance config, newest names last.
     const configs = configsOf(mig);
     const members = plannedMembers(mig);
-    const victims = [...members].sort((a, b) => Number(a.exists) - Number(b.exists) || Number(configs.has(a.name)) - Number(configs.has(b.name)) || b.name.localeCompare(a.name));
+    const victims = [...members].sort(
+      (a, b) =>
+        Number(a.exists) - Number(b.exists) || Number(configs.has(a.name)) - Number(configs.has(b.name)) || b.name.localeCompare(a.name),
+    );
     for (const victim of victims.slice(0, Math.max(0, members.length - size))) {
       if (victim.exists) schedule(mig, 'DELETING', victim.name, victim.zone);
       else {
@@ -272,7 +320,8 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
   const memberByLink = (mig: Json, ref: unknown, index: number): Json => {
     const name = lastSegment(ref);
     const instance = s.managedInstances(mig).find((candidate) => candidate.name === name);
-    if (instance === undefined) throw invalid(`Invalid value for field 'instances[${index}]': '${String(ref)}'. Instance is not a member of ${String(mig.name)}.`);
+    if (instance === undefined)
+      throw invalid(`Invalid value for field 'instances[${index}]': '${String(ref)}'. Instance is not a member of ${String(mig.name)}.`);
     return instance;
   };
 
@@ -280,23 +329,42 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     const policy = (mig.updatePolicy as Json | undefined) ?? {};
     const surge = fixedOf(policy.maxSurge);
     const unavailable = fixedOf(policy.maxUnavailable);
-    for (const [field, value] of [['maxSurge', surge], ['maxUnavailable', unavailable]] as const) {
+    for (const [field, value] of [
+      ['maxSurge', surge],
+      ['maxUnavailable', unavailable],
+    ] as const) {
       // A regional MIG splits a fixed value over its zones: 0 or at least one per zone.
       if (value !== undefined && value !== 0 && value < zones.length) {
-        throw invalid(`Invalid value for field 'resource.updatePolicy.${field}.fixed': '${value}'. Fixed ${field} for a regional managed instance group must be 0 or at least the number of zones (${zones.length}).`);
+        throw invalid(
+          `Invalid value for field 'resource.updatePolicy.${field}.fixed': '${value}'. Fixed ${field} for a regional managed instance group must be 0 or at least the number of zones (${zones.length}).`,
+        );
       }
       const percent = (policy[field] as Json | undefined)?.percent;
       if (percent !== undefined && percent !== null && Number(mig.targetSize ?? 0) < 10) {
-        throw invalid(`Invalid value for field 'resource.updatePolicy.${field}.percent': percent values are only allowed for regional managed instance groups with at least 10 instances.`);
+        throw invalid(
+          `Invalid value for field 'resource.updatePolicy.${field}.percent': percent values are only allowed for regional managed instance groups with at least 10 instances.`,
+        );
       }
     }
-    if (surge === 0 && unavailable === 0) throw invalid(`Invalid value for field 'resource.updatePolicy': maxSurge and maxUnavailable cannot both be 0.`);
+    if (surge === 0 && unavailable === 0)
+      throw invalid(`Invalid value for field 'resource.updatePolicy': maxSurge and maxUnavailable cannot both be 0.`);
     const preserved = (mig.statefulPolicy as Json | undefined)?.preservedState as Json | undefined;
-    const stateful = preserved !== undefined && ['disks', 'externalIPs', 'internalIPs'].some((key) => Object.keys((preserved[key] as Json | undefined) ?? {}).length > 0);
+    const stateful =
+      preserved !== undefined &&
+      ['disks', 'externalIPs', 'internalIPs'].some((key) => Object.keys((preserved[key] as Json | undefined) ?? {}).length > 0);
     if (stateful) {
-      if (policy.replacementMethod !== 'RECREATE') throw invalid(`Invalid value for field 'resource.updatePolicy.replacementMethod': '${String(policy.replacementMethod ?? 'SUBSTITUTE')}'. Stateful managed instance groups require replacementMethod RECREATE.`);
-      if (surge !== 0) throw invalid(`Invalid value for field 'resource.updatePolicy.maxSurge.fixed': '${String(surge ?? zones.length)}'. maxSurge must be 0 when replacementMethod is RECREATE.`);
-      if (policy.instanceRedistributionType !== 'NONE') throw invalid(`Invalid value for field 'resource.updatePolicy.instanceRedistributionType': '${String(policy.instanceRedistributionType ?? 'PROACTIVE')}'. Stateful regional managed instance groups require NONE.`);
+      if (policy.replacementMethod !== 'RECREATE')
+        throw invalid(
+          `Invalid value for field 'resource.updatePolicy.replacementMethod': '${String(policy.replacementMethod ?? 'SUBSTITUTE')}'. Stateful managed instance groups require replacementMethod RECREATE.`,
+        );
+      if (surge !== 0)
+        throw invalid(
+          `Invalid value for field 'resource.updatePolicy.maxSurge.fixed': '${String(surge ?? zones.length)}'. maxSurge must be 0 when replacementMethod is RECREATE.`,
+        );
+      if (policy.instanceRedistributionType !== 'NONE')
+        throw invalid(
+          `Invalid value for field 'resource.updatePolicy.instanceRedistributionType': '${String(policy.instanceRedistributionType ?? 'PROACTIVE')}'. Stateful regional managed instance groups require NONE.`,
+        );
     }
   };
 
@@ -305,20 +373,36 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     kit.requireRef(templateOf(mig), ctx, 'global', 'instanceTemplates', 'resource.instanceTemplate');
     const regionZones = ((s.require(ctx.project, 'global', 'regions', region).zones as string[] | undefined) ?? []).map(lastSegment);
     for (const zone of migZones(mig)) {
-      if (!regionZones.includes(zone)) throw invalid(`Invalid value for field 'resource.distributionPolicy.zones': '${zone}'. Zone is not in region ${region}.`);
+      if (!regionZones.includes(zone))
+        throw invalid(`Invalid value for field 'resource.distributionPolicy.zones': '${zone}'. Zone is not in region ${region}.`);
     }
     for (const [index, policy] of ((mig.autoHealingPolicies as Json[] | undefined) ?? []).entries()) {
       kit.requireRef(policy.healthCheck, ctx, ctx.scope, 'healthChecks', `resource.autoHealingPolicies[${index}].healthCheck`);
       const delay = Number(policy.initialDelaySec ?? 0);
-      if (delay < 0 || delay > 3600) throw invalid(`Invalid value for field 'resource.autoHealingPolicies[${index}].initialDelaySec': '${delay}'. Must be between 0 and 3600.`);
+      if (delay < 0 || delay > 3600)
+        throw invalid(
+          `Invalid value for field 'resource.autoHealingPolicies[${index}].initialDelaySec': '${delay}'. Must be between 0 and 3600.`,
+        );
     }
-    const nics = Object.keys(((((mig.statefulPolicy as Json | undefined)?.preservedState as Json | undefined)?.externalIPs as Json | undefined) ?? {}));
-    for (const nic of nics) if (nic !== 'nic0') throw invalid(`Invalid value for field 'resource.statefulPolicy.preservedState.externalIPs': '${nic}'. The template has no such network interface.`);
-    if (!Number.isInteger(Number(mig.targetSize)) || Number(mig.targetSize) < 0) throw invalid(`Invalid value for field 'resource.targetSize': '${String(mig.targetSize)}'. Must be specified and not negative.`);
+    const nics = Object.keys(
+      (((mig.statefulPolicy as Json | undefined)?.preservedState as Json | undefined)?.externalIPs as Json | undefined) ?? {},
+    );
+    for (const nic of nics)
+      if (nic !== 'nic0')
+        throw invalid(
+          `Invalid value for field 'resource.statefulPolicy.preservedState.externalIPs': '${nic}'. The template has no such network interface.`,
+        );
+    if (!Number.isInteger(Number(mig.targetSize)) || Number(mig.targetSize) < 0)
+      throw invalid(`Invalid value for field 'resource.targetSize': '${String(mig.targetSize)}'. Must be specified and not negative.`);
     checkUpdatePolicy(mig, migZones(mig));
   };
 
-  const usersOfGroup = (mig: Json) => s.all('backendServices').find((entry) => ((entry.resource.backends as Json[] | undefined) ?? []).some((backend) => String(backend.group) === String(mig.instanceGroup)))?.resource;
+  const usersOfGroup = (mig: Json) =>
+    s
+      .all('backendServices')
+      .find((entry) =>
+        ((entry.resource.backends as Json[] | undefined) ?? []).some((backend) => String(backend.group) === String(mig.instanceGroup)),
+      )?.resource;
 
   const recreateNow = (project: string, region: string, migName: string, instanceName: string): Json => {
     const mig = s.require(project, `regions/${region}`, 'instanceGroupManagers', migName);
@@ -330,7 +414,9 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
   };
 
   const handlers: Handler[] = [
-    handler('RegionInstanceGroupManagers', 'Get', (ctx) => refreshStatus(s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!))),
+    handler('RegionInstanceGroupManagers', 'Get', (ctx) =>
+      refreshStatus(s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!)),
+    ),
     handler('RegionInstanceGroupManagers', 'List', (ctx) => {
       for (const mig of s.list(ctx.project, ctx.scope, 'instanceGroupManagers')) refreshStatus(mig);
       return kit.listOf(ctx, 'instanceGroupManagers', 'instanceGroupManager');
@@ -341,16 +427,27 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
         'instanceGroupManagers',
         (body) => {
           const region = regionOf(ctx);
-          const regionZones = ((s.require(ctx.project, 'global', 'regions', region).zones as string[] | undefined) ?? []).map(lastSegment).sort();
-          const given = (((body.distributionPolicy as Json | undefined)?.zones as Json[] | undefined) ?? []).map((zone) => lastSegment(zone.zone));
+          const regionZones = ((s.require(ctx.project, 'global', 'regions', region).zones as string[] | undefined) ?? [])
+            .map(lastSegment)
+            .sort();
+          const given = (((body.distributionPolicy as Json | undefined)?.zones as Json[] | undefined) ?? []).map((zone) =>
+            lastSegment(zone.zone),
+          );
           const zones = given.length > 0 ? given : regionZones.slice(0, 3);
           const preserved = (body.statefulPolicy as Json | undefined)?.preservedState !== undefined;
           const mig: Json = {
             ...body,
             baseInstanceName: body.baseInstanceName ?? body.name,
             targetSize: body.targetSize,
-            instanceGroup: link(ctx.project, ctx.scope, 'instanceGroupManagers', String(body.name)).replace('/instanceGroupManagers/', '/instanceGroups/'),
-            distributionPolicy: { targetShape: 'EVEN', ...((body.distributionPolicy as Json | undefined) ?? {}), zones: zones.map((zone) => ({ zone: `${API_BASE}projects/${ctx.project}/zones/${zone}` })) },
+            instanceGroup: link(ctx.project, ctx.scope, 'instanceGroupManagers', String(body.name)).replace(
+              '/instanceGroupManagers/',
+              '/instanceGroups/',
+            ),
+            distributionPolicy: {
+              targetShape: 'EVEN',
+              ...((body.distributionPolicy as Json | undefined) ?? {}),
+              zones: zones.map((zone) => ({ zone: `${API_BASE}projects/${ctx.project}/zones/${zone}` })),
+            },
             updatePolicy: {
               type: 'PROACTIVE',
               minimalAction: 'REPLACE',
@@ -362,8 +459,10 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
             },
             selfLink: link(ctx.project, ctx.scope, 'instanceGroupManagers', String(body.name)),
           };
-          if (mig.instanceTemplate === undefined && Array.isArray(mig.versions) && mig.versions.length > 0) mig.instanceTemplate = (mig.versions[0] as Json).instanceTemplate;
-          if (mig.versions === undefined && mig.instanceTemplate !== undefined) mig.versions = [{ instanceTemplate: mig.instanceTemplate, targetSize: { calculated: Number(mig.targetSize) } }];
+          if (mig.instanceTemplate === undefined && Array.isArray(mig.versions) && mig.versions.length > 0)
+            mig.instanceTemplate = (mig.versions[0] as Json).instanceTemplate;
+          if (mig.versions === undefined && mig.instanceTemplate !== undefined)
+            mig.versions = [{ instanceTemplate: mig.instanceTemplate, targetSize: { calculated: Number(mig.targetSize) } }];
           for (const field of ['maxSurge', 'maxUnavailable'] as const) {
             const value = (mig.updatePolicy as Json)[field] as Json;
             if (value.calculated === undefined) value.calculated = value.fixed;
@@ -371,7 +470,10 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
           checkMig(ctx, mig);
           // Templates are global; store the reference as a full URL, like the API returns it.
           mig.instanceTemplate = `${API_BASE}${relativePath(String(mig.instanceTemplate), ctx.project, 'global', 'instanceTemplates')}`;
-          mig.versions = (mig.versions as Json[]).map((version) => ({ ...version, instanceTemplate: `${API_BASE}${relativePath(String(version.instanceTemplate), ctx.project, 'global', 'instanceTemplates')}` }));
+          mig.versions = (mig.versions as Json[]).map((version) => ({
+            ...version,
+            instanceTemplate: `${API_BASE}${relativePath(String(version.instanceTemplate), ctx.project, 'global', 'instanceTemplates')}`,
+          }));
           mig.fingerprint = ComputeStore.fingerprint(mig);
           mig.targetSize = Number(mig.targetSize);
           delete mig.selfLink;
@@ -390,20 +492,31 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
         ctx.params.instance_group_manager!,
         (merged, current) => {
           const before = migZones(current).join(',');
-          const after = (((merged.distributionPolicy as Json | undefined)?.zones as Json[] | undefined) ?? []).map((zone) => lastSegment(zone.zone)).join(',');
-          if (before !== after) throw invalid(`Invalid value for field 'resource.distributionPolicy.zones': the zones of a regional managed instance group cannot be changed.`);
-          if (ctx.body.versions !== undefined && ctx.body.instanceTemplate === undefined) merged.instanceTemplate = (merged.versions as Json[])[0]?.instanceTemplate;
-          if (ctx.body.instanceTemplate !== undefined && ctx.body.versions === undefined) merged.versions = [{ instanceTemplate: merged.instanceTemplate }];
+          const after = (((merged.distributionPolicy as Json | undefined)?.zones as Json[] | undefined) ?? [])
+            .map((zone) => lastSegment(zone.zone))
+            .join(',');
+          if (before !== after)
+            throw invalid(
+              `Invalid value for field 'resource.distributionPolicy.zones': the zones of a regional managed instance group cannot be changed.`,
+            );
+          if (ctx.body.versions !== undefined && ctx.body.instanceTemplate === undefined)
+            merged.instanceTemplate = (merged.versions as Json[])[0]?.instanceTemplate;
+          if (ctx.body.instanceTemplate !== undefined && ctx.body.versions === undefined)
+            merged.versions = [{ instanceTemplate: merged.instanceTemplate }];
           checkMig(ctx, merged);
           merged.instanceTemplate = `${API_BASE}${relativePath(String(merged.instanceTemplate), ctx.project, 'global', 'instanceTemplates')}`;
-          merged.versions = (merged.versions as Json[]).map((version) => ({ ...version, instanceTemplate: `${API_BASE}${relativePath(String(version.instanceTemplate), ctx.project, 'global', 'instanceTemplates')}` }));
+          merged.versions = (merged.versions as Json[]).map((version) => ({
+            ...version,
+            instanceTemplate: `${API_BASE}${relativePath(String(version.instanceTemplate), ctx.project, 'global', 'instanceTemplates')}`,
+          }));
           merged.targetSize = Number(merged.targetSize);
         },
         (updated, before) => {
           if (Number(updated.targetSize) !== Number(before.targetSize)) resizeTo(updated, Number(updated.targetSize));
           // PROACTIVE: the fake rolls the new template out at once (the real MIG paces it by maxUnavailable).
           if ((updated.updatePolicy as Json | undefined)?.type === 'PROACTIVE' && templateOf(updated) !== templateOf(before)) {
-            for (const instance of s.managedInstances(updated)) schedule(updated, 'RECREATING', String(instance.name), zoneOfInstance(instance));
+            for (const instance of s.managedInstances(updated))
+              schedule(updated, 'RECREATING', String(instance.name), zoneOfInstance(instance));
           }
           refreshStatus(updated);
         },
@@ -439,13 +552,21 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
       const wanted = (ctx.body.instances as Json[] | undefined) ?? [];
       const taken = takenNames();
       wanted.forEach((config, index) => {
-        if (!ComputeStore.validName(config.name)) throw invalid(`Invalid value for field 'instances[${index}].name': '${String(config.name ?? '')}'.`);
-        if (taken.has(String(config.name))) throw new ApiError(409, 'alreadyExists', `The resource 'instances/${String(config.name)}' already exists`);
+        if (!ComputeStore.validName(config.name))
+          throw invalid(`Invalid value for field 'instances[${index}].name': '${String(config.name ?? '')}'.`);
+        if (taken.has(String(config.name)))
+          throw new ApiError(409, 'alreadyExists', `The resource 'instances/${String(config.name)}' already exists`);
         configuredNatIp(ctx.project, regionOf(ctx), config);
       });
       return kit.mutate(ctx, 'compute.regionInstanceGroupManagers.createInstances', String(mig.selfLink), () => {
         for (const config of wanted) {
-          if (config.preservedState !== undefined) configsOf(mig).set(String(config.name), { name: config.name, preservedState: config.preservedState, status: 'EFFECTIVE', fingerprint: ComputeStore.fingerprint(config) });
+          if (config.preservedState !== undefined)
+            configsOf(mig).set(String(config.name), {
+              name: config.name,
+              preservedState: config.preservedState,
+              status: 'EFFECTIVE',
+              fingerprint: ComputeStore.fingerprint(config),
+            });
           schedule(mig, 'CREATING', String(config.name), pickZone(mig));
         }
         mig.targetSize = Number(mig.targetSize) + wanted.length;
@@ -472,15 +593,19 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     handler('RegionInstanceGroupManagers', 'ApplyUpdatesToInstances', (ctx) => {
       const mig = s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!);
       const all = ctx.body.allInstances === true;
-      const targets = all ? s.managedInstances(mig) : ((ctx.body.instances as string[] | undefined) ?? []).map((ref, index) => memberByLink(mig, ref, index));
+      const targets = all
+        ? s.managedInstances(mig)
+        : ((ctx.body.instances as string[] | undefined) ?? []).map((ref, index) => memberByLink(mig, ref, index));
       const action = String(ctx.body.minimalAction ?? 'NONE');
-      if (!['NONE', 'REFRESH', 'RESTART', 'REPLACE'].includes(action)) throw invalid(`Invalid value for field 'minimalAction': '${action}'.`);
+      if (!['NONE', 'REFRESH', 'RESTART', 'REPLACE'].includes(action))
+        throw invalid(`Invalid value for field 'minimalAction': '${action}'.`);
       return kit.mutate(ctx, 'compute.regionInstanceGroupManagers.applyUpdatesToInstances', String(mig.selfLink), () => {
         const template = relativePath(templateOf(mig), ctx.project, 'global', 'instanceTemplates');
         for (const instance of targets) {
           const outdated = metadataValue(instance, 'instance-template') !== template;
           // A new template or a new pinned IP needs a new VM; RESTART/REPLACE ask for one anyway.
-          if (outdated || action === 'REPLACE' || action === 'RESTART') schedule(mig, 'RECREATING', String(instance.name), zoneOfInstance(instance));
+          if (outdated || action === 'REPLACE' || action === 'RESTART')
+            schedule(mig, 'RECREATING', String(instance.name), zoneOfInstance(instance));
         }
         return refreshStatus(mig);
       });
@@ -489,8 +614,10 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
       const mig = s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!);
       const autoheal = ((mig.autoHealingPolicies as Json[] | undefined) ?? [])[0]?.healthCheck as string | undefined;
       const entries = pendingOf(mig);
-      const lastAttempt = (entry: PendingAction | undefined) => (entry?.lastErrors === undefined ? {} : { lastAttempt: { errors: { errors: entry.lastErrors } } });
-      const preserved = (name: string) => (configsOf(mig).has(name) ? { preservedStateFromConfig: configsOf(mig).get(name)!.preservedState } : {});
+      const lastAttempt = (entry: PendingAction | undefined) =>
+        entry?.lastErrors === undefined ? {} : { lastAttempt: { errors: { errors: entry.lastErrors } } };
+      const preserved = (name: string) =>
+        configsOf(mig).has(name) ? { preservedStateFromConfig: configsOf(mig).get(name)!.preservedState } : {};
       const existing = s.managedInstances(mig).map((instance) => {
         const entry = entries.get(String(instance.name));
         // While GCE replaces a VM it reports it PROVISIONING; while deleting, STOPPING.
@@ -502,7 +629,16 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
           instanceStatus: status,
           currentAction: entry?.action ?? 'NONE',
           version: { instanceTemplate: `${API_BASE}${String(metadataValue(instance, 'instance-template'))}` },
-          ...(autoheal === undefined ? {} : { instanceHealth: [{ healthCheck: `${API_BASE}${relativePath(autoheal, ctx.project, ctx.scope, 'healthChecks')}`, detailedHealthState: s.healthOf(instance) === 'HEALTHY' ? 'HEALTHY' : 'UNHEALTHY' }] }),
+          ...(autoheal === undefined
+            ? {}
+            : {
+                instanceHealth: [
+                  {
+                    healthCheck: `${API_BASE}${relativePath(autoheal, ctx.project, ctx.scope, 'healthChecks')}`,
+                    detailedHealthState: s.healthOf(instance) === 'HEALTHY' ? 'HEALTHY' : 'UNHEALTHY',
+                  },
+                ],
+              }),
           ...preserved(String(instance.name)),
           ...lastAttempt(entry),
         };
@@ -534,11 +670,22 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
         const mig = s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!);
         const configs = (ctx.body.perInstanceConfigs as Json[] | undefined) ?? [];
         for (const config of configs) configuredNatIp(ctx.project, regionOf(ctx), config);
-        return kit.mutate(ctx, `compute.regionInstanceGroupManagers.${method.charAt(0).toLowerCase()}${method.slice(1)}`, String(mig.selfLink), () => {
-          // Stored only; a VM picks it up when it is next (re)created or updated.
-          for (const config of configs) configsOf(mig).set(String(config.name), { name: config.name, preservedState: config.preservedState ?? {}, status: 'EFFECTIVE', fingerprint: ComputeStore.fingerprint(config) });
-          return mig;
-        });
+        return kit.mutate(
+          ctx,
+          `compute.regionInstanceGroupManagers.${method.charAt(0).toLowerCase()}${method.slice(1)}`,
+          String(mig.selfLink),
+          () => {
+            // Stored only; a VM picks it up when it is next (re)created or updated.
+            for (const config of configs)
+              configsOf(mig).set(String(config.name), {
+                name: config.name,
+                preservedState: config.preservedState ?? {},
+                status: 'EFFECTIVE',
+                fingerprint: ComputeStore.fingerprint(config),
+              });
+            return mig;
+          },
+        );
       }),
     ),
     handler('RegionInstanceGroupManagers', 'DeletePerInstanceConfigs', (ctx) => {
@@ -554,7 +701,8 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     handlers,
     recreate: recreateNow,
     close: () => {
-      for (const entries of pending.values()) for (const entry of entries.values()) if (entry.timer !== undefined) clearTimeout(entry.timer);
+      for (const entries of pending.values())
+        for (const entry of entries.values()) if (entry.timer !== undefined) clearTimeout(entry.timer);
       pending.clear();
     },
   };

@@ -30,7 +30,10 @@ export function instanceHandlers(kit: HandlerKit): Handler[] {
       const region = lastSegment(s.require(ctx.project, 'global', 'zones', ctx.zone).region);
       return kit.mutate(ctx, 'start', String(instance.selfLink), () => {
         const cpus = Number(s.get(ctx.project, ctx.scope, 'machineTypes', lastSegment(instance.machineType))?.guestCpus ?? 0);
-        s.checkQuota(ctx.project, region, { CPUS: cpus, ...(lastSegment(instance.machineType).startsWith('e2-') ? { E2_CPUS: cpus } : {}) });
+        s.checkQuota(ctx.project, region, {
+          CPUS: cpus,
+          ...(lastSegment(instance.machineType).startsWith('e2-') ? { E2_CPUS: cpus } : {}),
+        });
         return s.update(ctx.project, ctx.scope, 'instances', ctx.params.instance!, (resource) => {
           resource.status = 'RUNNING';
           for (const config of accessConfigsOf(resource)) if (config.natIP === undefined) config.natIP = s.allocateExternalIp();
@@ -40,7 +43,8 @@ export function instanceHandlers(kit: HandlerKit): Handler[] {
     handler('Instances', 'SetMetadata', (ctx) => {
       const instance = s.require(ctx.project, ctx.scope, 'instances', ctx.params.instance!);
       const metadata = instance.metadata as Json;
-      if (ctx.body.fingerprint !== metadata.fingerprint) throw new ApiError(412, 'conditionNotMet', 'Supplied fingerprint does not match current metadata fingerprint.');
+      if (ctx.body.fingerprint !== metadata.fingerprint)
+        throw new ApiError(412, 'conditionNotMet', 'Supplied fingerprint does not match current metadata fingerprint.');
       checkMetadata(ctx.body);
       return kit.mutate(ctx, 'setMetadata', String(instance.selfLink), () =>
         s.update(ctx.project, ctx.scope, 'instances', ctx.params.instance!, (resource) => {
@@ -52,7 +56,8 @@ export function instanceHandlers(kit: HandlerKit): Handler[] {
     handler('Instances', 'SetLabels', (ctx) => kit.setLabels(ctx, 'instances', ctx.params.instance!)),
     handler('Instances', 'SetTags', (ctx) => {
       const instance = s.require(ctx.project, ctx.scope, 'instances', ctx.params.instance!);
-      if (ctx.body.fingerprint !== (instance.tags as Json).fingerprint) throw new ApiError(412, 'conditionNotMet', 'Supplied fingerprint does not match current tags fingerprint.');
+      if (ctx.body.fingerprint !== (instance.tags as Json).fingerprint)
+        throw new ApiError(412, 'conditionNotMet', 'Supplied fingerprint does not match current tags fingerprint.');
       return kit.mutate(ctx, 'setTags', String(instance.selfLink), () =>
         s.update(ctx.project, ctx.scope, 'instances', ctx.params.instance!, (resource) => {
           const items = (ctx.body.items as string[] | undefined) ?? [];
@@ -64,13 +69,18 @@ export function instanceHandlers(kit: HandlerKit): Handler[] {
       const instance = s.require(ctx.project, ctx.scope, 'instances', ctx.params.instance!);
       const items = ((instance.metadata as Json).items as { key: string; value: string }[] | undefined) ?? [];
       if (!items.some((item) => item.key === 'enable-guest-attributes' && item.value.toUpperCase() === 'TRUE')) {
-        throw new ApiError(400, 'badRequest', 'Guest attributes are disabled for this instance. Set metadata enable-guest-attributes=TRUE.');
+        throw new ApiError(
+          400,
+          'badRequest',
+          'Guest attributes are disabled for this instance. Set metadata enable-guest-attributes=TRUE.',
+        );
       }
       const attributes = s.guestAttributesOf(ctx.project, ctx.zone, ctx.params.instance!);
       const selfLink = `${String(instance.selfLink)}/guestAttributes/`;
       if (ctx.query.variableKey !== undefined) {
         const value = attributes.get(ctx.query.variableKey);
-        if (value === undefined) throw notFound(`${String(instance.selfLink).replace(API_BASE, '')}/guestAttributes/${ctx.query.variableKey}`);
+        if (value === undefined)
+          throw notFound(`${String(instance.selfLink).replace(API_BASE, '')}/guestAttributes/${ctx.query.variableKey}`);
         return { kind: 'compute#guestAttributes', variableKey: ctx.query.variableKey, variableValue: value, selfLink };
       }
       const queryPath = ctx.query.queryPath ?? '';
@@ -79,7 +89,9 @@ export function instanceHandlers(kit: HandlerKit): Handler[] {
       return {
         kind: 'compute#guestAttributes',
         queryPath,
-        queryValue: { items: matching.map(([path, value]) => ({ namespace: path.split('/')[0], key: path.split('/').slice(1).join('/'), value })) },
+        queryValue: {
+          items: matching.map(([path, value]) => ({ namespace: path.split('/')[0], key: path.split('/').slice(1).join('/'), value })),
+        },
         selfLink,
       };
     }),
@@ -87,7 +99,13 @@ export function instanceHandlers(kit: HandlerKit): Handler[] {
       const instance = s.require(ctx.project, ctx.scope, 'instances', ctx.params.instance!);
       const contents = s.serialOutputOf(ctx.project, ctx.zone, ctx.params.instance!);
       const start = Math.max(0, Number(ctx.query.start ?? 0));
-      return { kind: 'compute#serialPortOutput', contents: contents.slice(start), start: String(start), next: String(contents.length), selfLink: `${String(instance.selfLink)}/serialPort` };
+      return {
+        kind: 'compute#serialPortOutput',
+        contents: contents.slice(start),
+        start: String(start),
+        next: String(contents.length),
+        selfLink: `${String(instance.selfLink)}/serialPort`,
+      };
     }),
   ];
 }
@@ -137,16 +155,25 @@ export function prepareInstance(kit: HandlerKit, ctx: Ctx, body: Json): Json {
     const path = relativePath(String(nic.subnetwork), ctx.project, `regions/${region}`, 'subnetworks');
     subnet = s.getByPath(path);
     if (subnet === undefined) throw notFound(path);
-    if (!path.includes(`/regions/${region}/`)) throw invalid(`Invalid value for field 'resource.networkInterfaces[0].subnetwork': '${String(nic.subnetwork)}'. Subnetwork must be in region ${region}.`);
+    if (!path.includes(`/regions/${region}/`))
+      throw invalid(
+        `Invalid value for field 'resource.networkInterfaces[0].subnetwork': '${String(nic.subnetwork)}'. Subnetwork must be in region ${region}.`,
+      );
   } else {
     const network = kit.requireNetwork(ctx, nic.network ?? 'global/networks/default', 'resource.networkInterfaces[0].network');
     subnet = s.list(ctx.project, `regions/${region}`, 'subnetworks').find((candidate) => candidate.network === network.selfLink);
-    if (subnet === undefined) throw invalid(`Invalid value for field 'resource.networkInterfaces[0].network': no subnetwork in region ${region}.`);
+    if (subnet === undefined)
+      throw invalid(`Invalid value for field 'resource.networkInterfaces[0].network': no subnetwork in region ${region}.`);
   }
   const wantsExternalIp = ((nic.accessConfigs as Json[] | undefined) ?? []).length > 0;
   checkOrgPolicies(kit, ctx, String(body.name), wantsExternalIp, body.canIpForward === true);
   const cpus = Number(type.guestCpus);
-  s.checkQuota(ctx.project, region, { INSTANCES: 1, CPUS: cpus, ...(String(type.name).startsWith('e2-') ? { E2_CPUS: cpus } : {}), ...(wantsExternalIp ? { IN_USE_ADDRESSES: 1 } : {}) });
+  s.checkQuota(ctx.project, region, {
+    INSTANCES: 1,
+    CPUS: cpus,
+    ...(String(type.name).startsWith('e2-') ? { E2_CPUS: cpus } : {}),
+    ...(wantsExternalIp ? { IN_USE_ADDRESSES: 1 } : {}),
+  });
   const networkIP = s.allocateInternalIp(String(subnet.ipCidrRange), kit.usedInternalIps());
   const selfLink = `${API_BASE}${ComputeStore.key(ctx.project, ctx.scope, 'instances', String(body.name))}`;
 
@@ -155,7 +182,9 @@ export function prepareInstance(kit: HandlerKit, ctx: Ctx, body: Json): Json {
     if (config.natIP !== undefined) {
       const address = s.list(ctx.project, `regions/${region}`, 'addresses').find((candidate) => candidate.address === natIP);
       if (address === undefined) {
-        throw invalid(`Invalid value for field 'resource.networkInterfaces[0].accessConfigs[${index}].natIP': '${natIP}'. The specified external IP address '${natIP}' was not found in region '${region}'.`);
+        throw invalid(
+          `Invalid value for field 'resource.networkInterfaces[0].accessConfigs[${index}].natIP': '${natIP}'. The specified external IP address '${natIP}' was not found in region '${region}'.`,
+        );
       }
       if (address.status === 'IN_USE') throw invalid(`IP address '${natIP}' is already being used by another resource.`);
       address.status = 'IN_USE';
@@ -165,7 +194,12 @@ export function prepareInstance(kit: HandlerKit, ctx: Ctx, body: Json): Json {
   });
   const metadataItems = ((body.metadata as Json | undefined)?.items as Json[] | undefined) ?? [];
   const tagItems = ((body.tags as Json | undefined)?.items as string[] | undefined) ?? [];
-  s.appendSerialOutput(ctx.project, zone, String(body.name), `[    0.000000] Linux version 6.12.0-cloud-amd64 (fake)\n${String(body.name)} google_metadata_script_runner[1]: Starting startup scripts.\n`);
+  s.appendSerialOutput(
+    ctx.project,
+    zone,
+    String(body.name),
+    `[    0.000000] Linux version 6.12.0-cloud-amd64 (fake)\n${String(body.name)} google_metadata_script_runner[1]: Starting startup scripts.\n`,
+  );
   return {
     ...body,
     machineType: `${API_BASE}projects/${ctx.project}/zones/${zone}/machineTypes/${lastSegment(machineType)}`,
@@ -206,10 +240,20 @@ export function prepareInstance(kit: HandlerKit, ctx: Ctx, body: Json): Json {
 }
 
 /** The zone must offer the machine type; the boot image's architecture and the boot disk type must fit it. */
-function checkMachineAndDisk(kit: HandlerKit, ctx: Ctx, zone: string, machineTypeName: string, boot: Json, bootIndex: number, image: Json): Json {
+function checkMachineAndDisk(
+  kit: HandlerKit,
+  ctx: Ctx,
+  zone: string,
+  machineTypeName: string,
+  boot: Json,
+  bootIndex: number,
+  image: Json,
+): Json {
   const type = kit.store.get(ctx.project, `zones/${zone}`, 'machineTypes', machineTypeName);
   if (type === undefined) {
-    throw invalid(`Invalid value for field 'resource.machineType': 'zones/${zone}/machineTypes/${machineTypeName}'. Machine type with name '${machineTypeName}' does not exist in zone '${zone}'.`);
+    throw invalid(
+      `Invalid value for field 'resource.machineType': 'zones/${zone}/machineTypes/${machineTypeName}'. Machine type with name '${machineTypeName}' does not exist in zone '${zone}'.`,
+    );
   }
   const imageArchitecture = String(image.architecture ?? 'X86_64');
   if (imageArchitecture !== type.architecture) {
@@ -220,10 +264,14 @@ function checkMachineAndDisk(kit: HandlerKit, ctx: Ctx, zone: string, machineTyp
   const diskTypeRef = String((boot.initializeParams as Json | undefined)?.diskType ?? 'pd-standard');
   const diskType = lastSegment(diskTypeRef);
   if (kit.store.get(ctx.project, `zones/${zone}`, 'diskTypes', diskType) === undefined) {
-    throw invalid(`Invalid value for field 'resource.disks[${bootIndex}].initializeParams.diskType': '${diskTypeRef}'. Disk type '${diskType}' does not exist in zone '${zone}'.`);
+    throw invalid(
+      `Invalid value for field 'resource.disks[${bootIndex}].initializeParams.diskType': '${diskTypeRef}'. Disk type '${diskType}' does not exist in zone '${zone}'.`,
+    );
   }
   if (!diskTypesForSeries(machineTypeName).includes(diskType)) {
-    throw invalid(`Invalid value for field 'resource.disks[${bootIndex}].initializeParams.diskType': '${diskTypeRef}'. Machine type ${machineTypeName} does not support disk type ${diskType}; it takes ${diskTypesForSeries(machineTypeName).join(', ')}.`);
+    throw invalid(
+      `Invalid value for field 'resource.disks[${bootIndex}].initializeParams.diskType': '${diskTypeRef}'. Machine type ${machineTypeName} does not support disk type ${diskType}; it takes ${diskTypesForSeries(machineTypeName).join(', ')}.`,
+    );
   }
   return type;
 }
@@ -232,7 +280,11 @@ function checkMachineAndDisk(kit: HandlerKit, ctx: Ctx, zone: string, machineTyp
 function checkOrgPolicies(kit: HandlerKit, ctx: Ctx, name: string, wantsExternalIp: boolean, canIpForward: boolean): void {
   const instance = `projects/${ctx.project}/${ctx.scope}/instances/${name}`;
   if (wantsExternalIp && kit.store.orgPolicyEnforced(ctx.project, 'constraints/compute.vmExternalIpAccess')) {
-    throw orgPolicyRefusal('constraints/compute.vmExternalIpAccess', ctx.project, `Add instance ${instance} to the constraint to use external IP with it.`);
+    throw orgPolicyRefusal(
+      'constraints/compute.vmExternalIpAccess',
+      ctx.project,
+      `Add instance ${instance} to the constraint to use external IP with it.`,
+    );
   }
   if (canIpForward && kit.store.orgPolicyEnforced(ctx.project, 'constraints/compute.vmCanIpForward')) {
     throw orgPolicyRefusal('constraints/compute.vmCanIpForward', ctx.project, `Enabling IP forwarding is not allowed for ${instance}.`);
@@ -243,4 +295,5 @@ export function orgPolicyRefusal(constraint: string, project: string, detail: st
   return new ApiError(412, 'conditionNotMet', `Constraint ${constraint} violated for project ${project}. ${detail}`);
 }
 
-const accessConfigsOf = (instance: Json): Json[] => ((instance.networkInterfaces as Json[] | undefined)?.[0]?.accessConfigs as Json[] | undefined) ?? [];
+const accessConfigsOf = (instance: Json): Json[] =>
+  ((instance.networkInterfaces as Json[] | undefined)?.[0]?.accessConfigs as Json[] | undefined) ?? [];

@@ -12,5 +12,8 @@ export function operationHandlers(kit: HandlerKit): Handler[] {
     if (stored.resource.status !== 'DONE' && remaining > 0) await sleep(Math.min(remaining, s.timing.waitCapMs));
     return get(ctx);
   };
-  return ['GlobalOperations', 'RegionOperations', 'ZoneOperations'].flatMap((service) => [handler(service, 'Get', get), handler(service, 'Wait', wait)]);
+  return ['GlobalOperations', 'RegionOperations', 'ZoneOperations'].flatMap((service) => [
+    handler(service, 'Get', get),
+    handler(service, 'Wait', wait),
+  ]);
 }

@@ -11,10 +11,28 @@ export function routeHandlers(kit: HandlerKit): Handler[] {
     const path = String(route.nextHopInstance).replace(API_BASE, '');
     const instance = s.getByPath(path);
     if (instance === undefined) {
-      return { ...route, warnings: [{ code: 'NEXT_HOP_INSTANCE_NOT_FOUND', message: `Next hop instance '${path}' does not exist.`, data: [{ key: 'instance', value: path }] }] };
+      return {
+        ...route,
+        warnings: [
+          {
+            code: 'NEXT_HOP_INSTANCE_NOT_FOUND',
+            message: `Next hop instance '${path}' does not exist.`,
+            data: [{ key: 'instance', value: path }],
+          },
+        ],
+      };
     }
     if (instance.status !== 'RUNNING') {
-      return { ...route, warnings: [{ code: 'NEXT_HOP_NOT_RUNNING', message: `Next hop instance '${path}' is not running.`, data: [{ key: 'instance', value: path }] }] };
+      return {
+        ...route,
+        warnings: [
+          {
+            code: 'NEXT_HOP_NOT_RUNNING',
+            message: `Next hop instance '${path}' is not running.`,
+            data: [{ key: 'instance', value: path }],
+          },
+        ],
+      };
     }
     return route;
   };
@@ -25,9 +43,13 @@ export function routeHandlers(kit: HandlerKit): Handler[] {
       kit.insert(ctx, 'routes', (body) => {
         const network = kit.requireNetwork(ctx, body.network, 'resource.network');
         const destRange = String(body.destRange ?? '');
-        if (!ipaddr.IPv4.isValidCIDR(destRange)) throw invalid(`Invalid value for field 'resource.destRange': '${destRange}'. Should be a CIDR range.`);
-        const hops = ['nextHopInstance', 'nextHopIp', 'nextHopGateway', 'nextHopIlb', 'nextHopVpnTunnel'].filter((key) => body[key] !== undefined);
-        if (hops.length !== 1) throw invalid(`Invalid value for field 'resource': exactly one next hop must be specified, got ${hops.length}`);
+        if (!ipaddr.IPv4.isValidCIDR(destRange))
+          throw invalid(`Invalid value for field 'resource.destRange': '${destRange}'. Should be a CIDR range.`);
+        const hops = ['nextHopInstance', 'nextHopIp', 'nextHopGateway', 'nextHopIlb', 'nextHopVpnTunnel'].filter(
+          (key) => body[key] !== undefined,
+        );
+        if (hops.length !== 1)
+          throw invalid(`Invalid value for field 'resource': exactly one next hop must be specified, got ${hops.length}`);
         let nextHopIlb: string | undefined;
         if (body.nextHopIlb !== undefined) {
           // A forwarding rule URL, or its IP address (then kept as given, like the real API).
@@ -35,8 +57,12 @@ export function routeHandlers(kit: HandlerKit): Handler[] {
           const rule = /^\d+\.\d+\.\d+\.\d+$/.test(hop)
             ? s.all('forwardingRules').find((entry) => entry.resource.IPAddress === hop)?.resource
             : s.getByPath(relativePath(hop, ctx.project, 'global', 'forwardingRules'));
-          if (rule === undefined) throw invalid(`Invalid value for field 'resource.nextHopIlb': '${hop}'. The forwarding rule was not found.`);
-          if (rule.loadBalancingScheme !== 'INTERNAL') throw invalid(`Invalid value for field 'resource.nextHopIlb': '${hop}'. Only internal passthrough load balancers can be a next hop.`);
+          if (rule === undefined)
+            throw invalid(`Invalid value for field 'resource.nextHopIlb': '${hop}'. The forwarding rule was not found.`);
+          if (rule.loadBalancingScheme !== 'INTERNAL')
+            throw invalid(
+              `Invalid value for field 'resource.nextHopIlb': '${hop}'. Only internal passthrough load balancers can be a next hop.`,
+            );
           nextHopIlb = /^\d/.test(hop) ? hop : String(rule.selfLink);
         }
         let nextHopInstance: string | undefined;
@@ -46,7 +72,8 @@ export function routeHandlers(kit: HandlerKit): Handler[] {
           nextHopInstance = `${API_BASE}${path}`;
         }
         const priority = body.priority === undefined ? 1000 : Number(body.priority);
-        if (priority < 0 || priority > 65535) throw invalid(`Invalid value for field 'resource.priority': '${priority}'. Must be between 0 and 65535.`);
+        if (priority < 0 || priority > 65535)
+          throw invalid(`Invalid value for field 'resource.priority': '${priority}'. Must be between 0 and 65535.`);
         return {
           ...body,
           network: network.selfLink,
@@ -54,7 +81,9 @@ export function routeHandlers(kit: HandlerKit): Handler[] {
           routeType: 'STATIC',
           ...(nextHopInstance === undefined ? {} : { nextHopInstance }),
           ...(nextHopIlb === undefined ? {} : { nextHopIlb }),
-          ...(body.nextHopGateway === undefined ? {} : { nextHopGateway: `${API_BASE}${relativePath(String(body.nextHopGateway), ctx.project, 'global', 'routes')}` }),
+          ...(body.nextHopGateway === undefined
+            ? {}
+            : { nextHopGateway: `${API_BASE}${relativePath(String(body.nextHopGateway), ctx.project, 'global', 'routes')}` }),
         };
       }),
     ),
