@@ -1,3 +1,4 @@
+import { type Clock, realClock } from '../common/clock.js';
 import type { AgentConfig } from './config.js';
 import type { Dataplane, DesiredState, ForwardPath, Inspection } from './dataplane.js';
 import type { Logger } from './log.js';
@@ -28,6 +29,8 @@ export interface AgentDeps {
   probe?: typeof probeEgress;
   observability?: Observability;
   portBlocks?: PortBlockManager;
+  /** Time for probe freshness and health publishing; the real one unless a test brings its own. */
+  clock?: Clock;
 }
 
 /** Rewrites of natgw/health while it does not change: under a minute, so the provisioner's next reads see it. */
@@ -57,7 +60,10 @@ export class Agent {
   /** The address GCE maps this VM to (translation logs show it as nat_ip), when known. */
   natExternalIp: string | undefined;
 
+  private readonly clock: Clock;
+
   constructor(private readonly deps: AgentDeps) {
+    this.clock = deps.clock ?? realClock;
     if (deps.portBlocks !== undefined) deps.portBlocks.exclusive = (task) => this.exclusive(task);
   }
 
@@ -260,7 +266,7 @@ export class Agent {
       if (probe !== undefined && scope === 'traffic') {
         const fresh =
           this.probeResult !== undefined &&
-          Date.now() - this.probeResult.at < probe.intervalSeconds * 3000 + probe.timeoutSeconds * 1000 * probe.targets.length;
+          this.clock.now() - this.probeResult.at < probe.intervalSeconds * 3000 + probe.timeoutSeconds * 1000 * probe.targets.length;
         checks.egress_probe =
           this.probeResult === undefined
             ? { ok: false, detail: 'no probe has finished yet' }
@@ -293,7 +299,7 @@ export class Agent {
     this.deps.metrics.healthy.set(report.status === 'ok' ? 1 : 0);
     const value = report.status === 'ok' ? 'ok' : `unhealthy: ${report.failed.join(',')}`;
     if (this.deps.guestAttributes === undefined || this.stopped) return;
-    const fresh = Date.now() - this.healthPublishedAt < HEALTH_REFRESH_MS;
+    const fresh = this.clock.now() - this.healthPublishedAt < HEALTH_REFRESH_MS;
     if (value === this.publishedHealth && fresh) return;
     clearTimeout(this.healthRefreshTimer);
     // unref: the refresh never keeps a stopping agent alive; stop() sets `stopped`, which ends the chain.
@@ -301,7 +307,7 @@ export class Agent {
     try {
       await this.deps.guestAttributes.putGuestAttribute('natgw/health', value);
       this.publishedHealth = value;
-      this.healthPublishedAt = Date.now();
+      this.healthPublishedAt = this.clock.now();
     } catch (error) {
       this.deps.log.warn(
         { event: 'guest_attribute_failed', error: (error as Error).message },

@@ -1,3 +1,4 @@
+import { realClock } from '../common/clock.js';
 import { version } from '../common/version.js';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -67,8 +68,6 @@ async function readConfigFile(file: string): Promise<AgentConfig> {
   }
   return parseAgentConfig(text, file);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runAgentCli(argv: string[]): Promise<number> {
   const flags = parseAgentArgs(argv);
@@ -225,7 +224,7 @@ async function loadInitialMetadataConfig(
         { event: 'metadata_unavailable', attempt: attempt + 1, retryInMs: delay, error: (error as Error).message },
         'metadata server unreachable; retrying',
       );
-      await sleep(delay);
+      await realClock.sleep(delay);
     }
   }
   return 'stopped';
@@ -267,7 +266,7 @@ async function watchMetadataConfig(
           'cannot watch the config; the current one stays',
         );
       else log.error({ event: 'config_watch_failed', error: String(error) }, 'config watch failed');
-      await sleep(delay);
+      await realClock.sleep(delay);
     }
   }
 }
