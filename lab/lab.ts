@@ -15,6 +15,8 @@ import {
   VPC,
   gceMac,
   repoRoot,
+  type HealthCheckTarget,
+  type HealthEvent,
   type LabFirewallRule,
   type LabHealthCheck,
   type LabLoadBalancedRoute,
@@ -50,7 +52,7 @@ export class Lab {
   private readonly healthyBackends = new Map<string, Set<string>>();
   private healthChecker: LabProcess | undefined;
   /** Backend health changes, for tests that measure failover. */
-  readonly healthEvents: { group: string; ip: string; healthy: boolean; at: number }[] = [];
+  readonly healthEvents: HealthEvent[] = [];
   private firewalls: LabFirewallRule[] | undefined;
 
   private constructor(readonly id: string) {
@@ -300,35 +302,40 @@ export class Lab {
       ...watches.flatMap((watch) => watch.backends.map((ip) => target(watch.group, ip, watch.healthCheck))),
     ];
     if (targets.length > 0) {
-      const checker = this.spawnIn(
-        this.fabric,
-        ['node', path.join(repoRoot(), 'dist/lab/bin/health-checker.js'), JSON.stringify({ targets })],
-        'load balancer health checker',
-        {},
-        true,
-      );
-      let consumed = 0;
-      checker.child.stdout?.on('data', () => {
-        const lines = checker.text.split('\n');
-        for (; consumed < lines.length - 1; consumed++) {
-          const line = lines[consumed] ?? '';
-          if (!line.startsWith('{')) continue;
-          const event = JSON.parse(line) as { group: string; ip: string; healthy: boolean; at: number };
-          this.healthEvents.push(event);
-          const healthy = this.healthyBackends.get(event.group) ?? new Set<string>();
-          if (event.healthy) healthy.add(event.ip);
-          else healthy.delete(event.ip);
-          this.healthyBackends.set(event.group, healthy);
-          this.onHealth?.(event);
-          this.routeQueue = this.routeQueue.then(() => this.applyAllRoutes()).catch(() => undefined);
-        }
+      this.healthChecker = this.spawnHealthChecker(targets, (event) => {
+        this.healthEvents.push(event);
+        const healthy = this.healthyBackends.get(event.group) ?? new Set<string>();
+        if (event.healthy) healthy.add(event.ip);
+        else healthy.delete(event.ip);
+        this.healthyBackends.set(event.group, healthy);
+        this.onHealth?.(event);
+        this.routeQueue = this.routeQueue.then(() => this.applyAllRoutes()).catch(() => undefined);
       });
-      this.healthChecker = checker;
     }
     await this.applyAllRoutes();
   }
 
-  onHealth: ((event: { group: string; ip: string; healthy: boolean; at: number }) => void) | undefined;
+  /** Probes `targets` from the fabric (where GCE's health checkers stand); every change of a target's health is reported. */
+  spawnHealthChecker(targets: HealthCheckTarget[], onEvent: (event: HealthEvent) => void): LabProcess {
+    const checker = this.spawnIn(
+      this.fabric,
+      ['node', path.join(repoRoot(), 'dist/lab/bin/health-checker.js'), JSON.stringify({ targets })],
+      'load balancer health checker',
+      {},
+      true,
+    );
+    let consumed = 0;
+    checker.child.stdout?.on('data', () => {
+      const lines = checker.text.split('\n');
+      for (; consumed < lines.length - 1; consumed++) {
+        const line = lines[consumed] ?? '';
+        if (line.startsWith('{')) onEvent(JSON.parse(line) as HealthEvent);
+      }
+    });
+    return checker;
+  }
+
+  onHealth: ((event: HealthEvent) => void) | undefined;
 
   private routeQueue: Promise<void> = Promise.resolve();
 

@@ -87,3 +87,23 @@ export interface LabVm extends VmSpec {
   root: string;
   fabricPort: string;
 }
+
+/** One backend the fabric's health checker probes (lab/bin/health-checker.ts). */
+export interface HealthCheckTarget {
+  group: string;
+  ip: string;
+  port: number;
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+/** A backend's health changed, as the checker saw it. */
+export interface HealthEvent {
+  group: string;
+  ip: string;
+  healthy: boolean;
+  at: number;
+}

@@ -134,22 +134,7 @@ function watchHealth(lab: Lab, backends: LabVm[], onChange: (event: { ip: string
   const { intervalSeconds, timeoutSeconds, healthyThreshold, unhealthyThreshold } = LAB_TRAFFIC_CHECK;
   const timing = { intervalMs: intervalSeconds * 1000, timeoutMs: timeoutSeconds * 1000, healthyThreshold, unhealthyThreshold };
   const targets = backends.map((vm) => ({ group: LOAD_BALANCER, ip: vm.ip, port: HEALTH_PORT, path: '/whoami', ...timing }));
-  const checker = lab.spawnIn(
-    lab.fabric,
-    ['node', path.join(repoRoot(), 'dist/lab/bin/health-checker.js'), JSON.stringify({ targets })],
-    'load balancer health checker',
-    {},
-    true,
-  );
-  let consumed = 0;
-  checker.child.stdout?.on('data', () => {
-    const lines = checker.text.split('\n');
-    for (; consumed < lines.length - 1; consumed++) {
-      const line = lines[consumed] ?? '';
-      if (line.startsWith('{')) onChange(JSON.parse(line) as { ip: string; healthy: boolean; at: number });
-    }
-  });
-  return checker;
+  return lab.spawnHealthChecker(targets, onChange);
 }
 
 /** A host failure: the NIC goes and every process of the VM dies in the same instant, nothing shuts down cleanly. */
