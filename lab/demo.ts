@@ -25,18 +25,14 @@ export async function addWorkloads(cloud: LabCloud): Promise<Workloads> {
   return { tagged: 'app-1', untagged: 'app-2', monitoring: 'monitoring' };
 }
 
+/** `node bin/natgw.js COMMAND` against the lab's project, region and Compute API. */
+function natgwArgs(cloud: LabCloud, command: string, extra: string[]): string[] {
+  const lab = ['--project', LAB_PROJECT, '--region', LAB_REGION, '--compute-endpoint', cloud.url];
+  return [path.join(repoRoot(), 'bin', 'natgw.js'), command, ...lab, ...extra];
+}
+
 export function natgwCli(cloud: LabCloud, command: string, extra: string[] = []): Promise<RunResult> {
-  const args = [
-    path.join(repoRoot(), 'bin', 'natgw.js'),
-    command,
-    '--project',
-    LAB_PROJECT,
-    '--region',
-    LAB_REGION,
-    '--compute-endpoint',
-    cloud.url,
-    ...extra,
-  ];
+  const args = natgwArgs(cloud, command, extra);
   return runCommand(`natgw ${command}`, process.execPath, args, { okExitCodes: [1, 2, 3], timeoutMs: 180_000 });
 }
 
@@ -58,17 +54,7 @@ export const PROVISION_FLAGS = [
 
 /** Runs the CLI with its output interleaved as a terminal would show it, handed over line by line as it comes. */
 async function natgwCliLive(cloud: LabCloud, command: string, extra: string[], say: (line: string) => void): Promise<number | null> {
-  const args = [
-    path.join(repoRoot(), 'bin', 'natgw.js'),
-    command,
-    '--project',
-    LAB_PROJECT,
-    '--region',
-    LAB_REGION,
-    '--compute-endpoint',
-    cloud.url,
-    ...extra,
-  ];
+  const args = natgwArgs(cloud, command, extra);
   const run = new LabProcess(
     spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }),
     `natgw ${command}`,

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { findPackageRoot } from '../common/version.js';
 import { ProvisionError } from './gcp/call.js';
 
 export const MAX_METADATA_VALUE = 256 * 1024;
@@ -14,11 +15,9 @@ export const CHUNK_SIZE = 250 * 1024;
 
 /** Finds a repository file from both provision/*.ts (tests) and dist/provision/*.js (the CLI). */
 export function repoFile(relative: string): string {
-  for (const base of ['../', '../../']) {
-    const candidate = fileURLToPath(new URL(base + relative, import.meta.url));
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new ProvisionError(`cannot find ${relative} next to the natgw installation (looked in the source tree and dist/)`);
+  const candidate = path.join(findPackageRoot(fileURLToPath(import.meta.url)), relative);
+  if (existsSync(candidate)) return candidate;
+  throw new ProvisionError(`cannot find ${relative} in the natgw installation (${candidate})`);
 }
 
 let built: Promise<Buffer> | undefined;

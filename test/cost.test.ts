@@ -28,6 +28,21 @@ function inputs(over: Partial<CostInputs> = {}): CostInputs {
 
 const cents = (usd: number) => Math.round(usd * 100) / 100;
 
+/** The Cloud NAT pricing page's first example (14 VMs, 100 GiB, its 720-hour month, no NAT IP line) as CLI flags. */
+const PRICING_PAGE_SMALL = [
+  '--region',
+  'us-central1',
+  '--vms',
+  '14',
+  '--gib',
+  '100',
+  '--hours-per-month',
+  '720',
+  '--nat-ips',
+  '0',
+  '--json',
+];
+
 t.test("Cloud NAT pricing page's own examples (720 h, no NAT IP charge)", async (t) => {
   const small = computeCost(inputs({ vms: 14, gibPerMonth: 100, hoursPerMonth: 720, natIps: 0 }), prices);
   t.equal(cents(small.cloudNat.monthlyUsd), 18.61, '14 VMs + 100 GiB = $18.61');
@@ -38,19 +53,7 @@ t.test("Cloud NAT pricing page's own examples (720 h, no NAT IP charge)", async 
   t.ok(Math.abs(large.cloudNat.monthlyUsd - 40.68) < 1e-9, 'exactly 720 × 0.044 + 200 × 0.045');
   t.match(large.cloudNat.lineItems[0]?.label, /flat rate above 32 VMs/);
 
-  const cli = await runCost([
-    '--region',
-    'us-central1',
-    '--vms',
-    '14',
-    '--gib',
-    '100',
-    '--hours-per-month',
-    '720',
-    '--nat-ips',
-    '0',
-    '--json',
-  ]);
+  const cli = await runCost(PRICING_PAGE_SMALL);
   t.equal(cli.code, 0);
   t.equal(JSON.parse(cli.stdout).cloudNat.monthlyUsd, 18.612, 'the CLI reproduces it too');
 });
@@ -376,19 +379,7 @@ t.test('bad input fails clearly, naming the flag', async (t) => {
 });
 
 t.test('as a subprocess: exit codes and stderr through the real CLI entry', async (t) => {
-  const ok = await runNatgwProcess([
-    '--region',
-    'us-central1',
-    '--vms',
-    '14',
-    '--gib',
-    '100',
-    '--hours-per-month',
-    '720',
-    '--nat-ips',
-    '0',
-    '--json',
-  ]);
+  const ok = await runNatgwProcess(PRICING_PAGE_SMALL);
   t.equal(ok.code, 0, ok.stderr);
   t.equal(JSON.parse(ok.stdout).cloudNat.monthlyUsd, 18.612);
 

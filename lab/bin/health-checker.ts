@@ -2,17 +2,7 @@
 // (interval, timeout, healthy/unhealthy thresholds; a new backend counts as unhealthy until it passes). Prints one JSON
 // line per state change; it stops when its parent closes stdin, so it can never outlive the lab.
 import http from 'node:http';
-
-interface Target {
-  group: string;
-  ip: string;
-  port: number;
-  path: string;
-  intervalMs: number;
-  timeoutMs: number;
-  healthyThreshold: number;
-  unhealthyThreshold: number;
-}
+import type { HealthCheckTarget as Target } from '../model.js';
 
 interface Settings {
   targets: Target[];

@@ -21,6 +21,8 @@ export interface NatLab {
     status: number;
     body: { status: string; failed: string[]; checks: Record<string, { ok: boolean; detail: string }>; warnings: string[] };
   }>;
+  /** The HTTP status of /livez (0 when nothing answers). */
+  livezStatus(): Promise<number>;
   metrics(): Promise<Map<string, number>>;
   whoami(vm: string, timeoutSeconds?: number): Promise<string | undefined>;
   udpWhoami(vm: string): Promise<string | undefined>;
@@ -71,6 +73,8 @@ export async function createNatLab(t: Test, options: { withOutsider?: boolean; m
       const status = Number(lines.pop());
       return { status, body: status === 0 ? { status: 'down', failed: ['http'], checks: {}, warnings: [] } : JSON.parse(lines.join('\n')) };
     },
+    livezStatus: async () =>
+      Number((await curl('nat', ['-m', '10', '-o', '/dev/null', '-w', '%{http_code}', `http://${LISTEN}/livez`])).stdout),
     metrics: async () => {
       const { stdout } = await curl('nat', ['-m', '10', `http://${LISTEN}/metrics`]);
       const values = new Map<string, number>();
