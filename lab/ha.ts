@@ -105,7 +105,11 @@ export interface Attempt {
 }
 
 /** New connections from the client, one every `everyMs`, for `seconds`; the result once the loop has ended. */
-export function connectionLoop(haLab: HaLab, seconds: number, everyMs = 100): { done: Promise<Attempt[]> } {
+export function connectionLoop(
+  haLab: Pick<HaLab, 'lab' | 'client'>,
+  seconds: number,
+  everyMs = 100,
+): { done: Promise<Attempt[]>; loop: LabProcess } {
   const loop = haLab.lab.spawn(
     haLab.client,
     [
@@ -121,6 +125,7 @@ export function connectionLoop(haLab: HaLab, seconds: number, everyMs = 100): { 
     'connection loop',
   );
   return {
+    loop,
     done: loop.exited.then(() =>
       loop.text
         .split('\n')
