@@ -4,6 +4,10 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../common/errors.js';
 import type { LabCloud } from './gce.js';
 
+// The same bound as the measurement's; lab/failover.ts loads the lab, which this module must not do before --help.
+const MAX_FLOWS = 1000;
+const DEFAULT_FLOWS = 100;
+
 const USAGE = `Usage: natgw lab <command> [options]
 
 natgw end to end on this machine (root): a GCE-like VPC built from network namespaces, a Compute API backed by it,
@@ -15,8 +19,24 @@ the real provisioner, startup script, agent, traffic and Prometheus. Nothing is 
   up                   build the lab with its workloads and Compute API, print how to provision into it; Ctrl-C ends it
   status               the running lab (API endpoint, VMs) and any namespaces left by earlier labs
   exec VM -- CMD …     run a command inside a lab VM (e.g. natgw lab exec app-1 -- curl http://198.51.100.10/whoami)
+  failover [--flows N] [--no-sync] [--bulk] [--json]
+                       build the lab, provision stateful HA, open N long-lived TCP flows (default 100, at most 1000)
+                       from a tagged VM to the internet, fail the active NAT VM as a host fails (NIC down, every process
+                       killed) and report how many flows survived, how long they paused and when new flows worked again
+                       (--no-sync: the same with state sync off, the control; --bulk: iperf3 bulk traffic meanwhile;
+                       --json: the report as JSON)
   down                 stop the running lab and remove every lab namespace on this machine (natgw-lab-*)
 `;
+
+const FAILOVER_FLAGS = ['flows', 'no-sync', 'bulk', 'json'] as const;
+
+function parseFlows(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_FLOWS;
+  const flows = Number(value);
+  if (!/^\d+$/.test(value) || flows < 1 || flows > MAX_FLOWS)
+    throw new UsageError(`--flows must be a whole number from 1 to ${MAX_FLOWS}, got '${value}'`);
+  return flows;
+}
 
 const STATE_DIR = '/run/natgw-lab';
 const STATE_FILE = `${STATE_DIR}/current.json`;
@@ -56,7 +76,14 @@ export async function runLabCli(argv: string[]): Promise<number> {
     try {
       return parseArgs({
         args: own,
-        options: { help: { type: 'boolean', short: 'h', default: false }, keep: { type: 'boolean', default: false } },
+        options: {
+          help: { type: 'boolean', short: 'h', default: false },
+          keep: { type: 'boolean', default: false },
+          flows: { type: 'string' },
+          'no-sync': { type: 'boolean' },
+          bulk: { type: 'boolean' },
+          json: { type: 'boolean' },
+        },
         allowPositionals: true,
         strict: true,
       });
@@ -69,6 +96,10 @@ export async function runLabCli(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
+  const misplaced = FAILOVER_FLAGS.find((flag) => values[flag] !== undefined);
+  if (command !== 'failover' && misplaced !== undefined)
+    throw new UsageError(`--${misplaced} belongs to 'natgw lab failover', not to '${command}'\n\n${USAGE}`);
+  const flows = parseFlows(values.flows);
   const { Lab, removeNamespace } = await import('./lab.js');
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const refuseLeftovers = () => {
@@ -115,6 +146,16 @@ export async function runLabCli(argv: string[]): Promise<number> {
         await cloud.close();
         clearState();
       }
+    }
+    case 'failover': {
+      refuseLeftovers();
+      const { runFailoverCommand } = await import('./failover.js');
+      const json = values.json === true;
+      // With --json, stdout carries the report alone; the progress goes to stderr.
+      const progress = json ? (line: string) => process.stderr.write(`${line}\n`) : say;
+      return runFailoverCommand({ flows, sync: values['no-sync'] !== true, bulk: values.bulk === true }, progress, (report) =>
+        json ? say(JSON.stringify(report, null, 2)) : undefined,
+      );
     }
     case 'status': {
       const state = readState();

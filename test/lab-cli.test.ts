@@ -40,3 +40,24 @@ t.test('lab up, then status, exec and down from another process', async (t) => {
   );
   t.match((await cli('lab', 'status')).stdout, /no lab is running/);
 });
+
+t.test('lab failover refuses bad input before it builds anything', async (t) => {
+  const before = Lab.namespaces();
+  for (const [args, named] of [
+    [['--flows', '0'], /--flows must be a whole number from 1 to 1000, got '0'/],
+    [['--flows', '1001'], /--flows .* got '1001'/],
+    [['--flows', '2.5'], /--flows .* got '2.5'/],
+    [['--flows', 'many'], /--flows .* got 'many'/],
+    [['--flows'], /--flows/],
+    [['--flow', '10'], /--flow/],
+  ] as const) {
+    const result = await cli('lab', 'failover', ...args);
+    t.equal(result.exitCode, 2, `natgw lab failover ${args.join(' ')} exits 2`);
+    t.match(result.stderr, named, `and names the flag: ${result.stderr.split('\n')[0]}`);
+  }
+  const misplaced = await cli('lab', 'demo', '--no-sync');
+  t.equal(misplaced.exitCode, 2);
+  t.match(misplaced.stderr, /--no-sync belongs to 'natgw lab failover'/);
+  t.same(Lab.namespaces(), before, 'no namespace was created');
+  t.match((await cli('lab', '--help')).stdout, /failover \[--flows N\] \[--no-sync\] \[--bulk\] \[--json\]/);
+});
