@@ -30,8 +30,17 @@ export interface FailoverSetup {
   bulkClient: string;
   /** Whether the NAT VMs replicate their state: without it the standby holding nothing is expected, not a failure. */
   sync: boolean;
+  /** Where the load balancer in front of the NAT VMs sends the clients' new connections now (addresses). */
+  activeBackends(): Promise<string[]>;
   /** A host failure: the NIC goes and every process of the VM dies in the same instant. */
   failHost(vm: LabVm): Promise<void>;
+}
+
+/** What happens to the NAT VMs while the flows run; by default a host failure of the active one. */
+export interface Disruption {
+  /** For the progress output, once it is over. */
+  describe(active: LabVm): string;
+  run(active: LabVm, standby: LabVm): Promise<void>;
 }
 
 export interface FailoverOptions {
@@ -42,6 +51,8 @@ export interface FailoverOptions {
   resumeTimeoutMs?: number;
   /** Upper bound for the standby to hold every flow before the failure. */
   syncTimeoutMs?: number;
+  /** Default: a host failure of the active NAT VM. */
+  disruption?: Disruption;
   /** Progress, one line at a time, for the human output. */
   say?: (line: string) => void;
 }
@@ -130,13 +141,13 @@ export async function defaultGateways(lab: Lab, vm: string): Promise<string[]> {
 }
 
 async function activeNatVm(setup: FailoverSetup): Promise<{ active: LabVm; standby: LabVm }> {
-  const gateways = await defaultGateways(setup.lab, setup.client);
+  const activeIps = await setup.activeBackends();
   const natVms = setup.natVms();
-  const active = natVms.filter((vm) => gateways.includes(vm.ip));
-  const standby = natVms.filter((vm) => !gateways.includes(vm.ip));
+  const active = natVms.filter((vm) => activeIps.includes(vm.ip));
+  const standby = natVms.filter((vm) => !activeIps.includes(vm.ip));
   if (active.length !== 1 || standby.length !== 1 || active[0] === undefined || standby[0] === undefined)
     throw new Error(
-      `expected the client routed to exactly one of the NAT VMs (${natVms.map((vm) => `${vm.name} ${vm.ip}`).join(', ')}), its default route is via ${gateways.join(', ') || 'nothing'}`,
+      `expected exactly one of the NAT VMs (${natVms.map((vm) => `${vm.name} ${vm.ip}`).join(', ')}) active, the load balancer sends new connections to ${activeIps.join(', ') || 'nothing'}`,
     );
   return { active: active[0], standby: standby[0] };
 }
@@ -276,7 +287,8 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
   say(`${standby.name}'s kernel holds ${standbyHeld} of the ${flowCount} translations`);
 
   const seconds = Math.ceil((NEW_FLOWS_BEFORE_FAILURE * NEW_FLOW_EVERY_MS) / 1000) + 3 + SECONDS_AFTER_FAILURE;
-  const loop = connectionLoop({ lab, client: setup.client }, seconds, NEW_FLOW_EVERY_MS);
+  // Stopped once the disruption is SECONDS_AFTER_FAILURE behind it; the bound is the loop's own (300 s).
+  const loop = connectionLoop({ lab, client: setup.client }, 300, NEW_FLOW_EVERY_MS);
   const bulk = options.bulk
     ? lab.spawn(
         setup.bulkClient,
@@ -297,23 +309,30 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
 
   const counters = await syncCounters(lab);
   const syncSeconds = (Date.now() - meteredFrom) / 1000;
+  const disruption = options.disruption ?? {
+    describe: (vm: LabVm) => `${vm.name} failed like a host: NIC down, every process killed`,
+    run: (vm: LabVm) => setup.failHost(vm),
+  };
   const failedAt = Date.now();
-  await setup.failHost(active);
-  // Replies from here on can only have come through the standby: the failed VM's NIC is down.
-  flowsProcess.child.stdin?.write('mark\n');
-  say(`${active.name} failed like a host: NIC down, every process killed`);
-
   let clientsMovedAt: number | undefined;
   const moved = until(async () => {
-    const gateways = await defaultGateways(lab, setup.client);
-    if (gateways.length === 1 && gateways[0] === standby.ip) clientsMovedAt ??= Date.now();
+    const activeIps = await setup.activeBackends();
+    if (activeIps.length === 1 && activeIps[0] === standby.ip) clientsMovedAt ??= Date.now();
     return clientsMovedAt !== undefined;
   }, options.resumeTimeoutMs ?? 20_000);
+  await disruption.run(active, standby);
+  const disruptedUntil = Date.now();
+  // Replies from here on came through what the disruption left: after a host failure, the failed VM's NIC is down.
+  flowsProcess.child.stdin?.write('mark\n');
+  say(disruption.describe(active));
+
   await until(() => {
     const status = lastStatus(flowsProcess);
-    return status !== undefined && status.at > failedAt && status.resumed + status.failed >= flowCount;
+    return status !== undefined && status.at > disruptedUntil && status.resumed + status.failed >= flowCount;
   }, options.resumeTimeoutMs ?? 20_000);
   await moved;
+  await until(() => Date.now() >= disruptedUntil + SECONDS_AFTER_FAILURE * 1000, SECONDS_AFTER_FAILURE * 1000 + 1000, 250);
+  await loop.loop.stop('SIGTERM', 2000);
   // Counted before the report: ending the flows afterwards resets them on purpose.
   const serverResets = jsonLines<{ reset: boolean }>(echo.text, '{"closed"').filter((line) => line.reset).length;
   flowsProcess.child.stdin?.write('report\n');

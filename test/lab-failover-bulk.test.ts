@@ -11,7 +11,7 @@ t.test(
   { skip: failoverToolsMissing({ bulk: true }) },
   async (t) => {
     const { exitCode, report, output } = await failoverCli(['--flows', String(FLOWS), '--bulk']);
-    t.equal(exitCode, 0, output);
+    if (!t.equal(exitCode, 0, 'natgw lab failover exits 0')) t.comment(output);
     if (report === undefined) return t.fail(`no JSON report: ${output}`);
     t.comment(JSON.stringify(report));
     const bulk = report.bulk;

@@ -8,7 +8,7 @@ const FLOWS = 100;
 
 t.test('natgw lab failover --no-sync: without state sync the flows are lost', { skip: failoverToolsMissing() }, async (t) => {
   const { exitCode, report, output } = await failoverCli(['--flows', String(FLOWS), '--no-sync']);
-  t.equal(exitCode, 0, output);
+  if (!t.equal(exitCode, 0, 'natgw lab failover exits 0')) t.comment(output);
   if (report === undefined) return t.fail(`no JSON report: ${output}`);
   t.comment(JSON.stringify(report));
   t.equal(report.sync, false);

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HA_CLIENT_TAG, LAB_TRAFFIC_CHECK } from '../ha.js';
 import { Lab, repoRoot, VPC, type LabProcess, type LabVm } from '../lab.js';
-import { runFailover, until, type FailoverOptions, type FailoverReport, type FailoverSetup } from '../failover.js';
+import { defaultGateways, runFailover, until, type FailoverOptions, type FailoverReport, type FailoverSetup } from '../failover.js';
 import { conntrackdConfig } from './conntrackd.js';
 
 export const SHARED_NAT_IP = '203.0.113.100';
@@ -179,6 +179,8 @@ export async function buildProgrammedPair(options: ProgrammedPairOptions): Promi
       client: CLIENTS[0].name,
       bulkClient: CLIENTS[1].name,
       sync: options.sync,
+      // The clients' route is what the emulated internal load balancer moves here.
+      activeBackends: () => defaultGateways(lab, CLIENTS[0].name),
       failHost: async (vm) => {
         failedAt = Date.now();
         await failHost(lab, vm);
