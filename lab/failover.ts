@@ -34,6 +34,8 @@ export interface FailoverSetup {
   activeBackends(): Promise<string[]>;
   /** A host failure: the NIC goes and every process of the VM dies in the same instant. */
   failHost(vm: LabVm): Promise<void>;
+  /** When each load balancer started sending new connections to `to` only, in ms after `since` (null: it did not). */
+  loadBalancerMoves?(since: number, to: LabVm): Record<string, number | null>;
 }
 
 /** What happens to the NAT VMs while the flows run; by default a host failure of the active one. */
@@ -84,6 +86,8 @@ export interface FailoverReport {
   standbyHeld: number;
   /** From the failure to the clients' route pointing at the standby; null: it never moved. */
   clientsMovedAfterMs: number | null;
+  /** Per load balancer (internal: the clients' next hop, external: the NAT IP), where the setup can tell. */
+  loadBalancersMovedAfterMs?: Record<string, number | null>;
   sync: boolean;
   failed: string;
   survivor: string;
@@ -358,6 +362,7 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
     syncBytes: { ...counters, seconds: Number(syncSeconds.toFixed(1)) },
     standbyHeld,
     clientsMovedAfterMs: clientsMovedAt === undefined ? null : clientsMovedAt - failedAt,
+    ...(setup.loadBalancerMoves === undefined ? {} : { loadBalancersMovedAfterMs: setup.loadBalancerMoves(failedAt, standby) }),
     sync: setup.sync,
     failed: active.name,
     survivor: standby.name,
@@ -383,7 +388,13 @@ export function describeFailover(report: FailoverReport): string[] {
     })`,
     `longest pause       ${report.survived > 0 ? seconds(report.maxGapMs) : '—'} (a flow resumes at its first TCP retransmission after the move)`,
     `new flows work      ${seconds(report.newFlowsRecoveredMs)} after the failure (${report.newFlows.failed} of ${report.newFlows.attempts} new connections failed)`,
-    `clients moved       ${seconds(report.clientsMovedAfterMs)} after the failure, to ${report.survivor}`,
+    `clients moved       ${seconds(report.clientsMovedAfterMs)} after the failure, to ${report.survivor}${
+      report.loadBalancersMovedAfterMs === undefined
+        ? ''
+        : ` (${Object.entries(report.loadBalancersMovedAfterMs)
+            .map(([lb, ms]) => `${lb} ${seconds(ms)}`)
+            .join(', ')})`
+    }`,
     `standby held        ${report.standbyHeld} of ${report.flows} translations before the failure`,
     `sync traffic        ${report.sync ? `${kilobytes(report.syncBytes.sent + report.syncBytes.received)} in ${report.syncBytes.seconds} s = ${kilobytes(report.syncBandwidthBps)}/s` : 'off (--no-sync)'}`,
   ];
