@@ -405,6 +405,15 @@ export function describeFailover(report: FailoverReport): string[] {
   return lines;
 }
 
+/**
+ * The slower of the moves that a flow needs before it can resume: its segments through the internal load balancer,
+ * its replies through the external one (or the clients' route where the setup cannot tell them apart).
+ */
+export function slowestMoveMs(report: FailoverReport): number | null {
+  const moves = [report.clientsMovedAfterMs, ...Object.values(report.loadBalancersMovedAfterMs ?? {})];
+  return moves.some((move) => move === null) ? null : Math.max(...(moves as number[]));
+}
+
 /** Whether a run with sync met issue 14's bar for surviving flows; the pause is reported, not judged. */
 export function flowsSurvived(report: FailoverReport): boolean {
   return report.survived >= Math.ceil(report.flows * 0.99) && report.resets === 0 && report.newFlowsRecoveredMs !== null;
