@@ -149,7 +149,7 @@ export async function runLabCli(argv: string[]): Promise<number> {
     }
     case 'failover': {
       refuseLeftovers();
-      const { runFailoverCommand } = await import('./failover.js');
+      const { runFailoverCommand } = await import('./failover-command.js');
       const json = values.json === true;
       // With --json, stdout carries the report alone; the progress goes to stderr.
       const progress = json ? (line: string) => process.stderr.write(`${line}\n`) : say;
