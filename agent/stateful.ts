@@ -52,6 +52,8 @@ export interface StatefulDeps {
   fetchPeer?: PeerSummaryFetcher;
   readCounters?: () => Promise<Map<string, RuleCounter>>;
   guestAttributes?: MetadataClient;
+  /** Tests call tick() themselves (default: every second on a timer). */
+  autoTick?: boolean;
 }
 
 export interface SyncStatus {
@@ -92,6 +94,18 @@ export class StatefulSync {
     this.clock = deps.clock ?? realClock;
   }
 
+  private readonly enabledListeners: (() => void)[] = [];
+
+  onEnabledChange(listener: () => void): void {
+    this.enabledListeners.push(listener);
+  }
+
+  private setSetup(setup: Setup | undefined): void {
+    const changed = (setup === undefined) !== (this.setup === undefined);
+    this.setup = setup;
+    if (changed) for (const listener of this.enabledListeners) listener();
+  }
+
   get enabled(): boolean {
     return this.setup !== undefined;
   }
@@ -123,7 +137,7 @@ export class StatefulSync {
     const stateful = config.stateful;
     if (stateful === undefined) {
       this.stop();
-      this.setup = undefined;
+      this.setSetup(undefined);
       return;
     }
     this.stopped = false;
@@ -142,7 +156,7 @@ export class StatefulSync {
     const { port } = splitHostPort(config.listen);
     const peerUrl = `http://${roles.peer.ip}:${port}/sync/summary`;
     const changed = this.setup?.configText !== configText;
-    this.setup = { roles, natIp: stateful.natIp, peerUrl, configText, files };
+    this.setSetup({ roles, natIp: stateful.natIp, peerUrl, configText, files });
     if (!changed && this.conntrackd !== undefined) return;
     await mkdir(dir, { recursive: true });
     await writeFile(files.config, configText);
@@ -185,7 +199,7 @@ export class StatefulSync {
 
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
-    if (this.stopped || this.setup === undefined) return;
+    if (this.stopped || this.setup === undefined || this.deps.autoTick === false) return;
     this.timer = setTimeout(() => {
       void this.tick().finally(() => this.schedule(TICK_MS));
     }, delayMs);
