@@ -60,7 +60,12 @@ export const portAllocationSchema = z.discriminatedUnion('mode', [
 ]);
 export type PortAllocation = z.output<typeof portAllocationSchema>;
 
-const ipv4 = z.string().refine((value) => /^\d{1,3}(\.\d{1,3}){3}$/.test(value) && ipaddr.IPv4.isValidFourPartDecimal(value), 'must be an IPv4 address (a.b.c.d)');
+const ipv4 = z
+  .string()
+  .refine(
+    (value) => /^\d{1,3}(\.\d{1,3}){3}$/.test(value) && ipaddr.IPv4.isValidFourPartDecimal(value),
+    'must be an IPv4 address (a.b.c.d)',
+  );
 
 /** One NAT VM's share of the NAT IP's ports, "first-last": two VMs must never make the same translation. */
 const portRange = z
@@ -80,9 +85,7 @@ export function parsePortRange(value: string): [first: number, last: number] {
 export const statefulSchema = z
   .object({
     natIp: ipv4,
-    members: z
-      .array(z.object({ ip: ipv4, ports: portRange }).strict())
-      .length(2, 'must list exactly two NAT VMs (this one and its peer)'),
+    members: z.array(z.object({ ip: ipv4, ports: portRange }).strict()).length(2, 'must list exactly two NAT VMs (this one and its peer)'),
     syncPort: z.number().int().min(1).max(65535).default(3780),
   })
   .strict();
@@ -146,14 +149,20 @@ export const agentConfigSchema = z
       if (config.deploymentMode !== 'ha')
         issue(['stateful'], `requires "deploymentMode": "ha" (got ${JSON.stringify(config.deploymentMode)})`);
       if (config.portAllocation.mode !== 'shared')
-        issue(['stateful'], `cannot be combined with portAllocation mode ${JSON.stringify(config.portAllocation.mode)} (not supported together yet)`);
+        issue(
+          ['stateful'],
+          `cannot be combined with portAllocation mode ${JSON.stringify(config.portAllocation.mode)} (not supported together yet)`,
+        );
       const [a, b] = stateful.members;
       if (a !== undefined && b !== undefined) {
         if (a.ip === b.ip) issue(['stateful', 'members', 1, 'ip'], `must differ from members[0].ip (both are ${a.ip})`);
         const [aFirst, aLast] = parsePortRange(a.ports);
         const [bFirst, bLast] = parsePortRange(b.ports);
         if (aFirst <= bLast && bFirst <= aLast)
-          issue(['stateful', 'members', 1, 'ports'], `${b.ports} overlaps members[0].ports ${a.ports}: the two VMs would make the same translations`);
+          issue(
+            ['stateful', 'members', 1, 'ports'],
+            `${b.ports} overlaps members[0].ports ${a.ports}: the two VMs would make the same translations`,
+          );
       }
       if (stateful.members.some((member) => member.ip === stateful.natIp))
         issue(['stateful', 'natIp'], `${stateful.natIp} is also a member's own IP; the NAT IP is the load balancer's shared address`);

@@ -60,13 +60,21 @@ export class ResyncTracker {
     // behind is an alert (StandbyBehind), not a reason to stop serving.
     if (this.state.phase === 'resynced') return;
     if (this.unreachableSince !== undefined && now - this.unreachableSince >= ALONE_AFTER_MS) {
-      this.state = { phase: 'resynced', how: 'alone', at: now, detail: `the peer has not answered for ${ALONE_AFTER_MS / 1000} s: serving alone` };
+      this.state = {
+        phase: 'resynced',
+        how: 'alone',
+        at: now,
+        detail: `the peer has not answered for ${ALONE_AFTER_MS / 1000} s: serving alone`,
+      };
       return;
     }
     if (this.peerFlows === undefined) {
       this.state = {
         phase: 'waiting',
-        detail: this.unreachableSince === undefined ? 'no answer from the peer yet' : `the peer does not answer (for ${Math.round((now - this.unreachableSince) / 1000)} s)`,
+        detail:
+          this.unreachableSince === undefined
+            ? 'no answer from the peer yet'
+            : `the peer does not answer (for ${Math.round((now - this.unreachableSince) / 1000)} s)`,
       };
       return;
     }

@@ -98,11 +98,13 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
   // The most ports one VM may hold: one destination ip:port/protocol can see at most that many of its connections.
   const blockLimit = ports.mode === 'static' ? ports.portsPerVm : ports.mode === 'dynamic' ? ports.maxPortsPerVm : undefined;
   const stateful = config.stateful === undefined ? undefined : options.stateful;
-  if (config.stateful !== undefined && stateful === undefined) throw new Error('a stateful config needs its roles to render (RenderOptions.stateful)');
+  if (config.stateful !== undefined && stateful === undefined)
+    throw new Error('a stateful config needs its roles to render (RenderOptions.stateful)');
   const counterNames = [
     ...Object.values(COUNTER),
     ...(stateful === undefined ? [] : Object.values(STATEFUL_COUNTER)),
-    ...dropReasons.flatMap(({ reason }) => [dropCounterId(reason), logCounterId(reason)])];
+    ...dropReasons.flatMap(({ reason }) => [dropCounterId(reason), logCounterId(reason)]),
+  ];
 
   const lines: string[] = [
     // Declaring then deleting makes the delete safe when the table is absent; the whole file is one transaction, so

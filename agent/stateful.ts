@@ -176,9 +176,9 @@ export class StatefulSync {
       return;
     }
     // A conntrackd left behind by an agent that was killed holds the lock and the sync port: ask it to go first.
-    await this.deps.run('stop a leftover conntrackd', 'conntrackd', ['-C', files.config, '-k'], { okExitCodes: [1], timeoutMs: 5000 }).catch(
-      () => undefined,
-    );
+    await this.deps
+      .run('stop a leftover conntrackd', 'conntrackd', ['-C', files.config, '-k'], { okExitCodes: [1], timeoutMs: 5000 })
+      .catch(() => undefined);
     const spawnConntrackd: LineSpawner = (purpose, file, args, onLine) => {
       // conntrackd refuses to start over the lock file of one that died without cleaning up (SIGKILL, OOM).
       rmSync(files.lock, { force: true });
@@ -272,7 +272,8 @@ export class StatefulSync {
     const setup = this.setup;
     if (setup === undefined) return 0;
     const now = this.clock.now();
-    if (this.localFlowsCache !== undefined && now - this.localFlowsCache.at < this.localFlowsCache.minAgeMs) return this.localFlowsCache.flows;
+    if (this.localFlowsCache !== undefined && now - this.localFlowsCache.at < this.localFlowsCache.minAgeMs)
+      return this.localFlowsCache.flows;
     this.localFlowsPending ??= (async () => {
       const started = this.clock.now();
       const { stdout } = await this.deps.run('count the flows translated to the NAT IP', 'conntrack', ['-L', '--reply-dst', setup.natIp], {
@@ -297,9 +298,15 @@ export class StatefulSync {
   check(): { ok: boolean; detail: string } {
     if (this.setup === undefined) return { ok: false, detail: 'stateful sync not configured yet' };
     if (this.installed === false)
-      return { ok: false, detail: 'conntrackd is not installed (apt-get install conntrackd): stateful mode without state sync is not stateful' };
+      return {
+        ok: false,
+        detail: 'conntrackd is not installed (apt-get install conntrackd): stateful mode without state sync is not stateful',
+      };
     if (!this.conntrackdRunning)
-      return { ok: false, detail: `conntrackd is not running${this.conntrackd?.lastError === undefined ? '' : `: ${this.conntrackd.lastError}`}` };
+      return {
+        ok: false,
+        detail: `conntrackd is not running${this.conntrackd?.lastError === undefined ? '' : `: ${this.conntrackd.lastError}`}`,
+      };
     const state = this.tracker.current;
     if (state.phase !== 'resynced') return { ok: false, detail: `resync from ${this.setup.roles.peer.ip} incomplete: ${state.detail}` };
     const { peerUp, role } = this.status();
@@ -313,7 +320,11 @@ export class StatefulSync {
     const value = JSON.stringify(this.status());
     const now = this.clock.now();
     const last = this.published;
-    if (last !== undefined && (value === last.value ? now - last.at < SYNC_ATTRIBUTE_REFRESH_MS : now - last.at < SYNC_ATTRIBUTE_MIN_INTERVAL_MS)) return;
+    if (
+      last !== undefined &&
+      (value === last.value ? now - last.at < SYNC_ATTRIBUTE_REFRESH_MS : now - last.at < SYNC_ATTRIBUTE_MIN_INTERVAL_MS)
+    )
+      return;
     try {
       await guest.putGuestAttribute('natgw/sync', value);
       this.published = { value, at: now };

@@ -54,11 +54,19 @@ async function startStatefulAgent(t: Test, harness: Harness, config: AgentConfig
       commands.push(`conntrackd ${args.filter((arg) => arg !== '-C' && !arg.startsWith('/')).join(' ')}`);
       if (harness.installed === false) throw new CommandError(purpose, 'conntrackd', undefined, 'ENOENT');
       if (args.includes('-s'))
-        return { stdout: readFileSync(path.join(FIXTURES, args.includes('queue') ? 'stats-queue.txt' : 'stats-general.txt'), 'utf8'), stderr: '', exitCode: 0 };
+        return {
+          stdout: readFileSync(path.join(FIXTURES, args.includes('queue') ? 'stats-queue.txt' : 'stats-general.txt'), 'utf8'),
+          stderr: '',
+          exitCode: 0,
+        };
       return { stdout: '', stderr: '', exitCode: 0 };
     }
     if (file === 'conntrack' && args.includes('--reply-dst'))
-      return { stdout: Array.from({ length: harness.localFlows }, (_, i) => `tcp 6 1200 ESTABLISHED src=10.10.0.50 sport=${i}\n`).join(''), stderr: '', exitCode: 0 };
+      return {
+        stdout: Array.from({ length: harness.localFlows }, (_, i) => `tcp 6 1200 ESTABLISHED src=10.10.0.50 sport=${i}\n`).join(''),
+        stderr: '',
+        exitCode: 0,
+      };
     return netfilter.run(purpose, file, args, options);
   };
   const launches: { args: string[]; exit(code: number): void }[] = [];
@@ -105,7 +113,10 @@ async function startStatefulAgent(t: Test, harness: Harness, config: AgentConfig
 
 t.test('stateful config: SNAT to the shared IP from this VM’s half, tcp_loose=0, conntrackd under the VM root', async (t) => {
   const { netfilter, launches, root, commands } = await startStatefulAgent(t, { localFlows: 0, peer: { flows: 0 } });
-  const applied = netfilter.table('ip', 'natgw')!.chains.flatMap((chain) => chain.rules.map((rule) => rule.text)).join('\n');
+  const applied = netfilter
+    .table('ip', 'natgw')!
+    .chains.flatMap((chain) => chain.rules.map((rule) => rule.text))
+    .join('\n');
   t.match(applied, `snat ip to ${NAT_IP}:1024-33279`);
   t.notMatch(applied, /masquerade/);
   t.equal(launches.length, 1, 'conntrackd spawned once');
@@ -113,7 +124,11 @@ t.test('stateful config: SNAT to the shared IP from this VM’s half, tcp_loose=
   t.same(launches[0]!.args, ['-C', conf]);
   const text = readFileSync(conf, 'utf8');
   t.match(text, `IPv4_address ${SELF}\n\t\tIPv4_Destination_Address ${PEER}\n\t\tPort 3780\n\t\tInterface ens4`);
-  t.match(text, /Address Ignore \{\n\t\t\tIPv4_address 127\.0\.0\.1\n\t\t\tIPv4_address 10\.10\.0\.2\n\t\t\}/, 'own addresses ignored, NAT IP not');
+  t.match(
+    text,
+    /Address Ignore \{\n\t\t\tIPv4_address 127\.0\.0\.1\n\t\t\tIPv4_address 10\.10\.0\.2\n\t\t\}/,
+    'own addresses ignored, NAT IP not',
+  );
   t.notMatch(text, NAT_IP);
   t.match(text, path.join(root, 'run/natgw/conntrackd/conntrackd.sock'));
   t.ok(commands.includes('conntrackd -v'), 'checked that conntrackd is installed');
@@ -219,7 +234,10 @@ t.test('conntrackd statistics parse from its real output (conntrackd 1.4.7 fixtu
   const read = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
   t.same(parseConntrackdStats(read('stats-general.txt'), read('stats-queue.txt')), { lostMessages: 0, resendQueueLength: 0 });
   t.same(
-    parseConntrackdStats(read('stats-general.txt').replace(/0 Lost msgs/, '7 Lost msgs'), read('stats-queue.txt').replace(/(queue rsqueue:\ncurrent elements:\s*)0/, '$112')),
+    parseConntrackdStats(
+      read('stats-general.txt').replace(/0 Lost msgs/, '7 Lost msgs'),
+      read('stats-queue.txt').replace(/(queue rsqueue:\ncurrent elements:\s*)0/, '$112'),
+    ),
     { lostMessages: 7, resendQueueLength: 12 },
   );
   t.same(parseConntrackdStats('', ''), {}, 'figures it does not print stay absent');
@@ -227,7 +245,14 @@ t.test('conntrackd statistics parse from its real output (conntrackd 1.4.7 fixtu
 
 t.test('conntrackd config golden', async (t) => {
   t.matchSnapshot(
-    conntrackdConfig({ dir: '/run/natgw/conntrackd', localIp: SELF, peerIp: PEER, interfaceName: 'ens4', syncPort: 3780, ignoreAddresses: [SELF, '127.0.0.1'] }),
+    conntrackdConfig({
+      dir: '/run/natgw/conntrackd',
+      localIp: SELF,
+      peerIp: PEER,
+      interfaceName: 'ens4',
+      syncPort: 3780,
+      ignoreAddresses: [SELF, '127.0.0.1'],
+    }),
   );
 });
 

@@ -114,7 +114,10 @@ t.test('stateful: natIp, two members with distinct IPs and disjoint port halves,
   const check = (config: unknown) => validateAgentConfig(config, 'test', here);
   t.same(check(base).stateful, { natIp: '203.0.113.100', members, syncPort: 3780 }, 'syncPort defaults to 3780');
   t.throws(() => check({ ...base, stateful: { ...base.stateful, natIp: '203.0.113' } }), /stateful\.natIp: must be an IPv4 address/);
-  t.throws(() => check({ ...base, stateful: { ...base.stateful, members: [members[0]] } }), /stateful\.members: must list exactly two NAT VMs/);
+  t.throws(
+    () => check({ ...base, stateful: { ...base.stateful, members: [members[0]] } }),
+    /stateful\.members: must list exactly two NAT VMs/,
+  );
   t.throws(
     () => check({ ...base, stateful: { ...base.stateful, members: [members[0], { ...members[1], ip: '10.10.0.2' }] } }),
     /stateful\.members\[1\]\.ip: must differ from members\[0\]\.ip/,
@@ -127,7 +130,10 @@ t.test('stateful: natIp, two members with distinct IPs and disjoint port halves,
     () => check({ ...base, stateful: { ...base.stateful, members: [{ ...members[0], ports: '80-33279' }, members[1]] } }),
     /stateful\.members\[0\]\.ports: must lie within 1024-65535/,
   );
-  t.throws(() => check({ ...base, stateful: { ...base.stateful, members: [{ ...members[0], ports: '1024' }, members[1]] } }), /must be a port range FIRST-LAST/);
+  t.throws(
+    () => check({ ...base, stateful: { ...base.stateful, members: [{ ...members[0], ports: '1024' }, members[1]] } }),
+    /must be a port range FIRST-LAST/,
+  );
   t.throws(() => check({ ...base, stateful: { ...base.stateful, syncPort: 0 } }), /stateful\.syncPort/);
   t.throws(() => check({ ...base, stateful: { ...base.stateful, peer: 'x' } }), /stateful\.peer: unknown key in stateful/);
   t.throws(() => check({ ...base, deploymentMode: 'single' }), /stateful: requires "deploymentMode": "ha"/);
