@@ -289,6 +289,11 @@ export class StatefulSync {
     return this.localFlowsPending;
   }
 
+  /** The last count, without dumping: what a scrape may read (the supervisor recounts every few seconds). */
+  get lastLocalFlows(): number | undefined {
+    return this.localFlowsCache?.flows;
+  }
+
   async summary(): Promise<SyncSummary | undefined> {
     if (this.setup === undefined) return undefined;
     return { flows: await this.localFlows() };

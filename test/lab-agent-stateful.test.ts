@@ -218,7 +218,7 @@ t.test('two NAT VMs run the agent in stateful mode: sync, resync, roles, peer lo
     const flowsOnB = await summary(b, a);
     t.ok(flowsOnB >= Math.ceil(FLOWS * 0.95), `nat-b holds ${flowsOnB} of ${FLOWS} flows when it turns healthy`);
     t.match(
-      (await health(b)).body?.checks.sync.detail,
+      (await health(b)).body?.checks.sync?.detail,
       /^resynced \(holds \d+ of the peer's \d+ flows\)/,
       'resynced from the peer, not alone',
     );

@@ -95,11 +95,12 @@ export function registerSyncMetrics(
       name: 'natgw_sync_state_ratio',
       help: "This VM's conntrack entries translated to the NAT IP ÷ the peer's (from its /sync/summary); near 1 when the standby holds the active's flows.",
       registers: [],
-      async collect() {
+      collect() {
         this.reset();
         const peer = stateful.peerFlows;
-        if (!stateful.enabled || peer === undefined) return;
-        const local = await stateful.localFlows();
+        const local = stateful.lastLocalFlows;
+        // From the supervisor's last round: a scrape never walks the conntrack table.
+        if (!stateful.enabled || peer === undefined || local === undefined) return;
         this.set(peer === 0 ? (local === 0 ? 1 : local) : local / peer);
       },
     }),
