@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { INTERNET, Lab, type LabProcess, type LabVm, repoRoot } from '../lab/lab.js';
+import { conntrackdMissing } from './fixtures/conntrackd/installed.js';
 
 const NAT_IP = '203.0.113.100';
 const ECHO_PORT = 7100;
@@ -15,15 +16,6 @@ const NAT_VMS = [
   { name: 'nat-b', ip: '10.10.0.3', ports: '33280-65535' },
 ] as const;
 const CLIENT = { name: 'client', ip: '10.10.0.50' };
-
-function conntrackdMissing(): string | false {
-  try {
-    execFileSync('conntrackd', ['-v'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'conntrackd is not installed (apt-get install -y conntrackd, or run .ci/install-deps)';
-  }
-}
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
