@@ -21,6 +21,7 @@ export const PEER_SILENT_AFTER_MS = 5000;
 /** Active = the load balancer sent this VM packets for the NAT IP this recently. */
 export const ACTIVE_WITHIN_MS = 3000;
 const TICK_MS = 1000;
+const INSTALL_RECHECK_MS = 30_000;
 /** After the resync the peer's count only feeds the ratio metric: no need to ask every second. */
 const PEER_POLL_AFTER_RESYNC_MS = 5000;
 /** natgw/sync is written on change, but never more often than GCE's advised guest-attribute rate allows. */
@@ -74,6 +75,7 @@ export class StatefulSync {
   private setup: Setup | undefined;
   private conntrackd: SupervisedReader | undefined;
   private installed: boolean | undefined;
+  private installCheckedAt = 0;
   private resyncRequested = false;
   private tracker = new ResyncTracker();
   private timer: NodeJS.Timeout | undefined;
@@ -167,6 +169,7 @@ export class StatefulSync {
   private async startConntrackd(files: Setup['files']): Promise<void> {
     this.conntrackd?.stop();
     this.conntrackd = undefined;
+    this.installCheckedAt = this.clock.now();
     this.installed = await this.deps.run('check that conntrackd is installed', 'conntrackd', ['-v']).then(
       () => true,
       (error: unknown) => !(error instanceof CommandError && error.exitCode === undefined),
@@ -211,6 +214,8 @@ export class StatefulSync {
     const setup = this.setup;
     if (setup === undefined) return;
     const now = this.clock.now();
+    // Installed after the agent started (the startup script's apt-get finishing late, an operator): picked up here.
+    if (this.installed === false && now - this.installCheckedAt >= INSTALL_RECHECK_MS) await this.startConntrackd(setup.files);
     await this.observeCounters(now);
     if (this.conntrackdRunning && !this.resyncRequested) {
       try {

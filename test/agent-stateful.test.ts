@@ -11,6 +11,7 @@ import { agentApp } from '../agent/app.js';
 import { validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
 import { conntrackdConfig, parseConntrackdStats } from '../agent/conntrackd.js';
 import { Dataplane } from '../agent/dataplane.js';
+import type { MetadataClient } from '../agent/metadata.js';
 import { createAgentMetrics } from '../agent/metrics.js';
 import { ALONE_AFTER_MS, RESYNC_SHARE, ResyncTracker } from '../agent/resync.js';
 import { STATEFUL_COUNTER } from '../agent/ruleset.js';
@@ -45,7 +46,7 @@ interface Harness {
   peer: { flows: number } | 'unreachable';
 }
 
-async function startStatefulAgent(t: Test, harness: Harness, config: AgentConfigInput = STATEFUL_CONFIG) {
+async function startStatefulAgent(t: Test, harness: Harness, config: AgentConfigInput = STATEFUL_CONFIG, guestAttributes?: MetadataClient) {
   const clock = new FakeClock(1_000_000);
   const netfilter = new FakeNetfilter();
   const commands: string[] = [];
@@ -88,6 +89,7 @@ async function startStatefulAgent(t: Test, harness: Harness, config: AgentConfig
     localAddresses: local,
     clock,
     autoTick: false,
+    ...(guestAttributes === undefined ? {} : { guestAttributes }),
     fetchPeer: async (url) => {
       t.equal(url, `http://${PEER}:9731/sync/summary`, 'the peer is asked on its agent port');
       if (harness.peer === 'unreachable') throw new Error('connect ECONNREFUSED');
@@ -108,7 +110,7 @@ async function startStatefulAgent(t: Test, harness: Harness, config: AgentConfig
     counter.packets += packets;
     counter.bytes += packets * 100;
   };
-  return { clock, netfilter, stateful, agent, get, launches, commands, root, bumpCounter };
+  return { clock, netfilter, stateful, agent, get, launches, commands, root, bumpCounter, harness };
 }
 
 t.test('stateful config: SNAT to the shared IP from this VM’s half, tcp_loose=0, conntrackd under the VM root', async (t) => {
@@ -177,6 +179,10 @@ t.test('conntrackd missing: /healthz red naming conntrackd; dying: restarted, re
   t.equal(health.statusCode, 503);
   t.match(health.json().checks.sync.detail, /conntrackd is not installed/);
   t.equal(missing.launches.length, 0);
+  missing.harness.installed = true;
+  await missing.clock.sleep(30_000);
+  await missing.stateful.tick();
+  t.equal(missing.launches.length, 1, 'installed later: started at the next check (30 s)');
 
   const dying = await startStatefulAgent(t, { localFlows: 0, peer: { flows: 0 } });
   await dying.stateful.tick();
@@ -221,6 +227,32 @@ t.test('role and peer from the kernel counters; metrics', async (t) => {
   t.equal(stateful.status().peerUp, false, '5 s without a sync packet: peer down');
   t.match((await get('/metrics')).body, /^natgw_sync_peer_up 0$/m);
   t.equal((await get('/healthz')).statusCode, 200, 'never red for being the standby or for a silent peer');
+});
+
+t.test('guest attribute natgw/sync: { peerUp, resynced, role } on change, not more often than every 6 s', async (t) => {
+  const writes: { at: number; key: string; value: string }[] = [];
+  let now = () => 0;
+  const guest = {
+    putGuestAttribute: async (key: string, value: string) => void writes.push({ at: now(), key, value }),
+  } as unknown as MetadataClient;
+  const harness: Harness = { localFlows: 0, peer: { flows: 0 } };
+  const { stateful, clock, bumpCounter } = await startStatefulAgent(t, harness, STATEFUL_CONFIG, guest);
+  now = () => clock.now();
+  await stateful.tick();
+  t.same(
+    writes.map((write) => [write.key, JSON.parse(write.value)]),
+    [['natgw/sync', { peerUp: false, resynced: true, role: 'standby' }]],
+  );
+  bumpCounter(STATEFUL_COUNTER.syncReceived);
+  await clock.sleep(1000);
+  await stateful.tick();
+  t.equal(writes.length, 1, 'a change 1 s later waits');
+  bumpCounter(STATEFUL_COUNTER.syncReceived);
+  await clock.sleep(5000);
+  await stateful.tick();
+  t.equal(writes.length, 2);
+  t.same(JSON.parse(writes[1]!.value), { peerUp: true, resynced: true, role: 'standby' });
+  t.ok(writes[1]!.at - writes[0]!.at >= 6000, 'at least 6 s apart');
 });
 
 t.test('without stateful: no sync series, /sync/summary 404, masquerade as before', async (t) => {
