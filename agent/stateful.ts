@@ -96,16 +96,9 @@ export class StatefulSync {
     this.clock = deps.clock ?? realClock;
   }
 
-  private readonly enabledListeners: (() => void)[] = [];
-
-  onEnabledChange(listener: () => void): void {
-    this.enabledListeners.push(listener);
-  }
-
-  private setSetup(setup: Setup | undefined): void {
-    const changed = (setup === undefined) !== (this.setup === undefined);
-    this.setup = setup;
-    if (changed) for (const listener of this.enabledListeners) listener();
+  /** The peer's internal IP in stateful mode. */
+  get peerIp(): string | undefined {
+    return this.setup?.roles.peer.ip;
   }
 
   get enabled(): boolean {
@@ -139,7 +132,7 @@ export class StatefulSync {
     const stateful = config.stateful;
     if (stateful === undefined) {
       this.stop();
-      this.setSetup(undefined);
+      this.setup = undefined;
       return;
     }
     this.stopped = false;
@@ -158,7 +151,7 @@ export class StatefulSync {
     const { port } = splitHostPort(config.listen);
     const peerUrl = `http://${roles.peer.ip}:${port}/sync/summary`;
     const changed = this.setup?.configText !== configText;
-    this.setSetup({ roles, natIp: stateful.natIp, peerUrl, configText, files });
+    this.setup = { roles, natIp: stateful.natIp, peerUrl, configText, files };
     if (!changed && this.conntrackd !== undefined) return;
     await mkdir(dir, { recursive: true });
     await writeFile(files.config, configText);

@@ -208,24 +208,24 @@ t.test('role and peer from the kernel counters; metrics', async (t) => {
   await stateful.tick();
   t.same(stateful.status(), { peerUp: true, resynced: true, role: 'active' });
   const metrics = (await get('/metrics')).body;
-  t.match(metrics, /^natgw_sync_peer_up 1$/m);
+  t.match(metrics, /^natgw_sync_peer_up\{peer="10\.10\.0\.3"\} 1$/m);
   t.match(metrics, /^natgw_role\{role="active"\} 1$/m);
   t.match(metrics, /^natgw_role\{role="standby"\} 0$/m);
-  t.match(metrics, /^natgw_sync_state_ratio 0\.98$/m);
-  t.match(metrics, /^natgw_sync_resynced 1$/m);
-  t.match(metrics, /^natgw_sync_packets_total\{direction="received"\} 1$/m);
-  t.match(metrics, /^natgw_sync_bytes_total\{direction="sent"\} 0$/m);
-  t.match(metrics, /^natgw_sync_lost_total 0$/m);
-  t.match(metrics, /^natgw_sync_resend_queue_length 0$/m);
+  t.match(metrics, /^natgw_sync_state_ratio\{peer="10\.10\.0\.3"\} 0\.98$/m);
+  t.match(metrics, /^natgw_sync_resynced\{peer="10\.10\.0\.3"\} 1$/m);
+  t.match(metrics, /^natgw_sync_packets_total\{peer="10\.10\.0\.3",direction="received"\} 1$/m);
+  t.match(metrics, /^natgw_sync_bytes_total\{peer="10\.10\.0\.3",direction="sent"\} 0$/m);
+  t.match(metrics, /^natgw_sync_lost_total\{peer="10\.10\.0\.3"\} 0$/m);
+  t.match(metrics, /^natgw_sync_resend_queue_length\{peer="10\.10\.0\.3"\} 0$/m);
   t.match(metrics, /^natgw_collector_success\{collector="conntrackd_stats"\} 1$/m);
-  t.match(metrics, /^natgw_sync_last_received_age_seconds 0$/m);
+  t.match(metrics, /^natgw_sync_last_received_age_seconds\{peer="10\.10\.0\.3"\} 0$/m);
   await clock.sleep(3000);
   await stateful.tick();
   t.equal(stateful.status().role, 'standby', 'no packet for the NAT IP in 3 s: standby');
   await clock.sleep(2000);
   await stateful.tick();
   t.equal(stateful.status().peerUp, false, '5 s without a sync packet: peer down');
-  t.match((await get('/metrics')).body, /^natgw_sync_peer_up 0$/m);
+  t.match((await get('/metrics')).body, /^natgw_sync_peer_up\{peer="10\.10\.0\.3"\} 0$/m);
   t.equal((await get('/healthz')).statusCode, 200, 'never red for being the standby or for a silent peer');
 });
 
@@ -258,7 +258,9 @@ t.test('guest attribute natgw/sync: { peerUp, resynced, role } on change, not mo
 t.test('without stateful: no sync series, /sync/summary 404, masquerade as before', async (t) => {
   const { get, netfilter } = await startStatefulAgent(t, { localFlows: 0, peer: { flows: 0 } }, { sourceRanges: ['10.10.0.0/25'] });
   t.equal((await get('/sync/summary')).statusCode, 404);
-  t.notMatch((await get('/metrics')).body, /^natgw_sync_|^natgw_role/m);
+  const scrape = (await get('/metrics')).body;
+  t.notMatch(scrape, /^natgw_sync_|^natgw_role/m, 'no sample');
+  t.match(scrape, /^# TYPE natgw_sync_peer_up gauge$/m, 'but declared, for dashboards');
   t.ok(netfilter.table('ip', 'natgw')!.chains.some((chain) => chain.rules.some((rule) => rule.text.includes('masquerade'))));
 });
 

@@ -88,10 +88,14 @@ t.test('two NAT VMs run the agent in stateful mode: sync, resync, roles, peer lo
     const { status, body } = await get(vm, vm, '/healthz');
     return { status, body: status === 0 ? undefined : (JSON.parse(body) as { checks: Record<string, { ok: boolean; detail: string }> }) };
   };
-  const metric = async (vm: LabVm, series: string) => {
+  const metric = async (vm: LabVm, name: string, labels: Record<string, string> = {}) => {
     const { body } = await get(vm, vm, '/metrics');
-    const line = body.split('\n').find((entry) => entry.startsWith(`${series} `));
-    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    for (const line of body.split('\n')) {
+      const match = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+      if (match?.[1] !== name) continue;
+      if (Object.entries(labels).every(([key, value]) => (match[2] ?? '').includes(`${key}="${value}"`))) return Number(match[3]);
+    }
+    return undefined;
   };
   const summaryLocal = async (vm: LabVm) =>
     (await lab.exec(vm.name, ['conntrack', '-L', '--reply-dst', NAT_IP], { okExitCodes: [1] })).stdout.split('\n').filter(Boolean).length;
@@ -151,14 +155,26 @@ t.test('two NAT VMs run the agent in stateful mode: sync, resync, roles, peer lo
     const ratio = async () => (await metric(b, 'natgw_sync_state_ratio')) ?? 0;
     await until('the ratio on nat-b to reach 1', async () => Math.abs((await ratio()) - 1) <= 0.05);
     t.ok(Math.abs((await ratio()) - 1) <= 0.05, `natgw_sync_state_ratio on nat-b = ${await ratio()}`);
-    for (const vm of [a, b]) t.equal(await metric(vm, 'natgw_sync_peer_up'), 1, `peer up seen from ${vm.name}`);
-    await until('roles to settle', async () => (await metric(a, 'natgw_role{role="active"}')) === 1);
-    t.equal(await metric(a, 'natgw_role{role="active"}'), 1, 'nat-a (the NAT IP is routed to it) is active');
-    t.equal(await metric(b, 'natgw_role{role="standby"}'), 1, 'nat-b is the standby');
+    for (const [vm, peer] of [
+      [a, b],
+      [b, a],
+    ] as const)
+      t.equal(await metric(vm, 'natgw_sync_peer_up', { peer: peer.ip }), 1, `peer ${peer.name} up seen from ${vm.name}`);
+    await until('roles to settle', async () => (await metric(a, 'natgw_role', { role: 'active' })) === 1);
+    t.equal(await metric(a, 'natgw_role', { role: 'active' }), 1, 'nat-a (the NAT IP is routed to it) is active');
+    t.equal(await metric(b, 'natgw_role', { role: 'standby' }), 1, 'nat-b is the standby');
     t.equal((await health(b)).status, 200, 'the standby stays healthy');
-    t.ok(((await metric(a, 'natgw_sync_bytes_total{direction="sent"}')) ?? 0) > 0, 'nat-a sent sync traffic');
+    t.ok(((await metric(a, 'natgw_sync_bytes_total', { direction: 'sent' })) ?? 0) > 0, 'nat-a sent sync traffic');
     t.equal(await metric(a, 'natgw_sync_lost_total'), 0, 'conntrackd lost nothing');
     const scrape = (await get(a, a, '/metrics')).body;
+    const dashboard = JSON.parse(readFileSync(path.join(repoRoot(), 'observability/grafana-dashboard.json'), 'utf8')) as {
+      panels: { targets: { expr: string }[] }[];
+    };
+    const syncMetrics = new Set(
+      dashboard.panels.flatMap((panel) => panel.targets.flatMap((target) => target.expr.match(/\bnatgw_(?:sync_[a-z_]+|role)\b/g) ?? [])),
+    );
+    t.ok(syncMetrics.size >= 5, `the dashboard queries ${[...syncMetrics].join(', ')}`);
+    for (const name of syncMetrics) t.match(scrape, new RegExp(`^${name}[{ ]`, 'm'), `${name} has a sample on a stateful VM`);
     const lint = spawnSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' });
     t.equal(lint.status, 0, `promtool check metrics: ${lint.stdout}${lint.stderr}`);
   });

@@ -1,7 +1,8 @@
 // Stateful HA metrics: the sync link from our nft counters, conntrackd's own loss and resend figures from its UNIX
-// socket, and from the stateful supervisor the peer, the resync and the role. Without stateful mode every one of them
-// is absent (no series), never zero; a figure conntrackd does not print is absent too.
-import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
+// socket, and from the stateful supervisor the peer, the resync and the role. Every series carries the peer's address:
+// without stateful mode there is no peer and so no sample at all (a standalone VM must not report a sync peer that is
+// down), while the metrics stay declared for dashboards. A figure conntrackd does not print is absent too.
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { parseConntrackdStats, type ConntrackdStats } from '../conntrackd.js';
 import { STATEFUL_COUNTER } from '../ruleset.js';
 import type { StatefulSync } from '../stateful.js';
@@ -18,128 +19,95 @@ export function registerSyncMetrics(
   scrape: () => Promise<{ rules?: Map<string, RuleCounter>; conntrackd?: ConntrackdStats }>,
   monotonic: MonotonicCounters,
 ): void {
-  const metrics: Metric[] = [];
-  const add = (metric: Metric) => metrics.push(metric);
-  add(
+  const gauge = (name: string, help: string, value: () => number | undefined | Promise<number | undefined>) =>
     new Gauge({
-      name: 'natgw_sync_peer_up',
-      help: "1 while the peer's conntrackd messages arrive (FTFW sends one every second when idle), 0 after 5 s of silence.",
-      registers: [],
-      collect() {
+      name,
+      help,
+      labelNames: ['peer'],
+      registers: [registry],
+      async collect() {
         this.reset();
-        if (stateful.enabled) this.set(stateful.status().peerUp ? 1 : 0);
+        const peer = stateful.peerIp;
+        if (peer === undefined) return;
+        const current = await value();
+        if (current !== undefined) this.set({ peer }, current);
       },
-    }),
+    });
+
+  gauge(
+    'natgw_sync_peer_up',
+    "1 while the peer's conntrackd messages arrive (FTFW sends one every second when idle), 0 after 5 s of silence.",
+    () => (stateful.status().peerUp ? 1 : 0),
   );
-  add(
-    new Gauge({
-      name: 'natgw_sync_last_received_age_seconds',
-      help: "Seconds since the last sync packet from the peer's conntrackd arrived.",
-      registers: [],
-      collect() {
-        this.reset();
-        const age = stateful.enabled ? stateful.lastReceivedAgeSeconds() : undefined;
-        if (age !== undefined) this.set(age);
-      },
-    }),
+  gauge('natgw_sync_last_received_age_seconds', "Seconds since the last sync packet from the peer's conntrackd arrived.", () =>
+    stateful.lastReceivedAgeSeconds(),
   );
+  gauge(
+    'natgw_sync_resend_queue_length',
+    "Sync messages waiting for the peer's acknowledgement (conntrackd's resend queue).",
+    async () => (await scrape()).conntrackd?.resendQueueLength,
+  );
+  gauge(
+    'natgw_sync_state_ratio',
+    "This VM's conntrack entries translated to the NAT IP ÷ the peer's (from its /sync/summary); near 1 when the standby holds the active's flows.",
+    () => {
+      const peerFlows = stateful.peerFlows;
+      // From the supervisor's last round: a scrape never walks the conntrack table.
+      const local = stateful.lastLocalFlows;
+      if (peerFlows === undefined || local === undefined) return undefined;
+      return peerFlows === 0 ? (local === 0 ? 1 : local) : local / peerFlows;
+    },
+  );
+  gauge(
+    'natgw_sync_resynced',
+    "1 once the initial resync is complete (this VM holds ≥ 95 % of the peer's flows, or the peer was unreachable for 10 s).",
+    () => (stateful.resynced ? 1 : 0),
+  );
+
   for (const unit of ['packets', 'bytes'] as const) {
-    add(
-      new Counter({
-        name: `natgw_sync_${unit}_total`,
-        help: `${unit === 'bytes' ? 'Bytes (IP headers included)' : 'Packets'} of conntrackd state sync, counted by the kernel; sent = to the peer, received = from it.`,
-        labelNames: ['direction'],
-        registers: [],
-        async collect() {
-          this.reset();
-          if (!stateful.enabled) return;
-          const { rules } = await scrape();
-          if (rules === undefined) return;
-          for (const [direction, id] of [
-            ['sent', STATEFUL_COUNTER.syncSent],
-            ['received', STATEFUL_COUNTER.syncReceived],
-          ] as const) {
-            const counter = rules.get(id);
-            if (counter !== undefined) this.inc({ direction }, monotonic.observe(`${id}:${unit}`, counter[unit]));
-          }
-        },
-      }),
-    );
-  }
-  add(
     new Counter({
-      name: 'natgw_sync_lost_total',
-      help: 'Sync messages from the peer that never arrived (FTFW sequence gaps conntrackd could not recover), since conntrackd started.',
-      registers: [],
+      name: `natgw_sync_${unit}_total`,
+      help: `${unit === 'bytes' ? 'Bytes (IP headers included)' : 'Packets'} of conntrackd state sync, counted by the kernel; sent = to the peer, received = from it.`,
+      labelNames: ['peer', 'direction'],
+      registers: [registry],
       async collect() {
         this.reset();
-        const lost = (await scrape()).conntrackd?.lostMessages;
-        if (stateful.enabled && lost !== undefined) this.inc(monotonic.observe('conntrackd:lost', lost));
+        const peer = stateful.peerIp;
+        if (peer === undefined) return;
+        const { rules } = await scrape();
+        for (const [direction, id] of [
+          ['sent', STATEFUL_COUNTER.syncSent],
+          ['received', STATEFUL_COUNTER.syncReceived],
+        ] as const) {
+          const counter = rules?.get(id);
+          if (counter !== undefined) this.inc({ peer, direction }, monotonic.observe(`${id}:${unit}`, counter[unit]));
+        }
       },
-    }),
-  );
-  add(
-    new Gauge({
-      name: 'natgw_sync_resend_queue_length',
-      help: "Sync messages waiting for the peer's acknowledgement (conntrackd's resend queue).",
-      registers: [],
-      async collect() {
-        this.reset();
-        const length = (await scrape()).conntrackd?.resendQueueLength;
-        if (stateful.enabled && length !== undefined) this.set(length);
-      },
-    }),
-  );
-  add(
-    new Gauge({
-      name: 'natgw_sync_state_ratio',
-      help: "This VM's conntrack entries translated to the NAT IP ÷ the peer's (from its /sync/summary); near 1 when the standby holds the active's flows.",
-      registers: [],
-      collect() {
-        this.reset();
-        const peer = stateful.peerFlows;
-        const local = stateful.lastLocalFlows;
-        // From the supervisor's last round: a scrape never walks the conntrack table.
-        if (!stateful.enabled || peer === undefined || local === undefined) return;
-        this.set(peer === 0 ? (local === 0 ? 1 : local) : local / peer);
-      },
-    }),
-  );
-  add(
-    new Gauge({
-      name: 'natgw_role',
-      help: 'Which VM the load balancer is using: active = packets for the NAT IP arrived here in the last 3 s; 1 for the current role, 0 for the other.',
-      labelNames: ['role'],
-      registers: [],
-      collect() {
-        this.reset();
-        if (!stateful.enabled) return;
-        const { role } = stateful.status();
-        this.set({ role: 'active' }, role === 'active' ? 1 : 0);
-        this.set({ role: 'standby' }, role === 'standby' ? 1 : 0);
-      },
-    }),
-  );
-  add(
-    new Gauge({
-      name: 'natgw_sync_resynced',
-      help: "1 once the initial resync is complete (this VM holds ≥ 95 % of the peer's flows, or the peer was unreachable for 10 s).",
-      registers: [],
-      collect() {
-        this.reset();
-        if (stateful.enabled) this.set(stateful.resynced ? 1 : 0);
-      },
-    }),
-  );
-  // Registered only while stateful mode is on: an unlabelled prom-client metric always has a sample (0), and a standalone
-  // VM must not report a sync peer that is down.
-  stateful.onEnabledChange(() => {
-    for (const metric of metrics) {
-      // prom-client's typings leave out the name every metric object carries.
-      const name = (metric as unknown as { name: string }).name;
-      const registered = registry.getSingleMetric(name) !== undefined;
-      if (stateful.enabled && !registered) registry.registerMetric(metric);
-      if (!stateful.enabled && registered) registry.removeSingleMetric(name);
-    }
+    });
+  }
+  new Counter({
+    name: 'natgw_sync_lost_total',
+    help: 'Sync messages from the peer that never arrived (FTFW sequence gaps conntrackd could not recover).',
+    labelNames: ['peer'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const peer = stateful.peerIp;
+      const lost = (await scrape()).conntrackd?.lostMessages;
+      if (peer !== undefined && lost !== undefined) this.inc({ peer }, monotonic.observe('conntrackd:lost', lost));
+    },
+  });
+  new Gauge({
+    name: 'natgw_role',
+    help: 'Which VM the load balancer is using: active = packets for the NAT IP arrived here in the last 3 s; 1 for the current role, 0 for the other.',
+    labelNames: ['role'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      if (!stateful.enabled) return;
+      const { role } = stateful.status();
+      this.set({ role: 'active' }, role === 'active' ? 1 : 0);
+      this.set({ role: 'standby' }, role === 'standby' ? 1 : 0);
+    },
   });
 }
