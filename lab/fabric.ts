@@ -74,10 +74,7 @@ export function renderAntiSpoofing(vms: Iterable<LabVm>, loadBalancers: readonly
   const all = [...vms];
   const guarded = all.filter((vm) => vm.canIpForward !== true);
   const portsOf = (ips: readonly string[]) => all.filter((vm) => ips.includes(vm.ip)).map((vm) => `"${vm.fabricPort}"`);
-  const ownAddresses = (vm: LabVm) => [
-    vm.ip,
-    ...loadBalancers.filter((lb) => lb.backends.includes(vm.ip)).map((lb) => lb.address),
-  ];
+  const ownAddresses = (vm: LabVm) => [vm.ip, ...loadBalancers.filter((lb) => lb.backends.includes(vm.ip)).map((lb) => lb.address)];
   const addressSet = (ips: string[]) => (ips.length === 1 ? ips[0]! : `{ ${[...new Set(ips)].join(', ')} }`);
   const notBackends = loadBalancers.map((lb) => {
     const ports = portsOf(lb.backends);

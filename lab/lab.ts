@@ -82,12 +82,14 @@ export class Lab {
   /** Each load balancer's programmed view: the health it last acted on, and where it sends new connections. */
   private readonly programmed = new Map<string, { healthy: Set<string>; active: string[] }>();
   private readonly programming = new Map<string, NodeJS.Timeout>();
-  /** Every change of where a load balancer sends new connections, with its time. */
+  /** Every change of a load balancer's programmed view (where new connections go, which backends it deems healthy). */
   readonly loadBalancerEvents: LoadBalancerEvent[] = [];
   private readonly loadBalancerListeners = new Set<(event: LoadBalancerEvent) => void>();
   /** Forwarding-rule IPs each VM holds as a local route (GCE's guest agent), by VM name. */
   private readonly localAddresses = new Map<string, Set<string>>();
   private readonly backendRoutingTables = new Set<string>();
+  /** VMs whose host failed (failHost): their namespace is left as it died, nothing is programmed into it any more. */
+  private readonly failedHosts = new Set<string>();
 
   private constructor(readonly id: string) {
     this.fabric = `${LAB_PREFIX}${id}-fabric`;
@@ -271,6 +273,7 @@ export class Lab {
     const vm = this.vm(name);
     await this.stopProcessesOf(vm, options.graceMs ?? 1000);
     this.localAddresses.delete(name);
+    this.failedHosts.delete(name);
     removeNamespace(vm.namespace);
     this.namespaces.splice(this.namespaces.indexOf(vm.namespace), 1);
     this.vms.delete(name);
@@ -297,6 +300,7 @@ export class Lab {
   /** A host failure: the NIC goes down and every process of the VM dies in the same instant; nothing shuts down cleanly. */
   async failHost(name: string): Promise<void> {
     const vm = this.vm(name);
+    this.failedHosts.add(name);
     const pids = namespacePids(vm.namespace);
     await Promise.all([
       this.run('pull the NIC', vm.namespace, ['ip', 'link', 'set', 'ens4', 'down']),
@@ -322,6 +326,7 @@ export class Lab {
   }
 
   private async applyRoutesTo(vm: LabVm): Promise<void> {
+    if (this.failedHosts.has(vm.name)) return;
     const hops = defaultRouteHops(vm, this.routes, this.balancedRoutes, this.programmedHealth());
     if (hops.length > 1) {
       // L4 hashing, as the load balancer does: each connection sticks to one backend, connections spread.
@@ -402,7 +407,7 @@ export class Lab {
     const before = this.programmed.get(name);
     this.programmed.set(name, { healthy, active });
     const sameHealth = before !== undefined && [...before.healthy].sort().join() === [...healthy].sort().join();
-    if (before !== undefined && before.active.join() === active.join()) return !sameHealth;
+    if (before !== undefined && before.active.join() === active.join() && sameHealth) return false;
     const event: LoadBalancerEvent = { lb: name, active, healthy: [...healthy].sort(), at: Date.now() };
     this.loadBalancerEvents.push(event);
     for (const listener of this.loadBalancerListeners) listener(event);
@@ -437,7 +442,9 @@ export class Lab {
       };
       const timer = setTimeout(() => {
         this.loadBalancerListeners.delete(listener);
-        reject(new Error(`${lb} did not move as expected within ${timeoutMs} ms (active: ${this.activeBackendsOf(lb).join(', ') || 'none'})`));
+        reject(
+          new Error(`${lb} did not move as expected within ${timeoutMs} ms (active: ${this.activeBackendsOf(lb).join(', ') || 'none'})`),
+        );
       }, timeoutMs);
       this.loadBalancerListeners.add(listener);
     });
@@ -478,19 +485,36 @@ export class Lab {
     });
     await this.applyFabricFilters();
     for (const vm of this.vms.values()) {
+      if (this.failedHosts.has(vm.name)) continue;
       const wanted = new Set(lbs.filter((lb) => lb.backends.includes(vm.ip)).map((lb) => lb.address));
       const held = this.localAddresses.get(vm.name) ?? new Set<string>();
       if ([...wanted].join() === [...held].join()) continue;
       for (const address of wanted)
         if (!held.has(address))
           await this.run(`${address} is local on ${vm.name}`, vm.namespace, [
-            'ip', 'route', 'replace', 'to', 'local', `${address}/32`, 'dev', 'ens4', 'table', 'local', 'proto', '66',
+            'ip',
+            'route',
+            'replace',
+            'to',
+            'local',
+            `${address}/32`,
+            'dev',
+            'ens4',
+            'table',
+            'local',
+            'proto',
+            '66',
           ]);
       for (const address of held)
         if (!wanted.has(address))
-          await this.run(`${address} no longer local on ${vm.name}`, vm.namespace, ['ip', 'route', 'del', 'to', 'local', `${address}/32`, 'table', 'local'], {
-            okExitCodes: [2],
-          });
+          await this.run(
+            `${address} no longer local on ${vm.name}`,
+            vm.namespace,
+            ['ip', 'route', 'del', 'to', 'local', `${address}/32`, 'table', 'local'],
+            {
+              okExitCodes: [2],
+            },
+          );
       this.localAddresses.set(vm.name, wanted);
       if (this.firewalls !== undefined) await this.applyFirewallTo(vm);
     }
@@ -552,6 +576,7 @@ export class Lab {
   }
 
   private async applyFirewallTo(vm: LabVm): Promise<void> {
+    if (this.failedHosts.has(vm.name)) return;
     await this.run(`firewall ${vm.name}`, vm.namespace, ['nft', '-f', '-'], {
       input: renderVmFirewall(this.firewalls ?? [], vm.tags ?? [], [...(this.localAddresses.get(vm.name) ?? [])]),
     });

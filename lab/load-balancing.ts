@@ -25,8 +25,7 @@ export function activeBackends(
   const healthyPrimaries = primaries.filter(isHealthy);
   const healthyBackups = backups.filter(isHealthy);
   const ratio = lb.failoverPolicy.failoverRatio ?? 0;
-  const primariesSuffice =
-    healthyPrimaries.length > 0 && (ratio === 0 || healthyPrimaries.length / primaries.length >= ratio);
+  const primariesSuffice = healthyPrimaries.length > 0 && (ratio === 0 || healthyPrimaries.length / primaries.length >= ratio);
   if (primariesSuffice) return healthyPrimaries;
   if (healthyBackups.length > 0) return healthyBackups;
   if (healthyPrimaries.length > 0) return healthyPrimaries;

@@ -1,0 +1,314 @@
+// GCE passthrough load balancing as the lab emulates it, driven by the resources STATEFUL.md names inserted into the
+// lab's Compute API, with NAT programmed by the test on the backend VMs (no agent): the failover policy moving the ILB
+// and the NLB each on its own, the window between them, connection persistence deciding whether an established flow
+// follows the move, the forwarding-rule IP local on backends only, and GCE's per-VM firewall tracking for it.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { API_BASE, type Json } from '../lab/compute-api/index.js';
+import { LabCloud, LAB_PROJECT, LAB_REGION } from '../lab/gce.js';
+import { INTERNET, repoRoot, VPC } from '../lab/lab.js';
+
+const NAT_IP = '203.0.113.100';
+const ILB_IP = '10.10.0.200';
+const TAG = 'natgw';
+const CLIENT_TAG = 'natgw-client';
+const REGION = `regions/${LAB_REGION}`;
+const NAT_VMS = [
+  { name: 'nat-a', ip: '10.10.0.2', zone: `${LAB_REGION}-a`, mig: 'natgw-mig-a', ports: '1024-33279' },
+  { name: 'nat-b', ip: '10.10.0.3', zone: `${LAB_REGION}-b`, mig: 'natgw-mig-b', ports: '33280-65535' },
+] as const;
+
+interface Setup {
+  failoverPolicy: boolean;
+  persistence?: 'NEVER_PERSIST' | 'DEFAULT_FOR_PROTOCOL';
+  returnRule: boolean;
+  programmingMs?: { internal: number; external: number };
+}
+
+const link = (scope: string, collection: string, name: string) => `${API_BASE}projects/${LAB_PROJECT}/${scope}/${collection}/${name}`;
+
+/** The contract's load-balancing resources, inserted as the provisioner will create them, and two NAT VMs. */
+async function build(setup: Setup): Promise<LabCloud> {
+  const cloud = await LabCloud.start({
+    defaultFirewalls: false,
+    ...(setup.programmingMs === undefined ? {} : { loadBalancerProgrammingMs: setup.programmingMs }),
+  });
+  try {
+    const store = cloud.store;
+    const put = (scope: string, collection: Parameters<typeof store.put>[2], resource: Json) =>
+      store.put(LAB_PROJECT, scope, collection, resource);
+    put('global', 'firewalls', {
+      name: 'natgw-health',
+      direction: 'INGRESS',
+      sourceRanges: ['35.191.0.0/16', '130.211.0.0/22'],
+      targetTags: [TAG],
+      allowed: [{ IPProtocol: 'tcp', ports: ['9731'] }],
+    });
+    put('global', 'firewalls', {
+      name: 'natgw-clients',
+      direction: 'INGRESS',
+      sourceRanges: [VPC.cidr],
+      targetTags: [TAG],
+      allowed: [{ IPProtocol: 'all' }],
+    });
+    if (setup.returnRule) await addReturnRule(cloud);
+    put(REGION, 'healthChecks', {
+      name: 'natgw-hc-lb',
+      type: 'HTTP',
+      httpHealthCheck: { port: 9731, requestPath: '/whoami' },
+      checkIntervalSec: 1,
+      timeoutSec: 1,
+      healthyThreshold: 2,
+      unhealthyThreshold: 1,
+    });
+    for (const nat of NAT_VMS) {
+      put(REGION, 'instanceGroupManagers', { name: nat.mig, targetSize: 1, distributionPolicy: { zones: [{ zone: nat.zone }] } });
+      put(`zones/${nat.zone}`, 'instances', {
+        name: nat.name,
+        status: 'RUNNING',
+        canIpForward: true,
+        tags: { items: [TAG] },
+        metadata: { items: [{ key: 'created-by', value: `projects/${LAB_PROJECT}/${REGION}/instanceGroupManagers/${nat.mig}` }] },
+        networkInterfaces: [{ networkIP: nat.ip, accessConfigs: [] }],
+      });
+    }
+    await cloud.settled();
+    for (const nat of NAT_VMS) await programNat(cloud, nat.name, nat.ports);
+    const service = (name: string, scheme: string): Json => ({
+      name,
+      loadBalancingScheme: scheme,
+      protocol: 'UNSPECIFIED',
+      healthChecks: [link(REGION, 'healthChecks', 'natgw-hc-lb')],
+      backends: NAT_VMS.map((nat, index) => ({
+        group: link(REGION, 'instanceGroups', nat.mig),
+        balancingMode: 'CONNECTION',
+        ...(setup.failoverPolicy && index === 1 ? { failover: true } : {}),
+      })),
+      ...(setup.failoverPolicy
+        ? { failoverPolicy: { failoverRatio: 0, dropTrafficIfUnhealthy: false, disableConnectionDrainOnFailover: true } }
+        : {}),
+      ...(setup.persistence === undefined
+        ? {}
+        : { connectionTrackingPolicy: { connectionPersistenceOnUnhealthyBackends: setup.persistence } }),
+    });
+    const ilb = put(REGION, 'backendServices', service('natgw-ilb', 'INTERNAL'));
+    const nlb = put(REGION, 'backendServices', service('natgw-nlb', 'EXTERNAL'));
+    const fr = put(REGION, 'forwardingRules', {
+      name: 'natgw-fr',
+      loadBalancingScheme: 'INTERNAL',
+      IPProtocol: 'L3_DEFAULT',
+      allPorts: true,
+      IPAddress: ILB_IP,
+      backendService: ilb.selfLink,
+    });
+    put(REGION, 'forwardingRules', {
+      name: 'natgw-nat-fr',
+      loadBalancingScheme: 'EXTERNAL',
+      IPProtocol: 'L3_DEFAULT',
+      allPorts: true,
+      IPAddress: NAT_IP,
+      backendService: nlb.selfLink,
+    });
+    put('global', 'routes', { name: 'natgw-default', destRange: '0.0.0.0/0', priority: 800, tags: [CLIENT_TAG], nextHopIlb: fr.selfLink });
+    await cloud.addWorkload('client', [CLIENT_TAG]);
+    await cloud.settled();
+    for (const lb of ['natgw-fr', 'natgw-nat-fr'])
+      await cloud.lab.whenActive(
+        lb,
+        (active) => active.length > 0 && active.every((ip) => cloud.lab.healthyBackendsOf(lb).includes(ip)),
+        20_000,
+      );
+    return cloud;
+  } catch (error) {
+    await cloud.close();
+    throw error;
+  }
+}
+
+async function addReturnRule(cloud: LabCloud): Promise<void> {
+  cloud.store.put(LAB_PROJECT, 'global', 'firewalls', {
+    name: 'natgw-return',
+    direction: 'INGRESS',
+    sourceRanges: ['0.0.0.0/0'],
+    destinationRanges: [`${NAT_IP}/32`],
+    targetTags: [TAG],
+    allowed: [{ IPProtocol: 'tcp' }, { IPProtocol: 'udp' }, { IPProtocol: 'icmp' }],
+  });
+  await cloud.settled();
+}
+
+/** What the agent will do, reduced to the rules: forward, SNAT the VPC to the shared NAT IP with this VM's ports. */
+async function programNat(cloud: LabCloud, vm: string, ports: string): Promise<void> {
+  const lab = cloud.lab;
+  await lab.exec(vm, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  for (const iface of ['all', 'default', 'ens4']) await lab.exec(vm, ['sysctl', '-qw', `net.ipv4.conf.${iface}.send_redirects=0`]);
+  await lab.exec(vm, ['sysctl', '-qw', 'net.netfilter.nf_conntrack_tcp_loose=0']);
+  const table = [
+    'table ip natgw_test {',
+    '  counter replies {}',
+    `  chain raw { type filter hook prerouting priority -400; policy accept; iifname "ens4" ip daddr ${NAT_IP} tcp sport ${INTERNET.httpPort} counter name "replies"; }`,
+    '  chain postrouting {',
+    '    type nat hook postrouting priority srcnat; policy accept;',
+    `    oifname "ens4" ip saddr ${VPC.cidr} ip daddr != ${VPC.cidr} meta l4proto { tcp, udp } snat ip to ${NAT_IP}:${ports}`,
+    `    oifname "ens4" ip saddr ${VPC.cidr} ip daddr != ${VPC.cidr} snat ip to ${NAT_IP}`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+  await lab.exec(vm, ['nft', '-f', '-'], { input: table });
+  const responder = lab.spawn(
+    vm,
+    [
+      'node',
+      path.join(repoRoot(), 'dist/lab/bin/internet-server.js'),
+      '--address',
+      lab.vm(vm).ip,
+      '--http-port',
+      '9731',
+      '--udp-port',
+      '7008',
+    ],
+    `health responder on ${vm}`,
+  );
+  await responder.waitFor(/ready/);
+}
+
+/** Packets from the internet server to the NAT IP that reached this VM's NIC. */
+async function repliesSeenBy(cloud: LabCloud, vm: string): Promise<number> {
+  const { stdout } = await cloud.lab.exec(vm, ['nft', '-j', 'list', 'counter', 'ip', 'natgw_test', 'replies']);
+  const entry = (JSON.parse(stdout) as { nftables: { counter?: { packets: number } }[] }).nftables.find((item) => item.counter);
+  return entry?.counter?.packets ?? 0;
+}
+
+async function curl(cloud: LabCloud, vm: string, args: string[], seconds = 2): Promise<string | undefined> {
+  const { stdout, exitCode } = await cloud.lab.exec(vm, ['curl', '-sS', '-m', String(seconds), ...args], {
+    okExitCodes: [7, 28, 45, 52, 56],
+  });
+  return exitCode === 0 ? stdout.trim() : undefined;
+}
+
+async function ping(cloud: LabCloud, namespace: string, address: string): Promise<boolean> {
+  const { exitCode } = await cloud.lab.run('ping', namespace, ['ping', '-c', '1', '-W', '1', address], { okExitCodes: [1, 2] });
+  return exitCode === 0;
+}
+
+/** A download from the internet server paced slowly enough to still be running when the failure comes. */
+function slowDownload(cloud: LabCloud) {
+  return cloud.lab.spawn('client', [
+    'curl',
+    '-sS',
+    '-o',
+    '/dev/null',
+    '-m',
+    '25',
+    '--limit-rate',
+    '20k',
+    `http://${INTERNET.server}/bytes?n=1000000`,
+  ]);
+}
+
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+t.test(
+  'failover policy + NEVER_PERSIST: both load balancers move to the backup, each on its own, and take established flows along',
+  async (t) => {
+    const cloud = await build({
+      failoverPolicy: true,
+      persistence: 'NEVER_PERSIST',
+      returnRule: false,
+      programmingMs: { internal: 0, external: 3000 },
+    });
+    t.teardown(() => cloud.close());
+    const [a, b] = NAT_VMS;
+    t.same(cloud.lab.activeBackendsOf('natgw-fr'), [a.ip], 'the ILB sends to the primary only');
+    t.same(cloud.lab.activeBackendsOf('natgw-nat-fr'), [a.ip], 'the NLB sends to the primary only');
+
+    for (const nat of NAT_VMS) {
+      const { stdout } = await cloud.lab.exec(nat.name, ['ip', 'route', 'show', 'table', 'local', `${NAT_IP}/32`]);
+      t.match(stdout, /local 203\.0\.113\.100 dev ens4 proto 66/, `${nat.name} holds the forwarding-rule IP as a local route`);
+    }
+    const clientLocal = await cloud.lab.exec('client', ['ip', 'route', 'show', 'table', 'local', `${NAT_IP}/32`]);
+    t.equal(clientLocal.stdout.trim(), '', 'a VM that is no backend does not');
+
+    t.equal(await curl(cloud, 'client', [`http://${INTERNET.server}/whoami`]), NAT_IP, 'the client goes out as the shared NAT IP');
+    t.notOk(await ping(cloud, cloud.lab.internet, NAT_IP), 'without NAME-return the internet cannot reach the NAT IP on its own');
+    await cloud.lab.exec('client', ['ip', 'route', 'add', 'local', `${NAT_IP}/32`, 'dev', 'ens4', 'table', 'local']);
+    t.equal(
+      await curl(cloud, 'client', ['--interface', NAT_IP, `http://${INTERNET.server}/whoami`]),
+      undefined,
+      'a VM that is no backend cannot send from the forwarding-rule IP',
+    );
+
+    const download = slowDownload(cloud);
+    t.teardown(() => download.stop('SIGKILL', 0));
+    await until('the download is under way', async () => (await repliesSeenBy(cloud, a.name)) > 5, 10_000);
+    const seenByBBefore = await repliesSeenBy(cloud, b.name);
+    const failedAt = Date.now();
+    await cloud.lab.failHost(a.name);
+    const ilbMoved = await cloud.lab.whenActive('natgw-fr', (active) => active.join() === b.ip, 15_000);
+    const nlbMoved = await cloud.lab.whenActive('natgw-nat-fr', (active) => active.join() === b.ip, 15_000);
+    t.ok(nlbMoved.at - ilbMoved.at > 500, `the NLB moved ${nlbMoved.at - ilbMoved.at} ms after the ILB (independent programming)`);
+    t.comment(`ILB moved ${ilbMoved.at - failedAt} ms after the host failure, NLB ${nlbMoved.at - failedAt} ms`);
+    await until('the established download reaches the backup', async () => (await repliesSeenBy(cloud, b.name)) > seenByBBefore, 10_000);
+    t.pass('NEVER_PERSIST: packets of the established flow now reach the backup');
+
+    t.equal(await curl(cloud, 'client', [`http://${INTERNET.server}/whoami`]), NAT_IP, 'new connections work through the backup');
+    t.notOk(await ping(cloud, cloud.lab.internet, NAT_IP), 'the backup drops what the internet sends to the NAT IP unasked');
+    await addReturnRule(cloud);
+    t.ok(await ping(cloud, cloud.lab.internet, NAT_IP), 'with NAME-return it lets it in');
+  },
+);
+
+t.test(
+  'no failover policy, DEFAULT_FOR_PROTOCOL: replies hash over both backends, established TCP stays on a dead one, delete drains',
+  async (t) => {
+    const cloud = await build({ failoverPolicy: false, returnRule: true });
+    t.teardown(() => cloud.close());
+    const [a, b] = NAT_VMS;
+    t.same(cloud.lab.activeBackendsOf('natgw-nat-fr'), [a.ip, b.ip], 'the NLB sends to every healthy backend');
+    let answered = 0;
+    for (let attempt = 0; attempt < 12; attempt++)
+      if ((await curl(cloud, a.name, ['--interface', NAT_IP, `http://${INTERNET.server}/whoami`], 1)) === NAT_IP) answered++;
+    t.ok(
+      answered > 0 && answered < 12,
+      `connections nat-a opens from the NAT IP: ${answered} of 12 answered (the others' replies hashed to nat-b)`,
+    );
+
+    // Without a failover policy the ILB and the NLB hash independently: a flow works only when both pick the same VM.
+    let onIt: (typeof NAT_VMS)[number] | undefined;
+    for (let attempt = 0; attempt < 10 && onIt === undefined; attempt++) {
+      const before = await Promise.all(NAT_VMS.map((nat) => repliesSeenBy(cloud, nat.name)));
+      const download = slowDownload(cloud);
+      t.teardown(() => download.stop('SIGKILL', 0));
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const after = await Promise.all(NAT_VMS.map((nat) => repliesSeenBy(cloud, nat.name)));
+      const carriers = NAT_VMS.filter((_, index) => after[index]! - before[index]! > 5);
+      if (download.running && carriers.length === 1) onIt = carriers[0];
+      else await download.stop('SIGKILL', 0);
+    }
+    if (onIt === undefined) throw new Error('no download ran through one NAT VM in 10 attempts');
+    const other = onIt === a ? b : a;
+    const otherBefore = await repliesSeenBy(cloud, other.name);
+    await cloud.lab.failHost(onIt.name);
+    await cloud.lab.whenActive('natgw-nat-fr', (active) => active.join() === other.ip, 15_000);
+    // TCP retransmits with backoff: 6 s covers several retransmissions after the move.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    t.equal(await repliesSeenBy(cloud, other.name), otherBefore, 'DEFAULT_FOR_PROTOCOL: the established flow stays on the dead backend');
+
+    const marker = path.join(cloud.lab.dir, 'drained');
+    cloud.lab.spawn(other.name, ['bash', '-c', `trap 'sleep 3; touch ${marker}; exit 0' TERM; while true; do sleep 0.1; done`]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const deletedAt = Date.now();
+    cloud.store.remove(LAB_PROJECT, `zones/${other.zone}`, 'instances', other.name);
+    await cloud.settled();
+    t.ok(existsSync(marker), `a deleted VM's process finished its 3 s drain (deleted after ${Date.now() - deletedAt} ms)`);
+    t.notOk(cloud.lab.vms.has(other.name), 'and then the VM was gone');
+  },
+);
