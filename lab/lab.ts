@@ -14,7 +14,7 @@ import {
   renderVmFirewall,
   type LoadBalancerAddress,
 } from './fabric.js';
-import { activeBackends, backendMark, renderExternalLoadBalancing } from './load-balancing.js';
+import { activeBackends, backendMark, renderExternalLoadBalancing, renderNextHopSteering } from './load-balancing.js';
 import type { LabInstance } from './metadata-server.js';
 import {
   INTERNET,
@@ -88,6 +88,8 @@ export class Lab {
   /** Forwarding-rule IPs each VM holds as a local route (GCE's guest agent), by VM name. */
   private readonly localAddresses = new Map<string, Set<string>>();
   private readonly backendRoutingTables = new Set<string>();
+  /** VMs whose flows follow an internal load balancer one by one, with the backends they have a routing table for. */
+  private readonly steeredVms = new Map<string, Set<string>>();
   /** VMs whose host failed (failHost): their namespace is left as it died, nothing is programmed into it any more. */
   private readonly failedHosts = new Set<string>();
 
@@ -273,6 +275,7 @@ export class Lab {
     const vm = this.vm(name);
     await this.stopProcessesOf(vm, options.graceMs ?? 1000);
     this.localAddresses.delete(name);
+    this.steeredVms.delete(name);
     this.failedHosts.delete(name);
     removeNamespace(vm.namespace);
     this.namespaces.splice(this.namespaces.indexOf(vm.namespace), 1);
@@ -333,6 +336,47 @@ export class Lab {
       await this.run('hash multipath routes on ports', vm.namespace, ['sysctl', '-qw', 'net.ipv4.fib_multipath_hash_policy=1']);
     }
     await runCommand(`route ${vm.name}`, 'ip', ['-n', vm.namespace, ...defaultRouteArgs(hops)]);
+    await this.steerFlowsOf(vm, hops);
+  }
+
+  /**
+   * When an internal load balancer is the VM's next hop, its flows are steered one by one (lab/load-balancing.ts), so
+   * that connection persistence decides whether an established flow follows a failover, as on GCE.
+   */
+  private async steerFlowsOf(vm: LabVm, hops: string[]): Promise<void> {
+    const tags = vm.tags ?? [];
+    const lb = this.balancedRoutes.find((route) => {
+      const view = this.programmed.get(route.name);
+      return (
+        route.scheme !== 'EXTERNAL' &&
+        route.routed !== false &&
+        (route.tags.length === 0 || route.tags.some((tag) => tags.includes(tag))) &&
+        !route.backends.includes(vm.ip) &&
+        view !== undefined &&
+        view.active.length > 0 &&
+        view.active.join() === hops.join()
+      );
+    });
+    const steered = this.steeredVms.get(vm.name);
+    if (lb === undefined) {
+      if (steered === undefined) return;
+      await this.run(`stop steering ${vm.name}`, vm.namespace, ['nft', 'delete', 'table', 'ip', 'lab-gce-routing'], { okExitCodes: [1] });
+      this.steeredVms.delete(vm.name);
+      return;
+    }
+    const tables = steered ?? new Set<string>();
+    for (const ip of lb.backends) {
+      if (tables.has(ip)) continue;
+      const mark = String(backendMark(ip));
+      await this.run('route a backend mark', vm.namespace, ['ip', 'route', 'replace', 'default', 'via', ip, 'dev', 'ens4', 'table', mark]);
+      await this.run('rule for a backend mark', vm.namespace, ['ip', 'rule', 'add', 'fwmark', mark, 'lookup', mark, 'pref', '1000']);
+      tables.add(ip);
+    }
+    this.steeredVms.set(vm.name, tables);
+    const view = this.programmed.get(lb.name)!;
+    await this.run(`steer ${vm.name}'s flows`, vm.namespace, ['nft', '-f', '-'], {
+      input: renderNextHopSteering(lb, view.healthy, view.active, [VPC.cidr, METADATA_IP]),
+    });
   }
 
   /**

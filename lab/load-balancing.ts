@@ -72,31 +72,12 @@ export interface ProgrammedExternalLoadBalancer {
  * packet mark, which an ip rule per backend turns into a route to that backend.
  */
 export function renderExternalLoadBalancing(lbs: readonly ProgrammedExternalLoadBalancer[], wanInterface = 'wan'): string {
-  const chains = lbs.map(({ lb, healthy, active }, index) => {
-    const kept = { all: [] as string[], tcp: [] as string[] };
-    for (const ip of [...lb.backends].sort()) {
-      const keeps = flowsKeptOn(lb, ip, healthy, active);
-      if (keeps !== 'none') kept[keeps].push(hex(backendMark(ip)));
-    }
-    const marks = active.map((ip) => hex(backendMark(ip)));
-    const pick =
-      marks.length === 0
-        ? [`    counter drop comment "${lb.name}: no backend to send to"`]
-        : [
-            marks.length === 1
-              ? `    meta mark set ${marks[0]}`
-              : `    meta mark set jhash ip saddr . ip daddr . meta l4proto . th sport . th dport mod ${marks.length} seed 0x6c6162 map { ${marks.map((mark, slot) => `${slot} : ${mark}`).join(', ')} }`,
-            '    ct mark set meta mark',
-          ];
-    return [
-      `  chain lb_${index} {`,
-      `    # ${lb.name}: ${lb.address} → active ${active.join(', ') || 'none'}`,
-      ...(kept.all.length === 0 ? [] : [`    ct mark { ${kept.all.join(', ')} } meta mark set ct mark accept`]),
-      ...(kept.tcp.length === 0 ? [] : [`    meta l4proto tcp ct mark { ${kept.tcp.join(', ')} } meta mark set ct mark accept`]),
-      ...pick,
-      '  }',
-    ];
-  });
+  const chains = lbs.map(({ lb, healthy, active }, index) => [
+    `  chain lb_${index} {`,
+    `    # ${lb.name}: ${lb.address} → active ${active.join(', ') || 'none'}`,
+    ...flowSteering(lb, healthy, active),
+    '  }',
+  ]);
   return [
     'table ip lab-load-balancing',
     'delete table ip lab-load-balancing',
@@ -109,4 +90,62 @@ export function renderExternalLoadBalancing(lbs: readonly ProgrammedExternalLoad
     '}',
     '',
   ].join('\n');
+}
+
+/**
+ * An internal load balancer as a VM's next hop, per flow, in the VM's namespace (the VPC's routing as the VM sees it):
+ * what the VM sends or forwards off the subnet is marked like renderExternalLoadBalancing marks, and an ip rule per
+ * backend routes the mark there, so an established flow stays on its backend as long as the load balancer keeps it.
+ */
+export function renderNextHopSteering(
+  lb: LabLoadBalancedRoute,
+  healthy: ReadonlySet<string>,
+  active: readonly string[],
+  local: readonly string[],
+): string {
+  const skip = `ip daddr { ${local.join(', ')} } return`;
+  return [
+    'table ip lab-gce-routing',
+    'delete table ip lab-gce-routing',
+    'table ip lab-gce-routing {',
+    '  chain output {',
+    '    type route hook output priority mangle; policy accept;',
+    '    jump steer',
+    '  }',
+    '  chain prerouting {',
+    '    type filter hook prerouting priority mangle; policy accept;',
+    '    jump steer',
+    '  }',
+    '  chain steer {',
+    `    # ${lb.name} → active ${active.join(', ') || 'none'}`,
+    `    ${skip}`,
+    ...flowSteering(lb, healthy, active),
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** A flow its backend still keeps goes there again; any other picks an active backend by a 5-tuple hash. */
+function flowSteering(lb: LabLoadBalancedRoute, healthy: ReadonlySet<string>, active: readonly string[]): string[] {
+  const kept = { all: [] as string[], tcp: [] as string[] };
+  for (const ip of [...lb.backends].sort()) {
+    const keeps = flowsKeptOn(lb, ip, healthy, active);
+    if (keeps !== 'none') kept[keeps].push(hex(backendMark(ip)));
+  }
+  const marks = active.map((ip) => hex(backendMark(ip)));
+  const pick =
+    marks.length === 0
+      ? [`    counter drop comment "${lb.name}: no backend to send to"`]
+      : [
+          marks.length === 1
+            ? `    meta mark set ${marks[0]}`
+            : `    meta mark set jhash ip saddr . ip daddr . meta l4proto . th sport . th dport mod ${marks.length} seed 0x6c6162 map { ${marks.map((mark, slot) => `${slot} : ${mark}`).join(', ')} }`,
+          '    ct mark set meta mark',
+        ];
+  return [
+    ...(kept.all.length === 0 ? [] : [`    ct mark { ${kept.all.join(', ')} } meta mark set ct mark accept`]),
+    ...(kept.tcp.length === 0 ? [] : [`    meta l4proto tcp ct mark { ${kept.tcp.join(', ')} } meta mark set ct mark accept`]),
+    ...pick,
+  ];
 }

@@ -4,7 +4,7 @@ import t from 'tap';
 import { externalIpRules, renderAntiSpoofing, renderVmFirewall } from '../lab/fabric.js';
 import type { LabHealthCheck, LabLoadBalancedRoute, LabRoute, LabVm } from '../lab/model.js';
 import { defaultRouteArgs, defaultRouteHops } from '../lab/routing.js';
-import { activeBackends, backendMark, flowsKeptOn, renderExternalLoadBalancing } from '../lab/load-balancing.js';
+import { activeBackends, backendMark, flowsKeptOn, renderExternalLoadBalancing, renderNextHopSteering } from '../lab/load-balancing.js';
 
 const CHECK: LabHealthCheck = {
   port: 9731,
@@ -252,3 +252,14 @@ t.test('a load balancer IP: only its backends send from it; the VM firewall admi
   );
   t.notMatch(renderVmFirewall(rules, ['natgw']), /lb_ingress/, 'a VM without a load balancer IP has no such chain');
 });
+
+t.test(
+  "an internal load balancer as next hop steers the VM's own and forwarded flows, never the subnet or the metadata server",
+  async (t) => {
+    const lb: LabLoadBalancedRoute = { name: 'ilb', priority: 800, tags: [], backends: ['10.10.0.2', '10.10.0.3'], healthCheck: CHECK };
+    const text = renderNextHopSteering(lb, new Set(['10.10.0.3']), ['10.10.0.3'], ['10.10.0.0/24', '169.254.169.254']);
+    t.match(text, /type route hook output priority mangle/);
+    t.match(text, /type filter hook prerouting priority mangle/);
+    t.match(text, /ip daddr \{ 10\.10\.0\.0\/24, 169\.254\.169\.254 \} return\n\s+meta l4proto tcp ct mark \{ 0x0a0a0002 \}/);
+  },
+);

@@ -7,11 +7,12 @@ import path from 'node:path';
 import t from 'tap';
 import { API_BASE, type Json } from '../lab/compute-api/index.js';
 import { LabCloud, LAB_PROJECT, LAB_REGION } from '../lab/gce.js';
-import { INTERNET, repoRoot, VPC } from '../lab/lab.js';
+import { INTERNET, repoRoot, VPC, type LabProcess } from '../lab/lab.js';
 
 const NAT_IP = '203.0.113.100';
 const ILB_IP = '10.10.0.200';
 const TAG = 'natgw';
+const ECHO_PORT = 7100;
 const CLIENT_TAG = 'natgw-client';
 const REGION = `regions/${LAB_REGION}`;
 const NAT_VMS = [
@@ -147,7 +148,12 @@ async function programNat(cloud: LabCloud, vm: string, ports: string): Promise<v
   const table = [
     'table ip natgw_test {',
     '  counter replies {}',
-    `  chain raw { type filter hook prerouting priority -400; policy accept; iifname "ens4" ip daddr ${NAT_IP} tcp sport ${INTERNET.httpPort} counter name "replies"; }`,
+    '  counter from_clients {}',
+    '  chain raw {',
+    '    type filter hook prerouting priority -400; policy accept;',
+    `    iifname "ens4" ip daddr ${NAT_IP} tcp sport ${INTERNET.httpPort} counter name "replies"`,
+    `    iifname "ens4" ip saddr ${VPC.cidr} tcp dport ${ECHO_PORT} counter name "from_clients"`,
+    '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
     `    oifname "ens4" ip saddr ${VPC.cidr} ip daddr != ${VPC.cidr} meta l4proto { tcp, udp } snat ip to ${NAT_IP}:${ports}`,
@@ -174,9 +180,9 @@ async function programNat(cloud: LabCloud, vm: string, ports: string): Promise<v
   await responder.waitFor(/ready/);
 }
 
-/** Packets from the internet server to the NAT IP that reached this VM's NIC. */
-async function repliesSeenBy(cloud: LabCloud, vm: string): Promise<number> {
-  const { stdout } = await cloud.lab.exec(vm, ['nft', '-j', 'list', 'counter', 'ip', 'natgw_test', 'replies']);
+/** Packets that reached this VM's NIC: of downloads from the internet to the NAT IP, of echo flows from a client. */
+async function repliesSeenBy(cloud: LabCloud, vm: string, counter: 'replies' | 'from_clients' = 'replies'): Promise<number> {
+  const { stdout } = await cloud.lab.exec(vm, ['nft', '-j', 'list', 'counter', 'ip', 'natgw_test', counter]);
   const entry = (JSON.parse(stdout) as { nftables: { counter?: { packets: number } }[] }).nftables.find((item) => item.counter);
   return entry?.counter?.packets ?? 0;
 }
@@ -193,19 +199,78 @@ async function ping(cloud: LabCloud, namespace: string, address: string): Promis
   return exitCode === 0;
 }
 
-/** A download from the internet server paced slowly enough to still be running when the failure comes. */
-function slowDownload(cloud: LabCloud) {
+/** One TCP flow to the internet's echo server, both ends sending every 100 ms (retransmitting once cut off). */
+async function longLivedFlow(cloud: LabCloud): Promise<LabProcess | undefined> {
+  if (echoServers.get(cloud) === undefined) {
+    const server = cloud.lab.spawnIn(
+      cloud.lab.internet,
+      [
+        'node',
+        path.join(repoRoot(), 'dist/lab/stateful/bin/seq-echo-server.js'),
+        '--address',
+        INTERNET.server,
+        '--port',
+        String(ECHO_PORT),
+        '--max-seconds',
+        '120',
+      ],
+      'echo server',
+    );
+    await server.waitFor(/ready/);
+    echoServers.set(cloud, server);
+  }
+  const flow = cloud.lab.spawnIn(
+    cloud.lab.vm('client').namespace,
+    [
+      'node',
+      path.join(repoRoot(), 'dist/lab/stateful/bin/seq-flows.js'),
+      '--host',
+      INTERNET.server,
+      '--port',
+      String(ECHO_PORT),
+      '--flows',
+      '1',
+      '--max-seconds',
+      '60',
+    ],
+    'long-lived flow',
+    {},
+    true,
+  );
+  const ready = await flow.waitFor(/^ready$/m, 3000).then(
+    () => true,
+    () => false,
+  );
+  if (!ready) await flow.stop('SIGKILL', 0);
+  return ready ? flow : undefined;
+}
+const echoServers = new WeakMap<LabCloud, LabProcess>();
+
+/** A download from the internet server paced slowly enough that the server always has data in flight. */
+function slowDownload(cloud: LabCloud): LabProcess {
   return cloud.lab.spawn('client', [
     'curl',
     '-sS',
     '-o',
     '/dev/null',
     '-m',
-    '25',
+    '40',
     '--limit-rate',
     '20k',
-    `http://${INTERNET.server}/bytes?n=1000000`,
+    `http://${INTERNET.server}/bytes?n=2000000`,
   ]);
+}
+
+/** The NAT VM whose counter grows while `start` runs, if exactly one does (the ILB and NLB agreed on it). */
+async function carrierOf(cloud: LabCloud, counter: 'replies' | 'from_clients', start: () => Promise<LabProcess | undefined>) {
+  const before = await Promise.all(NAT_VMS.map((nat) => repliesSeenBy(cloud, nat.name, counter)));
+  const flow = await start();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const after = await Promise.all(NAT_VMS.map((nat) => repliesSeenBy(cloud, nat.name, counter)));
+  const carriers = NAT_VMS.filter((_, index) => after[index]! - before[index]! > 3);
+  if (flow?.running === true && carriers.length === 1) return { flow, nat: carriers[0]! };
+  await flow?.stop('SIGKILL', 0);
+  return undefined;
 }
 
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
@@ -246,18 +311,32 @@ t.test(
       'a VM that is no backend cannot send from the forwarding-rule IP',
     );
 
+    const flow = await longLivedFlow(cloud);
+    if (flow === undefined) throw new Error('the long-lived flow did not start');
+    t.teardown(() => flow.stop('SIGKILL', 0));
     const download = slowDownload(cloud);
     t.teardown(() => download.stop('SIGKILL', 0));
     await until('the download is under way', async () => (await repliesSeenBy(cloud, a.name)) > 5, 10_000);
     const seenByBBefore = await repliesSeenBy(cloud, b.name);
+    const fromClientByBBefore = await repliesSeenBy(cloud, b.name, 'from_clients');
     const failedAt = Date.now();
     await cloud.lab.failHost(a.name);
     const ilbMoved = await cloud.lab.whenActive('natgw-fr', (active) => active.join() === b.ip, 15_000);
     const nlbMoved = await cloud.lab.whenActive('natgw-nat-fr', (active) => active.join() === b.ip, 15_000);
     t.ok(nlbMoved.at - ilbMoved.at > 500, `the NLB moved ${nlbMoved.at - ilbMoved.at} ms after the ILB (independent programming)`);
     t.comment(`ILB moved ${ilbMoved.at - failedAt} ms after the host failure, NLB ${nlbMoved.at - failedAt} ms`);
-    await until('the established download reaches the backup', async () => (await repliesSeenBy(cloud, b.name)) > seenByBBefore, 10_000);
-    t.pass('NEVER_PERSIST: packets of the established flow now reach the backup');
+    await until(
+      "the echo server's packets of the flow reach the backup",
+      async () => (await repliesSeenBy(cloud, b.name)) > seenByBBefore,
+      10_000,
+    );
+    t.pass("NEVER_PERSIST on the NLB: the internet's packets of the established flow now reach the backup");
+    await until(
+      "the client's packets of the flow reach the backup",
+      async () => (await repliesSeenBy(cloud, b.name, 'from_clients')) > fromClientByBBefore,
+      10_000,
+    );
+    t.pass("NEVER_PERSIST on the ILB: the client's packets of the established flow now reach the backup");
 
     t.equal(await curl(cloud, 'client', [`http://${INTERNET.server}/whoami`]), NAT_IP, 'new connections work through the backup');
     t.notOk(await ping(cloud, cloud.lab.internet, NAT_IP), 'the backup drops what the internet sends to the NAT IP unasked');
@@ -282,25 +361,37 @@ t.test(
     );
 
     // Without a failover policy the ILB and the NLB hash independently: a flow works only when both pick the same VM.
-    let onIt: (typeof NAT_VMS)[number] | undefined;
-    for (let attempt = 0; attempt < 10 && onIt === undefined; attempt++) {
-      const before = await Promise.all(NAT_VMS.map((nat) => repliesSeenBy(cloud, nat.name)));
-      const download = slowDownload(cloud);
-      t.teardown(() => download.stop('SIGKILL', 0));
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-      const after = await Promise.all(NAT_VMS.map((nat) => repliesSeenBy(cloud, nat.name)));
-      const carriers = NAT_VMS.filter((_, index) => after[index]! - before[index]! > 5);
-      if (download.running && carriers.length === 1) onIt = carriers[0];
-      else await download.stop('SIGKILL', 0);
+    // Without a failover policy the ILB and the NLB hash independently: a flow works only when both pick the same VM.
+    let download: Awaited<ReturnType<typeof carrierOf>>;
+    for (let attempt = 0; attempt < 10 && download === undefined; attempt++)
+      download = await carrierOf(cloud, 'replies', async () => slowDownload(cloud));
+    if (download === undefined) throw new Error('no download went through one NAT VM both ways in 10 attempts');
+    const onIt = download.nat;
+    t.teardown(() => download.flow.stop('SIGKILL', 0));
+    let echo: Awaited<ReturnType<typeof carrierOf>>;
+    for (let attempt = 0; attempt < 10 && echo?.nat !== onIt; attempt++) {
+      await echo?.flow.stop('SIGKILL', 0);
+      echo = await carrierOf(cloud, 'from_clients', () => longLivedFlow(cloud));
     }
-    if (onIt === undefined) throw new Error('no download ran through one NAT VM in 10 attempts');
+    if (echo?.nat !== onIt) throw new Error(`no echo flow went through ${onIt.name} in 10 attempts`);
+    t.teardown(() => echo.flow.stop('SIGKILL', 0));
     const other = onIt === a ? b : a;
     const otherBefore = await repliesSeenBy(cloud, other.name);
+    const otherFromClientBefore = await repliesSeenBy(cloud, other.name, 'from_clients');
     await cloud.lab.failHost(onIt.name);
     await cloud.lab.whenActive('natgw-nat-fr', (active) => active.join() === other.ip, 15_000);
     // TCP retransmits with backoff: 6 s covers several retransmissions after the move.
     await new Promise((resolve) => setTimeout(resolve, 6000));
-    t.equal(await repliesSeenBy(cloud, other.name), otherBefore, 'DEFAULT_FOR_PROTOCOL: the established flow stays on the dead backend');
+    t.equal(
+      await repliesSeenBy(cloud, other.name),
+      otherBefore,
+      "DEFAULT_FOR_PROTOCOL on the NLB: the internet's packets of the established flow stay on the dead backend",
+    );
+    t.equal(
+      await repliesSeenBy(cloud, other.name, 'from_clients'),
+      otherFromClientBefore,
+      "DEFAULT_FOR_PROTOCOL on the ILB: so do the client's",
+    );
 
     const marker = path.join(cloud.lab.dir, 'drained');
     cloud.lab.spawn(other.name, ['bash', '-c', `trap 'sleep 3; touch ${marker}; exit 0' TERM; while true; do sleep 0.1; done`]);
