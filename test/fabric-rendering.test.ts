@@ -260,6 +260,6 @@ t.test(
     const text = renderNextHopSteering(lb, new Set(['10.10.0.3']), ['10.10.0.3'], ['10.10.0.0/24', '169.254.169.254']);
     t.match(text, /type route hook output priority mangle/);
     t.match(text, /type filter hook prerouting priority mangle/);
-    t.match(text, /ip daddr \{ 10\.10\.0\.0\/24, 169\.254\.169\.254 \} return\n\s+meta l4proto tcp ct mark \{ 0x0a0a0002 \}/);
+    t.match(text, /ip daddr \{ 10\.10\.0\.0\/24, 169\.254\.169\.254 \} return\n\s+ct mark \{ 0x0a0a0003 \} meta mark set ct mark accept\n\s+meta l4proto tcp ct mark \{ 0x0a0a0002 \}/);
   },
 );
