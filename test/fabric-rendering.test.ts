@@ -17,6 +17,15 @@ const CHECK: LabHealthCheck = {
 const client = { ip: '10.10.0.20', tags: ['natgw-client'] };
 const none = new Map<string, Set<string>>();
 
+const vm = (name: string, ip: string, canIpForward?: boolean): LabVm => ({
+  name,
+  ip,
+  namespace: name,
+  root: '/tmp',
+  fabricPort: `p-${name}`,
+  ...(canIpForward === undefined ? {} : { canIpForward }),
+});
+
 t.test('next-hop-instance routes: tags select, the lowest priority wins, equal priorities share, never oneself', async (t) => {
   const routes: LabRoute[] = [
     { name: 'nat', priority: 800, tags: ['natgw-client'], nextHopIp: '10.10.0.5' },
@@ -101,14 +110,6 @@ t.test('a VM’s firewall: rules for its tags by priority, health-check ranges p
 });
 
 t.test('the fabric: anti-spoofing for VMs without canIpForward, 1:1 NAT rules that add and remove symmetrically', async (t) => {
-  const vm = (name: string, ip: string, canIpForward?: boolean): LabVm => ({
-    name,
-    ip,
-    namespace: name,
-    root: '/tmp',
-    fabricPort: `p-${name}`,
-    ...(canIpForward === undefined ? {} : { canIpForward }),
-  });
   const text = renderAntiSpoofing([vm('app', '10.10.0.20'), vm('nat', '10.10.0.5', true)]);
   t.match(text, /iifname "p-app" ether type ip ip saddr != 10\.10\.0\.20 counter drop/);
   t.notMatch(text, /p-nat/, 'a VM with canIpForward may send and receive for other addresses');
@@ -207,14 +208,6 @@ t.test('the fabric steers an external forwarding rule per flow: kept flows first
 });
 
 t.test('a load balancer IP: only its backends send from it; the VM firewall admits only replies its own NIC saw, or a rule', async (t) => {
-  const vm = (name: string, ip: string, canIpForward?: boolean): LabVm => ({
-    name,
-    ip,
-    namespace: name,
-    root: '/tmp',
-    fabricPort: `p-${name}`,
-    ...(canIpForward === undefined ? {} : { canIpForward }),
-  });
   const spoofing = renderAntiSpoofing(
     [vm('nat-a', '10.10.0.2', true), vm('nat-b', '10.10.0.3'), vm('other', '10.10.0.9', true)],
     [{ address: '203.0.113.100', backends: ['10.10.0.2', '10.10.0.3'] }],
@@ -260,6 +253,9 @@ t.test(
     const text = renderNextHopSteering(lb, new Set(['10.10.0.3']), ['10.10.0.3'], ['10.10.0.0/24', '169.254.169.254']);
     t.match(text, /type route hook output priority mangle/);
     t.match(text, /type filter hook prerouting priority mangle/);
-    t.match(text, /ip daddr \{ 10\.10\.0\.0\/24, 169\.254\.169\.254 \} return\n\s+ct mark \{ 0x0a0a0003 \} meta mark set ct mark accept\n\s+meta l4proto tcp ct mark \{ 0x0a0a0002 \}/);
+    t.match(
+      text,
+      /ip daddr \{ 10\.10\.0\.0\/24, 169\.254\.169\.254 \} return\n\s+ct mark \{ 0x0a0a0003 \} meta mark set ct mark accept\n\s+meta l4proto tcp ct mark \{ 0x0a0a0002 \}/,
+    );
   },
 );
