@@ -82,6 +82,8 @@ export class Lab {
   /** Each load balancer's programmed view: the health it last acted on, and where it sends new connections. */
   private readonly programmed = new Map<string, { healthy: Set<string>; active: string[] }>();
   private readonly programming = new Map<string, NodeJS.Timeout>();
+  /** Failures to program a health change into the network (a test should find none). */
+  readonly programmingErrors: Error[] = [];
   /** Every change of a load balancer's programmed view (where new connections go, which backends it deems healthy). */
   readonly loadBalancerEvents: LoadBalancerEvent[] = [];
   private readonly loadBalancerListeners = new Set<(event: LoadBalancerEvent) => void>();
@@ -437,7 +439,9 @@ export class Lab {
             await this.applyAllRoutes();
             await this.applyExternalLoadBalancing();
           })
-          .catch(() => undefined);
+          .catch((error: unknown) => {
+            this.programmingErrors.push(error as Error);
+          });
       }, route.programmingMs ?? 0),
     );
   }

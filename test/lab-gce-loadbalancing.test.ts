@@ -254,7 +254,7 @@ function slowDownload(cloud: LabCloud): LabProcess {
     '-o',
     '/dev/null',
     '-m',
-    '40',
+    '120',
     '--limit-rate',
     '20k',
     `http://${INTERNET.server}/bytes?n=2000000`,
@@ -319,6 +319,7 @@ t.test(
     await until('the download is under way', async () => (await repliesSeenBy(cloud, a.name)) > 5, 10_000);
     const seenByBBefore = await repliesSeenBy(cloud, b.name);
     const fromClientByBBefore = await repliesSeenBy(cloud, b.name, 'from_clients');
+    t.ok(flow.running && download.running, 'a download and an echo flow run through nat-a');
     const failedAt = Date.now();
     await cloud.lab.failHost(a.name);
     const ilbMoved = await cloud.lab.whenActive('natgw-fr', (active) => active.join() === b.ip, 15_000);
@@ -342,13 +343,18 @@ t.test(
     t.notOk(await ping(cloud, cloud.lab.internet, NAT_IP), 'the backup drops what the internet sends to the NAT IP unasked');
     await addReturnRule(cloud);
     t.ok(await ping(cloud, cloud.lab.internet, NAT_IP), 'with NAME-return it lets it in');
+    t.same(cloud.lab.programmingErrors.map(String), [], 'every health change was programmed');
   },
 );
 
 t.test(
   'no failover policy, DEFAULT_FOR_PROTOCOL: replies hash over both backends, established TCP stays on a dead one, delete drains',
   async (t) => {
-    const cloud = await build({ failoverPolicy: false, returnRule: true });
+    const cloud = await build({
+      failoverPolicy: false,
+      returnRule: true,
+      persistence: process.env.LB_TEST_PERSISTENCE === 'NEVER_PERSIST' ? 'NEVER_PERSIST' : 'DEFAULT_FOR_PROTOCOL',
+    });
     t.teardown(() => cloud.close());
     const [a, b] = NAT_VMS;
     t.same(cloud.lab.activeBackendsOf('natgw-nat-fr'), [a.ip, b.ip], 'the NLB sends to every healthy backend');
@@ -362,19 +368,20 @@ t.test(
 
     // Without a failover policy the ILB and the NLB hash independently: a flow works only when both pick the same VM.
     // Without a failover policy the ILB and the NLB hash independently: a flow works only when both pick the same VM.
-    let download: Awaited<ReturnType<typeof carrierOf>>;
-    for (let attempt = 0; attempt < 10 && download === undefined; attempt++)
-      download = await carrierOf(cloud, 'replies', async () => slowDownload(cloud));
-    if (download === undefined) throw new Error('no download went through one NAT VM both ways in 10 attempts');
-    const onIt = download.nat;
-    t.teardown(() => download.flow.stop('SIGKILL', 0));
     let echo: Awaited<ReturnType<typeof carrierOf>>;
-    for (let attempt = 0; attempt < 10 && echo?.nat !== onIt; attempt++) {
-      await echo?.flow.stop('SIGKILL', 0);
+    for (let attempt = 0; attempt < 10 && echo === undefined; attempt++)
       echo = await carrierOf(cloud, 'from_clients', () => longLivedFlow(cloud));
-    }
-    if (echo?.nat !== onIt) throw new Error(`no echo flow went through ${onIt.name} in 10 attempts`);
+    if (echo === undefined) throw new Error('no echo flow went through one NAT VM both ways in 10 attempts');
+    const onIt = echo.nat;
     t.teardown(() => echo.flow.stop('SIGKILL', 0));
+    let download: Awaited<ReturnType<typeof carrierOf>>;
+    for (let attempt = 0; attempt < 12 && download?.nat !== onIt; attempt++) {
+      await download?.flow.stop('SIGKILL', 0);
+      download = await carrierOf(cloud, 'replies', async () => slowDownload(cloud));
+    }
+    if (download?.nat !== onIt) throw new Error(`no download went through ${onIt.name} in 12 attempts`);
+    t.teardown(() => download.flow.stop('SIGKILL', 0));
+    t.ok(echo.flow.running && download.flow.running, 'a download and an echo flow run through the same NAT VM');
     const other = onIt === a ? b : a;
     const otherBefore = await repliesSeenBy(cloud, other.name);
     const otherFromClientBefore = await repliesSeenBy(cloud, other.name, 'from_clients');
@@ -401,5 +408,6 @@ t.test(
     await cloud.settled();
     t.ok(existsSync(marker), `a deleted VM's process finished its 3 s drain (deleted after ${Date.now() - deletedAt} ms)`);
     t.notOk(cloud.lab.vms.has(other.name), 'and then the VM was gone');
+    t.same(cloud.lab.programmingErrors.map(String), [], 'every health change was programmed');
   },
 );
