@@ -276,6 +276,7 @@ export class LabCloud {
     this.instances.delete(name);
     // GCE gives a deleted VM's processes time to shut down (the agent drains); its NIC keeps working meanwhile.
     if (this.lab.vms.has(name)) await this.lab.removeVm(name, { graceMs: DELETE_GRACE_MS });
+    if (this.store.list(LAB_PROJECT, 'global', 'firewalls').some((rule) => rule.sourceTags !== undefined)) await this.applyFirewalls();
   }
 
   private async applyRoutes(): Promise<void> {
@@ -416,14 +417,22 @@ export class LabCloud {
     return groups.some((group) => this.lab.healthyBackendsOf(group).includes(instance.ip)) ? 'HEALTHY' : 'UNHEALTHY';
   }
 
+  /** Ingress rules as each VM enforces them; `sourceTags` stand for the addresses of the VMs that carry those tags now. */
   private async applyFirewalls(): Promise<void> {
+    const addressesTagged = (tags: string[]) =>
+      [...this.instances.values()]
+        .filter((instance) => instance.status === 'RUNNING' && instance.tags.some((tag) => tags.includes(tag)))
+        .map((instance) => `${instance.ip}/32`);
     const rules: LabFirewallRule[] = this.store
       .list(LAB_PROJECT, 'global', 'firewalls')
       .filter((rule) => (rule.direction ?? 'INGRESS') === 'INGRESS' && rule.disabled !== true && Array.isArray(rule.allowed))
       .map((rule) => ({
         name: String(rule.name),
         priority: Number(rule.priority ?? 1000),
-        sourceRanges: (rule.sourceRanges as string[] | undefined) ?? [],
+        sourceRanges: [
+          ...((rule.sourceRanges as string[] | undefined) ?? []),
+          ...addressesTagged((rule.sourceTags as string[] | undefined) ?? []),
+        ],
         destinationRanges: (rule.destinationRanges as string[] | undefined) ?? [],
         targetTags: (rule.targetTags as string[] | undefined) ?? [],
         allowed: (rule.allowed as { IPProtocol: string; ports?: string[] }[]).map((allowed) => ({

@@ -47,11 +47,14 @@ async function build(setup: Setup): Promise<LabCloud> {
       allowed: [{ IPProtocol: 'tcp', ports: ['9731'] }],
     });
     put('global', 'firewalls', {
-      name: 'natgw-clients',
+      name: 'natgw-sync',
       direction: 'INGRESS',
-      sourceRanges: [VPC.cidr],
+      sourceTags: [TAG],
       targetTags: [TAG],
-      allowed: [{ IPProtocol: 'all' }],
+      allowed: [
+        { IPProtocol: 'udp', ports: ['3780'] },
+        { IPProtocol: 'tcp', ports: ['9731'] },
+      ],
     });
     if (setup.returnRule) await addReturnRule(cloud);
     put(REGION, 'healthChecks', {
@@ -112,7 +115,15 @@ async function build(setup: Setup): Promise<LabCloud> {
       backendService: nlb.selfLink,
     });
     put('global', 'routes', { name: 'natgw-default', destRange: '0.0.0.0/0', priority: 800, tags: [CLIENT_TAG], nextHopIlb: fr.selfLink });
-    await cloud.addWorkload('client', [CLIENT_TAG]);
+    const clientIp = await cloud.addWorkload('client', [CLIENT_TAG]);
+    await cloud.addWorkload('other');
+    put('global', 'firewalls', {
+      name: 'natgw-clients',
+      direction: 'INGRESS',
+      sourceRanges: [`${clientIp}/32`],
+      targetTags: [TAG],
+      allowed: [{ IPProtocol: 'all' }],
+    });
     await cloud.settled();
     for (const lb of ['natgw-fr', 'natgw-nat-fr'])
       await cloud.lab.whenActive(
@@ -149,6 +160,8 @@ async function programNat(cloud: LabCloud, vm: string, ports: string): Promise<v
     'table ip natgw_test {',
     '  counter replies {}',
     '  counter from_clients {}',
+    '  counter sync {}',
+    '  chain input { type filter hook input priority 0; policy accept; udp dport 3780 counter name "sync"; }',
     '  chain raw {',
     '    type filter hook prerouting priority -400; policy accept;',
     `    iifname "ens4" ip daddr ${NAT_IP} tcp sport ${INTERNET.httpPort} counter name "replies"`,
@@ -181,7 +194,7 @@ async function programNat(cloud: LabCloud, vm: string, ports: string): Promise<v
 }
 
 /** Packets that reached this VM's NIC: of downloads from the internet to the NAT IP, of echo flows from a client. */
-async function repliesSeenBy(cloud: LabCloud, vm: string, counter: 'replies' | 'from_clients' = 'replies'): Promise<number> {
+async function repliesSeenBy(cloud: LabCloud, vm: string, counter: 'replies' | 'from_clients' | 'sync' = 'replies'): Promise<number> {
   const { stdout } = await cloud.lab.exec(vm, ['nft', '-j', 'list', 'counter', 'ip', 'natgw_test', counter]);
   const entry = (JSON.parse(stdout) as { nftables: { counter?: { packets: number } }[] }).nftables.find((item) => item.counter);
   return entry?.counter?.packets ?? 0;
@@ -299,6 +312,11 @@ t.test(
       const { stdout } = await cloud.lab.exec(nat.name, ['ip', 'route', 'show', 'table', 'local', `${NAT_IP}/32`]);
       t.match(stdout, /local 203\.0\.113\.100 dev ens4 proto 66/, `${nat.name} holds the forwarding-rule IP as a local route`);
     }
+    const sendSync = (from: string) => cloud.lab.exec(from, ['bash', '-c', `echo state > /dev/udp/${a.ip}/3780`]);
+    await sendSync('other');
+    t.equal(await repliesSeenBy(cloud, a.name, 'sync'), 0, 'UDP 3780 from a VM without the NAT tag is dropped');
+    await sendSync(b.name);
+    t.equal(await repliesSeenBy(cloud, a.name, 'sync'), 1, 'NAME-sync (sourceTags) lets the peer NAT VM reach it');
     const clientLocal = await cloud.lab.exec('client', ['ip', 'route', 'show', 'table', 'local', `${NAT_IP}/32`]);
     t.equal(clientLocal.stdout.trim(), '', 'a VM that is no backend does not');
 
