@@ -207,7 +207,10 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
       '  }',
       '  chain input {',
       '    type filter hook input priority filter - 10; policy accept;',
-      `    ip saddr ${stateful.peerIp} udp dport ${stateful.syncPort} counter name ${q(STATEFUL_COUNTER.syncReceived)} comment "sync-received"`,
+      `    ip saddr ${stateful.peerIp} udp dport ${stateful.syncPort} counter name ${q(STATEFUL_COUNTER.syncReceived)} accept comment "sync-received"`,
+      // The clients' firewall rule lets every client VM reach the NAT VMs on any port, and GCE rules cannot subtract
+      // one: without this, any client could inject conntrack state into conntrackd.
+      `    udp dport ${stateful.syncPort} counter drop comment "sync-not-from-peer"`,
       '  }',
       '  chain output {',
       '    type filter hook output priority filter - 10; policy accept;',

@@ -378,7 +378,8 @@ table ip natgw {
   }
   chain input {
     type filter hook input priority filter - 10; policy accept;
-    ip saddr 10.146.0.2 udp dport 3780 counter name "sync_received" comment "sync-received"
+    ip saddr 10.146.0.2 udp dport 3780 counter name "sync_received" accept comment "sync-received"
+    udp dport 3780 counter drop comment "sync-not-from-peer"
   }
   chain output {
     type filter hook output priority filter - 10; policy accept;
