@@ -235,12 +235,15 @@ export class HandlerKit {
     return found;
   }
 
-  /** Internal IPs in use (VMs and forwarding rules), so a new one is never handed out twice. */
+  /** Internal IPs in use (VMs, forwarding rules, reserved internal addresses), so one is never handed out twice. */
   usedInternalIps(): Set<string> {
     const used = new Set(
       this.store.all('instances').map((entry) => String(((entry.resource.networkInterfaces as Json[])[0] as Json).networkIP)),
     );
-    for (const entry of this.store.all('forwardingRules')) used.add(String(entry.resource.IPAddress));
+    for (const entry of this.store.all('forwardingRules'))
+      if (entry.resource.loadBalancingScheme === 'INTERNAL') used.add(String(entry.resource.IPAddress));
+    for (const entry of this.store.all('addresses'))
+      if (entry.resource.addressType === 'INTERNAL') used.add(String(entry.resource.address));
     return used;
   }
 }
