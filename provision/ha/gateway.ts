@@ -515,7 +515,13 @@ export function planHealthChecks(
   }
 }
 
-export function planTemplate(gateway: string, want: DesiredHa['template'], observed: ObservedHa, changes: Change[], conflict: Conflict): void {
+export function planTemplate(
+  gateway: string,
+  want: DesiredHa['template'],
+  observed: ObservedHa,
+  changes: Change[],
+  conflict: Conflict,
+): void {
   const have = observed.templates.find((template) => template.name === want.name);
   if (have === undefined) changes.push({ kind: 'template', name: want.name, action: 'create', diffs: [] });
   else if (!mine(gateway, have.description))
