@@ -50,7 +50,7 @@ export function firewallCommands(change: Change, firewalls: DesiredFirewall[], n
   commands.push(
     `gcloud compute firewall-rules ${verb} ${change.name} ${p}${verb === 'create' ? ` --network ${network} --direction INGRESS --action ALLOW` : ''} --priority ${firewall.priority} ` +
       `--rules ${rules}${firewall.sourceRanges.length > 0 ? ` --source-ranges ${firewall.sourceRanges.join(',')}` : ''}${(firewall.sourceTags ?? []).length > 0 ? ` --source-tags ${(firewall.sourceTags ?? []).join(',')}` : ''}` +
-        `${(firewall.destinationRanges ?? []).length > 0 ? ` --destination-ranges ${(firewall.destinationRanges ?? []).join(',')}` : ''} --target-tags ${firewall.targetTags.join(',')} --description ${quote(firewall.description)}`,
+      `${(firewall.destinationRanges ?? []).length > 0 ? ` --destination-ranges ${(firewall.destinationRanges ?? []).join(',')}` : ''} --target-tags ${firewall.targetTags.join(',')} --description ${quote(firewall.description)}`,
   );
   return commands;
 }

@@ -386,11 +386,13 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
     if (!ha) throw new UsageError('--stateful: only with --ha (stateful failover is a mode of HA: natgw provision --ha --stateful)');
     if (portsPerVm !== undefined || minPorts !== undefined || maxPorts !== undefined)
       throw new UsageError(
-        '--stateful: not supported together with port blocks (--ports-per-vm, --min-ports-per-vm, --max-ports-per-vm) yet: each NAT VM already owns half of the shared NAT IP\'s ports',
+        "--stateful: not supported together with port blocks (--ports-per-vm, --min-ports-per-vm, --max-ports-per-vm) yet: each NAT VM already owns half of the shared NAT IP's ports",
       );
     const fromFile = (agent.portAllocation as { mode?: unknown } | undefined)?.mode;
     if (fromFile !== undefined && fromFile !== 'shared')
-      throw new UsageError(`--stateful: not supported together with port blocks yet (--agent-config sets portAllocation mode '${String(fromFile)}')`);
+      throw new UsageError(
+        `--stateful: not supported together with port blocks yet (--agent-config sets portAllocation mode '${String(fromFile)}')`,
+      );
     if (sizeText !== undefined && sizeText.trim() !== '2')
       throw new UsageError(`--stateful: runs exactly 2 NAT VMs (active and standby); drop --size ${sizeText}`);
   }

@@ -609,7 +609,11 @@ export function applyDestroyHa(
     forwardingRule: { describe: (name) => `deleting forwarding rule ${name}`, remove: (name) => deleteForwardingRule(ctx, region, name) },
     backendService: { describe: (name) => `deleting backend service ${name}`, remove: (name) => deleteBackendService(ctx, region, name) },
     mig: {
-      describe: (name) => `deleting managed instance group ${name} and its ${observed.vms.length} VMs`,
+      describe: (name) => {
+        const member = (['a', 'b'] as const).find((key) => observed.stateful?.members[key].mig?.name === name);
+        const vms = member === undefined ? observed.vms : (observed.stateful?.members[member].vms ?? []);
+        return `deleting managed instance group ${name} and its ${vms.length} VMs`;
+      },
       remove: (name) => deleteMig(ctx, region, name),
     },
     healthCheck: { describe: (name) => `deleting health check ${name}`, remove: (name) => deleteHealthCheck(ctx, region, name) },

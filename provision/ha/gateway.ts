@@ -39,6 +39,7 @@ import {
   type ResourceNames,
 } from '../model.js';
 import type { Options } from '../options.js';
+import { statefulNames, type ObservedStateful } from './stateful.js';
 import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 
 // ---- timing: the numbers docs/ha.md explains ----
@@ -157,17 +158,26 @@ export interface DesiredHaInputs {
   discovery: Discovery;
   zones: string[];
   payload: Record<string, string>;
+  /** Stateful HA's faster traffic check (default TRAFFIC_CHECK); the agent's drain time follows from it. */
+  trafficCheck?: CheckTiming;
+  /** Agent config keys added after the base config was validated (stateful HA's `stateful` section). */
+  agentSection?: Record<string, unknown>;
 }
 
-export function desiredHa({ options, discovery, zones, payload }: DesiredHaInputs): { desired: DesiredHa; agentConfig: AgentConfigInput } {
-  const drainSeconds = drainSecondsFor(TRAFFIC_CHECK);
+export function desiredHa({ options, discovery, zones, payload, trafficCheck = TRAFFIC_CHECK, agentSection }: DesiredHaInputs): {
+  desired: DesiredHa;
+  agentConfig: AgentConfigInput;
+} {
+  const drainSeconds = drainSecondsFor(trafficCheck);
   const given = (options.agent as { drainSeconds?: number }).drainSeconds ?? 0;
   // The single-mode builder gives the firewalls, the VM shape and the agent config; HA adds its agent keys.
   const haOptions: Options = {
     ...options,
     agent: { ...options.agent, deploymentMode: 'ha', drainSeconds: Math.max(given, drainSeconds) } as Options['agent'],
   };
-  const { desired: single, agentConfig } = desiredState({ options: haOptions, discovery, zone: zones[0]!, payload });
+  const { desired: single, agentConfig: baseConfig } = desiredState({ options: haOptions, discovery, zone: zones[0]!, payload });
+  const agentConfig = { ...baseConfig, ...agentSection } as AgentConfigInput;
+  if (agentSection !== undefined) single.instance.metadata['natgw-config'] = JSON.stringify(agentConfig);
   const names = haNames(options.name);
   const { project, region } = options;
   const marker = markerFor(options.name);
@@ -216,7 +226,7 @@ export function desiredHa({ options, discovery, zones, payload }: DesiredHaInput
   const healthChecks = {
     traffic: check(
       names.healthTraffic,
-      TRAFFIC_CHECK,
+      trafficCheck,
       `load-balancer health of NAT gateway ${options.name}: agent /healthz (egress probe, draining)`,
     ),
     autoheal: check(
@@ -343,6 +353,8 @@ export interface ObservedHa {
   backendService?: BackendService;
   forwardingRule?: ForwardingRule;
   route?: Route;
+  /** What only stateful HA (--stateful) creates; read alongside (status and destroy find the mode by it). */
+  stateful?: ObservedStateful;
   /** Single-mode leftovers: switching modes is refused while they exist. */
   singleInstance?: Instance;
   singleAddress?: Address;
@@ -797,30 +809,49 @@ export function planDestroyHa(gateway: string, observed: ObservedHa): Plan {
         : { kind, name, action: 'keep', diffs: [], note: 'not created by natgw for this gateway: left alone' },
     );
   };
+  // Stateful HA's parts, when present, slot in by kind: rules before services before groups; addresses last.
+  const stateful = observed.stateful;
+  const extra = statefulNames(gateway);
   decide('route', names.route, observed.route !== undefined, mine(gateway, observed.route?.description));
+  decide(
+    'forwardingRule',
+    extra.natForwardingRule,
+    stateful?.natForwardingRule !== undefined,
+    mine(gateway, stateful?.natForwardingRule?.description),
+  );
   decide(
     'forwardingRule',
     names.forwardingRule,
     observed.forwardingRule !== undefined,
     mine(gateway, observed.forwardingRule?.description),
   );
+  decide('backendService', extra.nlb, stateful?.nlb !== undefined, mine(gateway, stateful?.nlb?.description));
   decide(
     'backendService',
     names.backendService,
     observed.backendService !== undefined,
     mine(gateway, observed.backendService?.description),
   );
-  decide('mig', names.mig, observed.mig !== undefined, mine(gateway, observed.mig?.description));
-  if (observed.mig !== undefined && mine(gateway, observed.mig.description) && observed.vms.length > 0) {
-    changes[changes.length - 1]!.note = `with its VMs ${observed.vms.map((vm) => vm.name).join(', ')}`;
+  const groups: [string, InstanceGroupManager | undefined, ObservedVm[]][] = [
+    [names.mig, observed.mig, observed.vms],
+    [extra.mig.a, stateful?.members.a.mig, stateful?.members.a.vms ?? []],
+    [extra.mig.b, stateful?.members.b.mig, stateful?.members.b.vms ?? []],
+  ];
+  for (const [name, mig, vms] of groups) {
+    decide('mig', name, mig !== undefined, mine(gateway, mig?.description));
+    if (mig !== undefined && mine(gateway, mig.description) && vms.length > 0)
+      changes[changes.length - 1]!.note = `with its VMs ${vms.map((vm) => vm.name).join(', ')}`;
   }
   decide('instance', names.instance, observed.singleInstance !== undefined, ownerFromLabels(observed.singleInstance?.labels) === gateway);
   for (const name of [names.healthTraffic, names.healthAutoheal])
     decide('healthCheck', name, observed.healthChecks[name] !== undefined, mine(gateway, observed.healthChecks[name]?.description));
   for (const template of observed.templates) decide('template', template.name ?? '', true, mine(gateway, template.description));
-  for (const name of [names.firewallClients, names.firewallHealth, names.firewallIap])
-    decide('firewall', name, observed.firewalls[name] !== undefined, mine(gateway, observed.firewalls[name]?.description));
+  const firewalls = { ...observed.firewalls, ...stateful?.firewalls };
+  for (const name of [names.firewallClients, names.firewallHealth, names.firewallIap, extra.firewallSync, extra.firewallReturn])
+    decide('firewall', name, firewalls[name] !== undefined, mine(gateway, firewalls[name]?.description));
   for (const address of observed.addresses) decide('address', address.name, true, ownerFromLabels(address.labels) === gateway);
+  for (const address of [stateful?.syncAddresses.a, stateful?.syncAddresses.b, stateful?.natAddress])
+    if (address !== undefined) decide('address', address.name, true, ownerFromLabels(address.labels) === gateway);
   decide('address', names.address, observed.singleAddress !== undefined, ownerFromLabels(observed.singleAddress?.labels) === gateway);
   return { changes, conflicts: [], upToDate: changes.every((change) => change.action !== 'delete') };
 }

@@ -17,7 +17,10 @@ import {
 } from './gateway.js';
 import { applyDestroyHa, applyHa, natIpByVm } from './apply.js';
 import { gcloudDestroyHaCommands, gcloudHaCommands } from './gcloud.js';
-import { lastSegment, NEXT_HOP_DOWN, shortLink } from '../model.js';
+import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, shortLink } from '../model.js';
+import { ProvisionError } from '../gcp/call.js';
+import { getMig } from '../gcp/instance-groups.js';
+import { statefulNames } from './stateful.js';
 import {
   agentPayload,
   confirm,
@@ -51,6 +54,12 @@ async function provision(run: Run): Promise<number> {
   const observed = await progress.run(`reading gateway ${options.name}`, () =>
     observeHa(ctx, options.name, options.region, discovery.zones),
   );
+  const statefulMig = await getMig(ctx, options.region, statefulNames(options.name).mig.a);
+  if (statefulMig !== undefined && ownerFromDescription(statefulMig.description) === options.name)
+    throw new ProvisionError(
+      `gateway ${options.name} runs in stateful HA mode (managed instance group ${statefulMig.name}); switching to HA without --stateful is not done in place: ` +
+        `run 'natgw destroy' for it first (its NAT IP goes away), or keep it and add --stateful`,
+    );
   // Without --zones: where the group already runs, else the region's first three zones.
   const current = (observed.mig?.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
   const zones = options.zones ?? (current.length > 0 ? current : discovery.zones.slice(0, 3));
