@@ -355,10 +355,12 @@ export async function applyBackendService(
   progress: Progress,
   record: Record,
   what: string,
+  created: CreatedThisRun,
 ): Promise<void> {
   const change = findChange(plan, 'backendService', want.name);
   if (change?.action === 'create') {
     await progress.run(`creating backend service ${want.name} (${what})`, () => insertBackendService(ctx, region, want));
+    created.add(`backend service ${want.name}`, () => deleteBackendService(ctx, region, want.name));
     record(change);
   } else if (change?.action === 'update') {
     const { name: _name, loadBalancingScheme: _scheme, protocol: _protocol, ...patch } = want;
@@ -510,11 +512,13 @@ async function applyHaSteps(
     progress,
     record,
     `INTERNAL, health check ${desired.healthChecks.traffic.name}`,
+    created,
   );
   if (ruleChange?.action === 'create' || ruleChange?.action === 'replace') {
     await progress.run(`creating forwarding rule ${desired.forwardingRule.name} (INTERNAL, TCP, all ports)`, () =>
       insertForwardingRule(ctx, region, desired.forwardingRule),
     );
+    created.add(`forwarding rule ${desired.forwardingRule.name}`, () => deleteForwardingRule(ctx, region, desired.forwardingRule.name));
     record(ruleChange);
   }
 

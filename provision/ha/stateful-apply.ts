@@ -179,7 +179,16 @@ async function applySteps(
   }
 
   // ---- load balancers: ILB (route next hop) and NLB (holds the NAT IP), then their rules ----
-  await applyBackendService(ctx, region, ha.backendService, plan, progress, record, `INTERNAL, a primary, b failover, NEVER_PERSIST`);
+  await applyBackendService(
+    ctx,
+    region,
+    ha.backendService,
+    plan,
+    progress,
+    record,
+    `INTERNAL, a primary, b failover, NEVER_PERSIST`,
+    created,
+  );
   await applyBackendService(
     ctx,
     region,
@@ -188,17 +197,22 @@ async function applySteps(
     progress,
     record,
     `EXTERNAL, protocol UNSPECIFIED, a primary, b failover, NEVER_PERSIST`,
+    created,
   );
   if (ruleChange?.action === 'create' || ruleChange?.action === 'replace') {
     await progress.run(`creating forwarding rule ${ha.forwardingRule.name} (INTERNAL, TCP, all ports)`, () =>
       insertForwardingRule(ctx, region, ha.forwardingRule),
     );
+    created.add(`forwarding rule ${ha.forwardingRule.name}`, () => deleteForwardingRule(ctx, region, ha.forwardingRule.name));
     record(ruleChange);
   }
   if (natRuleChange?.action === 'create' || natRuleChange?.action === 'replace') {
     await progress.run(
       `creating forwarding rule ${desired.natForwardingRule.name} (EXTERNAL, L3_DEFAULT, all ports, on ${desired.natIp})`,
       () => insertForwardingRule(ctx, region, desired.natForwardingRule),
+    );
+    created.add(`forwarding rule ${desired.natForwardingRule.name}`, () =>
+      deleteForwardingRule(ctx, region, desired.natForwardingRule.name),
     );
     record(natRuleChange);
   }
