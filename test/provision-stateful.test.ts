@@ -3,33 +3,11 @@
 import t from 'tap';
 import type { FakeCompute, Json, ResourceEvent } from '../lab/compute-api/index.js';
 import { baseArgs, EMPTY_HA_INVENTORY, haInventory, PROJECT, REGION, run, startSeededFake } from './fixtures/provision/helpers.js';
+import { simulateStatefulAgent, STATEFUL_INVENTORY } from './fixtures/provision/stateful.js';
 
 const GW = 'natgw-us-central1';
 const R = `regions/${REGION}`;
 const STATEFUL = ['--ha', '--stateful'];
-
-/**
- * Plays the stateful agent: natgw/health as JSON with its sync state. A new VM is healthy after `okAfterMs` and reports
- * `resynced: true` only `resyncAfterMs` later (the initial resync from its peer).
- */
-export function simulateStatefulAgent(fake: FakeCompute, timing: { okAfterMs?: number; resyncAfterMs?: number } = {}) {
-  const writes: { at: number; vm: string; value: Json }[] = [];
-  const write = (event: ResourceEvent, value: Json) => {
-    if (fake.store.get(event.project, event.scope, 'instances', event.name) === undefined) return;
-    writes.push({ at: performance.now(), vm: event.name, value });
-    fake.store.setGuestAttribute(event.project, event.scope.replace('zones/', ''), event.name, 'natgw/health', JSON.stringify(value));
-  };
-  fake.store.on('insert', (event: ResourceEvent) => {
-    if (event.collection !== 'instances') return;
-    write(event, { status: 'unhealthy', failed: ['starting'] });
-    setTimeout(() => write(event, { status: 'ok', sync: { peerUp: true, resynced: false, role: 'standby' } }), timing.okAfterMs ?? 20);
-    setTimeout(
-      () => write(event, { status: 'ok', sync: { peerUp: true, resynced: true, role: 'standby' } }),
-      (timing.okAfterMs ?? 20) + (timing.resyncAfterMs ?? 20),
-    );
-  });
-  return { writes };
-}
 
 async function fresh(t: { teardown: (fn: () => unknown) => void }, timing?: { okAfterMs?: number; resyncAfterMs?: number }) {
   const fake = await startSeededFake();
@@ -47,16 +25,6 @@ const vmsOf = (fake: FakeCompute, mig: string) =>
     .map((entry) => entry.resource)
     .filter((instance) => String(metadataOf(instance)['created-by']).endsWith(`/instanceGroupManagers/${mig}`));
 const last = (link: unknown) => String(link).split('/').pop();
-
-export const STATEFUL_INVENTORY = {
-  addresses: [`${GW}-nat-ip`, `${GW}-sync-a`, `${GW}-sync-b`],
-  firewalls: [`${GW}-clients`, `${GW}-health`, `${GW}-return`, `${GW}-sync`],
-  routes: [`${GW}-default`],
-  healthChecks: [`${GW}-hc-heal`, `${GW}-hc-lb`],
-  instanceGroupManagers: [`${GW}-mig-a`, `${GW}-mig-b`],
-  backendServices: [`${GW}-ilb`, `${GW}-nlb`],
-  forwardingRules: [`${GW}-fr`, `${GW}-nat-fr`],
-};
 
 t.test('provision --ha --stateful creates exactly the contract resources with their fields', async (t) => {
   const { fake } = await fresh(t);

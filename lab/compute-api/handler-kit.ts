@@ -22,6 +22,8 @@ export interface Fault {
   method?: string | RegExp;
   /** Matched against the request's URL path (no query), e.g. /global\/routes\/natgw-/. */
   path?: string | RegExp;
+  /** Matched against the request body, e.g. an insert of one name: `(body) => body.name === 'natgw-nlb'`. */
+  body?: (body: Json) => boolean;
   /** How many matching calls fail; default 1, Infinity for all. */
   times?: number;
   /** Answer this much later (alone: a slow but successful call). */
