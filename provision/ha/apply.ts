@@ -369,6 +369,54 @@ export async function applyBackendService(
   }
 }
 
+/** The route goes in only once the load balancer has a healthy backend; returns the health it saw ([] if no route change). */
+export async function createRouteOnceHealthy(
+  ctx: CallContext,
+  progress: Progress,
+  desired: Pick<DesiredHa, 'route' | 'forwardingRule' | 'backendService'>,
+  target: BackendTarget,
+  routeChange: Change | undefined,
+  options: HaApplyOptions,
+  record: Record,
+): Promise<HealthStatus[]> {
+  if (routeChange?.action !== 'create' && routeChange?.action !== 'replace') return [];
+  const statuses = await waitBackends(
+    ctx,
+    progress,
+    target,
+    options,
+    `waiting for a healthy backend in ${desired.backendService.name}`,
+    (list) => list.some((status) => status.healthState === 'HEALTHY'),
+    {
+      what: 'no NAT VM of the gateway turned healthy',
+      consequence: 'The route was not created, so no client traffic goes to the load balancer.',
+    },
+  );
+  const route = desired.route;
+  await progress.run(
+    `creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')} → ${desired.forwardingRule.name}, priority ${route.priority})`,
+    () =>
+      insertRoute(ctx, {
+        name: route.name,
+        network: route.network,
+        destRange: route.destRange,
+        priority: route.priority,
+        tags: route.tags,
+        nextHopIlb: route.nextHopIlb,
+        description: route.description,
+      }),
+  );
+  record(routeChange);
+  return statuses;
+}
+
+export async function deleteSupersededTemplates(ctx: CallContext, plan: Plan, progress: Progress, record: Record): Promise<void> {
+  for (const change of all(plan, 'template', 'delete')) {
+    await progress.run(`deleting superseded instance template ${change.name}`, () => deleteInstanceTemplate(ctx, change.name));
+    record(change);
+  }
+}
+
 export const all = (plan: Plan, kind: Change['kind'], action?: Change['action']) =>
   plan.changes.filter((change) => change.kind === kind && (action === undefined || change.action === action));
 
@@ -547,42 +595,8 @@ async function applyHaSteps(
   }
 
   // ---- route: only once the load balancer has a healthy backend ----
-  let statuses: HealthStatus[] = [];
-  if (routeChange?.action === 'create' || routeChange?.action === 'replace') {
-    statuses = await waitBackends(
-      ctx,
-      progress,
-      target,
-      options,
-      `waiting for a healthy backend in ${desired.backendService.name}`,
-      (list) => list.some((status) => status.healthState === 'HEALTHY'),
-      {
-        what: 'no NAT VM of the gateway turned healthy',
-        consequence: 'The route was not created, so no client traffic goes to the load balancer.',
-      },
-    );
-    const route = desired.route;
-    await progress.run(
-      `creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')} → ${desired.forwardingRule.name}, priority ${route.priority})`,
-      () =>
-        insertRoute(ctx, {
-          name: route.name,
-          network: route.network,
-          destRange: route.destRange,
-          priority: route.priority,
-          tags: route.tags,
-          nextHopIlb: route.nextHopIlb,
-          description: route.description,
-        }),
-    );
-    record(routeChange);
-  }
-
-  // ---- clean-up: superseded templates, scaled-away addresses ----
-  for (const change of all(plan, 'template', 'delete')) {
-    await progress.run(`deleting superseded instance template ${change.name}`, () => deleteInstanceTemplate(ctx, change.name));
-    record(change);
-  }
+  let statuses = await createRouteOnceHealthy(ctx, progress, desired, target, routeChange, options, record);
+  await deleteSupersededTemplates(ctx, plan, progress, record);
   for (const change of all(plan, 'address', 'delete')) {
     await progress.run(`releasing address ${change.name}`, () => deleteAddress(ctx, region, change.name));
     record(change);

@@ -15,9 +15,8 @@ import {
   replaceMigInstances,
 } from '../gcp/instance-groups.js';
 import { readHealthAttribute } from '../gcp/instances.js';
-import { deleteForwardingRule, insertForwardingRule, type HealthStatus } from '../gcp/load-balancing.js';
-import { deleteRoute, insertRoute } from '../gcp/routes.js';
-import { deleteInstanceTemplate } from '../gcp/templates.js';
+import { deleteForwardingRule, insertForwardingRule } from '../gcp/load-balancing.js';
+import { deleteRoute } from '../gcp/routes.js';
 import { lastSegment } from '../model.js';
 import type { Change, Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
@@ -26,6 +25,8 @@ import {
   applyBackendService,
   applyChecksAndTemplate,
   applyMig,
+  createRouteOnceHealthy,
+  deleteSupersededTemplates,
   waitBackends,
   waitMigCreates,
   waitMigDeletes,
@@ -227,41 +228,8 @@ async function applySteps(
   }
 
   // ---- route: only once the internal load balancer has a healthy backend ----
-  let statuses: HealthStatus[] = [];
-  if (routeChange?.action === 'create' || routeChange?.action === 'replace') {
-    statuses = await waitBackends(
-      ctx,
-      progress,
-      ilbTarget(desired),
-      options,
-      `waiting for a healthy backend in ${ha.backendService.name}`,
-      (list) => list.some((status) => status.healthState === 'HEALTHY'),
-      {
-        what: 'no NAT VM of the gateway turned healthy',
-        consequence: 'The route was not created, so no client traffic goes to the load balancer.',
-      },
-    );
-    const route = ha.route;
-    await progress.run(
-      `creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')} → ${ha.forwardingRule.name}, priority ${route.priority})`,
-      () =>
-        insertRoute(ctx, {
-          name: route.name,
-          network: route.network,
-          destRange: route.destRange,
-          priority: route.priority,
-          tags: route.tags,
-          nextHopIlb: route.nextHopIlb,
-          description: route.description,
-        }),
-    );
-    record(routeChange);
-  }
-
-  for (const change of all(plan, 'template', 'delete')) {
-    await progress.run(`deleting superseded instance template ${change.name}`, () => deleteInstanceTemplate(ctx, change.name));
-    record(change);
-  }
+  const statuses = await createRouteOnceHealthy(ctx, progress, ha, ilbTarget(desired), routeChange, options, record);
+  await deleteSupersededTemplates(ctx, plan, progress, record);
   return {
     natIp: desired.natIp ?? '?',
     healthy: statuses.filter((status) => status.healthState === 'HEALTHY').map((status) => lastSegment(status.instance)),

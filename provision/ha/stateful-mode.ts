@@ -7,13 +7,13 @@ import { getGuestAttributes } from '../gcp/instances.js';
 import { getBackendHealth, type HealthStatus } from '../gcp/load-balancing.js';
 import { listFirewalls } from '../gcp/network.js';
 import { discover, routeWarnings as routeWarningsOf, type Discovery } from '../gateway.js';
-import { lastSegment, NEXT_HOP_DOWN, shortLink } from '../model.js';
+import { lastSegment, NEXT_HOP_DOWN } from '../model.js';
 import { agentPayload, confirm, endsBeforeApply, findCreate, runPreflight, type Found, type Mode, type Run } from '../pipeline.js';
 import { exposureWarnings, readMachineType } from '../preflight.js';
-import { printPreflight, renderPlan, routeWarningLines } from '../report.js';
+import { printPreflight, renderPlan } from '../report.js';
 import { AUTOHEAL_CHECK, AUTOHEAL_INITIAL_DELAY_SEC, haNames, observeHa, type ObservedHa } from './gateway.js';
 import { gcloudStatefulCommands } from './gcloud.js';
-import { haMode } from './mode.js';
+import { firewallAndRouteLines, haMode, healthCheckLines, healthCheckReport, routeReport } from './mode.js';
 import {
   desiredStateful,
   knownIps,
@@ -284,28 +284,9 @@ async function status(run: Run, found: Found): Promise<number> {
         IPProtocol: item.IPProtocol,
         loadBalancingScheme: item.loadBalancingScheme,
       })),
-    healthChecks: Object.entries(observed.healthChecks).map(([name, check]) => ({
-      name,
-      present: check !== undefined,
-      ...(check === undefined
-        ? {}
-        : {
-            requestPath: check.httpHealthCheck?.requestPath,
-            checkIntervalSec: check.checkIntervalSec,
-            unhealthyThreshold: check.unhealthyThreshold,
-          }),
-    })),
+    healthChecks: healthCheckReport(observed),
     firewalls,
-    route:
-      observed.route === undefined
-        ? null
-        : {
-            name: observed.route.name,
-            nextHopIlb: observed.route.nextHopIlb,
-            tags: observed.route.tags,
-            priority: observed.route.priority,
-            warnings: routeWarnings,
-          },
+    route: routeReport(observed, routeWarnings),
     undocumented: UNDOCUMENTED_BEHAVIOUR,
     warnings,
   };
@@ -341,15 +322,10 @@ async function status(run: Run, found: Found): Promise<number> {
     ),
     ...(ilb.error === undefined ? [] : [`  ilb       health unreadable: ${ilb.error}`]),
     ...(nlb.error === undefined ? [] : [`  nlb       health unreadable: ${nlb.error}`]),
-    ...report.healthChecks.map(
-      (check) =>
-        `  check     ${check.name.padEnd(32)}${check.present ? `${check.requestPath} every ${check.checkIntervalSec}s, unhealthy after ${check.unhealthyThreshold}` : absent}`,
-    ),
+    ...healthCheckLines(report.healthChecks),
     `  lb        ${names.forwardingRule.padEnd(32)}${rule === undefined ? absent : `${rule.IPAddress} ${rule.IPProtocol} → ${names.backendService}`}`,
     `  lb        ${extra.natForwardingRule.padEnd(32)}${natRule === undefined ? absent : `${natRule.IPAddress} ${natRule.IPProtocol} → ${extra.nlb}${parts.nlb === undefined ? ' (backend service absent)' : ''}`}`,
-    ...firewalls.map((firewall) => `  firewall  ${firewall.name.padEnd(32)}${firewall.present ? 'present' : absent}`),
-    `  route     ${names.route.padEnd(32)}${observed.route === undefined ? absent : `${observed.route.destRange} → ${shortLink(observed.route.nextHopIlb ?? observed.route.nextHopInstance)}, tags ${(observed.route.tags ?? []).join(',')}, priority ${observed.route.priority}`}`,
-    ...routeWarningLines(routeWarnings),
+    ...firewallAndRouteLines(firewalls, names.route, observed, routeWarnings),
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   return code;
