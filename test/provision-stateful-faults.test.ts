@@ -85,7 +85,7 @@ t.test('a run that stopped half way (no healthy backend) is finished by a re-run
   fake.store.backendHealth = () => 'UNHEALTHY';
   const failed = await run('provision', baseArgs(fake, [...STATEFUL, '--health-timeout', '200ms']));
   t.equal(failed.code, 1);
-  t.match(failed.stderr, /no NAT VM of the gateway turned healthy within .*The route was not created/s);
+  t.match(failed.stderr, /no NAT VM of the gateway turned healthy in natgw-us-central1-nlb within .*The route was not created/s);
   t.same(haInventory(fake).routes, []);
   delete fake.store.backendHealth;
   fake.api.requests.length = 0;

@@ -228,6 +228,20 @@ async function applySteps(
   }
 
   // ---- route: only once the internal load balancer has a healthy backend ----
+  if (routeChange?.action === 'create' || routeChange?.action === 'replace')
+    // Clients' replies come back through the NLB: routing them before it answers for a backend would lose them.
+    await waitBackends(
+      ctx,
+      progress,
+      { ...ilbTarget(desired), backendService: desired.nlb.name },
+      options,
+      `waiting for a healthy backend in ${desired.nlb.name}`,
+      (list) => list.some((status) => status.healthState === 'HEALTHY'),
+      {
+        what: `no NAT VM of the gateway turned healthy in ${desired.nlb.name}`,
+        consequence: 'The route was not created, so no client traffic goes to the load balancers.',
+      },
+    );
   const statuses = await createRouteOnceHealthy(ctx, progress, ha, ilbTarget(desired), routeChange, options, record);
   await deleteSupersededTemplates(ctx, plan, progress, record);
   return {
