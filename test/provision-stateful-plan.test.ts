@@ -6,7 +6,7 @@ import type { CallContext } from '../provision/gcp/call.js';
 import { connectCompute } from '../provision/gcp/client.js';
 import { discover } from '../provision/gateway.js';
 import { observeHa, planDestroyHa, type ObservedHa } from '../provision/ha/gateway.js';
-import { desiredStateful, knownIps, observeStateful, planStateful, type DesiredStateful } from '../provision/ha/stateful.js';
+import { desiredStateful, knownIps, observeStateful, planStateful, syncStateOf, type DesiredStateful } from '../provision/ha/stateful.js';
 import { parseOptions } from '../provision/options.js';
 import { agentPayload } from '../provision/pipeline.js';
 import type { Change, Plan } from '../provision/plan.js';
@@ -154,4 +154,11 @@ t.test('conflict: a backend service not ours, a group in another zone, plain HA 
     { kind: 'backendService', name: `${GW}-nlb`, note: /not marked as this gateway's/ },
   ]);
   t.equal(result.upToDate, false);
+});
+
+t.test('the sync state: guest attribute natgw/sync first, else a JSON natgw/health with sync', async (t) => {
+  t.same(syncStateOf('{"peerUp":true,"resynced":false,"role":"active"}', 'ok'), { peerUp: true, resynced: false, role: 'active' });
+  t.same(syncStateOf(undefined, '{"status":"ok","sync":{"peerUp":false,"resynced":true}}'), { peerUp: false, resynced: true });
+  t.equal(syncStateOf(undefined, 'ok'), undefined, 'a plain health value has no sync state');
+  t.equal(syncStateOf('not json', 'ok'), undefined);
 });

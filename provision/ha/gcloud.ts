@@ -287,7 +287,7 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
     const change = rolling.find((candidate) => memberOf(candidate.name)?.member === member.member);
     if (change === undefined) continue;
     commands.push(
-      `# ${member.member === 'b' ? 'first the standby (b)' : 'then the primary (a)'}; before the next step wait until ${change.name} is HEALTHY in 'gcloud compute backend-services get-health ${ha.backendService.name} ${p} ${r}' and its guest attribute natgw/health shows "resynced": true ('gcloud compute instances get-guest-attributes ${change.name} --zone ${member.zone} --query-path natgw/'):`,
+      `# ${member.member === 'b' ? 'first the standby (b)' : 'then the primary (a)'}; before the next step wait until ${change.name} is HEALTHY in 'gcloud compute backend-services get-health ${ha.backendService.name} ${p} ${r}' and its guest attribute natgw/sync shows "resynced": true ('gcloud compute instances get-guest-attributes ${change.name} --zone ${member.zone} --query-path natgw/'):`,
     );
     commands.push(
       `gcloud compute instance-groups managed update-instances ${member.mig.name} ${p} ${r} --instances ${change.name} --minimal-action replace --most-disruptive-allowed-action replace`,

@@ -14,7 +14,7 @@ import {
   listPerInstanceConfigs,
   replaceMigInstances,
 } from '../gcp/instance-groups.js';
-import { readHealthAttribute } from '../gcp/instances.js';
+import { readNatgwAttributes } from '../gcp/instances.js';
 import { deleteForwardingRule, insertForwardingRule } from '../gcp/load-balancing.js';
 import { deleteRoute } from '../gcp/routes.js';
 import { lastSegment } from '../model.js';
@@ -36,7 +36,7 @@ import {
   type MigRef,
 } from './apply.js';
 import type { ObservedHa } from './gateway.js';
-import { parseHealthAttribute, type DesiredMember, type DesiredStateful } from './stateful.js';
+import { syncStateOf, type DesiredMember, type DesiredStateful } from './stateful.js';
 
 export interface StatefulApplyResult {
   natIp: string;
@@ -257,7 +257,7 @@ const migOfVm = (observed: ObservedHa, vm: string, desired: DesiredStateful): st
 /**
  * One member's VM rebuilt from the new template: drained by its agent (the load balancers move to the other VM),
  * recreated with the same name and internal IP, healthy in the internal load balancer, and its conntrack table resynced
- * from the peer (natgw/health sync.resynced) before anything else is touched.
+ * from the peer (guest attribute natgw/sync: resynced) before anything else is touched.
  */
 async function replaceMember(
   ctx: CallContext,
@@ -289,16 +289,16 @@ async function replaceMember(
       only: vm.name,
     },
   );
-  await progress.run(`waiting for ${vm.name} to resync its connection state from its peer (natgw/health sync.resynced)`, async (step) => {
+  await progress.run(`waiting for ${vm.name} to resync its connection state from its peer (natgw/sync resynced)`, async (step) => {
     const deadline = ctx.clock.now() + options.healthTimeoutMs;
     for (;;) {
-      const read = await readHealthAttribute(ctx, vm.zone, vm.name);
-      const health = parseHealthAttribute(read.value);
-      if (health.sync?.resynced === true) return;
-      step.update(read.error ?? (health.sync === undefined ? `natgw/health: ${health.text}` : `sync ${JSON.stringify(health.sync)}`));
+      const read = await readNatgwAttributes(ctx, vm.zone, vm.name);
+      const sync = syncStateOf(read.values.sync, read.values.health);
+      if (sync?.resynced === true) return;
+      step.update(read.error ?? (sync === undefined ? 'natgw/sync not reported yet' : `sync ${JSON.stringify(sync)}`));
       if (ctx.clock.now() >= deadline)
         throw new ProvisionError(
-          `the rolling replacement stopped: ${vm.name} did not report sync.resynced within ${Math.round(options.healthTimeoutMs / 1000)}s (last: ${read.error ?? read.value ?? 'not reported'}). ` +
+          `the rolling replacement stopped: ${vm.name} did not report resynced (guest attribute natgw/sync) within ${Math.round(options.healthTimeoutMs / 1000)}s (last: ${read.error ?? read.values.sync ?? 'not reported'}). ` +
             'The other NAT VM was not replaced and keeps every connection; check conntrackd on both (the sync firewall rule, udp/3780) and re-run provision.',
         );
       await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));

@@ -23,6 +23,7 @@ import {
   planStateful,
   STATEFUL_TRAFFIC_CHECK,
   statefulNames,
+  syncStateOf,
   UNDOCUMENTED_BEHAVIOUR,
   userCheck,
   type DesiredStateful,
@@ -216,8 +217,9 @@ async function status(run: Run, found: Found): Promise<number> {
   const vms = await Promise.all(
     MEMBERS.flatMap((member) =>
       parts.members[member].vms.map(async (vm) => {
-        const raw = (await getGuestAttributes(ctx, vm.zone, vm.name, 'natgw/'))['natgw/health'];
-        const agent = parseHealthAttribute(raw);
+        const attributes = await getGuestAttributes(ctx, vm.zone, vm.name, 'natgw/');
+        const agent = parseHealthAttribute(attributes['natgw/health']);
+        const sync = syncStateOf(attributes['natgw/sync'], attributes['natgw/health']);
         return {
           member,
           name: vm.name,
@@ -228,7 +230,7 @@ async function status(run: Run, found: Found): Promise<number> {
           ilb: stateOf(ilb, vm.name),
           nlb: stateOf(nlb, vm.name),
           agent: agent.text,
-          sync: agent.sync ?? null,
+          sync: sync ?? null,
         };
       }),
     ),

@@ -473,6 +473,22 @@ export interface SyncState {
 }
 
 /**
+ * The sync state a stateful agent publishes: guest attribute natgw/sync (`{ peerUp, resynced, role }`, what the agent
+ * writes), else a `sync` object inside a JSON natgw/health (issue 14's first contract).
+ */
+export function syncStateOf(sync: string | undefined | null, health: string | undefined | null): SyncState | undefined {
+  if (sync !== undefined && sync !== null && sync !== '') {
+    try {
+      const parsed = JSON.parse(sync) as unknown;
+      if (parsed !== null && typeof parsed === 'object') return parsed as SyncState;
+    } catch {
+      return undefined;
+    }
+  }
+  return parseHealthAttribute(health).sync;
+}
+
+/**
  * natgw/health as the agent writes it: `ok` / `unhealthy: …`, or a JSON object with `status` and, in stateful mode,
  * `sync: { peerUp, resynced, role }` (the contract of issue 14). Anything else is "not reported".
  */
