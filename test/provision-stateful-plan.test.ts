@@ -9,9 +9,10 @@ import { observeHa, planDestroyHa, type ObservedHa } from '../provision/ha/gatew
 import { desiredStateful, knownIps, observeStateful, planStateful, syncStateOf, type DesiredStateful } from '../provision/ha/stateful.js';
 import { parseOptions } from '../provision/options.js';
 import { agentPayload } from '../provision/pipeline.js';
-import type { Change, Plan } from '../provision/plan.js';
+import type { Change } from '../provision/plan.js';
 import { AGENT_BUNDLE, baseArgs, run, startSeededFake } from './fixtures/provision/helpers.js';
 import { simulateStatefulAgent } from './fixtures/provision/stateful.js';
+import { find, moves } from './fixtures/provision/plan.js';
 
 const GW = 'natgw-us-central1';
 
@@ -50,13 +51,6 @@ function pair(change: { options?: Partial<typeof options> } = {}): { desired: De
   });
   return { desired, observed };
 }
-
-const moves = (result: Plan) =>
-  [...result.conflicts, ...result.changes]
-    .filter((change) => change.action !== 'unchanged')
-    .map((change) => `${change.kind} ${change.name} ${change.action}`);
-const find = (result: Plan, kind: Change['kind'], name: string) =>
-  [...result.conflicts, ...result.changes].find((change) => change.kind === kind && change.name === name);
 
 t.test('the pair read back is up to date', async (t) => {
   const { desired, observed } = pair();
