@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HA_CLIENT_TAG, LAB_TRAFFIC_CHECK } from '../ha.js';
 import { INTERNET, Lab, repoRoot, VPC, type LabProcess, type LabVm } from '../lab.js';
-import { conntrackdConfig, SYNC_PORT } from './conntrackd.js';
+import { conntrackdConfig, DEFAULT_SYNC_PORT as SYNC_PORT } from '../../agent/conntrackd.js';
 
 export const SHARED_NAT_IP = '203.0.113.100';
 export const ECHO_PORT = 7100;
