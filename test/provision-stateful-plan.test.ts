@@ -156,3 +156,16 @@ t.test('the sync state: guest attribute natgw/sync first, else a JSON natgw/heal
   t.equal(syncStateOf(undefined, 'ok'), undefined, 'a plain health value has no sync state');
   t.equal(syncStateOf('not json', 'ok'), undefined);
 });
+
+t.test("the agent's own schema checks the stateful section once the IPs are known", async (t) => {
+  const observed = JSON.parse(observedText) as ObservedHa;
+  const ips = knownIps(GW, observed);
+  const build = (natIp: string) =>
+    desiredStateful({ options, discovery, zones: ['us-central1-a', 'us-central1-b'], payload, ips: { ...ips, natIp } });
+  t.doesNotThrow(() => build(ips.natIp!));
+  t.throws(() => build(ips.members.a!), /the reserved addresses do not make a valid stateful agent config:\n {2}- stateful\.natIp: /);
+  t.doesNotThrow(
+    () => desiredStateful({ options, discovery, zones: ['us-central1-a', 'us-central1-b'], payload, ips: { members: {} } }),
+    'a dry run before the addresses exist is not checked (their IPs are unknown)',
+  );
+});

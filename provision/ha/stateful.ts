@@ -5,9 +5,9 @@
 //   NAME-sync-a ─► NAME-mig-a (zone 1, 1 VM, primary) ──────────────────────────────────────┤ a primary, b failover,
 //   NAME-sync-b ─► NAME-mig-b (zone 2, 1 VM, failover) ─────────────────────────────────────┤ NEVER_PERSIST
 //   route 0.0.0.0/0 ─► NAME-fr (INTERNAL, TCP all ports) ─► NAME-ilb (INTERNAL) ────────────┘
-import type { AgentConfigInput } from '../../agent/config.js';
+import { ConfigError, validateAgentConfig, type AgentConfigInput } from '../../agent/config.js';
 import { getAddress, type Address } from '../gcp/addresses.js';
-import type { CallContext } from '../gcp/call.js';
+import { ProvisionError, type CallContext } from '../gcp/call.js';
 import { getFirewall } from '../gcp/firewalls.js';
 import {
   getMig,
@@ -184,6 +184,19 @@ export function desiredStateful({ options, discovery, zones, payload, ips }: Des
     trafficCheck: STATEFUL_TRAFFIC_CHECK,
     agentSection: { stateful },
   });
+  // The agent's own schema checks the section (port halves, distinct IPs, deploymentMode) once the IPs are known; it
+  // checks that one member is a local address, so it is asked as member a would be.
+  if (ips.natIp !== undefined && MEMBERS.every((member) => ips.members[member] !== undefined)) {
+    try {
+      validateAgentConfig(agentConfig, 'the generated natgw-config', () => [ips.members.a!]);
+    } catch (error) {
+      if (error instanceof ConfigError)
+        throw new ProvisionError(
+          `the reserved addresses do not make a valid stateful agent config:\n${error.problems.map((problem) => `  - ${problem}`).join('\n')}`,
+        );
+      throw error;
+    }
+  }
   const vmTag = haN.vmTag;
   const firewalls: DesiredFirewall[] = [
     ...ha.firewalls.map((firewall) =>
