@@ -39,7 +39,9 @@ import {
   type ResourceNames,
 } from '../model.js';
 import type { Options } from '../options.js';
-import { statefulNames, type ObservedStateful } from './stateful.js';
+import { statefulNames, type ObservedStateful, type ObservedVm } from './members.js';
+
+export type { ObservedVm } from './members.js';
 import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 
 // ---- timing: the numbers docs/ha.md explains ----
@@ -331,14 +333,6 @@ export function desiredHa({ options, discovery, zones, payload, trafficCheck = T
 }
 
 // ---- observe ----
-
-export interface ObservedVm {
-  name: string;
-  zone: string;
-  link: string;
-  status: string;
-  template: string;
-}
 
 export interface ObservedHa {
   /** Addresses named NAME-ip-N (ours or not). */

@@ -9,14 +9,8 @@ import { ConfigError, validateAgentConfig, type AgentConfigInput } from '../../a
 import { getAddress, type Address } from '../gcp/addresses.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import { getFirewall } from '../gcp/firewalls.js';
-import {
-  getMig,
-  listManagedInstances,
-  listPerInstanceConfigs,
-  type InstanceGroupManager,
-  type PerInstanceConfig,
-} from '../gcp/instance-groups.js';
-import { getBackendService, getForwardingRule, type BackendService, type ForwardingRule } from '../gcp/load-balancing.js';
+import { getMig, listManagedInstances, listPerInstanceConfigs, type PerInstanceConfig } from '../gcp/instance-groups.js';
+import { getBackendService, getForwardingRule } from '../gcp/load-balancing.js';
 import type { Discovery } from '../gateway.js';
 import { observeAddress, observeFirewall, pickVmSubnet } from '../gateway.js';
 import {
@@ -28,7 +22,6 @@ import {
   shortLink,
   type DesiredFirewall,
   type ObservedAddress,
-  type ObservedFirewall,
 } from '../model.js';
 import type { Options } from '../options.js';
 import { planFirewalls, type Change, type Plan } from '../plan.js';
@@ -48,11 +41,10 @@ import {
   type CheckTiming,
   type DesiredHa,
   type ObservedHa,
-  type ObservedVm,
 } from './gateway.js';
+import { MEMBERS, statefulNames, type Member, type ObservedMember, type ObservedStateful, type ObservedVm } from './members.js';
 
-export const MEMBERS = ['a', 'b'] as const;
-export type Member = (typeof MEMBERS)[number];
+export { MEMBERS, statefulNames, type Member, type ObservedMember, type ObservedStateful, type StatefulNames } from './members.js';
 
 /** Each VM SNATs to the shared NAT IP from its own half of the ports, so the two never make the same translation. */
 export const PORT_HALVES: Record<Member, string> = { a: '1024-33279', b: '33280-65535' };
@@ -79,28 +71,6 @@ export const UNDOCUMENTED_BEHAVIOUR =
   "stateful HA relies on GCE behaviour Google does not document: a backend VM of an external passthrough Network Load Balancer may send packets with the forwarding rule's IP (the NAT IP) as their source, and GCE delivers them to the internet.";
 export const userCheck = (natIp: string) =>
   `on a NAT VM, 'curl -s --interface ${natIp} https://checkip.amazonaws.com' must print ${natIp}; if it does not, do not use --stateful (docs/stateful-ha.md)`;
-
-export interface StatefulNames {
-  natAddress: string;
-  syncAddress: Record<Member, string>;
-  mig: Record<Member, string>;
-  nlb: string;
-  natForwardingRule: string;
-  firewallSync: string;
-  firewallReturn: string;
-}
-
-export function statefulNames(gateway: string): StatefulNames {
-  return {
-    natAddress: `${gateway}-nat-ip`,
-    syncAddress: { a: `${gateway}-sync-a`, b: `${gateway}-sync-b` },
-    mig: { a: `${gateway}-mig-a`, b: `${gateway}-mig-b` },
-    nlb: `${gateway}-nlb`,
-    natForwardingRule: `${gateway}-nat-fr`,
-    firewallSync: `${gateway}-sync`,
-    firewallReturn: `${gateway}-return`,
-  };
-}
 
 // ---- desired ----
 
@@ -313,21 +283,6 @@ export function desiredStateful({ options, discovery, zones, payload, ips }: Des
 }
 
 // ---- observe ----
-
-export interface ObservedMember {
-  mig?: InstanceGroupManager;
-  configs: PerInstanceConfig[];
-  vms: ObservedVm[];
-}
-
-export interface ObservedStateful {
-  natAddress?: ObservedAddress;
-  syncAddresses: Record<Member, ObservedAddress | undefined>;
-  firewalls: Record<string, ObservedFirewall | undefined>;
-  members: Record<Member, ObservedMember>;
-  nlb?: BackendService;
-  natForwardingRule?: ForwardingRule;
-}
 
 export const observedVms = (managed: Awaited<ReturnType<typeof listManagedInstances>>): ObservedVm[] =>
   managed
