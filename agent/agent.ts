@@ -6,6 +6,7 @@ import type { MetadataClient } from './metadata.js';
 import type { AgentMetrics } from './metrics.js';
 import type { Observability } from './observability.js';
 import type { PortBlockManager } from './port-block-manager.js';
+import type { StatefulSync, SyncSummary } from './stateful.js';
 import { probeEgress, type ProbeResult } from './probe.js';
 
 export interface CheckResult {
@@ -29,6 +30,8 @@ export interface AgentDeps {
   probe?: typeof probeEgress;
   observability?: Observability;
   portBlocks?: PortBlockManager;
+  /** Stateful HA (conntrackd, resync, role); only does something when the config has `stateful`. */
+  stateful?: StatefulSync;
   /** Time for probe freshness and health publishing; the real one unless a test brings its own. */
   clock?: Clock;
 }
@@ -97,6 +100,10 @@ export class Agent {
       this.rejectedConfig = undefined;
       await this.convergeGuarded('config');
       this.deps.observability?.configure(config, this.natExternalIp);
+      if (this.egressInterface !== undefined)
+        await this.deps.stateful?.configure(config, this.egressInterface).catch((error: Error) => {
+          this.deps.log.error({ event: 'stateful_failed', error: error.message }, 'could not start the state sync');
+        });
       // Logged once the data plane follows the config, so "in effect" is true when a reader sees it.
       this.deps.log.info({ event: isReload ? 'config_reloaded' : 'config_loaded', source, config }, `config from ${source} in effect`);
       if (isReload) this.deps.metrics.configReloads.inc();
@@ -200,6 +207,11 @@ export class Agent {
     return this.deps.portBlocks?.table();
   }
 
+  /** `GET /sync/summary`: undefined when this agent runs without stateful sync. */
+  syncSummary(): Promise<SyncSummary | undefined> {
+    return this.deps.stateful?.summary() ?? Promise.resolve(undefined);
+  }
+
   get drainSeconds(): number {
     return this.config?.drainSeconds ?? 0;
   }
@@ -210,6 +222,8 @@ export class Agent {
     this.deps.observability?.stop();
     clearTimeout(this.reconcileTimer);
     clearTimeout(this.probeTimer);
+    // Last: until now the standby kept receiving this VM's state changes, so a drain hands over every flow.
+    this.deps.stateful?.stop();
   }
 
   /**
@@ -273,6 +287,9 @@ export class Agent {
             : { ok: this.probeResult.ok && fresh, detail: fresh ? this.probeResult.detail : `stale: ${this.probeResult.detail}` };
       }
     }
+    // Only in the traffic check: a resync that waits for its peer is not this VM's fault, recreating it cannot help.
+    if (this.config?.stateful !== undefined && this.deps.stateful !== undefined && scope === 'traffic')
+      checks.sync = this.deps.stateful.check();
     if (this.draining && scope === 'traffic')
       checks.draining = { ok: false, detail: 'the agent is stopping; new flows should go elsewhere' };
     const failed = Object.entries(checks)

@@ -21,6 +21,11 @@ export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent
     const table = agent.portBlockTable();
     return table === undefined ? reply.code(404).send({ error: 'this agent runs without port blocks' }) : reply.send(table);
   });
+  // The peer asks for this VM's flow count: its resync is complete once it holds about as many (docs/agent.md).
+  app.get('/sync/summary', async (_request, reply) => {
+    const summary = await agent.syncSummary();
+    return summary === undefined ? reply.code(404).send({ error: 'this agent runs without stateful sync' }) : reply.send(summary);
+  });
   app.get('/metrics', async (_request, reply) => {
     const body = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(body);

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { networkInterfaces } from 'node:os';
 import { z } from 'zod';
 
 /** Cloud NAT's defaults, so switching from Cloud NAT changes no timeout behaviour. */
@@ -59,6 +60,37 @@ export const portAllocationSchema = z.discriminatedUnion('mode', [
 ]);
 export type PortAllocation = z.output<typeof portAllocationSchema>;
 
+const ipv4 = z
+  .string()
+  .refine(
+    (value) => /^\d{1,3}(\.\d{1,3}){3}$/.test(value) && ipaddr.IPv4.isValidFourPartDecimal(value),
+    'must be an IPv4 address (a.b.c.d)',
+  );
+
+/** One NAT VM's share of the NAT IP's ports, "first-last": two VMs must never make the same translation. */
+const portRange = z
+  .string()
+  .regex(/^\d{1,5}-\d{1,5}$/, 'must be a port range FIRST-LAST')
+  .refine((value) => {
+    const [first, last] = parsePortRange(value);
+    return first >= PORT_SPACE.first && last <= PORT_SPACE.last && first <= last;
+  }, `must lie within ${PORT_SPACE.first}-${PORT_SPACE.last}, first ≤ last`);
+
+export function parsePortRange(value: string): [first: number, last: number] {
+  const [first, last] = value.split('-').map(Number);
+  return [first ?? 0, last ?? 0];
+}
+
+/** Two NAT VMs sharing one NAT IP with conntrack state sync (docs/agent.md, "Stateful HA"). */
+export const statefulSchema = z
+  .object({
+    natIp: ipv4,
+    members: z.array(z.object({ ip: ipv4, ports: portRange }).strict()).length(2, 'must list exactly two NAT VMs (this one and its peer)'),
+    syncPort: z.number().int().min(1).max(65535).default(3780),
+  })
+  .strict();
+export type StatefulConfig = z.output<typeof statefulSchema>;
+
 export const agentConfigSchema = z
   .object({
     sourceRanges: z.array(cidr).min(1, 'must list at least one CIDR'),
@@ -106,9 +138,35 @@ export const agentConfigSchema = z
       .default({}),
     deploymentMode: z.enum(['single', 'ha']).default('single'),
     drainSeconds: z.number().int().min(0).max(600).default(0),
+    /** Active/standby with conntrack state sync and one shared NAT IP; requires deploymentMode "ha". */
+    stateful: statefulSchema.optional(),
   })
   .strict()
   .superRefine((config, ctx) => {
+    const stateful = config.stateful;
+    if (stateful !== undefined) {
+      const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+      if (config.deploymentMode !== 'ha')
+        issue(['stateful'], `requires "deploymentMode": "ha" (got ${JSON.stringify(config.deploymentMode)})`);
+      if (config.portAllocation.mode !== 'shared')
+        issue(
+          ['stateful'],
+          `cannot be combined with portAllocation mode ${JSON.stringify(config.portAllocation.mode)} (not supported together yet)`,
+        );
+      const [a, b] = stateful.members;
+      if (a !== undefined && b !== undefined) {
+        if (a.ip === b.ip) issue(['stateful', 'members', 1, 'ip'], `must differ from members[0].ip (both are ${a.ip})`);
+        const [aFirst, aLast] = parsePortRange(a.ports);
+        const [bFirst, bLast] = parsePortRange(b.ports);
+        if (aFirst <= bLast && bFirst <= aLast)
+          issue(
+            ['stateful', 'members', 1, 'ports'],
+            `${b.ports} overlaps members[0].ports ${a.ports}: the two VMs would make the same translations`,
+          );
+      }
+      if (stateful.members.some((member) => member.ip === stateful.natIp))
+        issue(['stateful', 'natIp'], `${stateful.natIp} is also a member's own IP; the NAT IP is the load balancer's shared address`);
+    }
     const ports = config.portAllocation;
     if (ports.mode === 'dynamic' && ports.maxPortsPerVm < ports.minPortsPerVm)
       ctx.addIssue({
@@ -173,7 +231,7 @@ function describeIssue(issue: z.ZodIssue, raw: unknown): string {
 }
 
 /** Parses JSON text into a complete config with defaults filled in; throws ConfigError naming every bad field. */
-export function parseAgentConfig(text: string, source: string): AgentConfig {
+export function parseAgentConfig(text: string, source: string, localAddresses: LocalAddresses = systemLocalAddresses): AgentConfig {
   if (text.trim() === '') throw new ConfigError(source, ['(top level): the config is empty; expected a JSON object']);
   let raw: unknown;
   try {
@@ -181,17 +239,44 @@ export function parseAgentConfig(text: string, source: string): AgentConfig {
   } catch (error) {
     throw new ConfigError(source, [`(top level): not valid JSON: ${(error as Error).message}`]);
   }
-  return validateAgentConfig(raw, source);
+  return validateAgentConfig(raw, source, localAddresses);
 }
 
-export function validateAgentConfig(raw: unknown, source: string): AgentConfig {
+export function validateAgentConfig(raw: unknown, source: string, localAddresses: LocalAddresses = systemLocalAddresses): AgentConfig {
   const result = agentConfigSchema.safeParse(raw);
   if (!result.success)
     throw new ConfigError(
       source,
       result.error.issues.map((issue) => describeIssue(issue, raw)),
     );
+  if (result.data.stateful !== undefined) statefulRoles(result.data.stateful, localAddresses, source);
   return result.data;
+}
+
+export interface StatefulRoles {
+  self: StatefulConfig['members'][number];
+  peer: StatefulConfig['members'][number];
+}
+
+/** The local IPv4 addresses, as the kernel reports them (injectable: tests and --validate on another machine). */
+export type LocalAddresses = () => string[];
+
+export const systemLocalAddresses: LocalAddresses = () =>
+  Object.values(networkInterfaces())
+    .flat()
+    .flatMap((entry) => (entry !== undefined && entry.family === 'IPv4' ? [entry.address] : []));
+
+/** Which member this VM is: the one whose ip is a local address. */
+export function statefulRoles(stateful: StatefulConfig, localAddresses: LocalAddresses, source: string): StatefulRoles {
+  const local = new Set(localAddresses());
+  const selfIndex = stateful.members.findIndex((member) => local.has(member.ip));
+  const self = stateful.members[selfIndex];
+  const peer = stateful.members[1 - selfIndex];
+  if (selfIndex < 0 || self === undefined || peer === undefined)
+    throw new ConfigError(source, [
+      `stateful.members: none of ${stateful.members.map((member) => member.ip).join(', ')} is an address of this VM (it has ${[...local].join(', ') || 'none'})`,
+    ]);
+  return { self, peer };
 }
 
 export function splitHostPort(value: string): { host: string; port: number } {

@@ -3,9 +3,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { AgentConfig } from './config.js';
+import { statefulRoles, systemLocalAddresses, type AgentConfig, type LocalAddresses } from './config.js';
 import { findLegacyRuleset, isEmptyLegacy, removeLegacyRuleset } from './legacy-iptables.js';
 import { readRuleCounters } from './collectors/rules.js';
+import { CONNTRACKD_DIR } from './conntrackd.js';
 import {
   compareShapes,
   describeForeignChain,
@@ -61,6 +62,8 @@ export interface DataplaneOptions {
   root?: string;
   sysRoot?: string;
   warn?: (message: string, details?: Record<string, unknown>) => void;
+  /** Which stateful member this VM is comes from its addresses (tests bring their own). */
+  localAddresses?: LocalAddresses;
 }
 
 const SYSCTL_CONF = 'etc/sysctl.d/99-natgw.conf';
@@ -89,6 +92,7 @@ export class Dataplane {
   private forwardSample: { admitted: number; translated: number } | undefined;
   private forwardBlocked: string | undefined;
   private legacyChecked = false;
+  readonly localAddresses: LocalAddresses;
 
   constructor(options: DataplaneOptions) {
     this.run = options.run;
@@ -96,6 +100,7 @@ export class Dataplane {
     this.root = options.root ?? '/';
     this.sysRoot = options.sysRoot ?? '/sys';
     this.warn = options.warn ?? (() => undefined);
+    this.localAddresses = options.localAddresses ?? systemLocalAddresses;
   }
 
   async detectEgressInterface(): Promise<string> {
@@ -119,7 +124,22 @@ export class Dataplane {
     const global = inInitialNamespace ? globalSysctls(config, await this.sysctlFs.memoryBytes()) : [];
     const conntrackMax = global.find((entry) => entry.name === 'net.netfilter.nf_conntrack_max');
     const flowtable = config.flowtableOffload && (await this.hasFlowtables(egressInterface));
-    const ruleset = renderRuleset(config, egressInterface, { flowtable });
+    const stateful = config.stateful;
+    const roles = stateful === undefined ? undefined : statefulRoles(stateful, this.localAddresses, 'config');
+    const ruleset = renderRuleset(config, egressInterface, {
+      flowtable,
+      ...(stateful === undefined || roles === undefined
+        ? {}
+        : {
+            stateful: {
+              natIp: stateful.natIp,
+              syncPort: stateful.syncPort,
+              selfIp: roles.self.ip,
+              peerIp: roles.peer.ip,
+              ports: roles.self.ports,
+            },
+          }),
+    });
     return {
       ruleset,
       hash: createHash('sha256').update(ruleset.text).digest('hex').slice(0, 16),
@@ -298,6 +318,7 @@ export class Dataplane {
     this.reference = undefined;
     await rm(path.join(this.root, REFERENCE_FILE), { force: true });
     await rm(path.join(this.root, SYSCTL_CONF), { force: true });
+    await rm(path.join(this.root, CONNTRACKD_DIR), { recursive: true, force: true });
     await rm(path.join(this.root, PORT_BLOCK_STATE_FILE), { force: true });
     await rm(`${path.join(this.root, PORT_BLOCK_STATE_FILE)}.tmp`, { force: true });
     return removed;

@@ -5,13 +5,14 @@ import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { UsageError } from '../common/errors.js';
 import { Agent } from './agent.js';
-import { ConfigError, DEFAULT_LISTEN, parseAgentConfig, type AgentConfig } from './config.js';
+import { ConfigError, DEFAULT_LISTEN, parseAgentConfig, systemLocalAddresses, type AgentConfig } from './config.js';
 import { Dataplane } from './dataplane.js';
 import { createLogger, type Logger } from './log.js';
 import { AttributeMissingError, CONFIG_ATTRIBUTE, DEFAULT_METADATA_URL, MetadataClient, MetadataUnavailableError } from './metadata.js';
 import { createAgentMetrics } from './metrics.js';
 import { Observability } from './observability.js';
 import { PortBlockManager } from './port-block-manager.js';
+import { StatefulSync } from './stateful.js';
 import { runCommand, spawnLines } from './runner.js';
 import { listen } from './server.js';
 import { UPGRADE_EXIT_CODE, waitForNewBundle } from './upgrade.js';
@@ -108,14 +109,23 @@ export async function runAgentCli(argv: string[]): Promise<number> {
   dataplane.warn = (message, details) => log.warn({ event: 'warning', ...details }, message);
   const observability = new Observability({ spawn: spawnLines, log });
   const portBlocks = new PortBlockManager({ run: runCommand, spawn: spawnLines, log, root: flags.root });
-  const metrics = createAgentMetrics({ run: runCommand, version: AGENT_VERSION, observability, portBlocks });
   const usesMetadata = fileConfig === undefined || flags['metadata-url'] !== undefined;
+  const stateful = new StatefulSync({
+    run: runCommand,
+    spawn: spawnLines,
+    log,
+    root: flags.root,
+    localAddresses: systemLocalAddresses,
+    ...(usesMetadata ? { guestAttributes: metadata } : {}),
+  });
+  const metrics = createAgentMetrics({ run: runCommand, version: AGENT_VERSION, observability, portBlocks, stateful });
   const agent = new Agent({
     dataplane,
     log,
     metrics,
     observability,
     portBlocks,
+    stateful,
     ...(usesMetadata ? { guestAttributes: metadata } : {}),
   });
   const lookUpExternalIp = async () => {

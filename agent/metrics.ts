@@ -3,6 +3,9 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { readConntrackStats, type ConntrackStats } from './collectors/conntrack-stats.js';
 import { MonotonicCounters, readRuleCounters, type RuleCounter } from './collectors/rules.js';
+import { readConntrackdStats, registerSyncMetrics } from './collectors/sync.js';
+import type { ConntrackdStats } from './conntrackd.js';
+import type { StatefulSync } from './stateful.js';
 import type { Observability } from './observability.js';
 import type { PortBlockManager } from './port-block-manager.js';
 import { blockSize } from './port-blocks.js';
@@ -12,6 +15,7 @@ import type { CommandRunner } from './runner.js';
 interface ScrapeData {
   rules?: Map<string, RuleCounter>;
   conntrack?: ConntrackStats;
+  conntrackd?: ConntrackdStats;
   status: Record<string, { ok: boolean; seconds: number }>;
 }
 
@@ -54,6 +58,7 @@ export function createAgentMetrics(options: {
   version: string;
   observability?: Observability;
   portBlocks?: PortBlockManager;
+  stateful?: StatefulSync;
 }): AgentMetrics {
   const registry = new Registry();
   registerProcessMetrics(registry);
@@ -75,11 +80,18 @@ export function createAgentMetrics(options: {
   const scrape = () => {
     pending ??= (async () => {
       const status: ScrapeData['status'] = {};
-      const [rules, conntrack] = await Promise.all([
+      const stateful = options.stateful;
+      const [rules, conntrack, conntrackd] = await Promise.all([
         timed(status, 'rules', () => readRuleCounters(options.run)),
         timed(status, 'conntrack_stats', () => readConntrackStats(options.procRoot)),
+        stateful?.enabled === true ? timed(status, 'conntrackd_stats', () => readConntrackdStats(stateful)) : undefined,
       ]);
-      return { ...(rules === undefined ? {} : { rules }), ...(conntrack === undefined ? {} : { conntrack }), status };
+      return {
+        ...(rules === undefined ? {} : { rules }),
+        ...(conntrack === undefined ? {} : { conntrack }),
+        ...(conntrackd === undefined ? {} : { conntrackd }),
+        status,
+      };
     })().finally(() => setImmediate(() => (pending = undefined)));
     return pending;
   };
@@ -243,6 +255,7 @@ export function createAgentMetrics(options: {
 
   const portBlocks = options.portBlocks;
   if (portBlocks !== undefined) registerPortBlockMetrics(registry, portBlocks, observability);
+  if (options.stateful !== undefined) registerSyncMetrics(registry, options.stateful, scrape, monotonic);
 
   new Gauge({
     name: 'natgw_collector_success',

@@ -29,6 +29,16 @@ export const COUNTER = {
   translated: 'translated',
 } as const;
 
+/** Stateful mode only: the sync link's traffic and what arrives for the shared NAT IP (role and refusals). */
+export const STATEFUL_COUNTER = {
+  syncSent: 'sync_sent',
+  syncReceived: 'sync_received',
+  /** Every packet for the NAT IP: it rises only on the VM the load balancer sends replies to, the active one. */
+  natIpIn: 'nat_ip_in',
+  /** Packets for the NAT IP that belong to no translation (the internet knocking): dropped. */
+  natIpRefused: 'nat_ip_refused',
+} as const;
+
 /** Each drop reason has its own chain: one place to count it and, rate-limited in the kernel, to log it via NFLOG. */
 export const DROP_REASONS = [
   { reason: 'source_not_allowed', chain: 'drop_source_not_allowed', nflogGroup: 4201 },
@@ -50,6 +60,8 @@ const dropReasonsFor = (config: AgentConfig) =>
 export interface RenderOptions {
   /** Only when the kernel has nf_flow_table: the config flag alone does not add it. */
   flowtable?: boolean;
+  /** Stateful mode: which member this VM is (config.statefulRoles), needed to render its SNAT and sync counters. */
+  stateful?: StatefulPeers;
 }
 
 export interface Ruleset {
@@ -60,6 +72,15 @@ export interface Ruleset {
 }
 
 const q = (text: string) => `"${text}"`;
+
+/** This VM's and its peer's member entries; stateful configs are only rendered once their roles are known. */
+export interface StatefulPeers {
+  natIp: string;
+  syncPort: number;
+  selfIp: string;
+  peerIp: string;
+  ports: string;
+}
 
 export function renderRuleset(config: AgentConfig, egressInterface: string, options: RenderOptions = {}): Ruleset {
   const ifc = q(egressInterface);
@@ -76,7 +97,14 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
   const ports = config.portAllocation;
   // The most ports one VM may hold: one destination ip:port/protocol can see at most that many of its connections.
   const blockLimit = ports.mode === 'static' ? ports.portsPerVm : ports.mode === 'dynamic' ? ports.maxPortsPerVm : undefined;
-  const counterNames = [...Object.values(COUNTER), ...dropReasons.flatMap(({ reason }) => [dropCounterId(reason), logCounterId(reason)])];
+  const stateful = config.stateful === undefined ? undefined : options.stateful;
+  if (config.stateful !== undefined && stateful === undefined)
+    throw new Error('a stateful config needs its roles to render (RenderOptions.stateful)');
+  const counterNames = [
+    ...Object.values(COUNTER),
+    ...(stateful === undefined ? [] : Object.values(STATEFUL_COUNTER)),
+    ...dropReasons.flatMap(({ reason }) => [dropCounterId(reason), logCounterId(reason)]),
+  ];
 
   const lines: string[] = [
     // Declaring then deleting makes the delete safe when the table is absent; the whole file is one transaction, so
@@ -155,11 +183,41 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
         ]),
     // Not for the VM's own traffic: connections open before the agent started (an operator's SSH session) would be
     // picked up mid-stream and given a new source port, which resets them.
-    `    oifname ${ifc} fib saddr type != local ip saddr @${SOURCE_SET} ip daddr != @${SOURCE_SET} counter name ${q(COUNTER.translated)} ${masquerade} comment "masquerade"`,
+    ...(stateful === undefined
+      ? [
+          `    oifname ${ifc} fib saddr type != local ip saddr @${SOURCE_SET} ip daddr != @${SOURCE_SET} counter name ${q(COUNTER.translated)} ${masquerade} comment "masquerade"`,
+        ]
+      : [
+          // Each VM translates to the shared IP from its own half of the ports: while both get client traffic (the two
+          // load balancers flip independently) they never make the same translation.
+          `    oifname ${ifc} fib saddr type != local ip saddr @${SOURCE_SET} ip daddr != @${SOURCE_SET} meta l4proto { tcp, udp } counter name ${q(COUNTER.translated)} snat ip to ${stateful.natIp}:${stateful.ports}${config.natPortAllocation === 'random' ? ' fully-random' : ''} comment "stateful-snat"`,
+          `    oifname ${ifc} fib saddr type != local ip saddr @${SOURCE_SET} ip daddr != @${SOURCE_SET} counter name ${q(COUNTER.translated)} snat ip to ${stateful.natIp} comment "stateful-snat-other"`,
+        ]),
     '  }',
-    '}',
-    '',
   );
+  if (stateful !== undefined)
+    lines.push(
+      // Before the NAT hook (dstnat, -100) turns a reply's destination back into the client's: here it is still the
+      // NAT IP. Anything for the NAT IP that is not a reply to a translation is the internet reaching the VM: refused.
+      '  chain prerouting {',
+      '    type filter hook prerouting priority mangle; policy accept;',
+      `    ip daddr ${stateful.natIp} counter name ${q(STATEFUL_COUNTER.natIpIn)} comment "nat-ip-in"`,
+      `    ip daddr ${stateful.natIp} ct state established,related accept comment "nat-ip-replies"`,
+      `    ip daddr ${stateful.natIp} counter name ${q(STATEFUL_COUNTER.natIpRefused)} drop comment "nat-ip-unsolicited"`,
+      '  }',
+      '  chain input {',
+      '    type filter hook input priority filter - 10; policy accept;',
+      `    ip saddr ${stateful.peerIp} udp dport ${stateful.syncPort} counter name ${q(STATEFUL_COUNTER.syncReceived)} accept comment "sync-received"`,
+      // The clients' firewall rule lets every client VM reach the NAT VMs on any port, and GCE rules cannot subtract
+      // one: without this, any client could inject conntrack state into conntrackd.
+      `    udp dport ${stateful.syncPort} counter drop comment "sync-not-from-peer"`,
+      '  }',
+      '  chain output {',
+      '    type filter hook output priority filter - 10; policy accept;',
+      `    ip daddr ${stateful.peerIp} udp dport ${stateful.syncPort} counter name ${q(STATEFUL_COUNTER.syncSent)} comment "sync-sent"`,
+      '  }',
+    );
+  lines.push('}', '');
   return { text: lines.join('\n'), sourceRanges };
 }
 

@@ -39,6 +39,10 @@ export function namespaceSysctls(config: AgentConfig, egressInterface: string): 
     conntrack('icmp_timeout', t.icmp),
     // Per-connection byte counts, for translation logs and per-VM figures.
     conntrack('acct', 1),
+    // Stateful HA: state must come from the peer only. With pickup, a mid-stream packet reaching the standby before the
+    // flow's replicated state becomes a new flow (from the standby's port half) that then blocks the replicated entry;
+    // without it the packet goes out untranslated, GCE drops it, and the retransmission finds the state.
+    ...(config.stateful === undefined ? [] : [conntrack('tcp_loose', 0)]),
   ];
 }
 

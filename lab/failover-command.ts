@@ -1,7 +1,7 @@
 // `natgw lab failover`: builds the stateful pair, runs the failover measurement (lab/failover.ts) on it, prints the
 // report for a person or as JSON, and tears everything down.
-import { describeFailover, failoverToolsMissing, flowsSurvived, type FailoverReport } from './failover.js';
-import { measureFailover } from './stateful/stateful-lab.js';
+import { describeFailover, failoverToolsMissing, flowsSurvived, runFailover, type FailoverReport } from './failover.js';
+import { buildProvisionedPair } from './stateful/provisioned-pair.js';
 
 /**
  * `natgw lab failover`: builds the lab, measures, tears it down. Exit 0 when the flows came through (with sync) or
@@ -15,9 +15,16 @@ export async function runFailoverCommand(
   const missing = failoverToolsMissing(options);
   if (missing !== false) throw new Error(missing);
   say(
-    `natgw lab failover: ${options.flows} long-lived TCP flows through a stateful NAT pair (state sync ${options.sync ? 'on' : 'off'}${options.bulk ? ', iperf3 bulk alongside' : ''}); the active NAT VM fails like a host`,
+    `natgw lab failover: ${options.flows} long-lived TCP flows through natgw provision --ha --stateful (state sync ${options.sync ? 'on' : 'off'}${options.bulk ? ', iperf3 bulk alongside' : ''}); the active NAT VM fails like a host`,
   );
-  const report = await measureFailover({ ...options, say: (line) => say(`  ${line}`) });
+  const indent = (line: string) => say(`  ${line}`);
+  const pair = await buildProvisionedPair({ sync: options.sync, say: indent });
+  let report: FailoverReport;
+  try {
+    report = await runFailover(pair, { ...options, say: indent });
+  } finally {
+    await pair.close();
+  }
   onReport(report);
   say('');
   for (const line of describeFailover(report)) say(line);

@@ -16,13 +16,23 @@ import {
   type ResourceEvent,
   type Timing,
 } from './compute-api/index.js';
-import { Lab, VPC, type LabFirewallRule, type LabHealthCheck, type LabLoadBalancedRoute, type LabRoute } from './lab.js';
+import {
+  Lab,
+  VPC,
+  type ConnectionPersistence,
+  type LabFailoverPolicy,
+  type LabFirewallRule,
+  type LabHealthCheck,
+  type LabLoadBalancedRoute,
+  type LabRoute,
+} from './lab.js';
 
 export const LAB_PROJECT = 'natgw-lab';
 export const LAB_REGION = 'us-central1';
 export const LAB_ZONE = `${LAB_REGION}-a`;
 export const LAB_NETWORK = 'default';
 const GUEST_ATTRIBUTE_POLL_MS = 500;
+const DELETE_GRACE_MS = 30_000;
 
 const zoneOf = (event: ResourceEvent) => event.scope.replace(/^zones\//, '');
 
@@ -63,7 +73,25 @@ export interface LabCloudOptions {
   guestAttributeLimits?: GuestAttributeLimits | false;
   /** Seed the default network's `default-allow-ssh` rule, as a new project has it; default true. */
   defaultFirewalls?: boolean;
+  /**
+   * How long each kind of load balancer takes to act on a health change, in ms; default
+   * DEFAULT_LOAD_BALANCER_PROGRAMMING_MS. Each load balancer follows its own health checks, so an internal and an
+   * external one over the same VMs flip at different moments: the window in which both VMs get traffic.
+   */
+  loadBalancerProgrammingMs?: { internal?: number; external?: number };
 }
+
+/**
+ * Google publishes no figure for how long a passthrough load balancer takes to act on a health change; these are
+ * guesses of the right order (sub-second), different on purpose so that tests see the ILB and the NLB disagree.
+ */
+export const DEFAULT_LOAD_BALANCER_PROGRAMMING_MS = { internal: 200, external: 500 } as const;
+
+/** What GCE's API calls a backend service's connection persistence, and its default. */
+const persistenceOf = (service: Json): ConnectionPersistence =>
+  String(
+    (service.connectionTrackingPolicy as Json | undefined)?.connectionPersistenceOnUnhealthyBackends ?? 'DEFAULT_FOR_PROTOCOL',
+  ) as ConnectionPersistence;
 
 export class LabCloud {
   private queue: Promise<unknown> = Promise.resolve();
@@ -246,7 +274,9 @@ export class LabCloud {
 
   private async deleteVm(name: string): Promise<void> {
     this.instances.delete(name);
-    if (this.lab.vms.has(name)) await this.lab.removeVm(name);
+    // GCE gives a deleted VM's processes time to shut down (the agent drains); its NIC keeps working meanwhile.
+    if (this.lab.vms.has(name)) await this.lab.removeVm(name, { graceMs: DELETE_GRACE_MS });
+    if (this.store.list(LAB_PROJECT, 'global', 'firewalls').some((rule) => rule.sourceTags !== undefined)) await this.applyFirewalls();
   }
 
   private async applyRoutes(): Promise<void> {
@@ -269,9 +299,10 @@ export class LabCloud {
   }
 
   /**
-   * Internal passthrough load balancers: every forwarding rule's backends are health-checked from the fabric with the
-   * backend service's own check, whether or not a route uses it yet (the provisioner waits for a healthy backend
-   * before it creates the route). A route with nextHopIlb spreads its VMs' traffic over the healthy backends.
+   * Passthrough load balancers: every forwarding rule's backends are health-checked from the fabric with the backend
+   * service's own check, whether or not a route uses it yet (the provisioner waits for a healthy backend before it
+   * creates the route). A route with nextHopIlb sends its VMs' traffic to the active backends (failover policy); an
+   * EXTERNAL rule's IP is steered to them from the internet and held by every backend as a local route.
    */
   private async applyLoadBalancers(allRoutes: Json[]): Promise<void> {
     const balanced: LabLoadBalancedRoute[] = [];
@@ -280,10 +311,21 @@ export class LabCloud {
       const service = this.resourceAt(rule.backendService);
       const healthCheck = service === undefined ? undefined : this.healthCheckAt(((service.healthChecks as string[] | undefined) ?? [])[0]);
       if (healthCheck === undefined) continue;
-      const backends = this.store
-        .ilbBackends(String(rule.selfLink))
-        .map((backend) => backend.networkIP)
-        .filter((ip) => [...this.instances.values()].some((instance) => instance.ip === ip && instance.status === 'RUNNING'));
+      const running = (ip: string) => [...this.instances.values()].some((instance) => instance.ip === ip && instance.status === 'RUNNING');
+      const backends: string[] = [];
+      const failoverBackends: string[] = [];
+      for (const backend of (service!.backends as Json[] | undefined) ?? []) {
+        const mig = this.store.migForGroup(String(backend.group ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
+        if (mig === undefined) continue;
+        for (const instance of this.store.managedInstances(mig)) {
+          const ip = String(((instance.networkInterfaces as Json[])[0] as Json).networkIP);
+          if (!running(ip)) continue;
+          backends.push(ip);
+          if (backend.failover === true) failoverBackends.push(ip);
+        }
+      }
+      const external = String(rule.loadBalancingScheme ?? 'EXTERNAL') === 'EXTERNAL';
+      const programming = { ...DEFAULT_LOAD_BALANCER_PROGRAMMING_MS, ...this.options.loadBalancerProgrammingMs };
       const route = allRoutes.find(
         (candidate) =>
           candidate.destRange === '0.0.0.0/0' && (candidate.nextHopIlb === rule.selfLink || candidate.nextHopIlb === rule.IPAddress),
@@ -295,6 +337,12 @@ export class LabCloud {
         routed: route !== undefined,
         backends: backends.sort(),
         healthCheck,
+        scheme: external ? 'EXTERNAL' : 'INTERNAL',
+        address: String(rule.IPAddress),
+        failoverBackends: failoverBackends.sort(),
+        ...(service!.failoverPolicy === undefined ? {} : { failoverPolicy: service!.failoverPolicy as LabFailoverPolicy }),
+        connectionPersistence: persistenceOf(service!),
+        programmingMs: external ? programming.external : programming.internal,
       });
     }
     const watches = this.autohealingWatches();
@@ -369,14 +417,23 @@ export class LabCloud {
     return groups.some((group) => this.lab.healthyBackendsOf(group).includes(instance.ip)) ? 'HEALTHY' : 'UNHEALTHY';
   }
 
+  /** Ingress rules as each VM enforces them; `sourceTags` stand for the addresses of the VMs that carry those tags now. */
   private async applyFirewalls(): Promise<void> {
+    const addressesTagged = (tags: string[]) =>
+      [...this.instances.values()]
+        .filter((instance) => instance.status === 'RUNNING' && instance.tags.some((tag) => tags.includes(tag)))
+        .map((instance) => `${instance.ip}/32`);
     const rules: LabFirewallRule[] = this.store
       .list(LAB_PROJECT, 'global', 'firewalls')
       .filter((rule) => (rule.direction ?? 'INGRESS') === 'INGRESS' && rule.disabled !== true && Array.isArray(rule.allowed))
       .map((rule) => ({
         name: String(rule.name),
         priority: Number(rule.priority ?? 1000),
-        sourceRanges: (rule.sourceRanges as string[] | undefined) ?? [],
+        sourceRanges: [
+          ...((rule.sourceRanges as string[] | undefined) ?? []),
+          ...addressesTagged((rule.sourceTags as string[] | undefined) ?? []),
+        ],
+        destinationRanges: (rule.destinationRanges as string[] | undefined) ?? [],
         targetTags: (rule.targetTags as string[] | undefined) ?? [],
         allowed: (rule.allowed as { IPProtocol: string; ports?: string[] }[]).map((allowed) => ({
           protocol: allowed.IPProtocol,

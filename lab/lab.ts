@@ -6,7 +6,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCommand, type RunOptions, type RunResult } from '../agent/runner.js';
-import { externalIpRules, renderAntiSpoofing, renderFabricRules, renderVmFirewall } from './fabric.js';
+import {
+  externalIpRules,
+  renderAntiSpoofing,
+  renderFabricRules,
+  renderLoadBalancerForwarding,
+  renderVmFirewall,
+  type LoadBalancerAddress,
+} from './fabric.js';
+import { activeBackends, backendMark, renderExternalLoadBalancing, renderNextHopSteering } from './load-balancing.js';
 import type { LabInstance } from './metadata-server.js';
 import {
   INTERNET,
@@ -22,12 +30,29 @@ import {
   type LabLoadBalancedRoute,
   type LabRoute,
   type LabVm,
+  type LoadBalancerEvent,
   type VmSpec,
 } from './model.js';
 import { LabProcess, controlRequest, removeNamespace } from './process.js';
 import { defaultRouteArgs, defaultRouteHops } from './routing.js';
 
 export * from './model.js';
+
+function namespacePids(namespace: string): number[] {
+  try {
+    return execFileSync('ip', ['netns', 'pids', namespace], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
 export { LabProcess, removeNamespace } from './process.js';
 
 export class Lab {
@@ -54,6 +79,21 @@ export class Lab {
   /** Backend health changes, for tests that measure failover. */
   readonly healthEvents: HealthEvent[] = [];
   private firewalls: LabFirewallRule[] | undefined;
+  /** Each load balancer's programmed view: the health it last acted on, and where it sends new connections. */
+  private readonly programmed = new Map<string, { healthy: Set<string>; active: string[] }>();
+  private readonly programming = new Map<string, NodeJS.Timeout>();
+  /** Failures to program a health change into the network (a test should find none). */
+  readonly programmingErrors: Error[] = [];
+  /** Every change of a load balancer's programmed view (where new connections go, which backends it deems healthy). */
+  readonly loadBalancerEvents: LoadBalancerEvent[] = [];
+  private readonly loadBalancerListeners = new Set<(event: LoadBalancerEvent) => void>();
+  /** Forwarding-rule IPs each VM holds as a local route (GCE's guest agent), by VM name. */
+  private readonly localAddresses = new Map<string, Set<string>>();
+  private readonly backendRoutingTables = new Set<string>();
+  /** VMs whose flows follow an internal load balancer one by one, with the backends they have a routing table for. */
+  private readonly steeredVms = new Map<string, Set<string>>();
+  /** VMs whose host failed (failHost): their namespace is left as it died, nothing is programmed into it any more. */
+  private readonly failedHosts = new Set<string>();
 
   private constructor(readonly id: string) {
     this.fabric = `${LAB_PREFIX}${id}-fabric`;
@@ -229,11 +269,16 @@ export class Lab {
     return vm;
   }
 
-  async removeVm(name: string): Promise<void> {
+  /**
+   * Shuts the VM down: SIGTERM to every process in it, at once, and up to `graceMs` for them to exit (GCE gives a
+   * deleted VM's processes time to finish; the lab's Compute API deletes with 30 s), then SIGKILL and the VM is gone.
+   */
+  async removeVm(name: string, options: { graceMs?: number } = {}): Promise<void> {
     const vm = this.vm(name);
-    for (const labProcess of this.processes) {
-      if (labProcess.namespace === vm.namespace) await labProcess.stop('SIGTERM', 1000);
-    }
+    await this.stopProcessesOf(vm, options.graceMs ?? 1000);
+    this.localAddresses.delete(name);
+    this.steeredVms.delete(name);
+    this.failedHosts.delete(name);
     removeNamespace(vm.namespace);
     this.namespaces.splice(this.namespaces.indexOf(vm.namespace), 1);
     this.vms.delete(name);
@@ -248,6 +293,26 @@ export class Lab {
     await this.applyFabricFilters();
   }
 
+  private async stopProcessesOf(vm: LabVm, graceMs: number): Promise<void> {
+    const pids = () => namespacePids(vm.namespace);
+    for (const pid of pids()) signal(pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (pids().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const pid of pids()) signal(pid, 'SIGKILL');
+    await Promise.all(this.processes.filter((labProcess) => labProcess.namespace === vm.namespace).map((labProcess) => labProcess.exited));
+  }
+
+  /** A host failure: the NIC goes down and every process of the VM dies in the same instant; nothing shuts down cleanly. */
+  async failHost(name: string): Promise<void> {
+    const vm = this.vm(name);
+    this.failedHosts.add(name);
+    const pids = namespacePids(vm.namespace);
+    await Promise.all([
+      this.run('pull the NIC', vm.namespace, ['ip', 'link', 'set', 'ens4', 'down']),
+      ...pids.map(async (pid) => signal(pid, 'SIGKILL')),
+    ]);
+  }
+
   /** Re-programs the fabric's anti-spoofing (GCE's canIpForward) after VMs changed. */
   refreshFabric(): Promise<void> {
     return this.applyFabricFilters();
@@ -255,7 +320,7 @@ export class Lab {
 
   private async applyFabricFilters(): Promise<void> {
     await this.run('program anti-spoofing in the fabric', this.fabric, ['nft', '-f', '-'], {
-      input: renderAntiSpoofing(this.vms.values()),
+      input: renderAntiSpoofing(this.vms.values(), this.externalLoadBalancerAddresses()),
     });
   }
 
@@ -266,12 +331,54 @@ export class Lab {
   }
 
   private async applyRoutesTo(vm: LabVm): Promise<void> {
-    const hops = defaultRouteHops(vm, this.routes, this.balancedRoutes, this.healthyBackends);
+    if (this.failedHosts.has(vm.name)) return;
+    const hops = defaultRouteHops(vm, this.routes, this.balancedRoutes, this.programmedHealth());
     if (hops.length > 1) {
       // L4 hashing, as the load balancer does: each connection sticks to one backend, connections spread.
       await this.run('hash multipath routes on ports', vm.namespace, ['sysctl', '-qw', 'net.ipv4.fib_multipath_hash_policy=1']);
     }
     await runCommand(`route ${vm.name}`, 'ip', ['-n', vm.namespace, ...defaultRouteArgs(hops)]);
+    await this.steerFlowsOf(vm, hops);
+  }
+
+  /**
+   * When an internal load balancer is the VM's next hop, its flows are steered one by one (lab/load-balancing.ts), so
+   * that connection persistence decides whether an established flow follows a failover, as on GCE.
+   */
+  private async steerFlowsOf(vm: LabVm, hops: string[]): Promise<void> {
+    const tags = vm.tags ?? [];
+    const lb = this.balancedRoutes.find((route) => {
+      const view = this.programmed.get(route.name);
+      return (
+        route.scheme !== 'EXTERNAL' &&
+        route.routed !== false &&
+        (route.tags.length === 0 || route.tags.some((tag) => tags.includes(tag))) &&
+        !route.backends.includes(vm.ip) &&
+        view !== undefined &&
+        view.active.length > 0 &&
+        view.active.join() === hops.join()
+      );
+    });
+    const steered = this.steeredVms.get(vm.name);
+    if (lb === undefined) {
+      if (steered === undefined) return;
+      await this.run(`stop steering ${vm.name}`, vm.namespace, ['nft', 'delete', 'table', 'ip', 'lab-gce-routing'], { okExitCodes: [1] });
+      this.steeredVms.delete(vm.name);
+      return;
+    }
+    const tables = steered ?? new Set<string>();
+    for (const ip of lb.backends) {
+      if (tables.has(ip)) continue;
+      const mark = String(backendMark(ip));
+      await this.run('route a backend mark', vm.namespace, ['ip', 'route', 'replace', 'default', 'via', ip, 'dev', 'ens4', 'table', mark]);
+      await this.run('rule for a backend mark', vm.namespace, ['ip', 'rule', 'add', 'fwmark', mark, 'lookup', mark, 'pref', '1000']);
+      tables.add(ip);
+    }
+    this.steeredVms.set(vm.name, tables);
+    const view = this.programmed.get(lb.name)!;
+    await this.run(`steer ${vm.name}'s flows`, vm.namespace, ['nft', '-f', '-'], {
+      input: renderNextHopSteering(lb, view.healthy, view.active, [VPC.cidr, METADATA_IP]),
+    });
   }
 
   /**
@@ -285,6 +392,8 @@ export class Lab {
     this.balancedRoutes = routes;
     const groups = new Set([...routes.map((route) => route.name), ...watches.map((watch) => watch.group)]);
     for (const name of [...this.healthyBackends.keys()]) if (!groups.has(name)) this.healthyBackends.delete(name);
+    for (const name of [...this.programmed.keys()]) if (!groups.has(name)) this.programmed.delete(name);
+    for (const route of routes) this.program(route.name);
     await this.healthChecker?.stop('SIGTERM', 500);
     this.healthChecker = undefined;
     const target = (group: string, ip: string, check: LabHealthCheck) => ({
@@ -309,10 +418,154 @@ export class Lab {
         else healthy.delete(event.ip);
         this.healthyBackends.set(event.group, healthy);
         this.onHealth?.(event);
-        this.routeQueue = this.routeQueue.then(() => this.applyAllRoutes()).catch(() => undefined);
+        const route = this.balancedRoutes.find((candidate) => candidate.name === event.group);
+        if (route !== undefined) this.scheduleProgramming(route);
       });
     }
     await this.applyAllRoutes();
+    await this.applyExternalLoadBalancing();
+  }
+
+  /** The load balancer acts on a health change after its own programming delay, so two of them flip at different times. */
+  private scheduleProgramming(route: LabLoadBalancedRoute): void {
+    if (this.programming.has(route.name)) return;
+    this.programming.set(
+      route.name,
+      setTimeout(() => {
+        this.programming.delete(route.name);
+        if (this.destroyed || !this.program(route.name)) return;
+        this.routeQueue = this.routeQueue
+          .then(async () => {
+            await this.applyAllRoutes();
+            await this.applyExternalLoadBalancing();
+          })
+          .catch((error: unknown) => {
+            this.programmingErrors.push(error as Error);
+          });
+      }, route.programmingMs ?? 0),
+    );
+  }
+
+  /** Takes the current health as the load balancer's view; true when where it sends new connections changed. */
+  private program(name: string): boolean {
+    const route = this.balancedRoutes.find((candidate) => candidate.name === name);
+    if (route === undefined) return false;
+    const healthy = new Set([...(this.healthyBackends.get(name) ?? [])].filter((ip) => route.backends.includes(ip)));
+    const active = activeBackends(route, healthy);
+    const before = this.programmed.get(name);
+    this.programmed.set(name, { healthy, active });
+    const sameHealth = before !== undefined && [...before.healthy].sort().join() === [...healthy].sort().join();
+    if (before !== undefined && before.active.join() === active.join() && sameHealth) return false;
+    const event: LoadBalancerEvent = { lb: name, active, healthy: [...healthy].sort(), at: Date.now() };
+    this.loadBalancerEvents.push(event);
+    for (const listener of this.loadBalancerListeners) listener(event);
+    return true;
+  }
+
+  private programmedHealth(): Map<string, Set<string>> {
+    return new Map([...this.programmed.entries()].map(([name, view]) => [name, view.healthy]));
+  }
+
+  /** Where a load balancer sends new connections now, as programmed (after its delay), by backend IP. */
+  activeBackendsOf(lb: string): string[] {
+    return [...(this.programmed.get(lb)?.active ?? [])];
+  }
+
+  /**
+   * Resolves with the first programming change of `lb` (from now on, or the current state if it already matches)
+   * whose active backends satisfy `matches`, e.g. "moved to 10.10.0.3"; rejects after `timeoutMs`.
+   */
+  whenActive(lb: string, matches: (active: string[]) => boolean, timeoutMs = 30_000): Promise<LoadBalancerEvent> {
+    const current = this.programmed.get(lb);
+    if (current !== undefined && matches(current.active)) {
+      const last = [...this.loadBalancerEvents].reverse().find((event) => event.lb === lb);
+      return Promise.resolve(last ?? { lb, active: current.active, healthy: [...current.healthy].sort(), at: Date.now() });
+    }
+    return new Promise((resolve, reject) => {
+      const listener = (event: LoadBalancerEvent) => {
+        if (event.lb !== lb || !matches(event.active)) return;
+        clearTimeout(timer);
+        this.loadBalancerListeners.delete(listener);
+        resolve(event);
+      };
+      const timer = setTimeout(() => {
+        this.loadBalancerListeners.delete(listener);
+        reject(
+          new Error(`${lb} did not move as expected within ${timeoutMs} ms (active: ${this.activeBackendsOf(lb).join(', ') || 'none'})`),
+        );
+      }, timeoutMs);
+      this.loadBalancerListeners.add(listener);
+    });
+  }
+
+  private externalLoadBalancers(): (LabLoadBalancedRoute & { address: string })[] {
+    return this.balancedRoutes.filter(
+      (route): route is LabLoadBalancedRoute & { address: string } => route.scheme === 'EXTERNAL' && route.address !== undefined,
+    );
+  }
+
+  private externalLoadBalancerAddresses(): LoadBalancerAddress[] {
+    return this.externalLoadBalancers().map((lb) => ({ address: lb.address, backends: lb.backends }));
+  }
+
+  /**
+   * External passthrough load balancers: the fabric steers each forwarding rule's IP per flow to a backend, lets it
+   * out from the backends only, and every backend holds it as a local route, as GCE's guest agent programs it.
+   */
+  private async applyExternalLoadBalancing(): Promise<void> {
+    const lbs = this.externalLoadBalancers();
+    const programmedLbs = lbs.map((lb) => {
+      const view = this.programmed.get(lb.name) ?? { healthy: new Set<string>(), active: activeBackends(lb, new Set()) };
+      return { lb, healthy: view.healthy, active: view.active };
+    });
+    for (const ip of new Set(lbs.flatMap((lb) => lb.backends))) {
+      if (this.backendRoutingTables.has(ip)) continue;
+      const mark = String(backendMark(ip));
+      await this.run('route a backend mark', this.fabric, ['ip', 'route', 'replace', 'default', 'via', ip, 'dev', 'vpc0', 'table', mark]);
+      await this.run('rule for a backend mark', this.fabric, ['ip', 'rule', 'add', 'fwmark', mark, 'lookup', mark, 'pref', '1000']);
+      this.backendRoutingTables.add(ip);
+    }
+    await this.run('program the external load balancers', this.fabric, ['nft', '-f', '-'], {
+      input: renderExternalLoadBalancing(programmedLbs),
+    });
+    await this.run('let load balancer IPs through', this.fabric, ['iptables-restore', '--noflush'], {
+      input: renderLoadBalancerForwarding(lbs.map((lb) => lb.address)),
+    });
+    await this.applyFabricFilters();
+    for (const vm of this.vms.values()) {
+      if (this.failedHosts.has(vm.name)) continue;
+      const wanted = new Set(lbs.filter((lb) => lb.backends.includes(vm.ip)).map((lb) => lb.address));
+      const held = this.localAddresses.get(vm.name) ?? new Set<string>();
+      if ([...wanted].join() === [...held].join()) continue;
+      for (const address of wanted)
+        if (!held.has(address))
+          await this.run(`${address} is local on ${vm.name}`, vm.namespace, [
+            'ip',
+            'route',
+            'replace',
+            'to',
+            'local',
+            `${address}/32`,
+            'dev',
+            'ens4',
+            'table',
+            'local',
+            'proto',
+            '66',
+          ]);
+      for (const address of held)
+        if (!wanted.has(address))
+          await this.run(
+            `${address} no longer local on ${vm.name}`,
+            vm.namespace,
+            ['ip', 'route', 'del', 'to', 'local', `${address}/32`, 'table', 'local'],
+            {
+              okExitCodes: [2],
+            },
+          );
+      this.localAddresses.set(vm.name, wanted);
+      if (this.firewalls !== undefined) await this.applyFirewallTo(vm);
+    }
   }
 
   /** Probes `targets` from the fabric (where GCE's health checkers stand); every change of a target's health is reported. */
@@ -345,11 +598,15 @@ export class Lab {
 
   /** Route fields (priority, tags, routed) may change without touching what is probed. */
   updateLoadBalancedRouting(routes: LabLoadBalancedRoute[]): void {
+    const before = new Map(this.balancedRoutes.map((route) => [route.name, JSON.stringify(route)]));
     this.balancedRoutes = routes;
+    // A changed backend service acts at once; health changes wait for the load balancer's programming delay.
+    for (const route of routes) if (before.get(route.name) !== JSON.stringify(route)) this.program(route.name);
   }
 
-  refreshRoutes(): Promise<void> {
-    return this.applyAllRoutes();
+  async refreshRoutes(): Promise<void> {
+    await this.applyAllRoutes();
+    await this.applyExternalLoadBalancing();
   }
 
   loadBalancersWith(ip: string): string[] {
@@ -367,8 +624,9 @@ export class Lab {
   }
 
   private async applyFirewallTo(vm: LabVm): Promise<void> {
+    if (this.failedHosts.has(vm.name)) return;
     await this.run(`firewall ${vm.name}`, vm.namespace, ['nft', '-f', '-'], {
-      input: renderVmFirewall(this.firewalls ?? [], vm.tags ?? []),
+      input: renderVmFirewall(this.firewalls ?? [], vm.tags ?? [], [...(this.localAddresses.get(vm.name) ?? [])]),
     });
   }
 
@@ -400,6 +658,7 @@ export class Lab {
 
   async destroy(): Promise<void> {
     if (this.destroyed) return;
+    for (const timer of this.programming.values()) clearTimeout(timer);
     await Promise.all(this.processes.map((labProcess) => labProcess.stop('SIGTERM', 1000)));
     this.destroySync();
   }

@@ -62,6 +62,36 @@ export interface LabLoadBalancedRoute {
   healthCheck: LabHealthCheck;
   /** False: a load balancer no route points at yet; its backends are health-checked all the same. */
   routed?: boolean;
+  /** INTERNAL (default): a next hop for routes. EXTERNAL: the internet reaches `address` through it. */
+  scheme?: 'INTERNAL' | 'EXTERNAL';
+  /** The forwarding rule's IP (EXTERNAL: the address the backends also hold as a local route). */
+  address?: string;
+  /** Backends flagged `failover: true` in the backend service: used only when the primaries are not healthy. */
+  failoverBackends?: string[];
+  failoverPolicy?: LabFailoverPolicy;
+  /** connectionTrackingPolicy.connectionPersistenceOnUnhealthyBackends; GCE's default DEFAULT_FOR_PROTOCOL. */
+  connectionPersistence?: ConnectionPersistence;
+  /** How long after a health change the load balancer sends traffic the new way (each load balancer on its own). */
+  programmingMs?: number;
+}
+
+/** Any passthrough load balancer the lab emulates: the same record, whether or not a route uses it. */
+export type LabLoadBalancer = LabLoadBalancedRoute;
+
+export type ConnectionPersistence = 'DEFAULT_FOR_PROTOCOL' | 'NEVER_PERSIST' | 'ALWAYS_PERSIST';
+
+export interface LabFailoverPolicy {
+  failoverRatio?: number;
+  dropTrafficIfUnhealthy?: boolean;
+  disableConnectionDrainOnFailover?: boolean;
+}
+
+/** A load balancer started sending new connections to other backends (its programmed view changed). */
+export interface LoadBalancerEvent {
+  lb: string;
+  active: string[];
+  healthy: string[];
+  at: number;
 }
 
 /** GCE derives a NIC's MAC from its address (42:01 then the IPv4 bytes), so it stays put when a VM is recreated. */
@@ -76,6 +106,8 @@ export interface LabFirewallRule {
   name: string;
   priority: number;
   sourceRanges: string[];
+  /** Empty: any destination of the VM (its own address, forwarded traffic, a load balancer's IP it holds). */
+  destinationRanges?: string[];
   targetTags: string[];
   /** Empty ports: every port; protocol 'all' allows every protocol. */
   allowed: { protocol: string; ports: string[] }[];

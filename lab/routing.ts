@@ -1,13 +1,18 @@
 // GCE's routing decision for one VM's 0.0.0.0/0 traffic, as a pure function: the lab programs the result.
+import { activeBackends } from './load-balancing.js';
 import { VPC, type LabLoadBalancedRoute, type LabRoute, type LabVm } from './model.js';
+
+/** The hop of a load-balanced route that drops everything (failover policy with dropTrafficIfUnhealthy). */
+export const BLACKHOLE = 'blackhole';
 
 /** The VPC's own default route to the internet gateway; GCE's priority for it. */
 const DEFAULT_ROUTE_PRIORITY = 1000;
 
 /**
  * The next hops of a VM's default route: the best (lowest) priority route whose tags it carries wins, equal
- * priorities share (ECMP); a load-balanced route spreads over its healthy backends, or all of them when none is healthy
- * (GCE does not fall back to the internet gateway). A VM is never its own next hop. Empty: the VPC gateway.
+ * priorities share (ECMP); a load-balanced route goes to its active backends as the load balancer last saw their
+ * health (lab/load-balancing.ts: failover policy, all of them when none is healthy; GCE does not fall back to the
+ * internet gateway). A VM is never its own next hop. Empty: the VPC gateway.
  */
 export function defaultRouteHops(
   vm: Pick<LabVm, 'ip' | 'tags'>,
@@ -22,20 +27,23 @@ export function defaultRouteHops(
       .filter((route) => applies(route) && route.nextHopIp !== vm.ip)
       .map((route) => ({ priority: route.priority, hops: [route.nextHopIp] })),
     ...balancedRoutes
-      .filter((route) => route.routed !== false && applies(route) && !route.backends.includes(vm.ip))
+      .filter((route) => route.scheme !== 'EXTERNAL' && route.routed !== false && applies(route) && !route.backends.includes(vm.ip))
+      .filter((route) => route.backends.length > 0)
       .map((route) => {
-        const healthy = route.backends.filter((ip) => healthyBackends.get(route.name)?.has(ip) === true);
-        return { priority: route.priority, hops: healthy.length > 0 ? healthy : route.backends };
+        const active = activeBackends(route, healthyBackends.get(route.name) ?? new Set());
+        return { priority: route.priority, hops: active.length > 0 ? active : [BLACKHOLE] };
       }),
   ].filter((candidate) => candidate.hops.length > 0);
   const best = Math.min(DEFAULT_ROUTE_PRIORITY, ...candidates.map((candidate) => candidate.priority));
   if (best >= DEFAULT_ROUTE_PRIORITY) return [];
-  return [...new Set(candidates.filter((candidate) => candidate.priority === best).flatMap((candidate) => candidate.hops))].sort();
+  const hops = [...new Set(candidates.filter((candidate) => candidate.priority === best).flatMap((candidate) => candidate.hops))].sort();
+  return hops.length > 1 ? hops.filter((hop) => hop !== BLACKHOLE) : hops;
 }
 
 /** `ip route` arguments for those hops. */
 export function defaultRouteArgs(hops: readonly string[]): string[] {
   if (hops.length === 0) return ['route', 'replace', 'default', 'via', VPC.gateway];
+  if (hops.includes(BLACKHOLE)) return ['route', 'replace', 'blackhole', 'default'];
   if (hops.length === 1) return ['route', 'replace', 'default', 'via', hops[0]!];
   return ['route', 'replace', 'default', ...hops.flatMap((hop) => ['nexthop', 'via', hop])];
 }

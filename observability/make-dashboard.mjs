@@ -139,6 +139,29 @@ const panels = [
     12,
   ],
   [
+    'Stateful HA: role, peer, resync (empty unless stateful)',
+    'timeseries',
+    [
+      ['max by (instance) (natgw_role{role="active", ' + sel + '})', 'active {{instance}}'],
+      ['min by (instance) (natgw_sync_peer_up{' + sel + '})', 'peer up {{instance}}'],
+      ['min by (instance) (natgw_sync_resynced{' + sel + '})', 'resynced {{instance}}'],
+    ],
+    'short',
+    12,
+  ],
+  [
+    'Stateful HA: standby coverage and sync traffic',
+    'timeseries',
+    [
+      ['min by (instance) (natgw_sync_state_ratio{' + sel + '})', 'flows ÷ peer {{instance}}'],
+      ['sum by (instance, direction) (rate(natgw_sync_bytes_total{' + sel + '}[$__rate_interval]))', 'B/s {{direction}} {{instance}}'],
+      ['sum by (instance) (increase(natgw_sync_lost_total{' + sel + '}[$__rate_interval]))', 'lost {{instance}}'],
+      ['max by (instance) (natgw_sync_last_received_age_seconds{' + sel + '})', 'last sync (s) {{instance}}'],
+    ],
+    'short',
+    12,
+  ],
+  [
     'Collectors',
     'timeseries',
     [

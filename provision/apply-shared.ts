@@ -17,6 +17,8 @@ const firewallBody = (firewall: DesiredFirewall): Firewall => ({
   direction: 'INGRESS',
   priority: firewall.priority,
   sourceRanges: firewall.sourceRanges,
+  sourceTags: firewall.sourceTags ?? [],
+  destinationRanges: firewall.destinationRanges ?? [],
   targetTags: firewall.targetTags,
   allowed: firewall.allowed,
   description: firewall.description,

@@ -6,6 +6,8 @@ import { connectCompute, type ComputeClients } from './gcp/client.js';
 import { regionZones } from './gateway.js';
 import { hasHaResources, observeHa } from './ha/gateway.js';
 import { haMode } from './ha/mode.js';
+import { hasStatefulResources, observeStateful } from './ha/stateful.js';
+import { statefulMode } from './ha/stateful-mode.js';
 import { HelpRequested, parseOptions, USAGE, type Command, type Options } from './options.js';
 import type { Found, Io, Run } from './pipeline.js';
 import { Progress } from './progress.js';
@@ -30,7 +32,13 @@ function callContext(clients: ComputeClients, options: Options, progress: Progre
 async function findGateway(run: Run, command: 'status' | 'destroy'): Promise<Found> {
   const { options, ctx, progress } = run;
   const zones = await regionZones(ctx, options.region);
-  const read = () => observeHa(ctx, options.name, options.region, zones);
+  const read = async () => {
+    const [ha, stateful] = await Promise.all([
+      observeHa(ctx, options.name, options.region, zones),
+      observeStateful(ctx, options.name, options.region),
+    ]);
+    return { ...ha, stateful };
+  };
   return { zones, ha: await (command === 'destroy' ? progress.run(`reading gateway ${options.name}`, read) : read()) };
 }
 
@@ -60,11 +68,12 @@ export async function runProvisionCommand(command: Command, argv: string[], io: 
     const run: Run = { options, io, ctx, progress };
     switch (command) {
       case 'provision':
-        return await (options.ha ? haMode : singleMode).provision(run);
+        return await (options.stateful ? statefulMode : options.ha ? haMode : singleMode).provision(run);
       case 'status':
       case 'destroy': {
         const found = await findGateway(run, command);
-        return await (hasHaResources(found.ha, options.name) ? haMode : singleMode)[command](run, found);
+        const mode = hasStatefulResources(found.ha) ? statefulMode : hasHaResources(found.ha, options.name) ? haMode : singleMode;
+        return await mode[command](run, found);
       }
       default:
         throw new UsageError(`unknown command ${String(command)}`);

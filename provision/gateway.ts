@@ -82,6 +82,8 @@ export function observeFirewall(firewall: Firewall): ObservedFirewall {
     name: firewall.name ?? '',
     network: firewall.network ?? '',
     sourceRanges: [...(firewall.sourceRanges ?? [])],
+    ...((firewall.sourceTags ?? []).length === 0 ? {} : { sourceTags: [...(firewall.sourceTags ?? [])] }),
+    ...((firewall.destinationRanges ?? []).length === 0 ? {} : { destinationRanges: [...(firewall.destinationRanges ?? [])] }),
     targetTags: [...(firewall.targetTags ?? [])],
     allowed: (firewall.allowed ?? []).map((rule) => ({
       IPProtocol: rule.IPProtocol ?? '',

@@ -49,7 +49,8 @@ export function firewallCommands(change: Change, firewalls: DesiredFirewall[], n
   if (change.action === 'replace') commands.push(`gcloud compute firewall-rules delete ${change.name} ${p} --quiet`);
   commands.push(
     `gcloud compute firewall-rules ${verb} ${change.name} ${p}${verb === 'create' ? ` --network ${network} --direction INGRESS --action ALLOW` : ''} --priority ${firewall.priority} ` +
-      `--rules ${rules} --source-ranges ${firewall.sourceRanges.join(',')} --target-tags ${firewall.targetTags.join(',')} --description ${quote(firewall.description)}`,
+      `--rules ${rules}${firewall.sourceRanges.length > 0 ? ` --source-ranges ${firewall.sourceRanges.join(',')}` : ''}${(firewall.sourceTags ?? []).length > 0 ? ` --source-tags ${(firewall.sourceTags ?? []).join(',')}` : ''}` +
+      `${(firewall.destinationRanges ?? []).length > 0 ? ` --destination-ranges ${(firewall.destinationRanges ?? []).join(',')}` : ''} --target-tags ${firewall.targetTags.join(',')} --description ${quote(firewall.description)}`,
   );
   return commands;
 }

@@ -97,6 +97,10 @@ export interface DesiredFirewall {
   name: string;
   network: string;
   sourceRanges: string[];
+  /** Stateful HA's sync rule: from the NAT VMs' tag only (then sourceRanges is empty). */
+  sourceTags?: string[];
+  /** Stateful HA's return rule: replies addressed to the shared NAT IP only. */
+  destinationRanges?: string[];
   targetTags: string[];
   allowed: FirewallRule[];
   priority: number;

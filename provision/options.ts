@@ -42,6 +42,8 @@ export interface Options {
   zones?: string[];
   /** HA: number of NAT VMs, each with its own reserved external IP (default 2). */
   size: number;
+  /** HA with connection-preserving failover (docs/stateful-ha.md): two NAT VMs sharing one NAT IP, state synced. */
+  stateful: boolean;
 }
 
 const NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -86,6 +88,10 @@ High availability (provision; status and destroy find the mode themselves, see d
                             load balancer used as the route's next hop; one reserved external IP per VM
   --zones Z1,Z2,…           zones of the group (default: the region's zones, up to three)
   --size N                  number of NAT VMs, 2-${MAX_HA_SIZE} (default 2); each adds one static external IP
+  --stateful                with --ha: established connections survive the loss of a NAT VM. Two NAT VMs (one per
+                            zone, active/standby) share ONE NAT IP as an external passthrough load balancer's IP and
+                            sync their connection state (conntrackd); relies on undocumented GCE behaviour, see
+                            docs/stateful-ha.md. Not with --size or the port-block flags
 
 Agent settings (provision; defaults are Cloud NAT's):
   --udp-timeout D  --tcp-established-timeout D  --tcp-transitory-timeout D  --tcp-time-wait-timeout D  --icmp-timeout D
@@ -144,6 +150,7 @@ const FLAGS = {
   'allow-non-private-ranges': { type: 'boolean' },
   'compute-endpoint': { type: 'string' },
   ha: { type: 'boolean' },
+  stateful: { type: 'boolean' },
   zones: { type: 'string' },
   size: { type: 'string' },
   'dry-run': { type: 'boolean' },
@@ -181,6 +188,7 @@ const PROVISION_ONLY = new Set([
   'allow-non-private-ranges',
   'zones',
   'size',
+  'stateful',
   'ports-per-vm',
   'min-ports-per-vm',
   'max-ports-per-vm',
@@ -373,6 +381,21 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
   const sizeText = str('size');
   let zones: string[] | undefined;
   let size = 2;
+  const stateful = bool('stateful') && command === 'provision';
+  if (stateful) {
+    if (!ha) throw new UsageError('--stateful: only with --ha (stateful failover is a mode of HA: natgw provision --ha --stateful)');
+    if (portsPerVm !== undefined || minPorts !== undefined || maxPorts !== undefined)
+      throw new UsageError(
+        "--stateful: not supported together with port blocks (--ports-per-vm, --min-ports-per-vm, --max-ports-per-vm) yet: each NAT VM already owns half of the shared NAT IP's ports",
+      );
+    const fromFile = (agent.portAllocation as { mode?: unknown } | undefined)?.mode;
+    if (fromFile !== undefined && fromFile !== 'shared')
+      throw new UsageError(
+        `--stateful: not supported together with port blocks yet (--agent-config sets portAllocation mode '${String(fromFile)}')`,
+      );
+    if (sizeText !== undefined && sizeText.trim() !== '2')
+      throw new UsageError(`--stateful: runs exactly 2 NAT VMs (active and standby); drop --size ${sizeText}`);
+  }
   if (!ha && command === 'provision') {
     if (zonesText !== undefined) throw new UsageError(`--zones: only with --ha (single mode takes one --zone)`);
     if (sizeText !== undefined) throw new UsageError(`--size: only with --ha (single mode runs one NAT VM)`);
@@ -405,6 +428,10 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
         if (!zones.includes(part)) zones.push(part);
       }
       if (zones.length === 0) throw new UsageError('--zones: give at least one zone, e.g. --zones us-central1-a,us-central1-b');
+      if (stateful && zones.length !== 2)
+        throw new UsageError(
+          `--zones: --stateful puts its two NAT VMs in two different zones; give exactly two (e.g. --zones ${region}-a,${region}-b), got ${zones.join(',')}`,
+        );
     }
   }
 
@@ -431,6 +458,7 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
     retryBaseMs: env.NATGW_RETRY_BASE_MS === undefined ? 1000 : Number(env.NATGW_RETRY_BASE_MS),
     ha,
     size,
+    stateful,
   };
   if (zones !== undefined) options.zones = zones;
   if (zone !== undefined) options.zone = zone;

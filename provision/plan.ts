@@ -81,6 +81,8 @@ export function planFirewalls(
     const diffs: FieldDiff[] = [];
     diffField(diffs, 'network', lastSegment(have.network), lastSegment(want.network));
     diffField(diffs, 'sourceRanges', setText(have.sourceRanges), setText(want.sourceRanges));
+    diffField(diffs, 'sourceTags', setText(have.sourceTags ?? []), setText(want.sourceTags ?? []));
+    diffField(diffs, 'destinationRanges', setText(have.destinationRanges ?? []), setText(want.destinationRanges ?? []));
     diffField(diffs, 'targetTags', setText(have.targetTags), setText(want.targetTags));
     diffField(diffs, 'allowed', firewallText(have.allowed), firewallText(want.allowed));
     diffField(diffs, 'priority', String(have.priority), String(want.priority));

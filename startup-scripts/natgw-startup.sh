@@ -79,10 +79,11 @@ metadata_value() {
   printf '%s' "${response%$'\n'*}"
 }
 
-# Maps each command the agent runs to the Debian package that provides it; installs only what is missing.
+# Maps each command the agent runs to the Debian package that provides it; installs only what is missing. conntrackd
+# (state sync of stateful HA) is small, so every NAT VM gets it: a config change to stateful needs no new packages.
 install_packages() {
   local missing=() pair command package
-  for pair in node:nodejs nft:nftables conntrack:conntrack tcpdump:tcpdump ip:iproute2 curl:curl; do
+  for pair in node:nodejs nft:nftables conntrack:conntrack conntrackd:conntrackd tcpdump:tcpdump ip:iproute2 curl:curl; do
     command="${pair%%:*}"
     package="${pair#*:}"
     if [[ "${command}" == node ]]; then command="${NATGW_NODE_BIN}"; fi
@@ -101,6 +102,16 @@ install_packages() {
   apt_update_with_retries || die "apt-get update failed ${APT_UPDATE_ATTEMPTS} times"
   apt-get -o "DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_SECONDS}" install -y -q --no-install-recommends "${missing[@]}" ||
     die "apt-get install ${missing[*]} failed"
+  disable_packaged_conntrackd
+}
+
+# Debian's package enables its own conntrackd.service (host-wide config, multicast); the agent runs conntrackd itself,
+# with its own config, socket and lock under /run/natgw/conntrackd, only in stateful mode.
+disable_packaged_conntrackd() {
+  if systemctl list-unit-files conntrackd.service >/dev/null 2>&1; then
+    systemctl disable --now conntrackd.service >/dev/null 2>&1 || log "packages: could not disable conntrackd.service"
+    log "packages: disabled Debian's conntrackd.service (the agent runs its own conntrackd in stateful mode)"
+  fi
 }
 
 # On first boot the guest environment, unattended-upgrades or cloud-init may hold the dpkg/apt locks, and a mirror

@@ -103,3 +103,47 @@ t.test("natgw provision's port-block flags become the agent config's portAllocat
     /only 'natgw provision' takes this flag/,
   );
 });
+
+t.test('stateful: natIp, two members with distinct IPs and disjoint port halves, ha only, no port blocks', async (t) => {
+  const members = [
+    { ip: '10.10.0.2', ports: '1024-33279' },
+    { ip: '10.10.0.3', ports: '33280-65535' },
+  ];
+  const base = { sourceRanges: ['10.10.0.0/24'], deploymentMode: 'ha', stateful: { natIp: '203.0.113.100', members } };
+  const here = () => ['127.0.0.1', '10.10.0.3'];
+  const check = (config: unknown) => validateAgentConfig(config, 'test', here);
+  t.same(check(base).stateful, { natIp: '203.0.113.100', members, syncPort: 3780 }, 'syncPort defaults to 3780');
+  t.throws(() => check({ ...base, stateful: { ...base.stateful, natIp: '203.0.113' } }), /stateful\.natIp: must be an IPv4 address/);
+  t.throws(
+    () => check({ ...base, stateful: { ...base.stateful, members: [members[0]] } }),
+    /stateful\.members: must list exactly two NAT VMs/,
+  );
+  t.throws(
+    () => check({ ...base, stateful: { ...base.stateful, members: [members[0], { ...members[1], ip: '10.10.0.2' }] } }),
+    /stateful\.members\[1\]\.ip: must differ from members\[0\]\.ip/,
+  );
+  t.throws(
+    () => check({ ...base, stateful: { ...base.stateful, members: [members[0], { ...members[1], ports: '30000-65535' }] } }),
+    /stateful\.members\[1\]\.ports: 30000-65535 overlaps members\[0\]\.ports 1024-33279/,
+  );
+  t.throws(
+    () => check({ ...base, stateful: { ...base.stateful, members: [{ ...members[0], ports: '80-33279' }, members[1]] } }),
+    /stateful\.members\[0\]\.ports: must lie within 1024-65535/,
+  );
+  t.throws(
+    () => check({ ...base, stateful: { ...base.stateful, members: [{ ...members[0], ports: '1024' }, members[1]] } }),
+    /must be a port range FIRST-LAST/,
+  );
+  t.throws(() => check({ ...base, stateful: { ...base.stateful, syncPort: 0 } }), /stateful\.syncPort/);
+  t.throws(() => check({ ...base, stateful: { ...base.stateful, peer: 'x' } }), /stateful\.peer: unknown key in stateful/);
+  t.throws(() => check({ ...base, deploymentMode: 'single' }), /stateful: requires "deploymentMode": "ha"/);
+  t.throws(
+    () => check({ ...base, portAllocation: { mode: 'static', portsPerVm: 64 } }),
+    /stateful: cannot be combined with portAllocation mode "static"/,
+  );
+  t.throws(
+    () => validateAgentConfig(base, 'test', () => ['127.0.0.1', '10.10.0.9']),
+    /stateful\.members: none of 10\.10\.0\.2, 10\.10\.0\.3 is an address of this VM \(it has 127\.0\.0\.1, 10\.10\.0\.9\)/,
+  );
+  t.throws(() => parseAgentConfig(JSON.stringify(base), 'test', () => ['10.10.0.9']), ConfigError, 'parse checks membership too');
+});

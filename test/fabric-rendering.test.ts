@@ -4,6 +4,7 @@ import t from 'tap';
 import { externalIpRules, renderAntiSpoofing, renderVmFirewall } from '../lab/fabric.js';
 import type { LabHealthCheck, LabLoadBalancedRoute, LabRoute, LabVm } from '../lab/model.js';
 import { defaultRouteArgs, defaultRouteHops } from '../lab/routing.js';
+import { activeBackends, backendMark, flowsKeptOn, renderExternalLoadBalancing, renderNextHopSteering } from '../lab/load-balancing.js';
 
 const CHECK: LabHealthCheck = {
   port: 9731,
@@ -15,6 +16,15 @@ const CHECK: LabHealthCheck = {
 };
 const client = { ip: '10.10.0.20', tags: ['natgw-client'] };
 const none = new Map<string, Set<string>>();
+
+const vm = (name: string, ip: string, canIpForward?: boolean): LabVm => ({
+  name,
+  ip,
+  namespace: name,
+  root: '/tmp',
+  fabricPort: `p-${name}`,
+  ...(canIpForward === undefined ? {} : { canIpForward }),
+});
 
 t.test('next-hop-instance routes: tags select, the lowest priority wins, equal priorities share, never oneself', async (t) => {
   const routes: LabRoute[] = [
@@ -100,14 +110,6 @@ t.test('a VM’s firewall: rules for its tags by priority, health-check ranges p
 });
 
 t.test('the fabric: anti-spoofing for VMs without canIpForward, 1:1 NAT rules that add and remove symmetrically', async (t) => {
-  const vm = (name: string, ip: string, canIpForward?: boolean): LabVm => ({
-    name,
-    ip,
-    namespace: name,
-    root: '/tmp',
-    fabricPort: `p-${name}`,
-    ...(canIpForward === undefined ? {} : { canIpForward }),
-  });
   const text = renderAntiSpoofing([vm('app', '10.10.0.20'), vm('nat', '10.10.0.5', true)]);
   t.match(text, /iifname "p-app" ether type ip ip saddr != 10\.10\.0\.20 counter drop/);
   t.notMatch(text, /p-nat/, 'a VM with canIpForward may send and receive for other addresses');
@@ -119,3 +121,141 @@ t.test('the fabric: anti-spoofing for VMs without canIpForward, 1:1 NAT rules th
   );
   t.ok(added.some((args) => args.join(' ').includes('-j SNAT --to-source 203.0.113.5')));
 });
+
+t.test('failover policy: primaries while one is healthy, then healthy backups, last resort the primaries or nothing', async (t) => {
+  const lb = {
+    backends: ['10.10.0.2', '10.10.0.3'],
+    failoverBackends: ['10.10.0.3'],
+    failoverPolicy: { failoverRatio: 0, dropTrafficIfUnhealthy: false, disableConnectionDrainOnFailover: true },
+  };
+  t.same(activeBackends(lb, new Set(['10.10.0.2', '10.10.0.3'])), ['10.10.0.2'], 'the backup idles while the primary is healthy');
+  t.same(activeBackends(lb, new Set(['10.10.0.3'])), ['10.10.0.3'], 'primary unhealthy: the backup');
+  t.same(activeBackends(lb, new Set()), ['10.10.0.2'], 'nobody healthy: the primaries as a last resort');
+  t.same(activeBackends({ ...lb, failoverPolicy: { ...lb.failoverPolicy, dropTrafficIfUnhealthy: true } }, new Set()), []);
+  const three = { ...lb, backends: ['10.10.0.2', '10.10.0.4', '10.10.0.3'], failoverPolicy: { failoverRatio: 0.6 } };
+  t.same(activeBackends(three, new Set(['10.10.0.2', '10.10.0.3'])), ['10.10.0.3'], 'below failoverRatio the backups take over');
+  t.same(activeBackends({ backends: ['10.10.0.2', '10.10.0.3'] }, new Set(['10.10.0.3'])), ['10.10.0.3'], 'no policy: every healthy one');
+  t.same(activeBackends({ backends: ['10.10.0.2', '10.10.0.3'] }, new Set()), ['10.10.0.2', '10.10.0.3'], 'no policy, none healthy: all');
+});
+
+t.test('connection persistence: what stays on a backend that no longer gets new connections', async (t) => {
+  const lb = { backends: ['10.10.0.2', '10.10.0.3'], failoverPolicy: { disableConnectionDrainOnFailover: true } };
+  const deadA = { healthy: new Set(['10.10.0.3']), active: ['10.10.0.3'] };
+  t.equal(flowsKeptOn(lb, '10.10.0.2', deadA.healthy, deadA.active), 'tcp', 'DEFAULT_FOR_PROTOCOL keeps TCP on an unhealthy backend');
+  t.equal(flowsKeptOn({ ...lb, connectionPersistence: 'NEVER_PERSIST' }, '10.10.0.2', deadA.healthy, deadA.active), 'none');
+  t.equal(flowsKeptOn({ ...lb, connectionPersistence: 'ALWAYS_PERSIST' }, '10.10.0.2', deadA.healthy, deadA.active), 'all');
+  t.equal(flowsKeptOn(lb, '10.10.0.3', deadA.healthy, deadA.active), 'all', 'an active backend keeps its flows');
+  const failback = { healthy: new Set(['10.10.0.2', '10.10.0.3']), active: ['10.10.0.2'] };
+  t.equal(flowsKeptOn(lb, '10.10.0.3', failback.healthy, failback.active), 'none', 'no draining on failover when disabled');
+  t.equal(flowsKeptOn({ backends: lb.backends, failoverPolicy: {} }, '10.10.0.3', failback.healthy, failback.active), 'all');
+  t.equal(flowsKeptOn(lb, '10.10.0.9', deadA.healthy, deadA.active), 'none', 'a VM that is no backend keeps nothing');
+});
+
+t.test('the fabric steers an external forwarding rule per flow: kept flows first, then a 5-tuple hash over the active', async (t) => {
+  const lb: LabLoadBalancedRoute = {
+    name: 'nlb',
+    priority: 1000,
+    tags: [],
+    backends: ['10.10.0.2', '10.10.0.3'],
+    healthCheck: CHECK,
+    scheme: 'EXTERNAL',
+    address: '203.0.113.100',
+  };
+  t.equal(backendMark('10.10.0.2'), 0x0a0a0002);
+  const both = renderExternalLoadBalancing([
+    { lb: { ...lb, address: '203.0.113.100' }, healthy: new Set(lb.backends), active: lb.backends },
+  ]);
+  t.match(both, /iifname "wan" ip daddr 203\.0\.113\.100 jump lb_0/);
+  t.match(both, /ct mark \{ 0x0a0a0002, 0x0a0a0003 \} meta mark set ct mark accept/);
+  t.match(both, /jhash ip saddr \. ip daddr \. meta l4proto \. th sport \. th dport mod 2 .* map \{ 0 : 0x0a0a0002, 1 : 0x0a0a0003 \}/);
+  const moved = renderExternalLoadBalancing([
+    { lb: { ...lb, address: '203.0.113.100' }, healthy: new Set(['10.10.0.3']), active: ['10.10.0.3'] },
+  ]);
+  t.match(moved, /meta l4proto tcp ct mark \{ 0x0a0a0002 \} meta mark set ct mark accept/, 'TCP stays on the unhealthy backend');
+  t.match(moved, /meta mark set 0x0a0a0003\n\s+ct mark set meta mark/);
+  const never = renderExternalLoadBalancing([
+    {
+      lb: { ...lb, address: '203.0.113.100', connectionPersistence: 'NEVER_PERSIST' },
+      healthy: new Set(['10.10.0.3']),
+      active: ['10.10.0.3'],
+    },
+  ]);
+  t.notMatch(never, /0x0a0a0002/, 'NEVER_PERSIST: nothing stays on it');
+  const dropped = renderExternalLoadBalancing([{ lb: { ...lb, address: '203.0.113.100' }, healthy: new Set(), active: [] }]);
+  t.match(dropped, /counter drop/);
+  t.same(
+    defaultRouteHops(
+      client,
+      [],
+      [{ ...lb, scheme: 'INTERNAL', priority: 800, tags: ['natgw-client'], failoverBackends: ['10.10.0.3'], failoverPolicy: {} }],
+      new Map([['nlb', new Set(lb.backends)]]),
+    ),
+    ['10.10.0.2'],
+    'an internal load balancer as next hop with a failover policy routes to the primary only',
+  );
+  t.same(defaultRouteHops(client, [], [lb], none), [], 'an external load balancer is no next hop');
+  t.same(
+    defaultRouteArgs(
+      defaultRouteHops(
+        client,
+        [],
+        [{ ...lb, scheme: 'INTERNAL', priority: 800, tags: ['natgw-client'], failoverPolicy: { dropTrafficIfUnhealthy: true } }],
+        none,
+      ),
+    ),
+    ['route', 'replace', 'blackhole', 'default'],
+  );
+});
+
+t.test('a load balancer IP: only its backends send from it; the VM firewall admits only replies its own NIC saw, or a rule', async (t) => {
+  const spoofing = renderAntiSpoofing(
+    [vm('nat-a', '10.10.0.2', true), vm('nat-b', '10.10.0.3'), vm('other', '10.10.0.9', true)],
+    [{ address: '203.0.113.100', backends: ['10.10.0.2', '10.10.0.3'] }],
+  );
+  t.match(
+    spoofing,
+    /ip saddr 203\.0\.113\.100 iifname != \{ "p-nat-a", "p-nat-b" \} counter drop/,
+    'a canIpForward VM that is no backend cannot',
+  );
+  t.match(
+    spoofing,
+    /iifname "p-nat-b" ether type ip ip saddr != \{ 10\.10\.0\.3, 203\.0\.113\.100 \} counter drop/,
+    'a backend without canIpForward can',
+  );
+  const rules = [
+    {
+      name: 'natgw-return',
+      priority: 1000,
+      sourceRanges: ['0.0.0.0/0'],
+      destinationRanges: ['203.0.113.100/32'],
+      targetTags: ['natgw'],
+      allowed: [{ protocol: 'tcp', ports: [] }],
+    },
+  ];
+  const firewall = renderVmFirewall(rules, ['natgw'], ['203.0.113.100']);
+  t.match(
+    firewall,
+    /update @lb_flows \{ ip daddr \. ip saddr \. meta l4proto \. th dport \. th sport \}/,
+    'what the NIC sends is remembered',
+  );
+  t.match(firewall, /th sport \. th dport @lb_flows meta mark set meta mark \| 0x4c420000 accept/, 'its replies pass');
+  t.match(
+    firewall,
+    /ip daddr \{ 203\.0\.113\.100\/32 \} meta l4proto tcp meta mark set meta mark \| 0x4c420000 accept comment "natgw-return"/,
+  );
+  t.notMatch(renderVmFirewall(rules, ['natgw']), /lb_ingress/, 'a VM without a load balancer IP has no such chain');
+});
+
+t.test(
+  "an internal load balancer as next hop steers the VM's own and forwarded flows, never the subnet or the metadata server",
+  async (t) => {
+    const lb: LabLoadBalancedRoute = { name: 'ilb', priority: 800, tags: [], backends: ['10.10.0.2', '10.10.0.3'], healthCheck: CHECK };
+    const text = renderNextHopSteering(lb, new Set(['10.10.0.3']), ['10.10.0.3'], ['10.10.0.0/24', '169.254.169.254']);
+    t.match(text, /type route hook output priority mangle/);
+    t.match(text, /type filter hook prerouting priority mangle/);
+    t.match(
+      text,
+      /ip daddr \{ 10\.10\.0\.0\/24, 169\.254\.169\.254 \} return\n\s+ct mark \{ 0x0a0a0003 \} meta mark set ct mark accept\n\s+meta l4proto tcp ct mark \{ 0x0a0a0002 \}/,
+    );
+  },
+);

@@ -5,21 +5,13 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { type DesiredHa, type ObservedHa, planDestroyHa, planHa } from '../provision/ha/gateway.js';
 import type { Desired, Observed } from '../provision/model.js';
-import type { Change, Plan } from '../provision/plan.js';
 import { plan, planDestroy } from '../provision/single/plan.js';
+import { find, moves } from './fixtures/provision/plan.js';
 
 const GW = 'natgw-us-central1';
 const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(`./fixtures/provision/${name}`, import.meta.url), 'utf8')) as T;
 const single = () => load<{ desired: Desired; observed: Observed }>('plan-single.json');
 const ha = () => load<{ desired: DesiredHa; observed: ObservedHa }>('plan-ha.json');
-
-/** The changes that are not "unchanged", as `kind name action`. */
-const moves = (result: Plan) =>
-  [...result.conflicts, ...result.changes]
-    .filter((change) => change.action !== 'unchanged')
-    .map((change) => `${change.kind} ${change.name} ${change.action}`);
-const find = (result: Plan, kind: Change['kind'], name: string) =>
-  [...result.conflicts, ...result.changes].find((change) => change.kind === kind && change.name === name);
 
 t.test('single: the recorded pair is up to date (unchanged everywhere)', async (t) => {
   const { desired, observed } = single();

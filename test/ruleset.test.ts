@@ -36,6 +36,28 @@ const typical = {
   },
 };
 
+t.test('stateful: SNAT to the shared IP from this VM’s half, NAT-IP guard, sync and role counters, tcp_loose=0', async (t) => {
+  const config = validateAgentConfig(
+    {
+      sourceRanges: ['10.146.0.0/20'],
+      deploymentMode: 'ha',
+      stateful: {
+        natIp: '203.0.113.100',
+        members: [
+          { ip: '10.146.0.2', ports: '1024-33279' },
+          { ip: '10.146.0.3', ports: '33280-65535' },
+        ],
+      },
+    },
+    'test',
+    () => ['10.146.0.3'],
+  );
+  const stateful = { natIp: '203.0.113.100', syncPort: 3780, selfIp: '10.146.0.3', peerIp: '10.146.0.2', ports: '33280-65535' };
+  t.matchSnapshot(renderRuleset(config, 'ens4', { stateful }).text, 'nft -f input');
+  t.matchSnapshot(renderSysctlConf(namespaceSysctls(config, 'ens4')), 'sysctl.d file');
+  t.throws(() => renderRuleset(config, 'ens4'), /needs its roles/, 'never rendered without knowing which member it is');
+});
+
 for (const [name, input] of Object.entries(typical)) {
   t.test(name, async (t) => {
     const config = validateAgentConfig(input, 'test');

@@ -22,6 +22,8 @@ export interface Fault {
   method?: string | RegExp;
   /** Matched against the request's URL path (no query), e.g. /global\/routes\/natgw-/. */
   path?: string | RegExp;
+  /** Matched against the request body, e.g. an insert of one name: `(body) => body.name === 'natgw-nlb'`. */
+  body?: (body: Json) => boolean;
   /** How many matching calls fail; default 1, Infinity for all. */
   times?: number;
   /** Answer this much later (alone: a slow but successful call). */
@@ -235,12 +237,15 @@ export class HandlerKit {
     return found;
   }
 
-  /** Internal IPs in use (VMs and forwarding rules), so a new one is never handed out twice. */
+  /** Internal IPs in use (VMs, forwarding rules, reserved internal addresses), so one is never handed out twice. */
   usedInternalIps(): Set<string> {
     const used = new Set(
       this.store.all('instances').map((entry) => String(((entry.resource.networkInterfaces as Json[])[0] as Json).networkIP)),
     );
-    for (const entry of this.store.all('forwardingRules')) used.add(String(entry.resource.IPAddress));
+    for (const entry of this.store.all('forwardingRules'))
+      if (entry.resource.loadBalancingScheme === 'INTERNAL') used.add(String(entry.resource.IPAddress));
+    for (const entry of this.store.all('addresses'))
+      if (entry.resource.addressType === 'INTERNAL') used.add(String(entry.resource.address));
     return used;
   }
 }

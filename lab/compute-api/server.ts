@@ -87,10 +87,16 @@ export class FakeComputeApi {
     );
   }
 
-  private takeFault(methodId: string, urlPath: string): Fault | undefined {
+  private takeFault(methodId: string, urlPath: string, body: unknown): Fault | undefined {
     const matches = (pattern: string | RegExp | undefined, value: string) =>
       pattern === undefined || (typeof pattern === 'string' ? pattern === value : pattern.test(value));
-    const index = this.faults.findIndex((fault) => fault.left > 0 && matches(fault.method, methodId) && matches(fault.path, urlPath));
+    const index = this.faults.findIndex(
+      (fault) =>
+        fault.left > 0 &&
+        matches(fault.method, methodId) &&
+        matches(fault.path, urlPath) &&
+        (fault.body === undefined || fault.body((body ?? {}) as Json)),
+    );
     if (index < 0) return undefined;
     const fault = this.faults[index]!;
     fault.left -= 1;
@@ -107,7 +113,7 @@ export class FakeComputeApi {
         const logged: LoggedRequest = { method: spec.id, httpMethod: spec.httpMethod, url: request.url, body: request.body };
         this.requests.push(logged);
         const params = request.params as Record<string, string>;
-        const fault = this.takeFault(spec.id, request.url.split('?')[0] ?? '');
+        const fault = this.takeFault(spec.id, request.url.split('?')[0] ?? '', request.body);
         if (fault?.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
         if (fault?.reset) {
           reply.hijack();

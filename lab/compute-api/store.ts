@@ -176,6 +176,17 @@ const fingerprint = (value: unknown) =>
     .slice(0, 12);
 const now = () => new Date().toISOString();
 
+/** natgw/health as the agent writes it: `ok`, or a JSON object whose `status` is `ok` (stateful mode adds `sync`). */
+export function healthAttributeOk(value: string | undefined): boolean {
+  if (value === 'ok') return true;
+  if (value === undefined || !value.trimStart().startsWith('{')) return false;
+  try {
+    return (JSON.parse(value) as { status?: unknown }).status === 'ok';
+  } catch {
+    return false;
+  }
+}
+
 /** `projects/p/zones/z/instances/n` from a full URL or a partial one, relative to a project and scope. */
 export function relativePath(reference: string, project: string, scope: Scope, collection: Collection): string {
   const trimmed = reference.replace(/^https:\/\/[^/]+\/compute\/(v1|beta|alpha)\//, '');
@@ -389,7 +400,8 @@ export class ComputeStore extends EventEmitter {
             .pop(),
       )?.guestCpus ?? 0;
     const live: Record<QuotaMetric, number> = {
-      STATIC_ADDRESSES: this.list(project, `regions/${region}`, 'addresses').length,
+      // Internal addresses count against another quota (INTERNAL_ADDRESSES), not modelled.
+      STATIC_ADDRESSES: this.list(project, `regions/${region}`, 'addresses').filter((address) => address.addressType !== 'INTERNAL').length,
       IN_USE_ADDRESSES: running.filter((instance) =>
         (((instance.networkInterfaces as Json[] | undefined)?.[0]?.accessConfigs as Json[] | undefined) ?? []).some(
           (config) => config.natIP !== undefined,
@@ -527,7 +539,7 @@ export class ComputeStore extends EventEmitter {
     if (instance.status !== 'RUNNING') return 'UNHEALTHY';
     const match = /projects\/([^/]+)\/zones\/([^/]+)\/instances\/([^/]+)$/.exec(selfLink);
     if (match === null) return 'UNHEALTHY';
-    return this.guestAttributesOf(match[1]!, match[2]!, match[3]!).get('natgw/health') === 'ok' ? 'HEALTHY' : 'UNHEALTHY';
+    return healthAttributeOk(this.guestAttributesOf(match[1]!, match[2]!, match[3]!).get('natgw/health')) ? 'HEALTHY' : 'UNHEALTHY';
   }
 
   /** The instances a managed instance group owns: those whose `created-by` metadata names it. */

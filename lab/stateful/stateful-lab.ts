@@ -2,13 +2,12 @@
 // replicating the active's translations into the standby's kernel table, and a fabric that routes the shared IP (and
 // the clients' default route) to whichever VM is active — the emulation of an external passthrough load balancer's
 // forwarding-rule IP with a failover policy. Health checks from the fabric decide when the IP moves.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HA_CLIENT_TAG, LAB_TRAFFIC_CHECK } from '../ha.js';
 import { Lab, repoRoot, VPC, type LabProcess, type LabVm } from '../lab.js';
 import { defaultGateways, runFailover, until, type FailoverOptions, type FailoverReport, type FailoverSetup } from '../failover.js';
-import { conntrackdConfig } from './conntrackd.js';
+import { conntrackdConfig } from '../../agent/conntrackd.js';
 
 export const SHARED_NAT_IP = '203.0.113.100';
 const HEALTH_PORT = 9731;
@@ -124,21 +123,6 @@ function watchHealth(lab: Lab, backends: LabVm[], onChange: (event: { ip: string
   return lab.spawnHealthChecker(targets, onChange);
 }
 
-/** A host failure: the NIC goes and every process of the VM dies in the same instant, nothing shuts down cleanly. */
-async function failHost(lab: Lab, vm: LabVm): Promise<void> {
-  const pids = execFileSync('ip', ['netns', 'pids', vm.namespace], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  await Promise.all([
-    lab.run('pull the NIC', vm.namespace, ['ip', 'link', 'set', 'ens4', 'down']),
-    ...pids.map(async (pid) => {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }),
-  ]);
-}
-
 /** Builds the lab and the pair, both healthy, the clients routed to nat-a; the caller closes it. */
 export async function buildProgrammedPair(options: ProgrammedPairOptions): Promise<ProgrammedPair> {
   const lab = await Lab.create();
@@ -183,7 +167,7 @@ export async function buildProgrammedPair(options: ProgrammedPairOptions): Promi
       activeBackends: () => defaultGateways(lab, CLIENTS[0].name),
       failHost: async (vm) => {
         failedAt = Date.now();
-        await failHost(lab, vm);
+        await lab.failHost(vm.name);
       },
       moveError: () => moveError,
       detectedAfterMs: () => (detectedAt === undefined || failedAt === undefined ? undefined : detectedAt - failedAt),

@@ -105,6 +105,8 @@ export const sentence = (text: string) => (/[.!?]$/.test(text.trim()) ? text.tri
 const POLICY_NEEDS: Record<string, string> = {
   'constraints/compute.vmExternalIpAccess': 'an external IP on the NAT VM (it is the NAT IP)',
   'constraints/compute.vmCanIpForward': 'IP forwarding on the NAT VM (canIpForward)',
+  'constraints/compute.restrictLoadBalancerCreationForTypes':
+    "an external passthrough Network Load Balancer (EXTERNAL_NETWORK_TCP_UDP) holding --stateful's shared NAT IP",
 };
 
 /** The one message for an organization-policy refusal (quoted in docs/deploy.md). */

@@ -60,24 +60,38 @@ export async function getGuestAttributes(ctx: CallContext, zone: string, name: s
 }
 
 /**
- * One read of guest attribute natgw/health for a wait loop. GCE's advice: a reader treats any error but 404 as "not
- * yet" (writes can be dropped, reads throttled). Only a denied permission or missing credentials is final: waiting
- * cannot fix it.
+ * One read of the natgw/ guest attributes for a wait loop (natgw/health, and natgw/sync in stateful mode). GCE's
+ * advice: a reader treats any error but 404 as "not yet" (writes can be dropped, reads throttled). Only a denied
+ * permission or missing credentials is final: waiting cannot fix it.
  */
-export async function readHealthAttribute(ctx: CallContext, zone: string, name: string): Promise<{ value?: string; error?: string }> {
+export async function readNatgwAttributes(
+  ctx: CallContext,
+  zone: string,
+  name: string,
+): Promise<{ values: Record<string, string>; error?: string }> {
   try {
     const [result] = await withRetry(ctx, `read guest attributes of ${name}`, () =>
       ctx.clients.instances.getGuestAttributes({ project: ctx.project, zone, instance: name, queryPath: 'natgw/' }),
     );
-    const item = (result.queryValue?.items ?? []).find((candidate) => candidate.namespace === 'natgw' && candidate.key === 'health');
-    return item?.value === undefined || item.value === null ? {} : { value: item.value };
+    const values: Record<string, string> = {};
+    for (const item of result.queryValue?.items ?? [])
+      if (item.namespace === 'natgw' && item.key !== undefined && item.key !== null && typeof item.value === 'string')
+        values[item.key] = item.value;
+    return { values };
   } catch (error) {
-    if (isNotFound(error)) return {};
+    if (isNotFound(error)) return { values: {} };
     const parsed = parseApiError(error);
     if (parsed.status === 401 || (parsed.status === 403 && !/rateLimit/i.test(parsed.reason ?? '')))
       throw describeFailure(`read guest attributes of instance ${name}`, error);
-    return { error: `${parsed.status === undefined ? (parsed.code ?? 'error') : `HTTP ${parsed.status}`}: ${parsed.message}` };
+    return { values: {}, error: `${parsed.status === undefined ? (parsed.code ?? 'error') : `HTTP ${parsed.status}`}: ${parsed.message}` };
   }
+}
+
+/** One read of guest attribute natgw/health for a wait loop (see readNatgwAttributes). */
+export async function readHealthAttribute(ctx: CallContext, zone: string, name: string): Promise<{ value?: string; error?: string }> {
+  const read = await readNatgwAttributes(ctx, zone, name);
+  const value = read.values.health;
+  return { ...(value === undefined ? {} : { value }), ...(read.error === undefined ? {} : { error: read.error }) };
 }
 
 /** The serial console text, or a note why it could not be read: it only ever decorates another error. */

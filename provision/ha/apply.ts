@@ -64,17 +64,32 @@ export const healthCheckBody = (check: DesiredHealthCheck): HealthCheck => ({
   httpHealthCheck: { port: check.port, requestPath: check.requestPath, portSpecification: 'USE_FIXED_PORT', proxyHeader: 'NONE' },
 });
 
-/** Health of every backend VM as the load balancer sees it. */
-export async function backendHealth(
-  ctx: CallContext,
-  desired: Pick<DesiredHa, 'region' | 'instanceGroup'> & { backendService: { name: string } },
-): Promise<HealthStatus[]> {
-  return getBackendHealth(ctx, desired.region, desired.backendService.name, desired.instanceGroup);
+/** What the health waits look at: one backend service, its instance groups, and the groups' MIGs (for serial tails). */
+export interface BackendTarget {
+  region: string;
+  backendService: string;
+  groups: string[];
+  migs: string[];
 }
 
-/** The serial console tails of the group's VMs, for an error message. */
-async function serialTails(ctx: CallContext, region: string, mig: string, only?: string): Promise<string> {
-  const vms = (await listManagedInstances(ctx, region, mig)).filter((vm) => only === undefined || lastSegment(vm.instance) === only);
+export const haBackendTarget = (desired: DesiredHa): BackendTarget => ({
+  region: desired.region,
+  backendService: desired.backendService.name,
+  groups: [desired.instanceGroup],
+  migs: [desired.mig.name],
+});
+
+/** Health of every backend VM as the load balancer sees it (getHealth is per instance group). */
+export async function backendHealth(ctx: CallContext, target: BackendTarget): Promise<HealthStatus[]> {
+  const perGroup = await Promise.all(target.groups.map((group) => getBackendHealth(ctx, target.region, target.backendService, group)));
+  return perGroup.flat();
+}
+
+/** The serial console tails of the groups' VMs, for an error message. */
+async function serialTails(ctx: CallContext, region: string, migs: string[], only?: string): Promise<string> {
+  const vms = (await Promise.all(migs.map((mig) => listManagedInstances(ctx, region, mig))))
+    .flat()
+    .filter((vm) => only === undefined || lastSegment(vm.instance) === only);
   const parts: string[] = [];
   for (const vm of vms) {
     const zone = /zones\/([^/]+)\//.exec(vm.instance ?? '')?.[1] ?? '';
@@ -93,10 +108,10 @@ async function serialTails(ctx: CallContext, region: string, mig: string, only?:
 /**
  * Polls getHealth until `ready(statuses)`; on timeout a ProvisionError with each backend's state and serial tails.
  */
-async function waitBackends(
+export async function waitBackends(
   ctx: CallContext,
   progress: Progress,
-  desired: DesiredHa,
+  target: BackendTarget,
   options: HaApplyOptions,
   label: string,
   ready: (statuses: HealthStatus[]) => boolean,
@@ -108,7 +123,7 @@ async function waitBackends(
       const deadline = ctx.clock.now() + options.healthTimeoutMs;
       let last: HealthStatus[] = [];
       for (;;) {
-        last = await backendHealth(ctx, desired);
+        last = await backendHealth(ctx, target);
         if (ready(last)) return last;
         step.update(last.map((status) => `${lastSegment(status.instance)} ${status.healthState ?? '?'}`).join(', ') || 'no backends yet');
         if (ctx.clock.now() >= deadline) break;
@@ -118,7 +133,7 @@ async function waitBackends(
         last.map((status) => `${lastSegment(status.instance)}: ${status.healthState ?? 'UNKNOWN'}`).join(', ') || 'no backends';
       throw new ProvisionError(
         `${failure.what} within ${Math.round(options.healthTimeoutMs / 1000)}s (load balancer says: ${states}).\n${failure.consequence}\n` +
-          `${await serialTails(ctx, desired.region, desired.mig.name, failure.only)}\n` +
+          `${await serialTails(ctx, target.region, target.migs, failure.only)}\n` +
           `The agent answers the load balancer's check on /healthz (egress probe included); fix the cause and re-run provision: it resumes where it stopped.`,
       );
     },
@@ -132,20 +147,35 @@ const MIG_POLL_MS = 3000;
 
 const managedName = (vm: ManagedInstance) => lastSegment(vm.instance) || (vm.name ?? '');
 
+/** One managed instance group as the create/delete/recreate waits need it. */
+export interface MigRef {
+  region: string;
+  name: string;
+  machineType: string;
+  template: string;
+}
+
+export const haMigRef = (desired: DesiredHa): MigRef => ({
+  region: desired.region,
+  name: desired.mig.name,
+  machineType: desired.template.machineType,
+  template: desired.template.name,
+});
+
 /** The cause of a failed MIG create, as one message: policy and quota are refusals (rolled back), the rest is not. */
-function migCreateFailure(desired: DesiredHa, vms: string[], errors: ErrorEntry[]): ProvisionError {
-  const what = `the managed instance group ${desired.mig.name} could not create ${vms.join(', ')}`;
+function migCreateFailure(mig: MigRef, vms: string[], errors: ErrorEntry[]): ProvisionError {
+  const what = `the managed instance group ${mig.name} could not create ${vms.join(', ')}`;
   const refusal = refusalIn(what, errors);
   if (refusal !== undefined) return refusal;
   const text = errorsText(errors);
   if (/RESOURCE_POOL_EXHAUSTED|STOCKOUT|does not have enough resources/i.test(text)) {
     return new ProvisionError(
-      `${what}: ${sentence(text)} The zone is out of ${desired.template.machineType} capacity (a stockout): provision with other --zones or another --machine-type. ` +
+      `${what}: ${sentence(text)} The zone is out of ${mig.machineType} capacity (a stockout): provision with other --zones or another --machine-type. ` +
         'The group keeps retrying meanwhile; a re-run converges.',
     );
   }
   return new ProvisionError(
-    `${what}: ${sentence(text)} Check the instance template ${desired.template.name} (machine type, image, disk type, network) and re-run provision.`,
+    `${what}: ${sentence(text)} Check the instance template ${mig.template} (machine type, image, disk type, network) and re-run provision.`,
   );
 }
 
@@ -154,10 +184,10 @@ function migCreateFailure(desired: DesiredHa, vms: string[], errors: ErrorEntry[
  * VM runs, and fails as soon as GCE reports an attempt's error (lastAttempt, listErrors) instead of waiting out the
  * health timeout with no cause.
  */
-async function waitMigCreates(
+export async function waitMigCreates(
   ctx: CallContext,
   progress: Progress,
-  desired: DesiredHa,
+  mig: MigRef,
   vms: string[],
   options: HaApplyOptions,
 ): Promise<void> {
@@ -166,17 +196,17 @@ async function waitMigCreates(
     // Compared with GCE's own timestamps, so wall-clock time, not the run's clock.
     const since = new Date(Date.now() - 60_000).toISOString();
     for (;;) {
-      const managed = (await listManagedInstances(ctx, desired.region, desired.mig.name)).filter((vm) => vms.includes(managedName(vm)));
+      const managed = (await listManagedInstances(ctx, mig.region, mig.name)).filter((vm) => vms.includes(managedName(vm)));
       const attemptErrors = managed.flatMap((vm) => vm.lastAttempt?.errors?.errors ?? []);
       if (attemptErrors.length > 0) {
-        const logged = (await listMigErrors(ctx, desired.region, desired.mig.name).catch(() => []))
+        const logged = (await listMigErrors(ctx, mig.region, mig.name).catch(() => []))
           .filter((entry) => (entry.timestamp ?? '') >= since)
           .map((entry) => entry.error ?? {})
           .filter((entry) => entry.code !== undefined || entry.message !== undefined);
         const causes = logged.length > 0 ? logged : attemptErrors;
         // Each VM reports the same cause: say it once.
         throw migCreateFailure(
-          desired,
+          mig,
           vms,
           causes.filter(
             (cause, index) => causes.findIndex((other) => other.code === cause.code && other.message === cause.message) === index,
@@ -194,7 +224,7 @@ async function waitMigCreates(
       );
       if (ctx.clock.now() >= deadline) {
         throw new ProvisionError(
-          `the managed instance group ${desired.mig.name} did not create ${pending.join(', ')} within ${Math.round(options.healthTimeoutMs / 1000)}s and reported no error; re-run provision to resume.`,
+          `the managed instance group ${mig.name} did not create ${pending.join(', ')} within ${Math.round(options.healthTimeoutMs / 1000)}s and reported no error; re-run provision to resume.`,
         );
       }
       await ctx.clock.sleep(Math.min(MIG_POLL_MS, options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
@@ -203,17 +233,17 @@ async function waitMigCreates(
 }
 
 /** deleteInstances is DONE once accepted: the VM (and its hold on the NAT IP) goes later. */
-async function waitMigDeletes(
+export async function waitMigDeletes(
   ctx: CallContext,
   progress: Progress,
-  desired: DesiredHa,
+  mig: MigRef,
   vms: string[],
   options: HaApplyOptions,
 ): Promise<void> {
   await progress.run(`waiting until ${vms.join(', ')} ${vms.length === 1 ? 'is' : 'are'} gone`, async (step) => {
     const deadline = ctx.clock.now() + options.healthTimeoutMs;
     for (;;) {
-      const left = (await listManagedInstances(ctx, desired.region, desired.mig.name)).filter((vm) => vms.includes(managedName(vm)));
+      const left = (await listManagedInstances(ctx, mig.region, mig.name)).filter((vm) => vms.includes(managedName(vm)));
       if (left.length === 0) return;
       step.update(left.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}`).join(', '));
       if (ctx.clock.now() >= deadline) {
@@ -226,7 +256,168 @@ async function waitMigDeletes(
   });
 }
 
-const all = (plan: Plan, kind: Change['kind'], action?: Change['action']) =>
+/**
+ * applyUpdatesToInstances only records the intent: waits until the MIG reports the VM rebuilt from the new template, so
+ * the old VM's last HEALTHY answer is never taken for the new one's.
+ */
+export async function waitRecreated(ctx: CallContext, progress: Progress, mig: MigRef, vm: string, options: HaApplyOptions): Promise<void> {
+  await progress.run(`waiting for ${vm} to be recreated from ${mig.template}`, async (step) => {
+    const deadline = ctx.clock.now() + options.healthTimeoutMs;
+    for (;;) {
+      const current = (await listManagedInstances(ctx, mig.region, mig.name)).find((candidate) => lastSegment(candidate.instance) === vm);
+      const state =
+        current === undefined
+          ? 'absent'
+          : `${String(current.currentAction ?? '?')}, ${String(current.instanceStatus ?? '?')}, ${lastSegment(current.version?.instanceTemplate)}`;
+      if (
+        current !== undefined &&
+        String(current.currentAction) === 'NONE' &&
+        String(current.instanceStatus) === 'RUNNING' &&
+        lastSegment(current.version?.instanceTemplate) === mig.template
+      )
+        return;
+      step.update(state);
+      if (ctx.clock.now() >= deadline) {
+        throw new ProvisionError(
+          `the rolling update stopped: the group did not recreate ${vm} from ${mig.template} within ${Math.round(options.healthTimeoutMs / 1000)}s (now: ${state}). The VMs not yet replaced keep serving; re-run provision to resume.`,
+        );
+      }
+      await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
+    }
+  });
+}
+
+type Record = (change: Change) => void;
+
+/** Health checks (created or patched) and the instance template (created: templates are immutable). */
+export async function applyChecksAndTemplate(
+  ctx: CallContext,
+  desired: Pick<DesiredHa, 'region' | 'healthChecks' | 'template'>,
+  plan: Plan,
+  progress: Progress,
+  record: Record,
+  created: CreatedThisRun,
+): Promise<void> {
+  const { region } = desired;
+  for (const want of [desired.healthChecks.traffic, desired.healthChecks.autoheal]) {
+    const change = findChange(plan, 'healthCheck', want.name);
+    if (change?.action === 'create') {
+      await progress.run(`creating health check ${want.name} (${want.requestPath} every ${want.checkIntervalSec}s)`, () =>
+        insertHealthCheck(ctx, region, healthCheckBody(want)),
+      );
+      created.add(`health check ${want.name}`, () => deleteHealthCheck(ctx, region, want.name));
+    } else if (change?.action === 'update')
+      await progress.run(`updating health check ${want.name}`, () => patchHealthCheck(ctx, region, want.name, healthCheckBody(want)));
+    else continue;
+    record(change);
+  }
+  const templateChange = findChange(plan, 'template', desired.template.name);
+  if (templateChange?.action === 'create') {
+    await progress.run(`creating instance template ${desired.template.name} (${desired.template.machineType})`, () =>
+      insertInstanceTemplate(ctx, {
+        name: desired.template.name,
+        description: desired.template.description,
+        properties: desired.template.properties,
+      }),
+    );
+    created.add(`instance template ${desired.template.name}`, () => deleteInstanceTemplate(ctx, desired.template.name));
+    record(templateChange);
+  }
+}
+
+/** A group created (empty: VMs come with createInstances) or patched (template, policies; never its zones). */
+export async function applyMig(
+  ctx: CallContext,
+  region: string,
+  want: DesiredHa['mig'],
+  zones: string[],
+  change: Change | undefined,
+  progress: Progress,
+  record: Record,
+  created: CreatedThisRun,
+): Promise<void> {
+  if (change?.action === 'create') {
+    await progress.run(`creating managed instance group ${want.name} over ${zones.join(', ')}`, () => insertMig(ctx, region, want));
+    created.add(`managed instance group ${want.name}`, () => deleteMig(ctx, region, want.name));
+    record(change);
+  } else if (change?.action === 'update') {
+    const { name: _name, targetSize: _size, distributionPolicy: _zones, baseInstanceName: _base, ...patch } = want;
+    await progress.run(`updating managed instance group ${want.name}`, () => patchMig(ctx, region, want.name, patch));
+    record(change);
+  }
+}
+
+export async function applyBackendService(
+  ctx: CallContext,
+  region: string,
+  want: DesiredHa['backendService'],
+  plan: Plan,
+  progress: Progress,
+  record: Record,
+  what: string,
+  created: CreatedThisRun,
+): Promise<void> {
+  const change = findChange(plan, 'backendService', want.name);
+  if (change?.action === 'create') {
+    await progress.run(`creating backend service ${want.name} (${what})`, () => insertBackendService(ctx, region, want));
+    created.add(`backend service ${want.name}`, () => deleteBackendService(ctx, region, want.name));
+    record(change);
+  } else if (change?.action === 'update') {
+    const { name: _name, loadBalancingScheme: _scheme, protocol: _protocol, ...patch } = want;
+    await progress.run(`updating backend service ${want.name}`, () => patchBackendService(ctx, region, want.name, patch));
+    record(change);
+  }
+}
+
+/** The route goes in only once the load balancer has a healthy backend; returns the health it saw ([] if no route change). */
+export async function createRouteOnceHealthy(
+  ctx: CallContext,
+  progress: Progress,
+  desired: Pick<DesiredHa, 'route' | 'forwardingRule' | 'backendService'>,
+  target: BackendTarget,
+  routeChange: Change | undefined,
+  options: HaApplyOptions,
+  record: Record,
+): Promise<HealthStatus[]> {
+  if (routeChange?.action !== 'create' && routeChange?.action !== 'replace') return [];
+  const statuses = await waitBackends(
+    ctx,
+    progress,
+    target,
+    options,
+    `waiting for a healthy backend in ${desired.backendService.name}`,
+    (list) => list.some((status) => status.healthState === 'HEALTHY'),
+    {
+      what: 'no NAT VM of the gateway turned healthy',
+      consequence: 'The route was not created, so no client traffic goes to the load balancer.',
+    },
+  );
+  const route = desired.route;
+  await progress.run(
+    `creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')} → ${desired.forwardingRule.name}, priority ${route.priority})`,
+    () =>
+      insertRoute(ctx, {
+        name: route.name,
+        network: route.network,
+        destRange: route.destRange,
+        priority: route.priority,
+        tags: route.tags,
+        nextHopIlb: route.nextHopIlb,
+        description: route.description,
+      }),
+  );
+  record(routeChange);
+  return statuses;
+}
+
+export async function deleteSupersededTemplates(ctx: CallContext, plan: Plan, progress: Progress, record: Record): Promise<void> {
+  for (const change of all(plan, 'template', 'delete')) {
+    await progress.run(`deleting superseded instance template ${change.name}`, () => deleteInstanceTemplate(ctx, change.name));
+    record(change);
+  }
+}
+
+export const all = (plan: Plan, kind: Change['kind'], action?: Change['action']) =>
   plan.changes.filter((change) => change.kind === kind && (action === undefined || change.action === action));
 
 export function applyHa(
@@ -253,6 +444,8 @@ async function applyHaSteps(
   const record = (change: Change) => applied.push({ kind: change.kind, name: change.name, action: change.action });
   const { region, project } = desired;
   const names = haNames(desired.gateway);
+  const migRef = haMigRef(desired);
+  const target = haBackendTarget(desired);
 
   // ---- addresses ----
   for (const change of all(plan, 'address', 'create')) {
@@ -276,33 +469,7 @@ async function applyHaSteps(
     if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
   });
 
-  // ---- health checks ----
-  for (const want of [desired.healthChecks.traffic, desired.healthChecks.autoheal]) {
-    const change = findChange(plan, 'healthCheck', want.name);
-    if (change?.action === 'create') {
-      await progress.run(`creating health check ${want.name} (${want.requestPath} every ${want.checkIntervalSec}s)`, () =>
-        insertHealthCheck(ctx, region, healthCheckBody(want)),
-      );
-      created.add(`health check ${want.name}`, () => deleteHealthCheck(ctx, region, want.name));
-    } else if (change?.action === 'update')
-      await progress.run(`updating health check ${want.name}`, () => patchHealthCheck(ctx, region, want.name, healthCheckBody(want)));
-    else continue;
-    record(change);
-  }
-
-  // ---- template ----
-  const templateChange = findChange(plan, 'template', desired.template.name);
-  if (templateChange?.action === 'create') {
-    await progress.run(`creating instance template ${desired.template.name} (${desired.template.machineType})`, () =>
-      insertInstanceTemplate(ctx, {
-        name: desired.template.name,
-        description: desired.template.description,
-        properties: desired.template.properties,
-      }),
-    );
-    created.add(`instance template ${desired.template.name}`, () => deleteInstanceTemplate(ctx, desired.template.name));
-    record(templateChange);
-  }
+  await applyChecksAndTemplate(ctx, desired, plan, progress, record, created);
 
   // ---- route and forwarding rule that must be replaced go first (clients fall back to the internet route) ----
   const routeChange = findChange(plan, 'route');
@@ -314,19 +481,7 @@ async function applyHaSteps(
       deleteForwardingRule(ctx, region, ruleChange.name),
     );
 
-  // ---- MIG ----
-  const migChange = findChange(plan, 'mig');
-  if (migChange?.action === 'create') {
-    await progress.run(`creating managed instance group ${desired.mig.name} over ${desired.zones.join(', ')}`, () =>
-      insertMig(ctx, region, desired.mig),
-    );
-    created.add(`managed instance group ${desired.mig.name}`, () => deleteMig(ctx, region, desired.mig.name));
-    record(migChange);
-  } else if (migChange?.action === 'update') {
-    const { name: _name, targetSize: _size, distributionPolicy: _zones, baseInstanceName: _base, ...patch } = desired.mig;
-    await progress.run(`updating managed instance group ${desired.mig.name}`, () => patchMig(ctx, region, desired.mig.name, patch));
-    record(migChange);
-  }
+  await applyMig(ctx, region, desired.mig, desired.zones, findChange(plan, 'mig'), progress, record, created);
 
   // ---- VMs: scale down first (their IPs are released below), then create, then roll ----
   const removed = all(plan, 'vm', 'delete');
@@ -347,7 +502,7 @@ async function applyHaSteps(
       await waitMigDeletes(
         ctx,
         progress,
-        desired,
+        migRef,
         removed.map((change) => change.name),
         options,
       );
@@ -385,36 +540,33 @@ async function applyHaSteps(
         .filter((link) => link !== '');
       if (links.length > 0) {
         await deleteMigInstances(ctx, region, names.mig, links);
-        await waitMigDeletes(ctx, progress, desired, vmNames, options);
+        await waitMigDeletes(ctx, progress, migRef, vmNames, options);
       }
       const configsLeft = (await listPerInstanceConfigs(ctx, region, names.mig))
         .map((config) => config.name ?? '')
         .filter((name) => vmNames.includes(name));
       if (configsLeft.length > 0) await deletePerInstanceConfigs(ctx, region, names.mig, configsLeft);
     });
-    await waitMigCreates(ctx, progress, desired, vmNames, options);
+    await waitMigCreates(ctx, progress, migRef, vmNames, options);
     creates.forEach(record);
   }
 
   // ---- backend service and forwarding rule ----
-  const serviceChange = findChange(plan, 'backendService');
-  if (serviceChange?.action === 'create') {
-    await progress.run(
-      `creating backend service ${desired.backendService.name} (INTERNAL, health check ${desired.healthChecks.traffic.name})`,
-      () => insertBackendService(ctx, region, desired.backendService),
-    );
-    record(serviceChange);
-  } else if (serviceChange?.action === 'update') {
-    const { name: _name, loadBalancingScheme: _scheme, protocol: _protocol, ...patch } = desired.backendService;
-    await progress.run(`updating backend service ${desired.backendService.name}`, () =>
-      patchBackendService(ctx, region, desired.backendService.name, patch),
-    );
-    record(serviceChange);
-  }
+  await applyBackendService(
+    ctx,
+    region,
+    desired.backendService,
+    plan,
+    progress,
+    record,
+    `INTERNAL, health check ${desired.healthChecks.traffic.name}`,
+    created,
+  );
   if (ruleChange?.action === 'create' || ruleChange?.action === 'replace') {
     await progress.run(`creating forwarding rule ${desired.forwardingRule.name} (INTERNAL, TCP, all ports)`, () =>
       insertForwardingRule(ctx, region, desired.forwardingRule),
     );
+    created.add(`forwarding rule ${desired.forwardingRule.name}`, () => deleteForwardingRule(ctx, region, desired.forwardingRule.name));
     record(ruleChange);
   }
 
@@ -425,38 +577,11 @@ async function applyHaSteps(
     await progress.run(`replacing ${vm.name} in ${vm.zone} with template ${desired.template.name} (the agent drains it first)`, () =>
       replaceMigInstances(ctx, region, names.mig, [`projects/${project}/${vm.link}`]),
     );
-    // The operation only records the intent: wait until the MIG reports the VM rebuilt from the new template, so the
-    // old VM's last HEALTHY answer is never taken for the new one's.
-    await progress.run(`waiting for ${vm.name} to be recreated from ${desired.template.name}`, async (step) => {
-      const deadline = ctx.clock.now() + options.healthTimeoutMs;
-      for (;;) {
-        const current = (await listManagedInstances(ctx, region, names.mig)).find(
-          (candidate) => lastSegment(candidate.instance) === vm.name,
-        );
-        const state =
-          current === undefined
-            ? 'absent'
-            : `${String(current.currentAction ?? '?')}, ${String(current.instanceStatus ?? '?')}, ${lastSegment(current.version?.instanceTemplate)}`;
-        if (
-          current !== undefined &&
-          String(current.currentAction) === 'NONE' &&
-          String(current.instanceStatus) === 'RUNNING' &&
-          lastSegment(current.version?.instanceTemplate) === desired.template.name
-        )
-          return;
-        step.update(state);
-        if (ctx.clock.now() >= deadline) {
-          throw new ProvisionError(
-            `the rolling update stopped: the group did not recreate ${vm.name} from ${desired.template.name} within ${Math.round(options.healthTimeoutMs / 1000)}s (now: ${state}). The VMs not yet replaced keep serving; re-run provision to resume.`,
-          );
-        }
-        await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-      }
-    });
+    await waitRecreated(ctx, progress, migRef, vm.name, options);
     await waitBackends(
       ctx,
       progress,
-      desired,
+      target,
       options,
       `waiting for ${vm.name} to be healthy in the load balancer`,
       (statuses) => statuses.some((status) => lastSegment(status.instance) === vm.name && status.healthState === 'HEALTHY'),
@@ -470,42 +595,8 @@ async function applyHaSteps(
   }
 
   // ---- route: only once the load balancer has a healthy backend ----
-  let statuses: HealthStatus[] = [];
-  if (routeChange?.action === 'create' || routeChange?.action === 'replace') {
-    statuses = await waitBackends(
-      ctx,
-      progress,
-      desired,
-      options,
-      `waiting for a healthy backend in ${desired.backendService.name}`,
-      (list) => list.some((status) => status.healthState === 'HEALTHY'),
-      {
-        what: 'no NAT VM of the gateway turned healthy',
-        consequence: 'The route was not created, so no client traffic goes to the load balancer.',
-      },
-    );
-    const route = desired.route;
-    await progress.run(
-      `creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')} → ${desired.forwardingRule.name}, priority ${route.priority})`,
-      () =>
-        insertRoute(ctx, {
-          name: route.name,
-          network: route.network,
-          destRange: route.destRange,
-          priority: route.priority,
-          tags: route.tags,
-          nextHopIlb: route.nextHopIlb,
-          description: route.description,
-        }),
-    );
-    record(routeChange);
-  }
-
-  // ---- clean-up: superseded templates, scaled-away addresses ----
-  for (const change of all(plan, 'template', 'delete')) {
-    await progress.run(`deleting superseded instance template ${change.name}`, () => deleteInstanceTemplate(ctx, change.name));
-    record(change);
-  }
+  let statuses = await createRouteOnceHealthy(ctx, progress, desired, target, routeChange, options, record);
+  await deleteSupersededTemplates(ctx, plan, progress, record);
   for (const change of all(plan, 'address', 'delete')) {
     await progress.run(`releasing address ${change.name}`, () => deleteAddress(ctx, region, change.name));
     record(change);
@@ -516,7 +607,7 @@ async function applyHaSteps(
     const known = observed.addresses.find((candidate) => candidate.name === address.name)?.address;
     natIps.push(known ?? (await getAddress(ctx, region, address.name))?.address ?? '?');
   }
-  if (statuses.length === 0 && observed.backendService !== undefined) statuses = await backendHealth(ctx, desired).catch(() => []);
+  if (statuses.length === 0 && observed.backendService !== undefined) statuses = await backendHealth(ctx, target).catch(() => []);
   return {
     natIps,
     healthy: statuses.filter((status) => status.healthState === 'HEALTHY').map((status) => lastSegment(status.instance)),
@@ -536,7 +627,11 @@ export function applyDestroyHa(
     forwardingRule: { describe: (name) => `deleting forwarding rule ${name}`, remove: (name) => deleteForwardingRule(ctx, region, name) },
     backendService: { describe: (name) => `deleting backend service ${name}`, remove: (name) => deleteBackendService(ctx, region, name) },
     mig: {
-      describe: (name) => `deleting managed instance group ${name} and its ${observed.vms.length} VMs`,
+      describe: (name) => {
+        const member = (['a', 'b'] as const).find((key) => observed.stateful?.members[key].mig?.name === name);
+        const vms = member === undefined ? observed.vms : (observed.stateful?.members[member].vms ?? []);
+        return `deleting managed instance group ${name} and its ${vms.length} VMs`;
+      },
       remove: (name) => deleteMig(ctx, region, name),
     },
     healthCheck: { describe: (name) => `deleting health check ${name}`, remove: (name) => deleteHealthCheck(ctx, region, name) },

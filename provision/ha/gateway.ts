@@ -39,6 +39,9 @@ import {
   type ResourceNames,
 } from '../model.js';
 import type { Options } from '../options.js';
+import { statefulNames, type ObservedStateful, type ObservedVm } from './members.js';
+
+export type { ObservedVm } from './members.js';
 import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 
 // ---- timing: the numbers docs/ha.md explains ----
@@ -157,17 +160,26 @@ export interface DesiredHaInputs {
   discovery: Discovery;
   zones: string[];
   payload: Record<string, string>;
+  /** Stateful HA's faster traffic check (default TRAFFIC_CHECK); the agent's drain time follows from it. */
+  trafficCheck?: CheckTiming;
+  /** Agent config keys added after the base config was validated (stateful HA's `stateful` section). */
+  agentSection?: Record<string, unknown>;
 }
 
-export function desiredHa({ options, discovery, zones, payload }: DesiredHaInputs): { desired: DesiredHa; agentConfig: AgentConfigInput } {
-  const drainSeconds = drainSecondsFor(TRAFFIC_CHECK);
+export function desiredHa({ options, discovery, zones, payload, trafficCheck = TRAFFIC_CHECK, agentSection }: DesiredHaInputs): {
+  desired: DesiredHa;
+  agentConfig: AgentConfigInput;
+} {
+  const drainSeconds = drainSecondsFor(trafficCheck);
   const given = (options.agent as { drainSeconds?: number }).drainSeconds ?? 0;
   // The single-mode builder gives the firewalls, the VM shape and the agent config; HA adds its agent keys.
   const haOptions: Options = {
     ...options,
     agent: { ...options.agent, deploymentMode: 'ha', drainSeconds: Math.max(given, drainSeconds) } as Options['agent'],
   };
-  const { desired: single, agentConfig } = desiredState({ options: haOptions, discovery, zone: zones[0]!, payload });
+  const { desired: single, agentConfig: baseConfig } = desiredState({ options: haOptions, discovery, zone: zones[0]!, payload });
+  const agentConfig = { ...baseConfig, ...agentSection } as AgentConfigInput;
+  if (agentSection !== undefined) single.instance.metadata['natgw-config'] = JSON.stringify(agentConfig);
   const names = haNames(options.name);
   const { project, region } = options;
   const marker = markerFor(options.name);
@@ -216,7 +228,7 @@ export function desiredHa({ options, discovery, zones, payload }: DesiredHaInput
   const healthChecks = {
     traffic: check(
       names.healthTraffic,
-      TRAFFIC_CHECK,
+      trafficCheck,
       `load-balancer health of NAT gateway ${options.name}: agent /healthz (egress probe, draining)`,
     ),
     autoheal: check(
@@ -322,14 +334,6 @@ export function desiredHa({ options, discovery, zones, payload }: DesiredHaInput
 
 // ---- observe ----
 
-export interface ObservedVm {
-  name: string;
-  zone: string;
-  link: string;
-  status: string;
-  template: string;
-}
-
 export interface ObservedHa {
   /** Addresses named NAME-ip-N (ours or not). */
   addresses: ObservedAddress[];
@@ -343,6 +347,8 @@ export interface ObservedHa {
   backendService?: BackendService;
   forwardingRule?: ForwardingRule;
   route?: Route;
+  /** What only stateful HA (--stateful) creates; read alongside (status and destroy find the mode by it). */
+  stateful?: ObservedStateful;
   /** Single-mode leftovers: switching modes is refused while they exist. */
   singleInstance?: Instance;
   singleAddress?: Address;
@@ -444,12 +450,12 @@ export function diffMig(have: InstanceGroupManager, want: DesiredHa['mig']): Fie
   const wantHeal = want.autoHealingPolicies![0]!;
   diffField(diffs, 'autoHealingPolicies.healthCheck', lastSegment(heal?.healthCheck), lastSegment(wantHeal.healthCheck));
   diffField(diffs, 'autoHealingPolicies.initialDelaySec', String(heal?.initialDelaySec ?? '(none)'), String(wantHeal.initialDelaySec));
-  diffField(
-    diffs,
-    'statefulPolicy.externalIPs.nic0',
-    String(have.statefulPolicy?.preservedState?.externalIPs?.nic0?.autoDelete ?? '(none)'),
-    'NEVER',
-  );
+  for (const kind of ['externalIPs', 'internalIPs'] as const) {
+    const wanted = want.statefulPolicy?.preservedState?.[kind]?.nic0?.autoDelete;
+    const had = have.statefulPolicy?.preservedState?.[kind]?.nic0?.autoDelete;
+    if (wanted !== undefined || (had !== undefined && had !== null))
+      diffField(diffs, `statefulPolicy.${kind}.nic0`, String(had ?? '(none)'), String(wanted ?? '(none)'));
+  }
   const policy = have.updatePolicy ?? {};
   const wantPolicy = want.updatePolicy!;
   for (const key of ['type', 'minimalAction', 'mostDisruptiveAllowedAction', 'replacementMethod', 'instanceRedistributionType'] as const) {
@@ -465,14 +471,10 @@ export function diffMig(have: InstanceGroupManager, want: DesiredHa['mig']): Fie
   return diffs;
 }
 
-export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
-  const gateway = desired.gateway;
-  const changes: Change[] = [];
-  const conflicts: Change[] = [];
-  const conflict = (kind: Change['kind'], name: string, note: string) =>
-    conflicts.push({ kind, name, action: 'conflict', diffs: [], note });
+type Conflict = (kind: Change['kind'], name: string, note: string) => void;
 
-  // ---- mode switch: refused unless nothing of the other mode but shared firewall rules exists ----
+/** Shared by --ha and --stateful: a single-mode gateway of this name is never switched in place. */
+export function planModeSwitch(gateway: string, observed: ObservedHa, conflict: Conflict): void {
   const singleWhy = [
     observed.singleInstance !== undefined && ownerFromLabels(observed.singleInstance.labels) === gateway
       ? `instance ${observed.singleInstance.name} in ${lastSegment(observed.singleInstance.zone)}`
@@ -491,22 +493,16 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
       `gateway ${gateway} runs in single mode (${singleWhy.join(', ')}); switching to HA is not done in place: run 'natgw destroy' for it first (its NAT IP goes away), then 'natgw provision --ha'`,
     );
   }
+}
 
-  // ---- addresses: NAME-ip-1..N wanted, higher numbers are scaled away ----
-  const wantedAddresses = new Set(desired.addresses.map((address) => address.name));
-  for (const want of desired.addresses) {
-    const have = observed.addresses.find((address) => address.name === want.name);
-    if (have === undefined) changes.push({ kind: 'address', name: want.name, action: 'create', diffs: [] });
-    else if (ownerFromLabels(have.labels) !== gateway)
-      conflict('address', want.name, 'an address with this name exists but is not labelled as this gateway; pick another --name');
-    else changes.push({ kind: 'address', name: want.name, action: 'unchanged', diffs: [], note: have.address });
-  }
-
-  // ---- firewalls ----
-  planFirewalls(gateway, desired.firewalls, observed.firewalls, changes, conflicts);
-
-  // ---- health checks ----
-  for (const want of [desired.healthChecks.traffic, desired.healthChecks.autoheal]) {
+export function planHealthChecks(
+  gateway: string,
+  wanted: DesiredHealthCheck[],
+  observed: ObservedHa,
+  changes: Change[],
+  conflict: Conflict,
+): void {
+  for (const want of wanted) {
     const have = observed.healthChecks[want.name];
     if (have === undefined)
       changes.push({
@@ -523,40 +519,230 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
       changes.push({ kind: 'healthCheck', name: want.name, action: diffs.length > 0 ? 'update' : 'unchanged', diffs });
     }
   }
+}
 
-  // ---- template ----
-  const templateHave = observed.templates.find((template) => template.name === desired.template.name);
-  if (templateHave === undefined) changes.push({ kind: 'template', name: desired.template.name, action: 'create', diffs: [] });
-  else if (!mine(gateway, templateHave.description))
-    conflict('template', desired.template.name, "an instance template with this name exists but is not marked as this gateway's");
-  else changes.push({ kind: 'template', name: desired.template.name, action: 'unchanged', diffs: [] });
+export function planTemplate(
+  gateway: string,
+  want: DesiredHa['template'],
+  observed: ObservedHa,
+  changes: Change[],
+  conflict: Conflict,
+): void {
+  const have = observed.templates.find((template) => template.name === want.name);
+  if (have === undefined) changes.push({ kind: 'template', name: want.name, action: 'create', diffs: [] });
+  else if (!mine(gateway, have.description))
+    conflict('template', want.name, "an instance template with this name exists but is not marked as this gateway's");
+  else changes.push({ kind: 'template', name: want.name, action: 'unchanged', diffs: [] });
+}
 
-  // ---- MIG ----
-  const mig = observed.mig;
-  let migTemplateChanges = false;
-  if (mig === undefined)
-    changes.push({ kind: 'mig', name: desired.mig.name, action: 'create', diffs: [], note: `zones ${desired.zones.join(', ')}` });
-  else if (!mine(gateway, mig.description))
-    conflict('mig', desired.mig.name, "a managed instance group with this name exists but is not marked as this gateway's");
-  else {
-    const haveZones = (mig.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
-    if (haveZones.join(',') !== [...desired.zones].sort().join(',')) {
-      conflict(
-        'mig',
-        desired.mig.name,
-        `its zones are ${haveZones.join(', ')} and GCE cannot change a regional group's zones; keep --zones ${haveZones.join(',')}, or destroy and re-provision (the NAT IPs change)`,
-      );
-    }
-    const diffs = diffMig(mig, desired.mig);
-    migTemplateChanges = diffs.some((diff) => diff.field === 'instanceTemplate');
+/** Templates of ours other than the wanted one: deleted at the end of the run, once no group uses them. */
+export function planStaleTemplates(gateway: string, wanted: string, observed: ObservedHa, changes: Change[]): void {
+  for (const template of observed.templates) {
+    if (template.name === wanted || !mine(gateway, template.description)) continue;
     changes.push({
-      kind: 'mig',
-      name: desired.mig.name,
-      action: diffs.length > 0 ? 'update' : 'unchanged',
-      diffs,
-      ...(migTemplateChanges ? { note: 'new template: VMs are replaced one at a time, each drained first' } : {}),
+      kind: 'template',
+      name: template.name ?? '',
+      action: 'delete',
+      diffs: [],
+      note: 'superseded; deleted once no VM group uses it',
     });
   }
+}
+
+/** An existing group of ours: zones are fixed, the rest is patched. Returns whether its template changes. */
+export function planMig(
+  gateway: string,
+  want: DesiredHa['mig'],
+  zones: string[],
+  have: InstanceGroupManager | undefined,
+  changes: Change[],
+  conflict: Conflict,
+): boolean {
+  if (have === undefined) {
+    changes.push({ kind: 'mig', name: want.name, action: 'create', diffs: [], note: `zones ${zones.join(', ')}` });
+    return false;
+  }
+  if (!mine(gateway, have.description)) {
+    conflict('mig', want.name, "a managed instance group with this name exists but is not marked as this gateway's");
+    return false;
+  }
+  const haveZones = (have.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
+  if (haveZones.join(',') !== [...zones].sort().join(',')) {
+    conflict(
+      'mig',
+      want.name,
+      `its zones are ${haveZones.join(', ')} and GCE cannot change a regional group's zones; keep --zones ${haveZones.join(',')}, or destroy and re-provision (the NAT IPs change)`,
+    );
+  }
+  const diffs = diffMig(have, want);
+  const templateChanges = diffs.some((diff) => diff.field === 'instanceTemplate');
+  changes.push({
+    kind: 'mig',
+    name: want.name,
+    action: diffs.length > 0 ? 'update' : 'unchanged',
+    diffs,
+    ...(templateChanges ? { note: 'new template: VMs are replaced one at a time, each drained first' } : {}),
+  });
+  return templateChanges;
+}
+
+const failoverText = (service: BackendService) =>
+  setText((service.backends ?? []).map((backend) => `${shortLink(backend.group)}${backend.failover === true ? ' (failover)' : ''}`));
+
+export function planBackendService(
+  gateway: string,
+  want: DesiredHa['backendService'],
+  have: BackendService | undefined,
+  changes: Change[],
+  conflict: Conflict,
+): void {
+  if (have === undefined) {
+    changes.push({ kind: 'backendService', name: want.name, action: 'create', diffs: [] });
+    return;
+  }
+  if (!mine(gateway, have.description)) {
+    conflict('backendService', want.name, "a backend service with this name exists but is not marked as this gateway's");
+    return;
+  }
+  const diffs: FieldDiff[] = [];
+  diffField(diffs, 'loadBalancingScheme', String(have.loadBalancingScheme ?? ''), String(want.loadBalancingScheme));
+  diffField(diffs, 'protocol', String(have.protocol ?? ''), String(want.protocol));
+  diffField(diffs, 'healthChecks', setText((have.healthChecks ?? []).map(lastSegment)), setText(want.healthChecks!.map(lastSegment)));
+  diffField(diffs, 'backends', failoverText(have), failoverText(want));
+  diffField(
+    diffs,
+    'connectionDraining.drainingTimeoutSec',
+    String(have.connectionDraining?.drainingTimeoutSec ?? 0),
+    String(want.connectionDraining!.drainingTimeoutSec),
+  );
+  diffField(diffs, 'sessionAffinity', String(have.sessionAffinity ?? 'NONE'), 'NONE');
+  // Only what this gateway sets is compared: --ha leaves failover and connection tracking at GCE's defaults.
+  const wantFailover = want.failoverPolicy;
+  if (wantFailover !== undefined && wantFailover !== null) {
+    for (const key of ['failoverRatio', 'dropTrafficIfUnhealthy', 'disableConnectionDrainOnFailover'] as const)
+      diffField(diffs, `failoverPolicy.${key}`, String(have.failoverPolicy?.[key] ?? '(none)'), String(wantFailover[key]));
+  }
+  const wantPersistence = want.connectionTrackingPolicy?.connectionPersistenceOnUnhealthyBackends;
+  if (wantPersistence !== undefined && wantPersistence !== null)
+    diffField(
+      diffs,
+      'connectionTrackingPolicy.connectionPersistenceOnUnhealthyBackends',
+      String(have.connectionTrackingPolicy?.connectionPersistenceOnUnhealthyBackends ?? 'DEFAULT_FOR_PROTOCOL'),
+      String(wantPersistence),
+    );
+  // Scheme and protocol cannot be patched; the rest can.
+  if (diffs.some((diff) => diff.field === 'loadBalancingScheme' || diff.field === 'protocol'))
+    conflict(
+      'backendService',
+      have.name ?? '',
+      'its load-balancing scheme or protocol differs and cannot be changed in place; destroy and re-provision',
+    );
+  changes.push({ kind: 'backendService', name: want.name, action: diffs.length > 0 ? 'update' : 'unchanged', diffs });
+}
+
+/** Forwarding rules cannot be changed in place. Returns whether the rule is (re)created by this plan. */
+export function planForwardingRule(
+  gateway: string,
+  want: DesiredHa['forwardingRule'],
+  have: ForwardingRule | undefined,
+  changes: Change[],
+  conflict: Conflict,
+  replaceNote = 'forwarding rules cannot be changed in place; the route goes meanwhile',
+): boolean {
+  if (have === undefined) {
+    changes.push({ kind: 'forwardingRule', name: want.name, action: 'create', diffs: [] });
+    return true;
+  }
+  if (!mine(gateway, have.description)) {
+    conflict('forwardingRule', want.name, "a forwarding rule with this name exists but is not marked as this gateway's");
+    return false;
+  }
+  const diffs: FieldDiff[] = [];
+  diffField(diffs, 'loadBalancingScheme', String(have.loadBalancingScheme ?? ''), String(want.loadBalancingScheme));
+  diffField(diffs, 'IPProtocol', String(have.IPProtocol ?? ''), String(want.IPProtocol));
+  diffField(diffs, 'allPorts', String(have.allPorts === true), 'true');
+  diffField(diffs, 'backendService', lastSegment(have.backendService), lastSegment(want.backendService));
+  if (want.subnetwork !== undefined && want.subnetwork !== null)
+    diffField(diffs, 'subnetwork', lastSegment(have.subnetwork), lastSegment(want.subnetwork));
+  // An unknown IP (its address not reserved yet) is not a difference: the address is then created and the rule with it.
+  if (want.IPAddress !== undefined && want.IPAddress !== null && want.IPAddress !== '')
+    diffField(diffs, 'IPAddress', String(have.IPAddress ?? ''), want.IPAddress);
+  const replaced = diffs.length > 0;
+  changes.push({
+    kind: 'forwardingRule',
+    name: want.name,
+    action: replaced ? 'replace' : 'unchanged',
+    diffs,
+    ...(replaced ? { note: replaceNote } : {}),
+  });
+  return replaced;
+}
+
+export function planRoute(
+  gateway: string,
+  wantRoute: DesiredHa['route'],
+  route: Route | undefined,
+  ruleReplaced: boolean,
+  changes: Change[],
+  conflict: Conflict,
+): void {
+  if (route === undefined)
+    changes.push({
+      kind: 'route',
+      name: wantRoute.name,
+      action: 'create',
+      diffs: [],
+      note: 'created once a load-balancer backend is healthy',
+    });
+  else if (!mine(gateway, route.description))
+    conflict('route', wantRoute.name, "a route with this name exists but is not marked as this gateway's; pick another --name");
+  else if ((route.nextHopInstance ?? '') === '') {
+    const diffs: FieldDiff[] = [];
+    diffField(diffs, 'network', lastSegment(route.network), lastSegment(wantRoute.network));
+    diffField(diffs, 'destRange', route.destRange ?? '', wantRoute.destRange);
+    diffField(diffs, 'priority', String(route.priority ?? 1000), String(wantRoute.priority));
+    diffField(diffs, 'tags', setText([...(route.tags ?? [])]), setText(wantRoute.tags));
+    diffField(diffs, 'nextHopIlb', shortLink(route.nextHopIlb), shortLink(wantRoute.nextHopIlb));
+    diffField(diffs, 'description', route.description ?? '', wantRoute.description);
+    if (diffs.length > 0)
+      changes.push({ kind: 'route', name: wantRoute.name, action: 'replace', diffs, note: 'routes cannot be changed in place' });
+    else if (ruleReplaced)
+      changes.push({
+        kind: 'route',
+        name: wantRoute.name,
+        action: 'replace',
+        diffs: [],
+        note: 'it points at the forwarding rule being replaced',
+      });
+    else changes.push({ kind: 'route', name: wantRoute.name, action: 'unchanged', diffs: [] });
+  }
+}
+
+export const isUpToDate = (changes: Change[], conflicts: Change[]) =>
+  conflicts.length === 0 && changes.every((change) => change.action === 'unchanged' || change.action === 'keep');
+
+export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
+  const gateway = desired.gateway;
+  const changes: Change[] = [];
+  const conflicts: Change[] = [];
+  const conflict: Conflict = (kind, name, note) => conflicts.push({ kind, name, action: 'conflict', diffs: [], note });
+
+  planModeSwitch(gateway, observed, conflict);
+
+  // ---- addresses: NAME-ip-1..N wanted, higher numbers are scaled away ----
+  const wantedAddresses = new Set(desired.addresses.map((address) => address.name));
+  for (const want of desired.addresses) {
+    const have = observed.addresses.find((address) => address.name === want.name);
+    if (have === undefined) changes.push({ kind: 'address', name: want.name, action: 'create', diffs: [] });
+    else if (ownerFromLabels(have.labels) !== gateway)
+      conflict('address', want.name, 'an address with this name exists but is not labelled as this gateway; pick another --name');
+    else changes.push({ kind: 'address', name: want.name, action: 'unchanged', diffs: [], note: have.address });
+  }
+
+  planFirewalls(gateway, desired.firewalls, observed.firewalls, changes, conflicts);
+  planHealthChecks(gateway, [desired.healthChecks.traffic, desired.healthChecks.autoheal], observed, changes, conflict);
+  planTemplate(gateway, desired.template, observed, changes, conflict);
+  planMig(gateway, desired.mig, desired.zones, observed.mig, changes, conflict);
 
   // ---- VMs: one per address, pinned by a stateful per-instance config ----
   const vmsByName = new Map(observed.vms.map((vm) => [vm.name, vm]));
@@ -598,113 +784,11 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
     });
   }
 
-  // ---- load balancer ----
-  const service = observed.backendService;
-  if (service === undefined) changes.push({ kind: 'backendService', name: desired.backendService.name, action: 'create', diffs: [] });
-  else if (!mine(gateway, service.description))
-    conflict('backendService', desired.backendService.name, "a backend service with this name exists but is not marked as this gateway's");
-  else {
-    const diffs: FieldDiff[] = [];
-    const want = desired.backendService;
-    diffField(diffs, 'loadBalancingScheme', String(service.loadBalancingScheme ?? ''), 'INTERNAL');
-    diffField(diffs, 'protocol', String(service.protocol ?? ''), 'TCP');
-    diffField(diffs, 'healthChecks', setText((service.healthChecks ?? []).map(lastSegment)), setText(want.healthChecks!.map(lastSegment)));
-    diffField(
-      diffs,
-      'backends',
-      setText((service.backends ?? []).map((backend) => shortLink(backend.group))),
-      setText(want.backends!.map((backend) => shortLink(backend.group))),
-    );
-    diffField(
-      diffs,
-      'connectionDraining.drainingTimeoutSec',
-      String(service.connectionDraining?.drainingTimeoutSec ?? 0),
-      String(want.connectionDraining!.drainingTimeoutSec),
-    );
-    diffField(diffs, 'sessionAffinity', String(service.sessionAffinity ?? 'NONE'), 'NONE');
-    // Scheme and protocol cannot be patched; the rest can.
-    const replace = diffs.some((diff) => diff.field === 'loadBalancingScheme' || diff.field === 'protocol');
-    if (replace)
-      conflict(
-        'backendService',
-        service.name ?? '',
-        'its load-balancing scheme or protocol differs and cannot be changed in place; destroy and re-provision',
-      );
-    changes.push({ kind: 'backendService', name: desired.backendService.name, action: diffs.length > 0 ? 'update' : 'unchanged', diffs });
-  }
-  const rule = observed.forwardingRule;
-  let ruleReplaced = false;
-  if (rule === undefined) {
-    changes.push({ kind: 'forwardingRule', name: desired.forwardingRule.name, action: 'create', diffs: [] });
-    ruleReplaced = true;
-  } else if (!mine(gateway, rule.description))
-    conflict('forwardingRule', desired.forwardingRule.name, "a forwarding rule with this name exists but is not marked as this gateway's");
-  else {
-    const diffs: FieldDiff[] = [];
-    const want = desired.forwardingRule;
-    diffField(diffs, 'loadBalancingScheme', String(rule.loadBalancingScheme ?? ''), 'INTERNAL');
-    diffField(diffs, 'IPProtocol', String(rule.IPProtocol ?? ''), String(want.IPProtocol));
-    diffField(diffs, 'allPorts', String(rule.allPorts === true), 'true');
-    diffField(diffs, 'backendService', lastSegment(rule.backendService), lastSegment(want.backendService));
-    diffField(diffs, 'subnetwork', lastSegment(rule.subnetwork), lastSegment(want.subnetwork));
-    ruleReplaced = diffs.length > 0;
-    changes.push({
-      kind: 'forwardingRule',
-      name: want.name,
-      action: ruleReplaced ? 'replace' : 'unchanged',
-      diffs,
-      ...(ruleReplaced ? { note: 'forwarding rules cannot be changed in place; the route goes meanwhile' } : {}),
-    });
-  }
-
-  // ---- route ----
-  const route = observed.route;
-  const wantRoute = desired.route;
-  if (route === undefined)
-    changes.push({
-      kind: 'route',
-      name: wantRoute.name,
-      action: 'create',
-      diffs: [],
-      note: 'created once a load-balancer backend is healthy',
-    });
-  else if (!mine(gateway, route.description))
-    conflict('route', wantRoute.name, "a route with this name exists but is not marked as this gateway's; pick another --name");
-  else if ((route.nextHopInstance ?? '') === '') {
-    const diffs: FieldDiff[] = [];
-    diffField(diffs, 'network', lastSegment(route.network), lastSegment(wantRoute.network));
-    diffField(diffs, 'destRange', route.destRange ?? '', wantRoute.destRange);
-    diffField(diffs, 'priority', String(route.priority ?? 1000), String(wantRoute.priority));
-    diffField(diffs, 'tags', setText([...(route.tags ?? [])]), setText(wantRoute.tags));
-    diffField(diffs, 'nextHopIlb', shortLink(route.nextHopIlb), shortLink(wantRoute.nextHopIlb));
-    diffField(diffs, 'description', route.description ?? '', wantRoute.description);
-    if (diffs.length > 0)
-      changes.push({ kind: 'route', name: wantRoute.name, action: 'replace', diffs, note: 'routes cannot be changed in place' });
-    else if (ruleReplaced)
-      changes.push({
-        kind: 'route',
-        name: wantRoute.name,
-        action: 'replace',
-        diffs: [],
-        note: 'it points at the forwarding rule being replaced',
-      });
-    else changes.push({ kind: 'route', name: wantRoute.name, action: 'unchanged', diffs: [] });
-  }
-
-  // ---- templates no longer used ----
-  for (const template of observed.templates) {
-    if (template.name === desired.template.name || !mine(gateway, template.description)) continue;
-    changes.push({
-      kind: 'template',
-      name: template.name ?? '',
-      action: 'delete',
-      diffs: [],
-      note: 'superseded; deleted once no VM group uses it',
-    });
-  }
-
-  const upToDate = conflicts.length === 0 && changes.every((change) => change.action === 'unchanged' || change.action === 'keep');
-  return { changes, conflicts, upToDate };
+  planBackendService(gateway, desired.backendService, observed.backendService, changes, conflict);
+  const ruleReplaced = planForwardingRule(gateway, desired.forwardingRule, observed.forwardingRule, changes, conflict);
+  planRoute(gateway, desired.route, observed.route, ruleReplaced, changes, conflict);
+  planStaleTemplates(gateway, desired.template.name, observed, changes);
+  return { changes, conflicts, upToDate: isUpToDate(changes, conflicts) };
 }
 
 /** destroy: dependency order, ours only (labels or description marker), single-mode leftovers included. */
@@ -719,30 +803,49 @@ export function planDestroyHa(gateway: string, observed: ObservedHa): Plan {
         : { kind, name, action: 'keep', diffs: [], note: 'not created by natgw for this gateway: left alone' },
     );
   };
+  // Stateful HA's parts, when present, slot in by kind: rules before services before groups; addresses last.
+  const stateful = observed.stateful;
+  const extra = statefulNames(gateway);
   decide('route', names.route, observed.route !== undefined, mine(gateway, observed.route?.description));
+  decide(
+    'forwardingRule',
+    extra.natForwardingRule,
+    stateful?.natForwardingRule !== undefined,
+    mine(gateway, stateful?.natForwardingRule?.description),
+  );
   decide(
     'forwardingRule',
     names.forwardingRule,
     observed.forwardingRule !== undefined,
     mine(gateway, observed.forwardingRule?.description),
   );
+  decide('backendService', extra.nlb, stateful?.nlb !== undefined, mine(gateway, stateful?.nlb?.description));
   decide(
     'backendService',
     names.backendService,
     observed.backendService !== undefined,
     mine(gateway, observed.backendService?.description),
   );
-  decide('mig', names.mig, observed.mig !== undefined, mine(gateway, observed.mig?.description));
-  if (observed.mig !== undefined && mine(gateway, observed.mig.description) && observed.vms.length > 0) {
-    changes[changes.length - 1]!.note = `with its VMs ${observed.vms.map((vm) => vm.name).join(', ')}`;
+  const groups: [string, InstanceGroupManager | undefined, ObservedVm[]][] = [
+    [names.mig, observed.mig, observed.vms],
+    [extra.mig.a, stateful?.members.a.mig, stateful?.members.a.vms ?? []],
+    [extra.mig.b, stateful?.members.b.mig, stateful?.members.b.vms ?? []],
+  ];
+  for (const [name, mig, vms] of groups) {
+    decide('mig', name, mig !== undefined, mine(gateway, mig?.description));
+    if (mig !== undefined && mine(gateway, mig.description) && vms.length > 0)
+      changes[changes.length - 1]!.note = `with its VMs ${vms.map((vm) => vm.name).join(', ')}`;
   }
   decide('instance', names.instance, observed.singleInstance !== undefined, ownerFromLabels(observed.singleInstance?.labels) === gateway);
   for (const name of [names.healthTraffic, names.healthAutoheal])
     decide('healthCheck', name, observed.healthChecks[name] !== undefined, mine(gateway, observed.healthChecks[name]?.description));
   for (const template of observed.templates) decide('template', template.name ?? '', true, mine(gateway, template.description));
-  for (const name of [names.firewallClients, names.firewallHealth, names.firewallIap])
-    decide('firewall', name, observed.firewalls[name] !== undefined, mine(gateway, observed.firewalls[name]?.description));
+  const firewalls = { ...observed.firewalls, ...stateful?.firewalls };
+  for (const name of [names.firewallClients, names.firewallHealth, names.firewallIap, extra.firewallSync, extra.firewallReturn])
+    decide('firewall', name, firewalls[name] !== undefined, mine(gateway, firewalls[name]?.description));
   for (const address of observed.addresses) decide('address', address.name, true, ownerFromLabels(address.labels) === gateway);
+  for (const address of [stateful?.syncAddresses.a, stateful?.syncAddresses.b, stateful?.natAddress])
+    if (address !== undefined) decide('address', address.name, true, ownerFromLabels(address.labels) === gateway);
   decide('address', names.address, observed.singleAddress !== undefined, ownerFromLabels(observed.singleAddress?.labels) === gateway);
   return { changes, conflicts: [], upToDate: changes.every((change) => change.action !== 'delete') };
 }

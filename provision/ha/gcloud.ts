@@ -1,6 +1,7 @@
 // The gcloud commands equivalent to an HA plan (--dry-run): reviewable, and runnable by hand if someone must.
 import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
+import type { DesiredStateful } from './stateful.js';
 import { lastSegment } from '../model.js';
 import type { Plan } from '../plan.js';
 
@@ -177,4 +178,121 @@ export function gcloudDestroyHaCommands(project: string, region: string, observe
     }
   }
   return commands;
+}
+
+/**
+ * The gcloud commands of a stateful HA plan: the shared kinds as for --ha, then the addresses, groups, VMs, backend
+ * services and rules stateful HA adds. An IP not reserved yet is spelled as the gcloud call that reads it.
+ */
+export function gcloudStatefulCommands(desired: DesiredStateful, observed: ObservedHa, plan: Plan): string[] {
+  const ha = desired.ha;
+  const p = `--project ${quote(ha.project)}`;
+  const r = `--region ${ha.region}`;
+  const names = haNames(ha.gateway);
+  const commands: string[] = [];
+  const memberOf = (name: string) =>
+    desired.members.find(
+      (member) =>
+        member.mig.name === name ||
+        member.syncAddress.name === name ||
+        member.vm === name ||
+        observed.stateful?.members[member.member].vms.some((vm) => vm.name === name),
+    );
+  const policyFlags =
+    '--failover-ratio=0 --no-drop-traffic-if-unhealthy --no-connection-drain-on-failover --connection-persistence-on-unhealthy-backends=NEVER_PERSIST';
+  const service = (want: DesiredHa['backendService'], verb: 'create' | 'update') => {
+    const external = want.loadBalancingScheme === 'EXTERNAL';
+    const scheme = external
+      ? '--load-balancing-scheme external --protocol UNSPECIFIED'
+      : `--load-balancing-scheme internal --protocol tcp --network ${ha.network}`;
+    return verb === 'create'
+      ? `gcloud compute backend-services create ${want.name} ${p} ${r} ${scheme} --health-checks ${names.healthTraffic} --health-checks-region ${ha.region} ` +
+          `--connection-draining-timeout ${String(ha.drainSeconds)}s ${policyFlags} --description ${quote(String(want.description))}`
+      : `gcloud compute backend-services update ${want.name} ${p} ${r} --health-checks ${names.healthTraffic} --health-checks-region ${ha.region} --connection-draining-timeout ${String(ha.drainSeconds)}s ${policyFlags}`;
+  };
+  const addBackends = (want: DesiredHa['backendService']) =>
+    desired.members.map(
+      (member) =>
+        `gcloud compute backend-services add-backend ${want.name} ${p} ${r} --instance-group ${member.mig.name} --instance-group-region ${ha.region} --balancing-mode connection${member.member === 'b' ? ' --failover' : ''}`,
+    );
+  const natRule =
+    `gcloud compute forwarding-rules create ${desired.natForwardingRule.name} ${p} ${r} --load-balancing-scheme external --ip-protocol=L3_DEFAULT --ports=ALL ` +
+    `--address ${desired.natAddress.name} --backend-service ${desired.nlb.name} --backend-service-region ${ha.region} --network-tier PREMIUM --description ${quote(String(desired.natForwardingRule.description))}`;
+  const migUpdate = (name: string) =>
+    `gcloud compute instance-groups managed update ${name} ${p} ${r} --update-policy-type opportunistic --update-policy-minimal-action replace ` +
+    '--update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 1 --instance-redistribution-type none';
+  const rolling = plan.changes.filter((change) => change.kind === 'vm' && change.action === 'replace');
+
+  for (const change of plan.changes) {
+    const member = memberOf(change.name);
+    switch (`${change.kind}:${change.action}`) {
+      case 'address:create':
+        if (member === undefined) commands.push(...addressCreateCommands(desired.natAddress, p, ha.region));
+        else {
+          commands.push(
+            `gcloud compute addresses create ${change.name} ${p} ${r} --subnet ${lastSegment(member.syncAddress.subnetwork)} --purpose GCE_ENDPOINT --description ${quote(member.syncAddress.description)}`,
+          );
+          commands.push(`gcloud compute addresses update ${change.name} ${p} ${r} --update-labels ${labelText(member.syncAddress.labels)}`);
+        }
+        break;
+      case 'mig:create':
+        if (member === undefined) break;
+        commands.push(
+          `gcloud compute instance-groups managed create ${member.mig.name} ${p} ${r} --zones ${member.zone} --template ${ha.template.name} --size 0 ` +
+            `--base-instance-name ${member.mig.baseInstanceName} --health-check projects/${ha.project}/regions/${ha.region}/healthChecks/${names.healthAutoheal} ` +
+            `--initial-delay ${String(member.mig.autoHealingPolicies![0]!.initialDelaySec)}s --stateful-internal-ip interface-name=nic0,auto-delete=never --description ${quote(String(member.mig.description))}`,
+        );
+        commands.push(migUpdate(member.mig.name));
+        break;
+      case 'mig:update':
+        if (member === undefined) break;
+        if (change.diffs.some((diff) => diff.field === 'instanceTemplate'))
+          commands.push(
+            `gcloud compute instance-groups managed set-instance-template ${member.mig.name} ${p} ${r} --template ${ha.template.name}`,
+          );
+        if (change.diffs.some((diff) => diff.field !== 'instanceTemplate')) commands.push(migUpdate(member.mig.name));
+        break;
+      case 'vm:create':
+        if (member === undefined) break;
+        commands.push(
+          `gcloud compute instance-groups managed create-instance ${member.mig.name} ${p} ${r} --instance ${change.name} ` +
+            `--stateful-internal-ip interface-name=nic0,address=projects/${ha.project}/regions/${ha.region}/addresses/${member.syncAddress.name},auto-delete=never`,
+        );
+        break;
+      case 'vm:replace':
+        break;
+      case 'backendService:create': {
+        const want = change.name === desired.nlb.name ? desired.nlb : ha.backendService;
+        commands.push(service(want, 'create'), ...addBackends(want));
+        break;
+      }
+      case 'backendService:update':
+        commands.push(service(change.name === desired.nlb.name ? desired.nlb : ha.backendService, 'update'));
+        break;
+      case 'forwardingRule:create':
+      case 'forwardingRule:replace':
+        if (change.name !== desired.natForwardingRule.name)
+          commands.push(...gcloudHaCommands(ha, observed, { ...plan, changes: [change] }));
+        else {
+          if (change.action === 'replace') commands.push(`gcloud compute forwarding-rules delete ${change.name} ${p} ${r} --quiet`);
+          commands.push(natRule);
+        }
+        break;
+      default:
+        commands.push(...gcloudHaCommands(ha, observed, { ...plan, changes: [change] }));
+    }
+  }
+  // Planned replacement, in the order natgw runs it: the standby first; never both at once.
+  for (const member of [...desired.members].reverse()) {
+    const change = rolling.find((candidate) => memberOf(candidate.name)?.member === member.member);
+    if (change === undefined) continue;
+    commands.push(
+      `# ${member.member === 'b' ? 'first the standby (b)' : 'then the primary (a)'}; before the next step wait until ${change.name} is HEALTHY in 'gcloud compute backend-services get-health ${ha.backendService.name} ${p} ${r}' and its guest attribute natgw/sync shows "resynced": true ('gcloud compute instances get-guest-attributes ${change.name} --zone ${member.zone} --query-path natgw/'):`,
+    );
+    commands.push(
+      `gcloud compute instance-groups managed update-instances ${member.mig.name} ${p} ${r} --instances ${change.name} --minimal-action replace --most-disruptive-allowed-action replace`,
+    );
+  }
+  const natIpLookup = `$(gcloud compute addresses describe ${desired.natAddress.name} ${p} ${r} --format='value(address)')`;
+  return commands.map((command) => command.replaceAll(`(${desired.natAddress.name})`, natIpLookup));
 }

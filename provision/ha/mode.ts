@@ -14,10 +14,14 @@ import {
   planDestroyHa,
   planHa,
   TRAFFIC_CHECK,
+  type ObservedHa,
 } from './gateway.js';
 import { applyDestroyHa, applyHa, natIpByVm } from './apply.js';
 import { gcloudDestroyHaCommands, gcloudHaCommands } from './gcloud.js';
-import { lastSegment, NEXT_HOP_DOWN, shortLink } from '../model.js';
+import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, shortLink } from '../model.js';
+import { ProvisionError } from '../gcp/call.js';
+import { getMig } from '../gcp/instance-groups.js';
+import { statefulNames } from './stateful.js';
 import {
   agentPayload,
   confirm,
@@ -51,6 +55,12 @@ async function provision(run: Run): Promise<number> {
   const observed = await progress.run(`reading gateway ${options.name}`, () =>
     observeHa(ctx, options.name, options.region, discovery.zones),
   );
+  const statefulMig = await getMig(ctx, options.region, statefulNames(options.name).mig.a);
+  if (statefulMig !== undefined && ownerFromDescription(statefulMig.description) === options.name)
+    throw new ProvisionError(
+      `gateway ${options.name} runs in stateful HA mode (managed instance group ${statefulMig.name}); switching to HA without --stateful is not done in place: ` +
+        `run 'natgw destroy' for it first (its NAT IP goes away), or keep it and add --stateful`,
+    );
   // Without --zones: where the group already runs, else the region's first three zones.
   const current = (observed.mig?.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
   const zones = options.zones ?? (current.length > 0 ? current : discovery.zones.slice(0, 3));
@@ -215,30 +225,9 @@ async function status(run: Run, found: Found): Promise<number> {
       observed.backendService === undefined
         ? null
         : { name: observed.backendService.name, healthChecks: (observed.backendService.healthChecks ?? []).map(lastSegment) },
-    healthChecks: Object.entries(observed.healthChecks).map(([name, check]) => ({
-      name,
-      present: check !== undefined,
-      ...(check === undefined
-        ? {}
-        : {
-            requestPath: check.httpHealthCheck?.requestPath,
-            checkIntervalSec: check.checkIntervalSec,
-            timeoutSec: check.timeoutSec,
-            unhealthyThreshold: check.unhealthyThreshold,
-          }),
-    })),
+    healthChecks: healthCheckReport(observed),
     firewalls,
-    route:
-      observed.route === undefined
-        ? null
-        : {
-            name: observed.route.name,
-            destRange: observed.route.destRange,
-            nextHopIlb: observed.route.nextHopIlb,
-            tags: observed.route.tags,
-            priority: observed.route.priority,
-            warnings: routeWarnings,
-          },
+    route: routeReport(observed, routeWarnings),
     warnings,
   };
   if (options.json) {
@@ -261,18 +250,57 @@ async function status(run: Run, found: Found): Promise<number> {
         `  backend   ${backend.name.padEnd(32)}${backend.loadBalancer} (${backend.status} in ${backend.zone}, NAT IP ${backend.natIp ?? '?'}, agent: ${backend.agent ?? 'not reported'})`,
     ),
     ...(healthError === undefined ? [] : [`  backend   health unreadable: ${healthError}`]),
-    ...report.healthChecks.map(
-      (check) =>
-        `  check     ${check.name.padEnd(32)}${check.present ? `${check.requestPath} every ${check.checkIntervalSec}s, timeout ${check.timeoutSec}s, unhealthy after ${check.unhealthyThreshold}` : absent}`,
-    ),
+    ...healthCheckLines(report.healthChecks),
     `  lb        ${names.forwardingRule.padEnd(32)}${rule === undefined ? absent : `${rule.IPAddress} ${rule.IPProtocol}${rule.allPorts ? ' all ports' : ''} → ${names.backendService}${report.backendService === null ? ' (backend service absent)' : ''}`}`,
-    ...firewalls.map((firewall) => `  firewall  ${firewall.name.padEnd(32)}${firewall.present ? 'present' : absent}`),
-    `  route     ${names.route.padEnd(32)}${observed.route === undefined ? absent : `${observed.route.destRange} → ${shortLink(observed.route.nextHopIlb ?? observed.route.nextHopInstance)}, tags ${(observed.route.tags ?? []).join(',')}, priority ${observed.route.priority}`}`,
-    ...routeWarningLines(routeWarnings),
+    ...firewallAndRouteLines(firewalls, names.route, observed, routeWarnings),
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   return serving ? 0 : 3;
 }
+
+/** status of either HA mode: the health checks as GCE holds them. */
+export const healthCheckReport = (observed: ObservedHa) =>
+  Object.entries(observed.healthChecks).map(([name, check]) => ({
+    name,
+    present: check !== undefined,
+    ...(check === undefined
+      ? {}
+      : {
+          requestPath: check.httpHealthCheck?.requestPath,
+          checkIntervalSec: check.checkIntervalSec,
+          timeoutSec: check.timeoutSec,
+          unhealthyThreshold: check.unhealthyThreshold,
+        }),
+  }));
+
+export const routeReport = (observed: ObservedHa, warnings: { code: string; message: string }[]) =>
+  observed.route === undefined
+    ? null
+    : {
+        name: observed.route.name,
+        destRange: observed.route.destRange,
+        nextHopIlb: observed.route.nextHopIlb,
+        tags: observed.route.tags,
+        priority: observed.route.priority,
+        warnings,
+      };
+
+export const healthCheckLines = (checks: ReturnType<typeof healthCheckReport>) =>
+  checks.map(
+    (check) =>
+      `  check     ${check.name.padEnd(32)}${check.present ? `${check.requestPath} every ${check.checkIntervalSec}s, timeout ${check.timeoutSec}s, unhealthy after ${check.unhealthyThreshold}` : 'absent'}`,
+  );
+
+export const firewallAndRouteLines = (
+  firewalls: { name: string; present: boolean }[],
+  routeName: string,
+  observed: ObservedHa,
+  warnings: { code: string; message: string }[],
+) => [
+  ...firewalls.map((firewall) => `  firewall  ${firewall.name.padEnd(32)}${firewall.present ? 'present' : 'absent'}`),
+  `  route     ${routeName.padEnd(32)}${observed.route === undefined ? 'absent' : `${observed.route.destRange} → ${shortLink(observed.route.nextHopIlb ?? observed.route.nextHopInstance)}, tags ${(observed.route.tags ?? []).join(',')}, priority ${observed.route.priority}`}`,
+  ...routeWarningLines(warnings),
+];
 
 async function destroy(run: Run, found: Found): Promise<number> {
   const { options, io, ctx, progress } = run;

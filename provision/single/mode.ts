@@ -9,6 +9,7 @@ import { listFirewalls } from '../gcp/network.js';
 import { chooseZone, desiredState, discover, observe } from '../gateway.js';
 import { gcloudCommands, gcloudDestroyCommands } from './gcloud.js';
 import { haNames } from '../ha/gateway.js';
+import { statefulNames } from '../ha/stateful.js';
 import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, resourceNames, shortLink, type Observed } from '../model.js';
 import { plan as makePlan, planDestroy } from './plan.js';
 import {
@@ -41,8 +42,11 @@ async function provision(run: Run): Promise<number> {
   const observed = await progress.run(`reading gateway ${options.name}`, () =>
     observe(ctx, { names, region: options.region, zones: discovery.zones, natIp: options.natIp }),
   );
-  const haMig = await getMig(ctx, options.region, haNames(options.name).mig);
-  if (haMig !== undefined && ownerFromDescription(haMig.description) === options.name) {
+  const haMigs = await Promise.all(
+    [haNames(options.name).mig, statefulNames(options.name).mig.a].map((name) => getMig(ctx, options.region, name)),
+  );
+  const haMig = haMigs.find((mig) => mig !== undefined && ownerFromDescription(mig.description) === options.name);
+  if (haMig !== undefined) {
     throw new ProvisionError(
       `gateway ${options.name} runs in HA mode (managed instance group ${haMig.name}); switching to single mode is not done in place: ` +
         `run 'natgw destroy' for it first (its NAT IPs go away), then provision without --ha, or keep it and add --ha`,

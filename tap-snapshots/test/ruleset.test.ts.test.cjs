@@ -318,6 +318,98 @@ add element ip natgw port_block_vms { 10.146.0.7, 10.146.0.9 }
 
 `
 
+exports[`test/ruleset.test.ts > TAP > stateful: SNAT to the shared IP from this VM’s half, NAT-IP guard, sync and role counters, tcp_loose=0 > nft -f input 1`] = `
+table ip natgw
+delete table ip natgw
+table ip natgw {
+  counter egress { }
+  counter ingress { }
+  counter new { }
+  counter translated { }
+  counter sync_sent { }
+  counter sync_received { }
+  counter nat_ip_in { }
+  counter nat_ip_refused { }
+  counter drop_source_not_allowed { }
+  counter log_source_not_allowed { }
+  counter drop_per_vm_cap { }
+  counter log_per_vm_cap { }
+  counter drop_invalid { }
+  counter log_invalid { }
+  set sources {
+    type ipv4_addr; flags interval;
+    elements = { 10.146.0.0/20 }
+  }
+  chain drop_source_not_allowed {
+    limit rate 50/second burst 50 packets counter name "log_source_not_allowed" log group 4201 comment "log"
+    counter name "drop_source_not_allowed" drop comment "drop"
+  }
+  chain drop_per_vm_cap {
+    limit rate 50/second burst 50 packets counter name "log_per_vm_cap" log group 4202 comment "log"
+    counter name "drop_per_vm_cap" drop comment "drop"
+  }
+  chain drop_invalid {
+    limit rate 50/second burst 50 packets counter name "log_invalid" log group 4203 comment "log"
+    counter name "drop_invalid" drop comment "drop"
+  }
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    iifname != "ens4" return comment "not-from-vpc"
+    tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
+    ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
+    ct state established,related counter name "egress" accept comment "established-original"
+    ct state invalid jump drop_invalid comment "invalid"
+    oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
+    ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
+    ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
+    ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
+    counter name "egress" accept comment "admit-retransmit"
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat - 10; policy accept;
+    oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources meta l4proto { tcp, udp } counter name "translated" snat ip to 203.0.113.100:33280-65535 comment "stateful-snat"
+    oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" snat ip to 203.0.113.100 comment "stateful-snat-other"
+  }
+  chain prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+    ip daddr 203.0.113.100 counter name "nat_ip_in" comment "nat-ip-in"
+    ip daddr 203.0.113.100 ct state established,related accept comment "nat-ip-replies"
+    ip daddr 203.0.113.100 counter name "nat_ip_refused" drop comment "nat-ip-unsolicited"
+  }
+  chain input {
+    type filter hook input priority filter - 10; policy accept;
+    ip saddr 10.146.0.2 udp dport 3780 counter name "sync_received" accept comment "sync-received"
+    udp dport 3780 counter drop comment "sync-not-from-peer"
+  }
+  chain output {
+    type filter hook output priority filter - 10; policy accept;
+    ip daddr 10.146.0.2 udp dport 3780 counter name "sync_sent" comment "sync-sent"
+  }
+}
+
+`
+
+exports[`test/ruleset.test.ts > TAP > stateful: SNAT to the shared IP from this VM’s half, NAT-IP guard, sync and role counters, tcp_loose=0 > sysctl.d file 1`] = `
+# Written by natgw agent; removed by 'natgw agent --cleanup'.
+net.ipv4.ip_forward = 1
+net.ipv4.conf.all.send_redirects = 0
+net.ipv4.conf.default.send_redirects = 0
+net.ipv4.conf.ens4.send_redirects = 0
+net.netfilter.nf_conntrack_udp_timeout = 30
+net.netfilter.nf_conntrack_udp_timeout_stream = 30
+net.netfilter.nf_conntrack_tcp_timeout_established = 1200
+net.netfilter.nf_conntrack_tcp_timeout_syn_sent = 30
+net.netfilter.nf_conntrack_tcp_timeout_syn_recv = 30
+net.netfilter.nf_conntrack_tcp_timeout_fin_wait = 30
+net.netfilter.nf_conntrack_tcp_timeout_close_wait = 30
+net.netfilter.nf_conntrack_tcp_timeout_last_ack = 30
+net.netfilter.nf_conntrack_tcp_timeout_time_wait = 120
+net.netfilter.nf_conntrack_icmp_timeout = 30
+net.netfilter.nf_conntrack_acct = 1
+net.netfilter.nf_conntrack_tcp_loose = 0
+
+`
+
 exports[`test/ruleset.test.ts > TAP > static port blocks of 64 > nft -f input 1`] = `
 table ip natgw
 delete table ip natgw

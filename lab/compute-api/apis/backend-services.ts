@@ -1,4 +1,4 @@
-// Regional backend services (internal passthrough load balancing) with getHealth.
+// Regional backend services (internal and external passthrough load balancing, with failover) and getHealth.
 import { handler, inUse, type Ctx, type Handler, type HandlerKit } from '../handler-kit.js';
 import { API_BASE, ComputeStore, invalid, notFound, relativePath, type Json } from '../store.js';
 
@@ -13,26 +13,60 @@ export function backendServiceHandlers(kit: HandlerKit): Handler[] {
     if (!['INTERNAL', 'EXTERNAL', 'INTERNAL_MANAGED', 'EXTERNAL_MANAGED'].includes(scheme))
       throw invalid(`Invalid value for field 'resource.loadBalancingScheme': '${scheme}'.`);
     const checks = (service.healthChecks as string[] | undefined) ?? [];
-    if (scheme === 'INTERNAL') {
+    // Regional INTERNAL and EXTERNAL backend services are passthrough load balancers: one health check, CONNECTION
+    // balancing, and the only ones with failover (failoverPolicy, backends[].failover).
+    const passthrough = scheme === 'INTERNAL' || scheme === 'EXTERNAL';
+    if (passthrough) {
       if (!['TCP', 'UDP', 'UNSPECIFIED'].includes(String(service.protocol)))
         throw invalid(
-          `Invalid value for field 'resource.protocol': '${String(service.protocol)}'. Internal passthrough load balancers support TCP, UDP or UNSPECIFIED.`,
+          `Invalid value for field 'resource.protocol': '${String(service.protocol)}'. Passthrough load balancers support TCP, UDP or UNSPECIFIED.`,
         );
       if (checks.length !== 1)
         throw invalid(
-          `Invalid value for field 'resource.healthChecks': exactly one health check is required for an INTERNAL backend service, got ${checks.length}.`,
+          `Invalid value for field 'resource.healthChecks': exactly one health check is required for an ${scheme} backend service, got ${checks.length}.`,
         );
     }
     for (const [index, check] of checks.entries()) kit.requireRef(check, ctx, ctx.scope, 'healthChecks', `resource.healthChecks[${index}]`);
-    for (const [index, backend] of ((service.backends as Json[] | undefined) ?? []).entries()) {
+    const backends = (service.backends as Json[] | undefined) ?? [];
+    for (const [index, backend] of backends.entries()) {
       if (s.migForGroup(relativePath(String(backend.group ?? ''), ctx.project, ctx.scope, 'instanceGroupManagers')) === undefined)
         throw notFound(relativePath(String(backend.group ?? ''), ctx.project, ctx.scope, 'instanceGroupManagers'));
-      if (scheme === 'INTERNAL' && backend.balancingMode !== undefined && backend.balancingMode !== 'CONNECTION') {
+      if (passthrough && backend.balancingMode !== undefined && backend.balancingMode !== 'CONNECTION') {
         throw invalid(
-          `Invalid value for field 'resource.backends[${index}].balancingMode': '${String(backend.balancingMode)}'. INTERNAL backend services support only CONNECTION.`,
+          `Invalid value for field 'resource.backends[${index}].balancingMode': '${String(backend.balancingMode)}'. ${scheme} backend services support only CONNECTION.`,
         );
       }
+      if (backend.failover === true && !passthrough)
+        throw invalid(
+          `Invalid value for field 'resource.backends[${index}].failover': failover backends are only supported by passthrough (INTERNAL or EXTERNAL) backend services, not ${scheme}.`,
+        );
     }
+    const policy = service.failoverPolicy as Json | undefined;
+    if (policy !== undefined && policy !== null && Object.keys(policy).length > 0) {
+      if (!passthrough)
+        throw invalid(
+          `Invalid value for field 'resource.failoverPolicy': failover policies are only supported by passthrough (INTERNAL or EXTERNAL) backend services, not ${scheme}.`,
+        );
+      const ratio = Number(policy.failoverRatio ?? 0);
+      if (!(ratio >= 0 && ratio <= 1))
+        throw invalid(`Invalid value for field 'resource.failoverPolicy.failoverRatio': '${ratio}'. Must be between 0 and 1.`);
+    }
+    if (backends.length > 0 && backends.every((backend) => backend.failover === true))
+      throw invalid(`Invalid value for field 'resource.backends': at least one backend must be a primary (failover: false).`);
+    const tracking = service.connectionTrackingPolicy as Json | undefined;
+    if (tracking !== undefined && tracking !== null && Object.keys(tracking).length > 0) {
+      if (!passthrough)
+        throw invalid(
+          `Invalid value for field 'resource.connectionTrackingPolicy': only passthrough (INTERNAL or EXTERNAL) backend services take one.`,
+        );
+      const persistence = tracking.connectionPersistenceOnUnhealthyBackends;
+      if (persistence !== undefined && !['DEFAULT_FOR_PROTOCOL', 'NEVER_PERSIST', 'ALWAYS_PERSIST'].includes(String(persistence)))
+        throw invalid(
+          `Invalid value for field 'resource.connectionTrackingPolicy.connectionPersistenceOnUnhealthyBackends': '${String(persistence)}'.`,
+        );
+    }
+    if (scheme === 'EXTERNAL' && service.network !== undefined)
+      throw invalid(`Invalid value for field 'resource.network': an EXTERNAL backend service takes no network.`);
   };
 
   return [

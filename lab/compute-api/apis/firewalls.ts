@@ -32,13 +32,18 @@ export function firewallHandlers(kit: HandlerKit): Handler[] {
 }
 
 function checkFirewall(body: Json): void {
-  const ranges = (body.sourceRanges as string[] | undefined) ?? [];
-  ranges.forEach((range, index) => {
-    if (!ipaddr.isValidCIDR(range) && !ipaddr.isValid(range))
-      throw invalid(
-        `Invalid value for field 'resource.sourceRanges[${index}]': '${range}'. Must be a CIDR address range that is contained in the network.`,
-      );
+  for (const field of ['sourceRanges', 'destinationRanges'] as const) {
+    ((body[field] as string[] | undefined) ?? []).forEach((range, index) => {
+      if (!ipaddr.isValidCIDR(range) && !ipaddr.isValid(range))
+        throw invalid(`Invalid value for field 'resource.${field}[${index}]': '${range}'. Must be a CIDR address range.`);
+    });
+  }
+  ((body.sourceTags as string[] | undefined) ?? []).forEach((tag, index) => {
+    if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(tag))
+      throw invalid(`Invalid value for field 'resource.sourceTags[${index}]': '${tag}'. Must be a network tag.`);
   });
+  if (body.direction === 'EGRESS' && ((body.sourceTags as string[] | undefined) ?? []).length > 0)
+    throw invalid(`Invalid value for field 'resource.sourceTags': source tags cannot be set for an EGRESS rule.`);
   const allowed = (body.allowed as Json[] | undefined) ?? [];
   const denied = (body.denied as Json[] | undefined) ?? [];
   if (allowed.length === 0 && denied.length === 0)

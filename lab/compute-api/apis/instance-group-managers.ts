@@ -91,6 +91,51 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     return String(address.address);
   };
 
+  /**
+   * The internal IP a per-instance config pins (preservedState.internalIPs.nic0): the reserved INTERNAL address it
+   * names (or a literal). As on GCE it must exist, be in the subnetwork of the group's template and not be used by
+   * another resource; `instance` is the VM it is for (it may hold the address already: a recreate).
+   */
+  const configuredInternalIp = (project: string, region: string, mig: Json, config: Json | undefined, index = 0): string | undefined => {
+    const ip = (((config?.preservedState as Json | undefined)?.internalIPs as Json | undefined)?.nic0 as Json | undefined)?.ipAddress as
+      | Json
+      | undefined;
+    if (ip === undefined) return undefined;
+    const field = `instances[${index}].preservedState.internalIPs.nic0.ipAddress`;
+    let literal = typeof ip.literal === 'string' && ip.literal !== '' ? ip.literal : undefined;
+    let users: string[] = [];
+    if (literal === undefined) {
+      const path = relativePath(String(ip.address ?? ''), project, `regions/${region}`, 'addresses');
+      const address = s.getByPath(path);
+      if (address === undefined)
+        throw invalid(`Invalid value for field '${field}.address': '${String(ip.address)}'. The address was not found.`);
+      if (address.addressType !== 'INTERNAL')
+        throw invalid(`Invalid value for field '${field}.address': '${String(ip.address)}'. The address must be an INTERNAL address.`);
+      const template = s.getByPath(relativePath(templateOf(mig), project, 'global', 'instanceTemplates'));
+      const subnet = (((template?.properties as Json | undefined)?.networkInterfaces as Json[] | undefined)?.[0]?.subnetwork ??
+        '') as string;
+      if (subnet !== '' && lastSegment(subnet) !== lastSegment(address.subnetwork))
+        throw invalid(
+          `Invalid value for field '${field}.address': '${String(ip.address)}'. The address is in subnetwork ${lastSegment(address.subnetwork)}, the instance template's network interface in ${lastSegment(subnet)}.`,
+        );
+      literal = String(address.address);
+      users = (address.users as string[] | undefined) ?? [];
+    }
+    const name = String(config?.name ?? '');
+    const holder = [
+      ...users,
+      ...s
+        .all('instances')
+        .filter((entry) => String(((entry.resource.networkInterfaces as Json[])[0] as Json).networkIP) === literal)
+        .map((entry) => String(entry.resource.selfLink)),
+    ].find((user) => lastSegment(user) !== name);
+    if (holder !== undefined)
+      throw invalid(
+        `Invalid value for field '${field}': IP address '${literal}' is already being used by '${holder.replace(API_BASE, '')}'.`,
+      );
+    return literal;
+  };
+
   const createManagedInstance = (mig: Json, name: string, zone: string, keepNatIp?: string): Json => {
     const project = String(mig.selfLink).replace(API_BASE, '').split('/')[1]!;
     const region = lastSegment(mig.region);
@@ -99,8 +144,10 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
     if (template === undefined) throw notFound(templatePath);
     const props = structuredClone((template.properties as Json | undefined) ?? {});
     const natIP = configuredNatIp(project, region, configsOf(mig).get(name)) ?? keepNatIp;
+    const networkIP = configuredInternalIp(project, region, mig, configsOf(mig).get(name));
     const nics = ((props.networkInterfaces as Json[] | undefined) ?? []).map((nic, index) => ({
       ...nic,
+      ...(index === 0 && networkIP !== undefined ? { networkIP } : {}),
       accessConfigs: ((nic.accessConfigs as Json[] | undefined) ?? []).map((config) =>
         index === 0 && natIP !== undefined ? { ...config, natIP } : config,
       ),
@@ -384,14 +431,16 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
           `Invalid value for field 'resource.autoHealingPolicies[${index}].initialDelaySec': '${delay}'. Must be between 0 and 3600.`,
         );
     }
-    const nics = Object.keys(
-      (((mig.statefulPolicy as Json | undefined)?.preservedState as Json | undefined)?.externalIPs as Json | undefined) ?? {},
-    );
-    for (const nic of nics)
-      if (nic !== 'nic0')
-        throw invalid(
-          `Invalid value for field 'resource.statefulPolicy.preservedState.externalIPs': '${nic}'. The template has no such network interface.`,
-        );
+    for (const kind of ['externalIPs', 'internalIPs'] as const) {
+      const nics = Object.keys(
+        (((mig.statefulPolicy as Json | undefined)?.preservedState as Json | undefined)?.[kind] as Json | undefined) ?? {},
+      );
+      for (const nic of nics)
+        if (nic !== 'nic0')
+          throw invalid(
+            `Invalid value for field 'resource.statefulPolicy.preservedState.${kind}': '${nic}'. The template has no such network interface.`,
+          );
+    }
     if (!Number.isInteger(Number(mig.targetSize)) || Number(mig.targetSize) < 0)
       throw invalid(`Invalid value for field 'resource.targetSize': '${String(mig.targetSize)}'. Must be specified and not negative.`);
     checkUpdatePolicy(mig, migZones(mig));
@@ -557,6 +606,7 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
         if (taken.has(String(config.name)))
           throw new ApiError(409, 'alreadyExists', `The resource 'instances/${String(config.name)}' already exists`);
         configuredNatIp(ctx.project, regionOf(ctx), config);
+        configuredInternalIp(ctx.project, regionOf(ctx), mig, config, index);
       });
       return kit.mutate(ctx, 'compute.regionInstanceGroupManagers.createInstances', String(mig.selfLink), () => {
         for (const config of wanted) {
@@ -669,7 +719,10 @@ export function managedInstanceGroups(kit: HandlerKit): ManagedInstanceGroups {
       handler('RegionInstanceGroupManagers', method, (ctx) => {
         const mig = s.require(ctx.project, ctx.scope, 'instanceGroupManagers', ctx.params.instance_group_manager!);
         const configs = (ctx.body.perInstanceConfigs as Json[] | undefined) ?? [];
-        for (const config of configs) configuredNatIp(ctx.project, regionOf(ctx), config);
+        configs.forEach((config, index) => {
+          configuredNatIp(ctx.project, regionOf(ctx), config);
+          configuredInternalIp(ctx.project, regionOf(ctx), mig, config, index);
+        });
         return kit.mutate(
           ctx,
           `compute.regionInstanceGroupManagers.${method.charAt(0).toLowerCase()}${method.slice(1)}`,

@@ -1,5 +1,6 @@
 // VM instances: insert (with boot image, subnet, static or ephemeral external IP), delete, metadata, labels, tags,
 // guest attributes and serial port output. The MIG module creates its VMs through prepareInstance too.
+import ipaddr from 'ipaddr.js';
 import { handler, checkMetadata, lastSegment, type Ctx, type Handler, type HandlerKit } from '../handler-kit.js';
 import { API_BASE, ApiError, ComputeStore, diskTypesForSeries, invalid, notFound, relativePath, type Json, type Scope } from '../store.js';
 
@@ -174,8 +175,8 @@ export function prepareInstance(kit: HandlerKit, ctx: Ctx, body: Json): Json {
     ...(String(type.name).startsWith('e2-') ? { E2_CPUS: cpus } : {}),
     ...(wantsExternalIp ? { IN_USE_ADDRESSES: 1 } : {}),
   });
-  const networkIP = s.allocateInternalIp(String(subnet.ipCidrRange), kit.usedInternalIps());
   const selfLink = `${API_BASE}${ComputeStore.key(ctx.project, ctx.scope, 'instances', String(body.name))}`;
+  const networkIP = pinnedOrFreeInternalIp(kit, region, subnet, nic.networkIP, selfLink);
 
   const accessConfigs = ((nic.accessConfigs as Json[] | undefined) ?? []).map((config, index) => {
     const natIP = config.natIP === undefined ? s.allocateExternalIp() : String(config.natIP);
@@ -237,6 +238,33 @@ export function prepareInstance(kit: HandlerKit, ctx: Ctx, body: Json): Json {
       },
     ],
   };
+}
+
+/**
+ * nic0's internal IP: the one asked for (a MIG's per-instance config pins a reserved internal address this way) or a
+ * free one. An asked-for IP must be in the subnetwork and unused; a reserved internal address holding it becomes IN_USE.
+ */
+function pinnedOrFreeInternalIp(kit: HandlerKit, region: string, subnet: Json, asked: unknown, selfLink: string): string {
+  const s = kit.store;
+  const range = String(subnet.ipCidrRange);
+  if (asked === undefined || asked === null || asked === '') return s.allocateInternalIp(range, kit.usedInternalIps());
+  const ip = String(asked);
+  const field = "Invalid value for field 'resource.networkInterfaces[0].networkIP'";
+  if (!ipaddr.IPv4.isValidFourPartDecimal(ip) || !ipaddr.IPv4.parse(ip).match(ipaddr.IPv4.parseCIDR(range)))
+    throw invalid(`${field}: '${ip}'. The IP address must be in the subnetwork's range ${range}.`);
+  const reserved = s
+    .all('addresses')
+    .find((entry) => entry.scope === `regions/${region}` && entry.resource.addressType === 'INTERNAL' && entry.resource.address === ip);
+  const taken =
+    s.all('instances').some((entry) => String(((entry.resource.networkInterfaces as Json[])[0] as Json).networkIP) === ip) ||
+    s.all('forwardingRules').some((entry) => entry.resource.loadBalancingScheme === 'INTERNAL' && entry.resource.IPAddress === ip) ||
+    ((reserved?.resource.users as string[] | undefined) ?? []).length > 0;
+  if (taken) throw invalid(`${field}: '${ip}'. IP address '${ip}' is already being used by another resource.`);
+  if (reserved !== undefined) {
+    reserved.resource.status = 'IN_USE';
+    reserved.resource.users = [selfLink];
+  }
+  return ip;
 }
 
 /** The zone must offer the machine type; the boot image's architecture and the boot disk type must fit it. */

@@ -1,0 +1,92 @@
+// When a (re)started NAT VM may take traffic: only once its kernel holds the peer's translations, or once it is clear
+// there is no peer to take them from. Pure: the stateful supervisor feeds it observations with their time.
+
+/** A resync is complete at this share of the peer's flows: entries keep coming and going while it runs. */
+export const RESYNC_SHARE = 0.95;
+/** A peer that never answered for this long is gone (first VM up, or the other one died): this VM serves alone. */
+export const ALONE_AFTER_MS = 10_000;
+
+export type ResyncState =
+  | { phase: 'waiting'; detail: string }
+  | { phase: 'resynced'; how: 'from-peer' | 'alone'; detail: string; at: number };
+
+export class ResyncTracker {
+  private state: ResyncState = { phase: 'waiting', detail: 'no answer from the peer yet' };
+  private unreachableSince: number | undefined;
+  private conntrackdUp = false;
+  private resyncRequested = false;
+  private localFlows: number | undefined;
+  private peerFlows: number | undefined;
+
+  get current(): ResyncState {
+    return this.state;
+  }
+
+  get resynced(): boolean {
+    return this.state.phase === 'resynced';
+  }
+
+  /** conntrackd up and asked for the peer's table (`conntrackd -n`); a restarted conntrackd asks again. */
+  conntrackd(up: boolean, resyncRequested: boolean, now: number): void {
+    this.conntrackdUp = up;
+    this.resyncRequested = up && resyncRequested;
+    this.evaluate(now);
+  }
+
+  local(flows: number, now: number): void {
+    this.localFlows = flows;
+    this.evaluate(now);
+  }
+
+  peerAnswered(flows: number, now: number): void {
+    this.unreachableSince = undefined;
+    this.peerFlows = flows;
+    this.evaluate(now);
+  }
+
+  peerUnreachable(now: number): void {
+    this.unreachableSince ??= now;
+    this.peerFlows = undefined;
+    this.evaluate(now);
+  }
+
+  /** Time alone passes without a new observation. */
+  tick(now: number): void {
+    this.evaluate(now);
+  }
+
+  private evaluate(now: number): void {
+    // The initial resync happens once: afterwards the peer's changes arrive as they happen, and a standby that falls
+    // behind is an alert (StandbyBehind), not a reason to stop serving.
+    if (this.state.phase === 'resynced') return;
+    if (this.unreachableSince !== undefined && now - this.unreachableSince >= ALONE_AFTER_MS) {
+      this.state = {
+        phase: 'resynced',
+        how: 'alone',
+        at: now,
+        detail: `the peer has not answered for ${ALONE_AFTER_MS / 1000} s: serving alone`,
+      };
+      return;
+    }
+    if (this.peerFlows === undefined) {
+      this.state = {
+        phase: 'waiting',
+        detail:
+          this.unreachableSince === undefined
+            ? 'no answer from the peer yet'
+            : `the peer does not answer (for ${Math.round((now - this.unreachableSince) / 1000)} s)`,
+      };
+      return;
+    }
+    if (!this.conntrackdUp || !this.resyncRequested) {
+      this.state = { phase: 'waiting', detail: 'conntrackd has not asked the peer for its table yet' };
+      return;
+    }
+    const local = this.localFlows ?? 0;
+    if (this.peerFlows === 0 || local >= RESYNC_SHARE * this.peerFlows) {
+      this.state = { phase: 'resynced', how: 'from-peer', at: now, detail: `holds ${local} of the peer's ${this.peerFlows} flows` };
+      return;
+    }
+    this.state = { phase: 'waiting', detail: `holds ${local} of the peer's ${this.peerFlows} flows (needs ${RESYNC_SHARE * 100} %)` };
+  }
+}

@@ -1,0 +1,151 @@
+// GCE's passthrough load balancing as the lab emulates it, as pure functions (unit-tested without root): which backends
+// get new connections (failover policy and health), which flows stay where they are when their backend stops being
+// active (connection persistence), and the fabric's nft program that steers an external forwarding rule's IP per flow.
+import type { LabLoadBalancedRoute } from './model.js';
+
+/**
+ * Where new connections go, from one load balancer's view of health. With a failover policy: the healthy primaries,
+ * unless too few are healthy (none, for failoverRatio 0), then the healthy failover backends; nobody healthy: the
+ * primaries as a last resort (GCE's documented behaviour), or nothing with dropTrafficIfUnhealthy. Without a policy:
+ * every healthy backend, all of them when none is (GCE does not fall back to anything else).
+ */
+export function activeBackends(
+  lb: Pick<LabLoadBalancedRoute, 'backends' | 'failoverBackends' | 'failoverPolicy'>,
+  healthy: ReadonlySet<string>,
+): string[] {
+  const backends = [...lb.backends].sort();
+  const isHealthy = (ip: string) => healthy.has(ip);
+  if (lb.failoverPolicy === undefined) {
+    const up = backends.filter(isHealthy);
+    return up.length > 0 ? up : backends;
+  }
+  const failover = new Set(lb.failoverBackends ?? []);
+  const primaries = backends.filter((ip) => !failover.has(ip));
+  const backups = backends.filter((ip) => failover.has(ip));
+  const healthyPrimaries = primaries.filter(isHealthy);
+  const healthyBackups = backups.filter(isHealthy);
+  const ratio = lb.failoverPolicy.failoverRatio ?? 0;
+  const primariesSuffice = healthyPrimaries.length > 0 && (ratio === 0 || healthyPrimaries.length / primaries.length >= ratio);
+  if (primariesSuffice) return healthyPrimaries;
+  if (healthyBackups.length > 0) return healthyBackups;
+  if (healthyPrimaries.length > 0) return healthyPrimaries;
+  if (lb.failoverPolicy.dropTrafficIfUnhealthy === true) return [];
+  return primaries.length > 0 ? primaries : backends;
+}
+
+/**
+ * Which of a backend's established flows stay on it although it no longer gets new connections: all of them while it
+ * is healthy (connection draining; on failover only when draining on failover is not disabled), and once it is
+ * unhealthy TCP for DEFAULT_FOR_PROTOCOL, every protocol for ALWAYS_PERSIST, none for NEVER_PERSIST.
+ */
+export function flowsKeptOn(
+  lb: Pick<LabLoadBalancedRoute, 'backends' | 'failoverPolicy' | 'connectionPersistence'>,
+  ip: string,
+  healthy: ReadonlySet<string>,
+  active: readonly string[],
+): 'all' | 'tcp' | 'none' {
+  if (!lb.backends.includes(ip)) return 'none';
+  if (active.includes(ip)) return 'all';
+  if (healthy.has(ip)) return lb.failoverPolicy?.disableConnectionDrainOnFailover === true ? 'none' : 'all';
+  const persistence = lb.connectionPersistence ?? 'DEFAULT_FOR_PROTOCOL';
+  if (persistence === 'ALWAYS_PERSIST') return 'all';
+  return persistence === 'DEFAULT_FOR_PROTOCOL' ? 'tcp' : 'none';
+}
+
+/** The fabric's packet and connection mark for a backend: its address as a 32-bit number (unique, never 0). */
+export function backendMark(ip: string): number {
+  return ip.split('.').reduce((mark, octet) => mark * 256 + Number(octet), 0);
+}
+
+const hex = (mark: number) => `0x${mark.toString(16).padStart(8, '0')}`;
+
+/** One external forwarding rule as the fabric has it programmed right now. */
+export interface ProgrammedExternalLoadBalancer {
+  lb: LabLoadBalancedRoute & { address: string };
+  healthy: ReadonlySet<string>;
+  active: readonly string[];
+}
+
+/**
+ * Packets from the internet to a forwarding rule's IP, per flow: a flow whose backend still keeps it goes there again;
+ * any other picks an active backend by a 5-tuple hash. The choice is a connection mark (so it sticks) copied to the
+ * packet mark, which an ip rule per backend turns into a route to that backend.
+ */
+export function renderExternalLoadBalancing(lbs: readonly ProgrammedExternalLoadBalancer[], wanInterface = 'wan'): string {
+  const chains = lbs.map(({ lb, healthy, active }, index) => [
+    `  chain lb_${index} {`,
+    `    # ${lb.name}: ${lb.address} → active ${active.join(', ') || 'none'}`,
+    ...flowSteering(lb, healthy, active),
+    '  }',
+  ]);
+  return [
+    'table ip lab-load-balancing',
+    'delete table ip lab-load-balancing',
+    'table ip lab-load-balancing {',
+    '  chain prerouting {',
+    '    type filter hook prerouting priority mangle; policy accept;',
+    ...lbs.map(({ lb }, index) => `    iifname "${wanInterface}" ip daddr ${lb.address} jump lb_${index}`),
+    '  }',
+    ...chains.flat(),
+    '}',
+    '',
+  ].join('\n');
+}
+
+/**
+ * An internal load balancer as a VM's next hop, per flow, in the VM's namespace (the VPC's routing as the VM sees it):
+ * what the VM sends or forwards off the subnet is marked like renderExternalLoadBalancing marks, and an ip rule per
+ * backend routes the mark there, so an established flow stays on its backend as long as the load balancer keeps it.
+ */
+export function renderNextHopSteering(
+  lb: LabLoadBalancedRoute,
+  healthy: ReadonlySet<string>,
+  active: readonly string[],
+  local: readonly string[],
+): string {
+  const skip = `ip daddr { ${local.join(', ')} } return`;
+  return [
+    'table ip lab-gce-routing',
+    'delete table ip lab-gce-routing',
+    'table ip lab-gce-routing {',
+    '  chain output {',
+    '    type route hook output priority mangle; policy accept;',
+    '    jump steer',
+    '  }',
+    '  chain prerouting {',
+    '    type filter hook prerouting priority mangle; policy accept;',
+    '    jump steer',
+    '  }',
+    '  chain steer {',
+    `    # ${lb.name} → active ${active.join(', ') || 'none'}`,
+    `    ${skip}`,
+    ...flowSteering(lb, healthy, active),
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** A flow its backend still keeps goes there again; any other picks an active backend by a 5-tuple hash. */
+function flowSteering(lb: LabLoadBalancedRoute, healthy: ReadonlySet<string>, active: readonly string[]): string[] {
+  const kept = { all: [] as string[], tcp: [] as string[] };
+  for (const ip of [...lb.backends].sort()) {
+    const keeps = flowsKeptOn(lb, ip, healthy, active);
+    if (keeps !== 'none') kept[keeps].push(hex(backendMark(ip)));
+  }
+  const marks = active.map((ip) => hex(backendMark(ip)));
+  const pick =
+    marks.length === 0
+      ? [`    counter drop comment "${lb.name}: no backend to send to"`]
+      : [
+          marks.length === 1
+            ? `    meta mark set ${marks[0]}`
+            : `    meta mark set jhash ip saddr . ip daddr . meta l4proto . th sport . th dport mod ${marks.length} seed 0x6c6162 map { ${marks.map((mark, slot) => `${slot} : ${mark}`).join(', ')} }`,
+          '    ct mark set meta mark',
+        ];
+  return [
+    ...(kept.all.length === 0 ? [] : [`    ct mark { ${kept.all.join(', ')} } meta mark set ct mark accept`]),
+    ...(kept.tcp.length === 0 ? [] : [`    meta l4proto tcp ct mark { ${kept.tcp.join(', ')} } meta mark set ct mark accept`]),
+    ...pick,
+  ];
+}

@@ -1,0 +1,154 @@
+// The stateful pair as users get it: `natgw provision --ha --stateful` (the real provisioner) against the lab's Compute
+// API, two NAT VMs booting with the real startup script and agent (conntrackd included), the lab emulating the
+// internal and external passthrough load balancers with their failover policy. The failover measurement runs on it.
+import type { RunResult } from '../../agent/runner.js';
+import { CLIENT_TAG, natgwCli, PROVISION_FLAGS } from '../demo.js';
+import { SYNC_PORT, until, type FailoverSetup } from '../failover.js';
+import { LAB_PROJECT, LAB_REGION, LabCloud } from '../gce.js';
+import type { LabVm } from '../lab.js';
+
+/** The gateway's name: provision's default for the lab's region. */
+export const GATEWAY = `natgw-${LAB_REGION}`;
+const REGION_SCOPE = `regions/${LAB_REGION}`;
+const MIGS = [`${GATEWAY}-mig-a`, `${GATEWAY}-mig-b`];
+const INTERNAL_LB = `${GATEWAY}-fr`;
+const EXTERNAL_LB = `${GATEWAY}-nat-fr`;
+const NO_SYNC_TABLE = 'natgw_failover_no_sync';
+const AGENT_PORT = 9731;
+
+export interface ProvisionedPair extends FailoverSetup {
+  cloud: LabCloud;
+  /** `natgw provision --ha --stateful` again with `extra` flags (a changed machine type: the rolling replacement). */
+  provision(extra: string[]): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+/** One agent metric (its first series), read from the fabric (where the health checks come from, so the firewall lets it through). */
+export async function agentMetric(cloud: LabCloud, vm: LabVm, metric: string): Promise<number | undefined> {
+  const { stdout, exitCode } = await cloud.lab.run(
+    `read ${metric} on ${vm.name}`,
+    cloud.lab.fabric,
+    ['curl', '-sS', '-m', '2', `http://${vm.ip}:${AGENT_PORT}/metrics`],
+    { okExitCodes: [7, 28, 52, 56] },
+  );
+  if (exitCode !== 0) return undefined;
+  // With or without labels (the sync series carry the peer's address).
+  const line = stdout.split('\n').find((candidate) => candidate.startsWith(`${metric} `) || candidate.startsWith(`${metric}{`));
+  return line === undefined ? undefined : Number(line.split(' ').at(-1));
+}
+
+function natVmsOf(cloud: LabCloud): LabVm[] {
+  return MIGS.flatMap((name) => {
+    const mig = cloud.store.get(LAB_PROJECT, REGION_SCOPE, 'instanceGroupManagers', name);
+    if (mig === undefined) return [];
+    return cloud.store.managedInstances(mig).flatMap((instance) => {
+      const vm = cloud.lab.vms.get(String(instance.name));
+      return vm === undefined ? [] : [vm];
+    });
+  });
+}
+
+/** Both NAT VMs exist and both load balancers see them healthy. */
+async function bothHealthy(cloud: LabCloud, timeoutMs: number): Promise<LabVm[]> {
+  let vms: LabVm[] = [];
+  const healthy = await until(
+    () => {
+      vms = natVmsOf(cloud);
+      return (
+        vms.length === 2 && [INTERNAL_LB, EXTERNAL_LB].every((lb) => vms.every((vm) => cloud.lab.healthyBackendsOf(lb).includes(vm.ip)))
+      );
+    },
+    timeoutMs,
+    250,
+  );
+  if (!healthy)
+    throw new Error(
+      `the NAT VMs are not both healthy after ${timeoutMs / 1000} s: ${[INTERNAL_LB, EXTERNAL_LB]
+        .map((lb) => `${lb} healthy ${cloud.lab.healthyBackendsOf(lb).join(', ') || 'none'}`)
+        .join('; ')}`,
+    );
+  return vms;
+}
+
+/**
+ * Cuts the NAT VMs' sync link where GCE's network would: between them, in the fabric's bridge. Deleting the
+ * NAME-sync firewall rule is not enough, on GCE as in the lab: NAME-clients admits the whole client range, which
+ * holds the NAT VMs' own addresses, so their sync traffic passes by that rule too.
+ */
+async function cutSyncLink(cloud: LabCloud, vms: LabVm[]): Promise<void> {
+  const ips = vms.map((vm) => vm.ip).join(', ');
+  const table = [
+    `table bridge ${NO_SYNC_TABLE} {`,
+    '  chain forward {',
+    '    type filter hook forward priority -10; policy accept;',
+    `    ip saddr { ${ips} } ip daddr { ${ips} } udp dport ${SYNC_PORT} drop`,
+    `    ip saddr { ${ips} } ip daddr { ${ips} } tcp dport ${AGENT_PORT} drop`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+  await cloud.lab.run('cut the sync link', cloud.lab.fabric, ['nft', '-f', '-'], { input: table });
+}
+
+/**
+ * Builds the lab, provisions `--ha --stateful` into it with two tagged client VMs, and waits until both NAT VMs are
+ * healthy. Without `sync`, the sync link is cut afterwards and the agents must see their peer gone before the
+ * measurement starts.
+ */
+export async function buildProvisionedPair(options: { sync: boolean; say?: (line: string) => void }): Promise<ProvisionedPair> {
+  const say = options.say ?? (() => undefined);
+  const cloud = await LabCloud.start();
+  try {
+    const clients = ['client', 'bulk-client'];
+    for (const name of clients) await cloud.addWorkload(name, [CLIENT_TAG]);
+    const provision = (extra: string[]) => natgwCli(cloud, 'provision', [...PROVISION_FLAGS, '--ha', '--stateful', ...extra]);
+    say(
+      `lab ${cloud.lab.id} up; $ natgw provision --ha --stateful --client-tag ${CLIENT_TAG} … (the real provisioner, the lab's Compute API)`,
+    );
+    const provisioned = await provision([]);
+    if (provisioned.exitCode !== 0)
+      throw new Error(
+        `natgw provision --ha --stateful failed (exit ${provisioned.exitCode}): ${(provisioned.stdout + provisioned.stderr).slice(-3000)}`,
+      );
+    await cloud.settled();
+    const natIp = String(cloud.store.get(LAB_PROJECT, REGION_SCOPE, 'addresses', `${GATEWAY}-nat-ip`)?.address ?? '');
+    if (natIp === '') throw new Error(`provision created no ${GATEWAY}-nat-ip address`);
+    const vms = await bothHealthy(cloud, 120_000);
+    say(`provisioned: NAT VMs ${vms.map((vm) => `${vm.name} ${vm.ip}`).join(', ')}, NAT IP ${natIp}, both healthy`);
+    if (!options.sync) {
+      await cutSyncLink(cloud, vms);
+      const peerDown = await until(
+        async () => (await Promise.all(vms.map((vm) => agentMetric(cloud, vm, 'natgw_sync_peer_up')))).every((up) => up === 0),
+        30_000,
+        500,
+      );
+      if (!peerDown) throw new Error('the agents still see their peer 30 s after the sync link was cut');
+      say(`--no-sync: the sync link between the NAT VMs is cut (udp ${SYNC_PORT}, tcp ${AGENT_PORT}); both agents report their peer down`);
+    }
+    return {
+      cloud,
+      lab: cloud.lab,
+      natIp,
+      natVms: () => natVmsOf(cloud),
+      client: clients[0]!,
+      bulkClient: clients[1]!,
+      sync: options.sync,
+      activeBackends: async () => cloud.lab.activeBackendsOf(INTERNAL_LB),
+      failHost: (vm) => cloud.lab.failHost(vm.name),
+      loadBalancerMoves: (since, to) =>
+        Object.fromEntries(
+          [INTERNAL_LB, EXTERNAL_LB].map((lb) => {
+            const moved = cloud.lab.loadBalancerEvents.find(
+              (event) => event.lb === lb && event.at >= since && event.active.length === 1 && event.active[0] === to.ip,
+            );
+            return [lb, moved === undefined ? null : moved.at - since];
+          }),
+        ),
+      provision,
+      close: () => cloud.close(),
+    };
+  } catch (error) {
+    await cloud.close();
+    throw error;
+  }
+}

@@ -1,0 +1,307 @@
+// The stateful HA executor. Up: the three addresses first (their IPs go into the agent config, the template and the
+// return rule, so the rest is re-planned with them), firewalls, health checks, template, the two groups and their VMs
+// (each pinned to its internal address), both backend services, both forwarding rules, then — once a backend is
+// healthy — the route. A new template replaces the standby (b) first, then a, each healthy and resynced before the next.
+import { applyFirewallChanges, findChange, rollBackOnRefusal, type CreatedThisRun } from '../apply-shared.js';
+import { deleteAddress, insertAddress } from '../gcp/addresses.js';
+import { ProvisionError, type CallContext } from '../gcp/call.js';
+import { deleteFirewall } from '../gcp/firewalls.js';
+import {
+  createMigInstances,
+  deleteMigInstances,
+  deletePerInstanceConfigs,
+  listManagedInstances,
+  listPerInstanceConfigs,
+  replaceMigInstances,
+} from '../gcp/instance-groups.js';
+import { readNatgwAttributes } from '../gcp/instances.js';
+import { deleteForwardingRule, insertForwardingRule } from '../gcp/load-balancing.js';
+import { deleteRoute } from '../gcp/routes.js';
+import { lastSegment } from '../model.js';
+import type { Change, Plan } from '../plan.js';
+import type { Progress } from '../progress.js';
+import {
+  all,
+  applyBackendService,
+  applyChecksAndTemplate,
+  applyMig,
+  createRouteOnceHealthy,
+  deleteSupersededTemplates,
+  waitBackends,
+  waitMigCreates,
+  waitMigDeletes,
+  waitRecreated,
+  type BackendTarget,
+  type HaApplyOptions,
+  type MigRef,
+} from './apply.js';
+import type { ObservedHa } from './gateway.js';
+import { syncStateOf, type DesiredMember, type DesiredStateful } from './stateful.js';
+
+export interface StatefulApplyResult {
+  natIp: string;
+  healthy: string[];
+  applied: { kind: string; name: string; action: string }[];
+}
+
+/** Re-reads the gateway and re-plans once the addresses exist (their IPs are part of what is desired). */
+export type Replan = () => Promise<{ desired: DesiredStateful; observed: ObservedHa; plan: Plan }>;
+
+export const memberMigRef = (desired: DesiredStateful, member: DesiredMember): MigRef => ({
+  region: desired.ha.region,
+  name: member.mig.name,
+  machineType: desired.ha.template.machineType,
+  template: desired.ha.template.name,
+});
+
+export const ilbTarget = (desired: DesiredStateful): BackendTarget => ({
+  region: desired.ha.region,
+  backendService: desired.ha.backendService.name,
+  groups: desired.members.map((member) => member.instanceGroup),
+  migs: desired.members.map((member) => member.mig.name),
+});
+
+export function applyStateful(
+  ctx: CallContext,
+  first: { desired: DesiredStateful; observed: ObservedHa; plan: Plan },
+  replan: Replan,
+  progress: Progress,
+  options: HaApplyOptions,
+): Promise<StatefulApplyResult> {
+  return rollBackOnRefusal(progress, first.desired.ha.gateway, (created) => applySteps(ctx, first, replan, progress, options, created));
+}
+
+async function applySteps(
+  ctx: CallContext,
+  first: { desired: DesiredStateful; observed: ObservedHa; plan: Plan },
+  replan: Replan,
+  progress: Progress,
+  options: HaApplyOptions,
+  created: CreatedThisRun,
+): Promise<StatefulApplyResult> {
+  const applied: StatefulApplyResult['applied'] = [];
+  const record = (change: Change) => applied.push({ kind: change.kind, name: change.name, action: change.action });
+  let { desired, observed, plan } = first;
+  const region = desired.ha.region;
+
+  // ---- addresses: the NAT IP (EXTERNAL) and each VM's internal IP, then everything else is planned with their IPs ----
+  const addressChanges = all(plan, 'address', 'create');
+  for (const change of addressChanges) {
+    const member = desired.members.find((candidate) => candidate.syncAddress.name === change.name);
+    const body =
+      member === undefined
+        ? {
+            name: desired.natAddress.name,
+            description: desired.natAddress.description,
+            labels: desired.natAddress.labels,
+            addressType: 'EXTERNAL',
+            networkTier: 'PREMIUM',
+          }
+        : {
+            name: member.syncAddress.name,
+            description: member.syncAddress.description,
+            labels: member.syncAddress.labels,
+            addressType: 'INTERNAL',
+            purpose: 'GCE_ENDPOINT',
+            subnetwork: member.syncAddress.subnetwork,
+          };
+    await progress.run(
+      `reserving ${body.addressType === 'EXTERNAL' ? 'the NAT IP' : `the internal IP of NAT VM ${member?.member}`} ${change.name}`,
+      () => insertAddress(ctx, region, body),
+    );
+    created.add(`address ${change.name}`, () => deleteAddress(ctx, region, change.name));
+    record(change);
+  }
+  if (addressChanges.length > 0) {
+    ({ desired, observed, plan } = await progress.run('re-planning with the reserved IPs', replan));
+    if (plan.conflicts.length > 0)
+      throw new ProvisionError(
+        `cannot proceed after reserving the addresses:\n${plan.conflicts.map((change) => `  ${change.kind} ${change.name}: ${change.note}`).join('\n')}`,
+      );
+  }
+  const ha = desired.ha;
+
+  await applyFirewallChanges(ctx, plan, ha.firewalls, progress, (change) => {
+    record(change);
+    if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
+  });
+  await applyChecksAndTemplate(ctx, ha, plan, progress, record, created);
+
+  // ---- what must be replaced goes first: the route (clients fall back to the internet route), then the rules ----
+  const routeChange = findChange(plan, 'route');
+  const ruleChange = findChange(plan, 'forwardingRule', ha.forwardingRule.name);
+  const natRuleChange = findChange(plan, 'forwardingRule', desired.natForwardingRule.name);
+  if (routeChange?.action === 'replace')
+    await progress.run(`deleting route ${routeChange.name} (to replace it)`, () => deleteRoute(ctx, routeChange.name));
+  for (const change of [ruleChange, natRuleChange])
+    if (change?.action === 'replace')
+      await progress.run(`deleting forwarding rule ${change.name} (to replace it)`, () => deleteForwardingRule(ctx, region, change.name));
+
+  // ---- the two groups, each created empty; their VMs come with createInstances, pinned to their internal IPs ----
+  for (const member of desired.members)
+    await applyMig(ctx, region, member.mig, [member.zone], findChange(plan, 'mig', member.mig.name), progress, record, created);
+  for (const member of desired.members) {
+    const change = plan.changes.find(
+      (candidate) => candidate.kind === 'vm' && candidate.action === 'create' && candidate.note?.includes(member.syncAddress.name),
+    );
+    if (change === undefined) continue;
+    const migRef = memberMigRef(desired, member);
+    const config = {
+      name: change.name,
+      preservedState: {
+        internalIPs: {
+          nic0: {
+            autoDelete: 'NEVER',
+            ipAddress: { address: `projects/${ha.project}/regions/${region}/addresses/${member.syncAddress.name}` },
+          },
+        },
+      },
+    };
+    await progress.run(`creating NAT VM ${change.name} (${member.member}) in ${member.zone}`, () =>
+      createMigInstances(ctx, region, member.mig.name, [config]),
+    );
+    created.add(`NAT VM ${change.name} (and its stateful config)`, async () => {
+      // A refused create is retried by the group forever: take the VM out of it, then its config.
+      const links = (await listManagedInstances(ctx, region, member.mig.name))
+        .filter((vm) => lastSegment(vm.instance) === change.name && (vm.instanceStatus ?? '') !== '')
+        .map((vm) => vm.instance ?? '')
+        .filter((link) => link !== '');
+      if (links.length > 0) {
+        await deleteMigInstances(ctx, region, member.mig.name, links);
+        await waitMigDeletes(ctx, progress, migRef, [change.name], options);
+      }
+      const left = (await listPerInstanceConfigs(ctx, region, member.mig.name))
+        .map((item) => item.name ?? '')
+        .filter((name) => name === change.name);
+      if (left.length > 0) await deletePerInstanceConfigs(ctx, region, member.mig.name, left);
+    });
+    await waitMigCreates(ctx, progress, migRef, [change.name], options);
+    record(change);
+  }
+
+  // ---- load balancers: ILB (route next hop) and NLB (holds the NAT IP), then their rules ----
+  await applyBackendService(
+    ctx,
+    region,
+    ha.backendService,
+    plan,
+    progress,
+    record,
+    `INTERNAL, a primary, b failover, NEVER_PERSIST`,
+    created,
+  );
+  await applyBackendService(
+    ctx,
+    region,
+    desired.nlb,
+    plan,
+    progress,
+    record,
+    `EXTERNAL, protocol UNSPECIFIED, a primary, b failover, NEVER_PERSIST`,
+    created,
+  );
+  if (ruleChange?.action === 'create' || ruleChange?.action === 'replace') {
+    await progress.run(`creating forwarding rule ${ha.forwardingRule.name} (INTERNAL, TCP, all ports)`, () =>
+      insertForwardingRule(ctx, region, ha.forwardingRule),
+    );
+    created.add(`forwarding rule ${ha.forwardingRule.name}`, () => deleteForwardingRule(ctx, region, ha.forwardingRule.name));
+    record(ruleChange);
+  }
+  if (natRuleChange?.action === 'create' || natRuleChange?.action === 'replace') {
+    await progress.run(
+      `creating forwarding rule ${desired.natForwardingRule.name} (EXTERNAL, L3_DEFAULT, all ports, on ${desired.natIp})`,
+      () => insertForwardingRule(ctx, region, desired.natForwardingRule),
+    );
+    created.add(`forwarding rule ${desired.natForwardingRule.name}`, () =>
+      deleteForwardingRule(ctx, region, desired.natForwardingRule.name),
+    );
+    record(natRuleChange);
+  }
+
+  // ---- planned replacement: the standby (b) first, then the primary (a); never both at once ----
+  const rolling = all(plan, 'vm', 'replace');
+  for (const member of [...desired.members].reverse()) {
+    const change = rolling.find((candidate) => member.mig.name === migOfVm(observed, candidate.name, desired));
+    if (change === undefined) continue;
+    await replaceMember(ctx, progress, desired, observed, member, change.name, options);
+    record(change);
+  }
+
+  // ---- route: only once the internal load balancer has a healthy backend ----
+  if (routeChange?.action === 'create' || routeChange?.action === 'replace')
+    // Clients' replies come back through the NLB: routing them before it answers for a backend would lose them.
+    await waitBackends(
+      ctx,
+      progress,
+      { ...ilbTarget(desired), backendService: desired.nlb.name },
+      options,
+      `waiting for a healthy backend in ${desired.nlb.name}`,
+      (list) => list.some((status) => status.healthState === 'HEALTHY'),
+      {
+        what: `no NAT VM of the gateway turned healthy in ${desired.nlb.name}`,
+        consequence: 'The route was not created, so no client traffic goes to the load balancers.',
+      },
+    );
+  const statuses = await createRouteOnceHealthy(ctx, progress, ha, ilbTarget(desired), routeChange, options, record);
+  await deleteSupersededTemplates(ctx, plan, progress, record);
+  return {
+    natIp: desired.natIp ?? '?',
+    healthy: statuses.filter((status) => status.healthState === 'HEALTHY').map((status) => lastSegment(status.instance)),
+    applied,
+  };
+}
+
+const migOfVm = (observed: ObservedHa, vm: string, desired: DesiredStateful): string | undefined =>
+  desired.members.find((member) => observed.stateful?.members[member.member].vms.some((candidate) => candidate.name === vm))?.mig.name;
+
+/**
+ * One member's VM rebuilt from the new template: drained by its agent (the load balancers move to the other VM),
+ * recreated with the same name and internal IP, healthy in the internal load balancer, and its conntrack table resynced
+ * from the peer (guest attribute natgw/sync: resynced) before anything else is touched.
+ */
+async function replaceMember(
+  ctx: CallContext,
+  progress: Progress,
+  desired: DesiredStateful,
+  observed: ObservedHa,
+  member: DesiredMember,
+  vmName: string,
+  options: HaApplyOptions,
+): Promise<void> {
+  const region = desired.ha.region;
+  const vm = observed.stateful!.members[member.member].vms.find((candidate) => candidate.name === vmName)!;
+  const role = member.member === 'a' ? 'primary' : 'standby';
+  progress.line(`rolling replacement, step ${member.member === 'b' ? 1 : 2} of 2: ${role} ${vm.name} (${member.member}) in ${vm.zone}`);
+  await progress.run(`replacing ${vm.name} with template ${desired.ha.template.name} (its agent drains it to the other VM first)`, () =>
+    replaceMigInstances(ctx, region, member.mig.name, [`projects/${desired.ha.project}/${vm.link}`]),
+  );
+  await waitRecreated(ctx, progress, memberMigRef(desired, member), vm.name, options);
+  await waitBackends(
+    ctx,
+    progress,
+    { ...ilbTarget(desired), groups: [member.instanceGroup], migs: [member.mig.name] },
+    options,
+    `waiting for ${vm.name} to be healthy in ${desired.ha.backendService.name}`,
+    (statuses) => statuses.some((status) => lastSegment(status.instance) === vm.name && status.healthState === 'HEALTHY'),
+    {
+      what: `the rolling replacement stopped: ${vm.name} did not turn healthy`,
+      consequence: 'The other NAT VM keeps serving with the old template; it was not replaced.',
+      only: vm.name,
+    },
+  );
+  await progress.run(`waiting for ${vm.name} to resync its connection state from its peer (natgw/sync resynced)`, async (step) => {
+    const deadline = ctx.clock.now() + options.healthTimeoutMs;
+    for (;;) {
+      const read = await readNatgwAttributes(ctx, vm.zone, vm.name);
+      const sync = syncStateOf(read.values.sync, read.values.health);
+      if (sync?.resynced === true) return;
+      step.update(read.error ?? (sync === undefined ? 'natgw/sync not reported yet' : `sync ${JSON.stringify(sync)}`));
+      if (ctx.clock.now() >= deadline)
+        throw new ProvisionError(
+          `the rolling replacement stopped: ${vm.name} did not report resynced (guest attribute natgw/sync) within ${Math.round(options.healthTimeoutMs / 1000)}s (last: ${read.error ?? read.values.sync ?? 'not reported'}). ` +
+            'The other NAT VM was not replaced and keeps every connection; check conntrackd on both (the sync firewall rule, udp/3780) and re-run provision.',
+        );
+      await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
+    }
+  });
+}

@@ -1,0 +1,338 @@
+// Stateful HA mode (--ha --stateful): two NAT VMs, active/standby, sharing one NAT IP and their connection state.
+// status shows each VM's role, its health in both load balancers and its sync state; destroy is HA's (it knows the
+// stateful parts).
+import { UsageError } from '../../common/errors.js';
+import { checkMetadataBudget } from '../agent-bundle.js';
+import { getGuestAttributes } from '../gcp/instances.js';
+import { getBackendHealth, type HealthStatus } from '../gcp/load-balancing.js';
+import { listFirewalls } from '../gcp/network.js';
+import { discover, routeWarnings as routeWarningsOf, type Discovery } from '../gateway.js';
+import { lastSegment, NEXT_HOP_DOWN } from '../model.js';
+import { agentPayload, confirm, endsBeforeApply, findCreate, runPreflight, type Found, type Mode, type Run } from '../pipeline.js';
+import { exposureWarnings, readMachineType } from '../preflight.js';
+import { printPreflight, renderPlan } from '../report.js';
+import { AUTOHEAL_CHECK, AUTOHEAL_INITIAL_DELAY_SEC, haNames, observeHa, type ObservedHa } from './gateway.js';
+import { gcloudStatefulCommands } from './gcloud.js';
+import { firewallAndRouteLines, haMode, healthCheckLines, healthCheckReport, routeReport } from './mode.js';
+import {
+  desiredStateful,
+  knownIps,
+  MEMBERS,
+  observeStateful,
+  parseHealthAttribute,
+  planStateful,
+  STATEFUL_TRAFFIC_CHECK,
+  statefulNames,
+  syncStateOf,
+  UNDOCUMENTED_BEHAVIOUR,
+  userCheck,
+  type DesiredStateful,
+  type Member,
+} from './stateful.js';
+import { applyStateful } from './stateful-apply.js';
+import type { Options } from '../options.js';
+import type { CallContext } from '../gcp/call.js';
+
+export const STATEFUL_DOCS = 'docs/stateful-ha.md';
+
+export const STATEFUL_WARNINGS = [
+  'stateful HA: established connections survive the loss of one NAT VM (they pause for the failover, a few seconds); losing both at once loses them.',
+  'stateful HA: if both NAT VMs are unhealthy, GCE still sends client traffic to them (no fallback to the internet route).',
+];
+
+async function observeAll(ctx: CallContext, options: Options, zones: string[]): Promise<ObservedHa> {
+  const [ha, stateful] = await Promise.all([
+    observeHa(ctx, options.name, options.region, zones),
+    observeStateful(ctx, options.name, options.region),
+  ]);
+  return { ...ha, stateful };
+}
+
+/** a's zone then b's: --zones, else where the groups run, else the region's first two zones. */
+function chooseZones(options: Options, discovery: Discovery, observed: ObservedHa): [string, string] {
+  for (const zone of options.zones ?? []) {
+    if (!discovery.zones.includes(zone))
+      throw new UsageError(`--zones: '${zone}' is not a zone of ${options.region} (zones: ${discovery.zones.join(', ')})`);
+  }
+  const current = MEMBERS.map((member) => lastSegment(observed.stateful?.members[member].mig?.distributionPolicy?.zones?.[0]?.zone));
+  const zones = options.zones ?? (current.every((zone) => zone !== '') ? current : discovery.zones.slice(0, 2));
+  if (zones.length < 2 || zones[0] === zones[1])
+    throw new UsageError(
+      `--stateful: needs two different zones in ${options.region}; the region lists ${discovery.zones.join(', ') || 'none'}`,
+    );
+  return [zones[0]!, zones[1]!];
+}
+
+async function provision(run: Run): Promise<number> {
+  const { options, io, ctx, progress } = run;
+  const payload = await agentPayload(options);
+  const discovery = await progress.run(`reading network ${options.network} in ${options.project}/${options.region}`, () =>
+    discover(ctx, options),
+  );
+  const observed = await progress.run(`reading gateway ${options.name}`, () => observeAll(ctx, options, discovery.zones));
+  const zones = chooseZones(options, discovery, observed);
+  const machine = await progress.run(`reading machine type ${options.machineType} in ${zones.join(', ')}`, () =>
+    readMachineType(ctx, options.machineType, zones),
+  );
+  discovery.machineArchitecture = machine.architecture;
+  const build = (from: ObservedHa) => {
+    const { desired, agentConfig } = desiredStateful({ options, discovery, zones, payload, ips: knownIps(options.name, from) });
+    checkMetadataBudget(desired.ha.template.metadata);
+    return { desired, agentConfig, plan: planStateful(desired, from) };
+  };
+  const { desired, agentConfig, plan } = build(observed);
+  const checks = await runPreflight(
+    ctx,
+    progress,
+    options,
+    discovery,
+    machine,
+    zones,
+    { ...desired.ha.template, tags: [...(desired.ha.template.properties.tags?.items ?? [])] },
+    // Only the NAT IP is a static external address; the internal ones have their own quota.
+    {
+      addresses: plan.changes.some(
+        (change) => change.kind === 'address' && change.action === 'create' && change.name === desired.natAddress.name,
+      )
+        ? 1
+        : 0,
+      vms: findCreate(plan, 'vm'),
+    },
+  );
+  const commands = gcloudStatefulCommands(desired, observed, plan);
+  const natIpText = desired.natIp ?? `(reserved as ${desired.natAddress.name} on apply)`;
+  const summary = {
+    command: 'provision',
+    mode: 'stateful',
+    dryRun: options.dryRun,
+    project: options.project,
+    region: options.region,
+    network: options.network,
+    gateway: options.name,
+    zones,
+    members: desired.members.map((member) => ({
+      member: member.member,
+      role: member.member === 'a' ? 'primary' : 'failover',
+      zone: member.zone,
+      mig: member.mig.name,
+      vm: member.vm,
+      internalIp: desired.memberIps[member.member] ?? null,
+      ports: member.ports,
+    })),
+    natIp: desired.natIp ?? null,
+    machineType: options.machineType,
+    image: `${desired.ha.template.image.project}/${desired.ha.template.image.family}`,
+    clientTag: options.clientTag,
+    sourceRanges: agentConfig.sourceRanges,
+    preflight: checks,
+    healthChecks: { traffic: STATEFUL_TRAFFIC_CHECK, autoheal: { ...AUTOHEAL_CHECK, initialDelaySec: AUTOHEAL_INITIAL_DELAY_SEC } },
+    drainSeconds: desired.ha.drainSeconds,
+    undocumented: UNDOCUMENTED_BEHAVIOUR,
+    userCheck: userCheck(desired.natIp ?? 'NAT_IP'),
+    docs: STATEFUL_DOCS,
+    upToDate: plan.upToDate,
+    changes: [...plan.conflicts, ...plan.changes],
+    gcloud: commands,
+    warnings: [...STATEFUL_WARNINGS, ...checks.warnings],
+  };
+  if (!options.json) {
+    const [a, b] = desired.members;
+    io.stdout.write(
+      `Gateway ${options.name} (HA, stateful): project ${options.project}, region ${options.region}, network ${options.network}\n` +
+        `NAT VMs: a (primary) in ${a.zone}, b (failover) in ${b.zone}; one NAT IP ${natIpText}; connection state synced on udp/${String((agentConfig as { stateful?: { syncPort?: number } }).stateful?.syncPort)}\n` +
+        `Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n` +
+        `Relies on: ${UNDOCUMENTED_BEHAVIOUR}\nCheck it on your project: ${userCheck(desired.natIp ?? 'NAT_IP')}. Details: ${STATEFUL_DOCS}\n\nPlan:\n${renderPlan(plan)}\n\n`,
+    );
+    for (const warning of STATEFUL_WARNINGS) io.stderr.write(`note: ${warning}\n`);
+  }
+  printPreflight(options, io, checks);
+  if (endsBeforeApply(options, io, plan, summary, commands, checks)) return 0;
+  if (plan.upToDate) {
+    if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { natIp: desired.natIp, applied: [] } }, null, 2)}\n`);
+    else io.stdout.write(`Up to date: nothing to do. NAT IP ${natIpText}\n`);
+    return 0;
+  }
+  const disruptive = plan.changes.filter((change) => change.kind === 'forwardingRule' && change.action === 'replace');
+  if (disruptive.length > 0 && !options.yes) {
+    const what = disruptive.map((change) => `${change.kind} ${change.name} (${change.action})`).join(', ');
+    if (io.stdin.isTTY !== true)
+      throw new UsageError(
+        `the plan replaces ${what}: traffic through it stops meanwhile; no terminal to ask on, so re-run with --yes to accept`,
+      );
+    if (!(await confirm(io, `Apply ${what}? Traffic through it stops meanwhile.`))) {
+      io.stderr.write('Cancelled; nothing was changed.\n');
+      return 1;
+    }
+  }
+  const result = await applyStateful(
+    ctx,
+    { desired, observed, plan },
+    async () => {
+      const again = await observeAll(ctx, options, discovery.zones);
+      const rebuilt = build(again);
+      return { desired: rebuilt.desired, observed: again, plan: rebuilt.plan };
+    },
+    progress,
+    { healthTimeoutMs: options.healthTimeoutMs, pollIntervalMs: options.pollIntervalMs },
+  );
+  if (options.json)
+    io.stdout.write(`${JSON.stringify({ ...summary, natIp: result.natIp, userCheck: userCheck(result.natIp), result }, null, 2)}\n`);
+  else {
+    io.stdout.write(
+      `\nDone. NAT IP (allow-list it): ${result.natIp}. Healthy backends: ${result.healthy.join(', ') || 'none reported yet'}.\n` +
+        `VMs without an external IP that carry the network tag '${options.clientTag}' now reach the internet through ${desired.ha.forwardingRule.name}; their connections survive the loss of one NAT VM.\n` +
+        `Check on your project (GCE behaviour Google does not document): ${userCheck(result.natIp)}\n` +
+        `Opt a VM in: gcloud compute instances add-tags VM --zone ZONE --tags ${options.clientTag} --project ${options.project}\n`,
+    );
+  }
+  return 0;
+}
+
+type LbHealth = { states: HealthStatus[]; error?: string };
+
+async function lbHealth(ctx: CallContext, region: string, service: string | undefined, groups: string[]): Promise<LbHealth> {
+  if (service === undefined) return { states: [] };
+  try {
+    return { states: (await Promise.all(groups.map((group) => getBackendHealth(ctx, region, service, group)))).flat() };
+  } catch (error) {
+    return { states: [], error: (error as Error).message };
+  }
+}
+
+const stateOf = (lb: LbHealth, vm: string) =>
+  lb.states.find((status) => lastSegment(status.instance) === vm)?.healthState ?? (lb.error === undefined ? 'UNKNOWN' : 'UNREADABLE');
+
+async function status(run: Run, found: Found): Promise<number> {
+  const { options, io, ctx } = run;
+  const observed = found.ha;
+  const parts = observed.stateful!;
+  const names = haNames(options.name);
+  const extra = statefulNames(options.name);
+  const group = (member: Member) => `projects/${options.project}/regions/${options.region}/instanceGroups/${extra.mig[member]}`;
+  const groups = MEMBERS.filter((member) => parts.members[member].mig !== undefined).map(group);
+  const [ilb, nlb] = await Promise.all([
+    lbHealth(ctx, options.region, observed.backendService === undefined ? undefined : names.backendService, groups),
+    lbHealth(ctx, options.region, parts.nlb === undefined ? undefined : extra.nlb, groups),
+  ]);
+  const vms = await Promise.all(
+    MEMBERS.flatMap((member) =>
+      parts.members[member].vms.map(async (vm) => {
+        const attributes = await getGuestAttributes(ctx, vm.zone, vm.name, 'natgw/');
+        const agent = parseHealthAttribute(attributes['natgw/health']);
+        const sync = syncStateOf(attributes['natgw/sync'], attributes['natgw/health']);
+        return {
+          member,
+          name: vm.name,
+          zone: vm.zone,
+          status: vm.status,
+          template: vm.template,
+          internalIp: parts.syncAddresses[member]?.address ?? null,
+          ilb: stateOf(ilb, vm.name),
+          nlb: stateOf(nlb, vm.name),
+          agent: agent.text,
+          sync: sync ?? null,
+        };
+      }),
+    ),
+  );
+  // Failover policy: the primary (a) while it is healthy, else the failover backend (b); each load balancer on its own.
+  const activeIn = (lb: 'ilb' | 'nlb') => {
+    const healthy = (member: Member) => vms.some((vm) => vm.member === member && vm[lb] === 'HEALTHY');
+    return healthy('a') ? 'a' : healthy('b') ? 'b' : undefined;
+  };
+  const active = { ilb: activeIn('ilb'), nlb: activeIn('nlb') };
+  const backends = vms.map((vm) => {
+    const inIlb = active.ilb === vm.member;
+    const inNlb = active.nlb === vm.member;
+    const role =
+      inIlb && inNlb ? 'active' : !inIlb && !inNlb ? 'standby' : `active in the ${inIlb ? 'internal' : 'external'} load balancer only`;
+    return { ...vm, role };
+  });
+  const routeWarnings = observed.route === undefined ? [] : routeWarningsOf(observed.route);
+  const routeOk =
+    observed.route !== undefined &&
+    (observed.route.nextHopIlb ?? '') !== '' &&
+    !routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
+  const network = lastSegment(observed.backendService?.network ?? observed.route?.network) || options.network;
+  const warnings =
+    groups.length === 0 ? [] : exposureWarnings(options.project, network, options.name, [names.vmTag], await listFirewalls(ctx));
+  const syncDown = backends.filter((vm) => vm.sync !== null && vm.sync.peerUp === false).map((vm) => vm.name);
+  const serving = routeOk && active.ilb !== undefined && active.nlb !== undefined && parts.natForwardingRule !== undefined;
+  const healthyEverywhere = serving && syncDown.length === 0;
+  const firewalls = Object.entries({ ...observed.firewalls, ...parts.firewalls }).map(([name, firewall]) => ({
+    name,
+    present: firewall !== undefined,
+  }));
+  const rule = observed.forwardingRule;
+  const natRule = parts.natForwardingRule;
+  const report = {
+    command: 'status',
+    mode: 'stateful',
+    project: options.project,
+    region: options.region,
+    gateway: options.name,
+    serving,
+    syncOk: syncDown.length === 0,
+    natIp: parts.natAddress?.address ?? null,
+    active,
+    backends,
+    ...(ilb.error === undefined ? {} : { ilbHealthError: ilb.error }),
+    ...(nlb.error === undefined ? {} : { nlbHealthError: nlb.error }),
+    forwardingRules: [rule, natRule]
+      .filter((item) => item !== undefined)
+      .map((item) => ({
+        name: item.name,
+        IPAddress: item.IPAddress,
+        IPProtocol: item.IPProtocol,
+        loadBalancingScheme: item.loadBalancingScheme,
+      })),
+    healthChecks: healthCheckReport(observed),
+    firewalls,
+    route: routeReport(observed, routeWarnings),
+    undocumented: UNDOCUMENTED_BEHAVIOUR,
+    warnings,
+  };
+  const code = healthyEverywhere ? 0 : 3;
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return code;
+  }
+  for (const warning of warnings) io.stderr.write(`warning: ${warning}\n`);
+  const healthy = backends.filter((vm) => vm.ilb === 'HEALTHY' && vm.nlb === 'HEALTHY').length;
+  const state = !serving
+    ? 'NOT serving'
+    : syncDown.length > 0
+      ? `serving, SYNC PEER DOWN on ${syncDown.join(', ')} (a failure now loses every connection)`
+      : healthy < 2
+        ? `serving, DEGRADED (${healthy}/2 NAT VMs healthy: a failure now loses every connection)`
+        : 'serving (2/2 NAT VMs healthy, state synced)';
+  const absent = 'absent';
+  const syncText = (sync: (typeof backends)[number]['sync']) =>
+    sync === null
+      ? 'sync not reported'
+      : `sync peer ${sync.peerUp === true ? 'up' : 'DOWN'}, ${sync.resynced === true ? 'resynced' : 'NOT resynced'}`;
+  const lines = [
+    `Gateway ${options.name} (HA, stateful; project ${options.project}, region ${options.region}): ${state}`,
+    `  NAT IP    ${report.natIp ?? 'none'}`,
+    ...MEMBERS.filter((member) => !backends.some((vm) => vm.member === member)).map(
+      (member) =>
+        `  vm ${member}      ${extra.mig[member].padEnd(32)}${parts.members[member].mig === undefined ? 'group absent' : 'no VM'}`,
+    ),
+    ...backends.map(
+      (vm) =>
+        `  vm ${vm.member}      ${vm.name.padEnd(32)}${vm.role.toUpperCase()} — ilb ${vm.ilb}, nlb ${vm.nlb} (${vm.status} in ${vm.zone}, ${vm.internalIp ?? '?'}; agent: ${vm.agent}; ${syncText(vm.sync)})`,
+    ),
+    ...(ilb.error === undefined ? [] : [`  ilb       health unreadable: ${ilb.error}`]),
+    ...(nlb.error === undefined ? [] : [`  nlb       health unreadable: ${nlb.error}`]),
+    ...healthCheckLines(report.healthChecks),
+    `  lb        ${names.forwardingRule.padEnd(32)}${rule === undefined ? absent : `${rule.IPAddress} ${rule.IPProtocol} → ${names.backendService}`}`,
+    `  lb        ${extra.natForwardingRule.padEnd(32)}${natRule === undefined ? absent : `${natRule.IPAddress} ${natRule.IPProtocol} → ${extra.nlb}${parts.nlb === undefined ? ' (backend service absent)' : ''}`}`,
+    ...firewallAndRouteLines(firewalls, names.route, observed, routeWarnings),
+  ];
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return code;
+}
+
+export const statefulMode: Mode = { provision, status, destroy: (run, found) => haMode.destroy(run, found) };
+
+export type { DesiredStateful };
