@@ -49,7 +49,7 @@ export interface FailoverOptions {
   flows: number;
   /** iperf3 from `bulkClient` to the internet for the whole measurement. */
   bulk?: boolean;
-  /** Upper bound for the flows to resume after the failure. */
+  /** Upper bound for the flows to resume once the disruption is over. */
   resumeTimeoutMs?: number;
   /** Upper bound for the standby to hold every flow before the failure. */
   syncTimeoutMs?: number;
@@ -135,6 +135,26 @@ function jsonLines<T>(text: string, prefix: string): T[] {
     .split('\n')
     .filter((line) => line.startsWith(prefix))
     .map((line) => JSON.parse(line) as T);
+}
+
+/** The far end of long-lived flows, on the lab's internet at ECHO_PORT (lab/stateful/bin/seq-echo-server.ts), ready. */
+export async function startEchoServer(lab: Lab, maxSeconds: number): Promise<LabProcess> {
+  const echo = lab.spawnIn(
+    lab.internet,
+    [
+      'node',
+      path.join(repoRoot(), 'dist/lab/stateful/bin/seq-echo-server.js'),
+      '--address',
+      INTERNET.server,
+      '--port',
+      String(ECHO_PORT),
+      '--max-seconds',
+      String(maxSeconds),
+    ],
+    'echo server',
+  );
+  await echo.waitFor(/ready/);
+  return echo;
 }
 
 /** Where a VM's default route points: the NAT VM the emulated internal load balancer sends it to. */
@@ -229,21 +249,7 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
   const { active, standby } = await activeNatVm(setup);
   say(`the clients are routed to ${active.name} (${active.ip}); ${standby.name} (${standby.ip}) is the standby`);
 
-  const echo = lab.spawnIn(
-    lab.internet,
-    [
-      'node',
-      path.join(repoRoot(), 'dist/lab/stateful/bin/seq-echo-server.js'),
-      '--address',
-      INTERNET.server,
-      '--port',
-      String(ECHO_PORT),
-      '--max-seconds',
-      '600',
-    ],
-    'echo server',
-  );
-  await echo.waitFor(/ready/);
+  const echo = await startEchoServer(lab, 600);
   const bulkServer = options.bulk
     ? lab.spawnIn(lab.internet, ['iperf3', '-s', '-1', '-B', INTERNET.server, '-p', String(BULK_PORT), '--forceflush'], 'iperf3 server')
     : undefined;
@@ -319,11 +325,13 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
   };
   const failedAt = Date.now();
   let clientsMovedAt: number | undefined;
+  let watching = true;
+  // Watched for as long as the disruption and the flows' resumption take, whatever that is.
   const moved = until(async () => {
     const activeIps = await setup.activeBackends();
     if (activeIps.length === 1 && activeIps[0] === standby.ip) clientsMovedAt ??= Date.now();
-    return clientsMovedAt !== undefined;
-  }, options.resumeTimeoutMs ?? 20_000);
+    return clientsMovedAt !== undefined || !watching;
+  }, 600_000);
   await disruption.run(active, standby);
   const disruptedUntil = Date.now();
   // Replies from here on came through what the disruption left: after a host failure, the failed VM's NIC is down.
@@ -334,6 +342,7 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
     const status = lastStatus(flowsProcess);
     return status !== undefined && status.at > disruptedUntil && status.resumed + status.failed >= flowCount;
   }, options.resumeTimeoutMs ?? 20_000);
+  watching = false;
   await moved;
   await until(() => Date.now() >= disruptedUntil + SECONDS_AFTER_FAILURE * 1000, SECONDS_AFTER_FAILURE * 1000 + 1000, 250);
   await loop.loop.stop('SIGTERM', 2000);

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { INTERNET, Lab, type LabProcess, type LabVm, repoRoot } from '../lab/lab.js';
+import { startEchoServer } from '../lab/failover.js';
 import { conntrackdMissing } from './fixtures/conntrackd/installed.js';
 
 const NAT_IP = '203.0.113.100';
@@ -114,21 +115,7 @@ t.test('two NAT VMs run the agent in stateful mode: sync, resync, roles, peer lo
     t.equal((await lab.exec(b.name, ['sysctl', '-n', 'net.netfilter.nf_conntrack_tcp_loose'])).stdout.trim(), '0');
   });
 
-  const echo = lab.spawnIn(
-    lab.internet,
-    [
-      'node',
-      path.join(repoRoot(), 'dist/lab/stateful/bin/seq-echo-server.js'),
-      '--address',
-      INTERNET.server,
-      '--port',
-      String(ECHO_PORT),
-      '--max-seconds',
-      '240',
-    ],
-    'echo server',
-  );
-  await echo.waitFor(/ready/);
+  await startEchoServer(lab, 240);
   const flows = lab.spawnIn(
     lab.vm(CLIENT.name).namespace,
     [

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { API_BASE, type Json } from '../lab/compute-api/index.js';
+import { startEchoServer } from '../lab/failover.js';
 import { LabCloud, LAB_PROJECT, LAB_REGION } from '../lab/gce.js';
 import { INTERNET, repoRoot, VPC, type LabProcess } from '../lab/lab.js';
 
@@ -215,21 +216,7 @@ async function ping(cloud: LabCloud, namespace: string, address: string): Promis
 /** One TCP flow to the internet's echo server, both ends sending every 100 ms (retransmitting once cut off). */
 async function longLivedFlow(cloud: LabCloud): Promise<LabProcess | undefined> {
   if (echoServers.get(cloud) === undefined) {
-    const server = cloud.lab.spawnIn(
-      cloud.lab.internet,
-      [
-        'node',
-        path.join(repoRoot(), 'dist/lab/stateful/bin/seq-echo-server.js'),
-        '--address',
-        INTERNET.server,
-        '--port',
-        String(ECHO_PORT),
-        '--max-seconds',
-        '120',
-      ],
-      'echo server',
-    );
-    await server.waitFor(/ready/);
+    const server = await startEchoServer(cloud.lab, 120);
     echoServers.set(cloud, server);
   }
   const flow = cloud.lab.spawnIn(
