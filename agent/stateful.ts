@@ -77,6 +77,8 @@ export class StatefulSync {
   private installed: boolean | undefined;
   private installCheckedAt = 0;
   private resyncRequested = false;
+  /** conntrackd's own cache has taken in the kernel's table since this VM last turned active. */
+  private adopted = false;
   private tracker = new ResyncTracker();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -210,6 +212,7 @@ export class StatefulSync {
     // Installed after the agent started (the startup script's apt-get finishing late, an operator): picked up here.
     if (this.installed === false && now - this.installCheckedAt >= INSTALL_RECHECK_MS) await this.startConntrackd(setup.files);
     await this.observeCounters(now);
+    await this.adoptWhenActive(setup.files.config);
     if (this.conntrackdRunning && !this.resyncRequested) {
       try {
         // StartupResync asks too, but only once at its own start and without telling us whether it got through.
@@ -240,6 +243,28 @@ export class StatefulSync {
         this.deps.log.info({ event: 'resynced', how: state.how, detail: state.detail }, `resync complete: ${state.detail}`);
     }
     await this.publish();
+  }
+
+  /**
+   * With DisableExternalCache the flows learned from the peer live in the kernel only, and a resync request is answered
+   * from conntrackd's own cache: a VM that took over such flows would never hand them to a (re)started peer, and a
+   * rolling replacement would fail back to a VM without them. Taking the kernel's table into the cache (-R) once this
+   * VM turns active, and sending it (-B) to a peer that is already listening, closes that gap.
+   */
+  private async adoptWhenActive(config: string): Promise<void> {
+    if (this.status().role !== 'active') {
+      this.adopted = false;
+      return;
+    }
+    if (this.adopted || !this.conntrackdRunning) return;
+    try {
+      await this.deps.run('take the kernel table into conntrackd', 'conntrackd', ['-C', config, '-R'], { timeoutMs: 10_000 });
+      await this.deps.run('send the table to the peer', 'conntrackd', ['-C', config, '-B'], { timeoutMs: 10_000 });
+      this.adopted = true;
+      this.deps.log.info({ event: 'flows_adopted' }, 'active: conntrackd took in the kernel table and sent it to the peer');
+    } catch {
+      // conntrackd opens its socket a moment after it starts: tried again next round.
+    }
   }
 
   private async observeCounters(now: number): Promise<void> {

@@ -405,11 +405,15 @@ export class Lab {
       timeoutMs: check.timeoutSeconds * 1000,
       healthyThreshold: check.healthyThreshold,
       unhealthyThreshold: check.unhealthyThreshold,
+      initiallyHealthy: this.healthyBackends.get(group)?.has(ip) === true,
     });
     const targets = [
       ...routes.flatMap((route) => route.backends.map((ip) => target(route.name, ip, route.healthCheck))),
       ...watches.flatMap((watch) => watch.backends.map((ip) => target(watch.group, ip, watch.healthCheck))),
     ];
+    // A backend that left its group (a recreated VM comes back with the same address) starts over as unhealthy.
+    for (const [group, healthy] of this.healthyBackends)
+      for (const ip of healthy) if (!targets.some((probed) => probed.group === group && probed.ip === ip)) healthy.delete(ip);
     if (targets.length > 0) {
       this.healthChecker = this.spawnHealthChecker(targets, (event) => {
         this.healthEvents.push(event);

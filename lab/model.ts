@@ -130,6 +130,8 @@ export interface HealthCheckTarget {
   timeoutMs: number;
   healthyThreshold: number;
   unhealthyThreshold: number;
+  /** The state the lab already knows for it: a restarted checker reports a change from there, never stays silent. */
+  initiallyHealthy?: boolean;
 }
 
 /** A backend's health changed, as the checker saw it. */

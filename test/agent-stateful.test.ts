@@ -255,6 +255,28 @@ t.test('guest attribute natgw/sync: { peerUp, resynced, role } on change, not mo
   t.ok(writes[1]!.at - writes[0]!.at >= 6000, 'at least 6 s apart');
 });
 
+t.test('turning active: conntrackd takes the kernel table into its cache and sends it to the peer, once per turn', async (t) => {
+  const { stateful, clock, commands, bumpCounter } = await startStatefulAgent(t, { localFlows: 100, peer: { flows: 100 } });
+  const adoptions = () => commands.filter((command) => command === 'conntrackd -R' || command === 'conntrackd -B');
+  await stateful.tick();
+  t.same(adoptions(), [], 'not as standby');
+  bumpCounter(STATEFUL_COUNTER.natIpIn, 5);
+  await clock.sleep(1000);
+  await stateful.tick();
+  t.same(adoptions(), ['conntrackd -R', 'conntrackd -B'], 'active: the kernel table into the cache (-R), then to the peer (-B)');
+  bumpCounter(STATEFUL_COUNTER.natIpIn, 5);
+  await clock.sleep(1000);
+  await stateful.tick();
+  t.equal(adoptions().length, 2, 'not again while it stays active');
+  await clock.sleep(5000);
+  await stateful.tick();
+  t.equal(stateful.status().role, 'standby');
+  bumpCounter(STATEFUL_COUNTER.natIpIn, 5);
+  await clock.sleep(1000);
+  await stateful.tick();
+  t.equal(adoptions().length, 4, 'again when it turns active after a turn as standby');
+});
+
 t.test('without stateful: no sync series, /sync/summary 404, masquerade as before', async (t) => {
   const { get, netfilter } = await startStatefulAgent(t, { localFlows: 0, peer: { flows: 0 } }, { sourceRanges: ['10.10.0.0/25'] });
   t.equal((await get('/sync/summary')).statusCode, 404);

@@ -9,53 +9,43 @@ import { buildProvisionedPair } from '../lab/stateful/provisioned-pair.js';
 const FLOWS = 100;
 const NEW_MACHINE_TYPE = 'e2-medium';
 
-// Known to fail (docs/lab-failover.md, "Rolling replacement"): the recreated primary never completes its resync —
-// its peer learned the flows from the old primary with DisableExternalCache On, so they are in the peer's kernel but
-// not in its conntrackd cache, and a resync request does not send them — and the lab's load balancers fail back to
-// the recreated primary before its /healthz turns green. Kept running as a todo so the fix shows here.
-const KNOWN_FAILURE = 'rolling replacement loses the flows: resync after failback misses flows the peer learned by sync';
-
-t.test(
-  'a rolling replacement of both NAT VMs loses none of 100 long-lived flows',
-  { skip: failoverToolsMissing(), todo: KNOWN_FAILURE },
-  async (t) => {
-    const pair = await buildProvisionedPair({ sync: true, say: (line) => t.comment(line) });
-    t.teardown(() => pair.close());
-    const before = pair.natVms().map((vm) => vm.name);
-    const instanceIds = () =>
-      pair.cloud.store
-        .all('instances')
-        .filter((entry) => before.includes(entry.name))
-        .map((entry) => `${entry.name}:${String(entry.resource.id)}:${String(entry.resource.machineType).split('/').at(-1)}`);
-    const idsBefore = instanceIds();
-    let replacing: { exitCode: number; stdout: string; stderr: string } | undefined;
-    const report = await runFailover(pair, {
-      flows: FLOWS,
-      say: (line) => t.comment(line),
-      disruption: {
-        describe: () => `natgw provision --ha --stateful --machine-type ${NEW_MACHINE_TYPE} ran (exit ${replacing?.exitCode})`,
-        run: async () => {
-          replacing = await pair.provision(['--machine-type', NEW_MACHINE_TYPE]);
-          await pair.cloud.settled();
-        },
+t.test('a rolling replacement of both NAT VMs loses none of 100 long-lived flows', { skip: failoverToolsMissing() }, async (t) => {
+  const pair = await buildProvisionedPair({ sync: true, say: (line) => t.comment(line) });
+  t.teardown(() => pair.close());
+  const before = pair.natVms().map((vm) => vm.name);
+  const instanceIds = () =>
+    pair.cloud.store
+      .all('instances')
+      .filter((entry) => before.includes(entry.name))
+      .map((entry) => `${entry.name}:${String(entry.resource.id)}:${String(entry.resource.machineType).split('/').at(-1)}`);
+  const idsBefore = instanceIds();
+  let replacing: { exitCode: number; stdout: string; stderr: string } | undefined;
+  const report = await runFailover(pair, {
+    flows: FLOWS,
+    say: (line) => t.comment(line),
+    disruption: {
+      describe: () => `natgw provision --ha --stateful --machine-type ${NEW_MACHINE_TYPE} ran (exit ${replacing?.exitCode})`,
+      run: async () => {
+        replacing = await pair.provision(['--machine-type', NEW_MACHINE_TYPE]);
+        await pair.cloud.settled();
       },
-    });
-    if (!t.equal(replacing?.exitCode, 0, 'the replacing provision succeeded')) t.comment(`${replacing?.stdout}${replacing?.stderr}`);
-    t.comment(JSON.stringify(report));
-    const idsAfter = instanceIds();
-    t.equal(idsAfter.length, 2, 'two NAT VMs after the replacement');
-    t.ok(
-      idsAfter.every((id) => !idsBefore.includes(id) && id.endsWith(`:${NEW_MACHINE_TYPE}`)),
-      `both NAT VMs were replaced with ${NEW_MACHINE_TYPE} (${idsBefore.join(', ')} → ${idsAfter.join(', ')})`,
-    );
-    t.equal(report.survived, FLOWS, `${report.survived} of ${FLOWS} flows came through the replacement`);
-    t.equal(report.resets, 0, 'no flow was reset');
-    t.equal(report.serverResets, 0, 'the echo server saw no reset either');
-    t.comment(
-      `longest pause ${report.maxGapMs} ms; ${report.newFlows.failed} of ${report.newFlows.attempts} new connections failed meanwhile`,
-    );
-  },
-);
+    },
+  });
+  if (!t.equal(replacing?.exitCode, 0, 'the replacing provision succeeded')) t.comment(`${replacing?.stdout}${replacing?.stderr}`);
+  t.comment(JSON.stringify(report));
+  const idsAfter = instanceIds();
+  t.equal(idsAfter.length, 2, 'two NAT VMs after the replacement');
+  t.ok(
+    idsAfter.every((id) => !idsBefore.includes(id) && id.endsWith(`:${NEW_MACHINE_TYPE}`)),
+    `both NAT VMs were replaced with ${NEW_MACHINE_TYPE} (${idsBefore.join(', ')} → ${idsAfter.join(', ')})`,
+  );
+  t.equal(report.survived, FLOWS, `${report.survived} of ${FLOWS} flows came through the replacement`);
+  t.equal(report.resets, 0, 'no flow was reset');
+  t.equal(report.serverResets, 0, 'the echo server saw no reset either');
+  t.comment(
+    `longest pause ${report.maxGapMs} ms; ${report.newFlows.failed} of ${report.newFlows.attempts} new connections failed meanwhile`,
+  );
+});
 
 t.test('the lab is gone afterwards', async (t) => {
   t.same(Lab.leftovers(), [], 'no lab namespace left');

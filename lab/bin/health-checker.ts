@@ -25,7 +25,7 @@ function probe(target: Target): Promise<boolean> {
 }
 
 for (const target of settings.targets) {
-  let healthy = false;
+  let healthy = target.initiallyHealthy === true;
   let streak = 0;
   const tick = async () => {
     const ok = await probe(target);
