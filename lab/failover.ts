@@ -157,6 +157,33 @@ export async function startEchoServer(lab: Lab, maxSeconds: number): Promise<Lab
   return echo;
 }
 
+/**
+ * N long-lived TCP flows from `vm` to the echo server (lab/stateful/bin/seq-flows.ts); stdin takes `mark` and
+ * `report`, and closes with this process.
+ */
+export function spawnSeqFlows(lab: Lab, vm: string, options: { flows: number; everyMs?: number; maxSeconds: number }): LabProcess {
+  return lab.spawnIn(
+    lab.vm(vm).namespace,
+    [
+      'node',
+      path.join(repoRoot(), 'dist/lab/stateful/bin/seq-flows.js'),
+      '--host',
+      INTERNET.server,
+      '--port',
+      String(ECHO_PORT),
+      '--flows',
+      String(options.flows),
+      '--every-ms',
+      String(options.everyMs ?? SEQUENCE_EVERY_MS),
+      '--max-seconds',
+      String(options.maxSeconds),
+    ],
+    options.flows === 1 ? 'long-lived flow' : 'long-lived flows',
+    {},
+    true,
+  );
+}
+
 /** Where a VM's default route points: the NAT VM the emulated internal load balancer sends it to. */
 export async function defaultGateways(lab: Lab, vm: string): Promise<string[]> {
   const { stdout } = await lab.exec(vm, ['ip', '-j', 'route', 'show', 'default']);
@@ -257,26 +284,7 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
 
   await meterSync(lab, active);
   const meteredFrom = Date.now();
-  const flowsProcess = lab.spawnIn(
-    lab.vm(setup.client).namespace,
-    [
-      'node',
-      path.join(repoRoot(), 'dist/lab/stateful/bin/seq-flows.js'),
-      '--host',
-      INTERNET.server,
-      '--port',
-      String(ECHO_PORT),
-      '--flows',
-      String(flowCount),
-      '--every-ms',
-      String(SEQUENCE_EVERY_MS),
-      '--max-seconds',
-      '300',
-    ],
-    'long-lived flows',
-    {},
-    true,
-  );
+  const flowsProcess = spawnSeqFlows(lab, setup.client, { flows: flowCount, everyMs: SEQUENCE_EVERY_MS, maxSeconds: 300 });
   await flowsProcess.waitFor(/^ready$/m, 30_000).catch(() => {
     throw new Error(
       `the flows did not all start: ${

@@ -5,12 +5,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { INTERNET, Lab, type LabProcess, type LabVm, repoRoot } from '../lab/lab.js';
-import { startEchoServer } from '../lab/failover.js';
+import { Lab, type LabProcess, type LabVm, repoRoot } from '../lab/lab.js';
+import { spawnSeqFlows, startEchoServer } from '../lab/failover.js';
 import { conntrackdMissing } from './fixtures/conntrackd/installed.js';
 
 const NAT_IP = '203.0.113.100';
-const ECHO_PORT = 7100;
 const FLOWS = 20;
 const NAT_VMS = [
   { name: 'nat-a', ip: '10.10.0.2', ports: '1024-33279' },
@@ -116,24 +115,7 @@ t.test('two NAT VMs run the agent in stateful mode: sync, resync, roles, peer lo
   });
 
   await startEchoServer(lab, 240);
-  const flows = lab.spawnIn(
-    lab.vm(CLIENT.name).namespace,
-    [
-      'node',
-      path.join(repoRoot(), 'dist/lab/stateful/bin/seq-flows.js'),
-      '--host',
-      INTERNET.server,
-      '--port',
-      String(ECHO_PORT),
-      '--flows',
-      String(FLOWS),
-      '--max-seconds',
-      '180',
-    ],
-    'long-lived flows',
-    {},
-    true,
-  );
+  const flows = spawnSeqFlows(lab, CLIENT.name, { flows: FLOWS, maxSeconds: 180 });
   await flows.waitFor(/^ready$/m, 20_000);
 
   await t.test("the standby's kernel holds the active's flows; metrics and roles say so", async (t) => {

@@ -6,14 +6,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { API_BASE, type Json } from '../lab/compute-api/index.js';
-import { startEchoServer } from '../lab/failover.js';
+import { ECHO_PORT, spawnSeqFlows, startEchoServer } from '../lab/failover.js';
 import { LabCloud, LAB_PROJECT, LAB_REGION } from '../lab/gce.js';
 import { INTERNET, repoRoot, VPC, type LabProcess } from '../lab/lab.js';
 
 const NAT_IP = '203.0.113.100';
 const ILB_IP = '10.10.0.200';
 const TAG = 'natgw';
-const ECHO_PORT = 7100;
 const CLIENT_TAG = 'natgw-client';
 const REGION = `regions/${LAB_REGION}`;
 const NAT_VMS = [
@@ -219,24 +218,7 @@ async function longLivedFlow(cloud: LabCloud): Promise<LabProcess | undefined> {
     const server = await startEchoServer(cloud.lab, 120);
     echoServers.set(cloud, server);
   }
-  const flow = cloud.lab.spawnIn(
-    cloud.lab.vm('client').namespace,
-    [
-      'node',
-      path.join(repoRoot(), 'dist/lab/stateful/bin/seq-flows.js'),
-      '--host',
-      INTERNET.server,
-      '--port',
-      String(ECHO_PORT),
-      '--flows',
-      '1',
-      '--max-seconds',
-      '60',
-    ],
-    'long-lived flow',
-    {},
-    true,
-  );
+  const flow = spawnSeqFlows(cloud.lab, 'client', { flows: 1, maxSeconds: 60 });
   const ready = await flow.waitFor(/^ready$/m, 3000).then(
     () => true,
     () => false,
