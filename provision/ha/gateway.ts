@@ -39,7 +39,7 @@ import {
   type ResourceNames,
 } from '../model.js';
 import type { Options } from '../options.js';
-import { statefulNames, type ObservedStateful, type ObservedVm } from './members.js';
+import { observedVms, statefulNames, type ObservedStateful, type ObservedVm } from './members.js';
 
 export type { ObservedVm } from './members.js';
 import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
@@ -390,15 +390,7 @@ export async function observeHa(ctx: CallContext, gateway: string, region: strin
     healthChecks: { [names.healthTraffic]: traffic, [names.healthAutoheal]: autoheal },
     templates: templates.filter((template) => (template.name ?? '').startsWith(names.templatePrefix)),
     configs,
-    vms: managed
-      .map((vm) => ({
-        name: lastSegment(vm.instance),
-        zone: /zones\/([^/]+)\//.exec(vm.instance ?? '')?.[1] ?? '',
-        link: shortLink(vm.instance),
-        status: String(vm.instanceStatus ?? ''),
-        template: lastSegment(vm.version?.instanceTemplate),
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name)),
+    vms: observedVms(managed),
   };
   if (mig !== undefined) observed.mig = mig;
   if (backendService !== undefined) observed.backendService = backendService;

@@ -1,8 +1,8 @@
 // What plain and stateful HA share about the two NAT VMs of stateful HA: their member keys, the names of the extra
 // resources, and what observing them returns. A leaf, so the HA planner and the stateful planner can both use it.
-import type { InstanceGroupManager, PerInstanceConfig } from '../gcp/instance-groups.js';
+import type { InstanceGroupManager, listManagedInstances, PerInstanceConfig } from '../gcp/instance-groups.js';
 import type { BackendService, ForwardingRule } from '../gcp/load-balancing.js';
-import type { ObservedAddress, ObservedFirewall } from '../model.js';
+import { lastSegment, shortLink, type ObservedAddress, type ObservedFirewall } from '../model.js';
 
 export const MEMBERS = ['a', 'b'] as const;
 export type Member = (typeof MEMBERS)[number];
@@ -51,3 +51,14 @@ export interface ObservedStateful {
   nlb?: BackendService;
   natForwardingRule?: ForwardingRule;
 }
+
+export const observedVms = (managed: Awaited<ReturnType<typeof listManagedInstances>>): ObservedVm[] =>
+  managed
+    .map((vm) => ({
+      name: lastSegment(vm.instance),
+      zone: /zones\/([^/]+)\//.exec(vm.instance ?? '')?.[1] ?? '',
+      link: shortLink(vm.instance),
+      status: String(vm.instanceStatus ?? ''),
+      template: lastSegment(vm.version?.instanceTemplate),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));

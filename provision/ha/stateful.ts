@@ -19,7 +19,6 @@ import {
   markerFor,
   ownerFromDescription,
   ownerFromLabels,
-  shortLink,
   type DesiredFirewall,
   type ObservedAddress,
 } from '../model.js';
@@ -42,7 +41,7 @@ import {
   type DesiredHa,
   type ObservedHa,
 } from './gateway.js';
-import { MEMBERS, statefulNames, type Member, type ObservedMember, type ObservedStateful, type ObservedVm } from './members.js';
+import { MEMBERS, observedVms, statefulNames, type Member, type ObservedMember, type ObservedStateful } from './members.js';
 
 export { MEMBERS, statefulNames, type Member, type ObservedMember, type ObservedStateful, type StatefulNames } from './members.js';
 
@@ -283,17 +282,6 @@ export function desiredStateful({ options, discovery, zones, payload, ips }: Des
 }
 
 // ---- observe ----
-
-export const observedVms = (managed: Awaited<ReturnType<typeof listManagedInstances>>): ObservedVm[] =>
-  managed
-    .map((vm) => ({
-      name: lastSegment(vm.instance),
-      zone: /zones\/([^/]+)\//.exec(vm.instance ?? '')?.[1] ?? '',
-      link: shortLink(vm.instance),
-      status: String(vm.instanceStatus ?? ''),
-      template: lastSegment(vm.version?.instanceTemplate),
-    }))
-    .sort((a, b) => a.name.localeCompare(b.name));
 
 /** Reads what stateful HA adds to an HA gateway (GETs and read-only POSTs only). */
 export async function observeStateful(ctx: CallContext, gateway: string, region: string): Promise<ObservedStateful> {
