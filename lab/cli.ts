@@ -19,16 +19,17 @@ the real provisioner, startup script, agent, traffic and Prometheus. Nothing is 
   up                   build the lab with its workloads and Compute API, print how to provision into it; Ctrl-C ends it
   status               the running lab (API endpoint, VMs) and any namespaces left by earlier labs
   exec VM -- CMD …     run a command inside a lab VM (e.g. natgw lab exec app-1 -- curl http://198.51.100.10/whoami)
-  failover [--flows N] [--no-sync] [--bulk] [--json]
+  failover [--flows N] [--no-sync] [--bulk] [--failure-delay-ms MS] [--json]
                        build the lab, provision stateful HA, open N long-lived TCP flows (default 100, at most 1000)
                        from a tagged VM to the internet, fail the active NAT VM as a host fails (NIC down, every process
                        killed) and report how many flows survived, how long they paused and when new flows worked again
                        (--no-sync: the same with state sync off, the control; --bulk: iperf3 bulk traffic meanwhile;
-                       --json: the report as JSON)
+                       --failure-delay-ms: where in the health checks' 1 s cycle the host fails, 0-999, default
+                       random, so a run can be repeated; --json: the report as JSON)
   down                 stop the running lab and remove every lab namespace on this machine (natgw-lab-*)
 `;
 
-const FAILOVER_FLAGS = ['flows', 'no-sync', 'bulk', 'json'] as const;
+const FAILOVER_FLAGS = ['flows', 'no-sync', 'bulk', 'failure-delay-ms', 'json'] as const;
 
 function parseFlows(value: string | undefined): number {
   if (value === undefined) return DEFAULT_FLOWS;
@@ -36,6 +37,13 @@ function parseFlows(value: string | undefined): number {
   if (!/^\d+$/.test(value) || flows < 1 || flows > MAX_FLOWS)
     throw new UsageError(`--flows must be a whole number from 1 to ${MAX_FLOWS}, got '${value}'`);
   return flows;
+}
+
+function parseFailureDelay(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 999)
+    throw new UsageError(`--failure-delay-ms must be a whole number of milliseconds from 0 to 999, got '${value}'`);
+  return Number(value);
 }
 
 const STATE_DIR = '/run/natgw-lab';
@@ -82,6 +90,7 @@ export async function runLabCli(argv: string[]): Promise<number> {
           flows: { type: 'string' },
           'no-sync': { type: 'boolean' },
           bulk: { type: 'boolean' },
+          'failure-delay-ms': { type: 'string' },
           json: { type: 'boolean' },
         },
         allowPositionals: true,
@@ -100,6 +109,7 @@ export async function runLabCli(argv: string[]): Promise<number> {
   if (command !== 'failover' && misplaced !== undefined)
     throw new UsageError(`--${misplaced} belongs to 'natgw lab failover', not to '${command}'\n\n${USAGE}`);
   const flows = parseFlows(values.flows);
+  const failureDelayMs = parseFailureDelay(values['failure-delay-ms']);
   const { Lab, removeNamespace } = await import('./lab.js');
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const refuseLeftovers = () => {
@@ -153,7 +163,7 @@ export async function runLabCli(argv: string[]): Promise<number> {
       const json = values.json === true;
       // With --json, stdout carries the report alone; the progress goes to stderr.
       const progress = json ? (line: string) => process.stderr.write(`${line}\n`) : say;
-      return runFailoverCommand({ flows, sync: values['no-sync'] !== true, bulk: values.bulk === true }, progress, (report) =>
+      return runFailoverCommand({ flows, sync: values['no-sync'] !== true, bulk: values.bulk === true, failureDelayMs }, progress, (report) =>
         json ? say(JSON.stringify(report, null, 2)) : undefined,
       );
     }

@@ -8,7 +8,7 @@ import { buildProvisionedPair } from './stateful/provisioned-pair.js';
  * when the control ran (without); 1 when flows were lost with sync on.
  */
 export async function runFailoverCommand(
-  options: { flows: number; sync: boolean; bulk: boolean },
+  options: { flows: number; sync: boolean; bulk: boolean; failureDelayMs?: number | undefined },
   say: (line: string) => void,
   onReport: (report: FailoverReport) => void,
 ): Promise<number> {

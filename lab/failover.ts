@@ -4,6 +4,7 @@
 // (lab/stateful/) and the pair the real provisioner builds.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { runCommand } from '../agent/runner.js';
 import { connectionLoop, outageAfter } from './ha.js';
 import { INTERNET, repoRoot, type Lab, type LabProcess, type LabVm } from './lab.js';
@@ -15,6 +16,8 @@ const SEQUENCE_EVERY_MS = 100;
 const NEW_FLOW_EVERY_MS = 100;
 /** New connections that must work before the failure: the loop proves the path first, or its recovery means nothing. */
 const NEW_FLOWS_BEFORE_FAILURE = 5;
+/** The health checks' interval provision sets (GCE's minimum): a host failure can land anywhere in one such cycle. */
+export const HEALTH_CHECK_CYCLE_MS = 1000;
 /** How long the new-connection loop and the bulk transfer keep going after the failure. */
 const SECONDS_AFTER_FAILURE = 12;
 
@@ -55,6 +58,8 @@ export interface FailoverOptions {
   syncTimeoutMs?: number;
   /** Default: a host failure of the active NAT VM. */
   disruption?: Disruption;
+  /** Added before the failure, from 0 to HEALTH_CHECK_CYCLE_MS - 1; default random. */
+  failureDelayMs?: number;
   /** Progress, one line at a time, for the human output. */
   say?: (line: string) => void;
 }
@@ -88,6 +93,8 @@ export interface FailoverReport {
   clientsMovedAfterMs: number | null;
   /** Per load balancer (internal: the clients' next hop, external: the NAT IP), where the setup can tell. */
   loadBalancersMovedAfterMs?: Record<string, number | null>;
+  /** The random delay put before the failure so that it lands anywhere in the health checks' cycle (--failure-delay-ms repeats it). */
+  failureDelayMs: number;
   sync: boolean;
   failed: string;
   survivor: string;
@@ -331,6 +338,11 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
     describe: (vm: LabVm) => `${vm.name} failed like a host: NIC down, every process killed`,
     run: (vm: LabVm) => setup.failHost(vm),
   };
+  // The set-up waits on health events, so without this every run would fail the host at the same moment of the probe
+  // cycle; that moment decides whether detection takes 1 s or nearly 2 s, and with it whether TCP's retransmission at
+  // ~1.4 s or the one at ~3 s is the first to get through. A real host fails at any moment.
+  const failureDelayMs = options.failureDelayMs ?? Math.floor(Math.random() * HEALTH_CHECK_CYCLE_MS);
+  await delay(failureDelayMs);
   const failedAt = Date.now();
   let clientsMovedAt: number | undefined;
   let watching = true;
@@ -380,6 +392,7 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
     standbyHeld,
     clientsMovedAfterMs: clientsMovedAt === undefined ? null : clientsMovedAt - failedAt,
     ...(setup.loadBalancerMoves === undefined ? {} : { loadBalancersMovedAfterMs: setup.loadBalancerMoves(failedAt, standby) }),
+    failureDelayMs,
     sync: setup.sync,
     failed: active.name,
     survivor: standby.name,
@@ -412,6 +425,7 @@ export function describeFailover(report: FailoverReport): string[] {
             .map(([lb, ms]) => `${lb} ${seconds(ms)}`)
             .join(', ')})`
     }`,
+    `failure timing      ${report.failureDelayMs} ms into the health checks' cycle (--failure-delay-ms ${report.failureDelayMs} repeats it)`,
     `standby held        ${report.standbyHeld} of ${report.flows} translations before the failure`,
     `sync traffic        ${report.sync ? `${kilobytes(report.syncBytes.sent + report.syncBytes.received)} in ${report.syncBytes.seconds} s = ${kilobytes(report.syncBandwidthBps)}/s` : 'off (--no-sync)'}`,
   ];

@@ -50,6 +50,9 @@ t.test('lab failover refuses bad input before it builds anything', async (t) => 
     [['--flows', 'many'], /--flows .* got 'many'/],
     [['--flows'], /--flows/],
     [['--flow', '10'], /--flow/],
+    [['--failure-delay-ms', '1000'], /--failure-delay-ms must be a whole number of milliseconds from 0 to 999, got '1000'/],
+    [['--failure-delay-ms', '-1'], /--failure-delay-ms/],
+    [['--failure-delay-ms', 'soon'], /--failure-delay-ms .* got 'soon'/],
   ] as const) {
     const result = await cli('lab', 'failover', ...args);
     t.equal(result.exitCode, 2, `natgw lab failover ${args.join(' ')} exits 2`);
@@ -59,5 +62,5 @@ t.test('lab failover refuses bad input before it builds anything', async (t) => 
   t.equal(misplaced.exitCode, 2);
   t.match(misplaced.stderr, /--no-sync belongs to 'natgw lab failover'/);
   t.same(Lab.namespaces(), before, 'no namespace was created');
-  t.match((await cli('lab', '--help')).stdout, /failover \[--flows N\] \[--no-sync\] \[--bulk\] \[--json\]/);
+  t.match((await cli('lab', '--help')).stdout, /failover \[--flows N\] \[--no-sync\] \[--bulk\] \[--failure-delay-ms MS\] \[--json\]/);
 });
