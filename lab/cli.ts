@@ -163,8 +163,10 @@ export async function runLabCli(argv: string[]): Promise<number> {
       const json = values.json === true;
       // With --json, stdout carries the report alone; the progress goes to stderr.
       const progress = json ? (line: string) => process.stderr.write(`${line}\n`) : say;
-      return runFailoverCommand({ flows, sync: values['no-sync'] !== true, bulk: values.bulk === true, failureDelayMs }, progress, (report) =>
-        json ? say(JSON.stringify(report, null, 2)) : undefined,
+      return runFailoverCommand(
+        { flows, sync: values['no-sync'] !== true, bulk: values.bulk === true, failureDelayMs },
+        progress,
+        (report) => (json ? say(JSON.stringify(report, null, 2)) : undefined),
       );
     }
     case 'status': {
