@@ -343,6 +343,11 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
   // ~1.4 s or the one at ~3 s is the first to get through. A real host fails at any moment.
   const failureDelayMs = options.failureDelayMs ?? Math.floor(Math.random() * HEALTH_CHECK_CYCLE_MS);
   await delay(failureDelayMs);
+  const routedTo = await setup.activeBackends();
+  if (routedTo.length !== 1 || routedTo[0] !== active.ip)
+    throw new Error(
+      `the load balancer moved the clients before the failure (to ${routedTo.join(', ') || 'nothing'}, not ${active.name} ${active.ip}): failing ${active.name} now would measure nothing`,
+    );
   const failedAt = Date.now();
   let clientsMovedAt: number | undefined;
   let watching = true;

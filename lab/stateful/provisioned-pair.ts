@@ -67,6 +67,15 @@ async function bothHealthy(cloud: LabCloud, timeoutMs: number): Promise<LabVm[]>
         .map((lb) => `${lb} healthy ${cloud.lab.healthyBackendsOf(lb).join(', ') || 'none'}`)
         .join('; ')}`,
     );
+  // Healthy is the checker's view; each load balancer acts on it only after its programming delay. Until both have
+  // failed back to the primary (mig-a's VM), the VM the clients use is about to change and the wrong one would be failed.
+  const primary = natVmsOf(cloud)[0];
+  if (primary !== undefined)
+    await Promise.all(
+      [INTERNAL_LB, EXTERNAL_LB].map((lb) =>
+        cloud.lab.whenActive(lb, (active) => active.length === 1 && active[0] === primary.ip, timeoutMs),
+      ),
+    );
   return vms;
 }
 
