@@ -102,17 +102,22 @@ export interface PortBlockLogLine {
   nat_address: string;
   first_port: number;
   last_port: number;
-  time: string;
+  /**
+   * When the block was assigned or released. Not `time`: that is the logger's own key (when the line was written, which
+   * differs when a restarted agent logs its blocks again), and a second `time` would make the line JSON with a
+   * duplicate key.
+   */
+  at: string;
 }
 
-export const toLogLine = (event: PortBlockLogLine['event'], record: PortBlockRecord, time: string): PortBlockLogLine => ({
+export const toLogLine = (event: PortBlockLogLine['event'], record: PortBlockRecord, at: string): PortBlockLogLine => ({
   event,
   vm: record.vm,
   nat_ip: record.natIp,
   nat_address: record.natAddress,
   first_port: record.first,
   last_port: record.last,
-  time,
+  at,
 });
 
 /** Rebuilds the block history from the agent's JSON log lines (other lines, and lines that are not JSON, are skipped). */
@@ -122,9 +127,10 @@ export function recordsFromLog(text: string): PortBlockRecord[] {
   const key = (line: PortBlockLogLine) => `${line.vm} ${line.nat_address} ${line.first_port}-${line.last_port}`;
   for (const raw of text.split('\n')) {
     if (!raw.includes('"port_block_')) continue;
-    let line: PortBlockLogLine;
+    // Lines written before `at` existed carry the event's time as `time`.
+    let line: PortBlockLogLine & { time?: string };
     try {
-      line = JSON.parse(raw) as PortBlockLogLine;
+      line = JSON.parse(raw) as PortBlockLogLine & { time?: string };
     } catch {
       continue;
     }
@@ -135,13 +141,13 @@ export function recordsFromLog(text: string): PortBlockRecord[] {
         natAddress: line.nat_address ?? line.nat_ip,
         first: line.first_port,
         last: line.last_port,
-        since: line.time,
+        since: line.at ?? line.time ?? '',
       };
       open.set(key(line), record);
       records.push(record);
     } else if (line.event === 'port_block_released') {
       const record = open.get(key(line));
-      if (record !== undefined) record.until = line.time;
+      if (record !== undefined) record.until = line.at ?? line.time ?? '';
       open.delete(key(line));
     }
   }

@@ -23,6 +23,28 @@ t.test('the log becomes held intervals; a port at a time names its VM', async (t
   t.equal(who(1030, '2026-11-30T12:05:00Z', '203.0.113.99'), undefined, 'another NAT IP held nothing');
 });
 
+t.test("a line's own `at` is the event's time; the logger's `time` is only when it was written", async (t) => {
+  const line = (event: string, at: string, time: string) =>
+    JSON.stringify({
+      time,
+      event,
+      vm: '10.10.0.11',
+      nat_ip: '203.0.113.10',
+      nat_address: '10.10.0.2',
+      first_port: 1024,
+      last_port: 1087,
+      at,
+    });
+  // A restarted agent logs its blocks again at 13:00; they were assigned at 12:00 and released at 12:30.
+  const records = recordsFromLog(
+    [
+      line('port_block_assigned', '2026-11-30T12:00:00.000Z', '2026-11-30T13:00:00.000Z'),
+      line('port_block_released', '2026-11-30T12:30:00.000Z', '2026-11-30T13:00:01.000Z'),
+    ].join('\n'),
+  );
+  t.match(records, [{ vm: '10.10.0.11', since: '2026-11-30T12:00:00.000Z', until: '2026-11-30T12:30:00.000Z' }]);
+});
+
 t.test('arguments: [NAT_IP:]PORT and --at', async (t) => {
   t.same(parseTarget('1030'), { port: 1030 });
   t.same(parseTarget('203.0.113.10:1030'), { natIp: '203.0.113.10', port: 1030 });
