@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Agent } from './agent.js';
 import type { AgentMetrics } from './metrics.js';
@@ -5,12 +6,44 @@ import type { AgentMetrics } from './metrics.js';
 export interface AgentAppOptions {
   agent: Agent;
   metrics: AgentMetrics;
+  /** How a held health check waits; tests pass one they release themselves. */
+  hold?: (ms: number) => Promise<unknown>;
 }
 
+/** The longest `/healthz/hold/MS`: GCE's shortest probe timeout is 1 s, and the answer must beat it. */
+export const MAX_HEALTH_HOLD_MS = 900;
+/** Held probes at once; GCE sends a few per prober and load balancer. Beyond this they are answered at once. */
+const MAX_HELD_PROBES = 64;
+
 /** The agent's HTTP surface as a plugin: the server file listens, tests use inject(). */
-export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent, metrics }) => {
+export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent, metrics, hold = sleep }) => {
   app.get('/healthz', async (_request, reply) => {
     const report = await agent.health();
+    return reply.code(report.status === 'ok' ? 200 : 503).send(report);
+  });
+  // /healthz answered MS after the probe arrived when healthy (at once when not). A load balancer's probe is then
+  // nearly always in flight, so a host that dies is caught by the probe it never answers, at that probe's timeout:
+  // within 1 s + (1 s - MS) of the failure instead of up to 2 s at GCE's minimum interval and timeout. The health is
+  // judged when the probe arrives, alongside the hold: judged after it, probes arriving together would queue behind
+  // each other's checks and miss the timeout. (GCE's requestPath takes no query string, hence a path.)
+  let held = 0;
+  app.get<{ Params: { ms: string } }>('/healthz/hold/:ms', async (request, reply) => {
+    const { ms } = request.params;
+    if (!/^\d+$/.test(ms) || Number(ms) > MAX_HEALTH_HOLD_MS)
+      return reply
+        .code(400)
+        .send({ error: `/healthz/hold/MS: MS must be a whole number of milliseconds from 0 to ${MAX_HEALTH_HOLD_MS}, got '${ms}'` });
+    const judged = agent.health();
+    if (held < MAX_HELD_PROBES) {
+      held++;
+      try {
+        const unhealthy = judged.then((report) => (report.status === 'ok' ? new Promise<never>(() => undefined) : report));
+        await Promise.race([hold(Number(ms)), unhealthy]);
+      } finally {
+        held--;
+      }
+    }
+    const report = await judged;
     return reply.code(report.status === 'ok' ? 200 : 503).send(report);
   });
   app.get('/livez', async (_request, reply) => {

@@ -28,7 +28,7 @@ function fixtureProc(t: Test): string {
   return proc;
 }
 
-async function startAgent(t: Test, config: AgentConfigInput, probe?: () => Promise<ProbeResult>) {
+async function startAgent(t: Test, config: AgentConfigInput, probe?: () => Promise<ProbeResult>, hold?: (ms: number) => Promise<unknown>) {
   const netfilter = new FakeNetfilter();
   const dataplane = new Dataplane({ run: netfilter.run, sysctlFs: new MemorySysctls(), root: t.testdir() });
   const metrics = createAgentMetrics({ run: netfilter.run, procRoot: fixtureProc(t), version: '0.0.0-test' });
@@ -36,7 +36,7 @@ async function startAgent(t: Test, config: AgentConfigInput, probe?: () => Promi
   t.teardown(() => agent.stop());
   await agent.setConfig(validateAgentConfig(config, 'test'), 'test');
   const app = Fastify();
-  await app.register(agentApp, { agent, metrics });
+  await app.register(agentApp, { agent, metrics, ...(hold === undefined ? {} : { hold }) });
   t.teardown(() => app.close());
   const get = async (url: string) => {
     const response = await app.inject({ method: 'GET', url });
@@ -58,7 +58,7 @@ async function startAgent(t: Test, config: AgentConfigInput, probe?: () => Promi
       status: number;
       body: { status: string; failed: string[]; checks: Record<string, { ok: boolean; detail: string }>; warnings: string[] };
     };
-  return { netfilter, agent, health, metrics: async () => (await get('/metrics')).body as string };
+  return { netfilter, agent, app, health, metrics: async () => (await get('/metrics')).body as string };
 }
 
 const CONFIG = { sourceRanges: ['10.10.0.0/25'], reconcileIntervalSeconds: 3600 };
@@ -165,4 +165,37 @@ t.test('golden /metrics from the named counters and a fixture procfs', async (t)
     'natgw_forwarded_packets_total{direction="egress"} 125',
     'folded into a base across the reset',
   );
+});
+
+t.test('/healthz/hold/MS: a healthy answer waits MS, an unhealthy one comes at once, bad MS is refused', async (t) => {
+  const holds: { ms: number; release: () => void }[] = [];
+  const hold = (ms: number) => new Promise<void>((release) => holds.push({ ms, release }));
+  const { netfilter, app } = await startAgent(t, CONFIG, undefined, hold);
+  let answered = false;
+  const pending = app.inject({ method: 'GET', url: '/healthz/hold/850' }).then((response) => {
+    answered = true;
+    return response;
+  });
+  for (let turn = 0; turn < 20 && holds.length === 0; turn++) await new Promise((resolve) => setImmediate(resolve));
+  t.same(
+    holds.map((held) => held.ms),
+    [850],
+    'the probe is held for 850 ms',
+  );
+  t.notOk(answered, 'and not answered while held');
+  holds[0]!.release();
+  const response = await pending;
+  t.equal(response.statusCode, 200);
+  t.equal(response.json().status, 'ok');
+
+  for (const bad of ['901', 'soon', '-1', '1.5']) {
+    const refused = await app.inject({ method: 'GET', url: `/healthz/hold/${bad}` });
+    t.equal(refused.statusCode, 400, `/healthz/hold/${bad} is refused`);
+    t.match(refused.json().error, /MS must be a whole number of milliseconds from 0 to 900/);
+  }
+
+  // A hold that is never released: an unhealthy agent must not wait for it.
+  netfilter.table('ip', 'natgw')!.chains.find((chain) => chain.name === 'postrouting')!.rules = [];
+  const unhealthy = await app.inject({ method: 'GET', url: '/healthz/hold/900' });
+  t.equal(unhealthy.statusCode, 503, 'unhealthy: 503 at once, its hold never released');
 });

@@ -6,6 +6,7 @@ import { realClock } from '../common/clock.js';
 import { deleteAddress, insertAddress } from '../provision/gcp/addresses.js';
 import type { CallContext } from '../provision/gcp/call.js';
 import { connectCompute } from '../provision/gcp/client.js';
+import { insertHealthCheck } from '../provision/gcp/health-checks.js';
 import { createMigInstances, insertMig } from '../provision/gcp/instance-groups.js';
 import { getBackendHealth, insertBackendService, insertForwardingRule } from '../provision/gcp/load-balancing.js';
 import { baseArgs, PROJECT, REGION, run, startSeededFake } from './fixtures/provision/helpers.js';

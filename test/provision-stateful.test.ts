@@ -55,7 +55,7 @@ t.test('provision --ha --stateful creates exactly the contract resources with th
     timeoutSec: 1,
     healthyThreshold: 2,
     unhealthyThreshold: 1,
-    httpHealthCheck: { port: 9731, requestPath: '/healthz' },
+    httpHealthCheck: { port: 9731, requestPath: '/healthz/hold/850' },
   });
 
   // template: one, shared; ephemeral external IP; the agent config's stateful section in a/b order

@@ -10,17 +10,24 @@ interface Settings {
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as Settings;
 
+// GCE's timeout runs from the probe's start (connect, request and answer included), not from the last byte.
 function probe(target: Target): Promise<boolean> {
   return new Promise((resolve) => {
-    const request = http.get(
-      { host: target.ip, port: target.port, path: target.path, timeout: target.timeoutMs, agent: false },
-      (response) => {
-        response.resume();
+    const request = http.get({ host: target.ip, port: target.port, path: target.path, agent: false }, (response) => {
+      response.resume();
+      response.on('end', () => {
+        clearTimeout(deadline);
         resolve(response.statusCode === 200);
-      },
-    );
-    request.on('timeout', () => request.destroy());
-    request.on('error', () => resolve(false));
+      });
+    });
+    const deadline = setTimeout(() => {
+      request.destroy();
+      resolve(false);
+    }, target.timeoutMs);
+    request.on('error', () => {
+      clearTimeout(deadline);
+      resolve(false);
+    });
   });
 }
 

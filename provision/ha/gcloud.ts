@@ -18,7 +18,7 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
   const checkCommand = (verb: 'create' | 'update', name: string) => {
     const check = [desired.healthChecks.traffic, desired.healthChecks.autoheal].find((candidate) => candidate.name === name)!;
     return (
-      `gcloud compute health-checks ${verb} http ${name} ${p} ${r} --port ${check.port} --request-path ${check.requestPath} --check-interval ${check.checkIntervalSec}s ` +
+      `gcloud compute health-checks ${verb} http ${name} ${p} ${r} --port ${check.port} --request-path ${quote(check.requestPath)} --check-interval ${check.checkIntervalSec}s ` +
       `--timeout ${check.timeoutSec}s --healthy-threshold ${check.healthyThreshold} --unhealthy-threshold ${check.unhealthyThreshold}${verb === 'create' ? ` --description ${quote(check.description)}` : ''}`
     );
   };

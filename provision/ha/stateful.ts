@@ -52,14 +52,17 @@ export const SYNC_PORT = 3780;
 
 /**
  * GCE's minimums (1 s interval and timeout, unhealthy after 1): detection is the failover gap, so as fast as GCE allows.
- * Healthy after 2 keeps a flapping VM from taking the traffic back at once.
+ * The agent holds each probe 850 ms before it answers, so a probe is in flight 85 % of the time and a host that dies is
+ * seen within 1.15 s instead of up to 2 s: soon enough for the clients' TCP retransmission at ~1.4 s to get through
+ * (docs/stateful-ha.md). 150 ms are left for the answer to beat the 1 s timeout; a late answer costs one needless
+ * failover, which the synced state makes harmless. Healthy after 2 keeps a flapping VM from taking the traffic back at once.
  */
 export const STATEFUL_TRAFFIC_CHECK: CheckTiming = {
   checkIntervalSec: 1,
   timeoutSec: 1,
   healthyThreshold: 2,
   unhealthyThreshold: 1,
-  requestPath: '/healthz',
+  requestPath: '/healthz/hold/850',
 };
 
 /** Health-check sources of an external passthrough Network Load Balancer (backend-service based), besides 35.191.0.0/16. */

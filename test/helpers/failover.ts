@@ -18,13 +18,12 @@ export function assertFlowsCameThrough(t: Test, report: FailoverReport, flows: n
     null,
     `the load balancers moved to the survivor (${JSON.stringify(report.loadBalancersMovedAfterMs ?? report.clientsMovedAfterMs)})`,
   );
-  // A host that is gone fails its probe only at the 1 s timeout: a move or a pause shorter than that means the
-  // failed VM did not carry the flows, and the run measured nothing.
+  // A flow through the failed VM cannot resume before the clients are moved to the survivor: a shorter longest pause
+  // means the failed VM did not carry the flows, and the run measured nothing.
   t.ok(
-    (report.clientsMovedAfterMs ?? 0) >= 1000,
-    `the clients moved ${report.clientsMovedAfterMs} ms after the failure, not before the probe timeout`,
+    report.clientsMovedAfterMs !== null && report.maxGapMs >= report.clientsMovedAfterMs,
+    `the flows paused ${report.maxGapMs} ms, at least until the clients moved (${report.clientsMovedAfterMs} ms): they went through the VM that failed`,
   );
-  t.ok(report.maxGapMs >= 1000, `the flows paused (${report.maxGapMs} ms): they went through the VM that failed`);
   t.ok(
     report.maxGapMs <= 2 * (move ?? 0) + 500,
     `the longest pause, ${report.maxGapMs} ms, is within the first retransmission after the move (${move} ms); issue 14's target ≤ 3000 ms ${report.maxGapMs <= 3000 ? 'met' : 'missed'}`,

@@ -29,6 +29,10 @@ export function healthCheckHandlers(kit: HandlerKit): Handler[] {
     }
     const port = Number((check[field] as Json).port ?? 80);
     if (port < 1 || port > 65535) throw invalid(`Invalid value for field 'resource.${field}.port': '${port}'.`);
+    const requestPath = (check[field] as Json).requestPath;
+    // The API documents requestPath as taking no query parameters.
+    if (typeof requestPath === 'string' && (!requestPath.startsWith('/') || requestPath.includes('?')))
+      throw invalid(`Invalid value for field 'resource.${field}.requestPath': '${requestPath}'. Must be a path starting with '/', without query parameters.`);
   };
 
   return [
