@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../common/errors.js';
+import type { FailoverMode } from './failover.js';
 import type { LabCloud } from './gce.js';
 
 // The same bound as the measurement's; lab/failover.ts loads the lab, which this module must not do before --help.
@@ -19,17 +20,19 @@ the real provisioner, startup script, agent, traffic and Prometheus. Nothing is 
   up                   build the lab with its workloads and Compute API, print how to provision into it; Ctrl-C ends it
   status               the running lab (API endpoint, VMs) and any namespaces left by earlier labs
   exec VM -- CMD …     run a command inside a lab VM (e.g. natgw lab exec app-1 -- curl http://198.51.100.10/whoami)
-  failover [--flows N] [--no-sync] [--bulk] [--failure-delay-ms MS] [--json]
+  failover [--mode stateful|ha] [--flows N] [--no-sync] [--bulk] [--failure-delay-ms MS] [--json]
                        build the lab, provision stateful HA, open N long-lived TCP flows (default 100, at most 1000)
                        from a tagged VM to the internet, fail the active NAT VM as a host fails (NIC down, every process
                        killed) and report how many flows survived, how long they paused and when new flows worked again
-                       (--no-sync: the same with state sync off, the control; --bulk: iperf3 bulk traffic meanwhile;
-                       --failure-delay-ms: where in the health checks' 1 s cycle the host fails, 0-999, default
-                       random, so a run can be repeated; --json: the report as JSON)
+                       (--mode ha: plain HA instead, both NAT VMs active, one of them fails and its flows are reported
+                       apart from the survivor's; --no-sync: stateful with state sync off, the control; --bulk: iperf3
+                       bulk traffic meanwhile; --failure-delay-ms: where in the health checks' 1 s cycle the host
+                       fails, 0-999, default random, so a run can be repeated; --json: the report as JSON)
   down                 stop the running lab and remove every lab namespace on this machine (natgw-lab-*)
 `;
 
-const FAILOVER_FLAGS = ['flows', 'no-sync', 'bulk', 'failure-delay-ms', 'json'] as const;
+const FAILOVER_FLAGS = ['mode', 'flows', 'no-sync', 'bulk', 'failure-delay-ms', 'json'] as const;
+const FAILOVER_MODES = ['stateful', 'ha'] as const satisfies readonly FailoverMode[];
 
 function parseFlows(value: string | undefined): number {
   if (value === undefined) return DEFAULT_FLOWS;
@@ -37,6 +40,16 @@ function parseFlows(value: string | undefined): number {
   if (!/^\d+$/.test(value) || flows < 1 || flows > MAX_FLOWS)
     throw new UsageError(`--flows must be a whole number from 1 to ${MAX_FLOWS}, got '${value}'`);
   return flows;
+}
+
+function parseMode(value: string | undefined, noSync: boolean): FailoverMode {
+  const mode = FAILOVER_MODES.find((candidate) => candidate === (value ?? 'stateful'));
+  if (mode === undefined) throw new UsageError(`--mode must be ${FAILOVER_MODES.join(' or ')}, got '${value}'`);
+  if (mode === 'ha' && noSync)
+    throw new UsageError(
+      "--no-sync turns off stateful HA's state sync; plain HA (--mode ha) has none to turn off: drop --no-sync or --mode ha",
+    );
+  return mode;
 }
 
 function parseFailureDelay(value: string | undefined): number | undefined {
@@ -87,6 +100,7 @@ export async function runLabCli(argv: string[]): Promise<number> {
         options: {
           help: { type: 'boolean', short: 'h', default: false },
           keep: { type: 'boolean', default: false },
+          mode: { type: 'string' },
           flows: { type: 'string' },
           'no-sync': { type: 'boolean' },
           bulk: { type: 'boolean' },
@@ -109,6 +123,7 @@ export async function runLabCli(argv: string[]): Promise<number> {
   if (command !== 'failover' && misplaced !== undefined)
     throw new UsageError(`--${misplaced} belongs to 'natgw lab failover', not to '${command}'\n\n${USAGE}`);
   const flows = parseFlows(values.flows);
+  const mode = parseMode(values.mode, values['no-sync'] === true);
   const failureDelayMs = parseFailureDelay(values['failure-delay-ms']);
   const { Lab, removeNamespace } = await import('./lab.js');
   const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -164,7 +179,7 @@ export async function runLabCli(argv: string[]): Promise<number> {
       // With --json, stdout carries the report alone; the progress goes to stderr.
       const progress = json ? (line: string) => process.stderr.write(`${line}\n`) : say;
       return runFailoverCommand(
-        { flows, sync: values['no-sync'] !== true, bulk: values.bulk === true, failureDelayMs },
+        { mode, flows, sync: values['no-sync'] !== true, bulk: values.bulk === true, failureDelayMs },
         progress,
         (report) => (json ? say(JSON.stringify(report, null, 2)) : undefined),
       );
