@@ -26,13 +26,15 @@ the real provisioner, startup script, agent, traffic and Prometheus. Nothing is 
                        killed) and report how many flows survived, how long they paused and when new flows worked again
                        (--mode ha: plain HA instead, both NAT VMs active, one of them fails and its flows are reported
                        apart from the survivor's; --no-sync: stateful with state sync off, the control; --bulk: iperf3
-                       bulk traffic meanwhile; --failure-delay-ms: where in the health checks' 1 s cycle the host
-                       fails, 0-999, default random, so a run can be repeated; --json: the report as JSON)
+                       bulk traffic meanwhile; --failure-delay-ms: where in the health checks' cycle the host
+                       fails, 0-999 (ha: 0-1999), default random, so a run can be repeated; --json: the report as JSON)
   down                 stop the running lab and remove every lab namespace on this machine (natgw-lab-*)
 `;
 
 const FAILOVER_FLAGS = ['mode', 'flows', 'no-sync', 'bulk', 'failure-delay-ms', 'json'] as const;
 const FAILOVER_MODES = ['stateful', 'ha'] as const satisfies readonly FailoverMode[];
+/** The traffic health check's interval each mode's provision sets: --failure-delay-ms picks a moment in one. */
+const HEALTH_CHECK_INTERVAL_MS: Record<FailoverMode, number> = { stateful: 1000, ha: 2000 };
 
 function parseFlows(value: string | undefined): number {
   if (value === undefined) return DEFAULT_FLOWS;
@@ -52,10 +54,11 @@ function parseMode(value: string | undefined, noSync: boolean): FailoverMode {
   return mode;
 }
 
-function parseFailureDelay(value: string | undefined): number | undefined {
+function parseFailureDelay(value: string | undefined, mode: FailoverMode): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) > 999)
-    throw new UsageError(`--failure-delay-ms must be a whole number of milliseconds from 0 to 999, got '${value}'`);
+  const max = HEALTH_CHECK_INTERVAL_MS[mode] - 1;
+  if (!/^\d+$/.test(value) || Number(value) > max)
+    throw new UsageError(`--failure-delay-ms must be a whole number of milliseconds from 0 to ${max}, got '${value}'`);
   return Number(value);
 }
 
@@ -124,7 +127,7 @@ export async function runLabCli(argv: string[]): Promise<number> {
     throw new UsageError(`--${misplaced} belongs to 'natgw lab failover', not to '${command}'\n\n${USAGE}`);
   const flows = parseFlows(values.flows);
   const mode = parseMode(values.mode, values['no-sync'] === true);
-  const failureDelayMs = parseFailureDelay(values['failure-delay-ms']);
+  const failureDelayMs = parseFailureDelay(values['failure-delay-ms'], mode);
   const { Lab, removeNamespace } = await import('./lab.js');
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const refuseLeftovers = () => {
