@@ -1,7 +1,7 @@
 // Plain HA as users get it: `natgw provision --ha` (the real provisioner) against the lab's Compute API, a regional
 // group of two NAT VMs behind the internal passthrough load balancer that is the clients' next hop, each VM with its own
 // NAT IP and no state shared. The failover measurement (lab/failover.ts, runHaFailover) runs on it.
-import { until, type HaFailoverSetup } from './failover.js';
+import type { HaFailoverSetup } from './failover.js';
 import { LAB_PROJECT, LAB_REGION, type LabCloud } from './gce.js';
 import { bothHealthy, GATEWAY, loadBalancerMovesOf, natVmsOf, provisionedLab } from './stateful/provisioned-pair.js';
 
@@ -28,12 +28,8 @@ export function buildProvisionedHaPair(options: { say?: (line: string) => void }
   const say = options.say ?? (() => undefined);
   return provisionedLab(['--ha', '--size', '2'], say, async ({ cloud, client, bulkClient }) => {
     const vms = await bothHealthy(cloud, MIGS, [INTERNAL_LB], 120_000);
-    // Health turns into routing after the load balancer's programming delay.
-    const bothActive = () => vms.every((vm) => cloud.lab.activeBackendsOf(INTERNAL_LB).includes(vm.ip));
-    if (!(await until(bothActive, 10_000)))
-      throw new Error(
-        `${INTERNAL_LB} sends new connections to ${cloud.lab.activeBackendsOf(INTERNAL_LB).join(', ') || 'nothing'}, not to both NAT VMs`,
-      );
+    // Healthy is the checker's view; the load balancer routes by it only after its programming delay.
+    await cloud.lab.whenActive(INTERNAL_LB, (active) => vms.every((vm) => active.includes(vm.ip)), 10_000);
     say(`provisioned: NAT VMs ${vms.map((vm) => `${vm.name} ${vm.ip} (NAT IP ${vm.externalIp ?? '?'})`).join(', ')}, both healthy`);
     return {
       lab: cloud.lab,

@@ -66,15 +66,6 @@ export async function bothHealthy(cloud: LabCloud, migs: readonly string[], lbs:
         .map((lb) => `${lb} healthy ${cloud.lab.healthyBackendsOf(lb).join(', ') || 'none'}`)
         .join('; ')}`,
     );
-  // Healthy is the checker's view; each load balancer acts on it only after its programming delay. Until both have
-  // failed back to the primary (mig-a's VM), the VM the clients use is about to change and the wrong one would be failed.
-  const primary = natVmsOf(cloud)[0];
-  if (primary !== undefined)
-    await Promise.all(
-      [INTERNAL_LB, EXTERNAL_LB].map((lb) =>
-        cloud.lab.whenActive(lb, (active) => active.length === 1 && active[0] === primary.ip, timeoutMs),
-      ),
-    );
   return vms;
 }
 
@@ -157,6 +148,15 @@ export function buildProvisionedPair(options: { sync: boolean; say?: (line: stri
     const natIp = String(cloud.store.get(LAB_PROJECT, REGION_SCOPE, 'addresses', `${GATEWAY}-nat-ip`)?.address ?? '');
     if (natIp === '') throw new Error(`provision created no ${GATEWAY}-nat-ip address`);
     const vms = await bothHealthy(cloud, MIGS, [INTERNAL_LB, EXTERNAL_LB], 120_000);
+    // Healthy is the checker's view; each load balancer acts on it only after its programming delay. Until both have
+    // failed back to the primary (mig-a's VM), the VM the clients use is about to change and the wrong one would be failed.
+    const primary = natVmsOf(cloud, MIGS)[0];
+    if (primary !== undefined)
+      await Promise.all(
+        [INTERNAL_LB, EXTERNAL_LB].map((lb) =>
+          cloud.lab.whenActive(lb, (active) => active.length === 1 && active[0] === primary.ip, 120_000),
+        ),
+      );
     say(`provisioned: NAT VMs ${vms.map((vm) => `${vm.name} ${vm.ip}`).join(', ')}, NAT IP ${natIp}, both healthy`);
     if (!options.sync) {
       await cutSyncLink(cloud, vms);
