@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../common/errors.js';
+import type { FailoverMode } from './failover.js';
 import type { LabCloud } from './gce.js';
 
 // The same bound as the measurement's; lab/failover.ts loads the lab, which this module must not do before --help.
@@ -19,17 +20,21 @@ the real provisioner, startup script, agent, traffic and Prometheus. Nothing is 
   up                   build the lab with its workloads and Compute API, print how to provision into it; Ctrl-C ends it
   status               the running lab (API endpoint, VMs) and any namespaces left by earlier labs
   exec VM -- CMD …     run a command inside a lab VM (e.g. natgw lab exec app-1 -- curl http://198.51.100.10/whoami)
-  failover [--flows N] [--no-sync] [--bulk] [--failure-delay-ms MS] [--json]
+  failover [--mode stateful|ha] [--flows N] [--no-sync] [--bulk] [--failure-delay-ms MS] [--json]
                        build the lab, provision stateful HA, open N long-lived TCP flows (default 100, at most 1000)
                        from a tagged VM to the internet, fail the active NAT VM as a host fails (NIC down, every process
                        killed) and report how many flows survived, how long they paused and when new flows worked again
-                       (--no-sync: the same with state sync off, the control; --bulk: iperf3 bulk traffic meanwhile;
-                       --failure-delay-ms: where in the health checks' 1 s cycle the host fails, 0-999, default
-                       random, so a run can be repeated; --json: the report as JSON)
+                       (--mode ha: plain HA instead, both NAT VMs active, one of them fails and its flows are reported
+                       apart from the survivor's; --no-sync: stateful with state sync off, the control; --bulk: iperf3
+                       bulk traffic meanwhile; --failure-delay-ms: where in the health checks' cycle the host
+                       fails, 0-999 (ha: 0-1999), default random, so a run can be repeated; --json: the report as JSON)
   down                 stop the running lab and remove every lab namespace on this machine (natgw-lab-*)
 `;
 
-const FAILOVER_FLAGS = ['flows', 'no-sync', 'bulk', 'failure-delay-ms', 'json'] as const;
+const FAILOVER_FLAGS = ['mode', 'flows', 'no-sync', 'bulk', 'failure-delay-ms', 'json'] as const;
+const FAILOVER_MODES = ['stateful', 'ha'] as const satisfies readonly FailoverMode[];
+/** The traffic health check's interval each mode's provision sets: --failure-delay-ms picks a moment in one. */
+const HEALTH_CHECK_INTERVAL_MS: Record<FailoverMode, number> = { stateful: 1000, ha: 2000 };
 
 function parseFlows(value: string | undefined): number {
   if (value === undefined) return DEFAULT_FLOWS;
@@ -39,10 +44,21 @@ function parseFlows(value: string | undefined): number {
   return flows;
 }
 
-function parseFailureDelay(value: string | undefined): number | undefined {
+function parseMode(value: string | undefined, noSync: boolean): FailoverMode {
+  const mode = FAILOVER_MODES.find((candidate) => candidate === (value ?? 'stateful'));
+  if (mode === undefined) throw new UsageError(`--mode must be ${FAILOVER_MODES.join(' or ')}, got '${value}'`);
+  if (mode === 'ha' && noSync)
+    throw new UsageError(
+      "--no-sync turns off stateful HA's state sync; plain HA (--mode ha) has none to turn off: drop --no-sync or --mode ha",
+    );
+  return mode;
+}
+
+function parseFailureDelay(value: string | undefined, mode: FailoverMode): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) > 999)
-    throw new UsageError(`--failure-delay-ms must be a whole number of milliseconds from 0 to 999, got '${value}'`);
+  const max = HEALTH_CHECK_INTERVAL_MS[mode] - 1;
+  if (!/^\d+$/.test(value) || Number(value) > max)
+    throw new UsageError(`--failure-delay-ms must be a whole number of milliseconds from 0 to ${max}, got '${value}'`);
   return Number(value);
 }
 
@@ -87,6 +103,7 @@ export async function runLabCli(argv: string[]): Promise<number> {
         options: {
           help: { type: 'boolean', short: 'h', default: false },
           keep: { type: 'boolean', default: false },
+          mode: { type: 'string' },
           flows: { type: 'string' },
           'no-sync': { type: 'boolean' },
           bulk: { type: 'boolean' },
@@ -109,7 +126,8 @@ export async function runLabCli(argv: string[]): Promise<number> {
   if (command !== 'failover' && misplaced !== undefined)
     throw new UsageError(`--${misplaced} belongs to 'natgw lab failover', not to '${command}'\n\n${USAGE}`);
   const flows = parseFlows(values.flows);
-  const failureDelayMs = parseFailureDelay(values['failure-delay-ms']);
+  const mode = parseMode(values.mode, values['no-sync'] === true);
+  const failureDelayMs = parseFailureDelay(values['failure-delay-ms'], mode);
   const { Lab, removeNamespace } = await import('./lab.js');
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const refuseLeftovers = () => {
@@ -164,7 +182,7 @@ export async function runLabCli(argv: string[]): Promise<number> {
       // With --json, stdout carries the report alone; the progress goes to stderr.
       const progress = json ? (line: string) => process.stderr.write(`${line}\n`) : say;
       return runFailoverCommand(
-        { flows, sync: values['no-sync'] !== true, bulk: values.bulk === true, failureDelayMs },
+        { mode, flows, sync: values['no-sync'] !== true, bulk: values.bulk === true, failureDelayMs },
         progress,
         (report) => (json ? say(JSON.stringify(report, null, 2)) : undefined),
       );

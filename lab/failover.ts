@@ -1,7 +1,8 @@
-// The failover measurement behind `natgw lab failover`: long-lived TCP flows from a tagged VM through a stateful NAT
-// pair, a host failure of the NAT VM the clients are routed to, and what came through. It runs on any setup that names
-// its NAT VMs, its tagged VMs and how a host fails, so the same measurement covers the lab-programmed kernel proof
-// (lab/stateful/) and the pair the real provisioner builds.
+// The failover measurement behind `natgw lab failover`: long-lived TCP flows from a tagged VM through two NAT VMs, a
+// host failure of one of them, and what came through. In stateful HA the NAT VM the clients are routed to fails; in
+// plain HA, where the load balancer spreads the flows over both, one of them fails and its flows are told apart from
+// the survivor's. It runs on any setup that names its NAT VMs, its tagged VMs and how a host fails, so the same
+// measurement covers the lab-programmed kernel proof (lab/stateful/) and the gateways the real provisioner builds.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -16,30 +17,43 @@ const SEQUENCE_EVERY_MS = 100;
 const NEW_FLOW_EVERY_MS = 100;
 /** New connections that must work before the failure: the loop proves the path first, or its recovery means nothing. */
 const NEW_FLOWS_BEFORE_FAILURE = 5;
-/** The health checks' interval provision sets (GCE's minimum): a host failure can land anywhere in one such cycle. */
+/** The health checks' interval stateful provision sets (GCE's minimum): a host failure can land anywhere in one such cycle. */
 export const HEALTH_CHECK_CYCLE_MS = 1000;
 /** How long the new-connection loop and the bulk transfer keep going after the failure. */
 const SECONDS_AFTER_FAILURE = 12;
 
-export interface FailoverSetup {
+/** `stateful`: `provision --ha --stateful`, one NAT VM active; `ha`: plain `provision --ha`, both active. */
+export type FailoverMode = 'stateful' | 'ha';
+
+/** What the measurement needs from any two NAT VMs behind the clients' next hop (an internal load balancer). */
+export interface MeasuredSetup {
   lab: Lab;
-  /** The one NAT IP both NAT VMs translate to. */
-  natIp: string;
-  /** The two NAT VMs; the one the clients are routed to when the measurement starts is the one that fails. */
+  /** The two NAT VMs. */
   natVms: () => LabVm[];
   /** Tagged VM that holds the long-lived flows and opens the new connections. */
   client: string;
   /** A second tagged VM for the bulk transfer, so the bulk does not share the flows' VM. */
   bulkClient: string;
-  /** Whether the NAT VMs replicate their state: without it the standby holding nothing is expected, not a failure. */
-  sync: boolean;
   /** Where the load balancer in front of the NAT VMs sends the clients' new connections now (addresses). */
   activeBackends(): Promise<string[]>;
   /** A host failure: the NIC goes and every process of the VM dies in the same instant. */
   failHost(vm: LabVm): Promise<void>;
   /** When each load balancer started sending new connections to `to` only, in ms after `since` (null: it did not). */
   loadBalancerMoves?(since: number, to: LabVm): Record<string, number | null>;
+  /** The traffic health check's interval, when it is not HEALTH_CHECK_CYCLE_MS. */
+  healthCheckCycleMs?: number;
 }
+
+/** Stateful HA: one NAT VM active, the other standing by; the active is the one that fails. */
+export interface FailoverSetup extends MeasuredSetup {
+  /** The one NAT IP both NAT VMs translate to. */
+  natIp: string;
+  /** Whether the NAT VMs replicate their state: without it the standby holding nothing is expected, not a failure. */
+  sync: boolean;
+}
+
+/** Plain HA (`provision --ha`): both NAT VMs take new connections, each translating to its own NAT IP. */
+export type HaFailoverSetup = MeasuredSetup;
 
 /** What happens to the NAT VMs while the flows run; by default a host failure of the active one. */
 export interface Disruption {
@@ -58,7 +72,7 @@ export interface FailoverOptions {
   syncTimeoutMs?: number;
   /** Default: a host failure of the active NAT VM. */
   disruption?: Disruption;
-  /** Added before the failure, from 0 to HEALTH_CHECK_CYCLE_MS - 1; default random. */
+  /** Added before the failure, from 0 to the health check's interval (HEALTH_CHECK_CYCLE_MS) - 1; default random. */
   failureDelayMs?: number;
   /** Progress, one line at a time, for the human output. */
   say?: (line: string) => void;
@@ -73,7 +87,8 @@ export interface BulkResult {
   error?: string;
 }
 
-export interface FailoverReport {
+/** What every failover measurement reports, whatever the mode. */
+export interface FailoverMeasurement {
   flows: number;
   survived: number;
   /** Flows the client saw reset (ECONNRESET/EPIPE). */
@@ -84,18 +99,12 @@ export interface FailoverReport {
   maxGapMs: number;
   /** From the failure to the first new connection after which every new connection worked; null: not within the run. */
   newFlowsRecoveredMs: number | null;
-  /** Bytes per second of state sync (udp SYNC_PORT, both directions) on the failed VM's NIC, from the flows' start to the failure. */
-  syncBandwidthBps: number;
-  syncBytes: { sent: number; received: number; seconds: number };
-  /** Translations of the flows the standby's kernel table held just before the failure. */
-  standbyHeld: number;
-  /** From the failure to the clients' route pointing at the standby; null: it never moved. */
+  /** From the failure to the clients' next hop sending new connections to the survivor only; null: it never did. */
   clientsMovedAfterMs: number | null;
   /** Per load balancer (internal: the clients' next hop, external: the NAT IP), where the setup can tell. */
   loadBalancersMovedAfterMs?: Record<string, number | null>;
   /** The random delay put before the failure so that it lands anywhere in the health checks' cycle (--failure-delay-ms repeats it). */
   failureDelayMs: number;
-  sync: boolean;
   failed: string;
   survivor: string;
   /** Connections the echo server saw reset (a NAT VM without the flow's state answering for the NAT IP). */
@@ -106,18 +115,48 @@ export interface FailoverReport {
   bulk?: BulkResult;
 }
 
+/** Stateful HA's report: the measurement, and what the standby knew before the failure. */
+export interface FailoverReport extends FailoverMeasurement {
+  /** Bytes per second of state sync (udp SYNC_PORT, both directions) on the failed VM's NIC, from the flows' start to the failure. */
+  syncBandwidthBps: number;
+  syncBytes: { sent: number; received: number; seconds: number };
+  /** Translations of the flows the standby's kernel table held just before the failure. */
+  standbyHeld: number;
+  sync: boolean;
+}
+
+/** Some of the flows and how they came through. */
+export interface FlowsOutcome {
+  flows: number;
+  survived: number;
+  /** Why the ones that did not survive ended, by error ('hung' when they were still waiting). */
+  failures: Record<string, number>;
+}
+
+/** Plain HA's report: both NAT VMs carried flows, so the measurement tells the failed VM's flows from the survivor's. */
+export interface HaFailoverReport extends FailoverMeasurement {
+  mode: 'ha';
+  /** The flows whose translation the failed VM's kernel table held just before the failure. */
+  onFailedVm: FlowsOutcome;
+  /** The flows the survivor's kernel table held just before the failure. */
+  onSurvivor: FlowsOutcome;
+  /** Flows in neither table before the failure (0 unless the measurement could not place them). */
+  unplaced: number;
+}
+
 interface FlowReport {
   id: number;
+  /** The client's port: what places the flow on the NAT VM whose kernel table holds it. */
+  localPort: number;
   maxGapMs: number;
   repliedAfterMark: boolean;
   error?: string;
 }
 
 /** What the measurement needs beyond the lab's own tools, as the message to show when some is missing; false: none is. */
-export function failoverToolsMissing(options: { bulk?: boolean } = {}): string | false {
-  const missing = ['conntrackd', ...(options.bulk === true ? ['iperf3'] : [])].filter(
-    (tool) => !['/usr/sbin', '/sbin', '/usr/bin', '/bin'].some((dir) => existsSync(path.join(dir, tool))),
-  );
+export function failoverToolsMissing(options: { bulk?: boolean; mode?: FailoverMode } = {}): string | false {
+  const wanted = [...(options.mode === 'ha' ? [] : ['conntrackd']), ...(options.bulk === true ? ['iperf3'] : [])];
+  const missing = wanted.filter((tool) => !['/usr/sbin', '/sbin', '/usr/bin', '/bin'].some((dir) => existsSync(path.join(dir, tool))));
   return missing.length === 0 ? false : `the failover lab needs ${missing.join(' and ')}: apt-get install -y ${missing.join(' ')}`;
 }
 
@@ -198,7 +237,7 @@ export async function defaultGateways(lab: Lab, vm: string): Promise<string[]> {
   return routes.flatMap((route) => (route.gateway !== undefined ? [route.gateway] : (route.nexthops ?? []).map((hop) => hop.gateway)));
 }
 
-async function activeNatVm(setup: FailoverSetup): Promise<{ active: LabVm; standby: LabVm }> {
+async function activeNatVm(setup: MeasuredSetup): Promise<{ active: LabVm; standby: LabVm }> {
   const activeIps = await setup.activeBackends();
   const natVms = setup.natVms();
   const active = natVms.filter((vm) => activeIps.includes(vm.ip));
@@ -210,15 +249,27 @@ async function activeNatVm(setup: FailoverSetup): Promise<{ active: LabVm; stand
   return { active: active[0], standby: standby[0] };
 }
 
-/** Translations of the flows in a NAT VM's kernel table (the lab can look inside; no agent is asked). */
-export async function flowsHeldBy(lab: Lab, vm: LabVm, natIp: string): Promise<number> {
+/** The long-lived flows' established entries in a NAT VM's kernel table (the lab can look inside; no agent is asked). */
+async function heldFlows(lab: Lab, vm: LabVm, match: string[]): Promise<string[]> {
   const { stdout } = await lab.run(
     'list the translated flows',
     vm.namespace,
-    ['conntrack', '-L', '-p', 'tcp', '--dport', String(ECHO_PORT), '--reply-dst', natIp],
+    ['conntrack', '-L', '-p', 'tcp', '--dport', String(ECHO_PORT), ...match],
     { okExitCodes: [1] },
   );
-  return stdout.split('\n').filter((line) => line.includes('ESTABLISHED')).length;
+  return stdout.split('\n').filter((line) => line.includes('ESTABLISHED'));
+}
+
+/** Translations of the flows in a NAT VM's kernel table. */
+export async function flowsHeldBy(lab: Lab, vm: LabVm, natIp: string): Promise<number> {
+  return (await heldFlows(lab, vm, ['--reply-dst', natIp])).length;
+}
+
+/** The client ports of the flows from `clientIp` that a NAT VM's kernel table holds: the flows that go through it. */
+async function clientPortsThrough(lab: Lab, vm: LabVm, clientIp: string): Promise<Set<number>> {
+  const lines = await heldFlows(lab, vm, ['--orig-src', clientIp]);
+  // The first sport= is the original direction's: the client's own port.
+  return new Set(lines.flatMap((line) => /\bsport=(\d+)/.exec(line)?.[1] ?? []).map(Number));
 }
 
 const METER_TABLE = 'natgw_failover_meter';
@@ -272,16 +323,43 @@ function bulkResult(iperf: LabProcess): BulkResult {
   };
 }
 
+/** Which NAT VM fails and which carries on. */
+interface Roles {
+  failing: LabVm;
+  survivor: LabVm;
+  /** Whether the load balancer still sends new connections where it did when the flows opened. */
+  routedAsBefore(activeIps: string[]): boolean;
+}
+
+/** What a mode adds to the measurement, at the moments it needs to. */
+interface Stages {
+  /** After the echo server is up, before the flows open. */
+  beforeFlows?(): Promise<void>;
+  /** Once every flow has had its echo: which NAT VM fails and which survives. */
+  flowsOpen(flowCount: number): Promise<Roles>;
+  /** Just before the failure (and the random delay before it). */
+  beforeFailure?(): Promise<void>;
+}
+
+const survives = (flow: FlowReport) => flow.error === undefined && flow.repliedAfterMark;
+
+function outcomeOf(flows: FlowReport[]): FlowsOutcome {
+  const lost = flows.filter((flow) => !survives(flow));
+  return { flows: flows.length, survived: flows.length - lost.length, failures: countBy(lost, (flow) => flow.error ?? 'hung') };
+}
+
 /**
- * Opens the flows, proves the standby holds them, fails the active NAT VM and measures. The setup stays as it is
- * (its owner tears it down); everything this starts is bounded in time and ends with the lab.
+ * Opens the flows, fails one NAT VM and measures; `stages` add what the mode needs. The setup stays as it is (its
+ * owner tears it down); everything this starts is bounded in time and ends with the lab.
  */
-export async function runFailover(setup: FailoverSetup, options: FailoverOptions): Promise<FailoverReport> {
+async function measure(
+  setup: MeasuredSetup,
+  options: FailoverOptions,
+  stages: Stages,
+): Promise<{ report: FailoverMeasurement; flows: FlowReport[] }> {
   const { lab } = setup;
   const say = options.say ?? (() => undefined);
   const flowCount = Math.max(1, Math.floor(options.flows));
-  const { active, standby } = await activeNatVm(setup);
-  say(`the clients are routed to ${active.name} (${active.ip}); ${standby.name} (${standby.ip}) is the standby`);
 
   const echo = await startEchoServer(lab, 600);
   const bulkServer = options.bulk
@@ -289,8 +367,7 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
     : undefined;
   await bulkServer?.waitFor(/Server listening/);
 
-  await meterSync(lab, active);
-  const meteredFrom = Date.now();
+  await stages.beforeFlows?.();
   const flowsProcess = spawnSeqFlows(lab, setup.client, { flows: flowCount, everyMs: SEQUENCE_EVERY_MS, maxSeconds: 300 });
   await flowsProcess.waitFor(/^ready$/m, 30_000).catch(() => {
     throw new Error(
@@ -304,12 +381,7 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
   say(
     `${flowCount} flows open from ${setup.client} to ${INTERNET.server}:${ECHO_PORT}, one sequence number every ${SEQUENCE_EVERY_MS} ms each`,
   );
-  if (setup.sync) {
-    const held = await until(async () => (await flowsHeldBy(lab, standby, setup.natIp)) >= flowCount, options.syncTimeoutMs ?? 15_000, 250);
-    if (!held) say(`the standby does not hold every flow after ${(options.syncTimeoutMs ?? 15_000) / 1000} s; failing the active anyway`);
-  }
-  const standbyHeld = await flowsHeldBy(lab, standby, setup.natIp);
-  say(`${standby.name}'s kernel holds ${standbyHeld} of the ${flowCount} translations`);
+  const { failing, survivor, routedAsBefore } = await stages.flowsOpen(flowCount);
 
   const seconds = Math.ceil((NEW_FLOWS_BEFORE_FAILURE * NEW_FLOW_EVERY_MS) / 1000) + 3 + SECONDS_AFTER_FAILURE;
   // Stopped once the disruption is SECONDS_AFTER_FAILURE behind it; the bound is the loop's own (300 s).
@@ -332,8 +404,7 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
     say(`bulk: iperf3 from ${setup.bulkClient} to ${INTERNET.server} for ${seconds} s`);
   }
 
-  const counters = await syncCounters(lab);
-  const syncSeconds = (Date.now() - meteredFrom) / 1000;
+  await stages.beforeFailure?.();
   const disruption = options.disruption ?? {
     describe: (vm: LabVm) => `${vm.name} failed like a host: NIC down, every process killed`,
     run: (vm: LabVm) => setup.failHost(vm),
@@ -341,12 +412,12 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
   // The set-up waits on health events, so without this every run would fail the host at the same moment of the probe
   // cycle; that moment decides whether detection takes 1 s or nearly 2 s, and with it whether TCP's retransmission at
   // ~1.4 s or the one at ~3 s is the first to get through. A real host fails at any moment.
-  const failureDelayMs = options.failureDelayMs ?? Math.floor(Math.random() * HEALTH_CHECK_CYCLE_MS);
+  const failureDelayMs = options.failureDelayMs ?? Math.floor(Math.random() * (setup.healthCheckCycleMs ?? HEALTH_CHECK_CYCLE_MS));
   await delay(failureDelayMs);
   const routedTo = await setup.activeBackends();
-  if (routedTo.length !== 1 || routedTo[0] !== active.ip)
+  if (!routedAsBefore(routedTo))
     throw new Error(
-      `the load balancer moved the clients before the failure (to ${routedTo.join(', ') || 'nothing'}, not ${active.name} ${active.ip}): failing ${active.name} now would measure nothing`,
+      `the load balancer moved the clients before the failure (to ${routedTo.join(', ') || 'nothing'}, away from ${failing.name} ${failing.ip}): failing ${failing.name} now would measure nothing`,
     );
   const failedAt = Date.now();
   let clientsMovedAt: number | undefined;
@@ -354,14 +425,14 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
   // Watched for as long as the disruption and the flows' resumption take, whatever that is.
   const moved = until(async () => {
     const activeIps = await setup.activeBackends();
-    if (activeIps.length === 1 && activeIps[0] === standby.ip) clientsMovedAt ??= Date.now();
+    if (activeIps.length === 1 && activeIps[0] === survivor.ip) clientsMovedAt ??= Date.now();
     return clientsMovedAt !== undefined || !watching;
   }, 600_000);
-  await disruption.run(active, standby);
+  await disruption.run(failing, survivor);
   const disruptedUntil = Date.now();
   // Replies from here on came through what the disruption left: after a host failure, the failed VM's NIC is down.
   flowsProcess.child.stdin?.write('mark\n');
-  say(disruption.describe(active));
+  say(disruption.describe(failing));
 
   await until(() => {
     const status = lastStatus(flowsProcess);
@@ -382,38 +453,121 @@ export async function runFailover(setup: FailoverSetup, options: FailoverOptions
   if (bulk !== undefined) await bulk.exited;
   await bulkServer?.stop('SIGTERM', 1000);
 
-  const survivors = flows.filter((flow) => flow.error === undefined && flow.repliedAfterMark);
-  const lost = flows.filter((flow) => !survivors.includes(flow));
+  const survivors = flows.filter(survives);
+  const lost = flows.filter((flow) => !survives(flow));
   const newFlows = outageAfter(attempts, failedAt, NEW_FLOW_EVERY_MS);
-  return {
+  const report: FailoverMeasurement = {
     flows: flows.length,
     survived: survivors.length,
     resets: flows.filter((flow) => flow.error === 'ECONNRESET' || flow.error === 'EPIPE').length,
     hung: lost.filter((flow) => flow.error === undefined).length,
     maxGapMs: Math.max(0, ...survivors.map((flow) => flow.maxGapMs)),
     newFlowsRecoveredMs: newFlows.recoveredAfterMs ?? null,
-    syncBandwidthBps: Math.round((counters.sent + counters.received) / syncSeconds),
-    syncBytes: { ...counters, seconds: Number(syncSeconds.toFixed(1)) },
-    standbyHeld,
     clientsMovedAfterMs: clientsMovedAt === undefined ? null : clientsMovedAt - failedAt,
-    ...(setup.loadBalancerMoves === undefined ? {} : { loadBalancersMovedAfterMs: setup.loadBalancerMoves(failedAt, standby) }),
+    ...(setup.loadBalancerMoves === undefined ? {} : { loadBalancersMovedAfterMs: setup.loadBalancerMoves(failedAt, survivor) }),
     failureDelayMs,
-    sync: setup.sync,
-    failed: active.name,
-    survivor: standby.name,
+    failed: failing.name,
+    survivor: survivor.name,
     serverResets,
     failures: countBy(lost, (flow) => flow.error ?? 'hung'),
     newFlows: { attempts: attempts.filter((attempt) => attempt.at >= failedAt).length, failed: newFlows.failedAttempts },
     ...(bulk === undefined ? {} : { bulk: bulkResult(bulk) }),
+  };
+  return { report, flows };
+}
+
+/** Stateful HA: opens the flows, proves the standby holds them, fails the active NAT VM and measures. */
+export async function runFailover(setup: FailoverSetup, options: FailoverOptions): Promise<FailoverReport> {
+  const { lab } = setup;
+  const say = options.say ?? (() => undefined);
+  const { active, standby } = await activeNatVm(setup);
+  say(`the clients are routed to ${active.name} (${active.ip}); ${standby.name} (${standby.ip}) is the standby`);
+  let meteredFrom = 0;
+  let standbyHeld = 0;
+  let counters = { sent: 0, received: 0 };
+  let syncSeconds = 0;
+  const { report } = await measure(setup, options, {
+    beforeFlows: async () => {
+      await meterSync(lab, active);
+      meteredFrom = Date.now();
+    },
+    flowsOpen: async (flowCount) => {
+      if (setup.sync) {
+        const timeoutMs = options.syncTimeoutMs ?? 15_000;
+        const held = await until(async () => (await flowsHeldBy(lab, standby, setup.natIp)) >= flowCount, timeoutMs, 250);
+        if (!held) say(`the standby does not hold every flow after ${timeoutMs / 1000} s; failing the active anyway`);
+      }
+      standbyHeld = await flowsHeldBy(lab, standby, setup.natIp);
+      say(`${standby.name}'s kernel holds ${standbyHeld} of the ${flowCount} translations`);
+      return { failing: active, survivor: standby, routedAsBefore: (ips) => ips.length === 1 && ips[0] === active.ip };
+    },
+    beforeFailure: async () => {
+      counters = await syncCounters(lab);
+      syncSeconds = (Date.now() - meteredFrom) / 1000;
+    },
+  });
+  return {
+    ...report,
+    syncBandwidthBps: Math.round((counters.sent + counters.received) / syncSeconds),
+    syncBytes: { ...counters, seconds: Number(syncSeconds.toFixed(1)) },
+    standbyHeld,
+    sync: setup.sync,
+  };
+}
+
+/**
+ * Plain HA: the load balancer spreads the flows over both NAT VMs; the measurement reads which flows each one carries,
+ * fails one like a host and reports the failed VM's flows apart from the survivor's.
+ */
+export async function runHaFailover(setup: HaFailoverSetup, options: FailoverOptions): Promise<HaFailoverReport> {
+  const { lab } = setup;
+  const say = options.say ?? (() => undefined);
+  const natVms = [...setup.natVms()].sort((a, b) => a.name.localeCompare(b.name));
+  const activeIps = await setup.activeBackends();
+  if (natVms.length !== 2 || !natVms.every((vm) => activeIps.includes(vm.ip)))
+    throw new Error(
+      `expected both NAT VMs (${natVms.map((vm) => `${vm.name} ${vm.ip}`).join(', ')}) active, the load balancer sends new connections to ${activeIps.join(', ') || 'nothing'}`,
+    );
+  say(
+    `the load balancer spreads new connections over ${natVms.map((vm) => `${vm.name} (${vm.ip}, NAT IP ${vm.externalIp ?? '?'})`).join(' and ')}`,
+  );
+  const clientIp = lab.vm(setup.client).ip;
+  const portsThrough = new Map<string, Set<number>>();
+  const { report, flows } = await measure(setup, options, {
+    flowsOpen: async (flowCount) => {
+      for (const vm of natVms) portsThrough.set(vm.name, await clientPortsThrough(lab, vm, clientIp));
+      // Fixed, so that runs compare; the other one only when the first carries nothing to measure.
+      const failing = natVms.find((vm) => (portsThrough.get(vm.name)?.size ?? 0) > 0) ?? natVms[0]!;
+      const survivor = natVms.find((vm) => vm !== failing)!;
+      say(
+        `${natVms.map((vm) => `${vm.name}'s kernel holds ${portsThrough.get(vm.name)?.size ?? 0}`).join(', ')} of the ${flowCount} translations; ${failing.name} will fail`,
+      );
+      return { failing, survivor, routedAsBefore: (ips) => natVms.every((vm) => ips.includes(vm.ip)) };
+    },
+  });
+  const through = (name: string) => flows.filter((flow) => portsThrough.get(name)?.has(flow.localPort) === true);
+  const onFailedVm = through(report.failed);
+  const onSurvivor = through(report.survivor);
+  return {
+    mode: 'ha',
+    ...report,
+    onFailedVm: outcomeOf(onFailedVm),
+    onSurvivor: outcomeOf(onSurvivor),
+    unplaced: flows.length - onFailedVm.length - onSurvivor.length,
   };
 }
 
 const seconds = (ms: number | null) => (ms === null ? 'never' : `${(ms / 1000).toFixed(1)} s`);
 const kilobytes = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
 
-/** The report as a person reads it, against issue 14's targets. */
-export function describeFailover(report: FailoverReport): string[] {
-  const lines = [
+function outcomeText(outcome: FlowsOutcome): string {
+  const lost = Object.entries(outcome.failures).map(([why, count]) => `${count} ${why}`);
+  return `${outcome.survived} of ${outcome.flows} survived${lost.length > 0 ? ` (lost: ${lost.join(', ')})` : ''}`;
+}
+
+/** The lines every mode's report shares; `pauseNote` says what the longest pause means in the mode. */
+function describeMeasurement(report: FailoverMeasurement, pauseNote: string): string[] {
+  return [
     `flows survived      ${report.survived} of ${report.flows} (${report.resets} reset, ${report.hung} hung${
       Object.keys(report.failures).length > 0
         ? `; lost: ${Object.entries(report.failures)
@@ -421,7 +575,7 @@ export function describeFailover(report: FailoverReport): string[] {
             .join(', ')}`
         : ''
     })`,
-    `longest pause       ${report.survived > 0 ? seconds(report.maxGapMs) : '—'} (a flow resumes at its first TCP retransmission after the move)`,
+    `longest pause       ${report.survived > 0 ? seconds(report.maxGapMs) : '—'} (${pauseNote})`,
     `new flows work      ${seconds(report.newFlowsRecoveredMs)} after the failure (${report.newFlows.failed} of ${report.newFlows.attempts} new connections failed)`,
     `clients moved       ${seconds(report.clientsMovedAfterMs)} after the failure, to ${report.survivor}${
       report.loadBalancersMovedAfterMs === undefined
@@ -431,14 +585,34 @@ export function describeFailover(report: FailoverReport): string[] {
             .join(', ')})`
     }`,
     `failure timing      ${report.failureDelayMs} ms into the health checks' cycle (--failure-delay-ms ${report.failureDelayMs} repeats it)`,
+  ];
+}
+
+function bulkLines({ bulk }: FailoverMeasurement): string[] {
+  if (bulk === undefined) return [];
+  return [
+    `bulk (iperf3)       ${(bulk.bitsPerSecond / 1e6).toFixed(0)} Mbit/s over ${bulk.seconds} s, ${bulk.stalledSeconds} s stalled${bulk.error === undefined ? '' : `; ${bulk.error}`}`,
+  ];
+}
+
+/** The report as a person reads it, against issue 14's targets. */
+export function describeFailover(report: FailoverReport): string[] {
+  return [
+    ...describeMeasurement(report, 'a flow resumes at its first TCP retransmission after the move'),
     `standby held        ${report.standbyHeld} of ${report.flows} translations before the failure`,
     `sync traffic        ${report.sync ? `${kilobytes(report.syncBytes.sent + report.syncBytes.received)} in ${report.syncBytes.seconds} s = ${kilobytes(report.syncBandwidthBps)}/s` : 'off (--no-sync)'}`,
+    ...bulkLines(report),
   ];
-  if (report.bulk !== undefined)
-    lines.push(
-      `bulk (iperf3)       ${(report.bulk.bitsPerSecond / 1e6).toFixed(0)} Mbit/s over ${report.bulk.seconds} s, ${report.bulk.stalledSeconds} s stalled${report.bulk.error === undefined ? '' : `; ${report.bulk.error}`}`,
-    );
-  return lines;
+}
+
+/** Plain HA's report as a person reads it: the failed VM's flows apart from the survivor's. */
+export function describeHaFailover(report: HaFailoverReport): string[] {
+  return [
+    ...describeMeasurement(report, "among the flows that survived: the survivor's, which nothing moved"),
+    `on the failed VM    ${outcomeText(report.onFailedVm)} (${report.failed}'s flows)`,
+    `on the survivor     ${outcomeText(report.onSurvivor)} (${report.survivor}'s flows)${report.unplaced > 0 ? `; ${report.unplaced} flows in neither kernel table` : ''}`,
+    ...bulkLines(report),
+  ];
 }
 
 /**
@@ -455,14 +629,24 @@ export function flowsSurvived(report: FailoverReport): boolean {
   return report.survived >= Math.ceil(report.flows * 0.99) && report.resets === 0 && report.newFlowsRecoveredMs !== null;
 }
 
+/**
+ * Whether plain HA kept what it promises: the survivor's flows untouched and new connections working again. What
+ * happens to the failed VM's flows is reported, not judged.
+ */
+export function survivorFlowsKept(report: HaFailoverReport): boolean {
+  return report.unplaced === 0 && report.onSurvivor.survived === report.onSurvivor.flows && report.newFlowsRecoveredMs !== null;
+}
+
 /** `natgw lab failover ARGS --json` as a user runs it, with its report parsed; for the lab's e2e tests. */
-export async function failoverCli(args: string[]): Promise<{ exitCode: number; report: FailoverReport | undefined; output: string }> {
+export async function failoverCli<Report extends FailoverMeasurement = FailoverReport>(
+  args: string[],
+): Promise<{ exitCode: number; report: Report | undefined; output: string }> {
   const result = await runCommand(
     'natgw lab failover',
     process.execPath,
     [path.join(repoRoot(), 'bin', 'natgw.js'), 'lab', 'failover', ...args, '--json'],
     { okExitCodes: [1, 2], timeoutMs: 420_000 },
   );
-  const report = result.stdout.trim().startsWith('{') ? (JSON.parse(result.stdout) as FailoverReport) : undefined;
+  const report = result.stdout.trim().startsWith('{') ? (JSON.parse(result.stdout) as Report) : undefined;
   return { exitCode: result.exitCode, report, output: result.stdout + result.stderr };
 }

@@ -53,6 +53,15 @@ t.test('lab failover refuses bad input before it builds anything', async (t) => 
     [['--failure-delay-ms', '1000'], /--failure-delay-ms must be a whole number of milliseconds from 0 to 999, got '1000'/],
     [['--failure-delay-ms', '-1'], /--failure-delay-ms/],
     [['--failure-delay-ms', 'soon'], /--failure-delay-ms .* got 'soon'/],
+    [['--mode', 'active'], /--mode must be stateful or ha, got 'active'/],
+    [
+      ['--mode', 'ha', '--failure-delay-ms', '2000'],
+      /--failure-delay-ms must be a whole number of milliseconds from 0 to 1999, got '2000'/,
+    ],
+    [['--mode', 'HA'], /--mode .* got 'HA'/],
+    [['--mode'], /--mode/],
+    [['--mode', 'ha', '--no-sync'], /--no-sync .*--mode ha/],
+    [['--no-sync', '--mode', 'ha', '--flows', '10'], /--no-sync .*--mode ha/],
   ] as const) {
     const result = await cli('lab', 'failover', ...args);
     t.equal(result.exitCode, 2, `natgw lab failover ${args.join(' ')} exits 2`);
@@ -61,6 +70,12 @@ t.test('lab failover refuses bad input before it builds anything', async (t) => 
   const misplaced = await cli('lab', 'demo', '--no-sync');
   t.equal(misplaced.exitCode, 2);
   t.match(misplaced.stderr, /--no-sync belongs to 'natgw lab failover'/);
+  const misplacedMode = await cli('lab', 'up', '--mode', 'ha');
+  t.equal(misplacedMode.exitCode, 2);
+  t.match(misplacedMode.stderr, /--mode belongs to 'natgw lab failover', not to 'up'/);
   t.same(Lab.namespaces(), before, 'no namespace was created');
-  t.match((await cli('lab', '--help')).stdout, /failover \[--flows N\] \[--no-sync\] \[--bulk\] \[--failure-delay-ms MS\] \[--json\]/);
+  t.match(
+    (await cli('lab', '--help')).stdout,
+    /failover \[--mode stateful\|ha\] \[--flows N\] \[--no-sync\] \[--bulk\] \[--failure-delay-ms MS\] \[--json\]/,
+  );
 });

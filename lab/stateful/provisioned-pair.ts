@@ -37,8 +37,9 @@ export async function agentMetric(cloud: LabCloud, vm: LabVm, metric: string): P
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
 
-function natVmsOf(cloud: LabCloud): LabVm[] {
-  return MIGS.flatMap((name) => {
+/** The NAT VMs of the gateway's managed instance groups `migs`, as lab VMs. */
+export function natVmsOf(cloud: LabCloud, migs: readonly string[]): LabVm[] {
+  return migs.flatMap((name) => {
     const mig = cloud.store.get(LAB_PROJECT, REGION_SCOPE, 'instanceGroupManagers', name);
     if (mig === undefined) return [];
     return cloud.store.managedInstances(mig).flatMap((instance) => {
@@ -48,33 +49,22 @@ function natVmsOf(cloud: LabCloud): LabVm[] {
   });
 }
 
-/** Both NAT VMs exist and both load balancers see them healthy. */
-async function bothHealthy(cloud: LabCloud, timeoutMs: number): Promise<LabVm[]> {
+/** Both NAT VMs of `migs` exist and every load balancer of `lbs` sees them healthy. */
+export async function bothHealthy(cloud: LabCloud, migs: readonly string[], lbs: readonly string[], timeoutMs: number): Promise<LabVm[]> {
   let vms: LabVm[] = [];
   const healthy = await until(
     () => {
-      vms = natVmsOf(cloud);
-      return (
-        vms.length === 2 && [INTERNAL_LB, EXTERNAL_LB].every((lb) => vms.every((vm) => cloud.lab.healthyBackendsOf(lb).includes(vm.ip)))
-      );
+      vms = natVmsOf(cloud, migs);
+      return vms.length === 2 && lbs.every((lb) => vms.every((vm) => cloud.lab.healthyBackendsOf(lb).includes(vm.ip)));
     },
     timeoutMs,
     250,
   );
   if (!healthy)
     throw new Error(
-      `the NAT VMs are not both healthy after ${timeoutMs / 1000} s: ${[INTERNAL_LB, EXTERNAL_LB]
+      `the NAT VMs are not both healthy after ${timeoutMs / 1000} s: ${lbs
         .map((lb) => `${lb} healthy ${cloud.lab.healthyBackendsOf(lb).join(', ') || 'none'}`)
         .join('; ')}`,
-    );
-  // Healthy is the checker's view; each load balancer acts on it only after its programming delay. Until both have
-  // failed back to the primary (mig-a's VM), the VM the clients use is about to change and the wrong one would be failed.
-  const primary = natVmsOf(cloud)[0];
-  if (primary !== undefined)
-    await Promise.all(
-      [INTERNAL_LB, EXTERNAL_LB].map((lb) =>
-        cloud.lab.whenActive(lb, (active) => active.length === 1 && active[0] === primary.ip, timeoutMs),
-      ),
     );
   return vms;
 }
@@ -99,30 +89,74 @@ async function cutSyncLink(cloud: LabCloud, vms: LabVm[]): Promise<void> {
   await cloud.lab.run('cut the sync link', cloud.lab.fabric, ['nft', '-f', '-'], { input: table });
 }
 
+/** When each of `lbs` started sending new connections to `to` only, in ms after `since` (null: it did not). */
+export function loadBalancerMovesOf(cloud: LabCloud, lbs: readonly string[]): (since: number, to: LabVm) => Record<string, number | null> {
+  return (since, to) =>
+    Object.fromEntries(
+      lbs.map((lb) => {
+        const moved = cloud.lab.loadBalancerEvents.find(
+          (event) => event.lb === lb && event.at >= since && event.active.length === 1 && event.active[0] === to.ip,
+        );
+        return [lb, moved === undefined ? null : moved.at - since];
+      }),
+    );
+}
+
+/** A lab with the flows' and the bulk transfer's tagged VMs, and `natgw provision` (with more flags) into it. */
+export interface ProvisionedLab {
+  cloud: LabCloud;
+  client: string;
+  bulkClient: string;
+  provision(extra: string[]): Promise<RunResult>;
+}
+
+/**
+ * Builds the lab with two tagged client VMs, runs `natgw provision MODE_FLAGS` (the real provisioner) into it and
+ * hands the settled lab to `build`; the lab is torn down if anything fails before `build` returns.
+ */
+export async function provisionedLab<Setup>(
+  modeFlags: readonly string[],
+  say: (line: string) => void,
+  build: (provisioned: ProvisionedLab) => Promise<Setup>,
+): Promise<Setup> {
+  const cloud = await LabCloud.start();
+  try {
+    const [client, bulkClient] = ['client', 'bulk-client'] as const;
+    for (const name of [client, bulkClient]) await cloud.addWorkload(name, [CLIENT_TAG]);
+    const provision = (extra: string[]) => natgwCli(cloud, 'provision', [...PROVISION_FLAGS, ...modeFlags, ...extra]);
+    const command = `natgw provision ${modeFlags.join(' ')}`;
+    say(`lab ${cloud.lab.id} up; $ ${command} --client-tag ${CLIENT_TAG} … (the real provisioner, the lab's Compute API)`);
+    const provisioned = await provision([]);
+    if (provisioned.exitCode !== 0)
+      throw new Error(`${command} failed (exit ${provisioned.exitCode}): ${(provisioned.stdout + provisioned.stderr).slice(-3000)}`);
+    await cloud.settled();
+    return await build({ cloud, client, bulkClient, provision });
+  } catch (error) {
+    await cloud.close();
+    throw error;
+  }
+}
+
 /**
  * Builds the lab, provisions `--ha --stateful` into it with two tagged client VMs, and waits until both NAT VMs are
  * healthy. Without `sync`, the sync link is cut afterwards and the agents must see their peer gone before the
  * measurement starts.
  */
-export async function buildProvisionedPair(options: { sync: boolean; say?: (line: string) => void }): Promise<ProvisionedPair> {
+export function buildProvisionedPair(options: { sync: boolean; say?: (line: string) => void }): Promise<ProvisionedPair> {
   const say = options.say ?? (() => undefined);
-  const cloud = await LabCloud.start();
-  try {
-    const clients = ['client', 'bulk-client'];
-    for (const name of clients) await cloud.addWorkload(name, [CLIENT_TAG]);
-    const provision = (extra: string[]) => natgwCli(cloud, 'provision', [...PROVISION_FLAGS, '--ha', '--stateful', ...extra]);
-    say(
-      `lab ${cloud.lab.id} up; $ natgw provision --ha --stateful --client-tag ${CLIENT_TAG} … (the real provisioner, the lab's Compute API)`,
-    );
-    const provisioned = await provision([]);
-    if (provisioned.exitCode !== 0)
-      throw new Error(
-        `natgw provision --ha --stateful failed (exit ${provisioned.exitCode}): ${(provisioned.stdout + provisioned.stderr).slice(-3000)}`,
-      );
-    await cloud.settled();
+  return provisionedLab(['--ha', '--stateful'], say, async ({ cloud, client, bulkClient, provision }) => {
     const natIp = String(cloud.store.get(LAB_PROJECT, REGION_SCOPE, 'addresses', `${GATEWAY}-nat-ip`)?.address ?? '');
     if (natIp === '') throw new Error(`provision created no ${GATEWAY}-nat-ip address`);
-    const vms = await bothHealthy(cloud, 120_000);
+    const vms = await bothHealthy(cloud, MIGS, [INTERNAL_LB, EXTERNAL_LB], 120_000);
+    // Healthy is the checker's view; each load balancer acts on it only after its programming delay. Until both have
+    // failed back to the primary (mig-a's VM), the VM the clients use is about to change and the wrong one would be failed.
+    const primary = natVmsOf(cloud, MIGS)[0];
+    if (primary !== undefined)
+      await Promise.all(
+        [INTERNAL_LB, EXTERNAL_LB].map((lb) =>
+          cloud.lab.whenActive(lb, (active) => active.length === 1 && active[0] === primary.ip, 120_000),
+        ),
+      );
     say(`provisioned: NAT VMs ${vms.map((vm) => `${vm.name} ${vm.ip}`).join(', ')}, NAT IP ${natIp}, both healthy`);
     if (!options.sync) {
       await cutSyncLink(cloud, vms);
@@ -138,26 +172,15 @@ export async function buildProvisionedPair(options: { sync: boolean; say?: (line
       cloud,
       lab: cloud.lab,
       natIp,
-      natVms: () => natVmsOf(cloud),
-      client: clients[0]!,
-      bulkClient: clients[1]!,
+      natVms: () => natVmsOf(cloud, MIGS),
+      client,
+      bulkClient,
       sync: options.sync,
       activeBackends: async () => cloud.lab.activeBackendsOf(INTERNAL_LB),
       failHost: (vm) => cloud.lab.failHost(vm.name),
-      loadBalancerMoves: (since, to) =>
-        Object.fromEntries(
-          [INTERNAL_LB, EXTERNAL_LB].map((lb) => {
-            const moved = cloud.lab.loadBalancerEvents.find(
-              (event) => event.lb === lb && event.at >= since && event.active.length === 1 && event.active[0] === to.ip,
-            );
-            return [lb, moved === undefined ? null : moved.at - since];
-          }),
-        ),
+      loadBalancerMoves: loadBalancerMovesOf(cloud, [INTERNAL_LB, EXTERNAL_LB]),
       provision,
       close: () => cloud.close(),
     };
-  } catch (error) {
-    await cloud.close();
-    throw error;
-  }
+  });
 }
