@@ -178,3 +178,17 @@ t.test('getHealth answers for the external backend service too', async (t) => {
     forwardingRuleIp: String(fake.store.get(PROJECT, R, 'addresses', `${GW}-nat-ip`)!.address),
   });
 });
+
+t.test('health checks: requestPath is a path, without query parameters, as the API documents', async (t) => {
+  const base = { type: 'HTTP', checkIntervalSec: 1, timeoutSec: 1, healthyThreshold: 2, unhealthyThreshold: 1 };
+  await t.rejects(
+    insertHealthCheck(ctx, REGION, { ...base, name: 'with-query', httpHealthCheck: { port: 9731, requestPath: '/healthz?hold=850' } }),
+    /httpHealthCheck\.requestPath': '\/healthz\?hold=850'\. Must be a path starting with '\/', without query parameters/,
+  );
+  const provisionedCheck = fake.store.get(PROJECT, R, 'healthChecks', `${GW}-hc-lb`);
+  t.equal(
+    (provisionedCheck?.httpHealthCheck as { requestPath?: string } | undefined)?.requestPath,
+    '/healthz/hold/850',
+    'what provision sets is one',
+  );
+});

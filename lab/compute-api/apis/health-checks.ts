@@ -32,7 +32,9 @@ export function healthCheckHandlers(kit: HandlerKit): Handler[] {
     const requestPath = (check[field] as Json).requestPath;
     // The API documents requestPath as taking no query parameters.
     if (typeof requestPath === 'string' && (!requestPath.startsWith('/') || requestPath.includes('?')))
-      throw invalid(`Invalid value for field 'resource.${field}.requestPath': '${requestPath}'. Must be a path starting with '/', without query parameters.`);
+      throw invalid(
+        `Invalid value for field 'resource.${field}.requestPath': '${requestPath}'. Must be a path starting with '/', without query parameters.`,
+      );
   };
 
   return [
