@@ -21,7 +21,7 @@ import { gcloudDestroyHaCommands, gcloudHaCommands } from './gcloud.js';
 import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, shortLink } from '../model.js';
 import { ProvisionError } from '../gcp/call.js';
 import { getMig } from '../gcp/instance-groups.js';
-import { statefulNames } from './stateful.js';
+import { statefulNames } from './members.js';
 import {
   agentPayload,
   confirm,

@@ -17,18 +17,15 @@ import { firewallAndRouteLines, haMode, healthCheckLines, healthCheckReport, rou
 import {
   desiredStateful,
   knownIps,
-  MEMBERS,
   observeStateful,
   parseHealthAttribute,
   planStateful,
   STATEFUL_TRAFFIC_CHECK,
-  statefulNames,
   syncStateOf,
   UNDOCUMENTED_BEHAVIOUR,
   userCheck,
-  type DesiredStateful,
-  type Member,
 } from './stateful.js';
+import { MEMBERS, statefulNames, type Member } from './members.js';
 import { applyStateful } from './stateful-apply.js';
 import type { Options } from '../options.js';
 import type { CallContext } from '../gcp/call.js';
@@ -334,5 +331,3 @@ async function status(run: Run, found: Found): Promise<number> {
 }
 
 export const statefulMode: Mode = { provision, status, destroy: (run, found) => haMode.destroy(run, found) };
-
-export type { DesiredStateful };

@@ -9,7 +9,7 @@ import { listFirewalls } from '../gcp/network.js';
 import { chooseZone, desiredState, discover, observe } from '../gateway.js';
 import { gcloudCommands, gcloudDestroyCommands } from './gcloud.js';
 import { haNames } from '../ha/gateway.js';
-import { statefulNames } from '../ha/stateful.js';
+import { statefulNames } from '../ha/members.js';
 import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, resourceNames, shortLink, type Observed } from '../model.js';
 import { plan as makePlan, planDestroy } from './plan.js';
 import {
