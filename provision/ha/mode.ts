@@ -4,7 +4,7 @@ import { checkMetadataBudget } from '../agent-bundle.js';
 import { getGuestAttributes } from '../gcp/instances.js';
 import { getBackendHealth, type HealthStatus } from '../gcp/load-balancing.js';
 import { listFirewalls } from '../gcp/network.js';
-import { discover, routeWarnings as routeWarningsOf } from '../gateway.js';
+import { routeWarnings as routeWarningsOf, type Discovery } from '../gateway.js';
 import {
   AUTOHEAL_CHECK,
   AUTOHEAL_INITIAL_DELAY_SEC,
@@ -23,17 +23,17 @@ import { ProvisionError } from '../gcp/call.js';
 import { getMig } from '../gcp/instance-groups.js';
 import { statefulNames } from './members.js';
 import {
-  agentPayload,
-  confirm,
+  acceptDisruption,
   confirmAndDestroy,
   endsBeforeApply,
   findCreate,
-  runPreflight,
+  planAndPreflight,
   type Found,
   type Mode,
   type Run,
 } from '../pipeline.js';
-import { exposureWarnings, readMachineType } from '../preflight.js';
+import type { Options } from '../options.js';
+import { exposureWarnings } from '../preflight.js';
 import { printPreflight, renderPlan, routeWarningLines } from '../report.js';
 
 export const HA_WARNINGS = [
@@ -41,46 +41,42 @@ export const HA_WARNINGS = [
   'HA mode: if every NAT VM is unhealthy, GCE still sends client traffic to them (an internal load balancer as next hop has no fallback to the internet route).',
 ];
 
-async function provision(run: Run): Promise<number> {
-  const { options, io, ctx, progress } = run;
-  const payload = await agentPayload(options);
-
-  const discovery = await progress.run(`reading network ${options.network} in ${options.project}/${options.region}`, () =>
-    discover(ctx, options),
-  );
+/** --zones, if given, names zones of the region. */
+export function checkZonesOption(options: Options, discovery: Discovery): void {
   for (const zone of options.zones ?? []) {
     if (!discovery.zones.includes(zone))
       throw new UsageError(`--zones: '${zone}' is not a zone of ${options.region} (zones: ${discovery.zones.join(', ')})`);
   }
-  const observed = await progress.run(`reading gateway ${options.name}`, () =>
-    observeHa(ctx, options.name, options.region, discovery.zones),
-  );
-  const statefulMig = await getMig(ctx, options.region, statefulNames(options.name).mig.a);
-  if (statefulMig !== undefined && ownerFromDescription(statefulMig.description) === options.name)
-    throw new ProvisionError(
-      `gateway ${options.name} runs in stateful HA mode (managed instance group ${statefulMig.name}); switching to HA without --stateful is not done in place: ` +
-        `run 'natgw destroy' for it first (its NAT IP goes away), or keep it and add --stateful`,
-    );
-  // Without --zones: where the group already runs, else the region's first three zones.
-  const current = (observed.mig?.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
-  const zones = options.zones ?? (current.length > 0 ? current : discovery.zones.slice(0, 3));
-  const machine = await progress.run(`reading machine type ${options.machineType} in ${zones.join(', ')}`, () =>
-    readMachineType(ctx, options.machineType, zones),
-  );
-  discovery.machineArchitecture = machine.architecture;
-  const { desired, agentConfig } = desiredHa({ options, discovery, zones, payload });
-  checkMetadataBudget(desired.template.metadata);
-  const plan = planHa(desired, observed);
-  const checks = await runPreflight(
-    ctx,
-    progress,
-    options,
-    discovery,
-    machine,
-    zones,
-    { ...desired.template, tags: [...(desired.template.properties.tags?.items ?? [])] },
-    { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'vm') },
-  );
+}
+
+async function provision(run: Run): Promise<number> {
+  const { options, io, ctx, progress } = run;
+  const { observed, zones, desired, agentConfig, plan, checks } = await planAndPreflight(run, {
+    checkOptions: (discovery) => checkZonesOption(options, discovery),
+    observe: (discovery) => observeHa(ctx, options.name, options.region, discovery.zones),
+    refuseOtherMode: async () => {
+      const statefulMig = await getMig(ctx, options.region, statefulNames(options.name).mig.a);
+      if (statefulMig !== undefined && ownerFromDescription(statefulMig.description) === options.name)
+        throw new ProvisionError(
+          `gateway ${options.name} runs in stateful HA mode (managed instance group ${statefulMig.name}); switching to HA without --stateful is not done in place: ` +
+            `run 'natgw destroy' for it first (its NAT IP goes away), or keep it and add --stateful`,
+        );
+    },
+    // Without --zones: where the group already runs, else the region's first three zones.
+    zones: (discovery, observed) => {
+      const current = (observed.mig?.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
+      return options.zones ?? (current.length > 0 ? current : discovery.zones.slice(0, 3));
+    },
+    build: (observed, { discovery, zones, payload }) => {
+      const { desired, agentConfig } = desiredHa({ options, discovery, zones, payload });
+      checkMetadataBudget(desired.template.metadata);
+      return { desired, agentConfig, plan: planHa(desired, observed) };
+    },
+    preflight: ({ desired, plan }) => ({
+      vm: { ...desired.template, tags: [...(desired.template.properties.tags?.items ?? [])] },
+      needs: { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'vm') },
+    }),
+  });
   const commands = gcloudHaCommands(desired, observed, plan);
   const knownIps = desired.addresses.map(
     (address) => observed.addresses.find((candidate) => candidate.name === address.name)?.address ?? null,
@@ -128,17 +124,17 @@ async function provision(run: Run): Promise<number> {
   const disruptive = plan.changes.filter(
     (change) => (change.kind === 'vm' && change.action === 'delete') || (change.kind === 'forwardingRule' && change.action === 'replace'),
   );
-  if (disruptive.length > 0 && !options.yes) {
-    const what = disruptive.map((change) => `${change.kind} ${change.name} (${change.action})`).join(', ');
-    if (io.stdin.isTTY !== true)
-      throw new UsageError(
-        `the plan removes NAT VMs or briefly the route (${what}); no terminal to ask on, so re-run with --yes to accept`,
-      );
-    if (!(await confirm(io, `Apply ${what}? Connections through the affected VMs or route are cut.`))) {
-      io.stderr.write('Cancelled; nothing was changed.\n');
-      return 1;
-    }
-  }
+  const what = disruptive.map((change) => `${change.kind} ${change.name} (${change.action})`).join(', ');
+  if (
+    disruptive.length > 0 &&
+    !(await acceptDisruption(
+      options,
+      io,
+      `the plan removes NAT VMs or briefly the route (${what}); no terminal to ask on, so re-run with --yes to accept`,
+      `Apply ${what}? Connections through the affected VMs or route are cut.`,
+    ))
+  )
+    return 1;
   const result = await applyHa(ctx, desired, observed, plan, progress, {
     healthTimeoutMs: options.healthTimeoutMs,
     pollIntervalMs: options.pollIntervalMs,

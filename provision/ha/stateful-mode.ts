@@ -6,14 +6,23 @@ import { checkMetadataBudget } from '../agent-bundle.js';
 import { getGuestAttributes } from '../gcp/instances.js';
 import { getBackendHealth, type HealthStatus } from '../gcp/load-balancing.js';
 import { listFirewalls } from '../gcp/network.js';
-import { discover, routeWarnings as routeWarningsOf, type Discovery } from '../gateway.js';
+import { routeWarnings as routeWarningsOf, type Discovery } from '../gateway.js';
 import { lastSegment, NEXT_HOP_DOWN } from '../model.js';
-import { agentPayload, confirm, endsBeforeApply, findCreate, runPreflight, type Found, type Mode, type Run } from '../pipeline.js';
-import { exposureWarnings, readMachineType } from '../preflight.js';
+import {
+  acceptDisruption,
+  endsBeforeApply,
+  findCreate,
+  planAndPreflight,
+  type Found,
+  type Mode,
+  type PlanInputs,
+  type Run,
+} from '../pipeline.js';
+import { exposureWarnings } from '../preflight.js';
 import { printPreflight, renderPlan } from '../report.js';
 import { AUTOHEAL_CHECK, AUTOHEAL_INITIAL_DELAY_SEC, haNames, observeHa, type ObservedHa } from './gateway.js';
 import { gcloudStatefulCommands } from './gcloud.js';
-import { firewallAndRouteLines, haMode, healthCheckLines, healthCheckReport, routeReport } from './mode.js';
+import { checkZonesOption, firewallAndRouteLines, haMode, healthCheckLines, healthCheckReport, routeReport } from './mode.js';
 import {
   desiredStateful,
   knownIps,
@@ -47,10 +56,7 @@ async function observeAll(ctx: CallContext, options: Options, zones: string[]): 
 
 /** a's zone then b's: --zones, else where the groups run, else the region's first two zones. */
 function chooseZones(options: Options, discovery: Discovery, observed: ObservedHa): [string, string] {
-  for (const zone of options.zones ?? []) {
-    if (!discovery.zones.includes(zone))
-      throw new UsageError(`--zones: '${zone}' is not a zone of ${options.region} (zones: ${discovery.zones.join(', ')})`);
-  }
+  checkZonesOption(options, discovery);
   const current = MEMBERS.map((member) => lastSegment(observed.stateful?.members[member].mig?.distributionPolicy?.zones?.[0]?.zone));
   const zones = options.zones ?? (current.every((zone) => zone !== '') ? current : discovery.zones.slice(0, 2));
   if (zones.length < 2 || zones[0] === zones[1])
@@ -62,40 +68,29 @@ function chooseZones(options: Options, discovery: Discovery, observed: ObservedH
 
 async function provision(run: Run): Promise<number> {
   const { options, io, ctx, progress } = run;
-  const payload = await agentPayload(options);
-  const discovery = await progress.run(`reading network ${options.network} in ${options.project}/${options.region}`, () =>
-    discover(ctx, options),
-  );
-  const observed = await progress.run(`reading gateway ${options.name}`, () => observeAll(ctx, options, discovery.zones));
-  const zones = chooseZones(options, discovery, observed);
-  const machine = await progress.run(`reading machine type ${options.machineType} in ${zones.join(', ')}`, () =>
-    readMachineType(ctx, options.machineType, zones),
-  );
-  discovery.machineArchitecture = machine.architecture;
-  const build = (from: ObservedHa) => {
+  const build = (from: ObservedHa, { discovery, zones, payload }: PlanInputs<[string, string]>) => {
     const { desired, agentConfig } = desiredStateful({ options, discovery, zones, payload, ips: knownIps(options.name, from) });
     checkMetadataBudget(desired.ha.template.metadata);
     return { desired, agentConfig, plan: planStateful(desired, from) };
   };
-  const { desired, agentConfig, plan } = build(observed);
-  const checks = await runPreflight(
-    ctx,
-    progress,
-    options,
-    discovery,
-    machine,
-    zones,
-    { ...desired.ha.template, tags: [...(desired.ha.template.properties.tags?.items ?? [])] },
-    // Only the NAT IP is a static external address; the internal ones have their own quota.
-    {
-      addresses: plan.changes.some(
-        (change) => change.kind === 'address' && change.action === 'create' && change.name === desired.natAddress.name,
-      )
-        ? 1
-        : 0,
-      vms: findCreate(plan, 'vm'),
-    },
-  );
+  const planned = await planAndPreflight(run, {
+    observe: (discovery) => observeAll(ctx, options, discovery.zones),
+    zones: (discovery, observed) => chooseZones(options, discovery, observed),
+    build,
+    preflight: ({ desired, plan }) => ({
+      vm: { ...desired.ha.template, tags: [...(desired.ha.template.properties.tags?.items ?? [])] },
+      // Only the NAT IP is a static external address; the internal ones have their own quota.
+      needs: {
+        addresses: plan.changes.some(
+          (change) => change.kind === 'address' && change.action === 'create' && change.name === desired.natAddress.name,
+        )
+          ? 1
+          : 0,
+        vms: findCreate(plan, 'vm'),
+      },
+    }),
+  });
+  const { discovery, observed, zones, desired, agentConfig, plan, checks } = planned;
   const commands = gcloudStatefulCommands(desired, observed, plan);
   const natIpText = desired.natIp ?? `(reserved as ${desired.natAddress.name} on apply)`;
   const summary = {
@@ -150,23 +145,23 @@ async function provision(run: Run): Promise<number> {
     return 0;
   }
   const disruptive = plan.changes.filter((change) => change.kind === 'forwardingRule' && change.action === 'replace');
-  if (disruptive.length > 0 && !options.yes) {
-    const what = disruptive.map((change) => `${change.kind} ${change.name} (${change.action})`).join(', ');
-    if (io.stdin.isTTY !== true)
-      throw new UsageError(
-        `the plan replaces ${what}: traffic through it stops meanwhile; no terminal to ask on, so re-run with --yes to accept`,
-      );
-    if (!(await confirm(io, `Apply ${what}? Traffic through it stops meanwhile.`))) {
-      io.stderr.write('Cancelled; nothing was changed.\n');
-      return 1;
-    }
-  }
+  const what = disruptive.map((change) => `${change.kind} ${change.name} (${change.action})`).join(', ');
+  if (
+    disruptive.length > 0 &&
+    !(await acceptDisruption(
+      options,
+      io,
+      `the plan replaces ${what}: traffic through it stops meanwhile; no terminal to ask on, so re-run with --yes to accept`,
+      `Apply ${what}? Traffic through it stops meanwhile.`,
+    ))
+  )
+    return 1;
   const result = await applyStateful(
     ctx,
     { desired, observed, plan },
     async () => {
       const again = await observeAll(ctx, options, discovery.zones);
-      const rebuilt = build(again);
+      const rebuilt = build(again, planned);
       return { desired: rebuilt.desired, observed: again, plan: rebuilt.plan };
     },
     progress,
