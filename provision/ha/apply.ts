@@ -4,13 +4,15 @@ import {
   applyDeletions,
   applyFirewallChanges,
   commonDeleters,
+  externalAddress,
   findChange,
+  reserveAddress,
   rollBackOnRefusal,
+  type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
-import { deleteAddress, getAddress, insertAddress } from '../gcp/addresses.js';
+import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
-import { deleteFirewall } from '../gcp/firewalls.js';
 import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from '../gcp/health-checks.js';
 import {
   createMigInstances,
@@ -41,11 +43,6 @@ import { configAddress, haNames, type DesiredHa, type DesiredHealthCheck, type O
 import { lastSegment } from '../model.js';
 import type { Change, Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
-
-export interface HaApplyOptions {
-  healthTimeoutMs: number;
-  pollIntervalMs: number;
-}
 
 export interface HaApplyResult {
   natIps: string[];
@@ -112,7 +109,7 @@ export async function waitBackends(
   ctx: CallContext,
   progress: Progress,
   target: BackendTarget,
-  options: HaApplyOptions,
+  options: ApplyOptions,
   label: string,
   ready: (statuses: HealthStatus[]) => boolean,
   failure: { what: string; consequence: string; only?: string },
@@ -189,7 +186,7 @@ export async function waitMigCreates(
   progress: Progress,
   mig: MigRef,
   vms: string[],
-  options: HaApplyOptions,
+  options: ApplyOptions,
 ): Promise<void> {
   await progress.run(`waiting for the group to create ${vms.join(', ')}`, async (step) => {
     const deadline = ctx.clock.now() + options.healthTimeoutMs;
@@ -238,7 +235,7 @@ export async function waitMigDeletes(
   progress: Progress,
   mig: MigRef,
   vms: string[],
-  options: HaApplyOptions,
+  options: ApplyOptions,
 ): Promise<void> {
   await progress.run(`waiting until ${vms.join(', ')} ${vms.length === 1 ? 'is' : 'are'} gone`, async (step) => {
     const deadline = ctx.clock.now() + options.healthTimeoutMs;
@@ -260,7 +257,7 @@ export async function waitMigDeletes(
  * applyUpdatesToInstances only records the intent: waits until the MIG reports the VM rebuilt from the new template, so
  * the old VM's last HEALTHY answer is never taken for the new one's.
  */
-export async function waitRecreated(ctx: CallContext, progress: Progress, mig: MigRef, vm: string, options: HaApplyOptions): Promise<void> {
+export async function waitRecreated(ctx: CallContext, progress: Progress, mig: MigRef, vm: string, options: ApplyOptions): Promise<void> {
   await progress.run(`waiting for ${vm} to be recreated from ${mig.template}`, async (step) => {
     const deadline = ctx.clock.now() + options.healthTimeoutMs;
     for (;;) {
@@ -376,7 +373,7 @@ export async function createRouteOnceHealthy(
   desired: Pick<DesiredHa, 'route' | 'forwardingRule' | 'backendService'>,
   target: BackendTarget,
   routeChange: Change | undefined,
-  options: HaApplyOptions,
+  options: ApplyOptions,
   record: Record,
 ): Promise<HealthStatus[]> {
   if (routeChange?.action !== 'create' && routeChange?.action !== 'replace') return [];
@@ -426,7 +423,7 @@ export function applyHa(
   observed: ObservedHa,
   plan: Plan,
   progress: Progress,
-  options: HaApplyOptions,
+  options: ApplyOptions,
 ): Promise<HaApplyResult> {
   return rollBackOnRefusal(progress, desired.gateway, (created) => applyHaSteps(ctx, desired, observed, plan, progress, options, created));
 }
@@ -437,7 +434,7 @@ async function applyHaSteps(
   observed: ObservedHa,
   plan: Plan,
   progress: Progress,
-  options: HaApplyOptions,
+  options: ApplyOptions,
   created: CreatedThisRun,
 ): Promise<HaApplyResult> {
   const applied: HaApplyResult['applied'] = [];
@@ -450,24 +447,12 @@ async function applyHaSteps(
   // ---- addresses ----
   for (const change of all(plan, 'address', 'create')) {
     const want = desired.addresses.find((address) => address.name === change.name)!;
-    await progress.run(`creating address ${change.name}`, () =>
-      insertAddress(ctx, region, {
-        name: want.name,
-        description: want.description,
-        labels: want.labels,
-        addressType: 'EXTERNAL',
-        networkTier: 'PREMIUM',
-      }),
-    );
-    created.add(`address ${change.name}`, () => deleteAddress(ctx, region, change.name));
+    await reserveAddress(ctx, region, progress, `creating address ${change.name}`, externalAddress(want), created);
     record(change);
   }
 
   // ---- firewalls ----
-  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, (change) => {
-    record(change);
-    if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-  });
+  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, record, created);
 
   await applyChecksAndTemplate(ctx, desired, plan, progress, record, created);
 

@@ -2,10 +2,16 @@
 // return rule, so the rest is re-planned with them), firewalls, health checks, template, the two groups and their VMs
 // (each pinned to its internal address), both backend services, both forwarding rules, then — once a backend is
 // healthy — the route. A new template replaces the standby (b) first, then a, each healthy and resynced before the next.
-import { applyFirewallChanges, findChange, rollBackOnRefusal, type CreatedThisRun } from '../apply-shared.js';
-import { deleteAddress, insertAddress } from '../gcp/addresses.js';
+import {
+  applyFirewallChanges,
+  externalAddress,
+  findChange,
+  reserveAddress,
+  rollBackOnRefusal,
+  type ApplyOptions,
+  type CreatedThisRun,
+} from '../apply-shared.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
-import { deleteFirewall } from '../gcp/firewalls.js';
 import {
   createMigInstances,
   deleteMigInstances,
@@ -32,7 +38,6 @@ import {
   waitMigDeletes,
   waitRecreated,
   type BackendTarget,
-  type HaApplyOptions,
   type MigRef,
 } from './apply.js';
 import type { ObservedHa } from './gateway.js';
@@ -66,7 +71,7 @@ export function applyStateful(
   first: { desired: DesiredStateful; observed: ObservedHa; plan: Plan },
   replan: Replan,
   progress: Progress,
-  options: HaApplyOptions,
+  options: ApplyOptions,
 ): Promise<StatefulApplyResult> {
   return rollBackOnRefusal(progress, first.desired.ha.gateway, (created) => applySteps(ctx, first, replan, progress, options, created));
 }
@@ -76,7 +81,7 @@ async function applySteps(
   first: { desired: DesiredStateful; observed: ObservedHa; plan: Plan },
   replan: Replan,
   progress: Progress,
-  options: HaApplyOptions,
+  options: ApplyOptions,
   created: CreatedThisRun,
 ): Promise<StatefulApplyResult> {
   const applied: StatefulApplyResult['applied'] = [];
@@ -90,13 +95,7 @@ async function applySteps(
     const member = desired.members.find((candidate) => candidate.syncAddress.name === change.name);
     const body =
       member === undefined
-        ? {
-            name: desired.natAddress.name,
-            description: desired.natAddress.description,
-            labels: desired.natAddress.labels,
-            addressType: 'EXTERNAL',
-            networkTier: 'PREMIUM',
-          }
+        ? externalAddress(desired.natAddress)
         : {
             name: member.syncAddress.name,
             description: member.syncAddress.description,
@@ -105,11 +104,14 @@ async function applySteps(
             purpose: 'GCE_ENDPOINT',
             subnetwork: member.syncAddress.subnetwork,
           };
-    await progress.run(
-      `reserving ${body.addressType === 'EXTERNAL' ? 'the NAT IP' : `the internal IP of NAT VM ${member?.member}`} ${change.name}`,
-      () => insertAddress(ctx, region, body),
+    await reserveAddress(
+      ctx,
+      region,
+      progress,
+      `reserving ${member === undefined ? 'the NAT IP' : `the internal IP of NAT VM ${member.member}`} ${change.name}`,
+      body,
+      created,
     );
-    created.add(`address ${change.name}`, () => deleteAddress(ctx, region, change.name));
     record(change);
   }
   if (addressChanges.length > 0) {
@@ -121,10 +123,7 @@ async function applySteps(
   }
   const ha = desired.ha;
 
-  await applyFirewallChanges(ctx, plan, ha.firewalls, progress, (change) => {
-    record(change);
-    if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-  });
+  await applyFirewallChanges(ctx, plan, ha.firewalls, progress, record, created);
   await applyChecksAndTemplate(ctx, ha, plan, progress, record, created);
 
   // ---- what must be replaced goes first: the route (clients fall back to the internet route), then the rules ----
@@ -266,7 +265,7 @@ async function replaceMember(
   observed: ObservedHa,
   member: DesiredMember,
   vmName: string,
-  options: HaApplyOptions,
+  options: ApplyOptions,
 ): Promise<void> {
   const region = desired.ha.region;
   const vm = observed.stateful!.members[member.member].vms.find((candidate) => candidate.name === vmName)!;

@@ -4,11 +4,14 @@ import {
   applyDeletions,
   applyFirewallChanges,
   commonDeleters,
+  externalAddress,
   findChange,
+  reserveAddress,
   rollBackOnRefusal,
+  type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
-import { deleteAddress, getAddress, insertAddress, setAddressLabels } from '../gcp/addresses.js';
+import { getAddress, setAddressLabels } from '../gcp/addresses.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import {
   deleteInstance,
@@ -21,16 +24,10 @@ import {
   type Instance,
 } from '../gcp/instances.js';
 import { getImageFromFamily } from '../gcp/network.js';
-import { deleteFirewall } from '../gcp/firewalls.js';
 import { deleteRoute, insertRoute } from '../gcp/routes.js';
 import type { Desired, Observed } from '../model.js';
 import type { Change, Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
-
-export interface ApplyOptions {
-  healthTimeoutMs: number;
-  pollIntervalMs: number;
-}
 
 export interface ApplyResult {
   natIp: string;
@@ -143,16 +140,7 @@ async function applyProvisionSteps(
   const addressChange = findChange(plan, 'address');
   let natIp = observed.address?.address ?? '';
   if (addressChange?.action === 'create') {
-    await progress.run(`creating address ${desired.address.name}`, async () => {
-      await insertAddress(ctx, region, {
-        name: desired.address.name,
-        description: desired.address.description,
-        labels: desired.address.labels,
-        addressType: 'EXTERNAL',
-        networkTier: 'PREMIUM',
-      });
-    });
-    created.add(`address ${desired.address.name}`, () => deleteAddress(ctx, region, desired.address.name));
+    await reserveAddress(ctx, region, progress, `creating address ${desired.address.name}`, externalAddress(desired.address), created);
     const reserved = await getAddress(ctx, region, desired.address.name);
     if (reserved?.address === undefined || reserved.address === null)
       throw new ProvisionError(`address ${desired.address.name} was created but has no IP yet; re-run`);
@@ -167,10 +155,7 @@ async function applyProvisionSteps(
   }
 
   // ---- firewalls ----
-  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, (change) => {
-    record(change);
-    if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-  });
+  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, record, created);
 
   // ---- instance and route ----
   const instanceChange = findChange(plan, 'instance');
