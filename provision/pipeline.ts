@@ -129,11 +129,17 @@ export async function confirm(io: Io, question: string): Promise<boolean> {
 }
 
 /**
- * Asks before a plan that cuts traffic: --yes accepts; without a terminal to ask on it refuses with `refusal`.
- * False when the user says no (and nothing was changed).
+ * Asks before applying changes that cut traffic (none: nothing to ask); --yes accepts; without a terminal to ask on
+ * it refuses. False when the user says no (and nothing was changed).
  */
-export async function acceptDisruption(options: Options, io: Io, refusal: string, question: string): Promise<boolean> {
-  if (options.yes) return true;
+export async function acceptDisruption(
+  options: Options,
+  io: Io,
+  disruptive: Change[],
+  texts: (what: string) => { refusal: string; question: string },
+): Promise<boolean> {
+  if (disruptive.length === 0 || options.yes) return true;
+  const { refusal, question } = texts(disruptive.map((change) => `${change.kind} ${change.name} (${change.action})`).join(', '));
   if (io.stdin.isTTY !== true) throw new UsageError(refusal);
   if (await confirm(io, question)) return true;
   io.stderr.write('Cancelled; nothing was changed.\n');

@@ -124,21 +124,12 @@ async function provision(run: Run): Promise<number> {
   const disruptive = plan.changes.filter(
     (change) => (change.kind === 'vm' && change.action === 'delete') || (change.kind === 'forwardingRule' && change.action === 'replace'),
   );
-  const what = disruptive.map((change) => `${change.kind} ${change.name} (${change.action})`).join(', ');
-  if (
-    disruptive.length > 0 &&
-    !(await acceptDisruption(
-      options,
-      io,
-      `the plan removes NAT VMs or briefly the route (${what}); no terminal to ask on, so re-run with --yes to accept`,
-      `Apply ${what}? Connections through the affected VMs or route are cut.`,
-    ))
-  )
-    return 1;
-  const result = await applyHa(ctx, desired, observed, plan, progress, {
-    healthTimeoutMs: options.healthTimeoutMs,
-    pollIntervalMs: options.pollIntervalMs,
-  });
+  const accepted = await acceptDisruption(options, io, disruptive, (what) => ({
+    refusal: `the plan removes NAT VMs or briefly the route (${what}); no terminal to ask on, so re-run with --yes to accept`,
+    question: `Apply ${what}? Connections through the affected VMs or route are cut.`,
+  }));
+  if (!accepted) return 1;
+  const result = await applyHa(ctx, desired, observed, plan, progress, options);
   if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, natIps: result.natIps, result }, null, 2)}\n`);
   else {
     io.stdout.write(

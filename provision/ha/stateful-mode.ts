@@ -145,17 +145,11 @@ async function provision(run: Run): Promise<number> {
     return 0;
   }
   const disruptive = plan.changes.filter((change) => change.kind === 'forwardingRule' && change.action === 'replace');
-  const what = disruptive.map((change) => `${change.kind} ${change.name} (${change.action})`).join(', ');
-  if (
-    disruptive.length > 0 &&
-    !(await acceptDisruption(
-      options,
-      io,
-      `the plan replaces ${what}: traffic through it stops meanwhile; no terminal to ask on, so re-run with --yes to accept`,
-      `Apply ${what}? Traffic through it stops meanwhile.`,
-    ))
-  )
-    return 1;
+  const accepted = await acceptDisruption(options, io, disruptive, (what) => ({
+    refusal: `the plan replaces ${what}: traffic through it stops meanwhile; no terminal to ask on, so re-run with --yes to accept`,
+    question: `Apply ${what}? Traffic through it stops meanwhile.`,
+  }));
+  if (!accepted) return 1;
   const result = await applyStateful(
     ctx,
     { desired, observed, plan },
@@ -165,7 +159,7 @@ async function provision(run: Run): Promise<number> {
       return { desired: rebuilt.desired, observed: again, plan: rebuilt.plan };
     },
     progress,
-    { healthTimeoutMs: options.healthTimeoutMs, pollIntervalMs: options.pollIntervalMs },
+    options,
   );
   if (options.json)
     io.stdout.write(`${JSON.stringify({ ...summary, natIp: result.natIp, userCheck: userCheck(result.natIp), result }, null, 2)}\n`);

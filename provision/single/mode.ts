@@ -99,20 +99,12 @@ async function provision(run: Run): Promise<number> {
     return 0;
   }
   const replacing = plan.changes.filter((change) => change.action === 'replace' && change.kind === 'instance');
-  if (
-    replacing.length > 0 &&
-    !(await acceptDisruption(
-      options,
-      io,
-      'the plan replaces the NAT VM (clients lose egress meanwhile); no terminal to ask on, so re-run with --yes to accept',
-      'Replace the NAT VM? Clients lose internet egress until the new VM is healthy.',
-    ))
-  )
-    return 1;
-  const result = await applyProvision(ctx, desired, observed, plan, progress, {
-    healthTimeoutMs: options.healthTimeoutMs,
-    pollIntervalMs: options.pollIntervalMs,
-  });
+  const accepted = await acceptDisruption(options, io, replacing, () => ({
+    refusal: 'the plan replaces the NAT VM (clients lose egress meanwhile); no terminal to ask on, so re-run with --yes to accept',
+    question: 'Replace the NAT VM? Clients lose internet egress until the new VM is healthy.',
+  }));
+  if (!accepted) return 1;
+  const result = await applyProvision(ctx, desired, observed, plan, progress, options);
   if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result }, null, 2)}\n`);
   else {
     io.stdout.write(
