@@ -19,7 +19,7 @@ import {
 import { applyDestroyHa, applyHa, natIpByVm } from './apply.js';
 import { gcloudDestroyHaCommands, gcloudHaCommands } from './gcloud.js';
 import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, shortLink } from '../model.js';
-import { ProvisionError } from '../gcp/call.js';
+import { ProvisionError, type CallContext } from '../gcp/call.js';
 import { getMig } from '../gcp/instance-groups.js';
 import { statefulNames } from './members.js';
 import {
@@ -145,20 +145,13 @@ async function status(run: Run, found: Found): Promise<number> {
   const { options, io, ctx } = run;
   const observed = found.ha;
   const names = haNames(options.name);
-  let health: HealthStatus[] = [];
-  let healthError: string | undefined;
-  if (observed.backendService !== undefined && observed.mig !== undefined) {
-    try {
-      health = await getBackendHealth(
-        ctx,
-        options.region,
-        names.backendService,
-        `projects/${options.project}/regions/${options.region}/instanceGroups/${names.mig}`,
-      );
-    } catch (error) {
-      healthError = (error as Error).message;
-    }
-  }
+  const lb = await lbHealth(
+    ctx,
+    options.region,
+    observed.backendService !== undefined && observed.mig !== undefined ? names.backendService : undefined,
+    [`projects/${options.project}/regions/${options.region}/instanceGroups/${names.mig}`],
+  );
+  const healthError = lb.error;
   const ips = natIpByVm(observed);
   const backends = await Promise.all(
     observed.vms.map(async (vm) => ({
@@ -167,22 +160,13 @@ async function status(run: Run, found: Found): Promise<number> {
       status: vm.status,
       template: vm.template,
       natIp: ips.get(vm.name) ?? null,
-      loadBalancer:
-        health.find((status) => lastSegment(status.instance) === vm.name)?.healthState ??
-        (healthError === undefined ? 'UNKNOWN' : 'UNREADABLE'),
+      loadBalancer: stateOf(lb, vm.name),
       agent: (await getGuestAttributes(ctx, vm.zone, vm.name, 'natgw/'))['natgw/health'] ?? null,
     })),
   );
   const healthy = backends.filter((backend) => backend.loadBalancer === 'HEALTHY').length;
-  const routeWarnings = observed.route === undefined ? [] : routeWarningsOf(observed.route);
-  const routeOk =
-    observed.route !== undefined &&
-    (observed.route.nextHopIlb ?? '') !== '' &&
-    !routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
-  // The gateway's own network, whatever --network says (status does not need it).
-  const network = lastSegment(observed.backendService?.network ?? observed.route?.network) || options.network;
-  const warnings =
-    observed.mig === undefined ? [] : exposureWarnings(options.project, network, options.name, [names.vmTag], await listFirewalls(ctx));
+  const { routeWarnings, routeOk } = routeState(observed);
+  const warnings = observed.mig === undefined ? [] : await exposureOf(ctx, options, observed);
   const serving = routeOk && healthy > 0;
   const rule = observed.forwardingRule;
   const firewalls = Object.entries(observed.firewalls).map(([name, firewall]) => ({ name, present: firewall !== undefined }));
@@ -259,6 +243,38 @@ export const healthCheckReport = (observed: ObservedHa) =>
           unhealthyThreshold: check.unhealthyThreshold,
         }),
   }));
+
+export type LbHealth = { states: HealthStatus[]; error?: string };
+
+/** status of either HA mode: a load balancer's view of its backends; an unreadable one is reported, not thrown. */
+export async function lbHealth(ctx: CallContext, region: string, service: string | undefined, groups: string[]): Promise<LbHealth> {
+  if (service === undefined) return { states: [] };
+  try {
+    return { states: (await Promise.all(groups.map((group) => getBackendHealth(ctx, region, service, group)))).flat() };
+  } catch (error) {
+    return { states: [], error: (error as Error).message };
+  }
+}
+
+export const stateOf = (lb: LbHealth, vm: string) =>
+  lb.states.find((status) => lastSegment(status.instance) === vm)?.healthState ?? (lb.error === undefined ? 'UNKNOWN' : 'UNREADABLE');
+
+/** status of either HA mode: the route's warnings, and whether it sends client traffic to a live internal load balancer. */
+export function routeState(observed: ObservedHa): { routeWarnings: { code: string; message: string }[]; routeOk: boolean } {
+  const routeWarnings = observed.route === undefined ? [] : routeWarningsOf(observed.route);
+  const routeOk =
+    observed.route !== undefined &&
+    (observed.route.nextHopIlb ?? '') !== '' &&
+    !routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
+  return { routeWarnings, routeOk };
+}
+
+/** status of either HA mode: firewall rules that open the NAT VMs to the internet. */
+export async function exposureOf(ctx: CallContext, options: Options, observed: ObservedHa): Promise<string[]> {
+  // The gateway's own network, whatever --network says (status does not need it).
+  const network = lastSegment(observed.backendService?.network ?? observed.route?.network) || options.network;
+  return exposureWarnings(options.project, network, options.name, [haNames(options.name).vmTag], await listFirewalls(ctx));
+}
 
 export const routeReport = (observed: ObservedHa, warnings: { code: string; message: string }[]) =>
   observed.route === undefined

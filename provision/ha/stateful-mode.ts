@@ -4,10 +4,8 @@
 import { UsageError } from '../../common/errors.js';
 import { checkMetadataBudget } from '../agent-bundle.js';
 import { getGuestAttributes } from '../gcp/instances.js';
-import { getBackendHealth, type HealthStatus } from '../gcp/load-balancing.js';
-import { listFirewalls } from '../gcp/network.js';
-import { routeWarnings as routeWarningsOf, type Discovery } from '../gateway.js';
-import { lastSegment, NEXT_HOP_DOWN } from '../model.js';
+import type { Discovery } from '../gateway.js';
+import { lastSegment } from '../model.js';
 import {
   acceptDisruption,
   endsBeforeApply,
@@ -18,11 +16,21 @@ import {
   type PlanInputs,
   type Run,
 } from '../pipeline.js';
-import { exposureWarnings } from '../preflight.js';
 import { printPreflight, renderPlan } from '../report.js';
 import { AUTOHEAL_CHECK, AUTOHEAL_INITIAL_DELAY_SEC, haNames, observeHa, type ObservedHa } from './gateway.js';
 import { gcloudStatefulCommands } from './gcloud.js';
-import { checkZonesOption, firewallAndRouteLines, haMode, healthCheckLines, healthCheckReport, routeReport } from './mode.js';
+import {
+  checkZonesOption,
+  exposureOf,
+  firewallAndRouteLines,
+  haMode,
+  healthCheckLines,
+  healthCheckReport,
+  lbHealth,
+  routeReport,
+  routeState,
+  stateOf,
+} from './mode.js';
 import {
   desiredStateful,
   knownIps,
@@ -174,20 +182,6 @@ async function provision(run: Run): Promise<number> {
   return 0;
 }
 
-type LbHealth = { states: HealthStatus[]; error?: string };
-
-async function lbHealth(ctx: CallContext, region: string, service: string | undefined, groups: string[]): Promise<LbHealth> {
-  if (service === undefined) return { states: [] };
-  try {
-    return { states: (await Promise.all(groups.map((group) => getBackendHealth(ctx, region, service, group)))).flat() };
-  } catch (error) {
-    return { states: [], error: (error as Error).message };
-  }
-}
-
-const stateOf = (lb: LbHealth, vm: string) =>
-  lb.states.find((status) => lastSegment(status.instance) === vm)?.healthState ?? (lb.error === undefined ? 'UNKNOWN' : 'UNREADABLE');
-
 async function status(run: Run, found: Found): Promise<number> {
   const { options, io, ctx } = run;
   const observed = found.ha;
@@ -234,14 +228,8 @@ async function status(run: Run, found: Found): Promise<number> {
       inIlb && inNlb ? 'active' : !inIlb && !inNlb ? 'standby' : `active in the ${inIlb ? 'internal' : 'external'} load balancer only`;
     return { ...vm, role };
   });
-  const routeWarnings = observed.route === undefined ? [] : routeWarningsOf(observed.route);
-  const routeOk =
-    observed.route !== undefined &&
-    (observed.route.nextHopIlb ?? '') !== '' &&
-    !routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
-  const network = lastSegment(observed.backendService?.network ?? observed.route?.network) || options.network;
-  const warnings =
-    groups.length === 0 ? [] : exposureWarnings(options.project, network, options.name, [names.vmTag], await listFirewalls(ctx));
+  const { routeWarnings, routeOk } = routeState(observed);
+  const warnings = groups.length === 0 ? [] : await exposureOf(ctx, options, observed);
   const syncDown = backends.filter((vm) => vm.sync !== null && vm.sync.peerUp === false).map((vm) => vm.name);
   const serving = routeOk && active.ilb !== undefined && active.nlb !== undefined && parts.natForwardingRule !== undefined;
   const healthyEverywhere = serving && syncDown.length === 0;
