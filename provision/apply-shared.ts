@@ -2,7 +2,7 @@
 import { deleteAddress, insertAddress, type Address } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { deleteFirewall, insertFirewall, patchFirewall, type Firewall } from './gcp/firewalls.js';
-import { deleteInstance } from './gcp/instances.js';
+import { deleteInstance, getSerialOutput } from './gcp/instances.js';
 import { deleteRoute } from './gcp/routes.js';
 import type { DesiredFirewall } from './model.js';
 import type { Change, Plan } from './plan.js';
@@ -12,6 +12,38 @@ import type { Progress } from './progress.js';
 export interface ApplyOptions {
   healthTimeoutMs: number;
   pollIntervalMs: number;
+}
+
+/**
+ * Calls `look` until it returns what it waits for (undefined: not yet); once healthTimeoutMs has passed, `timedOut`
+ * throws why. Looks are pollIntervalMs apart (at most `maxIntervalMs`), the last one shorter to fall on the deadline.
+ */
+export async function pollUntil<T>(
+  ctx: CallContext,
+  options: ApplyOptions,
+  look: () => Promise<T | undefined>,
+  timedOut: () => never | Promise<never>,
+  maxIntervalMs = Number.POSITIVE_INFINITY,
+): Promise<T> {
+  const deadline = ctx.clock.now() + options.healthTimeoutMs;
+  const intervalMs = Math.min(maxIntervalMs, options.pollIntervalMs);
+  for (;;) {
+    const found = await look();
+    if (found !== undefined) return found;
+    if (ctx.clock.now() >= deadline) return timedOut();
+    await ctx.clock.sleep(Math.min(intervalMs, Math.max(0, deadline - ctx.clock.now())));
+  }
+}
+
+/** The last lines of a VM's serial console, indented for an error message. */
+export async function serialTail(ctx: CallContext, zone: string, instance: string, lines: number): Promise<string> {
+  const tail = (await getSerialOutput(ctx, zone, instance))
+    .trimEnd()
+    .split('\n')
+    .slice(-lines)
+    .map((line) => `    ${line}`)
+    .join('\n');
+  return tail || '    (empty)';
 }
 
 export const findChange = (plan: Plan, kind: Change['kind'], name?: string) =>

@@ -6,8 +6,10 @@ import {
   commonDeleters,
   externalAddress,
   findChange,
+  pollUntil,
   reserveAddress,
   rollBackOnRefusal,
+  serialTail,
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
@@ -27,7 +29,6 @@ import {
   replaceMigInstances,
   type ManagedInstance,
 } from '../gcp/instance-groups.js';
-import { getSerialOutput } from '../gcp/instances.js';
 import {
   deleteBackendService,
   deleteForwardingRule,
@@ -91,13 +92,7 @@ async function serialTails(ctx: CallContext, region: string, migs: string[], onl
   for (const vm of vms) {
     const zone = /zones\/([^/]+)\//.exec(vm.instance ?? '')?.[1] ?? '';
     const name = lastSegment(vm.instance);
-    const tail = (await getSerialOutput(ctx, zone, name))
-      .trimEnd()
-      .split('\n')
-      .slice(-15)
-      .map((line) => `    ${line}`)
-      .join('\n');
-    parts.push(`  ${name} (${zone}), last lines of its serial console:\n${tail || '    (empty)'}`);
+    parts.push(`  ${name} (${zone}), last lines of its serial console:\n${await serialTail(ctx, zone, name, 15)}`);
   }
   return parts.join('\n') || '  (the group has no VMs)';
 }
@@ -116,22 +111,26 @@ export async function waitBackends(
 ): Promise<HealthStatus[]> {
   return progress.run(
     label,
-    async (step) => {
-      const deadline = ctx.clock.now() + options.healthTimeoutMs;
+    (step) => {
       let last: HealthStatus[] = [];
-      for (;;) {
-        last = await backendHealth(ctx, target);
-        if (ready(last)) return last;
-        step.update(last.map((status) => `${lastSegment(status.instance)} ${status.healthState ?? '?'}`).join(', ') || 'no backends yet');
-        if (ctx.clock.now() >= deadline) break;
-        await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-      }
-      const states =
-        last.map((status) => `${lastSegment(status.instance)}: ${status.healthState ?? 'UNKNOWN'}`).join(', ') || 'no backends';
-      throw new ProvisionError(
-        `${failure.what} within ${Math.round(options.healthTimeoutMs / 1000)}s (load balancer says: ${states}).\n${failure.consequence}\n` +
-          `${await serialTails(ctx, target.region, target.migs, failure.only)}\n` +
-          `The agent answers the load balancer's check on /healthz (egress probe included); fix the cause and re-run provision: it resumes where it stopped.`,
+      return pollUntil(
+        ctx,
+        options,
+        async () => {
+          last = await backendHealth(ctx, target);
+          if (ready(last)) return last;
+          step.update(last.map((status) => `${lastSegment(status.instance)} ${status.healthState ?? '?'}`).join(', ') || 'no backends yet');
+          return undefined;
+        },
+        async () => {
+          const states =
+            last.map((status) => `${lastSegment(status.instance)}: ${status.healthState ?? 'UNKNOWN'}`).join(', ') || 'no backends';
+          throw new ProvisionError(
+            `${failure.what} within ${Math.round(options.healthTimeoutMs / 1000)}s (load balancer says: ${states}).\n${failure.consequence}\n` +
+              `${await serialTails(ctx, target.region, target.migs, failure.only)}\n` +
+              `The agent answers the load balancer's check on /healthz (egress probe included); fix the cause and re-run provision: it resumes where it stopped.`,
+          );
+        },
       );
     },
     (statuses) => `${statuses.filter((status) => status.healthState === 'HEALTHY').length}/${statuses.length} healthy`,
@@ -189,43 +188,48 @@ export async function waitMigCreates(
   options: ApplyOptions,
 ): Promise<void> {
   await progress.run(`waiting for the group to create ${vms.join(', ')}`, async (step) => {
-    const deadline = ctx.clock.now() + options.healthTimeoutMs;
     // Compared with GCE's own timestamps, so wall-clock time, not the run's clock.
     const since = new Date(Date.now() - 60_000).toISOString();
-    for (;;) {
-      const managed = (await listManagedInstances(ctx, mig.region, mig.name)).filter((vm) => vms.includes(managedName(vm)));
-      const attemptErrors = managed.flatMap((vm) => vm.lastAttempt?.errors?.errors ?? []);
-      if (attemptErrors.length > 0) {
-        const logged = (await listMigErrors(ctx, mig.region, mig.name).catch(() => []))
-          .filter((entry) => (entry.timestamp ?? '') >= since)
-          .map((entry) => entry.error ?? {})
-          .filter((entry) => entry.code !== undefined || entry.message !== undefined);
-        const causes = logged.length > 0 ? logged : attemptErrors;
-        // Each VM reports the same cause: say it once.
-        throw migCreateFailure(
-          mig,
-          vms,
-          causes.filter(
-            (cause, index) => causes.findIndex((other) => other.code === cause.code && other.message === cause.message) === index,
-          ),
+    let pending = vms;
+    await pollUntil(
+      ctx,
+      options,
+      async () => {
+        const managed = (await listManagedInstances(ctx, mig.region, mig.name)).filter((vm) => vms.includes(managedName(vm)));
+        const attemptErrors = managed.flatMap((vm) => vm.lastAttempt?.errors?.errors ?? []);
+        if (attemptErrors.length > 0) {
+          const logged = (await listMigErrors(ctx, mig.region, mig.name).catch(() => []))
+            .filter((entry) => (entry.timestamp ?? '') >= since)
+            .map((entry) => entry.error ?? {})
+            .filter((entry) => entry.code !== undefined || entry.message !== undefined);
+          const causes = logged.length > 0 ? logged : attemptErrors;
+          // Each VM reports the same cause: say it once.
+          throw migCreateFailure(
+            mig,
+            vms,
+            causes.filter(
+              (cause, index) => causes.findIndex((other) => other.code === cause.code && other.message === cause.message) === index,
+            ),
+          );
+        }
+        pending = vms.filter((name) => {
+          const vm = managed.find((candidate) => managedName(candidate) === name);
+          return vm === undefined || String(vm.currentAction) !== 'NONE' || String(vm.instanceStatus) !== 'RUNNING';
+        });
+        if (pending.length === 0) return true;
+        step.update(
+          managed.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}/${String(vm.instanceStatus ?? '-')}`).join(', ') ||
+            'not listed yet',
         );
-      }
-      const pending = vms.filter((name) => {
-        const vm = managed.find((candidate) => managedName(candidate) === name);
-        return vm === undefined || String(vm.currentAction) !== 'NONE' || String(vm.instanceStatus) !== 'RUNNING';
-      });
-      if (pending.length === 0) return;
-      step.update(
-        managed.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}/${String(vm.instanceStatus ?? '-')}`).join(', ') ||
-          'not listed yet',
-      );
-      if (ctx.clock.now() >= deadline) {
+        return undefined;
+      },
+      () => {
         throw new ProvisionError(
           `the managed instance group ${mig.name} did not create ${pending.join(', ')} within ${Math.round(options.healthTimeoutMs / 1000)}s and reported no error; re-run provision to resume.`,
         );
-      }
-      await ctx.clock.sleep(Math.min(MIG_POLL_MS, options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-    }
+      },
+      MIG_POLL_MS,
+    );
   });
 }
 
@@ -238,18 +242,23 @@ export async function waitMigDeletes(
   options: ApplyOptions,
 ): Promise<void> {
   await progress.run(`waiting until ${vms.join(', ')} ${vms.length === 1 ? 'is' : 'are'} gone`, async (step) => {
-    const deadline = ctx.clock.now() + options.healthTimeoutMs;
-    for (;;) {
-      const left = (await listManagedInstances(ctx, mig.region, mig.name)).filter((vm) => vms.includes(managedName(vm)));
-      if (left.length === 0) return;
-      step.update(left.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}`).join(', '));
-      if (ctx.clock.now() >= deadline) {
+    let left: ManagedInstance[] = [];
+    await pollUntil(
+      ctx,
+      options,
+      async () => {
+        left = (await listManagedInstances(ctx, mig.region, mig.name)).filter((vm) => vms.includes(managedName(vm)));
+        if (left.length === 0) return true;
+        step.update(left.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}`).join(', '));
+        return undefined;
+      },
+      () => {
         throw new ProvisionError(
           `scaling down: ${left.map(managedName).join(', ')} still exist after ${Math.round(options.healthTimeoutMs / 1000)}s; their NAT IPs were not released. Re-run provision to finish.`,
         );
-      }
-      await ctx.clock.sleep(Math.min(MIG_POLL_MS, options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-    }
+      },
+      MIG_POLL_MS,
+    );
   });
 }
 
@@ -259,28 +268,32 @@ export async function waitMigDeletes(
  */
 export async function waitRecreated(ctx: CallContext, progress: Progress, mig: MigRef, vm: string, options: ApplyOptions): Promise<void> {
   await progress.run(`waiting for ${vm} to be recreated from ${mig.template}`, async (step) => {
-    const deadline = ctx.clock.now() + options.healthTimeoutMs;
-    for (;;) {
-      const current = (await listManagedInstances(ctx, mig.region, mig.name)).find((candidate) => lastSegment(candidate.instance) === vm);
-      const state =
-        current === undefined
-          ? 'absent'
-          : `${String(current.currentAction ?? '?')}, ${String(current.instanceStatus ?? '?')}, ${lastSegment(current.version?.instanceTemplate)}`;
-      if (
-        current !== undefined &&
-        String(current.currentAction) === 'NONE' &&
-        String(current.instanceStatus) === 'RUNNING' &&
-        lastSegment(current.version?.instanceTemplate) === mig.template
-      )
-        return;
-      step.update(state);
-      if (ctx.clock.now() >= deadline) {
+    let state = '';
+    await pollUntil(
+      ctx,
+      options,
+      async () => {
+        const current = (await listManagedInstances(ctx, mig.region, mig.name)).find((candidate) => lastSegment(candidate.instance) === vm);
+        state =
+          current === undefined
+            ? 'absent'
+            : `${String(current.currentAction ?? '?')}, ${String(current.instanceStatus ?? '?')}, ${lastSegment(current.version?.instanceTemplate)}`;
+        if (
+          current !== undefined &&
+          String(current.currentAction) === 'NONE' &&
+          String(current.instanceStatus) === 'RUNNING' &&
+          lastSegment(current.version?.instanceTemplate) === mig.template
+        )
+          return true;
+        step.update(state);
+        return undefined;
+      },
+      () => {
         throw new ProvisionError(
           `the rolling update stopped: the group did not recreate ${vm} from ${mig.template} within ${Math.round(options.healthTimeoutMs / 1000)}s (now: ${state}). The VMs not yet replaced keep serving; re-run provision to resume.`,
         );
-      }
-      await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-    }
+      },
+    );
   });
 }
 

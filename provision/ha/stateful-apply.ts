@@ -6,6 +6,7 @@ import {
   applyFirewallChanges,
   externalAddress,
   findChange,
+  pollUntil,
   reserveAddress,
   rollBackOnRefusal,
   type ApplyOptions,
@@ -289,18 +290,24 @@ async function replaceMember(
     },
   );
   await progress.run(`waiting for ${vm.name} to resync its connection state from its peer (natgw/sync resynced)`, async (step) => {
-    const deadline = ctx.clock.now() + options.healthTimeoutMs;
-    for (;;) {
-      const read = await readNatgwAttributes(ctx, vm.zone, vm.name);
-      const sync = syncStateOf(read.values.sync, read.values.health);
-      if (sync?.resynced === true) return;
-      step.update(read.error ?? (sync === undefined ? 'natgw/sync not reported yet' : `sync ${JSON.stringify(sync)}`));
-      if (ctx.clock.now() >= deadline)
+    let last = 'not reported';
+    await pollUntil(
+      ctx,
+      options,
+      async () => {
+        const read = await readNatgwAttributes(ctx, vm.zone, vm.name);
+        const sync = syncStateOf(read.values.sync, read.values.health);
+        if (sync?.resynced === true) return true;
+        last = read.error ?? read.values.sync ?? 'not reported';
+        step.update(read.error ?? (sync === undefined ? 'natgw/sync not reported yet' : `sync ${JSON.stringify(sync)}`));
+        return undefined;
+      },
+      () => {
         throw new ProvisionError(
-          `the rolling replacement stopped: ${vm.name} did not report resynced (guest attribute natgw/sync) within ${Math.round(options.healthTimeoutMs / 1000)}s (last: ${read.error ?? read.values.sync ?? 'not reported'}). ` +
+          `the rolling replacement stopped: ${vm.name} did not report resynced (guest attribute natgw/sync) within ${Math.round(options.healthTimeoutMs / 1000)}s (last: ${last}). ` +
             'The other NAT VM was not replaced and keeps every connection; check conntrackd on both (the sync firewall rule, udp/3780) and re-run provision.',
         );
-      await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-    }
+      },
+    );
   });
 }

@@ -6,8 +6,10 @@ import {
   commonDeleters,
   externalAddress,
   findChange,
+  pollUntil,
   reserveAddress,
   rollBackOnRefusal,
+  serialTail,
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
@@ -15,7 +17,6 @@ import { getAddress, setAddressLabels } from '../gcp/addresses.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import {
   deleteInstance,
-  getSerialOutput,
   insertInstance,
   readHealthAttribute,
   setInstanceLabels,
@@ -79,28 +80,25 @@ export async function waitHealthy(
 ): Promise<string> {
   return progress.run(
     `waiting for the agent on ${instance} to report healthy`,
-    async (step) => {
-      const deadline = ctx.clock.now() + options.healthTimeoutMs;
+    (step) => {
       let last = '(not reported yet)';
-      for (;;) {
-        const read = await readHealthAttribute(ctx, zone, instance);
-        if (read.value !== undefined) last = read.value;
-        if (last === 'ok') return last;
-        step.update(`health: ${last}${read.error === undefined ? '' : ` (last read failed, retrying: ${read.error})`}`);
-        if (ctx.clock.now() >= deadline) break;
-        await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-      }
-      const serial = await getSerialOutput(ctx, zone, instance);
-      const tail = serial
-        .trimEnd()
-        .split('\n')
-        .slice(-30)
-        .map((line) => `    ${line}`)
-        .join('\n');
-      throw new ProvisionError(
-        `the agent on ${instance} did not report healthy within ${Math.round(options.healthTimeoutMs / 1000)}s (last health: ${last}).\n` +
-          `The route was not created, so no client traffic goes to this VM. Last lines of its serial console:\n${tail || '    (empty)'}\n` +
-          `Fix the cause (see also: gcloud compute instances get-serial-port-output ${instance} --zone ${zone}) and re-run provision; it resumes where it stopped.`,
+      return pollUntil(
+        ctx,
+        options,
+        async () => {
+          const read = await readHealthAttribute(ctx, zone, instance);
+          if (read.value !== undefined) last = read.value;
+          if (last === 'ok') return last;
+          step.update(`health: ${last}${read.error === undefined ? '' : ` (last read failed, retrying: ${read.error})`}`);
+          return undefined;
+        },
+        async () => {
+          throw new ProvisionError(
+            `the agent on ${instance} did not report healthy within ${Math.round(options.healthTimeoutMs / 1000)}s (last health: ${last}).\n` +
+              `The route was not created, so no client traffic goes to this VM. Last lines of its serial console:\n${await serialTail(ctx, zone, instance, 30)}\n` +
+              `Fix the cause (see also: gcloud compute instances get-serial-port-output ${instance} --zone ${zone}) and re-run provision; it resumes where it stopped.`,
+          );
+        },
       );
     },
     () => 'healthy',
