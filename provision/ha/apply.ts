@@ -36,6 +36,7 @@ import {
   insertBackendService,
   insertForwardingRule,
   patchBackendService,
+  type ForwardingRule,
   type HealthStatus,
 } from '../gcp/load-balancing.js';
 import { deleteRoute, insertRoute } from '../gcp/routes.js';
@@ -379,6 +380,23 @@ export async function applyBackendService(
   }
 }
 
+/** A forwarding rule created (or created again after its replacement's delete): rules have no in-place update here. */
+export async function createForwardingRule(
+  ctx: CallContext,
+  region: string,
+  want: ForwardingRule & { name: string },
+  change: Change | undefined,
+  what: string,
+  progress: Progress,
+  record: Record,
+  created: CreatedThisRun,
+): Promise<void> {
+  if (change?.action !== 'create' && change?.action !== 'replace') return;
+  await progress.run(`creating forwarding rule ${want.name} (${what})`, () => insertForwardingRule(ctx, region, want));
+  created.add(`forwarding rule ${want.name}`, () => deleteForwardingRule(ctx, region, want.name));
+  record(change);
+}
+
 /** The route goes in only once the load balancer has a healthy backend; returns the health it saw ([] if no route change). */
 export async function createRouteOnceHealthy(
   ctx: CallContext,
@@ -560,13 +578,7 @@ async function applyHaSteps(
     `INTERNAL, health check ${desired.healthChecks.traffic.name}`,
     created,
   );
-  if (ruleChange?.action === 'create' || ruleChange?.action === 'replace') {
-    await progress.run(`creating forwarding rule ${desired.forwardingRule.name} (INTERNAL, TCP, all ports)`, () =>
-      insertForwardingRule(ctx, region, desired.forwardingRule),
-    );
-    created.add(`forwarding rule ${desired.forwardingRule.name}`, () => deleteForwardingRule(ctx, region, desired.forwardingRule.name));
-    record(ruleChange);
-  }
+  await createForwardingRule(ctx, region, desired.forwardingRule, ruleChange, 'INTERNAL, TCP, all ports', progress, record, created);
 
   // ---- rolling replacement: one VM at a time, each healthy again before the next ----
   const rolling = all(plan, 'vm', 'replace');

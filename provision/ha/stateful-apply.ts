@@ -22,7 +22,7 @@ import {
   replaceMigInstances,
 } from '../gcp/instance-groups.js';
 import { readNatgwAttributes } from '../gcp/instances.js';
-import { deleteForwardingRule, insertForwardingRule } from '../gcp/load-balancing.js';
+import { deleteForwardingRule } from '../gcp/load-balancing.js';
 import { deleteRoute } from '../gcp/routes.js';
 import { lastSegment } from '../model.js';
 import type { Change, Plan } from '../plan.js';
@@ -32,6 +32,7 @@ import {
   applyBackendService,
   applyChecksAndTemplate,
   applyMig,
+  createForwardingRule,
   createRouteOnceHealthy,
   deleteSupersededTemplates,
   waitBackends,
@@ -200,23 +201,17 @@ async function applySteps(
     `EXTERNAL, protocol UNSPECIFIED, a primary, b failover, NEVER_PERSIST`,
     created,
   );
-  if (ruleChange?.action === 'create' || ruleChange?.action === 'replace') {
-    await progress.run(`creating forwarding rule ${ha.forwardingRule.name} (INTERNAL, TCP, all ports)`, () =>
-      insertForwardingRule(ctx, region, ha.forwardingRule),
-    );
-    created.add(`forwarding rule ${ha.forwardingRule.name}`, () => deleteForwardingRule(ctx, region, ha.forwardingRule.name));
-    record(ruleChange);
-  }
-  if (natRuleChange?.action === 'create' || natRuleChange?.action === 'replace') {
-    await progress.run(
-      `creating forwarding rule ${desired.natForwardingRule.name} (EXTERNAL, L3_DEFAULT, all ports, on ${desired.natIp})`,
-      () => insertForwardingRule(ctx, region, desired.natForwardingRule),
-    );
-    created.add(`forwarding rule ${desired.natForwardingRule.name}`, () =>
-      deleteForwardingRule(ctx, region, desired.natForwardingRule.name),
-    );
-    record(natRuleChange);
-  }
+  await createForwardingRule(ctx, region, ha.forwardingRule, ruleChange, 'INTERNAL, TCP, all ports', progress, record, created);
+  await createForwardingRule(
+    ctx,
+    region,
+    desired.natForwardingRule,
+    natRuleChange,
+    `EXTERNAL, L3_DEFAULT, all ports, on ${desired.natIp}`,
+    progress,
+    record,
+    created,
+  );
 
   // ---- planned replacement: the standby (b) first, then the primary (a); never both at once ----
   const rolling = all(plan, 'vm', 'replace');
