@@ -118,7 +118,7 @@ export async function planAndPreflight<Observed, Zones extends string[], Built e
 export const findCreate = (plan: Plan, kind: Change['kind']) =>
   plan.changes.filter((change) => change.kind === kind && change.action === 'create').length;
 
-export async function confirm(io: Io, question: string): Promise<boolean> {
+async function confirm(io: Io, question: string): Promise<boolean> {
   const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream });
   try {
     const answer = await rl.question(`${question} [y/N] `);
