@@ -1,12 +1,50 @@
 // What the single-VM and the HA executor do alike: one copy, so a fix to firewall handling or polling reaches both modes.
-import { deleteAddress } from './gcp/addresses.js';
+import { deleteAddress, insertAddress, type Address } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { deleteFirewall, insertFirewall, patchFirewall, type Firewall } from './gcp/firewalls.js';
-import { deleteInstance } from './gcp/instances.js';
+import { deleteInstance, getSerialOutput } from './gcp/instances.js';
 import { deleteRoute } from './gcp/routes.js';
 import type { DesiredFirewall } from './model.js';
 import type { Change, Plan } from './plan.js';
 import type { Progress } from './progress.js';
+
+/** How long an executor waits for VMs and health, and how often it looks. */
+export interface ApplyOptions {
+  healthTimeoutMs: number;
+  pollIntervalMs: number;
+}
+
+/**
+ * Calls `look` until it returns what it waits for (undefined: not yet); once healthTimeoutMs has passed, `timedOut`
+ * throws why. Looks are pollIntervalMs apart (at most `maxIntervalMs`), the last one shorter to fall on the deadline.
+ */
+export async function pollUntil<T>(
+  ctx: CallContext,
+  options: ApplyOptions,
+  look: () => Promise<T | undefined>,
+  timedOut: () => never | Promise<never>,
+  maxIntervalMs = Number.POSITIVE_INFINITY,
+): Promise<T> {
+  const deadline = ctx.clock.now() + options.healthTimeoutMs;
+  const intervalMs = Math.min(maxIntervalMs, options.pollIntervalMs);
+  for (;;) {
+    const found = await look();
+    if (found !== undefined) return found;
+    if (ctx.clock.now() >= deadline) return timedOut();
+    await ctx.clock.sleep(Math.min(intervalMs, Math.max(0, deadline - ctx.clock.now())));
+  }
+}
+
+/** The last lines of a VM's serial console, indented for an error message. */
+export async function serialTail(ctx: CallContext, zone: string, instance: string, lines: number): Promise<string> {
+  const tail = (await getSerialOutput(ctx, zone, instance))
+    .trimEnd()
+    .split('\n')
+    .slice(-lines)
+    .map((line) => `    ${line}`)
+    .join('\n');
+  return tail || '    (empty)';
+}
 
 export const findChange = (plan: Plan, kind: Change['kind'], name?: string) =>
   plan.changes.find((change) => change.kind === kind && (name === undefined || change.name === name));
@@ -25,12 +63,14 @@ const firewallBody = (firewall: DesiredFirewall): Firewall => ({
   disabled: false,
 });
 
+/** Applies the plan's firewall changes; a rule this run creates is deleted again if the run is rolled back. */
 export async function applyFirewallChanges(
   ctx: CallContext,
   plan: Plan,
   firewalls: DesiredFirewall[],
   progress: Progress,
   record: (change: Change) => void,
+  created: CreatedThisRun,
 ): Promise<void> {
   for (const change of plan.changes.filter((candidate) => candidate.kind === 'firewall')) {
     const want = firewalls.find((firewall) => firewall.name === change.name);
@@ -47,7 +87,34 @@ export async function applyFirewallChanges(
       await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
     else continue;
     record(change);
+    if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
   }
+}
+
+/** A static external IP, as the NAT VMs of every mode use. */
+export const externalAddress = (want: {
+  name: string;
+  description: string;
+  labels: Record<string, string>;
+}): Address & { name: string } => ({
+  name: want.name,
+  description: want.description,
+  labels: want.labels,
+  addressType: 'EXTERNAL',
+  networkTier: 'PREMIUM',
+});
+
+/** Reserves an address; it is released again if the run is rolled back. */
+export async function reserveAddress(
+  ctx: CallContext,
+  region: string,
+  progress: Progress,
+  label: string,
+  body: Address & { name: string },
+  created: CreatedThisRun,
+): Promise<void> {
+  await progress.run(label, () => insertAddress(ctx, region, body));
+  created.add(`address ${body.name}`, () => deleteAddress(ctx, region, body.name));
 }
 
 /** How to delete one kind of resource: the progress line, and the call. */

@@ -6,13 +6,13 @@ import type { Readable } from 'node:stream';
 import { UsageError } from '../common/errors.js';
 import { bundleMetadata, loadAgentBundle, repoFile, startupScript } from './agent-bundle.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
-import type { Discovery } from './gateway.js';
+import { discover, type Discovery } from './gateway.js';
 import type { ObservedHa } from './ha/gateway.js';
 import type { ImageFamily } from './model.js';
 import type { Options } from './options.js';
 import type { Change, Plan } from './plan.js';
 import type { Output, Progress } from './progress.js';
-import { preflight, type MachineCheck, type PreflightReport, type QuotaNeeds } from './preflight.js';
+import { preflight, readMachineType, type PreflightReport, type QuotaNeeds } from './preflight.js';
 
 export interface Io {
   stdout: Output;
@@ -42,18 +42,63 @@ export interface Mode {
   destroy(run: Run, found: Found): Promise<number>;
 }
 
-/** The preflight of either mode: they differ in zones, VM shape and what the plan adds. */
-export function runPreflight(
-  ctx: CallContext,
-  progress: Progress,
-  options: Options,
-  discovery: Discovery,
-  machine: MachineCheck,
-  zones: string[],
-  vm: { image: ImageFamily; bootDiskType: string; tags: string[] },
-  needs: QuotaNeeds,
-): Promise<PreflightReport> {
-  return progress.run('preflight: machine type, image, disk type, quotas, firewall exposure', () =>
+/** The VM a mode's plan would create, as the preflight checks it. */
+export interface PreflightVm {
+  image: ImageFamily;
+  bootDiskType: string;
+  tags: string[];
+}
+
+/**
+ * What a mode supplies to the run-up of its provision: how it reads its gateway, where its VMs go, what it wants.
+ * The order is fixed by planAndPreflight(); each step may throw a UsageError or ProvisionError, and nothing has been
+ * changed yet when one does.
+ */
+export interface PlanSteps<Observed, Zones extends string[], Built extends { plan: Plan }> {
+  /** Checks of the options against the region, made before the gateway is read. */
+  checkOptions?(discovery: Discovery): void;
+  observe(discovery: Discovery): Promise<Observed>;
+  /** Refuses to provision over a gateway that another mode runs: switching modes is not done in place. */
+  refuseOtherMode?(): Promise<void>;
+  zones(discovery: Discovery, observed: Observed): Zones;
+  /** Desired state (with its metadata budget checked) and plan; stateful HA calls it again once its addresses exist. */
+  build(observed: Observed, inputs: PlanInputs<Zones>): Built;
+  preflight(built: Built): { vm: PreflightVm; needs: QuotaNeeds };
+}
+
+export interface PlanInputs<Zones extends string[]> {
+  discovery: Discovery;
+  zones: Zones;
+  payload: Record<string, string>;
+}
+
+export interface Planned<Observed, Zones extends string[]> extends PlanInputs<Zones> {
+  observed: Observed;
+  checks: PreflightReport;
+}
+
+/** The run-up every mode's provision shares: agent payload, network, gateway, machine type, plan, preflight. */
+export async function planAndPreflight<Observed, Zones extends string[], Built extends { plan: Plan }>(
+  run: Run,
+  steps: PlanSteps<Observed, Zones, Built>,
+): Promise<Planned<Observed, Zones> & Built> {
+  const { options, ctx, progress } = run;
+  // Everything local first: a bad bundle or script fails before any API call.
+  const payload = await agentPayload(options);
+  const discovery = await progress.run(`reading network ${options.network} in ${options.project}/${options.region}`, () =>
+    discover(ctx, options),
+  );
+  steps.checkOptions?.(discovery);
+  const observed = await progress.run(`reading gateway ${options.name}`, () => steps.observe(discovery));
+  await steps.refuseOtherMode?.();
+  const zones = steps.zones(discovery, observed);
+  const machine = await progress.run(`reading machine type ${options.machineType} in ${zones.join(', ')}`, () =>
+    readMachineType(ctx, options.machineType, zones),
+  );
+  discovery.machineArchitecture = machine.architecture;
+  const built = steps.build(observed, { discovery, zones, payload });
+  const { vm, needs } = steps.preflight(built);
+  const checks = await progress.run('preflight: machine type, image, disk type, quotas, firewall exposure', () =>
     preflight(ctx, {
       region: discovery.region,
       regionName: options.region,
@@ -67,12 +112,13 @@ export function runPreflight(
       vmTags: vm.tags,
     }),
   );
+  return { ...built, payload, discovery, observed, zones, checks };
 }
 
 export const findCreate = (plan: Plan, kind: Change['kind']) =>
   plan.changes.filter((change) => change.kind === kind && change.action === 'create').length;
 
-export async function confirm(io: Io, question: string): Promise<boolean> {
+async function confirm(io: Io, question: string): Promise<boolean> {
   const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream });
   try {
     const answer = await rl.question(`${question} [y/N] `);
@@ -80,6 +126,24 @@ export async function confirm(io: Io, question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+/**
+ * Asks before applying changes that cut traffic (none: nothing to ask); --yes accepts; without a terminal to ask on
+ * it refuses. False when the user says no (and nothing was changed).
+ */
+export async function acceptDisruption(
+  options: Options,
+  io: Io,
+  disruptive: Change[],
+  texts: (what: string) => { refusal: string; question: string },
+): Promise<boolean> {
+  if (disruptive.length === 0 || options.yes) return true;
+  const { refusal, question } = texts(disruptive.map((change) => `${change.kind} ${change.name} (${change.action})`).join(', '));
+  if (io.stdin.isTTY !== true) throw new UsageError(refusal);
+  if (await confirm(io, question)) return true;
+  io.stderr.write('Cancelled; nothing was changed.\n');
+  return false;
 }
 
 export async function agentPayload(options: Options): Promise<Record<string, string>> {

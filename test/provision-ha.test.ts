@@ -297,6 +297,17 @@ t.test("status shows each backend's health as the load balancer sees it", async 
   const down = await run('status', baseArgs(fake));
   t.equal(down.code, 3);
   t.match(down.stdout, /NOT serving/);
+
+  // A load balancer status cannot read is reported as such, not as unhealthy, and does not fail the command.
+  fake.api.inject({ method: 'compute.regionBackendServices.getHealth', status: 403, message: 'no getHealth for you', times: Infinity });
+  const unreadable = JSON.parse((await run('status', baseArgs(fake, ['--json']))).stdout);
+  t.match(unreadable.healthError, /no getHealth for you/);
+  t.same(
+    unreadable.backends.map((backend: { loadBalancer: string }) => backend.loadBalancer),
+    ['UNREADABLE', 'UNREADABLE'],
+  );
+  t.match((await run('status', baseArgs(fake))).stdout, /backend\s+health unreadable: .*no getHealth for you/);
+  fake.api.clearFaults();
   t.same(fake.api.mutations(), []);
 });
 

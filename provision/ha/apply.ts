@@ -4,13 +4,17 @@ import {
   applyDeletions,
   applyFirewallChanges,
   commonDeleters,
+  externalAddress,
   findChange,
+  pollUntil,
+  reserveAddress,
   rollBackOnRefusal,
+  serialTail,
+  type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
-import { deleteAddress, getAddress, insertAddress } from '../gcp/addresses.js';
+import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
-import { deleteFirewall } from '../gcp/firewalls.js';
 import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from '../gcp/health-checks.js';
 import {
   createMigInstances,
@@ -25,7 +29,6 @@ import {
   replaceMigInstances,
   type ManagedInstance,
 } from '../gcp/instance-groups.js';
-import { getSerialOutput } from '../gcp/instances.js';
 import {
   deleteBackendService,
   deleteForwardingRule,
@@ -33,6 +36,7 @@ import {
   insertBackendService,
   insertForwardingRule,
   patchBackendService,
+  type ForwardingRule,
   type HealthStatus,
 } from '../gcp/load-balancing.js';
 import { deleteRoute, insertRoute } from '../gcp/routes.js';
@@ -41,11 +45,6 @@ import { configAddress, haNames, type DesiredHa, type DesiredHealthCheck, type O
 import { lastSegment } from '../model.js';
 import type { Change, Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
-
-export interface HaApplyOptions {
-  healthTimeoutMs: number;
-  pollIntervalMs: number;
-}
 
 export interface HaApplyResult {
   natIps: string[];
@@ -94,13 +93,7 @@ async function serialTails(ctx: CallContext, region: string, migs: string[], onl
   for (const vm of vms) {
     const zone = /zones\/([^/]+)\//.exec(vm.instance ?? '')?.[1] ?? '';
     const name = lastSegment(vm.instance);
-    const tail = (await getSerialOutput(ctx, zone, name))
-      .trimEnd()
-      .split('\n')
-      .slice(-15)
-      .map((line) => `    ${line}`)
-      .join('\n');
-    parts.push(`  ${name} (${zone}), last lines of its serial console:\n${tail || '    (empty)'}`);
+    parts.push(`  ${name} (${zone}), last lines of its serial console:\n${await serialTail(ctx, zone, name, 15)}`);
   }
   return parts.join('\n') || '  (the group has no VMs)';
 }
@@ -112,29 +105,33 @@ export async function waitBackends(
   ctx: CallContext,
   progress: Progress,
   target: BackendTarget,
-  options: HaApplyOptions,
+  options: ApplyOptions,
   label: string,
   ready: (statuses: HealthStatus[]) => boolean,
   failure: { what: string; consequence: string; only?: string },
 ): Promise<HealthStatus[]> {
   return progress.run(
     label,
-    async (step) => {
-      const deadline = ctx.clock.now() + options.healthTimeoutMs;
+    (step) => {
       let last: HealthStatus[] = [];
-      for (;;) {
-        last = await backendHealth(ctx, target);
-        if (ready(last)) return last;
-        step.update(last.map((status) => `${lastSegment(status.instance)} ${status.healthState ?? '?'}`).join(', ') || 'no backends yet');
-        if (ctx.clock.now() >= deadline) break;
-        await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-      }
-      const states =
-        last.map((status) => `${lastSegment(status.instance)}: ${status.healthState ?? 'UNKNOWN'}`).join(', ') || 'no backends';
-      throw new ProvisionError(
-        `${failure.what} within ${Math.round(options.healthTimeoutMs / 1000)}s (load balancer says: ${states}).\n${failure.consequence}\n` +
-          `${await serialTails(ctx, target.region, target.migs, failure.only)}\n` +
-          `The agent answers the load balancer's check on /healthz (egress probe included); fix the cause and re-run provision: it resumes where it stopped.`,
+      return pollUntil(
+        ctx,
+        options,
+        async () => {
+          last = await backendHealth(ctx, target);
+          if (ready(last)) return last;
+          step.update(last.map((status) => `${lastSegment(status.instance)} ${status.healthState ?? '?'}`).join(', ') || 'no backends yet');
+          return undefined;
+        },
+        async () => {
+          const states =
+            last.map((status) => `${lastSegment(status.instance)}: ${status.healthState ?? 'UNKNOWN'}`).join(', ') || 'no backends';
+          throw new ProvisionError(
+            `${failure.what} within ${Math.round(options.healthTimeoutMs / 1000)}s (load balancer says: ${states}).\n${failure.consequence}\n` +
+              `${await serialTails(ctx, target.region, target.migs, failure.only)}\n` +
+              `The agent answers the load balancer's check on /healthz (egress probe included); fix the cause and re-run provision: it resumes where it stopped.`,
+          );
+        },
       );
     },
     (statuses) => `${statuses.filter((status) => status.healthState === 'HEALTHY').length}/${statuses.length} healthy`,
@@ -189,46 +186,51 @@ export async function waitMigCreates(
   progress: Progress,
   mig: MigRef,
   vms: string[],
-  options: HaApplyOptions,
+  options: ApplyOptions,
 ): Promise<void> {
   await progress.run(`waiting for the group to create ${vms.join(', ')}`, async (step) => {
-    const deadline = ctx.clock.now() + options.healthTimeoutMs;
     // Compared with GCE's own timestamps, so wall-clock time, not the run's clock.
     const since = new Date(Date.now() - 60_000).toISOString();
-    for (;;) {
-      const managed = (await listManagedInstances(ctx, mig.region, mig.name)).filter((vm) => vms.includes(managedName(vm)));
-      const attemptErrors = managed.flatMap((vm) => vm.lastAttempt?.errors?.errors ?? []);
-      if (attemptErrors.length > 0) {
-        const logged = (await listMigErrors(ctx, mig.region, mig.name).catch(() => []))
-          .filter((entry) => (entry.timestamp ?? '') >= since)
-          .map((entry) => entry.error ?? {})
-          .filter((entry) => entry.code !== undefined || entry.message !== undefined);
-        const causes = logged.length > 0 ? logged : attemptErrors;
-        // Each VM reports the same cause: say it once.
-        throw migCreateFailure(
-          mig,
-          vms,
-          causes.filter(
-            (cause, index) => causes.findIndex((other) => other.code === cause.code && other.message === cause.message) === index,
-          ),
+    let pending = vms;
+    await pollUntil(
+      ctx,
+      options,
+      async () => {
+        const managed = (await listManagedInstances(ctx, mig.region, mig.name)).filter((vm) => vms.includes(managedName(vm)));
+        const attemptErrors = managed.flatMap((vm) => vm.lastAttempt?.errors?.errors ?? []);
+        if (attemptErrors.length > 0) {
+          const logged = (await listMigErrors(ctx, mig.region, mig.name).catch(() => []))
+            .filter((entry) => (entry.timestamp ?? '') >= since)
+            .map((entry) => entry.error ?? {})
+            .filter((entry) => entry.code !== undefined || entry.message !== undefined);
+          const causes = logged.length > 0 ? logged : attemptErrors;
+          // Each VM reports the same cause: say it once.
+          throw migCreateFailure(
+            mig,
+            vms,
+            causes.filter(
+              (cause, index) => causes.findIndex((other) => other.code === cause.code && other.message === cause.message) === index,
+            ),
+          );
+        }
+        pending = vms.filter((name) => {
+          const vm = managed.find((candidate) => managedName(candidate) === name);
+          return vm === undefined || String(vm.currentAction) !== 'NONE' || String(vm.instanceStatus) !== 'RUNNING';
+        });
+        if (pending.length === 0) return true;
+        step.update(
+          managed.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}/${String(vm.instanceStatus ?? '-')}`).join(', ') ||
+            'not listed yet',
         );
-      }
-      const pending = vms.filter((name) => {
-        const vm = managed.find((candidate) => managedName(candidate) === name);
-        return vm === undefined || String(vm.currentAction) !== 'NONE' || String(vm.instanceStatus) !== 'RUNNING';
-      });
-      if (pending.length === 0) return;
-      step.update(
-        managed.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}/${String(vm.instanceStatus ?? '-')}`).join(', ') ||
-          'not listed yet',
-      );
-      if (ctx.clock.now() >= deadline) {
+        return undefined;
+      },
+      () => {
         throw new ProvisionError(
           `the managed instance group ${mig.name} did not create ${pending.join(', ')} within ${Math.round(options.healthTimeoutMs / 1000)}s and reported no error; re-run provision to resume.`,
         );
-      }
-      await ctx.clock.sleep(Math.min(MIG_POLL_MS, options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-    }
+      },
+      MIG_POLL_MS,
+    );
   });
 }
 
@@ -238,21 +240,26 @@ export async function waitMigDeletes(
   progress: Progress,
   mig: MigRef,
   vms: string[],
-  options: HaApplyOptions,
+  options: ApplyOptions,
 ): Promise<void> {
   await progress.run(`waiting until ${vms.join(', ')} ${vms.length === 1 ? 'is' : 'are'} gone`, async (step) => {
-    const deadline = ctx.clock.now() + options.healthTimeoutMs;
-    for (;;) {
-      const left = (await listManagedInstances(ctx, mig.region, mig.name)).filter((vm) => vms.includes(managedName(vm)));
-      if (left.length === 0) return;
-      step.update(left.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}`).join(', '));
-      if (ctx.clock.now() >= deadline) {
+    let left: ManagedInstance[] = [];
+    await pollUntil(
+      ctx,
+      options,
+      async () => {
+        left = (await listManagedInstances(ctx, mig.region, mig.name)).filter((vm) => vms.includes(managedName(vm)));
+        if (left.length === 0) return true;
+        step.update(left.map((vm) => `${managedName(vm)} ${String(vm.currentAction ?? '?')}`).join(', '));
+        return undefined;
+      },
+      () => {
         throw new ProvisionError(
           `scaling down: ${left.map(managedName).join(', ')} still exist after ${Math.round(options.healthTimeoutMs / 1000)}s; their NAT IPs were not released. Re-run provision to finish.`,
         );
-      }
-      await ctx.clock.sleep(Math.min(MIG_POLL_MS, options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-    }
+      },
+      MIG_POLL_MS,
+    );
   });
 }
 
@@ -260,30 +267,34 @@ export async function waitMigDeletes(
  * applyUpdatesToInstances only records the intent: waits until the MIG reports the VM rebuilt from the new template, so
  * the old VM's last HEALTHY answer is never taken for the new one's.
  */
-export async function waitRecreated(ctx: CallContext, progress: Progress, mig: MigRef, vm: string, options: HaApplyOptions): Promise<void> {
+export async function waitRecreated(ctx: CallContext, progress: Progress, mig: MigRef, vm: string, options: ApplyOptions): Promise<void> {
   await progress.run(`waiting for ${vm} to be recreated from ${mig.template}`, async (step) => {
-    const deadline = ctx.clock.now() + options.healthTimeoutMs;
-    for (;;) {
-      const current = (await listManagedInstances(ctx, mig.region, mig.name)).find((candidate) => lastSegment(candidate.instance) === vm);
-      const state =
-        current === undefined
-          ? 'absent'
-          : `${String(current.currentAction ?? '?')}, ${String(current.instanceStatus ?? '?')}, ${lastSegment(current.version?.instanceTemplate)}`;
-      if (
-        current !== undefined &&
-        String(current.currentAction) === 'NONE' &&
-        String(current.instanceStatus) === 'RUNNING' &&
-        lastSegment(current.version?.instanceTemplate) === mig.template
-      )
-        return;
-      step.update(state);
-      if (ctx.clock.now() >= deadline) {
+    let state = '';
+    await pollUntil(
+      ctx,
+      options,
+      async () => {
+        const current = (await listManagedInstances(ctx, mig.region, mig.name)).find((candidate) => lastSegment(candidate.instance) === vm);
+        state =
+          current === undefined
+            ? 'absent'
+            : `${String(current.currentAction ?? '?')}, ${String(current.instanceStatus ?? '?')}, ${lastSegment(current.version?.instanceTemplate)}`;
+        if (
+          current !== undefined &&
+          String(current.currentAction) === 'NONE' &&
+          String(current.instanceStatus) === 'RUNNING' &&
+          lastSegment(current.version?.instanceTemplate) === mig.template
+        )
+          return true;
+        step.update(state);
+        return undefined;
+      },
+      () => {
         throw new ProvisionError(
           `the rolling update stopped: the group did not recreate ${vm} from ${mig.template} within ${Math.round(options.healthTimeoutMs / 1000)}s (now: ${state}). The VMs not yet replaced keep serving; re-run provision to resume.`,
         );
-      }
-      await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-    }
+      },
+    );
   });
 }
 
@@ -369,6 +380,23 @@ export async function applyBackendService(
   }
 }
 
+/** A forwarding rule created (or created again after its replacement's delete): rules have no in-place update here. */
+export async function createForwardingRule(
+  ctx: CallContext,
+  region: string,
+  want: ForwardingRule & { name: string },
+  change: Change | undefined,
+  what: string,
+  progress: Progress,
+  record: Record,
+  created: CreatedThisRun,
+): Promise<void> {
+  if (change?.action !== 'create' && change?.action !== 'replace') return;
+  await progress.run(`creating forwarding rule ${want.name} (${what})`, () => insertForwardingRule(ctx, region, want));
+  created.add(`forwarding rule ${want.name}`, () => deleteForwardingRule(ctx, region, want.name));
+  record(change);
+}
+
 /** The route goes in only once the load balancer has a healthy backend; returns the health it saw ([] if no route change). */
 export async function createRouteOnceHealthy(
   ctx: CallContext,
@@ -376,7 +404,7 @@ export async function createRouteOnceHealthy(
   desired: Pick<DesiredHa, 'route' | 'forwardingRule' | 'backendService'>,
   target: BackendTarget,
   routeChange: Change | undefined,
-  options: HaApplyOptions,
+  options: ApplyOptions,
   record: Record,
 ): Promise<HealthStatus[]> {
   if (routeChange?.action !== 'create' && routeChange?.action !== 'replace') return [];
@@ -426,7 +454,7 @@ export function applyHa(
   observed: ObservedHa,
   plan: Plan,
   progress: Progress,
-  options: HaApplyOptions,
+  options: ApplyOptions,
 ): Promise<HaApplyResult> {
   return rollBackOnRefusal(progress, desired.gateway, (created) => applyHaSteps(ctx, desired, observed, plan, progress, options, created));
 }
@@ -437,7 +465,7 @@ async function applyHaSteps(
   observed: ObservedHa,
   plan: Plan,
   progress: Progress,
-  options: HaApplyOptions,
+  options: ApplyOptions,
   created: CreatedThisRun,
 ): Promise<HaApplyResult> {
   const applied: HaApplyResult['applied'] = [];
@@ -450,24 +478,12 @@ async function applyHaSteps(
   // ---- addresses ----
   for (const change of all(plan, 'address', 'create')) {
     const want = desired.addresses.find((address) => address.name === change.name)!;
-    await progress.run(`creating address ${change.name}`, () =>
-      insertAddress(ctx, region, {
-        name: want.name,
-        description: want.description,
-        labels: want.labels,
-        addressType: 'EXTERNAL',
-        networkTier: 'PREMIUM',
-      }),
-    );
-    created.add(`address ${change.name}`, () => deleteAddress(ctx, region, change.name));
+    await reserveAddress(ctx, region, progress, `creating address ${change.name}`, externalAddress(want), created);
     record(change);
   }
 
   // ---- firewalls ----
-  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, (change) => {
-    record(change);
-    if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-  });
+  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, record, created);
 
   await applyChecksAndTemplate(ctx, desired, plan, progress, record, created);
 
@@ -562,13 +578,7 @@ async function applyHaSteps(
     `INTERNAL, health check ${desired.healthChecks.traffic.name}`,
     created,
   );
-  if (ruleChange?.action === 'create' || ruleChange?.action === 'replace') {
-    await progress.run(`creating forwarding rule ${desired.forwardingRule.name} (INTERNAL, TCP, all ports)`, () =>
-      insertForwardingRule(ctx, region, desired.forwardingRule),
-    );
-    created.add(`forwarding rule ${desired.forwardingRule.name}`, () => deleteForwardingRule(ctx, region, desired.forwardingRule.name));
-    record(ruleChange);
-  }
+  await createForwardingRule(ctx, region, desired.forwardingRule, ruleChange, 'INTERNAL, TCP, all ports', progress, record, created);
 
   // ---- rolling replacement: one VM at a time, each healthy again before the next ----
   const rolling = all(plan, 'vm', 'replace');

@@ -40,8 +40,6 @@ import {
 } from '../model.js';
 import type { Options } from '../options.js';
 import { observedVms, statefulNames, type ObservedStateful, type ObservedVm } from './members.js';
-
-export type { ObservedVm } from './members.js';
 import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 
 // ---- timing: the numbers docs/ha.md explains ----

@@ -4,7 +4,7 @@ import { checkMetadataBudget } from '../agent-bundle.js';
 import { getGuestAttributes } from '../gcp/instances.js';
 import { getBackendHealth, type HealthStatus } from '../gcp/load-balancing.js';
 import { listFirewalls } from '../gcp/network.js';
-import { discover, routeWarnings as routeWarningsOf } from '../gateway.js';
+import { routeWarnings as routeWarningsOf, type Discovery } from '../gateway.js';
 import {
   AUTOHEAL_CHECK,
   AUTOHEAL_INITIAL_DELAY_SEC,
@@ -19,21 +19,21 @@ import {
 import { applyDestroyHa, applyHa, natIpByVm } from './apply.js';
 import { gcloudDestroyHaCommands, gcloudHaCommands } from './gcloud.js';
 import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, shortLink } from '../model.js';
-import { ProvisionError } from '../gcp/call.js';
+import { ProvisionError, type CallContext } from '../gcp/call.js';
 import { getMig } from '../gcp/instance-groups.js';
-import { statefulNames } from './stateful.js';
+import { statefulNames } from './members.js';
 import {
-  agentPayload,
-  confirm,
+  acceptDisruption,
   confirmAndDestroy,
   endsBeforeApply,
   findCreate,
-  runPreflight,
+  planAndPreflight,
   type Found,
   type Mode,
   type Run,
 } from '../pipeline.js';
-import { exposureWarnings, readMachineType } from '../preflight.js';
+import type { Options } from '../options.js';
+import { exposureWarnings } from '../preflight.js';
 import { printPreflight, renderPlan, routeWarningLines } from '../report.js';
 
 export const HA_WARNINGS = [
@@ -41,46 +41,42 @@ export const HA_WARNINGS = [
   'HA mode: if every NAT VM is unhealthy, GCE still sends client traffic to them (an internal load balancer as next hop has no fallback to the internet route).',
 ];
 
-async function provision(run: Run): Promise<number> {
-  const { options, io, ctx, progress } = run;
-  const payload = await agentPayload(options);
-
-  const discovery = await progress.run(`reading network ${options.network} in ${options.project}/${options.region}`, () =>
-    discover(ctx, options),
-  );
+/** --zones, if given, names zones of the region. */
+export function checkZonesOption(options: Options, discovery: Discovery): void {
   for (const zone of options.zones ?? []) {
     if (!discovery.zones.includes(zone))
       throw new UsageError(`--zones: '${zone}' is not a zone of ${options.region} (zones: ${discovery.zones.join(', ')})`);
   }
-  const observed = await progress.run(`reading gateway ${options.name}`, () =>
-    observeHa(ctx, options.name, options.region, discovery.zones),
-  );
-  const statefulMig = await getMig(ctx, options.region, statefulNames(options.name).mig.a);
-  if (statefulMig !== undefined && ownerFromDescription(statefulMig.description) === options.name)
-    throw new ProvisionError(
-      `gateway ${options.name} runs in stateful HA mode (managed instance group ${statefulMig.name}); switching to HA without --stateful is not done in place: ` +
-        `run 'natgw destroy' for it first (its NAT IP goes away), or keep it and add --stateful`,
-    );
-  // Without --zones: where the group already runs, else the region's first three zones.
-  const current = (observed.mig?.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
-  const zones = options.zones ?? (current.length > 0 ? current : discovery.zones.slice(0, 3));
-  const machine = await progress.run(`reading machine type ${options.machineType} in ${zones.join(', ')}`, () =>
-    readMachineType(ctx, options.machineType, zones),
-  );
-  discovery.machineArchitecture = machine.architecture;
-  const { desired, agentConfig } = desiredHa({ options, discovery, zones, payload });
-  checkMetadataBudget(desired.template.metadata);
-  const plan = planHa(desired, observed);
-  const checks = await runPreflight(
-    ctx,
-    progress,
-    options,
-    discovery,
-    machine,
-    zones,
-    { ...desired.template, tags: [...(desired.template.properties.tags?.items ?? [])] },
-    { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'vm') },
-  );
+}
+
+async function provision(run: Run): Promise<number> {
+  const { options, io, ctx, progress } = run;
+  const { observed, zones, desired, agentConfig, plan, checks } = await planAndPreflight(run, {
+    checkOptions: (discovery) => checkZonesOption(options, discovery),
+    observe: (discovery) => observeHa(ctx, options.name, options.region, discovery.zones),
+    refuseOtherMode: async () => {
+      const statefulMig = await getMig(ctx, options.region, statefulNames(options.name).mig.a);
+      if (statefulMig !== undefined && ownerFromDescription(statefulMig.description) === options.name)
+        throw new ProvisionError(
+          `gateway ${options.name} runs in stateful HA mode (managed instance group ${statefulMig.name}); switching to HA without --stateful is not done in place: ` +
+            `run 'natgw destroy' for it first (its NAT IP goes away), or keep it and add --stateful`,
+        );
+    },
+    // Without --zones: where the group already runs, else the region's first three zones.
+    zones: (discovery, observed) => {
+      const current = (observed.mig?.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
+      return options.zones ?? (current.length > 0 ? current : discovery.zones.slice(0, 3));
+    },
+    build: (observed, { discovery, zones, payload }) => {
+      const { desired, agentConfig } = desiredHa({ options, discovery, zones, payload });
+      checkMetadataBudget(desired.template.metadata);
+      return { desired, agentConfig, plan: planHa(desired, observed) };
+    },
+    preflight: ({ desired, plan }) => ({
+      vm: { ...desired.template, tags: [...(desired.template.properties.tags?.items ?? [])] },
+      needs: { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'vm') },
+    }),
+  });
   const commands = gcloudHaCommands(desired, observed, plan);
   const knownIps = desired.addresses.map(
     (address) => observed.addresses.find((candidate) => candidate.name === address.name)?.address ?? null,
@@ -128,21 +124,12 @@ async function provision(run: Run): Promise<number> {
   const disruptive = plan.changes.filter(
     (change) => (change.kind === 'vm' && change.action === 'delete') || (change.kind === 'forwardingRule' && change.action === 'replace'),
   );
-  if (disruptive.length > 0 && !options.yes) {
-    const what = disruptive.map((change) => `${change.kind} ${change.name} (${change.action})`).join(', ');
-    if (io.stdin.isTTY !== true)
-      throw new UsageError(
-        `the plan removes NAT VMs or briefly the route (${what}); no terminal to ask on, so re-run with --yes to accept`,
-      );
-    if (!(await confirm(io, `Apply ${what}? Connections through the affected VMs or route are cut.`))) {
-      io.stderr.write('Cancelled; nothing was changed.\n');
-      return 1;
-    }
-  }
-  const result = await applyHa(ctx, desired, observed, plan, progress, {
-    healthTimeoutMs: options.healthTimeoutMs,
-    pollIntervalMs: options.pollIntervalMs,
-  });
+  const accepted = await acceptDisruption(options, io, disruptive, (what) => ({
+    refusal: `the plan removes NAT VMs or briefly the route (${what}); no terminal to ask on, so re-run with --yes to accept`,
+    question: `Apply ${what}? Connections through the affected VMs or route are cut.`,
+  }));
+  if (!accepted) return 1;
+  const result = await applyHa(ctx, desired, observed, plan, progress, options);
   if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, natIps: result.natIps, result }, null, 2)}\n`);
   else {
     io.stdout.write(
@@ -158,20 +145,13 @@ async function status(run: Run, found: Found): Promise<number> {
   const { options, io, ctx } = run;
   const observed = found.ha;
   const names = haNames(options.name);
-  let health: HealthStatus[] = [];
-  let healthError: string | undefined;
-  if (observed.backendService !== undefined && observed.mig !== undefined) {
-    try {
-      health = await getBackendHealth(
-        ctx,
-        options.region,
-        names.backendService,
-        `projects/${options.project}/regions/${options.region}/instanceGroups/${names.mig}`,
-      );
-    } catch (error) {
-      healthError = (error as Error).message;
-    }
-  }
+  const lb = await lbHealth(
+    ctx,
+    options.region,
+    observed.backendService !== undefined && observed.mig !== undefined ? names.backendService : undefined,
+    [`projects/${options.project}/regions/${options.region}/instanceGroups/${names.mig}`],
+  );
+  const healthError = lb.error;
   const ips = natIpByVm(observed);
   const backends = await Promise.all(
     observed.vms.map(async (vm) => ({
@@ -180,22 +160,13 @@ async function status(run: Run, found: Found): Promise<number> {
       status: vm.status,
       template: vm.template,
       natIp: ips.get(vm.name) ?? null,
-      loadBalancer:
-        health.find((status) => lastSegment(status.instance) === vm.name)?.healthState ??
-        (healthError === undefined ? 'UNKNOWN' : 'UNREADABLE'),
+      loadBalancer: stateOf(lb, vm.name),
       agent: (await getGuestAttributes(ctx, vm.zone, vm.name, 'natgw/'))['natgw/health'] ?? null,
     })),
   );
   const healthy = backends.filter((backend) => backend.loadBalancer === 'HEALTHY').length;
-  const routeWarnings = observed.route === undefined ? [] : routeWarningsOf(observed.route);
-  const routeOk =
-    observed.route !== undefined &&
-    (observed.route.nextHopIlb ?? '') !== '' &&
-    !routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
-  // The gateway's own network, whatever --network says (status does not need it).
-  const network = lastSegment(observed.backendService?.network ?? observed.route?.network) || options.network;
-  const warnings =
-    observed.mig === undefined ? [] : exposureWarnings(options.project, network, options.name, [names.vmTag], await listFirewalls(ctx));
+  const { routeWarnings, routeOk } = routeState(observed);
+  const warnings = observed.mig === undefined ? [] : await exposureOf(ctx, options, observed);
   const serving = routeOk && healthy > 0;
   const rule = observed.forwardingRule;
   const firewalls = Object.entries(observed.firewalls).map(([name, firewall]) => ({ name, present: firewall !== undefined }));
@@ -272,6 +243,38 @@ export const healthCheckReport = (observed: ObservedHa) =>
           unhealthyThreshold: check.unhealthyThreshold,
         }),
   }));
+
+export type LbHealth = { states: HealthStatus[]; error?: string };
+
+/** status of either HA mode: a load balancer's view of its backends; an unreadable one is reported, not thrown. */
+export async function lbHealth(ctx: CallContext, region: string, service: string | undefined, groups: string[]): Promise<LbHealth> {
+  if (service === undefined) return { states: [] };
+  try {
+    return { states: (await Promise.all(groups.map((group) => getBackendHealth(ctx, region, service, group)))).flat() };
+  } catch (error) {
+    return { states: [], error: (error as Error).message };
+  }
+}
+
+export const stateOf = (lb: LbHealth, vm: string) =>
+  lb.states.find((status) => lastSegment(status.instance) === vm)?.healthState ?? (lb.error === undefined ? 'UNKNOWN' : 'UNREADABLE');
+
+/** status of either HA mode: the route's warnings, and whether it sends client traffic to a live internal load balancer. */
+export function routeState(observed: ObservedHa): { routeWarnings: { code: string; message: string }[]; routeOk: boolean } {
+  const routeWarnings = observed.route === undefined ? [] : routeWarningsOf(observed.route);
+  const routeOk =
+    observed.route !== undefined &&
+    (observed.route.nextHopIlb ?? '') !== '' &&
+    !routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
+  return { routeWarnings, routeOk };
+}
+
+/** status of either HA mode: firewall rules that open the NAT VMs to the internet. */
+export async function exposureOf(ctx: CallContext, options: Options, observed: ObservedHa): Promise<string[]> {
+  // The gateway's own network, whatever --network says (status does not need it).
+  const network = lastSegment(observed.backendService?.network ?? observed.route?.network) || options.network;
+  return exposureWarnings(options.project, network, options.name, [haNames(options.name).vmTag], await listFirewalls(ctx));
+}
 
 export const routeReport = (observed: ObservedHa, warnings: { code: string; message: string }[]) =>
   observed.route === undefined

@@ -2,10 +2,17 @@
 // return rule, so the rest is re-planned with them), firewalls, health checks, template, the two groups and their VMs
 // (each pinned to its internal address), both backend services, both forwarding rules, then — once a backend is
 // healthy — the route. A new template replaces the standby (b) first, then a, each healthy and resynced before the next.
-import { applyFirewallChanges, findChange, rollBackOnRefusal, type CreatedThisRun } from '../apply-shared.js';
-import { deleteAddress, insertAddress } from '../gcp/addresses.js';
+import {
+  applyFirewallChanges,
+  externalAddress,
+  findChange,
+  pollUntil,
+  reserveAddress,
+  rollBackOnRefusal,
+  type ApplyOptions,
+  type CreatedThisRun,
+} from '../apply-shared.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
-import { deleteFirewall } from '../gcp/firewalls.js';
 import {
   createMigInstances,
   deleteMigInstances,
@@ -15,7 +22,7 @@ import {
   replaceMigInstances,
 } from '../gcp/instance-groups.js';
 import { readNatgwAttributes } from '../gcp/instances.js';
-import { deleteForwardingRule, insertForwardingRule } from '../gcp/load-balancing.js';
+import { deleteForwardingRule } from '../gcp/load-balancing.js';
 import { deleteRoute } from '../gcp/routes.js';
 import { lastSegment } from '../model.js';
 import type { Change, Plan } from '../plan.js';
@@ -25,6 +32,7 @@ import {
   applyBackendService,
   applyChecksAndTemplate,
   applyMig,
+  createForwardingRule,
   createRouteOnceHealthy,
   deleteSupersededTemplates,
   waitBackends,
@@ -32,7 +40,6 @@ import {
   waitMigDeletes,
   waitRecreated,
   type BackendTarget,
-  type HaApplyOptions,
   type MigRef,
 } from './apply.js';
 import type { ObservedHa } from './gateway.js';
@@ -66,7 +73,7 @@ export function applyStateful(
   first: { desired: DesiredStateful; observed: ObservedHa; plan: Plan },
   replan: Replan,
   progress: Progress,
-  options: HaApplyOptions,
+  options: ApplyOptions,
 ): Promise<StatefulApplyResult> {
   return rollBackOnRefusal(progress, first.desired.ha.gateway, (created) => applySteps(ctx, first, replan, progress, options, created));
 }
@@ -76,7 +83,7 @@ async function applySteps(
   first: { desired: DesiredStateful; observed: ObservedHa; plan: Plan },
   replan: Replan,
   progress: Progress,
-  options: HaApplyOptions,
+  options: ApplyOptions,
   created: CreatedThisRun,
 ): Promise<StatefulApplyResult> {
   const applied: StatefulApplyResult['applied'] = [];
@@ -90,13 +97,7 @@ async function applySteps(
     const member = desired.members.find((candidate) => candidate.syncAddress.name === change.name);
     const body =
       member === undefined
-        ? {
-            name: desired.natAddress.name,
-            description: desired.natAddress.description,
-            labels: desired.natAddress.labels,
-            addressType: 'EXTERNAL',
-            networkTier: 'PREMIUM',
-          }
+        ? externalAddress(desired.natAddress)
         : {
             name: member.syncAddress.name,
             description: member.syncAddress.description,
@@ -105,11 +106,14 @@ async function applySteps(
             purpose: 'GCE_ENDPOINT',
             subnetwork: member.syncAddress.subnetwork,
           };
-    await progress.run(
-      `reserving ${body.addressType === 'EXTERNAL' ? 'the NAT IP' : `the internal IP of NAT VM ${member?.member}`} ${change.name}`,
-      () => insertAddress(ctx, region, body),
+    await reserveAddress(
+      ctx,
+      region,
+      progress,
+      `reserving ${member === undefined ? 'the NAT IP' : `the internal IP of NAT VM ${member.member}`} ${change.name}`,
+      body,
+      created,
     );
-    created.add(`address ${change.name}`, () => deleteAddress(ctx, region, change.name));
     record(change);
   }
   if (addressChanges.length > 0) {
@@ -121,10 +125,7 @@ async function applySteps(
   }
   const ha = desired.ha;
 
-  await applyFirewallChanges(ctx, plan, ha.firewalls, progress, (change) => {
-    record(change);
-    if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-  });
+  await applyFirewallChanges(ctx, plan, ha.firewalls, progress, record, created);
   await applyChecksAndTemplate(ctx, ha, plan, progress, record, created);
 
   // ---- what must be replaced goes first: the route (clients fall back to the internet route), then the rules ----
@@ -200,23 +201,17 @@ async function applySteps(
     `EXTERNAL, protocol UNSPECIFIED, a primary, b failover, NEVER_PERSIST`,
     created,
   );
-  if (ruleChange?.action === 'create' || ruleChange?.action === 'replace') {
-    await progress.run(`creating forwarding rule ${ha.forwardingRule.name} (INTERNAL, TCP, all ports)`, () =>
-      insertForwardingRule(ctx, region, ha.forwardingRule),
-    );
-    created.add(`forwarding rule ${ha.forwardingRule.name}`, () => deleteForwardingRule(ctx, region, ha.forwardingRule.name));
-    record(ruleChange);
-  }
-  if (natRuleChange?.action === 'create' || natRuleChange?.action === 'replace') {
-    await progress.run(
-      `creating forwarding rule ${desired.natForwardingRule.name} (EXTERNAL, L3_DEFAULT, all ports, on ${desired.natIp})`,
-      () => insertForwardingRule(ctx, region, desired.natForwardingRule),
-    );
-    created.add(`forwarding rule ${desired.natForwardingRule.name}`, () =>
-      deleteForwardingRule(ctx, region, desired.natForwardingRule.name),
-    );
-    record(natRuleChange);
-  }
+  await createForwardingRule(ctx, region, ha.forwardingRule, ruleChange, 'INTERNAL, TCP, all ports', progress, record, created);
+  await createForwardingRule(
+    ctx,
+    region,
+    desired.natForwardingRule,
+    natRuleChange,
+    `EXTERNAL, L3_DEFAULT, all ports, on ${desired.natIp}`,
+    progress,
+    record,
+    created,
+  );
 
   // ---- planned replacement: the standby (b) first, then the primary (a); never both at once ----
   const rolling = all(plan, 'vm', 'replace');
@@ -266,7 +261,7 @@ async function replaceMember(
   observed: ObservedHa,
   member: DesiredMember,
   vmName: string,
-  options: HaApplyOptions,
+  options: ApplyOptions,
 ): Promise<void> {
   const region = desired.ha.region;
   const vm = observed.stateful!.members[member.member].vms.find((candidate) => candidate.name === vmName)!;
@@ -290,18 +285,24 @@ async function replaceMember(
     },
   );
   await progress.run(`waiting for ${vm.name} to resync its connection state from its peer (natgw/sync resynced)`, async (step) => {
-    const deadline = ctx.clock.now() + options.healthTimeoutMs;
-    for (;;) {
-      const read = await readNatgwAttributes(ctx, vm.zone, vm.name);
-      const sync = syncStateOf(read.values.sync, read.values.health);
-      if (sync?.resynced === true) return;
-      step.update(read.error ?? (sync === undefined ? 'natgw/sync not reported yet' : `sync ${JSON.stringify(sync)}`));
-      if (ctx.clock.now() >= deadline)
+    let last = 'not reported';
+    await pollUntil(
+      ctx,
+      options,
+      async () => {
+        const read = await readNatgwAttributes(ctx, vm.zone, vm.name);
+        const sync = syncStateOf(read.values.sync, read.values.health);
+        if (sync?.resynced === true) return true;
+        last = read.error ?? read.values.sync ?? 'not reported';
+        step.update(read.error ?? (sync === undefined ? 'natgw/sync not reported yet' : `sync ${JSON.stringify(sync)}`));
+        return undefined;
+      },
+      () => {
         throw new ProvisionError(
-          `the rolling replacement stopped: ${vm.name} did not report resynced (guest attribute natgw/sync) within ${Math.round(options.healthTimeoutMs / 1000)}s (last: ${read.error ?? read.values.sync ?? 'not reported'}). ` +
+          `the rolling replacement stopped: ${vm.name} did not report resynced (guest attribute natgw/sync) within ${Math.round(options.healthTimeoutMs / 1000)}s (last: ${last}). ` +
             'The other NAT VM was not replaced and keeps every connection; check conntrackd on both (the sync firewall rule, udp/3780) and re-run provision.',
         );
-      await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-    }
+      },
+    );
   });
 }

@@ -4,31 +4,45 @@
 import { UsageError } from '../../common/errors.js';
 import { checkMetadataBudget } from '../agent-bundle.js';
 import { getGuestAttributes } from '../gcp/instances.js';
-import { getBackendHealth, type HealthStatus } from '../gcp/load-balancing.js';
-import { listFirewalls } from '../gcp/network.js';
-import { discover, routeWarnings as routeWarningsOf, type Discovery } from '../gateway.js';
-import { lastSegment, NEXT_HOP_DOWN } from '../model.js';
-import { agentPayload, confirm, endsBeforeApply, findCreate, runPreflight, type Found, type Mode, type Run } from '../pipeline.js';
-import { exposureWarnings, readMachineType } from '../preflight.js';
+import type { Discovery } from '../gateway.js';
+import { lastSegment } from '../model.js';
+import {
+  acceptDisruption,
+  endsBeforeApply,
+  findCreate,
+  planAndPreflight,
+  type Found,
+  type Mode,
+  type PlanInputs,
+  type Run,
+} from '../pipeline.js';
 import { printPreflight, renderPlan } from '../report.js';
 import { AUTOHEAL_CHECK, AUTOHEAL_INITIAL_DELAY_SEC, haNames, observeHa, type ObservedHa } from './gateway.js';
 import { gcloudStatefulCommands } from './gcloud.js';
-import { firewallAndRouteLines, haMode, healthCheckLines, healthCheckReport, routeReport } from './mode.js';
+import {
+  checkZonesOption,
+  exposureOf,
+  firewallAndRouteLines,
+  haMode,
+  healthCheckLines,
+  healthCheckReport,
+  lbHealth,
+  routeReport,
+  routeState,
+  stateOf,
+} from './mode.js';
 import {
   desiredStateful,
   knownIps,
-  MEMBERS,
   observeStateful,
   parseHealthAttribute,
   planStateful,
   STATEFUL_TRAFFIC_CHECK,
-  statefulNames,
   syncStateOf,
   UNDOCUMENTED_BEHAVIOUR,
   userCheck,
-  type DesiredStateful,
-  type Member,
 } from './stateful.js';
+import { MEMBERS, statefulNames, type Member } from './members.js';
 import { applyStateful } from './stateful-apply.js';
 import type { Options } from '../options.js';
 import type { CallContext } from '../gcp/call.js';
@@ -50,10 +64,7 @@ async function observeAll(ctx: CallContext, options: Options, zones: string[]): 
 
 /** a's zone then b's: --zones, else where the groups run, else the region's first two zones. */
 function chooseZones(options: Options, discovery: Discovery, observed: ObservedHa): [string, string] {
-  for (const zone of options.zones ?? []) {
-    if (!discovery.zones.includes(zone))
-      throw new UsageError(`--zones: '${zone}' is not a zone of ${options.region} (zones: ${discovery.zones.join(', ')})`);
-  }
+  checkZonesOption(options, discovery);
   const current = MEMBERS.map((member) => lastSegment(observed.stateful?.members[member].mig?.distributionPolicy?.zones?.[0]?.zone));
   const zones = options.zones ?? (current.every((zone) => zone !== '') ? current : discovery.zones.slice(0, 2));
   if (zones.length < 2 || zones[0] === zones[1])
@@ -65,40 +76,29 @@ function chooseZones(options: Options, discovery: Discovery, observed: ObservedH
 
 async function provision(run: Run): Promise<number> {
   const { options, io, ctx, progress } = run;
-  const payload = await agentPayload(options);
-  const discovery = await progress.run(`reading network ${options.network} in ${options.project}/${options.region}`, () =>
-    discover(ctx, options),
-  );
-  const observed = await progress.run(`reading gateway ${options.name}`, () => observeAll(ctx, options, discovery.zones));
-  const zones = chooseZones(options, discovery, observed);
-  const machine = await progress.run(`reading machine type ${options.machineType} in ${zones.join(', ')}`, () =>
-    readMachineType(ctx, options.machineType, zones),
-  );
-  discovery.machineArchitecture = machine.architecture;
-  const build = (from: ObservedHa) => {
+  const build = (from: ObservedHa, { discovery, zones, payload }: PlanInputs<[string, string]>) => {
     const { desired, agentConfig } = desiredStateful({ options, discovery, zones, payload, ips: knownIps(options.name, from) });
     checkMetadataBudget(desired.ha.template.metadata);
     return { desired, agentConfig, plan: planStateful(desired, from) };
   };
-  const { desired, agentConfig, plan } = build(observed);
-  const checks = await runPreflight(
-    ctx,
-    progress,
-    options,
-    discovery,
-    machine,
-    zones,
-    { ...desired.ha.template, tags: [...(desired.ha.template.properties.tags?.items ?? [])] },
-    // Only the NAT IP is a static external address; the internal ones have their own quota.
-    {
-      addresses: plan.changes.some(
-        (change) => change.kind === 'address' && change.action === 'create' && change.name === desired.natAddress.name,
-      )
-        ? 1
-        : 0,
-      vms: findCreate(plan, 'vm'),
-    },
-  );
+  const planned = await planAndPreflight(run, {
+    observe: (discovery) => observeAll(ctx, options, discovery.zones),
+    zones: (discovery, observed) => chooseZones(options, discovery, observed),
+    build,
+    preflight: ({ desired, plan }) => ({
+      vm: { ...desired.ha.template, tags: [...(desired.ha.template.properties.tags?.items ?? [])] },
+      // Only the NAT IP is a static external address; the internal ones have their own quota.
+      needs: {
+        addresses: plan.changes.some(
+          (change) => change.kind === 'address' && change.action === 'create' && change.name === desired.natAddress.name,
+        )
+          ? 1
+          : 0,
+        vms: findCreate(plan, 'vm'),
+      },
+    }),
+  });
+  const { discovery, observed, zones, desired, agentConfig, plan, checks } = planned;
   const commands = gcloudStatefulCommands(desired, observed, plan);
   const natIpText = desired.natIp ?? `(reserved as ${desired.natAddress.name} on apply)`;
   const summary = {
@@ -153,27 +153,21 @@ async function provision(run: Run): Promise<number> {
     return 0;
   }
   const disruptive = plan.changes.filter((change) => change.kind === 'forwardingRule' && change.action === 'replace');
-  if (disruptive.length > 0 && !options.yes) {
-    const what = disruptive.map((change) => `${change.kind} ${change.name} (${change.action})`).join(', ');
-    if (io.stdin.isTTY !== true)
-      throw new UsageError(
-        `the plan replaces ${what}: traffic through it stops meanwhile; no terminal to ask on, so re-run with --yes to accept`,
-      );
-    if (!(await confirm(io, `Apply ${what}? Traffic through it stops meanwhile.`))) {
-      io.stderr.write('Cancelled; nothing was changed.\n');
-      return 1;
-    }
-  }
+  const accepted = await acceptDisruption(options, io, disruptive, (what) => ({
+    refusal: `the plan replaces ${what}: traffic through it stops meanwhile; no terminal to ask on, so re-run with --yes to accept`,
+    question: `Apply ${what}? Traffic through it stops meanwhile.`,
+  }));
+  if (!accepted) return 1;
   const result = await applyStateful(
     ctx,
     { desired, observed, plan },
     async () => {
       const again = await observeAll(ctx, options, discovery.zones);
-      const rebuilt = build(again);
+      const rebuilt = build(again, planned);
       return { desired: rebuilt.desired, observed: again, plan: rebuilt.plan };
     },
     progress,
-    { healthTimeoutMs: options.healthTimeoutMs, pollIntervalMs: options.pollIntervalMs },
+    options,
   );
   if (options.json)
     io.stdout.write(`${JSON.stringify({ ...summary, natIp: result.natIp, userCheck: userCheck(result.natIp), result }, null, 2)}\n`);
@@ -187,20 +181,6 @@ async function provision(run: Run): Promise<number> {
   }
   return 0;
 }
-
-type LbHealth = { states: HealthStatus[]; error?: string };
-
-async function lbHealth(ctx: CallContext, region: string, service: string | undefined, groups: string[]): Promise<LbHealth> {
-  if (service === undefined) return { states: [] };
-  try {
-    return { states: (await Promise.all(groups.map((group) => getBackendHealth(ctx, region, service, group)))).flat() };
-  } catch (error) {
-    return { states: [], error: (error as Error).message };
-  }
-}
-
-const stateOf = (lb: LbHealth, vm: string) =>
-  lb.states.find((status) => lastSegment(status.instance) === vm)?.healthState ?? (lb.error === undefined ? 'UNKNOWN' : 'UNREADABLE');
 
 async function status(run: Run, found: Found): Promise<number> {
   const { options, io, ctx } = run;
@@ -248,14 +228,8 @@ async function status(run: Run, found: Found): Promise<number> {
       inIlb && inNlb ? 'active' : !inIlb && !inNlb ? 'standby' : `active in the ${inIlb ? 'internal' : 'external'} load balancer only`;
     return { ...vm, role };
   });
-  const routeWarnings = observed.route === undefined ? [] : routeWarningsOf(observed.route);
-  const routeOk =
-    observed.route !== undefined &&
-    (observed.route.nextHopIlb ?? '') !== '' &&
-    !routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
-  const network = lastSegment(observed.backendService?.network ?? observed.route?.network) || options.network;
-  const warnings =
-    groups.length === 0 ? [] : exposureWarnings(options.project, network, options.name, [names.vmTag], await listFirewalls(ctx));
+  const { routeWarnings, routeOk } = routeState(observed);
+  const warnings = groups.length === 0 ? [] : await exposureOf(ctx, options, observed);
   const syncDown = backends.filter((vm) => vm.sync !== null && vm.sync.peerUp === false).map((vm) => vm.name);
   const serving = routeOk && active.ilb !== undefined && active.nlb !== undefined && parts.natForwardingRule !== undefined;
   const healthyEverywhere = serving && syncDown.length === 0;
@@ -334,5 +308,3 @@ async function status(run: Run, found: Found): Promise<number> {
 }
 
 export const statefulMode: Mode = { provision, status, destroy: (run, found) => haMode.destroy(run, found) };
-
-export type { DesiredStateful };

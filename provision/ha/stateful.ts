@@ -43,8 +43,6 @@ import {
 } from './gateway.js';
 import { MEMBERS, observedVms, statefulNames, type Member, type ObservedMember, type ObservedStateful } from './members.js';
 
-export { MEMBERS, statefulNames, type Member, type ObservedMember, type ObservedStateful, type StatefulNames } from './members.js';
-
 /** Each VM SNATs to the shared NAT IP from its own half of the ports, so the two never make the same translation. */
 export const PORT_HALVES: Record<Member, string> = { a: '1024-33279', b: '33280-65535' };
 /** conntrackd's FTFW link between the two NAT VMs (UDP), and the agents asking each other for their flow counts (TCP). */

@@ -4,15 +4,19 @@ import {
   applyDeletions,
   applyFirewallChanges,
   commonDeleters,
+  externalAddress,
   findChange,
+  pollUntil,
+  reserveAddress,
   rollBackOnRefusal,
+  serialTail,
+  type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
-import { deleteAddress, getAddress, insertAddress, setAddressLabels } from '../gcp/addresses.js';
+import { getAddress, setAddressLabels } from '../gcp/addresses.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import {
   deleteInstance,
-  getSerialOutput,
   insertInstance,
   readHealthAttribute,
   setInstanceLabels,
@@ -21,16 +25,10 @@ import {
   type Instance,
 } from '../gcp/instances.js';
 import { getImageFromFamily } from '../gcp/network.js';
-import { deleteFirewall } from '../gcp/firewalls.js';
 import { deleteRoute, insertRoute } from '../gcp/routes.js';
 import type { Desired, Observed } from '../model.js';
 import type { Change, Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
-
-export interface ApplyOptions {
-  healthTimeoutMs: number;
-  pollIntervalMs: number;
-}
 
 export interface ApplyResult {
   natIp: string;
@@ -82,28 +80,25 @@ export async function waitHealthy(
 ): Promise<string> {
   return progress.run(
     `waiting for the agent on ${instance} to report healthy`,
-    async (step) => {
-      const deadline = ctx.clock.now() + options.healthTimeoutMs;
+    (step) => {
       let last = '(not reported yet)';
-      for (;;) {
-        const read = await readHealthAttribute(ctx, zone, instance);
-        if (read.value !== undefined) last = read.value;
-        if (last === 'ok') return last;
-        step.update(`health: ${last}${read.error === undefined ? '' : ` (last read failed, retrying: ${read.error})`}`);
-        if (ctx.clock.now() >= deadline) break;
-        await ctx.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - ctx.clock.now())));
-      }
-      const serial = await getSerialOutput(ctx, zone, instance);
-      const tail = serial
-        .trimEnd()
-        .split('\n')
-        .slice(-30)
-        .map((line) => `    ${line}`)
-        .join('\n');
-      throw new ProvisionError(
-        `the agent on ${instance} did not report healthy within ${Math.round(options.healthTimeoutMs / 1000)}s (last health: ${last}).\n` +
-          `The route was not created, so no client traffic goes to this VM. Last lines of its serial console:\n${tail || '    (empty)'}\n` +
-          `Fix the cause (see also: gcloud compute instances get-serial-port-output ${instance} --zone ${zone}) and re-run provision; it resumes where it stopped.`,
+      return pollUntil(
+        ctx,
+        options,
+        async () => {
+          const read = await readHealthAttribute(ctx, zone, instance);
+          if (read.value !== undefined) last = read.value;
+          if (last === 'ok') return last;
+          step.update(`health: ${last}${read.error === undefined ? '' : ` (last read failed, retrying: ${read.error})`}`);
+          return undefined;
+        },
+        async () => {
+          throw new ProvisionError(
+            `the agent on ${instance} did not report healthy within ${Math.round(options.healthTimeoutMs / 1000)}s (last health: ${last}).\n` +
+              `The route was not created, so no client traffic goes to this VM. Last lines of its serial console:\n${await serialTail(ctx, zone, instance, 30)}\n` +
+              `Fix the cause (see also: gcloud compute instances get-serial-port-output ${instance} --zone ${zone}) and re-run provision; it resumes where it stopped.`,
+          );
+        },
       );
     },
     () => 'healthy',
@@ -143,16 +138,7 @@ async function applyProvisionSteps(
   const addressChange = findChange(plan, 'address');
   let natIp = observed.address?.address ?? '';
   if (addressChange?.action === 'create') {
-    await progress.run(`creating address ${desired.address.name}`, async () => {
-      await insertAddress(ctx, region, {
-        name: desired.address.name,
-        description: desired.address.description,
-        labels: desired.address.labels,
-        addressType: 'EXTERNAL',
-        networkTier: 'PREMIUM',
-      });
-    });
-    created.add(`address ${desired.address.name}`, () => deleteAddress(ctx, region, desired.address.name));
+    await reserveAddress(ctx, region, progress, `creating address ${desired.address.name}`, externalAddress(desired.address), created);
     const reserved = await getAddress(ctx, region, desired.address.name);
     if (reserved?.address === undefined || reserved.address === null)
       throw new ProvisionError(`address ${desired.address.name} was created but has no IP yet; re-run`);
@@ -167,10 +153,7 @@ async function applyProvisionSteps(
   }
 
   // ---- firewalls ----
-  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, (change) => {
-    record(change);
-    if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-  });
+  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, record, created);
 
   // ---- instance and route ----
   const instanceChange = findChange(plan, 'instance');

@@ -1,29 +1,27 @@
 // Single mode: one NAT VM with a static IP and a next-hop-instance route.
-import { UsageError } from '../../common/errors.js';
 import { checkMetadataBudget } from '../agent-bundle.js';
 import { applyDestroy, applyProvision } from './apply.js';
 import { ProvisionError } from '../gcp/call.js';
 import { getMig } from '../gcp/instance-groups.js';
 import { getGuestAttributes } from '../gcp/instances.js';
 import { listFirewalls } from '../gcp/network.js';
-import { chooseZone, desiredState, discover, observe } from '../gateway.js';
+import { chooseZone, desiredState, observe } from '../gateway.js';
 import { gcloudCommands, gcloudDestroyCommands } from './gcloud.js';
 import { haNames } from '../ha/gateway.js';
-import { statefulNames } from '../ha/stateful.js';
+import { statefulNames } from '../ha/members.js';
 import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, resourceNames, shortLink, type Observed } from '../model.js';
 import { plan as makePlan, planDestroy } from './plan.js';
 import {
-  agentPayload,
-  confirm,
+  acceptDisruption,
   confirmAndDestroy,
   endsBeforeApply,
   findCreate,
-  runPreflight,
+  planAndPreflight,
   type Found,
   type Mode,
   type Run,
 } from '../pipeline.js';
-import { exposureWarnings, readMachineType } from '../preflight.js';
+import { exposureWarnings } from '../preflight.js';
 import { printPreflight, renderPlan, routeWarningLines } from '../report.js';
 
 export const SINGLE_INSTANCE_WARNING =
@@ -32,38 +30,33 @@ export const SINGLE_INSTANCE_WARNING =
 
 async function provision(run: Run): Promise<number> {
   const { options, io, ctx, progress } = run;
-  // Everything local first: a bad bundle or script fails before any API call.
-  const payload = await agentPayload(options);
-
-  const discovery = await progress.run(`reading network ${options.network} in ${options.project}/${options.region}`, () =>
-    discover(ctx, options),
-  );
   const names = resourceNames(options.name);
-  const observed = await progress.run(`reading gateway ${options.name}`, () =>
-    observe(ctx, { names, region: options.region, zones: discovery.zones, natIp: options.natIp }),
-  );
-  const haMigs = await Promise.all(
-    [haNames(options.name).mig, statefulNames(options.name).mig.a].map((name) => getMig(ctx, options.region, name)),
-  );
-  const haMig = haMigs.find((mig) => mig !== undefined && ownerFromDescription(mig.description) === options.name);
-  if (haMig !== undefined) {
-    throw new ProvisionError(
-      `gateway ${options.name} runs in HA mode (managed instance group ${haMig.name}); switching to single mode is not done in place: ` +
-        `run 'natgw destroy' for it first (its NAT IPs go away), then provision without --ha, or keep it and add --ha`,
-    );
-  }
-  const zone = chooseZone(options, discovery.zones, observed);
-  const machine = await progress.run(`reading machine type ${options.machineType} in ${zone}`, () =>
-    readMachineType(ctx, options.machineType, [zone]),
-  );
-  discovery.machineArchitecture = machine.architecture;
-  const { desired, agentConfig } = desiredState({ options, discovery, zone, payload });
-  checkMetadataBudget(desired.instance.metadata);
-  const plan = makePlan(desired, observed);
-  const checks = await runPreflight(ctx, progress, options, discovery, machine, [zone], desired.instance, {
-    addresses: findCreate(plan, 'address'),
-    vms: findCreate(plan, 'instance'),
+  const { observed, zones, desired, agentConfig, plan, checks } = await planAndPreflight(run, {
+    observe: (discovery) => observe(ctx, { names, region: options.region, zones: discovery.zones, natIp: options.natIp }),
+    refuseOtherMode: async () => {
+      const haMigs = await Promise.all(
+        [haNames(options.name).mig, statefulNames(options.name).mig.a].map((name) => getMig(ctx, options.region, name)),
+      );
+      const haMig = haMigs.find((mig) => mig !== undefined && ownerFromDescription(mig.description) === options.name);
+      if (haMig !== undefined) {
+        throw new ProvisionError(
+          `gateway ${options.name} runs in HA mode (managed instance group ${haMig.name}); switching to single mode is not done in place: ` +
+            `run 'natgw destroy' for it first (its NAT IPs go away), then provision without --ha, or keep it and add --ha`,
+        );
+      }
+    },
+    zones: (discovery, observed): [string] => [chooseZone(options, discovery.zones, observed)],
+    build: (observed, { discovery, zones: [zone], payload }) => {
+      const { desired, agentConfig } = desiredState({ options, discovery, zone, payload });
+      checkMetadataBudget(desired.instance.metadata);
+      return { desired, agentConfig, plan: makePlan(desired, observed) };
+    },
+    preflight: ({ desired, plan }) => ({
+      vm: desired.instance,
+      needs: { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'instance') },
+    }),
   });
+  const [zone] = zones;
   const warnings = [SINGLE_INSTANCE_WARNING, ...checks.warnings];
   const commands = gcloudCommands(desired, observed, plan);
   const summary = {
@@ -106,20 +99,12 @@ async function provision(run: Run): Promise<number> {
     return 0;
   }
   const replacing = plan.changes.filter((change) => change.action === 'replace' && change.kind === 'instance');
-  if (replacing.length > 0 && !options.yes) {
-    if (io.stdin.isTTY !== true)
-      throw new UsageError(
-        'the plan replaces the NAT VM (clients lose egress meanwhile); no terminal to ask on, so re-run with --yes to accept',
-      );
-    if (!(await confirm(io, 'Replace the NAT VM? Clients lose internet egress until the new VM is healthy.'))) {
-      io.stderr.write('Cancelled; nothing was changed.\n');
-      return 1;
-    }
-  }
-  const result = await applyProvision(ctx, desired, observed, plan, progress, {
-    healthTimeoutMs: options.healthTimeoutMs,
-    pollIntervalMs: options.pollIntervalMs,
-  });
+  const accepted = await acceptDisruption(options, io, replacing, () => ({
+    refusal: 'the plan replaces the NAT VM (clients lose egress meanwhile); no terminal to ask on, so re-run with --yes to accept',
+    question: 'Replace the NAT VM? Clients lose internet egress until the new VM is healthy.',
+  }));
+  if (!accepted) return 1;
+  const result = await applyProvision(ctx, desired, observed, plan, progress, options);
   if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result }, null, 2)}\n`);
   else {
     io.stdout.write(
