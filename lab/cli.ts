@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../common/errors.js';
+import { STATEFUL_TRAFFIC_CHECK, TRAFFIC_CHECK } from '../provision/ha/checks.js';
 import type { FailoverMode } from './failover.js';
 import type { LabCloud } from './gce.js';
 
@@ -34,7 +35,10 @@ the real provisioner, startup script, agent, traffic and Prometheus. Nothing is 
 const FAILOVER_FLAGS = ['mode', 'flows', 'no-sync', 'bulk', 'failure-delay-ms', 'json'] as const;
 const FAILOVER_MODES = ['stateful', 'ha'] as const satisfies readonly FailoverMode[];
 /** The traffic health check's interval each mode's provision sets: --failure-delay-ms picks a moment in one. */
-const HEALTH_CHECK_INTERVAL_MS: Record<FailoverMode, number> = { stateful: 1000, ha: 2000 };
+const HEALTH_CHECK_INTERVAL_MS: Record<FailoverMode, number> = {
+  stateful: STATEFUL_TRAFFIC_CHECK.checkIntervalSec * 1000,
+  ha: TRAFFIC_CHECK.checkIntervalSec * 1000,
+};
 
 function parseFlows(value: string | undefined): number {
   if (value === undefined) return DEFAULT_FLOWS;

@@ -17,8 +17,6 @@ const SEQUENCE_EVERY_MS = 100;
 const NEW_FLOW_EVERY_MS = 100;
 /** New connections that must work before the failure: the loop proves the path first, or its recovery means nothing. */
 const NEW_FLOWS_BEFORE_FAILURE = 5;
-/** The health checks' interval stateful provision sets (GCE's minimum): a host failure can land anywhere in one such cycle. */
-export const HEALTH_CHECK_CYCLE_MS = 1000;
 /** How long the new-connection loop and the bulk transfer keep going after the failure. */
 const SECONDS_AFTER_FAILURE = 12;
 
@@ -40,8 +38,8 @@ export interface MeasuredSetup {
   failHost(vm: LabVm): Promise<void>;
   /** When each load balancer started sending new connections to `to` only, in ms after `since` (null: it did not). */
   loadBalancerMoves?(since: number, to: LabVm): Record<string, number | null>;
-  /** The traffic health check's interval, when it is not HEALTH_CHECK_CYCLE_MS. */
-  healthCheckCycleMs?: number;
+  /** The traffic health check's interval: a host failure can land anywhere in one such cycle. */
+  healthCheckCycleMs: number;
 }
 
 /** Stateful HA: one NAT VM active, the other standing by; the active is the one that fails. */
@@ -72,7 +70,7 @@ export interface FailoverOptions {
   syncTimeoutMs?: number;
   /** Default: a host failure of the active NAT VM. */
   disruption?: Disruption;
-  /** Added before the failure, from 0 to the health check's interval (HEALTH_CHECK_CYCLE_MS) - 1; default random. */
+  /** Added before the failure, from 0 to the health check's interval - 1; default random. */
   failureDelayMs?: number;
   /** Progress, one line at a time, for the human output. */
   say?: (line: string) => void;
@@ -410,9 +408,9 @@ async function measure(
     run: (vm: LabVm) => setup.failHost(vm),
   };
   // The set-up waits on health events, so without this every run would fail the host at the same moment of the probe
-  // cycle; that moment decides whether detection takes 1 s or nearly 2 s, and with it whether TCP's retransmission at
-  // ~1.4 s or the one at ~3 s is the first to get through. A real host fails at any moment.
-  const failureDelayMs = options.failureDelayMs ?? Math.floor(Math.random() * (setup.healthCheckCycleMs ?? HEALTH_CHECK_CYCLE_MS));
+  // cycle; that moment decides how long detection takes, and with it which of TCP's retransmissions (~1.4 s, ~3 s) is
+  // the first to get through. A real host fails at any moment.
+  const failureDelayMs = options.failureDelayMs ?? Math.floor(Math.random() * setup.healthCheckCycleMs);
   await delay(failureDelayMs);
   const routedTo = await setup.activeBackends();
   if (!routedAsBefore(routedTo))
@@ -454,13 +452,13 @@ async function measure(
   await bulkServer?.stop('SIGTERM', 1000);
 
   const survivors = flows.filter(survives);
-  const lost = flows.filter((flow) => !survives(flow));
+  const all = outcomeOf(flows);
   const newFlows = outageAfter(attempts, failedAt, NEW_FLOW_EVERY_MS);
   const report: FailoverMeasurement = {
-    flows: flows.length,
-    survived: survivors.length,
+    flows: all.flows,
+    survived: all.survived,
     resets: flows.filter((flow) => flow.error === 'ECONNRESET' || flow.error === 'EPIPE').length,
-    hung: lost.filter((flow) => flow.error === undefined).length,
+    hung: all.failures.hung ?? 0,
     maxGapMs: Math.max(0, ...survivors.map((flow) => flow.maxGapMs)),
     newFlowsRecoveredMs: newFlows.recoveredAfterMs ?? null,
     clientsMovedAfterMs: clientsMovedAt === undefined ? null : clientsMovedAt - failedAt,
@@ -469,7 +467,7 @@ async function measure(
     failed: failing.name,
     survivor: survivor.name,
     serverResets,
-    failures: countBy(lost, (flow) => flow.error ?? 'hung'),
+    failures: all.failures,
     newFlows: { attempts: attempts.filter((attempt) => attempt.at >= failedAt).length, failed: newFlows.failedAttempts },
     ...(bulk === undefined ? {} : { bulk: bulkResult(bulk) }),
   };

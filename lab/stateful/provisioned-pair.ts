@@ -90,6 +90,17 @@ async function cutSyncLink(cloud: LabCloud, vms: LabVm[]): Promise<void> {
 }
 
 /** When each of `lbs` started sending new connections to `to` only, in ms after `since` (null: it did not). */
+/** The interval of the health check provision gave a load balancer, as the lab's Compute API holds it. */
+export function trafficCheckIntervalMs(cloud: LabCloud, forwardingRule: string): number {
+  const at = (link: unknown) => cloud.store.getByPath(String(link ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
+  const rule = cloud.store.get(LAB_PROJECT, `regions/${LAB_REGION}`, 'forwardingRules', forwardingRule);
+  const service = at(rule?.backendService);
+  const check = at(((service?.healthChecks as unknown[] | undefined) ?? [])[0]);
+  const intervalMs = Number(check?.checkIntervalSec) * 1000;
+  if (!(intervalMs > 0)) throw new Error(`no health check with an interval behind ${forwardingRule}`);
+  return intervalMs;
+}
+
 export function loadBalancerMovesOf(cloud: LabCloud, lbs: readonly string[]): (since: number, to: LabVm) => Record<string, number | null> {
   return (since, to) =>
     Object.fromEntries(
@@ -179,6 +190,7 @@ export function buildProvisionedPair(options: { sync: boolean; say?: (line: stri
       activeBackends: async () => cloud.lab.activeBackendsOf(INTERNAL_LB),
       failHost: (vm) => cloud.lab.failHost(vm.name),
       loadBalancerMoves: loadBalancerMovesOf(cloud, [INTERNAL_LB, EXTERNAL_LB]),
+      healthCheckCycleMs: trafficCheckIntervalMs(cloud, INTERNAL_LB),
       provision,
       close: () => cloud.close(),
     };

@@ -163,6 +163,7 @@ export async function buildProgrammedPair(options: ProgrammedPairOptions): Promi
       client: CLIENTS[0].name,
       bulkClient: CLIENTS[1].name,
       sync: options.sync,
+      healthCheckCycleMs: LAB_TRAFFIC_CHECK.intervalSeconds * 1000,
       // The clients' route is what the emulated internal load balancer moves here.
       activeBackends: () => defaultGateways(lab, CLIENTS[0].name),
       failHost: async (vm) => {

@@ -39,31 +39,12 @@ import {
   type ResourceNames,
 } from '../model.js';
 import type { Options } from '../options.js';
+import { TRAFFIC_CHECK, type CheckTiming } from './checks.js';
 import { observedVms, statefulNames, type ObservedStateful, type ObservedVm } from './members.js';
 import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 
 // ---- timing: the numbers docs/ha.md explains ----
 
-export interface CheckTiming {
-  checkIntervalSec: number;
-  timeoutSec: number;
-  healthyThreshold: number;
-  unhealthyThreshold: number;
-  requestPath: string;
-}
-
-/**
- * Traffic health (load balancer): the agent's /healthz, which includes the egress probe and draining. A dead or
- * draining VM is out after unhealthyThreshold failed probes: ≈ 2 × 2 s (+ up to 2 s timeout) ≈ 4–6 s, inside the
- * 10 s failover target together with load-balancer programming.
- */
-export const TRAFFIC_CHECK: CheckTiming = {
-  checkIntervalSec: 2,
-  timeoutSec: 2,
-  healthyThreshold: 2,
-  unhealthyThreshold: 2,
-  requestPath: '/healthz',
-};
 /**
  * Liveness (autohealing): /livez = agent alive, ruleset and forwarding in place; no egress probe, so an internet
  * outage never makes the MIG recreate every VM. Slower on purpose: recreating is expensive and loses the VM's flows.

@@ -13,9 +13,9 @@ import {
   observeHa,
   planDestroyHa,
   planHa,
-  TRAFFIC_CHECK,
   type ObservedHa,
 } from './gateway.js';
+import { TRAFFIC_CHECK } from './checks.js';
 import { applyDestroyHa, applyHa, natIpByVm } from './apply.js';
 import { gcloudDestroyHaCommands, gcloudHaCommands } from './gcloud.js';
 import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, shortLink } from '../model.js';

@@ -37,11 +37,11 @@ import {
   observeStateful,
   parseHealthAttribute,
   planStateful,
-  STATEFUL_TRAFFIC_CHECK,
   syncStateOf,
   UNDOCUMENTED_BEHAVIOUR,
   userCheck,
 } from './stateful.js';
+import { STATEFUL_TRAFFIC_CHECK } from './checks.js';
 import { MEMBERS, statefulNames, type Member } from './members.js';
 import { applyStateful } from './stateful-apply.js';
 import type { Options } from '../options.js';

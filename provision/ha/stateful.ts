@@ -37,31 +37,16 @@ import {
   planStaleTemplates,
   planTemplate,
   vmNameFor,
-  type CheckTiming,
   type DesiredHa,
   type ObservedHa,
 } from './gateway.js';
+import { STATEFUL_TRAFFIC_CHECK } from './checks.js';
 import { MEMBERS, observedVms, statefulNames, type Member, type ObservedMember, type ObservedStateful } from './members.js';
 
 /** Each VM SNATs to the shared NAT IP from its own half of the ports, so the two never make the same translation. */
 export const PORT_HALVES: Record<Member, string> = { a: '1024-33279', b: '33280-65535' };
 /** conntrackd's FTFW link between the two NAT VMs (UDP), and the agents asking each other for their flow counts (TCP). */
 export const SYNC_PORT = 3780;
-
-/**
- * GCE's minimums (1 s interval and timeout, unhealthy after 1): detection is the failover gap, so as fast as GCE allows.
- * The agent holds each probe 850 ms before it answers, so a probe is in flight 85 % of the time and a host that dies is
- * seen within 1.15 s instead of up to 2 s: soon enough for the clients' TCP retransmission at ~1.4 s to get through
- * (docs/stateful-ha.md). 150 ms are left for the answer to beat the 1 s timeout; a late answer costs one needless
- * failover, which the synced state makes harmless. Healthy after 2 keeps a flapping VM from taking the traffic back at once.
- */
-export const STATEFUL_TRAFFIC_CHECK: CheckTiming = {
-  checkIntervalSec: 1,
-  timeoutSec: 1,
-  healthyThreshold: 2,
-  unhealthyThreshold: 1,
-  requestPath: '/healthz/hold/850',
-};
 
 /** Health-check sources of an external passthrough Network Load Balancer (backend-service based), besides 35.191.0.0/16. */
 export const NLB_HEALTH_CHECK_RANGES = ['209.85.152.0/22', '209.85.204.0/22'];

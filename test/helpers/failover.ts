@@ -19,13 +19,11 @@ export function assertFlowsCameThrough(t: Test, report: FailoverReport, flows: n
     `the load balancers moved to the survivor (${JSON.stringify(report.loadBalancersMovedAfterMs ?? report.clientsMovedAfterMs)})`,
   );
   // The probe in flight when the host died times out within 1.15 s (held 850 ms of the 1 s timeout, agent/app.ts); the
-  // internal load balancer acts 200 ms later in the lab. Without the hold this is up to 2.2 s, half the time over.
-  const internalMove = Object.entries(report.loadBalancersMovedAfterMs ?? {}).find(
-    ([lb]) => lb.endsWith('-fr') && !lb.endsWith('-nat-fr'),
-  )?.[1];
+  // internal load balancer acts 200 ms later in the lab, and the measurement looks every 100 ms. Without the hold this
+  // is up to 2.3 s, half the time over.
   t.ok(
-    internalMove !== undefined && internalMove !== null && internalMove <= 1150 + 200 + 400,
-    `the internal load balancer moved ${internalMove} ms after the failure: within the held probe's timeout, its programming delay and 400 ms of slack`,
+    report.clientsMovedAfterMs !== null && report.clientsMovedAfterMs <= 1150 + 200 + 100 + 400,
+    `the clients moved ${report.clientsMovedAfterMs} ms after the failure: within the held probe's timeout, the load balancer's programming delay, the look's interval and 400 ms of slack`,
   );
   // A flow through the failed VM cannot resume before the clients are moved to the survivor: a shorter longest pause
   // means the failed VM did not carry the flows, and the run measured nothing.
