@@ -231,7 +231,19 @@ export class Agent {
    * leaves out what is not this VM's fault (the egress probe, draining), for autohealing: a VM is only recreated when
    * recreating it can help.
    */
-  async health(scope: 'traffic' | 'liveness' = 'traffic'): Promise<HealthReport> {
+  health(scope: 'traffic' | 'liveness' = 'traffic'): Promise<HealthReport> {
+    // Probes arrive together (several GCE probers per load balancer, two load balancers in stateful HA): the ones that
+    // come while a check of their scope is under way share its answer instead of each listing the kernel again.
+    const running = this.healthChecks.get(scope);
+    if (running !== undefined) return running;
+    const check = this.checkHealth(scope).finally(() => this.healthChecks.delete(scope));
+    this.healthChecks.set(scope, check);
+    return check;
+  }
+
+  private readonly healthChecks = new Map<'traffic' | 'liveness', Promise<HealthReport>>();
+
+  private checkHealth(scope: 'traffic' | 'liveness'): Promise<HealthReport> {
     return this.exclusive(async () => {
       let inspection: Inspection | undefined;
       let inspectionError: string | undefined;

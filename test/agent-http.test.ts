@@ -199,3 +199,22 @@ t.test('/healthz/hold/MS: a healthy answer waits MS, an unhealthy one comes at o
   const unhealthy = await app.inject({ method: 'GET', url: '/healthz/hold/900' });
   t.equal(unhealthy.statusCode, 503, 'unhealthy: 503 at once, its hold never released');
 });
+
+t.test('probes that arrive together share one look at the kernel', async (t) => {
+  const { netfilter, app } = await startAgent(t, CONFIG);
+  const looks = () => netfilter.commands.length;
+  let before = looks();
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  const perCheck = looks() - before;
+  t.ok(perCheck > 0, `one check lists the kernel (${perCheck} commands)`);
+  before = looks();
+  const answers = await Promise.all([1, 2, 3, 4].map(() => app.inject({ method: 'GET', url: '/healthz' })));
+  t.same(
+    answers.map((answer) => answer.statusCode),
+    [200, 200, 200, 200],
+  );
+  t.equal(looks() - before, perCheck, 'four probes at once: the commands of one check');
+  before = looks();
+  await app.inject({ method: 'GET', url: '/healthz' });
+  t.equal(looks() - before, perCheck, 'a later probe looks again');
+});
