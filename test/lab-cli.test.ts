@@ -1,3 +1,4 @@
+// natgw-test: exclusive — it drives the one lab the CLI allows per machine (natgw lab up/down) and compares the namespace list.
 // natgw lab up / status / exec / down, as a user drives them from two terminals.
 import { spawn } from 'node:child_process';
 import t from 'tap';

@@ -1,3 +1,4 @@
+// natgw-test: exclusive — it measures pauses under 10 Gbit/s of bulk traffic.
 // Failover under load: iperf3 pushes bulk traffic through the active NAT VM while it dies; the long-lived flows must
 // still carry on, and the report states what the state sync cost on the wire.
 import t from 'tap';

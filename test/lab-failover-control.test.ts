@@ -1,3 +1,4 @@
+// natgw-test: exclusive — it measures a failover against its health-check timing.
 // The control for test/lab-failover.test.ts: the same failure with state sync off must lose the flows, or the
 // measurement could not tell a working failover from a broken one.
 import t from 'tap';

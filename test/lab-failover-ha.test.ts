@@ -1,3 +1,4 @@
+// natgw-test: exclusive — it measures pauses and recovery in milliseconds.
 // What plain HA (`natgw provision --ha`, no state sync) does to established flows, as a user measures it:
 // `natgw lab failover --mode ha --flows 100 --json`. The load balancer spreads the flows over both NAT VMs, each
 // translating to its own NAT IP; one fails like a host. Its flows are lost (GCE keeps an established TCP flow on its

@@ -1,3 +1,4 @@
+// natgw-test: exclusive — it measures pauses during a rolling replacement.
 // Planned replacement in stateful mode: `natgw provision --ha --stateful` run again with another machine type replaces
 // both NAT VMs (the standby first, then the active, each only once its successor holds the flows) while 100
 // long-lived flows run; none may be lost.

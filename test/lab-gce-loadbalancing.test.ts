@@ -1,3 +1,4 @@
+// natgw-test: exclusive — health-check and programming delays are asserted against their emulated timing.
 // GCE passthrough load balancing as the lab emulates it, driven by the resources STATEFUL.md names inserted into the
 // lab's Compute API, with NAT programmed by the test on the backend VMs (no agent): the failover policy moving the ILB
 // and the NLB each on its own, the window between them, connection persistence deciding whether an established flow

@@ -1,3 +1,4 @@
+// natgw-test: exclusive — failed connections are bounded by one health-check cycle.
 // HA in the lab: NAT VMs behind the emulated internal load balancer (health-checked, L4-hashed multipath routes).
 // Failover times are reported, not asserted: the ≤ 10 s goal is tracked by the benchmark.
 import t from 'tap';

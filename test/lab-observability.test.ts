@@ -1,3 +1,4 @@
+// natgw-test: exclusive — Prometheus' 1 s scrapes and alert evaluation are checked against increase()'s extrapolation.
 // A real Prometheus in the lab scrapes the agent: byte counts against what a client really sent, alert rules evaluated
 // on live data, the dashboard's metrics present, translation and drop logs written.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -67,9 +68,20 @@ t.test('Prometheus scrapes the agent in the lab', async (t) => {
       ]);
       return Number((JSON.parse(stdout) as { data: { result: { value: [number, string] }[] } }).data.result[0]?.value[1]);
     };
-    // Two scrapes apart, so the sample before the upload is one taken before it began.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    const before = Date.now() / 1000;
+    // A scrape taken after this moment: once it is stored, its sample is known to predate the upload.
+    const scrapeAfter = async (moment: number) => {
+      let at = 0;
+      await natLab.waitUntil(
+        `Prometheus has scraped the agent after ${moment}`,
+        async () => {
+          at = Number((await query('timestamp(up{job="natgw"})'))[0]?.value[1] ?? 0);
+          return at > moment;
+        },
+        30_000,
+      );
+      return at;
+    };
+    const before = await scrapeAfter(Date.now() / 1000);
     const { stdout } = await lab.exec('private', [
       'curl',
       '-sS',
@@ -80,8 +92,8 @@ t.test('Prometheus scrapes the agent in the lab', async (t) => {
       `http://${INTERNET.server}/upload`,
     ]);
     t.equal(stdout.trim(), String(UPLOAD_BYTES), 'the internet host received every byte');
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    const after = Date.now() / 1000;
+    // The first scrape that began after the upload ended counts every byte of it.
+    const after = await scrapeAfter(Date.now() / 1000);
     const counted = (await queryAt(metric, after)) - (await queryAt(metric, before));
     // Lower bound: the body itself. Upper: TCP/IP headers (~4 % at MSS 1420) and the HTTP request.
     t.ok(

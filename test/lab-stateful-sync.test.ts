@@ -1,3 +1,4 @@
+// natgw-test: exclusive — a failover against health-check timing.
 // The kernel half of stateful HA alone, on a lab-programmed pair (lab/stateful/stateful-lab.ts: two NAT VMs SNAT to
 // one shared IP, the fabric moves it when its health check fails). test/lab-failover*.test.ts measure the pair that
 // `natgw provision --ha --stateful` builds, with sync and without; what only a hand-built pair can show stays here:

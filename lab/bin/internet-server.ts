@@ -33,9 +33,25 @@ async function main(): Promise<void> {
       return;
     }
     if (url.pathname === '/bytes') {
-      // A bounded body: the client paces it with --limit-rate, the server never sends more than asked.
+      // A bounded body: the server never sends more than asked. `rate` (bytes/s) paces it here, a tenth every 100 ms;
+      // without it the client paces it (curl --limit-rate).
       let remaining = Math.min(Number(url.searchParams.get('n') ?? '0'), 1024 ** 3);
+      const rate = Number(url.searchParams.get('rate') ?? '0');
       response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(remaining) });
+      if (rate >= 1000) {
+        const piece = Buffer.alloc(Math.ceil(rate / 10), 0x61);
+        const timer = setInterval(() => {
+          const size = Math.min(piece.length, remaining);
+          remaining -= size;
+          response.write(piece.subarray(0, size));
+          if (remaining <= 0) {
+            clearInterval(timer);
+            response.end();
+          }
+        }, 100);
+        response.on('close', () => clearInterval(timer));
+        return;
+      }
       const pump = () => {
         while (remaining > 0) {
           const piece = CHUNK.subarray(0, Math.min(CHUNK.length, remaining));

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// `npm test`: every test file, scheduled for the machine it runs on, in three phases.
+//   1. unit files (no root, no namespaces): many at once, CPU-bound; as root they run as the unprivileged user
+//      `nobody` on a copy of the tree (.ci/unit-as-user), which proves they need neither root nor write access to the checkout;
+//   2. lab files that share the box well: as many at once as there are cores (each lab is its own set of namespaces);
+//   3. lab files marked `// natgw-test: exclusive` in their first lines, one at a time with nothing else running:
+//      they measure (pauses, throughput, 20,000 connections against a deadline) or use the one lab the CLI allows.
+// Prints each phase's tap summary and one closing `N passed, N failed[, N skipped]` line for CI; exits non-zero when
+// any phase failed. Arguments narrow the run to files whose path contains one of them (`npm test -- lab-config`).
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const EXCLUSIVE_MARK = /^\/\/ natgw-test: exclusive\b/m;
+const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+const isRoot = process.getuid?.() === 0;
+const filters = process.argv.slice(2);
+
+const all = readdirSync(path.join(root, 'test'))
+  .filter((name) => name.endsWith('.test.ts'))
+  .map((name) => `test/${name}`)
+  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
+  .sort();
+const isLab = (file) => /^test\/(lab|install)-/.test(file);
+const isExclusive = (file) => EXCLUSIVE_MARK.test(readFileSync(path.join(root, file), 'utf8').slice(0, 4000));
+
+const phases = [
+  { name: 'unit', files: all.filter((file) => !isLab(file)), jobs: Math.max(2, cores * 2) },
+  { name: 'lab, shared', files: all.filter((file) => isLab(file) && !isExclusive(file)), jobs: Math.max(1, cores) },
+  { name: 'lab, exclusive', files: all.filter((file) => isLab(file) && isExclusive(file)), jobs: 1 },
+];
+
+/** Runs a command with inherited output, teeing stdout so the tap summary can be read. */
+function run(command, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    let tail = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk.toString()).slice(-20_000);
+    });
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal === null ? 1 : 128), tail }));
+  });
+}
+
+const summaryOf = (text) => {
+  const lines = text.split('\n').filter((line) => /^# \{ total: /.test(line));
+  const last = lines.at(-1);
+  if (last === undefined) return undefined;
+  const count = (key) => Number(new RegExp(`${key}: (\\d+)`).exec(last)?.[1] ?? 0);
+  return { pass: count('pass'), fail: count('fail'), skip: count('skip') };
+};
+
+const totals = { pass: 0, fail: 0, skip: 0 };
+let failed = false;
+for (const phase of phases) {
+  if (phase.files.length === 0) continue;
+  const started = Date.now();
+  process.stdout.write(`\n# natgw test phase: ${phase.name}, ${phase.files.length} files, ${phase.jobs} at once (${cores} cores)\n`);
+  const tapArgs = ['--jobs', String(phase.jobs), ...phase.files];
+  const result =
+    phase.name === 'unit' && isRoot
+      ? await run('bash', ['.ci/unit-as-user', ...tapArgs])
+      : await run(process.execPath, [path.join(root, 'node_modules/tap/dist/esm/run.mjs'), ...tapArgs]);
+  const summary = summaryOf(result.tail);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  process.stdout.write(`# natgw test phase: ${phase.name} done in ${seconds} s, exit ${result.code}\n`);
+  if (summary === undefined) {
+    totals.fail += 1;
+    failed = true;
+    continue;
+  }
+  totals.pass += summary.pass;
+  totals.skip += summary.skip;
+  // tap counts a file that died without a plan as a failure in its exit code only.
+  totals.fail += summary.fail > 0 ? summary.fail : result.code === 0 ? 0 : 1;
+  if (result.code !== 0) failed = true;
+}
+process.stdout.write(`${totals.pass} passed, ${totals.fail} failed${totals.skip > 0 ? `, ${totals.skip} skipped` : ''}\n`);
+process.exit(failed ? 1 : 0);
