@@ -42,6 +42,13 @@ const hostPort = z
 
 /** The NAT IP's ports that port blocks share (below 1024 stays with the NAT VM's own services). */
 export const PORT_SPACE = { first: 1024, last: 65535 } as const;
+/**
+ * The top 1,024 ports: a client whose block is not in place yet (its first packets, or its first after a release) is
+ * translated from here instead of dropped, and each such connection is attributed to its VM as it is made.
+ */
+export const OVERFLOW_PORTS = { first: 64_512, last: 65_535 } as const;
+/** What port blocks are cut from: the rest of the space. */
+export const BLOCK_PORTS = { first: PORT_SPACE.first, last: OVERFLOW_PORTS.first - 1 } as const;
 
 const blockSize = z
   .number()

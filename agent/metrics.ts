@@ -9,7 +9,7 @@ import type { StatefulSync } from './stateful.js';
 import type { Observability } from './observability.js';
 import type { PortBlockManager } from './port-block-manager.js';
 import { blockSize } from './port-blocks.js';
-import { COUNTER, DROP_REASONS, dropCounterId, logCounterId } from './ruleset.js';
+import { COUNTER, DROP_REASONS, OVERFLOW_COUNTER, dropCounterId, logCounterId } from './ruleset.js';
 import type { CommandRunner } from './runner.js';
 
 interface ScrapeData {
@@ -124,7 +124,7 @@ export function createAgentMetrics(options: {
 
   new Counter({
     name: 'natgw_dropped_packets_total',
-    help: 'Forwarded packets dropped, by reason: source_not_allowed, per_vm_cap, invalid, no_port_block, port_block_full (our rules); conntrack_table_full, nat_allocation_failed (kernel).',
+    help: 'Forwarded packets dropped, by reason: source_not_allowed, per_vm_cap, invalid, port_block_full (our rules); conntrack_table_full, nat_allocation_failed (kernel).',
     labelNames: ['reason'],
     registers: [registry],
     async collect() {
@@ -254,7 +254,20 @@ export function createAgentMetrics(options: {
   });
 
   const portBlocks = options.portBlocks;
-  if (portBlocks !== undefined) registerPortBlockMetrics(registry, portBlocks, observability);
+  if (portBlocks !== undefined) {
+    registerPortBlockMetrics(registry, portBlocks, observability);
+    new Counter({
+      name: 'natgw_port_block_overflow_connections_total',
+      help: 'Connections translated from the shared overflow ports because their VM had no port block yet (counted by the kernel); none is dropped for want of a block.',
+      registers: [registry],
+      async collect() {
+        const { rules } = await scrape();
+        this.reset();
+        if (rules === undefined || !portBlocks.enabled) return;
+        this.inc(monotonic.observe(`${OVERFLOW_COUNTER}:packets`, rules.get(OVERFLOW_COUNTER)?.packets ?? 0));
+      },
+    });
+  }
   if (options.stateful !== undefined) registerSyncMetrics(registry, options.stateful, scrape, monotonic);
 
   new Gauge({
@@ -266,7 +279,10 @@ export function createAgentMetrics(options: {
       const { status } = await scrape();
       this.reset();
       for (const [collector, result] of Object.entries(status)) this.set({ collector }, result.ok ? 1 : 0);
-      if (portBlocks?.enabled === true) this.set({ collector: 'port_block_learn' }, portBlocks.learnerOk ? 1 : 0);
+      if (portBlocks?.enabled === true) {
+        this.set({ collector: 'port_block_learn' }, portBlocks.learnerOk ? 1 : 0);
+        this.set({ collector: 'port_block_overflow' }, portBlocks.overflowReaderOk ? 1 : 0);
+      }
       if (observability === undefined) return;
       this.set({ collector: 'conntrack_table' }, observability.sampler.status.ok ? 1 : 0);
       this.set({ collector: 'conntrack_events' }, observability.events.ok ? 1 : 0);
@@ -444,7 +460,7 @@ function registerPortBlockMetrics(registry: Registry, portBlocks: PortBlockManag
   };
   new Gauge({
     name: 'natgw_port_space_ports',
-    help: 'Ports of the NAT IP (1024-65535) for port blocks: total, and used by blocks VMs hold.',
+    help: 'Ports of the NAT IP for port blocks (1024-64511; 64512-65535 are the overflow ports): total, and used by blocks VMs hold.',
     labelNames: ['state'],
     registers: [registry],
     collect() {

@@ -1,6 +1,8 @@
 // Per-VM port blocks at run time: learns new clients from the kernel (NFLOG group PORT_BLOCK_LEARN_GROUP), gives each a
 // block, writes it into the NAT map in a transaction of its own, keeps the table on disk so a restart keeps every
-// block, and releases a block once its VM has had no connection on it for releaseAfterIdleSeconds.
+// block, and releases a block once its VM has had no connection on it for releaseAfterIdleSeconds. Until a client's
+// block is in place its connections leave from the shared overflow ports (never dropped); the kernel reports each of
+// them (conntrack events filtered on OVERFLOW_MARK), and each becomes a one-port record naming its VM.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig, PortAllocation } from './config.js';
@@ -11,6 +13,7 @@ import type { Logger } from './log.js';
 import { parseNftJson } from './nft-state.js';
 import { PortSpace, blockSize, toLogLine, type PortBlockRecord } from './port-blocks.js';
 import {
+  OVERFLOW_MARK,
   PORT_BLOCK_LEARN_GROUP,
   PORT_BLOCK_MAP,
   PORT_BLOCK_REFUSALS,
@@ -23,6 +26,7 @@ import type { CommandRunner, LineSpawner } from './runner.js';
 
 /** Under /var/lib: blocks are attribution records, and a reboot must not forget who held which ports. */
 export const PORT_BLOCK_STATE_FILE = 'var/lib/natgw/port-blocks.json';
+const OVERFLOW_EVENT_BUFFER_BYTES = 16 * 1024 * 1024;
 /** Released blocks kept for `natgw whois --agent` (the log keeps them all). */
 const HISTORY_LIMIT = 20_000;
 
@@ -47,6 +51,8 @@ export interface PortBlockTable {
   refusedClients: number;
   blocks: PortBlockRecord[];
   history: PortBlockRecord[];
+  /** Connections translated from the overflow ports, open ones and ended ones (newest last, bounded). */
+  overflow: PortBlockRecord[];
 }
 
 export interface PortBlockManagerOptions {
@@ -77,6 +83,14 @@ export class PortBlockManager {
   refusedClients = 0;
   private readonly refusedNow = new Set<string>();
   private readonly reader: SupervisedReader;
+  private readonly overflowReader: SupervisedReader;
+  /** Open overflow connections by their reply tuple; ended ones move to overflowHistory. */
+  private readonly overflowOpen = new Map<string, { record: PortBlockRecord; originalKey: string }>();
+  private overflowHistory: PortBlockRecord[] = [];
+  /** Connections translated from the overflow ports since the agent started (as their events said). */
+  overflowConnections = 0;
+  /** Times the kernel said it dropped overflow events (each may be many): those connections are unattributed. */
+  overflowEventsLost = 0;
   private readonly now: () => number;
   /** Set by the agent: our element transactions never interleave with its table replacement. */
   exclusive: <T>(task: () => Promise<T>) => Promise<T>;
@@ -100,6 +114,76 @@ export class PortBlockManager {
         }
       },
     );
+    const mark = `0x${OVERFLOW_MARK.value.toString(16)}/0x${OVERFLOW_MARK.mask.toString(16)}`;
+    this.overflowReader = new SupervisedReader(
+      {
+        collector: 'port_block_overflow',
+        purpose: 'attribute the overflow ports to their VMs',
+        file: 'conntrack',
+        // A burst of new clients is a burst of events: a large socket buffer, so the kernel does not drop them.
+        args: ['-E', '-e', 'NEW,DESTROY', '-f', 'ipv4', '--mark', mark, '--buffer-size', String(OVERFLOW_EVENT_BUFFER_BYTES)],
+      },
+      options.spawn,
+      options.log,
+      (line, stream) => {
+        if (stream === 'stdout') this.overflowEvent(line);
+        else if (/ENOBUFS|No buffer space/.test(line)) {
+          this.overflowEventsLost++;
+          this.options.log.warn(
+            { event: 'port_block_overflow_events_lost', error: line.trim() },
+            'the kernel dropped overflow connection events: some overflow ports are not attributed',
+          );
+        }
+      },
+    );
+  }
+
+  /**
+   * One NEW or DESTROY event of a connection translated from the overflow ports. Records are keyed by the reply tuple
+   * (destination and NAT address:port), which no two live connections share: the kernel reports an expired entry's
+   * DESTROY only when its garbage collector reaps it, up to a minute late, possibly after a new connection of another
+   * VM took the same tuple. So a NEW ends the record it replaces, and a DESTROY ends a record only if it is the same
+   * connection (same original tuple).
+   */
+  overflowEvent(line: string): void {
+    const entry = parseConntrackLine(line);
+    if (entry?.event === undefined || entry.reply.dport === undefined) return;
+    const replyKey = `${entry.protocol} ${entry.reply.src}:${entry.reply.sport} ${entry.reply.dst}:${entry.reply.dport}`;
+    const originalKey = `${entry.original.src}:${entry.original.sport}`;
+    const time = new Date(this.now()).toISOString();
+    const open = this.overflowOpen.get(replyKey);
+    if (entry.event === 'NEW') {
+      if (open !== undefined) this.endOverflow(replyKey, open.record, time);
+      const port = Number(entry.reply.dport);
+      const record: PortBlockRecord = {
+        vm: entry.original.src,
+        natIp: this.natIp ?? entry.reply.dst,
+        natAddress: entry.reply.dst,
+        first: port,
+        last: port,
+        since: time,
+        destination: `${entry.original.dst}:${entry.original.dport}/${entry.protocol}`,
+      };
+      this.overflowOpen.set(replyKey, { record, originalKey });
+      this.overflowConnections++;
+      // The quickest notice of a new client: the kernel sends this event as the connection is made, while NFLOG
+      // batches a lone packet for up to a second (nfnetlink_log's flush timeout; tcpdump cannot change it).
+      this.learn(record.vm);
+      this.options.log.info(
+        toLogLine('port_block_assigned', record, time),
+        `overflow port ${port} for ${record.vm} to ${record.destination}`,
+      );
+    } else if (entry.event === 'DESTROY' && open !== undefined && open.originalKey === originalKey) {
+      this.endOverflow(replyKey, open.record, time);
+    }
+  }
+
+  private endOverflow(replyKey: string, record: PortBlockRecord, time: string): void {
+    this.overflowOpen.delete(replyKey);
+    record.until = time;
+    this.overflowHistory.push(record);
+    if (this.overflowHistory.length > HISTORY_LIMIT) this.overflowHistory.splice(0, this.overflowHistory.length - HISTORY_LIMIT);
+    this.options.log.info(toLogLine('port_block_released', record, time), `overflow port ${record.first} of ${record.vm} released`);
   }
 
   get enabled(): boolean {
@@ -108,6 +192,10 @@ export class PortBlockManager {
 
   get learnerOk(): boolean {
     return this.reader.ok;
+  }
+
+  get overflowReaderOk(): boolean {
+    return this.overflowReader.ok;
   }
 
   private get stateFile(): string {
@@ -128,6 +216,7 @@ export class PortBlockManager {
     this.allocation = config.portAllocation;
     if (!this.enabled) {
       this.reader.stop();
+      this.overflowReader.stop();
       if (previous.mode !== 'shared' || !this.loaded) {
         await this.load();
         const held = [...this.current.values(), ...this.retiring];
@@ -157,6 +246,8 @@ export class PortBlockManager {
       }
     }
     await this.save();
+    // The attributor first: a connection that leaves from the overflow ports before its event is watched is unnamed.
+    this.overflowReader.start();
     this.reader.start();
   }
 
@@ -238,7 +329,7 @@ export class PortBlockManager {
           this.refusedClients++;
           this.options.log.warn(
             { event: 'port_block_refused', vm, nat_ip: this.natIp, time },
-            'the port space is full: this client gets no port block and no connection until a block is released',
+            'the port space is full: this client gets no port block and shares the overflow ports until a block is released',
           );
         }
         continue;
@@ -426,10 +517,14 @@ export class PortBlockManager {
 
   get warnings(): string[] {
     if (!this.enabled) return [];
-    // Without the learner no new client ever gets a block: its traffic is dropped as no_port_block.
+    // Without the learner new clients stay on the shared overflow ports (their connections work, 1,024 ports for all).
     if (!this.reader.ok)
       return [
-        `the reader of NFLOG group ${PORT_BLOCK_LEARN_GROUP} (tcpdump) is not running: new clients get no port block${this.reader.lastError === undefined ? '' : ` (${this.reader.lastError})`}`,
+        `the reader of NFLOG group ${PORT_BLOCK_LEARN_GROUP} (tcpdump) is not running: new clients get no port block and share the overflow ports${this.reader.lastError === undefined ? '' : ` (${this.reader.lastError})`}`,
+      ];
+    if (!this.overflowReader.ok)
+      return [
+        `the overflow attributor (conntrack -E) is not running: connections from the overflow ports are not attributed to their VMs${this.overflowReader.lastError === undefined ? '' : ` (${this.overflowReader.lastError})`}`,
       ];
     const used = this.space.usedPorts / this.space.totalPorts;
     if (!this.space.hasRoomFor(this.sizeForNewClient()))
@@ -446,10 +541,12 @@ export class PortBlockManager {
       refusedClients: this.refusedClients,
       blocks: [...this.current.values(), ...this.retiring].map(strip).sort((a, b) => a.first - b.first),
       history: this.history,
+      overflow: [...this.overflowHistory, ...[...this.overflowOpen.values()].map((open) => open.record)],
     };
   }
 
   stop(): void {
     this.reader.stop();
+    this.overflowReader.stop();
   }
 }

@@ -1,6 +1,6 @@
 // Per-VM port blocks (RFC 7422's deterministic NAT, Cloud NAT's port allocation): the pure part. Which ports are free,
 // which block a VM holds, and who held NAT IP:port at a given time. No I/O here: the manager applies and persists.
-import { PORT_SPACE } from './config.js';
+import { BLOCK_PORTS } from './config.js';
 
 /** One VM's hold on a range of the NAT IP's ports, from `since` until `until` (absent while it still holds it). */
 export interface PortBlockRecord {
@@ -13,11 +13,16 @@ export interface PortBlockRecord {
   last: number;
   since: string;
   until?: string;
+  /**
+   * Only for a port of the overflow range (OVERFLOW_PORTS): one connection's, to this destination (`ip:port/protocol`).
+   * Several VMs may hold one overflow port at once, each to another destination.
+   */
+  destination?: string;
 }
 
 export const blockSize = (block: Pick<PortBlockRecord, 'first' | 'last'>) => block.last - block.first + 1;
 
-/** The smallest block size: every block is a whole number of these, aligned on its own size from PORT_SPACE.first. */
+/** The smallest block size: every block is a whole number of these, aligned on its own size from BLOCK_PORTS.first. */
 const UNIT = 64;
 
 /** Free and used ports of one NAT IP, in aligned power-of-two blocks (a buddy layout: a block never straddles two). */
@@ -25,8 +30,8 @@ export class PortSpace {
   private readonly used: Uint8Array;
 
   constructor(
-    readonly first: number = PORT_SPACE.first,
-    readonly last: number = PORT_SPACE.last,
+    readonly first: number = BLOCK_PORTS.first,
+    readonly last: number = BLOCK_PORTS.last,
   ) {
     this.used = new Uint8Array(Math.floor((last - first + 1) / UNIT));
   }
@@ -78,10 +83,15 @@ export interface WhoisQuery {
   natIp?: string;
   port: number;
   at: Date;
+  /** `ip:port` or `ip:port/protocol`: narrows overflow records to the connection's destination. */
+  destination?: string;
 }
 
-/** The block that held NAT IP:port at that time; the latest one when a log repeats itself. */
-export function whoHeld(records: PortBlockRecord[], query: WhoisQuery): PortBlockRecord | undefined {
+const destinationMatches = (record: PortBlockRecord, wanted: string | undefined) =>
+  wanted === undefined || record.destination === undefined || record.destination === wanted || record.destination.startsWith(`${wanted}/`);
+
+/** Every record that held NAT IP:port at that time, latest first (overflow ports can have several, one per destination). */
+export function whoHeldAll(records: PortBlockRecord[], query: WhoisQuery): PortBlockRecord[] {
   const at = query.at.getTime();
   return records
     .filter(
@@ -89,10 +99,16 @@ export function whoHeld(records: PortBlockRecord[], query: WhoisQuery): PortBloc
         record.first <= query.port &&
         query.port <= record.last &&
         (query.natIp === undefined || record.natIp === query.natIp || record.natAddress === query.natIp) &&
+        destinationMatches(record, query.destination) &&
         Date.parse(record.since) <= at &&
         (record.until === undefined || at < Date.parse(record.until)),
     )
-    .sort((a, b) => Date.parse(b.since) - Date.parse(a.since))[0];
+    .sort((a, b) => Date.parse(b.since) - Date.parse(a.since));
+}
+
+/** The block that held NAT IP:port at that time; the latest one when a log repeats itself. */
+export function whoHeld(records: PortBlockRecord[], query: WhoisQuery): PortBlockRecord | undefined {
+  return whoHeldAll(records, query)[0];
 }
 
 export interface PortBlockLogLine {
@@ -108,6 +124,8 @@ export interface PortBlockLogLine {
    * duplicate key.
    */
   at: string;
+  /** An overflow port's connection: its destination (`ip:port/protocol`). */
+  destination?: string;
 }
 
 export const toLogLine = (event: PortBlockLogLine['event'], record: PortBlockRecord, at: string): PortBlockLogLine => ({
@@ -118,13 +136,14 @@ export const toLogLine = (event: PortBlockLogLine['event'], record: PortBlockRec
   first_port: record.first,
   last_port: record.last,
   at,
+  ...(record.destination === undefined ? {} : { destination: record.destination }),
 });
 
 /** Rebuilds the block history from the agent's JSON log lines (other lines, and lines that are not JSON, are skipped). */
 export function recordsFromLog(text: string): PortBlockRecord[] {
   const open = new Map<string, PortBlockRecord>();
   const records: PortBlockRecord[] = [];
-  const key = (line: PortBlockLogLine) => `${line.vm} ${line.nat_address} ${line.first_port}-${line.last_port}`;
+  const key = (line: PortBlockLogLine) => `${line.vm} ${line.nat_address} ${line.first_port}-${line.last_port} ${line.destination ?? ''}`;
   for (const raw of text.split('\n')) {
     if (!raw.includes('"port_block_')) continue;
     // Lines written before `at` existed carry the event's time as `time`.
@@ -142,6 +161,7 @@ export function recordsFromLog(text: string): PortBlockRecord[] {
         first: line.first_port,
         last: line.last_port,
         since: line.at ?? line.time ?? '',
+        ...(line.destination === undefined ? {} : { destination: line.destination }),
       };
       open.set(key(line), record);
       records.push(record);

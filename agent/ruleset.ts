@@ -2,7 +2,7 @@
 // model): one table owned by natgw, an interval set instead of rule lists, named counters, and the table replaced in one
 // `nft -f` transaction.
 import ipaddr from 'ipaddr.js';
-import type { AgentConfig } from './config.js';
+import { OVERFLOW_PORTS, type AgentConfig } from './config.js';
 
 export const TABLE_FAMILY = 'ip';
 export const TABLE_NAME = 'natgw';
@@ -10,15 +10,21 @@ export const SOURCE_SET = 'sources';
 export const FLOWTABLE = 'fastpath';
 /** Port blocks: client address → NAT address . port range, one element per VM (docs/agent.md, "Port allocation"). */
 export const PORT_BLOCK_MAP = 'port_blocks';
-/** The map's keys again: an address without an element is refused before NAT, so it never falls into a shared pool. */
+/** The map's keys again: an address without an element is translated from OVERFLOW_PORTS until it has one. */
 export const PORT_BLOCK_VMS = 'port_block_vms';
 export const PORT_BLOCK_USE = 'port_block_use';
 /** Refusals for a full block, counted per client address by the kernel (a dynamic set with a counter per element). */
 export const PORT_BLOCK_REFUSALS = 'port_block_refusals';
 /** A client's first packet without a block reaches the agent here, whatever the logging setting: that is how it learns. */
 export const PORT_BLOCK_LEARN_GROUP = 4210;
-/** Enough for a burst of new clients; a client whose notice is lost is learnt from its retransmission. */
+/** Enough for a burst of new clients; a client whose notice is lost is learnt from its next packet. */
 const LEARN_RATE_PER_SECOND = 1000;
+/**
+ * Conntrack mark bits of connections translated from OVERFLOW_PORTS: the agent watches their events with the kernel
+ * filtering on the mark (`conntrack -E --mark`), so it sees only these, and attributes each port to its VM.
+ */
+export const OVERFLOW_MARK = { value: 0x4e470000, mask: 0xffff0000 } as const;
+export const OVERFLOW_COUNTER = 'overflow';
 
 /** Named counters: metrics read them back with `nft -j list counters table ip natgw`. */
 export const COUNTER = {
@@ -44,14 +50,13 @@ export const DROP_REASONS = [
   { reason: 'source_not_allowed', chain: 'drop_source_not_allowed', nflogGroup: 4201 },
   { reason: 'per_vm_cap', chain: 'drop_per_vm_cap', nflogGroup: 4202 },
   { reason: 'invalid', chain: 'drop_invalid', nflogGroup: 4203 },
-  { reason: 'no_port_block', chain: 'drop_no_port_block', nflogGroup: 4204 },
   { reason: 'port_block_full', chain: 'drop_port_block_full', nflogGroup: 4205 },
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number]['reason'];
 export const dropCounterId = (reason: DropReason) => `drop_${reason}`;
 export const logCounterId = (reason: DropReason) => `log_${reason}`;
 const dropChain = (reason: DropReason) => DROP_REASONS.find((entry) => entry.reason === reason)!.chain;
-const PORT_BLOCK_REASONS: readonly DropReason[] = ['no_port_block', 'port_block_full'];
+const PORT_BLOCK_REASONS: readonly DropReason[] = ['port_block_full'];
 const usesPortBlocks = (config: AgentConfig) => config.portAllocation.mode !== 'shared';
 /** The shared pool has no port-block drops, so its table (and its golden listing) stays as it was. */
 const dropReasonsFor = (config: AgentConfig) =>
@@ -72,6 +77,7 @@ export interface Ruleset {
 }
 
 const q = (text: string) => `"${text}"`;
+const hex = (value: number) => `0x${value.toString(16).padStart(8, '0')}`;
 
 /** This VM's and its peer's member entries; stateful configs are only rendered once their roles are known. */
 export interface StatefulPeers {
@@ -103,6 +109,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
   const counterNames = [
     ...Object.values(COUNTER),
     ...(stateful === undefined ? [] : Object.values(STATEFUL_COUNTER)),
+    ...(usesPortBlocks(config) ? [OVERFLOW_COUNTER] : []),
     ...dropReasons.flatMap(({ reason }) => [dropCounterId(reason), logCounterId(reason)]),
   ];
 
@@ -163,9 +170,9 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
     ...(blockLimit === undefined
       ? []
       : [
-          // Refused until the agent has given the address a block; its retransmission then goes through.
+          // The agent learns the address and gives it a block; meanwhile its connections go out from the overflow
+          // ports (postrouting), never dropped.
           `    meta l4proto { tcp, udp } ip saddr != @${PORT_BLOCK_VMS} limit rate ${LEARN_RATE_PER_SECOND}/second burst ${LEARN_RATE_PER_SECOND} packets log group ${PORT_BLOCK_LEARN_GROUP} comment "port-block-learn"`,
-          `    meta l4proto { tcp, udp } ip saddr != @${PORT_BLOCK_VMS} jump ${dropChain('no_port_block')} comment "no-port-block"`,
           // A block of N ports holds N connections to one destination ip:port/protocol: the next is refused here,
           // where it is counted for its VM, instead of failing silently in the NAT.
           `    meta l4proto { tcp, udp } add @${PORT_BLOCK_USE} { ip saddr . ip daddr . meta l4proto . th dport ct count over ${blockLimit} } jump ${dropChain('port_block_full')} comment "port-block-full"`,
@@ -180,6 +187,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
       ? []
       : [
           `    oifname ${ifc} fib saddr type != local meta l4proto { tcp, udp } ip saddr @${PORT_BLOCK_VMS} ip daddr != @${SOURCE_SET} counter name ${q(COUNTER.translated)} snat ip to ip saddr map @${PORT_BLOCK_MAP} comment "port-block-snat"`,
+          `    oifname ${ifc} fib saddr type != local meta l4proto { tcp, udp } ip saddr @${SOURCE_SET} ip daddr != @${SOURCE_SET} ct mark set ct mark and ${hex(~OVERFLOW_MARK.mask >>> 0)} or ${hex(OVERFLOW_MARK.value)} counter name ${q(OVERFLOW_COUNTER)} counter name ${q(COUNTER.translated)} masquerade to :${OVERFLOW_PORTS.first}-${OVERFLOW_PORTS.last} comment "port-block-overflow"`,
         ]),
     // Not for the VM's own traffic: connections open before the agent started (an operator's SSH session) would be
     // picked up mid-stream and given a new source port, which resets them.

@@ -8,12 +8,12 @@ import type { TableSummary } from '../agent/collectors/conntrack-table.js';
 import { validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
 import { Dataplane } from '../agent/dataplane.js';
 import { PORT_BLOCK_STATE_FILE, PortBlockManager, learntAddress } from '../agent/port-block-manager.js';
-import { PortSpace, blockSize as blockSizeOf } from '../agent/port-blocks.js';
+import { PortSpace, blockSize as blockSizeOf, recordsFromLog, whoHeld, whoHeldAll } from '../agent/port-blocks.js';
 import { FakeNetfilter, MemorySysctls } from './helpers/fake-netfilter.js';
 
 t.test('the port space: lowest aligned free block first, whole blocks only, full is full', async (t) => {
   const space = new PortSpace();
-  t.equal(space.totalPorts, 64_512, '1024-65535');
+  t.equal(space.totalPorts, 63_488, '1024-64511: the top 1,024 ports are the overflow ports');
   t.same(space.take(64), { first: 1024, last: 1087 });
   t.same(space.take(128), { first: 1152, last: 1279 }, 'a 128-block starts on its own alignment, not in the 64-gap');
   t.same(space.take(64), { first: 1088, last: 1151 }, 'the gap is used by the next 64-block');
@@ -23,7 +23,7 @@ t.test('the port space: lowest aligned free block first, whole blocks only, full
   t.notOk(space.claim({ first: 1088, last: 1151 }), 'claiming a used block fails');
   const big = new PortSpace();
   t.same(big.take(32_768), { first: 1024, last: 33_791 });
-  t.equal(big.take(32_768), undefined, 'only one block of 32768 fits in 64512 ports');
+  t.equal(big.take(32_768), undefined, 'only one block of 32768 fits in 63488 ports');
   t.ok(big.hasRoomFor(16_384), 'smaller blocks still fit');
 });
 
@@ -66,6 +66,76 @@ function setup(t: Test, input: AgentConfigInput) {
 }
 
 const events = (lines: Record<string, unknown>[], event: string) => lines.filter((line) => line.event === event);
+
+t.test('overflow ports: each connection a VM makes before its block is attributed from its conntrack events', async (t) => {
+  const { logLines, start, advance } = setup(t, {
+    sourceRanges: ['10.10.0.0/24'],
+    portAllocation: { mode: 'static', portsPerVm: 64 },
+  });
+  const manager = await start();
+  const newEvent = (src: string, sport: number, dst: string, natPort: number) =>
+    `    [NEW] udp      17 30 src=${src} dst=${dst} sport=${sport} dport=53 [UNREPLIED] src=${dst} dst=10.10.0.2 sport=53 dport=${natPort} mark=1313275904`;
+  manager.overflowEvent(newEvent('10.10.0.11', 40000, '198.51.100.10', 64512));
+  manager.overflowEvent(newEvent('10.10.0.12', 40001, '203.0.113.7', 64512));
+  advance(5);
+  manager.overflowEvent(newEvent('10.10.0.11', 40000, '198.51.100.10', 64512).replace('[NEW]', '[DESTROY]'));
+  manager.overflowEvent('conntrack v1.4.7 (conntrack-tools): 3 flow events have been shown.');
+  const overflow = manager.table().overflow;
+  t.same(
+    overflow.map(({ vm, first, last, destination, until }) => [vm, first, last, destination, until]),
+    [
+      ['10.10.0.11', 64512, 64512, '198.51.100.10:53/udp', '2026-11-30T12:00:05.000Z'],
+      ['10.10.0.12', 64512, 64512, '203.0.113.7:53/udp', undefined],
+    ],
+    'one record per connection, ended when its entry is destroyed; one port, two VMs, two destinations',
+  );
+  t.equal(manager.overflowConnections, 2);
+  t.same(
+    events(logLines, 'port_block_assigned')
+      .filter((line) => line.destination !== undefined)
+      .map((line) => [line.vm, line.first_port, line.destination]),
+    [
+      ['10.10.0.11', 64512, '198.51.100.10:53/udp'],
+      ['10.10.0.12', 64512, '203.0.113.7:53/udp'],
+    ],
+    'and logged, so whois --log can name them too',
+  );
+  const recovered = recordsFromLog(logLines.map((line) => JSON.stringify(line)).join('\n')).filter((r) => r.destination !== undefined);
+  t.same(
+    recovered.map(({ vm, until }) => [vm, until]),
+    [
+      ['10.10.0.11', '2026-11-30T12:00:05.000Z'],
+      ['10.10.0.12', undefined],
+    ],
+  );
+  const at = new Date('2026-11-30T12:00:01Z');
+  t.same(
+    whoHeldAll(overflow, { port: 64512, at })
+      .map((record) => record.vm)
+      .sort(),
+    ['10.10.0.11', '10.10.0.12'],
+    'without a destination the port is ambiguous',
+  );
+  t.equal(whoHeld(overflow, { port: 64512, at, destination: '203.0.113.7:53' })?.vm, '10.10.0.12');
+  t.equal(whoHeld(overflow, { port: 64512, at: new Date('2026-11-30T12:00:06Z') })?.vm, '10.10.0.12', 'after the first ended');
+
+  // The kernel reports an expired entry's DESTROY when it reaps it, possibly after another VM's connection took the
+  // same reply tuple: the NEW ends the old record, and the late DESTROY leaves the new one open.
+  advance(5);
+  manager.overflowEvent(newEvent('10.10.0.13', 41000, '203.0.113.7', 64512));
+  manager.overflowEvent(newEvent('10.10.0.12', 40001, '203.0.113.7', 64512).replace('[NEW]', '[DESTROY]'));
+  const later = new Date('2026-11-30T12:00:11Z');
+  t.same(
+    whoHeldAll(manager.table().overflow, { port: 64512, at: later, destination: '203.0.113.7:53' }).map((record) => record.vm),
+    ['10.10.0.13'],
+    'a late DESTROY of the replaced connection does not end the new one',
+  );
+  t.equal(
+    manager.table().overflow.find((record) => record.vm === '10.10.0.12')?.until,
+    '2026-11-30T12:00:10.000Z',
+    'the replaced one ended',
+  );
+});
 
 t.test('static blocks: learnt clients get disjoint blocks in the map, kept across a restart, repaired, released when idle', async (t) => {
   const { netfilter, root, logLines, rawLogLines, start, mapElements, advance } = setup(t, {

@@ -4,17 +4,19 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../common/errors.js';
 import type { PortBlockTable } from '../agent/port-block-manager.js';
-import { recordsFromLog, whoHeld, type PortBlockRecord } from '../agent/port-blocks.js';
+import { recordsFromLog, whoHeldAll, type PortBlockRecord } from '../agent/port-blocks.js';
 
-const USAGE = `Usage: natgw whois [NAT_IP:]PORT [--at TIME] (--agent URL | --log FILE) [--json]
+const USAGE = `Usage: natgw whois [NAT_IP:]PORT [--at TIME] [--dest IP:PORT] (--agent URL | --log FILE) [--json]
 
-Names the client VM that held a port of the NAT IP at a time (default: now), from its port block.
+Names the client VM that held a port of the NAT IP at a time (default: now), from its port block, or for a port of
+the overflow range (64512-65535: a VM's connections before its block was in place) from that connection's record.
 The first line of output is the VM's internal IP.
 
 Options:
   --agent URL   ask a running agent (e.g. http://10.0.0.2:9731): its current and recently released blocks
   --log FILE    read the agent's JSON log (port_block_assigned / port_block_released lines); '-' for stdin
   --at TIME     an ISO 8601 time (2026-11-30T20:15:00Z) or epoch seconds; default now
+  --dest IP:PORT  the connection's destination: needed when several VMs used one overflow port at that time
   --json        print { "vm", "natIp", "ports": [first, last], "since", "until" }
   -h, --help    this text
 `;
@@ -25,6 +27,8 @@ export interface WhoisAnswer {
   ports: [number, number];
   since: string;
   until: string | null;
+  /** Only for an overflow port: the connection's destination. */
+  destination?: string;
 }
 
 export function parseTarget(text: string): { natIp?: string; port: number } {
@@ -56,7 +60,7 @@ async function recordsFromAgent(url: string): Promise<PortBlockRecord[]> {
     throw new Error(`the agent at ${url} runs without port blocks (portAllocation is "shared"): ports do not name a VM`);
   if (!response.ok) throw new Error(`the agent at ${url} answered ${response.status} to /port-blocks`);
   const table = (await response.json()) as PortBlockTable;
-  return [...table.blocks, ...table.history];
+  return [...table.blocks, ...table.history, ...(table.overflow ?? [])];
 }
 
 export async function runWhoisCli(argv: string[]): Promise<number> {
@@ -68,6 +72,7 @@ export async function runWhoisCli(argv: string[]): Promise<number> {
         agent: { type: 'string' },
         log: { type: 'string' },
         at: { type: 'string' },
+        dest: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -93,10 +98,21 @@ export async function runWhoisCli(argv: string[]): Promise<number> {
     values.agent !== undefined
       ? await recordsFromAgent(values.agent)
       : recordsFromLog(values.log === '-' ? await readStdin() : await readFile(values.log!, 'utf8'));
-  const held = whoHeld(records, { ...target, at });
+  if (values.dest !== undefined && !/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(values.dest))
+    throw new UsageError(`--dest: ${JSON.stringify(values.dest)} is not IP:PORT (e.g. 198.51.100.10:443)`);
+  const candidates = whoHeldAll(records, { ...target, at, ...(values.dest === undefined ? {} : { destination: values.dest }) });
   const where = target.natIp === undefined ? `port ${target.port}` : `${target.natIp}:${target.port}`;
+  const held = candidates[0];
   if (held === undefined) {
     process.stderr.write(`natgw whois: no VM held ${where} at ${at.toISOString()} (per ${values.agent ?? values.log})\n`);
+    return 1;
+  }
+  const vms = [...new Set(candidates.map((candidate) => candidate.vm))];
+  if (vms.length > 1) {
+    const uses = candidates.map((candidate) => `${candidate.vm} to ${candidate.destination ?? '?'}`).join(', ');
+    process.stderr.write(
+      `natgw whois: ${where} is an overflow port that ${vms.length} VMs used at ${at.toISOString()} (${uses}): give --dest IP:PORT\n`,
+    );
     return 1;
   }
   const answer: WhoisAnswer = {
@@ -105,11 +121,12 @@ export async function runWhoisCli(argv: string[]): Promise<number> {
     ports: [held.first, held.last],
     since: held.since,
     until: held.until ?? null,
+    ...(held.destination === undefined ? {} : { destination: held.destination }),
   };
   process.stdout.write(
     values.json
       ? `${JSON.stringify(answer)}\n`
-      : `${answer.vm}\nNAT IP ${answer.natIp}, ports ${held.first}-${held.last}, held since ${answer.since}${held.until === undefined ? '' : ` until ${held.until}`}\n`,
+      : `${answer.vm}\nNAT IP ${answer.natIp}, ports ${held.first}-${held.last}, held since ${answer.since}${held.until === undefined ? '' : ` until ${held.until}`}${held.destination === undefined ? '' : ` (overflow port, one connection to ${held.destination})`}\n`,
   );
   return 0;
 }

@@ -17,12 +17,11 @@ natgw_forwarded_packets_total{direction="ingress"} 200
 # TYPE natgw_forwarded_bytes_total counter
 natgw_forwarded_bytes_total{direction="egress"} 9000
 natgw_forwarded_bytes_total{direction="ingress"} 250000
-# HELP natgw_dropped_packets_total Forwarded packets dropped, by reason: source_not_allowed, per_vm_cap, invalid, no_port_block, port_block_full (our rules); conntrack_table_full, nat_allocation_failed (kernel).
+# HELP natgw_dropped_packets_total Forwarded packets dropped, by reason: source_not_allowed, per_vm_cap, invalid, port_block_full (our rules); conntrack_table_full, nat_allocation_failed (kernel).
 # TYPE natgw_dropped_packets_total counter
 natgw_dropped_packets_total{reason="source_not_allowed"} 4
 natgw_dropped_packets_total{reason="per_vm_cap"} 2
 natgw_dropped_packets_total{reason="invalid"} 0
-natgw_dropped_packets_total{reason="no_port_block"} 0
 natgw_dropped_packets_total{reason="port_block_full"} 0
 natgw_dropped_packets_total{reason="nat_allocation_failed"} 3
 natgw_dropped_packets_total{reason="conntrack_table_full"} 1

@@ -13,14 +13,13 @@ table ip natgw {
   counter ingress { }
   counter new { }
   counter translated { }
+  counter overflow { }
   counter drop_source_not_allowed { }
   counter log_source_not_allowed { }
   counter drop_per_vm_cap { }
   counter log_per_vm_cap { }
   counter drop_invalid { }
   counter log_invalid { }
-  counter drop_no_port_block { }
-  counter log_no_port_block { }
   counter drop_port_block_full { }
   counter log_port_block_full { }
   set sources {
@@ -40,9 +39,6 @@ table ip natgw {
   chain drop_invalid {
     counter name "drop_invalid" drop comment "drop"
   }
-  chain drop_no_port_block {
-    counter name "drop_no_port_block" drop comment "drop"
-  }
   chain drop_port_block_full {
     update @port_block_refusals { ip saddr } comment "count-per-vm"
     counter name "drop_port_block_full" drop comment "drop"
@@ -58,7 +54,6 @@ table ip natgw {
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
     meta l4proto { tcp, udp } ip saddr != @port_block_vms limit rate 1000/second burst 1000 packets log group 4210 comment "port-block-learn"
-    meta l4proto { tcp, udp } ip saddr != @port_block_vms jump drop_no_port_block comment "no-port-block"
     meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 1024 } jump drop_port_block_full comment "port-block-full"
     ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
     counter name "egress" accept comment "admit-retransmit"
@@ -66,6 +61,7 @@ table ip natgw {
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
     oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @port_block_vms ip daddr != @sources counter name "translated" snat ip to ip saddr map @port_blocks comment "port-block-snat"
+    oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @sources ip daddr != @sources ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :64512-65535 comment "port-block-overflow"
     oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
   }
 }
@@ -418,14 +414,13 @@ table ip natgw {
   counter ingress { }
   counter new { }
   counter translated { }
+  counter overflow { }
   counter drop_source_not_allowed { }
   counter log_source_not_allowed { }
   counter drop_per_vm_cap { }
   counter log_per_vm_cap { }
   counter drop_invalid { }
   counter log_invalid { }
-  counter drop_no_port_block { }
-  counter log_no_port_block { }
   counter drop_port_block_full { }
   counter log_port_block_full { }
   set sources {
@@ -448,10 +443,6 @@ table ip natgw {
     limit rate 50/second burst 50 packets counter name "log_invalid" log group 4203 comment "log"
     counter name "drop_invalid" drop comment "drop"
   }
-  chain drop_no_port_block {
-    limit rate 50/second burst 50 packets counter name "log_no_port_block" log group 4204 comment "log"
-    counter name "drop_no_port_block" drop comment "drop"
-  }
   chain drop_port_block_full {
     update @port_block_refusals { ip saddr } comment "count-per-vm"
     limit rate 50/second burst 50 packets counter name "log_port_block_full" log group 4205 comment "log"
@@ -468,7 +459,6 @@ table ip natgw {
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
     meta l4proto { tcp, udp } ip saddr != @port_block_vms limit rate 1000/second burst 1000 packets log group 4210 comment "port-block-learn"
-    meta l4proto { tcp, udp } ip saddr != @port_block_vms jump drop_no_port_block comment "no-port-block"
     meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 64 } jump drop_port_block_full comment "port-block-full"
     ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
     counter name "egress" accept comment "admit-retransmit"
@@ -476,6 +466,7 @@ table ip natgw {
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
     oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @port_block_vms ip daddr != @sources counter name "translated" snat ip to ip saddr map @port_blocks comment "port-block-snat"
+    oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @sources ip daddr != @sources ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :64512-65535 comment "port-block-overflow"
     oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
   }
 }
