@@ -3,8 +3,9 @@
 // block, and releases a block once its VM has had no connection on it for releaseAfterIdleSeconds. Until a client's
 // block is in place its connections leave from the shared overflow ports (never dropped); the kernel reports each of
 // them (conntrack events filtered on OVERFLOW_MARK), and each becomes a one-port record naming its VM.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
 import type { AgentConfig, PortAllocation } from './config.js';
 import type { TableSummary } from './collectors/conntrack-table.js';
 import { parseConntrackLine } from './collectors/conntrack-table.js';
@@ -37,7 +38,7 @@ interface Held extends PortBlockRecord {
   lowSince?: number | undefined;
 }
 
-interface StateFile {
+export interface StateFile {
   version: 1;
   current: Held[];
   retiring: Held[];
@@ -68,6 +69,31 @@ export function learntAddress(line: string): string | undefined {
   return /\bIP (\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})[.: ]/.exec(line)?.[1];
 }
 
+const isRecord = (value: unknown): value is PortBlockRecord =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as PortBlockRecord).vm === 'string' &&
+  Number.isInteger((value as PortBlockRecord).first) &&
+  Number.isInteger((value as PortBlockRecord).last) &&
+  typeof (value as PortBlockRecord).since === 'string';
+
+/** The state file's content, or what is wrong with it. */
+export function parseStateFile(text: string): StateFile | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return `not JSON: ${(error as Error).message}`;
+  }
+  const state = value as Partial<StateFile> | null;
+  if (state === null || typeof state !== 'object' || state.version !== 1) return 'not a version 1 state file';
+  for (const key of ['current', 'retiring', 'history'] as const) {
+    const list = state[key] ?? [];
+    if (!Array.isArray(list) || !list.every(isRecord)) return `"${key}" is not a list of port blocks`;
+  }
+  return { version: 1, current: state.current ?? [], retiring: state.retiring ?? [], history: state.history ?? [] } as StateFile;
+}
+
 export class PortBlockManager {
   private allocation: PortAllocation = { mode: 'shared' };
   private space = new PortSpace();
@@ -79,6 +105,8 @@ export class PortBlockManager {
   private loaded = false;
   private pending = new Set<string>();
   private flushing: Promise<void> | undefined;
+  /** Set when the state file was corrupt or unreadable at start: a /healthz warning until the agent restarts. */
+  stateProblem: string | undefined;
   /** Clients refused because the port space was full (each address counted once per refusal episode). */
   refusedClients = 0;
   private readonly refusedNow = new Set<string>();
@@ -268,14 +296,29 @@ export class PortBlockManager {
   private async load(): Promise<void> {
     if (this.loaded) return;
     this.loaded = true;
-    let state: StateFile;
+    let text: string;
     try {
-      state = JSON.parse(await readFile(this.stateFile, 'utf8')) as StateFile;
-    } catch {
+      text = await readFile(this.stateFile, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      this.stateProblem = `the port-block state ${this.stateFile} cannot be read (${(error as Error).message}): blocks and their history start empty`;
+      this.options.log.error(
+        { event: 'port_block_state_unreadable', file: this.stateFile, error: (error as Error).message },
+        this.stateProblem,
+      );
       return;
     }
-    this.history = state.history ?? [];
-    for (const held of [...(state.current ?? []), ...(state.retiring ?? [])]) {
+    const state = parseStateFile(text);
+    if (typeof state === 'string') {
+      // Kept aside, never overwritten: it is the attribution record of every block it held.
+      const aside = `${this.stateFile}.corrupt-${new Date(this.now()).toISOString().replace(/[:.]/g, '-')}`;
+      await rename(this.stateFile, aside).catch(() => undefined);
+      this.stateProblem = `the port-block state ${this.stateFile} is corrupt (${state}); kept aside as ${aside}, blocks and their history start empty`;
+      this.options.log.error({ event: 'port_block_state_corrupt', file: this.stateFile, keptAs: aside, error: state }, this.stateProblem);
+      return;
+    }
+    this.history = state.history;
+    for (const held of [...state.current, ...state.retiring]) {
       if (!this.space.claim(held)) {
         this.options.log.warn({ event: 'port_block_state_conflict', block: held }, 'a saved port block overlaps another; dropped');
         continue;
@@ -290,9 +333,8 @@ export class PortBlockManager {
   private async save(): Promise<void> {
     const state: StateFile = { version: 1, current: [...this.current.values()], retiring: this.retiring, history: this.history };
     await mkdir(path.dirname(this.stateFile), { recursive: true });
-    // Written aside and renamed: a crash mid-write must not lose every block.
-    await writeFile(`${this.stateFile}.tmp`, JSON.stringify(state));
-    await rename(`${this.stateFile}.tmp`, this.stateFile);
+    // A crash or kill at any instant leaves the old file or the new one (agent/atomic-file.ts).
+    await writeFileAtomic(this.stateFile, JSON.stringify(state));
   }
 
   private element(held: Held): PortBlockElement {
@@ -516,7 +558,8 @@ export class PortBlockManager {
   }
 
   get warnings(): string[] {
-    if (!this.enabled) return [];
+    if (!this.enabled) return this.stateProblem === undefined ? [] : [this.stateProblem];
+    if (this.stateProblem !== undefined) return [this.stateProblem];
     // Without the learner new clients stay on the shared overflow ports (their connections work, 1,024 ports for all).
     if (!this.reader.ok)
       return [
