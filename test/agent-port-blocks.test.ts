@@ -135,6 +135,17 @@ t.test('overflow ports: each connection a VM makes before its block is attribute
     '2026-11-30T12:00:10.000Z',
     'the replaced one ended',
   );
+  // Each event also taught the manager a client: let those blocks be written before the test directory goes.
+  await manager.settled();
+  t.same(
+    manager
+      .table()
+      .blocks.map((block) => block.vm)
+      .sort(),
+    ['10.10.0.11', '10.10.0.12', '10.10.0.13'],
+    'and every client the events named got its block',
+  );
+  manager.stop();
 });
 
 t.test('static blocks: learnt clients get disjoint blocks in the map, kept across a restart, repaired, released when idle', async (t) => {
