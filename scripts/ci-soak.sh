@@ -32,6 +32,8 @@ main() {
   repo="$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)" || exit 2
   head="$(git -C "${repo}" rev-parse HEAD)"
   logs="$(mktemp -d /tmp/natgw-ci-soak.XXXXXX)"
+  # Open like an ordinary checkout's folder: the unit phase runs as another user inside the clone.
+  chmod 755 "${logs}"
   echo "ci-soak: ${runs} fresh-clone runs of ${head:0:12}; logs in ${logs}"
   [[ -z "$(git -C "${repo}" status --porcelain --untracked-files=no)" ]] ||
     echo "ci-soak: note: uncommitted changes are not in the clones; only HEAD is tested"
