@@ -54,6 +54,15 @@ const summaryOf = (text) => {
   return { pass: count('pass'), fail: count('fail'), skip: count('skip') };
 };
 
+// Namespaces of labs whose owning process died (a test killed mid-run, here or in an earlier run) would make the
+// demo and the CLI tests refuse to start: removed, and said. A lab whose owner still runs is left alone.
+if (isRoot && phases.some((phase) => phase.name !== 'unit' && phase.files.length > 0)) {
+  const { Lab, removeNamespace } = await import(path.join(root, 'dist/lab/lab.js'));
+  const leftovers = Lab.leftovers();
+  for (const namespace of leftovers) removeNamespace(namespace);
+  if (leftovers.length > 0) process.stdout.write(`# removed ${leftovers.length} namespaces of dead labs: ${leftovers.join(' ')}\n`);
+}
+
 const totals = { pass: 0, fail: 0, skip: 0 };
 let failed = false;
 for (const phase of phases) {
