@@ -367,14 +367,20 @@ export class Lab {
       return;
     }
     const tables = steered ?? new Set<string>();
+    // Claimed before the awaits: two overlapping route refreshes would otherwise both add the rule ("File exists").
+    this.steeredVms.set(vm.name, tables);
     for (const ip of lb.backends) {
       if (tables.has(ip)) continue;
-      const mark = String(backendMark(ip));
-      await this.run('route a backend mark', vm.namespace, ['ip', 'route', 'replace', 'default', 'via', ip, 'dev', 'ens4', 'table', mark]);
-      await this.run('rule for a backend mark', vm.namespace, ['ip', 'rule', 'add', 'fwmark', mark, 'lookup', mark, 'pref', '1000']);
       tables.add(ip);
+      const mark = String(backendMark(ip));
+      try {
+        await this.run('route a backend mark', vm.namespace, ['ip', 'route', 'replace', 'default', 'via', ip, 'dev', 'ens4', 'table', mark]);
+        await this.run('rule for a backend mark', vm.namespace, ['ip', 'rule', 'add', 'fwmark', mark, 'lookup', mark, 'pref', '1000']);
+      } catch (error) {
+        tables.delete(ip);
+        throw error;
+      }
     }
-    this.steeredVms.set(vm.name, tables);
     const view = this.programmed.get(lb.name)!;
     await this.run(`steer ${vm.name}'s flows`, vm.namespace, ['nft', '-f', '-'], {
       input: renderNextHopSteering(lb, view.healthy, view.active, [VPC.cidr, METADATA_IP]),
