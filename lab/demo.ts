@@ -7,6 +7,7 @@ import path from 'node:path';
 import { runCommand, type RunResult } from '../agent/runner.js';
 import { LAB_PROJECT, LAB_REGION, LabCloud } from './gce.js';
 import { INTERNET, LabProcess, repoRoot } from './lab.js';
+import { AGENT_PORT } from '../common/protocol.js';
 
 export const CLIENT_TAG = 'natgw-client';
 const GATEWAY = `natgw-${LAB_REGION}`;
@@ -89,7 +90,7 @@ export async function startPrometheus(cloud: LabCloud, vm: string, natIp: string
       'global: { scrape_interval: 2s, evaluation_interval: 2s }',
       'scrape_configs:',
       '  - job_name: natgw',
-      `    static_configs: [{ targets: ['${natIp}:9731'] }]`,
+      `    static_configs: [{ targets: ['${natIp}:${AGENT_PORT}'] }]`,
       '',
     ].join('\n'),
   );

@@ -9,9 +9,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { runCommand } from '../agent/runner.js';
 import { connectionLoop, outageAfter } from './ha.js';
 import { INTERNET, repoRoot, type Lab, type LabProcess, type LabVm } from './lab.js';
+import { SYNC_PORT } from '../common/protocol.js';
 
 export const ECHO_PORT = 7100;
-export const SYNC_PORT = 3780;
+export { SYNC_PORT };
 const BULK_PORT = 5201;
 const SEQUENCE_EVERY_MS = 100;
 const NEW_FLOW_EVERY_MS = 100;
