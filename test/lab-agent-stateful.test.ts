@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { waitFor } from '../common/wait.js';
+import { waitFor, waitUntil } from '../common/wait.js';
 import { INTERNET, Lab, type LabProcess, type LabVm, repoRoot } from '../lab/lab.js';
 import { SYNC_PORT } from '../common/protocol.js';
 import { spawnSeqFlows, startEchoServer } from '../lab/failover.js';
@@ -19,14 +19,9 @@ const NAT_VMS = [
 ] as const;
 const CLIENT = { name: 'client', ip: '10.10.0.50' };
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+/** Waits until `check` holds; a check that throws (an agent not answering yet) counts as not yet. */
+const until = (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) =>
+  waitUntil(what, () => check().catch(() => false), { timeoutMs, everyMs: 200 });
 
 /** The pids of a VM's processes whose command is `name`. */
 function pidsOf(vm: LabVm, name: string): number[] {
