@@ -8,6 +8,7 @@ import type { Observability } from './observability.js';
 import type { PortBlockManager } from './port-block-manager.js';
 import type { StatefulSync, SyncSummary } from './stateful.js';
 import { probeEgress, type ProbeResult } from './probe.js';
+import { GUEST_ATTRIBUTE } from '../common/protocol.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -334,7 +335,7 @@ export class Agent {
     // unref: the refresh never keeps a stopping agent alive; stop() sets `stopped`, which ends the chain.
     this.healthRefreshTimer = setTimeout(() => void this.publishHealth(), HEALTH_REFRESH_MS).unref();
     try {
-      await this.deps.guestAttributes.putGuestAttribute('natgw/health', value);
+      await this.deps.guestAttributes.putGuestAttribute(GUEST_ATTRIBUTE.health, value);
       this.publishedHealth = value;
       this.healthPublishedAt = this.clock.now();
     } catch (error) {

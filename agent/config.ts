@@ -1,10 +1,11 @@
 import ipaddr from 'ipaddr.js';
 import { networkInterfaces } from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_AGENT_LISTEN, SYNC_PORT } from '../common/protocol.js';
 
 /** Cloud NAT's defaults, so switching from Cloud NAT changes no timeout behaviour. */
 export const DEFAULT_TIMEOUTS = { udp: 30, tcpEstablished: 1200, tcpTransitory: 30, tcpTimeWait: 120, icmp: 30 } as const;
-export const DEFAULT_LISTEN = '0.0.0.0:9731';
+export const DEFAULT_LISTEN = DEFAULT_AGENT_LISTEN;
 
 // RFC 1918 plus the ranges a GCE subnet may use without being "privately used public IPs".
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '192.0.0.0/24', '198.18.0.0/15'].map((cidr) =>
@@ -93,7 +94,7 @@ export const statefulSchema = z
   .object({
     natIp: ipv4,
     members: z.array(z.object({ ip: ipv4, ports: portRange }).strict()).length(2, 'must list exactly two NAT VMs (this one and its peer)'),
-    syncPort: z.number().int().min(1).max(65535).default(3780),
+    syncPort: z.number().int().min(1).max(65535).default(SYNC_PORT),
   })
   .strict();
 export type StatefulConfig = z.output<typeof statefulSchema>;

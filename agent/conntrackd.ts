@@ -3,10 +3,11 @@
 // survivor needs no commit (`conntrackd -c`) before the first reply arrives. Rendering and parsing are pure; the
 // process itself is run by the stateful supervisor (stateful.ts).
 import path from 'node:path';
+import { AGENT_PATHS, SYNC_PORT } from '../common/protocol.js';
 
-export const DEFAULT_SYNC_PORT = 3780;
+export const DEFAULT_SYNC_PORT = SYNC_PORT;
 /** Under the VM root: conntrackd's own defaults (/var/lock, /var/run) are host-wide, one per machine. */
-export const CONNTRACKD_DIR = 'run/natgw/conntrackd';
+export const CONNTRACKD_DIR = AGENT_PATHS.conntrackdDir;
 
 export interface ConntrackdPeer {
   /** Where the config, socket, lock and log go: one directory per NAT VM. */

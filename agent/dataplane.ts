@@ -33,6 +33,7 @@ import {
 import { PORT_BLOCK_STATE_FILE } from './port-block-manager.js';
 import type { CommandRunner } from './runner.js';
 import { SysctlFs, conntrackHashsize, globalSysctls, namespaceSysctls, renderSysctlConf, type Sysctl } from './sysctl.js';
+import { AGENT_PATHS } from '../common/protocol.js';
 
 export interface DesiredState {
   ruleset: Ruleset;
@@ -66,12 +67,12 @@ export interface DataplaneOptions {
   localAddresses?: LocalAddresses;
 }
 
-const SYSCTL_CONF = 'etc/sysctl.d/99-natgw.conf';
+const SYSCTL_CONF = AGENT_PATHS.sysctlConf;
 /**
  * nft's own listing of the table we applied, so a restarted agent can tell drift from its config without re-applying.
  * Under /run: the unit may write there, and it goes with a reboot, as the table itself does.
  */
-const REFERENCE_FILE = 'run/natgw/nft-table.json';
+const REFERENCE_FILE = AGENT_PATHS.nftReference;
 const TABLE_ARGS = ['table', TABLE_FAMILY, TABLE_NAME];
 
 interface Reference {

@@ -1,6 +1,7 @@
 // The GCE metadata server: the config attribute (with change notification) and guest attributes for readiness.
+import { METADATA } from '../common/protocol.js';
 export const DEFAULT_METADATA_URL = 'http://169.254.169.254/computeMetadata/v1';
-export const CONFIG_ATTRIBUTE = 'natgw-config';
+export const CONFIG_ATTRIBUTE = METADATA.config;
 const HEADERS = { 'Metadata-Flavor': 'Google' };
 
 export class MetadataUnavailableError extends Error {

@@ -3,6 +3,7 @@
 // `nft -f` transaction.
 import ipaddr from 'ipaddr.js';
 import { OVERFLOW_PORTS, type AgentConfig } from './config.js';
+import { NFLOG_GROUP } from '../common/protocol.js';
 
 export const TABLE_FAMILY = 'ip';
 export const TABLE_NAME = 'natgw';
@@ -16,7 +17,7 @@ export const PORT_BLOCK_USE = 'port_block_use';
 /** Refusals for a full block, counted per client address by the kernel (a dynamic set with a counter per element). */
 export const PORT_BLOCK_REFUSALS = 'port_block_refusals';
 /** A client's first packet without a block reaches the agent here, whatever the logging setting: that is how it learns. */
-export const PORT_BLOCK_LEARN_GROUP = 4210;
+export const PORT_BLOCK_LEARN_GROUP = NFLOG_GROUP.portBlockLearn;
 /** Enough for a burst of new clients; a client whose notice is lost is learnt from its next packet. */
 const LEARN_RATE_PER_SECOND = 1000;
 /**
@@ -47,10 +48,10 @@ export const STATEFUL_COUNTER = {
 
 /** Each drop reason has its own chain: one place to count it and, rate-limited in the kernel, to log it via NFLOG. */
 export const DROP_REASONS = [
-  { reason: 'source_not_allowed', chain: 'drop_source_not_allowed', nflogGroup: 4201 },
-  { reason: 'per_vm_cap', chain: 'drop_per_vm_cap', nflogGroup: 4202 },
-  { reason: 'invalid', chain: 'drop_invalid', nflogGroup: 4203 },
-  { reason: 'port_block_full', chain: 'drop_port_block_full', nflogGroup: 4205 },
+  { reason: 'source_not_allowed', chain: 'drop_source_not_allowed', nflogGroup: NFLOG_GROUP.sourceNotAllowed },
+  { reason: 'per_vm_cap', chain: 'drop_per_vm_cap', nflogGroup: NFLOG_GROUP.perVmCap },
+  { reason: 'invalid', chain: 'drop_invalid', nflogGroup: NFLOG_GROUP.invalid },
+  { reason: 'port_block_full', chain: 'drop_port_block_full', nflogGroup: NFLOG_GROUP.portBlockFull },
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number]['reason'];
 export const dropCounterId = (reason: DropReason) => `drop_${reason}`;

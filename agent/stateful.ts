@@ -15,6 +15,7 @@ import type { MetadataClient } from './metadata.js';
 import { ResyncTracker } from './resync.js';
 import { STATEFUL_COUNTER } from './ruleset.js';
 import { CommandError, type CommandRunner, type LineSpawner } from './runner.js';
+import { GUEST_ATTRIBUTE } from '../common/protocol.js';
 
 /** The peer counts as up while its conntrackd's messages keep arriving: FTFW sends an ALIVE every second when idle. */
 export const PEER_SILENT_AFTER_MS = 5000;
@@ -354,7 +355,7 @@ export class StatefulSync {
     )
       return;
     try {
-      await guest.putGuestAttribute('natgw/sync', value);
+      await guest.putGuestAttribute(GUEST_ATTRIBUTE.sync, value);
       this.published = { value, at: now };
     } catch (error) {
       this.deps.log.warn({ event: 'guest_attribute_failed', error: (error as Error).message }, 'could not publish natgw/sync');

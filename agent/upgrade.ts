@@ -7,8 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from './log.js';
 import { AttributeMissingError, type MetadataClient } from './metadata.js';
+import { METADATA } from '../common/protocol.js';
 
-export const BUNDLE_CHECKSUM_ATTRIBUTE = 'natgw-agent-sha256';
+export const BUNDLE_CHECKSUM_ATTRIBUTE = METADATA.bundleChecksum;
 /** EX_TEMPFAIL: "try again", which is what the service manager does. */
 export const UPGRADE_EXIT_CODE = 75;
 

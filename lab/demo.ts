@@ -7,6 +7,8 @@ import path from 'node:path';
 import { runCommand, type RunResult } from '../agent/runner.js';
 import { LAB_PROJECT, LAB_REGION, LabCloud } from './gce.js';
 import { INTERNET, LabProcess, repoRoot } from './lab.js';
+import { AGENT_PORT } from '../common/protocol.js';
+import { waitUntil } from '../common/wait.js';
 
 export const CLIENT_TAG = 'natgw-client';
 const GATEWAY = `natgw-${LAB_REGION}`;
@@ -89,7 +91,7 @@ export async function startPrometheus(cloud: LabCloud, vm: string, natIp: string
       'global: { scrape_interval: 2s, evaluation_interval: 2s }',
       'scrape_configs:',
       '  - job_name: natgw',
-      `    static_configs: [{ targets: ['${natIp}:9731'] }]`,
+      `    static_configs: [{ targets: ['${natIp}:${AGENT_PORT}'] }]`,
       '',
     ].join('\n'),
   );
@@ -119,13 +121,7 @@ export async function promQuery(
   return (JSON.parse(stdout) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-}
+const until = (what: string, check: () => Promise<boolean>, timeoutMs: number) => waitUntil(what, check, { timeoutMs, everyMs: 300 });
 
 export async function runDemo(
   say: (line: string) => void,
@@ -177,8 +173,16 @@ export async function runDemo(
       30_000,
     );
     await cloud.lab.exec(workloads.tagged, ['curl', '-sS', '-m', '20', '-o', '/dev/null', `http://${INTERNET.server}/bytes?n=20000000`]);
-    await new Promise((resolve) => setTimeout(resolve, 4500));
-    const bytes = await promQuery(cloud, workloads.monitoring, 'sum by (direction) (natgw_forwarded_bytes_total)');
+    // Shown once Prometheus has scraped the agent after the download (every 2 s), not after a guessed pause.
+    const DOWNLOADED = 20_000_000;
+    const bytes = await waitUntil(
+      'Prometheus has scraped the download',
+      async () => {
+        const samples = await promQuery(cloud, workloads.monitoring, 'sum by (direction) (natgw_forwarded_bytes_total)');
+        return samples.some((sample) => Number(sample.value[1]) >= DOWNLOADED) ? samples : undefined;
+      },
+      { timeoutMs: 30_000, everyMs: 500 },
+    );
     say(
       `\nPrometheus (in 'monitoring') after app-1 downloaded 20 MB: ${bytes.map((sample) => `${sample.metric.direction} ${megabytes(Number(sample.value[1]))}`).join(', ')}`,
     );

@@ -9,9 +9,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { runCommand } from '../agent/runner.js';
 import { connectionLoop, outageAfter } from './ha.js';
 import { INTERNET, repoRoot, type Lab, type LabProcess, type LabVm } from './lab.js';
+import { SYNC_PORT } from '../common/protocol.js';
+import { waitFor } from '../common/wait.js';
 
 export const ECHO_PORT = 7100;
-export const SYNC_PORT = 3780;
+export { SYNC_PORT };
 const BULK_PORT = 5201;
 const SEQUENCE_EVERY_MS = 100;
 const NEW_FLOW_EVERY_MS = 100;
@@ -159,13 +161,8 @@ export function failoverToolsMissing(options: { bulk?: boolean; mode?: FailoverM
 }
 
 /** Polls `check` until it holds (true) or `timeoutMs` has passed (false). */
-export async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 100): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
+export function until(check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 100): Promise<boolean> {
+  return waitFor(check, { timeoutMs, everyMs });
 }
 
 function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {

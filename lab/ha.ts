@@ -2,12 +2,14 @@
 // connections all the time, and the time it takes until every new connection works again after a NAT VM dies.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { waitUntil } from '../common/wait.js';
 import { INTERNET, Lab, repoRoot, type LabHealthCheck, type LabProcess } from './lab.js';
+import { AGENT_PORT, DEFAULT_AGENT_LISTEN } from '../common/protocol.js';
 
 export const HA_CLIENT_TAG = 'natgw-client';
 /** The timing `natgw provision --ha` uses for the traffic health check, scaled to the lab's one-second clock. */
 export const LAB_TRAFFIC_CHECK: LabHealthCheck = {
-  port: 9731,
+  port: AGENT_PORT,
   path: '/healthz',
   intervalSeconds: 1,
   timeoutSeconds: 1,
@@ -36,7 +38,7 @@ const agentConfig = {
   deploymentMode: 'ha',
   drainSeconds: 4,
   egressProbe: { targets: [`${INTERNET.server}:80`], intervalSeconds: 1, timeoutSeconds: 1 },
-  listen: '0.0.0.0:9731',
+  listen: DEFAULT_AGENT_LISTEN,
 };
 
 export async function buildHaLab(size: number): Promise<HaLab> {
@@ -67,15 +69,15 @@ export async function buildHaLab(size: number): Promise<HaLab> {
         );
       },
       waitForHealthy: async (names, timeoutMs = 20_000) => {
-        const deadline = Date.now() + timeoutMs;
         const ips = names.map((name) => backends.find((backend) => backend.name === name)!.ip);
-        while (!ips.every((ip) => lab.healthyBackendsOf('natgw-ilb').includes(ip))) {
-          if (Date.now() > deadline)
-            throw new Error(
-              `backends ${names.join(', ')} not healthy after ${timeoutMs} ms (healthy: ${lab.healthyBackendsOf('natgw-ilb').join(', ') || 'none'})`,
-            );
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
+        await waitUntil(
+          `backends ${names.join(', ')} are healthy`,
+          () => ips.every((ip) => lab.healthyBackendsOf('natgw-ilb').includes(ip)),
+          {
+            timeoutMs,
+            detail: () => `healthy: ${lab.healthyBackendsOf('natgw-ilb').join(', ') || 'none'}`,
+          },
+        );
       },
     };
     for (const backend of backends) await haLab.startBackend(backend);
@@ -104,12 +106,30 @@ export interface Attempt {
   error?: string;
 }
 
-/** New connections from the client, one every `everyMs`, for `seconds`; the result once the loop has ended. */
-export function connectionLoop(
-  haLab: Pick<HaLab, 'lab' | 'client'>,
-  seconds: number,
-  everyMs = 100,
-): { done: Promise<Attempt[]>; loop: LabProcess } {
+export interface ConnectionLoop {
+  loop: LabProcess;
+  /** The attempts printed so far, in the order they started. */
+  attempts(): Attempt[];
+  /**
+   * Resolves with the attempts so far once `enough` holds for them, looked at whenever the loop prints; rejects if the
+   * loop ends first or `timeoutMs` passes.
+   */
+  until(what: string, enough: (attempts: Attempt[]) => boolean, timeoutMs: number): Promise<Attempt[]>;
+  /** Ends the loop (attempts in flight are not reported) and resolves with every attempt it printed. */
+  stop(): Promise<Attempt[]>;
+  /** Every attempt, once the loop has ended on its own after `seconds`. */
+  done: Promise<Attempt[]>;
+}
+
+const parseAttempts = (text: string): Attempt[] =>
+  text
+    .split('\n')
+    .filter((line) => line.startsWith('{') && line.endsWith('}'))
+    .map((line) => JSON.parse(line) as Attempt)
+    .sort((a, b) => a.at - b.at);
+
+/** New connections from the client, one every `everyMs`, for at most `seconds` (or until stopped). */
+export function connectionLoop(haLab: Pick<HaLab, 'lab' | 'client'>, seconds: number, everyMs = 100): ConnectionLoop {
   const loop = haLab.lab.spawn(
     haLab.client,
     [
@@ -124,16 +144,64 @@ export function connectionLoop(
     ],
     'connection loop',
   );
+  const attempts = () => parseAttempts(loop.text);
   return {
     loop,
-    done: loop.exited.then(() =>
-      loop.text
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Attempt)
-        .sort((a, b) => a.at - b.at),
-    ),
+    attempts,
+    until: (what, enough, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const seen = attempts();
+          if (!enough(seen)) return false;
+          finish();
+          resolve(seen);
+          return true;
+        };
+        const ended = () => {
+          if (check()) return;
+          finish();
+          reject(new Error(`the connection loop ended before ${what}: ${summarize(attempts())}`));
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting until ${what}: ${summarize(attempts())}`));
+        }, timeoutMs);
+        const finish = () => {
+          clearTimeout(timer);
+          loop.child.stdout?.off('data', check);
+          loop.child.off('exit', ended);
+        };
+        if (check()) return;
+        if (!loop.running) return ended();
+        loop.child.stdout?.on('data', check);
+        loop.child.once('exit', ended);
+      }),
+    stop: async () => {
+      await loop.stop('SIGTERM', 1000);
+      return attempts();
+    },
+    done: loop.exited.then(attempts),
   };
+}
+
+function summarize(attempts: Attempt[]): string {
+  const failed = attempts.filter((attempt) => !attempt.ok).length;
+  return `${attempts.length} attempts, ${failed} failed${attempts.length === 0 ? '' : `, the last ${attempts.at(-1)!.ok ? 'worked' : `failed (${attempts.at(-1)!.error ?? 'bad status'})`}`}`;
+}
+
+/** Attempts that worked, through the NAT VM with this external address if one is given. */
+export const worked = (attempts: Attempt[], seenAs?: string) =>
+  attempts.filter((attempt) => attempt.ok && (seenAs === undefined || attempt.seenAs === seenAs));
+
+/** How many attempts in a row, counted back from the last one, worked (through `seenAs` if given). */
+export function trailingSuccesses(attempts: Attempt[], seenAs?: string): number {
+  let count = 0;
+  for (let index = attempts.length - 1; index >= 0; index--) {
+    const attempt = attempts[index]!;
+    if (!attempt.ok || (seenAs !== undefined && attempt.seenAs !== seenAs)) break;
+    count++;
+  }
+  return count;
 }
 
 export interface Outage {

@@ -374,7 +374,18 @@ export class Lab {
       tables.add(ip);
       const mark = String(backendMark(ip));
       try {
-        await this.run('route a backend mark', vm.namespace, ['ip', 'route', 'replace', 'default', 'via', ip, 'dev', 'ens4', 'table', mark]);
+        await this.run('route a backend mark', vm.namespace, [
+          'ip',
+          'route',
+          'replace',
+          'default',
+          'via',
+          ip,
+          'dev',
+          'ens4',
+          'table',
+          mark,
+        ]);
         await this.run('rule for a backend mark', vm.namespace, ['ip', 'rule', 'add', 'fwmark', mark, 'lookup', mark, 'pref', '1000']);
       } catch (error) {
         tables.delete(ip);

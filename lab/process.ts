@@ -1,6 +1,7 @@
 // Processes the lab starts inside its namespaces, the metadata server's control socket, and namespace removal.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { waitUntil } from '../common/wait.js';
 
 export class LabProcess {
   private output = '';
@@ -25,13 +26,15 @@ export class LabProcess {
   }
 
   async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(this.output)) {
-      if (!this.running) throw new Error(`${this.label} exited before printing ${pattern}: ${this.output.slice(-2000)}`);
-      if (Date.now() > deadline)
-        throw new Error(`${this.label} did not print ${pattern} within ${timeoutMs} ms: ${this.output.slice(-2000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitUntil(
+      `${this.label} prints ${pattern}`,
+      () => {
+        if (pattern.test(this.output)) return true;
+        if (!this.running) throw new Error(`${this.label} exited before printing ${pattern}: ${this.output.slice(-2000)}`);
+        return false;
+      },
+      { timeoutMs, everyMs: 50, detail: () => `its output ends: ${this.output.slice(-2000)}` },
+    );
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<number | null> {

@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { findPackageRoot } from '../common/version.js';
 import { ProvisionError } from './gcp/call.js';
+import { AGENT_BUNDLE_FILE, METADATA } from '../common/protocol.js';
 
 export const MAX_METADATA_VALUE = 256 * 1024;
 export const MAX_METADATA_TOTAL = 512 * 1024;
@@ -40,7 +41,7 @@ export function buildAgentBundle(): Promise<Buffer> {
         throw new ProvisionError(`cannot bundle the agent from ${source}: ${(error as Error).message}`);
       }
     }
-    return readFileSync(repoFile('dist/agent/natgw-agent.mjs'));
+    return readFileSync(repoFile(AGENT_BUNDLE_FILE));
   })();
   built.catch(() => {
     built = undefined;
@@ -65,7 +66,7 @@ export function bundleMetadata(bundle: Buffer, version: string): Record<string, 
   const items: Record<string, string> = {};
   for (let index = 0, offset = 0; offset < encoded.length; index++, offset += CHUNK_SIZE)
     items[`natgw-agent-${index}`] = encoded.slice(offset, offset + CHUNK_SIZE);
-  items['natgw-agent-sha256'] = sha256(bundle);
+  items[METADATA.bundleChecksum] = sha256(bundle);
   items['natgw-agent-version'] = version;
   return items;
 }

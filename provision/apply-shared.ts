@@ -1,4 +1,5 @@
 // What the single-VM and the HA executor do alike: one copy, so a fix to firewall handling or polling reaches both modes.
+import { WaitTimeoutError, waitUntil } from '../common/wait.js';
 import { deleteAddress, insertAddress, type Address } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { deleteFirewall, insertFirewall, patchFirewall, type Firewall } from './gcp/firewalls.js';
@@ -25,13 +26,20 @@ export async function pollUntil<T>(
   timedOut: () => never | Promise<never>,
   maxIntervalMs = Number.POSITIVE_INFINITY,
 ): Promise<T> {
-  const deadline = ctx.clock.now() + options.healthTimeoutMs;
-  const intervalMs = Math.min(maxIntervalMs, options.pollIntervalMs);
-  for (;;) {
-    const found = await look();
-    if (found !== undefined) return found;
-    if (ctx.clock.now() >= deadline) return timedOut();
-    await ctx.clock.sleep(Math.min(intervalMs, Math.max(0, deadline - ctx.clock.now())));
+  try {
+    // Boxed, so that whatever `look` finds (even false or null) ends the wait; only undefined means "not yet".
+    const { found } = await waitUntil(
+      'the awaited state',
+      async () => {
+        const found = await look();
+        return found === undefined ? undefined : { found };
+      },
+      { timeoutMs: options.healthTimeoutMs, everyMs: Math.min(maxIntervalMs, options.pollIntervalMs), clock: ctx.clock },
+    );
+    return found;
+  } catch (error) {
+    if (error instanceof WaitTimeoutError) return timedOut();
+    throw error;
   }
 }
 

@@ -30,6 +30,7 @@ import {
 } from './model.js';
 import type { Options } from './options.js';
 import { resolveSourceRanges, type SubnetInfo } from './subnets.js';
+import { DEFAULT_AGENT_LISTEN, METADATA } from '../common/protocol.js';
 
 export interface Discovery {
   network: Network;
@@ -206,7 +207,7 @@ export function agentConfigFor(options: Options, sourceRanges: string[]): AgentC
 }
 
 export function agentPort(config: AgentConfigInput): number {
-  const listen = config.listen ?? '0.0.0.0:9731';
+  const listen = config.listen ?? DEFAULT_AGENT_LISTEN;
   return Number(listen.slice(listen.lastIndexOf(':') + 1));
 }
 
@@ -266,7 +267,7 @@ export function desiredState({ options, discovery, zone, payload }: DesiredInput
     'enable-guest-attributes': 'TRUE',
     'enable-oslogin': 'TRUE',
     'block-project-ssh-keys': 'TRUE',
-    'natgw-config': JSON.stringify(agentConfig),
+    [METADATA.config]: JSON.stringify(agentConfig),
     ...payload,
   };
 

@@ -27,9 +27,12 @@ const files = SOURCE_DIRS.flatMap(sourceFiles);
 const imports = new Map<string, string[]>(
   files.map((file) => {
     const text = readFileSync(path.join(REPO, file), 'utf8');
-    const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g)].map(
-      (match) => match[1] ?? match[2] ?? '',
-    );
+    // `import … from 'x'`, `export … from 'x'`, `import 'x'` and `import('x')`, in either quote.
+    const specifiers = [
+      ...text.matchAll(
+        /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+      ),
+    ].map((match) => match[1] ?? match[2] ?? match[3] ?? '');
     return [
       file,
       specifiers.map((specifier) =>
@@ -84,4 +87,125 @@ t.test('the agent stays small and self-contained', async (t) => {
   }
   const execaUsers = [...imports].filter(([, targets]) => targets.includes('execa')).map(([file]) => file);
   t.same(execaUsers, ['agent/runner.ts'], 'only agent/runner.ts starts processes with execa');
+});
+
+// ---- docs/architecture.md's "Code layout" table, checked against the real import graph ----
+
+const LAYERED_DIRS = ['agent', 'provision', 'lab', 'cli', 'cost', 'common', 'whois', 'bench'];
+
+interface LayoutRow {
+  /** Folders (ending in /) and files the row governs. */
+  scopes: string[];
+  /** What they may import across folders; 'everything' is not checked. */
+  mayImport: string[] | 'everything';
+  line: string;
+}
+
+/** The rows of the table under "## Code layout" (first column: scopes; last: what they may import). */
+export function layoutTable(markdown: string): LayoutRow[] {
+  const section = markdown.split(/^## /m).find((part) => part.startsWith('Code layout'));
+  if (section === undefined) throw new Error('docs/architecture.md has no "## Code layout" section');
+  const codeSpans = (cell: string) => [...cell.replace(/\([^)]*\)/g, '').matchAll(/`([^`]+)`/g)].map((match) => match[1]!);
+  return section
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .map((line) => {
+      const cells = line.split('|').map((cell) => cell.trim());
+      const last = cells.at(-2) ?? '';
+      return {
+        scopes: codeSpans(cells[1] ?? ''),
+        mayImport: last === 'everything' ? 'everything' : last === '—' || last === 'nothing of ours' ? [] : codeSpans(last),
+        line,
+      };
+    });
+}
+
+/** The most specific row naming `file`: its own, else its folder's (the longest folder prefix). */
+function governingRow(rows: LayoutRow[], file: string): LayoutRow | undefined {
+  let best: { row: LayoutRow; length: number } | undefined;
+  for (const row of rows)
+    for (const scope of row.scopes) {
+      const matches = scope.endsWith('/') ? file.startsWith(scope) : file === scope;
+      const length = matches ? (scope.endsWith('/') ? scope.length : Number.MAX_SAFE_INTEGER) : -1;
+      if (length > (best?.length ?? -1)) best = { row, length };
+    }
+  return best?.row;
+}
+
+const topFolder = (file: string) => file.split('/')[0]!;
+const allows = (entry: string, target: string) => (entry.endsWith('/') ? target.startsWith(entry) : target === entry);
+
+/**
+ * Problems with the table as a description of `graph` (file → the repository files it imports): an import across
+ * folders that the file's row does not allow, a file no row governs, and an allowed entry no governed file uses.
+ */
+export function layoutProblems(rows: LayoutRow[], graph: Map<string, string[]>): string[] {
+  const problems: string[] = [];
+  const used = new Map<LayoutRow, Set<string>>();
+  for (const [file, targets] of graph) {
+    const row = governingRow(rows, file);
+    if (row === undefined) {
+      problems.push(`${file}: no row of the table governs it`);
+      continue;
+    }
+    if (row.mayImport === 'everything') continue;
+    for (const target of targets) {
+      if (topFolder(target) === topFolder(file)) continue;
+      const entry = row.mayImport.find((candidate) => allows(candidate, target));
+      if (entry === undefined) problems.push(`${file} imports ${target}, which its row (${row.scopes.join(', ')}) does not allow`);
+      else used.set(row, (used.get(row) ?? new Set()).add(entry));
+    }
+  }
+  for (const row of rows) {
+    if (row.mayImport === 'everything') continue;
+    for (const entry of row.mayImport)
+      if (!used.get(row)?.has(entry))
+        problems.push(`${row.scopes.join(', ')} may import ${entry}, but none of its files does: a stale entry`);
+  }
+  return problems;
+}
+
+/** Imports of the layered folders that point at repository source files (packages are checked above). */
+function repositoryGraph(): Map<string, string[]> {
+  return new Map(
+    [...imports]
+      .filter(([file]) => LAYERED_DIRS.includes(topFolder(file)))
+      .map(([file, targets]) => [file, targets.filter((target) => LAYERED_DIRS.includes(topFolder(target)) || target.startsWith('bin/'))]),
+  );
+}
+
+t.test("docs/architecture.md's import table is the real import graph", async (t) => {
+  const rows = layoutTable(readFileSync(path.join(REPO, 'docs/architecture.md'), 'utf8'));
+  t.ok(rows.length >= 8, `the table has ${rows.length} rows`);
+  const graph = repositoryGraph();
+  t.ok(graph.size > 50, `${graph.size} source files in ${LAYERED_DIRS.join(', ')}`);
+  t.same(layoutProblems(rows, graph), [], 'every import across folders is allowed by its row, and every allowed entry is used');
+});
+
+t.test('the layout check finds a stray import, an ungoverned file and a stale entry', async (t) => {
+  const rows = layoutTable(
+    [
+      '## Code layout',
+      '| folder | what | may import |',
+      '|---|---|---|',
+      '| `common/` | leaves (`errors.ts`) | nothing of ours |',
+      '| `agent/` | the agent | `common/` |',
+      '| `lab/` | the lab | `common/`, `agent/runner.ts` (commands) |',
+      '| `lab/cli.ts` | its CLI | `common/`, `provision/ha/checks.ts` |',
+      '| `bench/` | benchmarks | everything |',
+    ].join('\n'),
+  );
+  const graph = new Map([
+    ['common/errors.ts', []],
+    ['agent/main.ts', ['common/errors.ts', 'agent/runner.ts']],
+    ['lab/lab.ts', ['agent/runner.ts', 'common/errors.ts', 'lab/model.ts', 'agent/config.ts']],
+    ['lab/cli.ts', ['common/errors.ts', 'lab/lab.ts']],
+    ['bench/x.ts', ['provision/cli.ts']],
+    ['whois/cli.ts', []],
+  ]);
+  t.same(layoutProblems(rows, graph), [
+    'lab/lab.ts imports agent/config.ts, which its row (lab/) does not allow',
+    'whois/cli.ts: no row of the table governs it',
+    'lab/cli.ts may import provision/ha/checks.ts, but none of its files does: a stale entry',
+  ]);
 });

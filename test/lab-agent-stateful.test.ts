@@ -5,7 +5,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { Lab, type LabProcess, type LabVm, repoRoot } from '../lab/lab.js';
+import { waitFor, waitUntil } from '../common/wait.js';
+import { INTERNET, Lab, type LabProcess, type LabVm, repoRoot } from '../lab/lab.js';
+import { SYNC_PORT } from '../common/protocol.js';
 import { spawnSeqFlows, startEchoServer } from '../lab/failover.js';
 import { conntrackdMissing } from './fixtures/conntrackd/installed.js';
 
@@ -17,14 +19,9 @@ const NAT_VMS = [
 ] as const;
 const CLIENT = { name: 'client', ip: '10.10.0.50' };
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+/** Waits until `check` holds; a check that throws (an agent not answering yet) counts as not yet. */
+const until = (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) =>
+  waitUntil(what, () => check().catch(() => false), { timeoutMs, everyMs: 200 });
 
 /** The pids of a VM's processes whose command is `name`. */
 function pidsOf(vm: LabVm, name: string): number[] {
@@ -60,7 +57,7 @@ t.test('two NAT VMs run the agent in stateful mode: sync, resync, roles, peer lo
     reconcileIntervalSeconds: 2,
     deploymentMode: 'ha',
     drainSeconds: 1,
-    stateful: { natIp: NAT_IP, members: NAT_VMS.map(({ ip, ports }) => ({ ip, ports })), syncPort: 3780 },
+    stateful: { natIp: NAT_IP, members: NAT_VMS.map(({ ip, ports }) => ({ ip, ports })), syncPort: SYNC_PORT },
   };
   const agents = new Map<string, LabProcess>();
   for (const vm of [a, b]) {
@@ -121,9 +118,35 @@ t.test('two NAT VMs run the agent in stateful mode: sync, resync, roles, peer lo
   await t.test("the standby's kernel holds the active's flows; metrics and roles say so", async (t) => {
     await until('nat-b to hold every flow', async () => (await summary(b, a)) >= FLOWS);
     t.ok((await summary(a, b)) >= FLOWS, `nat-a reports ${await summary(a, b)} flows to its peer`);
-    const ratio = async () => (await metric(b, 'natgw_sync_state_ratio')) ?? 0;
-    await until('the ratio on nat-b to reach 1', async () => Math.abs((await ratio()) - 1) <= 0.05);
-    t.ok(Math.abs((await ratio()) - 1) <= 0.05, `natgw_sync_state_ratio on nat-b = ${await ratio()}`);
+    // natgw_sync_state_ratio on nat-b is nat-b's translated flows ÷ nat-a's: checked against the kernels' own tables,
+    // first as synced (≈ 1), then with entries only nat-b holds, so a ratio that says 1 whatever the tables hold fails.
+    const ratio = async () => (await metric(b, 'natgw_sync_state_ratio')) ?? Number.NaN;
+    const tables = async () => ({ a: await summaryLocal(a), b: await summaryLocal(b) });
+    const ratioFollows = async (what: string) => {
+      let seen = { tables: await tables(), ratio: Number.NaN };
+      const follows = await waitFor(
+        async () => {
+          seen = { tables: await tables(), ratio: await ratio() };
+          return seen.tables.a > 0 && Math.abs(seen.ratio - seen.tables.b / seen.tables.a) <= 0.05;
+        },
+        { timeoutMs: 30_000, everyMs: 200 },
+      );
+      t.ok(follows, `${what}: natgw_sync_state_ratio on nat-b = ${seen.ratio}, the tables hold ${seen.tables.b} ÷ ${seen.tables.a}`);
+      return seen.tables;
+    };
+    const synced = await ratioFollows('synced');
+    t.ok(synced.b >= FLOWS && synced.a >= FLOWS, `both kernels hold the ${FLOWS} flows (nat-a ${synced.a}, nat-b ${synced.b})`);
+    // From nat-b's own address: conntrackd ignores it (Address Ignore), so these stay on nat-b alone.
+    const ONLY_ON_B = 10;
+    const onlyOnB = (index: number) =>
+      `-p udp -s ${b.ip} -d ${INTERNET.server} --sport ${40_000 + index} --dport 53 -r ${INTERNET.server} -q ${NAT_IP} --reply-port-src 53 --reply-port-dst ${40_000 + index}`.split(
+        ' ',
+      );
+    for (let index = 0; index < ONLY_ON_B; index++) await lab.exec(b.name, ['conntrack', '-I', ...onlyOnB(index), '-t', '600']);
+    const skewed = await ratioFollows(`with ${ONLY_ON_B} entries only nat-b holds`);
+    t.ok(skewed.b - skewed.a >= ONLY_ON_B - 1, `they were not replicated to nat-a (nat-b holds ${skewed.b - skewed.a} more)`);
+    for (let index = 0; index < ONLY_ON_B; index++) await lab.exec(b.name, ['conntrack', '-D', ...onlyOnB(index)], { okExitCodes: [1] });
+    await ratioFollows('once they are gone');
     for (const [vm, peer] of [
       [a, b],
       [b, a],

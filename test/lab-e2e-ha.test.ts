@@ -1,6 +1,7 @@
 // HA end to end: `natgw provision --ha` against the lab's Compute API. The MIG's VMs boot with the real startup script,
 // the lab health-checks them as the backend service says and routes tagged VMs over the healthy ones.
 import t from 'tap';
+import { waitUntil } from '../common/wait.js';
 import { LabCloud, LAB_PROJECT, LAB_REGION } from '../lab/gce.js';
 import { addWorkloads, natgwCli, PROVISION_FLAGS, whoami } from '../lab/demo.js';
 
@@ -32,13 +33,7 @@ t.test('provision --ha → two NAT VMs behind the load balancer → one dies →
 
   const backends = cloud.store.ilbBackends(String(cloud.store.list(LAB_PROJECT, 'global', 'routes')[0]?.nextHopIlb));
   const victim = backends[0]!;
-  const until = async (what: string, check: () => boolean, timeoutMs: number) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  };
+  const until = (what: string, check: () => boolean, timeoutMs: number) => waitUntil(what, check, { timeoutMs, everyMs: 250 });
   const autohealGroup = `autoheal:natgw-${LAB_REGION}-mig`;
   // Autohealing acts on a change to unhealthy, so both VMs must first have passed its (slower) check.
   await until('the autohealing check sees both VMs healthy', () => cloud.lab.healthyBackendsOf(autohealGroup).length === 2, 60_000);

@@ -1,7 +1,7 @@
 // natgw-test: exclusive — it measures pauses and load-balancer moves in milliseconds.
 // Issue 14's bar, as a user checks it: `natgw lab failover --flows 100 --json` kills the active NAT VM the way a host
 // failure does while 100 long-lived TCP flows exchange a sequence number every 100 ms; the flows must carry on.
-// The longest pause is bounded by what the health-check timing allows and reported (docs/lab-failover.md).
+// The longest pause is reported with whether it met what the health-check timing allows (docs/lab-failover.md).
 import t from 'tap';
 import { failoverCli, failoverToolsMissing } from '../lab/failover.js';
 import { Lab } from '../lab/lab.js';

@@ -6,7 +6,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { waitUntil } from '../common/wait.js';
 import { API_BASE, type Json } from '../lab/compute-api/index.js';
+import { SYNC_PORT } from '../common/protocol.js';
 import { ECHO_PORT, spawnSeqFlows, startEchoServer } from '../lab/failover.js';
 import { LabCloud, LAB_PROJECT, LAB_REGION } from '../lab/gce.js';
 import { INTERNET, repoRoot, VPC, type LabProcess } from '../lab/lab.js';
@@ -53,7 +55,7 @@ async function build(setup: Setup): Promise<LabCloud> {
       sourceTags: [TAG],
       targetTags: [TAG],
       allowed: [
-        { IPProtocol: 'udp', ports: ['3780'] },
+        { IPProtocol: 'udp', ports: [String(SYNC_PORT)] },
         { IPProtocol: 'tcp', ports: ['9731'] },
       ],
     });
@@ -162,7 +164,7 @@ async function programNat(cloud: LabCloud, vm: string, ports: string): Promise<v
     '  counter replies {}',
     '  counter from_clients {}',
     '  counter sync {}',
-    '  chain input { type filter hook input priority 0; policy accept; udp dport 3780 counter name "sync"; }',
+    `  chain input { type filter hook input priority 0; policy accept; udp dport ${SYNC_PORT} counter name "sync"; }`,
     '  chain raw {',
     '    type filter hook prerouting priority -400; policy accept;',
     `    iifname "ens4" ip daddr ${NAT_IP} tcp sport ${INTERNET.httpPort} counter name "replies"`,
@@ -248,20 +250,45 @@ function slowDownload(cloud: LabCloud): LabProcess {
 async function carrierOf(cloud: LabCloud, counter: 'replies' | 'from_clients', start: () => Promise<LabProcess | undefined>) {
   const before = await Promise.all(NAT_VMS.map((nat) => repliesSeenBy(cloud, nat.name, counter)));
   const flow = await start();
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  const after = await Promise.all(NAT_VMS.map((nat) => repliesSeenBy(cloud, nat.name, counter)));
+  const grown = async () => {
+    const now = await Promise.all(NAT_VMS.map((nat) => repliesSeenBy(cloud, nat.name, counter)));
+    return now.some((count, index) => count - before[index]! > 3) ? now : undefined;
+  };
+  // A flow through a NAT VM shows within a few packets; one that found no way through keeps retransmitting slowly.
+  const after = await waitUntil(`a NAT VM's ${counter} counter grows`, grown, { timeoutMs: 10_000 }).catch(() => undefined);
+  if (after === undefined) {
+    await flow?.stop('SIGKILL', 0);
+    return undefined;
+  }
   const carriers = NAT_VMS.filter((_, index) => after[index]! - before[index]! > 3);
   if (flow?.running === true && carriers.length === 1) return { flow, nat: carriers[0]! };
   await flow?.stop('SIGKILL', 0);
   return undefined;
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+const until = (what: string, check: () => Promise<boolean> | boolean, timeoutMs: number) => waitUntil(what, check, { timeoutMs });
+
+/** Counts, in the sending namespace, the packets of the test's flows it sends: to the NAT IP from the internet's HTTP port, and from the client to the echo port. */
+async function countSent(cloud: LabCloud): Promise<{ internet: () => Promise<number>; client: () => Promise<number> }> {
+  const table = (rule: string) =>
+    [
+      'table ip natgw_test_sent {',
+      '  counter sent {}',
+      `  chain output { type filter hook output priority 0; policy accept; ${rule} counter name "sent"; }`,
+      '}',
+      '',
+    ].join('\n');
+  await cloud.lab.run('count what the internet sends to the NAT IP', cloud.lab.internet, ['nft', '-f', '-'], {
+    input: table(`ip daddr ${NAT_IP} tcp sport ${INTERNET.httpPort}`),
+  });
+  await cloud.lab.exec('client', ['nft', '-f', '-'], { input: table(`tcp dport ${ECHO_PORT}`) });
+  const read = (stdout: string) =>
+    (JSON.parse(stdout) as { nftables: { counter?: { packets: number } }[] }).nftables.find((item) => item.counter)?.counter?.packets ?? 0;
+  const list = ['nft', '-j', 'list', 'counter', 'ip', 'natgw_test_sent', 'sent'];
+  return {
+    internet: async () => read((await cloud.lab.run('read the internet counter', cloud.lab.internet, list)).stdout),
+    client: async () => read((await cloud.lab.exec('client', list)).stdout),
+  };
 }
 
 t.test(
@@ -282,9 +309,9 @@ t.test(
       const { stdout } = await cloud.lab.exec(nat.name, ['ip', 'route', 'show', 'table', 'local', `${NAT_IP}/32`]);
       t.match(stdout, /local 203\.0\.113\.100 dev ens4 proto 66/, `${nat.name} holds the forwarding-rule IP as a local route`);
     }
-    const sendSync = (from: string) => cloud.lab.exec(from, ['bash', '-c', `echo state > /dev/udp/${a.ip}/3780`]);
+    const sendSync = (from: string) => cloud.lab.exec(from, ['bash', '-c', `echo state > /dev/udp/${a.ip}/${SYNC_PORT}`]);
     await sendSync('other');
-    t.equal(await repliesSeenBy(cloud, a.name, 'sync'), 0, 'UDP 3780 from a VM without the NAT tag is dropped');
+    t.equal(await repliesSeenBy(cloud, a.name, 'sync'), 0, `UDP ${SYNC_PORT} from a VM without the NAT tag is dropped`);
     await sendSync(b.name);
     t.equal(await repliesSeenBy(cloud, a.name, 'sync'), 1, 'NAME-sync (sourceTags) lets the peer NAT VM reach it');
     const clientLocal = await cloud.lab.exec('client', ['ip', 'route', 'show', 'table', 'local', `${NAT_IP}/32`]);
@@ -371,26 +398,41 @@ t.test(
     t.teardown(() => download.flow.stop('SIGKILL', 0));
     t.ok(echo.flow.running && download.flow.running, 'a download and an echo flow run through the same NAT VM');
     const other = onIt === a ? b : a;
+    const sent = await countSent(cloud);
     const otherBefore = await repliesSeenBy(cloud, other.name);
     const otherFromClientBefore = await repliesSeenBy(cloud, other.name, 'from_clients');
     await cloud.lab.failHost(onIt.name);
     await cloud.lab.whenActive('natgw-nat-fr', (active) => active.join() === other.ip, 15_000);
-    // TCP retransmits with backoff: 6 s covers several retransmissions after the move.
-    await new Promise((resolve) => setTimeout(resolve, 6000));
+    await cloud.lab.whenActive('natgw-fr', (active) => active.join() === other.ip, 15_000);
+    // "Stays on the dead backend" is only shown by packets that were sent: wait until both ends of the established flows
+    // have retransmitted after the move (TCP backs off, so this takes seconds), then none of them may have reached the
+    // survivor.
+    const sentAtMove = { internet: await sent.internet(), client: await sent.client() };
+    const RETRANSMITS = 3;
+    await until(
+      `the internet and the client each sent ${RETRANSMITS} packets of their flows after the move`,
+      async () => (await sent.internet()) >= sentAtMove.internet + RETRANSMITS && (await sent.client()) >= sentAtMove.client + RETRANSMITS,
+      60_000,
+    );
+    const sentAfterMove = { internet: (await sent.internet()) - sentAtMove.internet, client: (await sent.client()) - sentAtMove.client };
     t.equal(
-      await repliesSeenBy(cloud, other.name),
-      otherBefore,
-      "DEFAULT_FOR_PROTOCOL on the NLB: the internet's packets of the established flow stay on the dead backend",
+      (await repliesSeenBy(cloud, other.name)) - otherBefore,
+      0,
+      `DEFAULT_FOR_PROTOCOL on the NLB: of the ${sentAfterMove.internet} packets the internet sent on the established flow after the move, none reached the survivor (they stay on the dead backend)`,
     );
     t.equal(
-      await repliesSeenBy(cloud, other.name, 'from_clients'),
-      otherFromClientBefore,
-      "DEFAULT_FOR_PROTOCOL on the ILB: so do the client's",
+      (await repliesSeenBy(cloud, other.name, 'from_clients')) - otherFromClientBefore,
+      0,
+      `DEFAULT_FOR_PROTOCOL on the ILB: nor did any of the ${sentAfterMove.client} the client sent`,
     );
 
     const marker = path.join(cloud.lab.dir, 'drained');
-    cloud.lab.spawn(other.name, ['bash', '-c', `trap 'sleep 3; touch ${marker}; exit 0' TERM; while true; do sleep 0.1; done`]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const draining = cloud.lab.spawn(other.name, [
+      'bash',
+      '-c',
+      `trap 'sleep 3; touch ${marker}; exit 0' TERM; echo trapped; while true; do sleep 0.1; done`,
+    ]);
+    await draining.waitFor(/trapped/, 10_000);
     const deletedAt = Date.now();
     cloud.store.remove(LAB_PROJECT, `zones/${other.zone}`, 'instances', other.name);
     await cloud.settled();

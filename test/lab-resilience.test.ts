@@ -104,19 +104,38 @@ t.test('drift, restarts and cleanup', async (t) => {
 
   await t.test('kill -9 the agent during a long transfer, start it again: the transfer completes, no duplicate rules', async (t) => {
     const tableBefore = await natLab.natTable();
+    // Paced by the server (4 s): what the client's kernel has received is what crossed the NAT. Paced by curl, the
+    // kernel would buffer the whole body in a moment, and the agent would die after the transfer, not during it.
+    const TOTAL = 1_600_000;
     const transfer = lab.spawn(
       'private',
-      ['curl', '-sS', '--limit-rate', '400K', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=1600000`],
+      ['curl', '-sS', '-m', '120', '-o', '/dev/null', '-w', '%{size_download}', `http://${INTERNET.server}/bytes?n=${TOTAL}&rate=400000`],
       'long transfer',
     );
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    t.teardown(() => transfer.stop('SIGKILL', 0));
+    /** What the client's kernel has received on the transfer's connection (ss's bytes_received), if it is open. */
+    const received = async () => {
+      const { stdout } = await lab.exec('private', ['ss', '-tinH', 'dst', INTERNET.server, 'dport', '=', ':80']);
+      const match = /bytes_received:(\d+)/.exec(stdout);
+      return match === null ? undefined : Number(match[1]);
+    };
+    await natLab.waitUntil('the transfer is under way', async () => ((await received()) ?? 0) >= 200_000);
+    // Held open across the kill and the restart, whatever either takes on this box: the transfer must cross both.
+    transfer.child.kill('SIGSTOP');
+    const atKill = await received();
     agent.child.kill('SIGKILL');
     await agent.exited;
+    t.ok(
+      transfer.running && atKill !== undefined && atKill < TOTAL,
+      `the transfer was under way when the agent died (${atKill ?? 'no connection'} of ${TOTAL} bytes received)`,
+    );
     t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP, 'NAT keeps working while no agent runs');
     agent = natLab.startAgent();
     await natLab.waitUntil('the restarted agent is healthy', async () => (await natLab.healthz()).status === 200);
+    t.ok(transfer.running, 'the transfer is still open when the restarted agent is healthy');
+    transfer.child.kill('SIGCONT');
     t.equal(await transfer.exited, 0, 'curl finished without error');
-    t.equal(transfer.text.trim(), '1600000', 'every byte arrived');
+    t.equal(transfer.text.trim(), String(TOTAL), 'every byte arrived');
     t.equal(await natLab.natTable(), tableBefore, 'the same table, untouched');
     t.equal(await tableCount(), 1);
     t.same(await foreign(), foreignBefore, 'foreign rules intact after the restart');

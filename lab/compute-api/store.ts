@@ -2,6 +2,7 @@
 // (an instance inserted here becomes a namespace there; a route inserted here becomes a route there).
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
 
 export const API_BASE = 'https://www.googleapis.com/compute/v1/';
 
@@ -539,7 +540,7 @@ export class ComputeStore extends EventEmitter {
     if (instance.status !== 'RUNNING') return 'UNHEALTHY';
     const match = /projects\/([^/]+)\/zones\/([^/]+)\/instances\/([^/]+)$/.exec(selfLink);
     if (match === null) return 'UNHEALTHY';
-    return healthAttributeOk(this.guestAttributesOf(match[1]!, match[2]!, match[3]!).get('natgw/health')) ? 'HEALTHY' : 'UNHEALTHY';
+    return healthAttributeOk(this.guestAttributesOf(match[1]!, match[2]!, match[3]!).get(GUEST_ATTRIBUTE.health)) ? 'HEALTHY' : 'UNHEALTHY';
   }
 
   /** The instances a managed instance group owns: those whose `created-by` metadata names it. */

@@ -6,6 +6,7 @@ import { CLIENT_TAG, natgwCli, PROVISION_FLAGS } from '../demo.js';
 import { SYNC_PORT, until, type FailoverSetup } from '../failover.js';
 import { LAB_PROJECT, LAB_REGION, LabCloud } from '../gce.js';
 import type { LabVm } from '../lab.js';
+import { AGENT_PORT } from '../../common/protocol.js';
 
 /** The gateway's name: provision's default for the lab's region. */
 export const GATEWAY = `natgw-${LAB_REGION}`;
@@ -14,7 +15,6 @@ const MIGS = [`${GATEWAY}-mig-a`, `${GATEWAY}-mig-b`];
 const INTERNAL_LB = `${GATEWAY}-fr`;
 const EXTERNAL_LB = `${GATEWAY}-nat-fr`;
 const NO_SYNC_TABLE = 'natgw_failover_no_sync';
-const AGENT_PORT = 9731;
 
 export interface ProvisionedPair extends FailoverSetup {
   cloud: LabCloud;

@@ -8,9 +8,10 @@ import { HA_CLIENT_TAG, LAB_TRAFFIC_CHECK } from '../ha.js';
 import { Lab, repoRoot, VPC, type LabProcess, type LabVm } from '../lab.js';
 import { defaultGateways, runFailover, until, type FailoverOptions, type FailoverReport, type FailoverSetup } from '../failover.js';
 import { conntrackdConfig } from '../../agent/conntrackd.js';
+import { AGENT_PORT } from '../../common/protocol.js';
 
 export const SHARED_NAT_IP = '203.0.113.100';
-const HEALTH_PORT = 9731;
+const HEALTH_PORT = AGENT_PORT;
 const LOAD_BALANCER = 'natgw-nlb';
 // Each VM translates to its own half of the ports: while both receive client traffic (the two load balancers flip
 // independently) they can never create the same translation, and a VM without a flow's state cannot recreate it by

@@ -1,5 +1,6 @@
 import type { protos } from '@google-cloud/compute';
 import { describeFailure, getOrUndefined, isNotFound, mutate, parseApiError, withRetry, type CallContext } from './call.js';
+import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
 
 export type Instance = protos.google.cloud.compute.v1.IInstance;
 
@@ -71,7 +72,7 @@ export async function readNatgwAttributes(
 ): Promise<{ values: Record<string, string>; error?: string }> {
   try {
     const [result] = await withRetry(ctx, `read guest attributes of ${name}`, () =>
-      ctx.clients.instances.getGuestAttributes({ project: ctx.project, zone, instance: name, queryPath: 'natgw/' }),
+      ctx.clients.instances.getGuestAttributes({ project: ctx.project, zone, instance: name, queryPath: GUEST_ATTRIBUTE.namespace }),
     );
     const values: Record<string, string> = {};
     for (const item of result.queryValue?.items ?? [])

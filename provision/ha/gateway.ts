@@ -42,6 +42,7 @@ import type { Options } from '../options.js';
 import { TRAFFIC_CHECK, type CheckTiming } from './checks.js';
 import { observedVms, statefulNames, type ObservedStateful, type ObservedVm } from './members.js';
 import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
+import { METADATA } from '../../common/protocol.js';
 
 // ---- timing: the numbers docs/ha.md explains ----
 
@@ -158,7 +159,7 @@ export function desiredHa({ options, discovery, zones, payload, trafficCheck = T
   };
   const { desired: single, agentConfig: baseConfig } = desiredState({ options: haOptions, discovery, zone: zones[0]!, payload });
   const agentConfig = { ...baseConfig, ...agentSection } as AgentConfigInput;
-  if (agentSection !== undefined) single.instance.metadata['natgw-config'] = JSON.stringify(agentConfig);
+  if (agentSection !== undefined) single.instance.metadata[METADATA.config] = JSON.stringify(agentConfig);
   const names = haNames(options.name);
   const { project, region } = options;
   const marker = markerFor(options.name);

@@ -35,6 +35,7 @@ import {
 import type { Options } from '../options.js';
 import { exposureWarnings } from '../preflight.js';
 import { printPreflight, renderPlan, routeWarningLines } from '../report.js';
+import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
 
 export const HA_WARNINGS = [
   "HA mode: connections through a NAT VM that fails or is replaced are lost (their public IP was that VM's); clients reconnect through another VM, with another of the gateway's IPs.",
@@ -161,7 +162,7 @@ async function status(run: Run, found: Found): Promise<number> {
       template: vm.template,
       natIp: ips.get(vm.name) ?? null,
       loadBalancer: stateOf(lb, vm.name),
-      agent: (await getGuestAttributes(ctx, vm.zone, vm.name, 'natgw/'))['natgw/health'] ?? null,
+      agent: (await getGuestAttributes(ctx, vm.zone, vm.name, GUEST_ATTRIBUTE.namespace))[GUEST_ATTRIBUTE.health] ?? null,
     })),
   );
   const healthy = backends.filter((backend) => backend.loadBalancer === 'HEALTHY').length;

@@ -46,6 +46,7 @@ import { MEMBERS, statefulNames, type Member } from './members.js';
 import { applyStateful } from './stateful-apply.js';
 import type { Options } from '../options.js';
 import type { CallContext } from '../gcp/call.js';
+import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
 
 export const STATEFUL_DOCS = 'docs/stateful-ha.md';
 
@@ -197,9 +198,9 @@ async function status(run: Run, found: Found): Promise<number> {
   const vms = await Promise.all(
     MEMBERS.flatMap((member) =>
       parts.members[member].vms.map(async (vm) => {
-        const attributes = await getGuestAttributes(ctx, vm.zone, vm.name, 'natgw/');
-        const agent = parseHealthAttribute(attributes['natgw/health']);
-        const sync = syncStateOf(attributes['natgw/sync'], attributes['natgw/health']);
+        const attributes = await getGuestAttributes(ctx, vm.zone, vm.name, GUEST_ATTRIBUTE.namespace);
+        const agent = parseHealthAttribute(attributes[GUEST_ATTRIBUTE.health]);
+        const sync = syncStateOf(attributes[GUEST_ATTRIBUTE.sync], attributes[GUEST_ATTRIBUTE.health]);
         return {
           member,
           name: vm.name,

@@ -42,11 +42,12 @@ import {
 } from './gateway.js';
 import { STATEFUL_TRAFFIC_CHECK } from './checks.js';
 import { MEMBERS, observedVms, statefulNames, type Member, type ObservedMember, type ObservedStateful } from './members.js';
+import { SYNC_PORT } from '../../common/protocol.js';
 
 /** Each VM SNATs to the shared NAT IP from its own half of the ports, so the two never make the same translation. */
 export const PORT_HALVES: Record<Member, string> = { a: '1024-33279', b: '33280-65535' };
 /** conntrackd's FTFW link between the two NAT VMs (UDP), and the agents asking each other for their flow counts (TCP). */
-export const SYNC_PORT = 3780;
+export { SYNC_PORT };
 
 /** Health-check sources of an external passthrough Network Load Balancer (backend-service based), besides 35.191.0.0/16. */
 export const NLB_HEALTH_CHECK_RANGES = ['209.85.152.0/22', '209.85.204.0/22'];

@@ -23,6 +23,7 @@ import {
 } from '../pipeline.js';
 import { exposureWarnings } from '../preflight.js';
 import { printPreflight, renderPlan, routeWarningLines } from '../report.js';
+import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
 
 export const SINGLE_INSTANCE_WARNING =
   'single-instance mode: one NAT VM is not highly available. If it stops, VMs with the client tag lose internet egress until it is back ' +
@@ -123,7 +124,7 @@ async function status(run: Run, found: Found): Promise<number> {
   const health =
     observed.instance === undefined
       ? undefined
-      : (await getGuestAttributes(ctx, observed.instance.zone, observed.instance.name, 'natgw/'))['natgw/health'];
+      : (await getGuestAttributes(ctx, observed.instance.zone, observed.instance.name, GUEST_ATTRIBUTE.namespace))[GUEST_ATTRIBUTE.health];
   const routeWarnings = observed.route?.warnings ?? [];
   const nextHopDown = routeWarnings.some((warning) => NEXT_HOP_DOWN.has(warning.code));
   const serving = observed.route !== undefined && health === 'ok' && observed.instance?.status === 'RUNNING' && !nextHopDown;

@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
+import { waitUntil } from '../../common/wait.js';
 import { INTERNET, Lab, repoRoot, type LabProcess } from '../../lab/lab.js';
 
 export const NAT_IP = '10.10.0.2';
@@ -106,12 +107,7 @@ export async function createNatLab(t: Test, options: { withOutsider?: boolean; m
       return exitCode === 0 ? withoutCounterValues(stdout) : '';
     },
     waitUntil: async (what, check, timeoutMs = 15_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        if (await check()) return;
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      await waitUntil(what, check, { timeoutMs, everyMs: 200 });
     },
   };
   return natLab;

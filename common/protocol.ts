@@ -1,0 +1,48 @@
+// What the agent, the provisioner and the lab must agree on, written once: ports on the wire, NFLOG groups between
+// the kernel's rules and their reader, the metadata and guest-attribute names the agent and the provisioner exchange,
+// and the agent's files. Values only (no imports), so the agent's bundle and every other layer may import it.
+
+/** conntrackd's state sync between the two NAT VMs of stateful HA (UDP; the firewall rule NAME-sync opens it). */
+export const SYNC_PORT = 3780;
+
+/** The agent's HTTP port: /healthz, /livez, /metrics and the stateful peers' /sync/summary (TCP). */
+export const AGENT_PORT = 9731;
+/** The agent's default listen address. */
+export const DEFAULT_AGENT_LISTEN = `0.0.0.0:${AGENT_PORT}`;
+
+/**
+ * NFLOG groups: each drop reason's rate-limited log (read by the drop-log collector), and the group through which the
+ * kernel reports a client without a port block (read by the port-block manager).
+ */
+export const NFLOG_GROUP = {
+  sourceNotAllowed: 4201,
+  perVmCap: 4202,
+  invalid: 4203,
+  portBlockFull: 4205,
+  portBlockLearn: 4210,
+} as const;
+
+/** Instance metadata the provisioner writes and the agent reads. */
+export const METADATA = {
+  /** The agent's JSON config. */
+  config: 'natgw-config',
+  /** sha256 of the published agent bundle; a change makes `--restart-on-new-bundle` restart into it. */
+  bundleChecksum: 'natgw-agent-sha256',
+} as const;
+
+/** Guest attributes the agent writes and the provisioner reads (namespace `natgw/`). */
+export const GUEST_ATTRIBUTE = {
+  namespace: 'natgw/',
+  health: 'natgw/health',
+  sync: 'natgw/sync',
+} as const;
+
+/** The agent's files, relative to its root (`--root`, `/` on a NAT VM). */
+export const AGENT_PATHS = {
+  sysctlConf: 'etc/sysctl.d/99-natgw.conf',
+  nftReference: 'run/natgw/nft-table.json',
+  conntrackdDir: 'run/natgw/conntrackd',
+} as const;
+
+/** The bundled agent `npm run build` writes, relative to the repository. */
+export const AGENT_BUNDLE_FILE = 'dist/agent/natgw-agent.mjs';
