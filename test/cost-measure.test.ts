@@ -188,8 +188,10 @@ t.test('--from-agent: two scrapes a sample apart when the agent does not tell it
     'us-central1',
     '--from-agent',
     `${server.url}/metrics`,
+    // Long enough that a loaded box's scheduling delay between the fake's counter and the CLI's clock (tens of ms,
+    // seen as 11 % off at 400 ms while the lab ran alongside) stays well inside the 10 % asked.
     '--sample',
-    '400ms',
+    '2s',
     '--vms',
     '7',
     '--json',
@@ -203,7 +205,7 @@ t.test('--from-agent: two scrapes a sample apart when the agent does not tell it
   );
   t.ok(Math.abs(json.inputs.peakGbps - 0.064) < 0.01, '8 MB/s is 0.064 Gbps');
   t.equal(json.inputs.vms, 7);
-  t.match(json.measurement.basis, /rate over a 0\.\d s sample/);
+  t.match(json.measurement.basis, /rate over a 2(\.\d)? s sample/);
   t.equal(server.requests.length, 2, 'scraped twice');
 
   const noVms = await runCost(['--region', 'us-central1', '--from-agent', server.url, '--sample', '50ms']);
