@@ -54,9 +54,10 @@ const summaryOf = (text) => {
   return { pass: count('pass'), fail: count('fail'), skip: count('skip') };
 };
 
-// Namespaces of labs whose owning process died (a test killed mid-run, here or in an earlier run) would make the
-// demo and the CLI tests refuse to start: removed, and said. A lab whose owner still runs is left alone.
-if (isRoot && phases.some((phase) => phase.name !== 'unit' && phase.files.length > 0)) {
+// Namespaces of labs whose owning process died (a test killed at its timeout, here or in an earlier run) would make
+// the demo and the CLI tests refuse to start: removed, and said. A lab whose owner still runs is left alone.
+async function removeDeadLabs() {
+  if (!isRoot) return;
   const { Lab, removeNamespace } = await import(path.join(root, 'dist/lab/lab.js'));
   const leftovers = Lab.leftovers();
   for (const namespace of leftovers) removeNamespace(namespace);
@@ -65,28 +66,50 @@ if (isRoot && phases.some((phase) => phase.name !== 'unit' && phase.files.length
 
 const totals = { pass: 0, fail: 0, skip: 0 };
 let failed = false;
-for (const phase of phases) {
-  if (phase.files.length === 0) continue;
-  const started = Date.now();
-  process.stdout.write(`\n# natgw test phase: ${phase.name}, ${phase.files.length} files, ${phase.jobs} at once (${cores} cores)\n`);
-  const tapArgs = ['--jobs', String(phase.jobs), ...phase.files];
-  const result =
-    phase.name === 'unit' && isRoot
-      ? await run('bash', ['.ci/unit-as-user', ...tapArgs])
-      : await run(process.execPath, [path.join(root, 'node_modules/tap/dist/esm/run.mjs'), ...tapArgs]);
+function count(result) {
   const summary = summaryOf(result.tail);
-  const seconds = Math.round((Date.now() - started) / 1000);
-  process.stdout.write(`# natgw test phase: ${phase.name} done in ${seconds} s, exit ${result.code}\n`);
   if (summary === undefined) {
     totals.fail += 1;
     failed = true;
-    continue;
+    return;
   }
   totals.pass += summary.pass;
   totals.skip += summary.skip;
   // tap counts a file that died without a plan as a failure in its exit code only.
   totals.fail += summary.fail > 0 ? summary.fail : result.code === 0 ? 0 : 1;
   if (result.code !== 0) failed = true;
+}
+
+const tap = (args) => run(process.execPath, [path.join(root, 'node_modules/tap/dist/esm/run.mjs'), ...args]);
+
+for (const phase of phases) {
+  if (phase.files.length === 0) continue;
+  const started = Date.now();
+  process.stdout.write(`\n# natgw test phase: ${phase.name}, ${phase.files.length} files, ${phase.jobs} at once (${cores} cores)\n`);
+  const exitCodes = [];
+  if (phase.name === 'unit') {
+    const result = isRoot
+      ? await run('bash', ['.ci/unit-as-user', '--jobs', String(phase.jobs), ...phase.files])
+      : await tap(['--jobs', String(phase.jobs), ...phase.files]);
+    count(result);
+    exitCodes.push(result.code);
+  } else if (phase.jobs === 1) {
+    // One tap run per file, each after the dead labs' namespaces are gone: one file killed at its timeout must not
+    // fail every file after it.
+    for (const file of phase.files) {
+      await removeDeadLabs();
+      const result = await tap(['--jobs', '1', file]);
+      count(result);
+      exitCodes.push(result.code);
+    }
+  } else {
+    await removeDeadLabs();
+    const result = await tap(['--jobs', String(phase.jobs), ...phase.files]);
+    count(result);
+    exitCodes.push(result.code);
+  }
+  const seconds = Math.round((Date.now() - started) / 1000);
+  process.stdout.write(`# natgw test phase: ${phase.name} done in ${seconds} s, exit ${exitCodes.every((code) => code === 0) ? 0 : 1}\n`);
 }
 process.stdout.write(`${totals.pass} passed, ${totals.fail} failed${totals.skip > 0 ? `, ${totals.skip} skipped` : ''}\n`);
 process.exit(failed ? 1 : 0);
