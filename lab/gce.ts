@@ -100,6 +100,8 @@ export class LabCloud {
   private guestPoll: NodeJS.Timeout | undefined;
   private loadBalancersApplied = '';
   private readonly bootedAt = new Map<string, number>();
+  /** The forwarded IPs last handed to the metadata server, per VM (comma-joined). */
+  private readonly forwardedIps = new Map<string, string>();
   /** The last guest-attribute write (metadata server sequence number) handed to the API, per VM. */
   private readonly guestAttributeSeq = new Map<string, number>();
 
@@ -200,6 +202,7 @@ export class LabCloud {
 
   private async createVm(instance: InstanceView): Promise<void> {
     this.instances.set(instance.name, instance);
+    this.forwardedIps.delete(instance.name);
     await this.lab.addVm({
       name: instance.name,
       ip: instance.ip,
@@ -345,6 +348,7 @@ export class LabCloud {
         programmingMs: external ? programming.external : programming.internal,
       });
     }
+    await this.applyForwardedIps(balanced);
     const watches = this.autohealingWatches();
     // The checker restarts (and forgets health) only when what it probes changes, not on every API event.
     const probed = JSON.stringify([balanced.map(({ name, backends, healthCheck }) => ({ name, backends, healthCheck })), watches]);
@@ -354,6 +358,26 @@ export class LabCloud {
     } else {
       this.lab.updateLoadBalancedRouting(balanced);
       await this.lab.refreshRoutes();
+    }
+  }
+
+  /**
+   * GCE's metadata server lists, for each VM, the IPs of the passthrough load balancers' forwarding rules it is a
+   * backend of (instance/network-interfaces/0/forwarded-ips); the guest agent makes each a local route.
+   */
+  private async applyForwardedIps(balanced: LabLoadBalancedRoute[]): Promise<void> {
+    for (const instance of this.instances.values()) {
+      if (!this.lab.vms.has(instance.name)) continue;
+      const ips = [
+        ...new Set(
+          balanced.flatMap((lb) =>
+            lb.backends.includes(instance.ip) && lb.address !== undefined && lb.address !== 'undefined' ? [lb.address] : [],
+          ),
+        ),
+      ].sort();
+      if ((this.forwardedIps.get(instance.name) ?? '') === ips.join()) continue;
+      await this.lab.setForwardedIps(instance.name, ips);
+      this.forwardedIps.set(instance.name, ips.join());
     }
   }
 

@@ -263,6 +263,7 @@ export class Lab {
     await controlRequest(this.metadataSocket, 'PUT', `/vms/${spec.ip}`, {
       name: spec.name,
       zone: spec.zone ?? 'lab-central1-a',
+      mac: gceMac(spec.ip),
       ...(spec.externalIp === undefined ? {} : { externalIp: spec.externalIp }),
       attributes: spec.attributes ?? {},
     });
@@ -654,6 +655,11 @@ export class Lab {
 
   async setAttributes(vmName: string, changes: Record<string, string | null>): Promise<void> {
     await controlRequest(this.metadataSocket, 'PATCH', `/vms/${this.vm(vmName).ip}/attributes`, changes);
+  }
+
+  /** The forwarding rules' IPs the metadata server lists for the VM (the guest agent makes each a local route). */
+  async setForwardedIps(vmName: string, forwardedIps: string[]): Promise<void> {
+    await controlRequest(this.metadataSocket, 'PUT', `/vms/${this.vm(vmName).ip}/forwarded-ips`, forwardedIps);
   }
 
   async instance(vmName: string): Promise<LabInstance> {
