@@ -299,6 +299,13 @@ export class Agent {
             : { ok: this.probeResult.ok && fresh, detail: fresh ? this.probeResult.detail : `stale: ${this.probeResult.detail}` };
       }
     }
+    // Without the learner no new client of a port-block gateway gets a block: its flows are dropped. A learner that
+    // exits once is restarted; one that keeps dying (e.g. a sandbox that refuses tcpdump) fails the traffic check.
+    const portBlocks = this.deps.portBlocks;
+    if (portBlocks?.enabled === true && this.config !== undefined && scope === 'traffic')
+      checks.port_block_learner = portBlocks.learnerHealthy
+        ? { ok: true, detail: 'reading NFLOG' }
+        : { ok: false, detail: `not reading NFLOG: ${portBlocks.learnerError ?? 'not running'}` };
     // Only in the traffic check: a resync that waits for its peer is not this VM's fault, recreating it cannot help.
     if (this.config?.stateful !== undefined && this.deps.stateful !== undefined && scope === 'traffic')
       checks.sync = this.deps.stateful.check();

@@ -30,8 +30,10 @@ export const GUEST_MODULES = [
 const GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface GuestBootOptions {
-  /** The systemd machine name (and the guest's hostname); unique per lab. */
+  /** The systemd machine name, unique on this host. */
   machine: string;
+  /** The guest's hostname (the VM's name, as on GCE); default the machine name. */
+  hostname?: string;
   /** The network namespace (under /run/netns) the guest lives in: the VM's. */
   namespace: string;
   image: string;
@@ -157,6 +159,7 @@ export class Guest {
         `--directory=${options.image}`,
         '--volatile=overlay',
         `--machine=${options.machine}`,
+        `--hostname=${options.hostname ?? options.machine}`,
         '--register=no',
         '--keep-unit',
         '--capability=CAP_NET_ADMIN,CAP_NET_RAW',

@@ -14,6 +14,7 @@ import {
   renderVmFirewall,
   type LoadBalancerAddress,
 } from './fabric.js';
+import { Guest } from './guest.js';
 import { activeBackends, backendMark, renderExternalLoadBalancing, renderNextHopSteering } from './load-balancing.js';
 import type { LabInstance } from './metadata-server.js';
 import {
@@ -60,6 +61,8 @@ export class Lab {
   readonly internet: string;
   readonly dir: string;
   readonly vms = new Map<string, LabVm>();
+  /** VMs that are real guests (systemd-nspawn, lab/guest.ts), by VM name; the others are plain namespaces. */
+  readonly guests = new Map<string, Guest>();
   private readonly namespaces: string[] = [];
   private readonly processes: LabProcess[] = [];
   private readonly exitHook = () => this.destroySync();
@@ -276,6 +279,12 @@ export class Lab {
    */
   async removeVm(name: string, options: { graceMs?: number } = {}): Promise<void> {
     const vm = this.vm(name);
+    const guest = this.guests.get(name);
+    if (guest !== undefined) {
+      // A guest shuts down as a VM does: systemd stops its units (the agent drains), within the same grace.
+      await guest.stop(options.graceMs ?? 1000);
+      this.guests.delete(name);
+    }
     await this.stopProcessesOf(vm, options.graceMs ?? 1000);
     this.localAddresses.delete(name);
     this.steeredVms.delete(name);
@@ -308,6 +317,7 @@ export class Lab {
     const vm = this.vm(name);
     this.failedHosts.add(name);
     const pids = namespacePids(vm.namespace);
+    this.guests.get(name)?.kill();
     await Promise.all([
       this.run('pull the NIC', vm.namespace, ['ip', 'link', 'set', 'ens4', 'down']),
       ...pids.map(async (pid) => signal(pid, 'SIGKILL')),
@@ -645,12 +655,43 @@ export class Lab {
       await this.run(`unmap ${externalIp}`, this.fabric, ['iptables', ...args], { okExitCodes: [1] });
   }
 
+  /**
+   * Boots the VM as a real guest (lab/guest.ts) in its namespace: systemd as PID 1, its own root over `image`, Google's
+   * guest environment. Resolves once PID 1 runs; `guest.waitUntilRunning()` waits for the boot to finish.
+   */
+  async bootGuest(vmName: string, image: string, onConsole?: (line: string) => void): Promise<Guest> {
+    const vm = this.vm(vmName);
+    if (this.guests.has(vmName)) throw new Error(`lab VM ${vmName} already runs a guest`);
+    const guest = await Guest.boot({
+      machine: `natgw-lab-${this.id}-${vmName}`.slice(0, 64),
+      hostname: vmName,
+      namespace: vm.namespace,
+      image,
+      ...(onConsole === undefined ? {} : { onConsole }),
+    });
+    this.guests.set(vmName, guest);
+    return guest;
+  }
+
+  guest(vmName: string): Guest | undefined {
+    return this.guests.get(vmName);
+  }
+
+  /** Runs a command on the VM: inside the guest (its root, its systemd) when it is one, else in its namespace. */
   exec(vmName: string, args: string[], options?: RunOptions): Promise<RunResult> {
+    const guest = this.guests.get(vmName);
+    if (guest !== undefined) return guest.exec(args, options);
     return this.run(`run ${args[0]} on ${vmName}`, this.vm(vmName).namespace, args, options);
   }
 
   spawn(vmName: string, args: string[], label = `${args[0]} on ${vmName}`, env?: NodeJS.ProcessEnv): LabProcess {
-    return this.spawnIn(this.vm(vmName).namespace, args, label, env);
+    const guest = this.guests.get(vmName);
+    if (guest === undefined) return this.spawnIn(this.vm(vmName).namespace, args, label, env);
+    const envArgs = Object.entries(env ?? {}).map(([key, value]) => `${key}=${value}`);
+    const child = spawn('nsenter', guest.nsenterArgs([...envArgs, ...args]), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const labProcess = new LabProcess(child, label, this.vm(vmName).namespace);
+    this.processes.push(labProcess);
+    return labProcess;
   }
 
   async setAttributes(vmName: string, changes: Record<string, string | null>): Promise<void> {
@@ -670,6 +711,7 @@ export class Lab {
     if (this.destroyed) return;
     for (const timer of this.programming.values()) clearTimeout(timer);
     await Promise.all(this.processes.map((labProcess) => labProcess.stop('SIGTERM', 1000)));
+    await Promise.all([...this.guests.values()].map((guest) => guest.stop(5000)));
     this.destroySync();
   }
 
@@ -681,6 +723,8 @@ export class Lab {
     process.off('SIGTERM', this.signalHook);
     process.off('SIGINT', this.signalHook);
     for (const labProcess of this.processes) if (labProcess.running) labProcess.child.kill('SIGKILL');
+    for (const guest of this.guests.values()) guest.kill();
+    this.guests.clear();
     for (const namespace of [...this.namespaces].reverse()) removeNamespace(namespace);
     rmSync(this.dir, { recursive: true, force: true });
   }
