@@ -154,6 +154,16 @@ export class Lab {
     return runCommand(purpose, 'ip', ['netns', 'exec', namespace, ...args], options);
   }
 
+  /**
+   * What the lab programs into a VM's namespace with nft: in a guest, with the guest's own nft. The host's nft (Debian
+   * 12's 1.0.6) reads the whole ruleset of the namespace and crashes on tables the guest's newer nft wrote.
+   */
+  private runOnVm(vm: LabVm, purpose: string, args: string[], options?: RunOptions): Promise<RunResult> {
+    const guest = this.guests.get(vm.name);
+    if (guest?.running === true) return guest.exec(args, options);
+    return this.run(purpose, vm.namespace, args, options);
+  }
+
   private async addNamespace(name: string): Promise<void> {
     await runCommand(`create namespace ${name}`, 'ip', ['netns', 'add', name]);
     this.namespaces.push(name);
@@ -373,7 +383,7 @@ export class Lab {
     const steered = this.steeredVms.get(vm.name);
     if (lb === undefined) {
       if (steered === undefined) return;
-      await this.run(`stop steering ${vm.name}`, vm.namespace, ['nft', 'delete', 'table', 'ip', 'lab-gce-routing'], { okExitCodes: [1] });
+      await this.runOnVm(vm, `stop steering ${vm.name}`, ['nft', 'delete', 'table', 'ip', 'lab-gce-routing'], { okExitCodes: [1] });
       this.steeredVms.delete(vm.name);
       return;
     }
@@ -387,7 +397,7 @@ export class Lab {
     }
     this.steeredVms.set(vm.name, tables);
     const view = this.programmed.get(lb.name)!;
-    await this.run(`steer ${vm.name}'s flows`, vm.namespace, ['nft', '-f', '-'], {
+    await this.runOnVm(vm, `steer ${vm.name}'s flows`, ['nft', '-f', '-'], {
       input: renderNextHopSteering(lb, view.healthy, view.active, [VPC.cidr, METADATA_IP]),
     });
   }
@@ -640,7 +650,7 @@ export class Lab {
 
   private async applyFirewallTo(vm: LabVm): Promise<void> {
     if (this.failedHosts.has(vm.name)) return;
-    await this.run(`firewall ${vm.name}`, vm.namespace, ['nft', '-f', '-'], {
+    await this.runOnVm(vm, `firewall ${vm.name}`, ['nft', '-f', '-'], {
       input: renderVmFirewall(this.firewalls ?? [], vm.tags ?? [], [...(this.localAddresses.get(vm.name) ?? [])]),
     });
   }
