@@ -106,6 +106,7 @@ export class Guest {
   readonly exited: Promise<number | null>;
   private pid1Value: number | undefined;
   private killed = false;
+  private readonly spawned = new Set<ChildProcess>();
 
   private constructor(
     readonly options: GuestBootOptions,
@@ -197,9 +198,20 @@ export class Guest {
     return ['--target', String(this.pid1), '--all', '--', '/usr/bin/env', '-i', `PATH=${GUEST_PATH}`, 'TERM=dumb', 'LANG=C.UTF-8', ...args];
   }
 
-  /** A long-running command inside the guest (e.g. journalctl -f), ended by kill() or when the guest dies. */
+  /**
+   * A long-running command inside the guest (e.g. journalctl -f), ended by stop() and kill(). Its nsenter (outside the
+   * guest) is its parent: stop() ends it first, else the guest's final shutdown waits on the unreaped child.
+   */
   spawn(args: string[]): ChildProcess {
-    return spawn('nsenter', this.nsenterArgs(args), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('nsenter', this.nsenterArgs(args), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.spawned.add(child);
+    child.once('exit', () => this.spawned.delete(child));
+    return child;
+  }
+
+  private endSpawned(): void {
+    for (const child of this.spawned) child.kill('SIGKILL');
+    this.spawned.clear();
   }
 
   /**
@@ -238,6 +250,7 @@ export class Guest {
    * then killed.
    */
   async stop(graceMs = 10_000): Promise<void> {
+    this.endSpawned();
     if (!this.running) return;
     try {
       // SIGRTMIN+4: systemd's "poweroff"; 34 is SIGRTMIN on Linux.
@@ -252,6 +265,7 @@ export class Guest {
 
   /** A failed host: the guest's every process dies at once (SIGKILL to its PID 1 ends its PID namespace) and nspawn too. */
   kill(): void {
+    this.endSpawned();
     if (this.killed && !this.running) return;
     this.killed = true;
     for (const pid of [this.pid1Value, this.nspawn.pid])

@@ -698,7 +698,7 @@ export class Lab {
     const guest = this.guests.get(vmName);
     if (guest === undefined) return this.spawnIn(this.vm(vmName).namespace, args, label, env);
     const envArgs = Object.entries(env ?? {}).map(([key, value]) => `${key}=${value}`);
-    const child = spawn('nsenter', guest.nsenterArgs([...envArgs, ...args]), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = guest.spawn([...envArgs, ...args]);
     const labProcess = new LabProcess(child, label, this.vm(vmName).namespace);
     this.processes.push(labProcess);
     return labProcess;
