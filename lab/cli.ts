@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../common/errors.js';
 import { STATEFUL_TRAFFIC_CHECK, TRAFFIC_CHECK } from '../provision/ha/checks.js';
@@ -99,10 +99,13 @@ function writeState(cloud: LabCloud): void {
   const guests = Object.fromEntries(
     [...cloud.lab.guests.entries()].filter(([, guest]) => guest.running).map(([name, guest]) => [name, guest.pid1]),
   );
+  // Rewritten every second while other processes (exec, down) read it: a rename, so a reader never sees half a file.
+  const staged = `${STATE_FILE}.${process.pid}`;
   writeFileSync(
-    STATE_FILE,
+    staged,
     `${JSON.stringify({ id: cloud.lab.id, pid: process.pid, api: cloud.url, vms, guests } satisfies LabState, null, 2)}\n`,
   );
+  renameSync(staged, STATE_FILE);
 }
 
 function clearState(): void {
