@@ -14,7 +14,8 @@ export const GUEST_CACHE_DIR = '/var/cache/natgw-lab';
 
 /**
  * What the image carries. The startup script's install_packages checks node, nft, conntrack, conntrackd, tcpdump, ip,
- * curl; it also runs bash, curl, base64, gzip, sha256sum, timeout, modprobe (kmod) and systemctl.
+ * curl; it also runs bash, curl, base64, gzip, sha256sum, timeout, modprobe (kmod) and systemctl. The agent's
+ * conntrackd needs netbase.
  */
 export const GUEST_PACKAGES = [
   'systemd-sysv',
@@ -31,6 +32,9 @@ export const GUEST_PACKAGES = [
   'google-guest-agent',
   'kmod',
   'gzip',
+  // /etc/protocols and /etc/services, as every GCE Debian image has: conntrackd resolves the protocols of its sync
+  // filter there, and without them (minbase has no netbase) it syncs no flow at all.
+  'netbase',
 ] as const;
 
 /** The hostname and the metadata server's name, as GCE's images resolve it. */
