@@ -3,9 +3,9 @@
 // so that apt-get has nothing to install at boot. Built once with mmdebstrap from Debian's mirror, cached under
 // /var/cache/natgw-lab/ keyed by a hash of what goes into it; every guest boots it with --volatile=overlay, so it is
 // never written to after the build.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const GUEST_SUITE = 'trixie';
@@ -150,9 +150,9 @@ export async function ensureGuestImage(options: EnsureImageOptions = {}): Promis
   mkdirSync(cacheDir, { recursive: true });
   return withLock(path.join(cacheDir, 'build.lock'), 15 * 60_000, async () => {
     if (existsSync(path.join(target, 'usr/lib/systemd/systemd'))) return target;
-    // Leftovers of builds that died (their lock is gone, so nobody is writing them).
-    for (const entry of readdirSync(cacheDir))
-      if (entry.startsWith('.build-')) rmSync(path.join(cacheDir, entry), { recursive: true, force: true });
+    // Leftovers of builds that died (their lock is gone, so nobody is writing them): mmdebstrap killed mid-build
+    // leaves /proc, /sys and /dev mounted inside, which must go first.
+    for (const entry of readdirSync(cacheDir)) if (entry.startsWith('.build-')) removeBuildDir(path.join(cacheDir, entry));
     const staging = path.join(cacheDir, `.build-${path.basename(target)}-${process.pid}`);
     const started = Date.now();
     log(`lab: building the guest image ${target} (Debian ${GUEST_SUITE}, ${GUEST_PACKAGES.length} packages); once per package list`);
@@ -175,18 +175,50 @@ export async function ensureGuestImage(options: EnsureImageOptions = {}): Promis
         path.join(staging, 'etc/natgw-lab-image'),
         `${JSON.stringify({ key: imageKey(), packages: GUEST_PACKAGES, builtAt: new Date().toISOString(), buildMs: Date.now() - started })}\n`,
       );
-      // An older image of another package list is replaced: only the current key is ever booted.
-      for (const entry of readdirSync(cacheDir))
-        if (entry.startsWith(`debian-${GUEST_SUITE}-`) && entry !== path.basename(target))
-          rmSync(path.join(cacheDir, entry), { recursive: true, force: true });
       renameSync(staging, target);
     } catch (error) {
-      rmSync(staging, { recursive: true, force: true });
+      removeBuildDir(staging);
       throw error;
     }
+    pruneOldImages(cacheDir, path.basename(target));
     log(`lab: guest image built in ${((Date.now() - started) / 1000).toFixed(0)} s (${imageSizeMb(target)} MB)`);
     return target;
   });
+}
+
+/** Unmounts whatever a dead mmdebstrap left mounted under `dir` (deepest first), then removes it. */
+function removeBuildDir(dir: string): void {
+  let mounts: string[] = [];
+  try {
+    mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' ')[4] ?? '')
+      .filter((mountPoint) => mountPoint === dir || mountPoint.startsWith(`${dir}/`))
+      .sort()
+      .reverse();
+  } catch {
+    // no mountinfo: nothing to unmount
+  }
+  for (const mountPoint of mounts) spawnSync('umount', ['--lazy', mountPoint], { stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Images of other package lists (another checkout, an older natgw) stay while they may be in use, and go once nothing
+ * has built them for a week: two checkouts with different lists must not delete each other's image.
+ */
+const PRUNE_AFTER_MS = 7 * 24 * 3600_000;
+function pruneOldImages(cacheDir: string, keep: string): void {
+  for (const entry of readdirSync(cacheDir)) {
+    if (!entry.startsWith(`debian-${GUEST_SUITE}-`) || entry === keep) continue;
+    try {
+      if (Date.now() - statSync(path.join(cacheDir, entry, 'etc/natgw-lab-image')).mtimeMs < PRUNE_AFTER_MS) continue;
+    } catch {
+      // not one of ours, or half-written: leave it
+      continue;
+    }
+    rmSync(path.join(cacheDir, entry), { recursive: true, force: true });
+  }
 }
 
 function imageSizeMb(dir: string): number {

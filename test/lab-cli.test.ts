@@ -12,7 +12,8 @@ const cli = (...args: string[]) =>
 t.test('lab up, then status, exec and down from another process', async (t) => {
   const up = new LabProcess(spawn(process.execPath, [natgw, 'lab', 'up'], { stdio: ['ignore', 'pipe', 'pipe'] }), 'natgw lab up', 'root');
   t.teardown(() => up.stop('SIGKILL'));
-  await up.waitFor(/is up\. Compute API: http:\/\/127\.0\.0\.1:\d+/, 30_000);
+  // Long enough for the first build of the guest image (about a minute and a half on a busy 2-core machine).
+  await up.waitFor(/is up\. Compute API: http:\/\/127\.0\.0\.1:\d+/, 240_000);
   const id = /lab ([0-9a-f]+) is up/.exec(up.text)?.[1] ?? '';
 
   const status = await cli('lab', 'status');
