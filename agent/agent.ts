@@ -300,6 +300,16 @@ export class Agent {
             : { ok: this.probeResult.ok && fresh, detail: fresh ? this.probeResult.detail : `stale: ${this.probeResult.detail}` };
       }
     }
+    // Without its readers a port-block gateway stops giving blocks (new clients stay on the shared overflow ports) or
+    // stops attributing the overflow ports. A reader that exits once is restarted; one that keeps dying (e.g. a
+    // sandbox that refuses tcpdump) fails the traffic check.
+    const portBlocks = this.deps.portBlocks;
+    if (portBlocks?.enabled === true && this.config !== undefined && scope === 'traffic')
+      checks.port_block_learner = !portBlocks.learnerHealthy
+        ? { ok: false, detail: `not reading NFLOG: ${portBlocks.learnerError ?? 'not running'}` }
+        : !portBlocks.overflowReaderHealthy
+          ? { ok: false, detail: `not reading overflow connection events: ${portBlocks.overflowReaderError ?? 'not running'}` }
+          : { ok: true, detail: 'reading NFLOG and overflow connection events' };
     // Only in the traffic check: a resync that waits for its peer is not this VM's fault, recreating it cannot help.
     if (this.config?.stateful !== undefined && this.deps.stateful !== undefined && scope === 'traffic')
       checks.sync = this.deps.stateful.check();

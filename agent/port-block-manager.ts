@@ -131,7 +131,8 @@ export class PortBlockManager {
         collector: 'port_block_learn',
         purpose: 'learn new clients that need a port block',
         file: 'tcpdump',
-        args: ['-l', '-q', '-n', '-tt', '-i', `nflog:${PORT_BLOCK_LEARN_GROUP}`],
+        // -Z root: tcpdump drops to user tcpdump by default, which the agent's unit (no CAP_SETUID/SETGID) refuses.
+        args: ['-Z', 'root', '-l', '-q', '-n', '-tt', '-i', `nflog:${PORT_BLOCK_LEARN_GROUP}`],
       },
       options.spawn,
       options.log,
@@ -218,12 +219,29 @@ export class PortBlockManager {
     return this.allocation.mode !== 'shared';
   }
 
+  /** The learner is up and not dying over and over (SupervisedReader.healthy). */
+  get learnerHealthy(): boolean {
+    return this.reader.healthy;
+  }
+
+  get learnerError(): string | undefined {
+    return this.reader.lastError;
+  }
+
   get learnerOk(): boolean {
     return this.reader.ok;
   }
 
   get overflowReaderOk(): boolean {
     return this.overflowReader.ok;
+  }
+
+  get overflowReaderHealthy(): boolean {
+    return this.overflowReader.healthy;
+  }
+
+  get overflowReaderError(): string | undefined {
+    return this.overflowReader.lastError;
   }
 
   private get stateFile(): string {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../common/errors.js';
 import { STATEFUL_TRAFFIC_CHECK, TRAFFIC_CHECK } from '../provision/ha/checks.js';
@@ -20,7 +20,9 @@ the real provisioner, startup script, agent, traffic and Prometheus. Nothing is 
                        (--keep: stay up after the demo, before destroy, until Ctrl-C)
   up                   build the lab with its workloads and Compute API, print how to provision into it; Ctrl-C ends it
   status               the running lab (API endpoint, VMs) and any namespaces left by earlier labs
-  exec VM -- CMD …     run a command inside a lab VM (e.g. natgw lab exec app-1 -- curl http://198.51.100.10/whoami)
+  exec VM -- CMD …     run a command inside a lab VM (e.g. natgw lab exec app-1 -- curl http://198.51.100.10/whoami);
+                       a NAT VM is a real Debian 13 guest: CMD runs inside it, its files and its systemd, as
+                       gcloud compute ssh VM --command would (natgw lab exec natgw-us-central1 -- journalctl -u natgw-agent)
   failover [--mode stateful|ha] [--flows N] [--no-sync] [--bulk] [--failure-delay-ms MS] [--json]
                        build the lab, provision stateful HA, open N long-lived TCP flows (default 100, at most 1000)
                        from a tagged VM to the internet, fail the active NAT VM as a host fails (NIC down, every process
@@ -66,6 +68,8 @@ function parseFailureDelay(value: string | undefined, mode: FailoverMode): numbe
   return Number(value);
 }
 
+/** What commands run inside a guest find on PATH (the host's environment is not handed in). */
+const GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const STATE_DIR = '/run/natgw-lab';
 const STATE_FILE = `${STATE_DIR}/current.json`;
 
@@ -74,6 +78,8 @@ interface LabState {
   pid: number;
   api: string;
   vms: Record<string, string>;
+  /** VMs that are real guests: the host PID of each guest's PID 1 (exec enters it). */
+  guests?: Record<string, number>;
 }
 
 function readState(): LabState | undefined {
@@ -90,11 +96,35 @@ function readState(): LabState | undefined {
 function writeState(cloud: LabCloud): void {
   mkdirSync(STATE_DIR, { recursive: true });
   const vms = Object.fromEntries([...cloud.lab.vms.values()].map((vm) => [vm.name, vm.namespace]));
-  writeFileSync(STATE_FILE, `${JSON.stringify({ id: cloud.lab.id, pid: process.pid, api: cloud.url, vms } satisfies LabState, null, 2)}\n`);
+  const guests = Object.fromEntries(
+    [...cloud.lab.guests.entries()].filter(([, guest]) => guest.running).map(([name, guest]) => [name, guest.pid1]),
+  );
+  // Rewritten every second while other processes (exec, down) read it: a rename, so a reader never sees half a file.
+  const staged = `${STATE_FILE}.${process.pid}`;
+  writeFileSync(
+    staged,
+    `${JSON.stringify({ id: cloud.lab.id, pid: process.pid, api: cloud.url, vms, guests } satisfies LabState, null, 2)}\n`,
+  );
+  renameSync(staged, STATE_FILE);
 }
 
 function clearState(): void {
   rmSync(STATE_FILE, { force: true });
+}
+
+function guestCommand(pid1: number, commandLine: string[]): string[] {
+  return [
+    '--target',
+    String(pid1),
+    '--all',
+    '--',
+    '/usr/bin/env',
+    '-i',
+    `PATH=${GUEST_PATH}`,
+    `TERM=${process.env.TERM ?? 'dumb'}`,
+    'LANG=C.UTF-8',
+    ...commandLine,
+  ];
 }
 
 export async function runLabCli(argv: string[]): Promise<number> {
@@ -146,9 +176,18 @@ export async function runLabCli(argv: string[]): Promise<number> {
     case 'demo': {
       refuseLeftovers();
       const { runDemo } = await import('./demo.js');
+      let refresh: NodeJS.Timeout | undefined;
       try {
-        return await runDemo(say, { keep: values.keep, onUp: writeState });
+        // New VMs (the NAT VM, its guest) join the state file, so exec reaches them too.
+        return await runDemo(say, {
+          keep: values.keep,
+          onUp: (cloud) => {
+            writeState(cloud);
+            refresh = setInterval(() => writeState(cloud), 1000);
+          },
+        });
       } finally {
+        clearInterval(refresh);
         clearState();
       }
     }
@@ -213,7 +252,12 @@ export async function runLabCli(argv: string[]): Promise<number> {
       if (state === undefined) throw new UsageError("no lab is running: start one with 'natgw lab up' or 'natgw lab demo --keep'");
       const namespace = state.vms[vm];
       if (namespace === undefined) throw new UsageError(`no VM '${vm}' in lab ${state.id}; VMs: ${Object.keys(state.vms).join(', ')}`);
-      const result = spawnSync('ip', ['netns', 'exec', namespace, ...commandLine], { stdio: 'inherit' });
+      const guestPid = state.guests?.[vm];
+      // A guest: inside it (its file system, its systemd), as `gcloud compute ssh VM --command` would be.
+      const result =
+        guestPid === undefined
+          ? spawnSync('ip', ['netns', 'exec', namespace, ...commandLine], { stdio: 'inherit' })
+          : spawnSync('nsenter', guestCommand(guestPid, commandLine), { stdio: 'inherit' });
       return result.status ?? 1;
     }
     case 'down': {

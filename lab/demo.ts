@@ -121,6 +121,45 @@ export async function promQuery(
   return (JSON.parse(stdout) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
 }
 
+/**
+ * The NAT VM is a real Debian 13 guest: what `natgw lab exec` shows inside it, as `gcloud compute ssh --command` would
+ * on GCE. True when systemd is running, the agent runs under its unit (PID 1 its parent, sandboxed) and the startup
+ * script's output is in google-startup-scripts.service's journal.
+ */
+async function showGuest(cloud: LabCloud, say: (line: string) => void): Promise<boolean> {
+  const inGuest = async (args: string[]) => (await cloud.lab.exec(GATEWAY, args, { okExitCodes: [1, 3] })).stdout.trim();
+  await cloud.guestReady(GATEWAY);
+  const state = await inGuest(['systemctl', 'is-system-running']);
+  say(`\n$ natgw lab exec ${GATEWAY} -- systemctl is-system-running\n  ${state}`);
+  const props = Object.fromEntries(
+    (
+      await inGuest([
+        'systemctl',
+        'show',
+        '--property=ActiveState,MainPID,ProtectSystem,StateDirectory,CapabilityBoundingSet',
+        'natgw-agent.service',
+      ])
+    )
+      .split('\n')
+      .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+  );
+  const parent = props.MainPID === undefined ? '' : await inGuest(['ps', '-o', 'ppid=', '-p', props.MainPID]);
+  say(`$ natgw lab exec ${GATEWAY} -- systemctl show natgw-agent.service …`);
+  say(
+    `  natgw-agent.service ${props.ActiveState}, main PID ${props.MainPID} (parent PID ${parent}), ProtectSystem=${props.ProtectSystem}, StateDirectory=${props.StateDirectory}, CapabilityBoundingSet=${props.CapabilityBoundingSet}`,
+  );
+  const journal = await inGuest(['journalctl', '--unit=google-startup-scripts.service', '--output=cat', '--no-pager']);
+  say(`$ natgw lab exec ${GATEWAY} -- journalctl -u google-startup-scripts.service   (last lines)`);
+  for (const line of journal.split('\n').slice(-5)) say(`  ${line}`);
+  return (
+    state === 'running' &&
+    props.ActiveState === 'active' &&
+    parent === '1' &&
+    props.ProtectSystem === 'strict' &&
+    /natgw-startup: done/.test(journal)
+  );
+}
+
 const until = (what: string, check: () => Promise<boolean>, timeoutMs: number) => waitUntil(what, check, { timeoutMs, everyMs: 300 });
 
 export async function runDemo(
@@ -211,6 +250,8 @@ export async function runDemo(
     say(`\n$ natgw status …   (exit ${status.exitCode})`);
     for (const line of status.stdout.trimEnd().split('\n')) say(`  ${line}`);
 
+    const guest = await showGuest(cloud, say);
+
     if (options.keep === true) {
       say(
         `\nthe lab stays up: 'natgw lab exec app-1 -- curl http://${INTERNET.server}/whoami', 'natgw status|destroy --project ${LAB_PROJECT} --region ${LAB_REGION} --compute-endpoint ${cloud.url}'; Ctrl-C tears it down`,
@@ -234,7 +275,8 @@ export async function runDemo(
       untagged === undefined &&
       status.exitCode === 0 &&
       destroy.exitCode === 0 &&
-      afterDestroy === undefined;
+      afterDestroy === undefined &&
+      guest;
     say(ok ? `\ndemo passed in ${elapsed()}; tearing the lab down` : `\ndemo FAILED after ${elapsed()}; tearing the lab down`);
     return ok ? 0 : 1;
   } finally {

@@ -2,8 +2,6 @@
 // real network state. Instances become VM namespaces (and boot: their startup script runs), routes become the default
 // routes of tagged VMs, firewall rules are enforced on each VM's NIC, guest attributes written by a VM's agent reach
 // the API.
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   ComputeStore,
   DEFAULT_GUEST_ATTRIBUTE_LIMITS,
@@ -16,6 +14,8 @@ import {
   type ResourceEvent,
   type Timing,
 } from './compute-api/index.js';
+import type { Guest } from './guest.js';
+import { ensureGuestImage } from './guest-image.js';
 import {
   Lab,
   VPC,
@@ -100,6 +100,9 @@ export class LabCloud {
   private guestPoll: NodeJS.Timeout | undefined;
   private loadBalancersApplied = '';
   private readonly bootedAt = new Map<string, number>();
+  private readonly guestsReady = new Map<string, Promise<string>>();
+  /** The forwarded IPs last handed to the metadata server, per VM (comma-joined). */
+  private readonly forwardedIps = new Map<string, string>();
   /** The last guest-attribute write (metadata server sequence number) handed to the API, per VM. */
   private readonly guestAttributeSeq = new Map<string, number>();
 
@@ -112,6 +115,9 @@ export class LabCloud {
   ) {}
 
   static async start(options: LabCloudOptions = {}): Promise<LabCloud> {
+    // NAT VMs are real guests: the image is built (once per package list) before anything boots, and a host that
+    // cannot build or boot guests says why now.
+    await ensureGuestImage({ log: (line) => options.onBootOutput?.('lab', line) });
     const lab = await Lab.create();
     try {
       const store = new ComputeStore({
@@ -200,6 +206,7 @@ export class LabCloud {
 
   private async createVm(instance: InstanceView): Promise<void> {
     this.instances.set(instance.name, instance);
+    this.forwardedIps.delete(instance.name);
     await this.lab.addVm({
       name: instance.name,
       ip: instance.ip,
@@ -210,35 +217,77 @@ export class LabCloud {
       ...(instance.externalIp === undefined ? {} : { externalIp: instance.externalIp }),
     });
     if (this.store.list(LAB_PROJECT, 'global', 'firewalls').length > 0) await this.applyFirewalls();
-    this.boot(instance);
+    await this.boot(instance);
   }
 
-  /** GCE runs the startup script at boot; here it runs in the VM's namespace with the lab standing in for systemd. */
-  private boot(instance: InstanceView): void {
+  /**
+   * GCE boots the VM's image and its guest environment runs the startup script from metadata. A VM with a startup
+   * script is a real guest here (lab/guest.ts): the cached Debian 13 image, systemd as PID 1 in the VM's namespace,
+   * google-startup-scripts.service running the script unmodified; its journal becomes the VM's serial port output.
+   * A VM without one (a user's workload) stays a plain namespace.
+   */
+  private async boot(instance: InstanceView): Promise<void> {
     this.bootedAt.set(instance.name, Date.now());
-    const script = instance.metadata['startup-script'];
-    if (script === undefined) return;
-    const vm = this.lab.vm(instance.name);
-    const file = path.join(vm.root, 'startup-script.sh');
-    writeFileSync(file, script, { mode: 0o755 });
-    const serial = (line: string) => this.serial(instance, line);
-    serial('lab: no systemd as PID 1 and no package mirror inside a namespace: running the startup script with NATGW_LAB=1');
-    const run = this.lab.spawn(instance.name, ['bash', file], `startup script of ${instance.name}`, {
-      NATGW_ROOT: vm.root,
-      NATGW_LAB: '1',
-      NATGW_NODE_BIN: process.execPath,
+    if (instance.metadata['startup-script'] === undefined) return;
+    const image = await ensureGuestImage({ log: (line) => this.serialLine(instance, 'lab', line) });
+    const guest = await this.lab.bootGuest(instance.name, image);
+    this.serialLine(instance, 'lab', `booted ${instance.name} as a Debian 13 guest (systemd-nspawn, PID 1 is host PID ${guest.pid1})`);
+    const ready = this.followStartupScript(instance, guest).then(async () => {
+      const { state, failedUnits } = await guest.waitUntilRunning(120_000);
+      this.serialLine(
+        instance,
+        'lab',
+        `systemctl is-system-running: ${state}${failedUnits.length > 0 ? ` (failed: ${failedUnits.join(', ')})` : ''}`,
+      );
+      return state;
     });
-    let printed = 0;
-    const forward = () => {
-      const lines = run.text.split('\n');
-      for (; printed < lines.length - 1; printed++) serial(lines[printed] ?? '');
-    };
-    const timer = setInterval(forward, 200);
-    void run.exited.then((code) => {
-      clearInterval(timer);
-      forward();
-      serial(`startup-script exit status ${code}`);
+    // Nothing waits on it (GCE does not either); a test reads it through guestReady().
+    ready.catch((error: unknown) => this.serialLine(instance, 'lab', `guest ${instance.name}: ${(error as Error).message}`));
+    this.guestsReady.set(instance.name, ready);
+  }
+
+  /** Resolves with `systemctl is-system-running` once the VM's guest finished booting (running or degraded). */
+  guestReady(vm: string): Promise<string> {
+    const ready = this.guestsReady.get(vm);
+    if (ready === undefined) return Promise.reject(new Error(`${vm} is not a guest`));
+    return ready;
+  }
+
+  /** Forwards google-startup-scripts.service's journal, line by line, to the VM's serial port, as GCE's images do. */
+  private async followStartupScript(instance: InstanceView, guest: Guest): Promise<void> {
+    // journalctl -f needs journald; it is up well within a second of PID 1.
+    const deadline = Date.now() + 30_000;
+    while (!(await guest.exec(['test', '-S', '/run/systemd/journal/socket'], { okExitCodes: [1] }).then((r) => r.exitCode === 0))) {
+      if (Date.now() > deadline || !guest.running) throw new Error('journald did not start in the guest');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const follower = guest.spawn([
+      'journalctl',
+      '--boot',
+      '--follow',
+      '--lines=all',
+      '--output=json',
+      '--unit=google-startup-scripts.service',
+    ]);
+    let pending = '';
+    follower.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (pending + chunk.toString()).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.startsWith('{')) continue;
+        const entry = JSON.parse(line) as { MESSAGE?: unknown; SYSLOG_IDENTIFIER?: string; _PID?: string };
+        if (typeof entry.MESSAGE !== 'string') continue;
+        this.serialLine(instance, `${entry.SYSLOG_IDENTIFIER ?? 'systemd'}[${entry._PID ?? 1}]`, entry.MESSAGE);
+      }
     });
+  }
+
+  /** A line on the VM's serial port as the guest logged it; the script runner's lines also go to onBootOutput. */
+  private serialLine(instance: InstanceView, source: string, message: string): void {
+    this.store.appendSerialOutput(LAB_PROJECT, instance.zone, instance.name, `${instance.name} ${source}: ${message}\n`);
+    if (source.startsWith('google_metadata_script_runner'))
+      this.options.onBootOutput?.(instance.name, message.replace(/^startup-script: /, ''));
+    else if (source === 'lab') this.options.onBootOutput?.(instance.name, `lab: ${message}`);
   }
 
   /** A line on the VM's serial port, as GCE's guest environment logs startup-script output there. */
@@ -345,6 +394,7 @@ export class LabCloud {
         programmingMs: external ? programming.external : programming.internal,
       });
     }
+    await this.applyForwardedIps(balanced);
     const watches = this.autohealingWatches();
     // The checker restarts (and forgets health) only when what it probes changes, not on every API event.
     const probed = JSON.stringify([balanced.map(({ name, backends, healthCheck }) => ({ name, backends, healthCheck })), watches]);
@@ -354,6 +404,26 @@ export class LabCloud {
     } else {
       this.lab.updateLoadBalancedRouting(balanced);
       await this.lab.refreshRoutes();
+    }
+  }
+
+  /**
+   * GCE's metadata server lists, for each VM, the IPs of the passthrough load balancers' forwarding rules it is a
+   * backend of (instance/network-interfaces/0/forwarded-ips); the guest agent makes each a local route.
+   */
+  private async applyForwardedIps(balanced: LabLoadBalancedRoute[]): Promise<void> {
+    for (const instance of this.instances.values()) {
+      if (!this.lab.vms.has(instance.name)) continue;
+      const ips = [
+        ...new Set(
+          balanced.flatMap((lb) =>
+            lb.backends.includes(instance.ip) && lb.address !== undefined && lb.address !== 'undefined' ? [lb.address] : [],
+          ),
+        ),
+      ].sort();
+      if ((this.forwardedIps.get(instance.name) ?? '') === ips.join()) continue;
+      await this.lab.setForwardedIps(instance.name, ips);
+      this.forwardedIps.set(instance.name, ips.join());
     }
   }
 

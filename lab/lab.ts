@@ -14,6 +14,7 @@ import {
   renderVmFirewall,
   type LoadBalancerAddress,
 } from './fabric.js';
+import { Guest } from './guest.js';
 import { activeBackends, backendMark, renderExternalLoadBalancing, renderNextHopSteering } from './load-balancing.js';
 import type { LabInstance } from './metadata-server.js';
 import {
@@ -60,6 +61,8 @@ export class Lab {
   readonly internet: string;
   readonly dir: string;
   readonly vms = new Map<string, LabVm>();
+  /** VMs that are real guests (systemd-nspawn, lab/guest.ts), by VM name; the others are plain namespaces. */
+  readonly guests = new Map<string, Guest>();
   private readonly namespaces: string[] = [];
   private readonly processes: LabProcess[] = [];
   private readonly exitHook = () => this.destroySync();
@@ -149,6 +152,16 @@ export class Lab {
 
   async run(purpose: string, namespace: string, args: string[], options?: RunOptions): Promise<RunResult> {
     return runCommand(purpose, 'ip', ['netns', 'exec', namespace, ...args], options);
+  }
+
+  /**
+   * What the lab programs into a VM's namespace with nft: in a guest, with the guest's own nft. The host's nft (Debian
+   * 12's 1.0.6) reads the whole ruleset of the namespace and crashes on tables the guest's newer nft wrote.
+   */
+  private runOnVm(vm: LabVm, purpose: string, args: string[], options?: RunOptions): Promise<RunResult> {
+    const guest = this.guests.get(vm.name);
+    if (guest?.running === true) return guest.exec(args, options);
+    return this.run(purpose, vm.namespace, args, options);
   }
 
   private async addNamespace(name: string): Promise<void> {
@@ -263,6 +276,7 @@ export class Lab {
     await controlRequest(this.metadataSocket, 'PUT', `/vms/${spec.ip}`, {
       name: spec.name,
       zone: spec.zone ?? 'lab-central1-a',
+      mac: gceMac(spec.ip),
       ...(spec.externalIp === undefined ? {} : { externalIp: spec.externalIp }),
       attributes: spec.attributes ?? {},
     });
@@ -275,6 +289,12 @@ export class Lab {
    */
   async removeVm(name: string, options: { graceMs?: number } = {}): Promise<void> {
     const vm = this.vm(name);
+    const guest = this.guests.get(name);
+    if (guest !== undefined) {
+      // A guest shuts down as a VM does: systemd stops its units (the agent drains), within the same grace.
+      await guest.stop(options.graceMs ?? 1000);
+      this.guests.delete(name);
+    }
     await this.stopProcessesOf(vm, options.graceMs ?? 1000);
     this.localAddresses.delete(name);
     this.steeredVms.delete(name);
@@ -307,6 +327,7 @@ export class Lab {
     const vm = this.vm(name);
     this.failedHosts.add(name);
     const pids = namespacePids(vm.namespace);
+    this.guests.get(name)?.kill();
     await Promise.all([
       this.run('pull the NIC', vm.namespace, ['ip', 'link', 'set', 'ens4', 'down']),
       ...pids.map(async (pid) => signal(pid, 'SIGKILL')),
@@ -362,7 +383,7 @@ export class Lab {
     const steered = this.steeredVms.get(vm.name);
     if (lb === undefined) {
       if (steered === undefined) return;
-      await this.run(`stop steering ${vm.name}`, vm.namespace, ['nft', 'delete', 'table', 'ip', 'lab-gce-routing'], { okExitCodes: [1] });
+      await this.runOnVm(vm, `stop steering ${vm.name}`, ['nft', 'delete', 'table', 'ip', 'lab-gce-routing'], { okExitCodes: [1] });
       this.steeredVms.delete(vm.name);
       return;
     }
@@ -393,7 +414,7 @@ export class Lab {
       }
     }
     const view = this.programmed.get(lb.name)!;
-    await this.run(`steer ${vm.name}'s flows`, vm.namespace, ['nft', '-f', '-'], {
+    await this.runOnVm(vm, `steer ${vm.name}'s flows`, ['nft', '-f', '-'], {
       input: renderNextHopSteering(lb, view.healthy, view.active, [VPC.cidr, METADATA_IP]),
     });
   }
@@ -646,7 +667,7 @@ export class Lab {
 
   private async applyFirewallTo(vm: LabVm): Promise<void> {
     if (this.failedHosts.has(vm.name)) return;
-    await this.run(`firewall ${vm.name}`, vm.namespace, ['nft', '-f', '-'], {
+    await this.runOnVm(vm, `firewall ${vm.name}`, ['nft', '-f', '-'], {
       input: renderVmFirewall(this.firewalls ?? [], vm.tags ?? [], [...(this.localAddresses.get(vm.name) ?? [])]),
     });
   }
@@ -661,16 +682,52 @@ export class Lab {
       await this.run(`unmap ${externalIp}`, this.fabric, ['iptables', ...args], { okExitCodes: [1] });
   }
 
+  /**
+   * Boots the VM as a real guest (lab/guest.ts) in its namespace: systemd as PID 1, its own root over `image`, Google's
+   * guest environment. Resolves once PID 1 runs; `guest.waitUntilRunning()` waits for the boot to finish.
+   */
+  async bootGuest(vmName: string, image: string, onConsole?: (line: string) => void): Promise<Guest> {
+    const vm = this.vm(vmName);
+    if (this.guests.has(vmName)) throw new Error(`lab VM ${vmName} already runs a guest`);
+    const guest = await Guest.boot({
+      machine: `natgw-lab-${this.id}-${vmName}`.slice(0, 64),
+      hostname: vmName,
+      namespace: vm.namespace,
+      image,
+      ...(onConsole === undefined ? {} : { onConsole }),
+    });
+    this.guests.set(vmName, guest);
+    return guest;
+  }
+
+  guest(vmName: string): Guest | undefined {
+    return this.guests.get(vmName);
+  }
+
+  /** Runs a command on the VM: inside the guest (its root, its systemd) when it is one, else in its namespace. */
   exec(vmName: string, args: string[], options?: RunOptions): Promise<RunResult> {
+    const guest = this.guests.get(vmName);
+    if (guest !== undefined) return guest.exec(args, options);
     return this.run(`run ${args[0]} on ${vmName}`, this.vm(vmName).namespace, args, options);
   }
 
   spawn(vmName: string, args: string[], label = `${args[0]} on ${vmName}`, env?: NodeJS.ProcessEnv): LabProcess {
-    return this.spawnIn(this.vm(vmName).namespace, args, label, env);
+    const guest = this.guests.get(vmName);
+    if (guest === undefined) return this.spawnIn(this.vm(vmName).namespace, args, label, env);
+    const envArgs = Object.entries(env ?? {}).map(([key, value]) => `${key}=${value}`);
+    const child = guest.spawn([...envArgs, ...args]);
+    const labProcess = new LabProcess(child, label, this.vm(vmName).namespace);
+    this.processes.push(labProcess);
+    return labProcess;
   }
 
   async setAttributes(vmName: string, changes: Record<string, string | null>): Promise<void> {
     await controlRequest(this.metadataSocket, 'PATCH', `/vms/${this.vm(vmName).ip}/attributes`, changes);
+  }
+
+  /** The forwarding rules' IPs the metadata server lists for the VM (the guest agent makes each a local route). */
+  async setForwardedIps(vmName: string, forwardedIps: string[]): Promise<void> {
+    await controlRequest(this.metadataSocket, 'PUT', `/vms/${this.vm(vmName).ip}/forwarded-ips`, forwardedIps);
   }
 
   async instance(vmName: string): Promise<LabInstance> {
@@ -681,6 +738,7 @@ export class Lab {
     if (this.destroyed) return;
     for (const timer of this.programming.values()) clearTimeout(timer);
     await Promise.all(this.processes.map((labProcess) => labProcess.stop('SIGTERM', 1000)));
+    await Promise.all([...this.guests.values()].map((guest) => guest.stop(5000)));
     this.destroySync();
   }
 
@@ -692,6 +750,8 @@ export class Lab {
     process.off('SIGTERM', this.signalHook);
     process.off('SIGINT', this.signalHook);
     for (const labProcess of this.processes) if (labProcess.running) labProcess.child.kill('SIGKILL');
+    for (const guest of this.guests.values()) guest.kill();
+    this.guests.clear();
     for (const namespace of [...this.namespaces].reverse()) removeNamespace(namespace);
     rmSync(this.dir, { recursive: true, force: true });
   }

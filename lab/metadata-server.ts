@@ -1,6 +1,9 @@
 // The lab's GCE metadata server. It runs inside the fabric namespace on 169.254.169.254:80, tells VMs apart by source
 // address, and takes instructions from the lab over a unix socket (sockets on the filesystem cross namespaces without
-// linking any namespace to the root one).
+// linking any namespace to the root one). It serves what GCE's metadata server serves to Google's guest environment
+// (google_guest_agent, google_metadata_script_runner) as well as to natgw: the whole tree (`?recursive=true`, camelCase
+// keys), every path in it (kebab-case), directory listings, `wait_for_change` long polls on any of them, ETags, and
+// guest attributes.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
@@ -14,6 +17,12 @@ export interface LabInstance {
   externalIp?: string;
   attributes: Record<string, string>;
   guestAttributes: Record<string, string>;
+  /** The NIC's MAC (the guest agent matches interfaces by it). */
+  mac?: string;
+  /** Forwarding rules' IPs whose backends include this VM: the guest agent holds each as a local route. */
+  forwardedIps?: string[];
+  /** The instance's numeric id. */
+  id?: string;
   /**
    * Every guest-attribute PUT, newest last (bounded), so the lab hands each write to the fake API with its time: the
    * API may drop writes above GCE's advised rate, and a dropped write must stay dropped until the VM writes again.
@@ -42,6 +51,14 @@ export class MetadataStore extends EventEmitter {
     this.emit('change', instance.ip);
   }
 
+  setForwardedIps(ip: string, forwardedIps: string[]): LabInstance | undefined {
+    const instance = this.instances.get(ip);
+    if (instance === undefined) return undefined;
+    instance.forwardedIps = [...forwardedIps].sort();
+    this.emit('change', ip);
+    return instance;
+  }
+
   patchAttributes(ip: string, changes: Record<string, string | null>): LabInstance | undefined {
     const instance = this.instances.get(ip);
     if (instance === undefined) return undefined;
@@ -54,7 +71,100 @@ export class MetadataStore extends EventEmitter {
   }
 }
 
-function metadataApp(store: MetadataStore): FastifyInstance {
+interface MetadataQuery {
+  recursive?: string;
+  alt?: string;
+  wait_for_change?: string;
+  last_etag?: string;
+  timeout_sec?: string;
+}
+
+type Tree = string | number | boolean | Tree[] | { [key: string]: Tree };
+
+/** Fixed for the lab: GCE's project number and a numeric instance id derived from the address. */
+const PROJECT_NUMBER = '000000000000';
+
+/** The instance's tree as GCE's metadata server serves it with ?recursive=true (camelCase keys). */
+export function treeOf(instance: LabInstance): { [key: string]: Tree } {
+  const accessConfigs = instance.externalIp === undefined ? [] : [{ externalIp: instance.externalIp, type: 'ONE_TO_ONE_NAT' }];
+  const id = instance.id ?? String(instance.ip.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0));
+  return {
+    instance: {
+      id,
+      name: instance.name,
+      hostname: `${instance.name}.${instance.zone}.c.natgw-lab.internal`,
+      zone: `projects/${PROJECT_NUMBER}/zones/${instance.zone}`,
+      machineType: `projects/${PROJECT_NUMBER}/machineTypes/e2-small`,
+      attributes: { ...instance.attributes },
+      tags: [],
+      serviceAccounts: {},
+      maintenanceEvent: 'NONE',
+      networkInterfaces: [
+        {
+          mac: instance.mac ?? '',
+          ip: instance.ip,
+          network: `projects/${PROJECT_NUMBER}/networks/default`,
+          gateway: '10.10.0.1',
+          subnetmask: '255.255.255.0',
+          dnsServers: [],
+          forwardedIps: [...(instance.forwardedIps ?? [])],
+          targetInstanceIps: [],
+          ipAliases: [],
+          accessConfigs,
+        },
+      ],
+    },
+    project: { projectId: 'natgw-lab', numericProjectId: Number(PROJECT_NUMBER), attributes: {} },
+  };
+}
+
+const kebab = (key: string) => key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+const camel = (segment: string) => segment.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+
+/** What GCE answers for a path of the tree: a value as text, a directory as a listing or (recursive) JSON. */
+function answer(
+  tree: Tree,
+  segments: string[],
+  directory: boolean,
+  query: MetadataQuery,
+): { body: string; type: string; etag: string } | undefined {
+  let node: Tree | undefined = tree;
+  let userKeys = false;
+  for (const segment of segments) {
+    if (node === undefined || typeof node !== 'object') return undefined;
+    if (Array.isArray(node)) node = /^\d+$/.test(segment) ? node[Number(segment)] : undefined;
+    else if (userKeys) node = Object.hasOwn(node, segment) ? node[segment] : undefined;
+    else node = Object.hasOwn(node, camel(segment)) ? node[camel(segment)] : undefined;
+    // Attribute names are the user's: no case conversion below them.
+    userKeys = segment === 'attributes';
+  }
+  if (node === undefined) return undefined;
+  const json = query.alt === 'json';
+  let body: string;
+  if (typeof node !== 'object') {
+    body = json ? JSON.stringify(node) : String(node);
+  } else if (query.recursive === 'true') {
+    body = query.alt === 'text' ? textOf(node) : JSON.stringify(node);
+  } else {
+    // GCE redirects a directory without its slash; the lab answers it the same.
+    void directory;
+    const entries = Array.isArray(node)
+      ? node.map((child, index) => `${index}${typeof child === 'object' ? '/' : ''}`)
+      : Object.entries(node).map(([key, child]) => `${userKeys ? key : kebab(key)}${typeof child === 'object' ? '/' : ''}`);
+    body = json ? JSON.stringify(entries) : entries.map((entry) => `${entry}\n`).join('');
+  }
+  const isJson = json || (typeof node === 'object' && query.recursive === 'true' && query.alt !== 'text');
+  return { body, type: isJson ? 'application/json' : 'application/text', etag: etagOf(body) };
+}
+
+function textOf(node: Tree, prefix = ''): string {
+  if (typeof node !== 'object') return `${prefix}${String(node)}\n`;
+  return Object.entries(node)
+    .map(([key, child]) => textOf(child, `${prefix}${key}/`))
+    .join('');
+}
+
+export function metadataApp(store: MetadataStore): FastifyInstance {
   const app = Fastify({ logger: false });
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.addHook('onRequest', async (request, reply) => {
@@ -68,24 +178,19 @@ function metadataApp(store: MetadataStore): FastifyInstance {
 
   const instanceOf = (ip: string) => store.instances.get(ip)!;
 
-  app.get<{ Params: { key: string }; Querystring: { wait_for_change?: string; last_etag?: string; timeout_sec?: string } }>(
-    '/computeMetadata/v1/instance/attributes/:key',
-    async (request, reply) => {
-      const read = () => instanceOf(request.ip).attributes[request.params.key];
-      const answer = () => {
-        const value = read();
-        if (value === undefined) return reply.code(404).type('text/plain').send('not found\n');
-        return reply.header('ETag', etagOf(value)).type('application/text').send(value);
-      };
-      const current = read();
-      const lastEtag = request.query.last_etag;
-      if (request.query.wait_for_change !== 'true' || lastEtag === undefined || (current === undefined ? '' : etagOf(current)) !== lastEtag)
-        return answer();
-      const timeoutMs = Math.min(Number(request.query.timeout_sec ?? 60), 3600) * 1000;
+  app.get<{ Params: { '*': string }; Querystring: MetadataQuery }>('/computeMetadata/v1/*', async (request, reply) => {
+    const segments = request.params['*'].split('/').filter((segment) => segment !== '');
+    const directory = request.params['*'] === '' || request.params['*'].endsWith('/');
+    const answerNow = () => answer(treeOf(instanceOf(request.ip)), segments, directory, request.query);
+    let current = answerNow();
+    const lastEtag = request.query.last_etag;
+    if (request.query.wait_for_change === 'true' && current !== undefined && lastEtag !== undefined && current.etag === lastEtag) {
+      const timeoutMs = Math.min(Math.max(Number(request.query.timeout_sec ?? 60), 1), 3600) * 1000;
       await new Promise<void>((resolve) => {
         const onChange = (ip: string) => {
-          const value = read();
-          if (ip === request.ip && (value === undefined ? '' : etagOf(value)) !== lastEtag) finish();
+          if (ip !== request.ip || !store.instances.has(ip)) return;
+          const next = answerNow();
+          if (next?.etag !== lastEtag) finish();
         };
         const timer = setTimeout(() => finish(), timeoutMs);
         const onClose = () => finish();
@@ -98,22 +203,13 @@ function metadataApp(store: MetadataStore): FastifyInstance {
         store.on('change', onChange);
         request.raw.on('close', onClose);
       });
-      return answer();
-    },
-  );
-
-  app.get('/computeMetadata/v1/instance/attributes/', async (request, reply) => reply.send(instanceOf(request.ip).attributes));
-  app.get('/computeMetadata/v1/instance/name', async (request, reply) => reply.type('application/text').send(instanceOf(request.ip).name));
-  app.get('/computeMetadata/v1/instance/zone', async (request, reply) =>
-    reply.type('application/text').send(`projects/000000000000/zones/${instanceOf(request.ip).zone}`),
-  );
-  app.get('/computeMetadata/v1/instance/network-interfaces/0/ip', async (request, reply) =>
-    reply.type('application/text').send(instanceOf(request.ip).ip),
-  );
-  app.get('/computeMetadata/v1/instance/network-interfaces/0/access-configs/0/external-ip', async (request, reply) => {
-    const externalIp = instanceOf(request.ip).externalIp;
-    return externalIp === undefined ? reply.code(404).send('not found\n') : reply.type('application/text').send(externalIp);
+      if (!store.instances.has(request.ip)) return reply.code(404).type('text/plain').send('not found\n');
+      current = answerNow();
+    }
+    if (current === undefined) return reply.code(404).type('text/plain').send('not found\n');
+    return reply.header('ETag', current.etag).type(current.type).send(current.body);
   });
+
   app.put<{ Params: { ns: string; key: string }; Body: string }>(
     '/computeMetadata/v1/instance/guest-attributes/:ns/:key',
     async (request, reply) => {
@@ -148,7 +244,16 @@ function controlApp(store: MetadataStore): FastifyInstance {
     '/vms/:ip',
     async (request, reply) => store.instances.get(request.params.ip) ?? reply.code(404).send({ error: 'unknown VM' }),
   );
-  app.delete<{ Params: { ip: string } }>('/vms/:ip', async (request) => ({ deleted: store.instances.delete(request.params.ip) }));
+  app.put<{ Params: { ip: string }; Body: string[] }>('/vms/:ip/forwarded-ips', async (request, reply) => {
+    const instance = store.setForwardedIps(request.params.ip, request.body);
+    return instance === undefined ? reply.code(404).send({ error: 'unknown VM' }) : { forwardedIps: instance.forwardedIps };
+  });
+  app.delete<{ Params: { ip: string } }>('/vms/:ip', async (request) => {
+    const deleted = store.instances.delete(request.params.ip);
+    // Long polls of a VM that is gone end now.
+    store.emit('change', request.params.ip);
+    return { deleted };
+  });
   return app;
 }
 

@@ -5,17 +5,17 @@
 # /opt/natgw/natgw-startup.sh: the unit runs `natgw-startup.sh update-agent` before every (re)start of the agent, so a
 # bundle published later by `natgw provision` is installed when the agent exits to upgrade.
 #
-# Environment (for the lab and tests; GCE sets none of these):
+# The lab runs it unmodified too: its NAT VMs are Debian 13 guests under systemd with Google's guest environment.
+#
+# Environment (for tests; GCE and the lab set none of these):
 #   NATGW_ROOT          prefix for every path this script writes (default: empty, i.e. the real /)
 #   NATGW_METADATA_URL  metadata server base URL (default http://169.254.169.254/computeMetadata/v1)
-#   NATGW_LAB=1         no apt-get, no modprobe, no systemctl: the agent is started directly in the background
 #   NATGW_NODE_BIN      node binary (default /usr/bin/node, Debian's nodejs package)
 #   NATGW_APT_LOCK_TIMEOUT_SECONDS, NATGW_APT_RETRY_DELAY_SECONDS  apt's dpkg-lock wait (300) and retry pause (5)
 set -euo pipefail
 
 NATGW_ROOT="${NATGW_ROOT:-}"
 NATGW_METADATA_URL="${NATGW_METADATA_URL:-http://169.254.169.254/computeMetadata/v1}"
-NATGW_LAB="${NATGW_LAB:-0}"
 NATGW_NODE_BIN="${NATGW_NODE_BIN:-/usr/bin/node}"
 
 readonly UNIT_NAME="natgw-agent.service"
@@ -46,10 +46,6 @@ log() {
 die() {
   printf 'natgw-startup: ERROR: %s\n' "$*" >&2
   exit 1
-}
-
-is_lab() {
-  [[ "${NATGW_LAB}" == "1" ]]
 }
 
 # Saves an instance attribute to FILE. Returns 0 when found, 3 when the attribute does not exist, 1 on other failures.
@@ -93,10 +89,6 @@ install_packages() {
     log "packages: all present"
     return 0
   fi
-  if is_lab; then
-    log "packages: missing ${missing[*]}; NATGW_LAB=1, so not running apt-get (install them on the host)"
-    return 0
-  fi
   log "packages: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt_update_with_retries || die "apt-get update failed ${APT_UPDATE_ATTEMPTS} times"
@@ -128,12 +120,9 @@ apt_update_with_retries() {
   return 1
 }
 
-# The agent has no CAP_SYS_MODULE, so the modules it relies on are loaded here, while we are still full root.
+# The agent has no CAP_SYS_MODULE, so the modules it relies on are loaded here, while we are still full root. A module
+# built into the kernel, or already loaded by the host of a container, fails here harmlessly.
 load_modules() {
-  if is_lab; then
-    log "modules: NATGW_LAB=1, not loading kernel modules"
-    return 0
-  fi
   local module
   for module in nf_conntrack nf_nat nf_tables nft_ct nft_nat nft_masq nft_chain_nat nft_limit nft_log nfnetlink_log nft_connlimit nft_fib_ipv4; do
     modprobe "${module}" 2>/dev/null || log "modules: ${module} not loaded (built in, or unavailable)"
@@ -248,15 +237,19 @@ KillMode=mixed
 TimeoutStopSec=15
 
 User=root
-# NET_ADMIN: nftables, conntrack, net sysctls. NET_RAW: tcpdump reading the NFLOG groups.
+# NET_ADMIN: nftables, conntrack, net sysctls. NET_RAW: tcpdump reading the NFLOG groups (as root: -Z root, since
+# without CAP_SETUID/SETGID it cannot drop to its own user).
 # No SYS_MODULE: this script loads the modules at boot.
 CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW
 AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW
 NoNewPrivileges=yes
 ProtectSystem=strict
+# /var/lib/natgw, writable under ProtectSystem=strict: the port blocks' state (who held which ports survives a reboot).
+StateDirectory=natgw
 # /etc/sysctl.d: persisted sysctls; /run: the applied table's listing (/run/natgw), and the xtables lock when an
-# older agent's iptables rules are removed.
-ReadWritePaths=/etc/sysctl.d /run
+# older agent's iptables rules are removed. '-': a missing path must not fail the unit (226/NAMESPACE); this script
+# creates /etc/sysctl.d before it starts the unit anyway.
+ReadWritePaths=-/etc/sysctl.d /run
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
@@ -281,47 +274,13 @@ UNIT
 
 write_unit() {
   local dir="${NATGW_ROOT}/etc/systemd/system"
-  mkdir -p "${dir}"
+  mkdir -p "${dir}" "${NATGW_ROOT}/etc/sysctl.d"
   render_unit >"${dir}/.${UNIT_NAME}.new"
   mv -f "${dir}/.${UNIT_NAME}.new" "${dir}/${UNIT_NAME}"
   log "unit: wrote ${dir}/${UNIT_NAME}"
 }
 
-# The lab has no systemd as PID 1. This loop stands in for the unit: update-agent before each start, and a restart
-# after an exit to upgrade; any other exit ends it, as tests that stop an agent expect it to stay stopped.
-supervise_agent() {
-  local pidfile="$1" status
-  while :; do
-    # A separate bash, as the unit runs it: a function called with || would run without errexit.
-    env "NATGW_ROOT=${NATGW_ROOT}" "NATGW_METADATA_URL=${NATGW_METADATA_URL}" timeout "${UPDATE_TIMEOUT_SECONDS}" \
-      bash "${NATGW_ROOT}${AGENT_DIR}/${SCRIPT_FILE}" update-agent || log "agent: no new bundle installed; starting the installed one"
-    # shellcheck disable=SC2086 # AGENT_ENVIRONMENT and AGENT_NODE_FLAGS are lists of words
-    env ${AGENT_ENVIRONMENT} "${NATGW_NODE_BIN}" ${AGENT_NODE_FLAGS} "${NATGW_ROOT}${AGENT_DIR}/${AGENT_FILE}" \
-      --root "${NATGW_ROOT:-/}" --metadata-url "${NATGW_METADATA_URL}" --restart-on-new-bundle &
-    echo "$!" >"${pidfile}"
-    status=0
-    wait "$!" || status=$?
-    ((status == UPGRADE_EXIT_CODE)) || return 0
-    log "agent: exited to upgrade; restarting it"
-  done
-}
-
-start_agent_directly() {
-  local pidfile="${NATGW_ROOT}/run/natgw-agent.pid" logfile="${NATGW_ROOT}/var/log/natgw-agent.log"
-  mkdir -p "${NATGW_ROOT}/run" "${NATGW_ROOT}/var/log"
-  if [[ -s "${pidfile}" ]] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
-    kill "$(cat "${pidfile}")" || true
-  fi
-  supervise_agent "${pidfile}" >>"${logfile}" 2>&1 &
-  log "agent: NATGW_LAB=1, started directly under a restart loop (log ${logfile})"
-}
-
 start_service() {
-  if is_lab; then
-    log "systemd: NATGW_LAB=1, skipping systemctl"
-    start_agent_directly
-    return 0
-  fi
   systemctl daemon-reload
   systemctl enable "${UNIT_NAME}"
   # restart, not start: a new bundle fetched at this boot must replace one already running.
@@ -330,7 +289,7 @@ start_service() {
 }
 
 main() {
-  log "starting (root '${NATGW_ROOT:-/}', metadata ${NATGW_METADATA_URL}$(is_lab && printf ', lab mode'))"
+  log "starting (root '${NATGW_ROOT:-/}', metadata ${NATGW_METADATA_URL})"
   install_packages
   load_modules
   fetch_and_install_agent

@@ -77,3 +77,23 @@ t.test('stop() during the backoff: no relaunch; setArgs: the replaced reader’s
   t.equal(launches.length, 2, 'a stopped reader stays stopped');
   t.equal(reader.ok, false, 'a stopped reader is not up');
 });
+
+t.test('healthy: a reader that exits once is restarted and stays healthy; one that keeps dying turns unhealthy', async (t) => {
+  const { clock, launches, reader, settle } = harness();
+  reader.start();
+  t.equal(reader.healthy, true);
+  launches.at(-1)!.exit(1);
+  await settle();
+  t.equal(launches.length, 2, 'restarted (the fake clock waits no time)');
+  t.equal(reader.healthy, true, 'one failure: restarted, healthy');
+  launches.at(-1)!.exit(1);
+  await settle();
+  launches.at(-1)!.exit(1);
+  await settle();
+  t.equal(reader.failuresInARow, 3);
+  t.equal(reader.healthy, false, 'three quick failures in a row: failing even while a relaunch runs');
+  await clock.sleep(61_000);
+  t.equal(reader.healthy, true, 'a relaunch that ran a minute is healthy again');
+  t.notMatch(reader.lastError ?? '', /exited with 1: conntrack exited/, 'the error names the last failure only');
+  reader.stop();
+});

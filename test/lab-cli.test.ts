@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
 import { runCommand } from '../agent/runner.js';
+import { PROVISION_FLAGS } from '../lab/demo.js';
 import { Lab, LabProcess, repoRoot } from '../lab/lab.js';
 
 const natgw = `${repoRoot()}/bin/natgw.js`;
@@ -12,7 +13,8 @@ const cli = (...args: string[]) =>
 t.test('lab up, then status, exec and down from another process', async (t) => {
   const up = new LabProcess(spawn(process.execPath, [natgw, 'lab', 'up'], { stdio: ['ignore', 'pipe', 'pipe'] }), 'natgw lab up', 'root');
   t.teardown(() => up.stop('SIGKILL'));
-  await up.waitFor(/is up\. Compute API: http:\/\/127\.0\.0\.1:\d+/, 30_000);
+  // Long enough for the first build of the guest image (about a minute and a half on a busy 2-core machine).
+  await up.waitFor(/is up\. Compute API: http:\/\/127\.0\.0\.1:\d+/, 240_000);
   const id = /lab ([0-9a-f]+) is up/.exec(up.text)?.[1] ?? '';
 
   const status = await cli('lab', 'status');
@@ -22,6 +24,40 @@ t.test('lab up, then status, exec and down from another process', async (t) => {
   const exec = await cli('lab', 'exec', 'app-1', '--', 'ip', '-4', '-br', 'addr', 'show', 'ens4');
   t.equal(exec.exitCode, 0, exec.stderr);
   t.match(exec.stdout, /ens4\S*\s+UP\s+10\.10\.0\.\d+\/24/, 'the command ran inside the VM');
+
+  await t.test('provisioned into the running lab, the NAT VM is a guest that exec enters', async (t) => {
+    const api = /Compute API: (http:\/\/127\.0\.0\.1:\d+)/.exec(up.text)?.[1] ?? '';
+    const provision = await runCommand(
+      'natgw provision',
+      process.execPath,
+      [
+        natgw,
+        'provision',
+        '--project',
+        'natgw-lab',
+        '--region',
+        'us-central1',
+        '--compute-endpoint',
+        api,
+        ...PROVISION_FLAGS,
+        '--ports-per-vm',
+        '64',
+      ],
+      { okExitCodes: [1, 2, 3], timeoutMs: 180_000 },
+    );
+    t.equal(provision.exitCode, 0, provision.stdout + provision.stderr);
+    // Bounded: the guest finished booting well before the agent reported healthy; the state file follows within 1 s.
+    let state = '';
+    for (let attempt = 0; attempt < 50 && state !== 'running'; attempt++) {
+      state = (await cli('lab', 'exec', 'natgw-us-central1', '--', 'systemctl', 'is-system-running')).stdout.trim();
+      if (state !== 'running') await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    t.equal(state, 'running', 'systemctl inside the guest');
+    const os = await cli('lab', 'exec', 'natgw-us-central1', '--', 'cat', '/etc/os-release');
+    t.match(os.stdout, /trixie/, "the guest's own file system");
+    const journal = await cli('lab', 'exec', 'natgw-us-central1', '--', 'journalctl', '-u', 'natgw-agent.service', '--no-pager');
+    t.match(journal.stdout, /Started natgw-agent\.service/, "the agent's log, read as on GCE");
+  });
 
   const second = await cli('lab', 'up');
   t.equal(second.exitCode, 2, 'a second lab is refused while one runs');

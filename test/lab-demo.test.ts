@@ -24,6 +24,13 @@ t.test('natgw lab demo runs end to end and leaves nothing behind', async (t) => 
   t.match(result.stdout, /Cloud NAT {2,}\$\/month/);
   t.match(result.stdout, /natgw cost: us-central1, 1 VMs, [\d,.]+ GiB\/month processed/);
   t.match(result.stdout, /natgw destroy … --yes {3}\(exit 0\): app-1 → internet: no way out again/);
+  t.match(result.stdout, /natgw lab exec natgw-us-central1 -- systemctl is-system-running\n {2}running\n/, 'the NAT VM is a real guest');
+  t.match(
+    result.stdout,
+    /natgw-agent\.service active, main PID \d+ \(parent PID 1\), ProtectSystem=strict, StateDirectory=natgw/,
+    'the agent runs under the unit the startup script wrote, in its sandbox',
+  );
+  t.match(result.stdout, /journalctl -u google-startup-scripts\.service {3}\(last lines\)\n(?: {2}.*\n)*? {2}.*natgw-startup: done\n/);
   t.match(result.stdout, /demo passed/);
   t.same(Lab.leftovers(), [], 'no lab namespace left');
 });

@@ -31,6 +31,20 @@ t.test('provision --ha → two NAT VMs behind the load balancer → one dies →
   t.equal(status.exitCode, 0, status.stdout + status.stderr);
   t.equal((status.stdout.match(/HEALTHY/g) ?? []).length >= 2, true, 'status shows both backends healthy');
 
+  await t.test("Google's guest agent in each NAT VM holds the forwarding rule's IP as a local route", async (t) => {
+    const ruleIp = String(cloud.store.all('forwardingRules')[0]?.resource.IPAddress);
+    for (const vm of [...cloud.lab.guests.keys()]) {
+      const local = async () =>
+        (await cloud.lab.exec(vm, ['ip', 'route', 'show', 'table', 'local', 'proto', '66'])).stdout.includes(`local ${ruleIp} dev ens4`);
+      // Bounded: the agent watches forwarded-ips with wait_for_change and acts at once.
+      const deadline = Date.now() + 20_000;
+      while (!(await local()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+      t.ok(await local(), `${vm}: local ${ruleIp} dev ens4 proto 66`);
+      const journal = (await cloud.lab.exec(vm, ['journalctl', '--unit=google-guest-agent.service', '--output=cat', '--no-pager'])).stdout;
+      t.match(journal, new RegExp(`Changing forwarded IPs for 42:01:[0-9a-f:]+ from \\[\\] to \\["${ruleIp.replace(/\./g, '\\.')}"\\]`));
+    }
+  });
+
   const backends = cloud.store.ilbBackends(String(cloud.store.list(LAB_PROJECT, 'global', 'routes')[0]?.nextHopIlb));
   const victim = backends[0]!;
   const until = (what: string, check: () => boolean, timeoutMs: number) => waitUntil(what, check, { timeoutMs, everyMs: 250 });

@@ -55,7 +55,8 @@ export class DropLogWatcher {
         collector: 'drop_log',
         purpose: 'read dropped packets from NFLOG',
         file: 'tcpdump',
-        args: ['-l', '-q', '-n', '-e', '-tt', '-i', `nflog:${groups}`],
+        // -Z root: tcpdump drops to user tcpdump by default, which the agent's unit (no CAP_SETUID/SETGID) refuses.
+        args: ['-Z', 'root', '-l', '-q', '-n', '-e', '-tt', '-i', `nflog:${groups}`],
       },
       spawn,
       log,
@@ -67,10 +68,16 @@ export class DropLogWatcher {
     return this.reader.ok;
   }
 
+  get healthy(): boolean {
+    return this.reader.healthy;
+  }
+
+  get lastError(): string | undefined {
+    return this.reader.lastError;
+  }
+
   handleLine(line: string, stream: 'stdout' | 'stderr'): void {
     if (stream === 'stderr') {
-      if (/^(listening on|tcpdump: verbose|\d+ packets)/.test(line.trim()) || line.trim() === '') return;
-      this.reader.lastError = line.trim();
       return;
     }
     const record = parseNflogLine(line);

@@ -1,0 +1,144 @@
+// The NAT VM as deployed: `natgw provision --ports-per-vm 64` into the lab boots a real Debian 13 guest (systemd as
+// PID 1, Google's guest environment), whose google-startup-scripts.service runs the unmodified startup script, whose
+// unit runs the agent under its real sandbox; a client's flows are translated inside its block.
+import t from 'tap';
+import { parseConntrackLine } from '../agent/collectors/conntrack-table.js';
+import { OVERFLOW_PORTS } from '../agent/config.js';
+import { addWorkloads, natgwCli, PROVISION_FLAGS, whoami } from '../lab/demo.js';
+import { LAB_PROJECT, LAB_REGION, LabCloud } from '../lab/gce.js';
+import { Lab } from '../lab/lab.js';
+import type { NatLab } from './helpers/nat-lab.js';
+import { udpFlows } from './helpers/udp-flows.js';
+
+const VM = `natgw-${LAB_REGION}`;
+
+t.test('a provisioned NAT VM with port blocks of 64 is a real guest, and natgw works under its unit', async (t) => {
+  const cloud = await LabCloud.start();
+  let closed = false;
+  t.teardown(async () => {
+    if (!closed) await cloud.close();
+  });
+  const workloads = await addWorkloads(cloud);
+  const client = cloud.lab.vm(workloads.tagged).ip;
+  const started = Date.now();
+  const provision = await natgwCli(cloud, 'provision', [...PROVISION_FLAGS, '--ports-per-vm', '64']);
+  t.equal(provision.exitCode, 0, provision.stdout + provision.stderr);
+  await cloud.settled();
+  const natIp = String(cloud.store.list(LAB_PROJECT, `regions/${LAB_REGION}`, 'addresses')[0]?.address);
+  t.equal(await cloud.guestReady(VM), 'running', 'systemd in the guest finished booting: running, no failed unit');
+  t.comment(`provision to a healthy agent on a booted guest: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const inGuest = async (args: string[]) => (await cloud.lab.exec(VM, args, { okExitCodes: [1, 3] })).stdout;
+  const agentJournal = () => inGuest(['journalctl', '--unit=natgw-agent.service', '--output=cat', '--no-pager']);
+
+  await t.test('systemd runs the guest; the agent runs under the unit the startup script wrote', async (t) => {
+    t.equal((await inGuest(['systemctl', 'is-system-running'])).trim(), 'running');
+    t.match(await inGuest(['cat', '/etc/os-release']), /VERSION_CODENAME=trixie/);
+    t.equal((await inGuest(['hostname'])).trim(), VM, 'the guest is named as the VM');
+    const show = await inGuest([
+      'systemctl',
+      'show',
+      '--property=ActiveState,ProtectSystem,StateDirectory,CapabilityBoundingSet,NoNewPrivileges,MainPID',
+      'natgw-agent.service',
+    ]);
+    const props = Object.fromEntries(
+      show
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+    );
+    t.equal(props.ActiveState, 'active');
+    t.equal(props.ProtectSystem, 'strict');
+    t.equal(props.StateDirectory, 'natgw');
+    t.equal(props.NoNewPrivileges, 'yes');
+    t.equal(props.CapabilityBoundingSet, 'cap_net_admin cap_net_raw');
+    t.equal((await inGuest(['ps', '-o', 'ppid=', '-p', String(props.MainPID)])).trim(), '1', "the agent's parent is the guest's PID 1");
+    t.equal((await inGuest(['readlink', '/proc/1/exe'])).trim(), '/usr/lib/systemd/systemd');
+  });
+
+  await t.test("the startup script's output is in google-startup-scripts.service's journal", async (t) => {
+    const journal = await inGuest(['journalctl', '--unit=google-startup-scripts.service', '--output=cat', '--no-pager']);
+    t.match(journal, /Found startup-script in metadata/);
+    t.match(journal, /natgw-startup: packages: all present/, 'apt-get had nothing to install: every package is in the image');
+    t.match(journal, /natgw-startup: systemd: natgw-agent.service enabled and \(re\)started/);
+    t.match(journal, /natgw-startup: done/);
+    t.match(journal, /startup-script exit status 0/);
+    t.match(cloud.store.serialOutputOf(LAB_PROJECT, `${LAB_REGION}-a`, VM), /natgw-startup: done/, 'and on the serial port');
+  });
+
+  await t.test("a client's UDP and TCP flows are translated inside its block, and /port-blocks lists it", async (t) => {
+    t.equal(await whoami(cloud, workloads.tagged, 5), natIp, 'TCP through the NAT IP');
+    t.equal(await udpFlows({ lab: cloud.lab } as unknown as NatLab, workloads.tagged, 10, 8000), 10, 'ten UDP flows answered');
+    const { blocks, overflow } = JSON.parse(await inGuest(['curl', '-sS', '-m', '5', 'http://127.0.0.1:9731/port-blocks'])) as {
+      blocks: { vm: string; first: number; last: number }[];
+      overflow: { vm: string; first: number }[];
+    };
+    const block = blocks.find((candidate) => candidate.vm === client);
+    t.ok(block !== undefined, `/port-blocks lists ${client}`);
+    t.equal(block!.last - block!.first + 1, 64);
+    const ports = (
+      await Promise.all(['tcp', 'udp'].map((protocol) => inGuest(['conntrack', '-L', '-p', protocol, '--orig-src', client, '--src-nat'])))
+    )
+      .join('\n')
+      .split('\n')
+      .map(parseConntrackLine)
+      .flatMap((entry) => (entry?.reply.dport === undefined ? [] : [Number(entry.reply.dport)]));
+    t.ok(ports.length >= 10, `translated flows found (${ports.length})`);
+    // A connection made before the block was in place left from the overflow ports, attributed to the client.
+    const outside = ports.filter((port) => port < block!.first || port > block!.last);
+    t.same(
+      outside.filter((port) => port < OVERFLOW_PORTS.first || !overflow.some((record) => record.vm === client && record.first === port)),
+      [],
+      `every port inside ${block!.first}-${block!.last}, or an overflow port attributed to ${client} (${outside.length})`,
+    );
+    t.match(await inGuest(['cat', '/var/lib/natgw/port-blocks.json']), new RegExp(client.replace(/\./g, '\\.')), 'state written');
+    const journal = await agentJournal();
+    t.notMatch(journal, /collector_failed/, 'no reader failed');
+    t.notMatch(journal, /Couldn't change to|apply_failed|EROFS|ENOENT/);
+  });
+
+  await t.test('a killed learner is restarted within two of its restart periods, and /healthz says so meanwhile', async (t) => {
+    const learner = async () => (await inGuest(['pgrep', '-f', 'nflog:4210'])).trim();
+    const before = await learner();
+    t.match(before, /^\d+$/, 'one tcpdump reads the learner group');
+    const healthz = async () => {
+      const out = await inGuest(['curl', '-sS', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9731/healthz']);
+      return out.trim();
+    };
+    t.equal(await healthz(), '200');
+    await inGuest(['kill', '-KILL', before]);
+    const killedAt = Date.now();
+    // SupervisedReader: the first restart after 2 s; two periods bound the wait.
+    let after = '';
+    while (Date.now() - killedAt < 4_000 + 2_000) {
+      after = await learner();
+      if (/^\d+$/.test(after) && after !== before) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    t.match(after, /^\d+$/, 'a tcpdump reads the learner group again');
+    t.not(after, before, 'a new one');
+    t.ok(Date.now() - killedAt < 6_000, `restarted after ${Date.now() - killedAt} ms`);
+    t.match(
+      await agentJournal(),
+      /"event":"collector_failed".*"collector":"port_block_learn"|"collector":"port_block_learn".*"event":"collector_failed"/,
+    );
+    t.equal(await healthz(), '200', 'healthy again once restarted');
+    t.equal(await whoami(cloud, workloads.tagged, 5), natIp);
+  });
+
+  await t.test('natgw destroy powers the guest off', async (t) => {
+    const destroy = await natgwCli(cloud, 'destroy', ['--yes']);
+    t.equal(destroy.exitCode, 0, destroy.stderr);
+    await cloud.settled();
+    t.notOk(cloud.lab.guest(VM), 'no guest left');
+  });
+
+  const id = cloud.lab.id;
+  await cloud.close();
+  closed = true;
+  t.same(
+    Lab.namespaces().filter((namespace) => namespace.includes(id)),
+    [],
+    'nothing of the lab is left',
+  );
+});
