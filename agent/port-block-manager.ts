@@ -583,6 +583,11 @@ export class PortBlockManager {
       return [
         `the reader of NFLOG group ${PORT_BLOCK_LEARN_GROUP} (tcpdump) is not running: new clients get no port block and share the overflow ports${this.reader.lastError === undefined ? '' : ` (${this.reader.lastError})`}`,
       ];
+    // Counted, not only logged: a lost event is an overflow port whois cannot name, until the agent restarts.
+    if (this.overflowEventsLost > 0)
+      return [
+        `the kernel dropped overflow connection events ${this.overflowEventsLost} time(s): some overflow ports are not attributed to their VMs`,
+      ];
     if (!this.overflowReader.ok)
       return [
         `the overflow attributor (conntrack -E) is not running: connections from the overflow ports are not attributed to their VMs${this.overflowReader.lastError === undefined ? '' : ` (${this.overflowReader.lastError})`}`,

@@ -10,6 +10,7 @@ import { Dataplane } from '../agent/dataplane.js';
 import { PORT_BLOCK_STATE_FILE, PortBlockManager, learntAddress } from '../agent/port-block-manager.js';
 import { PortSpace, blockSize as blockSizeOf, recordsFromLog, whoHeld, whoHeldAll } from '../agent/port-blocks.js';
 import { FakeNetfilter, MemorySysctls } from './helpers/fake-netfilter.js';
+import type { LineSpawner } from '../agent/runner.js';
 
 t.test('the port space: lowest aligned free block first, whole blocks only, full is full', async (t) => {
   const space = new PortSpace();
@@ -282,5 +283,29 @@ t.test('a learner that is not running is a /healthz warning and a failing collec
   await new Promise((resolve) => setImmediate(resolve));
   t.notOk(manager.learnerOk);
   t.match(manager.warnings, [/NFLOG group 4210 \(tcpdump\) is not running: new clients get no port block/]);
+  manager.stop();
+});
+
+t.test('overflow events the kernel dropped are a /healthz warning, not only a log line', async (t) => {
+  const netfilter = new FakeNetfilter();
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ base: null }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  const spawn: LineSpawner = (_purpose, file, _args, onLine) => {
+    if (file === 'conntrack')
+      setImmediate(() => onLine('conntrack v1.4.7 (conntrack-tools): ENOBUFS: No buffer space available', 'stderr'));
+    return { done: new Promise<number | undefined>(() => undefined), stop: () => undefined };
+  };
+  const manager = new PortBlockManager({ run: netfilter.run, spawn, log, root: t.testdir() });
+  await manager.configure(
+    validateAgentConfig({ sourceRanges: ['10.10.0.0/24'], portAllocation: { mode: 'static', portsPerVm: 64 } }, 'test'),
+    'ens4',
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(manager.overflowEventsLost, 1);
+  t.match(manager.warnings, [/dropped overflow connection events 1 time/]);
+  t.match(
+    lines.find((line) => line.event === 'port_block_overflow_events_lost'),
+    { level: 40 },
+  );
   manager.stop();
 });
