@@ -359,3 +359,26 @@ t.test('guest attributes: writes above 3/s or 10/min are dropped silently when l
   t.same(landed, [true, true, true, true, true, true, false, false], 'at most 10 writes (dropped ones counted) per minute');
   t.equal(write('later', start + 70_000), true, 'a minute later writes land again');
 });
+
+t.test('a VM deleted and created again under the same name starts with no guest attributes and a fresh write rate', async (t) => {
+  const limited = await startFakeCompute({ guestAttributeLimits: true });
+  const c = await connect(limited);
+  t.teardown(async () => {
+    await Promise.all(Object.values(c).map((client) => client.close()));
+    await limited.close();
+  });
+  const insert = () =>
+    c.instances.insert({
+      project: PROJECT,
+      zone: ZONE,
+      instanceResource: instanceBody('vm', { metadata: { items: [{ key: 'enable-guest-attributes', value: 'TRUE' }] } }),
+    });
+  await insert();
+  const write = (value: string) => limited.store.setGuestAttribute(PROJECT, ZONE, 'vm', 'natgw/sync', value);
+  const first = [write('1'), write('2'), write('3'), write('4')];
+  t.same(first, [true, true, true, false], 'the old VM used up its rate');
+  await c.instances.delete({ project: PROJECT, zone: ZONE, instance: 'vm' });
+  await insert();
+  t.equal(limited.store.guestAttributesOf(PROJECT, ZONE, 'vm').get('natgw/sync'), undefined, "the old VM's value went with it");
+  t.equal(write('new'), true, "the new VM's first write lands: the old VM's writes do not count against it");
+});

@@ -34,7 +34,11 @@ t.test(`killed ${KILLS} times while it writes, the state file always parses and 
   let confirmed = 0;
   let bad = 0;
   for (let kill = 0; kill < KILLS; kill++) {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', writer], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Without tap's NODE_OPTIONS (its process-tracking hook would double each writer's start).
+    const child = spawn(process.execPath, ['--input-type=module', '-e', writer], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     let output = '';
     const delayMs = kill % 10;
     await new Promise<void>((resolve) => {

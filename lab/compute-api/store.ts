@@ -502,6 +502,15 @@ export class ComputeStore extends EventEmitter {
     return true;
   }
 
+  /**
+   * A deleted instance's guest attributes and write rate go with it: GCE counts the rate per instance, and a
+   * recreated VM of the same name is a new instance that starts with neither.
+   */
+  forgetGuestAttributes(key: string): void {
+    this.guestAttributes.delete(key);
+    this.guestAttributeWrites.delete(key);
+  }
+
   guestAttributesOf(project: string, zone: string, instance: string): Map<string, string> {
     return this.guestAttributes.get(this.instanceKey(project, zone, instance)) ?? new Map();
   }
