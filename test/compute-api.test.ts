@@ -71,11 +71,16 @@ const instanceBody = (name: string, extra: Record<string, unknown> = {}, boot: R
 });
 
 t.test('operations go PENDING → RUNNING → DONE over operationMs; wait returns early at the cap, callers loop', async (t) => {
-  const { fake, c } = await fixture(t, { timing: { operationMs: 400, waitCapMs: 100 } });
+  // The operations' clock moves 150 ms per wait call, whatever the box's speed: the phases follow from it alone.
+  let clock = 1_000_000;
+  const { fake, c } = await fixture(t, { timing: { operationMs: 400, waitCapMs: 100, now: () => clock } });
   const [lro] = await c.addresses.insert({ project: PROJECT, region: REGION, addressResource: { name: 'ip1' } });
   const first = lro.latestResponse as unknown as { name: string; status: unknown };
   t.equal(first.status, 'PENDING', 'a fresh operation is PENDING');
-  const { op, seen } = await waitDone((name) => c.regionOps.wait({ project: PROJECT, region: REGION, operation: name }), first);
+  const { op, seen } = await waitDone((name) => {
+    clock += 150;
+    return c.regionOps.wait({ project: PROJECT, region: REGION, operation: name });
+  }, first);
   t.equal(op.status, 'DONE');
   t.ok(seen.includes('RUNNING'), `RUNNING seen on the way: ${seen.join(' → ')}`);
   t.ok(seen.length >= 3, 'the 100 ms wait cap made the caller loop');
