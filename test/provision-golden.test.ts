@@ -92,3 +92,68 @@ for (const { mode, flags } of MODES) {
     }
   });
 }
+
+// Plans that change something: each kind of change the executors and the gcloud renderer act on (grow, shrink, a new
+// template, a replaced VM, a conflict), so that a change's payload reaches them as the note used to.
+const CHANGES: Record<string, [string, 'provision' | 'status' | 'destroy', string[]][]> = {
+  single: [
+    ['--iap-ssh --machine-type e2-medium --dry-run', 'provision', ['--iap-ssh', '--machine-type', 'e2-medium', '--dry-run']],
+    ['--machine-type e2-medium without --yes', 'provision', ['--machine-type', 'e2-medium']],
+    ['--iap-ssh --machine-type e2-medium --yes', 'provision', ['--iap-ssh', '--machine-type', 'e2-medium', '--yes']],
+    ['back without --iap-ssh --json', 'provision', ['--machine-type', 'e2-medium', '--json']],
+    ['--ha over single', 'provision', ['--ha', '--dry-run']],
+  ],
+  ha: [
+    ['--size 3 --dry-run', 'provision', ['--ha', '--size', '3', '--dry-run']],
+    ['--size 3', 'provision', ['--ha', '--size', '3']],
+    ['--size 2 without --yes', 'provision', ['--ha', '--size', '2']],
+    ['--size 2 --yes --dry-run --json', 'provision', ['--ha', '--size', '2', '--yes', '--dry-run', '--json']],
+    ['--size 2 --yes', 'provision', ['--ha', '--size', '2', '--yes']],
+    ['--machine-type e2-medium --dry-run', 'provision', ['--ha', '--machine-type', 'e2-medium', '--dry-run']],
+    ['--machine-type e2-medium --json', 'provision', ['--ha', '--machine-type', 'e2-medium', '--json']],
+    ['status --json after the roll', 'status', ['--json']],
+    ['--stateful over HA', 'provision', ['--ha', '--stateful', '--dry-run']],
+    ['single over HA', 'provision', ['--dry-run']],
+  ],
+  stateful: [
+    [
+      '--machine-type e2-medium --iap-ssh --dry-run',
+      'provision',
+      ['--ha', '--stateful', '--machine-type', 'e2-medium', '--iap-ssh', '--dry-run'],
+    ],
+    ['--machine-type e2-medium --iap-ssh', 'provision', ['--ha', '--stateful', '--machine-type', 'e2-medium', '--iap-ssh']],
+    [
+      '--machine-type e2-medium --json (up to date)',
+      'provision',
+      ['--ha', '--stateful', '--machine-type', 'e2-medium', '--iap-ssh', '--json'],
+    ],
+    ['plain --ha over stateful', 'provision', ['--ha', '--dry-run']],
+    ['single over stateful', 'provision', ['--dry-run']],
+  ],
+};
+
+for (const { mode, flags } of MODES) {
+  t.test(`${mode}: plans that change a provisioned gateway`, async (t) => {
+    const gcp = await fresh(t, mode);
+    t.equal((await run('provision', baseArgs(gcp.fake, flags))).code, 0);
+    for (const [label, command, args] of CHANGES[mode]!) {
+      const result = await run(command, baseArgs(gcp.fake, args));
+      t.matchSnapshot(golden(result, gcp), label);
+    }
+  });
+}
+
+t.test('conflicts: a resource with one of the gateway names that natgw does not own stops each mode', async (t) => {
+  for (const { mode, flags } of MODES) {
+    const gcp = await fresh(t, mode);
+    gcp.fake.store.put('test-project', 'global', 'firewalls', {
+      name: `${GW}-clients`,
+      network: 'https://www.googleapis.com/compute/v1/projects/test-project/global/networks/default',
+      sourceRanges: ['0.0.0.0/0'],
+      allowed: [{ IPProtocol: 'tcp', ports: ['22'] }],
+      description: 'not natgw',
+    });
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, flags)), gcp), `${mode}: text`);
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...flags, '--json'])), gcp), `${mode}: --json`);
+  }
+});
