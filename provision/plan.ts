@@ -9,14 +9,39 @@ export interface FieldDiff {
   want: string;
 }
 
-export interface Change {
-  kind: Kind;
+interface ChangeFields<K extends Kind> {
+  kind: K;
   name: string;
   action: Action;
   diffs: FieldDiff[];
-  /** Why: shown next to the action. */
+  /** Why, for people: shown next to the action. No code reads it; what code needs is in a payload. */
   note?: string;
 }
+
+/**
+ * A VM a group is to create carries the reserved address its per-instance config pins: its NAT IP in HA mode, its
+ * internal (sync) IP in stateful HA. Its name alone does not say which: a re-created VM keeps the name GCE gave it.
+ */
+export type VmCreate = Omit<ChangeFields<'vm'>, 'action'> & { action: 'create'; payload: { address: string } };
+
+/** One change, discriminated by kind (and, where a payload differs by action, by action). */
+export type Change =
+  | { [K in Exclude<Kind, 'vm'>]: ChangeFields<K> }[Exclude<Kind, 'vm'>]
+  | (Omit<ChangeFields<'vm'>, 'action'> & { action: Exclude<Action, 'create'> })
+  | VmCreate;
+
+export type ChangeOf<K extends Kind> = Extract<Change, { kind: K }>;
+
+export const isVmCreate = (change: Change): change is VmCreate => change.kind === 'vm' && change.action === 'create';
+
+/** A change as the commands print it in --json: the payload is the executors' business, not part of the report. */
+export const changeReport = ({ kind, name, action, diffs, note }: Change) => ({
+  kind,
+  name,
+  action,
+  diffs,
+  ...(note === undefined ? {} : { note }),
+});
 
 export interface Plan {
   changes: Change[];

@@ -43,7 +43,7 @@ import { deleteRoute, insertRoute } from '../gcp/routes.js';
 import { deleteInstanceTemplate, insertInstanceTemplate } from '../gcp/templates.js';
 import { configAddress, haNames, type DesiredHa, type DesiredHealthCheck, type ObservedHa } from './gateway.js';
 import { lastSegment } from '../model.js';
-import type { Change, Plan } from '../plan.js';
+import { isVmCreate, type Change, type Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
 
 export interface HaApplyResult {
@@ -530,12 +530,10 @@ async function applyHaSteps(
       await progress.run(`deleting stateful configs of ${left.join(', ')}`, () => deletePerInstanceConfigs(ctx, region, names.mig, left));
     removed.forEach(record);
   }
-  const creates = all(plan, 'vm', 'create');
+  const creates = plan.changes.filter(isVmCreate);
   if (creates.length > 0) {
     const configs = creates.map((change) => {
-      const address = desired.addresses.find(
-        (candidate) => candidate.vm === change.name || change.note === `NAT IP from ${candidate.name}`,
-      )!;
+      const address = desired.addresses.find((candidate) => candidate.name === change.payload.address)!;
       return {
         name: change.name,
         preservedState: {

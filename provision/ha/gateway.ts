@@ -723,7 +723,14 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
     const config = configByAddress.get(want.name);
     const vm = config === undefined ? undefined : vmsByName.get(config.name ?? '');
     if (vm === undefined) {
-      changes.push({ kind: 'vm', name: config?.name ?? want.vm, action: 'create', diffs: [], note: `NAT IP from ${want.name}` });
+      changes.push({
+        kind: 'vm',
+        name: config?.name ?? want.vm,
+        action: 'create',
+        diffs: [],
+        note: `NAT IP from ${want.name}`,
+        payload: { address: want.name },
+      });
     } else if (vm.template !== desired.template.name) {
       changes.push({
         kind: 'vm',

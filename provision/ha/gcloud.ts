@@ -3,7 +3,7 @@ import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quot
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
 import { lastSegment } from '../model.js';
-import type { Plan } from '../plan.js';
+import { isVmCreate, type Plan } from '../plan.js';
 
 export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan: Plan): string[] {
   const p = `--project ${quote(desired.project)}`;
@@ -78,9 +78,8 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         if (change.diffs.some((diff) => diff.field !== 'instanceTemplate')) commands.push(migUpdate);
         break;
       case 'vm:create': {
-        const address = desired.addresses.find(
-          (candidate) => candidate.vm === change.name || change.note === `NAT IP from ${candidate.name}`,
-        )!;
+        if (!isVmCreate(change)) break;
+        const address = desired.addresses.find((candidate) => candidate.name === change.payload.address)!;
         commands.push(
           `gcloud compute instance-groups managed create-instance ${mig.name} ${p} ${r} --instance ${change.name} ` +
             `--stateful-external-ip interface-name=nic0,address=projects/${desired.project}/regions/${desired.region}/addresses/${address.name},auto-delete=never`,

@@ -35,6 +35,7 @@ import {
 import type { Options } from '../options.js';
 import { exposureWarnings } from '../preflight.js';
 import { printPreflight, renderPlan, routeWarningLines } from '../report.js';
+import { changeReport } from '../plan.js';
 import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
 
 export const HA_WARNINGS = [
@@ -102,7 +103,7 @@ async function provision(run: Run): Promise<number> {
     healthChecks: { traffic: TRAFFIC_CHECK, autoheal: { ...AUTOHEAL_CHECK, initialDelaySec: AUTOHEAL_INITIAL_DELAY_SEC } },
     drainSeconds: desired.drainSeconds,
     upToDate: plan.upToDate,
-    changes: [...plan.conflicts, ...plan.changes],
+    changes: [...plan.conflicts, ...plan.changes].map(changeReport),
     gcloud: commands,
     warnings: [...HA_WARNINGS, ...checks.warnings],
   };
@@ -318,7 +319,7 @@ async function destroy(run: Run, found: Found): Promise<number> {
     project: options.project,
     region: options.region,
     gateway: options.name,
-    changes: plan.changes,
+    changes: plan.changes.map(changeReport),
     gcloud: commands,
   };
   if (!options.json)

@@ -143,7 +143,7 @@ async function applySteps(
     await applyMig(ctx, region, member.mig, [member.zone], findChange(plan, 'mig', member.mig.name), progress, record, created);
   for (const member of desired.members) {
     const change = plan.changes.find(
-      (candidate) => candidate.kind === 'vm' && candidate.action === 'create' && candidate.note?.includes(member.syncAddress.name),
+      (candidate) => candidate.kind === 'vm' && candidate.action === 'create' && candidate.payload.address === member.syncAddress.name,
     );
     if (change === undefined) continue;
     const migRef = memberMigRef(desired, member);

@@ -17,6 +17,7 @@ import {
   type Run,
 } from '../pipeline.js';
 import { printPreflight, renderPlan } from '../report.js';
+import { changeReport } from '../plan.js';
 import { AUTOHEAL_CHECK, AUTOHEAL_INITIAL_DELAY_SEC, haNames, observeHa, type ObservedHa } from './gateway.js';
 import { gcloudStatefulCommands } from './gcloud.js';
 import {
@@ -132,7 +133,7 @@ async function provision(run: Run): Promise<number> {
     userCheck: userCheck(desired.natIp ?? 'NAT_IP'),
     docs: STATEFUL_DOCS,
     upToDate: plan.upToDate,
-    changes: [...plan.conflicts, ...plan.changes],
+    changes: [...plan.conflicts, ...plan.changes].map(changeReport),
     gcloud: commands,
     warnings: [...STATEFUL_WARNINGS, ...checks.warnings],
   };

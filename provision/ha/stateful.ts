@@ -379,6 +379,7 @@ export function planStateful(desired: DesiredStateful, observed: ObservedHa): Pl
         action: 'create',
         diffs: [],
         note: `${role} in ${member.zone}, IP from ${member.syncAddress.name}`,
+        payload: { address: member.syncAddress.name },
       });
     else if (vm.template !== ha.template.name)
       changes.push({

@@ -23,6 +23,7 @@ import {
 } from '../pipeline.js';
 import { exposureWarnings } from '../preflight.js';
 import { printPreflight, renderPlan, routeWarningLines } from '../report.js';
+import { changeReport } from '../plan.js';
 import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
 
 export const SINGLE_INSTANCE_WARNING =
@@ -76,7 +77,7 @@ async function provision(run: Run): Promise<number> {
     sourceRanges: agentConfig.sourceRanges,
     preflight: checks,
     upToDate: plan.upToDate,
-    changes: [...plan.conflicts, ...plan.changes],
+    changes: [...plan.conflicts, ...plan.changes].map(changeReport),
     gcloud: commands,
     warnings,
   };
@@ -210,7 +211,7 @@ async function destroy(run: Run, found: Found): Promise<number> {
     project: options.project,
     region: options.region,
     gateway: options.name,
-    changes: plan.changes,
+    changes: plan.changes.map(changeReport),
     gcloud: commands,
   };
   if (!options.json)
