@@ -3,8 +3,7 @@ import { WaitTimeoutError, waitUntil } from '../common/wait.js';
 import { deleteAddress, insertAddress, type Address } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { deleteFirewall, insertFirewall, patchFirewall, type Firewall } from './gcp/firewalls.js';
-import { deleteInstance, getSerialOutput } from './gcp/instances.js';
-import { deleteRoute } from './gcp/routes.js';
+import { getSerialOutput } from './gcp/instances.js';
 import type { DesiredFirewall } from './model.js';
 import type { Change, Plan } from './plan.js';
 import type { Progress } from './progress.js';
@@ -123,41 +122,6 @@ export async function reserveAddress(
 ): Promise<void> {
   await progress.run(label, () => insertAddress(ctx, region, body));
   created.add(`address ${body.name}`, () => deleteAddress(ctx, region, body.name));
-}
-
-/** How to delete one kind of resource: the progress line, and the call. */
-export interface Deleter {
-  describe: (name: string) => string;
-  remove: (name: string) => Promise<unknown>;
-}
-
-/** The kinds both modes own: the route, a standalone NAT VM, firewall rules and reserved addresses. */
-export function commonDeleters(ctx: CallContext, region: string, instanceZone: string): Partial<Record<Change['kind'], Deleter>> {
-  return {
-    route: { describe: (name) => `deleting route ${name}`, remove: (name) => deleteRoute(ctx, name) },
-    instance: {
-      describe: (name) => `deleting instance ${name} in ${instanceZone}`,
-      remove: (name) => deleteInstance(ctx, instanceZone, name),
-    },
-    firewall: { describe: (name) => `deleting firewall rule ${name}`, remove: (name) => deleteFirewall(ctx, name) },
-    address: { describe: (name) => `releasing address ${name}`, remove: (name) => deleteAddress(ctx, region, name) },
-  };
-}
-
-/** Deletes in plan order (the planner puts dependents first); a kind without a deleter is not ours to delete. */
-export async function applyDeletions(
-  plan: Plan,
-  progress: Progress,
-  deleters: Partial<Record<Change['kind'], Deleter>>,
-): Promise<{ kind: string; name: string; action: string }[]> {
-  const applied: { kind: string; name: string; action: string }[] = [];
-  for (const change of plan.changes) {
-    const deleter = deleters[change.kind];
-    if (change.action !== 'delete' || deleter === undefined) continue;
-    await progress.run(deleter.describe(change.name), () => deleter.remove(change.name));
-    applied.push({ kind: change.kind, name: change.name, action: 'delete' });
-  }
-  return applied;
 }
 
 /**

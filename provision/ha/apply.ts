@@ -1,9 +1,7 @@
 // The HA executor. Up: addresses, firewalls, health checks, template, MIG, VMs (each with its reserved IP), backend
 // service, forwarding rule, then — only once a backend is healthy — the route. Down: the reverse dependency order.
 import {
-  applyDeletions,
   applyFirewallChanges,
-  commonDeleters,
   externalAddress,
   findChange,
   pollUntil,
@@ -13,6 +11,7 @@ import {
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
+import type { Where } from '../kinds/index.js';
 import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
 import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from '../gcp/health-checks.js';
@@ -623,28 +622,18 @@ async function applyHaSteps(
   };
 }
 
-export function applyDestroyHa(
-  ctx: CallContext,
-  region: string,
-  observed: ObservedHa,
-  plan: Plan,
-  progress: Progress,
-): Promise<HaApplyResult['applied']> {
-  return applyDeletions(plan, progress, {
-    ...commonDeleters(ctx, region, lastSegment(observed.singleInstance?.zone)),
-    forwardingRule: { describe: (name) => `deleting forwarding rule ${name}`, remove: (name) => deleteForwardingRule(ctx, region, name) },
-    backendService: { describe: (name) => `deleting backend service ${name}`, remove: (name) => deleteBackendService(ctx, region, name) },
-    mig: {
-      describe: (name) => {
-        const member = (['a', 'b'] as const).find((key) => observed.stateful?.members[key].mig?.name === name);
-        const vms = member === undefined ? observed.vms : (observed.stateful?.members[member].vms ?? []);
-        return `deleting managed instance group ${name} and its ${vms.length} VMs`;
-      },
-      remove: (name) => deleteMig(ctx, region, name),
+/** Where destroy finds an HA gateway's resources: its group VMs counted per group, a single-mode leftover's zone. */
+export function haWhere(ctx: CallContext, region: string, observed: ObservedHa): Where {
+  return {
+    ctx,
+    project: ctx.project,
+    region,
+    instanceZone: lastSegment(observed.singleInstance?.zone),
+    vmsOf: (name) => {
+      const member = (['a', 'b'] as const).find((key) => observed.stateful?.members[key].mig?.name === name);
+      return (member === undefined ? observed.vms : (observed.stateful?.members[member].vms ?? [])).length;
     },
-    healthCheck: { describe: (name) => `deleting health check ${name}`, remove: (name) => deleteHealthCheck(ctx, region, name) },
-    template: { describe: (name) => `deleting instance template ${name}`, remove: (name) => deleteInstanceTemplate(ctx, name) },
-  });
+  };
 }
 
 /** For `status`: the addresses' IPs by VM name, from the stateful configs. */

@@ -140,45 +140,6 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
   return commands;
 }
 
-export function gcloudDestroyHaCommands(project: string, region: string, observed: ObservedHa, plan: Plan): string[] {
-  const p = `--project ${quote(project)}`;
-  const r = `--region ${region}`;
-  const commands: string[] = [];
-  for (const change of plan.changes) {
-    if (change.action !== 'delete') continue;
-    switch (change.kind) {
-      case 'route':
-        commands.push(`gcloud compute routes delete ${change.name} ${p} --quiet`);
-        break;
-      case 'forwardingRule':
-        commands.push(`gcloud compute forwarding-rules delete ${change.name} ${p} ${r} --quiet`);
-        break;
-      case 'backendService':
-        commands.push(`gcloud compute backend-services delete ${change.name} ${p} ${r} --quiet`);
-        break;
-      case 'mig':
-        commands.push(`gcloud compute instance-groups managed delete ${change.name} ${p} ${r} --quiet`);
-        break;
-      case 'instance':
-        commands.push(`gcloud compute instances delete ${change.name} ${p} --zone ${lastSegment(observed.singleInstance?.zone)} --quiet`);
-        break;
-      case 'healthCheck':
-        commands.push(`gcloud compute health-checks delete ${change.name} ${p} ${r} --quiet`);
-        break;
-      case 'template':
-        commands.push(`gcloud compute instance-templates delete ${change.name} ${p} --quiet`);
-        break;
-      case 'firewall':
-        commands.push(`gcloud compute firewall-rules delete ${change.name} ${p} --quiet`);
-        break;
-      case 'address':
-        commands.push(`gcloud compute addresses delete ${change.name} ${p} ${r} --quiet`);
-        break;
-    }
-  }
-  return commands;
-}
-
 /**
  * The gcloud commands of a stateful HA plan: the shared kinds as for --ha, then the addresses, groups, VMs, backend
  * services and rules stateful HA adds. An IP not reserved yet is spelled as the gcloud call that reads it.

@@ -16,8 +16,9 @@ import {
   type ObservedHa,
 } from './gateway.js';
 import { TRAFFIC_CHECK } from './checks.js';
-import { applyDestroyHa, applyHa, natIpByVm } from './apply.js';
-import { gcloudDestroyHaCommands, gcloudHaCommands } from './gcloud.js';
+import { applyHa, haWhere, natIpByVm } from './apply.js';
+import { gcloudHaCommands } from './gcloud.js';
+import { applyDeletions, gcloudDeleteCommands } from '../kinds/index.js';
 import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, shortLink } from '../model.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import { getMig } from '../gcp/instance-groups.js';
@@ -311,7 +312,8 @@ async function destroy(run: Run, found: Found): Promise<number> {
   const { options, io, ctx, progress } = run;
   const observed = found.ha;
   const plan = planDestroyHa(options.name, observed);
-  const commands = gcloudDestroyHaCommands(options.project, options.region, observed, plan);
+  const where = haWhere(ctx, options.region, observed);
+  const commands = gcloudDeleteCommands(where, plan);
   const summary = {
     command: 'destroy',
     mode: 'ha',
@@ -332,7 +334,7 @@ async function destroy(run: Run, found: Found): Promise<number> {
     commands,
     (count) =>
       `Delete these ${count} resources (and the group's VMs)? VMs tagged for this gateway lose internet egress; the NAT IPs are released.`,
-    () => applyDestroyHa(ctx, options.region, observed, plan, progress),
+    () => applyDeletions(where, plan, progress),
   );
 }
 

@@ -87,23 +87,3 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
   }
   return commands;
 }
-
-export function gcloudDestroyCommands(project: string, region: string, observed: Observed, plan: Plan): string[] {
-  const p = `--project ${quote(project)}`;
-  return plan.changes
-    .filter((change) => change.action === 'delete')
-    .map((change) => {
-      switch (change.kind) {
-        case 'route':
-          return `gcloud compute routes delete ${change.name} ${p} --quiet`;
-        case 'instance':
-          return `gcloud compute instances delete ${change.name} ${p} --zone ${observed.instance?.zone ?? ''} --quiet`;
-        case 'firewall':
-          return `gcloud compute firewall-rules delete ${change.name} ${p} --quiet`;
-        case 'address':
-          return `gcloud compute addresses delete ${change.name} ${p} --region ${region} --quiet`;
-        default:
-          return `# ${change.kind} ${change.name}: see the HA destroy commands`;
-      }
-    });
-}

@@ -1,12 +1,13 @@
 // Single mode: one NAT VM with a static IP and a next-hop-instance route.
 import { checkMetadataBudget } from '../agent-bundle.js';
-import { applyDestroy, applyProvision } from './apply.js';
+import { applyProvision, singleWhere } from './apply.js';
+import { applyDeletions, gcloudDeleteCommands } from '../kinds/index.js';
 import { ProvisionError } from '../gcp/call.js';
 import { getMig } from '../gcp/instance-groups.js';
 import { getGuestAttributes } from '../gcp/instances.js';
 import { listFirewalls } from '../gcp/network.js';
 import { chooseZone, desiredState, observe } from '../gateway.js';
-import { gcloudCommands, gcloudDestroyCommands } from './gcloud.js';
+import { gcloudCommands } from './gcloud.js';
 import { haNames } from '../ha/gateway.js';
 import { statefulNames } from '../ha/members.js';
 import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, resourceNames, shortLink, type Observed } from '../model.js';
@@ -204,7 +205,8 @@ async function destroy(run: Run, found: Found): Promise<number> {
     instance: names.instance,
     route: names.route,
   });
-  const commands = gcloudDestroyCommands(options.project, options.region, observed, plan);
+  const where = singleWhere(ctx, options.region, observed);
+  const commands = gcloudDeleteCommands(where, plan);
   const summary = {
     command: 'destroy',
     dryRun: options.dryRun,
@@ -225,7 +227,7 @@ async function destroy(run: Run, found: Found): Promise<number> {
     summary,
     commands,
     (count) => `Delete these ${count} resources? VMs tagged for this gateway lose internet egress.`,
-    () => applyDestroy(ctx, options.region, observed, plan, progress),
+    () => applyDeletions(where, plan, progress),
   );
 }
 
