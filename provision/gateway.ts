@@ -217,9 +217,23 @@ export interface DesiredInputs {
   zone: string;
   /** Agent bundle and startup script metadata (natgw-agent-*, startup-script). */
   payload: Record<string, string>;
+  /**
+   * Who the health-check rule lets in and why, for a mode whose load balancers check more than /healthz: a mode that
+   * builds on this one says so here rather than rewriting the rule it finds by name.
+   */
+  healthRule?: HealthRule;
 }
 
-export function desiredState({ options, discovery, zone, payload }: DesiredInputs): { desired: Desired; agentConfig: AgentConfigInput } {
+export interface HealthRule {
+  /** After the ownership marker. */
+  description: string;
+  extraSourceRanges: string[];
+}
+
+export function desiredState({ options, discovery, zone, payload, healthRule }: DesiredInputs): {
+  desired: Desired;
+  agentConfig: AgentConfigInput;
+} {
   const names = resourceNames(options.name);
   const where = `network '${options.network}' in ${options.region}`;
   const sourceRanges = [...resolveSourceRanges(options.subnets, subnetInfo(discovery.subnets), where)];
@@ -244,11 +258,11 @@ export function desiredState({ options, discovery, zone, payload }: DesiredInput
     {
       name: names.firewallHealth,
       network: networkLink,
-      sourceRanges: HEALTH_CHECK_RANGES,
+      sourceRanges: [...HEALTH_CHECK_RANGES, ...(healthRule?.extraSourceRanges ?? [])],
       targetTags: [names.vmTag],
       allowed: [{ IPProtocol: 'tcp', ports: [String(agentPort(agentConfig))] }],
       priority: 1000,
-      description: `${marker} Google health checks may reach the natgw agent's /healthz`,
+      description: `${marker} ${healthRule?.description ?? "Google health checks may reach the natgw agent's /healthz"}`,
     },
   ];
   if (options.iapSsh) {

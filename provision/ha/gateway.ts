@@ -23,7 +23,7 @@ import { getInstance, type Instance } from '../gcp/instances.js';
 import { getBackendService, getForwardingRule, type BackendService, type ForwardingRule } from '../gcp/load-balancing.js';
 import { getRoute, type Route } from '../gcp/routes.js';
 import { listInstanceTemplates, type InstanceTemplate } from '../gcp/templates.js';
-import { agentPort, desiredState, observeAddress, observeFirewall, type Discovery } from '../gateway.js';
+import { agentPort, desiredState, observeAddress, observeFirewall, type Discovery, type HealthRule } from '../gateway.js';
 import {
   labelsFor,
   lastSegment,
@@ -144,9 +144,22 @@ export interface DesiredHaInputs {
   trafficCheck?: CheckTiming;
   /** Agent config keys added after the base config was validated (stateful HA's `stateful` section). */
   agentSection?: Record<string, unknown>;
+  /** For a mode built on HA whose load balancers check more (stateful HA's external one). */
+  healthRule?: HealthRule;
+  /** For a mode built on HA whose internal load balancer has other backends and a failover policy (stateful HA). */
+  loadBalancer?: Pick<BackendService, 'backends' | 'failoverPolicy' | 'connectionTrackingPolicy'> & { description: string };
 }
 
-export function desiredHa({ options, discovery, zones, payload, trafficCheck = TRAFFIC_CHECK, agentSection }: DesiredHaInputs): {
+export function desiredHa({
+  options,
+  discovery,
+  zones,
+  payload,
+  trafficCheck = TRAFFIC_CHECK,
+  agentSection,
+  healthRule = { description: "Google health checks may reach the natgw agent's /healthz and /livez", extraSourceRanges: [] },
+  loadBalancer,
+}: DesiredHaInputs): {
   desired: DesiredHa;
   agentConfig: AgentConfigInput;
 } {
@@ -157,7 +170,13 @@ export function desiredHa({ options, discovery, zones, payload, trafficCheck = T
     ...options,
     agent: { ...options.agent, deploymentMode: 'ha', drainSeconds: Math.max(given, drainSeconds) } as Options['agent'],
   };
-  const { desired: single, agentConfig: baseConfig } = desiredState({ options: haOptions, discovery, zone: zones[0]!, payload });
+  const { desired: single, agentConfig: baseConfig } = desiredState({
+    options: haOptions,
+    discovery,
+    zone: zones[0]!,
+    payload,
+    healthRule,
+  });
   const agentConfig = { ...baseConfig, ...agentSection } as AgentConfigInput;
   if (agentSection !== undefined) single.instance.metadata[METADATA.config] = JSON.stringify(agentConfig);
   const names = haNames(options.name);
@@ -167,11 +186,7 @@ export function desiredHa({ options, discovery, zones, payload, trafficCheck = T
   const port = agentPort(agentConfig);
   const regional = (collection: string, name: string) => `projects/${project}/regions/${region}/${collection}/${name}`;
 
-  const firewalls = single.firewalls.map((firewall) =>
-    firewall.name === names.firewallHealth
-      ? { ...firewall, description: `${marker} Google health checks may reach the natgw agent's /healthz and /livez` }
-      : firewall,
-  );
+  const firewalls = single.firewalls;
   const vm = single.instance;
   const properties: NonNullable<InstanceTemplate['properties']> = {
     description: `natgw NAT gateway ${options.name} (HA)`,
@@ -284,6 +299,7 @@ export function desiredHa({ options, discovery, zones, payload, trafficCheck = T
       backends: [{ group: instanceGroup, balancingMode: 'CONNECTION' }],
       sessionAffinity: 'NONE',
       connectionDraining: { drainingTimeoutSec: Math.max(given, drainSeconds) },
+      ...loadBalancer,
     },
     forwardingRule: {
       name: names.forwardingRule,
