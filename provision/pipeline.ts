@@ -35,8 +35,15 @@ export interface Found {
   ha: ObservedHa;
 }
 
-/** One provisioning mode: provision (observe → desired → plan → preflight → confirm → apply → health), status, destroy. */
+/**
+ * One provisioning mode: provision (observe → desired → plan → preflight → confirm → apply → health), status, destroy.
+ * The CLI holds a list of modes and asks each whether it is the one: it knows none of them by name.
+ */
 export interface Mode {
+  /** Whether `provision` with these options builds this mode's gateway. */
+  chosenBy(options: Options): boolean;
+  /** Whether what status and destroy found is this mode's gateway (asked most specific mode first). */
+  runs(found: Found, gateway: string): boolean;
   provision(run: Run): Promise<number>;
   status(run: Run, found: Found): Promise<number>;
   destroy(run: Run, found: Found): Promise<number>;

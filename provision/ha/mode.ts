@@ -10,6 +10,7 @@ import {
   AUTOHEAL_INITIAL_DELAY_SEC,
   desiredHa,
   haNames,
+  hasHaResources,
   observeHa,
   planDestroyHa,
   planHa,
@@ -338,4 +339,10 @@ async function destroy(run: Run, found: Found): Promise<number> {
   );
 }
 
-export const haMode: Mode = { provision, status, destroy };
+export const haMode: Mode = {
+  chosenBy: (options) => options.ha,
+  runs: (found, gateway) => hasHaResources(found.ha, gateway),
+  provision,
+  status,
+  destroy,
+};

@@ -34,6 +34,7 @@ import {
 } from './mode.js';
 import {
   desiredStateful,
+  hasStatefulResources,
   knownIps,
   observeStateful,
   parseHealthAttribute,
@@ -309,4 +310,10 @@ async function status(run: Run, found: Found): Promise<number> {
   return code;
 }
 
-export const statefulMode: Mode = { provision, status, destroy: (run, found) => haMode.destroy(run, found) };
+export const statefulMode: Mode = {
+  chosenBy: (options) => options.stateful,
+  runs: (found) => hasStatefulResources(found.ha),
+  provision,
+  status,
+  destroy: (run, found) => haMode.destroy(run, found),
+};
