@@ -157,3 +157,22 @@ t.test('conflicts: a resource with one of the gateway names that natgw does not 
     t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...flags, '--json'])), gcp), `${mode}: --json`);
   }
 });
+
+t.test('single: a NAT VM found in two zones is an error status and destroy report, and neither changes anything', async (t) => {
+  const gcp = await fresh(t, 'single');
+  t.equal(await run('provision', baseArgs(gcp.fake)).then((result) => result.code), 0);
+  const vm = gcp.fake.store.get('test-project', 'zones/us-central1-a', 'instances', GW)!;
+  gcp.fake.store.put('test-project', 'zones/us-central1-b', 'instances', {
+    ...vm,
+    zone: 'us-central1-b',
+    id: undefined,
+    selfLink: undefined,
+  });
+  gcp.fake.api.requests.length = 0;
+  for (const command of ['status', 'destroy'] as const) {
+    const result = await run(command, baseArgs(gcp.fake, command === 'destroy' ? ['--yes'] : []));
+    t.equal(result.code, 1, command);
+    t.match(result.stderr, /instance 'natgw-us-central1' exists in several zones \(us-central1-a, us-central1-b\); delete the extra one/);
+  }
+  t.same(gcp.fake.api.mutations(), []);
+});
