@@ -3,13 +3,11 @@ import { realClock, type Clock } from '../common/clock.js';
 import { exitCode, UsageError } from '../common/errors.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { connectCompute, type ComputeClients } from './gcp/client.js';
-import { regionZones } from './gateway.js';
-import { observeHa } from './ha/gateway.js';
+import { readGateway } from './found.js';
 import { haMode } from './ha/mode.js';
-import { observeStateful } from './ha/stateful.js';
 import { statefulMode } from './ha/stateful-mode.js';
 import { HelpRequested, parseOptions, USAGE, type Command, type Options } from './options.js';
-import type { Found, Io, Mode, Run } from './pipeline.js';
+import type { Io, Mode, Run } from './pipeline.js';
 import { Progress } from './progress.js';
 import { singleMode } from './single/mode.js';
 
@@ -26,20 +24,6 @@ function callContext(clients: ComputeClients, options: Options, progress: Progre
     onRetry: (what, attempt, reason, delayMs) =>
       progress.line(`  ${what}: ${reason}, retrying in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt + 1})`),
   };
-}
-
-/** status and destroy: HA resources of this gateway mean HA mode, anything else is single mode's to report. */
-async function findGateway(run: Run, command: 'status' | 'destroy'): Promise<Found> {
-  const { options, ctx, progress } = run;
-  const zones = await regionZones(ctx, options.region);
-  const read = async () => {
-    const [ha, stateful] = await Promise.all([
-      observeHa(ctx, options.name, options.region, zones),
-      observeStateful(ctx, options.name, options.region),
-    ]);
-    return { ...ha, stateful };
-  };
-  return { zones, ha: await (command === 'destroy' ? progress.run(`reading gateway ${options.name}`, read) : read()) };
 }
 
 // Most specific first: a stateful gateway is also an HA one, and single mode takes whatever is left.
@@ -80,7 +64,7 @@ export async function runProvisionCommand(command: Command, argv: string[], io: 
         return await pick((mode) => mode.chosenBy(options)).provision(run);
       case 'status':
       case 'destroy': {
-        const found = await findGateway(run, command);
+        const found = await readGateway(ctx, options.name, options.region, command === 'destroy' ? progress : undefined);
         return await pick((mode) => mode.runs(found, options.name))[command](run, found);
       }
       default:

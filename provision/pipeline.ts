@@ -7,7 +7,9 @@ import { UsageError } from '../common/errors.js';
 import { bundleMetadata, loadAgentBundle, repoFile, startupScript } from './agent-bundle.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { discover, type Discovery } from './gateway.js';
-import type { ObservedHa } from './ha/gateway.js';
+import type { Found } from './found.js';
+
+export type { Found } from './found.js';
 import type { ImageFamily } from './model.js';
 import type { Options } from './options.js';
 import type { Change, Plan } from './plan.js';
@@ -27,12 +29,6 @@ export interface Run {
   io: Io;
   ctx: CallContext;
   progress: Progress;
-}
-
-/** What status and destroy read before they know the mode: the region's zones and whatever HA resources exist. */
-export interface Found {
-  zones: string[];
-  ha: ObservedHa;
 }
 
 /**

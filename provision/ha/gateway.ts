@@ -347,6 +347,8 @@ export interface ObservedHa {
   stateful?: ObservedStateful;
   /** Single-mode leftovers: switching modes is refused while they exist. */
   singleInstance?: Instance;
+  /** The single-mode VM's name as found in each zone: more than one is an error single mode's status reports. */
+  singleInstances?: (Instance | undefined)[];
   singleAddress?: Address;
 }
 
@@ -394,6 +396,7 @@ export async function observeHa(ctx: CallContext, gateway: string, region: strin
   if (route !== undefined) observed.route = route;
   const single = singles.find((instance) => instance !== undefined);
   if (single !== undefined) observed.singleInstance = single;
+  if (single !== undefined) observed.singleInstances = singles;
   const singleAddress = addresses.find((address) => address.name === names.address);
   if (singleAddress !== undefined) observed.singleAddress = singleAddress;
   return observed;

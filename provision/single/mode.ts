@@ -10,7 +10,7 @@ import { chooseZone, desiredState, observe } from '../gateway.js';
 import { gcloudCommands } from './gcloud.js';
 import { haNames } from '../ha/gateway.js';
 import { statefulNames } from '../ha/members.js';
-import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, resourceNames, shortLink, type Observed } from '../model.js';
+import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, resourceNames, shortLink } from '../model.js';
 import { plan as makePlan, planDestroy } from './plan.js';
 import {
   acceptDisruption,
@@ -120,9 +120,8 @@ async function provision(run: Run): Promise<number> {
 
 async function status(run: Run, found: Found): Promise<number> {
   const { options, io, ctx } = run;
-  const { zones } = found;
   const names = resourceNames(options.name);
-  const observed = await observe(ctx, { names, region: options.region, zones });
+  const observed = found.single();
   const health =
     observed.instance === undefined
       ? undefined
@@ -194,11 +193,8 @@ async function status(run: Run, found: Found): Promise<number> {
 
 async function destroy(run: Run, found: Found): Promise<number> {
   const { options, io, ctx, progress } = run;
-  const { zones } = found;
   const names = resourceNames(options.name);
-  const observed: Observed = await progress.run(`reading gateway ${options.name}`, () =>
-    observe(ctx, { names, region: options.region, zones }),
-  );
+  const observed = found.single();
   const plan = planDestroy(options.name, observed, {
     address: names.address,
     firewalls: [names.firewallClients, names.firewallHealth, names.firewallIap],
