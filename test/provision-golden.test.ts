@@ -102,6 +102,8 @@ const CHANGES: Record<string, [string, 'provision' | 'status' | 'destroy', strin
     ['--iap-ssh --machine-type e2-medium --yes', 'provision', ['--iap-ssh', '--machine-type', 'e2-medium', '--yes']],
     ['back without --iap-ssh --json', 'provision', ['--machine-type', 'e2-medium', '--json']],
     ['--ha over single', 'provision', ['--ha', '--dry-run']],
+    ['a firewall update --dry-run', 'provision', ['--machine-type', 'e2-medium', '--extra-source-ranges', '10.99.0.0/16', '--dry-run']],
+    ['a firewall update', 'provision', ['--machine-type', 'e2-medium', '--extra-source-ranges', '10.99.0.0/16']],
   ],
   ha: [
     ['--size 3 --dry-run', 'provision', ['--ha', '--size', '3', '--dry-run']],
@@ -114,6 +116,7 @@ const CHANGES: Record<string, [string, 'provision' | 'status' | 'destroy', strin
     ['status --json after the roll', 'status', ['--json']],
     ['--stateful over HA', 'provision', ['--ha', '--stateful', '--dry-run']],
     ['single over HA', 'provision', ['--dry-run']],
+    ['a firewall update --json', 'provision', ['--ha', '--machine-type', 'e2-medium', '--extra-source-ranges', '10.99.0.0/16', '--json']],
   ],
   stateful: [
     [
@@ -129,6 +132,11 @@ const CHANGES: Record<string, [string, 'provision' | 'status' | 'destroy', strin
     ],
     ['plain --ha over stateful', 'provision', ['--ha', '--dry-run']],
     ['single over stateful', 'provision', ['--dry-run']],
+    [
+      'a firewall update --dry-run',
+      'provision',
+      ['--ha', '--stateful', '--machine-type', 'e2-medium', '--iap-ssh', '--extra-source-ranges', '10.99.0.0/16', '--dry-run'],
+    ],
   ],
 };
 

@@ -1220,6 +1220,242 @@ natgw provision: cannot proceed, nothing was changed:
 
 `
 
+exports[`test/provision-golden.test.ts > TAP > ha: plans that change a provisioned gateway > a firewall update --json 1`] = `
+exit 0
+--- stdout
+{
+  "command": "provision",
+  "mode": "ha",
+  "dryRun": false,
+  "project": "test-project",
+  "region": "us-central1",
+  "network": "default",
+  "gateway": "natgw-us-central1",
+  "zones": [
+    "us-central1-a",
+    "us-central1-b",
+    "us-central1-c"
+  ],
+  "size": 2,
+  "machineType": "e2-medium",
+  "image": "debian-cloud/debian-13",
+  "bootDiskType": "pd-balanced",
+  "clientTag": "natgw-us-central1-client",
+  "sourceRanges": [
+    "10.10.0.0/20",
+    "10.20.0.0/16",
+    "10.30.0.0/20",
+    "10.40.0.0/24",
+    "10.99.0.0/16"
+  ],
+  "preflight": {
+    "problems": [],
+    "warnings": [],
+    "notes": [
+      "organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created."
+    ]
+  },
+  "natIps": [
+    "203.0.113.1",
+    "203.0.113.2"
+  ],
+  "healthChecks": {
+    "traffic": {
+      "checkIntervalSec": 2,
+      "timeoutSec": 2,
+      "healthyThreshold": 2,
+      "unhealthyThreshold": 2,
+      "requestPath": "/healthz"
+    },
+    "autoheal": {
+      "checkIntervalSec": 10,
+      "timeoutSec": 5,
+      "healthyThreshold": 2,
+      "unhealthyThreshold": 3,
+      "requestPath": "/livez",
+      "initialDelaySec": 300
+    }
+  },
+  "drainSeconds": 8,
+  "upToDate": false,
+  "changes": [
+    {
+      "kind": "address",
+      "name": "natgw-us-central1-ip-1",
+      "action": "unchanged",
+      "diffs": [],
+      "note": "203.0.113.1"
+    },
+    {
+      "kind": "address",
+      "name": "natgw-us-central1-ip-2",
+      "action": "unchanged",
+      "diffs": [],
+      "note": "203.0.113.2"
+    },
+    {
+      "kind": "firewall",
+      "name": "natgw-us-central1-clients",
+      "action": "update",
+      "diffs": [
+        {
+          "field": "sourceRanges",
+          "have": "10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24",
+          "want": "10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24,10.99.0.0/16"
+        }
+      ]
+    },
+    {
+      "kind": "firewall",
+      "name": "natgw-us-central1-health",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "healthCheck",
+      "name": "natgw-us-central1-hc-lb",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "healthCheck",
+      "name": "natgw-us-central1-hc-heal",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "template",
+      "name": "natgw-us-central1-tmpl-2ead2e",
+      "action": "create",
+      "diffs": []
+    },
+    {
+      "kind": "mig",
+      "name": "natgw-us-central1-mig",
+      "action": "update",
+      "diffs": [
+        {
+          "field": "instanceTemplate",
+          "have": "natgw-us-central1-tmpl-6cf0dc",
+          "want": "natgw-us-central1-tmpl-2ead2e"
+        }
+      ],
+      "note": "new template: VMs are replaced one at a time, each drained first"
+    },
+    {
+      "kind": "vm",
+      "name": "natgw-us-central1-VM@us-central1-a",
+      "action": "replace",
+      "diffs": [
+        {
+          "field": "template",
+          "have": "natgw-us-central1-tmpl-6cf0dc",
+          "want": "natgw-us-central1-tmpl-2ead2e"
+        }
+      ],
+      "note": "rolling: drained, recreated with the same name and IP, healthy before the next"
+    },
+    {
+      "kind": "vm",
+      "name": "natgw-us-central1-VM@us-central1-b",
+      "action": "replace",
+      "diffs": [
+        {
+          "field": "template",
+          "have": "natgw-us-central1-tmpl-6cf0dc",
+          "want": "natgw-us-central1-tmpl-2ead2e"
+        }
+      ],
+      "note": "rolling: drained, recreated with the same name and IP, healthy before the next"
+    },
+    {
+      "kind": "backendService",
+      "name": "natgw-us-central1-ilb",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "forwardingRule",
+      "name": "natgw-us-central1-fr",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "route",
+      "name": "natgw-us-central1-default",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "template",
+      "name": "natgw-us-central1-tmpl-6cf0dc",
+      "action": "delete",
+      "diffs": [],
+      "note": "superseded; deleted once no VM group uses it"
+    }
+  ],
+  "gcloud": [
+    "gcloud compute firewall-rules update natgw-us-central1-clients --project test-project --priority 1000 --rules all --source-ranges 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24,10.99.0.0/16 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; clients of NAT gateway natgw-us-central1 may send any traffic to it'",
+    "gcloud compute instance-templates create natgw-us-central1-tmpl-2ead2e --project test-project --machine-type e2-medium --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
+    "gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig --project test-project --region us-central1 --template natgw-us-central1-tmpl-2ead2e",
+    "# one at a time, after the previous VM is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --region us-central1':",
+    "gcloud compute instance-groups managed update-instances natgw-us-central1-mig --project test-project --region us-central1 --instances natgw-us-central1-VM@us-central1-a --minimal-action replace --most-disruptive-allowed-action replace",
+    "# one at a time, after the previous VM is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --region us-central1':",
+    "gcloud compute instance-groups managed update-instances natgw-us-central1-mig --project test-project --region us-central1 --instances natgw-us-central1-VM@us-central1-b --minimal-action replace --most-disruptive-allowed-action replace",
+    "gcloud compute instance-templates delete natgw-us-central1-tmpl-6cf0dc --project test-project --quiet"
+  ],
+  "warnings": [
+    "HA mode: connections through a NAT VM that fails or is replaced are lost (their public IP was that VM's); clients reconnect through another VM, with another of the gateway's IPs.",
+    "HA mode: if every NAT VM is unhealthy, GCE still sends client traffic to them (an internal load balancer as next hop has no fallback to the internet route)."
+  ],
+  "result": {
+    "natIps": [
+      "203.0.113.1",
+      "203.0.113.2"
+    ],
+    "healthy": [
+      "natgw-us-central1-VM@us-central1-a",
+      "natgw-us-central1-VM@us-central1-b"
+    ],
+    "applied": [
+      {
+        "kind": "firewall",
+        "name": "natgw-us-central1-clients",
+        "action": "update"
+      },
+      {
+        "kind": "template",
+        "name": "natgw-us-central1-tmpl-2ead2e",
+        "action": "create"
+      },
+      {
+        "kind": "mig",
+        "name": "natgw-us-central1-mig",
+        "action": "update"
+      },
+      {
+        "kind": "vm",
+        "name": "natgw-us-central1-VM@us-central1-a",
+        "action": "replace"
+      },
+      {
+        "kind": "vm",
+        "name": "natgw-us-central1-VM@us-central1-b",
+        "action": "replace"
+      },
+      {
+        "kind": "template",
+        "name": "natgw-us-central1-tmpl-6cf0dc",
+        "action": "delete"
+      }
+    ]
+  }
+}
+--- stderr (warnings, notes, errors)
+
+
+`
+
 exports[`test/provision-golden.test.ts > TAP > ha: plans that change a provisioned gateway > single over HA 1`] = `
 exit 1
 --- stdout
@@ -2625,6 +2861,56 @@ natgw provision: the plan replaces the NAT VM (clients lose egress meanwhile); n
 
 `
 
+exports[`test/provision-golden.test.ts > TAP > single: plans that change a provisioned gateway > a firewall update --dry-run 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1: project test-project, region us-central1 (VM in us-central1-a), network default
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20, 10.40.0.0/24, 10.99.0.0/16
+NAT VM: e2-medium (X86_64), image debian-cloud/debian-13, boot disk pd-balanced
+
+Plan:
+  = address  natgw-us-central1-ip       unchanged
+  ~ firewall natgw-us-central1-clients  update
+        sourceRanges: 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24 → 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24,10.99.0.0/16
+  = firewall natgw-us-central1-health   unchanged
+  ~ instance natgw-us-central1          update
+        metadata.natgw-config: {"sourceRanges":…(78 chars) → {"sourceRanges":…(93 chars)
+  = route    natgw-us-central1-default  unchanged
+
+Equivalent gcloud commands (dry run, nothing was changed):
+  gcloud compute firewall-rules update natgw-us-central1-clients --project test-project --priority 1000 --rules all --source-ranges 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24,10.99.0.0/16 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; clients of NAT gateway natgw-us-central1 may send any traffic to it'
+  gcloud compute instances add-metadata natgw-us-central1 --project test-project --zone us-central1-a --metadata-from-file natgw-config=natgw-config.txt,…
+--- stderr (warnings, notes, errors)
+warning: single-instance mode: one NAT VM is not highly available. If it stops, VMs with the client tag lose internet egress until it is back (GCE does not health-check next-hop-instance routes). HA mode (--ha, several VMs behind an internal load balancer) is the answer; see docs/ha.md.
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
+
+`
+
+exports[`test/provision-golden.test.ts > TAP > single: plans that change a provisioned gateway > a firewall update 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1: project test-project, region us-central1 (VM in us-central1-a), network default
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20, 10.40.0.0/24, 10.99.0.0/16
+NAT VM: e2-medium (X86_64), image debian-cloud/debian-13, boot disk pd-balanced
+
+Plan:
+  = address  natgw-us-central1-ip       unchanged
+  ~ firewall natgw-us-central1-clients  update
+        sourceRanges: 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24 → 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24,10.99.0.0/16
+  = firewall natgw-us-central1-health   unchanged
+  ~ instance natgw-us-central1          update
+        metadata.natgw-config: {"sourceRanges":…(78 chars) → {"sourceRanges":…(93 chars)
+  = route    natgw-us-central1-default  unchanged
+
+
+Done. NAT IP 203.0.113.1. VMs without an external IP that carry the network tag 'natgw-us-central1-client' now reach the internet through natgw-us-central1.
+Opt a VM in: gcloud compute instances add-tags VM --zone ZONE --tags natgw-us-central1-client --project test-project
+--- stderr (warnings, notes, errors)
+warning: single-instance mode: one NAT VM is not highly available. If it stops, VMs with the client tag lose internet egress until it is back (GCE does not health-check next-hop-instance routes). HA mode (--ha, several VMs behind an internal load balancer) is the answer; see docs/ha.md.
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
+
+`
+
 exports[`test/provision-golden.test.ts > TAP > single: plans that change a provisioned gateway > back without --iap-ssh --json 1`] = `
 exit 0
 --- stdout
@@ -3717,6 +4003,60 @@ exit 0
 }
 --- stderr (warnings, notes, errors)
 
+
+`
+
+exports[`test/provision-golden.test.ts > TAP > stateful: plans that change a provisioned gateway > a firewall update --dry-run 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1 (HA, stateful): project test-project, region us-central1, network default
+NAT VMs: a (primary) in us-central1-a, b (failover) in us-central1-b; one NAT IP 203.0.113.1; connection state synced on udp/3780
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20, 10.40.0.0/24, 10.99.0.0/16
+Relies on: stateful HA relies on GCE behaviour Google does not document: a backend VM of an external passthrough Network Load Balancer may send packets with the forwarding rule's IP (the NAT IP) as their source, and GCE delivers them to the internet.
+Check it on your project: on a NAT VM, 'curl -s --interface 203.0.113.1 https://checkip.amazonaws.com' must print 203.0.113.1; if it does not, do not use --stateful (docs/stateful-ha.md). Details: docs/stateful-ha.md
+
+Plan:
+  = address        natgw-us-central1-nat-ip       unchanged  (203.0.113.1)
+  = address        natgw-us-central1-sync-a       unchanged  (10.10.0.2)
+  = address        natgw-us-central1-sync-b       unchanged  (10.10.0.3)
+  ~ firewall       natgw-us-central1-clients      update
+        sourceRanges: 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24 → 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24,10.99.0.0/16
+  = firewall       natgw-us-central1-health       unchanged
+  = firewall       natgw-us-central1-iap-ssh      unchanged
+  = firewall       natgw-us-central1-sync         unchanged
+  = firewall       natgw-us-central1-return       unchanged
+  = healthCheck    natgw-us-central1-hc-lb        unchanged
+  = healthCheck    natgw-us-central1-hc-heal      unchanged
+  + template       natgw-us-central1-tmpl-0478dc  create
+  ~ mig            natgw-us-central1-mig-a        update  (new template: VMs are replaced one at a time, each drained first)
+        instanceTemplate: natgw-us-central1-tmpl-59ba7b → natgw-us-central1-tmpl-0478dc
+  ± vm             natgw-us-central1-VM@us-central1-a         replace  (standby (b) first, then a: each drained, recreated with the same name and IP, healthy and resynced before the next)
+        template: natgw-us-central1-tmpl-59ba7b → natgw-us-central1-tmpl-0478dc
+  ~ mig            natgw-us-central1-mig-b        update  (new template: VMs are replaced one at a time, each drained first)
+        instanceTemplate: natgw-us-central1-tmpl-59ba7b → natgw-us-central1-tmpl-0478dc
+  ± vm             natgw-us-central1-VM@us-central1-b         replace  (standby (b) first, then a: each drained, recreated with the same name and IP, healthy and resynced before the next)
+        template: natgw-us-central1-tmpl-59ba7b → natgw-us-central1-tmpl-0478dc
+  = backendService natgw-us-central1-ilb          unchanged
+  = backendService natgw-us-central1-nlb          unchanged
+  = forwardingRule natgw-us-central1-fr           unchanged
+  = forwardingRule natgw-us-central1-nat-fr       unchanged
+  = route          natgw-us-central1-default      unchanged
+  - template       natgw-us-central1-tmpl-59ba7b  delete  (superseded; deleted once no VM group uses it)
+
+Equivalent gcloud commands (dry run, nothing was changed):
+  gcloud compute firewall-rules update natgw-us-central1-clients --project test-project --priority 1000 --rules all --source-ranges 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24,10.99.0.0/16 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; clients of NAT gateway natgw-us-central1 may send any traffic to it'
+  gcloud compute instance-templates create natgw-us-central1-tmpl-0478dc --project test-project --machine-type e2-medium --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'
+  gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig-a --project test-project --region us-central1 --template natgw-us-central1-tmpl-0478dc
+  gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig-b --project test-project --region us-central1 --template natgw-us-central1-tmpl-0478dc
+  gcloud compute instance-templates delete natgw-us-central1-tmpl-59ba7b --project test-project --quiet
+  # first the standby (b); before the next step wait until natgw-us-central1-VM@us-central1-b is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --project test-project --region us-central1' and its guest attribute natgw/sync shows "resynced": true ('gcloud compute instances get-guest-attributes natgw-us-central1-VM@us-central1-b --zone us-central1-b --query-path natgw/'):
+  gcloud compute instance-groups managed update-instances natgw-us-central1-mig-b --project test-project --region us-central1 --instances natgw-us-central1-VM@us-central1-b --minimal-action replace --most-disruptive-allowed-action replace
+  # then the primary (a); before the next step wait until natgw-us-central1-VM@us-central1-a is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --project test-project --region us-central1' and its guest attribute natgw/sync shows "resynced": true ('gcloud compute instances get-guest-attributes natgw-us-central1-VM@us-central1-a --zone us-central1-a --query-path natgw/'):
+  gcloud compute instance-groups managed update-instances natgw-us-central1-mig-a --project test-project --region us-central1 --instances natgw-us-central1-VM@us-central1-a --minimal-action replace --most-disruptive-allowed-action replace
+--- stderr (warnings, notes, errors)
+note: stateful HA: established connections survive the loss of one NAT VM (they pause for the failover, a few seconds); losing both at once loses them.
+note: stateful HA: if both NAT VMs are unhealthy, GCE still sends client traffic to them (no fallback to the internet route).
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
 
 `
 
