@@ -2,9 +2,7 @@
 import { WaitTimeoutError, waitUntil } from '../common/wait.js';
 import { deleteAddress, insertAddress, type Address } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
-import { deleteFirewall, insertFirewall, patchFirewall, type Firewall } from './gcp/firewalls.js';
 import { getSerialOutput } from './gcp/instances.js';
-import type { DesiredFirewall } from './model.js';
 import type { Change, Plan } from './plan.js';
 import type { Progress } from './progress.js';
 
@@ -55,48 +53,6 @@ export async function serialTail(ctx: CallContext, zone: string, instance: strin
 
 export const findChange = (plan: Plan, kind: Change['kind'], name?: string) =>
   plan.changes.find((change) => change.kind === kind && (name === undefined || change.name === name));
-
-const firewallBody = (firewall: DesiredFirewall): Firewall => ({
-  name: firewall.name,
-  network: firewall.network,
-  direction: 'INGRESS',
-  priority: firewall.priority,
-  sourceRanges: firewall.sourceRanges,
-  sourceTags: firewall.sourceTags ?? [],
-  destinationRanges: firewall.destinationRanges ?? [],
-  targetTags: firewall.targetTags,
-  allowed: firewall.allowed,
-  description: firewall.description,
-  disabled: false,
-});
-
-/** Applies the plan's firewall changes; a rule this run creates is deleted again if the run is rolled back. */
-export async function applyFirewallChanges(
-  ctx: CallContext,
-  plan: Plan,
-  firewalls: DesiredFirewall[],
-  progress: Progress,
-  record: (change: Change) => void,
-  created: CreatedThisRun,
-): Promise<void> {
-  for (const change of plan.changes.filter((candidate) => candidate.kind === 'firewall')) {
-    const want = firewalls.find((firewall) => firewall.name === change.name);
-    if (change.action === 'create' && want !== undefined)
-      await progress.run(`creating firewall rule ${change.name}`, () => insertFirewall(ctx, firewallBody(want)));
-    else if (change.action === 'update' && want !== undefined)
-      await progress.run(`updating firewall rule ${change.name}`, () => patchFirewall(ctx, change.name, firewallBody(want)));
-    else if (change.action === 'replace' && want !== undefined) {
-      await progress.run(`replacing firewall rule ${change.name}`, async () => {
-        await deleteFirewall(ctx, change.name);
-        await insertFirewall(ctx, firewallBody(want));
-      });
-    } else if (change.action === 'delete')
-      await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-    else continue;
-    record(change);
-    if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-  }
-}
 
 /** A static external IP, as the NAT VMs of every mode use. */
 export const externalAddress = (want: {

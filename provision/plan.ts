@@ -24,9 +24,21 @@ interface ChangeFields<K extends Kind> {
  */
 export type VmCreate = Omit<ChangeFields<'vm'>, 'action'> & { action: 'create'; payload: { address: string } };
 
+/** The actions that make a resource look like `want`. */
+export type Converging = 'create' | 'update' | 'replace';
+
+/**
+ * A kind whose changes carry the desired resource: what create, update and replace need, so the executor and the
+ * gcloud renderer take it from the change instead of finding it again by name.
+ */
+type Carrying<K extends Kind, W> =
+  | (Omit<ChangeFields<K>, 'action'> & { action: Converging; want: W })
+  | (Omit<ChangeFields<K>, 'action'> & { action: Exclude<Action, Converging> });
+
 /** One change, discriminated by kind (and, where a payload differs by action, by action). */
 export type Change =
-  | { [K in Exclude<Kind, 'vm'>]: ChangeFields<K> }[Exclude<Kind, 'vm'>]
+  | { [K in Exclude<Kind, 'vm' | 'firewall'>]: ChangeFields<K> }[Exclude<Kind, 'vm' | 'firewall'>]
+  | Carrying<'firewall', DesiredFirewall>
   | (Omit<ChangeFields<'vm'>, 'action'> & { action: Exclude<Action, 'create'> })
   | VmCreate;
 
@@ -90,7 +102,7 @@ export function planFirewalls(
   for (const want of wanted) {
     const have = observedFirewalls[want.name];
     if (have === undefined) {
-      changes.push({ kind: 'firewall', name: want.name, action: 'create', diffs: [] });
+      changes.push({ kind: 'firewall', name: want.name, action: 'create', diffs: [], want });
       continue;
     }
     if (ownerFromDescription(have.description) !== gateway) {
@@ -114,8 +126,9 @@ export function planFirewalls(
     diffField(diffs, 'description', have.description, want.description);
     diffField(diffs, 'disabled', String(have.disabled), 'false');
     // The network of a firewall rule cannot change in place.
-    const action = diffs.some((diff) => diff.field === 'network') ? 'replace' : diffs.length > 0 ? 'update' : 'unchanged';
-    changes.push({ kind: 'firewall', name: want.name, action, diffs });
+    if (diffs.some((diff) => diff.field === 'network')) changes.push({ kind: 'firewall', name: want.name, action: 'replace', diffs, want });
+    else if (diffs.length > 0) changes.push({ kind: 'firewall', name: want.name, action: 'update', diffs, want });
+    else changes.push({ kind: 'firewall', name: want.name, action: 'unchanged', diffs });
   }
   for (const [name, have] of Object.entries(observedFirewalls)) {
     if (have === undefined || wanted.some((want) => want.name === name)) continue;

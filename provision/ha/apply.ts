@@ -1,7 +1,6 @@
 // The HA executor. Up: addresses, firewalls, health checks, template, MIG, VMs (each with its reserved IP), backend
 // service, forwarding rule, then — only once a backend is healthy — the route. Down: the reverse dependency order.
 import {
-  applyFirewallChanges,
   externalAddress,
   findChange,
   pollUntil,
@@ -11,6 +10,7 @@ import {
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
+import { applyFirewallChanges } from '../kinds/firewall.js';
 import type { Where } from '../kinds/index.js';
 import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
@@ -482,7 +482,7 @@ async function applyHaSteps(
   }
 
   // ---- firewalls ----
-  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, record, created);
+  await applyFirewallChanges(ctx, plan, progress, record, created);
 
   await applyChecksAndTemplate(ctx, desired, plan, progress, record, created);
 

@@ -1,5 +1,6 @@
 // The gcloud commands equivalent to an HA plan (--dry-run): reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { addressCreateCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { firewallCommands } from '../kinds/firewall.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
 import { lastSegment } from '../model.js';
@@ -41,7 +42,7 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
       case 'firewall:update':
       case 'firewall:replace':
       case 'firewall:delete':
-        commands.push(...firewallCommands(change, desired.firewalls, desired.network, p));
+        if (change.kind === 'firewall') commands.push(...firewallCommands(change, p));
         break;
       case 'healthCheck:create':
         commands.push(checkCommand('create', change.name));

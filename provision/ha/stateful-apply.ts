@@ -3,7 +3,6 @@
 // (each pinned to its internal address), both backend services, both forwarding rules, then — once a backend is
 // healthy — the route. A new template replaces the standby (b) first, then a, each healthy and resynced before the next.
 import {
-  applyFirewallChanges,
   externalAddress,
   findChange,
   pollUntil,
@@ -12,6 +11,7 @@ import {
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
+import { applyFirewallChanges } from '../kinds/firewall.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import {
   createMigInstances,
@@ -125,7 +125,7 @@ async function applySteps(
   }
   const ha = desired.ha;
 
-  await applyFirewallChanges(ctx, plan, ha.firewalls, progress, record, created);
+  await applyFirewallChanges(ctx, plan, progress, record, created);
   await applyChecksAndTemplate(ctx, ha, plan, progress, record, created);
 
   // ---- what must be replaced goes first: the route (clients fall back to the internet route), then the rules ----

@@ -1,7 +1,6 @@
 // The executor: applies a plan in the one order that keeps clients safe (route last on the way up, first on the way
 // down) and never creates the route before the agent says the NAT works.
 import {
-  applyFirewallChanges,
   externalAddress,
   findChange,
   pollUntil,
@@ -11,6 +10,7 @@ import {
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
+import { applyFirewallChanges } from '../kinds/firewall.js';
 import type { Where } from '../kinds/index.js';
 import { getAddress, setAddressLabels } from '../gcp/addresses.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
@@ -152,7 +152,7 @@ async function applyProvisionSteps(
   }
 
   // ---- firewalls ----
-  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, record, created);
+  await applyFirewallChanges(ctx, plan, progress, record, created);
 
   // ---- instance and route ----
   const instanceChange = findChange(plan, 'instance');

@@ -1,5 +1,6 @@
 // The gcloud commands equivalent to a plan, for --dry-run: reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { addressCreateCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { firewallCommands } from '../kinds/firewall.js';
 import { lastSegment, type Desired, type Observed } from '../model.js';
 import type { Plan } from '../plan.js';
 
@@ -38,7 +39,7 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
       case 'firewall:update':
       case 'firewall:replace':
       case 'firewall:delete':
-        commands.push(...firewallCommands(change, desired.firewalls, desired.network, p));
+        if (change.kind === 'firewall') commands.push(...firewallCommands(change, p));
         break;
       case 'instance:create':
         commands.push(instanceCreate());
