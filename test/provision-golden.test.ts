@@ -184,3 +184,15 @@ t.test('single: a NAT VM found in two zones is an error status and destroy repor
   }
   t.same(gcp.fake.api.mutations(), []);
 });
+
+t.test('a health check changed by hand is patched back, in both HA modes', async (t) => {
+  for (const { mode, flags } of MODES.filter((entry) => entry.mode !== 'single')) {
+    const gcp = await fresh(t, mode);
+    t.equal((await run('provision', baseArgs(gcp.fake, flags))).code, 0);
+    const check = gcp.fake.store.get('test-project', 'regions/us-central1', 'healthChecks', `${GW}-hc-heal`)!;
+    check.checkIntervalSec = 30;
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...flags, '--dry-run'])), gcp), `${mode}: --dry-run`);
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, flags)), gcp), `${mode}: apply`);
+    t.equal(gcp.fake.store.get('test-project', 'regions/us-central1', 'healthChecks', `${GW}-hc-heal`)!.checkIntervalSec, 10);
+  }
+});
