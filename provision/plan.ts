@@ -1,5 +1,5 @@
 // The planner's vocabulary, shared by both modes: changes, field diffs, and firewall planning. Pure: no I/O, no clock.
-import { lastSegment, ownerFromDescription, type DesiredFirewall, type Kind, type Observed } from './model.js';
+import { lastSegment, ownerFromDescription, type DesiredFirewall, type DesiredHealthCheck, type Kind, type Observed } from './model.js';
 
 export type Action = 'create' | 'update' | 'replace' | 'delete' | 'unchanged' | 'conflict' | 'keep';
 
@@ -35,10 +35,14 @@ type Carrying<K extends Kind, W> =
   | (Omit<ChangeFields<K>, 'action'> & { action: Converging; want: W })
   | (Omit<ChangeFields<K>, 'action'> & { action: Exclude<Action, Converging> });
 
+/** The kinds whose changes carry their desired resource so far. */
+type Carried = 'firewall' | 'healthCheck';
+
 /** One change, discriminated by kind (and, where a payload differs by action, by action). */
 export type Change =
-  | { [K in Exclude<Kind, 'vm' | 'firewall'>]: ChangeFields<K> }[Exclude<Kind, 'vm' | 'firewall'>]
+  | { [K in Exclude<Kind, Carried | 'vm'>]: ChangeFields<K> }[Exclude<Kind, Carried | 'vm'>]
   | Carrying<'firewall', DesiredFirewall>
+  | Carrying<'healthCheck', DesiredHealthCheck>
   | (Omit<ChangeFields<'vm'>, 'action'> & { action: Exclude<Action, 'create'> })
   | VmCreate;
 

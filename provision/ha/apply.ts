@@ -11,10 +11,10 @@ import {
   type CreatedThisRun,
 } from '../apply-shared.js';
 import { applyFirewallChanges } from '../kinds/firewall.js';
+import { applyHealthCheckChange } from '../kinds/health-check.js';
 import type { Where } from '../kinds/index.js';
 import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
-import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from '../gcp/health-checks.js';
 import {
   createMigInstances,
   deleteMig,
@@ -40,7 +40,7 @@ import {
 } from '../gcp/load-balancing.js';
 import { deleteRoute, insertRoute } from '../gcp/routes.js';
 import { deleteInstanceTemplate, insertInstanceTemplate } from '../gcp/templates.js';
-import { configAddress, haNames, type DesiredHa, type DesiredHealthCheck, type ObservedHa } from './gateway.js';
+import { configAddress, haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import { lastSegment } from '../model.js';
 import { isVmCreate, type Change, type Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
@@ -50,17 +50,6 @@ export interface HaApplyResult {
   healthy: string[];
   applied: { kind: string; name: string; action: string }[];
 }
-
-export const healthCheckBody = (check: DesiredHealthCheck): HealthCheck => ({
-  name: check.name,
-  description: check.description,
-  type: 'HTTP',
-  checkIntervalSec: check.checkIntervalSec,
-  timeoutSec: check.timeoutSec,
-  healthyThreshold: check.healthyThreshold,
-  unhealthyThreshold: check.unhealthyThreshold,
-  httpHealthCheck: { port: check.port, requestPath: check.requestPath, portSpecification: 'USE_FIXED_PORT', proxyHeader: 'NONE' },
-});
 
 /** What the health waits look at: one backend service, its instance groups, and the groups' MIGs (for serial tails). */
 export interface BackendTarget {
@@ -309,18 +298,8 @@ export async function applyChecksAndTemplate(
   created: CreatedThisRun,
 ): Promise<void> {
   const { region } = desired;
-  for (const want of [desired.healthChecks.traffic, desired.healthChecks.autoheal]) {
-    const change = findChange(plan, 'healthCheck', want.name);
-    if (change?.action === 'create') {
-      await progress.run(`creating health check ${want.name} (${want.requestPath} every ${want.checkIntervalSec}s)`, () =>
-        insertHealthCheck(ctx, region, healthCheckBody(want)),
-      );
-      created.add(`health check ${want.name}`, () => deleteHealthCheck(ctx, region, want.name));
-    } else if (change?.action === 'update')
-      await progress.run(`updating health check ${want.name}`, () => patchHealthCheck(ctx, region, want.name, healthCheckBody(want)));
-    else continue;
-    record(change);
-  }
+  for (const change of plan.changes)
+    if (change.kind === 'healthCheck') await applyHealthCheckChange(ctx, region, change, progress, record, created);
   const templateChange = findChange(plan, 'template', desired.template.name);
   if (templateChange?.action === 'create') {
     await progress.run(`creating instance template ${desired.template.name} (${desired.template.machineType})`, () =>

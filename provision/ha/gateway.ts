@@ -33,6 +33,7 @@ import {
   resourceNames,
   shortLink,
   type DesiredFirewall,
+  type DesiredHealthCheck,
   type ImageFamily,
   type ObservedAddress,
   type ObservedFirewall,
@@ -98,11 +99,7 @@ export function vmNameFor(gateway: string, addressName: string): string {
 
 // ---- desired ----
 
-export interface DesiredHealthCheck extends CheckTiming {
-  name: string;
-  port: number;
-  description: string;
-}
+export type { DesiredHealthCheck } from '../model.js';
 
 export interface DesiredHa {
   gateway: string;
@@ -502,12 +499,14 @@ export function planHealthChecks(
         action: 'create',
         diffs: [],
         note: `${want.requestPath} every ${want.checkIntervalSec}s`,
+        want,
       });
     else if (!mine(gateway, have.description))
       conflict('healthCheck', want.name, "a health check with this name exists but is not marked as this gateway's; pick another --name");
     else {
       const diffs = diffCheck(have, want);
-      changes.push({ kind: 'healthCheck', name: want.name, action: diffs.length > 0 ? 'update' : 'unchanged', diffs });
+      if (diffs.length > 0) changes.push({ kind: 'healthCheck', name: want.name, action: 'update', diffs, want });
+      else changes.push({ kind: 'healthCheck', name: want.name, action: 'unchanged', diffs });
     }
   }
 }

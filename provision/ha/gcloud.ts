@@ -1,6 +1,7 @@
 // The gcloud commands equivalent to an HA plan (--dry-run): reviewable, and runnable by hand if someone must.
 import { addressCreateCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
 import { firewallCommands } from '../kinds/firewall.js';
+import { healthCheckCommands } from '../kinds/health-check.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
 import { lastSegment } from '../model.js';
@@ -16,13 +17,6 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
   const routeCreate =
     `gcloud compute routes create ${route.name} ${p} --network ${desired.network} --destination-range ${route.destRange} ` +
     `--next-hop-ilb ${desired.forwardingRule.name} --next-hop-ilb-region ${desired.region} --tags ${route.tags.join(',')} --priority ${route.priority} --description ${quote(route.description)}`;
-  const checkCommand = (verb: 'create' | 'update', name: string) => {
-    const check = [desired.healthChecks.traffic, desired.healthChecks.autoheal].find((candidate) => candidate.name === name)!;
-    return (
-      `gcloud compute health-checks ${verb} http ${name} ${p} ${r} --port ${check.port} --request-path ${quote(check.requestPath)} --check-interval ${check.checkIntervalSec}s ` +
-      `--timeout ${check.timeoutSec}s --healthy-threshold ${check.healthyThreshold} --unhealthy-threshold ${check.unhealthyThreshold}${verb === 'create' ? ` --description ${quote(check.description)}` : ''}`
-    );
-  };
   const mig = desired.mig;
   const policy = mig.updatePolicy!;
   const createForwardingRule =
@@ -45,10 +39,8 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         if (change.kind === 'firewall') commands.push(...firewallCommands(change, p));
         break;
       case 'healthCheck:create':
-        commands.push(checkCommand('create', change.name));
-        break;
       case 'healthCheck:update':
-        commands.push(checkCommand('update', change.name));
+        if (change.kind === 'healthCheck') commands.push(...healthCheckCommands(change, p, r));
         break;
       case 'template:create': {
         const { files, plain } = metadataFlags(template.metadata);
