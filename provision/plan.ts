@@ -1,5 +1,5 @@
-// The planner's vocabulary, shared by both modes: changes, field diffs, and firewall planning. Pure: no I/O, no clock.
-import { lastSegment, ownerFromDescription, type DesiredFirewall, type DesiredHealthCheck, type Kind, type Observed } from './model.js';
+// The planner's vocabulary, shared by every mode and kind: changes and field diffs. Pure: no I/O, no clock.
+import type { Kind } from './model.js';
 
 export type Action = 'create' | 'update' | 'replace' | 'delete' | 'unchanged' | 'conflict' | 'keep';
 
@@ -35,14 +35,20 @@ type Carrying<K extends Kind, W> =
   | (Omit<ChangeFields<K>, 'action'> & { action: Converging; want: W })
   | (Omit<ChangeFields<K>, 'action'> & { action: Exclude<Action, Converging> });
 
-/** The kinds whose changes carry their desired resource so far. */
-type Carried = 'firewall' | 'healthCheck';
+/**
+ * What a change of each kind carries to converge: filled in by the kind's own module (kinds/*.ts) with
+ * `declare module '../plan.js' { interface Wants { … } }`, so that a kind's desired shape is declared where it is
+ * created, updated and rendered, and this vocabulary needs to know no kind.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by declaration merging from provision/kinds/*.ts
+export interface Wants {}
+
+type Carried = keyof Wants & Kind;
 
 /** One change, discriminated by kind (and, where a payload differs by action, by action). */
 export type Change =
   | { [K in Exclude<Kind, Carried | 'vm'>]: ChangeFields<K> }[Exclude<Kind, Carried | 'vm'>]
-  | Carrying<'firewall', DesiredFirewall>
-  | Carrying<'healthCheck', DesiredHealthCheck>
+  | { [K in Carried]: Carrying<K, Wants[K]> }[Carried]
   | (Omit<ChangeFields<'vm'>, 'action'> & { action: Exclude<Action, 'create'> })
   | VmCreate;
 
@@ -73,13 +79,6 @@ export function diffField(diffs: FieldDiff[], field: string, have: string, want:
   if (have !== want) diffs.push({ field, have, want });
 }
 
-function firewallText(rules: DesiredFirewall['allowed']): string {
-  return rules
-    .map((rule) => `${rule.IPProtocol}${rule.ports === undefined || rule.ports.length === 0 ? '' : `:${[...rule.ports].sort().join('/')}`}`)
-    .sort()
-    .join(',');
-}
-
 /** Compares the keys natgw owns: those it wants, plus any stale key matching `owned` (others belong to the user). */
 export function diffMaps(
   diffs: FieldDiff[],
@@ -92,51 +91,5 @@ export function diffMaps(
   for (const key of [...keys].sort()) {
     if (have[key] !== want[key])
       diffs.push({ field: `${field}.${key}`, have: short(have[key] ?? '(none)'), want: short(want[key] ?? '(none)') });
-  }
-}
-
-/** Firewall rules, shared by single and HA mode: create, update in place, replace (network change), delete stale ones. */
-export function planFirewalls(
-  gateway: string,
-  wanted: DesiredFirewall[],
-  observedFirewalls: Observed['firewalls'],
-  changes: Change[],
-  conflicts: Change[],
-): void {
-  for (const want of wanted) {
-    const have = observedFirewalls[want.name];
-    if (have === undefined) {
-      changes.push({ kind: 'firewall', name: want.name, action: 'create', diffs: [], want });
-      continue;
-    }
-    if (ownerFromDescription(have.description) !== gateway) {
-      conflicts.push({
-        kind: 'firewall',
-        name: want.name,
-        action: 'conflict',
-        diffs: [],
-        note: "a firewall rule with this name exists but is not marked as this gateway's; pick another --name or delete it",
-      });
-      continue;
-    }
-    const diffs: FieldDiff[] = [];
-    diffField(diffs, 'network', lastSegment(have.network), lastSegment(want.network));
-    diffField(diffs, 'sourceRanges', setText(have.sourceRanges), setText(want.sourceRanges));
-    diffField(diffs, 'sourceTags', setText(have.sourceTags ?? []), setText(want.sourceTags ?? []));
-    diffField(diffs, 'destinationRanges', setText(have.destinationRanges ?? []), setText(want.destinationRanges ?? []));
-    diffField(diffs, 'targetTags', setText(have.targetTags), setText(want.targetTags));
-    diffField(diffs, 'allowed', firewallText(have.allowed), firewallText(want.allowed));
-    diffField(diffs, 'priority', String(have.priority), String(want.priority));
-    diffField(diffs, 'description', have.description, want.description);
-    diffField(diffs, 'disabled', String(have.disabled), 'false');
-    // The network of a firewall rule cannot change in place.
-    if (diffs.some((diff) => diff.field === 'network')) changes.push({ kind: 'firewall', name: want.name, action: 'replace', diffs, want });
-    else if (diffs.length > 0) changes.push({ kind: 'firewall', name: want.name, action: 'update', diffs, want });
-    else changes.push({ kind: 'firewall', name: want.name, action: 'unchanged', diffs });
-  }
-  for (const [name, have] of Object.entries(observedFirewalls)) {
-    if (have === undefined || wanted.some((want) => want.name === name)) continue;
-    if (ownerFromDescription(have.description) === gateway)
-      changes.push({ kind: 'firewall', name, action: 'delete', diffs: [], note: 'no longer wanted' });
   }
 }

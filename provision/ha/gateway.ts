@@ -42,7 +42,8 @@ import {
 import type { Options } from '../options.js';
 import { TRAFFIC_CHECK, type CheckTiming } from './checks.js';
 import { observedVms, statefulNames, type ObservedStateful, type ObservedVm } from './members.js';
-import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
+import { planFirewalls } from '../kinds/firewall.js';
+import { diffField, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 import { METADATA } from '../../common/protocol.js';
 
 // ---- timing: the numbers docs/ha.md explains ----

@@ -23,7 +23,8 @@ import {
   type ObservedAddress,
 } from '../model.js';
 import type { Options } from '../options.js';
-import { planFirewalls, type Change, type Plan } from '../plan.js';
+import { planFirewalls } from '../kinds/firewall.js';
+import type { Change, Plan } from '../plan.js';
 import {
   desiredHa,
   haNames,

@@ -1,13 +1,19 @@
 // Firewall rules (global): owned through the description marker, as they have no labels. Every mode converges its
-// rules the same way, so creating, updating, replacing and their gcloud live here, taken from the change's `want`.
+// rules the same way, so planning, creating, updating, replacing and their gcloud live here, from the change's `want`.
 import type { CreatedThisRun } from '../apply-shared.js';
 import { quote } from '../gcloud-shared.js';
 import type { CallContext } from '../gcp/call.js';
 import { deleteFirewall, insertFirewall, patchFirewall, type Firewall } from '../gcp/firewalls.js';
-import { lastSegment, type DesiredFirewall } from '../model.js';
-import type { Change, ChangeOf, Plan } from '../plan.js';
+import { lastSegment, ownerFromDescription, type DesiredFirewall, type Observed } from '../model.js';
+import { diffField, setText, type Change, type ChangeOf, type FieldDiff, type Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
 import type { KindModule } from './kind.js';
+
+declare module '../plan.js' {
+  interface Wants {
+    firewall: DesiredFirewall;
+  }
+}
 
 export const firewall: KindModule<'firewall'> = {
   deleting: (_, change) => `deleting firewall rule ${change.name}`,
@@ -77,4 +83,57 @@ export function firewallCommands(change: ChangeOf<'firewall'>, projectFlag: stri
       `${(want.destinationRanges ?? []).length > 0 ? ` --destination-ranges ${(want.destinationRanges ?? []).join(',')}` : ''} --target-tags ${want.targetTags.join(',')} --description ${quote(want.description)}`,
   );
   return commands;
+}
+
+function firewallText(rules: DesiredFirewall['allowed']): string {
+  return rules
+    .map((rule) => `${rule.IPProtocol}${rule.ports === undefined || rule.ports.length === 0 ? '' : `:${[...rule.ports].sort().join('/')}`}`)
+    .sort()
+    .join(',');
+}
+
+/** Firewall rules, shared by single and HA mode: create, update in place, replace (network change), delete stale ones. */
+export function planFirewalls(
+  gateway: string,
+  wanted: DesiredFirewall[],
+  observedFirewalls: Observed['firewalls'],
+  changes: Change[],
+  conflicts: Change[],
+): void {
+  for (const want of wanted) {
+    const have = observedFirewalls[want.name];
+    if (have === undefined) {
+      changes.push({ kind: 'firewall', name: want.name, action: 'create', diffs: [], want });
+      continue;
+    }
+    if (ownerFromDescription(have.description) !== gateway) {
+      conflicts.push({
+        kind: 'firewall',
+        name: want.name,
+        action: 'conflict',
+        diffs: [],
+        note: "a firewall rule with this name exists but is not marked as this gateway's; pick another --name or delete it",
+      });
+      continue;
+    }
+    const diffs: FieldDiff[] = [];
+    diffField(diffs, 'network', lastSegment(have.network), lastSegment(want.network));
+    diffField(diffs, 'sourceRanges', setText(have.sourceRanges), setText(want.sourceRanges));
+    diffField(diffs, 'sourceTags', setText(have.sourceTags ?? []), setText(want.sourceTags ?? []));
+    diffField(diffs, 'destinationRanges', setText(have.destinationRanges ?? []), setText(want.destinationRanges ?? []));
+    diffField(diffs, 'targetTags', setText(have.targetTags), setText(want.targetTags));
+    diffField(diffs, 'allowed', firewallText(have.allowed), firewallText(want.allowed));
+    diffField(diffs, 'priority', String(have.priority), String(want.priority));
+    diffField(diffs, 'description', have.description, want.description);
+    diffField(diffs, 'disabled', String(have.disabled), 'false');
+    // The network of a firewall rule cannot change in place.
+    if (diffs.some((diff) => diff.field === 'network')) changes.push({ kind: 'firewall', name: want.name, action: 'replace', diffs, want });
+    else if (diffs.length > 0) changes.push({ kind: 'firewall', name: want.name, action: 'update', diffs, want });
+    else changes.push({ kind: 'firewall', name: want.name, action: 'unchanged', diffs });
+  }
+  for (const [name, have] of Object.entries(observedFirewalls)) {
+    if (have === undefined || wanted.some((want) => want.name === name)) continue;
+    if (ownerFromDescription(have.description) === gateway)
+      changes.push({ kind: 'firewall', name, action: 'delete', diffs: [], note: 'no longer wanted' });
+  }
 }

@@ -9,6 +9,12 @@ import type { Change, ChangeOf } from '../plan.js';
 import type { Progress } from '../progress.js';
 import type { KindModule } from './kind.js';
 
+declare module '../plan.js' {
+  interface Wants {
+    healthCheck: DesiredHealthCheck;
+  }
+}
+
 export const healthCheck: KindModule<'healthCheck'> = {
   deleting: (_, change) => `deleting health check ${change.name}`,
   remove: (where, change) => deleteHealthCheck(where.ctx, where.region, change.name),
