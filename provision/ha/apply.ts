@@ -12,6 +12,7 @@ import {
 } from '../apply-shared.js';
 import { applyFirewallChanges } from '../kinds/firewall.js';
 import { applyHealthCheckChange } from '../kinds/health-check.js';
+import { applyTemplateChange } from '../kinds/template.js';
 import type { Where } from '../kinds/index.js';
 import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
@@ -39,7 +40,7 @@ import {
   type HealthStatus,
 } from '../gcp/load-balancing.js';
 import { deleteRoute, insertRoute } from '../gcp/routes.js';
-import { deleteInstanceTemplate, insertInstanceTemplate } from '../gcp/templates.js';
+import { deleteInstanceTemplate } from '../gcp/templates.js';
 import { configAddress, haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import { lastSegment } from '../model.js';
 import { isVmCreate, type Change, type Plan } from '../plan.js';
@@ -301,17 +302,7 @@ export async function applyChecksAndTemplate(
   for (const change of plan.changes)
     if (change.kind === 'healthCheck') await applyHealthCheckChange(ctx, region, change, progress, record, created);
   const templateChange = findChange(plan, 'template', desired.template.name);
-  if (templateChange?.action === 'create') {
-    await progress.run(`creating instance template ${desired.template.name} (${desired.template.machineType})`, () =>
-      insertInstanceTemplate(ctx, {
-        name: desired.template.name,
-        description: desired.template.description,
-        properties: desired.template.properties,
-      }),
-    );
-    created.add(`instance template ${desired.template.name}`, () => deleteInstanceTemplate(ctx, desired.template.name));
-    record(templateChange);
-  }
+  if (templateChange?.kind === 'template') await applyTemplateChange(ctx, templateChange, progress, record, created);
 }
 
 /** A group created (empty: VMs come with createInstances) or patched (template, policies; never its zones). */

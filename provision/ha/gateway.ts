@@ -34,7 +34,6 @@ import {
   shortLink,
   type DesiredFirewall,
   type DesiredHealthCheck,
-  type ImageFamily,
   type ObservedAddress,
   type ObservedFirewall,
   type ResourceNames,
@@ -43,6 +42,7 @@ import type { Options } from '../options.js';
 import { TRAFFIC_CHECK, type CheckTiming } from './checks.js';
 import { observedVms, statefulNames, type ObservedStateful, type ObservedVm } from './members.js';
 import { planFirewalls } from '../kinds/firewall.js';
+import { planStaleTemplates, planTemplate, type DesiredTemplate } from '../kinds/template.js';
 import { diffField, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 import { METADATA } from '../../common/protocol.js';
 
@@ -115,16 +115,7 @@ export interface DesiredHa {
   addresses: { name: string; vm: string; labels: Record<string, string>; description: string }[];
   firewalls: DesiredFirewall[];
   healthChecks: { traffic: DesiredHealthCheck; autoheal: DesiredHealthCheck };
-  template: {
-    name: string;
-    properties: NonNullable<InstanceTemplate['properties']>;
-    description: string;
-    machineType: string;
-    image: ImageFamily;
-    bootDiskType: string;
-    bootDiskGb: number;
-    metadata: Record<string, string>;
-  };
+  template: DesiredTemplate;
   mig: InstanceGroupManager & { name: string };
   /** projects/P/regions/R/instanceGroups/MIG: known before the MIG exists. */
   instanceGroup: string;
@@ -509,34 +500,6 @@ export function planHealthChecks(
       if (diffs.length > 0) changes.push({ kind: 'healthCheck', name: want.name, action: 'update', diffs, want });
       else changes.push({ kind: 'healthCheck', name: want.name, action: 'unchanged', diffs });
     }
-  }
-}
-
-export function planTemplate(
-  gateway: string,
-  want: DesiredHa['template'],
-  observed: ObservedHa,
-  changes: Change[],
-  conflict: Conflict,
-): void {
-  const have = observed.templates.find((template) => template.name === want.name);
-  if (have === undefined) changes.push({ kind: 'template', name: want.name, action: 'create', diffs: [] });
-  else if (!mine(gateway, have.description))
-    conflict('template', want.name, "an instance template with this name exists but is not marked as this gateway's");
-  else changes.push({ kind: 'template', name: want.name, action: 'unchanged', diffs: [] });
-}
-
-/** Templates of ours other than the wanted one: deleted at the end of the run, once no group uses them. */
-export function planStaleTemplates(gateway: string, wanted: string, observed: ObservedHa, changes: Change[]): void {
-  for (const template of observed.templates) {
-    if (template.name === wanted || !mine(gateway, template.description)) continue;
-    changes.push({
-      kind: 'template',
-      name: template.name ?? '',
-      action: 'delete',
-      diffs: [],
-      note: 'superseded; deleted once no VM group uses it',
-    });
   }
 }
 

@@ -1,7 +1,8 @@
 // The gcloud commands equivalent to an HA plan (--dry-run): reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { addressCreateCommands, labelText, quote } from '../gcloud-shared.js';
 import { firewallCommands } from '../kinds/firewall.js';
 import { healthCheckCommands } from '../kinds/health-check.js';
+import { templateCommands } from '../kinds/template.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
 import { lastSegment } from '../model.js';
@@ -42,19 +43,9 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
       case 'healthCheck:update':
         if (change.kind === 'healthCheck') commands.push(...healthCheckCommands(change, p, r));
         break;
-      case 'template:create': {
-        const { files, plain } = metadataFlags(template.metadata);
-        commands.push(
-          `gcloud compute instance-templates create ${template.name} ${p} --machine-type ${template.machineType} --image-family ${template.image.family} --image-project ${template.image.project} ` +
-            `--boot-disk-size ${template.bootDiskGb}GB --boot-disk-type ${template.bootDiskType} --subnet ${lastSegment(desired.subnetwork)} --region ${desired.region} --network-tier PREMIUM --can-ip-forward ` +
-            `--tags ${(template.properties.tags?.items ?? []).join(',')} --labels ${labelText(template.properties.labels as Record<string, string>)} ` +
-            `--shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata ${plain} --metadata-from-file ${files} ` +
-            `--description ${quote(template.description)}`,
-        );
-        break;
-      }
+      case 'template:create':
       case 'template:delete':
-        commands.push(`gcloud compute instance-templates delete ${change.name} ${p} --quiet`);
+        if (change.kind === 'template') commands.push(...templateCommands(change, p, desired.region));
         break;
       case 'mig:create':
         commands.push(

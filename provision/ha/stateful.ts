@@ -24,6 +24,7 @@ import {
 } from '../model.js';
 import type { Options } from '../options.js';
 import { planFirewalls } from '../kinds/firewall.js';
+import { planStaleTemplates, planTemplate } from '../kinds/template.js';
 import type { Change, Plan } from '../plan.js';
 import {
   desiredHa,
@@ -35,8 +36,6 @@ import {
   planMig,
   planModeSwitch,
   planRoute,
-  planStaleTemplates,
-  planTemplate,
   vmNameFor,
   type DesiredHa,
   type ObservedHa,
