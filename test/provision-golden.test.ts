@@ -196,3 +196,22 @@ t.test('a health check changed by hand is patched back, in both HA modes', async
     t.equal(gcp.fake.store.get('test-project', 'regions/us-central1', 'healthChecks', `${GW}-hc-heal`)!.checkIntervalSec, 10);
   }
 });
+
+t.test('a backend service changed by hand is patched back, in both HA modes', async (t) => {
+  for (const { mode, flags } of MODES.filter((entry) => entry.mode !== 'single')) {
+    const gcp = await fresh(t, mode);
+    t.equal((await run('provision', baseArgs(gcp.fake, flags))).code, 0);
+    const service = gcp.fake.store.get('test-project', 'regions/us-central1', 'backendServices', `${GW}-ilb`)!;
+    service.connectionDraining = { drainingTimeoutSec: 30 };
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...flags, '--dry-run'])), gcp), `${mode}: --dry-run`);
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...flags, '--json'])), gcp), `${mode}: apply --json`);
+    t.not(
+      (
+        gcp.fake.store.get('test-project', 'regions/us-central1', 'backendServices', `${GW}-ilb`)!.connectionDraining as {
+          drainingTimeoutSec: number;
+        }
+      ).drainingTimeoutSec,
+      30,
+    );
+  }
+});

@@ -5,6 +5,479 @@
  * Make sure to inspect the output below.  Do not ignore changes!
  */
 'use strict'
+exports[`test/provision-golden.test.ts > TAP > a backend service changed by hand is patched back, in both HA modes > ha: --dry-run 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1 (HA): project test-project, region us-central1, 2 NAT VMs over us-central1-a, us-central1-b, us-central1-c, network default
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20, 10.40.0.0/24
+
+Plan:
+  = address        natgw-us-central1-ip-1         unchanged  (203.0.113.1)
+  = address        natgw-us-central1-ip-2         unchanged  (203.0.113.2)
+  = firewall       natgw-us-central1-clients      unchanged
+  = firewall       natgw-us-central1-health       unchanged
+  = healthCheck    natgw-us-central1-hc-lb        unchanged
+  = healthCheck    natgw-us-central1-hc-heal      unchanged
+  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = mig            natgw-us-central1-mig          unchanged
+  = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
+  = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
+  ~ backendService natgw-us-central1-ilb          update
+        connectionDraining.drainingTimeoutSec: 30 → 8
+  = forwardingRule natgw-us-central1-fr           unchanged
+  = route          natgw-us-central1-default      unchanged
+
+Equivalent gcloud commands (dry run, nothing was changed):
+  gcloud compute backend-services update natgw-us-central1-ilb --project test-project --region us-central1 --health-checks natgw-us-central1-hc-lb --health-checks-region us-central1 --connection-draining-timeout 8s
+--- stderr (warnings, notes, errors)
+note: HA mode: connections through a NAT VM that fails or is replaced are lost (their public IP was that VM's); clients reconnect through another VM, with another of the gateway's IPs.
+note: HA mode: if every NAT VM is unhealthy, GCE still sends client traffic to them (an internal load balancer as next hop has no fallback to the internet route).
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
+
+`
+
+exports[`test/provision-golden.test.ts > TAP > a backend service changed by hand is patched back, in both HA modes > ha: apply --json 1`] = `
+exit 0
+--- stdout
+{
+  "command": "provision",
+  "mode": "ha",
+  "dryRun": false,
+  "project": "test-project",
+  "region": "us-central1",
+  "network": "default",
+  "gateway": "natgw-us-central1",
+  "zones": [
+    "us-central1-a",
+    "us-central1-b",
+    "us-central1-c"
+  ],
+  "size": 2,
+  "machineType": "e2-small",
+  "image": "debian-cloud/debian-13",
+  "bootDiskType": "pd-balanced",
+  "clientTag": "natgw-us-central1-client",
+  "sourceRanges": [
+    "10.10.0.0/20",
+    "10.20.0.0/16",
+    "10.30.0.0/20",
+    "10.40.0.0/24"
+  ],
+  "preflight": {
+    "problems": [],
+    "warnings": [],
+    "notes": [
+      "organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created."
+    ]
+  },
+  "natIps": [
+    "203.0.113.1",
+    "203.0.113.2"
+  ],
+  "healthChecks": {
+    "traffic": {
+      "checkIntervalSec": 2,
+      "timeoutSec": 2,
+      "healthyThreshold": 2,
+      "unhealthyThreshold": 2,
+      "requestPath": "/healthz"
+    },
+    "autoheal": {
+      "checkIntervalSec": 10,
+      "timeoutSec": 5,
+      "healthyThreshold": 2,
+      "unhealthyThreshold": 3,
+      "requestPath": "/livez",
+      "initialDelaySec": 300
+    }
+  },
+  "drainSeconds": 8,
+  "upToDate": false,
+  "changes": [
+    {
+      "kind": "address",
+      "name": "natgw-us-central1-ip-1",
+      "action": "unchanged",
+      "diffs": [],
+      "note": "203.0.113.1"
+    },
+    {
+      "kind": "address",
+      "name": "natgw-us-central1-ip-2",
+      "action": "unchanged",
+      "diffs": [],
+      "note": "203.0.113.2"
+    },
+    {
+      "kind": "firewall",
+      "name": "natgw-us-central1-clients",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "firewall",
+      "name": "natgw-us-central1-health",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "healthCheck",
+      "name": "natgw-us-central1-hc-lb",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "healthCheck",
+      "name": "natgw-us-central1-hc-heal",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "template",
+      "name": "natgw-us-central1-tmpl-426c60",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "mig",
+      "name": "natgw-us-central1-mig",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "vm",
+      "name": "natgw-us-central1-VM@us-central1-a",
+      "action": "unchanged",
+      "diffs": [],
+      "note": "us-central1-a, NAT IP from natgw-us-central1-ip-1"
+    },
+    {
+      "kind": "vm",
+      "name": "natgw-us-central1-VM@us-central1-b",
+      "action": "unchanged",
+      "diffs": [],
+      "note": "us-central1-b, NAT IP from natgw-us-central1-ip-2"
+    },
+    {
+      "kind": "backendService",
+      "name": "natgw-us-central1-ilb",
+      "action": "update",
+      "diffs": [
+        {
+          "field": "connectionDraining.drainingTimeoutSec",
+          "have": "30",
+          "want": "8"
+        }
+      ]
+    },
+    {
+      "kind": "forwardingRule",
+      "name": "natgw-us-central1-fr",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "route",
+      "name": "natgw-us-central1-default",
+      "action": "unchanged",
+      "diffs": []
+    }
+  ],
+  "gcloud": [
+    "gcloud compute backend-services update natgw-us-central1-ilb --project test-project --region us-central1 --health-checks natgw-us-central1-hc-lb --health-checks-region us-central1 --connection-draining-timeout 8s"
+  ],
+  "warnings": [
+    "HA mode: connections through a NAT VM that fails or is replaced are lost (their public IP was that VM's); clients reconnect through another VM, with another of the gateway's IPs.",
+    "HA mode: if every NAT VM is unhealthy, GCE still sends client traffic to them (an internal load balancer as next hop has no fallback to the internet route)."
+  ],
+  "result": {
+    "natIps": [
+      "203.0.113.1",
+      "203.0.113.2"
+    ],
+    "healthy": [
+      "natgw-us-central1-VM@us-central1-a",
+      "natgw-us-central1-VM@us-central1-b"
+    ],
+    "applied": [
+      {
+        "kind": "backendService",
+        "name": "natgw-us-central1-ilb",
+        "action": "update"
+      }
+    ]
+  }
+}
+--- stderr (warnings, notes, errors)
+
+
+`
+
+exports[`test/provision-golden.test.ts > TAP > a backend service changed by hand is patched back, in both HA modes > stateful: --dry-run 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1 (HA, stateful): project test-project, region us-central1, network default
+NAT VMs: a (primary) in us-central1-a, b (failover) in us-central1-b; one NAT IP 203.0.113.1; connection state synced on udp/3780
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20, 10.40.0.0/24
+Relies on: stateful HA relies on GCE behaviour Google does not document: a backend VM of an external passthrough Network Load Balancer may send packets with the forwarding rule's IP (the NAT IP) as their source, and GCE delivers them to the internet.
+Check it on your project: on a NAT VM, 'curl -s --interface 203.0.113.1 https://checkip.amazonaws.com' must print 203.0.113.1; if it does not, do not use --stateful (docs/stateful-ha.md). Details: docs/stateful-ha.md
+
+Plan:
+  = address        natgw-us-central1-nat-ip       unchanged  (203.0.113.1)
+  = address        natgw-us-central1-sync-a       unchanged  (10.10.0.2)
+  = address        natgw-us-central1-sync-b       unchanged  (10.10.0.3)
+  = firewall       natgw-us-central1-clients      unchanged
+  = firewall       natgw-us-central1-health       unchanged
+  = firewall       natgw-us-central1-sync         unchanged
+  = firewall       natgw-us-central1-return       unchanged
+  = healthCheck    natgw-us-central1-hc-lb        unchanged
+  = healthCheck    natgw-us-central1-hc-heal      unchanged
+  = template       natgw-us-central1-tmpl-beb9b5  unchanged
+  = mig            natgw-us-central1-mig-a        unchanged
+  = vm             natgw-us-central1-VM@us-central1-a         unchanged  (primary in us-central1-a)
+  = mig            natgw-us-central1-mig-b        unchanged
+  = vm             natgw-us-central1-VM@us-central1-b         unchanged  (failover in us-central1-b)
+  ~ backendService natgw-us-central1-ilb          update
+        connectionDraining.drainingTimeoutSec: 30 → 4
+  = backendService natgw-us-central1-nlb          unchanged
+  = forwardingRule natgw-us-central1-fr           unchanged
+  = forwardingRule natgw-us-central1-nat-fr       unchanged
+  = route          natgw-us-central1-default      unchanged
+
+Equivalent gcloud commands (dry run, nothing was changed):
+  gcloud compute backend-services update natgw-us-central1-ilb --project test-project --region us-central1 --health-checks natgw-us-central1-hc-lb --health-checks-region us-central1 --connection-draining-timeout 4s --failover-ratio=0 --no-drop-traffic-if-unhealthy --no-connection-drain-on-failover --connection-persistence-on-unhealthy-backends=NEVER_PERSIST
+--- stderr (warnings, notes, errors)
+note: stateful HA: established connections survive the loss of one NAT VM (they pause for the failover, a few seconds); losing both at once loses them.
+note: stateful HA: if both NAT VMs are unhealthy, GCE still sends client traffic to them (no fallback to the internet route).
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
+
+`
+
+exports[`test/provision-golden.test.ts > TAP > a backend service changed by hand is patched back, in both HA modes > stateful: apply --json 1`] = `
+exit 0
+--- stdout
+{
+  "command": "provision",
+  "mode": "stateful",
+  "dryRun": false,
+  "project": "test-project",
+  "region": "us-central1",
+  "network": "default",
+  "gateway": "natgw-us-central1",
+  "zones": [
+    "us-central1-a",
+    "us-central1-b"
+  ],
+  "members": [
+    {
+      "member": "a",
+      "role": "primary",
+      "zone": "us-central1-a",
+      "mig": "natgw-us-central1-mig-a",
+      "vm": "natgw-us-central1-VM@us-central1-a",
+      "internalIp": "10.10.0.2",
+      "ports": "1024-33279"
+    },
+    {
+      "member": "b",
+      "role": "failover",
+      "zone": "us-central1-b",
+      "mig": "natgw-us-central1-mig-b",
+      "vm": "natgw-us-central1-VM@us-central1-b",
+      "internalIp": "10.10.0.3",
+      "ports": "33280-65535"
+    }
+  ],
+  "natIp": "203.0.113.1",
+  "machineType": "e2-small",
+  "image": "debian-cloud/debian-13",
+  "clientTag": "natgw-us-central1-client",
+  "sourceRanges": [
+    "10.10.0.0/20",
+    "10.20.0.0/16",
+    "10.30.0.0/20",
+    "10.40.0.0/24"
+  ],
+  "preflight": {
+    "problems": [],
+    "warnings": [],
+    "notes": [
+      "organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created."
+    ]
+  },
+  "healthChecks": {
+    "traffic": {
+      "checkIntervalSec": 1,
+      "timeoutSec": 1,
+      "healthyThreshold": 2,
+      "unhealthyThreshold": 1,
+      "requestPath": "/healthz/hold/850"
+    },
+    "autoheal": {
+      "checkIntervalSec": 10,
+      "timeoutSec": 5,
+      "healthyThreshold": 2,
+      "unhealthyThreshold": 3,
+      "requestPath": "/livez",
+      "initialDelaySec": 300
+    }
+  },
+  "drainSeconds": 4,
+  "undocumented": "stateful HA relies on GCE behaviour Google does not document: a backend VM of an external passthrough Network Load Balancer may send packets with the forwarding rule's IP (the NAT IP) as their source, and GCE delivers them to the internet.",
+  "userCheck": "on a NAT VM, 'curl -s --interface 203.0.113.1 https://checkip.amazonaws.com' must print 203.0.113.1; if it does not, do not use --stateful (docs/stateful-ha.md)",
+  "docs": "docs/stateful-ha.md",
+  "upToDate": false,
+  "changes": [
+    {
+      "kind": "address",
+      "name": "natgw-us-central1-nat-ip",
+      "action": "unchanged",
+      "diffs": [],
+      "note": "203.0.113.1"
+    },
+    {
+      "kind": "address",
+      "name": "natgw-us-central1-sync-a",
+      "action": "unchanged",
+      "diffs": [],
+      "note": "10.10.0.2"
+    },
+    {
+      "kind": "address",
+      "name": "natgw-us-central1-sync-b",
+      "action": "unchanged",
+      "diffs": [],
+      "note": "10.10.0.3"
+    },
+    {
+      "kind": "firewall",
+      "name": "natgw-us-central1-clients",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "firewall",
+      "name": "natgw-us-central1-health",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "firewall",
+      "name": "natgw-us-central1-sync",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "firewall",
+      "name": "natgw-us-central1-return",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "healthCheck",
+      "name": "natgw-us-central1-hc-lb",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "healthCheck",
+      "name": "natgw-us-central1-hc-heal",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "template",
+      "name": "natgw-us-central1-tmpl-beb9b5",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "mig",
+      "name": "natgw-us-central1-mig-a",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "vm",
+      "name": "natgw-us-central1-VM@us-central1-a",
+      "action": "unchanged",
+      "diffs": [],
+      "note": "primary in us-central1-a"
+    },
+    {
+      "kind": "mig",
+      "name": "natgw-us-central1-mig-b",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "vm",
+      "name": "natgw-us-central1-VM@us-central1-b",
+      "action": "unchanged",
+      "diffs": [],
+      "note": "failover in us-central1-b"
+    },
+    {
+      "kind": "backendService",
+      "name": "natgw-us-central1-ilb",
+      "action": "update",
+      "diffs": [
+        {
+          "field": "connectionDraining.drainingTimeoutSec",
+          "have": "30",
+          "want": "4"
+        }
+      ]
+    },
+    {
+      "kind": "backendService",
+      "name": "natgw-us-central1-nlb",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "forwardingRule",
+      "name": "natgw-us-central1-fr",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "forwardingRule",
+      "name": "natgw-us-central1-nat-fr",
+      "action": "unchanged",
+      "diffs": []
+    },
+    {
+      "kind": "route",
+      "name": "natgw-us-central1-default",
+      "action": "unchanged",
+      "diffs": []
+    }
+  ],
+  "gcloud": [
+    "gcloud compute backend-services update natgw-us-central1-ilb --project test-project --region us-central1 --health-checks natgw-us-central1-hc-lb --health-checks-region us-central1 --connection-draining-timeout 4s --failover-ratio=0 --no-drop-traffic-if-unhealthy --no-connection-drain-on-failover --connection-persistence-on-unhealthy-backends=NEVER_PERSIST"
+  ],
+  "warnings": [
+    "stateful HA: established connections survive the loss of one NAT VM (they pause for the failover, a few seconds); losing both at once loses them.",
+    "stateful HA: if both NAT VMs are unhealthy, GCE still sends client traffic to them (no fallback to the internet route)."
+  ],
+  "result": {
+    "natIp": "203.0.113.1",
+    "healthy": [],
+    "applied": [
+      {
+        "kind": "backendService",
+        "name": "natgw-us-central1-ilb",
+        "action": "update"
+      }
+    ]
+  }
+}
+--- stderr (warnings, notes, errors)
+
+
+`
+
 exports[`test/provision-golden.test.ts > TAP > a health check changed by hand is patched back, in both HA modes > ha: --dry-run 1`] = `
 exit 0
 --- stdout
