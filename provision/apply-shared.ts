@@ -3,7 +3,7 @@ import { WaitTimeoutError, waitUntil } from '../common/wait.js';
 import { deleteAddress, insertAddress, type Address } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { getSerialOutput } from './gcp/instances.js';
-import type { Change, Plan } from './plan.js';
+import type { Change, ChangeOf, Plan } from './plan.js';
 import type { Progress } from './progress.js';
 
 /** How long an executor waits for VMs and health, and how often it looks. */
@@ -53,6 +53,10 @@ export async function serialTail(ctx: CallContext, zone: string, instance: strin
 
 export const findChange = (plan: Plan, kind: Change['kind'], name?: string) =>
   plan.changes.find((change) => change.kind === kind && (name === undefined || change.name === name));
+
+/** findChange typed by its kind, so that what the kind carries is there to read. */
+export const findChangeOf = <K extends Change['kind']>(plan: Plan, kind: K, name: string) =>
+  plan.changes.find((change): change is ChangeOf<K> => change.kind === kind && change.name === name);
 
 /** A static external IP, as the NAT VMs of every mode use. */
 export const externalAddress = (want: {

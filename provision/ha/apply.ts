@@ -3,6 +3,7 @@
 import {
   externalAddress,
   findChange,
+  findChangeOf,
   pollUntil,
   reserveAddress,
   rollBackOnRefusal,
@@ -13,6 +14,7 @@ import {
 import { applyFirewallChanges } from '../kinds/firewall.js';
 import { applyHealthCheckChange } from '../kinds/health-check.js';
 import { applyTemplateChange } from '../kinds/template.js';
+import { applyBackendServiceChange } from '../kinds/backend-service.js';
 import type { Where } from '../kinds/index.js';
 import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
@@ -30,12 +32,9 @@ import {
   type ManagedInstance,
 } from '../gcp/instance-groups.js';
 import {
-  deleteBackendService,
   deleteForwardingRule,
   getBackendHealth,
-  insertBackendService,
   insertForwardingRule,
-  patchBackendService,
   type ForwardingRule,
   type HealthStatus,
 } from '../gcp/load-balancing.js';
@@ -327,28 +326,6 @@ export async function applyMig(
   }
 }
 
-export async function applyBackendService(
-  ctx: CallContext,
-  region: string,
-  want: DesiredHa['backendService'],
-  plan: Plan,
-  progress: Progress,
-  record: Record,
-  what: string,
-  created: CreatedThisRun,
-): Promise<void> {
-  const change = findChange(plan, 'backendService', want.name);
-  if (change?.action === 'create') {
-    await progress.run(`creating backend service ${want.name} (${what})`, () => insertBackendService(ctx, region, want));
-    created.add(`backend service ${want.name}`, () => deleteBackendService(ctx, region, want.name));
-    record(change);
-  } else if (change?.action === 'update') {
-    const { name: _name, loadBalancingScheme: _scheme, protocol: _protocol, ...patch } = want;
-    await progress.run(`updating backend service ${want.name}`, () => patchBackendService(ctx, region, want.name, patch));
-    record(change);
-  }
-}
-
 /** A forwarding rule created (or created again after its replacement's delete): rules have no in-place update here. */
 export async function createForwardingRule(
   ctx: CallContext,
@@ -535,11 +512,10 @@ async function applyHaSteps(
   }
 
   // ---- backend service and forwarding rule ----
-  await applyBackendService(
+  await applyBackendServiceChange(
     ctx,
     region,
-    desired.backendService,
-    plan,
+    findChangeOf(plan, 'backendService', desired.backendService.name),
     progress,
     record,
     `INTERNAL, health check ${desired.healthChecks.traffic.name}`,

@@ -43,6 +43,7 @@ import { TRAFFIC_CHECK, type CheckTiming } from './checks.js';
 import { observedVms, statefulNames, type ObservedStateful, type ObservedVm } from './members.js';
 import { planFirewalls } from '../kinds/firewall.js';
 import { planStaleTemplates, planTemplate, type DesiredTemplate } from '../kinds/template.js';
+import { planBackendService } from '../kinds/backend-service.js';
 import { diffField, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 import { METADATA } from '../../common/protocol.js';
 
@@ -538,60 +539,6 @@ export function planMig(
     ...(templateChanges ? { note: 'new template: VMs are replaced one at a time, each drained first' } : {}),
   });
   return templateChanges;
-}
-
-const failoverText = (service: BackendService) =>
-  setText((service.backends ?? []).map((backend) => `${shortLink(backend.group)}${backend.failover === true ? ' (failover)' : ''}`));
-
-export function planBackendService(
-  gateway: string,
-  want: DesiredHa['backendService'],
-  have: BackendService | undefined,
-  changes: Change[],
-  conflict: Conflict,
-): void {
-  if (have === undefined) {
-    changes.push({ kind: 'backendService', name: want.name, action: 'create', diffs: [] });
-    return;
-  }
-  if (!mine(gateway, have.description)) {
-    conflict('backendService', want.name, "a backend service with this name exists but is not marked as this gateway's");
-    return;
-  }
-  const diffs: FieldDiff[] = [];
-  diffField(diffs, 'loadBalancingScheme', String(have.loadBalancingScheme ?? ''), String(want.loadBalancingScheme));
-  diffField(diffs, 'protocol', String(have.protocol ?? ''), String(want.protocol));
-  diffField(diffs, 'healthChecks', setText((have.healthChecks ?? []).map(lastSegment)), setText(want.healthChecks!.map(lastSegment)));
-  diffField(diffs, 'backends', failoverText(have), failoverText(want));
-  diffField(
-    diffs,
-    'connectionDraining.drainingTimeoutSec',
-    String(have.connectionDraining?.drainingTimeoutSec ?? 0),
-    String(want.connectionDraining!.drainingTimeoutSec),
-  );
-  diffField(diffs, 'sessionAffinity', String(have.sessionAffinity ?? 'NONE'), 'NONE');
-  // Only what this gateway sets is compared: --ha leaves failover and connection tracking at GCE's defaults.
-  const wantFailover = want.failoverPolicy;
-  if (wantFailover !== undefined && wantFailover !== null) {
-    for (const key of ['failoverRatio', 'dropTrafficIfUnhealthy', 'disableConnectionDrainOnFailover'] as const)
-      diffField(diffs, `failoverPolicy.${key}`, String(have.failoverPolicy?.[key] ?? '(none)'), String(wantFailover[key]));
-  }
-  const wantPersistence = want.connectionTrackingPolicy?.connectionPersistenceOnUnhealthyBackends;
-  if (wantPersistence !== undefined && wantPersistence !== null)
-    diffField(
-      diffs,
-      'connectionTrackingPolicy.connectionPersistenceOnUnhealthyBackends',
-      String(have.connectionTrackingPolicy?.connectionPersistenceOnUnhealthyBackends ?? 'DEFAULT_FOR_PROTOCOL'),
-      String(wantPersistence),
-    );
-  // Scheme and protocol cannot be patched; the rest can.
-  if (diffs.some((diff) => diff.field === 'loadBalancingScheme' || diff.field === 'protocol'))
-    conflict(
-      'backendService',
-      have.name ?? '',
-      'its load-balancing scheme or protocol differs and cannot be changed in place; destroy and re-provision',
-    );
-  changes.push({ kind: 'backendService', name: want.name, action: diffs.length > 0 ? 'update' : 'unchanged', diffs });
 }
 
 /** Forwarding rules cannot be changed in place. Returns whether the rule is (re)created by this plan. */

@@ -3,6 +3,7 @@ import { addressCreateCommands, labelText, quote } from '../gcloud-shared.js';
 import { firewallCommands } from '../kinds/firewall.js';
 import { healthCheckCommands } from '../kinds/health-check.js';
 import { templateCommands } from '../kinds/template.js';
+import { backendServiceCommands } from '../kinds/backend-service.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
 import { lastSegment } from '../model.js';
@@ -87,18 +88,8 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         commands.push(`gcloud compute addresses delete ${change.name} ${p} ${r} --quiet`);
         break;
       case 'backendService:create':
-        commands.push(
-          `gcloud compute backend-services create ${desired.backendService.name} ${p} ${r} --load-balancing-scheme internal --protocol tcp --network ${desired.network} ` +
-            `--health-checks ${names.healthTraffic} --health-checks-region ${desired.region} --connection-draining-timeout ${String(desired.drainSeconds)}s --description ${quote(String(desired.backendService.description))}`,
-        );
-        commands.push(
-          `gcloud compute backend-services add-backend ${desired.backendService.name} ${p} ${r} --instance-group ${mig.name} --instance-group-region ${desired.region} --balancing-mode connection`,
-        );
-        break;
       case 'backendService:update':
-        commands.push(
-          `gcloud compute backend-services update ${desired.backendService.name} ${p} ${r} --health-checks ${names.healthTraffic} --health-checks-region ${desired.region} --connection-draining-timeout ${String(desired.drainSeconds)}s`,
-        );
+        if (change.kind === 'backendService') commands.push(...backendServiceCommands(change, p, r, desired.region));
         break;
       case 'forwardingRule:replace':
         commands.push(`gcloud compute routes delete ${route.name} ${p} --quiet`);
@@ -141,23 +132,6 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
         member.syncAddress.name === name ||
         member.vm === name ||
         observed.stateful?.members[member.member].vms.some((vm) => vm.name === name),
-    );
-  const policyFlags =
-    '--failover-ratio=0 --no-drop-traffic-if-unhealthy --no-connection-drain-on-failover --connection-persistence-on-unhealthy-backends=NEVER_PERSIST';
-  const service = (want: DesiredHa['backendService'], verb: 'create' | 'update') => {
-    const external = want.loadBalancingScheme === 'EXTERNAL';
-    const scheme = external
-      ? '--load-balancing-scheme external --protocol UNSPECIFIED'
-      : `--load-balancing-scheme internal --protocol tcp --network ${ha.network}`;
-    return verb === 'create'
-      ? `gcloud compute backend-services create ${want.name} ${p} ${r} ${scheme} --health-checks ${names.healthTraffic} --health-checks-region ${ha.region} ` +
-          `--connection-draining-timeout ${String(ha.drainSeconds)}s ${policyFlags} --description ${quote(String(want.description))}`
-      : `gcloud compute backend-services update ${want.name} ${p} ${r} --health-checks ${names.healthTraffic} --health-checks-region ${ha.region} --connection-draining-timeout ${String(ha.drainSeconds)}s ${policyFlags}`;
-  };
-  const addBackends = (want: DesiredHa['backendService']) =>
-    desired.members.map(
-      (member) =>
-        `gcloud compute backend-services add-backend ${want.name} ${p} ${r} --instance-group ${member.mig.name} --instance-group-region ${ha.region} --balancing-mode connection${member.member === 'b' ? ' --failover' : ''}`,
     );
   const natRule =
     `gcloud compute forwarding-rules create ${desired.natForwardingRule.name} ${p} ${r} --load-balancing-scheme external --ip-protocol=L3_DEFAULT --ports=ALL ` +
@@ -204,14 +178,6 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
         );
         break;
       case 'vm:replace':
-        break;
-      case 'backendService:create': {
-        const want = change.name === desired.nlb.name ? desired.nlb : ha.backendService;
-        commands.push(service(want, 'create'), ...addBackends(want));
-        break;
-      }
-      case 'backendService:update':
-        commands.push(service(change.name === desired.nlb.name ? desired.nlb : ha.backendService, 'update'));
         break;
       case 'forwardingRule:create':
       case 'forwardingRule:replace':

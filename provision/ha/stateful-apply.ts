@@ -5,6 +5,7 @@
 import {
   externalAddress,
   findChange,
+  findChangeOf,
   pollUntil,
   reserveAddress,
   rollBackOnRefusal,
@@ -12,6 +13,7 @@ import {
   type CreatedThisRun,
 } from '../apply-shared.js';
 import { applyFirewallChanges } from '../kinds/firewall.js';
+import { applyBackendServiceChange } from '../kinds/backend-service.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import {
   createMigInstances,
@@ -29,7 +31,6 @@ import type { Change, Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
 import {
   all,
-  applyBackendService,
   applyChecksAndTemplate,
   applyMig,
   createForwardingRule,
@@ -181,21 +182,19 @@ async function applySteps(
   }
 
   // ---- load balancers: ILB (route next hop) and NLB (holds the NAT IP), then their rules ----
-  await applyBackendService(
+  await applyBackendServiceChange(
     ctx,
     region,
-    ha.backendService,
-    plan,
+    findChangeOf(plan, 'backendService', ha.backendService.name),
     progress,
     record,
     `INTERNAL, a primary, b failover, NEVER_PERSIST`,
     created,
   );
-  await applyBackendService(
+  await applyBackendServiceChange(
     ctx,
     region,
-    desired.nlb,
-    plan,
+    findChangeOf(plan, 'backendService', desired.nlb.name),
     progress,
     record,
     `EXTERNAL, protocol UNSPECIFIED, a primary, b failover, NEVER_PERSIST`,

@@ -25,12 +25,12 @@ import {
 import type { Options } from '../options.js';
 import { planFirewalls } from '../kinds/firewall.js';
 import { planStaleTemplates, planTemplate } from '../kinds/template.js';
+import { planBackendService } from '../kinds/backend-service.js';
 import type { Change, Plan } from '../plan.js';
 import {
   desiredHa,
   haNames,
   isUpToDate,
-  planBackendService,
   planForwardingRule,
   planHealthChecks,
   planMig,
