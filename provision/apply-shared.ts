@@ -2,11 +2,8 @@
 import { WaitTimeoutError, waitUntil } from '../common/wait.js';
 import { deleteAddress, insertAddress, type Address } from './gcp/addresses.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
-import { deleteFirewall, insertFirewall, patchFirewall, type Firewall } from './gcp/firewalls.js';
-import { deleteInstance, getSerialOutput } from './gcp/instances.js';
-import { deleteRoute } from './gcp/routes.js';
-import type { DesiredFirewall } from './model.js';
-import type { Change, Plan } from './plan.js';
+import { getSerialOutput } from './gcp/instances.js';
+import type { Change, ChangeOf, Plan } from './plan.js';
 import type { Progress } from './progress.js';
 
 /** How long an executor waits for VMs and health, and how often it looks. */
@@ -57,47 +54,9 @@ export async function serialTail(ctx: CallContext, zone: string, instance: strin
 export const findChange = (plan: Plan, kind: Change['kind'], name?: string) =>
   plan.changes.find((change) => change.kind === kind && (name === undefined || change.name === name));
 
-const firewallBody = (firewall: DesiredFirewall): Firewall => ({
-  name: firewall.name,
-  network: firewall.network,
-  direction: 'INGRESS',
-  priority: firewall.priority,
-  sourceRanges: firewall.sourceRanges,
-  sourceTags: firewall.sourceTags ?? [],
-  destinationRanges: firewall.destinationRanges ?? [],
-  targetTags: firewall.targetTags,
-  allowed: firewall.allowed,
-  description: firewall.description,
-  disabled: false,
-});
-
-/** Applies the plan's firewall changes; a rule this run creates is deleted again if the run is rolled back. */
-export async function applyFirewallChanges(
-  ctx: CallContext,
-  plan: Plan,
-  firewalls: DesiredFirewall[],
-  progress: Progress,
-  record: (change: Change) => void,
-  created: CreatedThisRun,
-): Promise<void> {
-  for (const change of plan.changes.filter((candidate) => candidate.kind === 'firewall')) {
-    const want = firewalls.find((firewall) => firewall.name === change.name);
-    if (change.action === 'create' && want !== undefined)
-      await progress.run(`creating firewall rule ${change.name}`, () => insertFirewall(ctx, firewallBody(want)));
-    else if (change.action === 'update' && want !== undefined)
-      await progress.run(`updating firewall rule ${change.name}`, () => patchFirewall(ctx, change.name, firewallBody(want)));
-    else if (change.action === 'replace' && want !== undefined) {
-      await progress.run(`replacing firewall rule ${change.name}`, async () => {
-        await deleteFirewall(ctx, change.name);
-        await insertFirewall(ctx, firewallBody(want));
-      });
-    } else if (change.action === 'delete')
-      await progress.run(`deleting firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-    else continue;
-    record(change);
-    if (change.action === 'create') created.add(`firewall rule ${change.name}`, () => deleteFirewall(ctx, change.name));
-  }
-}
+/** findChange typed by its kind, so that what the kind carries is there to read. */
+export const findChangeOf = <K extends Change['kind']>(plan: Plan, kind: K, name: string) =>
+  plan.changes.find((change): change is ChangeOf<K> => change.kind === kind && change.name === name);
 
 /** A static external IP, as the NAT VMs of every mode use. */
 export const externalAddress = (want: {
@@ -123,41 +82,6 @@ export async function reserveAddress(
 ): Promise<void> {
   await progress.run(label, () => insertAddress(ctx, region, body));
   created.add(`address ${body.name}`, () => deleteAddress(ctx, region, body.name));
-}
-
-/** How to delete one kind of resource: the progress line, and the call. */
-export interface Deleter {
-  describe: (name: string) => string;
-  remove: (name: string) => Promise<unknown>;
-}
-
-/** The kinds both modes own: the route, a standalone NAT VM, firewall rules and reserved addresses. */
-export function commonDeleters(ctx: CallContext, region: string, instanceZone: string): Partial<Record<Change['kind'], Deleter>> {
-  return {
-    route: { describe: (name) => `deleting route ${name}`, remove: (name) => deleteRoute(ctx, name) },
-    instance: {
-      describe: (name) => `deleting instance ${name} in ${instanceZone}`,
-      remove: (name) => deleteInstance(ctx, instanceZone, name),
-    },
-    firewall: { describe: (name) => `deleting firewall rule ${name}`, remove: (name) => deleteFirewall(ctx, name) },
-    address: { describe: (name) => `releasing address ${name}`, remove: (name) => deleteAddress(ctx, region, name) },
-  };
-}
-
-/** Deletes in plan order (the planner puts dependents first); a kind without a deleter is not ours to delete. */
-export async function applyDeletions(
-  plan: Plan,
-  progress: Progress,
-  deleters: Partial<Record<Change['kind'], Deleter>>,
-): Promise<{ kind: string; name: string; action: string }[]> {
-  const applied: { kind: string; name: string; action: string }[] = [];
-  for (const change of plan.changes) {
-    const deleter = deleters[change.kind];
-    if (change.action !== 'delete' || deleter === undefined) continue;
-    await progress.run(deleter.describe(change.name), () => deleter.remove(change.name));
-    applied.push({ kind: change.kind, name: change.name, action: 'delete' });
-  }
-  return applied;
 }
 
 /**

@@ -3,13 +3,11 @@ import { realClock, type Clock } from '../common/clock.js';
 import { exitCode, UsageError } from '../common/errors.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { connectCompute, type ComputeClients } from './gcp/client.js';
-import { regionZones } from './gateway.js';
-import { hasHaResources, observeHa } from './ha/gateway.js';
+import { readGateway } from './found.js';
 import { haMode } from './ha/mode.js';
-import { hasStatefulResources, observeStateful } from './ha/stateful.js';
 import { statefulMode } from './ha/stateful-mode.js';
 import { HelpRequested, parseOptions, USAGE, type Command, type Options } from './options.js';
-import type { Found, Io, Run } from './pipeline.js';
+import type { Io, Mode, Run } from './pipeline.js';
 import { Progress } from './progress.js';
 import { singleMode } from './single/mode.js';
 
@@ -28,18 +26,13 @@ function callContext(clients: ComputeClients, options: Options, progress: Progre
   };
 }
 
-/** status and destroy: HA resources of this gateway mean HA mode, anything else is single mode's to report. */
-async function findGateway(run: Run, command: 'status' | 'destroy'): Promise<Found> {
-  const { options, ctx, progress } = run;
-  const zones = await regionZones(ctx, options.region);
-  const read = async () => {
-    const [ha, stateful] = await Promise.all([
-      observeHa(ctx, options.name, options.region, zones),
-      observeStateful(ctx, options.name, options.region),
-    ]);
-    return { ...ha, stateful };
-  };
-  return { zones, ha: await (command === 'destroy' ? progress.run(`reading gateway ${options.name}`, read) : read()) };
+// Most specific first: a stateful gateway is also an HA one, and single mode takes whatever is left.
+const MODES: Mode[] = [statefulMode, haMode, singleMode];
+
+function pick(test: (mode: Mode) => boolean): Mode {
+  const mode = MODES.find(test);
+  if (mode === undefined) throw new UsageError('no gateway mode fits these options');
+  return mode;
 }
 
 /** What a run needs from outside besides its streams; tests pass a fake clock and clients shared across runs. */
@@ -68,12 +61,11 @@ export async function runProvisionCommand(command: Command, argv: string[], io: 
     const run: Run = { options, io, ctx, progress };
     switch (command) {
       case 'provision':
-        return await (options.stateful ? statefulMode : options.ha ? haMode : singleMode).provision(run);
+        return await pick((mode) => mode.chosenBy(options)).provision(run);
       case 'status':
       case 'destroy': {
-        const found = await findGateway(run, command);
-        const mode = hasStatefulResources(found.ha) ? statefulMode : hasHaResources(found.ha, options.name) ? haMode : singleMode;
-        return await mode[command](run, found);
+        const found = await readGateway(ctx, options.name, options.region, command === 'destroy' ? progress : undefined);
+        return await pick((mode) => mode.runs(found, options.name))[command](run, found);
       }
       default:
         throw new UsageError(`unknown command ${String(command)}`);

@@ -160,20 +160,37 @@ export async function observe(ctx: CallContext, target: ObserveTarget): Promise<
     Promise.all(target.zones.map((zone) => getInstance(ctx, zone, names.instance))),
     getRoute(ctx, names.route),
   ]);
-  const found = instances.filter((instance): instance is Instance => instance !== undefined);
+  return observedSingle(names, {
+    address,
+    firewalls: Object.fromEntries(
+      firewallNames.map((name, index) => [name, firewalls[index] === undefined ? undefined : observeFirewall(firewalls[index]!)]),
+    ),
+    instances,
+    route,
+  });
+}
+
+/** What single mode reads, as the API returned it: by observe() itself, or by the reader status and destroy share. */
+export interface SingleReads {
+  address: Address | undefined;
+  /** By name: the three rules single mode may own. */
+  firewalls: Record<string, ObservedFirewall | undefined>;
+  /** The NAT VM's name looked up in each zone of the region. */
+  instances: (Instance | undefined)[];
+  route: Route | undefined;
+}
+
+export function observedSingle(names: ResourceNames, reads: SingleReads): Observed {
+  const found = reads.instances.filter((instance): instance is Instance => instance !== undefined);
   if (found.length > 1) {
     throw new ProvisionError(
       `instance '${names.instance}' exists in several zones (${found.map((instance) => lastSegment(instance.zone)).join(', ')}); delete the extra one`,
     );
   }
-  const observed: Observed = {
-    firewalls: Object.fromEntries(
-      firewallNames.map((name, index) => [name, firewalls[index] === undefined ? undefined : observeFirewall(firewalls[index]!)]),
-    ),
-  };
-  if (address !== undefined) observed.address = observeAddress(address);
+  const observed: Observed = { firewalls: reads.firewalls };
+  if (reads.address !== undefined) observed.address = observeAddress(reads.address);
   if (found[0] !== undefined) observed.instance = observeInstance(found[0]);
-  if (route !== undefined) observed.route = observeRoute(route);
+  if (reads.route !== undefined) observed.route = observeRoute(reads.route);
   return observed;
 }
 
@@ -217,9 +234,23 @@ export interface DesiredInputs {
   zone: string;
   /** Agent bundle and startup script metadata (natgw-agent-*, startup-script). */
   payload: Record<string, string>;
+  /**
+   * Who the health-check rule lets in and why, for a mode whose load balancers check more than /healthz: a mode that
+   * builds on this one says so here rather than rewriting the rule it finds by name.
+   */
+  healthRule?: HealthRule;
 }
 
-export function desiredState({ options, discovery, zone, payload }: DesiredInputs): { desired: Desired; agentConfig: AgentConfigInput } {
+export interface HealthRule {
+  /** After the ownership marker. */
+  description: string;
+  extraSourceRanges: string[];
+}
+
+export function desiredState({ options, discovery, zone, payload, healthRule }: DesiredInputs): {
+  desired: Desired;
+  agentConfig: AgentConfigInput;
+} {
   const names = resourceNames(options.name);
   const where = `network '${options.network}' in ${options.region}`;
   const sourceRanges = [...resolveSourceRanges(options.subnets, subnetInfo(discovery.subnets), where)];
@@ -244,11 +275,11 @@ export function desiredState({ options, discovery, zone, payload }: DesiredInput
     {
       name: names.firewallHealth,
       network: networkLink,
-      sourceRanges: HEALTH_CHECK_RANGES,
+      sourceRanges: [...HEALTH_CHECK_RANGES, ...(healthRule?.extraSourceRanges ?? [])],
       targetTags: [names.vmTag],
       allowed: [{ IPProtocol: 'tcp', ports: [String(agentPort(agentConfig))] }],
       priority: 1000,
-      description: `${marker} Google health checks may reach the natgw agent's /healthz`,
+      description: `${marker} ${healthRule?.description ?? "Google health checks may reach the natgw agent's /healthz"}`,
     },
   ];
   if (options.iapSsh) {

@@ -124,6 +124,18 @@ export interface DesiredInstance {
   metadata: Record<string, string>;
 }
 
+/** An HTTP health check on the agent's port (HA's load balancer and autohealing checks). */
+export interface DesiredHealthCheck {
+  name: string;
+  port: number;
+  description: string;
+  checkIntervalSec: number;
+  timeoutSec: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  requestPath: string;
+}
+
 export interface DesiredRoute {
   name: string;
   network: string;

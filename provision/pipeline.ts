@@ -7,12 +7,15 @@ import { UsageError } from '../common/errors.js';
 import { bundleMetadata, loadAgentBundle, repoFile, startupScript } from './agent-bundle.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { discover, type Discovery } from './gateway.js';
-import type { ObservedHa } from './ha/gateway.js';
+import type { Found } from './found.js';
+
+export type { Found } from './found.js';
 import type { ImageFamily } from './model.js';
 import type { Options } from './options.js';
 import type { Change, Plan } from './plan.js';
 import type { Output, Progress } from './progress.js';
 import { preflight, readMachineType, type PreflightReport, type QuotaNeeds } from './preflight.js';
+import { printPreflight } from './report.js';
 
 export interface Io {
   stdout: Output;
@@ -29,14 +32,15 @@ export interface Run {
   progress: Progress;
 }
 
-/** What status and destroy read before they know the mode: the region's zones and whatever HA resources exist. */
-export interface Found {
-  zones: string[];
-  ha: ObservedHa;
-}
-
-/** One provisioning mode: provision (observe → desired → plan → preflight → confirm → apply → health), status, destroy. */
+/**
+ * One provisioning mode: provision (observe → desired → plan → preflight → confirm → apply → health), status, destroy.
+ * The CLI holds a list of modes and asks each whether it is the one: it knows none of them by name.
+ */
 export interface Mode {
+  /** Whether `provision` with these options builds this mode's gateway. */
+  chosenBy(options: Options): boolean;
+  /** Whether what status and destroy found is this mode's gateway (asked most specific mode first). */
+  runs(found: Found, gateway: string): boolean;
   provision(run: Run): Promise<number>;
   status(run: Run, found: Found): Promise<number>;
   destroy(run: Run, found: Found): Promise<number>;
@@ -113,6 +117,57 @@ export async function planAndPreflight<Observed, Zones extends string[], Built e
     }),
   );
   return { ...built, payload, discovery, observed, zones, checks };
+}
+
+/**
+ * What a mode supplies to `provision` besides its plan steps; provisionWith() runs them in the one order every mode
+ * shares: plan and preflight, report (text or JSON), dry run or up to date, consent to disruption, apply, result.
+ */
+export interface Provisioning<Observed, Zones extends string[], Built extends { plan: Plan }, Result> {
+  steps: PlanSteps<Observed, Zones, Built>;
+  /** The gcloud commands equivalent to the plan. */
+  gcloud(planned: Planned<Observed, Zones> & Built): string[];
+  /** The facts of the run as --json prints them (the result is added once there is one). */
+  summary(planned: Planned<Observed, Zones> & Built, commands: string[]): object;
+  /** In text mode: what stdout says before the plan is acted on (plan table included), and notes for stderr. */
+  intro(planned: Planned<Observed, Zones> & Built): { stdout: string; stderr: string[] };
+  upToDate(planned: Planned<Observed, Zones> & Built, summary: object): Outcome;
+  /** Changes that cut traffic, and how to ask about them. */
+  disruption(plan: Plan): { changes: Change[]; texts: (what: string) => { refusal: string; question: string } };
+  apply(planned: Planned<Observed, Zones> & Built): Promise<Result>;
+  done(planned: Planned<Observed, Zones> & Built, result: Result, summary: object): Outcome;
+}
+
+/** A run's last word, in either output format. */
+export interface Outcome {
+  json: object;
+  text: string;
+}
+
+export async function provisionWith<Observed, Zones extends string[], Built extends { plan: Plan }, Result>(
+  run: Run,
+  mode: Provisioning<Observed, Zones, Built, Result>,
+): Promise<number> {
+  const { options, io } = run;
+  const planned = await planAndPreflight(run, mode.steps);
+  const commands = mode.gcloud(planned);
+  const summary = mode.summary(planned, commands);
+  const tell = (outcome: Outcome) => io.stdout.write(options.json ? `${JSON.stringify(outcome.json, null, 2)}\n` : outcome.text);
+  if (!options.json) {
+    const intro = mode.intro(planned);
+    io.stdout.write(intro.stdout);
+    for (const line of intro.stderr) io.stderr.write(`${line}\n`);
+  }
+  printPreflight(options, io, planned.checks);
+  if (endsBeforeApply(options, io, planned.plan, summary, commands, planned.checks)) return 0;
+  if (planned.plan.upToDate) {
+    tell(mode.upToDate(planned, summary));
+    return 0;
+  }
+  const { changes, texts } = mode.disruption(planned.plan);
+  if (!(await acceptDisruption(options, io, changes, texts))) return 1;
+  tell(mode.done(planned, await mode.apply(planned), summary));
+  return 0;
 }
 
 export const findCreate = (plan: Plan, kind: Change['kind']) =>

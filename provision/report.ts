@@ -1,10 +1,10 @@
 // The one reporter of both modes: the plan table, route warnings and preflight notes, as text for people; the same
 // facts go out as JSON by the commands.
-import type { Io } from './pipeline.js';
 import { NEXT_HOP_DOWN } from './model.js';
 import type { Options } from './options.js';
 import type { Change, Plan } from './plan.js';
 import type { PreflightReport } from './preflight.js';
+import type { Output } from './progress.js';
 
 /** GCE's own words on a route that sends nowhere; NEXT_HOP_* ones mean clients have no egress through it. */
 export const routeWarningLines = (warnings: { code: string; message: string }[]) =>
@@ -38,7 +38,7 @@ export function renderPlan(plan: Plan): string {
 }
 
 /** Warnings and notes on stderr (not in --json mode: they are in the JSON). */
-export function printPreflight(options: Options, io: Io, report: PreflightReport): void {
+export function printPreflight(options: Options, io: { stderr: Output }, report: PreflightReport): void {
   if (options.json) return;
   for (const warning of report.warnings) io.stderr.write(`warning: ${warning}\n`);
   for (const note of report.notes) io.stderr.write(`note: ${note}\n`);

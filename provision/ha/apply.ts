@@ -1,11 +1,9 @@
 // The HA executor. Up: addresses, firewalls, health checks, template, MIG, VMs (each with its reserved IP), backend
 // service, forwarding rule, then — only once a backend is healthy — the route. Down: the reverse dependency order.
 import {
-  applyDeletions,
-  applyFirewallChanges,
-  commonDeleters,
   externalAddress,
   findChange,
+  findChangeOf,
   pollUntil,
   reserveAddress,
   rollBackOnRefusal,
@@ -13,9 +11,13 @@ import {
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
+import { applyFirewallChanges } from '../kinds/firewall.js';
+import { applyHealthCheckChange } from '../kinds/health-check.js';
+import { applyTemplateChange } from '../kinds/template.js';
+import { applyBackendServiceChange } from '../kinds/backend-service.js';
+import type { Where } from '../kinds/index.js';
 import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
-import { deleteHealthCheck, insertHealthCheck, patchHealthCheck, type HealthCheck } from '../gcp/health-checks.js';
 import {
   createMigInstances,
   deleteMig,
@@ -30,20 +32,17 @@ import {
   type ManagedInstance,
 } from '../gcp/instance-groups.js';
 import {
-  deleteBackendService,
   deleteForwardingRule,
   getBackendHealth,
-  insertBackendService,
   insertForwardingRule,
-  patchBackendService,
   type ForwardingRule,
   type HealthStatus,
 } from '../gcp/load-balancing.js';
 import { deleteRoute, insertRoute } from '../gcp/routes.js';
-import { deleteInstanceTemplate, insertInstanceTemplate } from '../gcp/templates.js';
-import { configAddress, haNames, type DesiredHa, type DesiredHealthCheck, type ObservedHa } from './gateway.js';
+import { deleteInstanceTemplate } from '../gcp/templates.js';
+import { configAddress, haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import { lastSegment } from '../model.js';
-import type { Change, Plan } from '../plan.js';
+import { isVmCreate, type Change, type Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
 
 export interface HaApplyResult {
@@ -51,17 +50,6 @@ export interface HaApplyResult {
   healthy: string[];
   applied: { kind: string; name: string; action: string }[];
 }
-
-export const healthCheckBody = (check: DesiredHealthCheck): HealthCheck => ({
-  name: check.name,
-  description: check.description,
-  type: 'HTTP',
-  checkIntervalSec: check.checkIntervalSec,
-  timeoutSec: check.timeoutSec,
-  healthyThreshold: check.healthyThreshold,
-  unhealthyThreshold: check.unhealthyThreshold,
-  httpHealthCheck: { port: check.port, requestPath: check.requestPath, portSpecification: 'USE_FIXED_PORT', proxyHeader: 'NONE' },
-});
 
 /** What the health waits look at: one backend service, its instance groups, and the groups' MIGs (for serial tails). */
 export interface BackendTarget {
@@ -310,30 +298,10 @@ export async function applyChecksAndTemplate(
   created: CreatedThisRun,
 ): Promise<void> {
   const { region } = desired;
-  for (const want of [desired.healthChecks.traffic, desired.healthChecks.autoheal]) {
-    const change = findChange(plan, 'healthCheck', want.name);
-    if (change?.action === 'create') {
-      await progress.run(`creating health check ${want.name} (${want.requestPath} every ${want.checkIntervalSec}s)`, () =>
-        insertHealthCheck(ctx, region, healthCheckBody(want)),
-      );
-      created.add(`health check ${want.name}`, () => deleteHealthCheck(ctx, region, want.name));
-    } else if (change?.action === 'update')
-      await progress.run(`updating health check ${want.name}`, () => patchHealthCheck(ctx, region, want.name, healthCheckBody(want)));
-    else continue;
-    record(change);
-  }
+  for (const change of plan.changes)
+    if (change.kind === 'healthCheck') await applyHealthCheckChange(ctx, region, change, progress, record, created);
   const templateChange = findChange(plan, 'template', desired.template.name);
-  if (templateChange?.action === 'create') {
-    await progress.run(`creating instance template ${desired.template.name} (${desired.template.machineType})`, () =>
-      insertInstanceTemplate(ctx, {
-        name: desired.template.name,
-        description: desired.template.description,
-        properties: desired.template.properties,
-      }),
-    );
-    created.add(`instance template ${desired.template.name}`, () => deleteInstanceTemplate(ctx, desired.template.name));
-    record(templateChange);
-  }
+  if (templateChange?.kind === 'template') await applyTemplateChange(ctx, templateChange, progress, record, created);
 }
 
 /** A group created (empty: VMs come with createInstances) or patched (template, policies; never its zones). */
@@ -354,28 +322,6 @@ export async function applyMig(
   } else if (change?.action === 'update') {
     const { name: _name, targetSize: _size, distributionPolicy: _zones, baseInstanceName: _base, ...patch } = want;
     await progress.run(`updating managed instance group ${want.name}`, () => patchMig(ctx, region, want.name, patch));
-    record(change);
-  }
-}
-
-export async function applyBackendService(
-  ctx: CallContext,
-  region: string,
-  want: DesiredHa['backendService'],
-  plan: Plan,
-  progress: Progress,
-  record: Record,
-  what: string,
-  created: CreatedThisRun,
-): Promise<void> {
-  const change = findChange(plan, 'backendService', want.name);
-  if (change?.action === 'create') {
-    await progress.run(`creating backend service ${want.name} (${what})`, () => insertBackendService(ctx, region, want));
-    created.add(`backend service ${want.name}`, () => deleteBackendService(ctx, region, want.name));
-    record(change);
-  } else if (change?.action === 'update') {
-    const { name: _name, loadBalancingScheme: _scheme, protocol: _protocol, ...patch } = want;
-    await progress.run(`updating backend service ${want.name}`, () => patchBackendService(ctx, region, want.name, patch));
     record(change);
   }
 }
@@ -483,7 +429,7 @@ async function applyHaSteps(
   }
 
   // ---- firewalls ----
-  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, record, created);
+  await applyFirewallChanges(ctx, plan, progress, record, created);
 
   await applyChecksAndTemplate(ctx, desired, plan, progress, record, created);
 
@@ -530,12 +476,10 @@ async function applyHaSteps(
       await progress.run(`deleting stateful configs of ${left.join(', ')}`, () => deletePerInstanceConfigs(ctx, region, names.mig, left));
     removed.forEach(record);
   }
-  const creates = all(plan, 'vm', 'create');
+  const creates = plan.changes.filter(isVmCreate);
   if (creates.length > 0) {
     const configs = creates.map((change) => {
-      const address = desired.addresses.find(
-        (candidate) => candidate.vm === change.name || change.note === `NAT IP from ${candidate.name}`,
-      )!;
+      const address = desired.addresses.find((candidate) => candidate.name === change.payload.address)!;
       return {
         name: change.name,
         preservedState: {
@@ -568,11 +512,10 @@ async function applyHaSteps(
   }
 
   // ---- backend service and forwarding rule ----
-  await applyBackendService(
+  await applyBackendServiceChange(
     ctx,
     region,
-    desired.backendService,
-    plan,
+    findChangeOf(plan, 'backendService', desired.backendService.name),
     progress,
     record,
     `INTERNAL, health check ${desired.healthChecks.traffic.name}`,
@@ -625,28 +568,18 @@ async function applyHaSteps(
   };
 }
 
-export function applyDestroyHa(
-  ctx: CallContext,
-  region: string,
-  observed: ObservedHa,
-  plan: Plan,
-  progress: Progress,
-): Promise<HaApplyResult['applied']> {
-  return applyDeletions(plan, progress, {
-    ...commonDeleters(ctx, region, lastSegment(observed.singleInstance?.zone)),
-    forwardingRule: { describe: (name) => `deleting forwarding rule ${name}`, remove: (name) => deleteForwardingRule(ctx, region, name) },
-    backendService: { describe: (name) => `deleting backend service ${name}`, remove: (name) => deleteBackendService(ctx, region, name) },
-    mig: {
-      describe: (name) => {
-        const member = (['a', 'b'] as const).find((key) => observed.stateful?.members[key].mig?.name === name);
-        const vms = member === undefined ? observed.vms : (observed.stateful?.members[member].vms ?? []);
-        return `deleting managed instance group ${name} and its ${vms.length} VMs`;
-      },
-      remove: (name) => deleteMig(ctx, region, name),
+/** Where destroy finds an HA gateway's resources: its group VMs counted per group, a single-mode leftover's zone. */
+export function haWhere(ctx: CallContext, region: string, observed: ObservedHa): Where {
+  return {
+    ctx,
+    project: ctx.project,
+    region,
+    instanceZone: lastSegment(observed.singleInstance?.zone),
+    vmsOf: (name) => {
+      const member = (['a', 'b'] as const).find((key) => observed.stateful?.members[key].mig?.name === name);
+      return (member === undefined ? observed.vms : (observed.stateful?.members[member].vms ?? [])).length;
     },
-    healthCheck: { describe: (name) => `deleting health check ${name}`, remove: (name) => deleteHealthCheck(ctx, region, name) },
-    template: { describe: (name) => `deleting instance template ${name}`, remove: (name) => deleteInstanceTemplate(ctx, name) },
-  });
+  };
 }
 
 /** For `status`: the addresses' IPs by VM name, from the stateful configs. */

@@ -23,7 +23,7 @@ import { getInstance, type Instance } from '../gcp/instances.js';
 import { getBackendService, getForwardingRule, type BackendService, type ForwardingRule } from '../gcp/load-balancing.js';
 import { getRoute, type Route } from '../gcp/routes.js';
 import { listInstanceTemplates, type InstanceTemplate } from '../gcp/templates.js';
-import { agentPort, desiredState, observeAddress, observeFirewall, type Discovery } from '../gateway.js';
+import { agentPort, desiredState, observeAddress, observeFirewall, type Discovery, type HealthRule } from '../gateway.js';
 import {
   labelsFor,
   lastSegment,
@@ -33,7 +33,7 @@ import {
   resourceNames,
   shortLink,
   type DesiredFirewall,
-  type ImageFamily,
+  type DesiredHealthCheck,
   type ObservedAddress,
   type ObservedFirewall,
   type ResourceNames,
@@ -41,7 +41,10 @@ import {
 import type { Options } from '../options.js';
 import { TRAFFIC_CHECK, type CheckTiming } from './checks.js';
 import { observedVms, statefulNames, type ObservedStateful, type ObservedVm } from './members.js';
-import { diffField, planFirewalls, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
+import { planFirewalls } from '../kinds/firewall.js';
+import { planStaleTemplates, planTemplate, type DesiredTemplate } from '../kinds/template.js';
+import { planBackendService } from '../kinds/backend-service.js';
+import { diffField, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 import { METADATA } from '../../common/protocol.js';
 
 // ---- timing: the numbers docs/ha.md explains ----
@@ -98,11 +101,7 @@ export function vmNameFor(gateway: string, addressName: string): string {
 
 // ---- desired ----
 
-export interface DesiredHealthCheck extends CheckTiming {
-  name: string;
-  port: number;
-  description: string;
-}
+export type { DesiredHealthCheck } from '../model.js';
 
 export interface DesiredHa {
   gateway: string;
@@ -117,16 +116,7 @@ export interface DesiredHa {
   addresses: { name: string; vm: string; labels: Record<string, string>; description: string }[];
   firewalls: DesiredFirewall[];
   healthChecks: { traffic: DesiredHealthCheck; autoheal: DesiredHealthCheck };
-  template: {
-    name: string;
-    properties: NonNullable<InstanceTemplate['properties']>;
-    description: string;
-    machineType: string;
-    image: ImageFamily;
-    bootDiskType: string;
-    bootDiskGb: number;
-    metadata: Record<string, string>;
-  };
+  template: DesiredTemplate;
   mig: InstanceGroupManager & { name: string };
   /** projects/P/regions/R/instanceGroups/MIG: known before the MIG exists. */
   instanceGroup: string;
@@ -144,9 +134,22 @@ export interface DesiredHaInputs {
   trafficCheck?: CheckTiming;
   /** Agent config keys added after the base config was validated (stateful HA's `stateful` section). */
   agentSection?: Record<string, unknown>;
+  /** For a mode built on HA whose load balancers check more (stateful HA's external one). */
+  healthRule?: HealthRule;
+  /** For a mode built on HA whose internal load balancer has other backends and a failover policy (stateful HA). */
+  loadBalancer?: Pick<BackendService, 'backends' | 'failoverPolicy' | 'connectionTrackingPolicy'> & { description: string };
 }
 
-export function desiredHa({ options, discovery, zones, payload, trafficCheck = TRAFFIC_CHECK, agentSection }: DesiredHaInputs): {
+export function desiredHa({
+  options,
+  discovery,
+  zones,
+  payload,
+  trafficCheck = TRAFFIC_CHECK,
+  agentSection,
+  healthRule = { description: "Google health checks may reach the natgw agent's /healthz and /livez", extraSourceRanges: [] },
+  loadBalancer,
+}: DesiredHaInputs): {
   desired: DesiredHa;
   agentConfig: AgentConfigInput;
 } {
@@ -157,7 +160,13 @@ export function desiredHa({ options, discovery, zones, payload, trafficCheck = T
     ...options,
     agent: { ...options.agent, deploymentMode: 'ha', drainSeconds: Math.max(given, drainSeconds) } as Options['agent'],
   };
-  const { desired: single, agentConfig: baseConfig } = desiredState({ options: haOptions, discovery, zone: zones[0]!, payload });
+  const { desired: single, agentConfig: baseConfig } = desiredState({
+    options: haOptions,
+    discovery,
+    zone: zones[0]!,
+    payload,
+    healthRule,
+  });
   const agentConfig = { ...baseConfig, ...agentSection } as AgentConfigInput;
   if (agentSection !== undefined) single.instance.metadata[METADATA.config] = JSON.stringify(agentConfig);
   const names = haNames(options.name);
@@ -167,11 +176,7 @@ export function desiredHa({ options, discovery, zones, payload, trafficCheck = T
   const port = agentPort(agentConfig);
   const regional = (collection: string, name: string) => `projects/${project}/regions/${region}/${collection}/${name}`;
 
-  const firewalls = single.firewalls.map((firewall) =>
-    firewall.name === names.firewallHealth
-      ? { ...firewall, description: `${marker} Google health checks may reach the natgw agent's /healthz and /livez` }
-      : firewall,
-  );
+  const firewalls = single.firewalls;
   const vm = single.instance;
   const properties: NonNullable<InstanceTemplate['properties']> = {
     description: `natgw NAT gateway ${options.name} (HA)`,
@@ -284,6 +289,7 @@ export function desiredHa({ options, discovery, zones, payload, trafficCheck = T
       backends: [{ group: instanceGroup, balancingMode: 'CONNECTION' }],
       sessionAffinity: 'NONE',
       connectionDraining: { drainingTimeoutSec: Math.max(given, drainSeconds) },
+      ...loadBalancer,
     },
     forwardingRule: {
       name: names.forwardingRule,
@@ -331,6 +337,8 @@ export interface ObservedHa {
   stateful?: ObservedStateful;
   /** Single-mode leftovers: switching modes is refused while they exist. */
   singleInstance?: Instance;
+  /** The single-mode VM's name as found in each zone: more than one is an error single mode's status reports. */
+  singleInstances?: (Instance | undefined)[];
   singleAddress?: Address;
 }
 
@@ -378,6 +386,7 @@ export async function observeHa(ctx: CallContext, gateway: string, region: strin
   if (route !== undefined) observed.route = route;
   const single = singles.find((instance) => instance !== undefined);
   if (single !== undefined) observed.singleInstance = single;
+  if (single !== undefined) observed.singleInstances = singles;
   const singleAddress = addresses.find((address) => address.name === names.address);
   if (singleAddress !== undefined) observed.singleAddress = singleAddress;
   return observed;
@@ -483,41 +492,15 @@ export function planHealthChecks(
         action: 'create',
         diffs: [],
         note: `${want.requestPath} every ${want.checkIntervalSec}s`,
+        want,
       });
     else if (!mine(gateway, have.description))
       conflict('healthCheck', want.name, "a health check with this name exists but is not marked as this gateway's; pick another --name");
     else {
       const diffs = diffCheck(have, want);
-      changes.push({ kind: 'healthCheck', name: want.name, action: diffs.length > 0 ? 'update' : 'unchanged', diffs });
+      if (diffs.length > 0) changes.push({ kind: 'healthCheck', name: want.name, action: 'update', diffs, want });
+      else changes.push({ kind: 'healthCheck', name: want.name, action: 'unchanged', diffs });
     }
-  }
-}
-
-export function planTemplate(
-  gateway: string,
-  want: DesiredHa['template'],
-  observed: ObservedHa,
-  changes: Change[],
-  conflict: Conflict,
-): void {
-  const have = observed.templates.find((template) => template.name === want.name);
-  if (have === undefined) changes.push({ kind: 'template', name: want.name, action: 'create', diffs: [] });
-  else if (!mine(gateway, have.description))
-    conflict('template', want.name, "an instance template with this name exists but is not marked as this gateway's");
-  else changes.push({ kind: 'template', name: want.name, action: 'unchanged', diffs: [] });
-}
-
-/** Templates of ours other than the wanted one: deleted at the end of the run, once no group uses them. */
-export function planStaleTemplates(gateway: string, wanted: string, observed: ObservedHa, changes: Change[]): void {
-  for (const template of observed.templates) {
-    if (template.name === wanted || !mine(gateway, template.description)) continue;
-    changes.push({
-      kind: 'template',
-      name: template.name ?? '',
-      action: 'delete',
-      diffs: [],
-      note: 'superseded; deleted once no VM group uses it',
-    });
   }
 }
 
@@ -556,60 +539,6 @@ export function planMig(
     ...(templateChanges ? { note: 'new template: VMs are replaced one at a time, each drained first' } : {}),
   });
   return templateChanges;
-}
-
-const failoverText = (service: BackendService) =>
-  setText((service.backends ?? []).map((backend) => `${shortLink(backend.group)}${backend.failover === true ? ' (failover)' : ''}`));
-
-export function planBackendService(
-  gateway: string,
-  want: DesiredHa['backendService'],
-  have: BackendService | undefined,
-  changes: Change[],
-  conflict: Conflict,
-): void {
-  if (have === undefined) {
-    changes.push({ kind: 'backendService', name: want.name, action: 'create', diffs: [] });
-    return;
-  }
-  if (!mine(gateway, have.description)) {
-    conflict('backendService', want.name, "a backend service with this name exists but is not marked as this gateway's");
-    return;
-  }
-  const diffs: FieldDiff[] = [];
-  diffField(diffs, 'loadBalancingScheme', String(have.loadBalancingScheme ?? ''), String(want.loadBalancingScheme));
-  diffField(diffs, 'protocol', String(have.protocol ?? ''), String(want.protocol));
-  diffField(diffs, 'healthChecks', setText((have.healthChecks ?? []).map(lastSegment)), setText(want.healthChecks!.map(lastSegment)));
-  diffField(diffs, 'backends', failoverText(have), failoverText(want));
-  diffField(
-    diffs,
-    'connectionDraining.drainingTimeoutSec',
-    String(have.connectionDraining?.drainingTimeoutSec ?? 0),
-    String(want.connectionDraining!.drainingTimeoutSec),
-  );
-  diffField(diffs, 'sessionAffinity', String(have.sessionAffinity ?? 'NONE'), 'NONE');
-  // Only what this gateway sets is compared: --ha leaves failover and connection tracking at GCE's defaults.
-  const wantFailover = want.failoverPolicy;
-  if (wantFailover !== undefined && wantFailover !== null) {
-    for (const key of ['failoverRatio', 'dropTrafficIfUnhealthy', 'disableConnectionDrainOnFailover'] as const)
-      diffField(diffs, `failoverPolicy.${key}`, String(have.failoverPolicy?.[key] ?? '(none)'), String(wantFailover[key]));
-  }
-  const wantPersistence = want.connectionTrackingPolicy?.connectionPersistenceOnUnhealthyBackends;
-  if (wantPersistence !== undefined && wantPersistence !== null)
-    diffField(
-      diffs,
-      'connectionTrackingPolicy.connectionPersistenceOnUnhealthyBackends',
-      String(have.connectionTrackingPolicy?.connectionPersistenceOnUnhealthyBackends ?? 'DEFAULT_FOR_PROTOCOL'),
-      String(wantPersistence),
-    );
-  // Scheme and protocol cannot be patched; the rest can.
-  if (diffs.some((diff) => diff.field === 'loadBalancingScheme' || diff.field === 'protocol'))
-    conflict(
-      'backendService',
-      have.name ?? '',
-      'its load-balancing scheme or protocol differs and cannot be changed in place; destroy and re-provision',
-    );
-  changes.push({ kind: 'backendService', name: want.name, action: diffs.length > 0 ? 'update' : 'unchanged', diffs });
 }
 
 /** Forwarding rules cannot be changed in place. Returns whether the rule is (re)created by this plan. */
@@ -723,7 +652,14 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
     const config = configByAddress.get(want.name);
     const vm = config === undefined ? undefined : vmsByName.get(config.name ?? '');
     if (vm === undefined) {
-      changes.push({ kind: 'vm', name: config?.name ?? want.vm, action: 'create', diffs: [], note: `NAT IP from ${want.name}` });
+      changes.push({
+        kind: 'vm',
+        name: config?.name ?? want.vm,
+        action: 'create',
+        diffs: [],
+        note: `NAT IP from ${want.name}`,
+        payload: { address: want.name },
+      });
     } else if (vm.template !== desired.template.name) {
       changes.push({
         kind: 'vm',

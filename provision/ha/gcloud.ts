@@ -1,9 +1,13 @@
 // The gcloud commands equivalent to an HA plan (--dry-run): reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { addressCreateCommands, labelText, quote } from '../gcloud-shared.js';
+import { firewallCommands } from '../kinds/firewall.js';
+import { healthCheckCommands } from '../kinds/health-check.js';
+import { templateCommands } from '../kinds/template.js';
+import { backendServiceCommands } from '../kinds/backend-service.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
 import { lastSegment } from '../model.js';
-import type { Plan } from '../plan.js';
+import { isVmCreate, type Plan } from '../plan.js';
 
 export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan: Plan): string[] {
   const p = `--project ${quote(desired.project)}`;
@@ -15,13 +19,6 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
   const routeCreate =
     `gcloud compute routes create ${route.name} ${p} --network ${desired.network} --destination-range ${route.destRange} ` +
     `--next-hop-ilb ${desired.forwardingRule.name} --next-hop-ilb-region ${desired.region} --tags ${route.tags.join(',')} --priority ${route.priority} --description ${quote(route.description)}`;
-  const checkCommand = (verb: 'create' | 'update', name: string) => {
-    const check = [desired.healthChecks.traffic, desired.healthChecks.autoheal].find((candidate) => candidate.name === name)!;
-    return (
-      `gcloud compute health-checks ${verb} http ${name} ${p} ${r} --port ${check.port} --request-path ${quote(check.requestPath)} --check-interval ${check.checkIntervalSec}s ` +
-      `--timeout ${check.timeoutSec}s --healthy-threshold ${check.healthyThreshold} --unhealthy-threshold ${check.unhealthyThreshold}${verb === 'create' ? ` --description ${quote(check.description)}` : ''}`
-    );
-  };
   const mig = desired.mig;
   const policy = mig.updatePolicy!;
   const createForwardingRule =
@@ -41,27 +38,15 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
       case 'firewall:update':
       case 'firewall:replace':
       case 'firewall:delete':
-        commands.push(...firewallCommands(change, desired.firewalls, desired.network, p));
+        if (change.kind === 'firewall') commands.push(...firewallCommands(change, p));
         break;
       case 'healthCheck:create':
-        commands.push(checkCommand('create', change.name));
-        break;
       case 'healthCheck:update':
-        commands.push(checkCommand('update', change.name));
+        if (change.kind === 'healthCheck') commands.push(...healthCheckCommands(change, p, r));
         break;
-      case 'template:create': {
-        const { files, plain } = metadataFlags(template.metadata);
-        commands.push(
-          `gcloud compute instance-templates create ${template.name} ${p} --machine-type ${template.machineType} --image-family ${template.image.family} --image-project ${template.image.project} ` +
-            `--boot-disk-size ${template.bootDiskGb}GB --boot-disk-type ${template.bootDiskType} --subnet ${lastSegment(desired.subnetwork)} --region ${desired.region} --network-tier PREMIUM --can-ip-forward ` +
-            `--tags ${(template.properties.tags?.items ?? []).join(',')} --labels ${labelText(template.properties.labels as Record<string, string>)} ` +
-            `--shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata ${plain} --metadata-from-file ${files} ` +
-            `--description ${quote(template.description)}`,
-        );
-        break;
-      }
+      case 'template:create':
       case 'template:delete':
-        commands.push(`gcloud compute instance-templates delete ${change.name} ${p} --quiet`);
+        if (change.kind === 'template') commands.push(...templateCommands(change, p, desired.region));
         break;
       case 'mig:create':
         commands.push(
@@ -78,9 +63,8 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         if (change.diffs.some((diff) => diff.field !== 'instanceTemplate')) commands.push(migUpdate);
         break;
       case 'vm:create': {
-        const address = desired.addresses.find(
-          (candidate) => candidate.vm === change.name || change.note === `NAT IP from ${candidate.name}`,
-        )!;
+        if (!isVmCreate(change)) break;
+        const address = desired.addresses.find((candidate) => candidate.name === change.payload.address)!;
         commands.push(
           `gcloud compute instance-groups managed create-instance ${mig.name} ${p} ${r} --instance ${change.name} ` +
             `--stateful-external-ip interface-name=nic0,address=projects/${desired.project}/regions/${desired.region}/addresses/${address.name},auto-delete=never`,
@@ -104,18 +88,8 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         commands.push(`gcloud compute addresses delete ${change.name} ${p} ${r} --quiet`);
         break;
       case 'backendService:create':
-        commands.push(
-          `gcloud compute backend-services create ${desired.backendService.name} ${p} ${r} --load-balancing-scheme internal --protocol tcp --network ${desired.network} ` +
-            `--health-checks ${names.healthTraffic} --health-checks-region ${desired.region} --connection-draining-timeout ${String(desired.drainSeconds)}s --description ${quote(String(desired.backendService.description))}`,
-        );
-        commands.push(
-          `gcloud compute backend-services add-backend ${desired.backendService.name} ${p} ${r} --instance-group ${mig.name} --instance-group-region ${desired.region} --balancing-mode connection`,
-        );
-        break;
       case 'backendService:update':
-        commands.push(
-          `gcloud compute backend-services update ${desired.backendService.name} ${p} ${r} --health-checks ${names.healthTraffic} --health-checks-region ${desired.region} --connection-draining-timeout ${String(desired.drainSeconds)}s`,
-        );
+        if (change.kind === 'backendService') commands.push(...backendServiceCommands(change, p, r, desired.region));
         break;
       case 'forwardingRule:replace':
         commands.push(`gcloud compute routes delete ${route.name} ${p} --quiet`);
@@ -141,45 +115,6 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
   return commands;
 }
 
-export function gcloudDestroyHaCommands(project: string, region: string, observed: ObservedHa, plan: Plan): string[] {
-  const p = `--project ${quote(project)}`;
-  const r = `--region ${region}`;
-  const commands: string[] = [];
-  for (const change of plan.changes) {
-    if (change.action !== 'delete') continue;
-    switch (change.kind) {
-      case 'route':
-        commands.push(`gcloud compute routes delete ${change.name} ${p} --quiet`);
-        break;
-      case 'forwardingRule':
-        commands.push(`gcloud compute forwarding-rules delete ${change.name} ${p} ${r} --quiet`);
-        break;
-      case 'backendService':
-        commands.push(`gcloud compute backend-services delete ${change.name} ${p} ${r} --quiet`);
-        break;
-      case 'mig':
-        commands.push(`gcloud compute instance-groups managed delete ${change.name} ${p} ${r} --quiet`);
-        break;
-      case 'instance':
-        commands.push(`gcloud compute instances delete ${change.name} ${p} --zone ${lastSegment(observed.singleInstance?.zone)} --quiet`);
-        break;
-      case 'healthCheck':
-        commands.push(`gcloud compute health-checks delete ${change.name} ${p} ${r} --quiet`);
-        break;
-      case 'template':
-        commands.push(`gcloud compute instance-templates delete ${change.name} ${p} --quiet`);
-        break;
-      case 'firewall':
-        commands.push(`gcloud compute firewall-rules delete ${change.name} ${p} --quiet`);
-        break;
-      case 'address':
-        commands.push(`gcloud compute addresses delete ${change.name} ${p} ${r} --quiet`);
-        break;
-    }
-  }
-  return commands;
-}
-
 /**
  * The gcloud commands of a stateful HA plan: the shared kinds as for --ha, then the addresses, groups, VMs, backend
  * services and rules stateful HA adds. An IP not reserved yet is spelled as the gcloud call that reads it.
@@ -197,23 +132,6 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
         member.syncAddress.name === name ||
         member.vm === name ||
         observed.stateful?.members[member.member].vms.some((vm) => vm.name === name),
-    );
-  const policyFlags =
-    '--failover-ratio=0 --no-drop-traffic-if-unhealthy --no-connection-drain-on-failover --connection-persistence-on-unhealthy-backends=NEVER_PERSIST';
-  const service = (want: DesiredHa['backendService'], verb: 'create' | 'update') => {
-    const external = want.loadBalancingScheme === 'EXTERNAL';
-    const scheme = external
-      ? '--load-balancing-scheme external --protocol UNSPECIFIED'
-      : `--load-balancing-scheme internal --protocol tcp --network ${ha.network}`;
-    return verb === 'create'
-      ? `gcloud compute backend-services create ${want.name} ${p} ${r} ${scheme} --health-checks ${names.healthTraffic} --health-checks-region ${ha.region} ` +
-          `--connection-draining-timeout ${String(ha.drainSeconds)}s ${policyFlags} --description ${quote(String(want.description))}`
-      : `gcloud compute backend-services update ${want.name} ${p} ${r} --health-checks ${names.healthTraffic} --health-checks-region ${ha.region} --connection-draining-timeout ${String(ha.drainSeconds)}s ${policyFlags}`;
-  };
-  const addBackends = (want: DesiredHa['backendService']) =>
-    desired.members.map(
-      (member) =>
-        `gcloud compute backend-services add-backend ${want.name} ${p} ${r} --instance-group ${member.mig.name} --instance-group-region ${ha.region} --balancing-mode connection${member.member === 'b' ? ' --failover' : ''}`,
     );
   const natRule =
     `gcloud compute forwarding-rules create ${desired.natForwardingRule.name} ${p} ${r} --load-balancing-scheme external --ip-protocol=L3_DEFAULT --ports=ALL ` +
@@ -260,14 +178,6 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
         );
         break;
       case 'vm:replace':
-        break;
-      case 'backendService:create': {
-        const want = change.name === desired.nlb.name ? desired.nlb : ha.backendService;
-        commands.push(service(want, 'create'), ...addBackends(want));
-        break;
-      }
-      case 'backendService:update':
-        commands.push(service(change.name === desired.nlb.name ? desired.nlb : ha.backendService, 'update'));
         break;
       case 'forwardingRule:create':
       case 'forwardingRule:replace':

@@ -10,31 +10,27 @@ import {
   AUTOHEAL_INITIAL_DELAY_SEC,
   desiredHa,
   haNames,
+  hasHaResources,
   observeHa,
   planDestroyHa,
   planHa,
+  type DesiredHa,
   type ObservedHa,
 } from './gateway.js';
 import { TRAFFIC_CHECK } from './checks.js';
-import { applyDestroyHa, applyHa, natIpByVm } from './apply.js';
-import { gcloudDestroyHaCommands, gcloudHaCommands } from './gcloud.js';
+import { applyHa, haWhere, natIpByVm, type HaApplyResult } from './apply.js';
+import { gcloudHaCommands } from './gcloud.js';
+import { applyDeletions, gcloudDeleteCommands } from '../kinds/index.js';
 import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, shortLink } from '../model.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import { getMig } from '../gcp/instance-groups.js';
 import { statefulNames } from './members.js';
-import {
-  acceptDisruption,
-  confirmAndDestroy,
-  endsBeforeApply,
-  findCreate,
-  planAndPreflight,
-  type Found,
-  type Mode,
-  type Run,
-} from '../pipeline.js';
+import { confirmAndDestroy, findCreate, provisionWith, type Found, type Mode, type Provisioning, type Run } from '../pipeline.js';
 import type { Options } from '../options.js';
 import { exposureWarnings } from '../preflight.js';
-import { printPreflight, renderPlan, routeWarningLines } from '../report.js';
+import { renderPlan, routeWarningLines } from '../report.js';
+import { changeReport, type Plan } from '../plan.js';
+import type { AgentConfigInput } from '../../agent/config.js';
 import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
 
 export const HA_WARNINGS = [
@@ -50,96 +46,96 @@ export function checkZonesOption(options: Options, discovery: Discovery): void {
   }
 }
 
-async function provision(run: Run): Promise<number> {
-  const { options, io, ctx, progress } = run;
-  const { observed, zones, desired, agentConfig, plan, checks } = await planAndPreflight(run, {
-    checkOptions: (discovery) => checkZonesOption(options, discovery),
-    observe: (discovery) => observeHa(ctx, options.name, options.region, discovery.zones),
-    refuseOtherMode: async () => {
-      const statefulMig = await getMig(ctx, options.region, statefulNames(options.name).mig.a);
-      if (statefulMig !== undefined && ownerFromDescription(statefulMig.description) === options.name)
-        throw new ProvisionError(
-          `gateway ${options.name} runs in stateful HA mode (managed instance group ${statefulMig.name}); switching to HA without --stateful is not done in place: ` +
-            `run 'natgw destroy' for it first (its NAT IP goes away), or keep it and add --stateful`,
-        );
+function provisioning(run: Run) {
+  const { options, ctx, progress } = run;
+  // The NAT IPs already reserved, in address order (null: reserved on apply).
+  const knownIps = ({ desired, observed }: { desired: DesiredHa; observed: ObservedHa }) =>
+    desired.addresses.map((address) => observed.addresses.find((candidate) => candidate.name === address.name)?.address ?? null);
+  const mode: Provisioning<ObservedHa, string[], { desired: DesiredHa; agentConfig: AgentConfigInput; plan: Plan }, HaApplyResult> = {
+    steps: {
+      checkOptions: (discovery) => checkZonesOption(options, discovery),
+      observe: (discovery) => observeHa(ctx, options.name, options.region, discovery.zones),
+      refuseOtherMode: async () => {
+        const statefulMig = await getMig(ctx, options.region, statefulNames(options.name).mig.a);
+        if (statefulMig !== undefined && ownerFromDescription(statefulMig.description) === options.name)
+          throw new ProvisionError(
+            `gateway ${options.name} runs in stateful HA mode (managed instance group ${statefulMig.name}); switching to HA without --stateful is not done in place: ` +
+              `run 'natgw destroy' for it first (its NAT IP goes away), or keep it and add --stateful`,
+          );
+      },
+      // Without --zones: where the group already runs, else the region's first three zones.
+      zones: (discovery, observed) => {
+        const current = (observed.mig?.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
+        return options.zones ?? (current.length > 0 ? current : discovery.zones.slice(0, 3));
+      },
+      build: (observed, { discovery, zones, payload }) => {
+        const { desired, agentConfig } = desiredHa({ options, discovery, zones, payload });
+        checkMetadataBudget(desired.template.metadata);
+        return { desired, agentConfig, plan: planHa(desired, observed) };
+      },
+      preflight: ({ desired, plan }) => ({
+        vm: { ...desired.template, tags: [...(desired.template.properties.tags?.items ?? [])] },
+        needs: { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'vm') },
+      }),
     },
-    // Without --zones: where the group already runs, else the region's first three zones.
-    zones: (discovery, observed) => {
-      const current = (observed.mig?.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
-      return options.zones ?? (current.length > 0 ? current : discovery.zones.slice(0, 3));
+    gcloud: ({ desired, observed, plan }) => gcloudHaCommands(desired, observed, plan),
+    summary: (planned, commands) => {
+      const { zones, desired, agentConfig, checks, plan } = planned;
+      return {
+        command: 'provision',
+        mode: 'ha',
+        dryRun: options.dryRun,
+        project: options.project,
+        region: options.region,
+        network: options.network,
+        gateway: options.name,
+        zones,
+        size: options.size,
+        machineType: options.machineType,
+        image: `${desired.template.image.project}/${desired.template.image.family}`,
+        bootDiskType: desired.template.bootDiskType,
+        clientTag: options.clientTag,
+        sourceRanges: agentConfig.sourceRanges,
+        preflight: checks,
+        natIps: knownIps(planned),
+        healthChecks: { traffic: TRAFFIC_CHECK, autoheal: { ...AUTOHEAL_CHECK, initialDelaySec: AUTOHEAL_INITIAL_DELAY_SEC } },
+        drainSeconds: desired.drainSeconds,
+        upToDate: plan.upToDate,
+        changes: [...plan.conflicts, ...plan.changes].map(changeReport),
+        gcloud: commands,
+        warnings: [...HA_WARNINGS, ...checks.warnings],
+      };
     },
-    build: (observed, { discovery, zones, payload }) => {
-      const { desired, agentConfig } = desiredHa({ options, discovery, zones, payload });
-      checkMetadataBudget(desired.template.metadata);
-      return { desired, agentConfig, plan: planHa(desired, observed) };
-    },
-    preflight: ({ desired, plan }) => ({
-      vm: { ...desired.template, tags: [...(desired.template.properties.tags?.items ?? [])] },
-      needs: { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'vm') },
+    intro: ({ zones, agentConfig, plan }) => ({
+      stdout:
+        `Gateway ${options.name} (HA): project ${options.project}, region ${options.region}, ${options.size} NAT VMs over ${zones.join(', ')}, network ${options.network}\n` +
+        `Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n\nPlan:\n${renderPlan(plan)}\n\n`,
+      stderr: HA_WARNINGS.map((warning) => `note: ${warning}`),
     }),
-  });
-  const commands = gcloudHaCommands(desired, observed, plan);
-  const knownIps = desired.addresses.map(
-    (address) => observed.addresses.find((candidate) => candidate.name === address.name)?.address ?? null,
-  );
-  const summary = {
-    command: 'provision',
-    mode: 'ha',
-    dryRun: options.dryRun,
-    project: options.project,
-    region: options.region,
-    network: options.network,
-    gateway: options.name,
-    zones,
-    size: options.size,
-    machineType: options.machineType,
-    image: `${desired.template.image.project}/${desired.template.image.family}`,
-    bootDiskType: desired.template.bootDiskType,
-    clientTag: options.clientTag,
-    sourceRanges: agentConfig.sourceRanges,
-    preflight: checks,
-    natIps: knownIps,
-    healthChecks: { traffic: TRAFFIC_CHECK, autoheal: { ...AUTOHEAL_CHECK, initialDelaySec: AUTOHEAL_INITIAL_DELAY_SEC } },
-    drainSeconds: desired.drainSeconds,
-    upToDate: plan.upToDate,
-    changes: [...plan.conflicts, ...plan.changes],
-    gcloud: commands,
-    warnings: [...HA_WARNINGS, ...checks.warnings],
-  };
-  if (!options.json) {
-    io.stdout.write(
-      `Gateway ${options.name} (HA): project ${options.project}, region ${options.region}, ${options.size} NAT VMs over ${zones.join(', ')}, network ${options.network}\n`,
-    );
-    io.stdout.write(
-      `Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n\nPlan:\n${renderPlan(plan)}\n\n`,
-    );
-    for (const warning of HA_WARNINGS) io.stderr.write(`note: ${warning}\n`);
-  }
-  printPreflight(options, io, checks);
-  if (endsBeforeApply(options, io, plan, summary, commands, checks)) return 0;
-  if (plan.upToDate) {
-    if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { natIps: knownIps, applied: [] } }, null, 2)}\n`);
-    else io.stdout.write(`Up to date: nothing to do. NAT IPs ${knownIps.join(', ')}\n`);
-    return 0;
-  }
-  const disruptive = plan.changes.filter(
-    (change) => (change.kind === 'vm' && change.action === 'delete') || (change.kind === 'forwardingRule' && change.action === 'replace'),
-  );
-  const accepted = await acceptDisruption(options, io, disruptive, (what) => ({
-    refusal: `the plan removes NAT VMs or briefly the route (${what}); no terminal to ask on, so re-run with --yes to accept`,
-    question: `Apply ${what}? Connections through the affected VMs or route are cut.`,
-  }));
-  if (!accepted) return 1;
-  const result = await applyHa(ctx, desired, observed, plan, progress, options);
-  if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, natIps: result.natIps, result }, null, 2)}\n`);
-  else {
-    io.stdout.write(
-      `\nDone. NAT IPs (allow-list all of them): ${result.natIps.join(', ')}. Healthy backends: ${result.healthy.join(', ') || 'none reported yet'}.\n` +
+    upToDate: (planned, summary) => ({
+      json: { ...summary, result: { natIps: knownIps(planned), applied: [] } },
+      text: `Up to date: nothing to do. NAT IPs ${knownIps(planned).join(', ')}\n`,
+    }),
+    disruption: (plan) => ({
+      changes: plan.changes.filter(
+        (change) =>
+          (change.kind === 'vm' && change.action === 'delete') || (change.kind === 'forwardingRule' && change.action === 'replace'),
+      ),
+      texts: (what) => ({
+        refusal: `the plan removes NAT VMs or briefly the route (${what}); no terminal to ask on, so re-run with --yes to accept`,
+        question: `Apply ${what}? Connections through the affected VMs or route are cut.`,
+      }),
+    }),
+    apply: ({ desired, observed, plan }) => applyHa(ctx, desired, observed, plan, progress, options),
+    done: ({ desired }, result, summary) => ({
+      json: { ...summary, natIps: result.natIps, result },
+      text:
+        `\nDone. NAT IPs (allow-list all of them): ${result.natIps.join(', ')}. Healthy backends: ${result.healthy.join(', ') || 'none reported yet'}.\n` +
         `VMs without an external IP that carry the network tag '${options.clientTag}' now reach the internet through ${desired.forwardingRule.name}.\n` +
         `Opt a VM in: gcloud compute instances add-tags VM --zone ZONE --tags ${options.clientTag} --project ${options.project}\n`,
-    );
-  }
-  return 0;
+    }),
+  };
+  return mode;
 }
 
 async function status(run: Run, found: Found): Promise<number> {
@@ -310,7 +306,8 @@ async function destroy(run: Run, found: Found): Promise<number> {
   const { options, io, ctx, progress } = run;
   const observed = found.ha;
   const plan = planDestroyHa(options.name, observed);
-  const commands = gcloudDestroyHaCommands(options.project, options.region, observed, plan);
+  const where = haWhere(ctx, options.region, observed);
+  const commands = gcloudDeleteCommands(where, plan);
   const summary = {
     command: 'destroy',
     mode: 'ha',
@@ -318,7 +315,7 @@ async function destroy(run: Run, found: Found): Promise<number> {
     project: options.project,
     region: options.region,
     gateway: options.name,
-    changes: plan.changes,
+    changes: plan.changes.map(changeReport),
     gcloud: commands,
   };
   if (!options.json)
@@ -331,8 +328,14 @@ async function destroy(run: Run, found: Found): Promise<number> {
     commands,
     (count) =>
       `Delete these ${count} resources (and the group's VMs)? VMs tagged for this gateway lose internet egress; the NAT IPs are released.`,
-    () => applyDestroyHa(ctx, options.region, observed, plan, progress),
+    () => applyDeletions(where, plan, progress),
   );
 }
 
-export const haMode: Mode = { provision, status, destroy };
+export const haMode: Mode = {
+  chosenBy: (options) => options.ha,
+  runs: (found, gateway) => hasHaResources(found.ha, gateway),
+  provision: (run) => provisionWith(run, provisioning(run)),
+  status,
+  destroy,
+};

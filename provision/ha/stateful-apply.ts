@@ -3,15 +3,17 @@
 // (each pinned to its internal address), both backend services, both forwarding rules, then — once a backend is
 // healthy — the route. A new template replaces the standby (b) first, then a, each healthy and resynced before the next.
 import {
-  applyFirewallChanges,
   externalAddress,
   findChange,
+  findChangeOf,
   pollUntil,
   reserveAddress,
   rollBackOnRefusal,
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
+import { applyFirewallChanges } from '../kinds/firewall.js';
+import { applyBackendServiceChange } from '../kinds/backend-service.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import {
   createMigInstances,
@@ -29,7 +31,6 @@ import type { Change, Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
 import {
   all,
-  applyBackendService,
   applyChecksAndTemplate,
   applyMig,
   createForwardingRule,
@@ -125,7 +126,7 @@ async function applySteps(
   }
   const ha = desired.ha;
 
-  await applyFirewallChanges(ctx, plan, ha.firewalls, progress, record, created);
+  await applyFirewallChanges(ctx, plan, progress, record, created);
   await applyChecksAndTemplate(ctx, ha, plan, progress, record, created);
 
   // ---- what must be replaced goes first: the route (clients fall back to the internet route), then the rules ----
@@ -143,7 +144,7 @@ async function applySteps(
     await applyMig(ctx, region, member.mig, [member.zone], findChange(plan, 'mig', member.mig.name), progress, record, created);
   for (const member of desired.members) {
     const change = plan.changes.find(
-      (candidate) => candidate.kind === 'vm' && candidate.action === 'create' && candidate.note?.includes(member.syncAddress.name),
+      (candidate) => candidate.kind === 'vm' && candidate.action === 'create' && candidate.payload.address === member.syncAddress.name,
     );
     if (change === undefined) continue;
     const migRef = memberMigRef(desired, member);
@@ -181,21 +182,19 @@ async function applySteps(
   }
 
   // ---- load balancers: ILB (route next hop) and NLB (holds the NAT IP), then their rules ----
-  await applyBackendService(
+  await applyBackendServiceChange(
     ctx,
     region,
-    ha.backendService,
-    plan,
+    findChangeOf(plan, 'backendService', ha.backendService.name),
     progress,
     record,
     `INTERNAL, a primary, b failover, NEVER_PERSIST`,
     created,
   );
-  await applyBackendService(
+  await applyBackendServiceChange(
     ctx,
     region,
-    desired.nlb,
-    plan,
+    findChangeOf(plan, 'backendService', desired.nlb.name),
     progress,
     record,
     `EXTERNAL, protocol UNSPECIFIED, a primary, b failover, NEVER_PERSIST`,

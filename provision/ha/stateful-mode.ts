@@ -6,17 +6,10 @@ import { checkMetadataBudget } from '../agent-bundle.js';
 import { getGuestAttributes } from '../gcp/instances.js';
 import type { Discovery } from '../gateway.js';
 import { lastSegment } from '../model.js';
-import {
-  acceptDisruption,
-  endsBeforeApply,
-  findCreate,
-  planAndPreflight,
-  type Found,
-  type Mode,
-  type PlanInputs,
-  type Run,
-} from '../pipeline.js';
-import { printPreflight, renderPlan } from '../report.js';
+import { findCreate, provisionWith, type Found, type Mode, type PlanInputs, type Provisioning, type Run } from '../pipeline.js';
+import { renderPlan } from '../report.js';
+import { changeReport, type Plan } from '../plan.js';
+import type { AgentConfigInput } from '../../agent/config.js';
 import { AUTOHEAL_CHECK, AUTOHEAL_INITIAL_DELAY_SEC, haNames, observeHa, type ObservedHa } from './gateway.js';
 import { gcloudStatefulCommands } from './gcloud.js';
 import {
@@ -33,6 +26,8 @@ import {
 } from './mode.js';
 import {
   desiredStateful,
+  type DesiredStateful,
+  hasStatefulResources,
   knownIps,
   observeStateful,
   parseHealthAttribute,
@@ -43,7 +38,7 @@ import {
 } from './stateful.js';
 import { STATEFUL_TRAFFIC_CHECK } from './checks.js';
 import { MEMBERS, statefulNames, type Member } from './members.js';
-import { applyStateful } from './stateful-apply.js';
+import { applyStateful, type StatefulApplyResult } from './stateful-apply.js';
 import type { Options } from '../options.js';
 import type { CallContext } from '../gcp/call.js';
 import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
@@ -75,112 +70,114 @@ function chooseZones(options: Options, discovery: Discovery, observed: ObservedH
   return [zones[0]!, zones[1]!];
 }
 
-async function provision(run: Run): Promise<number> {
-  const { options, io, ctx, progress } = run;
-  const build = (from: ObservedHa, { discovery, zones, payload }: PlanInputs<[string, string]>) => {
+type StatefulBuilt = { desired: DesiredStateful; agentConfig: AgentConfigInput; plan: Plan };
+
+function provisioning(run: Run) {
+  const { options, ctx, progress } = run;
+  const build = (from: ObservedHa, { discovery, zones, payload }: PlanInputs<[string, string]>): StatefulBuilt => {
     const { desired, agentConfig } = desiredStateful({ options, discovery, zones, payload, ips: knownIps(options.name, from) });
     checkMetadataBudget(desired.ha.template.metadata);
     return { desired, agentConfig, plan: planStateful(desired, from) };
   };
-  const planned = await planAndPreflight(run, {
-    observe: (discovery) => observeAll(ctx, options, discovery.zones),
-    zones: (discovery, observed) => chooseZones(options, discovery, observed),
-    build,
-    preflight: ({ desired, plan }) => ({
-      vm: { ...desired.ha.template, tags: [...(desired.ha.template.properties.tags?.items ?? [])] },
-      // Only the NAT IP is a static external address; the internal ones have their own quota.
-      needs: {
-        addresses: plan.changes.some(
-          (change) => change.kind === 'address' && change.action === 'create' && change.name === desired.natAddress.name,
-        )
-          ? 1
-          : 0,
-        vms: findCreate(plan, 'vm'),
-      },
-    }),
-  });
-  const { discovery, observed, zones, desired, agentConfig, plan, checks } = planned;
-  const commands = gcloudStatefulCommands(desired, observed, plan);
-  const natIpText = desired.natIp ?? `(reserved as ${desired.natAddress.name} on apply)`;
-  const summary = {
-    command: 'provision',
-    mode: 'stateful',
-    dryRun: options.dryRun,
-    project: options.project,
-    region: options.region,
-    network: options.network,
-    gateway: options.name,
-    zones,
-    members: desired.members.map((member) => ({
-      member: member.member,
-      role: member.member === 'a' ? 'primary' : 'failover',
-      zone: member.zone,
-      mig: member.mig.name,
-      vm: member.vm,
-      internalIp: desired.memberIps[member.member] ?? null,
-      ports: member.ports,
-    })),
-    natIp: desired.natIp ?? null,
-    machineType: options.machineType,
-    image: `${desired.ha.template.image.project}/${desired.ha.template.image.family}`,
-    clientTag: options.clientTag,
-    sourceRanges: agentConfig.sourceRanges,
-    preflight: checks,
-    healthChecks: { traffic: STATEFUL_TRAFFIC_CHECK, autoheal: { ...AUTOHEAL_CHECK, initialDelaySec: AUTOHEAL_INITIAL_DELAY_SEC } },
-    drainSeconds: desired.ha.drainSeconds,
-    undocumented: UNDOCUMENTED_BEHAVIOUR,
-    userCheck: userCheck(desired.natIp ?? 'NAT_IP'),
-    docs: STATEFUL_DOCS,
-    upToDate: plan.upToDate,
-    changes: [...plan.conflicts, ...plan.changes],
-    gcloud: commands,
-    warnings: [...STATEFUL_WARNINGS, ...checks.warnings],
-  };
-  if (!options.json) {
-    const [a, b] = desired.members;
-    io.stdout.write(
-      `Gateway ${options.name} (HA, stateful): project ${options.project}, region ${options.region}, network ${options.network}\n` +
-        `NAT VMs: a (primary) in ${a.zone}, b (failover) in ${b.zone}; one NAT IP ${natIpText}; connection state synced on udp/${String((agentConfig as { stateful?: { syncPort?: number } }).stateful?.syncPort)}\n` +
-        `Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n` +
-        `Relies on: ${UNDOCUMENTED_BEHAVIOUR}\nCheck it on your project: ${userCheck(desired.natIp ?? 'NAT_IP')}. Details: ${STATEFUL_DOCS}\n\nPlan:\n${renderPlan(plan)}\n\n`,
-    );
-    for (const warning of STATEFUL_WARNINGS) io.stderr.write(`note: ${warning}\n`);
-  }
-  printPreflight(options, io, checks);
-  if (endsBeforeApply(options, io, plan, summary, commands, checks)) return 0;
-  if (plan.upToDate) {
-    if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result: { natIp: desired.natIp, applied: [] } }, null, 2)}\n`);
-    else io.stdout.write(`Up to date: nothing to do. NAT IP ${natIpText}\n`);
-    return 0;
-  }
-  const disruptive = plan.changes.filter((change) => change.kind === 'forwardingRule' && change.action === 'replace');
-  const accepted = await acceptDisruption(options, io, disruptive, (what) => ({
-    refusal: `the plan replaces ${what}: traffic through it stops meanwhile; no terminal to ask on, so re-run with --yes to accept`,
-    question: `Apply ${what}? Traffic through it stops meanwhile.`,
-  }));
-  if (!accepted) return 1;
-  const result = await applyStateful(
-    ctx,
-    { desired, observed, plan },
-    async () => {
-      const again = await observeAll(ctx, options, discovery.zones);
-      const rebuilt = build(again, planned);
-      return { desired: rebuilt.desired, observed: again, plan: rebuilt.plan };
+  const natIpText = (desired: DesiredStateful) => desired.natIp ?? `(reserved as ${desired.natAddress.name} on apply)`;
+  const mode: Provisioning<ObservedHa, [string, string], StatefulBuilt, StatefulApplyResult> = {
+    steps: {
+      observe: (discovery) => observeAll(ctx, options, discovery.zones),
+      zones: (discovery, observed) => chooseZones(options, discovery, observed),
+      build,
+      preflight: ({ desired, plan }) => ({
+        vm: { ...desired.ha.template, tags: [...(desired.ha.template.properties.tags?.items ?? [])] },
+        // Only the NAT IP is a static external address; the internal ones have their own quota.
+        needs: {
+          addresses: plan.changes.some(
+            (change) => change.kind === 'address' && change.action === 'create' && change.name === desired.natAddress.name,
+          )
+            ? 1
+            : 0,
+          vms: findCreate(plan, 'vm'),
+        },
+      }),
     },
-    progress,
-    options,
-  );
-  if (options.json)
-    io.stdout.write(`${JSON.stringify({ ...summary, natIp: result.natIp, userCheck: userCheck(result.natIp), result }, null, 2)}\n`);
-  else {
-    io.stdout.write(
-      `\nDone. NAT IP (allow-list it): ${result.natIp}. Healthy backends: ${result.healthy.join(', ') || 'none reported yet'}.\n` +
+    gcloud: ({ desired, observed, plan }) => gcloudStatefulCommands(desired, observed, plan),
+    summary: ({ zones, desired, agentConfig, checks, plan }, commands) => ({
+      command: 'provision',
+      mode: 'stateful',
+      dryRun: options.dryRun,
+      project: options.project,
+      region: options.region,
+      network: options.network,
+      gateway: options.name,
+      zones,
+      members: desired.members.map((member) => ({
+        member: member.member,
+        role: member.member === 'a' ? 'primary' : 'failover',
+        zone: member.zone,
+        mig: member.mig.name,
+        vm: member.vm,
+        internalIp: desired.memberIps[member.member] ?? null,
+        ports: member.ports,
+      })),
+      natIp: desired.natIp ?? null,
+      machineType: options.machineType,
+      image: `${desired.ha.template.image.project}/${desired.ha.template.image.family}`,
+      clientTag: options.clientTag,
+      sourceRanges: agentConfig.sourceRanges,
+      preflight: checks,
+      healthChecks: { traffic: STATEFUL_TRAFFIC_CHECK, autoheal: { ...AUTOHEAL_CHECK, initialDelaySec: AUTOHEAL_INITIAL_DELAY_SEC } },
+      drainSeconds: desired.ha.drainSeconds,
+      undocumented: UNDOCUMENTED_BEHAVIOUR,
+      userCheck: userCheck(desired.natIp ?? 'NAT_IP'),
+      docs: STATEFUL_DOCS,
+      upToDate: plan.upToDate,
+      changes: [...plan.conflicts, ...plan.changes].map(changeReport),
+      gcloud: commands,
+      warnings: [...STATEFUL_WARNINGS, ...checks.warnings],
+    }),
+    intro: ({ desired, agentConfig, plan }) => {
+      const [a, b] = desired.members;
+      return {
+        stdout:
+          `Gateway ${options.name} (HA, stateful): project ${options.project}, region ${options.region}, network ${options.network}\n` +
+          `NAT VMs: a (primary) in ${a.zone}, b (failover) in ${b.zone}; one NAT IP ${natIpText(desired)}; connection state synced on udp/${String((agentConfig as { stateful?: { syncPort?: number } }).stateful?.syncPort)}\n` +
+          `Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n` +
+          `Relies on: ${UNDOCUMENTED_BEHAVIOUR}\nCheck it on your project: ${userCheck(desired.natIp ?? 'NAT_IP')}. Details: ${STATEFUL_DOCS}\n\nPlan:\n${renderPlan(plan)}\n\n`,
+        stderr: STATEFUL_WARNINGS.map((warning) => `note: ${warning}`),
+      };
+    },
+    upToDate: ({ desired }, summary) => ({
+      json: { ...summary, result: { natIp: desired.natIp, applied: [] } },
+      text: `Up to date: nothing to do. NAT IP ${natIpText(desired)}\n`,
+    }),
+    disruption: (plan) => ({
+      changes: plan.changes.filter((change) => change.kind === 'forwardingRule' && change.action === 'replace'),
+      texts: (what) => ({
+        refusal: `the plan replaces ${what}: traffic through it stops meanwhile; no terminal to ask on, so re-run with --yes to accept`,
+        question: `Apply ${what}? Traffic through it stops meanwhile.`,
+      }),
+    }),
+    // The addresses are reserved first; the rest is planned again with their IPs in the agent config.
+    apply: (planned) =>
+      applyStateful(
+        ctx,
+        { desired: planned.desired, observed: planned.observed, plan: planned.plan },
+        async () => {
+          const again = await observeAll(ctx, options, planned.discovery.zones);
+          const rebuilt = build(again, planned);
+          return { desired: rebuilt.desired, observed: again, plan: rebuilt.plan };
+        },
+        progress,
+        options,
+      ),
+    done: ({ desired }, result, summary) => ({
+      json: { ...summary, natIp: result.natIp, userCheck: userCheck(result.natIp), result },
+      text:
+        `\nDone. NAT IP (allow-list it): ${result.natIp}. Healthy backends: ${result.healthy.join(', ') || 'none reported yet'}.\n` +
         `VMs without an external IP that carry the network tag '${options.clientTag}' now reach the internet through ${desired.ha.forwardingRule.name}; their connections survive the loss of one NAT VM.\n` +
         `Check on your project (GCE behaviour Google does not document): ${userCheck(result.natIp)}\n` +
         `Opt a VM in: gcloud compute instances add-tags VM --zone ZONE --tags ${options.clientTag} --project ${options.project}\n`,
-    );
-  }
-  return 0;
+    }),
+  };
+  return mode;
 }
 
 async function status(run: Run, found: Found): Promise<number> {
@@ -308,4 +305,10 @@ async function status(run: Run, found: Found): Promise<number> {
   return code;
 }
 
-export const statefulMode: Mode = { provision, status, destroy: (run, found) => haMode.destroy(run, found) };
+export const statefulMode: Mode = {
+  chosenBy: (options) => options.stateful,
+  runs: (found) => hasStatefulResources(found.ha),
+  provision: (run) => provisionWith(run, provisioning(run)),
+  status,
+  destroy: (run, found) => haMode.destroy(run, found),
+};

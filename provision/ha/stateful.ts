@@ -23,19 +23,19 @@ import {
   type ObservedAddress,
 } from '../model.js';
 import type { Options } from '../options.js';
-import { planFirewalls, type Change, type Plan } from '../plan.js';
+import { planFirewalls } from '../kinds/firewall.js';
+import { planStaleTemplates, planTemplate } from '../kinds/template.js';
+import { planBackendService } from '../kinds/backend-service.js';
+import type { Change, Plan } from '../plan.js';
 import {
   desiredHa,
   haNames,
   isUpToDate,
-  planBackendService,
   planForwardingRule,
   planHealthChecks,
   planMig,
   planModeSwitch,
   planRoute,
-  planStaleTemplates,
-  planTemplate,
   vmNameFor,
   type DesiredHa,
   type ObservedHa,
@@ -132,6 +132,13 @@ export function desiredStateful({ options, discovery, zones, payload, ips }: Des
     members: MEMBERS.map((member) => ({ ip: ips.members[member] ?? pending(names.syncAddress[member]), ports: PORT_HALVES[member] })),
     syncPort: SYNC_PORT,
   };
+  const failoverPolicy = { failoverRatio: 0, dropTrafficIfUnhealthy: false, disableConnectionDrainOnFailover: true };
+  const connectionTrackingPolicy = { connectionPersistenceOnUnhealthyBackends: 'NEVER_PERSIST' };
+  const backends = MEMBERS.map((member) => ({
+    group: regional('instanceGroups', names.mig[member]),
+    balancingMode: 'CONNECTION',
+    ...(member === 'b' ? { failover: true } : {}),
+  }));
   const { desired: ha, agentConfig } = desiredHa({
     options: { ...options, size: 2 },
     discovery,
@@ -139,6 +146,16 @@ export function desiredStateful({ options, discovery, zones, payload, ips }: Des
     payload,
     trafficCheck: STATEFUL_TRAFFIC_CHECK,
     agentSection: { stateful },
+    healthRule: {
+      description: "Google health checks (internal and external load balancer) may reach the natgw agent's /healthz and /livez",
+      extraSourceRanges: NLB_HEALTH_CHECK_RANGES,
+    },
+    loadBalancer: {
+      backends,
+      failoverPolicy,
+      connectionTrackingPolicy,
+      description: `${marker} internal passthrough load balancer (next hop, a active / b standby) of stateful gateway ${gateway}`,
+    },
   });
   // The agent's own schema checks the section (port halves, distinct IPs, deploymentMode) once the IPs are known; it
   // checks that one member is a local address, so it is asked as member a would be.
@@ -155,15 +172,7 @@ export function desiredStateful({ options, discovery, zones, payload, ips }: Des
   }
   const vmTag = haN.vmTag;
   const firewalls: DesiredFirewall[] = [
-    ...ha.firewalls.map((firewall) =>
-      firewall.name === haN.firewallHealth
-        ? {
-            ...firewall,
-            sourceRanges: [...firewall.sourceRanges, ...NLB_HEALTH_CHECK_RANGES],
-            description: `${marker} Google health checks (internal and external load balancer) may reach the natgw agent's /healthz and /livez`,
-          }
-        : firewall,
-    ),
+    ...ha.firewalls,
     {
       name: names.firewallSync,
       network: ha.networkLink,
@@ -189,8 +198,6 @@ export function desiredStateful({ options, discovery, zones, payload, ips }: Des
       description: `${marker} replies to the shared NAT IP of gateway ${gateway} reach whichever NAT VM holds the flows`,
     },
   ];
-  const failoverPolicy = { failoverRatio: 0, dropTrafficIfUnhealthy: false, disableConnectionDrainOnFailover: true };
-  const connectionTrackingPolicy = { connectionPersistenceOnUnhealthyBackends: 'NEVER_PERSIST' };
   const subnetwork = pickVmSubnet(options, discovery.subnets).selfLink ?? '';
   const members = MEMBERS.map((member, index): DesiredMember => {
     const zone = zones[index]!;
@@ -219,11 +226,6 @@ export function desiredStateful({ options, discovery, zones, payload, ips }: Des
       ports: PORT_HALVES[member],
     };
   }) as [DesiredMember, DesiredMember];
-  const backends = members.map((member) => ({
-    group: member.instanceGroup,
-    balancingMode: 'CONNECTION',
-    ...(member.member === 'b' ? { failover: true } : {}),
-  }));
   const shared = {
     healthChecks: ha.backendService.healthChecks,
     backends,
@@ -233,15 +235,7 @@ export function desiredStateful({ options, discovery, zones, payload, ips }: Des
     connectionTrackingPolicy,
   };
   const desired: DesiredStateful = {
-    ha: {
-      ...ha,
-      firewalls,
-      backendService: {
-        ...ha.backendService,
-        ...shared,
-        description: `${marker} internal passthrough load balancer (next hop, a active / b standby) of stateful gateway ${gateway}`,
-      },
-    },
+    ha: { ...ha, firewalls },
     natAddress: { name: names.natAddress, labels, description: `${marker} the one NAT IP of stateful gateway ${gateway}` },
     members,
     nlb: {
@@ -379,6 +373,7 @@ export function planStateful(desired: DesiredStateful, observed: ObservedHa): Pl
         action: 'create',
         diffs: [],
         note: `${role} in ${member.zone}, IP from ${member.syncAddress.name}`,
+        payload: { address: member.syncAddress.name },
       });
     else if (vm.template !== ha.template.name)
       changes.push({

@@ -1,9 +1,6 @@
 // The executor: applies a plan in the one order that keeps clients safe (route last on the way up, first on the way
 // down) and never creates the route before the agent says the NAT works.
 import {
-  applyDeletions,
-  applyFirewallChanges,
-  commonDeleters,
   externalAddress,
   findChange,
   pollUntil,
@@ -13,6 +10,8 @@ import {
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
+import { applyFirewallChanges } from '../kinds/firewall.js';
+import type { Where } from '../kinds/index.js';
 import { getAddress, setAddressLabels } from '../gcp/addresses.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import {
@@ -153,7 +152,7 @@ async function applyProvisionSteps(
   }
 
   // ---- firewalls ----
-  await applyFirewallChanges(ctx, plan, desired.firewalls, progress, record, created);
+  await applyFirewallChanges(ctx, plan, progress, record, created);
 
   // ---- instance and route ----
   const instanceChange = findChange(plan, 'instance');
@@ -222,12 +221,11 @@ async function applyProvisionSteps(
   return { natIp, health, applied };
 }
 
-export function applyDestroy(
-  ctx: CallContext,
-  region: string,
-  observed: Observed,
-  plan: Plan,
-  progress: Progress,
-): Promise<ApplyResult['applied']> {
-  return applyDeletions(plan, progress, commonDeleters(ctx, region, observed.instance?.zone ?? ''));
-}
+/** Where destroy finds a single-mode gateway's resources. */
+export const singleWhere = (ctx: CallContext, region: string, observed: Observed): Where => ({
+  ctx,
+  project: ctx.project,
+  region,
+  instanceZone: observed.instance?.zone ?? '',
+  vmsOf: () => 0,
+});

@@ -1,5 +1,6 @@
 // The gcloud commands equivalent to a plan, for --dry-run: reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, firewallCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { addressCreateCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { firewallCommands } from '../kinds/firewall.js';
 import { lastSegment, type Desired, type Observed } from '../model.js';
 import type { Plan } from '../plan.js';
 
@@ -38,7 +39,7 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
       case 'firewall:update':
       case 'firewall:replace':
       case 'firewall:delete':
-        commands.push(...firewallCommands(change, desired.firewalls, desired.network, p));
+        if (change.kind === 'firewall') commands.push(...firewallCommands(change, p));
         break;
       case 'instance:create':
         commands.push(instanceCreate());
@@ -86,24 +87,4 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
     }
   }
   return commands;
-}
-
-export function gcloudDestroyCommands(project: string, region: string, observed: Observed, plan: Plan): string[] {
-  const p = `--project ${quote(project)}`;
-  return plan.changes
-    .filter((change) => change.action === 'delete')
-    .map((change) => {
-      switch (change.kind) {
-        case 'route':
-          return `gcloud compute routes delete ${change.name} ${p} --quiet`;
-        case 'instance':
-          return `gcloud compute instances delete ${change.name} ${p} --zone ${observed.instance?.zone ?? ''} --quiet`;
-        case 'firewall':
-          return `gcloud compute firewall-rules delete ${change.name} ${p} --quiet`;
-        case 'address':
-          return `gcloud compute addresses delete ${change.name} ${p} --region ${region} --quiet`;
-        default:
-          return `# ${change.kind} ${change.name}: see the HA destroy commands`;
-      }
-    });
 }

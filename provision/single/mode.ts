@@ -1,126 +1,111 @@
 // Single mode: one NAT VM with a static IP and a next-hop-instance route.
 import { checkMetadataBudget } from '../agent-bundle.js';
-import { applyDestroy, applyProvision } from './apply.js';
+import { applyProvision, singleWhere, type ApplyResult } from './apply.js';
+import { applyDeletions, gcloudDeleteCommands } from '../kinds/index.js';
 import { ProvisionError } from '../gcp/call.js';
 import { getMig } from '../gcp/instance-groups.js';
 import { getGuestAttributes } from '../gcp/instances.js';
 import { listFirewalls } from '../gcp/network.js';
 import { chooseZone, desiredState, observe } from '../gateway.js';
-import { gcloudCommands, gcloudDestroyCommands } from './gcloud.js';
+import { gcloudCommands } from './gcloud.js';
 import { haNames } from '../ha/gateway.js';
 import { statefulNames } from '../ha/members.js';
-import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, resourceNames, shortLink, type Observed } from '../model.js';
+import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, resourceNames, shortLink, type Desired, type Observed } from '../model.js';
+import type { AgentConfigInput } from '../../agent/config.js';
 import { plan as makePlan, planDestroy } from './plan.js';
-import {
-  acceptDisruption,
-  confirmAndDestroy,
-  endsBeforeApply,
-  findCreate,
-  planAndPreflight,
-  type Found,
-  type Mode,
-  type Run,
-} from '../pipeline.js';
+import { confirmAndDestroy, findCreate, provisionWith, type Found, type Mode, type Provisioning, type Run } from '../pipeline.js';
 import { exposureWarnings } from '../preflight.js';
-import { printPreflight, renderPlan, routeWarningLines } from '../report.js';
+import { renderPlan, routeWarningLines } from '../report.js';
+import { changeReport, type Plan } from '../plan.js';
 import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
 
 export const SINGLE_INSTANCE_WARNING =
   'single-instance mode: one NAT VM is not highly available. If it stops, VMs with the client tag lose internet egress until it is back ' +
   '(GCE does not health-check next-hop-instance routes). HA mode (--ha, several VMs behind an internal load balancer) is the answer; see docs/ha.md.';
 
-async function provision(run: Run): Promise<number> {
-  const { options, io, ctx, progress } = run;
+function provisioning(run: Run) {
+  const { options, ctx, progress } = run;
   const names = resourceNames(options.name);
-  const { observed, zones, desired, agentConfig, plan, checks } = await planAndPreflight(run, {
-    observe: (discovery) => observe(ctx, { names, region: options.region, zones: discovery.zones, natIp: options.natIp }),
-    refuseOtherMode: async () => {
-      const haMigs = await Promise.all(
-        [haNames(options.name).mig, statefulNames(options.name).mig.a].map((name) => getMig(ctx, options.region, name)),
-      );
-      const haMig = haMigs.find((mig) => mig !== undefined && ownerFromDescription(mig.description) === options.name);
-      if (haMig !== undefined) {
-        throw new ProvisionError(
-          `gateway ${options.name} runs in HA mode (managed instance group ${haMig.name}); switching to single mode is not done in place: ` +
-            `run 'natgw destroy' for it first (its NAT IPs go away), then provision without --ha, or keep it and add --ha`,
+  const mode: Provisioning<Observed, [string], { desired: Desired; agentConfig: AgentConfigInput; plan: Plan }, ApplyResult> = {
+    steps: {
+      observe: (discovery) => observe(ctx, { names, region: options.region, zones: discovery.zones, natIp: options.natIp }),
+      refuseOtherMode: async () => {
+        const haMigs = await Promise.all(
+          [haNames(options.name).mig, statefulNames(options.name).mig.a].map((name) => getMig(ctx, options.region, name)),
         );
-      }
+        const haMig = haMigs.find((mig) => mig !== undefined && ownerFromDescription(mig.description) === options.name);
+        if (haMig !== undefined) {
+          throw new ProvisionError(
+            `gateway ${options.name} runs in HA mode (managed instance group ${haMig.name}); switching to single mode is not done in place: ` +
+              `run 'natgw destroy' for it first (its NAT IPs go away), then provision without --ha, or keep it and add --ha`,
+          );
+        }
+      },
+      zones: (discovery, observed): [string] => [chooseZone(options, discovery.zones, observed)],
+      build: (observed, { discovery, zones: [zone], payload }) => {
+        const { desired, agentConfig } = desiredState({ options, discovery, zone, payload });
+        checkMetadataBudget(desired.instance.metadata);
+        return { desired, agentConfig, plan: makePlan(desired, observed) };
+      },
+      preflight: ({ desired, plan }) => ({
+        vm: desired.instance,
+        needs: { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'instance') },
+      }),
     },
-    zones: (discovery, observed): [string] => [chooseZone(options, discovery.zones, observed)],
-    build: (observed, { discovery, zones: [zone], payload }) => {
-      const { desired, agentConfig } = desiredState({ options, discovery, zone, payload });
-      checkMetadataBudget(desired.instance.metadata);
-      return { desired, agentConfig, plan: makePlan(desired, observed) };
-    },
-    preflight: ({ desired, plan }) => ({
-      vm: desired.instance,
-      needs: { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'instance') },
+    gcloud: ({ desired, observed, plan }) => gcloudCommands(desired, observed, plan),
+    summary: ({ zones: [zone], desired, agentConfig, checks, plan }, commands) => ({
+      command: 'provision',
+      dryRun: options.dryRun,
+      project: options.project,
+      region: options.region,
+      network: options.network,
+      gateway: options.name,
+      zone,
+      machineType: options.machineType,
+      architecture: desired.instance.architecture,
+      image: `${desired.instance.image.project}/${desired.instance.image.family}`,
+      bootDiskType: desired.instance.bootDiskType,
+      clientTag: options.clientTag,
+      sourceRanges: agentConfig.sourceRanges,
+      preflight: checks,
+      upToDate: plan.upToDate,
+      changes: [...plan.conflicts, ...plan.changes].map(changeReport),
+      gcloud: commands,
+      warnings: [SINGLE_INSTANCE_WARNING, ...checks.warnings],
     }),
-  });
-  const [zone] = zones;
-  const warnings = [SINGLE_INSTANCE_WARNING, ...checks.warnings];
-  const commands = gcloudCommands(desired, observed, plan);
-  const summary = {
-    command: 'provision',
-    dryRun: options.dryRun,
-    project: options.project,
-    region: options.region,
-    network: options.network,
-    gateway: options.name,
-    zone,
-    machineType: options.machineType,
-    architecture: desired.instance.architecture,
-    image: `${desired.instance.image.project}/${desired.instance.image.family}`,
-    bootDiskType: desired.instance.bootDiskType,
-    clientTag: options.clientTag,
-    sourceRanges: agentConfig.sourceRanges,
-    preflight: checks,
-    upToDate: plan.upToDate,
-    changes: [...plan.conflicts, ...plan.changes],
-    gcloud: commands,
-    warnings,
-  };
-
-  if (!options.json) {
-    io.stdout.write(
-      `Gateway ${options.name}: project ${options.project}, region ${options.region} (VM in ${zone}), network ${options.network}\n`,
-    );
-    io.stdout.write(`Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n`);
-    io.stdout.write(
-      `NAT VM: ${options.machineType} (${desired.instance.architecture}), image ${desired.instance.image.project}/${desired.instance.image.family}, boot disk ${desired.instance.bootDiskType}\n\nPlan:\n${renderPlan(plan)}\n\n`,
-    );
-    io.stderr.write(`warning: ${SINGLE_INSTANCE_WARNING}\n`);
-  }
-  printPreflight(options, io, checks);
-  if (endsBeforeApply(options, io, plan, summary, commands, checks)) return 0;
-  if (plan.upToDate) {
-    if (options.json)
-      io.stdout.write(`${JSON.stringify({ ...summary, result: { natIp: observed.address?.address, applied: [] } }, null, 2)}\n`);
-    else io.stdout.write(`Up to date: nothing to do. NAT IP ${observed.address?.address ?? '?'}\n`);
-    return 0;
-  }
-  const replacing = plan.changes.filter((change) => change.action === 'replace' && change.kind === 'instance');
-  const accepted = await acceptDisruption(options, io, replacing, () => ({
-    refusal: 'the plan replaces the NAT VM (clients lose egress meanwhile); no terminal to ask on, so re-run with --yes to accept',
-    question: 'Replace the NAT VM? Clients lose internet egress until the new VM is healthy.',
-  }));
-  if (!accepted) return 1;
-  const result = await applyProvision(ctx, desired, observed, plan, progress, options);
-  if (options.json) io.stdout.write(`${JSON.stringify({ ...summary, result }, null, 2)}\n`);
-  else {
-    io.stdout.write(
-      `\nDone. NAT IP ${result.natIp}. VMs without an external IP that carry the network tag '${options.clientTag}' now reach the internet through ${options.name}.\n` +
+    intro: ({ zones: [zone], desired, agentConfig, plan }) => ({
+      stdout:
+        `Gateway ${options.name}: project ${options.project}, region ${options.region} (VM in ${zone}), network ${options.network}\n` +
+        `Clients: VMs tagged '${options.clientTag}' in ${agentConfig.sourceRanges.join(', ')}\n` +
+        `NAT VM: ${options.machineType} (${desired.instance.architecture}), image ${desired.instance.image.project}/${desired.instance.image.family}, boot disk ${desired.instance.bootDiskType}\n\nPlan:\n${renderPlan(plan)}\n\n`,
+      stderr: [`warning: ${SINGLE_INSTANCE_WARNING}`],
+    }),
+    upToDate: ({ observed }, summary) => ({
+      json: { ...summary, result: { natIp: observed.address?.address, applied: [] } },
+      text: `Up to date: nothing to do. NAT IP ${observed.address?.address ?? '?'}\n`,
+    }),
+    disruption: (plan) => ({
+      changes: plan.changes.filter((change) => change.action === 'replace' && change.kind === 'instance'),
+      texts: () => ({
+        refusal: 'the plan replaces the NAT VM (clients lose egress meanwhile); no terminal to ask on, so re-run with --yes to accept',
+        question: 'Replace the NAT VM? Clients lose internet egress until the new VM is healthy.',
+      }),
+    }),
+    apply: ({ desired, observed, plan }) => applyProvision(ctx, desired, observed, plan, progress, options),
+    done: (_, result, summary) => ({
+      json: { ...summary, result },
+      text:
+        `\nDone. NAT IP ${result.natIp}. VMs without an external IP that carry the network tag '${options.clientTag}' now reach the internet through ${options.name}.\n` +
         `Opt a VM in: gcloud compute instances add-tags VM --zone ZONE --tags ${options.clientTag} --project ${options.project}\n`,
-    );
-  }
-  return 0;
+    }),
+  };
+  return mode;
 }
 
 async function status(run: Run, found: Found): Promise<number> {
   const { options, io, ctx } = run;
-  const { zones } = found;
   const names = resourceNames(options.name);
-  const observed = await observe(ctx, { names, region: options.region, zones });
+  const observed = found.single();
   const health =
     observed.instance === undefined
       ? undefined
@@ -192,25 +177,23 @@ async function status(run: Run, found: Found): Promise<number> {
 
 async function destroy(run: Run, found: Found): Promise<number> {
   const { options, io, ctx, progress } = run;
-  const { zones } = found;
   const names = resourceNames(options.name);
-  const observed: Observed = await progress.run(`reading gateway ${options.name}`, () =>
-    observe(ctx, { names, region: options.region, zones }),
-  );
+  const observed = found.single();
   const plan = planDestroy(options.name, observed, {
     address: names.address,
     firewalls: [names.firewallClients, names.firewallHealth, names.firewallIap],
     instance: names.instance,
     route: names.route,
   });
-  const commands = gcloudDestroyCommands(options.project, options.region, observed, plan);
+  const where = singleWhere(ctx, options.region, observed);
+  const commands = gcloudDeleteCommands(where, plan);
   const summary = {
     command: 'destroy',
     dryRun: options.dryRun,
     project: options.project,
     region: options.region,
     gateway: options.name,
-    changes: plan.changes,
+    changes: plan.changes.map(changeReport),
     gcloud: commands,
   };
   if (!options.json)
@@ -224,8 +207,15 @@ async function destroy(run: Run, found: Found): Promise<number> {
     summary,
     commands,
     (count) => `Delete these ${count} resources? VMs tagged for this gateway lose internet egress.`,
-    () => applyDestroy(ctx, options.region, observed, plan, progress),
+    () => applyDeletions(where, plan, progress),
   );
 }
 
-export const singleMode: Mode = { provision, status, destroy };
+// What neither HA mode claims is single mode's to report: also a project where nothing of the gateway exists.
+export const singleMode: Mode = {
+  chosenBy: () => true,
+  runs: () => true,
+  provision: (run) => provisionWith(run, provisioning(run)),
+  status,
+  destroy,
+};

@@ -1,7 +1,8 @@
 // Single mode's planner: plan(desired, observed) → the changes that converge one into the other, and what destroy
 // removes. Pure: no I/O, no clock.
 import { lastSegment, ownerFromDescription, ownerFromLabels, shortLink, type Desired, type Kind, type Observed } from '../model.js';
-import { diffField, diffMaps, planFirewalls, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
+import { planFirewalls } from '../kinds/firewall.js';
+import { diffField, diffMaps, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 
 export function plan(desired: Desired, observed: Observed): Plan {
   const changes: Change[] = [];

@@ -1,0 +1,217 @@
+// Golden output of provision (plan and apply), status and destroy for the three modes against the fake Compute API,
+// with the real @google-cloud/compute client: the guard that a refactor of provision/ changes no byte a user sees.
+// Only what the run cannot fix is normalised: generated VM and template names, timings and the order VMs come up in.
+import t from 'tap';
+import type { FakeCompute, ResourceEvent } from '../lab/compute-api/index.js';
+import { baseArgs, run, startSeededFake, type RunResult } from './fixtures/provision/helpers.js';
+
+const GW = 'natgw-us-central1';
+const MODES = [
+  { mode: 'single', flags: [] as string[] },
+  { mode: 'ha', flags: ['--ha'] },
+  { mode: 'stateful', flags: ['--ha', '--stateful'] },
+];
+
+interface Gcp {
+  fake: FakeCompute;
+  /** Every VM a group created, by its made-up name: the zone it went to, which the run does fix. */
+  vms: Map<string, string>;
+}
+
+async function fresh(t: { teardown: (fn: () => unknown) => void }, mode: string): Promise<Gcp> {
+  const fake = await startSeededFake();
+  t.teardown(() => fake.close());
+  const vms = new Map<string, string>();
+  // An agent healthy (and resynced) the moment its VM exists: with the simulated agents' delays, which VMs were
+  // healthy when the route went in depended on the box's speed.
+  fake.store.on('insert', (event: ResourceEvent) => {
+    if (event.collection !== 'instances') return;
+    const zone = event.scope.replace('zones/', '');
+    if (event.name !== GW) vms.set(event.name, zone);
+    fake.store.setGuestAttribute(event.project, zone, event.name, 'natgw/health', 'ok');
+    if (mode === 'stateful')
+      fake.store.setGuestAttribute(
+        event.project,
+        zone,
+        event.name,
+        'natgw/sync',
+        JSON.stringify({ peerUp: true, resynced: true, role: 'standby' }),
+      );
+  });
+  return { fake, vms };
+}
+
+function normalise(text: string, gcp: Gcp): string {
+  let out = text;
+  for (const [name, zone] of gcp.vms) out = out.replaceAll(name, `${name.slice(0, -4)}VM@${zone}`);
+  return out.replace(/\(\d+\.\d+s\)/g, '(N.Ns)');
+}
+
+/** stdout whole; of stderr only what a user reads as a result (warnings, notes, errors), not progress lines. */
+function golden(result: RunResult, gcp: Gcp): string {
+  const stderr = result.stderr
+    .split('\n')
+    .filter((line) => /^(warning|note|natgw \w+):/.test(line))
+    .join('\n');
+  return normalise(`exit ${result.code}\n--- stdout\n${result.stdout}--- stderr (warnings, notes, errors)\n${stderr}\n`, gcp);
+}
+
+for (const { mode, flags } of MODES) {
+  t.test(`${mode}: provision plan and apply, a second run, status, destroy (text)`, async (t) => {
+    const gcp = await fresh(t, mode);
+    const steps: [string, 'provision' | 'status' | 'destroy', string[]][] = [
+      ['provision --dry-run', 'provision', [...flags, '--dry-run']],
+      ['provision', 'provision', flags],
+      ['provision again', 'provision', flags],
+      ['status', 'status', []],
+      ['destroy --dry-run', 'destroy', ['--dry-run']],
+      ['destroy --yes', 'destroy', ['--yes']],
+      ['status after destroy', 'status', []],
+      ['destroy again', 'destroy', ['--yes']],
+    ];
+    for (const [label, command, args] of steps) {
+      const result = await run(command, baseArgs(gcp.fake, args));
+      t.matchSnapshot(golden(result, gcp), label);
+    }
+  });
+
+  t.test(`${mode}: provision plan and apply, a second run, status, destroy (--json)`, async (t) => {
+    const gcp = await fresh(t, mode);
+    const steps: [string, 'provision' | 'status' | 'destroy', string[]][] = [
+      ['provision --dry-run --json', 'provision', [...flags, '--dry-run', '--json']],
+      ['provision --json', 'provision', [...flags, '--json']],
+      ['provision again --json', 'provision', [...flags, '--json']],
+      ['status --json', 'status', ['--json']],
+      ['destroy --dry-run --json', 'destroy', ['--dry-run', '--json']],
+      ['destroy --yes --json', 'destroy', ['--yes', '--json']],
+      ['status after destroy --json', 'status', ['--json']],
+    ];
+    for (const [label, command, args] of steps) {
+      const result = await run(command, baseArgs(gcp.fake, args));
+      t.matchSnapshot(golden(result, gcp), label);
+    }
+  });
+}
+
+// Plans that change something: each kind of change the executors and the gcloud renderer act on (grow, shrink, a new
+// template, a replaced VM, a conflict), so that a change's payload reaches them as the note used to.
+const CHANGES: Record<string, [string, 'provision' | 'status' | 'destroy', string[]][]> = {
+  single: [
+    ['--iap-ssh --machine-type e2-medium --dry-run', 'provision', ['--iap-ssh', '--machine-type', 'e2-medium', '--dry-run']],
+    ['--machine-type e2-medium without --yes', 'provision', ['--machine-type', 'e2-medium']],
+    ['--iap-ssh --machine-type e2-medium --yes', 'provision', ['--iap-ssh', '--machine-type', 'e2-medium', '--yes']],
+    ['back without --iap-ssh --json', 'provision', ['--machine-type', 'e2-medium', '--json']],
+    ['--ha over single', 'provision', ['--ha', '--dry-run']],
+    ['a firewall update --dry-run', 'provision', ['--machine-type', 'e2-medium', '--extra-source-ranges', '10.99.0.0/16', '--dry-run']],
+    ['a firewall update', 'provision', ['--machine-type', 'e2-medium', '--extra-source-ranges', '10.99.0.0/16']],
+  ],
+  ha: [
+    ['--size 3 --dry-run', 'provision', ['--ha', '--size', '3', '--dry-run']],
+    ['--size 3', 'provision', ['--ha', '--size', '3']],
+    ['--size 2 without --yes', 'provision', ['--ha', '--size', '2']],
+    ['--size 2 --yes --dry-run --json', 'provision', ['--ha', '--size', '2', '--yes', '--dry-run', '--json']],
+    ['--size 2 --yes', 'provision', ['--ha', '--size', '2', '--yes']],
+    ['--machine-type e2-medium --dry-run', 'provision', ['--ha', '--machine-type', 'e2-medium', '--dry-run']],
+    ['--machine-type e2-medium --json', 'provision', ['--ha', '--machine-type', 'e2-medium', '--json']],
+    ['status --json after the roll', 'status', ['--json']],
+    ['--stateful over HA', 'provision', ['--ha', '--stateful', '--dry-run']],
+    ['single over HA', 'provision', ['--dry-run']],
+    ['a firewall update --json', 'provision', ['--ha', '--machine-type', 'e2-medium', '--extra-source-ranges', '10.99.0.0/16', '--json']],
+  ],
+  stateful: [
+    [
+      '--machine-type e2-medium --iap-ssh --dry-run',
+      'provision',
+      ['--ha', '--stateful', '--machine-type', 'e2-medium', '--iap-ssh', '--dry-run'],
+    ],
+    ['--machine-type e2-medium --iap-ssh', 'provision', ['--ha', '--stateful', '--machine-type', 'e2-medium', '--iap-ssh']],
+    [
+      '--machine-type e2-medium --json (up to date)',
+      'provision',
+      ['--ha', '--stateful', '--machine-type', 'e2-medium', '--iap-ssh', '--json'],
+    ],
+    ['plain --ha over stateful', 'provision', ['--ha', '--dry-run']],
+    ['single over stateful', 'provision', ['--dry-run']],
+    [
+      'a firewall update --dry-run',
+      'provision',
+      ['--ha', '--stateful', '--machine-type', 'e2-medium', '--iap-ssh', '--extra-source-ranges', '10.99.0.0/16', '--dry-run'],
+    ],
+  ],
+};
+
+for (const { mode, flags } of MODES) {
+  t.test(`${mode}: plans that change a provisioned gateway`, async (t) => {
+    const gcp = await fresh(t, mode);
+    t.equal((await run('provision', baseArgs(gcp.fake, flags))).code, 0);
+    for (const [label, command, args] of CHANGES[mode]!) {
+      const result = await run(command, baseArgs(gcp.fake, args));
+      t.matchSnapshot(golden(result, gcp), label);
+    }
+  });
+}
+
+t.test('conflicts: a resource with one of the gateway names that natgw does not own stops each mode', async (t) => {
+  for (const { mode, flags } of MODES) {
+    const gcp = await fresh(t, mode);
+    gcp.fake.store.put('test-project', 'global', 'firewalls', {
+      name: `${GW}-clients`,
+      network: 'https://www.googleapis.com/compute/v1/projects/test-project/global/networks/default',
+      sourceRanges: ['0.0.0.0/0'],
+      allowed: [{ IPProtocol: 'tcp', ports: ['22'] }],
+      description: 'not natgw',
+    });
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, flags)), gcp), `${mode}: text`);
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...flags, '--json'])), gcp), `${mode}: --json`);
+  }
+});
+
+t.test('single: a NAT VM found in two zones is an error status and destroy report, and neither changes anything', async (t) => {
+  const gcp = await fresh(t, 'single');
+  t.equal(await run('provision', baseArgs(gcp.fake)).then((result) => result.code), 0);
+  const vm = gcp.fake.store.get('test-project', 'zones/us-central1-a', 'instances', GW)!;
+  gcp.fake.store.put('test-project', 'zones/us-central1-b', 'instances', {
+    ...vm,
+    zone: 'us-central1-b',
+    id: undefined,
+    selfLink: undefined,
+  });
+  gcp.fake.api.requests.length = 0;
+  for (const command of ['status', 'destroy'] as const) {
+    const result = await run(command, baseArgs(gcp.fake, command === 'destroy' ? ['--yes'] : []));
+    t.equal(result.code, 1, command);
+    t.match(result.stderr, /instance 'natgw-us-central1' exists in several zones \(us-central1-a, us-central1-b\); delete the extra one/);
+  }
+  t.same(gcp.fake.api.mutations(), []);
+});
+
+t.test('a health check changed by hand is patched back, in both HA modes', async (t) => {
+  for (const { mode, flags } of MODES.filter((entry) => entry.mode !== 'single')) {
+    const gcp = await fresh(t, mode);
+    t.equal((await run('provision', baseArgs(gcp.fake, flags))).code, 0);
+    const check = gcp.fake.store.get('test-project', 'regions/us-central1', 'healthChecks', `${GW}-hc-heal`)!;
+    check.checkIntervalSec = 30;
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...flags, '--dry-run'])), gcp), `${mode}: --dry-run`);
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, flags)), gcp), `${mode}: apply`);
+    t.equal(gcp.fake.store.get('test-project', 'regions/us-central1', 'healthChecks', `${GW}-hc-heal`)!.checkIntervalSec, 10);
+  }
+});
+
+t.test('a backend service changed by hand is patched back, in both HA modes', async (t) => {
+  for (const { mode, flags } of MODES.filter((entry) => entry.mode !== 'single')) {
+    const gcp = await fresh(t, mode);
+    t.equal((await run('provision', baseArgs(gcp.fake, flags))).code, 0);
+    const service = gcp.fake.store.get('test-project', 'regions/us-central1', 'backendServices', `${GW}-ilb`)!;
+    service.connectionDraining = { drainingTimeoutSec: 30 };
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...flags, '--dry-run'])), gcp), `${mode}: --dry-run`);
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...flags, '--json'])), gcp), `${mode}: apply --json`);
+    t.not(
+      (
+        gcp.fake.store.get('test-project', 'regions/us-central1', 'backendServices', `${GW}-ilb`)!.connectionDraining as {
+          drainingTimeoutSec: number;
+        }
+      ).drainingTimeoutSec,
+      30,
+    );
+  }
+});
