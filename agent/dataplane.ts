@@ -65,6 +65,8 @@ export interface DataplaneOptions {
   warn?: (message: string, details?: Record<string, unknown>) => void;
   /** Which stateful member this VM is comes from its addresses (tests bring their own). */
   localAddresses?: LocalAddresses;
+  /** The port the agent serves on when `--listen` overrides the config: the input chain guards that one. */
+  agentPort?: number;
 }
 
 const SYSCTL_CONF = AGENT_PATHS.sysctlConf;
@@ -94,8 +96,10 @@ export class Dataplane {
   private forwardBlocked: string | undefined;
   private legacyChecked = false;
   readonly localAddresses: LocalAddresses;
+  private readonly agentPort: number | undefined;
 
   constructor(options: DataplaneOptions) {
+    this.agentPort = options.agentPort;
     this.run = options.run;
     this.sysctlFs = options.sysctlFs ?? new SysctlFs();
     this.root = options.root ?? '/';
@@ -129,6 +133,7 @@ export class Dataplane {
     const roles = stateful === undefined ? undefined : statefulRoles(stateful, this.localAddresses, 'config');
     const ruleset = renderRuleset(config, egressInterface, {
       flowtable,
+      ...(this.agentPort === undefined ? {} : { agentPort: this.agentPort }),
       ...(stateful === undefined || roles === undefined
         ? {}
         : {

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { UsageError } from '../common/errors.js';
 import { Agent } from './agent.js';
-import { ConfigError, DEFAULT_LISTEN, parseAgentConfig, systemLocalAddresses, type AgentConfig } from './config.js';
+import { ConfigError, DEFAULT_LISTEN, parseAgentConfig, splitHostPort, systemLocalAddresses, type AgentConfig } from './config.js';
 import { Dataplane } from './dataplane.js';
 import { createLogger, type Logger } from './log.js';
 import { AttributeMissingError, CONFIG_ATTRIBUTE, DEFAULT_METADATA_URL, MetadataClient, MetadataUnavailableError } from './metadata.js';
@@ -78,7 +78,11 @@ export async function runAgentCli(argv: string[]): Promise<number> {
   }
   if (flags.listen !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(flags.listen))
     throw new UsageError(`--listen: ${JSON.stringify(flags.listen)} is not HOST:PORT`);
-  const dataplane = new Dataplane({ run: runCommand, root: flags.root });
+  const dataplane = new Dataplane({
+    run: runCommand,
+    root: flags.root,
+    ...(flags.listen === undefined ? {} : { agentPort: splitHostPort(flags.listen).port }),
+  });
 
   if (flags.cleanup) {
     const removed = await dataplane.cleanup();
