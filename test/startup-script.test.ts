@@ -152,7 +152,7 @@ t.test("install-sysctl copies the agent's sysctls into /etc/sysctl.d, and refuse
     ['an ignore-errors prefix', '-net.ipv4.ip_forward = 1'],
     ['a value that is not a number', 'net.ipv4.ip_forward = 1 2'],
     ['another net setting', 'net.ipv4.conf.all.rp_filter = 0'],
-  ]) {
+  ] as const) {
     writeFileSync(join(state, 'sysctl.conf'), `net.ipv4.ip_forward = 1\n${line}\n`);
     const refused = await install();
     t.not(refused.exitCode, 0, what);
