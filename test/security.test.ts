@@ -19,6 +19,7 @@ import { HEALTH_CHECK_SOURCE_RANGES, NLB_HEALTH_CHECK_SOURCE_RANGES, PROBE_HOLDS
 import { STATEFUL_TRAFFIC_CHECK, TRAFFIC_CHECK } from '../provision/ha/checks.js';
 import { NLB_HEALTH_CHECK_RANGES } from '../provision/ha/stateful.js';
 import { HEALTH_CHECK_RANGES } from '../provision/model.js';
+import { parseOptions } from '../provision/options.js';
 import { FakeNetfilter, MemorySysctls } from './helpers/fake-netfilter.js';
 
 const BASE = { sourceRanges: ['10.10.0.0/24'] };
@@ -154,6 +155,17 @@ t.test('natgw agent with a bad metricsSourceRanges: exit 2, the field named, no 
   t.match(writes.join(''), /metricsSourceRanges\[0\]: "10\.128\.0\.0\/33" is not an IPv4 CIDR/);
   t.notOk(existsSync(record), 'no nft, conntrack or ip command ran');
   t.notOk(existsSync(path.join(dir, 'run')), 'no file written');
+});
+
+t.test('natgw provision --agent-config: metricsSourceRanges reach the agent, a bad one is refused before any API call', async (t) => {
+  const dir = t.testdir();
+  const file = path.join(dir, 'agent.json');
+  const options = (ranges: unknown) => {
+    writeFileSync(file, JSON.stringify({ metricsSourceRanges: ranges }));
+    return parseOptions('provision', ['--project', 'my-project', '--region', 'us-central1', '--agent-config', file], {});
+  };
+  t.match(JSON.stringify(options(['10.128.0.50/32'])), /"metricsSourceRanges":\["10\.128\.0\.50\/32"\]/);
+  t.throws(() => options(['10.128.0.50/24']), /agent settings: metricsSourceRanges\[0\]: "10\.128\.0\.50\/24" has host bits set/);
 });
 
 async function startApp(t: Test, config: AgentConfigInput = BASE) {
