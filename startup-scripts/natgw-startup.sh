@@ -202,6 +202,8 @@ fetch_and_install_agent() {
 # every start: a no-op at boot (main just installed it), the upgrade itself after the agent exits to restart into it.
 update_agent() {
   local expected installed="${NATGW_ROOT}${AGENT_DIR}/${AGENT_FILE}"
+  # Run by the unit, whose UMask keeps the agent's files private; what is installed here the agent must read.
+  umask 0022
   expected="$(metadata_value natgw-agent-sha256)" || die "metadata natgw-agent-sha256 is missing; keeping the installed agent"
   if [[ -f "${installed}" && "$(sha256sum "${installed}" | cut -d' ' -f1)" == "${expected}" ]]; then
     log "agent: the installed bundle is the published one (sha256 ${expected})"
@@ -292,10 +294,12 @@ ProtectSystem=strict
 # /var/lib/natgw, owned by the agent's user: the port blocks' state (who held which ports survives a reboot) and the
 # sysctls it persists (natgw-sysctl.service installs them).
 StateDirectory=natgw
+StateDirectoryMode=0700
 # /run/natgw: the applied table's listing and conntrackd's files. Kept across restarts, so a restarted agent finds the
 # table it applied and changes nothing; gone with a reboot, as the table is.
 RuntimeDirectory=natgw
 RuntimeDirectoryPreserve=yes
+RuntimeDirectoryMode=0700
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
@@ -311,7 +315,8 @@ RestrictRealtime=yes
 RestrictSUIDSGID=yes
 LockPersonality=yes
 SystemCallArchitectures=native
-UMask=0022
+# The port-block state is attribution history: the operator's (root's) to read, not every local user's.
+UMask=0077
 
 [Install]
 WantedBy=multi-user.target

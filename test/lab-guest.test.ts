@@ -120,7 +120,12 @@ t.test('a provisioned NAT VM with port blocks of 64 is a real guest, and natgw w
       [],
       'every reader it spawns runs as natgw too',
     );
-    t.equal((await inGuest(['stat', '-c', '%U', '/var/lib/natgw/port-blocks.json'])).trim(), 'natgw', 'the port-block state');
+    t.equal(
+      (await inGuest(['stat', '-c', '%U %a', '/var/lib/natgw/port-blocks.json'])).trim(),
+      'natgw 600',
+      'the port-block state, its own',
+    );
+    t.equal((await inGuest(['stat', '-c', '%U %a', '/var/lib/natgw'])).trim(), 'natgw 700');
     t.equal((await inGuest(['stat', '-c', '%U', '/run/natgw/nft-table.json'])).trim(), 'natgw', "the applied table's listing");
     await waitUntil(
       'natgw-sysctl.service installed the sysctls',

@@ -1,7 +1,7 @@
 // Who reaches what on a NAT VM (docs/security.md), without root: the agent's input chain as rendered, the HTTP
 // surface's own rules through inject() (endpoints for the VM itself, holds, the per-source rate limit, the health
 // cache), the ranges and holds the agent and the provisioner must agree on, and a bad metricsSourceRanges refused.
-import { mkdirSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Fastify from 'fastify';
 import { pino } from 'pino';
@@ -13,6 +13,7 @@ import { Dataplane } from '../agent/dataplane.js';
 import { runAgentCli } from '../agent/main.js';
 import { createAgentMetrics } from '../agent/metrics.js';
 import { KeyedRateLimiter } from '../agent/rate-limit.js';
+import { SysctlFs } from '../agent/sysctl.js';
 import { renderRuleset } from '../agent/ruleset.js';
 import { realClock } from '../common/clock.js';
 import { HEALTH_CHECK_SOURCE_RANGES, NLB_HEALTH_CHECK_SOURCE_RANGES, PROBE_HOLDS_MS } from '../common/protocol.js';
@@ -264,4 +265,30 @@ t.test('the per-source limiter forgets refilled sources first, and never holds m
   t.ok(limiter.take('10.9.9.9', 0) && limiter.take('10.9.9.9', 0), 'a burst of its rate');
   t.notOk(limiter.take('10.9.9.9', 0), 'then refused');
   t.ok(limiter.take('10.9.9.9', 500), 'refilled at its rate');
+});
+
+t.test('the initial network namespace is recognised without root (PID 1’s namespace link is root’s to read)', async (t) => {
+  const proc = (links: [string, string] | undefined, maxMode: number | undefined) => {
+    const root = t.testdir();
+    if (links !== undefined)
+      for (const [pid, target] of [
+        ['self', links[0]],
+        ['1', links[1]],
+      ] as const) {
+        mkdirSync(path.join(root, pid, 'ns'), { recursive: true });
+        symlinkSync(target, path.join(root, pid, 'ns', 'net'));
+      }
+    if (maxMode !== undefined) {
+      const dir = path.join(root, 'sys/net/netfilter');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'nf_conntrack_max'), '262144\n');
+      chmodSync(path.join(dir, 'nf_conntrack_max'), maxMode);
+    }
+    return new SysctlFs(root).inInitialNetworkNamespace();
+  };
+  t.equal(await proc(['net:[4026531840]', 'net:[4026531840]'], undefined), true, 'as root: the same namespace as PID 1');
+  t.equal(await proc(['net:[4026532001]', 'net:[4026531840]'], 0o644), false, 'as root: another namespace');
+  t.equal(await proc(undefined, 0o644), true, 'unprivileged: the global limit is writable, so this is the initial namespace');
+  t.equal(await proc(undefined, 0o444), false, 'unprivileged: read-only in a child namespace');
+  t.equal(await proc(undefined, undefined), false, 'no conntrack at all: not claimed');
 });
