@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Agent } from './agent.js';
 import type { AgentMetrics } from './metrics.js';
 import { KeyedRateLimiter } from './rate-limit.js';
+import { agentPortAdmits } from './ruleset.js';
 import { AGENT_PORT, PROBE_HOLDS_MS } from '../common/protocol.js';
 
 export interface AgentAppOptions {
@@ -21,12 +22,13 @@ export interface AgentAppOptions {
 export const REQUESTS_PER_SOURCE_PER_SECOND = 20;
 
 /**
- * The connection came from this VM: only the kernel delivers a loopback source (one arriving on a NIC is dropped as a
- * martian), so this is where the VM's own tools and an operator's SSH tunnel come from, and no one else.
+ * The connection came from this VM: a loopback source, or one of the VM's own addresses talking to itself. The kernel
+ * drops a packet arriving on a NIC with either as its source (a martian), so this is where the VM's own tools and an
+ * operator's SSH tunnel come from, and no one else.
  */
 export function fromThisVm(request: FastifyRequest): boolean {
-  const address = request.socket.remoteAddress ?? '';
-  return /^(::ffff:)?127\./.test(address) || address === '::1';
+  const remote = request.socket.remoteAddress ?? '';
+  return /^(::ffff:)?127\./.test(remote) || remote === '::1' || (remote !== '' && remote === request.socket.localAddress);
 }
 
 /** The longest `/healthz/hold/MS`: GCE's shortest probe timeout is 1 s, and the answer must beat it. */
@@ -40,11 +42,16 @@ export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent
   app.addHook('onRequest', async (request, reply) => {
     if (fromThisVm(request)) return;
     const source = request.socket.remoteAddress ?? 'unknown';
-    if (limiter.take(source, now())) return;
-    return reply
-      .code(429)
-      .header('retry-after', '1')
-      .send({ error: `too many requests from ${source}: at most ${REQUESTS_PER_SOURCE_PER_SECOND} a second per source address` });
+    if (!limiter.take(source, now()))
+      return reply
+        .code(429)
+        .header('retry-after', '1')
+        .send({ error: `too many requests from ${source}: at most ${REQUESTS_PER_SOURCE_PER_SECOND} a second per source address` });
+    // The input chain drops these already; until the table is in place (boot, a failed apply) this answers instead.
+    if (!agentPortAdmits(agent.currentConfig, source))
+      return reply.code(403).send({
+        error: `${source} may not reach the agent: Google's health checkers, the stateful peer and metricsSourceRanges only (docs/security.md)`,
+      });
   });
   app.get('/healthz', async (_request, reply) => {
     const report = await agent.health();

@@ -234,9 +234,39 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
   return { text: lines.join('\n'), sourceRanges };
 }
 
+/** Google's probers for this config: an external load balancer's come from two more ranges (stateful mode). */
+const probeSourceRanges = (config: AgentConfig | undefined): string[] => [
+  ...HEALTH_CHECK_SOURCE_RANGES,
+  ...(config !== undefined && config.stateful === undefined ? [] : NLB_HEALTH_CHECK_SOURCE_RANGES),
+];
+
+const admittedRanges = new WeakMap<AgentConfig, [ipaddr.IPv4, number][]>();
+const probesOnly = probeSourceRanges(undefined).map((range) => ipaddr.IPv4.parseCIDR(range));
+
+/**
+ * Whether an address other than the VM's own may reach the agent's port: what the input chain admits (renderInput),
+ * asked again by the HTTP layer for the moments the table is not in place yet (boot, a failed apply). Before any
+ * config, Google's probers only.
+ */
+export function agentPortAdmits(config: AgentConfig | undefined, address: string): boolean {
+  const plain = address.replace(/^::ffff:/, '');
+  if (!ipaddr.IPv4.isValidFourPartDecimal(plain)) return false;
+  let ranges = config === undefined ? probesOnly : admittedRanges.get(config);
+  if (ranges === undefined && config !== undefined) {
+    ranges = [
+      ...probeSourceRanges(config),
+      ...config.metricsSourceRanges,
+      ...(config.stateful?.members.map((member) => `${member.ip}/32`) ?? []),
+    ].map((range) => ipaddr.IPv4.parseCIDR(range));
+    admittedRanges.set(config, ranges);
+  }
+  const parsed = ipaddr.IPv4.parse(plain);
+  return (ranges ?? []).some((range) => parsed.match(range));
+}
+
 /** The agent's HTTP port and, in stateful mode, the sync port: who may reach them (docs/security.md). */
 function renderInput(config: AgentConfig, stateful: StatefulPeers | undefined, agentPort: number): string[] {
-  const probes = [...HEALTH_CHECK_SOURCE_RANGES, ...(stateful === undefined ? [] : NLB_HEALTH_CHECK_SOURCE_RANGES)];
+  const probes = probeSourceRanges(config);
   const metrics = foldSourceRanges(config.metricsSourceRanges);
   return [
     '  chain input {',

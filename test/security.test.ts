@@ -25,6 +25,10 @@ import { FakeNetfilter, MemorySysctls } from './helpers/fake-netfilter.js';
 
 const BASE = { sourceRanges: ['10.10.0.0/24'] };
 const CLIENT = '10.10.0.5';
+const PROBER = '35.191.3.4';
+/** Prometheus, named in metricsSourceRanges by the apps below. */
+const SCRAPER = '10.128.0.9';
+const WITH_METRICS = { ...BASE, metricsSourceRanges: ['10.128.0.0/24'] };
 
 const chain = (text: string, name: string) => {
   const start = text.indexOf(`  chain ${name} {`);
@@ -169,7 +173,8 @@ t.test('natgw provision --agent-config: metricsSourceRanges reach the agent, a b
   t.throws(() => options(['10.128.0.50/24']), /agent settings: metricsSourceRanges\[0\]: "10\.128\.0\.50\/24" has host bits set/);
 });
 
-async function startApp(t: Test, config: AgentConfigInput = BASE) {
+/** `null`: an agent that has no config yet (the metadata server not reached). */
+async function startApp(t: Test, config: AgentConfigInput | null = WITH_METRICS) {
   const netfilter = new FakeNetfilter();
   const dataplane = new Dataplane({ run: netfilter.run, sysctlFs: new MemorySysctls(), root: t.testdir() });
   const metrics = createAgentMetrics({ run: netfilter.run, version: '0.0.0-test' });
@@ -179,7 +184,11 @@ async function startApp(t: Test, config: AgentConfigInput = BASE) {
   const clock = { now: () => start + skew, sleep: realClock.sleep };
   const agent = new Agent({ dataplane, log: pino({ level: 'silent' }), metrics, clock });
   t.teardown(() => agent.stop());
-  await agent.setConfig(validateAgentConfig(config, 'test'), 'test');
+  if (config !== null)
+    await agent.setConfig(
+      validateAgentConfig(config, 'test', () => ['10.10.0.3']),
+      'test',
+    );
   const held: number[] = [];
   const app = Fastify();
   await app.register(agentApp, {
@@ -205,8 +214,8 @@ async function startApp(t: Test, config: AgentConfigInput = BASE) {
 
 t.test('/port-blocks and holds other than the probes’ answer the VM itself only', async (t) => {
   const { get, held } = await startApp(t);
-  const refused = await get('/port-blocks');
-  t.equal(refused.statusCode, 403, 'a client asking for the attribution records');
+  const refused = await get('/port-blocks', SCRAPER);
+  t.equal(refused.statusCode, 403, 'the metrics range asking for the attribution records');
   t.match(refused.json().error, /served to the NAT VM itself only: curl http:\/\/127\.0\.0\.1:9731\/port-blocks/);
   t.equal((await get('/port-blocks', '127.0.0.1')).statusCode, 404, 'on the VM: answered (404: this agent has no port blocks)');
   t.equal((await get('/port-blocks', '::ffff:127.0.0.1')).statusCode, 404, 'IPv4-mapped loopback too');
@@ -221,7 +230,40 @@ t.test('/port-blocks and holds other than the probes’ answer the VM itself onl
   t.same(held, [850, 100]);
   t.equal((await get('/healthz/hold/901', '35.191.3.4')).statusCode, 400, 'a bad MS is still a 400');
   for (const url of ['/healthz', '/livez', '/metrics']) t.equal((await get(url, '35.191.3.4')).statusCode, 200, `${url} from a prober`);
-  t.equal((await get('/sync/summary', '10.10.0.3')).statusCode, 404, '/sync/summary is open (404 here: not stateful)');
+  t.equal((await get('/sync/summary', PROBER)).statusCode, 404, '/sync/summary is open (404 here: not stateful)');
+  t.equal((await get('/metrics', SCRAPER)).statusCode, 200, '/metrics from the metrics range');
+});
+
+t.test('a source the input chain drops is refused by the agent too, for the moments before its table is in place', async (t) => {
+  const { get } = await startApp(t);
+  for (const url of ['/healthz', '/livez', '/metrics', '/sync/summary', '/port-blocks']) {
+    const refused = await get(url, CLIENT);
+    t.equal(refused.statusCode, 403, `${url} from a client VM`);
+    t.match(refused.json().error, /^10\.10\.0\.5 may not reach the agent/);
+  }
+  t.equal((await get('/healthz', '::ffff:35.191.3.4')).statusCode, 200, 'an IPv4-mapped prober address is a prober');
+
+  const early = await startApp(t, null);
+  t.equal((await early.get('/healthz', PROBER)).statusCode, 503, 'no config yet: the probers get their (unhealthy) answer');
+  t.equal((await early.get('/healthz', '209.85.152.7')).statusCode, 503, "the external load balancer's probers too");
+  t.equal((await early.get('/metrics', SCRAPER)).statusCode, 403, 'metrics ranges are not known yet');
+  t.equal((await early.get('/healthz', CLIENT)).statusCode, 403);
+
+  const stateful = await startApp(t, {
+    ...BASE,
+    deploymentMode: 'ha',
+    stateful: {
+      natIp: '203.0.113.100',
+      members: [
+        { ip: '10.10.0.2', ports: '1024-33279' },
+        { ip: '10.10.0.3', ports: '33280-65535' },
+      ],
+    },
+  });
+  // Admitted is all that is asked here: this agent has no state sync to summarise, nor a member address of its own.
+  t.equal((await stateful.get('/sync/summary', '10.10.0.2')).statusCode, 404, 'the stateful peer is admitted');
+  t.equal((await stateful.get('/healthz', '209.85.204.9')).statusCode, 503, "the external load balancer's probers are admitted");
+  t.equal((await stateful.get('/healthz', CLIENT)).statusCode, 403);
 });
 
 t.test('a flooding source is limited on its own; probers, other sources and the VM itself are not', async (t) => {
@@ -229,17 +271,17 @@ t.test('a flooding source is limited on its own; probers, other sources and the 
   const looks = () => netfilter.commands.length;
   const before = looks();
   const flood = [];
-  for (let i = 0; i < 200; i++) flood.push((await get('/healthz', CLIENT)).statusCode);
+  for (let i = 0; i < 200; i++) flood.push((await get('/healthz', SCRAPER)).statusCode);
   t.equal(flood.filter((code) => code === 200).length, REQUESTS_PER_SOURCE_PER_SECOND, 'one second’s worth answered');
   t.equal(flood.filter((code) => code === 429).length, 200 - REQUESTS_PER_SOURCE_PER_SECOND, 'the rest refused, cheaply');
   t.ok(looks() - before <= 5, `200 requests cost ${looks() - before} kernel commands (one look at most, cached)`);
-  const limited = await get('/healthz', CLIENT);
+  const limited = await get('/healthz', SCRAPER);
   t.equal(limited.headers['retry-after'], '1');
-  t.match(limited.json().error, /too many requests from 10\.10\.0\.5: at most 20 a second/);
+  t.match(limited.json().error, /too many requests from 10\.128\.0\.9: at most 20 a second/);
   t.equal((await get('/healthz', '35.191.3.4')).statusCode, 200, 'a prober still gets its answer');
   for (let i = 0; i < 100; i++) t.equal((await get('/healthz', '127.0.0.1')).statusCode, 200, 'the VM itself is never limited');
   advance(1000);
-  t.equal((await get('/healthz', CLIENT)).statusCode, 200, 'a second later the source is answered again');
+  t.equal((await get('/healthz', SCRAPER)).statusCode, 200, 'a second later the source is answered again');
 });
 
 t.test('the health answer is reused for HEALTH_CACHE_MS, and dropped at once when the agent starts draining', async (t) => {
