@@ -37,6 +37,13 @@ export interface AgentDeps {
   clock?: Clock;
 }
 
+/**
+ * How long a health answer is reused. Probes arrive from several probers per load balancer, and each look lists the
+ * kernel: reused for this long, a flood of health requests costs at most a few looks a second. Short against the
+ * checks' 1 s interval, and dropped at once when the agent's own state changes (a drain, a config, a repair).
+ */
+export const HEALTH_CACHE_MS = 250;
+
 /** Rewrites of natgw/health while it does not change: under a minute, so the provisioner's next reads see it. */
 export const HEALTH_REFRESH_MS = 50_000;
 
@@ -83,11 +90,13 @@ export class Agent {
 
   setWaiting(reason: string): void {
     this.waitingFor = reason;
+    this.forgetHealth();
     void this.publishHealth();
   }
 
   rejectConfig(message: string): void {
     this.rejectedConfig = message;
+    this.forgetHealth();
     this.deps.metrics.configErrors.inc();
     this.deps.log.error({ event: 'config_rejected', error: message }, 'refused an invalid config; the last good config stays in effect');
   }
@@ -121,6 +130,7 @@ export class Agent {
   }
 
   private async convergeGuarded(trigger: 'config' | 'reconcile'): Promise<void> {
+    this.forgetHealth();
     try {
       await this.converge(trigger);
       this.lastError = undefined;
@@ -190,6 +200,7 @@ export class Agent {
         );
       }
       this.probeResult = result;
+      this.forgetHealth();
       await this.publishHealth();
       if (!this.stopped && this.config?.egressProbe === probe)
         this.probeTimer = setTimeout(() => void probeLoop(), probe.intervalSeconds * 1000);
@@ -200,6 +211,7 @@ export class Agent {
   /** Fails /healthz on purpose so a load balancer stops sending new flows before the agent goes away. */
   startDraining(): void {
     this.draining = true;
+    this.forgetHealth();
     void this.publishHealth();
   }
 
@@ -237,12 +249,29 @@ export class Agent {
     // come while a check of their scope is under way share its answer instead of each listing the kernel again.
     const running = this.healthChecks.get(scope);
     if (running !== undefined) return running;
-    const check = this.checkHealth(scope).finally(() => this.healthChecks.delete(scope));
+    const startedAt = this.clock.now();
+    const cached = this.healthCache.get(scope);
+    if (cached !== undefined && startedAt - cached.at < HEALTH_CACHE_MS && startedAt >= cached.at) return Promise.resolve(cached.report);
+    const generation = this.healthGeneration;
+    const check = this.checkHealth(scope)
+      .then((report) => {
+        // Judged before a change of our own state: not worth keeping.
+        if (generation === this.healthGeneration) this.healthCache.set(scope, { at: startedAt, report });
+        return report;
+      })
+      .finally(() => this.healthChecks.delete(scope));
     this.healthChecks.set(scope, check);
     return check;
   }
 
   private readonly healthChecks = new Map<'traffic' | 'liveness', Promise<HealthReport>>();
+  private readonly healthCache = new Map<'traffic' | 'liveness', { at: number; report: HealthReport }>();
+  private healthGeneration = 0;
+
+  private forgetHealth(): void {
+    this.healthGeneration++;
+    this.healthCache.clear();
+  }
 
   private checkHealth(scope: 'traffic' | 'liveness'): Promise<HealthReport> {
     return this.exclusive(async () => {

@@ -1,13 +1,34 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Agent } from './agent.js';
 import type { AgentMetrics } from './metrics.js';
+import { KeyedRateLimiter } from './rate-limit.js';
+import { agentPortAdmits } from './ruleset.js';
+import { AGENT_PORT, PROBE_HOLDS_MS } from '../common/protocol.js';
 
 export interface AgentAppOptions {
   agent: Agent;
   metrics: AgentMetrics;
   /** How a held health check waits; tests pass one they release themselves. */
   hold?: (ms: number) => Promise<unknown>;
+  /** Time for the per-source rate limit; tests bring their own. */
+  now?: () => number;
+}
+
+/**
+ * Requests a second one source address may make. GCE's probers each send a handful per second at most (one per check
+ * and interval); beyond this a source is flooding, and a flood must not delay the probes' answers.
+ */
+export const REQUESTS_PER_SOURCE_PER_SECOND = 20;
+
+/**
+ * The connection came from this VM: a loopback source, or one of the VM's own addresses talking to itself. The kernel
+ * drops a packet arriving on a NIC with either as its source (a martian), so this is where the VM's own tools and an
+ * operator's SSH tunnel come from, and no one else.
+ */
+export function fromThisVm(request: FastifyRequest): boolean {
+  const remote = request.socket.remoteAddress ?? '';
+  return /^(::ffff:)?127\./.test(remote) || remote === '::1' || (remote !== '' && remote === request.socket.localAddress);
 }
 
 /** The longest `/healthz/hold/MS`: GCE's shortest probe timeout is 1 s, and the answer must beat it. */
@@ -16,7 +37,22 @@ export const MAX_HEALTH_HOLD_MS = 900;
 const MAX_HELD_PROBES = 64;
 
 /** The agent's HTTP surface as a plugin: the server file listens, tests use inject(). */
-export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent, metrics, hold = sleep }) => {
+export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent, metrics, hold = sleep, now = Date.now }) => {
+  const limiter = new KeyedRateLimiter(REQUESTS_PER_SOURCE_PER_SECOND);
+  app.addHook('onRequest', async (request, reply) => {
+    if (fromThisVm(request)) return;
+    const source = request.socket.remoteAddress ?? 'unknown';
+    if (!limiter.take(source, now()))
+      return reply
+        .code(429)
+        .header('retry-after', '1')
+        .send({ error: `too many requests from ${source}: at most ${REQUESTS_PER_SOURCE_PER_SECOND} a second per source address` });
+    // The input chain drops these already; until the table is in place (boot, a failed apply) this answers instead.
+    if (!agentPortAdmits(agent.currentConfig, source))
+      return reply.code(403).send({
+        error: `${source} may not reach the agent: Google's health checkers, the stateful peer and metricsSourceRanges only (docs/security.md)`,
+      });
+  });
   app.get('/healthz', async (_request, reply) => {
     const report = await agent.health();
     return reply.code(report.status === 'ok' ? 200 : 503).send(report);
@@ -33,6 +69,12 @@ export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent
       return reply
         .code(400)
         .send({ error: `/healthz/hold/MS: MS must be a whole number of milliseconds from 0 to ${MAX_HEALTH_HOLD_MS}, got '${ms}'` });
+    // A hold changes how the agent answers and ties up one of its held slots: from elsewhere only the holds natgw's
+    // own load-balancer checks ask for.
+    if (!PROBE_HOLDS_MS.includes(Number(ms)) && !fromThisVm(request))
+      return reply.code(403).send({
+        error: `/healthz/hold/${ms}: only /healthz/hold/${PROBE_HOLDS_MS.join(', /healthz/hold/')} is answered to other hosts; any other hold only on the NAT VM itself (docs/security.md)`,
+      });
     const judged = agent.health();
     if (held < MAX_HELD_PROBES) {
       held++;
@@ -50,7 +92,12 @@ export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent
     const report = await agent.health('liveness');
     return reply.code(report.status === 'ok' ? 200 : 503).send(report);
   });
-  app.get('/port-blocks', async (_request, reply) => {
+  // Which VM held which NAT port when: the operator's attribution records, not the clients' business.
+  app.get('/port-blocks', async (request, reply) => {
+    if (!fromThisVm(request))
+      return reply.code(403).send({
+        error: `/port-blocks is served to the NAT VM itself only: curl http://127.0.0.1:${request.socket.localPort ?? AGENT_PORT}/port-blocks there, or through an SSH tunnel (docs/security.md)`,
+      });
     const table = agent.portBlockTable();
     return table === undefined ? reply.code(404).send({ error: 'this agent runs without port blocks' }) : reply.send(table);
   });

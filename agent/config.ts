@@ -137,6 +137,11 @@ export const agentConfigSchema = z
       .strict()
       .optional(),
     listen: hostPort.default(DEFAULT_LISTEN),
+    /**
+     * Who may scrape /metrics besides the VM itself and Google's health checkers: the agent's input chain drops every
+     * other source on its port, because the clients' firewall rule lets every client VM reach every port of the NAT VM.
+     */
+    metricsSourceRanges: z.array(cidr).max(256, 'must list at most 256 CIDRs').default([]),
     logging: z.enum(['none', 'errors', 'translations', 'all']).default('errors'),
     logRateLimitPerSecond: z.number().int().min(1).max(10_000).default(50),
     perVmMetrics: z
@@ -184,6 +189,14 @@ export const agentConfigSchema = z
         path: ['portAllocation', 'maxPortsPerVm'],
         message: `must be at least minPortsPerVm (${ports.minPortsPerVm}), got ${ports.maxPortsPerVm}`,
       });
+    config.metricsSourceRanges.forEach((range, index) => {
+      if (ipaddr.IPv4.isValidCIDR(range) && ipaddr.IPv4.parseCIDR(range)[1] === 0)
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['metricsSourceRanges', index],
+          message: `${JSON.stringify(range)} would open the agent's port to the whole internet; name your Prometheus servers' ranges`,
+        });
+    });
     config.sourceRanges.forEach((range, index) => {
       if (!ipaddr.IPv4.isValidCIDR(range)) return;
       const [address, prefix] = ipaddr.IPv4.parseCIDR(range);

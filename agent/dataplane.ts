@@ -65,6 +65,10 @@ export interface DataplaneOptions {
   warn?: (message: string, details?: Record<string, unknown>) => void;
   /** Which stateful member this VM is comes from its addresses (tests bring their own). */
   localAddresses?: LocalAddresses;
+  /** The port the agent serves on when `--listen` overrides the config: the input chain guards that one. */
+  agentPort?: number;
+  /** Where the sysctls are persisted, when not ROOT/etc/sysctl.d/99-natgw.conf (`--sysctl-file`). */
+  sysctlFile?: string;
 }
 
 const SYSCTL_CONF = AGENT_PATHS.sysctlConf;
@@ -94,8 +98,13 @@ export class Dataplane {
   private forwardBlocked: string | undefined;
   private legacyChecked = false;
   readonly localAddresses: LocalAddresses;
+  private readonly agentPort: number | undefined;
+  private readonly sysctlFile: string;
+  private warnedAboutHashsize = false;
 
   constructor(options: DataplaneOptions) {
+    this.agentPort = options.agentPort;
+    this.sysctlFile = options.sysctlFile ?? path.join(options.root ?? '/', SYSCTL_CONF);
     this.run = options.run;
     this.sysctlFs = options.sysctlFs ?? new SysctlFs();
     this.root = options.root ?? '/';
@@ -129,6 +138,7 @@ export class Dataplane {
     const roles = stateful === undefined ? undefined : statefulRoles(stateful, this.localAddresses, 'config');
     const ruleset = renderRuleset(config, egressInterface, {
       flowtable,
+      ...(this.agentPort === undefined ? {} : { agentPort: this.agentPort }),
       ...(stateful === undefined || roles === undefined
         ? {}
         : {
@@ -260,12 +270,15 @@ export class Dataplane {
       try {
         await writeFile(path.join(this.sysRoot, 'module/nf_conntrack/parameters/hashsize'), `${desired.hashsize}\n`);
       } catch (error) {
-        this.warn('could not set the conntrack hash size; continuing', { error: String(error) });
+        // The module parameter belongs to root (mode 0600), not to CAP_NET_ADMIN: the unprivileged agent never gets
+        // it, and saying so at every apply would bury the log.
+        if (!this.warnedAboutHashsize)
+          this.warn('could not set the conntrack hash size (root only); continuing with the kernel default', { error: String(error) });
+        this.warnedAboutHashsize = true;
       }
     }
-    const conf = path.join(this.root, SYSCTL_CONF);
-    await mkdir(path.dirname(conf), { recursive: true });
-    await writeFile(conf, renderSysctlConf([...desired.sysctls, ...desired.globalSysctls]));
+    await mkdir(path.dirname(this.sysctlFile), { recursive: true });
+    await writeFile(this.sysctlFile, renderSysctlConf([...desired.sysctls, ...desired.globalSysctls]));
   }
 
   /**
@@ -318,7 +331,7 @@ export class Dataplane {
     removed.push(...(await removeLegacyRuleset(this.run, await findLegacyRuleset(this.run))));
     this.reference = undefined;
     await rm(path.join(this.root, REFERENCE_FILE), { force: true });
-    await rm(path.join(this.root, SYSCTL_CONF), { force: true });
+    await rm(this.sysctlFile, { force: true });
     await rm(path.join(this.root, CONNTRACKD_DIR), { recursive: true, force: true });
     await rm(path.join(this.root, PORT_BLOCK_STATE_FILE), { force: true });
     await rm(`${path.join(this.root, PORT_BLOCK_STATE_FILE)}.tmp`, { force: true });

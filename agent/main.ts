@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { UsageError } from '../common/errors.js';
 import { Agent } from './agent.js';
-import { ConfigError, DEFAULT_LISTEN, parseAgentConfig, systemLocalAddresses, type AgentConfig } from './config.js';
+import { ConfigError, DEFAULT_LISTEN, parseAgentConfig, splitHostPort, systemLocalAddresses, type AgentConfig } from './config.js';
 import { Dataplane } from './dataplane.js';
 import { createLogger, type Logger } from './log.js';
 import { AttributeMissingError, CONFIG_ATTRIBUTE, DEFAULT_METADATA_URL, MetadataClient, MetadataUnavailableError } from './metadata.js';
@@ -29,6 +29,8 @@ Options:
                        the config is the instance attribute '${CONFIG_ATTRIBUTE}', watched for changes
   --listen HOST:PORT   address for /healthz and /metrics (default: the config's "listen", else ${DEFAULT_LISTEN})
   --root DIR           prefix for every file the agent writes (default /)
+  --sysctl-file FILE   where the sysctls are persisted (default ROOT/etc/sysctl.d/99-natgw.conf); the NAT VM's unit
+                       writes them into the agent's state directory, and a privileged helper installs them
   --restart-on-new-bundle
                        exit with code ${UPGRADE_EXIT_CODE} when a new agent bundle is published in metadata, leaving the
                        data plane in place (the systemd unit then installs the bundle and restarts the agent)
@@ -47,6 +49,7 @@ function parseAgentArgs(argv: string[]) {
         'metadata-url': { type: 'string' },
         listen: { type: 'string' },
         root: { type: 'string', default: '/' },
+        'sysctl-file': { type: 'string' },
         validate: { type: 'boolean', default: false },
         'restart-on-new-bundle': { type: 'boolean', default: false },
         cleanup: { type: 'boolean', default: false },
@@ -78,7 +81,12 @@ export async function runAgentCli(argv: string[]): Promise<number> {
   }
   if (flags.listen !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(flags.listen))
     throw new UsageError(`--listen: ${JSON.stringify(flags.listen)} is not HOST:PORT`);
-  const dataplane = new Dataplane({ run: runCommand, root: flags.root });
+  const dataplane = new Dataplane({
+    run: runCommand,
+    root: flags.root,
+    ...(flags.listen === undefined ? {} : { agentPort: splitHostPort(flags.listen).port }),
+    ...(flags['sysctl-file'] === undefined ? {} : { sysctlFile: flags['sysctl-file'] }),
+  });
 
   if (flags.cleanup) {
     const removed = await dataplane.cleanup();

@@ -9,7 +9,7 @@ import type { StatefulSync } from './stateful.js';
 import type { Observability } from './observability.js';
 import type { PortBlockManager } from './port-block-manager.js';
 import { blockSize } from './port-blocks.js';
-import { COUNTER, DROP_REASONS, OVERFLOW_COUNTER, dropCounterId, logCounterId } from './ruleset.js';
+import { AGENT_PORT_REFUSED, COUNTER, DROP_REASONS, OVERFLOW_COUNTER, dropCounterId, logCounterId } from './ruleset.js';
 import type { CommandRunner } from './runner.js';
 
 interface ScrapeData {
@@ -138,6 +138,18 @@ export function createAgentMetrics(options: {
         const value = conntrack?.totals[stat.column];
         if ('dropReason' in stat && value !== undefined) this.inc({ reason: stat.dropReason }, value);
       }
+    },
+  });
+
+  new Counter({
+    name: 'natgw_agent_port_refused_packets_total',
+    help: "Packets to the agent's port dropped because their source may not reach it (docs/security.md): a client VM or the internet knocking.",
+    registers: [registry],
+    async collect() {
+      const { rules } = await scrape();
+      if (rules === undefined) return;
+      this.reset();
+      this.inc(monotonic.observe(`${AGENT_PORT_REFUSED}:packets`, rules.get(AGENT_PORT_REFUSED)?.packets ?? 0));
     },
   });
 

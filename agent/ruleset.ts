@@ -2,8 +2,8 @@
 // model): one table owned by natgw, an interval set instead of rule lists, named counters, and the table replaced in one
 // `nft -f` transaction.
 import ipaddr from 'ipaddr.js';
-import { OVERFLOW_PORTS, type AgentConfig } from './config.js';
-import { NFLOG_GROUP } from '../common/protocol.js';
+import { OVERFLOW_PORTS, splitHostPort, type AgentConfig } from './config.js';
+import { HEALTH_CHECK_SOURCE_RANGES, NFLOG_GROUP, NLB_HEALTH_CHECK_SOURCE_RANGES } from '../common/protocol.js';
 
 export const TABLE_FAMILY = 'ip';
 export const TABLE_NAME = 'natgw';
@@ -26,6 +26,9 @@ const LEARN_RATE_PER_SECOND = 1000;
  */
 export const OVERFLOW_MARK = { value: 0x4e470000, mask: 0xffff0000 } as const;
 export const OVERFLOW_COUNTER = 'overflow';
+/** Packets to the agent's port from where nobody may reach it (a client VM, the internet through the NAT IP). */
+export const AGENT_PORT_REFUSED = 'agent_port_refused';
+const AGENT_PORT_CHAIN = 'agent_port';
 
 /** Named counters: metrics read them back with `nft -j list counters table ip natgw`. */
 export const COUNTER = {
@@ -68,6 +71,8 @@ export interface RenderOptions {
   flowtable?: boolean;
   /** Stateful mode: which member this VM is (config.statefulRoles), needed to render its SNAT and sync counters. */
   stateful?: StatefulPeers;
+  /** The port the agent serves on when `--listen` overrides the config's `listen`. */
+  agentPort?: number;
 }
 
 export interface Ruleset {
@@ -109,6 +114,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
     throw new Error('a stateful config needs its roles to render (RenderOptions.stateful)');
   const counterNames = [
     ...Object.values(COUNTER),
+    AGENT_PORT_REFUSED,
     ...(stateful === undefined ? [] : Object.values(STATEFUL_COUNTER)),
     ...(usesPortBlocks(config) ? [OVERFLOW_COUNTER] : []),
     ...dropReasons.flatMap(({ reason }) => [dropCounterId(reason), logCounterId(reason)]),
@@ -204,22 +210,20 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
         ]),
     '  }',
   );
+  const agentPort = options.agentPort ?? splitHostPort(config.listen).port;
+  lines.push(...renderInput(config, stateful, agentPort));
   if (stateful !== undefined)
     lines.push(
       // Before the NAT hook (dstnat, -100) turns a reply's destination back into the client's: here it is still the
       // NAT IP. Anything for the NAT IP that is not a reply to a translation is the internet reaching the VM: refused.
       '  chain prerouting {',
       '    type filter hook prerouting priority mangle; policy accept;',
+      // GCE sends an external load balancer's probes to its forwarding rule's IP, the NAT IP. They pass to the input
+      // chain, and before the role counter: both VMs get probes, only the active one gets replies.
+      `    ip daddr ${stateful.natIp} ip saddr { ${[...HEALTH_CHECK_SOURCE_RANGES, ...NLB_HEALTH_CHECK_SOURCE_RANGES].join(', ')} } tcp dport ${agentPort} accept comment "nat-ip-health-checks"`,
       `    ip daddr ${stateful.natIp} counter name ${q(STATEFUL_COUNTER.natIpIn)} comment "nat-ip-in"`,
       `    ip daddr ${stateful.natIp} ct state established,related accept comment "nat-ip-replies"`,
       `    ip daddr ${stateful.natIp} counter name ${q(STATEFUL_COUNTER.natIpRefused)} drop comment "nat-ip-unsolicited"`,
-      '  }',
-      '  chain input {',
-      '    type filter hook input priority filter - 10; policy accept;',
-      `    ip saddr ${stateful.peerIp} udp dport ${stateful.syncPort} counter name ${q(STATEFUL_COUNTER.syncReceived)} accept comment "sync-received"`,
-      // The clients' firewall rule lets every client VM reach the NAT VMs on any port, and GCE rules cannot subtract
-      // one: without this, any client could inject conntrack state into conntrackd.
-      `    udp dport ${stateful.syncPort} counter drop comment "sync-not-from-peer"`,
       '  }',
       '  chain output {',
       '    type filter hook output priority filter - 10; policy accept;',
@@ -228,6 +232,67 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
     );
   lines.push('}', '');
   return { text: lines.join('\n'), sourceRanges };
+}
+
+/** Google's probers for this config: an external load balancer's come from two more ranges (stateful mode). */
+const probeSourceRanges = (config: AgentConfig | undefined): string[] => [
+  ...HEALTH_CHECK_SOURCE_RANGES,
+  ...(config !== undefined && config.stateful === undefined ? [] : NLB_HEALTH_CHECK_SOURCE_RANGES),
+];
+
+const admittedRanges = new WeakMap<AgentConfig, [ipaddr.IPv4, number][]>();
+const probesOnly = probeSourceRanges(undefined).map((range) => ipaddr.IPv4.parseCIDR(range));
+
+/**
+ * Whether an address other than the VM's own may reach the agent's port: what the input chain admits (renderInput),
+ * asked again by the HTTP layer for the moments the table is not in place yet (boot, a failed apply). Before any
+ * config, Google's probers only.
+ */
+export function agentPortAdmits(config: AgentConfig | undefined, address: string): boolean {
+  const plain = address.replace(/^::ffff:/, '');
+  if (!ipaddr.IPv4.isValidFourPartDecimal(plain)) return false;
+  let ranges = config === undefined ? probesOnly : admittedRanges.get(config);
+  if (ranges === undefined && config !== undefined) {
+    ranges = [
+      ...probeSourceRanges(config),
+      ...config.metricsSourceRanges,
+      ...(config.stateful?.members.map((member) => `${member.ip}/32`) ?? []),
+    ].map((range) => ipaddr.IPv4.parseCIDR(range));
+    admittedRanges.set(config, ranges);
+  }
+  const parsed = ipaddr.IPv4.parse(plain);
+  return (ranges ?? []).some((range) => parsed.match(range));
+}
+
+/** The agent's HTTP port and, in stateful mode, the sync port: who may reach them (docs/security.md). */
+function renderInput(config: AgentConfig, stateful: StatefulPeers | undefined, agentPort: number): string[] {
+  const probes = probeSourceRanges(config);
+  const metrics = foldSourceRanges(config.metricsSourceRanges);
+  return [
+    '  chain input {',
+    '    type filter hook input priority filter - 10; policy accept;',
+    ...(stateful === undefined
+      ? []
+      : [
+          `    ip saddr ${stateful.peerIp} udp dport ${stateful.syncPort} counter name ${q(STATEFUL_COUNTER.syncReceived)} accept comment "sync-received"`,
+          // The clients' firewall rule lets every client VM reach the NAT VMs on any port, and GCE rules cannot subtract
+          // one: without this, any client could inject conntrack state into conntrackd.
+          `    udp dport ${stateful.syncPort} counter drop comment "sync-not-from-peer"`,
+        ]),
+    `    tcp dport ${agentPort} jump ${AGENT_PORT_CHAIN} comment "agent-port"`,
+    '  }',
+    // The same reason: the clients' rule admits every client VM to every port, so only this chain keeps them off the
+    // agent's. Loopback is the VM itself (its own addresses are delivered through lo, and the kernel drops a packet
+    // from outside that claims one of them).
+    `  chain ${AGENT_PORT_CHAIN} {`,
+    '    iifname "lo" accept comment "this-vm"',
+    `    ip saddr { ${probes.join(', ')} } accept comment "health-checks"`,
+    // The peer polls /sync/summary; a spoofed source gets no TCP handshake, its SYN-ACK goes to the real peer.
+    ...(stateful === undefined ? [] : [`    ip saddr ${stateful.peerIp} accept comment "sync-peer"`]),
+    ...(metrics.length === 0 ? [] : [`    ip saddr { ${metrics.join(', ')} } accept comment "metrics"`]),
+    `    counter name ${q(AGENT_PORT_REFUSED)} drop comment "refused"`,
+    '  }',
+  ];
 }
 
 export interface PortBlockElement {

@@ -1,4 +1,4 @@
-import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from './config.js';
 
@@ -96,7 +96,14 @@ export class SysctlFs {
       ]);
       return own === init;
     } catch {
-      return false;
+      // PID 1's namespace links are root's to read. Unprivileged, ask the kernel's own answer instead: it makes the
+      // global limit read-only (0444) in every namespace but the initial one.
+      try {
+        const { mode } = await stat(path.join(this.procRoot, 'sys', 'net', 'netfilter', 'nf_conntrack_max'));
+        return (mode & 0o200) !== 0;
+      } catch {
+        return false;
+      }
     }
   }
 }

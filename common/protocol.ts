@@ -11,6 +11,19 @@ export const AGENT_PORT = 9731;
 export const DEFAULT_AGENT_LISTEN = `0.0.0.0:${AGENT_PORT}`;
 
 /**
+ * Where Google's health checks come from (docs/security.md): the agent's input chain lets them reach its port. The
+ * provisioner opens the same ranges in GCE's firewall (provision/model.ts; test/security.test.ts keeps them equal).
+ */
+export const HEALTH_CHECK_SOURCE_RANGES = ['35.191.0.0/16', '130.211.0.0/22'] as const;
+/** An external passthrough Network Load Balancer's probes also come from these (stateful HA's shared NAT IP). */
+export const NLB_HEALTH_CHECK_SOURCE_RANGES = ['209.85.152.0/22', '209.85.204.0/22'] as const;
+/**
+ * The holds (`/healthz/hold/MS`) that natgw's own load-balancer checks request (provision/ha/checks.ts): answered from
+ * anywhere the input chain admits. Any other hold only from the VM itself, since a hold changes how the agent answers.
+ */
+export const PROBE_HOLDS_MS: readonly number[] = [850];
+
+/**
  * NFLOG groups: each drop reason's rate-limited log (read by the drop-log collector), and the group through which the
  * kernel reports a client without a port block (read by the port-block manager).
  */

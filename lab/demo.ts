@@ -182,8 +182,13 @@ export async function runDemo(
       `  before natgw: app-1 → internet: ${(await whoami(cloud, workloads.tagged, 2)) ?? 'no way out (GCE drops traffic from VMs without an external IP)'}`,
     );
 
-    say(`\n$ natgw provision --project ${LAB_PROJECT} --region ${LAB_REGION} --client-tag ${CLIENT_TAG} --compute-endpoint ${cloud.url} …`);
-    const provisioned = await natgwCliLive(cloud, 'provision', PROVISION_FLAGS, say);
+    // The agent's port answers the VM itself and Google's probers; Prometheus's address must be named (docs/security.md).
+    const metricsConfig = path.join(cloud.lab.dir, 'agent-metrics.json');
+    writeFileSync(metricsConfig, JSON.stringify({ metricsSourceRanges: [`${cloud.lab.vm(workloads.monitoring).ip}/32`] }));
+    say(
+      `\n$ natgw provision --project ${LAB_PROJECT} --region ${LAB_REGION} --client-tag ${CLIENT_TAG} --agent-config agent-metrics.json --compute-endpoint ${cloud.url} …`,
+    );
+    const provisioned = await natgwCliLive(cloud, 'provision', [...PROVISION_FLAGS, '--agent-config', metricsConfig], say);
     if (provisioned !== 0) throw new Error(`natgw provision failed with exit code ${provisioned}`);
     await cloud.settled();
     const natVm = cloud.lab.vm(GATEWAY);

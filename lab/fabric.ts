@@ -1,6 +1,6 @@
 // What the lab's fabric and each VM's emulated GCE firewall are made of, as text from pure functions (golden-testable
 // without root); lab.ts applies it.
-import { HEALTH_CHECK_RANGES, METADATA_IP, VPC, type LabFirewallRule, type LabVm } from './model.js';
+import { METADATA_IP, type LabFirewallRule, type LabVm } from './model.js';
 
 /** GCE drops internet-bound packets from VMs without an external IP; with one, the fabric does the 1:1 NAT. */
 export function renderFabricRules(): string {
@@ -125,9 +125,7 @@ export function renderVmFirewall(
   const accepts = (verdict: string) =>
     applicable.flatMap((rule) =>
       rule.allowed.map((allowed) => {
-        // The fabric's gateway address stands in for Google's health-check ranges.
-        const sources = rule.sourceRanges.map((range) => (HEALTH_CHECK_RANGES.includes(range) ? `${VPC.gateway}/32` : range));
-        const from = `ip saddr { ${[...new Set(sources)].join(', ')} }`;
+        const from = `ip saddr { ${[...new Set(rule.sourceRanges)].join(', ')} }`;
         const to = (rule.destinationRanges ?? []).length === 0 ? '' : ` ip daddr { ${rule.destinationRanges!.join(', ')} }`;
         const protocol = allowed.protocol.toLowerCase();
         if (protocol === 'all') return `    ${from}${to} ${verdict} comment "${rule.name}"`;

@@ -23,6 +23,7 @@ import {
   METADATA_IP,
   VPC,
   gceMac,
+  HEALTH_PROBER,
   repoRoot,
   type HealthCheckTarget,
   type HealthEvent,
@@ -181,6 +182,7 @@ export class Lab {
     await ipn(this.fabric, 'link', 'add', 'vpc0', 'address', gceMac(VPC.gateway), 'type', 'bridge');
     await ipn(this.fabric, 'addr', 'add', `${VPC.gateway}/${VPC.prefix}`, 'dev', 'vpc0');
     await ipn(this.fabric, 'addr', 'add', `${METADATA_IP}/32`, 'dev', 'vpc0');
+    await ipn(this.fabric, 'addr', 'add', `${HEALTH_PROBER}/32`, 'dev', 'lo');
     await ipn(this.fabric, 'link', 'set', 'vpc0', 'up');
     await ipn(this.fabric, 'link', 'add', 'wan', 'type', 'veth', 'peer', 'name', 'wan', 'netns', this.internet);
     await ipn(this.fabric, 'addr', 'add', `${INTERNET.fabricWan}/24`, 'dev', 'wan');

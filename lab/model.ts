@@ -99,8 +99,13 @@ export function gceMac(ip: string): string {
   return ['42', '01', ...ip.split('.').map((octet) => Number(octet).toString(16).padStart(2, '0'))].join(':');
 }
 
-/** GCE probes from 35.191.0.0/16 and 130.211.0.0/22; in the lab the fabric's gateway address probes instead. */
+/** GCE probes from 35.191.0.0/16 and 130.211.0.0/22. */
 export const HEALTH_CHECK_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
+/**
+ * The fabric's health checker probes from this address of Google's range (on the fabric's loopback), as GCE's probers
+ * do: the firewall rules and the agent's own input chain see the source the real ones would.
+ */
+export const HEALTH_PROBER = '35.191.0.1';
 
 export interface LabFirewallRule {
   name: string;

@@ -19,6 +19,16 @@ NATGW_METADATA_URL="${NATGW_METADATA_URL:-http://169.254.169.254/computeMetadata
 NATGW_NODE_BIN="${NATGW_NODE_BIN:-/usr/bin/node}"
 
 readonly UNIT_NAME="natgw-agent.service"
+readonly SYSCTL_UNIT="natgw-sysctl"
+# The agent's own system user: it needs CAP_NET_ADMIN for netlink and /proc/sys/net, not root's files.
+readonly AGENT_USER="natgw"
+# The agent persists its sysctls here, in its state directory; install_sysctl_conf copies them into /etc/sysctl.d.
+readonly AGENT_SYSCTL_FILE="/var/lib/natgw/sysctl.conf"
+readonly SYSCTL_CONF="/etc/sysctl.d/99-natgw.conf"
+# The only lines the agent's sysctl file may hold (agent/sysctl.ts): a file in /etc/sysctl.d is applied as root at
+# boot, so anything else (kernel.core_pattern, …) would hand root to whoever controls the agent.
+readonly SYSCTL_LINE_PATTERN='^(net\.ipv4\.ip_forward|net\.ipv4\.conf\.[A-Za-z0-9_-]+\.send_redirects|net/ipv4/conf/[A-Za-z0-9_.-]+/send_redirects|net\.netfilter\.nf_conntrack_[a-z_]+) = [0-9]+$'
+readonly SYSCTL_MAX_BYTES=16384
 readonly AGENT_DIR="/opt/natgw"
 readonly AGENT_FILE="natgw-agent.mjs"
 readonly SCRIPT_FILE="natgw-startup.sh"
@@ -192,6 +202,8 @@ fetch_and_install_agent() {
 # every start: a no-op at boot (main just installed it), the upgrade itself after the agent exits to restart into it.
 update_agent() {
   local expected installed="${NATGW_ROOT}${AGENT_DIR}/${AGENT_FILE}"
+  # Run by the unit, whose UMask keeps the agent's files private; what is installed here the agent must read.
+  umask 0022
   expected="$(metadata_value natgw-agent-sha256)" || die "metadata natgw-agent-sha256 is missing; keeping the installed agent"
   if [[ -f "${installed}" && "$(sha256sum "${installed}" | cut -d' ' -f1)" == "${expected}" ]]; then
     log "agent: the installed bundle is the published one (sha256 ${expected})"
@@ -199,6 +211,40 @@ update_agent() {
   fi
   log "agent: a new bundle is published (sha256 ${expected}); installing it"
   fetch_and_install_agent
+}
+
+# The dedicated system user the agent runs as (no login, no home).
+create_agent_user() {
+  if getent passwd "${AGENT_USER}" >/dev/null; then
+    log "user: ${AGENT_USER} exists"
+    return 0
+  fi
+  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "${AGENT_USER}" ||
+    die "could not create the system user ${AGENT_USER}"
+  log "user: created ${AGENT_USER}"
+}
+
+# Installs the agent's sysctl file as /etc/sysctl.d/99-natgw.conf (sorting after GCE's 60-gce-network-security.conf,
+# which turns forwarding off). Root runs this (natgw-sysctl.service) on what the unprivileged agent wrote, so the file
+# is read once, never through a link, and refused whole, without echoing it, unless every line is a natgw setting.
+install_sysctl_conf() {
+  local source="${NATGW_ROOT}${AGENT_SYSCTL_FILE}" target="${NATGW_ROOT}${SYSCTL_CONF}" content line staged
+  if [[ -L "${source}" || ! -f "${source}" ]]; then
+    log "sysctl: ${AGENT_SYSCTL_FILE} is not a regular file (not written yet); nothing to install"
+    return 0
+  fi
+  content="$(head -c "$((SYSCTL_MAX_BYTES + 1))" -- "${source}")"
+  ((${#content} <= SYSCTL_MAX_BYTES)) || die "sysctl: ${AGENT_SYSCTL_FILE} is larger than ${SYSCTL_MAX_BYTES} bytes; not installed"
+  while IFS= read -r line; do
+    if [[ -z "${line}" || "${line}" == \#* ]]; then continue; fi
+    [[ "${line}" =~ ${SYSCTL_LINE_PATTERN} ]] || die "sysctl: ${AGENT_SYSCTL_FILE} holds a line that is not a natgw setting; not installed"
+  done <<<"${content}"
+  mkdir -p "$(dirname "${target}")"
+  staged="$(mktemp "$(dirname "${target}")/.99-natgw.conf.XXXXXX")"
+  printf '%s\n' "${content}" >"${staged}"
+  chmod 0644 "${staged}"
+  mv -f "${staged}" "${target}"
+  log "sysctl: installed ${SYSCTL_CONF}"
 }
 
 # A copy of this script for the unit's ExecStartPre; GCE runs startup scripts from a temporary file.
@@ -211,8 +257,8 @@ install_self() {
   mv -f "${staged}" "${dir}/${SCRIPT_FILE}"
 }
 
-# Prints the unit. Root, because nftables, conntrack and /proc/sys/net belong to root; but only the two network
-# capabilities survive, and the filesystem is read-only except what the agent writes.
+# Prints the unit. The agent runs as its own system user with CAP_NET_ADMIN alone (nftables, conntrack and conntrackd
+# over netlink, /proc/sys/net, tcpdump's NFLOG reader), and the filesystem is read-only except what it writes.
 render_unit() {
   cat <<UNIT
 [Unit]
@@ -226,7 +272,7 @@ Type=simple
 # verified, the installed agent starts anyway (the failure is in the journal; the agent retries the upgrade later).
 # timeout: a hung metadata server must not hold the start past TimeoutStartSec, which would fail the unit.
 ExecStartPre=-+/usr/bin/timeout ${UPDATE_TIMEOUT_SECONDS} /bin/bash ${AGENT_DIR}/${SCRIPT_FILE} update-agent
-ExecStart=${NATGW_NODE_BIN} ${AGENT_NODE_FLAGS} ${AGENT_DIR}/${AGENT_FILE} --restart-on-new-bundle
+ExecStart=${NATGW_NODE_BIN} ${AGENT_NODE_FLAGS} ${AGENT_DIR}/${AGENT_FILE} --restart-on-new-bundle --sysctl-file ${AGENT_SYSCTL_FILE}
 Environment=NODE_ENV=production ${AGENT_ENVIRONMENT}
 Restart=always
 RestartSec=2
@@ -236,20 +282,24 @@ SuccessExitStatus=${UPGRADE_EXIT_CODE}
 KillMode=mixed
 TimeoutStopSec=15
 
-User=root
-# NET_ADMIN: nftables, conntrack, net sysctls. NET_RAW: tcpdump reading the NFLOG groups (as root: -Z root, since
-# without CAP_SETUID/SETGID it cannot drop to its own user).
-# No SYS_MODULE: this script loads the modules at boot.
-CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW
-AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW
+User=${AGENT_USER}
+Group=${AGENT_USER}
+# NET_ADMIN covers every netlink call and /proc/sys/net. No NET_RAW: tcpdump reads NFLOG over netlink (checked as an
+# unprivileged user), and as a non-root user it never tries to change its own. No SYS_MODULE: this script loads the
+# modules at boot. The conntrack hash size is a module parameter only root may write: the kernel's default stays.
+CapabilityBoundingSet=CAP_NET_ADMIN
+AmbientCapabilities=CAP_NET_ADMIN
 NoNewPrivileges=yes
 ProtectSystem=strict
-# /var/lib/natgw, writable under ProtectSystem=strict: the port blocks' state (who held which ports survives a reboot).
+# /var/lib/natgw, owned by the agent's user: the port blocks' state (who held which ports survives a reboot) and the
+# sysctls it persists (natgw-sysctl.service installs them).
 StateDirectory=natgw
-# /etc/sysctl.d: persisted sysctls; /run: the applied table's listing (/run/natgw), and the xtables lock when an
-# older agent's iptables rules are removed. '-': a missing path must not fail the unit (226/NAMESPACE); this script
-# creates /etc/sysctl.d before it starts the unit anyway.
-ReadWritePaths=-/etc/sysctl.d /run
+StateDirectoryMode=0700
+# /run/natgw: the applied table's listing and conntrackd's files. Kept across restarts, so a restarted agent finds the
+# table it applied and changes nothing; gone with a reboot, as the table is.
+RuntimeDirectory=natgw
+RuntimeDirectoryPreserve=yes
+RuntimeDirectoryMode=0700
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
@@ -265,23 +315,62 @@ RestrictRealtime=yes
 RestrictSUIDSGID=yes
 LockPersonality=yes
 SystemCallArchitectures=native
-UMask=0022
+# The port-block state is attribution history: the operator's (root's) to read, not every local user's.
+UMask=0077
 
 [Install]
 WantedBy=multi-user.target
 UNIT
 }
 
+# Prints the path unit and the service that install the agent's sysctls whenever it rewrites them.
+render_sysctl_path_unit() {
+  cat <<UNIT
+[Unit]
+Description=natgw: install the agent's sysctls into /etc/sysctl.d when it rewrites them
+
+[Path]
+PathChanged=${AGENT_SYSCTL_FILE}
+Unit=${SYSCTL_UNIT}.service
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+}
+
+render_sysctl_service_unit() {
+  cat <<UNIT
+[Unit]
+Description=natgw: install the agent's sysctls into ${SYSCTL_CONF} (root; only the settings natgw owns)
+
+[Service]
+Type=oneshot
+# The agent could swap its file for a FIFO between the check and the read: bounded, a oneshot waits forever otherwise.
+TimeoutStartSec=10
+ExecStart=/bin/bash ${AGENT_DIR}/${SCRIPT_FILE} install-sysctl
+UNIT
+}
+
+# Replaces FILE with stdin by a rename: systemd never reads half a unit.
+write_file_atomically() {
+  local file="$1" staged
+  staged="$(dirname "${file}")/.$(basename "${file}").new"
+  cat >"${staged}"
+  mv -f "${staged}" "${file}"
+}
+
 write_unit() {
   local dir="${NATGW_ROOT}/etc/systemd/system"
-  mkdir -p "${dir}" "${NATGW_ROOT}/etc/sysctl.d"
-  render_unit >"${dir}/.${UNIT_NAME}.new"
-  mv -f "${dir}/.${UNIT_NAME}.new" "${dir}/${UNIT_NAME}"
-  log "unit: wrote ${dir}/${UNIT_NAME}"
+  mkdir -p "${dir}"
+  render_unit | write_file_atomically "${dir}/${UNIT_NAME}"
+  render_sysctl_path_unit | write_file_atomically "${dir}/${SYSCTL_UNIT}.path"
+  render_sysctl_service_unit | write_file_atomically "${dir}/${SYSCTL_UNIT}.service"
+  log "unit: wrote ${dir}/${UNIT_NAME}, ${SYSCTL_UNIT}.path and ${SYSCTL_UNIT}.service"
 }
 
 start_service() {
   systemctl daemon-reload
+  systemctl enable --now "${SYSCTL_UNIT}.path"
   systemctl enable "${UNIT_NAME}"
   # restart, not start: a new bundle fetched at this boot must replace one already running.
   systemctl restart "${UNIT_NAME}"
@@ -294,6 +383,7 @@ main() {
   load_modules
   fetch_and_install_agent
   install_self
+  create_agent_user
   write_unit
   start_service
   log "done"
@@ -302,6 +392,7 @@ main() {
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   case "${1:-}" in
     update-agent) update_agent ;;
+    install-sysctl) install_sysctl_conf ;;
     *) main "$@" ;;
   esac
 fi

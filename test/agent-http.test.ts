@@ -5,7 +5,8 @@ import path from 'node:path';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
-import { Agent } from '../agent/agent.js';
+import { Agent, HEALTH_CACHE_MS } from '../agent/agent.js';
+import { realClock } from '../common/clock.js';
 import { agentApp } from '../agent/app.js';
 import { validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
 import { Dataplane } from '../agent/dataplane.js';
@@ -32,11 +33,17 @@ async function startAgent(t: Test, config: AgentConfigInput, probe?: () => Promi
   const netfilter = new FakeNetfilter();
   const dataplane = new Dataplane({ run: netfilter.run, sysctlFs: new MemorySysctls(), root: t.testdir() });
   const metrics = createAgentMetrics({ run: netfilter.run, procRoot: fixtureProc(t), version: '0.0.0-test' });
-  const agent = new Agent({ dataplane, log: pino({ level: 'silent' }), metrics, ...(probe === undefined ? {} : { probe }) });
+  // Health answers are reused for HEALTH_CACHE_MS: a test that changes the kernel moves time past that before it asks again.
+  let skew = 0;
+  const clock = { now: () => Date.now() + skew, sleep: realClock.sleep };
+  const later = () => {
+    skew += HEALTH_CACHE_MS;
+  };
+  const agent = new Agent({ dataplane, log: pino({ level: 'silent' }), metrics, clock, ...(probe === undefined ? {} : { probe }) });
   t.teardown(() => agent.stop());
   await agent.setConfig(validateAgentConfig(config, 'test'), 'test');
   const app = Fastify();
-  await app.register(agentApp, { agent, metrics, ...(hold === undefined ? {} : { hold }) });
+  await app.register(agentApp, { agent, metrics, now: clock.now, ...(hold === undefined ? {} : { hold }) });
   t.teardown(() => app.close());
   const get = async (url: string) => {
     const response = await app.inject({ method: 'GET', url });
@@ -58,7 +65,7 @@ async function startAgent(t: Test, config: AgentConfigInput, probe?: () => Promi
       status: number;
       body: { status: string; failed: string[]; checks: Record<string, { ok: boolean; detail: string }>; warnings: string[] };
     };
-  return { netfilter, agent, app, health, metrics: async () => (await get('/metrics')).body as string };
+  return { netfilter, agent, app, health, later, metrics: async () => (await get('/metrics')).body as string };
 }
 
 const CONFIG = { sourceRanges: ['10.10.0.0/25'], reconcileIntervalSeconds: 3600 };
@@ -116,7 +123,7 @@ t.test('a stale egress probe result fails /healthz, not /livez', async (t) => {
 });
 
 t.test('another firewall dropping what we admit fails /healthz (naming it), not /livez', async (t) => {
-  const { netfilter, health } = await startAgent(t, CONFIG);
+  const { netfilter, health, later } = await startAgent(t, CONFIG);
   netfilter.tables.push({
     family: 'ip',
     name: 'filter',
@@ -127,6 +134,7 @@ t.test('another firewall dropping what we admit fails /healthz (naming it), not 
   });
   await health('/healthz');
   netfilter.table('ip', 'natgw')!.counters.find((counter) => counter.name === 'new')!.packets += 3;
+  later();
   const healthz = await health('/healthz');
   t.equal(healthz.status, 503);
   t.same(healthz.body.failed, ['forward_path']);
@@ -170,7 +178,7 @@ t.test('golden /metrics from the named counters and a fixture procfs', async (t)
 t.test('/healthz/hold/MS: a healthy answer waits MS, an unhealthy one comes at once, bad MS is refused', async (t) => {
   const holds: { ms: number; release: () => void }[] = [];
   const hold = (ms: number) => new Promise<void>((release) => holds.push({ ms, release }));
-  const { netfilter, app } = await startAgent(t, CONFIG, undefined, hold);
+  const { netfilter, app, later } = await startAgent(t, CONFIG, undefined, hold);
   let answered = false;
   const pending = app.inject({ method: 'GET', url: '/healthz/hold/850' }).then((response) => {
     answered = true;
@@ -196,12 +204,14 @@ t.test('/healthz/hold/MS: a healthy answer waits MS, an unhealthy one comes at o
 
   // A hold that is never released: an unhealthy agent must not wait for it.
   netfilter.table('ip', 'natgw')!.chains.find((chain) => chain.name === 'postrouting')!.rules = [];
+  later();
   const unhealthy = await app.inject({ method: 'GET', url: '/healthz/hold/900' });
   t.equal(unhealthy.statusCode, 503, 'unhealthy: 503 at once, its hold never released');
 });
 
-t.test('probes that arrive together share one look at the kernel', async (t) => {
-  const { netfilter, app } = await startAgent(t, CONFIG);
+t.test('probes that arrive together share one look at the kernel; a later one within HEALTH_CACHE_MS reuses it', async (t) => {
+  const { netfilter, app, later } = await startAgent(t, CONFIG);
+  later();
   const looks = () => netfilter.commands.length;
   let before = looks();
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
@@ -213,7 +223,16 @@ t.test('probes that arrive together share one look at the kernel', async (t) => 
     answers.map((answer) => answer.statusCode),
     [200, 200, 200, 200],
   );
-  t.equal(looks() - before, perCheck, 'four probes at once: the commands of one check');
+  t.equal(looks() - before, 0, 'four probes at once, within the cache time of the last look: no look at all');
+  later();
+  before = looks();
+  const together = await Promise.all([1, 2, 3, 4].map(() => app.inject({ method: 'GET', url: '/healthz' })));
+  t.same(
+    together.map((answer) => answer.statusCode),
+    [200, 200, 200, 200],
+  );
+  t.equal(looks() - before, perCheck, 'four probes at once after the cache time: the commands of one check');
+  later();
   before = looks();
   await app.inject({ method: 'GET', url: '/healthz' });
   t.equal(looks() - before, perCheck, 'a later probe looks again');

@@ -98,7 +98,7 @@ t.test('a VM’s firewall: rules for its tags by priority, health-check ranges p
   const accepts = text.split('\n').filter((line) => line.includes(' accept comment'));
   t.same(accepts.slice(0, 2), [
     '    ip saddr { 10.10.0.0/24 } accept comment "clients"',
-    '    ip saddr { 10.10.0.1/32 } meta l4proto tcp th dport { 9731 } accept comment "health"',
+    '    ip saddr { 35.191.0.0/16, 130.211.0.0/22 } meta l4proto tcp th dport { 9731 } accept comment "health"',
   ]);
   t.notMatch(text, /elsewhere/, 'a rule for other tags does not apply');
   t.match(text, /counter drop\n {2}\}\n {2}chain ingress_forwarded/, 'implied deny ends each chain');

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { waitFor, waitUntil } from '../common/wait.js';
-import { INTERNET, Lab, type LabProcess, type LabVm, repoRoot } from '../lab/lab.js';
+import { HEALTH_PROBER, INTERNET, Lab, type LabProcess, type LabVm, repoRoot } from '../lab/lab.js';
 import { SYNC_PORT } from '../common/protocol.js';
 import { spawnSeqFlows, startEchoServer } from '../lab/failover.js';
 import { conntrackdMissing } from './fixtures/conntrackd/installed.js';
@@ -110,6 +110,38 @@ t.test('two NAT VMs run the agent in stateful mode: sync, resync, roles, peer lo
     );
     t.equal((await lab.exec(b.name, ['sysctl', '-n', 'net.netfilter.nf_conntrack_tcp_loose'])).stdout.trim(), '0');
   });
+
+  await t.test(
+    "the agent's port: probes to the NAT IP answered without counting as traffic; the peer, not a client, nor the internet",
+    async (t) => {
+      const code = async (namespace: string, url: string, extra: string[] = []) =>
+        (
+          await lab.run('reach an agent', namespace, ['curl', '-sS', '-m', '3', ...extra, '-o', '/dev/null', '-w', '%{http_code}', url], {
+            okExitCodes: [7, 28],
+          })
+        ).stdout.trim();
+      const counter = async (name: string) =>
+        Number(/packets (\d+)/.exec((await lab.exec(a.name, ['nft', 'list', 'counter', 'ip', 'natgw', name])).stdout)?.[1]);
+      const natIpIn = await counter('nat_ip_in');
+      // GCE sends the external load balancer's probes to its forwarding rule's IP, the NAT IP, from its ranges.
+      for (let probe = 0; probe < 3; probe++)
+        t.equal(
+          await code(lab.fabric, `http://${NAT_IP}:9731/healthz/hold/850`, ['--interface', HEALTH_PROBER]),
+          '200',
+          `a probe from ${HEALTH_PROBER} to the NAT IP`,
+        );
+      t.equal(await counter('nat_ip_in'), natIpIn, 'probes do not make the VM look active (nat_ip_in unchanged)');
+      t.equal(await code(lab.internet, `http://${NAT_IP}:9731/healthz`), '000', 'the internet gets nothing through the NAT IP');
+      t.equal(
+        await code(lab.vm(CLIENT.name).namespace, `http://${a.ip}:9731/healthz`),
+        '000',
+        "a client VM gets nothing from the agent's port",
+      );
+      t.ok((await counter('agent_port_refused')) > 0, 'refused and counted');
+      t.equal(await code(b.namespace, `http://${a.ip}:9731/sync/summary`), '200', 'the peer reads /sync/summary');
+      t.equal(await code(b.namespace, `http://${a.ip}:9731/port-blocks`), '403', 'but not what only the VM itself may');
+    },
+  );
 
   await startEchoServer(lab, 240);
   const flows = spawnSeqFlows(lab, CLIENT.name, { flows: FLOWS, maxSeconds: 180 });

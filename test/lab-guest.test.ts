@@ -1,12 +1,15 @@
 // The NAT VM as deployed: `natgw provision --ports-per-vm 64` into the lab boots a real Debian 13 guest (systemd as
 // PID 1, Google's guest environment), whose google-startup-scripts.service runs the unmodified startup script, whose
 // unit runs the agent under its real sandbox; a client's flows are translated inside its block.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { parseConntrackLine } from '../agent/collectors/conntrack-table.js';
 import { OVERFLOW_PORTS } from '../agent/config.js';
-import { addWorkloads, natgwCli, PROVISION_FLAGS, whoami } from '../lab/demo.js';
+import { addWorkloads, natgwCli, PROVISION_FLAGS, promQuery, startPrometheus, whoami } from '../lab/demo.js';
 import { LAB_PROJECT, LAB_REGION, LabCloud } from '../lab/gce.js';
-import { Lab } from '../lab/lab.js';
+import { HEALTH_PROBER, Lab } from '../lab/lab.js';
+import { waitUntil } from '../common/wait.js';
 import type { NatLab } from './helpers/nat-lab.js';
 import { udpFlows } from './helpers/udp-flows.js';
 
@@ -21,7 +24,10 @@ t.test('a provisioned NAT VM with port blocks of 64 is a real guest, and natgw w
   const workloads = await addWorkloads(cloud);
   const client = cloud.lab.vm(workloads.tagged).ip;
   const started = Date.now();
-  const provision = await natgwCli(cloud, 'provision', [...PROVISION_FLAGS, '--ports-per-vm', '64']);
+  const monitoring = cloud.lab.vm(workloads.monitoring).ip;
+  const agentConfig = path.join(cloud.lab.dir, 'agent-metrics.json');
+  writeFileSync(agentConfig, JSON.stringify({ metricsSourceRanges: [`${monitoring}/32`] }));
+  const provision = await natgwCli(cloud, 'provision', [...PROVISION_FLAGS, '--ports-per-vm', '64', '--agent-config', agentConfig]);
   t.equal(provision.exitCode, 0, provision.stdout + provision.stderr);
   await cloud.settled();
   const natIp = String(cloud.store.list(LAB_PROJECT, `regions/${LAB_REGION}`, 'addresses')[0]?.address);
@@ -38,7 +44,7 @@ t.test('a provisioned NAT VM with port blocks of 64 is a real guest, and natgw w
     const show = await inGuest([
       'systemctl',
       'show',
-      '--property=ActiveState,ProtectSystem,StateDirectory,CapabilityBoundingSet,NoNewPrivileges,MainPID',
+      '--property=ActiveState,ProtectSystem,StateDirectory,CapabilityBoundingSet,NoNewPrivileges,MainPID,User',
       'natgw-agent.service',
     ]);
     const props = Object.fromEntries(
@@ -51,7 +57,8 @@ t.test('a provisioned NAT VM with port blocks of 64 is a real guest, and natgw w
     t.equal(props.ProtectSystem, 'strict');
     t.equal(props.StateDirectory, 'natgw');
     t.equal(props.NoNewPrivileges, 'yes');
-    t.equal(props.CapabilityBoundingSet, 'cap_net_admin cap_net_raw');
+    t.equal(props.CapabilityBoundingSet, 'cap_net_admin');
+    t.equal(props.User, 'natgw');
     t.equal((await inGuest(['ps', '-o', 'ppid=', '-p', String(props.MainPID)])).trim(), '1', "the agent's parent is the guest's PID 1");
     t.equal((await inGuest(['readlink', '/proc/1/exe'])).trim(), '/usr/lib/systemd/systemd');
   });
@@ -95,6 +102,107 @@ t.test('a provisioned NAT VM with port blocks of 64 is a real guest, and natgw w
     const journal = await agentJournal();
     t.notMatch(journal, /collector_failed/, 'no reader failed');
     t.notMatch(journal, /Couldn't change to|apply_failed|EROFS|ENOENT/);
+  });
+
+  await t.test('the agent runs as the natgw user with CAP_NET_ADMIN alone, and everything it writes still works', async (t) => {
+    const pid = (await inGuest(['systemctl', 'show', '--property=MainPID', '--value', 'natgw-agent.service'])).trim();
+    t.equal((await inGuest(['ps', '-o', 'user=', '-p', pid])).trim(), 'natgw', 'the agent process');
+    const status = await inGuest(['cat', `/proc/${pid}/status`]);
+    // CAP_NET_ADMIN is bit 12: effective, permitted and bounding hold it and nothing else.
+    for (const set of ['CapEff', 'CapPrm', 'CapBnd']) t.match(status, new RegExp(`^${set}:\\s+0000000000001000$`, 'm'), set);
+    const helpers = (await inGuest(['ps', '-o', 'user=,comm=', '--ppid', pid])).trim().split('\n');
+    t.ok(
+      helpers.some((line) => /tcpdump/.test(line)),
+      `its readers run (${helpers.join('; ')})`,
+    );
+    t.same(
+      helpers.filter((line) => !line.trim().startsWith('natgw ')),
+      [],
+      'every reader it spawns runs as natgw too',
+    );
+    t.equal(
+      (await inGuest(['stat', '-c', '%U %a', '/var/lib/natgw/port-blocks.json'])).trim(),
+      'natgw 600',
+      'the port-block state, its own',
+    );
+    t.equal((await inGuest(['stat', '-c', '%U %a', '/var/lib/natgw'])).trim(), 'natgw 700');
+    t.equal((await inGuest(['stat', '-c', '%U', '/run/natgw/nft-table.json'])).trim(), 'natgw', "the applied table's listing");
+    await waitUntil(
+      'natgw-sysctl.service installed the sysctls',
+      async () => /net\.ipv4\.ip_forward = 1/.test(await inGuest(['cat', '/etc/sysctl.d/99-natgw.conf'])),
+      { timeoutMs: 10_000, everyMs: 250 },
+    );
+    t.equal((await inGuest(['stat', '-c', '%U %a', '/etc/sysctl.d/99-natgw.conf'])).trim(), 'root 644', 'installed by root');
+    t.equal(
+      await inGuest(['cat', '/etc/sysctl.d/99-natgw.conf']),
+      await inGuest(['cat', '/var/lib/natgw/sysctl.conf']),
+      'what the agent wrote, checked',
+    );
+    t.notMatch(await agentJournal(), /EACCES|EPERM|EROFS|Permission denied|Operation not permitted/, 'nothing was refused to it');
+  });
+
+  await t.test("the agent's port: not from a client VM; health from Google's probe range, metrics from the metrics range", async (t) => {
+    const natVm = cloud.lab.vm(VM).ip;
+    const from = async (vm: string, urlPath: string) => {
+      const { stdout } = await cloud.lab.exec(
+        vm,
+        ['curl', '-sS', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', `http://${natVm}:9731${urlPath}`],
+        {
+          okExitCodes: [7, 28],
+        },
+      );
+      return stdout.trim();
+    };
+    const fromProber = async (urlPath: string) => {
+      const { stdout } = await cloud.lab.run('probe the agent', cloud.lab.fabric, [
+        'curl',
+        '-sS',
+        '-m',
+        '3',
+        '--interface',
+        HEALTH_PROBER,
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `http://${natVm}:9731${urlPath}`,
+      ]);
+      return stdout.trim();
+    };
+    const refused = async () => {
+      const metrics = await inGuest(['curl', '-sS', '-m', '3', 'http://127.0.0.1:9731/metrics']);
+      return Number(/^natgw_agent_port_refused_packets_total (\d+)$/m.exec(metrics)?.[1] ?? Number.NaN);
+    };
+    const before = await refused();
+    for (const urlPath of ['/healthz', '/metrics', '/port-blocks'])
+      t.equal(await from(workloads.tagged, urlPath), '000', `${urlPath} from the client VM: no answer at all`);
+    t.equal(await from(workloads.untagged, '/healthz'), '000', 'nor from a VM that does not use the NAT');
+    t.ok(
+      (await refused()) > before,
+      `the input chain dropped them (natgw_agent_port_refused_packets_total ${before} → ${await refused()})`,
+    );
+    t.equal(await whoami(cloud, workloads.tagged, 5), natIp, 'the client is NATed all the same');
+
+    t.equal(await fromProber('/healthz'), '200', `/healthz from ${HEALTH_PROBER} (Google's 35.191.0.0/16)`);
+    t.equal(await fromProber('/healthz/hold/850'), '200', "the stateful check's hold");
+    t.equal(await fromProber('/healthz/hold/100'), '403', 'any other hold is refused');
+    t.equal(await fromProber('/port-blocks'), '403', 'the attribution records are refused');
+    t.equal(await from(workloads.monitoring, '/metrics'), '200', '/metrics from the metrics range');
+    t.equal(await from(workloads.monitoring, '/port-blocks'), '403', 'but not the attribution records');
+    t.equal(
+      (await inGuest(['curl', '-sS', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9731/healthz/hold/100'])).trim(),
+      '200',
+      'on the VM itself, any hold',
+    );
+
+    const prometheus = await startPrometheus(cloud, workloads.monitoring, natVm);
+    t.teardown(() => prometheus.stop());
+    await waitUntil(
+      'Prometheus on the metrics range scrapes the agent',
+      async () => (await promQuery(cloud, workloads.monitoring, 'up{job="natgw"}'))[0]?.value[1] === '1',
+      { timeoutMs: 30_000, everyMs: 500 },
+    );
+    t.pass('a real Prometheus scrapes the agent from the metrics range');
   });
 
   await t.test('a killed learner is restarted within two of its restart periods, and /healthz says so meanwhile', async (t) => {

@@ -11,7 +11,10 @@ import { NAT_EXTERNAL_IP, NAT_IP, baseConfig, createNatLab } from './helpers/nat
 const UPLOAD_BYTES = 3_000_000;
 
 t.test('Prometheus scrapes the agent in the lab', async (t) => {
-  const natLab = await createNatLab(t, { metadataConfig: baseConfig({ logging: 'all', perVmMetrics: { minIntervalSeconds: 5 } }) });
+  // Prometheus runs on 'monitoring': the agent's input chain admits it only as a named metrics range.
+  const natLab = await createNatLab(t, {
+    metadataConfig: baseConfig({ logging: 'all', perVmMetrics: { minIntervalSeconds: 5 }, metricsSourceRanges: ['10.10.0.50/32'] }),
+  });
   const { lab } = natLab;
   await lab.addVm({ name: 'monitoring', ip: '10.10.0.50', defaultVia: VPC.gateway });
   const agent = natLab.startAgent(['--listen', '0.0.0.0:9731']);

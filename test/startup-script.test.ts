@@ -1,7 +1,7 @@
 // The NAT VM's startup script: lint, the systemd unit it renders, and its functions against a tiny local metadata
 // server, always under a temporary NATGW_ROOT (lab VMs share the host filesystem: never the host's real /etc).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,12 +67,20 @@ t.test(
     const verify = await execa('systemd-analyze', ['verify', file], { reject: false });
     t.equal(verify.exitCode, 0, `${verify.stdout}\n${verify.stderr}`);
     t.equal(verify.stderr.trim(), '', 'no warnings');
-    t.match(unit, /^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW$/m);
-    t.notMatch(unit, /CAP_SYS_MODULE|CAP_SYS_ADMIN/);
+    t.match(unit, /^CapabilityBoundingSet=CAP_NET_ADMIN$/m, 'netlink and /proc/sys/net; nothing else');
+    t.match(unit, /^AmbientCapabilities=CAP_NET_ADMIN$/m);
+    t.notMatch(unit, /CAP_SYS_MODULE|CAP_SYS_ADMIN|CAP_NET_RAW|CAP_DAC/);
+    t.match(unit, /^User=natgw$/m, 'its own system user, not root');
+    t.match(unit, /^Group=natgw$/m);
+    t.notMatch(unit, /^ReadWritePaths=/m, 'nothing writable but its own state and runtime directories');
     for (const line of [
       'ProtectSystem=strict',
       'StateDirectory=natgw',
-      'ReadWritePaths=-/etc/sysctl.d /run',
+      'RuntimeDirectory=natgw',
+      'RuntimeDirectoryPreserve=yes',
+      'StateDirectoryMode=0700',
+      'RuntimeDirectoryMode=0700',
+      'UMask=0077',
       'ProtectHome=yes',
       'NoNewPrivileges=yes',
       'Restart=always',
@@ -83,8 +91,11 @@ t.test(
     t.notMatch(unit, /^ProtectKernelTunables=yes/m, 'the agent writes /proc/sys/net');
     t.match(
       unit,
-      new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=1 /opt/natgw/natgw-agent.mjs --restart-on-new-bundle$`, 'm'),
-      'no config arguments on GCE: the agent reads natgw-config itself; a small young generation',
+      new RegExp(
+        `^ExecStart=${process.execPath} --max-semi-space-size=1 /opt/natgw/natgw-agent.mjs --restart-on-new-bundle --sysctl-file /var/lib/natgw/sysctl.conf$`,
+        'm',
+      ),
+      'no config arguments on GCE: the agent reads natgw-config itself; sysctls persisted in its own directory; a small young generation',
     );
     t.match(
       unit,
@@ -93,8 +104,70 @@ t.test(
     );
     t.match(unit, /^SuccessExitStatus=75$/m, 'an exit to upgrade is not a failure');
     t.match(unit, /^Environment=NODE_ENV=production MALLOC_MMAP_THRESHOLD_=65536$/m, 'large buffers go back to the kernel when freed');
+
+    for (const [name, fn] of [
+      ['natgw-sysctl.path', 'render_sysctl_path_unit'],
+      ['natgw-sysctl.service', 'render_sysctl_service_unit'],
+    ] as const) {
+      const text = (await callFunction(fn, {})).stdout;
+      writeFileSync(join(dir, name), `${text}\n`);
+    }
+    const helpers = await execa('systemd-analyze', ['verify', join(dir, 'natgw-sysctl.path'), join(dir, 'natgw-sysctl.service')], {
+      reject: false,
+    });
+    t.equal(helpers.exitCode, 0, `${helpers.stdout}\n${helpers.stderr}`);
+    t.match(readFileSync(join(dir, 'natgw-sysctl.path'), 'utf8'), /^PathChanged=\/var\/lib\/natgw\/sysctl\.conf$/m);
+    t.match(
+      readFileSync(join(dir, 'natgw-sysctl.service'), 'utf8'),
+      /^ExecStart=\/bin\/bash \/opt\/natgw\/natgw-startup\.sh install-sysctl$/m,
+      'as root, outside the agent: the agent cannot write /etc/sysctl.d',
+    );
   },
 );
+
+t.test("install-sysctl copies the agent's sysctls into /etc/sysctl.d, and refuses anything but natgw's settings", async (t) => {
+  const root = tempRoot(t);
+  const state = join(root, 'var/lib/natgw');
+  mkdirSync(state, { recursive: true });
+  const target = join(root, 'etc/sysctl.d/99-natgw.conf');
+  const install = () => callFunction('install_sysctl_conf', { NATGW_ROOT: root });
+
+  const nothing = await install();
+  t.equal(nothing.exitCode, 0, 'nothing written yet: nothing to do');
+  t.notOk(existsSync(target));
+
+  const good = [
+    "# Written by natgw agent; removed by 'natgw agent --cleanup'.",
+    'net.ipv4.ip_forward = 1',
+    'net.ipv4.conf.all.send_redirects = 0',
+    'net/ipv4/conf/ens4.100/send_redirects = 0',
+    'net.netfilter.nf_conntrack_udp_timeout = 30',
+    'net.netfilter.nf_conntrack_max = 262144',
+    '',
+  ].join('\n');
+  writeFileSync(join(state, 'sysctl.conf'), good);
+  const installed = await install();
+  t.equal(installed.exitCode, 0, installed.stderr);
+  t.equal(readFileSync(target, 'utf8'), good);
+
+  for (const [what, line] of [
+    ['a kernel setting', 'kernel.core_pattern = |/tmp/x'],
+    ['an ignore-errors prefix', '-net.ipv4.ip_forward = 1'],
+    ['a value that is not a number', 'net.ipv4.ip_forward = 1 2'],
+    ['another net setting', 'net.ipv4.conf.all.rp_filter = 0'],
+  ] as const) {
+    writeFileSync(join(state, 'sysctl.conf'), `net.ipv4.ip_forward = 1\n${line}\n`);
+    const refused = await install();
+    t.not(refused.exitCode, 0, what);
+    t.match(refused.stderr, /holds a line that is not a natgw setting; not installed/, what);
+    t.notMatch(refused.stderr + refused.stdout, line, `${what}: not echoed`);
+    t.equal(readFileSync(target, 'utf8'), good, `${what}: the installed file stays`);
+  }
+  rmSync(join(state, 'sysctl.conf'));
+  symlinkSync('/etc/hostname', join(state, 'sysctl.conf'));
+  t.equal((await install()).exitCode, 0, 'a link is never followed');
+  t.equal(readFileSync(target, 'utf8'), good);
+});
 
 t.test('a good multi-chunk bundle is fetched, verified and installed under NATGW_ROOT', async (t) => {
   const bundle = Buffer.concat([Buffer.from('// natgw agent\n'), randomBytes(300 * 1024)]);
@@ -158,6 +231,9 @@ t.test('main, unmodified as GCE and the lab run it: packages present, modprobe h
   const calls = join(bin, 'calls');
   writeFileSync(join(bin, 'systemctl'), `#!/bin/bash\necho "systemctl $*" >>"${calls}"\n`, { mode: 0o755 });
   writeFileSync(join(bin, 'modprobe'), `#!/bin/bash\necho "modprobe $*" >>"${calls}"\nexit 1\n`, { mode: 0o755 });
+  // No such user yet, as on a fresh VM; the stand-in records how it would be created.
+  writeFileSync(join(bin, 'getent'), '#!/bin/bash\nexit 2\n', { mode: 0o755 });
+  writeFileSync(join(bin, 'useradd'), `#!/bin/bash\necho "useradd $*" >>"${calls}"\n`, { mode: 0o755 });
   const server = await metadataServer(t, bundleMetadata(Buffer.from('// agent\n'), '0.1.0'));
   const present = await Promise.all(['nft', 'conntrack', 'conntrackd', 'tcpdump', 'ip', 'curl'].map(hasCommand));
   const result = await execa('bash', [SCRIPT], {
@@ -178,11 +254,22 @@ t.test('main, unmodified as GCE and the lab run it: packages present, modprobe h
     t.same(
       readFileSync(calls, 'utf8')
         .split('\n')
-        .filter((line) => line.startsWith('systemctl')),
-      ['systemctl daemon-reload', 'systemctl enable natgw-agent.service', 'systemctl restart natgw-agent.service'],
+        .filter((line) => line.startsWith('systemctl') || line.startsWith('useradd')),
+      [
+        'useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin natgw',
+        'systemctl daemon-reload',
+        'systemctl enable --now natgw-sysctl.path',
+        'systemctl enable natgw-agent.service',
+        'systemctl restart natgw-agent.service',
+      ],
     );
-    t.ok(existsSync(join(root, 'etc/systemd/system/natgw-agent.service')));
-    t.ok(existsSync(join(root, 'etc/sysctl.d')), 'created before the unit names it in ReadWritePaths');
+    for (const unit of ['natgw-agent.service', 'natgw-sysctl.path', 'natgw-sysctl.service'])
+      t.ok(existsSync(join(root, 'etc/systemd/system', unit)), unit);
+    t.same(
+      readdirSync(join(root, 'etc/systemd/system')).filter((name) => name.startsWith('.')),
+      [],
+      'no staged unit left',
+    );
     t.ok(existsSync(join(root, 'opt/natgw/natgw-startup.sh')), 'a copy of the script for the unit to run update-agent');
   } else {
     t.match(result.stdout, /packages: installing/, 'a missing package goes to apt-get');

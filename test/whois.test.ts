@@ -1,4 +1,5 @@
 // `natgw whois` over the agent's log: (NAT IP, port, time) names one VM, and no VM is an error, not a guess.
+import { createServer } from 'node:http';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
@@ -93,4 +94,16 @@ t.test('the command: the VM on the first line, --json, and exit 1 when nobody he
   t.match(nobody.stderr, /no VM held port 1030 at 2026-11-30T12:15:00.000Z/);
   await t.rejects(cli(['1030']), /give exactly one of --agent URL and --log FILE/);
   await t.rejects(cli(['1030', '--agent', 'http://x', '--log', LOG]), UsageError);
+});
+
+t.test('--agent from another host: the agent refuses /port-blocks, and whois passes on how to ask it', async (t) => {
+  const server = createServer((_request, response) => {
+    response
+      .writeHead(403, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: '/port-blocks is served to the NAT VM itself only: curl http://127.0.0.1:9731/port-blocks there' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  await t.rejects(cli(['1030', '--agent', url]), /refused \/port-blocks: \/port-blocks is served to the NAT VM itself only/);
 });

@@ -13,7 +13,9 @@ the overflow range (64512-65535: a VM's connections before its block was in plac
 The first line of output is the VM's internal IP.
 
 Options:
-  --agent URL   ask a running agent (e.g. http://10.0.0.2:9731): its current and recently released blocks
+  --agent URL   ask a running agent: its current and recently released blocks; it answers the NAT VM itself only
+                (on the VM, or through a tunnel: gcloud compute ssh NAT_VM -- -N -L 9731:127.0.0.1:9731, then
+                --agent http://127.0.0.1:9731)
   --log FILE    read the agent's JSON log (port_block_assigned / port_block_released lines); '-' for stdin
   --at TIME     an ISO 8601 time (2026-11-30T20:15:00Z) or epoch seconds; default now
   --dest IP:PORT  the connection's destination: needed when several VMs used one overflow port at that time
@@ -58,6 +60,11 @@ async function recordsFromAgent(url: string): Promise<PortBlockRecord[]> {
   }
   if (response.status === 404)
     throw new Error(`the agent at ${url} runs without port blocks (portAllocation is "shared"): ports do not name a VM`);
+  // The agent serves attribution to the NAT VM itself only: pass on its words, which say how to get there.
+  if (response.status === 403) {
+    const body = (await response.json().catch(() => ({}))) as { error?: string };
+    throw new Error(`the agent at ${url} refused /port-blocks: ${body.error ?? 'forbidden'}`);
+  }
   if (!response.ok) throw new Error(`the agent at ${url} answered ${response.status} to /port-blocks`);
   const table = (await response.json()) as PortBlockTable;
   return [...table.blocks, ...table.history, ...(table.overflow ?? [])];

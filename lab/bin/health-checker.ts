@@ -2,7 +2,7 @@
 // (interval, timeout, healthy/unhealthy thresholds; a new backend counts as unhealthy until it passes). Prints one JSON
 // line per state change; it stops when its parent closes stdin, so it can never outlive the lab.
 import http from 'node:http';
-import type { HealthCheckTarget as Target } from '../model.js';
+import { HEALTH_PROBER, type HealthCheckTarget as Target } from '../model.js';
 
 interface Settings {
   targets: Target[];
@@ -13,13 +13,16 @@ const settings = JSON.parse(process.argv[2] ?? '{}') as Settings;
 // GCE's timeout runs from the probe's start (connect, request and answer included), not from the last byte.
 function probe(target: Target): Promise<boolean> {
   return new Promise((resolve) => {
-    const request = http.get({ host: target.ip, port: target.port, path: target.path, agent: false }, (response) => {
-      response.resume();
-      response.on('end', () => {
-        clearTimeout(deadline);
-        resolve(response.statusCode === 200);
-      });
-    });
+    const request = http.get(
+      { host: target.ip, port: target.port, path: target.path, agent: false, localAddress: HEALTH_PROBER },
+      (response) => {
+        response.resume();
+        response.on('end', () => {
+          clearTimeout(deadline);
+          resolve(response.statusCode === 200);
+        });
+      },
+    );
     const deadline = setTimeout(() => {
       request.destroy();
       resolve(false);

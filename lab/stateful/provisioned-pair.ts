@@ -6,6 +6,7 @@ import { CLIENT_TAG, natgwCli, PROVISION_FLAGS } from '../demo.js';
 import { SYNC_PORT, until, type FailoverSetup } from '../failover.js';
 import { LAB_PROJECT, LAB_REGION, LabCloud } from '../gce.js';
 import type { LabVm } from '../lab.js';
+import { HEALTH_PROBER } from '../model.js';
 import { AGENT_PORT } from '../../common/protocol.js';
 
 /** The gateway's name: provision's default for the lab's region. */
@@ -23,12 +24,12 @@ export interface ProvisionedPair extends FailoverSetup {
   close(): Promise<void>;
 }
 
-/** One agent metric (its first series), read from the fabric (where the health checks come from, so the firewall lets it through). */
+/** One agent metric (its first series), read from the health checkers' address: the firewall and the agent's input chain let it through. */
 export async function agentMetric(cloud: LabCloud, vm: LabVm, metric: string): Promise<number | undefined> {
   const { stdout, exitCode } = await cloud.lab.run(
     `read ${metric} on ${vm.name}`,
     cloud.lab.fabric,
-    ['curl', '-sS', '-m', '2', `http://${vm.ip}:${AGENT_PORT}/metrics`],
+    ['curl', '-sS', '-m', '2', '--interface', HEALTH_PROBER, `http://${vm.ip}:${AGENT_PORT}/metrics`],
     { okExitCodes: [7, 28, 52, 56] },
   );
   if (exitCode !== 0) return undefined;

@@ -25,6 +25,9 @@ natgw_dropped_packets_total{reason="invalid"} 0
 natgw_dropped_packets_total{reason="port_block_full"} 0
 natgw_dropped_packets_total{reason="nat_allocation_failed"} 3
 natgw_dropped_packets_total{reason="conntrack_table_full"} 1
+# HELP natgw_agent_port_refused_packets_total Packets to the agent's port dropped because their source may not reach it (docs/security.md): a client VM or the internet knocking.
+# TYPE natgw_agent_port_refused_packets_total counter
+natgw_agent_port_refused_packets_total 0
 # HELP natgw_connections_opened_total New connections from VMs admitted for translation, counted once each by the kernel (a retransmitted SYN is not counted again).
 # TYPE natgw_connections_opened_total counter
 natgw_connections_opened_total 7

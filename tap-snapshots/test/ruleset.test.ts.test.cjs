@@ -13,6 +13,7 @@ table ip natgw {
   counter ingress { }
   counter new { }
   counter translated { }
+  counter agent_port_refused { }
   counter overflow { }
   counter drop_source_not_allowed { }
   counter log_source_not_allowed { }
@@ -64,6 +65,15 @@ table ip natgw {
     oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @sources ip daddr != @sources ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :61440-65535 comment "port-block-overflow"
     oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
   }
+  chain input {
+    type filter hook input priority filter - 10; policy accept;
+    tcp dport 9731 jump agent_port comment "agent-port"
+  }
+  chain agent_port {
+    iifname "lo" accept comment "this-vm"
+    ip saddr { 35.191.0.0/16, 130.211.0.0/22 } accept comment "health-checks"
+    counter name "agent_port_refused" drop comment "refused"
+  }
 }
 
 `
@@ -97,6 +107,7 @@ table ip natgw {
   counter ingress { }
   counter new { }
   counter translated { }
+  counter agent_port_refused { }
   counter drop_source_not_allowed { }
   counter log_source_not_allowed { }
   counter drop_per_vm_cap { }
@@ -138,6 +149,15 @@ table ip natgw {
     type nat hook postrouting priority srcnat - 10; policy accept;
     oifname "ens5" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade fully-random comment "masquerade"
   }
+  chain input {
+    type filter hook input priority filter - 10; policy accept;
+    tcp dport 9731 jump agent_port comment "agent-port"
+  }
+  chain agent_port {
+    iifname "lo" accept comment "this-vm"
+    ip saddr { 35.191.0.0/16, 130.211.0.0/22 } accept comment "health-checks"
+    counter name "agent_port_refused" drop comment "refused"
+  }
 }
 
 `
@@ -171,6 +191,7 @@ table ip natgw {
   counter ingress { }
   counter new { }
   counter translated { }
+  counter agent_port_refused { }
   counter drop_source_not_allowed { }
   counter log_source_not_allowed { }
   counter drop_per_vm_cap { }
@@ -209,6 +230,15 @@ table ip natgw {
     type nat hook postrouting priority srcnat - 10; policy accept;
     oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
   }
+  chain input {
+    type filter hook input priority filter - 10; policy accept;
+    tcp dport 9731 jump agent_port comment "agent-port"
+  }
+  chain agent_port {
+    iifname "lo" accept comment "this-vm"
+    ip saddr { 35.191.0.0/16, 130.211.0.0/22 } accept comment "health-checks"
+    counter name "agent_port_refused" drop comment "refused"
+  }
 }
 
 `
@@ -242,6 +272,7 @@ table ip natgw {
   counter ingress { }
   counter new { }
   counter translated { }
+  counter agent_port_refused { }
   counter drop_source_not_allowed { }
   counter log_source_not_allowed { }
   counter drop_per_vm_cap { }
@@ -280,6 +311,15 @@ table ip natgw {
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
     oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
+  }
+  chain input {
+    type filter hook input priority filter - 10; policy accept;
+    tcp dport 9731 jump agent_port comment "agent-port"
+  }
+  chain agent_port {
+    iifname "lo" accept comment "this-vm"
+    ip saddr { 35.191.0.0/16, 130.211.0.0/22 } accept comment "health-checks"
+    counter name "agent_port_refused" drop comment "refused"
   }
 }
 
@@ -322,6 +362,7 @@ table ip natgw {
   counter ingress { }
   counter new { }
   counter translated { }
+  counter agent_port_refused { }
   counter sync_sent { }
   counter sync_received { }
   counter nat_ip_in { }
@@ -366,16 +407,24 @@ table ip natgw {
     oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources meta l4proto { tcp, udp } counter name "translated" snat ip to 203.0.113.100:33280-65535 comment "stateful-snat"
     oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" snat ip to 203.0.113.100 comment "stateful-snat-other"
   }
-  chain prerouting {
-    type filter hook prerouting priority mangle; policy accept;
-    ip daddr 203.0.113.100 counter name "nat_ip_in" comment "nat-ip-in"
-    ip daddr 203.0.113.100 ct state established,related accept comment "nat-ip-replies"
-    ip daddr 203.0.113.100 counter name "nat_ip_refused" drop comment "nat-ip-unsolicited"
-  }
   chain input {
     type filter hook input priority filter - 10; policy accept;
     ip saddr 10.146.0.2 udp dport 3780 counter name "sync_received" accept comment "sync-received"
     udp dport 3780 counter drop comment "sync-not-from-peer"
+    tcp dport 9731 jump agent_port comment "agent-port"
+  }
+  chain agent_port {
+    iifname "lo" accept comment "this-vm"
+    ip saddr { 35.191.0.0/16, 130.211.0.0/22, 209.85.152.0/22, 209.85.204.0/22 } accept comment "health-checks"
+    ip saddr 10.146.0.2 accept comment "sync-peer"
+    counter name "agent_port_refused" drop comment "refused"
+  }
+  chain prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+    ip daddr 203.0.113.100 ip saddr { 35.191.0.0/16, 130.211.0.0/22, 209.85.152.0/22, 209.85.204.0/22 } tcp dport 9731 accept comment "nat-ip-health-checks"
+    ip daddr 203.0.113.100 counter name "nat_ip_in" comment "nat-ip-in"
+    ip daddr 203.0.113.100 ct state established,related accept comment "nat-ip-replies"
+    ip daddr 203.0.113.100 counter name "nat_ip_refused" drop comment "nat-ip-unsolicited"
   }
   chain output {
     type filter hook output priority filter - 10; policy accept;
@@ -414,6 +463,7 @@ table ip natgw {
   counter ingress { }
   counter new { }
   counter translated { }
+  counter agent_port_refused { }
   counter overflow { }
   counter drop_source_not_allowed { }
   counter log_source_not_allowed { }
@@ -468,6 +518,15 @@ table ip natgw {
     oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @port_block_vms ip daddr != @sources counter name "translated" snat ip to ip saddr map @port_blocks comment "port-block-snat"
     oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @sources ip daddr != @sources ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :61440-65535 comment "port-block-overflow"
     oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
+  }
+  chain input {
+    type filter hook input priority filter - 10; policy accept;
+    tcp dport 9731 jump agent_port comment "agent-port"
+  }
+  chain agent_port {
+    iifname "lo" accept comment "this-vm"
+    ip saddr { 35.191.0.0/16, 130.211.0.0/22 } accept comment "health-checks"
+    counter name "agent_port_refused" drop comment "refused"
   }
 }
 
