@@ -44,6 +44,13 @@ async function fresh(t: { teardown: (fn: () => unknown) => void }, mode: string)
 function normalise(text: string, gcp: Gcp): string {
   let out = text;
   for (const [name, zone] of gcp.vms) out = out.replaceAll(name, `${name.slice(0, -4)}VM@${zone}`);
+  // A template is named by the hash of what it holds, the agent bundle and startup script included: any agent change
+  // renames it. Each distinct one becomes T1, T2… in order of appearance, so a new template still differs from the old.
+  const templates = new Map<string, string>();
+  out = out.replace(/-tmpl-[0-9a-f]{6}\b/g, (hash) => {
+    if (!templates.has(hash)) templates.set(hash, `-tmpl-T${templates.size + 1}`);
+    return templates.get(hash)!;
+  });
   return out.replace(/\(\d+\.\d+s\)/g, '(N.Ns)');
 }
 

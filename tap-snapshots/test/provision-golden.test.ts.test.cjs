@@ -18,7 +18,7 @@ Plan:
   = firewall       natgw-us-central1-health       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig          unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
   = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
@@ -134,7 +134,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-426c60",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "unchanged",
       "diffs": []
     },
@@ -232,7 +232,7 @@ Plan:
   = firewall       natgw-us-central1-return       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-beb9b5  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig-a        unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (primary in us-central1-a)
   = mig            natgw-us-central1-mig-b        unchanged
@@ -387,7 +387,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-beb9b5",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "unchanged",
       "diffs": []
     },
@@ -492,7 +492,7 @@ Plan:
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   ~ healthCheck    natgw-us-central1-hc-heal      update
         checkIntervalSec: 30 → 10
-  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig          unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
   = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
@@ -523,7 +523,7 @@ Plan:
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   ~ healthCheck    natgw-us-central1-hc-heal      update
         checkIntervalSec: 30 → 10
-  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig          unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
   = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
@@ -562,7 +562,7 @@ Plan:
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   ~ healthCheck    natgw-us-central1-hc-heal      update
         checkIntervalSec: 30 → 10
-  = template       natgw-us-central1-tmpl-beb9b5  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig-a        unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (primary in us-central1-a)
   = mig            natgw-us-central1-mig-b        unchanged
@@ -602,7 +602,7 @@ Plan:
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   ~ healthCheck    natgw-us-central1-hc-heal      update
         checkIntervalSec: 30 → 10
-  = template       natgw-us-central1-tmpl-beb9b5  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig-a        unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (primary in us-central1-a)
   = mig            natgw-us-central1-mig-b        unchanged
@@ -726,7 +726,7 @@ exit 1
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-426c60",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "create",
       "diffs": []
     },
@@ -779,8 +779,8 @@ exit 1
     "gcloud compute firewall-rules create natgw-us-central1-health --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp:9731 --source-ranges 35.191.0.0/16,130.211.0.0/22 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; Google health checks may reach the natgw agent'\\\\''s /healthz and /livez'",
     "gcloud compute health-checks create http natgw-us-central1-hc-lb --project test-project --region us-central1 --port 9731 --request-path /healthz --check-interval 2s --timeout 2s --healthy-threshold 2 --unhealthy-threshold 2 --description 'natgw-gateway=natgw-us-central1; load-balancer health of NAT gateway natgw-us-central1: agent /healthz (egress probe, draining)'",
     "gcloud compute health-checks create http natgw-us-central1-hc-heal --project test-project --region us-central1 --port 9731 --request-path /livez --check-interval 10s --timeout 5s --healthy-threshold 2 --unhealthy-threshold 3 --description 'natgw-gateway=natgw-us-central1; autohealing of NAT gateway natgw-us-central1: agent /livez (alive, ruleset, forwarding)'",
-    "gcloud compute instance-templates create natgw-us-central1-tmpl-426c60 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
-    "gcloud compute instance-groups managed create natgw-us-central1-mig --project test-project --region us-central1 --zones us-central1-a,us-central1-b,us-central1-c --template natgw-us-central1-tmpl-426c60 --size 0 --base-instance-name natgw-us-central1 --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-external-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VMs of HA gateway natgw-us-central1'",
+    "gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
+    "gcloud compute instance-groups managed create natgw-us-central1-mig --project test-project --region us-central1 --zones us-central1-a,us-central1-b,us-central1-c --template natgw-us-central1-tmpl-T1 --size 0 --base-instance-name natgw-us-central1 --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-external-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VMs of HA gateway natgw-us-central1'",
     "gcloud compute instance-groups managed update natgw-us-central1-mig --project test-project --region us-central1 --update-policy-type opportunistic --update-policy-minimal-action replace --update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 3 --instance-redistribution-type none",
     "gcloud compute instance-groups managed create-instance natgw-us-central1-mig --project test-project --region us-central1 --instance natgw-us-central1-keqk --stateful-external-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-ip-1,auto-delete=never",
     "gcloud compute instance-groups managed create-instance natgw-us-central1-mig --project test-project --region us-central1 --instance natgw-us-central1-varw --stateful-external-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-ip-2,auto-delete=never",
@@ -815,7 +815,7 @@ Plan:
   + firewall       natgw-us-central1-health       create
   + healthCheck    natgw-us-central1-hc-lb        create  (/healthz every 2s)
   + healthCheck    natgw-us-central1-hc-heal      create  (/livez every 10s)
-  + template       natgw-us-central1-tmpl-426c60  create
+  + template       natgw-us-central1-tmpl-T1  create
   + mig            natgw-us-central1-mig          create  (zones us-central1-a, us-central1-b, us-central1-c)
   + vm             natgw-us-central1-keqk         create  (NAT IP from natgw-us-central1-ip-1)
   + vm             natgw-us-central1-varw         create  (NAT IP from natgw-us-central1-ip-2)
@@ -1078,7 +1078,7 @@ exit 1
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-9f66cc",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "create",
       "diffs": []
     },
@@ -1154,11 +1154,11 @@ exit 1
     "gcloud compute firewall-rules create natgw-us-central1-return --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp,udp,icmp --source-ranges 0.0.0.0/0 --destination-ranges $(gcloud compute addresses describe natgw-us-central1-nat-ip --project test-project --region us-central1 --format='value(address)')/32 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; replies to the shared NAT IP of gateway natgw-us-central1 reach whichever NAT VM holds the flows'",
     "gcloud compute health-checks create http natgw-us-central1-hc-lb --project test-project --region us-central1 --port 9731 --request-path /healthz/hold/850 --check-interval 1s --timeout 1s --healthy-threshold 2 --unhealthy-threshold 1 --description 'natgw-gateway=natgw-us-central1; load-balancer health of NAT gateway natgw-us-central1: agent /healthz (egress probe, draining)'",
     "gcloud compute health-checks create http natgw-us-central1-hc-heal --project test-project --region us-central1 --port 9731 --request-path /livez --check-interval 10s --timeout 5s --healthy-threshold 2 --unhealthy-threshold 3 --description 'natgw-gateway=natgw-us-central1; autohealing of NAT gateway natgw-us-central1: agent /livez (alive, ruleset, forwarding)'",
-    "gcloud compute instance-templates create natgw-us-central1-tmpl-9f66cc --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
-    "gcloud compute instance-groups managed create natgw-us-central1-mig-a --project test-project --region us-central1 --zones us-central1-a --template natgw-us-central1-tmpl-9f66cc --size 0 --base-instance-name natgw-us-central1-a --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM a (primary) of stateful gateway natgw-us-central1'",
+    "gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
+    "gcloud compute instance-groups managed create natgw-us-central1-mig-a --project test-project --region us-central1 --zones us-central1-a --template natgw-us-central1-tmpl-T1 --size 0 --base-instance-name natgw-us-central1-a --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM a (primary) of stateful gateway natgw-us-central1'",
     "gcloud compute instance-groups managed update natgw-us-central1-mig-a --project test-project --region us-central1 --update-policy-type opportunistic --update-policy-minimal-action replace --update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 1 --instance-redistribution-type none",
     "gcloud compute instance-groups managed create-instance natgw-us-central1-mig-a --project test-project --region us-central1 --instance natgw-us-central1-kdnb --stateful-internal-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-sync-a,auto-delete=never",
-    "gcloud compute instance-groups managed create natgw-us-central1-mig-b --project test-project --region us-central1 --zones us-central1-b --template natgw-us-central1-tmpl-9f66cc --size 0 --base-instance-name natgw-us-central1-b --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM b (failover) of stateful gateway natgw-us-central1'",
+    "gcloud compute instance-groups managed create natgw-us-central1-mig-b --project test-project --region us-central1 --zones us-central1-b --template natgw-us-central1-tmpl-T1 --size 0 --base-instance-name natgw-us-central1-b --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM b (failover) of stateful gateway natgw-us-central1'",
     "gcloud compute instance-groups managed update natgw-us-central1-mig-b --project test-project --region us-central1 --update-policy-type opportunistic --update-policy-minimal-action replace --update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 1 --instance-redistribution-type none",
     "gcloud compute instance-groups managed create-instance natgw-us-central1-mig-b --project test-project --region us-central1 --instance natgw-us-central1-2lkt --stateful-internal-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-sync-b,auto-delete=never",
     "gcloud compute backend-services create natgw-us-central1-ilb --project test-project --region us-central1 --load-balancing-scheme internal --protocol tcp --network default --health-checks natgw-us-central1-hc-lb --health-checks-region us-central1 --connection-draining-timeout 4s --failover-ratio=0 --no-drop-traffic-if-unhealthy --no-connection-drain-on-failover --connection-persistence-on-unhealthy-backends=NEVER_PERSIST --description 'natgw-gateway=natgw-us-central1; internal passthrough load balancer (next hop, a active / b standby) of stateful gateway natgw-us-central1'",
@@ -1203,7 +1203,7 @@ Plan:
   + firewall       natgw-us-central1-return       create
   + healthCheck    natgw-us-central1-hc-lb        create  (/healthz/hold/850 every 1s)
   + healthCheck    natgw-us-central1-hc-heal      create  (/livez every 10s)
-  + template       natgw-us-central1-tmpl-9f66cc  create
+  + template       natgw-us-central1-tmpl-T1  create
   + mig            natgw-us-central1-mig-a        create  (zones us-central1-a)
   + vm             natgw-us-central1-kdnb         create  (primary in us-central1-a, IP from natgw-us-central1-sync-a)
   + mig            natgw-us-central1-mig-b        create  (zones us-central1-b)
@@ -1236,26 +1236,26 @@ Plan:
   = firewall       natgw-us-central1-health       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  + template       natgw-us-central1-tmpl-6cf0dc  create
+  + template       natgw-us-central1-tmpl-T1  create
   ~ mig            natgw-us-central1-mig          update  (new template: VMs are replaced one at a time, each drained first)
-        instanceTemplate: natgw-us-central1-tmpl-426c60 → natgw-us-central1-tmpl-6cf0dc
+        instanceTemplate: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   ± vm             natgw-us-central1-VM@us-central1-a         replace  (rolling: drained, recreated with the same name and IP, healthy before the next)
-        template: natgw-us-central1-tmpl-426c60 → natgw-us-central1-tmpl-6cf0dc
+        template: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   ± vm             natgw-us-central1-VM@us-central1-b         replace  (rolling: drained, recreated with the same name and IP, healthy before the next)
-        template: natgw-us-central1-tmpl-426c60 → natgw-us-central1-tmpl-6cf0dc
+        template: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   = backendService natgw-us-central1-ilb          unchanged
   = forwardingRule natgw-us-central1-fr           unchanged
   = route          natgw-us-central1-default      unchanged
-  - template       natgw-us-central1-tmpl-426c60  delete  (superseded; deleted once no VM group uses it)
+  - template       natgw-us-central1-tmpl-T2  delete  (superseded; deleted once no VM group uses it)
 
 Equivalent gcloud commands (dry run, nothing was changed):
-  gcloud compute instance-templates create natgw-us-central1-tmpl-6cf0dc --project test-project --machine-type e2-medium --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'
-  gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig --project test-project --region us-central1 --template natgw-us-central1-tmpl-6cf0dc
+  gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-medium --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'
+  gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig --project test-project --region us-central1 --template natgw-us-central1-tmpl-T1
   # one at a time, after the previous VM is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --region us-central1':
   gcloud compute instance-groups managed update-instances natgw-us-central1-mig --project test-project --region us-central1 --instances natgw-us-central1-VM@us-central1-a --minimal-action replace --most-disruptive-allowed-action replace
   # one at a time, after the previous VM is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --region us-central1':
   gcloud compute instance-groups managed update-instances natgw-us-central1-mig --project test-project --region us-central1 --instances natgw-us-central1-VM@us-central1-b --minimal-action replace --most-disruptive-allowed-action replace
-  gcloud compute instance-templates delete natgw-us-central1-tmpl-426c60 --project test-project --quiet
+  gcloud compute instance-templates delete natgw-us-central1-tmpl-T2 --project test-project --quiet
 --- stderr (warnings, notes, errors)
 note: HA mode: connections through a NAT VM that fails or is replaced are lost (their public IP was that VM's); clients reconnect through another VM, with another of the gateway's IPs.
 note: HA mode: if every NAT VM is unhealthy, GCE still sends client traffic to them (an internal load balancer as next hop has no fallback to the internet route).
@@ -1361,7 +1361,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-6cf0dc",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "create",
       "diffs": []
     },
@@ -1372,8 +1372,8 @@ exit 0
       "diffs": [
         {
           "field": "instanceTemplate",
-          "have": "natgw-us-central1-tmpl-426c60",
-          "want": "natgw-us-central1-tmpl-6cf0dc"
+          "have": "natgw-us-central1-tmpl-T2",
+          "want": "natgw-us-central1-tmpl-T1"
         }
       ],
       "note": "new template: VMs are replaced one at a time, each drained first"
@@ -1385,8 +1385,8 @@ exit 0
       "diffs": [
         {
           "field": "template",
-          "have": "natgw-us-central1-tmpl-426c60",
-          "want": "natgw-us-central1-tmpl-6cf0dc"
+          "have": "natgw-us-central1-tmpl-T2",
+          "want": "natgw-us-central1-tmpl-T1"
         }
       ],
       "note": "rolling: drained, recreated with the same name and IP, healthy before the next"
@@ -1398,8 +1398,8 @@ exit 0
       "diffs": [
         {
           "field": "template",
-          "have": "natgw-us-central1-tmpl-426c60",
-          "want": "natgw-us-central1-tmpl-6cf0dc"
+          "have": "natgw-us-central1-tmpl-T2",
+          "want": "natgw-us-central1-tmpl-T1"
         }
       ],
       "note": "rolling: drained, recreated with the same name and IP, healthy before the next"
@@ -1424,20 +1424,20 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-426c60",
+      "name": "natgw-us-central1-tmpl-T2",
       "action": "delete",
       "diffs": [],
       "note": "superseded; deleted once no VM group uses it"
     }
   ],
   "gcloud": [
-    "gcloud compute instance-templates create natgw-us-central1-tmpl-6cf0dc --project test-project --machine-type e2-medium --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
-    "gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig --project test-project --region us-central1 --template natgw-us-central1-tmpl-6cf0dc",
+    "gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-medium --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
+    "gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig --project test-project --region us-central1 --template natgw-us-central1-tmpl-T1",
     "# one at a time, after the previous VM is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --region us-central1':",
     "gcloud compute instance-groups managed update-instances natgw-us-central1-mig --project test-project --region us-central1 --instances natgw-us-central1-VM@us-central1-a --minimal-action replace --most-disruptive-allowed-action replace",
     "# one at a time, after the previous VM is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --region us-central1':",
     "gcloud compute instance-groups managed update-instances natgw-us-central1-mig --project test-project --region us-central1 --instances natgw-us-central1-VM@us-central1-b --minimal-action replace --most-disruptive-allowed-action replace",
-    "gcloud compute instance-templates delete natgw-us-central1-tmpl-426c60 --project test-project --quiet"
+    "gcloud compute instance-templates delete natgw-us-central1-tmpl-T2 --project test-project --quiet"
   ],
   "warnings": [
     "HA mode: connections through a NAT VM that fails or is replaced are lost (their public IP was that VM's); clients reconnect through another VM, with another of the gateway's IPs.",
@@ -1455,7 +1455,7 @@ exit 0
     "applied": [
       {
         "kind": "template",
-        "name": "natgw-us-central1-tmpl-6cf0dc",
+        "name": "natgw-us-central1-tmpl-T1",
         "action": "create"
       },
       {
@@ -1475,7 +1475,7 @@ exit 0
       },
       {
         "kind": "template",
-        "name": "natgw-us-central1-tmpl-426c60",
+        "name": "natgw-us-central1-tmpl-T2",
         "action": "delete"
       }
     ]
@@ -1584,7 +1584,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-426c60",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "unchanged",
       "diffs": []
     },
@@ -1668,7 +1668,7 @@ Plan:
   = firewall       natgw-us-central1-health       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig          unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
   = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
@@ -1702,7 +1702,7 @@ Plan:
   = firewall       natgw-us-central1-health       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig          unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
   = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
@@ -1734,7 +1734,7 @@ Plan:
   = firewall       natgw-us-central1-health       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig          unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
   = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
@@ -1768,7 +1768,7 @@ Plan:
   = firewall       natgw-us-central1-health       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig          unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
   = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
@@ -1814,7 +1814,7 @@ Plan:
         unhealthyThreshold: 2 → 1
         httpHealthCheck.requestPath: /healthz → /healthz/hold/850
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  + template       natgw-us-central1-tmpl-9f66cc  create
+  + template       natgw-us-central1-tmpl-T1  create
   + mig            natgw-us-central1-mig-a        create  (zones us-central1-a)
   + vm             natgw-us-central1-kdnb         create  (primary in us-central1-a, IP from natgw-us-central1-sync-a)
   + mig            natgw-us-central1-mig-b        create  (zones us-central1-b)
@@ -1830,7 +1830,7 @@ Plan:
   = forwardingRule natgw-us-central1-fr           unchanged
   + forwardingRule natgw-us-central1-nat-fr       create
   = route          natgw-us-central1-default      unchanged
-  - template       natgw-us-central1-tmpl-6cf0dc  delete  (superseded; deleted once no VM group uses it)
+  - template       natgw-us-central1-tmpl-T2  delete  (superseded; deleted once no VM group uses it)
 
 --- stderr (warnings, notes, errors)
 note: stateful HA: established connections survive the loss of one NAT VM (they pause for the failover, a few seconds); losing both at once loses them.
@@ -1945,7 +1945,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-2ead2e",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "create",
       "diffs": []
     },
@@ -1956,8 +1956,8 @@ exit 0
       "diffs": [
         {
           "field": "instanceTemplate",
-          "have": "natgw-us-central1-tmpl-6cf0dc",
-          "want": "natgw-us-central1-tmpl-2ead2e"
+          "have": "natgw-us-central1-tmpl-T2",
+          "want": "natgw-us-central1-tmpl-T1"
         }
       ],
       "note": "new template: VMs are replaced one at a time, each drained first"
@@ -1969,8 +1969,8 @@ exit 0
       "diffs": [
         {
           "field": "template",
-          "have": "natgw-us-central1-tmpl-6cf0dc",
-          "want": "natgw-us-central1-tmpl-2ead2e"
+          "have": "natgw-us-central1-tmpl-T2",
+          "want": "natgw-us-central1-tmpl-T1"
         }
       ],
       "note": "rolling: drained, recreated with the same name and IP, healthy before the next"
@@ -1982,8 +1982,8 @@ exit 0
       "diffs": [
         {
           "field": "template",
-          "have": "natgw-us-central1-tmpl-6cf0dc",
-          "want": "natgw-us-central1-tmpl-2ead2e"
+          "have": "natgw-us-central1-tmpl-T2",
+          "want": "natgw-us-central1-tmpl-T1"
         }
       ],
       "note": "rolling: drained, recreated with the same name and IP, healthy before the next"
@@ -2008,7 +2008,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-6cf0dc",
+      "name": "natgw-us-central1-tmpl-T2",
       "action": "delete",
       "diffs": [],
       "note": "superseded; deleted once no VM group uses it"
@@ -2016,13 +2016,13 @@ exit 0
   ],
   "gcloud": [
     "gcloud compute firewall-rules update natgw-us-central1-clients --project test-project --priority 1000 --rules all --source-ranges 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24,10.99.0.0/16 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; clients of NAT gateway natgw-us-central1 may send any traffic to it'",
-    "gcloud compute instance-templates create natgw-us-central1-tmpl-2ead2e --project test-project --machine-type e2-medium --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
-    "gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig --project test-project --region us-central1 --template natgw-us-central1-tmpl-2ead2e",
+    "gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-medium --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
+    "gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig --project test-project --region us-central1 --template natgw-us-central1-tmpl-T1",
     "# one at a time, after the previous VM is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --region us-central1':",
     "gcloud compute instance-groups managed update-instances natgw-us-central1-mig --project test-project --region us-central1 --instances natgw-us-central1-VM@us-central1-a --minimal-action replace --most-disruptive-allowed-action replace",
     "# one at a time, after the previous VM is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --region us-central1':",
     "gcloud compute instance-groups managed update-instances natgw-us-central1-mig --project test-project --region us-central1 --instances natgw-us-central1-VM@us-central1-b --minimal-action replace --most-disruptive-allowed-action replace",
-    "gcloud compute instance-templates delete natgw-us-central1-tmpl-6cf0dc --project test-project --quiet"
+    "gcloud compute instance-templates delete natgw-us-central1-tmpl-T2 --project test-project --quiet"
   ],
   "warnings": [
     "HA mode: connections through a NAT VM that fails or is replaced are lost (their public IP was that VM's); clients reconnect through another VM, with another of the gateway's IPs.",
@@ -2045,7 +2045,7 @@ exit 0
       },
       {
         "kind": "template",
-        "name": "natgw-us-central1-tmpl-2ead2e",
+        "name": "natgw-us-central1-tmpl-T1",
         "action": "create"
       },
       {
@@ -2065,7 +2065,7 @@ exit 0
       },
       {
         "kind": "template",
-        "name": "natgw-us-central1-tmpl-6cf0dc",
+        "name": "natgw-us-central1-tmpl-T2",
         "action": "delete"
       }
     ]
@@ -2102,7 +2102,7 @@ exit 0
   "mig": {
     "name": "natgw-us-central1-mig",
     "targetSize": 2,
-    "template": "natgw-us-central1-tmpl-6cf0dc",
+    "template": "natgw-us-central1-tmpl-T1",
     "zones": [
       "us-central1-a",
       "us-central1-b",
@@ -2114,7 +2114,7 @@ exit 0
       "name": "natgw-us-central1-VM@us-central1-a",
       "zone": "us-central1-a",
       "status": "RUNNING",
-      "template": "natgw-us-central1-tmpl-6cf0dc",
+      "template": "natgw-us-central1-tmpl-T1",
       "natIp": "203.0.113.1",
       "loadBalancer": "HEALTHY",
       "agent": "ok"
@@ -2123,7 +2123,7 @@ exit 0
       "name": "natgw-us-central1-VM@us-central1-b",
       "zone": "us-central1-b",
       "status": "RUNNING",
-      "template": "natgw-us-central1-tmpl-6cf0dc",
+      "template": "natgw-us-central1-tmpl-T1",
       "natIp": "203.0.113.2",
       "loadBalancer": "HEALTHY",
       "agent": "ok"
@@ -2240,7 +2240,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-426c60",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "delete",
       "diffs": []
     },
@@ -2276,7 +2276,7 @@ exit 0
     "gcloud compute instance-groups managed delete natgw-us-central1-mig --project test-project --region us-central1 --quiet",
     "gcloud compute health-checks delete natgw-us-central1-hc-lb --project test-project --region us-central1 --quiet",
     "gcloud compute health-checks delete natgw-us-central1-hc-heal --project test-project --region us-central1 --quiet",
-    "gcloud compute instance-templates delete natgw-us-central1-tmpl-426c60 --project test-project --quiet",
+    "gcloud compute instance-templates delete natgw-us-central1-tmpl-T1 --project test-project --quiet",
     "gcloud compute firewall-rules delete natgw-us-central1-clients --project test-project --quiet",
     "gcloud compute firewall-rules delete natgw-us-central1-health --project test-project --quiet",
     "gcloud compute addresses delete natgw-us-central1-ip-1 --project test-project --region us-central1 --quiet",
@@ -2338,7 +2338,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-426c60",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "delete",
       "diffs": []
     },
@@ -2374,7 +2374,7 @@ exit 0
     "gcloud compute instance-groups managed delete natgw-us-central1-mig --project test-project --region us-central1 --quiet",
     "gcloud compute health-checks delete natgw-us-central1-hc-lb --project test-project --region us-central1 --quiet",
     "gcloud compute health-checks delete natgw-us-central1-hc-heal --project test-project --region us-central1 --quiet",
-    "gcloud compute instance-templates delete natgw-us-central1-tmpl-426c60 --project test-project --quiet",
+    "gcloud compute instance-templates delete natgw-us-central1-tmpl-T1 --project test-project --quiet",
     "gcloud compute firewall-rules delete natgw-us-central1-clients --project test-project --quiet",
     "gcloud compute firewall-rules delete natgw-us-central1-health --project test-project --quiet",
     "gcloud compute addresses delete natgw-us-central1-ip-1 --project test-project --region us-central1 --quiet",
@@ -2414,7 +2414,7 @@ exit 0
       },
       {
         "kind": "template",
-        "name": "natgw-us-central1-tmpl-426c60",
+        "name": "natgw-us-central1-tmpl-T1",
         "action": "delete"
       },
       {
@@ -2543,7 +2543,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-426c60",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "create",
       "diffs": []
     },
@@ -2597,8 +2597,8 @@ exit 0
     "gcloud compute firewall-rules create natgw-us-central1-health --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp:9731 --source-ranges 35.191.0.0/16,130.211.0.0/22 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; Google health checks may reach the natgw agent'\\\\''s /healthz and /livez'",
     "gcloud compute health-checks create http natgw-us-central1-hc-lb --project test-project --region us-central1 --port 9731 --request-path /healthz --check-interval 2s --timeout 2s --healthy-threshold 2 --unhealthy-threshold 2 --description 'natgw-gateway=natgw-us-central1; load-balancer health of NAT gateway natgw-us-central1: agent /healthz (egress probe, draining)'",
     "gcloud compute health-checks create http natgw-us-central1-hc-heal --project test-project --region us-central1 --port 9731 --request-path /livez --check-interval 10s --timeout 5s --healthy-threshold 2 --unhealthy-threshold 3 --description 'natgw-gateway=natgw-us-central1; autohealing of NAT gateway natgw-us-central1: agent /livez (alive, ruleset, forwarding)'",
-    "gcloud compute instance-templates create natgw-us-central1-tmpl-426c60 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
-    "gcloud compute instance-groups managed create natgw-us-central1-mig --project test-project --region us-central1 --zones us-central1-a,us-central1-b,us-central1-c --template natgw-us-central1-tmpl-426c60 --size 0 --base-instance-name natgw-us-central1 --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-external-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VMs of HA gateway natgw-us-central1'",
+    "gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
+    "gcloud compute instance-groups managed create natgw-us-central1-mig --project test-project --region us-central1 --zones us-central1-a,us-central1-b,us-central1-c --template natgw-us-central1-tmpl-T1 --size 0 --base-instance-name natgw-us-central1 --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-external-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VMs of HA gateway natgw-us-central1'",
     "gcloud compute instance-groups managed update natgw-us-central1-mig --project test-project --region us-central1 --update-policy-type opportunistic --update-policy-minimal-action replace --update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 3 --instance-redistribution-type none",
     "gcloud compute instance-groups managed create-instance natgw-us-central1-mig --project test-project --region us-central1 --instance natgw-us-central1-keqk --stateful-external-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-ip-1,auto-delete=never",
     "gcloud compute instance-groups managed create-instance natgw-us-central1-mig --project test-project --region us-central1 --instance natgw-us-central1-varw --stateful-external-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-ip-2,auto-delete=never",
@@ -2716,7 +2716,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-426c60",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "create",
       "diffs": []
     },
@@ -2770,8 +2770,8 @@ exit 0
     "gcloud compute firewall-rules create natgw-us-central1-health --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp:9731 --source-ranges 35.191.0.0/16,130.211.0.0/22 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; Google health checks may reach the natgw agent'\\\\''s /healthz and /livez'",
     "gcloud compute health-checks create http natgw-us-central1-hc-lb --project test-project --region us-central1 --port 9731 --request-path /healthz --check-interval 2s --timeout 2s --healthy-threshold 2 --unhealthy-threshold 2 --description 'natgw-gateway=natgw-us-central1; load-balancer health of NAT gateway natgw-us-central1: agent /healthz (egress probe, draining)'",
     "gcloud compute health-checks create http natgw-us-central1-hc-heal --project test-project --region us-central1 --port 9731 --request-path /livez --check-interval 10s --timeout 5s --healthy-threshold 2 --unhealthy-threshold 3 --description 'natgw-gateway=natgw-us-central1; autohealing of NAT gateway natgw-us-central1: agent /livez (alive, ruleset, forwarding)'",
-    "gcloud compute instance-templates create natgw-us-central1-tmpl-426c60 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
-    "gcloud compute instance-groups managed create natgw-us-central1-mig --project test-project --region us-central1 --zones us-central1-a,us-central1-b,us-central1-c --template natgw-us-central1-tmpl-426c60 --size 0 --base-instance-name natgw-us-central1 --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-external-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VMs of HA gateway natgw-us-central1'",
+    "gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
+    "gcloud compute instance-groups managed create natgw-us-central1-mig --project test-project --region us-central1 --zones us-central1-a,us-central1-b,us-central1-c --template natgw-us-central1-tmpl-T1 --size 0 --base-instance-name natgw-us-central1 --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-external-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VMs of HA gateway natgw-us-central1'",
     "gcloud compute instance-groups managed update natgw-us-central1-mig --project test-project --region us-central1 --update-policy-type opportunistic --update-policy-minimal-action replace --update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 3 --instance-redistribution-type none",
     "gcloud compute instance-groups managed create-instance natgw-us-central1-mig --project test-project --region us-central1 --instance natgw-us-central1-VM@us-central1-a --stateful-external-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-ip-1,auto-delete=never",
     "gcloud compute instance-groups managed create-instance natgw-us-central1-mig --project test-project --region us-central1 --instance natgw-us-central1-VM@us-central1-b --stateful-external-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-ip-2,auto-delete=never",
@@ -2827,7 +2827,7 @@ exit 0
       },
       {
         "kind": "template",
-        "name": "natgw-us-central1-tmpl-426c60",
+        "name": "natgw-us-central1-tmpl-T1",
         "action": "create"
       },
       {
@@ -2966,7 +2966,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-426c60",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "unchanged",
       "diffs": []
     },
@@ -3045,7 +3045,7 @@ exit 0
   "mig": {
     "name": "natgw-us-central1-mig",
     "targetSize": 2,
-    "template": "natgw-us-central1-tmpl-426c60",
+    "template": "natgw-us-central1-tmpl-T1",
     "zones": [
       "us-central1-a",
       "us-central1-b",
@@ -3057,7 +3057,7 @@ exit 0
       "name": "natgw-us-central1-VM@us-central1-a",
       "zone": "us-central1-a",
       "status": "RUNNING",
-      "template": "natgw-us-central1-tmpl-426c60",
+      "template": "natgw-us-central1-tmpl-T1",
       "natIp": "203.0.113.1",
       "loadBalancer": "HEALTHY",
       "agent": "ok"
@@ -3066,7 +3066,7 @@ exit 0
       "name": "natgw-us-central1-VM@us-central1-b",
       "zone": "us-central1-b",
       "status": "RUNNING",
-      "template": "natgw-us-central1-tmpl-426c60",
+      "template": "natgw-us-central1-tmpl-T1",
       "natIp": "203.0.113.2",
       "loadBalancer": "HEALTHY",
       "agent": "ok"
@@ -3178,7 +3178,7 @@ Gateway natgw-us-central1 (HA; project test-project, region us-central1):
   - mig            natgw-us-central1-mig          delete  (with its VMs natgw-us-central1-VM@us-central1-a, natgw-us-central1-VM@us-central1-b)
   - healthCheck    natgw-us-central1-hc-lb        delete
   - healthCheck    natgw-us-central1-hc-heal      delete
-  - template       natgw-us-central1-tmpl-426c60  delete
+  - template       natgw-us-central1-tmpl-T1  delete
   - firewall       natgw-us-central1-clients      delete
   - firewall       natgw-us-central1-health       delete
   - address        natgw-us-central1-ip-1         delete
@@ -3190,7 +3190,7 @@ Equivalent gcloud commands (dry run, nothing was changed):
   gcloud compute instance-groups managed delete natgw-us-central1-mig --project test-project --region us-central1 --quiet
   gcloud compute health-checks delete natgw-us-central1-hc-lb --project test-project --region us-central1 --quiet
   gcloud compute health-checks delete natgw-us-central1-hc-heal --project test-project --region us-central1 --quiet
-  gcloud compute instance-templates delete natgw-us-central1-tmpl-426c60 --project test-project --quiet
+  gcloud compute instance-templates delete natgw-us-central1-tmpl-T1 --project test-project --quiet
   gcloud compute firewall-rules delete natgw-us-central1-clients --project test-project --quiet
   gcloud compute firewall-rules delete natgw-us-central1-health --project test-project --quiet
   gcloud compute addresses delete natgw-us-central1-ip-1 --project test-project --region us-central1 --quiet
@@ -3210,7 +3210,7 @@ Gateway natgw-us-central1 (HA; project test-project, region us-central1):
   - mig            natgw-us-central1-mig          delete  (with its VMs natgw-us-central1-VM@us-central1-a, natgw-us-central1-VM@us-central1-b)
   - healthCheck    natgw-us-central1-hc-lb        delete
   - healthCheck    natgw-us-central1-hc-heal      delete
-  - template       natgw-us-central1-tmpl-426c60  delete
+  - template       natgw-us-central1-tmpl-T1  delete
   - firewall       natgw-us-central1-clients      delete
   - firewall       natgw-us-central1-health       delete
   - address        natgw-us-central1-ip-1         delete
@@ -3245,7 +3245,7 @@ Plan:
   + firewall       natgw-us-central1-health       create
   + healthCheck    natgw-us-central1-hc-lb        create  (/healthz every 2s)
   + healthCheck    natgw-us-central1-hc-heal      create  (/livez every 10s)
-  + template       natgw-us-central1-tmpl-426c60  create
+  + template       natgw-us-central1-tmpl-T1  create
   + mig            natgw-us-central1-mig          create  (zones us-central1-a, us-central1-b, us-central1-c)
   + vm             natgw-us-central1-keqk         create  (NAT IP from natgw-us-central1-ip-1)
   + vm             natgw-us-central1-varw         create  (NAT IP from natgw-us-central1-ip-2)
@@ -3262,8 +3262,8 @@ Equivalent gcloud commands (dry run, nothing was changed):
   gcloud compute firewall-rules create natgw-us-central1-health --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp:9731 --source-ranges 35.191.0.0/16,130.211.0.0/22 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; Google health checks may reach the natgw agent'\\''s /healthz and /livez'
   gcloud compute health-checks create http natgw-us-central1-hc-lb --project test-project --region us-central1 --port 9731 --request-path /healthz --check-interval 2s --timeout 2s --healthy-threshold 2 --unhealthy-threshold 2 --description 'natgw-gateway=natgw-us-central1; load-balancer health of NAT gateway natgw-us-central1: agent /healthz (egress probe, draining)'
   gcloud compute health-checks create http natgw-us-central1-hc-heal --project test-project --region us-central1 --port 9731 --request-path /livez --check-interval 10s --timeout 5s --healthy-threshold 2 --unhealthy-threshold 3 --description 'natgw-gateway=natgw-us-central1; autohealing of NAT gateway natgw-us-central1: agent /livez (alive, ruleset, forwarding)'
-  gcloud compute instance-templates create natgw-us-central1-tmpl-426c60 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'
-  gcloud compute instance-groups managed create natgw-us-central1-mig --project test-project --region us-central1 --zones us-central1-a,us-central1-b,us-central1-c --template natgw-us-central1-tmpl-426c60 --size 0 --base-instance-name natgw-us-central1 --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-external-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VMs of HA gateway natgw-us-central1'
+  gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'
+  gcloud compute instance-groups managed create natgw-us-central1-mig --project test-project --region us-central1 --zones us-central1-a,us-central1-b,us-central1-c --template natgw-us-central1-tmpl-T1 --size 0 --base-instance-name natgw-us-central1 --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-external-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VMs of HA gateway natgw-us-central1'
   gcloud compute instance-groups managed update natgw-us-central1-mig --project test-project --region us-central1 --update-policy-type opportunistic --update-policy-minimal-action replace --update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 3 --instance-redistribution-type none
   gcloud compute instance-groups managed create-instance natgw-us-central1-mig --project test-project --region us-central1 --instance natgw-us-central1-keqk --stateful-external-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-ip-1,auto-delete=never
   gcloud compute instance-groups managed create-instance natgw-us-central1-mig --project test-project --region us-central1 --instance natgw-us-central1-varw --stateful-external-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-ip-2,auto-delete=never
@@ -3292,7 +3292,7 @@ Plan:
   + firewall       natgw-us-central1-health       create
   + healthCheck    natgw-us-central1-hc-lb        create  (/healthz every 2s)
   + healthCheck    natgw-us-central1-hc-heal      create  (/livez every 10s)
-  + template       natgw-us-central1-tmpl-426c60  create
+  + template       natgw-us-central1-tmpl-T1  create
   + mig            natgw-us-central1-mig          create  (zones us-central1-a, us-central1-b, us-central1-c)
   + vm             natgw-us-central1-VM@us-central1-a         create  (NAT IP from natgw-us-central1-ip-1)
   + vm             natgw-us-central1-VM@us-central1-b         create  (NAT IP from natgw-us-central1-ip-2)
@@ -3324,7 +3324,7 @@ Plan:
   = firewall       natgw-us-central1-health       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig          unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
   = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
@@ -3345,7 +3345,7 @@ exit 0
 --- stdout
 Gateway natgw-us-central1 (HA; project test-project, region us-central1): serving (2/2 backends healthy)
   NAT IPs   203.0.113.1, 203.0.113.2
-  mig       natgw-us-central1-mig           2 VMs over us-central1-a, us-central1-b, us-central1-c, template natgw-us-central1-tmpl-426c60
+  mig       natgw-us-central1-mig           2 VMs over us-central1-a, us-central1-b, us-central1-c, template natgw-us-central1-tmpl-T1
   backend   natgw-us-central1-VM@us-central1-a          HEALTHY (RUNNING in us-central1-a, NAT IP 203.0.113.1, agent: ok)
   backend   natgw-us-central1-VM@us-central1-b          HEALTHY (RUNNING in us-central1-b, NAT IP 203.0.113.2, agent: ok)
   check     natgw-us-central1-hc-lb         /healthz every 2s, timeout 2s, unhealthy after 2
@@ -3391,7 +3391,7 @@ Plan:
         description: natgw-gateway=natgw-us-central1; Google health checks may reach the natgw agent's /healthz → natgw-gateway=natgw-us-central1; Google health checks may reach the natgw agent's /healthz and /livez
   + healthCheck    natgw-us-central1-hc-lb        create  (/healthz every 2s)
   + healthCheck    natgw-us-central1-hc-heal      create  (/livez every 10s)
-  + template       natgw-us-central1-tmpl-426c60  create
+  + template       natgw-us-central1-tmpl-T1  create
   + mig            natgw-us-central1-mig          create  (zones us-central1-a, us-central1-b, us-central1-c)
   + vm             natgw-us-central1-keqk         create  (NAT IP from natgw-us-central1-ip-1)
   + vm             natgw-us-central1-varw         create  (NAT IP from natgw-us-central1-ip-2)
@@ -4329,28 +4329,28 @@ Plan:
   = firewall       natgw-us-central1-return       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  + template       natgw-us-central1-tmpl-59ba7b  create
+  + template       natgw-us-central1-tmpl-T1  create
   ~ mig            natgw-us-central1-mig-a        update  (new template: VMs are replaced one at a time, each drained first)
-        instanceTemplate: natgw-us-central1-tmpl-beb9b5 → natgw-us-central1-tmpl-59ba7b
+        instanceTemplate: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   ± vm             natgw-us-central1-VM@us-central1-a         replace  (standby (b) first, then a: each drained, recreated with the same name and IP, healthy and resynced before the next)
-        template: natgw-us-central1-tmpl-beb9b5 → natgw-us-central1-tmpl-59ba7b
+        template: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   ~ mig            natgw-us-central1-mig-b        update  (new template: VMs are replaced one at a time, each drained first)
-        instanceTemplate: natgw-us-central1-tmpl-beb9b5 → natgw-us-central1-tmpl-59ba7b
+        instanceTemplate: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   ± vm             natgw-us-central1-VM@us-central1-b         replace  (standby (b) first, then a: each drained, recreated with the same name and IP, healthy and resynced before the next)
-        template: natgw-us-central1-tmpl-beb9b5 → natgw-us-central1-tmpl-59ba7b
+        template: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   = backendService natgw-us-central1-ilb          unchanged
   = backendService natgw-us-central1-nlb          unchanged
   = forwardingRule natgw-us-central1-fr           unchanged
   = forwardingRule natgw-us-central1-nat-fr       unchanged
   = route          natgw-us-central1-default      unchanged
-  - template       natgw-us-central1-tmpl-beb9b5  delete  (superseded; deleted once no VM group uses it)
+  - template       natgw-us-central1-tmpl-T2  delete  (superseded; deleted once no VM group uses it)
 
 Equivalent gcloud commands (dry run, nothing was changed):
   gcloud compute firewall-rules create natgw-us-central1-iap-ssh --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp:22 --source-ranges 35.235.240.0/20 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; SSH to the NAT VM through Identity-Aware Proxy only'
-  gcloud compute instance-templates create natgw-us-central1-tmpl-59ba7b --project test-project --machine-type e2-medium --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'
-  gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig-a --project test-project --region us-central1 --template natgw-us-central1-tmpl-59ba7b
-  gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig-b --project test-project --region us-central1 --template natgw-us-central1-tmpl-59ba7b
-  gcloud compute instance-templates delete natgw-us-central1-tmpl-beb9b5 --project test-project --quiet
+  gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-medium --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'
+  gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig-a --project test-project --region us-central1 --template natgw-us-central1-tmpl-T1
+  gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig-b --project test-project --region us-central1 --template natgw-us-central1-tmpl-T1
+  gcloud compute instance-templates delete natgw-us-central1-tmpl-T2 --project test-project --quiet
   # first the standby (b); before the next step wait until natgw-us-central1-VM@us-central1-b is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --project test-project --region us-central1' and its guest attribute natgw/sync shows "resynced": true ('gcloud compute instances get-guest-attributes natgw-us-central1-VM@us-central1-b --zone us-central1-b --query-path natgw/'):
   gcloud compute instance-groups managed update-instances natgw-us-central1-mig-b --project test-project --region us-central1 --instances natgw-us-central1-VM@us-central1-b --minimal-action replace --most-disruptive-allowed-action replace
   # then the primary (a); before the next step wait until natgw-us-central1-VM@us-central1-a is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --project test-project --region us-central1' and its guest attribute natgw/sync shows "resynced": true ('gcloud compute instances get-guest-attributes natgw-us-central1-VM@us-central1-a --zone us-central1-a --query-path natgw/'):
@@ -4382,21 +4382,21 @@ Plan:
   = firewall       natgw-us-central1-return       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  + template       natgw-us-central1-tmpl-59ba7b  create
+  + template       natgw-us-central1-tmpl-T1  create
   ~ mig            natgw-us-central1-mig-a        update  (new template: VMs are replaced one at a time, each drained first)
-        instanceTemplate: natgw-us-central1-tmpl-beb9b5 → natgw-us-central1-tmpl-59ba7b
+        instanceTemplate: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   ± vm             natgw-us-central1-VM@us-central1-a         replace  (standby (b) first, then a: each drained, recreated with the same name and IP, healthy and resynced before the next)
-        template: natgw-us-central1-tmpl-beb9b5 → natgw-us-central1-tmpl-59ba7b
+        template: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   ~ mig            natgw-us-central1-mig-b        update  (new template: VMs are replaced one at a time, each drained first)
-        instanceTemplate: natgw-us-central1-tmpl-beb9b5 → natgw-us-central1-tmpl-59ba7b
+        instanceTemplate: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   ± vm             natgw-us-central1-VM@us-central1-b         replace  (standby (b) first, then a: each drained, recreated with the same name and IP, healthy and resynced before the next)
-        template: natgw-us-central1-tmpl-beb9b5 → natgw-us-central1-tmpl-59ba7b
+        template: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   = backendService natgw-us-central1-ilb          unchanged
   = backendService natgw-us-central1-nlb          unchanged
   = forwardingRule natgw-us-central1-fr           unchanged
   = forwardingRule natgw-us-central1-nat-fr       unchanged
   = route          natgw-us-central1-default      unchanged
-  - template       natgw-us-central1-tmpl-beb9b5  delete  (superseded; deleted once no VM group uses it)
+  - template       natgw-us-central1-tmpl-T2  delete  (superseded; deleted once no VM group uses it)
 
 
 Done. NAT IP (allow-list it): 203.0.113.1. Healthy backends: none reported yet.
@@ -4550,7 +4550,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-59ba7b",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "unchanged",
       "diffs": []
     },
@@ -4647,28 +4647,28 @@ Plan:
   = firewall       natgw-us-central1-return       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  + template       natgw-us-central1-tmpl-0478dc  create
+  + template       natgw-us-central1-tmpl-T1  create
   ~ mig            natgw-us-central1-mig-a        update  (new template: VMs are replaced one at a time, each drained first)
-        instanceTemplate: natgw-us-central1-tmpl-59ba7b → natgw-us-central1-tmpl-0478dc
+        instanceTemplate: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   ± vm             natgw-us-central1-VM@us-central1-a         replace  (standby (b) first, then a: each drained, recreated with the same name and IP, healthy and resynced before the next)
-        template: natgw-us-central1-tmpl-59ba7b → natgw-us-central1-tmpl-0478dc
+        template: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   ~ mig            natgw-us-central1-mig-b        update  (new template: VMs are replaced one at a time, each drained first)
-        instanceTemplate: natgw-us-central1-tmpl-59ba7b → natgw-us-central1-tmpl-0478dc
+        instanceTemplate: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   ± vm             natgw-us-central1-VM@us-central1-b         replace  (standby (b) first, then a: each drained, recreated with the same name and IP, healthy and resynced before the next)
-        template: natgw-us-central1-tmpl-59ba7b → natgw-us-central1-tmpl-0478dc
+        template: natgw-us-central1-tmpl-T2 → natgw-us-central1-tmpl-T1
   = backendService natgw-us-central1-ilb          unchanged
   = backendService natgw-us-central1-nlb          unchanged
   = forwardingRule natgw-us-central1-fr           unchanged
   = forwardingRule natgw-us-central1-nat-fr       unchanged
   = route          natgw-us-central1-default      unchanged
-  - template       natgw-us-central1-tmpl-59ba7b  delete  (superseded; deleted once no VM group uses it)
+  - template       natgw-us-central1-tmpl-T2  delete  (superseded; deleted once no VM group uses it)
 
 Equivalent gcloud commands (dry run, nothing was changed):
   gcloud compute firewall-rules update natgw-us-central1-clients --project test-project --priority 1000 --rules all --source-ranges 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24,10.99.0.0/16 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; clients of NAT gateway natgw-us-central1 may send any traffic to it'
-  gcloud compute instance-templates create natgw-us-central1-tmpl-0478dc --project test-project --machine-type e2-medium --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'
-  gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig-a --project test-project --region us-central1 --template natgw-us-central1-tmpl-0478dc
-  gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig-b --project test-project --region us-central1 --template natgw-us-central1-tmpl-0478dc
-  gcloud compute instance-templates delete natgw-us-central1-tmpl-59ba7b --project test-project --quiet
+  gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-medium --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'
+  gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig-a --project test-project --region us-central1 --template natgw-us-central1-tmpl-T1
+  gcloud compute instance-groups managed set-instance-template natgw-us-central1-mig-b --project test-project --region us-central1 --template natgw-us-central1-tmpl-T1
+  gcloud compute instance-templates delete natgw-us-central1-tmpl-T2 --project test-project --quiet
   # first the standby (b); before the next step wait until natgw-us-central1-VM@us-central1-b is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --project test-project --region us-central1' and its guest attribute natgw/sync shows "resynced": true ('gcloud compute instances get-guest-attributes natgw-us-central1-VM@us-central1-b --zone us-central1-b --query-path natgw/'):
   gcloud compute instance-groups managed update-instances natgw-us-central1-mig-b --project test-project --region us-central1 --instances natgw-us-central1-VM@us-central1-b --minimal-action replace --most-disruptive-allowed-action replace
   # then the primary (a); before the next step wait until natgw-us-central1-VM@us-central1-a is HEALTHY in 'gcloud compute backend-services get-health natgw-us-central1-ilb --project test-project --region us-central1' and its guest attribute natgw/sync shows "resynced": true ('gcloud compute instances get-guest-attributes natgw-us-central1-VM@us-central1-a --zone us-central1-a --query-path natgw/'):
@@ -4765,7 +4765,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-beb9b5",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "delete",
       "diffs": []
     },
@@ -4822,7 +4822,7 @@ exit 0
     "gcloud compute instance-groups managed delete natgw-us-central1-mig-b --project test-project --region us-central1 --quiet",
     "gcloud compute health-checks delete natgw-us-central1-hc-lb --project test-project --region us-central1 --quiet",
     "gcloud compute health-checks delete natgw-us-central1-hc-heal --project test-project --region us-central1 --quiet",
-    "gcloud compute instance-templates delete natgw-us-central1-tmpl-beb9b5 --project test-project --quiet",
+    "gcloud compute instance-templates delete natgw-us-central1-tmpl-T1 --project test-project --quiet",
     "gcloud compute firewall-rules delete natgw-us-central1-clients --project test-project --quiet",
     "gcloud compute firewall-rules delete natgw-us-central1-health --project test-project --quiet",
     "gcloud compute firewall-rules delete natgw-us-central1-sync --project test-project --quiet",
@@ -4906,7 +4906,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-beb9b5",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "delete",
       "diffs": []
     },
@@ -4963,7 +4963,7 @@ exit 0
     "gcloud compute instance-groups managed delete natgw-us-central1-mig-b --project test-project --region us-central1 --quiet",
     "gcloud compute health-checks delete natgw-us-central1-hc-lb --project test-project --region us-central1 --quiet",
     "gcloud compute health-checks delete natgw-us-central1-hc-heal --project test-project --region us-central1 --quiet",
-    "gcloud compute instance-templates delete natgw-us-central1-tmpl-beb9b5 --project test-project --quiet",
+    "gcloud compute instance-templates delete natgw-us-central1-tmpl-T1 --project test-project --quiet",
     "gcloud compute firewall-rules delete natgw-us-central1-clients --project test-project --quiet",
     "gcloud compute firewall-rules delete natgw-us-central1-health --project test-project --quiet",
     "gcloud compute firewall-rules delete natgw-us-central1-sync --project test-project --quiet",
@@ -5021,7 +5021,7 @@ exit 0
       },
       {
         "kind": "template",
-        "name": "natgw-us-central1-tmpl-beb9b5",
+        "name": "natgw-us-central1-tmpl-T1",
         "action": "delete"
       },
       {
@@ -5203,7 +5203,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-9f66cc",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "create",
       "diffs": []
     },
@@ -5280,11 +5280,11 @@ exit 0
     "gcloud compute firewall-rules create natgw-us-central1-return --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp,udp,icmp --source-ranges 0.0.0.0/0 --destination-ranges $(gcloud compute addresses describe natgw-us-central1-nat-ip --project test-project --region us-central1 --format='value(address)')/32 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; replies to the shared NAT IP of gateway natgw-us-central1 reach whichever NAT VM holds the flows'",
     "gcloud compute health-checks create http natgw-us-central1-hc-lb --project test-project --region us-central1 --port 9731 --request-path /healthz/hold/850 --check-interval 1s --timeout 1s --healthy-threshold 2 --unhealthy-threshold 1 --description 'natgw-gateway=natgw-us-central1; load-balancer health of NAT gateway natgw-us-central1: agent /healthz (egress probe, draining)'",
     "gcloud compute health-checks create http natgw-us-central1-hc-heal --project test-project --region us-central1 --port 9731 --request-path /livez --check-interval 10s --timeout 5s --healthy-threshold 2 --unhealthy-threshold 3 --description 'natgw-gateway=natgw-us-central1; autohealing of NAT gateway natgw-us-central1: agent /livez (alive, ruleset, forwarding)'",
-    "gcloud compute instance-templates create natgw-us-central1-tmpl-9f66cc --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
-    "gcloud compute instance-groups managed create natgw-us-central1-mig-a --project test-project --region us-central1 --zones us-central1-a --template natgw-us-central1-tmpl-9f66cc --size 0 --base-instance-name natgw-us-central1-a --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM a (primary) of stateful gateway natgw-us-central1'",
+    "gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
+    "gcloud compute instance-groups managed create natgw-us-central1-mig-a --project test-project --region us-central1 --zones us-central1-a --template natgw-us-central1-tmpl-T1 --size 0 --base-instance-name natgw-us-central1-a --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM a (primary) of stateful gateway natgw-us-central1'",
     "gcloud compute instance-groups managed update natgw-us-central1-mig-a --project test-project --region us-central1 --update-policy-type opportunistic --update-policy-minimal-action replace --update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 1 --instance-redistribution-type none",
     "gcloud compute instance-groups managed create-instance natgw-us-central1-mig-a --project test-project --region us-central1 --instance natgw-us-central1-kdnb --stateful-internal-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-sync-a,auto-delete=never",
-    "gcloud compute instance-groups managed create natgw-us-central1-mig-b --project test-project --region us-central1 --zones us-central1-b --template natgw-us-central1-tmpl-9f66cc --size 0 --base-instance-name natgw-us-central1-b --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM b (failover) of stateful gateway natgw-us-central1'",
+    "gcloud compute instance-groups managed create natgw-us-central1-mig-b --project test-project --region us-central1 --zones us-central1-b --template natgw-us-central1-tmpl-T1 --size 0 --base-instance-name natgw-us-central1-b --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM b (failover) of stateful gateway natgw-us-central1'",
     "gcloud compute instance-groups managed update natgw-us-central1-mig-b --project test-project --region us-central1 --update-policy-type opportunistic --update-policy-minimal-action replace --update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 1 --instance-redistribution-type none",
     "gcloud compute instance-groups managed create-instance natgw-us-central1-mig-b --project test-project --region us-central1 --instance natgw-us-central1-2lkt --stateful-internal-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-sync-b,auto-delete=never",
     "gcloud compute backend-services create natgw-us-central1-ilb --project test-project --region us-central1 --load-balancing-scheme internal --protocol tcp --network default --health-checks natgw-us-central1-hc-lb --health-checks-region us-central1 --connection-draining-timeout 4s --failover-ratio=0 --no-drop-traffic-if-unhealthy --no-connection-drain-on-failover --connection-persistence-on-unhealthy-backends=NEVER_PERSIST --description 'natgw-gateway=natgw-us-central1; internal passthrough load balancer (next hop, a active / b standby) of stateful gateway natgw-us-central1'",
@@ -5444,7 +5444,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-9f66cc",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "create",
       "diffs": []
     },
@@ -5521,11 +5521,11 @@ exit 0
     "gcloud compute firewall-rules create natgw-us-central1-return --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp,udp,icmp --source-ranges 0.0.0.0/0 --destination-ranges $(gcloud compute addresses describe natgw-us-central1-nat-ip --project test-project --region us-central1 --format='value(address)')/32 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; replies to the shared NAT IP of gateway natgw-us-central1 reach whichever NAT VM holds the flows'",
     "gcloud compute health-checks create http natgw-us-central1-hc-lb --project test-project --region us-central1 --port 9731 --request-path /healthz/hold/850 --check-interval 1s --timeout 1s --healthy-threshold 2 --unhealthy-threshold 1 --description 'natgw-gateway=natgw-us-central1; load-balancer health of NAT gateway natgw-us-central1: agent /healthz (egress probe, draining)'",
     "gcloud compute health-checks create http natgw-us-central1-hc-heal --project test-project --region us-central1 --port 9731 --request-path /livez --check-interval 10s --timeout 5s --healthy-threshold 2 --unhealthy-threshold 3 --description 'natgw-gateway=natgw-us-central1; autohealing of NAT gateway natgw-us-central1: agent /livez (alive, ruleset, forwarding)'",
-    "gcloud compute instance-templates create natgw-us-central1-tmpl-9f66cc --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
-    "gcloud compute instance-groups managed create natgw-us-central1-mig-a --project test-project --region us-central1 --zones us-central1-a --template natgw-us-central1-tmpl-9f66cc --size 0 --base-instance-name natgw-us-central1-a --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM a (primary) of stateful gateway natgw-us-central1'",
+    "gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'",
+    "gcloud compute instance-groups managed create natgw-us-central1-mig-a --project test-project --region us-central1 --zones us-central1-a --template natgw-us-central1-tmpl-T1 --size 0 --base-instance-name natgw-us-central1-a --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM a (primary) of stateful gateway natgw-us-central1'",
     "gcloud compute instance-groups managed update natgw-us-central1-mig-a --project test-project --region us-central1 --update-policy-type opportunistic --update-policy-minimal-action replace --update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 1 --instance-redistribution-type none",
     "gcloud compute instance-groups managed create-instance natgw-us-central1-mig-a --project test-project --region us-central1 --instance natgw-us-central1-VM@us-central1-a --stateful-internal-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-sync-a,auto-delete=never",
-    "gcloud compute instance-groups managed create natgw-us-central1-mig-b --project test-project --region us-central1 --zones us-central1-b --template natgw-us-central1-tmpl-9f66cc --size 0 --base-instance-name natgw-us-central1-b --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM b (failover) of stateful gateway natgw-us-central1'",
+    "gcloud compute instance-groups managed create natgw-us-central1-mig-b --project test-project --region us-central1 --zones us-central1-b --template natgw-us-central1-tmpl-T1 --size 0 --base-instance-name natgw-us-central1-b --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM b (failover) of stateful gateway natgw-us-central1'",
     "gcloud compute instance-groups managed update natgw-us-central1-mig-b --project test-project --region us-central1 --update-policy-type opportunistic --update-policy-minimal-action replace --update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 1 --instance-redistribution-type none",
     "gcloud compute instance-groups managed create-instance natgw-us-central1-mig-b --project test-project --region us-central1 --instance natgw-us-central1-VM@us-central1-b --stateful-internal-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-sync-b,auto-delete=never",
     "gcloud compute backend-services create natgw-us-central1-ilb --project test-project --region us-central1 --load-balancing-scheme internal --protocol tcp --network default --health-checks natgw-us-central1-hc-lb --health-checks-region us-central1 --connection-draining-timeout 4s --failover-ratio=0 --no-drop-traffic-if-unhealthy --no-connection-drain-on-failover --connection-persistence-on-unhealthy-backends=NEVER_PERSIST --description 'natgw-gateway=natgw-us-central1; internal passthrough load balancer (next hop, a active / b standby) of stateful gateway natgw-us-central1'",
@@ -5597,7 +5597,7 @@ exit 0
       },
       {
         "kind": "template",
-        "name": "natgw-us-central1-tmpl-beb9b5",
+        "name": "natgw-us-central1-tmpl-T2",
         "action": "create"
       },
       {
@@ -5787,7 +5787,7 @@ exit 0
     },
     {
       "kind": "template",
-      "name": "natgw-us-central1-tmpl-beb9b5",
+      "name": "natgw-us-central1-tmpl-T1",
       "action": "unchanged",
       "diffs": []
     },
@@ -5885,7 +5885,7 @@ exit 0
       "name": "natgw-us-central1-VM@us-central1-a",
       "zone": "us-central1-a",
       "status": "RUNNING",
-      "template": "natgw-us-central1-tmpl-beb9b5",
+      "template": "natgw-us-central1-tmpl-T1",
       "internalIp": "10.10.0.2",
       "ilb": "HEALTHY",
       "nlb": "HEALTHY",
@@ -5902,7 +5902,7 @@ exit 0
       "name": "natgw-us-central1-VM@us-central1-b",
       "zone": "us-central1-b",
       "status": "RUNNING",
-      "template": "natgw-us-central1-tmpl-beb9b5",
+      "template": "natgw-us-central1-tmpl-T1",
       "internalIp": "10.10.0.3",
       "ilb": "HEALTHY",
       "nlb": "HEALTHY",
@@ -6035,7 +6035,7 @@ Gateway natgw-us-central1 (HA; project test-project, region us-central1):
   - mig            natgw-us-central1-mig-b        delete  (with its VMs natgw-us-central1-VM@us-central1-b)
   - healthCheck    natgw-us-central1-hc-lb        delete
   - healthCheck    natgw-us-central1-hc-heal      delete
-  - template       natgw-us-central1-tmpl-beb9b5  delete
+  - template       natgw-us-central1-tmpl-T1  delete
   - firewall       natgw-us-central1-clients      delete
   - firewall       natgw-us-central1-health       delete
   - firewall       natgw-us-central1-sync         delete
@@ -6053,7 +6053,7 @@ Equivalent gcloud commands (dry run, nothing was changed):
   gcloud compute instance-groups managed delete natgw-us-central1-mig-b --project test-project --region us-central1 --quiet
   gcloud compute health-checks delete natgw-us-central1-hc-lb --project test-project --region us-central1 --quiet
   gcloud compute health-checks delete natgw-us-central1-hc-heal --project test-project --region us-central1 --quiet
-  gcloud compute instance-templates delete natgw-us-central1-tmpl-beb9b5 --project test-project --quiet
+  gcloud compute instance-templates delete natgw-us-central1-tmpl-T1 --project test-project --quiet
   gcloud compute firewall-rules delete natgw-us-central1-clients --project test-project --quiet
   gcloud compute firewall-rules delete natgw-us-central1-health --project test-project --quiet
   gcloud compute firewall-rules delete natgw-us-central1-sync --project test-project --quiet
@@ -6079,7 +6079,7 @@ Gateway natgw-us-central1 (HA; project test-project, region us-central1):
   - mig            natgw-us-central1-mig-b        delete  (with its VMs natgw-us-central1-VM@us-central1-b)
   - healthCheck    natgw-us-central1-hc-lb        delete
   - healthCheck    natgw-us-central1-hc-heal      delete
-  - template       natgw-us-central1-tmpl-beb9b5  delete
+  - template       natgw-us-central1-tmpl-T1  delete
   - firewall       natgw-us-central1-clients      delete
   - firewall       natgw-us-central1-health       delete
   - firewall       natgw-us-central1-sync         delete
@@ -6123,7 +6123,7 @@ Plan:
   + firewall       natgw-us-central1-return       create
   + healthCheck    natgw-us-central1-hc-lb        create  (/healthz/hold/850 every 1s)
   + healthCheck    natgw-us-central1-hc-heal      create  (/livez every 10s)
-  + template       natgw-us-central1-tmpl-9f66cc  create
+  + template       natgw-us-central1-tmpl-T1  create
   + mig            natgw-us-central1-mig-a        create  (zones us-central1-a)
   + vm             natgw-us-central1-kdnb         create  (primary in us-central1-a, IP from natgw-us-central1-sync-a)
   + mig            natgw-us-central1-mig-b        create  (zones us-central1-b)
@@ -6147,11 +6147,11 @@ Equivalent gcloud commands (dry run, nothing was changed):
   gcloud compute firewall-rules create natgw-us-central1-return --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp,udp,icmp --source-ranges 0.0.0.0/0 --destination-ranges $(gcloud compute addresses describe natgw-us-central1-nat-ip --project test-project --region us-central1 --format='value(address)')/32 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; replies to the shared NAT IP of gateway natgw-us-central1 reach whichever NAT VM holds the flows'
   gcloud compute health-checks create http natgw-us-central1-hc-lb --project test-project --region us-central1 --port 9731 --request-path /healthz/hold/850 --check-interval 1s --timeout 1s --healthy-threshold 2 --unhealthy-threshold 1 --description 'natgw-gateway=natgw-us-central1; load-balancer health of NAT gateway natgw-us-central1: agent /healthz (egress probe, draining)'
   gcloud compute health-checks create http natgw-us-central1-hc-heal --project test-project --region us-central1 --port 9731 --request-path /livez --check-interval 10s --timeout 5s --healthy-threshold 2 --unhealthy-threshold 3 --description 'natgw-gateway=natgw-us-central1; autohealing of NAT gateway natgw-us-central1: agent /livez (alive, ruleset, forwarding)'
-  gcloud compute instance-templates create natgw-us-central1-tmpl-9f66cc --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'
-  gcloud compute instance-groups managed create natgw-us-central1-mig-a --project test-project --region us-central1 --zones us-central1-a --template natgw-us-central1-tmpl-9f66cc --size 0 --base-instance-name natgw-us-central1-a --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM a (primary) of stateful gateway natgw-us-central1'
+  gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'
+  gcloud compute instance-groups managed create natgw-us-central1-mig-a --project test-project --region us-central1 --zones us-central1-a --template natgw-us-central1-tmpl-T1 --size 0 --base-instance-name natgw-us-central1-a --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM a (primary) of stateful gateway natgw-us-central1'
   gcloud compute instance-groups managed update natgw-us-central1-mig-a --project test-project --region us-central1 --update-policy-type opportunistic --update-policy-minimal-action replace --update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 1 --instance-redistribution-type none
   gcloud compute instance-groups managed create-instance natgw-us-central1-mig-a --project test-project --region us-central1 --instance natgw-us-central1-kdnb --stateful-internal-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-sync-a,auto-delete=never
-  gcloud compute instance-groups managed create natgw-us-central1-mig-b --project test-project --region us-central1 --zones us-central1-b --template natgw-us-central1-tmpl-9f66cc --size 0 --base-instance-name natgw-us-central1-b --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM b (failover) of stateful gateway natgw-us-central1'
+  gcloud compute instance-groups managed create natgw-us-central1-mig-b --project test-project --region us-central1 --zones us-central1-b --template natgw-us-central1-tmpl-T1 --size 0 --base-instance-name natgw-us-central1-b --health-check projects/test-project/regions/us-central1/healthChecks/natgw-us-central1-hc-heal --initial-delay 300s --stateful-internal-ip interface-name=nic0,auto-delete=never --description 'natgw-gateway=natgw-us-central1; NAT VM b (failover) of stateful gateway natgw-us-central1'
   gcloud compute instance-groups managed update natgw-us-central1-mig-b --project test-project --region us-central1 --update-policy-type opportunistic --update-policy-minimal-action replace --update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 1 --instance-redistribution-type none
   gcloud compute instance-groups managed create-instance natgw-us-central1-mig-b --project test-project --region us-central1 --instance natgw-us-central1-2lkt --stateful-internal-ip interface-name=nic0,address=projects/test-project/regions/us-central1/addresses/natgw-us-central1-sync-b,auto-delete=never
   gcloud compute backend-services create natgw-us-central1-ilb --project test-project --region us-central1 --load-balancing-scheme internal --protocol tcp --network default --health-checks natgw-us-central1-hc-lb --health-checks-region us-central1 --connection-draining-timeout 4s --failover-ratio=0 --no-drop-traffic-if-unhealthy --no-connection-drain-on-failover --connection-persistence-on-unhealthy-backends=NEVER_PERSIST --description 'natgw-gateway=natgw-us-central1; internal passthrough load balancer (next hop, a active / b standby) of stateful gateway natgw-us-central1'
@@ -6190,7 +6190,7 @@ Plan:
   + firewall       natgw-us-central1-return       create
   + healthCheck    natgw-us-central1-hc-lb        create  (/healthz/hold/850 every 1s)
   + healthCheck    natgw-us-central1-hc-heal      create  (/livez every 10s)
-  + template       natgw-us-central1-tmpl-9f66cc  create
+  + template       natgw-us-central1-tmpl-T1  create
   + mig            natgw-us-central1-mig-a        create  (zones us-central1-a)
   + vm             natgw-us-central1-VM@us-central1-a         create  (primary in us-central1-a, IP from natgw-us-central1-sync-a)
   + mig            natgw-us-central1-mig-b        create  (zones us-central1-b)
@@ -6232,7 +6232,7 @@ Plan:
   = firewall       natgw-us-central1-return       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-beb9b5  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig-a        unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (primary in us-central1-a)
   = mig            natgw-us-central1-mig-b        unchanged
