@@ -15,6 +15,7 @@ import { applyFirewallChanges } from '../kinds/firewall.js';
 import { applyHealthCheckChange } from '../kinds/health-check.js';
 import { applyTemplateChange } from '../kinds/template.js';
 import { applyBackendServiceChange } from '../kinds/backend-service.js';
+import { applyForwardingRuleChange } from '../kinds/forwarding-rule.js';
 import type { Where } from '../kinds/index.js';
 import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
@@ -31,13 +32,7 @@ import {
   replaceMigInstances,
   type ManagedInstance,
 } from '../gcp/instance-groups.js';
-import {
-  deleteForwardingRule,
-  getBackendHealth,
-  insertForwardingRule,
-  type ForwardingRule,
-  type HealthStatus,
-} from '../gcp/load-balancing.js';
+import { deleteForwardingRule, getBackendHealth, type HealthStatus } from '../gcp/load-balancing.js';
 import { deleteRoute, insertRoute } from '../gcp/routes.js';
 import { deleteInstanceTemplate } from '../gcp/templates.js';
 import { configAddress, haNames, type DesiredHa, type ObservedHa } from './gateway.js';
@@ -326,23 +321,6 @@ export async function applyMig(
   }
 }
 
-/** A forwarding rule created (or created again after its replacement's delete): rules have no in-place update here. */
-export async function createForwardingRule(
-  ctx: CallContext,
-  region: string,
-  want: ForwardingRule & { name: string },
-  change: Change | undefined,
-  what: string,
-  progress: Progress,
-  record: Record,
-  created: CreatedThisRun,
-): Promise<void> {
-  if (change?.action !== 'create' && change?.action !== 'replace') return;
-  await progress.run(`creating forwarding rule ${want.name} (${what})`, () => insertForwardingRule(ctx, region, want));
-  created.add(`forwarding rule ${want.name}`, () => deleteForwardingRule(ctx, region, want.name));
-  record(change);
-}
-
 /** The route goes in only once the load balancer has a healthy backend; returns the health it saw ([] if no route change). */
 export async function createRouteOnceHealthy(
   ctx: CallContext,
@@ -435,7 +413,7 @@ async function applyHaSteps(
 
   // ---- route and forwarding rule that must be replaced go first (clients fall back to the internet route) ----
   const routeChange = findChange(plan, 'route');
-  const ruleChange = findChange(plan, 'forwardingRule');
+  const ruleChange = findChangeOf(plan, 'forwardingRule', desired.forwardingRule.name);
   if (routeChange?.action === 'replace')
     await progress.run(`deleting route ${routeChange.name} (to replace it)`, () => deleteRoute(ctx, routeChange.name));
   if (ruleChange?.action === 'replace')
@@ -521,7 +499,7 @@ async function applyHaSteps(
     `INTERNAL, health check ${desired.healthChecks.traffic.name}`,
     created,
   );
-  await createForwardingRule(ctx, region, desired.forwardingRule, ruleChange, 'INTERNAL, TCP, all ports', progress, record, created);
+  await applyForwardingRuleChange(ctx, region, ruleChange, 'INTERNAL, TCP, all ports', progress, record, created);
 
   // ---- rolling replacement: one VM at a time, each healthy again before the next ----
   const rolling = all(plan, 'vm', 'replace');

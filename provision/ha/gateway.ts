@@ -44,6 +44,7 @@ import { observedVms, statefulNames, type ObservedStateful, type ObservedVm } fr
 import { planFirewalls } from '../kinds/firewall.js';
 import { planStaleTemplates, planTemplate, type DesiredTemplate } from '../kinds/template.js';
 import { planBackendService } from '../kinds/backend-service.js';
+import { planForwardingRule } from '../kinds/forwarding-rule.js';
 import { diffField, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 import { METADATA } from '../../common/protocol.js';
 
@@ -539,44 +540,6 @@ export function planMig(
     ...(templateChanges ? { note: 'new template: VMs are replaced one at a time, each drained first' } : {}),
   });
   return templateChanges;
-}
-
-/** Forwarding rules cannot be changed in place. Returns whether the rule is (re)created by this plan. */
-export function planForwardingRule(
-  gateway: string,
-  want: DesiredHa['forwardingRule'],
-  have: ForwardingRule | undefined,
-  changes: Change[],
-  conflict: Conflict,
-  replaceNote = 'forwarding rules cannot be changed in place; the route goes meanwhile',
-): boolean {
-  if (have === undefined) {
-    changes.push({ kind: 'forwardingRule', name: want.name, action: 'create', diffs: [] });
-    return true;
-  }
-  if (!mine(gateway, have.description)) {
-    conflict('forwardingRule', want.name, "a forwarding rule with this name exists but is not marked as this gateway's");
-    return false;
-  }
-  const diffs: FieldDiff[] = [];
-  diffField(diffs, 'loadBalancingScheme', String(have.loadBalancingScheme ?? ''), String(want.loadBalancingScheme));
-  diffField(diffs, 'IPProtocol', String(have.IPProtocol ?? ''), String(want.IPProtocol));
-  diffField(diffs, 'allPorts', String(have.allPorts === true), 'true');
-  diffField(diffs, 'backendService', lastSegment(have.backendService), lastSegment(want.backendService));
-  if (want.subnetwork !== undefined && want.subnetwork !== null)
-    diffField(diffs, 'subnetwork', lastSegment(have.subnetwork), lastSegment(want.subnetwork));
-  // An unknown IP (its address not reserved yet) is not a difference: the address is then created and the rule with it.
-  if (want.IPAddress !== undefined && want.IPAddress !== null && want.IPAddress !== '')
-    diffField(diffs, 'IPAddress', String(have.IPAddress ?? ''), want.IPAddress);
-  const replaced = diffs.length > 0;
-  changes.push({
-    kind: 'forwardingRule',
-    name: want.name,
-    action: replaced ? 'replace' : 'unchanged',
-    diffs,
-    ...(replaced ? { note: replaceNote } : {}),
-  });
-  return replaced;
 }
 
 export function planRoute(

@@ -4,6 +4,7 @@ import { firewallCommands } from '../kinds/firewall.js';
 import { healthCheckCommands } from '../kinds/health-check.js';
 import { templateCommands } from '../kinds/template.js';
 import { backendServiceCommands } from '../kinds/backend-service.js';
+import { forwardingRuleCommands } from '../kinds/forwarding-rule.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
 import { lastSegment } from '../model.js';
@@ -21,10 +22,6 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
     `--next-hop-ilb ${desired.forwardingRule.name} --next-hop-ilb-region ${desired.region} --tags ${route.tags.join(',')} --priority ${route.priority} --description ${quote(route.description)}`;
   const mig = desired.mig;
   const policy = mig.updatePolicy!;
-  const createForwardingRule =
-    `gcloud compute forwarding-rules create ${desired.forwardingRule.name} ${p} ${r} --load-balancing-scheme internal --ip-protocol TCP --ports ALL ` +
-    `--backend-service ${desired.backendService.name} --backend-service-region ${desired.region} --network ${desired.network} --subnet ${lastSegment(desired.subnetwork)} ` +
-    `--description ${quote(String(desired.forwardingRule.description))}`;
   const migUpdate =
     `gcloud compute instance-groups managed update ${mig.name} ${p} ${r} --update-policy-type opportunistic --update-policy-minimal-action replace ` +
     `--update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable ${String(policy.maxUnavailable!.fixed)} --instance-redistribution-type none`;
@@ -92,12 +89,10 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         if (change.kind === 'backendService') commands.push(...backendServiceCommands(change, p, r, desired.region));
         break;
       case 'forwardingRule:replace':
-        commands.push(`gcloud compute routes delete ${route.name} ${p} --quiet`);
-        commands.push(`gcloud compute forwarding-rules delete ${change.name} ${p} ${r} --quiet`);
-        commands.push(createForwardingRule);
-        break;
       case 'forwardingRule:create':
-        commands.push(createForwardingRule);
+        // The route's next hop goes: the route with it, first.
+        if (change.action === 'replace') commands.push(`gcloud compute routes delete ${route.name} ${p} --quiet`);
+        if (change.kind === 'forwardingRule') commands.push(...forwardingRuleCommands(change, p, r, desired.region));
         break;
       case 'route:create':
         commands.push(
@@ -133,9 +128,6 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
         member.vm === name ||
         observed.stateful?.members[member.member].vms.some((vm) => vm.name === name),
     );
-  const natRule =
-    `gcloud compute forwarding-rules create ${desired.natForwardingRule.name} ${p} ${r} --load-balancing-scheme external --ip-protocol=L3_DEFAULT --ports=ALL ` +
-    `--address ${desired.natAddress.name} --backend-service ${desired.nlb.name} --backend-service-region ${ha.region} --network-tier PREMIUM --description ${quote(String(desired.natForwardingRule.description))}`;
   const migUpdate = (name: string) =>
     `gcloud compute instance-groups managed update ${name} ${p} ${r} --update-policy-type opportunistic --update-policy-minimal-action replace ` +
     '--update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 1 --instance-redistribution-type none';
@@ -183,10 +175,7 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
       case 'forwardingRule:replace':
         if (change.name !== desired.natForwardingRule.name)
           commands.push(...gcloudHaCommands(ha, observed, { ...plan, changes: [change] }));
-        else {
-          if (change.action === 'replace') commands.push(`gcloud compute forwarding-rules delete ${change.name} ${p} ${r} --quiet`);
-          commands.push(natRule);
-        }
+        else if (change.kind === 'forwardingRule') commands.push(...forwardingRuleCommands(change, p, r, ha.region));
         break;
       default:
         commands.push(...gcloudHaCommands(ha, observed, { ...plan, changes: [change] }));

@@ -14,6 +14,7 @@ import {
 } from '../apply-shared.js';
 import { applyFirewallChanges } from '../kinds/firewall.js';
 import { applyBackendServiceChange } from '../kinds/backend-service.js';
+import { applyForwardingRuleChange } from '../kinds/forwarding-rule.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import {
   createMigInstances,
@@ -33,7 +34,6 @@ import {
   all,
   applyChecksAndTemplate,
   applyMig,
-  createForwardingRule,
   createRouteOnceHealthy,
   deleteSupersededTemplates,
   waitBackends,
@@ -131,8 +131,8 @@ async function applySteps(
 
   // ---- what must be replaced goes first: the route (clients fall back to the internet route), then the rules ----
   const routeChange = findChange(plan, 'route');
-  const ruleChange = findChange(plan, 'forwardingRule', ha.forwardingRule.name);
-  const natRuleChange = findChange(plan, 'forwardingRule', desired.natForwardingRule.name);
+  const ruleChange = findChangeOf(plan, 'forwardingRule', ha.forwardingRule.name);
+  const natRuleChange = findChangeOf(plan, 'forwardingRule', desired.natForwardingRule.name);
   if (routeChange?.action === 'replace')
     await progress.run(`deleting route ${routeChange.name} (to replace it)`, () => deleteRoute(ctx, routeChange.name));
   for (const change of [ruleChange, natRuleChange])
@@ -200,11 +200,10 @@ async function applySteps(
     `EXTERNAL, protocol UNSPECIFIED, a primary, b failover, NEVER_PERSIST`,
     created,
   );
-  await createForwardingRule(ctx, region, ha.forwardingRule, ruleChange, 'INTERNAL, TCP, all ports', progress, record, created);
-  await createForwardingRule(
+  await applyForwardingRuleChange(ctx, region, ruleChange, 'INTERNAL, TCP, all ports', progress, record, created);
+  await applyForwardingRuleChange(
     ctx,
     region,
-    desired.natForwardingRule,
     natRuleChange,
     `EXTERNAL, L3_DEFAULT, all ports, on ${desired.natIp}`,
     progress,

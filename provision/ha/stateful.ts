@@ -26,12 +26,12 @@ import type { Options } from '../options.js';
 import { planFirewalls } from '../kinds/firewall.js';
 import { planStaleTemplates, planTemplate } from '../kinds/template.js';
 import { planBackendService } from '../kinds/backend-service.js';
+import { planForwardingRule } from '../kinds/forwarding-rule.js';
 import type { Change, Plan } from '../plan.js';
 import {
   desiredHa,
   haNames,
   isUpToDate,
-  planForwardingRule,
   planHealthChecks,
   planMig,
   planModeSwitch,
@@ -396,6 +396,7 @@ export function planStateful(desired: DesiredStateful, observed: ObservedHa): Pl
     changes,
     conflict,
     'forwarding rules cannot be changed in place; replies to the NAT IP are lost meanwhile',
+    desired.natAddress.name,
   );
   planRoute(gateway, ha.route, observed.route, ruleReplaced, changes, conflict);
   planStaleTemplates(gateway, ha.template.name, observed, changes);
