@@ -1,7 +1,6 @@
 // The HA executor. Up: addresses, firewalls, health checks, template, MIG, VMs (each with its reserved IP), backend
 // service, forwarding rule, then — only once a backend is healthy — the route. Down: the reverse dependency order.
 import {
-  externalAddress,
   findChange,
   findChangeOf,
   pollUntil,
@@ -11,6 +10,7 @@ import {
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
+import { addressBody } from '../kinds/address.js';
 import { applyFirewallChanges } from '../kinds/firewall.js';
 import { applyHealthCheckChange } from '../kinds/health-check.js';
 import { applyTemplateChange } from '../kinds/template.js';
@@ -400,9 +400,9 @@ async function applyHaSteps(
   const target = haBackendTarget(desired);
 
   // ---- addresses ----
-  for (const change of all(plan, 'address', 'create')) {
-    const want = desired.addresses.find((address) => address.name === change.name)!;
-    await reserveAddress(ctx, region, progress, `creating address ${change.name}`, externalAddress(want), created);
+  for (const change of plan.changes) {
+    if (change.kind !== 'address' || change.action !== 'create') continue;
+    await reserveAddress(ctx, region, progress, `creating address ${change.name}`, addressBody(change.want), created);
     record(change);
   }
 

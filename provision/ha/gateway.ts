@@ -597,7 +597,14 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
   const wantedAddresses = new Set(desired.addresses.map((address) => address.name));
   for (const want of desired.addresses) {
     const have = observed.addresses.find((address) => address.name === want.name);
-    if (have === undefined) changes.push({ kind: 'address', name: want.name, action: 'create', diffs: [] });
+    if (have === undefined)
+      changes.push({
+        kind: 'address',
+        name: want.name,
+        action: 'create',
+        diffs: [],
+        want: { name: want.name, labels: want.labels, description: want.description },
+      });
     else if (ownerFromLabels(have.labels) !== gateway)
       conflict('address', want.name, 'an address with this name exists but is not labelled as this gateway; pick another --name');
     else changes.push({ kind: 'address', name: want.name, action: 'unchanged', diffs: [], note: have.address });

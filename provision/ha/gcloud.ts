@@ -1,5 +1,6 @@
 // The gcloud commands equivalent to an HA plan (--dry-run): reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, labelText, quote } from '../gcloud-shared.js';
+import { quote } from '../gcloud-shared.js';
+import { addressCommands } from '../kinds/address.js';
 import { firewallCommands } from '../kinds/firewall.js';
 import { healthCheckCommands } from '../kinds/health-check.js';
 import { templateCommands } from '../kinds/template.js';
@@ -7,7 +8,6 @@ import { backendServiceCommands } from '../kinds/backend-service.js';
 import { forwardingRuleCommands } from '../kinds/forwarding-rule.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
-import { lastSegment } from '../model.js';
 import { isVmCreate, type Plan } from '../plan.js';
 
 export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan: Plan): string[] {
@@ -29,7 +29,7 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
   for (const change of plan.changes) {
     switch (`${change.kind}:${change.action}`) {
       case 'address:create':
-        commands.push(...addressCreateCommands(desired.addresses.find((candidate) => candidate.name === change.name)!, p, desired.region));
+        if (change.kind === 'address') commands.push(...addressCommands(change, p, desired.region));
         break;
       case 'firewall:create':
       case 'firewall:update':
@@ -137,13 +137,7 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
     const member = memberOf(change.name);
     switch (`${change.kind}:${change.action}`) {
       case 'address:create':
-        if (member === undefined) commands.push(...addressCreateCommands(desired.natAddress, p, ha.region));
-        else {
-          commands.push(
-            `gcloud compute addresses create ${change.name} ${p} ${r} --subnet ${lastSegment(member.syncAddress.subnetwork)} --purpose GCE_ENDPOINT --description ${quote(member.syncAddress.description)}`,
-          );
-          commands.push(`gcloud compute addresses update ${change.name} ${p} ${r} --update-labels ${labelText(member.syncAddress.labels)}`);
-        }
+        if (change.kind === 'address') commands.push(...addressCommands(change, p, ha.region));
         break;
       case 'mig:create':
         if (member === undefined) break;

@@ -3,7 +3,6 @@
 // (each pinned to its internal address), both backend services, both forwarding rules, then — once a backend is
 // healthy — the route. A new template replaces the standby (b) first, then a, each healthy and resynced before the next.
 import {
-  externalAddress,
   findChange,
   findChangeOf,
   pollUntil,
@@ -12,6 +11,7 @@ import {
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
+import { addressBody } from '../kinds/address.js';
 import { applyFirewallChanges } from '../kinds/firewall.js';
 import { applyBackendServiceChange } from '../kinds/backend-service.js';
 import { applyForwardingRuleChange } from '../kinds/forwarding-rule.js';
@@ -28,7 +28,7 @@ import { readNatgwAttributes } from '../gcp/instances.js';
 import { deleteForwardingRule } from '../gcp/load-balancing.js';
 import { deleteRoute } from '../gcp/routes.js';
 import { lastSegment } from '../model.js';
-import type { Change, Plan } from '../plan.js';
+import type { Change, ChangeOf, Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
 import {
   all,
@@ -93,26 +93,17 @@ async function applySteps(
   const region = desired.ha.region;
 
   // ---- addresses: the NAT IP (EXTERNAL) and each VM's internal IP, then everything else is planned with their IPs ----
-  const addressChanges = all(plan, 'address', 'create');
+  const addressChanges = plan.changes.filter(
+    (change): change is ChangeOf<'address'> & { action: 'create' } => change.kind === 'address' && change.action === 'create',
+  );
   for (const change of addressChanges) {
     const member = desired.members.find((candidate) => candidate.syncAddress.name === change.name);
-    const body =
-      member === undefined
-        ? externalAddress(desired.natAddress)
-        : {
-            name: member.syncAddress.name,
-            description: member.syncAddress.description,
-            labels: member.syncAddress.labels,
-            addressType: 'INTERNAL',
-            purpose: 'GCE_ENDPOINT',
-            subnetwork: member.syncAddress.subnetwork,
-          };
     await reserveAddress(
       ctx,
       region,
       progress,
       `reserving ${member === undefined ? 'the NAT IP' : `the internal IP of NAT VM ${member.member}`} ${change.name}`,
-      body,
+      addressBody(change.want),
       created,
     );
     record(change);

@@ -1,5 +1,6 @@
 // The gcloud commands equivalent to a plan, for --dry-run: reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { addressCommands } from '../kinds/address.js';
 import { firewallCommands } from '../kinds/firewall.js';
 import { lastSegment, type Desired, type Observed } from '../model.js';
 import type { Plan } from '../plan.js';
@@ -28,12 +29,8 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
   for (const change of plan.changes) {
     switch (`${change.kind}:${change.action}`) {
       case 'address:create':
-        commands.push(...addressCreateCommands(desired.address, p, desired.region));
-        break;
       case 'address:update':
-        commands.push(
-          `gcloud compute addresses update ${change.name} ${p} --region ${desired.region} --update-labels ${labelText(desired.address.labels)}`,
-        );
+        if (change.kind === 'address') commands.push(...addressCommands(change, p, desired.region));
         break;
       case 'firewall:create':
       case 'firewall:update':
