@@ -16,19 +16,17 @@ import { applyHealthCheckChange } from '../kinds/health-check.js';
 import { applyTemplateChange } from '../kinds/template.js';
 import { applyBackendServiceChange } from '../kinds/backend-service.js';
 import { applyForwardingRuleChange } from '../kinds/forwarding-rule.js';
+import { applyMigChange } from '../kinds/mig.js';
 import type { Where } from '../kinds/index.js';
 import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
 import {
   createMigInstances,
-  deleteMig,
   deleteMigInstances,
   deletePerInstanceConfigs,
-  insertMig,
   listManagedInstances,
   listMigErrors,
   listPerInstanceConfigs,
-  patchMig,
   replaceMigInstances,
   type ManagedInstance,
 } from '../gcp/instance-groups.js';
@@ -299,28 +297,6 @@ export async function applyChecksAndTemplate(
   if (templateChange?.kind === 'template') await applyTemplateChange(ctx, templateChange, progress, record, created);
 }
 
-/** A group created (empty: VMs come with createInstances) or patched (template, policies; never its zones). */
-export async function applyMig(
-  ctx: CallContext,
-  region: string,
-  want: DesiredHa['mig'],
-  zones: string[],
-  change: Change | undefined,
-  progress: Progress,
-  record: Record,
-  created: CreatedThisRun,
-): Promise<void> {
-  if (change?.action === 'create') {
-    await progress.run(`creating managed instance group ${want.name} over ${zones.join(', ')}`, () => insertMig(ctx, region, want));
-    created.add(`managed instance group ${want.name}`, () => deleteMig(ctx, region, want.name));
-    record(change);
-  } else if (change?.action === 'update') {
-    const { name: _name, targetSize: _size, distributionPolicy: _zones, baseInstanceName: _base, ...patch } = want;
-    await progress.run(`updating managed instance group ${want.name}`, () => patchMig(ctx, region, want.name, patch));
-    record(change);
-  }
-}
-
 /** The route goes in only once the load balancer has a healthy backend; returns the health it saw ([] if no route change). */
 export async function createRouteOnceHealthy(
   ctx: CallContext,
@@ -421,7 +397,7 @@ async function applyHaSteps(
       deleteForwardingRule(ctx, region, ruleChange.name),
     );
 
-  await applyMig(ctx, region, desired.mig, desired.zones, findChange(plan, 'mig'), progress, record, created);
+  await applyMigChange(ctx, region, findChangeOf(plan, 'mig', desired.mig.name), desired.zones, progress, record, created);
 
   // ---- VMs: scale down first (their IPs are released below), then create, then roll ----
   const removed = all(plan, 'vm', 'delete');

@@ -45,6 +45,7 @@ import { planFirewalls } from '../kinds/firewall.js';
 import { planStaleTemplates, planTemplate, type DesiredTemplate } from '../kinds/template.js';
 import { planBackendService } from '../kinds/backend-service.js';
 import { planForwardingRule } from '../kinds/forwarding-rule.js';
+import { planMig, type DesiredMig } from '../kinds/mig.js';
 import { diffField, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 import { METADATA } from '../../common/protocol.js';
 
@@ -118,7 +119,7 @@ export interface DesiredHa {
   firewalls: DesiredFirewall[];
   healthChecks: { traffic: DesiredHealthCheck; autoheal: DesiredHealthCheck };
   template: DesiredTemplate;
-  mig: InstanceGroupManager & { name: string };
+  mig: DesiredMig;
   /** projects/P/regions/R/instanceGroups/MIG: known before the MIG exists. */
   instanceGroup: string;
   backendService: BackendService & { name: string };
@@ -420,39 +421,6 @@ function diffCheck(have: HealthCheck, want: DesiredHealthCheck): FieldDiff[] {
 }
 
 /** What a MIG patch would change (zones are not among them: they cannot change). */
-export function diffMig(have: InstanceGroupManager, want: DesiredHa['mig']): FieldDiff[] {
-  const diffs: FieldDiff[] = [];
-  diffField(
-    diffs,
-    'instanceTemplate',
-    lastSegment(have.versions?.[0]?.instanceTemplate ?? have.instanceTemplate),
-    lastSegment(want.versions![0]!.instanceTemplate),
-  );
-  const heal = have.autoHealingPolicies?.[0];
-  const wantHeal = want.autoHealingPolicies![0]!;
-  diffField(diffs, 'autoHealingPolicies.healthCheck', lastSegment(heal?.healthCheck), lastSegment(wantHeal.healthCheck));
-  diffField(diffs, 'autoHealingPolicies.initialDelaySec', String(heal?.initialDelaySec ?? '(none)'), String(wantHeal.initialDelaySec));
-  for (const kind of ['externalIPs', 'internalIPs'] as const) {
-    const wanted = want.statefulPolicy?.preservedState?.[kind]?.nic0?.autoDelete;
-    const had = have.statefulPolicy?.preservedState?.[kind]?.nic0?.autoDelete;
-    if (wanted !== undefined || (had !== undefined && had !== null))
-      diffField(diffs, `statefulPolicy.${kind}.nic0`, String(had ?? '(none)'), String(wanted ?? '(none)'));
-  }
-  const policy = have.updatePolicy ?? {};
-  const wantPolicy = want.updatePolicy!;
-  for (const key of ['type', 'minimalAction', 'mostDisruptiveAllowedAction', 'replacementMethod', 'instanceRedistributionType'] as const) {
-    diffField(diffs, `updatePolicy.${key}`, String(policy[key] ?? '(none)'), String(wantPolicy[key]));
-  }
-  diffField(diffs, 'updatePolicy.maxSurge', String(policy.maxSurge?.fixed ?? '(none)'), String(wantPolicy.maxSurge!.fixed));
-  diffField(
-    diffs,
-    'updatePolicy.maxUnavailable',
-    String(policy.maxUnavailable?.fixed ?? '(none)'),
-    String(wantPolicy.maxUnavailable!.fixed),
-  );
-  return diffs;
-}
-
 type Conflict = (kind: Change['kind'], name: string, note: string) => void;
 
 /** Shared by --ha and --stateful: a single-mode gateway of this name is never switched in place. */
@@ -503,43 +471,6 @@ export function planHealthChecks(
       else changes.push({ kind: 'healthCheck', name: want.name, action: 'unchanged', diffs });
     }
   }
-}
-
-/** An existing group of ours: zones are fixed, the rest is patched. Returns whether its template changes. */
-export function planMig(
-  gateway: string,
-  want: DesiredHa['mig'],
-  zones: string[],
-  have: InstanceGroupManager | undefined,
-  changes: Change[],
-  conflict: Conflict,
-): boolean {
-  if (have === undefined) {
-    changes.push({ kind: 'mig', name: want.name, action: 'create', diffs: [], note: `zones ${zones.join(', ')}` });
-    return false;
-  }
-  if (!mine(gateway, have.description)) {
-    conflict('mig', want.name, "a managed instance group with this name exists but is not marked as this gateway's");
-    return false;
-  }
-  const haveZones = (have.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
-  if (haveZones.join(',') !== [...zones].sort().join(',')) {
-    conflict(
-      'mig',
-      want.name,
-      `its zones are ${haveZones.join(', ')} and GCE cannot change a regional group's zones; keep --zones ${haveZones.join(',')}, or destroy and re-provision (the NAT IPs change)`,
-    );
-  }
-  const diffs = diffMig(have, want);
-  const templateChanges = diffs.some((diff) => diff.field === 'instanceTemplate');
-  changes.push({
-    kind: 'mig',
-    name: want.name,
-    action: diffs.length > 0 ? 'update' : 'unchanged',
-    diffs,
-    ...(templateChanges ? { note: 'new template: VMs are replaced one at a time, each drained first' } : {}),
-  });
-  return templateChanges;
 }
 
 export function planRoute(

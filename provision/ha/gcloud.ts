@@ -6,6 +6,7 @@ import { healthCheckCommands } from '../kinds/health-check.js';
 import { templateCommands } from '../kinds/template.js';
 import { backendServiceCommands } from '../kinds/backend-service.js';
 import { forwardingRuleCommands } from '../kinds/forwarding-rule.js';
+import { migCommands } from '../kinds/mig.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
 import { isVmCreate, type Plan } from '../plan.js';
@@ -13,16 +14,16 @@ import { isVmCreate, type Plan } from '../plan.js';
 export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan: Plan): string[] {
   const p = `--project ${quote(desired.project)}`;
   const r = `--region ${desired.region}`;
-  const names = haNames(desired.gateway);
+  const _names = haNames(desired.gateway);
   const commands: string[] = [];
-  const template = desired.template;
+  const _template = desired.template;
   const route = desired.route;
   const routeCreate =
     `gcloud compute routes create ${route.name} ${p} --network ${desired.network} --destination-range ${route.destRange} ` +
     `--next-hop-ilb ${desired.forwardingRule.name} --next-hop-ilb-region ${desired.region} --tags ${route.tags.join(',')} --priority ${route.priority} --description ${quote(route.description)}`;
   const mig = desired.mig;
   const policy = mig.updatePolicy!;
-  const migUpdate =
+  const _migUpdate =
     `gcloud compute instance-groups managed update ${mig.name} ${p} ${r} --update-policy-type opportunistic --update-policy-minimal-action replace ` +
     `--update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable ${String(policy.maxUnavailable!.fixed)} --instance-redistribution-type none`;
 
@@ -46,18 +47,8 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         if (change.kind === 'template') commands.push(...templateCommands(change, p, desired.region));
         break;
       case 'mig:create':
-        commands.push(
-          `gcloud compute instance-groups managed create ${mig.name} ${p} ${r} --zones ${desired.zones.join(',')} --template ${template.name} --size 0 ` +
-            `--base-instance-name ${mig.baseInstanceName} --health-check projects/${desired.project}/regions/${desired.region}/healthChecks/${names.healthAutoheal} ` +
-            `--initial-delay ${String(mig.autoHealingPolicies![0]!.initialDelaySec)}s --stateful-external-ip interface-name=nic0,auto-delete=never --description ${quote(String(mig.description))}`,
-        );
-        commands.push(migUpdate);
-        break;
       case 'mig:update':
-        if (change.diffs.some((diff) => diff.field === 'instanceTemplate')) {
-          commands.push(`gcloud compute instance-groups managed set-instance-template ${mig.name} ${p} ${r} --template ${template.name}`);
-        }
-        if (change.diffs.some((diff) => diff.field !== 'instanceTemplate')) commands.push(migUpdate);
+        if (change.kind === 'mig') commands.push(...migCommands(change, p, r));
         break;
       case 'vm:create': {
         if (!isVmCreate(change)) break;
@@ -118,7 +109,7 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
   const ha = desired.ha;
   const p = `--project ${quote(ha.project)}`;
   const r = `--region ${ha.region}`;
-  const names = haNames(ha.gateway);
+  const _names = haNames(ha.gateway);
   const commands: string[] = [];
   const memberOf = (name: string) =>
     desired.members.find(
@@ -128,7 +119,7 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
         member.vm === name ||
         observed.stateful?.members[member.member].vms.some((vm) => vm.name === name),
     );
-  const migUpdate = (name: string) =>
+  const _migUpdate = (name: string) =>
     `gcloud compute instance-groups managed update ${name} ${p} ${r} --update-policy-type opportunistic --update-policy-minimal-action replace ` +
     '--update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 1 --instance-redistribution-type none';
   const rolling = plan.changes.filter((change) => change.kind === 'vm' && change.action === 'replace');
@@ -140,21 +131,8 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
         if (change.kind === 'address') commands.push(...addressCommands(change, p, ha.region));
         break;
       case 'mig:create':
-        if (member === undefined) break;
-        commands.push(
-          `gcloud compute instance-groups managed create ${member.mig.name} ${p} ${r} --zones ${member.zone} --template ${ha.template.name} --size 0 ` +
-            `--base-instance-name ${member.mig.baseInstanceName} --health-check projects/${ha.project}/regions/${ha.region}/healthChecks/${names.healthAutoheal} ` +
-            `--initial-delay ${String(member.mig.autoHealingPolicies![0]!.initialDelaySec)}s --stateful-internal-ip interface-name=nic0,auto-delete=never --description ${quote(String(member.mig.description))}`,
-        );
-        commands.push(migUpdate(member.mig.name));
-        break;
       case 'mig:update':
-        if (member === undefined) break;
-        if (change.diffs.some((diff) => diff.field === 'instanceTemplate'))
-          commands.push(
-            `gcloud compute instance-groups managed set-instance-template ${member.mig.name} ${p} ${r} --template ${ha.template.name}`,
-          );
-        if (change.diffs.some((diff) => diff.field !== 'instanceTemplate')) commands.push(migUpdate(member.mig.name));
+        if (member !== undefined && change.kind === 'mig') commands.push(...migCommands(change, p, r));
         break;
       case 'vm:create':
         if (member === undefined) break;

@@ -15,6 +15,7 @@ import { addressBody } from '../kinds/address.js';
 import { applyFirewallChanges } from '../kinds/firewall.js';
 import { applyBackendServiceChange } from '../kinds/backend-service.js';
 import { applyForwardingRuleChange } from '../kinds/forwarding-rule.js';
+import { applyMigChange } from '../kinds/mig.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import {
   createMigInstances,
@@ -33,7 +34,6 @@ import type { Progress } from '../progress.js';
 import {
   all,
   applyChecksAndTemplate,
-  applyMig,
   createRouteOnceHealthy,
   deleteSupersededTemplates,
   waitBackends,
@@ -132,7 +132,7 @@ async function applySteps(
 
   // ---- the two groups, each created empty; their VMs come with createInstances, pinned to their internal IPs ----
   for (const member of desired.members)
-    await applyMig(ctx, region, member.mig, [member.zone], findChange(plan, 'mig', member.mig.name), progress, record, created);
+    await applyMigChange(ctx, region, findChangeOf(plan, 'mig', member.mig.name), [member.zone], progress, record, created);
   for (const member of desired.members) {
     const change = plan.changes.find(
       (candidate) => candidate.kind === 'vm' && candidate.action === 'create' && candidate.payload.address === member.syncAddress.name,

@@ -28,13 +28,13 @@ import { planFirewalls } from '../kinds/firewall.js';
 import { planStaleTemplates, planTemplate } from '../kinds/template.js';
 import { planBackendService } from '../kinds/backend-service.js';
 import { planForwardingRule } from '../kinds/forwarding-rule.js';
+import { planMig } from '../kinds/mig.js';
 import type { Change, Plan } from '../plan.js';
 import {
   desiredHa,
   haNames,
   isUpToDate,
   planHealthChecks,
-  planMig,
   planModeSwitch,
   planRoute,
   vmNameFor,
