@@ -17,6 +17,7 @@ import { applyTemplateChange } from '../kinds/template.js';
 import { applyBackendServiceChange } from '../kinds/backend-service.js';
 import { applyForwardingRuleChange } from '../kinds/forwarding-rule.js';
 import { applyMigChange } from '../kinds/mig.js';
+import { routeBody } from '../kinds/route.js';
 import type { Where } from '../kinds/index.js';
 import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
@@ -307,7 +308,8 @@ export async function createRouteOnceHealthy(
   options: ApplyOptions,
   record: Record,
 ): Promise<HealthStatus[]> {
-  if (routeChange?.action !== 'create' && routeChange?.action !== 'replace') return [];
+  if (routeChange?.kind !== 'route' || (routeChange.action !== 'create' && routeChange.action !== 'replace')) return [];
+  const route = routeChange.want;
   const statuses = await waitBackends(
     ctx,
     progress,
@@ -320,19 +322,9 @@ export async function createRouteOnceHealthy(
       consequence: 'The route was not created, so no client traffic goes to the load balancer.',
     },
   );
-  const route = desired.route;
   await progress.run(
     `creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')} → ${desired.forwardingRule.name}, priority ${route.priority})`,
-    () =>
-      insertRoute(ctx, {
-        name: route.name,
-        network: route.network,
-        destRange: route.destRange,
-        priority: route.priority,
-        tags: route.tags,
-        nextHopIlb: route.nextHopIlb,
-        description: route.description,
-      }),
+    () => insertRoute(ctx, routeBody(ctx.project, route)),
   );
   record(routeChange);
   return statuses;

@@ -488,6 +488,7 @@ export function planRoute(
       action: 'create',
       diffs: [],
       note: 'created once a load-balancer backend is healthy',
+      want: wantRoute,
     });
   else if (!mine(gateway, route.description))
     conflict('route', wantRoute.name, "a route with this name exists but is not marked as this gateway's; pick another --name");
@@ -500,7 +501,14 @@ export function planRoute(
     diffField(diffs, 'nextHopIlb', shortLink(route.nextHopIlb), shortLink(wantRoute.nextHopIlb));
     diffField(diffs, 'description', route.description ?? '', wantRoute.description);
     if (diffs.length > 0)
-      changes.push({ kind: 'route', name: wantRoute.name, action: 'replace', diffs, note: 'routes cannot be changed in place' });
+      changes.push({
+        kind: 'route',
+        name: wantRoute.name,
+        action: 'replace',
+        diffs,
+        note: 'routes cannot be changed in place',
+        want: wantRoute,
+      });
     else if (ruleReplaced)
       changes.push({
         kind: 'route',
@@ -508,6 +516,7 @@ export function planRoute(
         action: 'replace',
         diffs: [],
         note: 'it points at the forwarding rule being replaced',
+        want: wantRoute,
       });
     else changes.push({ kind: 'route', name: wantRoute.name, action: 'unchanged', diffs: [] });
   }

@@ -7,6 +7,7 @@ import { templateCommands } from '../kinds/template.js';
 import { backendServiceCommands } from '../kinds/backend-service.js';
 import { forwardingRuleCommands } from '../kinds/forwarding-rule.js';
 import { migCommands } from '../kinds/mig.js';
+import { routeCreateCommand } from '../kinds/route.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
 import { isVmCreate, type Plan } from '../plan.js';
@@ -18,9 +19,6 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
   const commands: string[] = [];
   const _template = desired.template;
   const route = desired.route;
-  const routeCreate =
-    `gcloud compute routes create ${route.name} ${p} --network ${desired.network} --destination-range ${route.destRange} ` +
-    `--next-hop-ilb ${desired.forwardingRule.name} --next-hop-ilb-region ${desired.region} --tags ${route.tags.join(',')} --priority ${route.priority} --description ${quote(route.description)}`;
   const mig = desired.mig;
   const policy = mig.updatePolicy!;
   const _migUpdate =
@@ -89,12 +87,12 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         commands.push(
           `# once 'gcloud compute backend-services get-health ${desired.backendService.name} ${p} ${r}' shows a HEALTHY backend:`,
         );
-        commands.push(routeCreate);
+        if (change.kind === 'route') commands.push(...routeCreateCommand(change, p));
         break;
       case 'route:replace':
         if (!commands.includes(`gcloud compute routes delete ${route.name} ${p} --quiet`))
           commands.push(`gcloud compute routes delete ${route.name} ${p} --quiet`);
-        commands.push(routeCreate);
+        if (change.kind === 'route') commands.push(...routeCreateCommand(change, p));
         break;
     }
   }

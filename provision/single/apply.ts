@@ -10,6 +10,7 @@ import {
   type CreatedThisRun,
 } from '../apply-shared.js';
 import { addressBody } from '../kinds/address.js';
+import { routeBody } from '../kinds/route.js';
 import { applyFirewallChanges } from '../kinds/firewall.js';
 import type { Where } from '../kinds/index.js';
 import { getAddress, setAddressLabels } from '../gcp/addresses.js';
@@ -203,19 +204,11 @@ async function applyProvisionSteps(
   }
 
   let health = 'unknown';
-  if (routeChange?.action === 'create' || routeChange?.action === 'replace') {
+  if (routeChange?.kind === 'route' && (routeChange.action === 'create' || routeChange.action === 'replace')) {
     health = await waitHealthy(ctx, progress, zone, desired.instance.name, options);
-    const route = desired.route;
+    const route = routeChange.want;
     await progress.run(`creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')}, priority ${route.priority})`, () =>
-      insertRoute(ctx, {
-        name: route.name,
-        network: route.network,
-        destRange: route.destRange,
-        priority: route.priority,
-        tags: route.tags,
-        nextHopInstance: `projects/${ctx.project}/${route.nextHopInstance}`,
-        description: route.description,
-      }),
+      insertRoute(ctx, routeBody(ctx.project, route)),
     );
     record(routeChange);
   }

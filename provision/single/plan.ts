@@ -121,7 +121,14 @@ export function plan(desired: Desired, observed: Observed): Plan {
   const route = observed.route;
   const wantRoute = desired.route;
   if (route === undefined) {
-    changes.push({ kind: 'route', name: wantRoute.name, action: 'create', diffs: [], note: 'created once the agent reports healthy' });
+    changes.push({
+      kind: 'route',
+      name: wantRoute.name,
+      action: 'create',
+      diffs: [],
+      note: 'created once the agent reports healthy',
+      want: wantRoute,
+    });
   } else if (ownerFromDescription(route.description) !== gateway) {
     conflicts.push({
       kind: 'route',
@@ -139,9 +146,23 @@ export function plan(desired: Desired, observed: Observed): Plan {
     diffField(diffs, 'nextHopInstance', shortLink(route.nextHopInstance), wantRoute.nextHopInstance);
     diffField(diffs, 'description', route.description, wantRoute.description);
     if (diffs.length > 0)
-      changes.push({ kind: 'route', name: wantRoute.name, action: 'replace', diffs, note: 'routes cannot be changed in place' });
+      changes.push({
+        kind: 'route',
+        name: wantRoute.name,
+        action: 'replace',
+        diffs,
+        note: 'routes cannot be changed in place',
+        want: wantRoute,
+      });
     else if (instanceReplaced)
-      changes.push({ kind: 'route', name: wantRoute.name, action: 'replace', diffs: [], note: 'it points at the VM being replaced' });
+      changes.push({
+        kind: 'route',
+        name: wantRoute.name,
+        action: 'replace',
+        diffs: [],
+        note: 'it points at the VM being replaced',
+        want: wantRoute,
+      });
     else changes.push({ kind: 'route', name: wantRoute.name, action: 'unchanged', diffs: [] });
   }
 
