@@ -222,3 +222,16 @@ t.test('a backend service changed by hand is patched back, in both HA modes', as
     );
   }
 });
+
+t.test('a forwarding rule changed by hand is replaced (route first where it is the next hop), in both HA modes', async (t) => {
+  for (const { mode, flags } of MODES.filter((entry) => entry.mode !== 'single')) {
+    const gcp = await fresh(t, mode);
+    t.equal((await run('provision', baseArgs(gcp.fake, flags))).code, 0);
+    for (const name of mode === 'stateful' ? [`${GW}-fr`, `${GW}-nat-fr`] : [`${GW}-fr`])
+      gcp.fake.store.get('test-project', 'regions/us-central1', 'forwardingRules', name)!.allPorts = false;
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...flags, '--dry-run'])), gcp), `${mode}: --dry-run`);
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, flags)), gcp), `${mode}: without --yes`);
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...flags, '--yes'])), gcp), `${mode}: --yes`);
+    t.equal(gcp.fake.store.get('test-project', 'regions/us-central1', 'forwardingRules', `${GW}-fr`)!.allPorts, true);
+  }
+});

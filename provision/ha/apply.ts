@@ -1,7 +1,6 @@
 // The HA executor. Up: addresses, firewalls, health checks, template, MIG, VMs (each with its reserved IP), backend
 // service, forwarding rule, then — only once a backend is healthy — the route. Down: the reverse dependency order.
 import {
-  externalAddress,
   findChange,
   findChangeOf,
   pollUntil,
@@ -11,33 +10,28 @@ import {
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
+import { addressBody } from '../kinds/address.js';
 import { applyFirewallChanges } from '../kinds/firewall.js';
 import { applyHealthCheckChange } from '../kinds/health-check.js';
 import { applyTemplateChange } from '../kinds/template.js';
 import { applyBackendServiceChange } from '../kinds/backend-service.js';
+import { applyForwardingRuleChange } from '../kinds/forwarding-rule.js';
+import { applyMigChange } from '../kinds/mig.js';
+import { routeBody } from '../kinds/route.js';
 import type { Where } from '../kinds/index.js';
 import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
 import {
   createMigInstances,
-  deleteMig,
   deleteMigInstances,
   deletePerInstanceConfigs,
-  insertMig,
   listManagedInstances,
   listMigErrors,
   listPerInstanceConfigs,
-  patchMig,
   replaceMigInstances,
   type ManagedInstance,
 } from '../gcp/instance-groups.js';
-import {
-  deleteForwardingRule,
-  getBackendHealth,
-  insertForwardingRule,
-  type ForwardingRule,
-  type HealthStatus,
-} from '../gcp/load-balancing.js';
+import { deleteForwardingRule, getBackendHealth, type HealthStatus } from '../gcp/load-balancing.js';
 import { deleteRoute, insertRoute } from '../gcp/routes.js';
 import { deleteInstanceTemplate } from '../gcp/templates.js';
 import { configAddress, haNames, type DesiredHa, type ObservedHa } from './gateway.js';
@@ -304,45 +298,6 @@ export async function applyChecksAndTemplate(
   if (templateChange?.kind === 'template') await applyTemplateChange(ctx, templateChange, progress, record, created);
 }
 
-/** A group created (empty: VMs come with createInstances) or patched (template, policies; never its zones). */
-export async function applyMig(
-  ctx: CallContext,
-  region: string,
-  want: DesiredHa['mig'],
-  zones: string[],
-  change: Change | undefined,
-  progress: Progress,
-  record: Record,
-  created: CreatedThisRun,
-): Promise<void> {
-  if (change?.action === 'create') {
-    await progress.run(`creating managed instance group ${want.name} over ${zones.join(', ')}`, () => insertMig(ctx, region, want));
-    created.add(`managed instance group ${want.name}`, () => deleteMig(ctx, region, want.name));
-    record(change);
-  } else if (change?.action === 'update') {
-    const { name: _name, targetSize: _size, distributionPolicy: _zones, baseInstanceName: _base, ...patch } = want;
-    await progress.run(`updating managed instance group ${want.name}`, () => patchMig(ctx, region, want.name, patch));
-    record(change);
-  }
-}
-
-/** A forwarding rule created (or created again after its replacement's delete): rules have no in-place update here. */
-export async function createForwardingRule(
-  ctx: CallContext,
-  region: string,
-  want: ForwardingRule & { name: string },
-  change: Change | undefined,
-  what: string,
-  progress: Progress,
-  record: Record,
-  created: CreatedThisRun,
-): Promise<void> {
-  if (change?.action !== 'create' && change?.action !== 'replace') return;
-  await progress.run(`creating forwarding rule ${want.name} (${what})`, () => insertForwardingRule(ctx, region, want));
-  created.add(`forwarding rule ${want.name}`, () => deleteForwardingRule(ctx, region, want.name));
-  record(change);
-}
-
 /** The route goes in only once the load balancer has a healthy backend; returns the health it saw ([] if no route change). */
 export async function createRouteOnceHealthy(
   ctx: CallContext,
@@ -353,7 +308,8 @@ export async function createRouteOnceHealthy(
   options: ApplyOptions,
   record: Record,
 ): Promise<HealthStatus[]> {
-  if (routeChange?.action !== 'create' && routeChange?.action !== 'replace') return [];
+  if (routeChange?.kind !== 'route' || (routeChange.action !== 'create' && routeChange.action !== 'replace')) return [];
+  const route = routeChange.want;
   const statuses = await waitBackends(
     ctx,
     progress,
@@ -366,19 +322,9 @@ export async function createRouteOnceHealthy(
       consequence: 'The route was not created, so no client traffic goes to the load balancer.',
     },
   );
-  const route = desired.route;
   await progress.run(
     `creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')} → ${desired.forwardingRule.name}, priority ${route.priority})`,
-    () =>
-      insertRoute(ctx, {
-        name: route.name,
-        network: route.network,
-        destRange: route.destRange,
-        priority: route.priority,
-        tags: route.tags,
-        nextHopIlb: route.nextHopIlb,
-        description: route.description,
-      }),
+    () => insertRoute(ctx, routeBody(ctx.project, route)),
   );
   record(routeChange);
   return statuses;
@@ -422,9 +368,9 @@ async function applyHaSteps(
   const target = haBackendTarget(desired);
 
   // ---- addresses ----
-  for (const change of all(plan, 'address', 'create')) {
-    const want = desired.addresses.find((address) => address.name === change.name)!;
-    await reserveAddress(ctx, region, progress, `creating address ${change.name}`, externalAddress(want), created);
+  for (const change of plan.changes) {
+    if (change.kind !== 'address' || change.action !== 'create') continue;
+    await reserveAddress(ctx, region, progress, `creating address ${change.name}`, addressBody(change.want), created);
     record(change);
   }
 
@@ -435,7 +381,7 @@ async function applyHaSteps(
 
   // ---- route and forwarding rule that must be replaced go first (clients fall back to the internet route) ----
   const routeChange = findChange(plan, 'route');
-  const ruleChange = findChange(plan, 'forwardingRule');
+  const ruleChange = findChangeOf(plan, 'forwardingRule', desired.forwardingRule.name);
   if (routeChange?.action === 'replace')
     await progress.run(`deleting route ${routeChange.name} (to replace it)`, () => deleteRoute(ctx, routeChange.name));
   if (ruleChange?.action === 'replace')
@@ -443,7 +389,7 @@ async function applyHaSteps(
       deleteForwardingRule(ctx, region, ruleChange.name),
     );
 
-  await applyMig(ctx, region, desired.mig, desired.zones, findChange(plan, 'mig'), progress, record, created);
+  await applyMigChange(ctx, region, findChangeOf(plan, 'mig', desired.mig.name), desired.zones, progress, record, created);
 
   // ---- VMs: scale down first (their IPs are released below), then create, then roll ----
   const removed = all(plan, 'vm', 'delete');
@@ -521,7 +467,7 @@ async function applyHaSteps(
     `INTERNAL, health check ${desired.healthChecks.traffic.name}`,
     created,
   );
-  await createForwardingRule(ctx, region, desired.forwardingRule, ruleChange, 'INTERNAL, TCP, all ports', progress, record, created);
+  await applyForwardingRuleChange(ctx, region, ruleChange, 'INTERNAL, TCP, all ports', progress, record, created);
 
   // ---- rolling replacement: one VM at a time, each healthy again before the next ----
   const rolling = all(plan, 'vm', 'replace');

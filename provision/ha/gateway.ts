@@ -44,6 +44,8 @@ import { observedVms, statefulNames, type ObservedStateful, type ObservedVm } fr
 import { planFirewalls } from '../kinds/firewall.js';
 import { planStaleTemplates, planTemplate, type DesiredTemplate } from '../kinds/template.js';
 import { planBackendService } from '../kinds/backend-service.js';
+import { planForwardingRule } from '../kinds/forwarding-rule.js';
+import { planMig, type DesiredMig } from '../kinds/mig.js';
 import { diffField, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 import { METADATA } from '../../common/protocol.js';
 
@@ -117,7 +119,7 @@ export interface DesiredHa {
   firewalls: DesiredFirewall[];
   healthChecks: { traffic: DesiredHealthCheck; autoheal: DesiredHealthCheck };
   template: DesiredTemplate;
-  mig: InstanceGroupManager & { name: string };
+  mig: DesiredMig;
   /** projects/P/regions/R/instanceGroups/MIG: known before the MIG exists. */
   instanceGroup: string;
   backendService: BackendService & { name: string };
@@ -419,39 +421,6 @@ function diffCheck(have: HealthCheck, want: DesiredHealthCheck): FieldDiff[] {
 }
 
 /** What a MIG patch would change (zones are not among them: they cannot change). */
-export function diffMig(have: InstanceGroupManager, want: DesiredHa['mig']): FieldDiff[] {
-  const diffs: FieldDiff[] = [];
-  diffField(
-    diffs,
-    'instanceTemplate',
-    lastSegment(have.versions?.[0]?.instanceTemplate ?? have.instanceTemplate),
-    lastSegment(want.versions![0]!.instanceTemplate),
-  );
-  const heal = have.autoHealingPolicies?.[0];
-  const wantHeal = want.autoHealingPolicies![0]!;
-  diffField(diffs, 'autoHealingPolicies.healthCheck', lastSegment(heal?.healthCheck), lastSegment(wantHeal.healthCheck));
-  diffField(diffs, 'autoHealingPolicies.initialDelaySec', String(heal?.initialDelaySec ?? '(none)'), String(wantHeal.initialDelaySec));
-  for (const kind of ['externalIPs', 'internalIPs'] as const) {
-    const wanted = want.statefulPolicy?.preservedState?.[kind]?.nic0?.autoDelete;
-    const had = have.statefulPolicy?.preservedState?.[kind]?.nic0?.autoDelete;
-    if (wanted !== undefined || (had !== undefined && had !== null))
-      diffField(diffs, `statefulPolicy.${kind}.nic0`, String(had ?? '(none)'), String(wanted ?? '(none)'));
-  }
-  const policy = have.updatePolicy ?? {};
-  const wantPolicy = want.updatePolicy!;
-  for (const key of ['type', 'minimalAction', 'mostDisruptiveAllowedAction', 'replacementMethod', 'instanceRedistributionType'] as const) {
-    diffField(diffs, `updatePolicy.${key}`, String(policy[key] ?? '(none)'), String(wantPolicy[key]));
-  }
-  diffField(diffs, 'updatePolicy.maxSurge', String(policy.maxSurge?.fixed ?? '(none)'), String(wantPolicy.maxSurge!.fixed));
-  diffField(
-    diffs,
-    'updatePolicy.maxUnavailable',
-    String(policy.maxUnavailable?.fixed ?? '(none)'),
-    String(wantPolicy.maxUnavailable!.fixed),
-  );
-  return diffs;
-}
-
 type Conflict = (kind: Change['kind'], name: string, note: string) => void;
 
 /** Shared by --ha and --stateful: a single-mode gateway of this name is never switched in place. */
@@ -504,81 +473,6 @@ export function planHealthChecks(
   }
 }
 
-/** An existing group of ours: zones are fixed, the rest is patched. Returns whether its template changes. */
-export function planMig(
-  gateway: string,
-  want: DesiredHa['mig'],
-  zones: string[],
-  have: InstanceGroupManager | undefined,
-  changes: Change[],
-  conflict: Conflict,
-): boolean {
-  if (have === undefined) {
-    changes.push({ kind: 'mig', name: want.name, action: 'create', diffs: [], note: `zones ${zones.join(', ')}` });
-    return false;
-  }
-  if (!mine(gateway, have.description)) {
-    conflict('mig', want.name, "a managed instance group with this name exists but is not marked as this gateway's");
-    return false;
-  }
-  const haveZones = (have.distributionPolicy?.zones ?? []).map((zone) => lastSegment(zone.zone)).sort();
-  if (haveZones.join(',') !== [...zones].sort().join(',')) {
-    conflict(
-      'mig',
-      want.name,
-      `its zones are ${haveZones.join(', ')} and GCE cannot change a regional group's zones; keep --zones ${haveZones.join(',')}, or destroy and re-provision (the NAT IPs change)`,
-    );
-  }
-  const diffs = diffMig(have, want);
-  const templateChanges = diffs.some((diff) => diff.field === 'instanceTemplate');
-  changes.push({
-    kind: 'mig',
-    name: want.name,
-    action: diffs.length > 0 ? 'update' : 'unchanged',
-    diffs,
-    ...(templateChanges ? { note: 'new template: VMs are replaced one at a time, each drained first' } : {}),
-  });
-  return templateChanges;
-}
-
-/** Forwarding rules cannot be changed in place. Returns whether the rule is (re)created by this plan. */
-export function planForwardingRule(
-  gateway: string,
-  want: DesiredHa['forwardingRule'],
-  have: ForwardingRule | undefined,
-  changes: Change[],
-  conflict: Conflict,
-  replaceNote = 'forwarding rules cannot be changed in place; the route goes meanwhile',
-): boolean {
-  if (have === undefined) {
-    changes.push({ kind: 'forwardingRule', name: want.name, action: 'create', diffs: [] });
-    return true;
-  }
-  if (!mine(gateway, have.description)) {
-    conflict('forwardingRule', want.name, "a forwarding rule with this name exists but is not marked as this gateway's");
-    return false;
-  }
-  const diffs: FieldDiff[] = [];
-  diffField(diffs, 'loadBalancingScheme', String(have.loadBalancingScheme ?? ''), String(want.loadBalancingScheme));
-  diffField(diffs, 'IPProtocol', String(have.IPProtocol ?? ''), String(want.IPProtocol));
-  diffField(diffs, 'allPorts', String(have.allPorts === true), 'true');
-  diffField(diffs, 'backendService', lastSegment(have.backendService), lastSegment(want.backendService));
-  if (want.subnetwork !== undefined && want.subnetwork !== null)
-    diffField(diffs, 'subnetwork', lastSegment(have.subnetwork), lastSegment(want.subnetwork));
-  // An unknown IP (its address not reserved yet) is not a difference: the address is then created and the rule with it.
-  if (want.IPAddress !== undefined && want.IPAddress !== null && want.IPAddress !== '')
-    diffField(diffs, 'IPAddress', String(have.IPAddress ?? ''), want.IPAddress);
-  const replaced = diffs.length > 0;
-  changes.push({
-    kind: 'forwardingRule',
-    name: want.name,
-    action: replaced ? 'replace' : 'unchanged',
-    diffs,
-    ...(replaced ? { note: replaceNote } : {}),
-  });
-  return replaced;
-}
-
 export function planRoute(
   gateway: string,
   wantRoute: DesiredHa['route'],
@@ -594,6 +488,7 @@ export function planRoute(
       action: 'create',
       diffs: [],
       note: 'created once a load-balancer backend is healthy',
+      want: wantRoute,
     });
   else if (!mine(gateway, route.description))
     conflict('route', wantRoute.name, "a route with this name exists but is not marked as this gateway's; pick another --name");
@@ -606,7 +501,14 @@ export function planRoute(
     diffField(diffs, 'nextHopIlb', shortLink(route.nextHopIlb), shortLink(wantRoute.nextHopIlb));
     diffField(diffs, 'description', route.description ?? '', wantRoute.description);
     if (diffs.length > 0)
-      changes.push({ kind: 'route', name: wantRoute.name, action: 'replace', diffs, note: 'routes cannot be changed in place' });
+      changes.push({
+        kind: 'route',
+        name: wantRoute.name,
+        action: 'replace',
+        diffs,
+        note: 'routes cannot be changed in place',
+        want: wantRoute,
+      });
     else if (ruleReplaced)
       changes.push({
         kind: 'route',
@@ -614,6 +516,7 @@ export function planRoute(
         action: 'replace',
         diffs: [],
         note: 'it points at the forwarding rule being replaced',
+        want: wantRoute,
       });
     else changes.push({ kind: 'route', name: wantRoute.name, action: 'unchanged', diffs: [] });
   }
@@ -634,7 +537,14 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
   const wantedAddresses = new Set(desired.addresses.map((address) => address.name));
   for (const want of desired.addresses) {
     const have = observed.addresses.find((address) => address.name === want.name);
-    if (have === undefined) changes.push({ kind: 'address', name: want.name, action: 'create', diffs: [] });
+    if (have === undefined)
+      changes.push({
+        kind: 'address',
+        name: want.name,
+        action: 'create',
+        diffs: [],
+        want: { name: want.name, labels: want.labels, description: want.description },
+      });
     else if (ownerFromLabels(have.labels) !== gateway)
       conflict('address', want.name, 'an address with this name exists but is not labelled as this gateway; pick another --name');
     else changes.push({ kind: 'address', name: want.name, action: 'unchanged', diffs: [], note: have.address });

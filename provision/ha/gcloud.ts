@@ -1,38 +1,34 @@
 // The gcloud commands equivalent to an HA plan (--dry-run): reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, labelText, quote } from '../gcloud-shared.js';
+import { quote } from '../gcloud-shared.js';
+import { addressCommands } from '../kinds/address.js';
 import { firewallCommands } from '../kinds/firewall.js';
 import { healthCheckCommands } from '../kinds/health-check.js';
 import { templateCommands } from '../kinds/template.js';
 import { backendServiceCommands } from '../kinds/backend-service.js';
+import { forwardingRuleCommands } from '../kinds/forwarding-rule.js';
+import { migCommands } from '../kinds/mig.js';
+import { routeCreateCommand } from '../kinds/route.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
-import { lastSegment } from '../model.js';
 import { isVmCreate, type Plan } from '../plan.js';
 
 export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan: Plan): string[] {
   const p = `--project ${quote(desired.project)}`;
   const r = `--region ${desired.region}`;
-  const names = haNames(desired.gateway);
+  const _names = haNames(desired.gateway);
   const commands: string[] = [];
-  const template = desired.template;
+  const _template = desired.template;
   const route = desired.route;
-  const routeCreate =
-    `gcloud compute routes create ${route.name} ${p} --network ${desired.network} --destination-range ${route.destRange} ` +
-    `--next-hop-ilb ${desired.forwardingRule.name} --next-hop-ilb-region ${desired.region} --tags ${route.tags.join(',')} --priority ${route.priority} --description ${quote(route.description)}`;
   const mig = desired.mig;
   const policy = mig.updatePolicy!;
-  const createForwardingRule =
-    `gcloud compute forwarding-rules create ${desired.forwardingRule.name} ${p} ${r} --load-balancing-scheme internal --ip-protocol TCP --ports ALL ` +
-    `--backend-service ${desired.backendService.name} --backend-service-region ${desired.region} --network ${desired.network} --subnet ${lastSegment(desired.subnetwork)} ` +
-    `--description ${quote(String(desired.forwardingRule.description))}`;
-  const migUpdate =
+  const _migUpdate =
     `gcloud compute instance-groups managed update ${mig.name} ${p} ${r} --update-policy-type opportunistic --update-policy-minimal-action replace ` +
     `--update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable ${String(policy.maxUnavailable!.fixed)} --instance-redistribution-type none`;
 
   for (const change of plan.changes) {
     switch (`${change.kind}:${change.action}`) {
       case 'address:create':
-        commands.push(...addressCreateCommands(desired.addresses.find((candidate) => candidate.name === change.name)!, p, desired.region));
+        if (change.kind === 'address') commands.push(...addressCommands(change, p, desired.region));
         break;
       case 'firewall:create':
       case 'firewall:update':
@@ -49,18 +45,8 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         if (change.kind === 'template') commands.push(...templateCommands(change, p, desired.region));
         break;
       case 'mig:create':
-        commands.push(
-          `gcloud compute instance-groups managed create ${mig.name} ${p} ${r} --zones ${desired.zones.join(',')} --template ${template.name} --size 0 ` +
-            `--base-instance-name ${mig.baseInstanceName} --health-check projects/${desired.project}/regions/${desired.region}/healthChecks/${names.healthAutoheal} ` +
-            `--initial-delay ${String(mig.autoHealingPolicies![0]!.initialDelaySec)}s --stateful-external-ip interface-name=nic0,auto-delete=never --description ${quote(String(mig.description))}`,
-        );
-        commands.push(migUpdate);
-        break;
       case 'mig:update':
-        if (change.diffs.some((diff) => diff.field === 'instanceTemplate')) {
-          commands.push(`gcloud compute instance-groups managed set-instance-template ${mig.name} ${p} ${r} --template ${template.name}`);
-        }
-        if (change.diffs.some((diff) => diff.field !== 'instanceTemplate')) commands.push(migUpdate);
+        if (change.kind === 'mig') commands.push(...migCommands(change, p, r));
         break;
       case 'vm:create': {
         if (!isVmCreate(change)) break;
@@ -92,23 +78,21 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         if (change.kind === 'backendService') commands.push(...backendServiceCommands(change, p, r, desired.region));
         break;
       case 'forwardingRule:replace':
-        commands.push(`gcloud compute routes delete ${route.name} ${p} --quiet`);
-        commands.push(`gcloud compute forwarding-rules delete ${change.name} ${p} ${r} --quiet`);
-        commands.push(createForwardingRule);
-        break;
       case 'forwardingRule:create':
-        commands.push(createForwardingRule);
+        // The route's next hop goes: the route with it, first.
+        if (change.action === 'replace') commands.push(`gcloud compute routes delete ${route.name} ${p} --quiet`);
+        if (change.kind === 'forwardingRule') commands.push(...forwardingRuleCommands(change, p, r, desired.region));
         break;
       case 'route:create':
         commands.push(
           `# once 'gcloud compute backend-services get-health ${desired.backendService.name} ${p} ${r}' shows a HEALTHY backend:`,
         );
-        commands.push(routeCreate);
+        if (change.kind === 'route') commands.push(...routeCreateCommand(change, p));
         break;
       case 'route:replace':
         if (!commands.includes(`gcloud compute routes delete ${route.name} ${p} --quiet`))
           commands.push(`gcloud compute routes delete ${route.name} ${p} --quiet`);
-        commands.push(routeCreate);
+        if (change.kind === 'route') commands.push(...routeCreateCommand(change, p));
         break;
     }
   }
@@ -123,7 +107,7 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
   const ha = desired.ha;
   const p = `--project ${quote(ha.project)}`;
   const r = `--region ${ha.region}`;
-  const names = haNames(ha.gateway);
+  const _names = haNames(ha.gateway);
   const commands: string[] = [];
   const memberOf = (name: string) =>
     desired.members.find(
@@ -133,10 +117,7 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
         member.vm === name ||
         observed.stateful?.members[member.member].vms.some((vm) => vm.name === name),
     );
-  const natRule =
-    `gcloud compute forwarding-rules create ${desired.natForwardingRule.name} ${p} ${r} --load-balancing-scheme external --ip-protocol=L3_DEFAULT --ports=ALL ` +
-    `--address ${desired.natAddress.name} --backend-service ${desired.nlb.name} --backend-service-region ${ha.region} --network-tier PREMIUM --description ${quote(String(desired.natForwardingRule.description))}`;
-  const migUpdate = (name: string) =>
+  const _migUpdate = (name: string) =>
     `gcloud compute instance-groups managed update ${name} ${p} ${r} --update-policy-type opportunistic --update-policy-minimal-action replace ` +
     '--update-policy-most-disruptive-action replace --update-policy-replacement-method recreate --update-policy-max-surge 0 --update-policy-max-unavailable 1 --instance-redistribution-type none';
   const rolling = plan.changes.filter((change) => change.kind === 'vm' && change.action === 'replace');
@@ -145,30 +126,11 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
     const member = memberOf(change.name);
     switch (`${change.kind}:${change.action}`) {
       case 'address:create':
-        if (member === undefined) commands.push(...addressCreateCommands(desired.natAddress, p, ha.region));
-        else {
-          commands.push(
-            `gcloud compute addresses create ${change.name} ${p} ${r} --subnet ${lastSegment(member.syncAddress.subnetwork)} --purpose GCE_ENDPOINT --description ${quote(member.syncAddress.description)}`,
-          );
-          commands.push(`gcloud compute addresses update ${change.name} ${p} ${r} --update-labels ${labelText(member.syncAddress.labels)}`);
-        }
+        if (change.kind === 'address') commands.push(...addressCommands(change, p, ha.region));
         break;
       case 'mig:create':
-        if (member === undefined) break;
-        commands.push(
-          `gcloud compute instance-groups managed create ${member.mig.name} ${p} ${r} --zones ${member.zone} --template ${ha.template.name} --size 0 ` +
-            `--base-instance-name ${member.mig.baseInstanceName} --health-check projects/${ha.project}/regions/${ha.region}/healthChecks/${names.healthAutoheal} ` +
-            `--initial-delay ${String(member.mig.autoHealingPolicies![0]!.initialDelaySec)}s --stateful-internal-ip interface-name=nic0,auto-delete=never --description ${quote(String(member.mig.description))}`,
-        );
-        commands.push(migUpdate(member.mig.name));
-        break;
       case 'mig:update':
-        if (member === undefined) break;
-        if (change.diffs.some((diff) => diff.field === 'instanceTemplate'))
-          commands.push(
-            `gcloud compute instance-groups managed set-instance-template ${member.mig.name} ${p} ${r} --template ${ha.template.name}`,
-          );
-        if (change.diffs.some((diff) => diff.field !== 'instanceTemplate')) commands.push(migUpdate(member.mig.name));
+        if (member !== undefined && change.kind === 'mig') commands.push(...migCommands(change, p, r));
         break;
       case 'vm:create':
         if (member === undefined) break;
@@ -183,10 +145,7 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
       case 'forwardingRule:replace':
         if (change.name !== desired.natForwardingRule.name)
           commands.push(...gcloudHaCommands(ha, observed, { ...plan, changes: [change] }));
-        else {
-          if (change.action === 'replace') commands.push(`gcloud compute forwarding-rules delete ${change.name} ${p} ${r} --quiet`);
-          commands.push(natRule);
-        }
+        else if (change.kind === 'forwardingRule') commands.push(...forwardingRuleCommands(change, p, r, ha.region));
         break;
       default:
         commands.push(...gcloudHaCommands(ha, observed, { ...plan, changes: [change] }));

@@ -3,7 +3,6 @@
 // (each pinned to its internal address), both backend services, both forwarding rules, then — once a backend is
 // healthy — the route. A new template replaces the standby (b) first, then a, each healthy and resynced before the next.
 import {
-  externalAddress,
   findChange,
   findChangeOf,
   pollUntil,
@@ -12,8 +11,11 @@ import {
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
+import { addressBody } from '../kinds/address.js';
 import { applyFirewallChanges } from '../kinds/firewall.js';
 import { applyBackendServiceChange } from '../kinds/backend-service.js';
+import { applyForwardingRuleChange } from '../kinds/forwarding-rule.js';
+import { applyMigChange } from '../kinds/mig.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import {
   createMigInstances,
@@ -27,13 +29,11 @@ import { readNatgwAttributes } from '../gcp/instances.js';
 import { deleteForwardingRule } from '../gcp/load-balancing.js';
 import { deleteRoute } from '../gcp/routes.js';
 import { lastSegment } from '../model.js';
-import type { Change, Plan } from '../plan.js';
+import type { Change, ChangeOf, Plan } from '../plan.js';
 import type { Progress } from '../progress.js';
 import {
   all,
   applyChecksAndTemplate,
-  applyMig,
-  createForwardingRule,
   createRouteOnceHealthy,
   deleteSupersededTemplates,
   waitBackends,
@@ -93,26 +93,17 @@ async function applySteps(
   const region = desired.ha.region;
 
   // ---- addresses: the NAT IP (EXTERNAL) and each VM's internal IP, then everything else is planned with their IPs ----
-  const addressChanges = all(plan, 'address', 'create');
+  const addressChanges = plan.changes.filter(
+    (change): change is ChangeOf<'address'> & { action: 'create' } => change.kind === 'address' && change.action === 'create',
+  );
   for (const change of addressChanges) {
     const member = desired.members.find((candidate) => candidate.syncAddress.name === change.name);
-    const body =
-      member === undefined
-        ? externalAddress(desired.natAddress)
-        : {
-            name: member.syncAddress.name,
-            description: member.syncAddress.description,
-            labels: member.syncAddress.labels,
-            addressType: 'INTERNAL',
-            purpose: 'GCE_ENDPOINT',
-            subnetwork: member.syncAddress.subnetwork,
-          };
     await reserveAddress(
       ctx,
       region,
       progress,
       `reserving ${member === undefined ? 'the NAT IP' : `the internal IP of NAT VM ${member.member}`} ${change.name}`,
-      body,
+      addressBody(change.want),
       created,
     );
     record(change);
@@ -131,8 +122,8 @@ async function applySteps(
 
   // ---- what must be replaced goes first: the route (clients fall back to the internet route), then the rules ----
   const routeChange = findChange(plan, 'route');
-  const ruleChange = findChange(plan, 'forwardingRule', ha.forwardingRule.name);
-  const natRuleChange = findChange(plan, 'forwardingRule', desired.natForwardingRule.name);
+  const ruleChange = findChangeOf(plan, 'forwardingRule', ha.forwardingRule.name);
+  const natRuleChange = findChangeOf(plan, 'forwardingRule', desired.natForwardingRule.name);
   if (routeChange?.action === 'replace')
     await progress.run(`deleting route ${routeChange.name} (to replace it)`, () => deleteRoute(ctx, routeChange.name));
   for (const change of [ruleChange, natRuleChange])
@@ -141,7 +132,7 @@ async function applySteps(
 
   // ---- the two groups, each created empty; their VMs come with createInstances, pinned to their internal IPs ----
   for (const member of desired.members)
-    await applyMig(ctx, region, member.mig, [member.zone], findChange(plan, 'mig', member.mig.name), progress, record, created);
+    await applyMigChange(ctx, region, findChangeOf(plan, 'mig', member.mig.name), [member.zone], progress, record, created);
   for (const member of desired.members) {
     const change = plan.changes.find(
       (candidate) => candidate.kind === 'vm' && candidate.action === 'create' && candidate.payload.address === member.syncAddress.name,
@@ -200,11 +191,10 @@ async function applySteps(
     `EXTERNAL, protocol UNSPECIFIED, a primary, b failover, NEVER_PERSIST`,
     created,
   );
-  await createForwardingRule(ctx, region, ha.forwardingRule, ruleChange, 'INTERNAL, TCP, all ports', progress, record, created);
-  await createForwardingRule(
+  await applyForwardingRuleChange(ctx, region, ruleChange, 'INTERNAL, TCP, all ports', progress, record, created);
+  await applyForwardingRuleChange(
     ctx,
     region,
-    desired.natForwardingRule,
     natRuleChange,
     `EXTERNAL, L3_DEFAULT, all ports, on ${desired.natIp}`,
     progress,

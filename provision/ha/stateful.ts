@@ -23,17 +23,18 @@ import {
   type ObservedAddress,
 } from '../model.js';
 import type { Options } from '../options.js';
+import type { DesiredAddressOf } from '../kinds/address.js';
 import { planFirewalls } from '../kinds/firewall.js';
 import { planStaleTemplates, planTemplate } from '../kinds/template.js';
 import { planBackendService } from '../kinds/backend-service.js';
+import { planForwardingRule } from '../kinds/forwarding-rule.js';
+import { planMig } from '../kinds/mig.js';
 import type { Change, Plan } from '../plan.js';
 import {
   desiredHa,
   haNames,
   isUpToDate,
-  planForwardingRule,
   planHealthChecks,
-  planMig,
   planModeSwitch,
   planRoute,
   vmNameFor,
@@ -345,15 +346,16 @@ export function planStateful(desired: DesiredStateful, observed: ObservedHa): Pl
   }
 
   // ---- addresses: the NAT IP, then each member's internal IP ----
-  const address = (name: string, have: ObservedAddress | undefined, what: string) => {
-    if (have === undefined) changes.push({ kind: 'address', name, action: 'create', diffs: [], note: what });
+  const address = (want: DesiredAddressOf, have: ObservedAddress | undefined, what: string) => {
+    const name = want.name;
+    if (have === undefined) changes.push({ kind: 'address', name, action: 'create', diffs: [], note: what, want });
     else if (ownerFromLabels(have.labels) !== gateway)
       conflict('address', name, 'an address with this name exists but is not labelled as this gateway; pick another --name');
     else changes.push({ kind: 'address', name, action: 'unchanged', diffs: [], note: have.address });
   };
-  address(desired.natAddress.name, parts.natAddress, 'EXTERNAL: the one NAT IP to allow-list');
+  address(desired.natAddress, parts.natAddress, 'EXTERNAL: the one NAT IP to allow-list');
   for (const member of desired.members)
-    address(member.syncAddress.name, parts.syncAddresses[member.member], `INTERNAL: nic0 of NAT VM ${member.member}, sync peer`);
+    address(member.syncAddress, parts.syncAddresses[member.member], `INTERNAL: nic0 of NAT VM ${member.member}, sync peer`);
 
   planFirewalls(gateway, ha.firewalls, { ...observed.firewalls, ...parts.firewalls }, changes, conflicts);
   planHealthChecks(gateway, [ha.healthChecks.traffic, ha.healthChecks.autoheal], observed, changes, conflict);
@@ -396,6 +398,7 @@ export function planStateful(desired: DesiredStateful, observed: ObservedHa): Pl
     changes,
     conflict,
     'forwarding rules cannot be changed in place; replies to the NAT IP are lost meanwhile',
+    desired.natAddress.name,
   );
   planRoute(gateway, ha.route, observed.route, ruleReplaced, changes, conflict);
   planStaleTemplates(gateway, ha.template.name, observed, changes);

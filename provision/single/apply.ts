@@ -1,7 +1,6 @@
 // The executor: applies a plan in the one order that keeps clients safe (route last on the way up, first on the way
 // down) and never creates the route before the agent says the NAT works.
 import {
-  externalAddress,
   findChange,
   pollUntil,
   reserveAddress,
@@ -10,6 +9,8 @@ import {
   type ApplyOptions,
   type CreatedThisRun,
 } from '../apply-shared.js';
+import { addressBody } from '../kinds/address.js';
+import { routeBody } from '../kinds/route.js';
 import { applyFirewallChanges } from '../kinds/firewall.js';
 import type { Where } from '../kinds/index.js';
 import { getAddress, setAddressLabels } from '../gcp/addresses.js';
@@ -136,17 +137,18 @@ async function applyProvisionSteps(
   // ---- address ----
   const addressChange = findChange(plan, 'address');
   let natIp = observed.address?.address ?? '';
-  if (addressChange?.action === 'create') {
-    await reserveAddress(ctx, region, progress, `creating address ${desired.address.name}`, externalAddress(desired.address), created);
+  if (addressChange?.kind === 'address' && addressChange.action === 'create') {
+    await reserveAddress(ctx, region, progress, `creating address ${desired.address.name}`, addressBody(addressChange.want), created);
     const reserved = await getAddress(ctx, region, desired.address.name);
     if (reserved?.address === undefined || reserved.address === null)
       throw new ProvisionError(`address ${desired.address.name} was created but has no IP yet; re-run`);
     natIp = reserved.address;
     record(addressChange);
-  } else if (addressChange?.action === 'update' && observed.address !== undefined) {
+  } else if (addressChange?.kind === 'address' && addressChange.action === 'update' && observed.address !== undefined) {
     const current = observed.address;
+    const labels = addressChange.want.labels;
     await progress.run(`labelling address ${current.name}`, () =>
-      setAddressLabels(ctx, region, current.name, { ...current.labels, ...desired.address.labels }, current.labelFingerprint),
+      setAddressLabels(ctx, region, current.name, { ...current.labels, ...labels }, current.labelFingerprint),
     );
     record(addressChange);
   }
@@ -202,19 +204,11 @@ async function applyProvisionSteps(
   }
 
   let health = 'unknown';
-  if (routeChange?.action === 'create' || routeChange?.action === 'replace') {
+  if (routeChange?.kind === 'route' && (routeChange.action === 'create' || routeChange.action === 'replace')) {
     health = await waitHealthy(ctx, progress, zone, desired.instance.name, options);
-    const route = desired.route;
+    const route = routeChange.want;
     await progress.run(`creating route ${route.name} (0.0.0.0/0 for tag ${route.tags.join(',')}, priority ${route.priority})`, () =>
-      insertRoute(ctx, {
-        name: route.name,
-        network: route.network,
-        destRange: route.destRange,
-        priority: route.priority,
-        tags: route.tags,
-        nextHopInstance: `projects/${ctx.project}/${route.nextHopInstance}`,
-        description: route.description,
-      }),
+      insertRoute(ctx, routeBody(ctx.project, route)),
     );
     record(routeChange);
   }

@@ -1,6 +1,8 @@
 // The gcloud commands equivalent to a plan, for --dry-run: reviewable, and runnable by hand if someone must.
-import { addressCreateCommands, labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { labelText, metadataFlags, quote } from '../gcloud-shared.js';
+import { addressCommands } from '../kinds/address.js';
 import { firewallCommands } from '../kinds/firewall.js';
+import { routeCreateCommand } from '../kinds/route.js';
 import { lastSegment, type Desired, type Observed } from '../model.js';
 import type { Plan } from '../plan.js';
 
@@ -10,11 +12,6 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
   const route = desired.route;
   const instance = desired.instance;
   const routeDelete = `gcloud compute routes delete ${route.name} ${p} --quiet`;
-  const routeCreate = [
-    `gcloud compute routes create ${route.name} ${p} --network ${desired.network} --destination-range ${route.destRange}`,
-    `--next-hop-instance ${instance.name} --next-hop-instance-zone ${instance.zone} --tags ${route.tags.join(',')} --priority ${route.priority}`,
-    `--description ${quote(route.description)}`,
-  ].join(' ');
   const instanceCreate = () => {
     const { files, plain } = metadataFlags(instance.metadata);
     return [
@@ -28,12 +25,8 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
   for (const change of plan.changes) {
     switch (`${change.kind}:${change.action}`) {
       case 'address:create':
-        commands.push(...addressCreateCommands(desired.address, p, desired.region));
-        break;
       case 'address:update':
-        commands.push(
-          `gcloud compute addresses update ${change.name} ${p} --region ${desired.region} --update-labels ${labelText(desired.address.labels)}`,
-        );
+        if (change.kind === 'address') commands.push(...addressCommands(change, p, desired.region));
         break;
       case 'firewall:create':
       case 'firewall:update':
@@ -69,11 +62,11 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
         commands.push(
           `# once 'gcloud compute instances get-guest-attributes ${instance.name} --zone ${instance.zone} --query-path natgw/health' says ok:`,
         );
-        commands.push(routeCreate);
+        if (change.kind === 'route') commands.push(...routeCreateCommand(change, p));
         break;
       case 'route:replace':
         if (!commands.includes(routeDelete)) commands.push(routeDelete);
-        commands.push(routeCreate);
+        if (change.kind === 'route') commands.push(...routeCreateCommand(change, p));
         break;
       case 'route:delete':
         commands.push(routeDelete);

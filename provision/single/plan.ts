@@ -4,6 +4,8 @@ import { lastSegment, ownerFromDescription, ownerFromLabels, shortLink, type Des
 import { planFirewalls } from '../kinds/firewall.js';
 import { diffField, diffMaps, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 
+const wantedAddress = ({ address }: Desired) => ({ name: address.name, labels: address.labels, description: address.description });
+
 export function plan(desired: Desired, observed: Observed): Plan {
   const changes: Change[] = [];
   const conflicts: Change[] = [];
@@ -41,7 +43,7 @@ export function plan(desired: Desired, observed: Observed): Plan {
       });
     }
   } else if (address === undefined) {
-    changes.push({ kind: 'address', name: desired.address.name, action: 'create', diffs: [] });
+    changes.push({ kind: 'address', name: desired.address.name, action: 'create', diffs: [], want: wantedAddress(desired) });
   } else if (ownerFromLabels(address.labels) !== gateway) {
     conflicts.push({
       kind: 'address',
@@ -53,7 +55,8 @@ export function plan(desired: Desired, observed: Observed): Plan {
   } else {
     const diffs: FieldDiff[] = [];
     diffMaps(diffs, 'labels', address.labels, desired.address.labels);
-    changes.push({ kind: 'address', name: address.name, action: diffs.length > 0 ? 'update' : 'unchanged', diffs });
+    if (diffs.length > 0) changes.push({ kind: 'address', name: address.name, action: 'update', diffs, want: wantedAddress(desired) });
+    else changes.push({ kind: 'address', name: address.name, action: 'unchanged', diffs });
   }
 
   // ---- firewalls ----
@@ -118,7 +121,14 @@ export function plan(desired: Desired, observed: Observed): Plan {
   const route = observed.route;
   const wantRoute = desired.route;
   if (route === undefined) {
-    changes.push({ kind: 'route', name: wantRoute.name, action: 'create', diffs: [], note: 'created once the agent reports healthy' });
+    changes.push({
+      kind: 'route',
+      name: wantRoute.name,
+      action: 'create',
+      diffs: [],
+      note: 'created once the agent reports healthy',
+      want: wantRoute,
+    });
   } else if (ownerFromDescription(route.description) !== gateway) {
     conflicts.push({
       kind: 'route',
@@ -136,9 +146,23 @@ export function plan(desired: Desired, observed: Observed): Plan {
     diffField(diffs, 'nextHopInstance', shortLink(route.nextHopInstance), wantRoute.nextHopInstance);
     diffField(diffs, 'description', route.description, wantRoute.description);
     if (diffs.length > 0)
-      changes.push({ kind: 'route', name: wantRoute.name, action: 'replace', diffs, note: 'routes cannot be changed in place' });
+      changes.push({
+        kind: 'route',
+        name: wantRoute.name,
+        action: 'replace',
+        diffs,
+        note: 'routes cannot be changed in place',
+        want: wantRoute,
+      });
     else if (instanceReplaced)
-      changes.push({ kind: 'route', name: wantRoute.name, action: 'replace', diffs: [], note: 'it points at the VM being replaced' });
+      changes.push({
+        kind: 'route',
+        name: wantRoute.name,
+        action: 'replace',
+        diffs: [],
+        note: 'it points at the VM being replaced',
+        want: wantRoute,
+      });
     else changes.push({ kind: 'route', name: wantRoute.name, action: 'unchanged', diffs: [] });
   }
 

@@ -478,6 +478,234 @@ exit 0
 
 `
 
+exports[`test/provision-golden.test.ts > TAP > a forwarding rule changed by hand is replaced (route first where it is the next hop), in both HA modes > ha: --dry-run 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1 (HA): project test-project, region us-central1, 2 NAT VMs over us-central1-a, us-central1-b, us-central1-c, network default
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20, 10.40.0.0/24
+
+Plan:
+  = address        natgw-us-central1-ip-1         unchanged  (203.0.113.1)
+  = address        natgw-us-central1-ip-2         unchanged  (203.0.113.2)
+  = firewall       natgw-us-central1-clients      unchanged
+  = firewall       natgw-us-central1-health       unchanged
+  = healthCheck    natgw-us-central1-hc-lb        unchanged
+  = healthCheck    natgw-us-central1-hc-heal      unchanged
+  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = mig            natgw-us-central1-mig          unchanged
+  = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
+  = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
+  = backendService natgw-us-central1-ilb          unchanged
+  ± forwardingRule natgw-us-central1-fr           replace  (forwarding rules cannot be changed in place; the route goes meanwhile)
+        allPorts: false → true
+  ± route          natgw-us-central1-default      replace  (it points at the forwarding rule being replaced)
+
+Equivalent gcloud commands (dry run, nothing was changed):
+  gcloud compute routes delete natgw-us-central1-default --project test-project --quiet
+  gcloud compute forwarding-rules delete natgw-us-central1-fr --project test-project --region us-central1 --quiet
+  gcloud compute forwarding-rules create natgw-us-central1-fr --project test-project --region us-central1 --load-balancing-scheme internal --ip-protocol TCP --ports ALL --backend-service natgw-us-central1-ilb --backend-service-region us-central1 --network default --subnet apps --description 'natgw-gateway=natgw-us-central1; next hop of the 0.0.0.0/0 route of NAT gateway natgw-us-central1'
+  gcloud compute routes create natgw-us-central1-default --project test-project --network default --destination-range 0.0.0.0/0 --next-hop-ilb natgw-us-central1-fr --next-hop-ilb-region us-central1 --tags natgw-us-central1-client --priority 800 --description 'natgw-gateway=natgw-us-central1; internet egress of VMs tagged natgw-us-central1-client through HA NAT gateway natgw-us-central1'
+--- stderr (warnings, notes, errors)
+note: HA mode: connections through a NAT VM that fails or is replaced are lost (their public IP was that VM's); clients reconnect through another VM, with another of the gateway's IPs.
+note: HA mode: if every NAT VM is unhealthy, GCE still sends client traffic to them (an internal load balancer as next hop has no fallback to the internet route).
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
+
+`
+
+exports[`test/provision-golden.test.ts > TAP > a forwarding rule changed by hand is replaced (route first where it is the next hop), in both HA modes > ha: --yes 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1 (HA): project test-project, region us-central1, 2 NAT VMs over us-central1-a, us-central1-b, us-central1-c, network default
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20, 10.40.0.0/24
+
+Plan:
+  = address        natgw-us-central1-ip-1         unchanged  (203.0.113.1)
+  = address        natgw-us-central1-ip-2         unchanged  (203.0.113.2)
+  = firewall       natgw-us-central1-clients      unchanged
+  = firewall       natgw-us-central1-health       unchanged
+  = healthCheck    natgw-us-central1-hc-lb        unchanged
+  = healthCheck    natgw-us-central1-hc-heal      unchanged
+  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = mig            natgw-us-central1-mig          unchanged
+  = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
+  = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
+  = backendService natgw-us-central1-ilb          unchanged
+  ± forwardingRule natgw-us-central1-fr           replace  (forwarding rules cannot be changed in place; the route goes meanwhile)
+        allPorts: false → true
+  ± route          natgw-us-central1-default      replace  (it points at the forwarding rule being replaced)
+
+
+Done. NAT IPs (allow-list all of them): 203.0.113.1, 203.0.113.2. Healthy backends: natgw-us-central1-VM@us-central1-a, natgw-us-central1-VM@us-central1-b.
+VMs without an external IP that carry the network tag 'natgw-us-central1-client' now reach the internet through natgw-us-central1-fr.
+Opt a VM in: gcloud compute instances add-tags VM --zone ZONE --tags natgw-us-central1-client --project test-project
+--- stderr (warnings, notes, errors)
+note: HA mode: connections through a NAT VM that fails or is replaced are lost (their public IP was that VM's); clients reconnect through another VM, with another of the gateway's IPs.
+note: HA mode: if every NAT VM is unhealthy, GCE still sends client traffic to them (an internal load balancer as next hop has no fallback to the internet route).
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
+
+`
+
+exports[`test/provision-golden.test.ts > TAP > a forwarding rule changed by hand is replaced (route first where it is the next hop), in both HA modes > ha: without --yes 1`] = `
+exit 2
+--- stdout
+Gateway natgw-us-central1 (HA): project test-project, region us-central1, 2 NAT VMs over us-central1-a, us-central1-b, us-central1-c, network default
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20, 10.40.0.0/24
+
+Plan:
+  = address        natgw-us-central1-ip-1         unchanged  (203.0.113.1)
+  = address        natgw-us-central1-ip-2         unchanged  (203.0.113.2)
+  = firewall       natgw-us-central1-clients      unchanged
+  = firewall       natgw-us-central1-health       unchanged
+  = healthCheck    natgw-us-central1-hc-lb        unchanged
+  = healthCheck    natgw-us-central1-hc-heal      unchanged
+  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = mig            natgw-us-central1-mig          unchanged
+  = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
+  = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
+  = backendService natgw-us-central1-ilb          unchanged
+  ± forwardingRule natgw-us-central1-fr           replace  (forwarding rules cannot be changed in place; the route goes meanwhile)
+        allPorts: false → true
+  ± route          natgw-us-central1-default      replace  (it points at the forwarding rule being replaced)
+
+--- stderr (warnings, notes, errors)
+note: HA mode: connections through a NAT VM that fails or is replaced are lost (their public IP was that VM's); clients reconnect through another VM, with another of the gateway's IPs.
+note: HA mode: if every NAT VM is unhealthy, GCE still sends client traffic to them (an internal load balancer as next hop has no fallback to the internet route).
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
+natgw provision: the plan removes NAT VMs or briefly the route (forwardingRule natgw-us-central1-fr (replace)); no terminal to ask on, so re-run with --yes to accept
+
+`
+
+exports[`test/provision-golden.test.ts > TAP > a forwarding rule changed by hand is replaced (route first where it is the next hop), in both HA modes > stateful: --dry-run 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1 (HA, stateful): project test-project, region us-central1, network default
+NAT VMs: a (primary) in us-central1-a, b (failover) in us-central1-b; one NAT IP 203.0.113.1; connection state synced on udp/3780
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20, 10.40.0.0/24
+Relies on: stateful HA relies on GCE behaviour Google does not document: a backend VM of an external passthrough Network Load Balancer may send packets with the forwarding rule's IP (the NAT IP) as their source, and GCE delivers them to the internet.
+Check it on your project: on a NAT VM, 'curl -s --interface 203.0.113.1 https://checkip.amazonaws.com' must print 203.0.113.1; if it does not, do not use --stateful (docs/stateful-ha.md). Details: docs/stateful-ha.md
+
+Plan:
+  = address        natgw-us-central1-nat-ip       unchanged  (203.0.113.1)
+  = address        natgw-us-central1-sync-a       unchanged  (10.10.0.2)
+  = address        natgw-us-central1-sync-b       unchanged  (10.10.0.3)
+  = firewall       natgw-us-central1-clients      unchanged
+  = firewall       natgw-us-central1-health       unchanged
+  = firewall       natgw-us-central1-sync         unchanged
+  = firewall       natgw-us-central1-return       unchanged
+  = healthCheck    natgw-us-central1-hc-lb        unchanged
+  = healthCheck    natgw-us-central1-hc-heal      unchanged
+  = template       natgw-us-central1-tmpl-beb9b5  unchanged
+  = mig            natgw-us-central1-mig-a        unchanged
+  = vm             natgw-us-central1-VM@us-central1-a         unchanged  (primary in us-central1-a)
+  = mig            natgw-us-central1-mig-b        unchanged
+  = vm             natgw-us-central1-VM@us-central1-b         unchanged  (failover in us-central1-b)
+  = backendService natgw-us-central1-ilb          unchanged
+  = backendService natgw-us-central1-nlb          unchanged
+  ± forwardingRule natgw-us-central1-fr           replace  (forwarding rules cannot be changed in place; the route goes meanwhile)
+        allPorts: false → true
+  ± forwardingRule natgw-us-central1-nat-fr       replace  (forwarding rules cannot be changed in place; replies to the NAT IP are lost meanwhile)
+        allPorts: false → true
+  ± route          natgw-us-central1-default      replace  (it points at the forwarding rule being replaced)
+
+Equivalent gcloud commands (dry run, nothing was changed):
+  gcloud compute routes delete natgw-us-central1-default --project test-project --quiet
+  gcloud compute forwarding-rules delete natgw-us-central1-fr --project test-project --region us-central1 --quiet
+  gcloud compute forwarding-rules create natgw-us-central1-fr --project test-project --region us-central1 --load-balancing-scheme internal --ip-protocol TCP --ports ALL --backend-service natgw-us-central1-ilb --backend-service-region us-central1 --network default --subnet apps --description 'natgw-gateway=natgw-us-central1; next hop of the 0.0.0.0/0 route of NAT gateway natgw-us-central1'
+  gcloud compute forwarding-rules delete natgw-us-central1-nat-fr --project test-project --region us-central1 --quiet
+  gcloud compute forwarding-rules create natgw-us-central1-nat-fr --project test-project --region us-central1 --load-balancing-scheme external --ip-protocol=L3_DEFAULT --ports=ALL --address natgw-us-central1-nat-ip --backend-service natgw-us-central1-nlb --backend-service-region us-central1 --network-tier PREMIUM --description 'natgw-gateway=natgw-us-central1; the NAT IP of stateful gateway natgw-us-central1: replies to it reach the active NAT VM'
+  gcloud compute routes delete natgw-us-central1-default --project test-project --quiet
+  gcloud compute routes create natgw-us-central1-default --project test-project --network default --destination-range 0.0.0.0/0 --next-hop-ilb natgw-us-central1-fr --next-hop-ilb-region us-central1 --tags natgw-us-central1-client --priority 800 --description 'natgw-gateway=natgw-us-central1; internet egress of VMs tagged natgw-us-central1-client through HA NAT gateway natgw-us-central1'
+--- stderr (warnings, notes, errors)
+note: stateful HA: established connections survive the loss of one NAT VM (they pause for the failover, a few seconds); losing both at once loses them.
+note: stateful HA: if both NAT VMs are unhealthy, GCE still sends client traffic to them (no fallback to the internet route).
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
+
+`
+
+exports[`test/provision-golden.test.ts > TAP > a forwarding rule changed by hand is replaced (route first where it is the next hop), in both HA modes > stateful: --yes 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1 (HA, stateful): project test-project, region us-central1, network default
+NAT VMs: a (primary) in us-central1-a, b (failover) in us-central1-b; one NAT IP 203.0.113.1; connection state synced on udp/3780
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20, 10.40.0.0/24
+Relies on: stateful HA relies on GCE behaviour Google does not document: a backend VM of an external passthrough Network Load Balancer may send packets with the forwarding rule's IP (the NAT IP) as their source, and GCE delivers them to the internet.
+Check it on your project: on a NAT VM, 'curl -s --interface 203.0.113.1 https://checkip.amazonaws.com' must print 203.0.113.1; if it does not, do not use --stateful (docs/stateful-ha.md). Details: docs/stateful-ha.md
+
+Plan:
+  = address        natgw-us-central1-nat-ip       unchanged  (203.0.113.1)
+  = address        natgw-us-central1-sync-a       unchanged  (10.10.0.2)
+  = address        natgw-us-central1-sync-b       unchanged  (10.10.0.3)
+  = firewall       natgw-us-central1-clients      unchanged
+  = firewall       natgw-us-central1-health       unchanged
+  = firewall       natgw-us-central1-sync         unchanged
+  = firewall       natgw-us-central1-return       unchanged
+  = healthCheck    natgw-us-central1-hc-lb        unchanged
+  = healthCheck    natgw-us-central1-hc-heal      unchanged
+  = template       natgw-us-central1-tmpl-beb9b5  unchanged
+  = mig            natgw-us-central1-mig-a        unchanged
+  = vm             natgw-us-central1-VM@us-central1-a         unchanged  (primary in us-central1-a)
+  = mig            natgw-us-central1-mig-b        unchanged
+  = vm             natgw-us-central1-VM@us-central1-b         unchanged  (failover in us-central1-b)
+  = backendService natgw-us-central1-ilb          unchanged
+  = backendService natgw-us-central1-nlb          unchanged
+  ± forwardingRule natgw-us-central1-fr           replace  (forwarding rules cannot be changed in place; the route goes meanwhile)
+        allPorts: false → true
+  ± forwardingRule natgw-us-central1-nat-fr       replace  (forwarding rules cannot be changed in place; replies to the NAT IP are lost meanwhile)
+        allPorts: false → true
+  ± route          natgw-us-central1-default      replace  (it points at the forwarding rule being replaced)
+
+
+Done. NAT IP (allow-list it): 203.0.113.1. Healthy backends: natgw-us-central1-VM@us-central1-a, natgw-us-central1-VM@us-central1-b.
+VMs without an external IP that carry the network tag 'natgw-us-central1-client' now reach the internet through natgw-us-central1-fr; their connections survive the loss of one NAT VM.
+Check on your project (GCE behaviour Google does not document): on a NAT VM, 'curl -s --interface 203.0.113.1 https://checkip.amazonaws.com' must print 203.0.113.1; if it does not, do not use --stateful (docs/stateful-ha.md)
+Opt a VM in: gcloud compute instances add-tags VM --zone ZONE --tags natgw-us-central1-client --project test-project
+--- stderr (warnings, notes, errors)
+note: stateful HA: established connections survive the loss of one NAT VM (they pause for the failover, a few seconds); losing both at once loses them.
+note: stateful HA: if both NAT VMs are unhealthy, GCE still sends client traffic to them (no fallback to the internet route).
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
+
+`
+
+exports[`test/provision-golden.test.ts > TAP > a forwarding rule changed by hand is replaced (route first where it is the next hop), in both HA modes > stateful: without --yes 1`] = `
+exit 2
+--- stdout
+Gateway natgw-us-central1 (HA, stateful): project test-project, region us-central1, network default
+NAT VMs: a (primary) in us-central1-a, b (failover) in us-central1-b; one NAT IP 203.0.113.1; connection state synced on udp/3780
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20, 10.40.0.0/24
+Relies on: stateful HA relies on GCE behaviour Google does not document: a backend VM of an external passthrough Network Load Balancer may send packets with the forwarding rule's IP (the NAT IP) as their source, and GCE delivers them to the internet.
+Check it on your project: on a NAT VM, 'curl -s --interface 203.0.113.1 https://checkip.amazonaws.com' must print 203.0.113.1; if it does not, do not use --stateful (docs/stateful-ha.md). Details: docs/stateful-ha.md
+
+Plan:
+  = address        natgw-us-central1-nat-ip       unchanged  (203.0.113.1)
+  = address        natgw-us-central1-sync-a       unchanged  (10.10.0.2)
+  = address        natgw-us-central1-sync-b       unchanged  (10.10.0.3)
+  = firewall       natgw-us-central1-clients      unchanged
+  = firewall       natgw-us-central1-health       unchanged
+  = firewall       natgw-us-central1-sync         unchanged
+  = firewall       natgw-us-central1-return       unchanged
+  = healthCheck    natgw-us-central1-hc-lb        unchanged
+  = healthCheck    natgw-us-central1-hc-heal      unchanged
+  = template       natgw-us-central1-tmpl-beb9b5  unchanged
+  = mig            natgw-us-central1-mig-a        unchanged
+  = vm             natgw-us-central1-VM@us-central1-a         unchanged  (primary in us-central1-a)
+  = mig            natgw-us-central1-mig-b        unchanged
+  = vm             natgw-us-central1-VM@us-central1-b         unchanged  (failover in us-central1-b)
+  = backendService natgw-us-central1-ilb          unchanged
+  = backendService natgw-us-central1-nlb          unchanged
+  ± forwardingRule natgw-us-central1-fr           replace  (forwarding rules cannot be changed in place; the route goes meanwhile)
+        allPorts: false → true
+  ± forwardingRule natgw-us-central1-nat-fr       replace  (forwarding rules cannot be changed in place; replies to the NAT IP are lost meanwhile)
+        allPorts: false → true
+  ± route          natgw-us-central1-default      replace  (it points at the forwarding rule being replaced)
+
+--- stderr (warnings, notes, errors)
+note: stateful HA: established connections survive the loss of one NAT VM (they pause for the failover, a few seconds); losing both at once loses them.
+note: stateful HA: if both NAT VMs are unhealthy, GCE still sends client traffic to them (no fallback to the internet route).
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
+natgw provision: the plan replaces forwardingRule natgw-us-central1-fr (replace), forwardingRule natgw-us-central1-nat-fr (replace): traffic through it stops meanwhile; no terminal to ask on, so re-run with --yes to accept
+
+`
+
 exports[`test/provision-golden.test.ts > TAP > a health check changed by hand is patched back, in both HA modes > ha: --dry-run 1`] = `
 exit 0
 --- stdout
