@@ -44,10 +44,12 @@ const hostPort = z
 /** The NAT IP's ports that port blocks share (below 1024 stays with the NAT VM's own services). */
 export const PORT_SPACE = { first: 1024, last: 65535 } as const;
 /**
- * The top 1,024 ports: a client whose block is not in place yet (its first packets, or its first after a release) is
- * translated from here instead of dropped, and each such connection is attributed to its VM as it is made.
+ * The top 4,096 ports: a client whose block is not in place yet (its first packets, or its first after a release) is
+ * translated from here instead of dropped, and each such connection is attributed to its VM as it is made. Sized for
+ * a burst while the agent learns: 50 new clients × 30 DNS-like flows to one resolver is 1,500 flows to one
+ * destination, and on a loaded NAT VM most of them can come before their blocks (1,024 ports dropped 47 of them).
  */
-export const OVERFLOW_PORTS = { first: 64_512, last: 65_535 } as const;
+export const OVERFLOW_PORTS = { first: 61_440, last: 65_535 } as const;
 /** What port blocks are cut from: the rest of the space. */
 export const BLOCK_PORTS = { first: PORT_SPACE.first, last: OVERFLOW_PORTS.first - 1 } as const;
 

@@ -472,7 +472,7 @@ function registerPortBlockMetrics(registry: Registry, portBlocks: PortBlockManag
   };
   new Gauge({
     name: 'natgw_port_space_ports',
-    help: 'Ports of the NAT IP for port blocks (1024-64511; 64512-65535 are the overflow ports): total, and used by blocks VMs hold.',
+    help: 'Ports of the NAT IP for port blocks (1024-61439; 61440-65535 are the overflow ports): total, and used by blocks VMs hold.',
     labelNames: ['state'],
     registers: [registry],
     collect() {

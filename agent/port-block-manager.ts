@@ -578,7 +578,7 @@ export class PortBlockManager {
   get warnings(): string[] {
     if (!this.enabled) return this.stateProblem === undefined ? [] : [this.stateProblem];
     if (this.stateProblem !== undefined) return [this.stateProblem];
-    // Without the learner new clients stay on the shared overflow ports (their connections work, 1,024 ports for all).
+    // Without the learner new clients stay on the shared overflow ports (their connections work, 4,096 ports for all).
     if (!this.reader.ok)
       return [
         `the reader of NFLOG group ${PORT_BLOCK_LEARN_GROUP} (tcpdump) is not running: new clients get no port block and share the overflow ports${this.reader.lastError === undefined ? '' : ` (${this.reader.lastError})`}`,

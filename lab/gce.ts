@@ -207,6 +207,9 @@ export class LabCloud {
   private async createVm(instance: InstanceView): Promise<void> {
     this.instances.set(instance.name, instance);
     this.forwardedIps.delete(instance.name);
+    // A recreated VM keeps its name but has a new metadata server whose write numbers start again at 1: the previous
+    // VM's last number would hide the new VM's first writes (a replaced NAT VM's natgw/sync went unseen for ~50 s).
+    this.guestAttributeSeq.delete(instance.name);
     await this.lab.addVm({
       name: instance.name,
       ip: instance.ip,

@@ -88,6 +88,9 @@ for (const phase of phases) {
   process.stdout.write(`\n# natgw test phase: ${phase.name}, ${phase.files.length} files, ${phase.jobs} at once (${cores} cores)\n`);
   const exitCodes = [];
   if (phase.name === 'unit') {
+    // tap rebuilds its test class into node_modules when package.json's plugin list differs from the installed one
+    // (ours drops ts-node for tsx); `nobody` cannot write there, so root builds it first.
+    if (isRoot) await run(process.execPath, [path.join(root, 'node_modules/tap/dist/esm/run.mjs'), 'build']);
     const result = isRoot
       ? await run('bash', ['.ci/unit-as-user', '--jobs', String(phase.jobs), ...phase.files])
       : await tap(['--jobs', String(phase.jobs), ...phase.files]);

@@ -71,11 +71,16 @@ const instanceBody = (name: string, extra: Record<string, unknown> = {}, boot: R
 });
 
 t.test('operations go PENDING → RUNNING → DONE over operationMs; wait returns early at the cap, callers loop', async (t) => {
-  const { fake, c } = await fixture(t, { timing: { operationMs: 400, waitCapMs: 100 } });
+  // The operations' clock moves 150 ms per wait call, whatever the box's speed: the phases follow from it alone.
+  let clock = 1_000_000;
+  const { fake, c } = await fixture(t, { timing: { operationMs: 400, waitCapMs: 100, now: () => clock } });
   const [lro] = await c.addresses.insert({ project: PROJECT, region: REGION, addressResource: { name: 'ip1' } });
   const first = lro.latestResponse as unknown as { name: string; status: unknown };
   t.equal(first.status, 'PENDING', 'a fresh operation is PENDING');
-  const { op, seen } = await waitDone((name) => c.regionOps.wait({ project: PROJECT, region: REGION, operation: name }), first);
+  const { op, seen } = await waitDone((name) => {
+    clock += 150;
+    return c.regionOps.wait({ project: PROJECT, region: REGION, operation: name });
+  }, first);
   t.equal(op.status, 'DONE');
   t.ok(seen.includes('RUNNING'), `RUNNING seen on the way: ${seen.join(' → ')}`);
   t.ok(seen.length >= 3, 'the 100 ms wait cap made the caller loop');
@@ -358,4 +363,27 @@ t.test('guest attributes: writes above 3/s or 10/min are dropped silently when l
   const landed = Array.from({ length: 8 }, (_, index) => write(`m${index}`, start + 2000 + index * 2000));
   t.same(landed, [true, true, true, true, true, true, false, false], 'at most 10 writes (dropped ones counted) per minute');
   t.equal(write('later', start + 70_000), true, 'a minute later writes land again');
+});
+
+t.test('a VM deleted and created again under the same name starts with no guest attributes and a fresh write rate', async (t) => {
+  const limited = await startFakeCompute({ guestAttributeLimits: true });
+  const c = await connect(limited);
+  t.teardown(async () => {
+    await Promise.all(Object.values(c).map((client) => client.close()));
+    await limited.close();
+  });
+  const insert = () =>
+    c.instances.insert({
+      project: PROJECT,
+      zone: ZONE,
+      instanceResource: instanceBody('vm', { metadata: { items: [{ key: 'enable-guest-attributes', value: 'TRUE' }] } }),
+    });
+  await insert();
+  const write = (value: string) => limited.store.setGuestAttribute(PROJECT, ZONE, 'vm', 'natgw/sync', value);
+  const first = [write('1'), write('2'), write('3'), write('4')];
+  t.same(first, [true, true, true, false], 'the old VM used up its rate');
+  await c.instances.delete({ project: PROJECT, zone: ZONE, instance: 'vm' });
+  await insert();
+  t.equal(limited.store.guestAttributesOf(PROJECT, ZONE, 'vm').get('natgw/sync'), undefined, "the old VM's value went with it");
+  t.equal(write('new'), true, "the new VM's first write lands: the old VM's writes do not count against it");
 });

@@ -32,7 +32,8 @@ t.test('a rolling replacement of both NAT VMs loses none of 100 long-lived flows
       },
     },
   });
-  if (!t.equal(replacing?.exitCode, 0, 'the replacing provision succeeded')) t.comment(`${replacing?.stdout}${replacing?.stderr}`);
+  t.equal(replacing?.exitCode, 0, 'the replacing provision succeeded');
+  t.comment(`the replacing provision's output:\n${replacing?.stdout}${replacing?.stderr}`);
   t.comment(JSON.stringify(report));
   const idsAfter = instanceIds();
   t.equal(idsAfter.length, 2, 'two NAT VMs after the replacement');

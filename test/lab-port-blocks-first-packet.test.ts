@@ -107,28 +107,46 @@ async function burst(t: Test, natLab: NatLab, label: string): Promise<void> {
   const retransmitted = (await retransmittedSegments(natLab)) - retransmittedBefore;
   t.equal(retransmitted, 0, `${label}: no TCP segment was retransmitted (a refused SYN would be, after 1 s)`);
 
-  const table = await portTable(natLab);
   const flows = await translatedFlows(natLab);
   const overflow = flows.filter((flow) => flow.port >= OVERFLOW_PORTS.first);
-  // Short timeouts (2 s) let some entries go before they are listed: what is asserted is every flow that is seen.
+  // Short timeouts let some entries go before they are listed: what is asserted is every flow that is seen.
   t.ok(flows.length > 0, `${label}: ${flows.length} flows still in conntrack`);
   t.comment(`${label}: ${overflow.length} of ${flows.length} flows left from the overflow ports before their block was in place`);
-  const records = [...table.blocks, ...table.history, ...table.overflow];
-  // Attribution is read after the fact, as an operator would: the time a port was seen is now.
+  // Attribution is read after the fact, as an operator would: the time a port was seen is now. The agent records an
+  // overflow connection from its conntrack event, which it may still be reading after a burst of thousands: the
+  // records must all be there within a bound, not at the instant the burst ends.
   const now = new Date();
-  const misnamed = flows.filter((flow) => {
-    const held = whoHeldAll(records, { port: flow.port, at: now, destination: flow.destination });
-    return held.length === 0 || held.some((record) => record.vm !== flow.vm);
-  });
-  t.same(misnamed.slice(0, 5), [], `${label}: every translated port names its VM (${misnamed.length} of ${flows.length} do not)`, {
-    named: misnamed
-      .slice(0, 5)
-      .map((flow) =>
-        whoHeldAll(records, { port: flow.port, at: now }).map(
-          (record) => `${record.vm} ${record.destination} ${record.since}-${record.until}`,
+  const misnamedIn = (table: PortTable) => {
+    const records = [...table.blocks, ...table.history, ...table.overflow];
+    return flows.filter((flow) => {
+      const held = whoHeldAll(records, { port: flow.port, at: now, destination: flow.destination });
+      return held.length === 0 || held.some((record) => record.vm !== flow.vm);
+    });
+  };
+  const attributionStarted = Date.now();
+  let table = await portTable(natLab);
+  let misnamed = misnamedIn(table);
+  while (misnamed.length > 0 && Date.now() - attributionStarted < 15_000) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    table = await portTable(natLab);
+    misnamed = misnamedIn(table);
+  }
+  t.comment(`${label}: every seen flow was attributed ${Date.now() - attributionStarted} ms after the burst ended`);
+  const records = [...table.blocks, ...table.history, ...table.overflow];
+  t.same(
+    misnamed.slice(0, 5),
+    [],
+    `${label}: every translated port names its VM within 15 s (${misnamed.length} of ${flows.length} do not)`,
+    {
+      named: misnamed
+        .slice(0, 5)
+        .map((flow) =>
+          whoHeldAll(records, { port: flow.port, at: now }).map(
+            (record) => `${record.vm} ${record.destination} ${record.since}-${record.until}`,
+          ),
         ),
-      ),
-  });
+    },
+  );
   const drops = [...(await natLab.metrics())].filter(([name, value]) => name.startsWith('natgw_dropped_packets_total') && value > 0);
   t.same(drops, [], `${label}: nothing was dropped`);
 }
@@ -149,8 +167,9 @@ for (const [mode, portAllocation] of [
       logging: 'none',
       portAllocation,
       perVmMetrics: { minIntervalSeconds: 1 },
-      // Short timeouts so that every block can be released within the test.
-      timeouts: { udp: 2, tcpTransitory: 2, tcpTimeWait: 2 },
+      // Short timeouts so that every block can be released within the test; TIME_WAIT long enough that the burst's
+      // last connections are still listed after it on a loaded box (with 2 s, a slow listing once found none).
+      timeouts: { udp: 2, tcpTransitory: 2, tcpTimeWait: 10 },
     });
     t.teardown(() => agent.stop());
     t.equal(await natLab.udpWhoami('private'), NAT_EXTERNAL_IP, 'the NAT works');

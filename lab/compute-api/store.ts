@@ -76,6 +76,8 @@ export interface Timing {
   migActionMs?: number;
   /** The longest a `wait` call blocks before it returns a not-yet-DONE operation (real GCE: about 2 minutes). */
   waitCapMs?: number;
+  /** The clock operations age by (default Date.now): a test that asserts their phases moves it itself. */
+  now?: () => number;
 }
 
 /** Documented guest-attribute rates (manage-guest-attributes): above them, writes may be dropped. */
@@ -224,7 +226,7 @@ export class ComputeStore extends EventEmitter {
 
   constructor(options: { timing?: Timing; guestAttributeLimits?: GuestAttributeLimits | false } = {}) {
     super();
-    this.timing = { operationMs: 0, migActionMs: 0, waitCapMs: 2000, ...options.timing };
+    this.timing = { operationMs: 0, migActionMs: 0, waitCapMs: 2000, now: Date.now, ...options.timing };
     this.guestAttributeLimits = options.guestAttributeLimits ?? false;
   }
 
@@ -502,6 +504,15 @@ export class ComputeStore extends EventEmitter {
     return true;
   }
 
+  /**
+   * A deleted instance's guest attributes and write rate go with it: GCE counts the rate per instance, and a
+   * recreated VM of the same name is a new instance that starts with neither.
+   */
+  forgetGuestAttributes(key: string): void {
+    this.guestAttributes.delete(key);
+    this.guestAttributeWrites.delete(key);
+  }
+
   guestAttributesOf(project: string, zone: string, instance: string): Map<string, string> {
     return this.guestAttributes.get(this.instanceKey(project, zone, instance)) ?? new Map();
   }
@@ -635,7 +646,7 @@ export class ComputeStore extends EventEmitter {
       scope: args.scope,
       project: args.project,
       pollsLeft: this.pollsUntilDone,
-      createdAt: Date.now(),
+      createdAt: this.timing.now(),
       ...(args.error === undefined ? {} : { pendingError: args.error }),
     };
     this.operations.set(name, stored);
@@ -653,7 +664,7 @@ export class ComputeStore extends EventEmitter {
 
   /** Milliseconds until the operation's wall time is up (0 when it could be DONE at the next poll). */
   operationRemainingMs(stored: StoredOperation): number {
-    return Math.max(0, stored.createdAt + this.timing.operationMs - Date.now());
+    return Math.max(0, stored.createdAt + this.timing.operationMs - this.timing.now());
   }
 
   /** One get or wait: the operation advances PENDING → RUNNING → DONE with wall time (and the poll count). */
@@ -661,7 +672,7 @@ export class ComputeStore extends EventEmitter {
     const stored = this.requireOperation(project, scope, name);
     if (stored.resource.status === 'DONE') return stored.resource;
     stored.pollsLeft -= 1;
-    const elapsed = Date.now() - stored.createdAt;
+    const elapsed = this.timing.now() - stored.createdAt;
     if (stored.pollsLeft <= 0 && elapsed >= this.timing.operationMs) this.finish(stored);
     else if (elapsed >= this.timing.operationMs / 3) {
       if (stored.resource.status === 'PENDING') stored.resource.startTime = now();

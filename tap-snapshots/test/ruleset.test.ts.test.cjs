@@ -62,7 +62,7 @@ table ip natgw {
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
     oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @port_block_vms ip daddr != @sources counter name "translated" snat ip to ip saddr map @port_blocks comment "port-block-snat"
-    oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @sources ip daddr != @sources ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :64512-65535 comment "port-block-overflow"
+    oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @sources ip daddr != @sources ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :61440-65535 comment "port-block-overflow"
     oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
   }
   chain input {
@@ -516,7 +516,7 @@ table ip natgw {
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
     oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @port_block_vms ip daddr != @sources counter name "translated" snat ip to ip saddr map @port_blocks comment "port-block-snat"
-    oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @sources ip daddr != @sources ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :64512-65535 comment "port-block-overflow"
+    oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @sources ip daddr != @sources ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :61440-65535 comment "port-block-overflow"
     oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
   }
   chain input {

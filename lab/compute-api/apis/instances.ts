@@ -123,7 +123,7 @@ export function releaseInstance(s: ComputeStore, project: string, scope: Scope, 
       }
     }
   }
-  s.guestAttributes.delete(ComputeStore.key(project, scope, 'instances', String(instance.name)));
+  s.forgetGuestAttributes(ComputeStore.key(project, scope, 'instances', String(instance.name)));
 }
 
 /** An instances.insert body made into the stored instance: validated, addresses bound, server-side fields filled in. */
