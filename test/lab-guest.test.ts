@@ -195,6 +195,19 @@ t.test('a provisioned NAT VM with port blocks of 64 is a real guest, and natgw w
       'on the VM itself, any hold',
     );
 
+    // As before the agent's first apply (boot) or after a failed one: no table, so no input chain. The agent refuses the
+    // client itself, until its next reconcile puts the table back.
+    await inGuest(['nft', 'delete', 'table', 'ip', 'natgw']);
+    t.equal(await from(workloads.tagged, '/healthz'), '403', 'with the table gone, the agent itself refuses the client');
+    t.equal(await from(workloads.tagged, '/port-blocks'), '403');
+    await waitUntil(
+      'the agent puts its table back',
+      async () => /chain agent_port/.test(await inGuest(['nft', 'list', 'table', 'ip', 'natgw'])),
+      { timeoutMs: 20_000, everyMs: 250 },
+    );
+    t.equal(await from(workloads.tagged, '/healthz'), '000', 'repaired: dropped by the input chain again');
+    t.equal(await whoami(cloud, workloads.tagged, 5), natIp, 'and NAT is back');
+
     const prometheus = await startPrometheus(cloud, workloads.monitoring, natVm);
     t.teardown(() => prometheus.stop());
     await waitUntil(
