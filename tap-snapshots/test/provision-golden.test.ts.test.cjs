@@ -491,7 +491,7 @@ Plan:
   = firewall       natgw-us-central1-health       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig          unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
   = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
@@ -525,7 +525,7 @@ Plan:
   = firewall       natgw-us-central1-health       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig          unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
   = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
@@ -558,7 +558,7 @@ Plan:
   = firewall       natgw-us-central1-health       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-426c60  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig          unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (us-central1-a, NAT IP from natgw-us-central1-ip-1)
   = vm             natgw-us-central1-VM@us-central1-b         unchanged  (us-central1-b, NAT IP from natgw-us-central1-ip-2)
@@ -594,7 +594,7 @@ Plan:
   = firewall       natgw-us-central1-return       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-beb9b5  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig-a        unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (primary in us-central1-a)
   = mig            natgw-us-central1-mig-b        unchanged
@@ -641,7 +641,7 @@ Plan:
   = firewall       natgw-us-central1-return       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-beb9b5  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig-a        unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (primary in us-central1-a)
   = mig            natgw-us-central1-mig-b        unchanged
@@ -685,7 +685,7 @@ Plan:
   = firewall       natgw-us-central1-return       unchanged
   = healthCheck    natgw-us-central1-hc-lb        unchanged
   = healthCheck    natgw-us-central1-hc-heal      unchanged
-  = template       natgw-us-central1-tmpl-beb9b5  unchanged
+  = template       natgw-us-central1-tmpl-T1  unchanged
   = mig            natgw-us-central1-mig-a        unchanged
   = vm             natgw-us-central1-VM@us-central1-a         unchanged  (primary in us-central1-a)
   = mig            natgw-us-central1-mig-b        unchanged
