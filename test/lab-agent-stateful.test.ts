@@ -149,6 +149,9 @@ t.test('two NAT VMs run the agent in stateful mode: sync, resync, roles, peer lo
 
   await t.test("the standby's kernel holds the active's flows; metrics and roles say so", async (t) => {
     await until('nat-b to hold every flow', async () => (await summary(b, a)) >= FLOWS);
+    // nat-a's count is cached for 20× the time its last `conntrack -L` took (seconds on a loaded box): waited for, not
+    // read once (it once still said 0 right after nat-b said 20).
+    await until('nat-a to report every flow', async () => (await summary(a, b)) >= FLOWS);
     t.ok((await summary(a, b)) >= FLOWS, `nat-a reports ${await summary(a, b)} flows to its peer`);
     // natgw_sync_state_ratio on nat-b is nat-b's translated flows ÷ nat-a's: checked against the kernels' own tables,
     // first as synced (≈ 1), then with entries only nat-b holds, so a ratio that says 1 whatever the tables hold fails.
