@@ -19,10 +19,14 @@ interface ChangeFields<K extends Kind> {
 }
 
 /**
- * A VM a group is to create carries the reserved address its per-instance config pins: its NAT IP in HA mode, its
- * internal (sync) IP in stateful HA. Its name alone does not say which: a re-created VM keeps the name GCE gave it.
+ * A VM a group is to create carries its group and the reserved address its per-instance config pins: its NAT IP
+ * (external) in HA mode, its sync IP (internal) in stateful HA. Its name alone says neither: a re-created VM keeps the
+ * name GCE gave it.
  */
-export type VmCreate = Omit<ChangeFields<'vm'>, 'action'> & { action: 'create'; payload: { address: string } };
+export type VmCreate = Omit<ChangeFields<'vm'>, 'action'> & {
+  action: 'create';
+  payload: { mig: string; address: string; ip: 'external' | 'internal' };
+};
 
 /** The actions that make a resource look like `want`. */
 export type Converging = 'create' | 'update' | 'replace';

@@ -18,6 +18,7 @@ import { applyBackendServiceChange } from '../kinds/backend-service.js';
 import { applyForwardingRuleChange } from '../kinds/forwarding-rule.js';
 import { applyMigChange } from '../kinds/mig.js';
 import { routeBody } from '../kinds/route.js';
+import { perInstanceConfig } from '../kinds/vm.js';
 import type { Where } from '../kinds/index.js';
 import { deleteAddress, getAddress } from '../gcp/addresses.js';
 import { errorsText, ProvisionError, refusalIn, sentence, type CallContext, type ErrorEntry } from '../gcp/call.js';
@@ -424,17 +425,7 @@ async function applyHaSteps(
   }
   const creates = plan.changes.filter(isVmCreate);
   if (creates.length > 0) {
-    const configs = creates.map((change) => {
-      const address = desired.addresses.find((candidate) => candidate.name === change.payload.address)!;
-      return {
-        name: change.name,
-        preservedState: {
-          externalIPs: {
-            nic0: { autoDelete: 'NEVER', ipAddress: { address: `projects/${project}/regions/${region}/addresses/${address.name}` } },
-          },
-        },
-      };
-    });
+    const configs = creates.map((change) => perInstanceConfig(project, region, change));
     const vmNames = creates.map((change) => change.name);
     await progress.run(`creating NAT VMs ${vmNames.join(', ')}`, () => createMigInstances(ctx, region, names.mig, configs));
     created.add(`NAT VMs ${vmNames.join(', ')} (and their stateful configs)`, async () => {

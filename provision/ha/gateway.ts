@@ -568,7 +568,7 @@ export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
         action: 'create',
         diffs: [],
         note: `NAT IP from ${want.name}`,
-        payload: { address: want.name },
+        payload: { mig: desired.mig.name, address: want.name, ip: 'external' },
       });
     } else if (vm.template !== desired.template.name) {
       changes.push({

@@ -8,6 +8,7 @@ import { backendServiceCommands } from '../kinds/backend-service.js';
 import { forwardingRuleCommands } from '../kinds/forwarding-rule.js';
 import { migCommands } from '../kinds/mig.js';
 import { routeCreateCommand } from '../kinds/route.js';
+import { vmCreateCommand } from '../kinds/vm.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
 import { isVmCreate, type Plan } from '../plan.js';
@@ -49,12 +50,7 @@ export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan:
         if (change.kind === 'mig') commands.push(...migCommands(change, p, r));
         break;
       case 'vm:create': {
-        if (!isVmCreate(change)) break;
-        const address = desired.addresses.find((candidate) => candidate.name === change.payload.address)!;
-        commands.push(
-          `gcloud compute instance-groups managed create-instance ${mig.name} ${p} ${r} --instance ${change.name} ` +
-            `--stateful-external-ip interface-name=nic0,address=projects/${desired.project}/regions/${desired.region}/addresses/${address.name},auto-delete=never`,
-        );
+        if (isVmCreate(change)) commands.push(vmCreateCommand(change, p, r, desired.project, desired.region));
         break;
       }
       case 'vm:replace': {
@@ -133,11 +129,7 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
         if (member !== undefined && change.kind === 'mig') commands.push(...migCommands(change, p, r));
         break;
       case 'vm:create':
-        if (member === undefined) break;
-        commands.push(
-          `gcloud compute instance-groups managed create-instance ${member.mig.name} ${p} ${r} --instance ${change.name} ` +
-            `--stateful-internal-ip interface-name=nic0,address=projects/${ha.project}/regions/${ha.region}/addresses/${member.syncAddress.name},auto-delete=never`,
-        );
+        if (member !== undefined && isVmCreate(change)) commands.push(vmCreateCommand(change, p, r, ha.project, ha.region));
         break;
       case 'vm:replace':
         break;

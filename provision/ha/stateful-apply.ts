@@ -29,7 +29,8 @@ import { readNatgwAttributes } from '../gcp/instances.js';
 import { deleteForwardingRule } from '../gcp/load-balancing.js';
 import { deleteRoute } from '../gcp/routes.js';
 import { lastSegment } from '../model.js';
-import type { Change, ChangeOf, Plan } from '../plan.js';
+import { isVmCreate, type Change, type ChangeOf, type Plan } from '../plan.js';
+import { perInstanceConfig } from '../kinds/vm.js';
 import type { Progress } from '../progress.js';
 import {
   all,
@@ -134,22 +135,10 @@ async function applySteps(
   for (const member of desired.members)
     await applyMigChange(ctx, region, findChangeOf(plan, 'mig', member.mig.name), [member.zone], progress, record, created);
   for (const member of desired.members) {
-    const change = plan.changes.find(
-      (candidate) => candidate.kind === 'vm' && candidate.action === 'create' && candidate.payload.address === member.syncAddress.name,
-    );
+    const change = plan.changes.filter(isVmCreate).find((candidate) => candidate.payload.address === member.syncAddress.name);
     if (change === undefined) continue;
     const migRef = memberMigRef(desired, member);
-    const config = {
-      name: change.name,
-      preservedState: {
-        internalIPs: {
-          nic0: {
-            autoDelete: 'NEVER',
-            ipAddress: { address: `projects/${ha.project}/regions/${region}/addresses/${member.syncAddress.name}` },
-          },
-        },
-      },
-    };
+    const config = perInstanceConfig(ha.project, region, change);
     await progress.run(`creating NAT VM ${change.name} (${member.member}) in ${member.zone}`, () =>
       createMigInstances(ctx, region, member.mig.name, [config]),
     );

@@ -375,7 +375,7 @@ export function planStateful(desired: DesiredStateful, observed: ObservedHa): Pl
         action: 'create',
         diffs: [],
         note: `${role} in ${member.zone}, IP from ${member.syncAddress.name}`,
-        payload: { address: member.syncAddress.name },
+        payload: { mig: member.mig.name, address: member.syncAddress.name, ip: 'internal' },
       });
     else if (vm.template !== ha.template.name)
       changes.push({
