@@ -1,3 +1,4 @@
+// natgw-test: exclusive — it asserts that a burst of 2,000 new flows is translated and attributed while the agent learns; next to another lab the learner fell seconds behind and the overflow ports named no VM for 578 of them.
 // Port blocks never drop a packet (issue 23): 50 client addresses each open 30 one-packet UDP flows 5 ms apart and 10
 // TCP connections right after the agent starts, and again after every block was released. Every UDP packet is
 // answered (none is re-sent), no TCP SYN is retransmitted, and every translated port — in a block or in the shared
