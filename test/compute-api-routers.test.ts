@@ -112,7 +112,7 @@ t.test('router mutations are asynchronous operations with the fake timing', asyn
     region: REGION,
     routerResource: { name: 'r1', network: 'global/networks/default' },
   });
-  t.equal((lro.latestResponse as { status: unknown }).status, 'PENDING', 'accepted, not done');
+  t.equal((lro.latestResponse as unknown as { status: unknown }).status, 'PENDING', 'accepted, not done');
   t.same(await patch('r1', { nats: [autoNat()] }), [], 'a patch is an operation that ends DONE');
 });
 
