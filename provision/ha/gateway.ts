@@ -46,6 +46,7 @@ import { planStaleTemplates, planTemplate, type DesiredTemplate } from '../kinds
 import { planBackendService } from '../kinds/backend-service.js';
 import { planForwardingRule } from '../kinds/forwarding-rule.js';
 import { planMig, type DesiredMig } from '../kinds/mig.js';
+import { clientRouteDescription } from '../kinds/route.js';
 import { diffField, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 import { METADATA } from '../../common/protocol.js';
 
@@ -314,7 +315,7 @@ export function desiredHa({
       priority: options.routePriority,
       tags: [options.clientTag],
       nextHopIlb: regional('forwardingRules', names.forwardingRule),
-      description: `${marker} internet egress of VMs tagged ${options.clientTag} through HA NAT gateway ${options.name}`,
+      description: clientRouteDescription(options.name, options.clientTag, 'ilb'),
     },
   };
   return { desired, agentConfig };
