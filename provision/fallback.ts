@@ -7,7 +7,7 @@ import type { Discovery } from './gateway.js';
 import type { CallContext } from './gcp/call.js';
 import { getRoute, deleteRoute, insertRoute, type Route } from './gcp/routes.js';
 import { insertRouter, listRouters, type Router, type RouterNat } from './gcp/routers.js';
-import { routeBody, routeCreateCommand, probeNames, probeRouteFor, type DesiredRouteOf } from './kinds/route.js';
+import { probeNames, probeRouteFor, routeBody, routeCreateCommand, routeDiffs, type DesiredRouteOf } from './kinds/route.js';
 import {
   natChangeName,
   putNat,
@@ -248,18 +248,7 @@ export function planFallback(gateway: string, want: DesiredFallback, have: Obser
   else if (ownerFromDescription(probe.description) !== gateway)
     conflict('route', wantProbe.name, "a route with this name exists but is not marked as this gateway's; pick another --name");
   else {
-    const diffs: FieldDiff[] = [];
-    diffField(diffs, 'network', lastSegment(probe.network), lastSegment(wantProbe.network));
-    diffField(diffs, 'destRange', probe.destRange ?? '', wantProbe.destRange);
-    diffField(diffs, 'priority', String(probe.priority ?? ''), String(wantProbe.priority));
-    diffField(diffs, 'tags', setText([...(probe.tags ?? [])]), setText(wantProbe.tags));
-    diffField(
-      diffs,
-      'nextHop',
-      shortLink(probe.nextHopIlb ?? probe.nextHopInstance),
-      shortLink(wantProbe.nextHopIlb ?? wantProbe.nextHopInstance),
-    );
-    diffField(diffs, 'description', probe.description ?? '', wantProbe.description);
+    const diffs = routeDiffs(probe, wantProbe);
     if (diffs.length > 0)
       changes.push({
         kind: 'route',

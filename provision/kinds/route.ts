@@ -2,8 +2,8 @@
 // something behind it is healthy: each mode waits its own way) and destroyed first. Routes cannot change in place.
 import { quote } from '../gcloud-shared.js';
 import { deleteRoute, type Route } from '../gcp/routes.js';
-import { lastSegment, markerFor, ownerFromDescription, resourceNames } from '../model.js';
-import type { ChangeOf } from '../plan.js';
+import { lastSegment, markerFor, ownerFromDescription, resourceNames, shortLink } from '../model.js';
+import { diffField, setText, type ChangeOf, type FieldDiff } from '../plan.js';
 import type { KindModule } from './kind.js';
 
 /** Single mode's next hop is its VM (`zones/Z/instances/N`); HA's the internal load balancer's forwarding rule (a link). */
@@ -78,6 +78,19 @@ export function clientRouteFromProbe(probe: Route): DesiredRouteOf | undefined {
   const instance = /(zones\/[^/]+\/instances\/[^/]+)$/.exec(probe.nextHopInstance ?? '')?.[1];
   if (instance === undefined) return undefined;
   return { ...common, nextHopInstance: instance, description: clientRouteDescription(gateway, clientTag, 'instance') };
+}
+
+/** How a route as GCE holds it differs from the one wanted; any difference means a new route (no in-place change). */
+export function routeDiffs(have: Route, want: DesiredRouteOf): FieldDiff[] {
+  const diffs: FieldDiff[] = [];
+  diffField(diffs, 'network', lastSegment(have.network), lastSegment(want.network));
+  diffField(diffs, 'destRange', have.destRange ?? '', want.destRange);
+  diffField(diffs, 'priority', String(have.priority ?? 1000), String(want.priority));
+  diffField(diffs, 'tags', setText([...(have.tags ?? [])]), setText(want.tags));
+  if (want.nextHopIlb !== undefined) diffField(diffs, 'nextHopIlb', shortLink(have.nextHopIlb), shortLink(want.nextHopIlb));
+  else diffField(diffs, 'nextHopInstance', shortLink(have.nextHopInstance), shortLink(want.nextHopInstance));
+  diffField(diffs, 'description', have.description ?? '', want.description);
+  return diffs;
 }
 
 /** What routes.insert gets; a VM next hop is qualified by the project. */
