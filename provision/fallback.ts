@@ -170,8 +170,9 @@ function natDiffs(have: RouterNat, want: DesiredNat): FieldDiff[] {
 }
 
 /**
- * The fallback's changes: reuse a router of the network (natgw's own first, then the one holding its NAT config, then
- * the first by name) or create NAME-router; natgw's NAT config on it; the probe route, replaced with the client route.
+ * The fallback's changes: reuse a router of the network (the one already holding natgw's NAT config, so there is never
+ * a second; else natgw's own; else the first by name) or create NAME-router; natgw's NAT config on it; the probe route,
+ * replaced with the client route.
  */
 export function planFallback(gateway: string, want: DesiredFallback, have: ObservedFallback, clientRouteAction: Action | undefined): Plan {
   const changes: Change[] = [];
