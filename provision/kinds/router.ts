@@ -122,11 +122,8 @@ export function routerCommands(change: ChangeOf<'router'>, p: string, region: st
   ];
 }
 
+/** A NAT config to create or update (its delete is the kind's gcloudDelete: only destroy removes one). */
 export function routerNatCommands(change: ChangeOf<'routerNat'>, p: string, region: string): string[] {
-  if (change.action === 'delete') {
-    const { router: name, nat } = splitNatChangeName(change.name);
-    return [`gcloud compute routers nats delete ${nat} --router ${name} ${p} --region ${region} --quiet`];
-  }
   if (change.action !== 'create' && change.action !== 'update') return [];
   const { router: name, nat } = change.want;
   return [`gcloud compute routers nats ${change.action} ${nat.name} --router ${name} ${p} --region ${region} ${natFlags(nat)}`];
