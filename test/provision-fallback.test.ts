@@ -99,6 +99,7 @@ t.test(
     });
     const before = structuredClone(routers(gcp)[0]!);
     const args = ['--subnets', 'apps:ALL', ...FALLBACK];
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...args, '--dry-run'])), gcp), 'reused router: provision --dry-run');
     const first = await run('provision', baseArgs(gcp.fake, args));
     t.equal(first.code, 0, first.stderr);
     t.match(first.stdout, /= router\s+corp-router\s+keep\s+\(the network's Cloud Router in this region, not natgw's/);
@@ -108,6 +109,11 @@ t.test(
     t.same((reused.nats as Json[])[0], theirs, 'their NAT config as it was');
     for (const field of ['description', 'bgp', 'bgpPeers', 'network', 'id', 'selfLink']) t.same(reused[field], before[field], field);
 
+    gcp.fake.api.requests.length = 0;
+    t.matchSnapshot(
+      golden(await run('provision', baseArgs(gcp.fake, [...args, '--udp-timeout', '60s', '--dry-run'])), gcp),
+      'reused router: a changed setting --dry-run',
+    );
     gcp.fake.api.requests.length = 0;
     const changed = await run('provision', baseArgs(gcp.fake, [...args, '--udp-timeout', '60s']));
     t.equal(changed.code, 0, changed.stderr);
@@ -125,6 +131,8 @@ t.test(
     t.match(again.stdout, /Up to date: nothing to do/);
     t.same(gcp.fake.api.mutations(), [], 're-running is a no-op');
 
+    t.matchSnapshot(golden(await run('status', baseArgs(gcp.fake)), gcp), 'reused router: status');
+    t.matchSnapshot(golden(await run('destroy', baseArgs(gcp.fake, ['--dry-run'])), gcp), 'reused router: destroy --dry-run');
     const destroyed = await run('destroy', baseArgs(gcp.fake, ['--yes']));
     t.equal(destroyed.code, 0, destroyed.stderr);
     t.match(destroyed.stdout, /- routerNat\s+corp-router\/natgw-us-central1-fallback\s+delete/);

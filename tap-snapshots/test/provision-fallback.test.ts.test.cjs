@@ -5,6 +5,110 @@
  * Make sure to inspect the output below.  Do not ignore changes!
  */
 'use strict'
+exports[`test/provision-fallback.test.ts > TAP > a reused router keeps what is not natgw’s; a changed setting patches only natgw’s NAT config; destroy takes only it away > reused router: a changed setting --dry-run 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1: project test-project, region us-central1 (VM in us-central1-a), network default
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20
+NAT VM: e2-small (X86_64), image debian-cloud/debian-13, boot disk pd-balanced
+
+Plan:
+  = address   natgw-us-central1-ip                    unchanged
+  = firewall  natgw-us-central1-clients               unchanged
+  = firewall  natgw-us-central1-health                unchanged
+  ~ instance  natgw-us-central1                       update
+        metadata.natgw-config: {"sourceRanges":…(63 chars) → {"sourceRanges":…(85 chars)
+  = route     natgw-us-central1-default               unchanged
+  = router    corp-router                             keep  (the network's Cloud Router in this region, not natgw's: natgw adds only its NAT config to it)
+  ~ routerNat corp-router/natgw-us-central1-fallback  update
+        udpIdleTimeoutSec: 30 → 60
+  = route     natgw-us-central1-probe                 unchanged
+
+Equivalent gcloud commands (dry run, nothing was changed):
+  gcloud compute instances add-metadata natgw-us-central1 --project test-project --zone us-central1-a --metadata-from-file natgw-config=natgw-config.txt,…
+  gcloud compute routers nats update natgw-us-central1-fallback --router corp-router --project test-project --region us-central1 --auto-allocate-nat-external-ips --nat-custom-subnet-ip-ranges apps:ALL --min-ports-per-vm 64 --udp-idle-timeout 60s --icmp-idle-timeout 30s --tcp-established-idle-timeout 1200s --tcp-transitory-idle-timeout 30s --tcp-time-wait-timeout 120s --enable-logging --log-filter ALL
+--- stderr (warnings, notes, errors)
+warning: single-instance mode: one NAT VM is not highly available. If it stops, VMs with the client tag lose internet egress until it is back (GCE does not health-check next-hop-instance routes). HA mode (--ha, several VMs behind an internal load balancer) is the answer; see docs/ha.md.
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
+
+`
+
+exports[`test/provision-fallback.test.ts > TAP > a reused router keeps what is not natgw’s; a changed setting patches only natgw’s NAT config; destroy takes only it away > reused router: destroy --dry-run 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1 (project test-project, region us-central1):
+  - route     natgw-us-central1-probe                 delete
+  - route     natgw-us-central1-default               delete
+  - instance  natgw-us-central1                       delete
+  - firewall  natgw-us-central1-clients               delete
+  - firewall  natgw-us-central1-health                delete
+  - address   natgw-us-central1-ip                    delete
+  - routerNat corp-router/natgw-us-central1-fallback  delete
+  = router    corp-router                             keep  (not created by natgw: only its NAT config is removed)
+Equivalent gcloud commands (dry run, nothing was changed):
+  gcloud compute routes delete natgw-us-central1-probe --project test-project --quiet
+  gcloud compute routes delete natgw-us-central1-default --project test-project --quiet
+  gcloud compute instances delete natgw-us-central1 --project test-project --zone us-central1-a --quiet
+  gcloud compute firewall-rules delete natgw-us-central1-clients --project test-project --quiet
+  gcloud compute firewall-rules delete natgw-us-central1-health --project test-project --quiet
+  gcloud compute addresses delete natgw-us-central1-ip --project test-project --region us-central1 --quiet
+  gcloud compute routers nats delete natgw-us-central1-fallback --router corp-router --project test-project --region us-central1 --quiet
+--- stderr (warnings, notes, errors)
+
+
+`
+
+exports[`test/provision-fallback.test.ts > TAP > a reused router keeps what is not natgw’s; a changed setting patches only natgw’s NAT config; destroy takes only it away > reused router: provision --dry-run 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1: project test-project, region us-central1 (VM in us-central1-a), network default
+Clients: VMs tagged 'natgw-us-central1-client' in 10.10.0.0/20, 10.20.0.0/16, 10.30.0.0/20
+NAT VM: e2-small (X86_64), image debian-cloud/debian-13, boot disk pd-balanced
+
+Plan:
+  + address   natgw-us-central1-ip                    create
+  + firewall  natgw-us-central1-clients               create
+  + firewall  natgw-us-central1-health                create
+  + instance  natgw-us-central1                       create
+  + route     natgw-us-central1-default               create  (created once the agent reports healthy)
+  = router    corp-router                             keep  (the network's Cloud Router in this region, not natgw's: natgw adds only its NAT config to it)
+  + routerNat corp-router/natgw-us-central1-fallback  create
+  + route     natgw-us-central1-probe                 create  (created after the client route)
+
+Equivalent gcloud commands (dry run, nothing was changed):
+  gcloud compute addresses create natgw-us-central1-ip --project test-project --region us-central1 --network-tier PREMIUM --description 'natgw-gateway=natgw-us-central1; NAT IP of gateway natgw-us-central1'
+  gcloud compute addresses update natgw-us-central1-ip --project test-project --region us-central1 --update-labels managed-by=natgw,natgw-gateway=natgw-us-central1
+  gcloud compute firewall-rules create natgw-us-central1-clients --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules all --source-ranges 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; clients of NAT gateway natgw-us-central1 may send any traffic to it'
+  gcloud compute firewall-rules create natgw-us-central1-health --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp:9731 --source-ranges 35.191.0.0/16,130.211.0.0/22 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; Google health checks may reach the natgw agent'\\''s /healthz'
+  gcloud compute instances create natgw-us-central1 --project test-project --zone us-central1-a --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --address natgw-us-central1-ip --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt
+  # once 'gcloud compute instances get-guest-attributes natgw-us-central1 --zone us-central1-a --query-path natgw/health' says ok:
+  gcloud compute routes create natgw-us-central1-default --project test-project --network default --destination-range 0.0.0.0/0 --next-hop-instance natgw-us-central1 --next-hop-instance-zone us-central1-a --tags natgw-us-central1-client --priority 800 --description 'natgw-gateway=natgw-us-central1; internet egress of VMs tagged natgw-us-central1-client through NAT gateway natgw-us-central1'
+  gcloud compute routers nats create natgw-us-central1-fallback --router corp-router --project test-project --region us-central1 --auto-allocate-nat-external-ips --nat-custom-subnet-ip-ranges apps:ALL --min-ports-per-vm 64 --udp-idle-timeout 30s --icmp-idle-timeout 30s --tcp-established-idle-timeout 1200s --tcp-transitory-idle-timeout 30s --tcp-time-wait-timeout 120s --enable-logging --log-filter ALL
+  gcloud compute routes create natgw-us-central1-probe --project test-project --network default --destination-range 0.0.0.0/0 --next-hop-instance natgw-us-central1 --next-hop-instance-zone us-central1-a --tags natgw-us-central1-probe --priority 800 --description 'natgw-gateway=natgw-us-central1; natgw-client-tag=natgw-us-central1-client; egress probe of NAT gateway natgw-us-central1: VMs tagged natgw-us-central1-probe always leave through it (the fallback never moves this route)'
+--- stderr (warnings, notes, errors)
+warning: single-instance mode: one NAT VM is not highly available. If it stops, VMs with the client tag lose internet egress until it is back (GCE does not health-check next-hop-instance routes). HA mode (--ha, several VMs behind an internal load balancer) is the answer; see docs/ha.md.
+note: organization policies cannot be read through the Compute API, so the preflight does not check them; if one forbids what a NAT VM needs (constraints/compute.vmExternalIpAccess, constraints/compute.vmCanIpForward), GCE refuses at insert time and natgw rolls back what that run created.
+
+`
+
+exports[`test/provision-fallback.test.ts > TAP > a reused router keeps what is not natgw’s; a changed setting patches only natgw’s NAT config; destroy takes only it away > reused router: status 1`] = `
+exit 0
+--- stdout
+Gateway natgw-us-central1 (project test-project, region us-central1): serving
+  address   natgw-us-central1-ip            203.0.113.1 (IN_USE)
+  firewall  natgw-us-central1-clients       10.10.0.0/20,10.20.0.0/16,10.30.0.0/20 → all
+  firewall  natgw-us-central1-health        35.191.0.0/16,130.211.0.0/22 → tcp:9731
+  firewall  natgw-us-central1-iap-ssh       absent
+  instance  natgw-us-central1               RUNNING in us-central1-a, e2-small, internal 10.10.0.2, NAT IP 203.0.113.1, agent 0.1.0
+  agent     health                          ok
+  route     natgw-us-central1-default       0.0.0.0/0 → zones/us-central1-a/instances/natgw-us-central1, tags natgw-us-central1-client, priority 800
+  fallback  natgw-us-central1-fallback      Cloud NAT on router corp-router (reused, not natgw’s): auto-allocated IPs, custom-subnet-ip-ranges apps:ALL, 64 ports/VM, logging ALL
+  probe     natgw-us-central1-probe         0.0.0.0/0 → zones/us-central1-a/instances/natgw-us-central1, tags natgw-us-central1-probe, priority 800
+--- stderr (warnings, notes, errors)
+
+
+`
+
 exports[`test/provision-fallback.test.ts > TAP > ha: provision --fallback cloud-nat, a second run, status, destroy (text and --json) > destroy --dry-run 1`] = `
 exit 0
 --- stdout
