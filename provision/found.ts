@@ -4,6 +4,7 @@ import type { CallContext } from './gcp/call.js';
 import { observedSingle, regionZones } from './gateway.js';
 import { haNames, observeHa, type ObservedHa } from './ha/gateway.js';
 import { observeStateful } from './ha/stateful.js';
+import { observeFallback, type ObservedFallback } from './fallback.js';
 import type { Observed } from './model.js';
 import type { Progress } from './progress.js';
 
@@ -12,6 +13,8 @@ export interface Found {
   zones: string[];
   /** HA's resources, stateful HA's among them, and single-mode ones by their names. */
   ha: ObservedHa;
+  /** The --fallback resources of any mode: the region's routers and the probe route. */
+  fallback: ObservedFallback;
   /** The same reads as single mode sees them; throws as single mode's own read does (its VM in several zones). */
   single(): Observed;
 }
@@ -19,13 +22,18 @@ export interface Found {
 export async function readGateway(ctx: CallContext, gateway: string, region: string, progress: Progress | undefined): Promise<Found> {
   const zones = await regionZones(ctx, region);
   const read = async () => {
-    const [ha, stateful] = await Promise.all([observeHa(ctx, gateway, region, zones), observeStateful(ctx, gateway, region)]);
-    return { ...ha, stateful };
+    const [ha, stateful, fallback] = await Promise.all([
+      observeHa(ctx, gateway, region, zones),
+      observeStateful(ctx, gateway, region),
+      observeFallback(ctx, gateway, region),
+    ]);
+    return { ha: { ...ha, stateful }, fallback };
   };
-  const ha = await (progress === undefined ? read() : progress.run(`reading gateway ${gateway}`, read));
+  const { ha, fallback } = await (progress === undefined ? read() : progress.run(`reading gateway ${gateway}`, read));
   return {
     zones,
     ha,
+    fallback,
     single: () =>
       observedSingle(haNames(gateway), {
         address: ha.singleAddress,

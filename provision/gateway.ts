@@ -7,6 +7,7 @@ import { getFirewall, type Firewall } from './gcp/firewalls.js';
 import { getInstance, type Instance } from './gcp/instances.js';
 import { getNetwork, getRegion, listSubnetworks, type Network, type Region, type Subnetwork } from './gcp/network.js';
 import { getRoute, type Route } from './gcp/routes.js';
+import { clientRouteDescription } from './kinds/route.js';
 import {
   architectureOf,
   bootDiskTypeFor,
@@ -336,7 +337,7 @@ export function desiredState({ options, discovery, zone, payload, healthRule }: 
       priority: options.routePriority,
       tags: [options.clientTag],
       nextHopInstance: `zones/${zone}/instances/${names.instance}`,
-      description: `${marker} internet egress of VMs tagged ${options.clientTag} through NAT gateway ${options.name}`,
+      description: clientRouteDescription(options.name, options.clientTag, 'instance'),
     },
   };
   return { desired, agentConfig };

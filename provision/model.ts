@@ -78,7 +78,9 @@ export type Kind =
   | 'mig'
   | 'vm'
   | 'backendService'
-  | 'forwardingRule';
+  | 'forwardingRule'
+  | 'router'
+  | 'routerNat';
 
 export interface DesiredAddress {
   name: string;

@@ -9,6 +9,10 @@ import { parseSubnetSelection, type SubnetSelection } from './subnets.js';
 
 export type Command = 'provision' | 'status' | 'destroy';
 
+/** What `--fallback` may name: the managed NAT that carries the tagged VMs while natgw cannot. */
+export const FALLBACKS = ['cloud-nat'] as const;
+export type Fallback = (typeof FALLBACKS)[number];
+
 export type NatIpChoice = { mode: 'reserve' } | { mode: 'existing'; ref: string };
 
 export interface Options {
@@ -44,6 +48,8 @@ export interface Options {
   size: number;
   /** HA with connection-preserving failover (docs/stateful-ha.md): two NAT VMs sharing one NAT IP, state synced. */
   stateful: boolean;
+  /** --fallback cloud-nat: a Cloud NAT for natgw's subnets, idle while natgw serves (docs/fallback-provision.md). */
+  fallback?: Fallback;
 }
 
 const NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -102,6 +108,11 @@ Agent settings (provision; defaults are Cloud NAT's):
   --allow-non-private-ranges   accept client ranges outside private address space (privately used public IPs)
   --agent-config FILE          agent config JSON to start from (flags win; sourceRanges are always derived)
 
+Fallback (provision; status and destroy find it themselves, see docs/fallback-provision.md):
+  --fallback cloud-nat      also a Cloud NAT on the region's Cloud Router (reused, or NAME-router) for the same
+                            subnets, idle while natgw's route wins, and the route NAME-probe (natgw's next hop for
+                            VMs tagged NAME-probe) that proves natgw healthy before traffic moves back
+
 Output and safety:
   --dry-run                 show the plan and the equivalent gcloud commands; change nothing
   --json                    machine-readable plan and result on stdout
@@ -151,6 +162,7 @@ const FLAGS = {
   'compute-endpoint': { type: 'string' },
   ha: { type: 'boolean' },
   stateful: { type: 'boolean' },
+  fallback: { type: 'string' },
   zones: { type: 'string' },
   size: { type: 'string' },
   'dry-run': { type: 'boolean' },
@@ -192,6 +204,7 @@ const PROVISION_ONLY = new Set([
   'ports-per-vm',
   'min-ports-per-vm',
   'max-ports-per-vm',
+  'fallback',
 ]);
 
 export class HelpRequested extends Error {}
@@ -460,6 +473,12 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
     size,
     stateful,
   };
+  const fallback = str('fallback');
+  if (fallback !== undefined) {
+    if (!(FALLBACKS as readonly string[]).includes(fallback))
+      throw new UsageError(`--fallback: '${fallback}' is not a fallback natgw provides; the one there is: ${FALLBACKS.join(', ')}`);
+    options.fallback = fallback as Fallback;
+  }
   if (zones !== undefined) options.zones = zones;
   if (zone !== undefined) options.zone = zone;
   if (endpoint !== undefined) options.endpoint = endpoint;

@@ -16,6 +16,16 @@ import type { Change, Plan } from './plan.js';
 import type { Output, Progress } from './progress.js';
 import { preflight, readMachineType, type PreflightReport, type QuotaNeeds } from './preflight.js';
 import { printPreflight } from './report.js';
+import {
+  applyFallback,
+  applyFallbackFirst,
+  desiredFallback,
+  fallbackCommands,
+  observeFallback,
+  planFallback,
+  withFallbackPlan,
+} from './fallback.js';
+import type { DesiredRouteOf } from './kinds/route.js';
 
 export interface Io {
   stdout: Output;
@@ -123,8 +133,15 @@ export async function planAndPreflight<Observed, Zones extends string[], Built e
  * What a mode supplies to `provision` besides its plan steps; provisionWith() runs them in the one order every mode
  * shares: plan and preflight, report (text or JSON), dry run or up to date, consent to disruption, apply, result.
  */
-export interface Provisioning<Observed, Zones extends string[], Built extends { plan: Plan }, Result> {
+/** What every mode's executor reports it did. */
+export interface Applied {
+  applied: { kind: string; name: string; action: string }[];
+}
+
+export interface Provisioning<Observed, Zones extends string[], Built extends { plan: Plan }, Result extends Applied> {
   steps: PlanSteps<Observed, Zones, Built>;
+  /** The tagged client route the mode wants: --fallback's probe route takes its next hop and priority. */
+  clientRoute(planned: Planned<Observed, Zones> & Built): DesiredRouteOf;
   /** The gcloud commands equivalent to the plan. */
   gcloud(planned: Planned<Observed, Zones> & Built): string[];
   /** The facts of the run as --json prints them (the result is added once there is one). */
@@ -144,30 +161,52 @@ export interface Outcome {
   text: string;
 }
 
-export async function provisionWith<Observed, Zones extends string[], Built extends { plan: Plan }, Result>(
+export async function provisionWith<Observed, Zones extends string[], Built extends { plan: Plan }, Result extends Applied>(
   run: Run,
   mode: Provisioning<Observed, Zones, Built, Result>,
 ): Promise<number> {
-  const { options, io } = run;
+  const { options, io, ctx, progress } = run;
   const planned = await planAndPreflight(run, mode.steps);
-  const commands = mode.gcloud(planned);
-  const summary = mode.summary(planned, commands);
+  // --fallback adds its own changes to what the mode shows and reports; the mode's renderer and executor keep seeing
+  // only the mode's plan (its route changes are found by kind), and the fallback is applied around them.
+  const fallback =
+    options.fallback === undefined ? undefined : await planFallbackOf(run, planned.discovery, mode.clientRoute(planned), planned.plan);
+  const shown = fallback === undefined ? planned : { ...planned, plan: withFallbackPlan(planned.plan, fallback) };
+  const commands = [
+    ...mode.gcloud(planned),
+    ...(fallback === undefined ? [] : fallbackCommands(fallback, options.project, options.region)),
+  ];
+  const summary = mode.summary(shown, commands);
   const tell = (outcome: Outcome) => io.stdout.write(options.json ? `${JSON.stringify(outcome.json, null, 2)}\n` : outcome.text);
   if (!options.json) {
-    const intro = mode.intro(planned);
+    const intro = mode.intro(shown);
     io.stdout.write(intro.stdout);
     for (const line of intro.stderr) io.stderr.write(`${line}\n`);
   }
   printPreflight(options, io, planned.checks);
-  if (endsBeforeApply(options, io, planned.plan, summary, commands, planned.checks)) return 0;
-  if (planned.plan.upToDate) {
-    tell(mode.upToDate(planned, summary));
+  if (endsBeforeApply(options, io, shown.plan, summary, commands, planned.checks)) return 0;
+  if (shown.plan.upToDate) {
+    tell(mode.upToDate(shown, summary));
     return 0;
   }
-  const { changes, texts } = mode.disruption(planned.plan);
+  const { changes, texts } = mode.disruption(shown.plan);
   if (!(await acceptDisruption(options, io, changes, texts))) return 1;
-  tell(mode.done(planned, await mode.apply(planned), summary));
+  if (fallback !== undefined) await applyFallbackFirst(ctx, fallback, progress);
+  const result = await mode.apply(planned);
+  if (fallback !== undefined)
+    await applyFallback(ctx, options.region, fallback, progress, ({ kind, name, action }) => result.applied.push({ kind, name, action }));
+  tell(mode.done(shown, result, summary));
   return 0;
+}
+
+/** The fallback's plan for this run: its resources read, wanted for the mode's client route, compared. */
+async function planFallbackOf(run: Run, discovery: Discovery, clientRoute: DesiredRouteOf, modePlan: Plan): Promise<Plan> {
+  const { options, ctx, progress } = run;
+  const observed = await progress.run(`reading the Cloud NAT fallback of ${options.name}`, () =>
+    observeFallback(ctx, options.name, options.region),
+  );
+  const clientRouteAction = modePlan.changes.find((change) => change.kind === 'route' && change.name === clientRoute.name)?.action;
+  return planFallback(options.name, desiredFallback(options, discovery, clientRoute), observed, clientRouteAction);
 }
 
 export const findCreate = (plan: Plan, kind: Change['kind']) =>

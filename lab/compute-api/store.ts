@@ -24,7 +24,9 @@ export type Collection =
   | 'healthChecks'
   | 'instanceGroupManagers'
   | 'backendServices'
-  | 'forwardingRules';
+  | 'forwardingRules'
+  // Cloud NAT fallback: regional Cloud Routers with their NAT configs.
+  | 'routers';
 
 export type BackendHealthState = 'HEALTHY' | 'UNHEALTHY';
 
@@ -285,6 +287,7 @@ export class ComputeStore extends EventEmitter {
       instanceGroupManagers: 'instanceGroupManager',
       backendServices: 'backendService',
       forwardingRules: 'forwardingRule',
+      routers: 'router',
     }[collection];
     const stored: Json = {
       kind: `compute#${kind}`,

@@ -23,6 +23,7 @@ export interface ComputeClients {
   regionInstanceGroupManagers: ComputeModule.RegionInstanceGroupManagersClient;
   regionBackendServices: ComputeModule.RegionBackendServicesClient;
   forwardingRules: ComputeModule.ForwardingRulesClient;
+  routers: ComputeModule.RoutersClient;
   close(): Promise<void>;
 }
 
@@ -91,6 +92,7 @@ export async function connectCompute(endpoint: Endpoint | undefined, options: { 
     regionInstanceGroupManagers: () => new compute.RegionInstanceGroupManagersClient(clientOptions),
     regionBackendServices: () => new compute.RegionBackendServicesClient(clientOptions),
     forwardingRules: () => new compute.ForwardingRulesClient(clientOptions),
+    routers: () => new compute.RoutersClient(clientOptions),
   };
   const built = new Map<string, { close(): Promise<void> }>();
   const clients = {

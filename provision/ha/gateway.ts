@@ -46,7 +46,8 @@ import { planStaleTemplates, planTemplate, type DesiredTemplate } from '../kinds
 import { planBackendService } from '../kinds/backend-service.js';
 import { planForwardingRule } from '../kinds/forwarding-rule.js';
 import { planMig, type DesiredMig } from '../kinds/mig.js';
-import { diffField, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
+import { clientRouteDescription, routeDiffs } from '../kinds/route.js';
+import { diffField, type Change, type FieldDiff, type Plan } from '../plan.js';
 import { METADATA } from '../../common/protocol.js';
 
 // ---- timing: the numbers docs/ha.md explains ----
@@ -314,7 +315,7 @@ export function desiredHa({
       priority: options.routePriority,
       tags: [options.clientTag],
       nextHopIlb: regional('forwardingRules', names.forwardingRule),
-      description: `${marker} internet egress of VMs tagged ${options.clientTag} through HA NAT gateway ${options.name}`,
+      description: clientRouteDescription(options.name, options.clientTag, 'ilb'),
     },
   };
   return { desired, agentConfig };
@@ -493,13 +494,7 @@ export function planRoute(
   else if (!mine(gateway, route.description))
     conflict('route', wantRoute.name, "a route with this name exists but is not marked as this gateway's; pick another --name");
   else if ((route.nextHopInstance ?? '') === '') {
-    const diffs: FieldDiff[] = [];
-    diffField(diffs, 'network', lastSegment(route.network), lastSegment(wantRoute.network));
-    diffField(diffs, 'destRange', route.destRange ?? '', wantRoute.destRange);
-    diffField(diffs, 'priority', String(route.priority ?? 1000), String(wantRoute.priority));
-    diffField(diffs, 'tags', setText([...(route.tags ?? [])]), setText(wantRoute.tags));
-    diffField(diffs, 'nextHopIlb', shortLink(route.nextHopIlb), shortLink(wantRoute.nextHopIlb));
-    diffField(diffs, 'description', route.description ?? '', wantRoute.description);
+    const diffs = routeDiffs(route, wantRoute);
     if (diffs.length > 0)
       changes.push({
         kind: 'route',

@@ -28,6 +28,7 @@ import { statefulNames } from './members.js';
 import { confirmAndDestroy, findCreate, provisionWith, type Found, type Mode, type Provisioning, type Run } from '../pipeline.js';
 import type { Options } from '../options.js';
 import { exposureWarnings } from '../preflight.js';
+import { fallbackLines, fallbackReport, planDestroyFallback, withFallbackPlan } from '../fallback.js';
 import { renderPlan, routeWarningLines } from '../report.js';
 import { changeReport, type Plan } from '../plan.js';
 import type { AgentConfigInput } from '../../agent/config.js';
@@ -78,6 +79,7 @@ function provisioning(run: Run) {
         needs: { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'vm') },
       }),
     },
+    clientRoute: ({ desired }) => desired.route,
     gcloud: ({ desired, observed, plan }) => gcloudHaCommands(desired, observed, plan),
     summary: (planned, commands) => {
       const { zones, desired, agentConfig, checks, plan } = planned;
@@ -167,6 +169,7 @@ async function status(run: Run, found: Found): Promise<number> {
   const serving = routeOk && healthy > 0;
   const rule = observed.forwardingRule;
   const firewalls = Object.entries(observed.firewalls).map(([name, firewall]) => ({ name, present: firewall !== undefined }));
+  const fallback = fallbackReport(options.name, found.fallback);
   const report = {
     command: 'status',
     mode: 'ha',
@@ -196,6 +199,7 @@ async function status(run: Run, found: Found): Promise<number> {
     healthChecks: healthCheckReport(observed),
     firewalls,
     route: routeReport(observed, routeWarnings),
+    ...(fallback === null ? {} : { fallback }),
     warnings,
   };
   if (options.json) {
@@ -221,6 +225,7 @@ async function status(run: Run, found: Found): Promise<number> {
     ...healthCheckLines(report.healthChecks),
     `  lb        ${names.forwardingRule.padEnd(32)}${rule === undefined ? absent : `${rule.IPAddress} ${rule.IPProtocol}${rule.allPorts ? ' all ports' : ''} → ${names.backendService}${report.backendService === null ? ' (backend service absent)' : ''}`}`,
     ...firewallAndRouteLines(firewalls, names.route, observed, routeWarnings),
+    ...fallbackLines(fallback),
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   return serving ? 0 : 3;
@@ -305,7 +310,7 @@ export const firewallAndRouteLines = (
 async function destroy(run: Run, found: Found): Promise<number> {
   const { options, io, ctx, progress } = run;
   const observed = found.ha;
-  const plan = planDestroyHa(options.name, observed);
+  const plan = withFallbackPlan(planDestroyHa(options.name, observed), planDestroyFallback(options.name, found.fallback));
   const where = haWhere(ctx, options.region, observed);
   const commands = gcloudDeleteCommands(where, plan);
   const summary = {

@@ -8,6 +8,7 @@ import type { Discovery } from '../gateway.js';
 import { lastSegment } from '../model.js';
 import { findCreate, provisionWith, type Found, type Mode, type PlanInputs, type Provisioning, type Run } from '../pipeline.js';
 import { renderPlan } from '../report.js';
+import { fallbackLines, fallbackReport } from '../fallback.js';
 import { changeReport, type Plan } from '../plan.js';
 import type { AgentConfigInput } from '../../agent/config.js';
 import { AUTOHEAL_CHECK, AUTOHEAL_INITIAL_DELAY_SEC, haNames, observeHa, type ObservedHa } from './gateway.js';
@@ -98,6 +99,7 @@ function provisioning(run: Run) {
         },
       }),
     },
+    clientRoute: ({ desired }) => desired.ha.route,
     gcloud: ({ desired, observed, plan }) => gcloudStatefulCommands(desired, observed, plan),
     summary: ({ zones, desired, agentConfig, checks, plan }, commands) => ({
       command: 'provision',
@@ -237,6 +239,7 @@ async function status(run: Run, found: Found): Promise<number> {
   }));
   const rule = observed.forwardingRule;
   const natRule = parts.natForwardingRule;
+  const fallback = fallbackReport(options.name, found.fallback);
   const report = {
     command: 'status',
     mode: 'stateful',
@@ -261,6 +264,7 @@ async function status(run: Run, found: Found): Promise<number> {
     healthChecks: healthCheckReport(observed),
     firewalls,
     route: routeReport(observed, routeWarnings),
+    ...(fallback === null ? {} : { fallback }),
     undocumented: UNDOCUMENTED_BEHAVIOUR,
     warnings,
   };
@@ -300,6 +304,7 @@ async function status(run: Run, found: Found): Promise<number> {
     `  lb        ${names.forwardingRule.padEnd(32)}${rule === undefined ? absent : `${rule.IPAddress} ${rule.IPProtocol} → ${names.backendService}`}`,
     `  lb        ${extra.natForwardingRule.padEnd(32)}${natRule === undefined ? absent : `${natRule.IPAddress} ${natRule.IPProtocol} → ${extra.nlb}${parts.nlb === undefined ? ' (backend service absent)' : ''}`}`,
     ...firewallAndRouteLines(firewalls, names.route, observed, routeWarnings),
+    ...fallbackLines(fallback),
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   return code;

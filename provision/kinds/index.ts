@@ -9,6 +9,7 @@ import { instance } from './instance.js';
 import type { KindModule, KindTable, Where } from './kind.js';
 import { mig } from './mig.js';
 import { route } from './route.js';
+import { router, routerNat } from './router.js';
 import { template } from './template.js';
 import { vm } from './vm.js';
 import type { Kind } from '../model.js';
@@ -28,6 +29,8 @@ export const KINDS = {
   vm,
   backendService,
   forwardingRule,
+  router,
+  routerNat,
 } satisfies KindTable;
 
 // Indexing the mapped table type with a generic kind is what lets TypeScript pair a change with its own module.

@@ -2,8 +2,8 @@
 // something behind it is healthy: each mode waits its own way) and destroyed first. Routes cannot change in place.
 import { quote } from '../gcloud-shared.js';
 import { deleteRoute, type Route } from '../gcp/routes.js';
-import { lastSegment } from '../model.js';
-import type { ChangeOf } from '../plan.js';
+import { lastSegment, markerFor, ownerFromDescription, resourceNames, shortLink } from '../model.js';
+import { diffField, setText, type ChangeOf, type FieldDiff } from '../plan.js';
 import type { KindModule } from './kind.js';
 
 /** Single mode's next hop is its VM (`zones/Z/instances/N`); HA's the internal load balancer's forwarding rule (a link). */
@@ -27,6 +27,71 @@ export const route: KindModule<'route'> = {
   remove: (where, change) => deleteRoute(where.ctx, change.name),
   gcloudDelete: (where, change) => [`gcloud compute routes delete ${change.name} --project ${quote(where.project)} --quiet`],
 };
+
+/** The client route's description: who owns it (the marker) and which gateway, HA (next hop an ILB) or single. */
+export const clientRouteDescription = (gateway: string, clientTag: string, nextHop: 'ilb' | 'instance') =>
+  `${markerFor(gateway)} internet egress of VMs tagged ${clientTag} through ${nextHop === 'ilb' ? 'HA ' : ''}NAT gateway ${gateway}`;
+
+/** The egress probe's route and tag (--fallback): VMs with this tag always leave through natgw. */
+export const probeNames = (gateway: string) => ({ route: `${gateway}-probe`, tag: `${gateway}-probe` });
+
+const CLIENT_TAG = /(?:^|; )natgw-client-tag=([a-z](?:[-a-z0-9]*[a-z0-9])?);/;
+
+/**
+ * The probe route: the client route's next hop and priority for the probe tag. Its description names the client tag,
+ * so that the client route can be rebuilt from it (clientRouteFromProbe) by whatever moved the client route away.
+ */
+export function probeRouteFor(gateway: string, clientRoute: DesiredRouteOf, clientTag: string): DesiredRouteOf {
+  const names = probeNames(gateway);
+  const hop =
+    clientRoute.nextHopIlb === undefined ? { nextHopInstance: clientRoute.nextHopInstance } : { nextHopIlb: clientRoute.nextHopIlb };
+  return {
+    name: names.route,
+    network: clientRoute.network,
+    destRange: clientRoute.destRange,
+    priority: clientRoute.priority,
+    tags: [names.tag],
+    ...hop,
+    description: `${markerFor(gateway)} natgw-client-tag=${clientTag}; egress probe of NAT gateway ${gateway}: VMs tagged ${names.tag} always leave through it (the fallback never moves this route)`,
+  };
+}
+
+/**
+ * natgw's tagged client route (name, priority, tags, next hop, description) rebuilt from the probe route that
+ * provision --fallback made next to it: exactly what provision wants, so a fallback watcher that deleted the client
+ * route can put it back (routeBody) without provision seeing a difference. Undefined for a route that is not natgw's
+ * probe route.
+ */
+export function clientRouteFromProbe(probe: Route): DesiredRouteOf | undefined {
+  const gateway = ownerFromDescription(probe.description);
+  const clientTag = CLIENT_TAG.exec(probe.description ?? '')?.[1];
+  if (gateway === undefined || clientTag === undefined || probe.name !== probeNames(gateway).route) return undefined;
+  const common = {
+    name: resourceNames(gateway).route,
+    network: probe.network ?? '',
+    destRange: probe.destRange ?? '0.0.0.0/0',
+    priority: Number(probe.priority ?? 1000),
+    tags: [clientTag],
+  };
+  const ilb = probe.nextHopIlb ?? '';
+  if (ilb !== '') return { ...common, nextHopIlb: ilb, description: clientRouteDescription(gateway, clientTag, 'ilb') };
+  const instance = /(zones\/[^/]+\/instances\/[^/]+)$/.exec(probe.nextHopInstance ?? '')?.[1];
+  if (instance === undefined) return undefined;
+  return { ...common, nextHopInstance: instance, description: clientRouteDescription(gateway, clientTag, 'instance') };
+}
+
+/** How a route as GCE holds it differs from the one wanted; any difference means a new route (no in-place change). */
+export function routeDiffs(have: Route, want: DesiredRouteOf): FieldDiff[] {
+  const diffs: FieldDiff[] = [];
+  diffField(diffs, 'network', lastSegment(have.network), lastSegment(want.network));
+  diffField(diffs, 'destRange', have.destRange ?? '', want.destRange);
+  diffField(diffs, 'priority', String(have.priority ?? 1000), String(want.priority));
+  diffField(diffs, 'tags', setText([...(have.tags ?? [])]), setText(want.tags));
+  if (want.nextHopIlb !== undefined) diffField(diffs, 'nextHopIlb', shortLink(have.nextHopIlb), shortLink(want.nextHopIlb));
+  else diffField(diffs, 'nextHopInstance', shortLink(have.nextHopInstance), shortLink(want.nextHopInstance));
+  diffField(diffs, 'description', have.description ?? '', want.description);
+  return diffs;
+}
 
 /** What routes.insert gets; a VM next hop is qualified by the project. */
 export function routeBody(project: string, want: DesiredRouteOf): Route {

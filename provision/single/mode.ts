@@ -15,6 +15,7 @@ import type { AgentConfigInput } from '../../agent/config.js';
 import { plan as makePlan, planDestroy } from './plan.js';
 import { confirmAndDestroy, findCreate, provisionWith, type Found, type Mode, type Provisioning, type Run } from '../pipeline.js';
 import { exposureWarnings } from '../preflight.js';
+import { fallbackLines, fallbackReport, planDestroyFallback, withFallbackPlan } from '../fallback.js';
 import { renderPlan, routeWarningLines } from '../report.js';
 import { changeReport, type Plan } from '../plan.js';
 import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
@@ -52,6 +53,7 @@ function provisioning(run: Run) {
         needs: { addresses: findCreate(plan, 'address'), vms: findCreate(plan, 'instance') },
       }),
     },
+    clientRoute: ({ desired }) => desired.route,
     gcloud: ({ desired, observed, plan }) => gcloudCommands(desired, observed, plan),
     summary: ({ zones: [zone], desired, agentConfig, checks, plan }, commands) => ({
       command: 'provision',
@@ -128,6 +130,7 @@ async function status(run: Run, found: Found): Promise<number> {
     present: firewall !== undefined,
     ...(firewall === undefined ? {} : { sourceRanges: firewall.sourceRanges, allowed: firewall.allowed, targetTags: firewall.targetTags }),
   }));
+  const fallback = fallbackReport(options.name, found.fallback);
   const report = {
     command: 'status',
     project: options.project,
@@ -151,6 +154,7 @@ async function status(run: Run, found: Found): Promise<number> {
           },
     health: health ?? null,
     route: observed.route ?? null,
+    ...(fallback === null ? {} : { fallback }),
     warnings,
   };
   if (options.json) {
@@ -170,6 +174,7 @@ async function status(run: Run, found: Found): Promise<number> {
     `  agent     ${'health'.padEnd(32)}${health ?? (observed.instance === undefined ? absent : 'not reported')}`,
     `  route     ${names.route.padEnd(32)}${observed.route === undefined ? absent : `${observed.route.destRange} → ${shortLink(observed.route.nextHopInstance)}, tags ${observed.route.tags.join(',')}, priority ${observed.route.priority}`}`,
     ...routeWarningLines(routeWarnings),
+    ...fallbackLines(fallback),
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   return serving ? 0 : 3;
@@ -179,12 +184,15 @@ async function destroy(run: Run, found: Found): Promise<number> {
   const { options, io, ctx, progress } = run;
   const names = resourceNames(options.name);
   const observed = found.single();
-  const plan = planDestroy(options.name, observed, {
-    address: names.address,
-    firewalls: [names.firewallClients, names.firewallHealth, names.firewallIap],
-    instance: names.instance,
-    route: names.route,
-  });
+  const plan = withFallbackPlan(
+    planDestroy(options.name, observed, {
+      address: names.address,
+      firewalls: [names.firewallClients, names.firewallHealth, names.firewallIap],
+      instance: names.instance,
+      route: names.route,
+    }),
+    planDestroyFallback(options.name, found.fallback),
+  );
   const where = singleWhere(ctx, options.region, observed);
   const commands = gcloudDeleteCommands(where, plan);
   const summary = {

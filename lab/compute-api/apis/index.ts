@@ -13,6 +13,7 @@ import { instanceHandlers } from './instances.js';
 import { networkHandlers } from './networks.js';
 import { operationHandlers } from './operations.js';
 import { routeHandlers } from './routes.js';
+import { routerHandlers } from './routers.js';
 
 export interface ComposedApis {
   handlers: Handler[];
@@ -33,6 +34,7 @@ export function composeApis(kit: HandlerKit): ComposedApis {
     healthCheckHandlers,
     backendServiceHandlers,
     forwardingRuleHandlers,
+    routerHandlers,
   ].flatMap((module) => module(kit));
   return { handlers: [...handlers, ...migs.handlers], migs };
 }
