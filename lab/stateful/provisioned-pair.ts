@@ -12,9 +12,9 @@ import { AGENT_PORT } from '../../common/protocol.js';
 /** The gateway's name: provision's default for the lab's region. */
 export const GATEWAY = `natgw-${LAB_REGION}`;
 const REGION_SCOPE = `regions/${LAB_REGION}`;
-const MIGS = [`${GATEWAY}-mig-a`, `${GATEWAY}-mig-b`];
-const INTERNAL_LB = `${GATEWAY}-fr`;
-const EXTERNAL_LB = `${GATEWAY}-nat-fr`;
+export const MIGS = [`${GATEWAY}-mig-a`, `${GATEWAY}-mig-b`];
+export const INTERNAL_LB = `${GATEWAY}-fr`;
+export const EXTERNAL_LB = `${GATEWAY}-nat-fr`;
 const NO_SYNC_TABLE = 'natgw_failover_no_sync';
 
 export interface ProvisionedPair extends FailoverSetup {
