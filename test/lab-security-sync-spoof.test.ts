@@ -25,14 +25,16 @@ const NOT_AUTHENTICATED_YET = {
 };
 
 t.test('sync packets forged from the peer by a canIpForward client change nothing on the NAT VMs', async (t) => {
-  const pair = await buildProvisionedPair({ sync: true, say: (line) => t.comment(line) });
+  const spoofer = 'spoofer';
+  const pair = await buildProvisionedPair({
+    sync: true,
+    say: (line) => t.comment(line),
+    moreWorkloads: [{ name: spoofer, tags: [CLIENT_TAG], canIpForward: true }],
+  });
   t.teardown(() => pair.close());
   const { cloud } = pair;
   const [target, peer] = pair.natVms();
   if (target === undefined || peer === undefined) throw new Error('the pair has fewer than two NAT VMs');
-  const spoofer = 'spoofer';
-  await cloud.addWorkload(spoofer, [CLIENT_TAG], { canIpForward: true });
-  await cloud.lab.refreshFabric();
   const spooferVm = cloud.lab.vm(spoofer);
   const inSpoofer = (purpose: string, args: string[]) => cloud.lab.run(purpose, spooferVm.namespace, args);
 
