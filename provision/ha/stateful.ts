@@ -5,7 +5,7 @@
 //   NAME-sync-a ─► NAME-mig-a (zone 1, 1 VM, primary) ──────────────────────────────────────┤ a primary, b failover,
 //   NAME-sync-b ─► NAME-mig-b (zone 2, 1 VM, failover) ─────────────────────────────────────┤ NEVER_PERSIST
 //   route 0.0.0.0/0 ─► NAME-fr (INTERNAL, TCP all ports) ─► NAME-ilb (INTERNAL) ────────────┘
-import { ConfigError, parsePortRange, validateAgentConfig, type AgentConfigInput } from '../../agent/config.js';
+import { ConfigError, PORT_SPACE, validateAgentConfig, type AgentConfigInput } from '../../agent/config.js';
 import { getAddress, type Address } from '../gcp/addresses.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import { getFirewall } from '../gcp/firewalls.js';
@@ -44,7 +44,6 @@ import {
 import { STATEFUL_TRAFFIC_CHECK } from './checks.js';
 import { MEMBERS, observedVms, statefulNames, type Member, type ObservedMember, type ObservedStateful } from './members.js';
 import { SYNC_PORT } from '../../common/protocol.js';
-import { subtractIntervals } from '../../agent/ruleset.js';
 
 /** Each VM SNATs to the shared NAT IP from its own half of the ports, so the two never make the same translation. */
 export const PORT_HALVES: Record<Member, string> = { a: '1024-33279', b: '33280-65535' };
@@ -57,12 +56,15 @@ export { SYNC_PORT };
  * a failed apply). So tcp and udp only to the ports the two VMs translate from (never below 1024: sshd and the like),
  * minus the agent's port (tcp; Google's probers have their own rule) and conntrackd's (udp), and icmp for the errors
  * that belong to those flows. A flow translated to one of the two excluded ports keeps its replies while the VM that
- * made it holds it (GCE tracks it per VM); only after a failover are they dropped: 2 of 64,512 ports.
+ * made it holds it (GCE tracks it per VM); only after a failover are they dropped: one tcp and one udp port of 64,512.
  */
 export function returnRuleAllowed(agentPort: number): DesiredFirewall['allowed'] {
-  const spans = MEMBERS.map((member) => parsePortRange(PORT_HALVES[member]));
-  const except = (port: number) =>
-    subtractIntervals(spans, [[port, port]]).map(([first, last]) => (first === last ? String(first) : `${first}-${last}`));
+  // The members' halves lie within PORT_SPACE (the agent's schema checks it): the space is what replies may need.
+  const { first, last } = PORT_SPACE;
+  const except = (port: number): string[] =>
+    port < first || port > last
+      ? [`${first}-${last}`]
+      : [...(port > first ? [`${first}-${port - 1}`] : []), ...(port < last ? [`${port + 1}-${last}`] : [])];
   return [{ IPProtocol: 'tcp', ports: except(agentPort) }, { IPProtocol: 'udp', ports: except(SYNC_PORT) }, { IPProtocol: 'icmp' }];
 }
 
