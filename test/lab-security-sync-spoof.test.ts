@@ -7,6 +7,7 @@
 // Today the only guard is the input chain's source-address check, which the forged packets pass: the decisive assertion
 // is marked todo until the sync channel is authenticated (design: docs/security.md, "State sync a client cannot forge").
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { conntrackdConfig, conntrackdFiles } from '../agent/conntrackd.js';
@@ -38,13 +39,19 @@ t.test('sync packets forged from the peer by a canIpForward client change nothin
   const spooferVm = cloud.lab.vm(spoofer);
   const inSpoofer = (purpose: string, args: string[]) => cloud.lab.run(purpose, spooferVm.namespace, args);
 
-  // The positive control: forged sync packets do reach NAT VM a's NIC (counted in the fabric's bridge).
+  // The positive control: forged sync packets do reach NAT VM a's NIC (counted in the fabric's bridge, where they
+  // leave for a's port); what the spoofer sent at all is counted where it enters, for the failure message.
   await cloud.lab.run('count forged sync packets', cloud.lab.fabric, ['nft', '-f', '-'], {
     input: [
       `table bridge ${COUNT_TABLE} {`,
       '  counter forged { }',
+      '  counter sent { }',
+      '  chain prerouting {',
+      '    type filter hook prerouting priority -300; policy accept;',
+      `    iifname "${spooferVm.fabricPort}" ether type ip counter name "sent"`,
+      '  }',
       '  chain forward {',
-      '    type filter hook forward priority -20; policy accept;',
+      '    type filter hook forward priority 300; policy accept;',
       `    iifname "${spooferVm.fabricPort}" oifname "${target.fabricPort}" ip saddr ${peer.ip} udp dport ${SYNC_PORT} counter name "forged"`,
       '  }',
       '}',
@@ -54,10 +61,11 @@ t.test('sync packets forged from the peer by a canIpForward client change nothin
   t.teardown(() =>
     cloud.lab.run('remove the count', cloud.lab.fabric, ['nft', 'delete', 'table', 'bridge', COUNT_TABLE], { okExitCodes: [1] }),
   );
-  const forgedPackets = async () => {
-    const { stdout } = await cloud.lab.run('read the count', cloud.lab.fabric, ['nft', 'list', 'counter', 'bridge', COUNT_TABLE, 'forged']);
+  const counted = async (name: 'forged' | 'sent') => {
+    const { stdout } = await cloud.lab.run('read the count', cloud.lab.fabric, ['nft', 'list', 'counter', 'bridge', COUNT_TABLE, name]);
     return Number(/packets (\d+)/.exec(stdout)?.[1] ?? 0);
   };
+  const forgedPackets = () => counted('forged');
 
   // The peer's address on loopback: sent from, never answered for on the wire (no ARP for it on ens4).
   await inSpoofer('answer ARP only for ens4 addresses', [
@@ -107,10 +115,15 @@ t.test('sync packets forged from the peer by a canIpForward client change nothin
     (
       await cloud.lab.exec(target.name, ['conntrack', '-L', '-p', 'tcp', '-s', FORGED.src, '-d', FORGED.dst], { okExitCodes: [1] })
     ).stdout.includes(`sport=${FORGED.sport}`);
-  t.ok(
-    await until(async () => (await forgedPackets()) > 0, 15_000, 250),
-    `forged sync packets reached ${target.name} (${await forgedPackets()})`,
-  );
+  if (!t.ok(await until(async () => (await forgedPackets()) > 0, 15_000, 250), `forged sync packets reached ${target.name}`)) {
+    const stats = await inSpoofer('its stats', ['conntrackd', '-C', files.config, '-s']).catch((error: Error) => ({
+      stdout: error.message,
+    }));
+    const log = await readFile(files.log, 'utf8').catch(() => '(no log)');
+    t.comment(
+      `the spoofer sent ${await counted('sent')} IPv4 packets; its conntrackd printed ${conntrackd.text.slice(-1500)}; its log: ${log.slice(-1500)}; its stats: ${stats.stdout.slice(0, 1500)}`,
+    );
+  }
   // Bounded: conntrackd applies what it receives within milliseconds; after this long, it would have.
   const injected = await until(forged, 10_000, 250);
   t.notOk(injected, `${target.name}'s connection table holds no connection the forger made up`, NOT_AUTHENTICATED_YET);
