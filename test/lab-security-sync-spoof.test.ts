@@ -75,6 +75,8 @@ t.test('sync packets forged from the peer by a canIpForward client change nothin
     'net.ipv4.conf.all.arp_announce=2',
   ]);
   await inSpoofer("take the peer's address", ['ip', 'address', 'add', `${peer.ip}/32`, 'dev', 'lo']);
+  // conntrackd's sending socket is not bound to its IPv4_address: the route gives the forged source.
+  await inSpoofer('send to a as the peer', ['ip', 'route', 'add', `${target.ip}/32`, 'dev', 'ens4', 'src', peer.ip]);
   const dir = path.join(cloud.lab.dir, 'spoofer-conntrackd');
   mkdirSync(dir, { recursive: true });
   const files = conntrackdFiles(dir);
