@@ -153,15 +153,18 @@ export class LabCloud {
     }
   }
 
-  /** A user's workload VM, present before natgw is provisioned: no external IP, optionally the client tag. */
-  async addWorkload(name: string, tags: string[] = []): Promise<string> {
+  /**
+   * A user's workload VM, present before natgw is provisioned: no external IP, optionally the client tag; with
+   * canIpForward (a GKE node, an appliance) GCE lets it send from any source address.
+   */
+  async addWorkload(name: string, tags: string[] = [], options: { canIpForward?: boolean } = {}): Promise<string> {
     const subnet = this.store.list(LAB_PROJECT, `regions/${LAB_REGION}`, 'subnetworks')[0]!;
     const used = new Set([...this.instances.values()].map((instance) => instance.ip));
     const ip = this.store.allocateInternalIp(String(subnet.ipCidrRange), used);
     this.store.put(LAB_PROJECT, `zones/${LAB_ZONE}`, 'instances', {
       name,
       status: 'RUNNING',
-      canIpForward: false,
+      canIpForward: options.canIpForward === true,
       labels: {},
       tags: { items: tags },
       metadata: { items: [] },

@@ -28,6 +28,7 @@ import {
   type ObservedInstance,
   type ObservedRoute,
   type ResourceNames,
+  gatewayFirewalls,
 } from './model.js';
 import type { Options } from './options.js';
 import { resolveSourceRanges, type SubnetInfo } from './subnets.js';
@@ -154,7 +155,7 @@ export async function observe(ctx: CallContext, target: ObserveTarget): Promise<
       return (await listAddresses(ctx, region)).find((address) => address.address === choice.ref);
     return getAddress(ctx, region, choice.ref);
   })();
-  const firewallNames = [names.firewallClients, names.firewallHealth, names.firewallIap];
+  const firewallNames = gatewayFirewalls(names);
   const [address, firewalls, instances, route] = await Promise.all([
     addressPromise,
     Promise.all(firewallNames.map((name) => getFirewall(ctx, name))),
@@ -174,7 +175,7 @@ export async function observe(ctx: CallContext, target: ObserveTarget): Promise<
 /** What single mode reads, as the API returned it: by observe() itself, or by the reader status and destroy share. */
 export interface SingleReads {
   address: Address | undefined;
-  /** By name: the three rules single mode may own. */
+  /** By name: the rules single mode may own. */
   firewalls: Record<string, ObservedFirewall | undefined>;
   /** The NAT VM's name looked up in each zone of the region. */
   instances: (Instance | undefined)[];
@@ -292,6 +293,19 @@ export function desiredState({ options, discovery, zone, payload, healthRule }: 
       allowed: [{ IPProtocol: 'tcp', ports: ['22'] }],
       priority: 1000,
       description: `${marker} SSH to the NAT VM through Identity-Aware Proxy only`,
+    });
+  }
+  // The agent's input chain admits the same ranges (agent/ruleset.ts): both guards name the same Prometheus servers.
+  const metricsRanges = agentConfig.metricsSourceRanges ?? [];
+  if (metricsRanges.length > 0) {
+    firewalls.push({
+      name: names.firewallMetrics,
+      network: networkLink,
+      sourceRanges: metricsRanges,
+      targetTags: [names.vmTag],
+      allowed: [{ IPProtocol: 'tcp', ports: [String(agentPort(agentConfig))] }],
+      priority: 1000,
+      description: `${marker} Prometheus may scrape the natgw agent's /metrics`,
     });
   }
 

@@ -53,8 +53,16 @@ export interface ResourceNames {
   firewallClients: string;
   firewallHealth: string;
   firewallIap: string;
+  /**
+   * Prometheus (--metrics-source-ranges) to the agent's port. Not `NAME-metrics`: docs/prometheus.md told users to
+   * create a rule of that name by hand, which natgw would then find unmarked and refuse as a conflict.
+   */
+  firewallMetrics: string;
   route: string;
 }
+
+/** Longer than the other suffixes: a gateway name may leave too little room for it (options.ts checks). */
+export const METRICS_RULE_SUFFIX = '-allow-metrics';
 
 export function resourceNames(gateway: string): ResourceNames {
   return {
@@ -64,9 +72,18 @@ export function resourceNames(gateway: string): ResourceNames {
     firewallClients: `${gateway}-clients`,
     firewallHealth: `${gateway}-health`,
     firewallIap: `${gateway}-iap-ssh`,
+    firewallMetrics: `${gateway}${METRICS_RULE_SUFFIX}`,
     route: `${gateway}-default`,
   };
 }
+
+/** The firewall rules every mode may own: observed, reported and destroyed by name. */
+export const gatewayFirewalls = (names: ResourceNames): string[] => [
+  names.firewallClients,
+  names.firewallHealth,
+  names.firewallIap,
+  names.firewallMetrics,
+];
 
 export type Kind =
   | 'address'

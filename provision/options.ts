@@ -6,6 +6,7 @@ import { UsageError } from '../common/errors.js';
 import { ConfigError, validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
 import { parseEndpoint, type Endpoint } from './gcp/client.js';
 import { parseSubnetSelection, type SubnetSelection } from './subnets.js';
+import { METRICS_RULE_SUFFIX } from './model.js';
 
 export type Command = 'provision' | 'status' | 'destroy';
 
@@ -84,6 +85,9 @@ NAT VM (provision):
   --boot-disk-gb N          boot disk size (default 10)
   --nat-ip auto|NAME|IP     reserve a static external IP (auto, default) or use an existing reserved address
   --iap-ssh                 allow SSH to the NAT VM from Identity-Aware Proxy (35.235.240.0/20) only
+  --metrics-source-ranges L your Prometheus servers' CIDRs, comma-separated: the only sources besides Google's health
+                            checkers that reach the agent's port (a firewall rule NAME-allow-metrics and the agent's own
+                            input chain; 0.0.0.0/0 refused). Default: none, or the --agent-config file's
   --agent-bundle FILE       a prebuilt agent bundle instead of building agent/entry.ts with esbuild
   --health-timeout D        how long to wait for the agent (HA: a load-balancer backend) to report healthy (default 10m)
   --poll-interval D         how often to read the agent's health meanwhile (default 10s, GCE's advised guest-attribute
@@ -138,6 +142,7 @@ const FLAGS = {
   'route-priority': { type: 'string' },
   'nat-ip': { type: 'string' },
   'iap-ssh': { type: 'boolean' },
+  'metrics-source-ranges': { type: 'string' },
   'agent-bundle': { type: 'string' },
   'agent-config': { type: 'string' },
   'health-timeout': { type: 'string' },
@@ -181,6 +186,7 @@ const PROVISION_ONLY = new Set([
   'route-priority',
   'nat-ip',
   'iap-ssh',
+  'metrics-source-ranges',
   'agent-bundle',
   'agent-config',
   'health-timeout',
@@ -241,6 +247,26 @@ export function parseCidrList(flag: string, text: string): string[] {
       if (network !== cidr) throw new UsageError(`--${flag}: '${cidr}' has host bits set; did you mean ${network}?`);
       return cidr;
     });
+}
+
+/**
+ * `--metrics-source-ranges`: checked by the agent's own schema, so the provisioner refuses exactly what an agent would
+ * refuse at start (a /0, host bits, more than 256), with the flag named as well as the field.
+ */
+function metricsSourceRanges(text: string): string[] {
+  const ranges = text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  if (ranges.length === 0)
+    throw new UsageError("--metrics-source-ranges: give at least one CIDR (your Prometheus servers' ranges, e.g. 10.128.0.50/32)");
+  try {
+    validateAgentConfig({ sourceRanges: ['10.0.0.0/8'], metricsSourceRanges: ranges }, '--metrics-source-ranges');
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(`--metrics-source-ranges: ${error.problems.join('; ')}`);
+    throw error;
+  }
+  return ranges;
 }
 
 function gceName(flag: string, value: string, max = 63): string {
@@ -371,9 +397,16 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
   }
   const reconcile = str('reconcile-interval');
   if (reconcile !== undefined) agent.reconcileIntervalSeconds = seconds('reconcile-interval', reconcile);
+  const metricsRanges = str('metrics-source-ranges');
+  if (metricsRanges !== undefined) agent.metricsSourceRanges = metricsSourceRanges(metricsRanges);
   const agentPort = str('agent-port');
   if (agentPort !== undefined) agent.listen = `0.0.0.0:${integer('agent-port', agentPort, 1, 65535)}`;
   if (bool('allow-non-private-ranges')) agent.allowNonPrivateRanges = true;
+  const metricsRuleName = `${name}${METRICS_RULE_SUFFIX}`;
+  if (((agent.metricsSourceRanges as unknown[] | undefined) ?? []).length > 0 && metricsRuleName.length > 63)
+    throw new UsageError(
+      `--name: '${name}' is too long for the metrics firewall rule ${metricsRuleName} (GCE names have at most 63 characters); use a name of at most ${63 - METRICS_RULE_SUFFIX.length} characters with --metrics-source-ranges`,
+    );
   // Checked now with a placeholder range, so a bad agent setting fails before any API call.
   try {
     validateAgentConfig({ ...agent, sourceRanges: ['10.0.0.0/8'] }, agentConfigFile ?? 'flags');

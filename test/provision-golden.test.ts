@@ -177,3 +177,55 @@ t.test('a forwarding rule changed by hand is replaced (route first where it is t
     t.equal(gcp.fake.store.get('test-project', 'regions/us-central1', 'forwardingRules', `${GW}-fr`)!.allPorts, true);
   }
 });
+
+t.test('--metrics-source-ranges in every mode: a NAME-metrics rule to the agent port and the ranges in the agent config', async (t) => {
+  const ranges = ['10.128.0.50/32', '192.168.7.0/24'];
+  const flag = ['--metrics-source-ranges', ranges.join(',')];
+  for (const { mode, flags } of MODES) {
+    const gcp = await fresh(t, mode);
+    t.matchSnapshot(golden(await run('provision', baseArgs(gcp.fake, [...flags, ...flag, '--dry-run'])), gcp), `${mode}: --dry-run`);
+    t.same(gcp.fake.api.mutations(), [], `${mode}: the dry run changed nothing`);
+    t.equal((await run('provision', baseArgs(gcp.fake, [...flags, ...flag]))).code, 0, `${mode}: provision`);
+    const rule = gcp.fake.store.get('test-project', 'global', 'firewalls', `${GW}-allow-metrics`);
+    t.match(
+      rule,
+      { sourceRanges: ranges, targetTags: [GW], allowed: [{ IPProtocol: 'tcp', ports: ['9731'] }], direction: 'INGRESS' },
+      `${mode}: the rule`,
+    );
+    const configs = ['us-central1-a', 'us-central1-b', 'us-central1-c']
+      .flatMap((zone) => gcp.fake.store.list('test-project', `zones/${zone}`, 'instances'))
+      .map((vm) => ((vm.metadata as { items: { key: string; value: string }[] }).items ?? []).find((item) => item.key === 'natgw-config'));
+    t.ok(configs.length > 0, `${mode}: NAT VMs exist`);
+    for (const config of configs) t.same(JSON.parse(config?.value ?? '{}').metricsSourceRanges, ranges, `${mode}: what the NAT VM reads`);
+    t.matchSnapshot(golden(await run('status', baseArgs(gcp.fake)), gcp), `${mode}: status`);
+    t.matchSnapshot(
+      golden(await run('provision', baseArgs(gcp.fake, [...flags, '--dry-run'])), gcp),
+      `${mode}: without the flag, --dry-run`,
+    );
+    t.matchSnapshot(golden(await run('destroy', baseArgs(gcp.fake, ['--yes'])), gcp), `${mode}: destroy`);
+    t.notOk(gcp.fake.store.get('test-project', 'global', 'firewalls', `${GW}-allow-metrics`), `${mode}: destroy removed the rule`);
+  }
+});
+
+t.test('--metrics-source-ranges: a bad range is refused with the flag and the field named, before any API call', async (t) => {
+  const gcp = await fresh(t, 'single');
+  for (const [ranges, problem] of [
+    ['0.0.0.0/0', /--metrics-source-ranges: metricsSourceRanges\[0\]: "0\.0\.0\.0\/0" would open the agent's port to the whole internet/],
+    ['10.128.0.0/24,10.128.0.50/24', /--metrics-source-ranges: metricsSourceRanges\[1\]: "10\.128\.0\.50\/24" has host bits set/],
+    ['prometheus', /--metrics-source-ranges: metricsSourceRanges\[0\]: "prometheus" is not an IPv4 CIDR/],
+    [',', /--metrics-source-ranges: give at least one CIDR/],
+  ] as const) {
+    gcp.fake.api.requests.length = 0;
+    const result = await run('provision', baseArgs(gcp.fake, ['--metrics-source-ranges', ranges]));
+    t.not(result.code, 0, `${ranges}: exit ${result.code}`);
+    t.match(result.stderr, problem);
+    t.same(gcp.fake.api.requests, [], `${ranges}: no API call`);
+  }
+  const long = 'n'.repeat(50);
+  const tooLong = await run('provision', baseArgs(gcp.fake, ['--name', long, '--metrics-source-ranges', '10.0.0.0/8']));
+  t.not(tooLong.code, 0);
+  t.match(tooLong.stderr, /--name: 'n{50}' is too long for the metrics firewall rule n{50}-allow-metrics .*at most 49 characters/);
+  t.same(gcp.fake.api.requests, [], 'no API call');
+  const status = await run('status', baseArgs(gcp.fake, ['--metrics-source-ranges', '10.0.0.0/8']));
+  t.match(status.stderr, /--metrics-source-ranges: only 'natgw provision' takes this flag/);
+});

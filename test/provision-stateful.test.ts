@@ -184,7 +184,7 @@ t.test('--dry-run lists every resource with its gcloud equivalent and the undocu
     /gcloud compute addresses create natgw-us-central1-nat-ip .*--network-tier PREMIUM/,
     /gcloud compute addresses create natgw-us-central1-sync-a .*--subnet apps --purpose GCE_ENDPOINT/,
     /gcloud compute firewall-rules create natgw-us-central1-sync .*--rules udp:3780,tcp:9731 --source-tags natgw-us-central1 --target-tags natgw-us-central1/,
-    /gcloud compute firewall-rules create natgw-us-central1-return .*--rules tcp,udp,icmp --source-ranges 0\.0\.0\.0\/0 --destination-ranges \$\(gcloud compute addresses describe natgw-us-central1-nat-ip .*\)\/32/,
+    /gcloud compute firewall-rules create natgw-us-central1-return .*--rules tcp:1024-9730,tcp:9732-65535,udp:1024-3779,udp:3781-65535,icmp --source-ranges 0\.0\.0\.0\/0 --destination-ranges \$\(gcloud compute addresses describe natgw-us-central1-nat-ip .*\)\/32/,
     /gcloud compute health-checks create http natgw-us-central1-hc-lb .*--check-interval 1s --timeout 1s --healthy-threshold 2 --unhealthy-threshold 1/,
     /gcloud compute instance-groups managed create natgw-us-central1-mig-a .*--zones us-central1-a .*--stateful-internal-ip interface-name=nic0,auto-delete=never/,
     /gcloud compute instance-groups managed create natgw-us-central1-mig-b .*--zones us-central1-b /,

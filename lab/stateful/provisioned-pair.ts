@@ -12,9 +12,9 @@ import { AGENT_PORT } from '../../common/protocol.js';
 /** The gateway's name: provision's default for the lab's region. */
 export const GATEWAY = `natgw-${LAB_REGION}`;
 const REGION_SCOPE = `regions/${LAB_REGION}`;
-const MIGS = [`${GATEWAY}-mig-a`, `${GATEWAY}-mig-b`];
-const INTERNAL_LB = `${GATEWAY}-fr`;
-const EXTERNAL_LB = `${GATEWAY}-nat-fr`;
+export const MIGS = [`${GATEWAY}-mig-a`, `${GATEWAY}-mig-b`];
+export const INTERNAL_LB = `${GATEWAY}-fr`;
+export const EXTERNAL_LB = `${GATEWAY}-nat-fr`;
 const NO_SYNC_TABLE = 'natgw_failover_no_sync';
 
 export interface ProvisionedPair extends FailoverSetup {
@@ -114,6 +114,13 @@ export function loadBalancerMovesOf(cloud: LabCloud, lbs: readonly string[]): (s
     );
 }
 
+/** Another client VM the lab holds before natgw is provisioned (a canIpForward one, say). */
+export interface ExtraWorkload {
+  name: string;
+  tags: string[];
+  canIpForward?: boolean;
+}
+
 /** A lab with the flows' and the bulk transfer's tagged VMs, and `natgw provision` (with more flags) into it. */
 export interface ProvisionedLab {
   cloud: LabCloud;
@@ -130,11 +137,14 @@ export async function provisionedLab<Setup>(
   modeFlags: readonly string[],
   say: (line: string) => void,
   build: (provisioned: ProvisionedLab) => Promise<Setup>,
+  moreWorkloads: readonly ExtraWorkload[] = [],
 ): Promise<Setup> {
   const cloud = await LabCloud.start();
   try {
     const [client, bulkClient] = ['client', 'bulk-client'] as const;
     for (const name of [client, bulkClient]) await cloud.addWorkload(name, [CLIENT_TAG]);
+    // Before provision: the lab re-programs every VM's load-balancer steering when a VM is added later.
+    for (const extra of moreWorkloads) await cloud.addWorkload(extra.name, extra.tags, { canIpForward: extra.canIpForward });
     const provision = (extra: string[]) => natgwCli(cloud, 'provision', [...PROVISION_FLAGS, ...modeFlags, ...extra]);
     const command = `natgw provision ${modeFlags.join(' ')}`;
     say(`lab ${cloud.lab.id} up; $ ${command} --client-tag ${CLIENT_TAG} … (the real provisioner, the lab's Compute API)`);
@@ -154,46 +164,57 @@ export async function provisionedLab<Setup>(
  * healthy. Without `sync`, the sync link is cut afterwards and the agents must see their peer gone before the
  * measurement starts.
  */
-export function buildProvisionedPair(options: { sync: boolean; say?: (line: string) => void }): Promise<ProvisionedPair> {
+export function buildProvisionedPair(options: {
+  sync: boolean;
+  say?: (line: string) => void;
+  moreWorkloads?: readonly ExtraWorkload[];
+}): Promise<ProvisionedPair> {
   const say = options.say ?? (() => undefined);
-  return provisionedLab(['--ha', '--stateful'], say, async ({ cloud, client, bulkClient, provision }) => {
-    const natIp = String(cloud.store.get(LAB_PROJECT, REGION_SCOPE, 'addresses', `${GATEWAY}-nat-ip`)?.address ?? '');
-    if (natIp === '') throw new Error(`provision created no ${GATEWAY}-nat-ip address`);
-    const vms = await bothHealthy(cloud, MIGS, [INTERNAL_LB, EXTERNAL_LB], 120_000);
-    // Healthy is the checker's view; each load balancer acts on it only after its programming delay. Until both have
-    // failed back to the primary (mig-a's VM), the VM the clients use is about to change and the wrong one would be failed.
-    const primary = natVmsOf(cloud, MIGS)[0];
-    if (primary !== undefined)
-      await Promise.all(
-        [INTERNAL_LB, EXTERNAL_LB].map((lb) =>
-          cloud.lab.whenActive(lb, (active) => active.length === 1 && active[0] === primary.ip, 120_000),
-        ),
-      );
-    say(`provisioned: NAT VMs ${vms.map((vm) => `${vm.name} ${vm.ip}`).join(', ')}, NAT IP ${natIp}, both healthy`);
-    if (!options.sync) {
-      await cutSyncLink(cloud, vms);
-      const peerDown = await until(
-        async () => (await Promise.all(vms.map((vm) => agentMetric(cloud, vm, 'natgw_sync_peer_up')))).every((up) => up === 0),
-        30_000,
-        500,
-      );
-      if (!peerDown) throw new Error('the agents still see their peer 30 s after the sync link was cut');
-      say(`--no-sync: the sync link between the NAT VMs is cut (udp ${SYNC_PORT}, tcp ${AGENT_PORT}); both agents report their peer down`);
-    }
-    return {
-      cloud,
-      lab: cloud.lab,
-      natIp,
-      natVms: () => natVmsOf(cloud, MIGS),
-      client,
-      bulkClient,
-      sync: options.sync,
-      activeBackends: async () => cloud.lab.activeBackendsOf(INTERNAL_LB),
-      failHost: (vm) => cloud.lab.failHost(vm.name),
-      loadBalancerMoves: loadBalancerMovesOf(cloud, [INTERNAL_LB, EXTERNAL_LB]),
-      healthCheckCycleMs: trafficCheckIntervalMs(cloud, INTERNAL_LB),
-      provision,
-      close: () => cloud.close(),
-    };
-  });
+  return provisionedLab(
+    ['--ha', '--stateful'],
+    say,
+    async ({ cloud, client, bulkClient, provision }) => {
+      const natIp = String(cloud.store.get(LAB_PROJECT, REGION_SCOPE, 'addresses', `${GATEWAY}-nat-ip`)?.address ?? '');
+      if (natIp === '') throw new Error(`provision created no ${GATEWAY}-nat-ip address`);
+      const vms = await bothHealthy(cloud, MIGS, [INTERNAL_LB, EXTERNAL_LB], 120_000);
+      // Healthy is the checker's view; each load balancer acts on it only after its programming delay. Until both have
+      // failed back to the primary (mig-a's VM), the VM the clients use is about to change and the wrong one would be failed.
+      const primary = natVmsOf(cloud, MIGS)[0];
+      if (primary !== undefined)
+        await Promise.all(
+          [INTERNAL_LB, EXTERNAL_LB].map((lb) =>
+            cloud.lab.whenActive(lb, (active) => active.length === 1 && active[0] === primary.ip, 120_000),
+          ),
+        );
+      say(`provisioned: NAT VMs ${vms.map((vm) => `${vm.name} ${vm.ip}`).join(', ')}, NAT IP ${natIp}, both healthy`);
+      if (!options.sync) {
+        await cutSyncLink(cloud, vms);
+        const peerDown = await until(
+          async () => (await Promise.all(vms.map((vm) => agentMetric(cloud, vm, 'natgw_sync_peer_up')))).every((up) => up === 0),
+          30_000,
+          500,
+        );
+        if (!peerDown) throw new Error('the agents still see their peer 30 s after the sync link was cut');
+        say(
+          `--no-sync: the sync link between the NAT VMs is cut (udp ${SYNC_PORT}, tcp ${AGENT_PORT}); both agents report their peer down`,
+        );
+      }
+      return {
+        cloud,
+        lab: cloud.lab,
+        natIp,
+        natVms: () => natVmsOf(cloud, MIGS),
+        client,
+        bulkClient,
+        sync: options.sync,
+        activeBackends: async () => cloud.lab.activeBackendsOf(INTERNAL_LB),
+        failHost: (vm) => cloud.lab.failHost(vm.name),
+        loadBalancerMoves: loadBalancerMovesOf(cloud, [INTERNAL_LB, EXTERNAL_LB]),
+        healthCheckCycleMs: trafficCheckIntervalMs(cloud, INTERNAL_LB),
+        provision,
+        close: () => cloud.close(),
+      };
+    },
+    options.moreWorkloads,
+  );
 }

@@ -37,6 +37,7 @@ import {
   type ObservedAddress,
   type ObservedFirewall,
   type ResourceNames,
+  gatewayFirewalls,
 } from '../model.js';
 import type { Options } from '../options.js';
 import { TRAFFIC_CHECK, type CheckTiming } from './checks.js';
@@ -351,7 +352,7 @@ export const configAddress = (config: PerInstanceConfig): string =>
 /** Reads everything an HA gateway may own, plus single-mode leftovers (GETs and read-only POSTs only). */
 export async function observeHa(ctx: CallContext, gateway: string, region: string, regionZones: string[]): Promise<ObservedHa> {
   const names = haNames(gateway);
-  const firewallNames = [names.firewallClients, names.firewallHealth, names.firewallIap];
+  const firewallNames = gatewayFirewalls(names);
   const [addresses, firewalls, traffic, autoheal, templates, mig, backendService, forwardingRule, route, singles] = await Promise.all([
     listAddresses(ctx, region),
     Promise.all(firewallNames.map((name) => getFirewall(ctx, name))),
@@ -654,7 +655,7 @@ export function planDestroyHa(gateway: string, observed: ObservedHa): Plan {
     decide('healthCheck', name, observed.healthChecks[name] !== undefined, mine(gateway, observed.healthChecks[name]?.description));
   for (const template of observed.templates) decide('template', template.name ?? '', true, mine(gateway, template.description));
   const firewalls = { ...observed.firewalls, ...stateful?.firewalls };
-  for (const name of [names.firewallClients, names.firewallHealth, names.firewallIap, extra.firewallSync, extra.firewallReturn])
+  for (const name of [...gatewayFirewalls(names), extra.firewallSync, extra.firewallReturn])
     decide('firewall', name, firewalls[name] !== undefined, mine(gateway, firewalls[name]?.description));
   for (const address of observed.addresses) decide('address', address.name, true, ownerFromLabels(address.labels) === gateway);
   for (const address of [stateful?.syncAddresses.a, stateful?.syncAddresses.b, stateful?.natAddress])

@@ -5,7 +5,7 @@
 //   NAME-sync-a ─► NAME-mig-a (zone 1, 1 VM, primary) ──────────────────────────────────────┤ a primary, b failover,
 //   NAME-sync-b ─► NAME-mig-b (zone 2, 1 VM, failover) ─────────────────────────────────────┤ NEVER_PERSIST
 //   route 0.0.0.0/0 ─► NAME-fr (INTERNAL, TCP all ports) ─► NAME-ilb (INTERNAL) ────────────┘
-import { ConfigError, validateAgentConfig, type AgentConfigInput } from '../../agent/config.js';
+import { ConfigError, PORT_SPACE, validateAgentConfig, type AgentConfigInput } from '../../agent/config.js';
 import { getAddress, type Address } from '../gcp/addresses.js';
 import { ProvisionError, type CallContext } from '../gcp/call.js';
 import { getFirewall } from '../gcp/firewalls.js';
@@ -49,6 +49,24 @@ import { SYNC_PORT } from '../../common/protocol.js';
 export const PORT_HALVES: Record<Member, string> = { a: '1024-33279', b: '33280-65535' };
 /** conntrackd's FTFW link between the two NAT VMs (UDP), and the agents asking each other for their flow counts (TCP). */
 export { SYNC_PORT };
+
+/**
+ * What replies to translated flows need at the shared NAT IP, and nothing more: the internet reaches every VM that
+ * holds the IP through this rule, whatever listens there and whether or not the agent's table is in place yet (boot,
+ * a failed apply). So tcp and udp only to the ports the two VMs translate from (never below 1024: sshd and the like),
+ * minus the agent's port (tcp; Google's probers have their own rule) and conntrackd's (udp), and icmp for the errors
+ * that belong to those flows. A flow translated to one of the two excluded ports keeps its replies while the VM that
+ * made it holds it (GCE tracks it per VM); only after a failover are they dropped: one tcp and one udp port of 64,512.
+ */
+export function returnRuleAllowed(agentPort: number): DesiredFirewall['allowed'] {
+  // The members' halves lie within PORT_SPACE (the agent's schema checks it): the space is what replies may need.
+  const { first, last } = PORT_SPACE;
+  const except = (port: number): string[] =>
+    port < first || port > last
+      ? [`${first}-${last}`]
+      : [...(port > first ? [`${first}-${port - 1}`] : []), ...(port < last ? [`${port + 1}-${last}`] : [])];
+  return [{ IPProtocol: 'tcp', ports: except(agentPort) }, { IPProtocol: 'udp', ports: except(SYNC_PORT) }, { IPProtocol: 'icmp' }];
+}
 
 /** Health-check sources of an external passthrough Network Load Balancer (backend-service based), besides 35.191.0.0/16. */
 export const NLB_HEALTH_CHECK_RANGES = ['209.85.152.0/22', '209.85.204.0/22'];
@@ -193,7 +211,7 @@ export function desiredStateful({ options, discovery, zones, payload, ips }: Des
       sourceRanges: ['0.0.0.0/0'],
       destinationRanges: [`${natIp}/32`],
       targetTags: [vmTag],
-      allowed: [{ IPProtocol: 'tcp' }, { IPProtocol: 'udp' }, { IPProtocol: 'icmp' }],
+      allowed: returnRuleAllowed(ha.healthChecks.traffic.port),
       priority: 1000,
       // GCE tracks connections per VM: the survivor never saw the flows' egress, so their replies need this allow.
       description: `${marker} replies to the shared NAT IP of gateway ${gateway} reach whichever NAT VM holds the flows`,

@@ -10,7 +10,16 @@ import { chooseZone, desiredState, observe } from '../gateway.js';
 import { gcloudCommands } from './gcloud.js';
 import { haNames } from '../ha/gateway.js';
 import { statefulNames } from '../ha/members.js';
-import { lastSegment, NEXT_HOP_DOWN, ownerFromDescription, resourceNames, shortLink, type Desired, type Observed } from '../model.js';
+import {
+  gatewayFirewalls,
+  lastSegment,
+  NEXT_HOP_DOWN,
+  ownerFromDescription,
+  resourceNames,
+  shortLink,
+  type Desired,
+  type Observed,
+} from '../model.js';
 import type { AgentConfigInput } from '../../agent/config.js';
 import { plan as makePlan, planDestroy } from './plan.js';
 import { confirmAndDestroy, findCreate, provisionWith, type Found, type Mode, type Provisioning, type Run } from '../pipeline.js';
@@ -187,7 +196,7 @@ async function destroy(run: Run, found: Found): Promise<number> {
   const plan = withFallbackPlan(
     planDestroy(options.name, observed, {
       address: names.address,
-      firewalls: [names.firewallClients, names.firewallHealth, names.firewallIap],
+      firewalls: gatewayFirewalls(names),
       instance: names.instance,
       route: names.route,
     }),
