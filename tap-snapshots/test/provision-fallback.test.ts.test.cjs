@@ -99,6 +99,7 @@ Gateway natgw-us-central1 (project test-project, region us-central1): serving
   firewall  natgw-us-central1-clients       10.10.0.0/20,10.20.0.0/16,10.30.0.0/20 → all
   firewall  natgw-us-central1-health        35.191.0.0/16,130.211.0.0/22 → tcp:9731
   firewall  natgw-us-central1-iap-ssh       absent
+  firewall  natgw-us-central1-allow-metrics absent
   instance  natgw-us-central1               RUNNING in us-central1-a, e2-small, internal 10.10.0.2, NAT IP 203.0.113.1, agent 0.1.0
   agent     health                          ok
   route     natgw-us-central1-default       0.0.0.0/0 → zones/us-central1-a/instances/natgw-us-central1, tags natgw-us-central1-client, priority 800
@@ -552,6 +553,10 @@ exit 0
     {
       "name": "natgw-us-central1-iap-ssh",
       "present": false
+    },
+    {
+      "name": "natgw-us-central1-allow-metrics",
+      "present": false
     }
   ],
   "route": {
@@ -608,6 +613,7 @@ Gateway natgw-us-central1 (HA; project test-project, region us-central1): servin
   firewall  natgw-us-central1-clients       present
   firewall  natgw-us-central1-health        present
   firewall  natgw-us-central1-iap-ssh       absent
+  firewall  natgw-us-central1-allow-metrics absent
   route     natgw-us-central1-default       0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-client, priority 800
   fallback  natgw-us-central1-fallback      Cloud NAT on router natgw-us-central1-router (natgw's): auto-allocated IPs, all-subnet-ip-ranges, 64 ports/VM, logging ALL
   probe     natgw-us-central1-probe         0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-probe, priority 800
@@ -624,6 +630,7 @@ Gateway natgw-us-central1 (project test-project, region us-central1): not provis
   firewall  natgw-us-central1-clients       absent
   firewall  natgw-us-central1-health        absent
   firewall  natgw-us-central1-iap-ssh       absent
+  firewall  natgw-us-central1-allow-metrics absent
   instance  natgw-us-central1               absent
   agent     health                          absent
   route     natgw-us-central1-default       absent
@@ -915,6 +922,10 @@ exit 0
     {
       "name": "natgw-us-central1-iap-ssh",
       "present": false
+    },
+    {
+      "name": "natgw-us-central1-allow-metrics",
+      "present": false
     }
   ],
   "instance": {
@@ -977,6 +988,7 @@ Gateway natgw-us-central1 (project test-project, region us-central1): serving
   firewall  natgw-us-central1-clients       10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24 → all
   firewall  natgw-us-central1-health        35.191.0.0/16,130.211.0.0/22 → tcp:9731
   firewall  natgw-us-central1-iap-ssh       absent
+  firewall  natgw-us-central1-allow-metrics absent
   instance  natgw-us-central1               RUNNING in us-central1-a, e2-small, internal 10.10.0.2, NAT IP 203.0.113.1, agent 0.1.0
   agent     health                          ok
   route     natgw-us-central1-default       0.0.0.0/0 → zones/us-central1-a/instances/natgw-us-central1, tags natgw-us-central1-client, priority 800
@@ -995,6 +1007,7 @@ Gateway natgw-us-central1 (project test-project, region us-central1): not provis
   firewall  natgw-us-central1-clients       absent
   firewall  natgw-us-central1-health        absent
   firewall  natgw-us-central1-iap-ssh       absent
+  firewall  natgw-us-central1-allow-metrics absent
   instance  natgw-us-central1               absent
   agent     health                          absent
   route     natgw-us-central1-default       absent
@@ -1123,7 +1136,7 @@ Equivalent gcloud commands (dry run, nothing was changed):
   gcloud compute firewall-rules create natgw-us-central1-clients --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules all --source-ranges 10.10.0.0/20,10.20.0.0/16,10.30.0.0/20,10.40.0.0/24 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; clients of NAT gateway natgw-us-central1 may send any traffic to it'
   gcloud compute firewall-rules create natgw-us-central1-health --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp:9731 --source-ranges 35.191.0.0/16,130.211.0.0/22,209.85.152.0/22,209.85.204.0/22 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; Google health checks (internal and external load balancer) may reach the natgw agent'\\''s /healthz and /livez'
   gcloud compute firewall-rules create natgw-us-central1-sync --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules udp:3780,tcp:9731 --source-tags natgw-us-central1 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; connection-state sync (conntrackd) and flow counts between the NAT VMs of gateway natgw-us-central1 only'
-  gcloud compute firewall-rules create natgw-us-central1-return --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp,udp,icmp --source-ranges 0.0.0.0/0 --destination-ranges $(gcloud compute addresses describe natgw-us-central1-nat-ip --project test-project --region us-central1 --format='value(address)')/32 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; replies to the shared NAT IP of gateway natgw-us-central1 reach whichever NAT VM holds the flows'
+  gcloud compute firewall-rules create natgw-us-central1-return --project test-project --network default --direction INGRESS --action ALLOW --priority 1000 --rules tcp:1024-9730,tcp:9732-65535,udp:1024-3779,udp:3781-65535,icmp --source-ranges 0.0.0.0/0 --destination-ranges $(gcloud compute addresses describe natgw-us-central1-nat-ip --project test-project --region us-central1 --format='value(address)')/32 --target-tags natgw-us-central1 --description 'natgw-gateway=natgw-us-central1; replies to the shared NAT IP of gateway natgw-us-central1 reach whichever NAT VM holds the flows'
   gcloud compute health-checks create http natgw-us-central1-hc-lb --project test-project --region us-central1 --port 9731 --request-path /healthz/hold/850 --check-interval 1s --timeout 1s --healthy-threshold 2 --unhealthy-threshold 1 --description 'natgw-gateway=natgw-us-central1; load-balancer health of NAT gateway natgw-us-central1: agent /healthz (egress probe, draining)'
   gcloud compute health-checks create http natgw-us-central1-hc-heal --project test-project --region us-central1 --port 9731 --request-path /livez --check-interval 10s --timeout 5s --healthy-threshold 2 --unhealthy-threshold 3 --description 'natgw-gateway=natgw-us-central1; autohealing of NAT gateway natgw-us-central1: agent /livez (alive, ruleset, forwarding)'
   gcloud compute instance-templates create natgw-us-central1-tmpl-T1 --project test-project --machine-type e2-small --image-family debian-13 --image-project debian-cloud --boot-disk-size 10GB --boot-disk-type pd-balanced --subnet apps --region us-central1 --network-tier PREMIUM --can-ip-forward --tags natgw-us-central1 --labels managed-by=natgw,natgw-gateway=natgw-us-central1 --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring --no-service-account --no-scopes --metadata enable-guest-attributes=TRUE,enable-oslogin=TRUE,block-project-ssh-keys=TRUE --metadata-from-file natgw-config=natgw-config.txt,startup-script=startup-script.txt,natgw-agent-0=natgw-agent-0.txt,natgw-agent-sha256=natgw-agent-sha256.txt,natgw-agent-version=natgw-agent-version.txt --description 'natgw-gateway=natgw-us-central1; NAT VM template of gateway natgw-us-central1'
@@ -1565,6 +1578,10 @@ exit 0
       "present": false
     },
     {
+      "name": "natgw-us-central1-allow-metrics",
+      "present": false
+    },
+    {
       "name": "natgw-us-central1-sync",
       "present": true
     },
@@ -1628,6 +1645,7 @@ Gateway natgw-us-central1 (HA, stateful; project test-project, region us-central
   firewall  natgw-us-central1-clients       present
   firewall  natgw-us-central1-health        present
   firewall  natgw-us-central1-iap-ssh       absent
+  firewall  natgw-us-central1-allow-metrics absent
   firewall  natgw-us-central1-sync          present
   firewall  natgw-us-central1-return        present
   route     natgw-us-central1-default       0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-client, priority 800
@@ -1646,6 +1664,7 @@ Gateway natgw-us-central1 (project test-project, region us-central1): not provis
   firewall  natgw-us-central1-clients       absent
   firewall  natgw-us-central1-health        absent
   firewall  natgw-us-central1-iap-ssh       absent
+  firewall  natgw-us-central1-allow-metrics absent
   instance  natgw-us-central1               absent
   agent     health                          absent
   route     natgw-us-central1-default       absent
