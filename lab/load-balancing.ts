@@ -1,7 +1,8 @@
 // GCE's passthrough load balancing as the lab emulates it, as pure functions (unit-tested without root): which backends
 // get new connections (failover policy and health), which flows stay where they are when their backend stops being
-// active (connection persistence), and the fabric's nft program that steers an external forwarding rule's IP per flow.
-import type { LabLoadBalancedRoute } from './model.js';
+// active (connection persistence), the fabric's nft program that steers an external forwarding rule's IP per flow, and
+// the fabric's routes that deliver each backend's health probes, addressed to the forwarding rule's IP, to it alone.
+import { type LabLoadBalancedRoute, probeSourceFor } from './model.js';
 
 /**
  * Where new connections go, from one load balancer's view of health. With a failover policy: the healthy primaries,
@@ -148,4 +149,28 @@ function flowSteering(lb: LabLoadBalancedRoute, healthy: ReadonlySet<string>, ac
     ...(kept.tcp.length === 0 ? [] : [`    meta l4proto tcp ct mark { ${kept.tcp.join(', ')} } meta mark set ct mark accept`]),
     ...pick,
   ];
+}
+
+/** Before the backend-mark rules (pref 1000): a probe is routed by its source, whatever mark it might carry. */
+const PROBE_RULE_PREF = 900;
+
+/**
+ * `ip -batch` input for the fabric: each backend's prober address (probeSourceFor) on the fabric's loopback, and a rule
+ * that routes whatever leaves from it to that backend, so a probe addressed to a forwarding rule's IP reaches the one
+ * backend it checks, as GCE delivers it; the backend answers only if it holds the IP as a local route.
+ */
+export function renderProbePaths(backends: readonly string[], bridge = 'vpc0'): string {
+  return [...new Set(backends)]
+    .sort()
+    .flatMap((ip) => {
+      const source = probeSourceFor(ip);
+      const table = backendMark(ip);
+      return [
+        `address replace ${source}/32 dev lo`,
+        `route replace default via ${ip} dev ${bridge} table ${table}`,
+        `rule add from ${source} lookup ${table} pref ${PROBE_RULE_PREF}`,
+      ];
+    })
+    .map((line) => `${line}\n`)
+    .join('');
 }
