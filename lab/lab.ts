@@ -15,7 +15,15 @@ import {
   type LoadBalancerAddress,
 } from './fabric.js';
 import { Guest } from './guest.js';
-import { activeBackends, backendMark, renderExternalLoadBalancing, renderNextHopSteering, renderProbePaths } from './load-balancing.js';
+import {
+  activeBackends,
+  backendMark,
+  healthCheckTargets,
+  type HealthWatch,
+  renderExternalLoadBalancing,
+  renderNextHopSteering,
+  renderProbePaths,
+} from './load-balancing.js';
 import type { LabInstance } from './metadata-server.js';
 import {
   INTERNET,
@@ -24,12 +32,10 @@ import {
   VPC,
   gceMac,
   HEALTH_PROBER,
-  probeSourceFor,
   repoRoot,
   type HealthCheckTarget,
   type HealthEvent,
   type LabFirewallRule,
-  type LabHealthCheck,
   type LabLoadBalancedRoute,
   type LabRoute,
   type LabVm,
@@ -431,10 +437,7 @@ export class Lab {
    * Load-balanced routes: a health checker in the fabric probes the backends and the routes follow their health.
    * `watches` are probed the same way without steering any route (autohealing checks); `onHealth` hears every change.
    */
-  async setLoadBalancedRoutes(
-    routes: LabLoadBalancedRoute[],
-    watches: { group: string; backends: string[]; healthCheck: LabHealthCheck }[] = [],
-  ): Promise<void> {
+  async setLoadBalancedRoutes(routes: LabLoadBalancedRoute[], watches: HealthWatch[] = []): Promise<void> {
     this.balancedRoutes = routes;
     const groups = new Set([...routes.map((route) => route.name), ...watches.map((watch) => watch.group)]);
     for (const name of [...this.healthyBackends.keys()]) if (!groups.has(name)) this.healthyBackends.delete(name);
@@ -442,23 +445,7 @@ export class Lab {
     for (const route of routes) this.program(route.name);
     await this.healthChecker?.stop('SIGTERM', 500);
     this.healthChecker = undefined;
-    const target = (group: string, ip: string, check: LabHealthCheck, address?: string) => ({
-      group,
-      ip,
-      // GCE's load balancers probe the forwarding rule's IP; autohealing, and a load balancer without one, the VM's own.
-      ...(address === undefined ? {} : { address, source: probeSourceFor(ip) }),
-      port: check.port,
-      path: check.path,
-      intervalMs: check.intervalSeconds * 1000,
-      timeoutMs: check.timeoutSeconds * 1000,
-      healthyThreshold: check.healthyThreshold,
-      unhealthyThreshold: check.unhealthyThreshold,
-      initiallyHealthy: this.healthyBackends.get(group)?.has(ip) === true,
-    });
-    const targets = [
-      ...routes.flatMap((route) => route.backends.map((ip) => target(route.name, ip, route.healthCheck, route.address))),
-      ...watches.flatMap((watch) => watch.backends.map((ip) => target(watch.group, ip, watch.healthCheck))),
-    ];
+    const targets = healthCheckTargets(routes, watches, (group, ip) => this.healthyBackends.get(group)?.has(ip) === true);
     // A backend that left its group (a recreated VM comes back with the same address) starts over as unhealthy.
     for (const [group, healthy] of this.healthyBackends)
       for (const ip of healthy) if (!targets.some((probed) => probed.group === group && probed.ip === ip)) healthy.delete(ip);

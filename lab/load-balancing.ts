@@ -2,7 +2,7 @@
 // get new connections (failover policy and health), which flows stay where they are when their backend stops being
 // active (connection persistence), the fabric's nft program that steers an external forwarding rule's IP per flow, and
 // the fabric's routes that deliver each backend's health probes, addressed to the forwarding rule's IP, to it alone.
-import { type LabLoadBalancedRoute, probeSourceFor } from './model.js';
+import { type HealthCheckTarget, type LabHealthCheck, type LabLoadBalancedRoute, probeSourceFor } from './model.js';
 
 /**
  * Where new connections go, from one load balancer's view of health. With a failover policy: the healthy primaries,
@@ -173,4 +173,39 @@ export function renderProbePaths(backends: readonly string[], bridge = 'vpc0'): 
     })
     .map((line) => `${line}\n`)
     .join('');
+}
+
+/** A group of VMs probed without any load balancer: a MIG's autohealing check. */
+export interface HealthWatch {
+  group: string;
+  backends: string[];
+  healthCheck: LabHealthCheck;
+}
+
+/**
+ * What the fabric's health checker probes: GCE's load balancers probe each backend at the forwarding rule's IP, from
+ * the backend's own prober address (renderProbePaths); autohealing checks, and a load balancer the lab was given
+ * without an IP, probe the VM's own address. `healthy` is the state the lab already knows for a group's backend.
+ */
+export function healthCheckTargets(
+  routes: readonly LabLoadBalancedRoute[],
+  watches: readonly HealthWatch[],
+  healthy: (group: string, ip: string) => boolean,
+): HealthCheckTarget[] {
+  const target = (group: string, ip: string, check: LabHealthCheck, address?: string): HealthCheckTarget => ({
+    group,
+    ip,
+    ...(address === undefined ? {} : { address, source: probeSourceFor(ip) }),
+    port: check.port,
+    path: check.path,
+    intervalMs: check.intervalSeconds * 1000,
+    timeoutMs: check.timeoutSeconds * 1000,
+    healthyThreshold: check.healthyThreshold,
+    unhealthyThreshold: check.unhealthyThreshold,
+    initiallyHealthy: healthy(group, ip),
+  });
+  return [
+    ...routes.flatMap((route) => route.backends.map((ip) => target(route.name, ip, route.healthCheck, route.address))),
+    ...watches.flatMap((watch) => watch.backends.map((ip) => target(watch.group, ip, watch.healthCheck))),
+  ];
 }

@@ -8,6 +8,7 @@ import {
   activeBackends,
   backendMark,
   flowsKeptOn,
+  healthCheckTargets,
   renderExternalLoadBalancing,
   renderNextHopSteering,
   renderProbePaths,
@@ -287,5 +288,31 @@ t.test("health probes to a forwarding rule's IP: each backend's probes leave fro
   t.ok(
     sources.every((source) => /^35\.191\.\d+\.\d+$/.test(source) && source !== HEALTH_PROBER),
     "all in Google's 35.191.0.0/16, none the autohealing prober's",
+  );
+});
+
+t.test("load balancers probe their forwarding rule's IP from each backend's prober; autohealing probes the VM's own", async (t) => {
+  const routes: LabLoadBalancedRoute[] = [
+    { name: 'ilb', priority: 800, tags: [], backends: ['10.10.0.2', '10.10.0.3'], healthCheck: CHECK, address: '10.10.0.200' },
+    { name: 'no-rule', priority: 800, tags: [], backends: ['10.10.0.4'], healthCheck: CHECK },
+  ];
+  const targets = healthCheckTargets(
+    routes,
+    [{ group: 'autoheal:mig', backends: ['10.10.0.2'], healthCheck: CHECK }],
+    (group, ip) => group === 'ilb' && ip === '10.10.0.3',
+  );
+  t.same(
+    targets.map(({ group, ip, address, source, initiallyHealthy }) => ({ group, ip, address, source, initiallyHealthy })),
+    [
+      { group: 'ilb', ip: '10.10.0.2', address: '10.10.0.200', source: probeSourceFor('10.10.0.2'), initiallyHealthy: false },
+      { group: 'ilb', ip: '10.10.0.3', address: '10.10.0.200', source: probeSourceFor('10.10.0.3'), initiallyHealthy: true },
+      { group: 'no-rule', ip: '10.10.0.4', address: undefined, source: undefined, initiallyHealthy: false },
+      { group: 'autoheal:mig', ip: '10.10.0.2', address: undefined, source: undefined, initiallyHealthy: false },
+    ],
+  );
+  t.same(
+    { intervalMs: targets[0]!.intervalMs, timeoutMs: targets[0]!.timeoutMs, port: targets[0]!.port, path: targets[0]!.path },
+    { intervalMs: 2000, timeoutMs: 2000, port: 9731, path: '/healthz' },
+    "the backend service's check, in milliseconds",
   );
 });
