@@ -81,7 +81,11 @@ t.test("a guest answers probes to the forwarding rule's IP only through its gues
     await waitUntil(
       `${vm.name}'s startup script started its health responder`,
       () => /health-responder-started/.test(store.serialOutputOf(LAB_PROJECT, vm.zone, vm.name)),
-      { timeoutMs: 60_000, everyMs: 250 },
+      {
+        timeoutMs: 60_000,
+        everyMs: 250,
+        detail: () => store.serialOutputOf(LAB_PROJECT, vm.zone, vm.name).split('\n').slice(-15).join('\n'),
+      },
     );
   const inGuest = async (vm: string, args: string[]) => (await lab.exec(vm, args)).stdout;
   const probeOwnAddress = async () =>
