@@ -1,7 +1,8 @@
 // Load-balancer health probes as GCE sends them: addressed to the forwarding rule's IP (the ILB's for next-hop
 // backends, the NLB's shared IP), from Google's probe range, each backend's probes delivered to that backend alone. A
 // real guest answers them only through the local route its own guest agent adds for each forwarded IP: a guest whose
-// guest agent does not add it is never healthy, as on GCE, although it answers on its own address.
+// guest agent does not add it (GCE's `disable-address-manager` metadata) is never healthy, as on GCE, although it
+// answers on its own address.
 import t from 'tap';
 import { waitUntil } from '../common/wait.js';
 import { API_BASE, type Json } from '../lab/compute-api/index.js';
@@ -19,32 +20,19 @@ const LOAD_BALANCERS = [
   { rule: 'ilb-fr', service: 'ilb', scheme: 'INTERNAL', address: ILB_IP },
   { rule: 'nlb-fr', service: 'nlb', scheme: 'EXTERNAL', address: NLB_IP },
 ] as const;
-const GUEST_AGENT_CONFIG = '/etc/default/instance_configs.cfg';
 
 const link = (scope: string, collection: string, name: string) => `${API_BASE}projects/${LAB_PROJECT}/${scope}/${collection}/${name}`;
 
-/**
- * Answers every HTTP request on every address, as a backend's health endpoint would. `withoutForwardedIps` first turns
- * off the guest agent's forwarded-IP handling (its own setting) and drops any route it already added.
- */
-function startupScript(withoutForwardedIps: boolean): string {
-  return [
-    '#!/bin/bash',
-    'set -eu',
-    ...(withoutForwardedIps
-      ? [
-          `cp ${GUEST_AGENT_CONFIG} ${GUEST_AGENT_CONFIG}.orig`,
-          `sed -i 's/^ip_forwarding = true/ip_forwarding = false/' ${GUEST_AGENT_CONFIG}`,
-          `printf '[addressManager]\\ndisable = true\\n' >> ${GUEST_AGENT_CONFIG}`,
-          'systemctl restart google-guest-agent',
-          'ip route flush table local proto 66 || true',
-        ]
-      : []),
-    `systemd-run --unit=health-responder node -e "require('http').createServer((q, s) => s.end('ok')).listen(${PORT})"`,
-    'echo health-responder-started',
-    '',
-  ].join('\n');
-}
+/** Answers every HTTP request on every address, as a backend's health endpoint would. */
+const STARTUP_SCRIPT = [
+  '#!/bin/bash',
+  'set -eu',
+  `systemd-run --unit=health-responder node -e "require('http').createServer((q, s) => s.end('ok')).listen(${PORT})"`,
+  'echo health-responder-started',
+  '',
+].join('\n');
+/** GCE's metadata switch for the guest agent's address manager: forwarded IPs (and IP aliases) are left alone. */
+const NO_ADDRESS_MANAGER = { key: 'disable-address-manager', value: 'true' };
 
 t.test("a guest answers probes to the forwarding rule's IP only through its guest agent's local route", async (t) => {
   const cloud = await LabCloud.start({ defaultFirewalls: false });
@@ -69,14 +57,14 @@ t.test("a guest answers probes to the forwarding rule's IP only through its gues
       metadata: {
         items: [
           { key: 'created-by', value: `projects/${LAB_PROJECT}/${REGION}/instanceGroupManagers/${vm.mig}` },
-          { key: 'startup-script', value: startupScript(vm === UNROUTED) },
+          { key: 'startup-script', value: STARTUP_SCRIPT },
+          ...(vm === UNROUTED ? [NO_ADDRESS_MANAGER] : []),
         ],
       },
       networkInterfaces: [{ networkIP: vm.ip, accessConfigs: [] }],
     });
   }
   await cloud.settled();
-  // The load balancers come after the guests' startup scripts, so nat-b's guest agent never sees a forwarded IP.
   for (const vm of [ROUTED, UNROUTED])
     await waitUntil(
       `${vm.name}'s startup script started its health responder`,
@@ -180,17 +168,22 @@ t.test("a guest answers probes to the forwarding rule's IP only through its gues
       detail: () => `probes of ${LOAD_BALANCERS.map((lb) => lb.address).join(', ')}: ${counts.join(', ')}`,
     },
   );
-  t.equal(await localRoutes(UNROUTED.name), '', 'nat-b holds no forwarded IP: its guest agent does not handle them');
+  t.equal(await localRoutes(UNROUTED.name), '', 'nat-b holds no forwarded IP: its guest agent leaves them alone (disable-address-manager)');
   t.same(
     lab.healthEvents.filter((event) => event.ip === UNROUTED.ip && event.healthy).map((event) => event.group),
     [],
     `nat-b was never healthy on either load balancer, after ${seen.join(' and ')} probes to ${LOAD_BALANCERS.map((lb) => lb.address).join(' and ')}`,
   );
 
-  await lab.exec(UNROUTED.name, ['cp', `${GUEST_AGENT_CONFIG}.orig`, GUEST_AGENT_CONFIG]);
+  store.update(LAB_PROJECT, `zones/${UNROUTED.zone}`, 'instances', UNROUTED.name, (instance) => {
+    const metadata = instance.metadata as { items: { key: string }[] };
+    metadata.items = metadata.items.filter((item) => item.key !== NO_ADDRESS_MANAGER.key);
+  });
+  await cloud.settled();
+  // The agent applies forwarded IPs when they change, and they did not: a restart makes it look again.
   await lab.exec(UNROUTED.name, ['systemctl', 'restart', 'google-guest-agent']);
   await waitUntil('nat-b is healthy on both load balancers once its guest agent handles forwarded IPs', () => healthy(UNROUTED), {
-    timeoutMs: 30_000,
+    timeoutMs: 45_000,
     detail: () => LOAD_BALANCERS.map((lb) => `${lb.rule}: ${lab.healthyBackendsOf(lb.rule).join(', ') || 'none'}`).join('; '),
   });
   for (const lb of LOAD_BALANCERS)
