@@ -355,9 +355,10 @@ export class LabCloud {
 
   /**
    * Passthrough load balancers: every forwarding rule's backends are health-checked from the fabric with the backend
-   * service's own check, whether or not a route uses it yet (the provisioner waits for a healthy backend before it
-   * creates the route). A route with nextHopIlb sends its VMs' traffic to the active backends (failover policy); an
-   * EXTERNAL rule's IP is steered to them from the internet and held by every backend as a local route.
+   * service's own check, probes addressed to the rule's IP, whether or not a route uses it yet (the provisioner waits
+   * for a healthy backend before it creates the route). A route with nextHopIlb sends its VMs' traffic to the active
+   * backends (failover policy); an EXTERNAL rule's IP is steered to them from the internet. Each backend's metadata
+   * lists the rules' IPs as forwarded IPs: its guest agent makes them local routes, or nothing answers the probes.
    */
   private async applyLoadBalancers(allRoutes: Json[]): Promise<void> {
     const balanced: LabLoadBalancedRoute[] = [];
@@ -393,7 +394,7 @@ export class LabCloud {
         backends: backends.sort(),
         healthCheck,
         scheme: external ? 'EXTERNAL' : 'INTERNAL',
-        address: String(rule.IPAddress),
+        ...(rule.IPAddress === undefined ? {} : { address: String(rule.IPAddress) }),
         failoverBackends: failoverBackends.sort(),
         ...(service!.failoverPolicy === undefined ? {} : { failoverPolicy: service!.failoverPolicy as LabFailoverPolicy }),
         connectionPersistence: persistenceOf(service!),
@@ -421,11 +422,7 @@ export class LabCloud {
     for (const instance of this.instances.values()) {
       if (!this.lab.vms.has(instance.name)) continue;
       const ips = [
-        ...new Set(
-          balanced.flatMap((lb) =>
-            lb.backends.includes(instance.ip) && lb.address !== undefined && lb.address !== 'undefined' ? [lb.address] : [],
-          ),
-        ),
+        ...new Set(balanced.flatMap((lb) => (lb.backends.includes(instance.ip) && lb.address !== undefined ? [lb.address] : []))),
       ].sort();
       if ((this.forwardedIps.get(instance.name) ?? '') === ips.join()) continue;
       await this.lab.setForwardedIps(instance.name, ips);

@@ -15,7 +15,15 @@ import {
   type LoadBalancerAddress,
 } from './fabric.js';
 import { Guest } from './guest.js';
-import { activeBackends, backendMark, renderExternalLoadBalancing, renderNextHopSteering } from './load-balancing.js';
+import {
+  activeBackends,
+  backendMark,
+  healthCheckTargets,
+  type HealthWatch,
+  renderExternalLoadBalancing,
+  renderNextHopSteering,
+  renderProbePaths,
+} from './load-balancing.js';
 import type { LabInstance } from './metadata-server.js';
 import {
   INTERNET,
@@ -28,7 +36,6 @@ import {
   type HealthCheckTarget,
   type HealthEvent,
   type LabFirewallRule,
-  type LabHealthCheck,
   type LabLoadBalancedRoute,
   type LabRoute,
   type LabVm,
@@ -91,9 +98,14 @@ export class Lab {
   /** Every change of a load balancer's programmed view (where new connections go, which backends it deems healthy). */
   readonly loadBalancerEvents: LoadBalancerEvent[] = [];
   private readonly loadBalancerListeners = new Set<(event: LoadBalancerEvent) => void>();
-  /** Forwarding-rule IPs each VM holds as a local route (GCE's guest agent), by VM name. */
-  private readonly localAddresses = new Map<string, Set<string>>();
+  /**
+   * Forwarding-rule IPs whose backend each VM is, by VM name: its GCE firewall tracks them per VM, and a plain namespace
+   * holds each as a local route (a guest's own guest agent adds those, from the metadata server's forwarded-ips).
+   */
+  private readonly forwardedAddresses = new Map<string, Set<string>>();
   private readonly backendRoutingTables = new Set<string>();
+  /** Backends the fabric has a probe path to (renderProbePaths). */
+  private readonly probePaths = new Set<string>();
   /** VMs whose flows follow an internal load balancer one by one, with the backends they have a routing table for. */
   private readonly steeredVms = new Map<string, Set<string>>();
   /** VMs whose host failed (failHost): their namespace is left as it died, nothing is programmed into it any more. */
@@ -298,7 +310,7 @@ export class Lab {
       this.guests.delete(name);
     }
     await this.stopProcessesOf(vm, options.graceMs ?? 1000);
-    this.localAddresses.delete(name);
+    this.forwardedAddresses.delete(name);
     this.steeredVms.delete(name);
     this.failedHosts.delete(name);
     removeNamespace(vm.namespace);
@@ -343,7 +355,7 @@ export class Lab {
 
   private async applyFabricFilters(): Promise<void> {
     await this.run('program anti-spoofing in the fabric', this.fabric, ['nft', '-f', '-'], {
-      input: renderAntiSpoofing(this.vms.values(), this.externalLoadBalancerAddresses()),
+      input: renderAntiSpoofing(this.vms.values(), this.loadBalancerAddresses()),
     });
   }
 
@@ -425,10 +437,7 @@ export class Lab {
    * Load-balanced routes: a health checker in the fabric probes the backends and the routes follow their health.
    * `watches` are probed the same way without steering any route (autohealing checks); `onHealth` hears every change.
    */
-  async setLoadBalancedRoutes(
-    routes: LabLoadBalancedRoute[],
-    watches: { group: string; backends: string[]; healthCheck: LabHealthCheck }[] = [],
-  ): Promise<void> {
+  async setLoadBalancedRoutes(routes: LabLoadBalancedRoute[], watches: HealthWatch[] = []): Promise<void> {
     this.balancedRoutes = routes;
     const groups = new Set([...routes.map((route) => route.name), ...watches.map((watch) => watch.group)]);
     for (const name of [...this.healthyBackends.keys()]) if (!groups.has(name)) this.healthyBackends.delete(name);
@@ -436,24 +445,11 @@ export class Lab {
     for (const route of routes) this.program(route.name);
     await this.healthChecker?.stop('SIGTERM', 500);
     this.healthChecker = undefined;
-    const target = (group: string, ip: string, check: LabHealthCheck) => ({
-      group,
-      ip,
-      port: check.port,
-      path: check.path,
-      intervalMs: check.intervalSeconds * 1000,
-      timeoutMs: check.timeoutSeconds * 1000,
-      healthyThreshold: check.healthyThreshold,
-      unhealthyThreshold: check.unhealthyThreshold,
-      initiallyHealthy: this.healthyBackends.get(group)?.has(ip) === true,
-    });
-    const targets = [
-      ...routes.flatMap((route) => route.backends.map((ip) => target(route.name, ip, route.healthCheck))),
-      ...watches.flatMap((watch) => watch.backends.map((ip) => target(watch.group, ip, watch.healthCheck))),
-    ];
+    const targets = healthCheckTargets(routes, watches, (group, ip) => this.healthyBackends.get(group)?.has(ip) === true);
     // A backend that left its group (a recreated VM comes back with the same address) starts over as unhealthy.
     for (const [group, healthy] of this.healthyBackends)
       for (const ip of healthy) if (!targets.some((probed) => probed.group === group && probed.ip === ip)) healthy.delete(ip);
+    await this.addProbePaths(targets.flatMap((probed) => (probed.address === undefined ? [] : [probed.ip])));
     if (targets.length > 0) {
       this.healthChecker = this.spawnHealthChecker(targets, (event) => {
         this.healthEvents.push(event);
@@ -548,13 +544,14 @@ export class Lab {
     );
   }
 
-  private externalLoadBalancerAddresses(): LoadBalancerAddress[] {
-    return this.externalLoadBalancers().map((lb) => ({ address: lb.address, backends: lb.backends }));
+  /** Every forwarding rule's IP, internal or external, with its backends: they alone receive for it and send from it. */
+  private loadBalancerAddresses(): LoadBalancerAddress[] {
+    return this.balancedRoutes.flatMap((lb) => (lb.address === undefined ? [] : [{ address: lb.address, backends: lb.backends }]));
   }
 
   /**
-   * External passthrough load balancers: the fabric steers each forwarding rule's IP per flow to a backend, lets it
-   * out from the backends only, and every backend holds it as a local route, as GCE's guest agent programs it.
+   * External passthrough load balancers: the fabric steers each forwarding rule's IP per flow to a backend and lets it
+   * out from the backends only; what the backends do with every forwarding rule's IP: applyForwardedAddresses.
    */
   private async applyExternalLoadBalancing(): Promise<void> {
     const lbs = this.externalLoadBalancers();
@@ -576,40 +573,63 @@ export class Lab {
       input: renderLoadBalancerForwarding(lbs.map((lb) => lb.address)),
     });
     await this.applyFabricFilters();
+    await this.applyForwardedAddresses();
+  }
+
+  /**
+   * What each VM's forwarding-rule IPs mean to it: its firewall tracks them (as GCE's does, per VM), and a VM that is
+   * no guest holds them as local routes, as GCE's guest agent programs them (`proto 66`): a plain namespace has no
+   * guest agent, so the lab stands in for it. A real guest gets them from its own guest agent alone, reading the
+   * metadata server's forwarded-ips, so a guest without them stays unhealthy as it would on GCE.
+   */
+  private async applyForwardedAddresses(): Promise<void> {
+    const lbs = this.loadBalancerAddresses();
     for (const vm of this.vms.values()) {
       if (this.failedHosts.has(vm.name)) continue;
       const wanted = new Set(lbs.filter((lb) => lb.backends.includes(vm.ip)).map((lb) => lb.address));
-      const held = this.localAddresses.get(vm.name) ?? new Set<string>();
-      if ([...wanted].join() === [...held].join()) continue;
-      for (const address of wanted)
-        if (!held.has(address))
-          await this.run(`${address} is local on ${vm.name}`, vm.namespace, [
-            'ip',
-            'route',
-            'replace',
-            'to',
-            'local',
-            `${address}/32`,
-            'dev',
-            'ens4',
-            'table',
-            'local',
-            'proto',
-            '66',
-          ]);
-      for (const address of held)
-        if (!wanted.has(address))
-          await this.run(
-            `${address} no longer local on ${vm.name}`,
-            vm.namespace,
-            ['ip', 'route', 'del', 'to', 'local', `${address}/32`, 'table', 'local'],
-            {
-              okExitCodes: [2],
-            },
-          );
-      this.localAddresses.set(vm.name, wanted);
+      const held = this.forwardedAddresses.get(vm.name) ?? new Set<string>();
+      if ([...wanted].sort().join() === [...held].sort().join()) continue;
+      if (!this.guests.has(vm.name)) await this.routeLocally(vm, wanted, held);
+      this.forwardedAddresses.set(vm.name, wanted);
       if (this.firewalls !== undefined) await this.applyFirewallTo(vm);
     }
+  }
+
+  private async routeLocally(vm: LabVm, wanted: ReadonlySet<string>, held: ReadonlySet<string>): Promise<void> {
+    for (const address of wanted)
+      if (!held.has(address))
+        await this.run(`${address} is local on ${vm.name}`, vm.namespace, [
+          'ip',
+          'route',
+          'replace',
+          'to',
+          'local',
+          `${address}/32`,
+          'dev',
+          'ens4',
+          'table',
+          'local',
+          'proto',
+          '66',
+        ]);
+    for (const address of held)
+      if (!wanted.has(address))
+        await this.run(
+          `${address} no longer local on ${vm.name}`,
+          vm.namespace,
+          ['ip', 'route', 'del', 'to', 'local', `${address}/32`, 'table', 'local'],
+          {
+            okExitCodes: [2],
+          },
+        );
+  }
+
+  /** Routes each backend's prober address to it in the fabric (once per backend; a recreated VM keeps its address). */
+  private async addProbePaths(backends: readonly string[]): Promise<void> {
+    const missing = [...new Set(backends)].filter((ip) => !this.probePaths.has(ip));
+    if (missing.length === 0) return;
+    await this.run('route probes to their backends', this.fabric, ['ip', '-batch', '-'], { input: renderProbePaths(missing) });
+    for (const ip of missing) this.probePaths.add(ip);
   }
 
   /** Probes `targets` from the fabric (where GCE's health checkers stand); every change of a target's health is reported. */
@@ -670,7 +690,7 @@ export class Lab {
   private async applyFirewallTo(vm: LabVm): Promise<void> {
     if (this.failedHosts.has(vm.name)) return;
     await this.runOnVm(vm, `firewall ${vm.name}`, ['nft', '-f', '-'], {
-      input: renderVmFirewall(this.firewalls ?? [], vm.tags ?? [], [...(this.localAddresses.get(vm.name) ?? [])]),
+      input: renderVmFirewall(this.firewalls ?? [], vm.tags ?? [], [...(this.forwardedAddresses.get(vm.name) ?? [])]),
     });
   }
 

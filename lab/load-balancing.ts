@@ -1,7 +1,8 @@
 // GCE's passthrough load balancing as the lab emulates it, as pure functions (unit-tested without root): which backends
 // get new connections (failover policy and health), which flows stay where they are when their backend stops being
-// active (connection persistence), and the fabric's nft program that steers an external forwarding rule's IP per flow.
-import type { LabLoadBalancedRoute } from './model.js';
+// active (connection persistence), the fabric's nft program that steers an external forwarding rule's IP per flow, and
+// the fabric's routes that deliver each backend's health probes, addressed to the forwarding rule's IP, to it alone.
+import { type HealthCheckTarget, type LabHealthCheck, type LabLoadBalancedRoute, probeSourceFor } from './model.js';
 
 /**
  * Where new connections go, from one load balancer's view of health. With a failover policy: the healthy primaries,
@@ -147,5 +148,64 @@ function flowSteering(lb: LabLoadBalancedRoute, healthy: ReadonlySet<string>, ac
     ...(kept.all.length === 0 ? [] : [`    ct mark { ${kept.all.join(', ')} } meta mark set ct mark accept`]),
     ...(kept.tcp.length === 0 ? [] : [`    meta l4proto tcp ct mark { ${kept.tcp.join(', ')} } meta mark set ct mark accept`]),
     ...pick,
+  ];
+}
+
+/** Before the backend-mark rules (pref 1000): a probe is routed by its source, whatever mark it might carry. */
+const PROBE_RULE_PREF = 900;
+
+/**
+ * `ip -batch` input for the fabric: each backend's prober address (probeSourceFor) on the fabric's loopback, and a rule
+ * that routes whatever leaves from it to that backend, so a probe addressed to a forwarding rule's IP reaches the one
+ * backend it checks, as GCE delivers it; the backend answers only if it holds the IP as a local route.
+ */
+export function renderProbePaths(backends: readonly string[], bridge = 'vpc0'): string {
+  return [...new Set(backends)]
+    .sort()
+    .flatMap((ip) => {
+      const source = probeSourceFor(ip);
+      const table = backendMark(ip);
+      return [
+        `address replace ${source}/32 dev lo`,
+        `route replace default via ${ip} dev ${bridge} table ${table}`,
+        `rule add from ${source} lookup ${table} pref ${PROBE_RULE_PREF}`,
+      ];
+    })
+    .map((line) => `${line}\n`)
+    .join('');
+}
+
+/** A group of VMs probed without any load balancer: a MIG's autohealing check. */
+export interface HealthWatch {
+  group: string;
+  backends: string[];
+  healthCheck: LabHealthCheck;
+}
+
+/**
+ * What the fabric's health checker probes: GCE's load balancers probe each backend at the forwarding rule's IP, from
+ * the backend's own prober address (renderProbePaths); autohealing checks, and a load balancer the lab was given
+ * without an IP, probe the VM's own address. `healthy` is the state the lab already knows for a group's backend.
+ */
+export function healthCheckTargets(
+  routes: readonly LabLoadBalancedRoute[],
+  watches: readonly HealthWatch[],
+  healthy: (group: string, ip: string) => boolean,
+): HealthCheckTarget[] {
+  const target = (group: string, ip: string, check: LabHealthCheck, address?: string): HealthCheckTarget => ({
+    group,
+    ip,
+    ...(address === undefined ? {} : { address, source: probeSourceFor(ip) }),
+    port: check.port,
+    path: check.path,
+    intervalMs: check.intervalSeconds * 1000,
+    timeoutMs: check.timeoutSeconds * 1000,
+    healthyThreshold: check.healthyThreshold,
+    unhealthyThreshold: check.unhealthyThreshold,
+    initiallyHealthy: healthy(group, ip),
+  });
+  return [
+    ...routes.flatMap((route) => route.backends.map((ip) => target(route.name, ip, route.healthCheck, route.address))),
+    ...watches.flatMap((watch) => watch.backends.map((ip) => target(watch.group, ip, watch.healthCheck))),
   ];
 }

@@ -108,6 +108,8 @@ export function treeOf(instance: LabInstance): { [key: string]: Tree } {
           subnetmask: '255.255.255.0',
           dnsServers: [],
           forwardedIps: [...(instance.forwardedIps ?? [])],
+          // The lab's VPC is IPv4-only: GCE lists no IPv6 forwarding rule for such a NIC.
+          forwardedIpv6s: [],
           targetInstanceIps: [],
           ipAliases: [],
           accessConfigs,

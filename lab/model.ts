@@ -107,6 +107,16 @@ export const HEALTH_CHECK_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
  */
 export const HEALTH_PROBER = '35.191.0.1';
 
+/**
+ * The source a load balancer's probes of one backend come from: an address of Google's 35.191.0.0/16 of its own per
+ * backend (outside the VPC's /24 mapping of HEALTH_PROBER), so that the fabric can deliver a probe addressed to the
+ * forwarding rule's IP to that backend and no other, as GCE's probers do.
+ */
+export function probeSourceFor(backendIp: string): string {
+  const [, , third, fourth] = backendIp.split('.').map(Number);
+  return `35.191.${128 + ((third ?? 0) % 128)}.${fourth ?? 0}`;
+}
+
 export interface LabFirewallRule {
   name: string;
   priority: number;
@@ -128,7 +138,12 @@ export interface LabVm extends VmSpec {
 /** One backend the fabric's health checker probes (lab/bin/health-checker.ts). */
 export interface HealthCheckTarget {
   group: string;
+  /** The backend: whose health this is. */
   ip: string;
+  /** Where the probe is addressed: the forwarding rule's IP (GCE's load balancers); absent, the backend's own IP. */
+  address?: string;
+  /** Where the probe comes from (probeSourceFor the backend when it goes to a forwarding rule's IP); absent, HEALTH_PROBER. */
+  source?: string;
   port: number;
   path: string;
   intervalMs: number;

@@ -2,9 +2,17 @@
 // is given. The lab tests prove the same on the kernel; these pin the decisions themselves.
 import t from 'tap';
 import { externalIpRules, renderAntiSpoofing, renderVmFirewall } from '../lab/fabric.js';
-import type { LabHealthCheck, LabLoadBalancedRoute, LabRoute, LabVm } from '../lab/model.js';
+import { HEALTH_PROBER, probeSourceFor, type LabHealthCheck, type LabLoadBalancedRoute, type LabRoute, type LabVm } from '../lab/model.js';
 import { defaultRouteArgs, defaultRouteHops } from '../lab/routing.js';
-import { activeBackends, backendMark, flowsKeptOn, renderExternalLoadBalancing, renderNextHopSteering } from '../lab/load-balancing.js';
+import {
+  activeBackends,
+  backendMark,
+  flowsKeptOn,
+  healthCheckTargets,
+  renderExternalLoadBalancing,
+  renderNextHopSteering,
+  renderProbePaths,
+} from '../lab/load-balancing.js';
 
 const CHECK: LabHealthCheck = {
   port: 9731,
@@ -259,3 +267,52 @@ t.test(
     );
   },
 );
+
+t.test("health probes to a forwarding rule's IP: each backend's probes leave from its own Google address and reach it alone", async (t) => {
+  t.equal(
+    renderProbePaths(['10.10.0.3', '10.10.0.2', '10.10.0.3']),
+    [
+      'address replace 35.191.128.2/32 dev lo',
+      `route replace default via 10.10.0.2 dev vpc0 table ${backendMark('10.10.0.2')}`,
+      `rule add from 35.191.128.2 lookup ${backendMark('10.10.0.2')} pref 900`,
+      'address replace 35.191.128.3/32 dev lo',
+      `route replace default via 10.10.0.3 dev vpc0 table ${backendMark('10.10.0.3')}`,
+      `rule add from 35.191.128.3 lookup ${backendMark('10.10.0.3')} pref 900`,
+      '',
+    ].join('\n'),
+    'one path per backend, whatever the order or repetition',
+  );
+  const backends = Array.from({ length: 253 }, (_, index) => `10.10.0.${index + 2}`);
+  const sources = backends.map(probeSourceFor);
+  t.equal(new Set(sources).size, backends.length, 'no two backends of the subnet share a prober address');
+  t.ok(
+    sources.every((source) => /^35\.191\.\d+\.\d+$/.test(source) && source !== HEALTH_PROBER),
+    "all in Google's 35.191.0.0/16, none the autohealing prober's",
+  );
+});
+
+t.test("load balancers probe their forwarding rule's IP from each backend's prober; autohealing probes the VM's own", async (t) => {
+  const routes: LabLoadBalancedRoute[] = [
+    { name: 'ilb', priority: 800, tags: [], backends: ['10.10.0.2', '10.10.0.3'], healthCheck: CHECK, address: '10.10.0.200' },
+    { name: 'no-rule', priority: 800, tags: [], backends: ['10.10.0.4'], healthCheck: CHECK },
+  ];
+  const targets = healthCheckTargets(
+    routes,
+    [{ group: 'autoheal:mig', backends: ['10.10.0.2'], healthCheck: CHECK }],
+    (group, ip) => group === 'ilb' && ip === '10.10.0.3',
+  );
+  t.same(
+    targets.map(({ group, ip, address, source, initiallyHealthy }) => ({ group, ip, address, source, initiallyHealthy })),
+    [
+      { group: 'ilb', ip: '10.10.0.2', address: '10.10.0.200', source: probeSourceFor('10.10.0.2'), initiallyHealthy: false },
+      { group: 'ilb', ip: '10.10.0.3', address: '10.10.0.200', source: probeSourceFor('10.10.0.3'), initiallyHealthy: true },
+      { group: 'no-rule', ip: '10.10.0.4', address: undefined, source: undefined, initiallyHealthy: false },
+      { group: 'autoheal:mig', ip: '10.10.0.2', address: undefined, source: undefined, initiallyHealthy: false },
+    ],
+  );
+  t.same(
+    { intervalMs: targets[0]!.intervalMs, timeoutMs: targets[0]!.timeoutMs, port: targets[0]!.port, path: targets[0]!.path },
+    { intervalMs: 2000, timeoutMs: 2000, port: 9731, path: '/healthz' },
+    "the backend service's check, in milliseconds",
+  );
+});

@@ -184,8 +184,9 @@ async function programNat(cloud: LabCloud, vm: string, ports: string): Promise<v
     [
       'node',
       path.join(repoRoot(), 'dist/lab/bin/internet-server.js'),
+      // Probes come addressed to the forwarding rules' IPs, which the VM holds as local routes, not to its own.
       '--address',
-      lab.vm(vm).ip,
+      '0.0.0.0',
       '--http-port',
       '9731',
       '--udp-port',

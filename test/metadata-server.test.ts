@@ -34,6 +34,7 @@ t.test('the recursive tree has camelCase keys and the NIC the guest agent matche
   t.equal(tree.instance.attributes['startup-script'], 'echo hi');
   t.same(tree.instance.networkInterfaces[0].mac, '42:01:0a:0a:00:05');
   t.same(tree.instance.networkInterfaces[0].forwardedIps, []);
+  t.same(tree.instance.networkInterfaces[0].forwardedIpv6s, [], 'an IPv4-only NIC: no IPv6 forwarding rules');
   t.same(tree.instance.networkInterfaces[0].accessConfigs, [{ externalIp: '203.0.113.5', type: 'ONE_TO_ONE_NAT' }]);
   t.equal(tree.project.projectId, 'natgw-lab');
   t.same(tree.project.attributes, {});
@@ -47,6 +48,7 @@ t.test('kebab-case paths, values as text, listings, 404 and 403', async (t) => {
   t.equal((await get('instance/zone')).body, 'projects/000000000000/zones/us-central1-a');
   t.equal((await get('project/project-id')).body, 'natgw-lab');
   t.match((await get('instance/network-interfaces/0/')).body, /^forwarded-ips\/$/m);
+  t.match((await get('instance/network-interfaces/0/')).body, /^forwarded-ipv6s\/$/m);
   t.same((await get('instance/attributes/?recursive=true&alt=json&timeout_sec=10')).json(), {
     'startup-script': 'echo hi',
     'natgw-config': '{}',
@@ -69,6 +71,8 @@ t.test('wait_for_change answers at once for another etag and holds until forward
   t.ok(Date.now() - started >= 150, 'held until the change');
   t.same(changed.json(), ['203.0.113.50']);
   t.not(changed.headers.etag, etag);
+  t.equal((await get('instance/network-interfaces/0/forwarded-ips/')).body, '0\n', 'listed by index, as GCE lists them');
+  t.equal((await get('instance/network-interfaces/0/forwarded-ips/0')).body, '203.0.113.50');
   const timedOut = await get(
     `instance/name?wait_for_change=true&last_etag=${String((await get('instance/name')).headers.etag)}&timeout_sec=1`,
   );

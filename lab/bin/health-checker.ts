@@ -1,6 +1,7 @@
 // The lab's load-balancer health checker: runs in the fabric namespace and probes each backend over HTTP like GCE does
-// (interval, timeout, healthy/unhealthy thresholds; a new backend counts as unhealthy until it passes). Prints one JSON
-// line per state change; it stops when its parent closes stdin, so it can never outlive the lab.
+// (interval, timeout, healthy/unhealthy thresholds; a new backend counts as unhealthy until it passes): addressed to the
+// forwarding rule's IP from the backend's own prober address when it has one (the fabric routes that source to it).
+// Prints one JSON line per state change; it stops when its parent closes stdin, so it can never outlive the lab.
 import http from 'node:http';
 import { HEALTH_PROBER, type HealthCheckTarget as Target } from '../model.js';
 
@@ -14,7 +15,13 @@ const settings = JSON.parse(process.argv[2] ?? '{}') as Settings;
 function probe(target: Target): Promise<boolean> {
   return new Promise((resolve) => {
     const request = http.get(
-      { host: target.ip, port: target.port, path: target.path, agent: false, localAddress: HEALTH_PROBER },
+      {
+        host: target.address ?? target.ip,
+        port: target.port,
+        path: target.path,
+        agent: false,
+        localAddress: target.source ?? HEALTH_PROBER,
+      },
       (response) => {
         response.resume();
         response.on('end', () => {
