@@ -103,7 +103,8 @@ export function parseWatchOptions(argv: string[], env: NodeJS.ProcessEnv): Watch
     } catch {
       throw new UsageError(`--probe-url: '${url}' is not a URL`);
     }
-    if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') throw new UsageError(`--probe-url: '${url}' must be http:// or https://`);
+    if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:')
+      throw new UsageError(`--probe-url: '${url}' must be http:// or https://`);
   }
   const listenText = values['metrics-listen'] ?? `0.0.0.0:${WATCHER_PORT}`;
   const listen = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(listenText);

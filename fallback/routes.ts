@@ -47,7 +47,10 @@ export async function readGatewayRoutes(ctx: CallContext, gateway: string): Prom
   return { normal, demoted };
 }
 
-export const presence = (routes: GatewayRoutes): ObservedRoutes => ({ normal: routes.normal !== undefined, demoted: routes.demoted !== undefined });
+export const presence = (routes: GatewayRoutes): ObservedRoutes => ({
+  normal: routes.normal !== undefined,
+  demoted: routes.demoted !== undefined,
+});
 
 /** What `natgw status` and the watcher's metrics say: which path serves tagged VMs, and since when on fallback. */
 export interface PathReport {
@@ -81,7 +84,12 @@ function asDesired(route: Route, name: string, priority: number, description: st
 export async function fallBack(ctx: CallContext, gateway: string, routes: GatewayRoutes, at: Date): Promise<void> {
   if (routes.demoted === undefined) {
     if (routes.normal === undefined) throw new Error(`gateway ${gateway} has no route to demote`);
-    const want = asDesired(routes.normal, demotedRouteName(gateway), DEMOTED_ROUTE_PRIORITY, demotedDescription(gateway, at, routes.normal));
+    const want = asDesired(
+      routes.normal,
+      demotedRouteName(gateway),
+      DEMOTED_ROUTE_PRIORITY,
+      demotedDescription(gateway, at, routes.normal),
+    );
     await insertRoute(ctx, routeBody(ctx.project, want));
   }
   if (routes.normal !== undefined) await deleteRoute(ctx, resourceNames(gateway).route);

@@ -180,7 +180,10 @@ export async function startWatcher(config: WatcherConfig): Promise<RunningWatche
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
   const abort = new AbortController();
-  const loop = watch({ cloud, probe: config.probe, timers: config.timers, intervalMs: config.intervalMs, clock, metrics, log: config.log }, abort.signal);
+  const loop = watch(
+    { cloud, probe: config.probe, timers: config.timers, intervalMs: config.intervalMs, clock, metrics, log: config.log },
+    abort.signal,
+  );
   return {
     metricsUrl: `http://${config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host}:${port}/metrics`,
     metrics,

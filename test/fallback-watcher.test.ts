@@ -29,9 +29,17 @@ function run(healthy: (boolean | undefined)[], routes: ObservedRoutes, everyMs =
 }
 
 t.test('falls back once natgw has been unhealthy for fail-after without a break, not before', async (t) => {
-  t.same(run([true, false, false, false, false, false, false, false], onNatgw).actions, [{ at: 35_000, action: 'fallback' }], 'first failure at 5 s');
+  t.same(
+    run([true, false, false, false, false, false, false, false], onNatgw).actions,
+    [{ at: 35_000, action: 'fallback' }],
+    'first failure at 5 s',
+  );
   t.same(run([false, false, false, false, false, false], onNatgw).actions, [], '25 s of failure is not 30');
-  t.same(run([false, false, false, true, false, false, false, false, false, false], onNatgw).actions, [], 'one good check restarts the count');
+  t.same(
+    run([false, false, false, true, false, false, false, false, false, false], onNatgw).actions,
+    [],
+    'one good check restarts the count',
+  );
 });
 
 t.test('fails back only after hold-down of unbroken health, and a flapping natgw stays on the fallback', async (t) => {
@@ -81,9 +89,15 @@ t.test('random walks: every transition is earned, the routes never both vanish, 
       state = decision.state;
       if (decision.action === 'fallback') {
         const window = history.filter((entry) => entry.at >= at - timers.failAfterMs);
-        const since = history.findLast((entry) => entry.healthy === true)?.at ?? -Infinity;
-        t.ok(at - since > timers.failAfterMs, `walk ${walk}: fell back at ${at} with no healthy check in the last ${timers.failAfterMs} ms`);
-        t.ok(window.some((entry) => entry.healthy === false), `walk ${walk}: and some failure was seen`);
+        const since = [...history].reverse().find((entry) => entry.healthy === true)?.at ?? Number.NEGATIVE_INFINITY;
+        t.ok(
+          at - since > timers.failAfterMs,
+          `walk ${walk}: fell back at ${at} with no healthy check in the last ${timers.failAfterMs} ms`,
+        );
+        t.ok(
+          window.some((entry) => entry.healthy === false),
+          `walk ${walk}: and some failure was seen`,
+        );
         t.ok(before.normal, `walk ${walk}: only natgw's route is demoted`);
         routes = onFallback;
       } else if (decision.action === 'failback') {
@@ -100,8 +114,22 @@ t.test('random walks: every transition is earned, the routes never both vanish, 
     }
   }
   t.equal(routesLost, 0, 'one of the two routes always exists');
-  t.same(run(Array.from({ length: 100 }, () => true), onNatgw).actions, [], 'healthy natgw: never moved');
-  t.same(run(Array.from({ length: 100 }, () => false), onFallback).actions, [], 'dead natgw on the fallback: stays');
+  t.same(
+    run(
+      Array.from({ length: 100 }, () => true),
+      onNatgw,
+    ).actions,
+    [],
+    'healthy natgw: never moved',
+  );
+  t.same(
+    run(
+      Array.from({ length: 100 }, () => false),
+      onFallback,
+    ).actions,
+    [],
+    'dead natgw on the fallback: stays',
+  );
 });
 
 // ---- the loop against a fake cloud ----
@@ -123,7 +151,15 @@ class FakeCloud implements FallbackCloud {
   async fallBack(_: GatewayRoutes, at: Date) {
     if (this.failWrites) throw new Error('HTTP 503');
     this.writes.push('fallback');
-    this.routes = { normal: undefined, demoted: { ...natgwRoute, name: 'gw-default-demoted', priority: 65535, description: `natgw fallback since ${at.toISOString()}; was priority 800; x` } };
+    this.routes = {
+      normal: undefined,
+      demoted: {
+        ...natgwRoute,
+        name: 'gw-default-demoted',
+        priority: 65535,
+        description: `natgw fallback since ${at.toISOString()}; was priority 800; x`,
+      },
+    };
   }
   async failBack() {
     if (this.failWrites) throw new Error('HTTP 503');
