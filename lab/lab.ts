@@ -661,6 +661,16 @@ export class Lab {
     return [...(this.healthyBackends.get(route) ?? [])].sort();
   }
 
+  /** The fabric's Cloud NAT rules (lab/cloud-nat.ts renderCloudNat), replacing the last ones. */
+  async setCloudNat(rules: string): Promise<void> {
+    await this.run('program Cloud NAT', this.fabric, ['iptables-restore', '--noflush'], { input: rules });
+  }
+
+  /** The fabric's filter table with its counters (iptables-save -c). */
+  async fabricIptablesSave(): Promise<string> {
+    return (await this.run('read the fabric counters', this.fabric, ['iptables-save', '-c', '-t', 'filter'])).stdout;
+  }
+
   /** GCE firewall rules for ingress: enforced on each VM's NIC, stateful, implied deny. Egress is left open. */
   async setFirewalls(rules: LabFirewallRule[]): Promise<void> {
     this.firewalls = rules;

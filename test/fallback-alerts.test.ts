@@ -10,7 +10,9 @@ import { repoRoot } from '../lab/lab.js';
 const dir = path.join(repoRoot(), 'observability');
 
 t.test('promtool check rules and test rules pass', async (t) => {
-  const check = await runCommand('check fallback rules', 'promtool', ['check', 'rules', path.join(dir, 'fallback.yml')], { okExitCodes: [1] });
+  const check = await runCommand('check fallback rules', 'promtool', ['check', 'rules', path.join(dir, 'fallback.yml')], {
+    okExitCodes: [1],
+  });
   t.equal(check.exitCode, 0, check.stdout + check.stderr);
   t.match(check.stdout, /SUCCESS: 4 rules found/);
   const test = await runCommand('unit-test fallback rules', 'promtool', ['test', 'rules', path.join(dir, 'fallback.test.yml')], {
