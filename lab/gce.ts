@@ -461,15 +461,19 @@ export class LabCloud {
       }
       const external = String(rule.loadBalancingScheme ?? 'EXTERNAL') === 'EXTERNAL';
       const programming = { ...DEFAULT_LOAD_BALANCER_PROGRAMMING_MS, ...this.options.loadBalancerProgrammingMs };
-      const route = allRoutes.find(
+      const routes = allRoutes.filter(
         (candidate) =>
           candidate.destRange === '0.0.0.0/0' && (candidate.nextHopIlb === rule.selfLink || candidate.nextHopIlb === rule.IPAddress),
       );
+      const route = routes[0];
       balanced.push({
         name: String(rule.name),
         priority: Number(route?.priority ?? 1000),
         tags: (route?.tags as string[] | undefined) ?? [],
         routed: route !== undefined,
+        ...(routes.length > 1
+          ? { viaRoutes: routes.map((via) => ({ priority: Number(via.priority ?? 1000), tags: (via.tags as string[] | undefined) ?? [] })) }
+          : {}),
         backends: backends.sort(),
         healthCheck,
         scheme: external ? 'EXTERNAL' : 'INTERNAL',

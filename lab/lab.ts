@@ -36,7 +36,7 @@ import {
   type VmSpec,
 } from './model.js';
 import { LabProcess, controlRequest, removeNamespace } from './process.js';
-import { defaultRouteArgs, defaultRouteHops } from './routing.js';
+import { balancedRoutePriority, defaultRouteArgs, defaultRouteHops } from './routing.js';
 
 export * from './model.js';
 
@@ -375,7 +375,7 @@ export class Lab {
       return (
         route.scheme !== 'EXTERNAL' &&
         route.routed !== false &&
-        (route.tags.length === 0 || route.tags.some((tag) => tags.includes(tag))) &&
+        balancedRoutePriority(route, tags) !== undefined &&
         !route.backends.includes(vm.ip) &&
         view !== undefined &&
         view.active.length > 0 &&

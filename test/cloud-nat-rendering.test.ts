@@ -4,6 +4,8 @@
 import t from 'tap';
 import { allocateCloudNatPorts, natCoversSubnet, parseCloudNatCounters, renderCloudNat } from '../lab/cloud-nat.js';
 import { renderFabricRules } from '../lab/fabric.js';
+import type { LabLoadBalancedRoute } from '../lab/model.js';
+import { defaultRouteHops } from '../lab/routing.js';
 
 const vms = [
   { name: 'app-2', ip: '10.10.0.21' },
@@ -87,4 +89,26 @@ t.test('counters: what went through Cloud NAT, per VM and in total, from iptable
   t.equal(counters.bytes, 900);
   t.same(counters.byVm.get('app-1'), { packets: 9, bytes: 900 });
   t.same(counters.byVm.get('app-2'), { packets: 0, bytes: 0 });
+});
+
+t.test("several routes through one internal load balancer: each applies with its own tags and priority", async (t) => {
+  const lb: LabLoadBalancedRoute = {
+    name: 'gw-fr',
+    priority: 800,
+    tags: ['client'],
+    backends: ['10.10.0.5', '10.10.0.6'],
+    healthCheck: { port: 9731, path: '/healthz', intervalSeconds: 1, timeoutSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 1 },
+    viaRoutes: [
+      { priority: 800, tags: ['gw-probe'] },
+      { priority: 65535, tags: ['client'] },
+    ],
+  };
+  const healthy = new Map([['gw-fr', new Set(['10.10.0.5', '10.10.0.6'])]]);
+  t.same(defaultRouteHops({ ip: '10.10.0.30', tags: ['gw-probe'] }, [], [lb], healthy), ['10.10.0.5', '10.10.0.6'], 'the prober goes through natgw');
+  t.same(defaultRouteHops({ ip: '10.10.0.20', tags: ['client'] }, [], [lb], healthy), [], 'a client follows the default route: Cloud NAT');
+  t.same(
+    defaultRouteHops({ ip: '10.10.0.20', tags: ['client'] }, [], [{ ...lb, viaRoutes: [...lb.viaRoutes!, { priority: 800, tags: ['client'] }] }], healthy),
+    ['10.10.0.5', '10.10.0.6'],
+    "with natgw's route back, the client goes through natgw",
+  );
 });
