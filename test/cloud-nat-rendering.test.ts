@@ -91,7 +91,7 @@ t.test('counters: what went through Cloud NAT, per VM and in total, from iptable
   t.same(counters.byVm.get('app-2'), { packets: 0, bytes: 0 });
 });
 
-t.test("several routes through one internal load balancer: each applies with its own tags and priority", async (t) => {
+t.test('several routes through one internal load balancer: each applies with its own tags and priority', async (t) => {
   const lb: LabLoadBalancedRoute = {
     name: 'gw-fr',
     priority: 800,
@@ -104,10 +104,19 @@ t.test("several routes through one internal load balancer: each applies with its
     ],
   };
   const healthy = new Map([['gw-fr', new Set(['10.10.0.5', '10.10.0.6'])]]);
-  t.same(defaultRouteHops({ ip: '10.10.0.30', tags: ['gw-probe'] }, [], [lb], healthy), ['10.10.0.5', '10.10.0.6'], 'the prober goes through natgw');
+  t.same(
+    defaultRouteHops({ ip: '10.10.0.30', tags: ['gw-probe'] }, [], [lb], healthy),
+    ['10.10.0.5', '10.10.0.6'],
+    'the prober goes through natgw',
+  );
   t.same(defaultRouteHops({ ip: '10.10.0.20', tags: ['client'] }, [], [lb], healthy), [], 'a client follows the default route: Cloud NAT');
   t.same(
-    defaultRouteHops({ ip: '10.10.0.20', tags: ['client'] }, [], [{ ...lb, viaRoutes: [...lb.viaRoutes!, { priority: 800, tags: ['client'] }] }], healthy),
+    defaultRouteHops(
+      { ip: '10.10.0.20', tags: ['client'] },
+      [],
+      [{ ...lb, viaRoutes: [...lb.viaRoutes!, { priority: 800, tags: ['client'] }] }],
+      healthy,
+    ),
     ['10.10.0.5', '10.10.0.6'],
     "with natgw's route back, the client goes through natgw",
   );
