@@ -96,6 +96,8 @@ export class Lab {
   private readonly backendRoutingTables = new Set<string>();
   /** VMs whose flows follow an internal load balancer one by one, with the backends they have a routing table for. */
   private readonly steeredVms = new Map<string, Set<string>>();
+  /** VMs whose flows are being steered now (their lab-gce-routing table is loaded). */
+  private readonly steering = new Set<string>();
   /** VMs whose host failed (failHost): their namespace is left as it died, nothing is programmed into it any more. */
   private readonly failedHosts = new Set<string>();
 
@@ -300,6 +302,7 @@ export class Lab {
     await this.stopProcessesOf(vm, options.graceMs ?? 1000);
     this.localAddresses.delete(name);
     this.steeredVms.delete(name);
+    this.steering.delete(name);
     this.failedHosts.delete(name);
     removeNamespace(vm.namespace);
     this.namespaces.splice(this.namespaces.indexOf(vm.namespace), 1);
@@ -384,9 +387,11 @@ export class Lab {
     });
     const steered = this.steeredVms.get(vm.name);
     if (lb === undefined) {
-      if (steered === undefined) return;
+      if (!this.steering.has(vm.name)) return;
+      // The backends' routing tables and rules stay: without the table nothing is marked, and steering that resumes
+      // (a route demoted and restored) finds them in place instead of failing on "File exists".
       await this.runOnVm(vm, `stop steering ${vm.name}`, ['nft', 'delete', 'table', 'ip', 'lab-gce-routing'], { okExitCodes: [1] });
-      this.steeredVms.delete(vm.name);
+      this.steering.delete(vm.name);
       return;
     }
     const tables = steered ?? new Set<string>();
@@ -419,6 +424,7 @@ export class Lab {
     await this.runOnVm(vm, `steer ${vm.name}'s flows`, ['nft', '-f', '-'], {
       input: renderNextHopSteering(lb, view.healthy, view.active, [VPC.cidr, METADATA_IP]),
     });
+    this.steering.add(vm.name);
   }
 
   /**
