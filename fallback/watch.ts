@@ -66,11 +66,15 @@ export async function checkOnce(options: WatchOptions, state: WatchState): Promi
   const healthy = !probeOk || (vmsKnown && !vms.value) ? false : vmsKnown ? true : undefined;
   metrics.check(at, healthy);
   const decision = step(state, { at, healthy, routes: presence(routes) }, options.timers);
-  if (decision.action === undefined) return decision.state;
   const why =
     healthy === false
       ? `${vmsKnown && !vms.value ? 'no NAT VM is healthy' : 'NAT VMs healthy'}; probe ${probeOk ? 'ok' : `failed (${probe.status === 'fulfilled' ? probe.value.detail : message(probe.reason)})`}`
       : 'natgw healthy and the probe through it answered';
+  // Each change of natgw's health once, with its reason: the log explains every later move (or the lack of one).
+  if (state.badSince === undefined && decision.state.badSince !== undefined) log(`natgw unhealthy (${why})`);
+  if (state.goodSince === undefined && decision.state.goodSince !== undefined) log(`natgw healthy (${why})`);
+  if (healthy === undefined && vms.status === 'rejected') log(`cannot tell whether a NAT VM is healthy: ${message(vms.reason)}`);
+  if (decision.action === undefined) return decision.state;
   try {
     if (decision.action === 'fallback') {
       await cloud.fallBack(routes, new Date(at));

@@ -239,6 +239,15 @@ export async function runFallbackMeasurement(
   try {
     const serving = await waitFor(() => sampler.samples.filter((sample) => sample.path === 'natgw').length >= 8, { timeoutMs: 30_000 });
     if (!serving) throw new Error(`the tagged VM does not leave through natgw: ${JSON.stringify(sampler.samples.slice(-5))}`);
+    // The watcher must see natgw healthy first (its probe through natgw works), or the failure proves nothing.
+    const watcherSeesHealthy = await waitFor(
+      async () => /^natgw_fallback_natgw_healthy 1$/m.test(await lab.watcher.metrics.registry.metrics()),
+      {
+        timeoutMs: 60_000,
+        everyMs: 500,
+      },
+    );
+    if (!watcherSeesHealthy) throw new Error(`the watcher never saw natgw healthy:\n${lab.watcherLog.join('\n')}`);
     const healthyPackets = (await lab.cloud.cloudNatCounters()).packets;
     const natgwIp = sampler.samples.find((sample) => sample.path === 'natgw')?.ip ?? null;
     say(`natgw serves the tagged VM (the internet sees ${natgwIp}); Cloud NAT ${lab.cloudNatIp()} has carried ${healthyPackets} packets`);

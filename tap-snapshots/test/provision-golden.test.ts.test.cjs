@@ -2411,7 +2411,11 @@ exit 0
     "priority": 800,
     "warnings": []
   },
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "natgw",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -3354,7 +3358,11 @@ exit 0
     "priority": 800,
     "warnings": []
   },
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "natgw",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -3389,7 +3397,11 @@ exit 3
   "instance": null,
   "health": null,
   "route": null,
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "none",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -3583,6 +3595,7 @@ Gateway natgw-us-central1 (HA; project test-project, region us-central1): servin
   firewall  natgw-us-central1-health        present
   firewall  natgw-us-central1-iap-ssh       absent
   route     natgw-us-central1-default       0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-client, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 
@@ -4345,7 +4358,11 @@ exit 0
     "description": "natgw-gateway=natgw-us-central1; internet egress of VMs tagged natgw-us-central1-client through NAT gateway natgw-us-central1",
     "warnings": []
   },
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "natgw",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -4380,7 +4397,11 @@ exit 3
   "instance": null,
   "health": null,
   "route": null,
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "none",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -4516,6 +4537,7 @@ Gateway natgw-us-central1 (project test-project, region us-central1): serving
   instance  natgw-us-central1               RUNNING in us-central1-a, e2-small, internal 10.10.0.2, NAT IP 203.0.113.1, agent 0.1.0
   agent     health                          ok
   route     natgw-us-central1-default       0.0.0.0/0 → zones/us-central1-a/instances/natgw-us-central1, tags natgw-us-central1-client, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 
@@ -6208,7 +6230,11 @@ exit 0
     "warnings": []
   },
   "undocumented": "stateful HA relies on GCE behaviour Google does not document: a backend VM of an external passthrough Network Load Balancer may send packets with the forwarding rule's IP (the NAT IP) as their source, and GCE delivers them to the internet.",
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "natgw",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -6243,7 +6269,11 @@ exit 3
   "instance": null,
   "health": null,
   "route": null,
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "none",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -6496,6 +6526,7 @@ Gateway natgw-us-central1 (HA, stateful; project test-project, region us-central
   firewall  natgw-us-central1-sync          present
   firewall  natgw-us-central1-return        present
   route     natgw-us-central1-default       0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-client, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 
