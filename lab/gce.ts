@@ -23,6 +23,7 @@ import {
   type CloudNatCounters,
   type LabCloudNat,
 } from './cloud-nat.js';
+import { HandlerKit } from './compute-api/handler-kit.js';
 import type { Guest } from './guest.js';
 import { ensureGuestImage } from './guest-image.js';
 import {
@@ -174,8 +175,9 @@ export class LabCloud {
   /** A user's workload VM, present before natgw is provisioned: no external IP, optionally the client tag. */
   async addWorkload(name: string, tags: string[] = []): Promise<string> {
     const subnet = this.store.list(LAB_PROJECT, `regions/${LAB_REGION}`, 'subnetworks')[0]!;
-    const used = new Set([...this.instances.values()].map((instance) => instance.ip));
-    const ip = this.store.allocateInternalIp(String(subnet.ipCidrRange), used);
+    // As the API allocates: forwarding rules and internal addresses hold subnet IPs too (a workload given an internal
+    // load balancer's IP could not even ARP its backends, which hold that IP as a local address).
+    const ip = this.store.allocateInternalIp(String(subnet.ipCidrRange), new HandlerKit(this.store).usedInternalIps());
     this.store.put(LAB_PROJECT, `zones/${LAB_ZONE}`, 'instances', {
       name,
       status: 'RUNNING',
