@@ -96,3 +96,47 @@ t.test('fallback demotes the HA route, status says so, failback restores it exac
   t.equal(fake.api.requests.length, before, 'a stopped watcher makes no calls: the routes stay as they are');
   t.ok(routes(fake).has(`${GW}-default`));
 });
+
+t.test(
+  'single mode: a stopped NAT VM is unhealthy even while the probe answers; the demoted route keeps its instance next hop',
+  async (t) => {
+    const fake = await startSeededFake();
+    t.teardown(() => fake.close());
+    simulateAgent(fake, { healthy: true });
+    const provisioned = await run('provision', baseArgs(fake));
+    t.equal(provisioned.code, 0, provisioned.stderr);
+    const original = routes(fake).get(`${GW}-default`)!;
+    const log: string[] = [];
+    const watcher = await startWatcher({
+      endpoint: parseEndpoint('--compute-endpoint', fake.url),
+      project: PROJECT,
+      region: REGION,
+      gateway: GW,
+      timers: { failAfterMs: 3000, holdDownMs: 5000 },
+      intervalMs: 1000,
+      probe: async () => ({ ok: true, durationMs: 5, detail: '204' }),
+      listen: { host: '127.0.0.1', port: 0 },
+      log: (line) => log.push(line),
+      clock: new FakeClock(),
+    });
+    t.teardown(() => watcher.stop());
+    await waitUntil('the watcher saw natgw healthy', () => log.some((line) => line.startsWith('natgw healthy')), {
+      timeoutMs: 30_000,
+      clock: realClock,
+    });
+    t.ok(routes(fake).has(`${GW}-default`), 'healthy: nothing moved');
+    const instance = fake.store.all('instances').find((entry) => entry.name === GW)!;
+    fake.store.update(PROJECT, instance.scope, 'instances', GW, (resource) => {
+      resource.status = 'TERMINATED';
+    });
+    await waitUntil('the route is demoted', () => routes(fake).has(demotedRouteName(GW)) && !routes(fake).has(`${GW}-default`), {
+      timeoutMs: 30_000,
+      clock: realClock,
+      detail: () => log.join('\n'),
+    });
+    t.match(log.join('\n'), /no NAT VM is healthy/);
+    const demoted = routes(fake).get(demotedRouteName(GW))!;
+    t.equal(demoted.nextHopInstance, original.nextHopInstance);
+    t.same(demoted.tags, original.tags);
+  },
+);
