@@ -11,6 +11,7 @@ Commands:
   destroy    remove a gateway (route first)
   whois      name the client VM that held a NAT IP:port at a time (port blocks)
   cost       compare Cloud NAT's price with natgw's for your traffic
+  fallback   watch a gateway and move its clients to Cloud NAT while it is down (fallback watch)
   lab        run natgw end to end in a GCE-like lab of network namespaces (root)
 
 Run 'natgw <command> --help' for a command's options.
@@ -26,6 +27,7 @@ const commands: Record<string, () => Promise<CommandRunner>> = {
   destroy: async () => (argv) => import('../provision/cli.js').then((m) => m.runProvisionCli('destroy', argv)),
   whois: async () => (await import('../whois/cli.js')).runWhoisCli,
   cost: async () => (await import('../cost/cli.js')).runCostCli,
+  fallback: async () => (await import('../fallback/cli.js')).runFallbackCli,
   lab: async () => (await import('../lab/cli.js')).runLabCli,
 };
 

@@ -28,6 +28,8 @@ Options:
   --boot-disk-type T      pd-balanced (default) or pd-standard
   --nat-ips N             Cloud NAT IPs (default: enough for 64 ports per VM, at least 1)
   --cross-zone-share F    share (0-1) of the GiB that crosses zones to reach natgw, at $0.01/GiB (default 0)
+  --fallback-hours H      hours per month on the Cloud NAT fallback (natgw down; docs/fallback.md): Cloud NAT's
+                          VM-hours, NAT IP-hours and per-GiB fee for that share of the month (default 0)
   --egress-gib G          of --gib, the GiB that go to the internet (default: half); only the egress line uses it
   --peak-gbps X           peak throughput, checked against the machine type's egress cap
   --prices FILE           JSON price overrides, same shape as cost/prices.json (merged over it)
@@ -48,6 +50,7 @@ const OPTIONS = {
   'nat-ips': { type: 'string' },
   'egress-gib': { type: 'string' },
   'cross-zone-share': { type: 'string' },
+  'fallback-hours': { type: 'string' },
   'peak-gbps': { type: 'string' },
   prices: { type: 'string' },
   json: { type: 'boolean' },
@@ -154,6 +157,7 @@ export async function runCostCli(argv: string[], io: CostIo = process): Promise<
     bootDiskType: values['boot-disk-type'] ?? 'pd-balanced',
     natIps: optionalNumber(values, 'nat-ips', { integer: true, min: 0, max: 300 }),
     crossZoneShare: optionalNumber(values, 'cross-zone-share', { min: 0, max: 1 }),
+    fallbackHoursPerMonth: optionalNumber(values, 'fallback-hours', { min: 0, max: hoursPerMonth }),
   };
   if (vms === undefined && sources[0] === 'gib') throw new UsageError('--vms: required (the number of VMs that use the NAT)');
 

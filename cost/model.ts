@@ -24,6 +24,11 @@ export interface CostInputs {
   crossZoneShare?: number | undefined;
   /** Peak throughput through the gateway (both directions: both leave the gateway VM), for the egress-cap check. */
   peakGbps?: number | undefined;
+  /**
+   * Hours per month natgw spends on its Cloud NAT fallback (docs/fallback.md): Cloud NAT bills its VM-hours, NAT
+   * IP-hours and per-GiB fee for that share of the month and traffic only. Undefined = 0.
+   */
+  fallbackHoursPerMonth?: number | undefined;
 }
 
 export interface LineItem {
@@ -53,8 +58,9 @@ export interface CapacityCheck {
 }
 
 export interface CostResult {
-  inputs: Required<Omit<CostInputs, 'peakGbps' | 'egressGibPerMonth' | 'natIps' | 'crossZoneShare'>> & {
+  inputs: Required<Omit<CostInputs, 'peakGbps' | 'egressGibPerMonth' | 'natIps' | 'crossZoneShare' | 'fallbackHoursPerMonth'>> & {
     crossZoneShare: number;
+    fallbackHoursPerMonth: number;
     natIps: number;
     egressGibPerMonth: number;
     egressAssumed: boolean;
@@ -135,23 +141,28 @@ function fmtGib(gib: number): string {
   return gib % 1024 === 0 && gib > 0 ? `${gib / 1024} TiB` : `${gib} GiB`;
 }
 
-function cloudNatBill(inputs: CostInputs, natIps: number, prices: PriceTable): Bill {
+/** Cloud NAT for `hours` of the month carrying `share` of the month's GiB (1 and all of it as the alternative). */
+function cloudNatBill(inputs: CostInputs, natIps: number, prices: PriceTable, hours = inputs.hoursPerMonth, share = 1, prefix = ''): Bill {
   const nat = prices.cloudNat;
-  const hours = inputs.hoursPerMonth;
   const dataPerGib = regionPrices(prices, inputs.region).natDataPerGibUsd;
+  const gib = inputs.gibPerMonth * share;
   const vmCharge =
     inputs.vms <= nat.perVmMaxVms
-      ? item(`VM-hours: ${inputs.vms} VMs × ${hours} h`, inputs.vms * hours, 'VM-hour', nat.perVmHourUsd)
-      : item(`flat rate above ${nat.perVmMaxVms} VMs: ${hours} h`, hours, 'hour', nat.flatHourUsdAboveMaxVms);
-  const fixed = [vmCharge, item(`NAT IPs: ${natIps} × ${hours} h`, natIps * hours, 'IP-hour', nat.natIpHourUsd)];
-  const data = item(`data processed: ${round(inputs.gibPerMonth, 2)} GiB`, inputs.gibPerMonth, 'GiB', dataPerGib);
+      ? item(`${prefix}VM-hours: ${inputs.vms} VMs × ${round(hours, 2)} h`, inputs.vms * hours, 'VM-hour', nat.perVmHourUsd)
+      : item(`${prefix}flat rate above ${nat.perVmMaxVms} VMs: ${round(hours, 2)} h`, hours, 'hour', nat.flatHourUsdAboveMaxVms);
+  const fixed = [vmCharge, item(`${prefix}NAT IPs: ${natIps} × ${round(hours, 2)} h`, natIps * hours, 'IP-hour', nat.natIpHourUsd)];
+  const data = item(`${prefix}data processed: ${round(gib, 2)} GiB`, gib, 'GiB', dataPerGib);
   const lineItems = [fixed[0]!, data, fixed[1]!];
-  return { lineItems, monthlyUsd: sum(lineItems), fixedMonthlyUsd: sum(fixed), perGibUsd: dataPerGib };
+  return { lineItems, monthlyUsd: sum(lineItems), fixedMonthlyUsd: sum(fixed), perGibUsd: dataPerGib * share };
 }
 
-function natgwBill(inputs: CostInputs, prices: PriceTable): Bill {
+function natgwBill(inputs: CostInputs, natIps: number, prices: PriceTable): Bill {
   const region = regionPrices(prices, inputs.region);
   const hours = inputs.hoursPerMonth;
+  // On the fallback, Cloud NAT carries that share of the month's traffic instead of natgw (the VMs keep running).
+  const fallbackHours = inputs.fallbackHoursPerMonth ?? 0;
+  const fallbackShare = fallbackHours / hours;
+  const servedGib = inputs.gibPerMonth * (1 - fallbackShare);
   const k = inputs.haSize;
   const vmHourly = machineHourUsd(prices, inputs.region, inputs.machineType);
   const diskGibMonth = region.diskGibMonthUsd[inputs.bootDiskType];
@@ -177,30 +188,26 @@ function natgwBill(inputs: CostInputs, prices: PriceTable): Bill {
   const lineItems = [...fixed];
   const crossZone = inputs.crossZoneShare ?? 0;
   if (crossZone > 0) {
-    const crossGib = inputs.gibPerMonth * crossZone;
+    const crossGib = servedGib * crossZone;
     lineItems.push(
-      item(
-        `inter-zone transfer: ${round(crossZone * 100, 1)} % of ${round(inputs.gibPerMonth, 2)} GiB`,
-        crossGib,
-        'GiB',
-        prices.interZonePerGibUsd,
-      ),
+      item(`inter-zone transfer: ${round(crossZone * 100, 1)} % of ${round(servedGib, 2)} GiB`, crossGib, 'GiB', prices.interZonePerGibUsd),
     );
-    perGib += crossZone * prices.interZonePerGibUsd;
+    perGib += (1 - fallbackShare) * crossZone * prices.interZonePerGibUsd;
   }
   if (k >= 2) {
     const lb = prices.loadBalancer;
     const rule = item(`internal load balancer forwarding rule: ${hours} h`, hours, 'hour', lb.forwardingRuleHourUsd);
     fixed.push(rule);
     // An upper bound: through a next-hop load balancer only the client→internet direction passes the load balancer.
-    const data = item(
-      `load balancer data processed: ${round(inputs.gibPerMonth, 2)} GiB`,
-      inputs.gibPerMonth,
-      'GiB',
-      lb.dataProcessedPerGibUsd,
-    );
-    perGib += lb.dataProcessedPerGibUsd;
+    const data = item(`load balancer data processed: ${round(servedGib, 2)} GiB`, servedGib, 'GiB', lb.dataProcessedPerGibUsd);
+    perGib += (1 - fallbackShare) * lb.dataProcessedPerGibUsd;
     lineItems.push(rule, data);
+  }
+  if (fallbackHours > 0) {
+    const fallback = cloudNatBill(inputs, natIps, prices, fallbackHours, fallbackShare, 'Cloud NAT fallback ');
+    lineItems.push(...fallback.lineItems);
+    fixed.push(...fallback.lineItems.filter((line) => line.unit !== 'GiB'));
+    perGib += fallback.perGibUsd;
   }
   return { lineItems, monthlyUsd: sum(lineItems), fixedMonthlyUsd: sum(fixed), perGibUsd: perGib };
 }
@@ -272,12 +279,18 @@ export function computeCost(inputs: CostInputs, prices: PriceTable): CostResult 
   const egressGib = inputs.egressGibPerMonth ?? inputs.gibPerMonth / 2;
 
   const cloudNat = cloudNatBill(inputs, natIps, prices);
-  const natgw = natgwBill(inputs, prices);
+  if ((inputs.fallbackHoursPerMonth ?? 0) > inputs.hoursPerMonth)
+    throw new UsageError(`--fallback-hours: ${inputs.fallbackHoursPerMonth} is more than the month's ${inputs.hoursPerMonth} hours`);
+  const natgw = natgwBill(inputs, natIps, prices);
   const egressItems = tieredEgress(egressGib, region.internetEgressTiers);
   const differenceUsd = cloudNat.monthlyUsd - natgw.monthlyUsd;
   const warnings: string[] = [];
   const capacity = capacityCheck(inputs, prices, warnings);
   if (inputs.vms > 0 && natIps === 0) warnings.push('Cloud NAT priced with 0 NAT IPs: real gateways need at least one');
+  if ((inputs.fallbackHoursPerMonth ?? 0) > 0)
+    warnings.push(
+      'the Cloud NAT fallback is priced only for its hours on duty: whether Cloud NAT bills VM-hours for VMs whose traffic goes to natgw is undocumented (docs/fallback.md#what-it-costs)',
+    );
 
   return {
     inputs: {
@@ -291,6 +304,7 @@ export function computeCost(inputs: CostInputs, prices: PriceTable): CostResult 
       bootDiskType: inputs.bootDiskType,
       natIps,
       crossZoneShare: inputs.crossZoneShare ?? 0,
+      fallbackHoursPerMonth: inputs.fallbackHoursPerMonth ?? 0,
       egressGibPerMonth: egressGib,
       egressAssumed,
       peakGbps: inputs.peakGbps ?? null,

@@ -31,6 +31,10 @@ the real provisioner, startup script, agent, traffic and Prometheus. Nothing is 
                        apart from the survivor's; --no-sync: stateful with state sync off, the control; --bulk: iperf3
                        bulk traffic meanwhile; --failure-delay-ms: where in the health checks' cycle the host
                        fails, 0-999 (ha: 0-1999), default random, so a run can be repeated; --json: the report as JSON)
+  fallback [--json]    build the lab, provision HA with a Cloud NAT fallback, run the fallback watcher (short timers:
+                       fail-after 10 s, hold-down 20 s), fail every NAT VM and report when a tagged VM's new connections
+                       left through Cloud NAT's IP, heal natgw and report when they left through natgw's again, then
+                       take one NAT VM down and up 6 times, which must move nothing (--json: the report as JSON)
   down                 stop the running lab and remove every lab namespace on this machine (natgw-lab-*)
 `;
 
@@ -156,7 +160,7 @@ export async function runLabCli(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
-  const misplaced = FAILOVER_FLAGS.find((flag) => values[flag] !== undefined);
+  const misplaced = FAILOVER_FLAGS.find((flag) => values[flag] !== undefined && !(command === 'fallback' && flag === 'json'));
   if (command !== 'failover' && misplaced !== undefined)
     throw new UsageError(`--${misplaced} belongs to 'natgw lab failover', not to '${command}'\n\n${USAGE}`);
   const flows = parseFlows(values.flows);
@@ -229,6 +233,13 @@ export async function runLabCli(argv: string[]): Promise<number> {
         progress,
         (report) => (json ? say(JSON.stringify(report, null, 2)) : undefined),
       );
+    }
+    case 'fallback': {
+      refuseLeftovers();
+      const { runFallbackCommand } = await import('./fallback.js');
+      const json = values.json === true;
+      const progress = json ? (line: string) => process.stderr.write(`${line}\n`) : say;
+      return runFallbackCommand(progress, (report) => (json ? say(JSON.stringify(report, null, 2)) : undefined));
     }
     case 'status': {
       const state = readState();

@@ -2,7 +2,10 @@
 // without root); lab.ts applies it.
 import { METADATA_IP, type LabFirewallRule, type LabVm } from './model.js';
 
-/** GCE drops internet-bound packets from VMs without an external IP; with one, the fabric does the 1:1 NAT. */
+/**
+ * GCE drops internet-bound packets from VMs without an external IP, unless Cloud NAT covers them (LAB-CLOUDNAT,
+ * lab/cloud-nat.ts); with one, the fabric does the 1:1 NAT.
+ */
 export function renderFabricRules(): string {
   return [
     '*filter',
@@ -11,7 +14,10 @@ export function renderFabricRules(): string {
     ':OUTPUT ACCEPT [0:0]',
     ':LAB-EXTERNAL - [0:0]',
     ':LAB-LB - [0:0]',
+    ':LAB-CLOUDNAT - [0:0]',
     '-A FORWARD -i vpc0 -o vpc0 -j ACCEPT',
+    // Before the conntrack shortcut, so its counters see every packet Cloud NAT carries (lab/cloud-nat.ts).
+    '-A FORWARD -j LAB-CLOUDNAT',
     '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
     '-A FORWARD -j LAB-LB',
     '-A FORWARD -j LAB-EXTERNAL',
@@ -24,8 +30,10 @@ export function renderFabricRules(): string {
     ':POSTROUTING ACCEPT [0:0]',
     ':LAB-1TO1-IN - [0:0]',
     ':LAB-1TO1-OUT - [0:0]',
+    ':LAB-CLOUDNAT-SNAT - [0:0]',
     '-A PREROUTING -j LAB-1TO1-IN',
     '-A POSTROUTING -j LAB-1TO1-OUT',
+    '-A POSTROUTING -j LAB-CLOUDNAT-SNAT',
     'COMMIT',
     '',
   ].join('\n');

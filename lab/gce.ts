@@ -9,11 +9,21 @@ import {
   lastSegment,
   REALISTIC_TIMING,
   seedProject,
+  type Collection,
   type GuestAttributeLimits,
   type Json,
   type ResourceEvent,
   type Timing,
 } from './compute-api/index.js';
+import {
+  allocateCloudNatPorts,
+  natCoversSubnet,
+  parseCloudNatCounters,
+  renderCloudNat,
+  type CloudNatCounters,
+  type LabCloudNat,
+} from './cloud-nat.js';
+import { HandlerKit } from './compute-api/handler-kit.js';
 import type { Guest } from './guest.js';
 import { ensureGuestImage } from './guest-image.js';
 import {
@@ -35,12 +45,16 @@ const GUEST_ATTRIBUTE_POLL_MS = 500;
 const DELETE_GRACE_MS = 30_000;
 
 const zoneOf = (event: ResourceEvent) => event.scope.replace(/^zones\//, '');
+/** Cloud Routers (with their Cloud NAT configs): a regional collection of the fake API. */
+const ROUTERS = 'routers' as Collection;
+const apiPath = (link: unknown) => String(link ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, '');
 
 interface InstanceView {
   name: string;
   zone: string;
   ip: string;
   externalIp?: string;
+  subnetwork: string;
   tags: string[];
   canIpForward: boolean;
   metadata: Record<string, string>;
@@ -57,6 +71,7 @@ function viewOf(event: ResourceEvent): InstanceView {
     zone: zoneOf(event),
     ip: String(nic.networkIP),
     ...(natIp === undefined ? {} : { externalIp: String(natIp) }),
+    subnetwork: String(nic.subnetwork ?? ''),
     tags: ((resource.tags as Json | undefined)?.items as string[] | undefined) ?? [],
     canIpForward: resource.canIpForward === true,
     metadata: Object.fromEntries(items.map((item) => [item.key, item.value])),
@@ -105,6 +120,10 @@ export class LabCloud {
   private readonly forwardedIps = new Map<string, string>();
   /** The last guest-attribute write (metadata server sequence number) handed to the API, per VM. */
   private readonly guestAttributeSeq = new Map<string, number>();
+  /** Cloud NAT: each NAT config's first port per VM address (a VM keeps its block), and AUTO_ONLY configs' IPs. */
+  private readonly cloudNatPorts = new Map<string, Map<string, number>>();
+  private readonly cloudNatAutoIps = new Map<string, string>();
+  private cloudNatApplied: string | undefined;
 
   private constructor(
     readonly lab: Lab,
@@ -159,8 +178,9 @@ export class LabCloud {
    */
   async addWorkload(name: string, tags: string[] = [], options: { canIpForward?: boolean } = {}): Promise<string> {
     const subnet = this.store.list(LAB_PROJECT, `regions/${LAB_REGION}`, 'subnetworks')[0]!;
-    const used = new Set([...this.instances.values()].map((instance) => instance.ip));
-    const ip = this.store.allocateInternalIp(String(subnet.ipCidrRange), used);
+    // As the API allocates: forwarding rules and internal addresses hold subnet IPs too (a workload given an internal
+    // load balancer's IP could not even ARP its backends, which hold that IP as a local address).
+    const ip = this.store.allocateInternalIp(String(subnet.ipCidrRange), new HandlerKit(this.store).usedInternalIps());
     this.store.put(LAB_PROJECT, `zones/${LAB_ZONE}`, 'instances', {
       name,
       status: 'RUNNING',
@@ -195,6 +215,9 @@ export class LabCloud {
       else if (!this.lab.vms.has(view.name)) await this.createVm(view);
       else await this.updateVm(view);
       await this.applyRoutes();
+      await this.applyCloudNat();
+    } else if (event.collection === ROUTERS) {
+      await this.applyCloudNat();
     } else if (
       event.collection === 'routes' ||
       event.collection === 'forwardingRules' ||
@@ -334,6 +357,68 @@ export class LabCloud {
     if (this.store.list(LAB_PROJECT, 'global', 'firewalls').some((rule) => rule.sourceTags !== undefined)) await this.applyFirewalls();
   }
 
+  /**
+   * Cloud NAT: every NAT config of every router, over the running VMs without an external IP in the subnets it covers
+   * (lab/cloud-nat.ts). Whether a VM's packets reach it is the routes' business: only what follows the default route
+   * to the VPC gateway meets the fabric's Cloud NAT rules.
+   */
+  private async applyCloudNat(): Promise<void> {
+    const nats: LabCloudNat[] = [];
+    for (const entry of this.store.all(ROUTERS)) {
+      for (const nat of (entry.resource.nats as Json[] | undefined) ?? []) {
+        const name = `${entry.name}/${String(nat.name)}`;
+        const natIp = this.cloudNatIp(name, nat);
+        if (natIp === undefined) continue;
+        const covered = [...this.instances.values()].filter(
+          (instance) =>
+            instance.status === 'RUNNING' &&
+            instance.externalIp === undefined &&
+            apiPath(instance.subnetwork).startsWith(`${apiPath(entry.resource.region)}/`) &&
+            natCoversSubnet(nat as { sourceSubnetworkIpRangesToNat?: string; subnetworks?: { name?: string }[] }, instance.subnetwork),
+        );
+        const minPorts = Number(nat.minPortsPerVm ?? 64);
+        const vms = allocateCloudNatPorts(covered, minPorts, this.cloudNatPorts.get(name) ?? new Map());
+        this.cloudNatPorts.set(name, new Map(vms.flatMap((vm) => (vm.ports === undefined ? [] : [[vm.ip, vm.ports.first] as const]))));
+        nats.push({ name, natIp, minPortsPerVm: minPorts, vms });
+      }
+    }
+    const text = renderCloudNat(nats);
+    if (text === this.cloudNatApplied) return;
+    await this.lab.setCloudNat(text);
+    this.cloudNatApplied = text;
+  }
+
+  /** MANUAL_ONLY: the first of its reserved addresses (the lab uses one); AUTO_ONLY: one the lab allocates, kept. */
+  private cloudNatIp(name: string, nat: Json): string | undefined {
+    if (nat.natIpAllocateOption === 'MANUAL_ONLY') {
+      const address = this.store.getByPath(apiPath(((nat.natIps as string[] | undefined) ?? [])[0]));
+      return address?.address === undefined ? undefined : String(address.address);
+    }
+    let ip = this.cloudNatAutoIps.get(name);
+    if (ip === undefined) {
+      ip = this.store.allocateExternalIp();
+      this.cloudNatAutoIps.set(name, ip);
+    }
+    return ip;
+  }
+
+  /** The NAT IP of each Cloud NAT config the lab applies (router/nat → IP). */
+  cloudNatIps(): Map<string, string> {
+    const ips = new Map<string, string>();
+    for (const entry of this.store.all(ROUTERS))
+      for (const nat of (entry.resource.nats as Json[] | undefined) ?? []) {
+        const name = `${entry.name}/${String(nat.name)}`;
+        const ip = this.cloudNatIp(name, nat);
+        if (ip !== undefined) ips.set(name, ip);
+      }
+    return ips;
+  }
+
+  /** What went through Cloud NAT so far (packets and bytes, both directions), from the fabric's counters. */
+  async cloudNatCounters(): Promise<CloudNatCounters> {
+    return parseCloudNatCounters(await this.lab.fabricIptablesSave());
+  }
+
   private async applyRoutes(): Promise<void> {
     const routes: LabRoute[] = [];
     const allRoutes = this.store.list(LAB_PROJECT, 'global', 'routes');
@@ -382,15 +467,19 @@ export class LabCloud {
       }
       const external = String(rule.loadBalancingScheme ?? 'EXTERNAL') === 'EXTERNAL';
       const programming = { ...DEFAULT_LOAD_BALANCER_PROGRAMMING_MS, ...this.options.loadBalancerProgrammingMs };
-      const route = allRoutes.find(
+      const routes = allRoutes.filter(
         (candidate) =>
           candidate.destRange === '0.0.0.0/0' && (candidate.nextHopIlb === rule.selfLink || candidate.nextHopIlb === rule.IPAddress),
       );
+      const route = routes[0];
       balanced.push({
         name: String(rule.name),
         priority: Number(route?.priority ?? 1000),
         tags: (route?.tags as string[] | undefined) ?? [],
         routed: route !== undefined,
+        ...(routes.length > 1
+          ? { viaRoutes: routes.map((via) => ({ priority: Number(via.priority ?? 1000), tags: (via.tags as string[] | undefined) ?? [] })) }
+          : {}),
         backends: backends.sort(),
         healthCheck,
         scheme: external ? 'EXTERNAL' : 'INTERNAL',

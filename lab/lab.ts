@@ -43,7 +43,7 @@ import {
   type VmSpec,
 } from './model.js';
 import { LabProcess, controlRequest, removeNamespace } from './process.js';
-import { defaultRouteArgs, defaultRouteHops } from './routing.js';
+import { balancedRoutePriority, defaultRouteArgs, defaultRouteHops } from './routing.js';
 
 export * from './model.js';
 
@@ -108,6 +108,8 @@ export class Lab {
   private readonly probePaths = new Set<string>();
   /** VMs whose flows follow an internal load balancer one by one, with the backends they have a routing table for. */
   private readonly steeredVms = new Map<string, Set<string>>();
+  /** VMs whose flows are being steered now (their lab-gce-routing table is loaded). */
+  private readonly steering = new Set<string>();
   /** VMs whose host failed (failHost): their namespace is left as it died, nothing is programmed into it any more. */
   private readonly failedHosts = new Set<string>();
 
@@ -312,6 +314,7 @@ export class Lab {
     await this.stopProcessesOf(vm, options.graceMs ?? 1000);
     this.forwardedAddresses.delete(name);
     this.steeredVms.delete(name);
+    this.steering.delete(name);
     this.failedHosts.delete(name);
     removeNamespace(vm.namespace);
     this.namespaces.splice(this.namespaces.indexOf(vm.namespace), 1);
@@ -387,7 +390,7 @@ export class Lab {
       return (
         route.scheme !== 'EXTERNAL' &&
         route.routed !== false &&
-        (route.tags.length === 0 || route.tags.some((tag) => tags.includes(tag))) &&
+        balancedRoutePriority(route, tags) !== undefined &&
         !route.backends.includes(vm.ip) &&
         view !== undefined &&
         view.active.length > 0 &&
@@ -396,9 +399,11 @@ export class Lab {
     });
     const steered = this.steeredVms.get(vm.name);
     if (lb === undefined) {
-      if (steered === undefined) return;
+      if (!this.steering.has(vm.name)) return;
+      // The backends' routing tables and rules stay: without the table nothing is marked, and steering that resumes
+      // (a route demoted and restored) finds them in place instead of failing on "File exists".
       await this.runOnVm(vm, `stop steering ${vm.name}`, ['nft', 'delete', 'table', 'ip', 'lab-gce-routing'], { okExitCodes: [1] });
-      this.steeredVms.delete(vm.name);
+      this.steering.delete(vm.name);
       return;
     }
     const tables = steered ?? new Set<string>();
@@ -431,6 +436,7 @@ export class Lab {
     await this.runOnVm(vm, `steer ${vm.name}'s flows`, ['nft', '-f', '-'], {
       input: renderNextHopSteering(lb, view.healthy, view.active, [VPC.cidr, METADATA_IP]),
     });
+    this.steering.add(vm.name);
   }
 
   /**
@@ -679,6 +685,16 @@ export class Lab {
 
   healthyBackendsOf(route: string): string[] {
     return [...(this.healthyBackends.get(route) ?? [])].sort();
+  }
+
+  /** The fabric's Cloud NAT rules (lab/cloud-nat.ts renderCloudNat), replacing the last ones. */
+  async setCloudNat(rules: string): Promise<void> {
+    await this.run('program Cloud NAT', this.fabric, ['iptables-restore', '--noflush'], { input: rules });
+  }
+
+  /** The fabric's filter table with its counters (iptables-save -c). */
+  async fabricIptablesSave(): Promise<string> {
+    return (await this.run('read the fabric counters', this.fabric, ['iptables-save', '-c', '-t', 'filter'])).stdout;
   }
 
   /** GCE firewall rules for ingress: enforced on each VM's NIC, stateful, implied deny. Egress is left open. */

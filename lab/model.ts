@@ -62,6 +62,11 @@ export interface LabLoadBalancedRoute {
   healthCheck: LabHealthCheck;
   /** False: a load balancer no route points at yet; its backends are health-checked all the same. */
   routed?: boolean;
+  /**
+   * Every route whose next hop it is, when there are several (natgw's tagged route and its probe route, or a demoted
+   * copy): each applies with its own priority and tags. Absent: the one route of `priority` and `tags`.
+   */
+  viaRoutes?: { priority: number; tags: string[] }[];
   /** INTERNAL (default): a next hop for routes. EXTERNAL: the internet reaches `address` through it. */
   scheme?: 'INTERNAL' | 'EXTERNAL';
   /** The forwarding rule's IP (EXTERNAL: the address the backends also hold as a local route). */

@@ -8,6 +8,14 @@ export const BLACKHOLE = 'blackhole';
 /** The VPC's own default route to the internet gateway; GCE's priority for it. */
 const DEFAULT_ROUTE_PRIORITY = 1000;
 
+/** The best priority among the load balancer's routes that apply to a VM with `tags` (undefined: none applies). */
+export function balancedRoutePriority(route: LabLoadBalancedRoute, tags: readonly string[]): number | undefined {
+  const applying = (route.viaRoutes ?? [{ priority: route.priority, tags: route.tags }]).filter(
+    (via) => via.tags.length === 0 || via.tags.some((tag) => tags.includes(tag)),
+  );
+  return applying.length === 0 ? undefined : Math.min(...applying.map((via) => via.priority));
+}
+
 /**
  * The next hops of a VM's default route: the best (lowest) priority route whose tags it carries wins, equal
  * priorities share (ECMP); a load-balanced route goes to its active backends as the load balancer last saw their
@@ -27,11 +35,11 @@ export function defaultRouteHops(
       .filter((route) => applies(route) && route.nextHopIp !== vm.ip)
       .map((route) => ({ priority: route.priority, hops: [route.nextHopIp] })),
     ...balancedRoutes
-      .filter((route) => route.scheme !== 'EXTERNAL' && route.routed !== false && applies(route) && !route.backends.includes(vm.ip))
-      .filter((route) => route.backends.length > 0)
+      .filter((route) => route.scheme !== 'EXTERNAL' && route.routed !== false && !route.backends.includes(vm.ip))
+      .filter((route) => route.backends.length > 0 && balancedRoutePriority(route, tags) !== undefined)
       .map((route) => {
         const active = activeBackends(route, healthyBackends.get(route.name) ?? new Set());
-        return { priority: route.priority, hops: active.length > 0 ? active : [BLACKHOLE] };
+        return { priority: balancedRoutePriority(route, tags)!, hops: active.length > 0 ? active : [BLACKHOLE] };
       }),
   ].filter((candidate) => candidate.hops.length > 0);
   const best = Math.min(DEFAULT_ROUTE_PRIORITY, ...candidates.map((candidate) => candidate.priority));

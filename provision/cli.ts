@@ -3,6 +3,7 @@ import { realClock, type Clock } from '../common/clock.js';
 import { exitCode, UsageError } from '../common/errors.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { connectCompute, type ComputeClients } from './gcp/client.js';
+import { withServingPath } from '../fallback/status.js';
 import { readGateway } from './found.js';
 import { haMode } from './ha/mode.js';
 import { statefulMode } from './ha/stateful-mode.js';
@@ -65,7 +66,9 @@ export async function runProvisionCommand(command: Command, argv: string[], io: 
       case 'status':
       case 'destroy': {
         const found = await readGateway(ctx, options.name, options.region, command === 'destroy' ? progress : undefined);
-        return await pick((mode) => mode.runs(found, options.name))[command](run, found);
+        const mode = pick((candidate) => candidate.runs(found, options.name));
+        if (command === 'status') return await withServingPath(run, (withPath) => mode.status(withPath, found));
+        return await mode.destroy(run, found);
       }
       default:
         throw new UsageError(`unknown command ${String(command)}`);

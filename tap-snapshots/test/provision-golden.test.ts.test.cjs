@@ -2810,7 +2810,11 @@ exit 0
     "priority": 800,
     "warnings": []
   },
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "natgw",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -3757,7 +3761,11 @@ exit 0
     "priority": 800,
     "warnings": []
   },
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "natgw",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -3796,7 +3804,11 @@ exit 3
   "instance": null,
   "health": null,
   "route": null,
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "none",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -3991,6 +4003,7 @@ Gateway natgw-us-central1 (HA; project test-project, region us-central1): servin
   firewall  natgw-us-central1-iap-ssh       absent
   firewall  natgw-us-central1-allow-metrics absent
   route     natgw-us-central1-default       0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-client, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 
@@ -4758,7 +4771,11 @@ exit 0
     "description": "natgw-gateway=natgw-us-central1; internet egress of VMs tagged natgw-us-central1-client through NAT gateway natgw-us-central1",
     "warnings": []
   },
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "natgw",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -4797,7 +4814,11 @@ exit 3
   "instance": null,
   "health": null,
   "route": null,
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "none",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -4934,6 +4955,7 @@ Gateway natgw-us-central1 (project test-project, region us-central1): serving
   instance  natgw-us-central1               RUNNING in us-central1-a, e2-small, internal 10.10.0.2, NAT IP 203.0.113.1, agent 0.1.0
   agent     health                          ok
   route     natgw-us-central1-default       0.0.0.0/0 → zones/us-central1-a/instances/natgw-us-central1, tags natgw-us-central1-client, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 
@@ -6631,7 +6653,11 @@ exit 0
     "warnings": []
   },
   "undocumented": "stateful HA relies on GCE behaviour Google does not document: a backend VM of an external passthrough Network Load Balancer may send packets with the forwarding rule's IP (the NAT IP) as their source, and GCE delivers them to the internet.",
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "natgw",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -6670,7 +6696,11 @@ exit 3
   "instance": null,
   "health": null,
   "route": null,
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "none",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -6924,6 +6954,7 @@ Gateway natgw-us-central1 (HA, stateful; project test-project, region us-central
   firewall  natgw-us-central1-sync          present
   firewall  natgw-us-central1-return        present
   route     natgw-us-central1-default       0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-client, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 

@@ -1,0 +1,142 @@
+// The fallback watcher against the fake Compute API with the real @google-cloud/compute client: an HA gateway's
+// route demoted and restored (make before break, nothing lost on the way), `natgw status` reading the path from the
+// routes, and a stopped watcher changing nothing.
+import t from 'tap';
+import { realClock } from '../common/clock.js';
+import { waitUntil } from '../common/wait.js';
+import { DEMOTED_ROUTE_PRIORITY, demotedRouteName, parseDemoted } from '../fallback/routes.js';
+import { startWatcher, type ProbeResult } from '../fallback/watch.js';
+import type { Json } from '../lab/compute-api/index.js';
+import { parseEndpoint } from '../provision/gcp/client.js';
+import { baseArgs, PROJECT, REGION, run, simulateAgent, startSeededFake } from './fixtures/provision/helpers.js';
+import { FakeClock } from './fixtures/provision/fake-clock.js';
+
+const GW = 'natgw-us-central1';
+const routes = (fake: Awaited<ReturnType<typeof startSeededFake>>) =>
+  new Map(fake.store.list(PROJECT, 'global', 'routes').map((route) => [String(route.name), route]));
+const routeFields = (route: Json | undefined) =>
+  route === undefined
+    ? undefined
+    : {
+        destRange: route.destRange,
+        tags: route.tags,
+        nextHopIlb: route.nextHopIlb,
+        network: route.network,
+        priority: Number(route.priority),
+      };
+
+t.test('fallback demotes the HA route, status says so, failback restores it exactly; stopped, the watcher changes nothing', async (t) => {
+  const fake = await startSeededFake();
+  t.teardown(() => fake.close());
+  simulateAgent(fake, { healthy: true });
+  const provisioned = await run('provision', baseArgs(fake, ['--ha', '--size', '2']));
+  t.equal(provisioned.code, 0, provisioned.stderr);
+  const original = routes(fake).get(`${GW}-default`)!;
+  t.ok(original, 'provision created the route');
+
+  let probe: ProbeResult = { ok: false, durationMs: 3000, detail: 'timeout' };
+  const log: string[] = [];
+  const watcher = await startWatcher({
+    endpoint: parseEndpoint('--compute-endpoint', fake.url),
+    project: PROJECT,
+    region: REGION,
+    gateway: GW,
+    timers: { failAfterMs: 3000, holdDownMs: 5000 },
+    intervalMs: 1000,
+    probe: async () => probe,
+    listen: { host: '127.0.0.1', port: 0 },
+    log: (line) => log.push(line),
+    clock: new FakeClock(),
+  });
+  let stopped = false;
+  t.teardown(() => (stopped ? undefined : watcher.stop()));
+
+  const onFallback = () => !routes(fake).has(`${GW}-default`) && routes(fake).has(demotedRouteName(GW));
+  await waitUntil('the route is demoted', onFallback, { timeoutMs: 30_000, clock: realClock, detail: () => log.join('\n') });
+  const demoted = routes(fake).get(demotedRouteName(GW))!;
+  t.same(routeFields(demoted), { ...routeFields(original), priority: DEMOTED_ROUTE_PRIORITY }, 'same next hop, tags and network');
+  const { since, priority } = parseDemoted(demoted);
+  t.equal(priority, Number(original.priority), 'the original priority travels in the description');
+  t.ok(since !== undefined && Math.abs(since.getTime() - Date.now()) < 24 * 3600_000, `since ${since?.toISOString()}`);
+  const inserted = fake.api.mutations().map((request) => `${request.method}`);
+  t.ok(
+    inserted.lastIndexOf('compute.routes.insert') < inserted.lastIndexOf('compute.routes.delete'),
+    'the demoted route was created before the route was deleted',
+  );
+
+  const text = await run('status', baseArgs(fake, ['--ha']));
+  t.equal(text.code, 3, 'natgw is not serving');
+  t.match(text.stdout, new RegExp(`path +serving clients +Cloud NAT fallback since ${since!.toISOString()}`));
+  const json = JSON.parse((await run('status', baseArgs(fake, ['--ha', '--json']))).stdout);
+  t.same(json.servingPath, { path: 'fallback', since: since!.toISOString() });
+  const metrics = await (await fetch(watcher.metricsUrl)).text();
+  t.match(metrics, /^natgw_fallback_active 1$/m);
+  t.match(metrics, new RegExp(`^natgw_fallback_since_timestamp_seconds ${since!.getTime() / 1000}$`, 'm'));
+
+  probe = { ok: true, durationMs: 20, detail: '204' };
+  await waitUntil('the route is restored', () => routes(fake).has(`${GW}-default`) && !routes(fake).has(demotedRouteName(GW)), {
+    timeoutMs: 30_000,
+    clock: realClock,
+    detail: () => log.join('\n'),
+  });
+  const restored = routes(fake).get(`${GW}-default`)!;
+  t.same(routeFields(restored), routeFields(original));
+  t.equal(restored.description, original.description, "the description is natgw's again (provision sees no drift)");
+  const serving = await run('status', baseArgs(fake, ['--ha']));
+  t.equal(serving.code, 0, serving.stdout);
+  t.match(serving.stdout, /path +serving clients +natgw$/m);
+  const rerun = await run('provision', baseArgs(fake, ['--ha', '--size', '2', '--dry-run']));
+  t.match(rerun.stdout + rerun.stderr, /up to date|no changes/i, 'a re-run of provision finds nothing to change');
+
+  await watcher.stop();
+  stopped = true;
+  const before = fake.api.requests.length;
+  probe = { ok: false, durationMs: 3000, detail: 'timeout' };
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(fake.api.requests.length, before, 'a stopped watcher makes no calls: the routes stay as they are');
+  t.ok(routes(fake).has(`${GW}-default`));
+});
+
+t.test(
+  'single mode: a stopped NAT VM is unhealthy even while the probe answers; the demoted route keeps its instance next hop',
+  async (t) => {
+    const fake = await startSeededFake();
+    t.teardown(() => fake.close());
+    simulateAgent(fake, { healthy: true });
+    const provisioned = await run('provision', baseArgs(fake));
+    t.equal(provisioned.code, 0, provisioned.stderr);
+    const original = routes(fake).get(`${GW}-default`)!;
+    const log: string[] = [];
+    const watcher = await startWatcher({
+      endpoint: parseEndpoint('--compute-endpoint', fake.url),
+      project: PROJECT,
+      region: REGION,
+      gateway: GW,
+      timers: { failAfterMs: 3000, holdDownMs: 5000 },
+      intervalMs: 1000,
+      probe: async () => ({ ok: true, durationMs: 5, detail: '204' }),
+      listen: { host: '127.0.0.1', port: 0 },
+      log: (line) => log.push(line),
+      clock: new FakeClock(),
+    });
+    t.teardown(() => watcher.stop());
+    await waitUntil('the watcher saw natgw healthy', () => log.some((line) => line.startsWith('natgw healthy')), {
+      timeoutMs: 30_000,
+      clock: realClock,
+    });
+    t.ok(routes(fake).has(`${GW}-default`), 'healthy: nothing moved');
+    const instance = fake.store.all('instances').find((entry) => entry.name === GW)!;
+    fake.store.update(PROJECT, instance.scope, 'instances', GW, (resource) => {
+      resource.status = 'TERMINATED';
+    });
+    await waitUntil('the route is demoted', () => routes(fake).has(demotedRouteName(GW)) && !routes(fake).has(`${GW}-default`), {
+      timeoutMs: 30_000,
+      clock: realClock,
+      detail: () => log.join('\n'),
+    });
+    t.match(log.join('\n'), /no NAT VM is healthy/);
+    const demoted = routes(fake).get(demotedRouteName(GW))!;
+    t.equal(demoted.nextHopInstance, original.nextHopInstance);
+    t.same(demoted.tags, original.tags);
+  },
+);

@@ -1,0 +1,54 @@
+// natgw-test: exclusive — it times the fallback and the failback against the watcher's timers, and runs two real guests.
+// The Cloud NAT fallback end to end (`natgw lab fallback`): HA natgw with its Cloud NAT, the fallback watcher probing
+// through natgw from a VM with the probe tag. Every NAT VM fails: within 90 s a tagged VM's new connections leave from
+// Cloud NAT's IP; natgw heals: within 120 s they leave from natgw's again; one NAT VM going down and up every 10 s moves
+// nothing; while natgw is healthy Cloud NAT carries no packet; a killed watcher changes nothing.
+import t from 'tap';
+import { waitFor } from '../common/wait.js';
+import { buildFallbackLab, runFallbackMeasurement } from '../lab/fallback.js';
+import { LAB_PROJECT } from '../lab/gce.js';
+import { Lab } from '../lab/lab.js';
+
+t.test('natgw lab fallback: falls back within 90 s, fails back within 120 s, never flaps, Cloud NAT idle while natgw serves', async (t) => {
+  const lines: string[] = [];
+  const lab = await buildFallbackLab((line) => lines.push(line));
+  t.teardown(() => lab.close());
+  const report = await runFallbackMeasurement(lab, { say: (line) => lines.push(line), flapToggles: 6 });
+  t.comment(JSON.stringify(report));
+  const context = `\n${lines.slice(-40).join('\n')}`;
+  t.ok(report.fallbackAfterMs !== null && report.fallbackAfterMs <= 90_000, `fallback after ${report.fallbackAfterMs} ms${context}`);
+  t.ok(report.failbackAfterMs !== null && report.failbackAfterMs <= 120_000, `failback after ${report.failbackAfterMs} ms${context}`);
+  t.equal(report.fallbackIp, lab.cloudNatIp(), "the internet saw Cloud NAT's IP on the fallback");
+  t.ok(report.natgwIp !== null && lab.natgwIps().includes(report.natgwIp), `and a NAT VM's IP (${report.natgwIp}) after it`);
+  t.equal(report.flaps, 0, `no path change beyond the two expected${context}`);
+  t.same(report.transitions, { fallback: 1, failback: 1 }, 'the watcher moved the route exactly twice');
+  t.equal(report.cloudNatPacketsWhileHealthy, 0, 'with natgw healthy (one NAT VM flapping included), no packet touched Cloud NAT');
+
+  // The watcher killed while natgw is healthy: nothing it manages changes, and egress goes on through natgw.
+  const routes = () =>
+    JSON.stringify(
+      lab.cloud.store
+        .list(LAB_PROJECT, 'global', 'routes')
+        .map((route) => [route.name, route.priority])
+        .sort(),
+    );
+  const before = { routes: routes(), mutations: lab.cloud.api.mutations().length, packets: (await lab.cloud.cloudNatCounters()).packets };
+  await lab.watcher.stop();
+  const seen: (string | undefined)[] = [];
+  await waitFor(
+    async () => {
+      seen.push(await lab.seenAs(lab.client));
+      return seen.length >= 10;
+    },
+    { timeoutMs: 60_000, everyMs: 250 },
+  );
+  t.ok(
+    seen.every((ip) => ip !== undefined && lab.natgwIps().includes(ip)),
+    `every connection left through natgw: ${seen.join(', ')}`,
+  );
+  t.equal(routes(), before.routes, 'the routes are as they were');
+  t.equal(lab.cloud.api.mutations().length, before.mutations, 'no API change after the watcher stopped');
+  t.equal((await lab.cloud.cloudNatCounters()).packets, before.packets, 'Cloud NAT still carries nothing new');
+  await lab.close();
+  t.same(Lab.leftovers(), [], 'no lab namespace left');
+});
