@@ -5,7 +5,7 @@ import type { CallContext } from '../provision/gcp/call.js';
 import { getBackendHealth, getBackendService } from '../provision/gcp/load-balancing.js';
 import { getInstance } from '../provision/gcp/instances.js';
 import { deleteRoute, getRoute, insertRoute, type Route } from '../provision/gcp/routes.js';
-import { routeBody, type DesiredRouteOf } from '../provision/kinds/route.js';
+import { demotedRouteName, routeBody, type DesiredRouteOf } from '../provision/kinds/route.js';
 import { haNames } from '../provision/ha/gateway.js';
 import { markerFor, resourceNames } from '../provision/model.js';
 import type { ObservedRoutes, ServingPath } from './state.js';
@@ -17,7 +17,7 @@ import type { ObservedRoutes, ServingPath } from './state.js';
  */
 export const DEMOTED_ROUTE_PRIORITY = 65535;
 
-export const demotedRouteName = (gateway: string) => `${resourceNames(gateway).route}-demoted`;
+export { demotedRouteName };
 
 const DEMOTED_DESCRIPTION = /natgw fallback since (\S+); was priority (\d+); (.*)$/s;
 

@@ -4,7 +4,6 @@
 import { waitFor } from '../common/wait.js';
 import { startWatcher, type ProbeResult, type RunningWatcher } from '../fallback/watch.js';
 import { LAB_PROJECT, LAB_REGION, type LabCloud } from './gce.js';
-import type { Collection, Json } from './compute-api/index.js';
 import { INTERNET } from './model.js';
 import { bothHealthy, GATEWAY, natVmsOf, provisionedLab } from './stateful/provisioned-pair.js';
 
@@ -51,50 +50,10 @@ export interface FallbackLab {
   close(): Promise<void>;
 }
 
-/**
- * What `natgw provision --fallback cloud-nat` adds, put into the lab's store until that flag exists in this branch:
- * the region's router with a Cloud NAT config (AUTO_ONLY, every subnet, 64 ports per VM) and the permanent probe route
- * (natgw's next hop, for the probe tag only). The one function to replace by the flag.
- */
-export function addFallbackResources(cloud: LabCloud): void {
-  const route = cloud.store.get(LAB_PROJECT, 'global', 'routes', `${GATEWAY}-default`);
-  if (route === undefined) throw new Error(`no route ${GATEWAY}-default: provision natgw first`);
-  const network = String(route.network);
-  cloud.store.put(LAB_PROJECT, `regions/${LAB_REGION}`, 'routers' as Collection, {
-    name: `${GATEWAY}-router`,
-    network,
-    description: `natgw-gateway=${GATEWAY}; Cloud Router for the Cloud NAT fallback`,
-    nats: [
-      {
-        name: `${GATEWAY}-fallback`,
-        sourceSubnetworkIpRangesToNat: 'ALL_SUBNETWORKS_ALL_IP_RANGES',
-        natIpAllocateOption: 'AUTO_ONLY',
-        minPortsPerVm: 64,
-        udpIdleTimeoutSec: 30,
-        tcpEstablishedIdleTimeoutSec: 1200,
-        tcpTransitoryIdleTimeoutSec: 30,
-        icmpIdleTimeoutSec: 30,
-        logConfig: { enable: false, filter: 'ALL' },
-      },
-    ] satisfies Json[],
-  });
-  cloud.store.put(LAB_PROJECT, 'global', 'routes', {
-    name: `${GATEWAY}-probe`,
-    network,
-    destRange: '0.0.0.0/0',
-    priority: route.priority,
-    tags: [PROBE_TAG],
-    nextHopIlb: route.nextHopIlb,
-    description: `natgw-gateway=${GATEWAY}; egress probe of the fallback watcher through natgw`,
-  });
-}
-
 /** Builds the lab: HA natgw (2 NAT VMs), its fallback, a tagged client, the prober VM, and the watcher. */
 export function buildFallbackLab(say: (line: string) => void): Promise<FallbackLab> {
-  return provisionedLab(['--ha', '--size', '2'], say, async ({ cloud, client }) => {
+  return provisionedLab(['--ha', '--size', '2', '--fallback', 'cloud-nat'], say, async ({ cloud, client }) => {
     await bothHealthy(cloud, MIGS, [INTERNAL_LB], 120_000);
-    addFallbackResources(cloud);
-    await cloud.settled();
     const prober = 'fallback-prober';
     await cloud.addWorkload(prober, [PROBE_TAG]);
     const proberNs = cloud.lab.vm(prober).namespace;

@@ -7,7 +7,15 @@ import type { Discovery } from './gateway.js';
 import type { CallContext } from './gcp/call.js';
 import { getRoute, deleteRoute, insertRoute, type Route } from './gcp/routes.js';
 import { insertRouter, listRouters, type Router, type RouterNat } from './gcp/routers.js';
-import { probeNames, probeRouteFor, routeBody, routeCreateCommand, routeDiffs, type DesiredRouteOf } from './kinds/route.js';
+import {
+  demotedRouteName,
+  probeNames,
+  probeRouteFor,
+  routeBody,
+  routeCreateCommand,
+  routeDiffs,
+  type DesiredRouteOf,
+} from './kinds/route.js';
 import {
   natChangeName,
   putNat,
@@ -42,11 +50,21 @@ export interface ObservedFallback {
   /** Every router of the region (any network: destroy looks for natgw's NAT config wherever it is). */
   routers: Router[];
   probeRoute?: Route;
+  /** natgw's client route as the watcher demoted it while on the fallback. */
+  demotedRoute?: Route;
 }
 
 export async function observeFallback(ctx: CallContext, gateway: string, region: string): Promise<ObservedFallback> {
-  const [routers, probeRoute] = await Promise.all([listRouters(ctx, region), getRoute(ctx, probeNames(gateway).route)]);
-  return probeRoute === undefined ? { routers } : { routers, probeRoute };
+  const [routers, probeRoute, demotedRoute] = await Promise.all([
+    listRouters(ctx, region),
+    getRoute(ctx, probeNames(gateway).route),
+    getRoute(ctx, demotedRouteName(gateway)),
+  ]);
+  return {
+    routers,
+    ...(probeRoute === undefined ? {} : { probeRoute }),
+    ...(demotedRoute === undefined ? {} : { demotedRoute }),
+  };
 }
 
 /** natgw's --subnets in Cloud NAT's terms (the vocabulary is the same: all, primary, SUBNET, SUBNET:ALL, SUBNET:RANGE). */
@@ -292,6 +310,9 @@ export function withFallbackPlan(plan: Plan, fallback: Plan): Plan {
 export function planDestroyFallback(gateway: string, observed: ObservedFallback): Plan {
   const changes: Change[] = [];
   const names = fallbackNames(gateway);
+  const demoted = observed.demotedRoute;
+  if (demoted !== undefined && ownerFromDescription(demoted.description) === gateway)
+    changes.push({ kind: 'route', name: demotedRouteName(gateway), action: 'delete', diffs: [] });
   const probe = observed.probeRoute;
   if (probe !== undefined)
     changes.push(

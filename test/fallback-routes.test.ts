@@ -140,3 +140,44 @@ t.test(
     t.same(demoted.tags, original.tags);
   },
 );
+
+t.test('destroy while on the fallback removes the demoted route too, before the load balancer it names', async (t) => {
+  const fake = await startSeededFake();
+  t.teardown(() => fake.close());
+  simulateAgent(fake, { healthy: true });
+  const provisioned = await run('provision', baseArgs(fake, ['--ha', '--size', '2', '--fallback', 'cloud-nat']));
+  t.equal(provisioned.code, 0, provisioned.stderr);
+  const log: string[] = [];
+  const watcher = await startWatcher({
+    endpoint: parseEndpoint('--compute-endpoint', fake.url),
+    project: PROJECT,
+    region: REGION,
+    gateway: GW,
+    timers: { failAfterMs: 1000, holdDownMs: 60_000 },
+    intervalMs: 500,
+    probe: async () => ({ ok: false, durationMs: 3000, detail: 'timeout' }),
+    listen: { host: '127.0.0.1', port: 0 },
+    log: (line) => log.push(line),
+    clock: new FakeClock(),
+  });
+  await waitUntil('the route is demoted', () => routes(fake).has(demotedRouteName(GW)), {
+    timeoutMs: 30_000,
+    clock: realClock,
+    detail: () => log.join('\n'),
+  });
+  await watcher.stop();
+
+  const dryRun = await run('destroy', baseArgs(fake, ['--ha', '--dry-run']));
+  t.match(dryRun.stdout, new RegExp(`gcloud compute routes delete ${demotedRouteName(GW)} `), 'the dry run names it');
+  const destroyed = await run('destroy', baseArgs(fake, ['--ha', '--yes']));
+  t.equal(destroyed.code, 0, destroyed.stderr);
+  t.same(
+    [...routes(fake).keys()].filter((name) => name.startsWith(GW)),
+    [],
+    "no route of natgw's is left",
+  );
+  const deletes = fake.api.mutations().map((request) => `${request.method} ${request.url}`);
+  const demotedDelete = deletes.findIndex((line) => line.startsWith('compute.routes.delete') && line.includes(demotedRouteName(GW)));
+  const ruleDelete = deletes.findIndex((line) => line.startsWith('compute.forwardingRules.delete'));
+  t.ok(demotedDelete >= 0 && ruleDelete > demotedDelete, 'the demoted route went before the forwarding rule it points at');
+});

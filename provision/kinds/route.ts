@@ -35,6 +35,9 @@ export const clientRouteDescription = (gateway: string, clientTag: string, nextH
 /** The egress probe's route and tag (--fallback): VMs with this tag always leave through natgw. */
 export const probeNames = (gateway: string) => ({ route: `${gateway}-probe`, tag: `${gateway}-probe` });
 
+/** natgw's client route as the fallback watcher demotes it (fallback/routes.ts): destroy removes it too. */
+export const demotedRouteName = (gateway: string) => `${resourceNames(gateway).route}-demoted`;
+
 const CLIENT_TAG = /(?:^|; )natgw-client-tag=([a-z](?:[-a-z0-9]*[a-z0-9])?);/;
 
 /**
