@@ -105,6 +105,7 @@ Gateway natgw-us-central1 (project test-project, region us-central1): serving
   route     natgw-us-central1-default       0.0.0.0/0 → zones/us-central1-a/instances/natgw-us-central1, tags natgw-us-central1-client, priority 800
   fallback  natgw-us-central1-fallback      Cloud NAT on router corp-router (reused, not natgw’s): auto-allocated IPs, custom-subnet-ip-ranges apps:ALL, 64 ports/VM, logging ALL
   probe     natgw-us-central1-probe         0.0.0.0/0 → zones/us-central1-a/instances/natgw-us-central1, tags natgw-us-central1-probe, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 
@@ -592,7 +593,11 @@ exit 0
       "priority": 800
     }
   },
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "natgw",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -617,6 +622,7 @@ Gateway natgw-us-central1 (HA; project test-project, region us-central1): servin
   route     natgw-us-central1-default       0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-client, priority 800
   fallback  natgw-us-central1-fallback      Cloud NAT on router natgw-us-central1-router (natgw's): auto-allocated IPs, all-subnet-ip-ranges, 64 ports/VM, logging ALL
   probe     natgw-us-central1-probe         0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-probe, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 
@@ -973,7 +979,11 @@ exit 0
       "priority": 800
     }
   },
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "natgw",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -994,6 +1004,7 @@ Gateway natgw-us-central1 (project test-project, region us-central1): serving
   route     natgw-us-central1-default       0.0.0.0/0 → zones/us-central1-a/instances/natgw-us-central1, tags natgw-us-central1-client, priority 800
   fallback  natgw-us-central1-fallback      Cloud NAT on router natgw-us-central1-router (natgw's): auto-allocated IPs, all-subnet-ip-ranges, 64 ports/VM, logging ALL
   probe     natgw-us-central1-probe         0.0.0.0/0 → zones/us-central1-a/instances/natgw-us-central1, tags natgw-us-central1-probe, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 
@@ -1624,7 +1635,11 @@ exit 0
     }
   },
   "undocumented": "stateful HA relies on GCE behaviour Google does not document: a backend VM of an external passthrough Network Load Balancer may send packets with the forwarding rule's IP (the NAT IP) as their source, and GCE delivers them to the internet.",
-  "warnings": []
+  "warnings": [],
+  "servingPath": {
+    "path": "natgw",
+    "since": null
+  }
 }
 --- stderr (warnings, notes, errors)
 
@@ -1651,6 +1666,7 @@ Gateway natgw-us-central1 (HA, stateful; project test-project, region us-central
   route     natgw-us-central1-default       0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-client, priority 800
   fallback  natgw-us-central1-fallback      Cloud NAT on router natgw-us-central1-router (natgw's): auto-allocated IPs, all-subnet-ip-ranges, 64 ports/VM, logging ALL
   probe     natgw-us-central1-probe         0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-probe, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 

@@ -92,6 +92,7 @@ Gateway natgw-us-central1 (HA; project test-project, region us-central1): servin
   firewall  natgw-us-central1-iap-ssh       absent
   firewall  natgw-us-central1-allow-metrics present
   route     natgw-us-central1-default       0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-client, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 
@@ -197,6 +198,7 @@ Gateway natgw-us-central1 (project test-project, region us-central1): serving
   instance  natgw-us-central1               RUNNING in us-central1-a, e2-small, internal 10.10.0.2, NAT IP 203.0.113.1, agent 0.1.0
   agent     health                          ok
   route     natgw-us-central1-default       0.0.0.0/0 → zones/us-central1-a/instances/natgw-us-central1, tags natgw-us-central1-client, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 
@@ -342,6 +344,7 @@ Gateway natgw-us-central1 (HA, stateful; project test-project, region us-central
   firewall  natgw-us-central1-sync          present
   firewall  natgw-us-central1-return        present
   route     natgw-us-central1-default       0.0.0.0/0 → regions/us-central1/forwardingRules/natgw-us-central1-fr, tags natgw-us-central1-client, priority 800
+  path      serving clients                 natgw
 --- stderr (warnings, notes, errors)
 
 
