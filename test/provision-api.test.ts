@@ -8,6 +8,7 @@ import { ProvisionError, type CallContext } from '../provision/gcp/call.js';
 import { getRoute, insertRoute, deleteRoute } from '../provision/gcp/routes.js';
 import { getFirewall, insertFirewall } from '../provision/gcp/firewalls.js';
 import { startFakeCompute } from '../lab/compute-api/index.js';
+import './helpers/compute-client.js';
 
 t.test('real client against the fake: insert, get, 409, 404, retries, failed operations', async (t) => {
   const fake = await startFakeCompute();
