@@ -1,5 +1,6 @@
-// One place that loads @google-cloud/compute (seconds to import) and builds every client the provisioner uses, so the
-// rest of natgw never pays for it and each client is created once per run.
+// One place that loads @google-cloud/compute (its client modules cost ~0.3 s of CPU, the first client ~0.5 s more)
+// and builds every client the provisioner uses, so the rest of natgw never pays for it and each client is created
+// once per run.
 import { createRequire } from 'node:module';
 import type * as ComputeModule from '@google-cloud/compute';
 import { UsageError } from '../../common/errors.js';
