@@ -2,7 +2,7 @@
 // later; failed creates show only in listManagedInstances (currentAction, lastAttempt) and listErrors.
 import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as compute from '@google-cloud/compute';
+import { computeClientClass } from '../provision/gcp/client.js';
 import { clientOptionsFor } from './helpers/compute-client.js';
 import { startFakeCompute, type Timing } from '../lab/compute-api/index.js';
 
@@ -14,11 +14,11 @@ async function fixture(t: Test, timing: Timing) {
   const fake = await startFakeCompute({ timing });
   const options = clientOptionsFor(fake);
   const c = {
-    templates: new compute.InstanceTemplatesClient(options),
-    migs: new compute.RegionInstanceGroupManagersClient(options),
-    addresses: new compute.AddressesClient(options),
-    regionOps: new compute.RegionOperationsClient(options),
-    globalOps: new compute.GlobalOperationsClient(options),
+    templates: new (computeClientClass('InstanceTemplatesClient'))(options),
+    migs: new (computeClientClass('RegionInstanceGroupManagersClient'))(options),
+    addresses: new (computeClientClass('AddressesClient'))(options),
+    regionOps: new (computeClientClass('RegionOperationsClient'))(options),
+    globalOps: new (computeClientClass('GlobalOperationsClient'))(options),
   };
   t.teardown(async () => {
     await Promise.all(Object.values(c).map((client) => client.close()));

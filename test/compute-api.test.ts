@@ -1,7 +1,7 @@
 // The fake Compute API itself, through the real @google-cloud/compute client: asynchronous operations, injected faults
 // (method, path, status, delay), quotas, machine and disk types, Arm images, org policies, route warnings, stop/start.
 import t, { type Test } from 'tap';
-import * as compute from '@google-cloud/compute';
+import { computeClientClass } from '../provision/gcp/client.js';
 import { clientOptionsFor } from './helpers/compute-client.js';
 import { orgPolicyError, startFakeCompute, type FakeCompute, type Timing } from '../lab/compute-api/index.js';
 
@@ -12,16 +12,16 @@ const ZONE = 'us-central1-a';
 async function connect(fake: FakeCompute) {
   const options = clientOptionsFor(fake);
   return {
-    addresses: new compute.AddressesClient(options),
-    instances: new compute.InstancesClient(options),
-    routes: new compute.RoutesClient(options),
-    regions: new compute.RegionsClient(options),
-    machineTypes: new compute.MachineTypesClient(options),
-    diskTypes: new compute.DiskTypesClient(options),
-    images: new compute.ImagesClient(options),
-    regionOps: new compute.RegionOperationsClient(options),
-    zoneOps: new compute.ZoneOperationsClient(options),
-    globalOps: new compute.GlobalOperationsClient(options),
+    addresses: new (computeClientClass('AddressesClient'))(options),
+    instances: new (computeClientClass('InstancesClient'))(options),
+    routes: new (computeClientClass('RoutesClient'))(options),
+    regions: new (computeClientClass('RegionsClient'))(options),
+    machineTypes: new (computeClientClass('MachineTypesClient'))(options),
+    diskTypes: new (computeClientClass('DiskTypesClient'))(options),
+    images: new (computeClientClass('ImagesClient'))(options),
+    regionOps: new (computeClientClass('RegionOperationsClient'))(options),
+    zoneOps: new (computeClientClass('ZoneOperationsClient'))(options),
+    globalOps: new (computeClientClass('GlobalOperationsClient'))(options),
   };
 }
 
