@@ -2,7 +2,8 @@
 // stored shape the lab programs Cloud NAT from, GCE's defaults, its validation (naming the field), the JSON merge
 // patch of `nats`, NAT IPs held IN_USE, the per-network limit, asynchronous operations.
 import t, { type Test } from 'tap';
-import * as compute from '@google-cloud/compute';
+import type * as compute from '@google-cloud/compute';
+import { computeClientClass } from '../provision/gcp/client.js';
 import { clientOptionsFor } from './helpers/compute-client.js';
 import { startFakeCompute, type Timing } from '../lab/compute-api/index.js';
 import { ROUTERS_PER_NETWORK_PER_REGION } from '../lab/compute-api/apis/routers.js';
@@ -21,9 +22,9 @@ type Router = compute.protos.google.cloud.compute.v1.IRouter;
 async function fixture(t: Test, timing?: Timing) {
   const fake = await startFakeCompute({ seed: { subnets: SUBNETS }, ...(timing === undefined ? {} : { timing }) });
   const options = clientOptionsFor(fake);
-  const routers = new compute.RoutersClient(options);
-  const addresses = new compute.AddressesClient(options);
-  const ops = new compute.RegionOperationsClient(options);
+  const routers = new (computeClientClass('RoutersClient'))(options);
+  const addresses = new (computeClientClass('AddressesClient'))(options);
+  const ops = new (computeClientClass('RegionOperationsClient'))(options);
   t.teardown(async () => {
     await Promise.all([routers.close(), addresses.close(), ops.close()]);
     await fake.close();

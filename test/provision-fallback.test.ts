@@ -3,7 +3,7 @@
 // patches only natgw's NAT config; a bad --fallback changes nothing; the client route rebuilt from the probe route is
 // exactly the one provision wants.
 import t from 'tap';
-import * as compute from '@google-cloud/compute';
+import { computeClientClass } from '../provision/gcp/client.js';
 import type { Json } from '../lab/compute-api/index.js';
 import { clientOptionsFor } from './helpers/compute-client.js';
 import { fresh, golden, GW, MODES, type Gcp } from './fixtures/provision/golden.js';
@@ -210,7 +210,7 @@ t.test('the client route rebuilt from the probe route is the one provision wants
       (await run('provision', baseArgs(gcp.fake, [...flags, ...FALLBACK, '--client-tag', 'egress', '--route-priority', '700']))).code,
       0,
     );
-    const routes = new compute.RoutesClient(clientOptionsFor(gcp.fake));
+    const routes = new (computeClientClass('RoutesClient'))(clientOptionsFor(gcp.fake));
     t.teardown(() => routes.close());
     const [probe] = await routes.get({ project: PROJECT, route: `${GW}-probe` });
     const rebuilt = clientRouteFromProbe(probe);
