@@ -25,6 +25,27 @@ const routeFields = (route: Json | undefined) =>
         priority: Number(route.priority),
       };
 
+/** A watcher against the fake, its log kept; the probe is whatever the test says at each call. */
+const watcherFor = (
+  fake: Awaited<ReturnType<typeof startSeededFake>>,
+  timers: { failAfterMs: number; holdDownMs: number },
+  intervalMs: number,
+  probe: () => Promise<ProbeResult>,
+  log: string[],
+) =>
+  startWatcher({
+    endpoint: parseEndpoint('--compute-endpoint', fake.url),
+    project: PROJECT,
+    region: REGION,
+    gateway: GW,
+    timers,
+    intervalMs,
+    probe,
+    listen: { host: '127.0.0.1', port: 0 },
+    log: (line) => log.push(line),
+    clock: new FakeClock(),
+  });
+
 t.test('fallback demotes the HA route, status says so, failback restores it exactly; stopped, the watcher changes nothing', async (t) => {
   const fake = await startSeededFake();
   t.teardown(() => fake.close());
@@ -36,18 +57,7 @@ t.test('fallback demotes the HA route, status says so, failback restores it exac
 
   let probe: ProbeResult = { ok: false, durationMs: 3000, detail: 'timeout' };
   const log: string[] = [];
-  const watcher = await startWatcher({
-    endpoint: parseEndpoint('--compute-endpoint', fake.url),
-    project: PROJECT,
-    region: REGION,
-    gateway: GW,
-    timers: { failAfterMs: 3000, holdDownMs: 5000 },
-    intervalMs: 1000,
-    probe: async () => probe,
-    listen: { host: '127.0.0.1', port: 0 },
-    log: (line) => log.push(line),
-    clock: new FakeClock(),
-  });
+  const watcher = await watcherFor(fake, { failAfterMs: 3000, holdDownMs: 5000 }, 1000, async () => probe, log);
   let stopped = false;
   t.teardown(() => (stopped ? undefined : watcher.stop()));
 
@@ -107,18 +117,13 @@ t.test(
     t.equal(provisioned.code, 0, provisioned.stderr);
     const original = routes(fake).get(`${GW}-default`)!;
     const log: string[] = [];
-    const watcher = await startWatcher({
-      endpoint: parseEndpoint('--compute-endpoint', fake.url),
-      project: PROJECT,
-      region: REGION,
-      gateway: GW,
-      timers: { failAfterMs: 3000, holdDownMs: 5000 },
-      intervalMs: 1000,
-      probe: async () => ({ ok: true, durationMs: 5, detail: '204' }),
-      listen: { host: '127.0.0.1', port: 0 },
-      log: (line) => log.push(line),
-      clock: new FakeClock(),
-    });
+    const watcher = await watcherFor(
+      fake,
+      { failAfterMs: 3000, holdDownMs: 5000 },
+      1000,
+      async () => ({ ok: true, durationMs: 5, detail: '204' }),
+      log,
+    );
     t.teardown(() => watcher.stop());
     await waitUntil('the watcher saw natgw healthy', () => log.some((line) => line.startsWith('natgw healthy')), {
       timeoutMs: 30_000,
@@ -148,18 +153,13 @@ t.test('destroy while on the fallback removes the demoted route too, before the 
   const provisioned = await run('provision', baseArgs(fake, ['--ha', '--size', '2', '--fallback', 'cloud-nat']));
   t.equal(provisioned.code, 0, provisioned.stderr);
   const log: string[] = [];
-  const watcher = await startWatcher({
-    endpoint: parseEndpoint('--compute-endpoint', fake.url),
-    project: PROJECT,
-    region: REGION,
-    gateway: GW,
-    timers: { failAfterMs: 1000, holdDownMs: 60_000 },
-    intervalMs: 500,
-    probe: async () => ({ ok: false, durationMs: 3000, detail: 'timeout' }),
-    listen: { host: '127.0.0.1', port: 0 },
-    log: (line) => log.push(line),
-    clock: new FakeClock(),
-  });
+  const watcher = await watcherFor(
+    fake,
+    { failAfterMs: 1000, holdDownMs: 60_000 },
+    500,
+    async () => ({ ok: false, durationMs: 3000, detail: 'timeout' }),
+    log,
+  );
   await waitUntil('the route is demoted', () => routes(fake).has(demotedRouteName(GW)), {
     timeoutMs: 30_000,
     clock: realClock,
