@@ -59,6 +59,12 @@ async function waitOp(c: Clients, op: { name: string; status: string }, scope: '
   return current;
 }
 
+/**
+ * How long the fake takes to carry out a MIG action in the tests that look at the group while it works: their reads
+ * between the request and the action must all land inside it, on a box that may be loaded (400 ms once was not).
+ */
+const MIG_ACTION_MS = 2000;
+
 /** Polls (bounded) until the condition holds; returns its last value. */
 async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -88,7 +94,7 @@ const managed = async (c: Clients) =>
 const errors = async (c: Clients) => (await c.migs.listErrors({ project: PROJECT, region: REGION, instanceGroupManager: MIG }))[0];
 
 t.test('insert and createInstances: DONE when accepted, the VMs are CREATING without a status until migActionMs later', async (t) => {
-  const { fake, c } = await fixture(t, { operationMs: 0, migActionMs: 400 });
+  const { fake, c } = await fixture(t, { operationMs: 0, migActionMs: MIG_ACTION_MS });
   const [lro] = await insertMig(c, 1);
   t.equal((await waitOp(c, lro.latestResponse as unknown as { name: string; status: string }, 'region')).status, 'DONE');
   const during = await managed(c);
@@ -125,7 +131,7 @@ t.test('insert and createInstances: DONE when accepted, the VMs are CREATING wit
 });
 
 t.test('deleteInstances and resize down: DELETING while the VM still holds its address, released only once it is gone', async (t) => {
-  const { fake, c } = await fixture(t, { operationMs: 0, migActionMs: 400 });
+  const { fake, c } = await fixture(t, { operationMs: 0, migActionMs: MIG_ACTION_MS });
   await c.addresses.insert({ project: PROJECT, region: REGION, addressResource: { name: 'ip-a' } });
   const ip = String(fake.store.get(PROJECT, `regions/${REGION}`, 'addresses', 'ip-a')?.address);
   await insertMig(c, 0);
