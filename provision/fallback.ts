@@ -9,11 +9,11 @@ import { getRoute, deleteRoute, insertRoute, type Route } from './gcp/routes.js'
 import { insertRouter, listRouters, type Router, type RouterNat } from './gcp/routers.js';
 import {
   demotedRouteName,
+  planRoute,
   probeNames,
   probeRouteFor,
   routeBody,
   routeCreateCommand,
-  routeDiffs,
   type DesiredRouteOf,
 } from './kinds/route.js';
 import {
@@ -253,41 +253,12 @@ export function planFallback(gateway: string, want: DesiredFallback, have: Obser
     );
   }
 
-  const probe = have.probeRoute;
-  const wantProbe = want.probeRoute;
-  if (probe === undefined)
-    changes.push({
-      kind: 'route',
-      name: wantProbe.name,
-      action: 'create',
-      diffs: [],
-      note: 'created after the client route',
-      want: wantProbe,
-    });
-  else if (ownerFromDescription(probe.description) !== gateway)
-    conflict('route', wantProbe.name, "a route with this name exists but is not marked as this gateway's; pick another --name");
-  else {
-    const diffs = routeDiffs(probe, wantProbe);
-    if (diffs.length > 0)
-      changes.push({
-        kind: 'route',
-        name: wantProbe.name,
-        action: 'replace',
-        diffs,
-        note: 'routes cannot be changed in place',
-        want: wantProbe,
-      });
-    else if (clientRouteAction === 'replace')
-      changes.push({
-        kind: 'route',
-        name: wantProbe.name,
-        action: 'replace',
-        diffs,
-        note: 'it shares the client route’s next hop, which is replaced',
-        want: wantProbe,
-      });
-    else changes.push({ kind: 'route', name: wantProbe.name, action: 'unchanged', diffs });
-  }
+  const probe = planRoute(gateway, have.probeRoute, want.probeRoute, {
+    created: 'created after the client route',
+    nextHopReplaced: clientRouteAction === 'replace' ? 'it shares the client route’s next hop, which is replaced' : undefined,
+  });
+  if ('conflict' in probe) conflict('route', want.probeRoute.name, probe.conflict);
+  else changes.push(probe);
   const upToDate = conflicts.length === 0 && changes.every((change) => change.action === 'unchanged' || change.action === 'keep');
   return { changes, conflicts, upToDate };
 }

@@ -47,7 +47,7 @@ import { planStaleTemplates, planTemplate, type DesiredTemplate } from '../kinds
 import { planBackendService } from '../kinds/backend-service.js';
 import { planForwardingRule } from '../kinds/forwarding-rule.js';
 import { planMig, type DesiredMig } from '../kinds/mig.js';
-import { clientRouteDescription, routeDiffs } from '../kinds/route.js';
+import { clientRouteDescription, planRoute as planRouteChange } from '../kinds/route.js';
 import { diffField, type Change, type FieldDiff, type Plan } from '../plan.js';
 import { METADATA } from '../../common/protocol.js';
 
@@ -483,39 +483,14 @@ export function planRoute(
   changes: Change[],
   conflict: Conflict,
 ): void {
-  if (route === undefined)
-    changes.push({
-      kind: 'route',
-      name: wantRoute.name,
-      action: 'create',
-      diffs: [],
-      note: 'created once a load-balancer backend is healthy',
-      want: wantRoute,
-    });
-  else if (!mine(gateway, route.description))
-    conflict('route', wantRoute.name, "a route with this name exists but is not marked as this gateway's; pick another --name");
-  else if ((route.nextHopInstance ?? '') === '') {
-    const diffs = routeDiffs(route, wantRoute);
-    if (diffs.length > 0)
-      changes.push({
-        kind: 'route',
-        name: wantRoute.name,
-        action: 'replace',
-        diffs,
-        note: 'routes cannot be changed in place',
-        want: wantRoute,
-      });
-    else if (ruleReplaced)
-      changes.push({
-        kind: 'route',
-        name: wantRoute.name,
-        action: 'replace',
-        diffs: [],
-        note: 'it points at the forwarding rule being replaced',
-        want: wantRoute,
-      });
-    else changes.push({ kind: 'route', name: wantRoute.name, action: 'unchanged', diffs: [] });
-  }
+  // A route with a VM next hop is single mode's: planModeSwitch refuses that switch.
+  if (route !== undefined && mine(gateway, route.description) && (route.nextHopInstance ?? '') !== '') return;
+  const planned = planRouteChange(gateway, route, wantRoute, {
+    created: 'created once a load-balancer backend is healthy',
+    nextHopReplaced: ruleReplaced ? 'it points at the forwarding rule being replaced' : undefined,
+  });
+  if ('conflict' in planned) conflict('route', wantRoute.name, planned.conflict);
+  else changes.push(planned);
 }
 
 export const isUpToDate = (changes: Change[], conflicts: Change[]) =>

@@ -96,6 +96,30 @@ export function routeDiffs(have: Route, want: DesiredRouteOf): FieldDiff[] {
   return diffs;
 }
 
+/** A route of that name that is not this gateway's: provision stops rather than take it over. */
+export const FOREIGN_ROUTE = "a route with this name exists but is not marked as this gateway's; pick another --name";
+
+/**
+ * natgw's route against the one wanted, as every mode plans it: create it (`created` says when: after what it points
+ * at), replace it when a field differs or its next hop is being replaced (`nextHopReplaced` says why; routes cannot
+ * change in place), else leave it. A route of that name that is not this gateway's is a conflict: its note.
+ */
+export function planRoute(
+  gateway: string,
+  have: Route | undefined,
+  want: DesiredRouteOf,
+  notes: { created: string; nextHopReplaced?: string | undefined },
+): ChangeOf<'route'> | { conflict: string } {
+  if (have === undefined) return { kind: 'route', name: want.name, action: 'create', diffs: [], note: notes.created, want };
+  if (ownerFromDescription(have.description) !== gateway) return { conflict: FOREIGN_ROUTE };
+  const diffs = routeDiffs(have, want);
+  if (diffs.length > 0)
+    return { kind: 'route', name: want.name, action: 'replace', diffs, note: 'routes cannot be changed in place', want };
+  if (notes.nextHopReplaced !== undefined)
+    return { kind: 'route', name: want.name, action: 'replace', diffs, note: notes.nextHopReplaced, want };
+  return { kind: 'route', name: want.name, action: 'unchanged', diffs };
+}
+
 /** What routes.insert gets; a VM next hop is qualified by the project. */
 export function routeBody(project: string, want: DesiredRouteOf): Route {
   return {

@@ -2,6 +2,7 @@
 // removes. Pure: no I/O, no clock.
 import { lastSegment, ownerFromDescription, ownerFromLabels, shortLink, type Desired, type Kind, type Observed } from '../model.js';
 import { planFirewalls } from '../kinds/firewall.js';
+import { planRoute } from '../kinds/route.js';
 import { diffField, diffMaps, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 
 const wantedAddress = ({ address }: Desired) => ({ name: address.name, labels: address.labels, description: address.description });
@@ -118,53 +119,12 @@ export function plan(desired: Desired, observed: Observed): Plan {
   }
 
   // ---- route ----
-  const route = observed.route;
-  const wantRoute = desired.route;
-  if (route === undefined) {
-    changes.push({
-      kind: 'route',
-      name: wantRoute.name,
-      action: 'create',
-      diffs: [],
-      note: 'created once the agent reports healthy',
-      want: wantRoute,
-    });
-  } else if (ownerFromDescription(route.description) !== gateway) {
-    conflicts.push({
-      kind: 'route',
-      name: wantRoute.name,
-      action: 'conflict',
-      diffs: [],
-      note: "a route with this name exists but is not marked as this gateway's; pick another --name",
-    });
-  } else {
-    const diffs: FieldDiff[] = [];
-    diffField(diffs, 'network', lastSegment(route.network), lastSegment(wantRoute.network));
-    diffField(diffs, 'destRange', route.destRange, wantRoute.destRange);
-    diffField(diffs, 'priority', String(route.priority), String(wantRoute.priority));
-    diffField(diffs, 'tags', setText(route.tags), setText(wantRoute.tags));
-    diffField(diffs, 'nextHopInstance', shortLink(route.nextHopInstance), wantRoute.nextHopInstance);
-    diffField(diffs, 'description', route.description, wantRoute.description);
-    if (diffs.length > 0)
-      changes.push({
-        kind: 'route',
-        name: wantRoute.name,
-        action: 'replace',
-        diffs,
-        note: 'routes cannot be changed in place',
-        want: wantRoute,
-      });
-    else if (instanceReplaced)
-      changes.push({
-        kind: 'route',
-        name: wantRoute.name,
-        action: 'replace',
-        diffs: [],
-        note: 'it points at the VM being replaced',
-        want: wantRoute,
-      });
-    else changes.push({ kind: 'route', name: wantRoute.name, action: 'unchanged', diffs: [] });
-  }
+  const route = planRoute(gateway, observed.route, desired.route, {
+    created: 'created once the agent reports healthy',
+    nextHopReplaced: instanceReplaced ? 'it points at the VM being replaced' : undefined,
+  });
+  if ('conflict' in route) conflicts.push({ kind: 'route', name: desired.route.name, action: 'conflict', diffs: [], note: route.conflict });
+  else changes.push(route);
 
   const upToDate = conflicts.length === 0 && changes.every((change) => change.action === 'unchanged' || change.action === 'keep');
   return { changes, conflicts, upToDate };
