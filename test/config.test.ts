@@ -1,3 +1,4 @@
+import { statefulPair } from './helpers/stateful-pair.js';
 import t from 'tap';
 import { ConfigError, DEFAULT_TIMEOUTS, parseAgentConfig, validateAgentConfig } from '../agent/config.js';
 
@@ -105,11 +106,8 @@ t.test("natgw provision's port-block flags become the agent config's portAllocat
 });
 
 t.test('stateful: natIp, two members with distinct IPs and disjoint port halves, ha only, no port blocks', async (t) => {
-  const members = [
-    { ip: '10.10.0.2', ports: '1024-33279' },
-    { ip: '10.10.0.3', ports: '33280-65535' },
-  ];
-  const base = { sourceRanges: ['10.10.0.0/24'], deploymentMode: 'ha', stateful: { natIp: '203.0.113.100', members } };
+  const { members } = statefulPair('10.10.0');
+  const base = { sourceRanges: ['10.10.0.0/24'], deploymentMode: 'ha', stateful: statefulPair('10.10.0') };
   const here = () => ['127.0.0.1', '10.10.0.3'];
   const check = (config: unknown) => validateAgentConfig(config, 'test', here);
   t.same(check(base).stateful, { natIp: '203.0.113.100', members, syncPort: 3780 }, 'syncPort defaults to 3780');

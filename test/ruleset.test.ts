@@ -1,4 +1,5 @@
 // Golden tests of the rendered data plane: a diff here is a change to what every NAT VM runs.
+import { statefulPair } from './helpers/stateful-pair.js';
 import t from 'tap';
 import { validateAgentConfig } from '../agent/config.js';
 import { parseLegacyIptables, renderLegacyChainRemoval } from '../agent/legacy-iptables.js';
@@ -41,13 +42,7 @@ t.test('stateful: SNAT to the shared IP from this VM’s half, NAT-IP guard, syn
     {
       sourceRanges: ['10.146.0.0/20'],
       deploymentMode: 'ha',
-      stateful: {
-        natIp: '203.0.113.100',
-        members: [
-          { ip: '10.146.0.2', ports: '1024-33279' },
-          { ip: '10.146.0.3', ports: '33280-65535' },
-        ],
-      },
+      stateful: statefulPair('10.146.0'),
     },
     'test',
     () => ['10.146.0.3'],

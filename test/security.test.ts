@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'no
 import path from 'node:path';
 import Fastify from 'fastify';
 import { pino } from 'pino';
+import { statefulPair } from './helpers/stateful-pair.js';
 import t, { type Test } from 'tap';
 import { Agent, HEALTH_CACHE_MS } from '../agent/agent.js';
 import { agentApp, REQUESTS_PER_SOURCE_PER_SECOND } from '../agent/app.js';
@@ -86,13 +87,7 @@ t.test(
       {
         ...BASE,
         deploymentMode: 'ha',
-        stateful: {
-          natIp: '203.0.113.100',
-          members: [
-            { ip: '10.10.0.2', ports: '1024-33279' },
-            { ip: '10.10.0.3', ports: '33280-65535' },
-          ],
-        },
+        stateful: statefulPair('10.10.0'),
       },
       'test',
       () => ['10.10.0.3'],
@@ -252,13 +247,7 @@ t.test('a source the input chain drops is refused by the agent too, for the mome
   const stateful = await startApp(t, {
     ...BASE,
     deploymentMode: 'ha',
-    stateful: {
-      natIp: '203.0.113.100',
-      members: [
-        { ip: '10.10.0.2', ports: '1024-33279' },
-        { ip: '10.10.0.3', ports: '33280-65535' },
-      ],
-    },
+    stateful: statefulPair('10.10.0'),
   });
   // Admitted is all that is asked here: this agent has no state sync to summarise, nor a member address of its own.
   t.equal((await stateful.get('/sync/summary', '10.10.0.2')).statusCode, 404, 'the stateful peer is admitted');
