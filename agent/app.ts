@@ -42,16 +42,17 @@ export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent
   app.addHook('onRequest', async (request, reply) => {
     if (fromThisVm(request)) return;
     const source = request.socket.remoteAddress ?? 'unknown';
+    // The input chain drops these already; until the table is in place (boot, a failed apply) this answers instead.
+    // Refused before the rate limit: a source that may not come in gets no bucket to fill the limiter's table with.
+    if (!agentPortAdmits(agent.currentConfig, source))
+      return reply.code(403).send({
+        error: `${source} may not reach the agent: Google's health checkers, the stateful peer and metricsSourceRanges only (docs/security.md)`,
+      });
     if (!limiter.take(source, now()))
       return reply
         .code(429)
         .header('retry-after', '1')
         .send({ error: `too many requests from ${source}: at most ${REQUESTS_PER_SOURCE_PER_SECOND} a second per source address` });
-    // The input chain drops these already; until the table is in place (boot, a failed apply) this answers instead.
-    if (!agentPortAdmits(agent.currentConfig, source))
-      return reply.code(403).send({
-        error: `${source} may not reach the agent: Google's health checkers, the stateful peer and metricsSourceRanges only (docs/security.md)`,
-      });
   });
   app.get('/healthz', async (_request, reply) => {
     const report = await agent.health();

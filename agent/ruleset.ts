@@ -220,7 +220,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
       '    type filter hook prerouting priority mangle; policy accept;',
       // GCE sends an external load balancer's probes to its forwarding rule's IP, the NAT IP. They pass to the input
       // chain, and before the role counter: both VMs get probes, only the active one gets replies.
-      `    ip daddr ${stateful.natIp} ip saddr { ${[...HEALTH_CHECK_SOURCE_RANGES, ...NLB_HEALTH_CHECK_SOURCE_RANGES].join(', ')} } tcp dport ${agentPort} accept comment "nat-ip-health-checks"`,
+      `    ip daddr ${stateful.natIp} ip saddr { ${probeSourceRanges(config).join(', ')} } tcp dport ${agentPort} accept comment "nat-ip-health-checks"`,
       `    ip daddr ${stateful.natIp} counter name ${q(STATEFUL_COUNTER.natIpIn)} comment "nat-ip-in"`,
       `    ip daddr ${stateful.natIp} ct state established,related accept comment "nat-ip-replies"`,
       `    ip daddr ${stateful.natIp} counter name ${q(STATEFUL_COUNTER.natIpRefused)} drop comment "nat-ip-unsolicited"`,

@@ -269,6 +269,9 @@ t.test('a flooding source is limited on its own; probers, other sources and the 
   t.match(limited.json().error, /too many requests from 10\.128\.0\.9: at most 20 a second/);
   t.equal((await get('/healthz', '35.191.3.4')).statusCode, 200, 'a prober still gets its answer');
   for (let i = 0; i < 100; i++) t.equal((await get('/healthz', '127.0.0.1')).statusCode, 200, 'the VM itself is never limited');
+  const refused = [];
+  for (let i = 0; i < 50; i++) refused.push((await get('/healthz', CLIENT)).statusCode);
+  t.same([...new Set(refused)], [403], 'a source that may not come in is refused as such, never rate-limited (it gets no bucket)');
   advance(1000);
   t.equal((await get('/healthz', SCRAPER)).statusCode, 200, 'a second later the source is answered again');
 });
