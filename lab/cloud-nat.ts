@@ -113,6 +113,9 @@ export function parseCloudNatCounters(save: string): CloudNatCounters {
   return counters;
 }
 
+/** A resource's path under the API root, from a self link or an already relative path. */
+export const apiPath = (link: unknown) => String(link ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, '');
+
 /** GCE's rule for which subnets a router NAT covers (sourceSubnetworkIpRangesToNat). */
 export function natCoversSubnet(
   nat: { sourceSubnetworkIpRangesToNat?: string; subnetworks?: { name?: string }[] },
@@ -120,6 +123,5 @@ export function natCoversSubnet(
 ): boolean {
   const mode = nat.sourceSubnetworkIpRangesToNat ?? 'ALL_SUBNETWORKS_ALL_IP_RANGES';
   if (mode === 'ALL_SUBNETWORKS_ALL_IP_RANGES' || mode === 'ALL_SUBNETWORKS_ALL_PRIMARY_IP_RANGES') return true;
-  const short = (link: string) => link.replace(/^https:\/\/[^/]+\/compute\/v1\//, '');
-  return (nat.subnetworks ?? []).some((subnet) => short(subnet.name ?? '') === short(subnetworkSelfLink));
+  return (nat.subnetworks ?? []).some((subnet) => apiPath(subnet.name) === apiPath(subnetworkSelfLink));
 }

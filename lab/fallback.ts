@@ -3,6 +3,7 @@
 // failed and healed, and what a tagged VM's new connections looked like from the internet meanwhile.
 import { waitFor } from '../common/wait.js';
 import { startWatcher, type ProbeResult, type RunningWatcher } from '../fallback/watch.js';
+import { whoami } from './demo.js';
 import { LAB_PROJECT, LAB_REGION, type LabCloud } from './gce.js';
 import { INTERNET } from './model.js';
 import { bothHealthy, GATEWAY, natVmsOf, provisionedLab } from './stateful/provisioned-pair.js';
@@ -126,15 +127,7 @@ export function buildFallbackLab(say: (line: string) => void): Promise<FallbackL
       healNatVms: async () => {
         await cloud.lab.run('reconnect the NAT VMs', cloud.lab.fabric, ['nft', 'delete', 'table', 'ip', CUT_TABLE], { okExitCodes: [1] });
       },
-      seenAs: async (vm) => {
-        const { exitCode, stdout } = await cloud.lab.run(
-          `connect from ${vm}`,
-          cloud.lab.vm(vm).namespace,
-          ['curl', '-sS', '-m', '2', `http://${INTERNET.server}/whoami`],
-          { okExitCodes: CURL_FAILURES },
-        );
-        return exitCode === 0 ? stdout.trim() : undefined;
-      },
+      seenAs: (vm) => whoami(cloud, vm, 2),
       natgwIps,
       cloudNatIp,
       close: async () => {
@@ -153,10 +146,13 @@ type Path = 'natgw' | 'fallback' | 'none';
 function pathSampler(lab: FallbackLab, everyMs: number) {
   const samples: { at: number; path: Path; ip: string | undefined }[] = [];
   let running = true;
+  // Both are fixed for the lab's life (reserved NAT IPs, one Cloud NAT address): read once, not per sample.
+  const cloudNatIp = lab.cloudNatIp();
+  const natgwIps = lab.natgwIps();
   const done = (async () => {
     while (running) {
       const ip = await lab.seenAs(lab.client);
-      const path: Path = ip === undefined ? 'none' : ip === lab.cloudNatIp() ? 'fallback' : lab.natgwIps().includes(ip) ? 'natgw' : 'none';
+      const path: Path = ip === undefined ? 'none' : ip === cloudNatIp ? 'fallback' : natgwIps.includes(ip) ? 'natgw' : 'none';
       samples.push({ at: Date.now(), path, ip });
       await new Promise((resolve) => setTimeout(resolve, everyMs));
     }

@@ -17,6 +17,7 @@ import {
 } from './compute-api/index.js';
 import {
   allocateCloudNatPorts,
+  apiPath,
   natCoversSubnet,
   parseCloudNatCounters,
   renderCloudNat,
@@ -47,7 +48,6 @@ const DELETE_GRACE_MS = 30_000;
 const zoneOf = (event: ResourceEvent) => event.scope.replace(/^zones\//, '');
 /** Cloud Routers (with their Cloud NAT configs): a regional collection of the fake API. */
 const ROUTERS = 'routers' as Collection;
-const apiPath = (link: unknown) => String(link ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, '');
 
 interface InstanceView {
   name: string;
@@ -456,7 +456,7 @@ export class LabCloud {
       const backends: string[] = [];
       const failoverBackends: string[] = [];
       for (const backend of (service!.backends as Json[] | undefined) ?? []) {
-        const mig = this.store.migForGroup(String(backend.group ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
+        const mig = this.store.migForGroup(apiPath(backend.group));
         if (mig === undefined) continue;
         for (const instance of this.store.managedInstances(mig)) {
           const ip = String(((instance.networkInterfaces as Json[])[0] as Json).networkIP);
@@ -520,7 +520,7 @@ export class LabCloud {
   }
 
   private resourceAt(link: unknown): Json | undefined {
-    return this.store.getByPath(String(link ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
+    return this.store.getByPath(apiPath(link));
   }
 
   private healthCheckAt(link: unknown): LabHealthCheck | undefined {

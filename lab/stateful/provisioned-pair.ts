@@ -1,6 +1,7 @@
 // The stateful pair as users get it: `natgw provision --ha --stateful` (the real provisioner) against the lab's Compute
 // API, two NAT VMs booting with the real startup script and agent (conntrackd included), the lab emulating the
 // internal and external passthrough load balancers with their failover policy. The failover measurement runs on it.
+import { apiPath } from '../cloud-nat.js';
 import type { RunResult } from '../../agent/runner.js';
 import { CLIENT_TAG, natgwCli, PROVISION_FLAGS } from '../demo.js';
 import { SYNC_PORT, until, type FailoverSetup } from '../failover.js';
@@ -93,7 +94,7 @@ async function cutSyncLink(cloud: LabCloud, vms: LabVm[]): Promise<void> {
 /** When each of `lbs` started sending new connections to `to` only, in ms after `since` (null: it did not). */
 /** The interval of the health check provision gave a load balancer, as the lab's Compute API holds it. */
 export function trafficCheckIntervalMs(cloud: LabCloud, forwardingRule: string): number {
-  const at = (link: unknown) => cloud.store.getByPath(String(link ?? '').replace(/^https:\/\/[^/]+\/compute\/v1\//, ''));
+  const at = (link: unknown) => cloud.store.getByPath(apiPath(link));
   const rule = cloud.store.get(LAB_PROJECT, `regions/${LAB_REGION}`, 'forwardingRules', forwardingRule);
   const service = at(rule?.backendService);
   const check = at(((service?.healthChecks as unknown[] | undefined) ?? [])[0]);
