@@ -7,7 +7,7 @@ import { getInstance } from '../provision/gcp/instances.js';
 import { deleteRoute, getRoute, insertRoute, type Route } from '../provision/gcp/routes.js';
 import { demotedRouteName, routeBody, type DesiredRouteOf } from '../provision/kinds/route.js';
 import { haNames } from '../provision/ha/gateway.js';
-import { markerFor, resourceNames } from '../provision/model.js';
+import { markerFor, NEXT_HOP_DOWN, resourceNames } from '../provision/model.js';
 import type { ObservedRoutes, ServingPath } from './state.js';
 
 /**
@@ -16,8 +16,6 @@ import type { ObservedRoutes, ServingPath } from './state.js';
  * which is where they were before the fallback).
  */
 export const DEMOTED_ROUTE_PRIORITY = 65535;
-
-export { demotedRouteName };
 
 const DEMOTED_DESCRIPTION = /natgw fallback since (\S+); was priority (\d+); (.*)$/s;
 
@@ -105,9 +103,6 @@ export async function failBack(ctx: CallContext, gateway: string, routes: Gatewa
   }
   if (routes.demoted !== undefined) await deleteRoute(ctx, demotedRouteName(gateway));
 }
-
-/** GCE's warnings on a next-hop-instance route whose VM cannot carry traffic. */
-const NEXT_HOP_DOWN = new Set(['NEXT_HOP_NOT_RUNNING', 'NEXT_HOP_INSTANCE_NOT_FOUND', 'NEXT_HOP_CANNOT_IP_FORWARD']);
 
 /**
  * Whether any NAT VM behind the route is healthy: HA, as its load balancer sees the backends (getHealth per group);

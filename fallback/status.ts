@@ -2,7 +2,8 @@
 // routes alone, so it is right whether or not a watcher runs. One hook in provision/cli.ts calls it around any mode's
 // status.
 import type { Run } from '../provision/pipeline.js';
-import { DEMOTED_ROUTE_PRIORITY, demotedRouteName, pathReport, readGatewayRoutes, type PathReport } from './routes.js';
+import { demotedRouteName } from '../provision/kinds/route.js';
+import { DEMOTED_ROUTE_PRIORITY, pathReport, readGatewayRoutes, type PathReport } from './routes.js';
 
 export interface ServingPathReport {
   /** natgw: its route is in place; fallback: demoted, the default route and Cloud NAT serve; none: no natgw route. */

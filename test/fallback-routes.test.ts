@@ -4,7 +4,8 @@
 import t from 'tap';
 import { realClock } from '../common/clock.js';
 import { waitUntil } from '../common/wait.js';
-import { DEMOTED_ROUTE_PRIORITY, demotedRouteName, parseDemoted } from '../fallback/routes.js';
+import { DEMOTED_ROUTE_PRIORITY, parseDemoted } from '../fallback/routes.js';
+import { demotedRouteName } from '../provision/kinds/route.js';
 import { startWatcher, type ProbeResult } from '../fallback/watch.js';
 import type { Json } from '../lab/compute-api/index.js';
 import { parseEndpoint } from '../provision/gcp/client.js';
