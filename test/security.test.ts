@@ -39,10 +39,13 @@ const chain = (text: string, name: string) => {
 t.test('the agent and the provisioner agree on the probe ranges and on the hold a load-balancer check asks for', async (t) => {
   t.same([...HEALTH_CHECK_SOURCE_RANGES], HEALTH_CHECK_RANGES, 'NAME-health opens what the input chain admits');
   t.same([...NLB_HEALTH_CHECK_SOURCE_RANGES], NLB_HEALTH_CHECK_RANGES, "the external load balancer's extra ranges too");
-  for (const check of [TRAFFIC_CHECK, STATEFUL_TRAFFIC_CHECK]) {
+  const holds = [TRAFFIC_CHECK, STATEFUL_TRAFFIC_CHECK].flatMap((check) => {
     const hold = /^\/healthz\/hold\/(\d+)$/.exec(check.requestPath);
-    if (hold !== null) t.ok(PROBE_HOLDS_MS.includes(Number(hold[1])), `${check.requestPath} is answered to the probers`);
-  }
+    return hold === null ? [] : [Number(hold[1])];
+  });
+  // The stateful check holds (docs/stateful-ha.md): without a hold to compare, this test would assert nothing.
+  t.ok(holds.length > 0, `a load-balancer check asks for a hold (${STATEFUL_TRAFFIC_CHECK.requestPath})`);
+  for (const hold of holds) t.ok(PROBE_HOLDS_MS.includes(hold), `/healthz/hold/${hold} is answered to the probers`);
 });
 
 t.test("the input chain: the agent's port for this VM, Google's probers and the metrics ranges; everyone else dropped", async (t) => {
