@@ -5,7 +5,7 @@
 // nothing; while natgw is healthy Cloud NAT carries no packet; a killed watcher changes nothing.
 import t from 'tap';
 import { waitFor } from '../common/wait.js';
-import { buildFallbackLab, runFallbackMeasurement } from '../lab/fallback.js';
+import { buildFallbackLab, LAB_FALLBACK_TIMERS, runFallbackMeasurement } from '../lab/fallback.js';
 import { LAB_PROJECT } from '../lab/gce.js';
 import { Lab } from '../lab/lab.js';
 
@@ -49,6 +49,26 @@ t.test('natgw lab fallback: falls back within 90 s, fails back within 120 s, nev
   t.equal(routes(), before.routes, 'the routes are as they were');
   t.equal(lab.cloud.api.mutations().length, before.mutations, 'no API change after the watcher stopped');
   t.equal((await lab.cloud.cloudNatCounters()).packets, before.packets, 'Cloud NAT still carries nothing new');
+
+  // With the watcher down, nothing moves even when natgw fails: for longer than a running watcher would wait before
+  // falling back (fail-after plus a few checks: a running one moved the route 12 s after the failure), the route stays, and tagged VMs stay off Cloud NAT.
+  await lab.failNatVms();
+  const window = LAB_FALLBACK_TIMERS.failAfterMs + 4 * LAB_FALLBACK_TIMERS.intervalMs;
+  const failedAt = Date.now();
+  const whileDown: (string | undefined)[] = [];
+  await waitFor(
+    async () => {
+      whileDown.push(await lab.seenAs(lab.client));
+      return Date.now() - failedAt >= window;
+    },
+    { timeoutMs: window + 30_000, everyMs: 1000 },
+  );
+  t.notOk(
+    whileDown.includes(lab.cloudNatIp()),
+    `no connection left through Cloud NAT in the ${window} ms after natgw failed with the watcher down: ${whileDown.join(', ')}`,
+  );
+  t.equal(routes(), before.routes, 'the routes are still as they were');
+  t.equal(lab.cloud.api.mutations().length, before.mutations, 'still no API change');
   await lab.close();
   t.same(Lab.leftovers(), [], 'no lab namespace left');
 });
