@@ -2,7 +2,9 @@
 // `npm test`: every test file, scheduled for the machine it runs on, in three phases.
 //   1. unit files (no root, no namespaces): many at once, CPU-bound; as root they run as the unprivileged user
 //      `nobody` on a copy of the tree (.ci/unit-as-user), which proves they need neither root nor write access to the checkout;
-//   2. lab files that share the box well: as many at once as there are cores (each lab is its own set of namespaces);
+//   2. lab files that share the box well: as many at once as there are cores (each lab is its own set of namespaces),
+//      pulled from one queue (files marked `// natgw-test: long` first); files marked `// natgw-test: cli-lab` drive
+//      the one lab the CLI allows per machine, so no two of them run at once;
 //   3. lab files marked `// natgw-test: exclusive` in their first lines, one at a time with nothing else running:
 //      they measure (pauses, throughput, 20,000 connections against a deadline) or use the one lab the CLI allows.
 // Prints each phase's tap summary and one closing `N passed, N failed[, N skipped]` line for CI; exits non-zero when
@@ -15,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const EXCLUSIVE_MARK = /^\/\/ natgw-test: exclusive\b/m;
+const CLI_LAB_MARK = /^\/\/ natgw-test: cli-lab\b/m;
+const LONG_MARK = /^\/\/ natgw-test: long\b/m;
 const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 const isRoot = process.getuid?.() === 0;
 const filters = process.argv.slice(2);
@@ -25,7 +29,10 @@ const all = readdirSync(path.join(root, 'test'))
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
   .sort();
 const isLab = (file) => /^test\/(lab|install)-/.test(file);
-const isExclusive = (file) => EXCLUSIVE_MARK.test(readFileSync(path.join(root, file), 'utf8').slice(0, 4000));
+const head = (file) => readFileSync(path.join(root, file), 'utf8').slice(0, 4000);
+const isExclusive = (file) => EXCLUSIVE_MARK.test(head(file));
+const isCliLab = (file) => CLI_LAB_MARK.test(head(file));
+const isLong = (file) => LONG_MARK.test(head(file));
 
 const phases = [
   { name: 'unit', files: all.filter((file) => !isLab(file)), jobs: Math.max(2, cores * 2) },
@@ -33,16 +40,25 @@ const phases = [
   { name: 'lab, exclusive', files: all.filter((file) => isLab(file) && isExclusive(file)), jobs: 1 },
 ];
 
-/** Runs a command with inherited output, teeing stdout so the tap summary can be read. */
-function run(command, args, env = {}) {
+/**
+ * Runs a command, teeing stdout so the tap summary can be read. `buffered`: the output is printed whole when the
+ * command ends, so two lanes' reports never interleave line by line.
+ */
+function run(command, args, { buffered = false } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', buffered ? 'pipe' : 'inherit'] });
     let tail = '';
+    const chunks = [];
     child.stdout.on('data', (chunk) => {
-      process.stdout.write(chunk);
+      if (buffered) chunks.push(chunk);
+      else process.stdout.write(chunk);
       tail = (tail + chunk.toString()).slice(-20_000);
     });
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal === null ? 1 : 128), tail }));
+    child.stderr?.on('data', (chunk) => chunks.push(chunk));
+    child.on('close', (code, signal) => {
+      if (buffered) process.stdout.write(Buffer.concat(chunks));
+      resolve({ code: code ?? (signal === null ? 1 : 128), tail });
+    });
   });
 }
 
@@ -80,7 +96,33 @@ function count(result) {
   if (result.code !== 0) failed = true;
 }
 
-const tap = (args) => run(process.execPath, [path.join(root, 'node_modules/tap/dist/esm/run.mjs'), ...args]);
+const tap = (args, options) => run(process.execPath, [path.join(root, 'node_modules/tap/dist/esm/run.mjs'), ...args], options);
+
+/**
+ * `lanes` files at once, each lane taking the next file it may run from one queue, one tap run per file: a long file
+ * started last would run alone at the end, and a cli-lab file waits while another one runs (it takes the next file).
+ */
+async function runLanes(files, lanes) {
+  const queue = [...files.filter(isLong), ...files.filter((file) => !isLong(file))];
+  const results = [];
+  /** Settles when the running cli-lab file ends; undefined while none runs. */
+  let cliLabRunning;
+  const lane = async () => {
+    while (queue.length > 0) {
+      const index = queue.findIndex((file) => cliLabRunning === undefined || !isCliLab(file));
+      if (index === -1) {
+        await cliLabRunning;
+        continue;
+      }
+      const [file] = queue.splice(index, 1);
+      const running = tap(['--jobs', '1', file], { buffered: true });
+      if (isCliLab(file)) cliLabRunning = running.finally(() => (cliLabRunning = undefined));
+      results.push(await running);
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return results;
+}
 
 for (const phase of phases) {
   if (phase.files.length === 0) continue;
@@ -107,9 +149,10 @@ for (const phase of phases) {
     }
   } else {
     await removeDeadLabs();
-    const result = await tap(['--jobs', String(phase.jobs), ...phase.files]);
-    count(result);
-    exitCodes.push(result.code);
+    for (const result of await runLanes(phase.files, phase.jobs)) {
+      count(result);
+      exitCodes.push(result.code);
+    }
   }
   const seconds = Math.round((Date.now() - started) / 1000);
   process.stdout.write(`# natgw test phase: ${phase.name} done in ${seconds} s, exit ${exitCodes.every((code) => code === 0) ? 0 : 1}\n`);

@@ -1,3 +1,4 @@
+// natgw-test: long — about 60 s: started early, it does not run alone at the end.
 // Config from the metadata server (live changes, outages) and from files (a table of bad configs that must change nothing).
 import t from 'tap';
 import { INTERNET, METADATA_IP } from '../lab/lab.js';

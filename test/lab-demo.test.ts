@@ -1,4 +1,4 @@
-// natgw-test: exclusive — natgw lab demo refuses to start while another CLI lab runs.
+// natgw-test: cli-lab — natgw lab demo refuses to start while another CLI lab runs.
 // The README's first command, as a newcomer runs it.
 import t from 'tap';
 import { Lab, repoRoot } from '../lab/lab.js';

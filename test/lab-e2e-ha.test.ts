@@ -1,3 +1,4 @@
+// natgw-test: long — about 80 s, the longest shared file: started first, it does not run alone at the end.
 // HA end to end: `natgw provision --ha` against the lab's Compute API. The MIG's VMs boot with the real startup script,
 // the lab health-checks them as the backend service says and routes tagged VMs over the healthy ones.
 import t from 'tap';
