@@ -202,7 +202,11 @@ export async function startEchoServer(lab: Lab, maxSeconds: number): Promise<Lab
  * N long-lived TCP flows from `vm` to the echo server (lab/stateful/bin/seq-flows.ts); stdin takes `mark` and
  * `report`, and closes with this process.
  */
-export function spawnSeqFlows(lab: Lab, vm: string, options: { flows: number; everyMs?: number; maxSeconds: number }): LabProcess {
+export function spawnSeqFlows(
+  lab: Lab,
+  vm: string,
+  options: { flows: number; everyMs?: number; maxSeconds: number; localPort?: number },
+): LabProcess {
   return lab.spawnIn(
     lab.vm(vm).namespace,
     [
@@ -218,6 +222,7 @@ export function spawnSeqFlows(lab: Lab, vm: string, options: { flows: number; ev
       String(options.everyMs ?? SEQUENCE_EVERY_MS),
       '--max-seconds',
       String(options.maxSeconds),
+      ...(options.localPort === undefined ? [] : ['--local-port', String(options.localPort)]),
     ],
     options.flows === 1 ? 'long-lived flow' : 'long-lived flows',
     {},

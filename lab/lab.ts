@@ -17,7 +17,9 @@ import {
 import { Guest } from './guest.js';
 import {
   activeBackends,
+  backendForFlow,
   backendMark,
+  type FlowTuple,
   healthCheckTargets,
   type HealthWatch,
   renderExternalLoadBalancing,
@@ -515,6 +517,15 @@ export class Lab {
   /** Where a load balancer sends new connections now, as programmed (after its delay), by backend IP. */
   activeBackendsOf(lb: string): string[] {
     return [...(this.programmed.get(lb)?.active ?? [])];
+  }
+
+  /**
+   * The backend `lb`, as programmed now, hashes a new flow's first packet to (its packets from the internet for an
+   * external forwarding rule, what a VM sends past an internal one), so a test can choose a source port that lands where
+   * it wants instead of retrying until one happens to.
+   */
+  backendForFlow(lb: string, flow: FlowTuple): string | undefined {
+    return backendForFlow(this.activeBackendsOf(lb), flow);
   }
 
   /**

@@ -127,6 +127,95 @@ export function renderNextHopSteering(
   ].join('\n');
 }
 
+/** The seed of the fabric's 5-tuple hash (flowSteering), shared with backendForFlow so tests can place flows. */
+const FLOW_HASH_SEED = 0x6c6162;
+
+/** A TCP or UDP flow's 5-tuple as the first packet of it carries it past the load balancer. */
+export interface FlowTuple {
+  protocol: 'tcp' | 'udp';
+  source: string;
+  sourcePort: number;
+  destination: string;
+  destinationPort: number;
+}
+
+/**
+ * The active backend a new flow's first packet is hashed to, computed as the kernel evaluates flowSteering's
+ * `jhash ip saddr . ip daddr . meta l4proto . th sport . th dport mod N seed …`: each field in its own zero-padded
+ * 32-bit register (20 bytes), Jenkins' lookup3 as include/linux/jhash.h has it, scaled to N by reciprocal_scale.
+ * Lets a test choose a source port that lands on the backend it wants on the first try instead of retrying.
+ */
+export function backendForFlow(active: readonly string[], flow: FlowTuple): string | undefined {
+  if (active.length <= 1) return active[0];
+  const key = Buffer.alloc(20);
+  key.set(flow.source.split('.').map(Number), 0);
+  key.set(flow.destination.split('.').map(Number), 4);
+  key[8] = flow.protocol === 'tcp' ? 6 : 17;
+  key.writeUInt16BE(flow.sourcePort, 12);
+  key.writeUInt16BE(flow.destinationPort, 16);
+  const slot = Number((BigInt(jhash(key, FLOW_HASH_SEED)) * BigInt(active.length)) >> 32n);
+  return active[slot];
+}
+
+const rol32 = (word: number, shift: number) => ((word << shift) | (word >>> (32 - shift))) >>> 0;
+
+/** include/linux/jhash.h's jhash() for a key longer than 12 bytes, with the CPU's (little-endian) word loads. */
+function jhash(key: Buffer, seed: number): number {
+  let a = (0xdeadbeef + key.length + seed) >>> 0;
+  let b = a;
+  let c = a;
+  let offset = 0;
+  let length = key.length;
+  const mix = () => {
+    a = (a - c) >>> 0;
+    a = (a ^ rol32(c, 4)) >>> 0;
+    c = (c + b) >>> 0;
+    b = (b - a) >>> 0;
+    b = (b ^ rol32(a, 6)) >>> 0;
+    a = (a + c) >>> 0;
+    c = (c - b) >>> 0;
+    c = (c ^ rol32(b, 8)) >>> 0;
+    b = (b + a) >>> 0;
+    a = (a - c) >>> 0;
+    a = (a ^ rol32(c, 16)) >>> 0;
+    c = (c + b) >>> 0;
+    b = (b - a) >>> 0;
+    b = (b ^ rol32(a, 19)) >>> 0;
+    a = (a + c) >>> 0;
+    c = (c - b) >>> 0;
+    c = (c ^ rol32(b, 4)) >>> 0;
+    b = (b + a) >>> 0;
+  };
+  while (length > 12) {
+    a = (a + key.readUInt32LE(offset)) >>> 0;
+    b = (b + key.readUInt32LE(offset + 4)) >>> 0;
+    c = (c + key.readUInt32LE(offset + 8)) >>> 0;
+    mix();
+    length -= 12;
+    offset += 12;
+  }
+  const tail = Buffer.alloc(12);
+  key.copy(tail, 0, offset, offset + length);
+  a = (a + tail.readUInt32LE(0)) >>> 0;
+  b = (b + tail.readUInt32LE(4)) >>> 0;
+  c = (c + tail.readUInt32LE(8)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol32(b, 14)) >>> 0;
+  a = (a ^ c) >>> 0;
+  a = (a - rol32(c, 11)) >>> 0;
+  b = (b ^ a) >>> 0;
+  b = (b - rol32(a, 25)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol32(b, 16)) >>> 0;
+  a = (a ^ c) >>> 0;
+  a = (a - rol32(c, 4)) >>> 0;
+  b = (b ^ a) >>> 0;
+  b = (b - rol32(a, 14)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol32(b, 24)) >>> 0;
+  return c;
+}
+
 /** A flow its backend still keeps goes there again; any other picks an active backend by a 5-tuple hash. */
 function flowSteering(lb: LabLoadBalancedRoute, healthy: ReadonlySet<string>, active: readonly string[]): string[] {
   const kept = { all: [] as string[], tcp: [] as string[] };
@@ -141,7 +230,7 @@ function flowSteering(lb: LabLoadBalancedRoute, healthy: ReadonlySet<string>, ac
       : [
           marks.length === 1
             ? `    meta mark set ${marks[0]}`
-            : `    meta mark set jhash ip saddr . ip daddr . meta l4proto . th sport . th dport mod ${marks.length} seed 0x6c6162 map { ${marks.map((mark, slot) => `${slot} : ${mark}`).join(', ')} }`,
+            : `    meta mark set jhash ip saddr . ip daddr . meta l4proto . th sport . th dport mod ${marks.length} seed 0x${FLOW_HASH_SEED.toString(16)} map { ${marks.map((mark, slot) => `${slot} : ${mark}`).join(', ')} }`,
           '    ct mark set meta mark',
         ];
   return [

@@ -6,6 +6,7 @@ import { HEALTH_PROBER, probeSourceFor, type LabHealthCheck, type LabLoadBalance
 import { defaultRouteArgs, defaultRouteHops } from '../lab/routing.js';
 import {
   activeBackends,
+  backendForFlow,
   backendMark,
   flowsKeptOn,
   healthCheckTargets,
@@ -314,5 +315,35 @@ t.test("load balancers probe their forwarding rule's IP from each backend's prob
     { intervalMs: targets[0]!.intervalMs, timeoutMs: targets[0]!.timeoutMs, port: targets[0]!.port, path: targets[0]!.path },
     { intervalMs: 2000, timeoutMs: 2000, port: 9731, path: '/healthz' },
     "the backend service's check, in milliseconds",
+  );
+});
+
+t.test('backendForFlow computes the backend the kernel hashes a flow to', async (t) => {
+  // Taken from the kernel (6.18): SYNs from 10.10.0.7:40000..40063 to 198.51.100.10:80 through flowSteering's jhash rule
+  // `mod 2 seed 0x6c6162`, the source ports whose hash was 1. The lab test then places real flows with it.
+  const hashedToOne = [
+    40000, 40001, 40005, 40009, 40010, 40012, 40013, 40014, 40017, 40019, 40023, 40024, 40026, 40028, 40029, 40030, 40031, 40034, 40035,
+    40037, 40038, 40041, 40042, 40043, 40046, 40047, 40055, 40058, 40059, 40060, 40061, 40063,
+  ];
+  const computed: number[] = [];
+  for (let sourcePort = 40000; sourcePort < 40064; sourcePort++) {
+    const flow = { protocol: 'tcp', source: '10.10.0.7', sourcePort, destination: '198.51.100.10', destinationPort: 80 } as const;
+    if (backendForFlow(['slot-0', 'slot-1'], flow) === 'slot-1') computed.push(sourcePort);
+  }
+  t.same(computed, hashedToOne);
+  t.equal(
+    backendForFlow(['10.10.0.3'], {
+      protocol: 'udp',
+      source: '10.10.0.7',
+      sourcePort: 1,
+      destination: '198.51.100.10',
+      destinationPort: 2,
+    }),
+    '10.10.0.3',
+    'one active backend takes every flow',
+  );
+  t.equal(
+    backendForFlow([], { protocol: 'udp', source: '10.10.0.7', sourcePort: 1, destination: '198.51.100.10', destinationPort: 2 }),
+    undefined,
   );
 });

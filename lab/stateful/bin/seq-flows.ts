@@ -12,6 +12,8 @@ const { values } = parseArgs({
     flows: { type: 'string', default: '50' },
     'every-ms': { type: 'string', default: '100' },
     'max-seconds': { type: 'string', default: '120' },
+    /** Flow N binds this port + N: a test that computed where a 5-tuple is load-balanced places its flows there. */
+    'local-port': { type: 'string' },
   },
 });
 const flowCount = Math.min(Math.max(1, Number(values.flows)), 2000);
@@ -44,7 +46,8 @@ function open(id: number, attempt = 1): void {
   let sent = 0;
   let expected = 0;
   let pending = '';
-  const socket = net.connect({ host: values.host, port: Number(values.port) });
+  const localPort = values['local-port'] === undefined ? undefined : Number(values['local-port']) + id;
+  const socket = net.connect({ host: values.host, port: Number(values.port), ...(localPort === undefined ? {} : { localPort }) });
   sockets.push(socket);
   socket.setNoDelay(true);
   const fail = (reason: string) => {
