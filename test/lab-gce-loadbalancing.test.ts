@@ -223,7 +223,9 @@ async function longLivedFlow(cloud: LabCloud, localPort?: number): Promise<LabPr
     echoServers.set(cloud, server);
   }
   const flow = spawnSeqFlows(cloud.lab, 'client', { flows: 1, maxSeconds: 60, ...(localPort === undefined ? {} : { localPort }) });
-  const ready = await flow.waitFor(/^ready$/m, 3000).then(
+  // Generous: every flow is placed where it works, so one not ready is a failure, not a cue to retry; a busy box may
+  // take seconds to start node.
+  const ready = await flow.waitFor(/^ready$/m, 15_000).then(
     () => true,
     () => false,
   );
