@@ -3,12 +3,24 @@
 // tree in a new folder, as CI makes, starts warm.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const cacheDir = path.join(tmpdir(), `natgw-ts-${userInfo().uid}`);
 let esbuild;
+
+const TRANSFORM = {
+  loader: 'ts',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'inline',
+  // What tsconfig.json's target (ES2022) implies for class fields, as tsc compiles them.
+  tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+};
+// A new esbuild or new options make new output: they are part of the cache key.
+const TRANSFORM_ID = JSON.stringify([createRequire(import.meta.url)('esbuild/package.json').version, TRANSFORM]);
 
 export async function resolve(specifier, context, nextResolve) {
   const parent = context.parentURL;
@@ -31,23 +43,16 @@ export async function load(url, context, nextLoad) {
   if (!url.startsWith('file:') || !url.endsWith('.ts')) return nextLoad(url, context);
   const file = fileURLToPath(url);
   const source = readFileSync(file, 'utf8');
-  // The path is in the key too: it is in the inline source map, which stack traces are read through.
-  const key = createHash('sha1').update(file).update('\0').update(source).digest('hex');
+  // The source map names the file relative to itself, so the output depends on the name and source, not the folder.
+  const name = path.basename(file);
+  const key = createHash('sha1').update(TRANSFORM_ID).update('\0').update(name).update('\0').update(source).digest('hex');
   const cached = path.join(cacheDir, `${key}.mjs`);
   let code;
   try {
     code = readFileSync(cached, 'utf8');
   } catch {
     esbuild ??= await import('esbuild');
-    ({ code } = esbuild.transformSync(source, {
-      loader: 'ts',
-      format: 'esm',
-      target: 'node20',
-      sourcemap: 'inline',
-      sourcefile: file,
-      // What tsconfig.json's target (ES2022) implies for class fields, as tsc compiles them.
-      tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
-    }));
+    ({ code } = esbuild.transformSync(source, { ...TRANSFORM, sourcefile: name }));
     try {
       mkdirSync(cacheDir, { recursive: true });
       const temporary = `${cached}.${process.pid}`;
