@@ -1,0 +1,3 @@
+import { register } from 'node:module';
+process.setSourceMapsEnabled(true);
+register('./ts-hooks.mjs', import.meta.url);
