@@ -32,7 +32,7 @@ the real provisioner, startup script, agent, traffic and Prometheus. Nothing is 
                        bulk traffic meanwhile; --failure-delay-ms: where in the health checks' cycle the host
                        fails, 0-999 (ha: 0-1999), default random, so a run can be repeated; --json: the report as JSON)
   fallback [--json]    build the lab, provision HA with a Cloud NAT fallback, run the fallback watcher (short timers:
-                       fail-after 10 s, hold-down 20 s), fail every NAT VM and report when a tagged VM's new connections
+                       fail-after 10 s, hold-down 10 s), fail every NAT VM and report when a tagged VM's new connections
                        left through Cloud NAT's IP, heal natgw and report when they left through natgw's again, then
                        take one NAT VM down and up 6 times, which must move nothing (--json: the report as JSON)
   down                 stop the running lab and remove every lab namespace on this machine (natgw-lab-*)

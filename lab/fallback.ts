@@ -15,7 +15,7 @@ const CUT_TABLE = 'natgw_lab_fallback_cut';
 const CURL_FAILURES = [6, 7, 28, 35, 52, 56];
 
 /** The lab's short timers: long enough for the load balancer's checks (2 s × 2), short enough for a test. */
-export const LAB_FALLBACK_TIMERS = { intervalMs: 2000, failAfterMs: 10_000, holdDownMs: 20_000 } as const;
+export const LAB_FALLBACK_TIMERS = { intervalMs: 2000, failAfterMs: 10_000, holdDownMs: 10_000 } as const;
 
 export interface FallbackReport {
   /** From the last NAT VM failing until a tagged VM's new connection left through Cloud NAT's IP (null: never). */
