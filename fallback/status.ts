@@ -1,9 +1,8 @@
 // What `natgw status` adds for the Cloud NAT fallback: which path serves the client tag, and since when, read from the
-// routes alone, so it is right whether or not a watcher runs. One hook in provision/cli.ts calls it around any mode's
-// status.
-import type { Run } from '../provision/pipeline.js';
+// routes alone, so it is right whether or not a watcher runs. Each mode's status adds it from the routes readGateway
+// (provision/found.ts) already read: natgw's route and its demoted copy.
 import { demotedRouteName } from '../provision/kinds/route.js';
-import { DEMOTED_ROUTE_PRIORITY, pathReport, readGatewayRoutes, type PathReport } from './routes.js';
+import { DEMOTED_ROUTE_PRIORITY, pathReport, type GatewayRoutes, type PathReport } from './routes.js';
 
 export interface ServingPathReport {
   /** natgw: its route is in place; fallback: demoted, the default route and Cloud NAT serve; none: no natgw route. */
@@ -23,20 +22,11 @@ export function servingPathLine(gateway: string, report: PathReport): string | u
 }
 
 /**
- * Runs a mode's status and adds the serving path: a line after its text, or `servingPath` in its JSON. The mode's
- * exit code stands (on the fallback natgw is not serving, and says so).
+ * The serving path as a mode's status shows it: `report` for its JSON (`servingPath`), `lines` after its text. The
+ * mode's exit code does not change with it (on the fallback natgw is not serving, and says so).
  */
-export async function withServingPath(run: Run, status: (run: Run) => Promise<number>): Promise<number> {
-  const report = pathReport(await readGatewayRoutes(run.ctx, run.options.name));
-  if (!run.options.json) {
-    const code = await status(run);
-    const line = servingPathLine(run.options.name, report);
-    if (line !== undefined) run.io.stdout.write(`${line}\n`);
-    return code;
-  }
-  let captured = '';
-  const code = await status({ ...run, io: { ...run.io, stdout: { write: (text: string) => (captured += text) } } });
-  const parsed = JSON.parse(captured) as Record<string, unknown>;
-  run.io.stdout.write(`${JSON.stringify({ ...parsed, servingPath: servingPathReport(report) }, null, 2)}\n`);
-  return code;
+export function servingPath(gateway: string, routes: GatewayRoutes): { report: ServingPathReport; lines: string[] } {
+  const path = pathReport(routes);
+  const line = servingPathLine(gateway, path);
+  return { report: servingPathReport(path), lines: line === undefined ? [] : [line] };
 }

@@ -3,7 +3,6 @@ import { realClock, type Clock } from '../common/clock.js';
 import { exitCode, UsageError } from '../common/errors.js';
 import { ProvisionError, type CallContext } from './gcp/call.js';
 import { connectCompute, type ComputeClients } from './gcp/client.js';
-import { withServingPath } from '../fallback/status.js';
 import { readGateway } from './found.js';
 import { haMode } from './ha/mode.js';
 import { statefulMode } from './ha/stateful-mode.js';
@@ -67,7 +66,7 @@ export async function runProvisionCommand(command: Command, argv: string[], io: 
       case 'destroy': {
         const found = await readGateway(ctx, options.name, options.region, command === 'destroy' ? progress : undefined);
         const mode = pick((candidate) => candidate.runs(found, options.name));
-        if (command === 'status') return await withServingPath(run, (withPath) => mode.status(withPath, found));
+        if (command === 'status') return await mode.status(run, found);
         return await mode.destroy(run, found);
       }
       default:

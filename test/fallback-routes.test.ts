@@ -11,8 +11,10 @@ import type { Json } from '../lab/compute-api/index.js';
 import { parseEndpoint } from '../provision/gcp/client.js';
 import { baseArgs, PROJECT, REGION, run, simulateAgent, startSeededFake } from './fixtures/provision/helpers.js';
 import { FakeClock } from './fixtures/provision/fake-clock.js';
+import { simulateStatefulAgent } from './fixtures/provision/stateful.js';
 
 const GW = 'natgw-us-central1';
+type Fake = Awaited<ReturnType<typeof startSeededFake>>;
 const routes = (fake: Awaited<ReturnType<typeof startSeededFake>>) =>
   new Map(fake.store.list(PROJECT, 'global', 'routes').map((route) => [String(route.name), route]));
 const routeFields = (route: Json | undefined) =>
@@ -181,4 +183,31 @@ t.test('destroy while on the fallback removes the demoted route too, before the 
   const demotedDelete = deletes.findIndex((line) => line.startsWith('compute.routes.delete') && line.includes(demotedRouteName(GW)));
   const ruleDelete = deletes.findIndex((line) => line.startsWith('compute.forwardingRules.delete'));
   t.ok(demotedDelete >= 0 && ruleDelete > demotedDelete, 'the demoted route went before the forwarding rule it points at');
+});
+
+t.test("status reads natgw's route and its demoted copy once each, in text and --json, in every mode", async (t) => {
+  const modes = [
+    { provision: [], status: [], agent: (fake: Fake) => simulateAgent(fake, { healthy: true }) },
+    { provision: ['--ha', '--size', '2'], status: ['--ha'], agent: (fake: Fake) => simulateAgent(fake, { healthy: true }) },
+    { provision: ['--ha', '--stateful'], status: ['--ha'], agent: (fake: Fake) => simulateStatefulAgent(fake) },
+  ];
+  for (const mode of modes) {
+    const fake = await startSeededFake();
+    t.teardown(() => fake.close());
+    mode.agent(fake);
+    const provisioned = await run('provision', baseArgs(fake, mode.provision));
+    t.equal(provisioned.code, 0, provisioned.stderr);
+    for (const output of [[], ['--json']]) {
+      const what = [...mode.provision, ...output].join(' ');
+      fake.api.requests.length = 0;
+      const status = await run('status', baseArgs(fake, [...mode.status, ...output]));
+      t.match(status.stdout, output.length === 0 ? /path +serving clients +natgw$/m : /"servingPath": \{\s+"path": "natgw"/, what);
+      const reads = (route: string) =>
+        fake.api.requests.filter(
+          (request) => request.method === 'compute.routes.get' && new URL(request.url, 'http://x').pathname.endsWith(`/routes/${route}`),
+        ).length;
+      t.equal(reads(`${GW}-default`), 1, `${what}: natgw's route read once`);
+      t.equal(reads(demotedRouteName(GW)), 1, `${what}: its demoted copy read once`);
+    }
+  }
 });

@@ -29,6 +29,7 @@ import { confirmAndDestroy, findCreate, provisionWith, type Found, type Mode, ty
 import type { Options } from '../options.js';
 import { exposureWarnings } from '../preflight.js';
 import { fallbackLines, fallbackReport, planDestroyFallback, withFallbackPlan } from '../fallback.js';
+import { servingPath } from '../../fallback/status.js';
 import { renderPlan, routeWarningLines } from '../report.js';
 import { changeReport, type Plan } from '../plan.js';
 import type { AgentConfigInput } from '../../agent/config.js';
@@ -170,6 +171,7 @@ async function status(run: Run, found: Found): Promise<number> {
   const rule = observed.forwardingRule;
   const firewalls = Object.entries(observed.firewalls).map(([name, firewall]) => ({ name, present: firewall !== undefined }));
   const fallback = fallbackReport(options.name, found.fallback);
+  const path = servingPath(options.name, { normal: observed.route, demoted: found.fallback.demotedRoute });
   const report = {
     command: 'status',
     mode: 'ha',
@@ -201,6 +203,7 @@ async function status(run: Run, found: Found): Promise<number> {
     route: routeReport(observed, routeWarnings),
     ...(fallback === null ? {} : { fallback }),
     warnings,
+    servingPath: path.report,
   };
   if (options.json) {
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -226,6 +229,7 @@ async function status(run: Run, found: Found): Promise<number> {
     `  lb        ${names.forwardingRule.padEnd(32)}${rule === undefined ? absent : `${rule.IPAddress} ${rule.IPProtocol}${rule.allPorts ? ' all ports' : ''} → ${names.backendService}${report.backendService === null ? ' (backend service absent)' : ''}`}`,
     ...firewallAndRouteLines(firewalls, names.route, observed, routeWarnings),
     ...fallbackLines(fallback),
+    ...path.lines,
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   return serving ? 0 : 3;

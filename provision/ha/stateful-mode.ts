@@ -9,6 +9,7 @@ import { lastSegment } from '../model.js';
 import { findCreate, provisionWith, type Found, type Mode, type PlanInputs, type Provisioning, type Run } from '../pipeline.js';
 import { renderPlan } from '../report.js';
 import { fallbackLines, fallbackReport } from '../fallback.js';
+import { servingPath } from '../../fallback/status.js';
 import { changeReport, type Plan } from '../plan.js';
 import type { AgentConfigInput } from '../../agent/config.js';
 import { AUTOHEAL_CHECK, AUTOHEAL_INITIAL_DELAY_SEC, haNames, observeHa, type ObservedHa } from './gateway.js';
@@ -240,6 +241,7 @@ async function status(run: Run, found: Found): Promise<number> {
   const rule = observed.forwardingRule;
   const natRule = parts.natForwardingRule;
   const fallback = fallbackReport(options.name, found.fallback);
+  const path = servingPath(options.name, { normal: observed.route, demoted: found.fallback.demotedRoute });
   const report = {
     command: 'status',
     mode: 'stateful',
@@ -267,6 +269,7 @@ async function status(run: Run, found: Found): Promise<number> {
     ...(fallback === null ? {} : { fallback }),
     undocumented: UNDOCUMENTED_BEHAVIOUR,
     warnings,
+    servingPath: path.report,
   };
   const code = healthyEverywhere ? 0 : 3;
   if (options.json) {
@@ -305,6 +308,7 @@ async function status(run: Run, found: Found): Promise<number> {
     `  lb        ${extra.natForwardingRule.padEnd(32)}${natRule === undefined ? absent : `${natRule.IPAddress} ${natRule.IPProtocol} → ${extra.nlb}${parts.nlb === undefined ? ' (backend service absent)' : ''}`}`,
     ...firewallAndRouteLines(firewalls, names.route, observed, routeWarnings),
     ...fallbackLines(fallback),
+    ...path.lines,
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   return code;

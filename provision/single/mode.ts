@@ -25,6 +25,7 @@ import { plan as makePlan, planDestroy } from './plan.js';
 import { confirmAndDestroy, findCreate, provisionWith, type Found, type Mode, type Provisioning, type Run } from '../pipeline.js';
 import { exposureWarnings } from '../preflight.js';
 import { fallbackLines, fallbackReport, planDestroyFallback, withFallbackPlan } from '../fallback.js';
+import { servingPath } from '../../fallback/status.js';
 import { renderPlan, routeWarningLines } from '../report.js';
 import { changeReport, type Plan } from '../plan.js';
 import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
@@ -140,6 +141,7 @@ async function status(run: Run, found: Found): Promise<number> {
     ...(firewall === undefined ? {} : { sourceRanges: firewall.sourceRanges, allowed: firewall.allowed, targetTags: firewall.targetTags }),
   }));
   const fallback = fallbackReport(options.name, found.fallback);
+  const path = servingPath(options.name, { normal: observed.route, demoted: found.fallback.demotedRoute });
   const report = {
     command: 'status',
     project: options.project,
@@ -165,6 +167,7 @@ async function status(run: Run, found: Found): Promise<number> {
     route: observed.route ?? null,
     ...(fallback === null ? {} : { fallback }),
     warnings,
+    servingPath: path.report,
   };
   if (options.json) {
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -184,6 +187,7 @@ async function status(run: Run, found: Found): Promise<number> {
     `  route     ${names.route.padEnd(32)}${observed.route === undefined ? absent : `${observed.route.destRange} → ${shortLink(observed.route.nextHopInstance)}, tags ${observed.route.tags.join(',')}, priority ${observed.route.priority}`}`,
     ...routeWarningLines(routeWarnings),
     ...fallbackLines(fallback),
+    ...path.lines,
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   return serving ? 0 : 3;
