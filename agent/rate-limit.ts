@@ -18,16 +18,20 @@ export class RateLimiter {
 
   /** Refilled to the brim: indistinguishable from a new bucket. */
   full(now = Date.now()): boolean {
-    return this.tokens + (Math.max(0, now - this.last) / 1000) * this.perSecond >= this.perSecond;
+    return this.refilled(now) >= this.perSecond;
   }
 
   take(now = Date.now()): boolean {
-    // A clock step backwards must not drain the bucket.
-    this.tokens = Math.min(this.perSecond, this.tokens + (Math.max(0, now - this.last) / 1000) * this.perSecond);
+    this.tokens = this.refilled(now);
     this.last = Math.max(now, this.last);
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  private refilled(now: number): number {
+    // A clock step backwards must not drain the bucket.
+    return Math.min(this.perSecond, this.tokens + (Math.max(0, now - this.last) / 1000) * this.perSecond);
   }
 }
 

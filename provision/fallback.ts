@@ -27,7 +27,7 @@ import {
 } from './kinds/router.js';
 import { lastSegment, markerFor, ownerFromDescription, shortLink } from './model.js';
 import type { Options } from './options.js';
-import { diffField, setText, type Action, type Change, type FieldDiff, type Plan } from './plan.js';
+import { diffField, isUpToDate, setText, type Action, type Change, type FieldDiff, type Plan } from './plan.js';
 import type { Progress } from './progress.js';
 import { quote } from './gcloud-shared.js';
 
@@ -259,8 +259,7 @@ export function planFallback(gateway: string, want: DesiredFallback, have: Obser
   });
   if ('conflict' in probe) conflict('route', want.probeRoute.name, probe.conflict);
   else changes.push(probe);
-  const upToDate = conflicts.length === 0 && changes.every((change) => change.action === 'unchanged' || change.action === 'keep');
-  return { changes, conflicts, upToDate };
+  return { changes, conflicts, upToDate: isUpToDate(changes, conflicts) };
 }
 
 /** A mode's plan with the fallback's: the probe route's delete first (it holds the next hop), the rest after. */

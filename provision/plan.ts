@@ -76,6 +76,10 @@ export interface Plan {
   upToDate: boolean;
 }
 
+/** A plan with nothing to do: no conflict, every change unchanged or kept. */
+export const isUpToDate = (changes: Change[], conflicts: Change[]) =>
+  conflicts.length === 0 && changes.every((change) => change.action === 'unchanged' || change.action === 'keep');
+
 export const setText = (values: string[]) => [...values].sort().join(',');
 const short = (value: string) => (value.length > 40 ? `${value.slice(0, 16)}…(${value.length} chars)` : value);
 

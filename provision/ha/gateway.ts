@@ -48,7 +48,7 @@ import { planBackendService } from '../kinds/backend-service.js';
 import { planForwardingRule } from '../kinds/forwarding-rule.js';
 import { planMig, type DesiredMig } from '../kinds/mig.js';
 import { clientRouteDescription, planRoute as planRouteChange } from '../kinds/route.js';
-import { diffField, type Change, type FieldDiff, type Plan } from '../plan.js';
+import { diffField, isUpToDate, type Change, type FieldDiff, type Plan } from '../plan.js';
 import { METADATA } from '../../common/protocol.js';
 
 // ---- timing: the numbers docs/ha.md explains ----
@@ -492,9 +492,6 @@ export function planRoute(
   if ('conflict' in planned) conflict('route', wantRoute.name, planned.conflict);
   else changes.push(planned);
 }
-
-export const isUpToDate = (changes: Change[], conflicts: Change[]) =>
-  conflicts.length === 0 && changes.every((change) => change.action === 'unchanged' || change.action === 'keep');
 
 export function planHa(desired: DesiredHa, observed: ObservedHa): Plan {
   const gateway = desired.gateway;

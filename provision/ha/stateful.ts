@@ -29,18 +29,8 @@ import { planStaleTemplates, planTemplate } from '../kinds/template.js';
 import { planBackendService } from '../kinds/backend-service.js';
 import { planForwardingRule } from '../kinds/forwarding-rule.js';
 import { planMig } from '../kinds/mig.js';
-import type { Change, Plan } from '../plan.js';
-import {
-  desiredHa,
-  haNames,
-  isUpToDate,
-  planHealthChecks,
-  planModeSwitch,
-  planRoute,
-  vmNameFor,
-  type DesiredHa,
-  type ObservedHa,
-} from './gateway.js';
+import { isUpToDate, type Change, type Plan } from '../plan.js';
+import { desiredHa, haNames, planHealthChecks, planModeSwitch, planRoute, vmNameFor, type DesiredHa, type ObservedHa } from './gateway.js';
 import { STATEFUL_TRAFFIC_CHECK } from './checks.js';
 import { MEMBERS, observedVms, statefulNames, type Member, type ObservedMember, type ObservedStateful } from './members.js';
 import { SYNC_PORT } from '../../common/protocol.js';

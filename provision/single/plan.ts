@@ -3,7 +3,7 @@
 import { lastSegment, ownerFromDescription, ownerFromLabels, shortLink, type Desired, type Kind, type Observed } from '../model.js';
 import { planFirewalls } from '../kinds/firewall.js';
 import { planRoute } from '../kinds/route.js';
-import { diffField, diffMaps, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
+import { diffField, isUpToDate, diffMaps, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
 
 const wantedAddress = ({ address }: Desired) => ({ name: address.name, labels: address.labels, description: address.description });
 
@@ -126,8 +126,7 @@ export function plan(desired: Desired, observed: Observed): Plan {
   if ('conflict' in route) conflicts.push({ kind: 'route', name: desired.route.name, action: 'conflict', diffs: [], note: route.conflict });
   else changes.push(route);
 
-  const upToDate = conflicts.length === 0 && changes.every((change) => change.action === 'unchanged' || change.action === 'keep');
-  return { changes, conflicts, upToDate };
+  return { changes, conflicts, upToDate: isUpToDate(changes, conflicts) };
 }
 
 /** What destroy removes: ours only, route first so clients fall back before the VM goes. */
