@@ -5,7 +5,7 @@ import type { CallContext } from '../provision/gcp/call.js';
 import { getBackendHealth, getBackendService } from '../provision/gcp/load-balancing.js';
 import { getInstance } from '../provision/gcp/instances.js';
 import { deleteRoute, getRoute, insertRoute, type Route } from '../provision/gcp/routes.js';
-import { demotedRouteName, routeBody, type DesiredRouteOf } from '../provision/kinds/route.js';
+import { demotedRouteName, desiredFromRoute, routeBody } from '../provision/kinds/route.js';
 import { haNames } from '../provision/ha/gateway.js';
 import { markerFor, NEXT_HOP_DOWN, resourceNames } from '../provision/model.js';
 import type { ObservedRoutes, ServingPath } from './state.js';
@@ -62,32 +62,15 @@ export function pathReport(routes: GatewayRoutes): PathReport {
   return { path: 'fallback', since: parseDemoted(routes.demoted).since };
 }
 
-/** The provisioner's view of a route read back from the API, so its body comes from the one place that builds routes. */
-function asDesired(route: Route, name: string, priority: number, description: string): DesiredRouteOf {
-  const common = {
-    name,
-    network: route.network ?? '',
-    destRange: route.destRange ?? '0.0.0.0/0',
-    priority,
-    tags: [...(route.tags ?? [])],
-    description,
-  };
-  if (route.nextHopIlb) return { ...common, nextHopIlb: route.nextHopIlb };
-  const instance = /zones\/[^/]+\/instances\/[^/]+$/.exec(route.nextHopInstance ?? '')?.[0];
-  if (instance === undefined) throw new Error(`route ${route.name} has neither an internal load balancer nor an instance as next hop`);
-  return { ...common, nextHopInstance: instance };
-}
-
 /** Make before break: the demoted copy first (it records the way back), then natgw's route goes. */
 export async function fallBack(ctx: CallContext, gateway: string, routes: GatewayRoutes, at: Date): Promise<void> {
   if (routes.demoted === undefined) {
     if (routes.normal === undefined) throw new Error(`gateway ${gateway} has no route to demote`);
-    const want = asDesired(
-      routes.normal,
-      demotedRouteName(gateway),
-      DEMOTED_ROUTE_PRIORITY,
-      demotedDescription(gateway, at, routes.normal),
-    );
+    const want = desiredFromRoute(routes.normal, {
+      name: demotedRouteName(gateway),
+      priority: DEMOTED_ROUTE_PRIORITY,
+      description: demotedDescription(gateway, at, routes.normal),
+    });
     await insertRoute(ctx, routeBody(ctx.project, want));
   }
   if (routes.normal !== undefined) await deleteRoute(ctx, resourceNames(gateway).route);
@@ -99,7 +82,8 @@ export async function failBack(ctx: CallContext, gateway: string, routes: Gatewa
     if (routes.demoted === undefined) throw new Error(`gateway ${gateway} has no demoted route to restore`);
     const { priority, rest } = parseDemoted(routes.demoted);
     const description = `${markerFor(gateway)} ${rest}`.trim();
-    await insertRoute(ctx, routeBody(ctx.project, asDesired(routes.demoted, resourceNames(gateway).route, priority, description)));
+    const want = desiredFromRoute(routes.demoted, { name: resourceNames(gateway).route, priority, description });
+    await insertRoute(ctx, routeBody(ctx.project, want));
   }
   if (routes.demoted !== undefined) await deleteRoute(ctx, demotedRouteName(gateway));
 }

@@ -1,14 +1,16 @@
 // provision --fallback cloud-nat against the fake Compute API with the real client: golden output of provision,
 // status and destroy in the three modes; a reused router keeps everything that is not natgw's; a changed setting
-// patches only natgw's NAT config; a bad --fallback changes nothing; the client route rebuilt from the probe route is
-// exactly the one provision wants.
+// patches only natgw's NAT config; a bad --fallback changes nothing; the client route the fallback watcher demotes
+// and restores is exactly the one provision wants.
 import t from 'tap';
-import { computeClientClass } from '../provision/gcp/client.js';
+import { connectCompute } from '../provision/gcp/client.js';
 import type { Json } from '../lab/compute-api/index.js';
-import { clientOptionsFor } from './helpers/compute-client.js';
 import { fresh, golden, GW, MODES, type Gcp } from './fixtures/provision/golden.js';
 import { baseArgs, PROJECT, REGION, run } from './fixtures/provision/helpers.js';
-import { clientRouteFromProbe, routeBody } from '../provision/kinds/route.js';
+import { realClock } from '../common/clock.js';
+import { failBack, fallBack, readGatewayRoutes } from '../fallback/routes.js';
+import type { CallContext } from '../provision/gcp/call.js';
+import { desiredFromRoute } from '../provision/kinds/route.js';
 
 const FALLBACK = ['--fallback', 'cloud-nat'];
 const SCOPE = `regions/${REGION}`;
@@ -203,26 +205,28 @@ t.test('--fallback other than cloud-nat: an error naming the flag, exit 2, not o
   t.match(status.stderr, /--fallback: only 'natgw provision' takes this flag/);
 });
 
-t.test('the client route rebuilt from the probe route is the one provision wants, in every mode', async (t) => {
+t.test('the client route the fallback watcher demotes and restores is the one provision wants, in every mode', async (t) => {
   for (const { mode, flags } of MODES) {
     const gcp = await fresh(t, mode);
-    t.equal(
-      (await run('provision', baseArgs(gcp.fake, [...flags, ...FALLBACK, '--client-tag', 'egress', '--route-priority', '700']))).code,
-      0,
-    );
-    const routes = new (computeClientClass('RoutesClient'))(clientOptionsFor(gcp.fake));
-    t.teardown(() => routes.close());
-    const [probe] = await routes.get({ project: PROJECT, route: `${GW}-probe` });
-    const rebuilt = clientRouteFromProbe(probe);
-    t.ok(rebuilt, `${mode}: a probe route names its client route`);
-    // What a fallback watcher does: the client route goes, and comes back from the probe route.
-    gcp.fake.store.remove(PROJECT, 'global', 'routes', `${GW}-default`);
-    const [lro] = await routes.insert({ project: PROJECT, routeResource: routeBody(PROJECT, rebuilt!) });
-    t.ok(lro.latestResponse);
+    const args = [...flags, ...FALLBACK, '--client-tag', 'egress', '--route-priority', '700'];
+    t.equal((await run('provision', baseArgs(gcp.fake, args))).code, 0);
+    const clients = await connectCompute({ host: '127.0.0.1', port: gcp.fake.port, protocol: 'http' }, { requestTimeoutMs: 10_000 });
+    t.teardown(() => clients.close());
+    const ctx: CallContext = { clients, clock: realClock, project: PROJECT, retryBaseMs: 1, maxAttempts: 2, operationTimeoutMs: 5000 };
+    await fallBack(ctx, GW, await readGatewayRoutes(ctx, GW), new Date());
+    t.equal(gcp.fake.store.get(PROJECT, 'global', 'routes', `${GW}-default`), undefined, `${mode}: natgw's route demoted`);
+    await failBack(ctx, GW, await readGatewayRoutes(ctx, GW));
     gcp.fake.api.requests.length = 0;
-    const again = await run('provision', baseArgs(gcp.fake, [...flags, ...FALLBACK, '--client-tag', 'egress', '--route-priority', '700']));
+    const again = await run('provision', baseArgs(gcp.fake, args));
     t.match(again.stdout, /Up to date: nothing to do/, `${mode}: provision sees no difference`);
     t.same(gcp.fake.api.mutations(), []);
   }
-  t.equal(clientRouteFromProbe({ name: 'x', description: 'not natgw' }), undefined, 'not a probe route: undefined');
+  t.throws(
+    () =>
+      desiredFromRoute(
+        { name: 'x', nextHopGateway: 'global/gateways/default-internet-gateway' },
+        { name: 'y', priority: 1, description: '' },
+      ),
+    /route x has neither an internal load balancer nor an instance as next hop/,
+  );
 });

@@ -38,11 +38,9 @@ export const probeNames = (gateway: string) => ({ route: `${gateway}-probe`, tag
 /** natgw's client route as the fallback watcher demotes it (fallback/routes.ts): destroy removes it too. */
 export const demotedRouteName = (gateway: string) => `${resourceNames(gateway).route}-demoted`;
 
-const CLIENT_TAG = /(?:^|; )natgw-client-tag=([a-z](?:[-a-z0-9]*[a-z0-9])?);/;
-
 /**
  * The probe route: the client route's next hop and priority for the probe tag. Its description names the client tag,
- * so that the client route can be rebuilt from it (clientRouteFromProbe) by whatever moved the client route away.
+ * so that the probe route still says which VMs natgw serves while the fallback watcher has moved the client route away.
  */
 export function probeRouteFor(gateway: string, clientRoute: DesiredRouteOf, clientTag: string): DesiredRouteOf {
   const names = probeNames(gateway);
@@ -60,27 +58,23 @@ export function probeRouteFor(gateway: string, clientRoute: DesiredRouteOf, clie
 }
 
 /**
- * natgw's tagged client route (name, priority, tags, next hop, description) rebuilt from the probe route that
- * provision --fallback made next to it: exactly what provision wants, so a fallback watcher that deleted the client
- * route can put it back (routeBody) without provision seeing a difference. Undefined for a route that is not natgw's
- * probe route.
+ * A route GCE holds, as provision wants a route: its network, range, tags and next hop kept, under the name, priority
+ * and description given. The fallback watcher demotes and restores natgw's client route this way (fallback/routes.ts),
+ * so the route it puts back is built where provision builds its own and provision sees no difference.
  */
-export function clientRouteFromProbe(probe: Route): DesiredRouteOf | undefined {
-  const gateway = ownerFromDescription(probe.description);
-  const clientTag = CLIENT_TAG.exec(probe.description ?? '')?.[1];
-  if (gateway === undefined || clientTag === undefined || probe.name !== probeNames(gateway).route) return undefined;
+export function desiredFromRoute(route: Route, as: { name: string; priority: number; description: string }): DesiredRouteOf {
   const common = {
-    name: resourceNames(gateway).route,
-    network: probe.network ?? '',
-    destRange: probe.destRange ?? '0.0.0.0/0',
-    priority: Number(probe.priority ?? 1000),
-    tags: [clientTag],
+    name: as.name,
+    network: route.network ?? '',
+    destRange: route.destRange ?? '0.0.0.0/0',
+    priority: as.priority,
+    tags: [...(route.tags ?? [])],
+    description: as.description,
   };
-  const ilb = probe.nextHopIlb ?? '';
-  if (ilb !== '') return { ...common, nextHopIlb: ilb, description: clientRouteDescription(gateway, clientTag, 'ilb') };
-  const instance = /(zones\/[^/]+\/instances\/[^/]+)$/.exec(probe.nextHopInstance ?? '')?.[1];
-  if (instance === undefined) return undefined;
-  return { ...common, nextHopInstance: instance, description: clientRouteDescription(gateway, clientTag, 'instance') };
+  if (route.nextHopIlb) return { ...common, nextHopIlb: route.nextHopIlb };
+  const instance = /zones\/[^/]+\/instances\/[^/]+$/.exec(route.nextHopInstance ?? '')?.[0];
+  if (instance === undefined) throw new Error(`route ${route.name} has neither an internal load balancer nor an instance as next hop`);
+  return { ...common, nextHopInstance: instance };
 }
 
 /** How a route as GCE holds it differs from the one wanted; any difference means a new route (no in-place change). */
