@@ -2,6 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { networkInterfaces } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_AGENT_LISTEN, SYNC_PORT } from '../common/protocol.js';
+import { HOST_PORT, isPortNumber, splitHostPort } from '../common/host-port.js';
 
 /** Cloud NAT's defaults, so switching from Cloud NAT changes no timeout behaviour. */
 export const DEFAULT_TIMEOUTS = { udp: 30, tcpEstablished: 1200, tcpTransitory: 30, tcpTimeWait: 120, icmp: 30 } as const;
@@ -35,11 +36,8 @@ const seconds = (max: number) => z.number().int().min(1).max(max);
 
 const hostPort = z
   .string()
-  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be HOST:PORT')
-  .refine((value) => {
-    const port = Number(value.slice(value.lastIndexOf(':') + 1));
-    return port >= 1 && port <= 65535;
-  }, 'port must be 1-65535');
+  .regex(HOST_PORT, 'must be HOST:PORT')
+  .refine((value) => isPortNumber(splitHostPort(value).port), 'port must be 1-65535');
 
 /** The NAT IP's ports that port blocks share (below 1024 stays with the NAT VM's own services). */
 export const PORT_SPACE = { first: 1024, last: 65535 } as const;
@@ -300,9 +298,4 @@ export function statefulRoles(stateful: StatefulConfig, localAddresses: LocalAdd
       `stateful.members: none of ${stateful.members.map((member) => member.ip).join(', ')} is an address of this VM (it has ${[...local].join(', ') || 'none'})`,
     ]);
   return { self, peer };
-}
-
-export function splitHostPort(value: string): { host: string; port: number } {
-  const colon = value.lastIndexOf(':');
-  return { host: value.slice(0, colon), port: Number(value.slice(colon + 1)) };
 }

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { splitHostPort } from './config.js';
+import { splitHostPort } from '../common/host-port.js';
 
 export interface ProbeResult {
   ok: boolean;

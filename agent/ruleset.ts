@@ -2,7 +2,8 @@
 // model): one table owned by natgw, an interval set instead of rule lists, named counters, and the table replaced in one
 // `nft -f` transaction.
 import ipaddr from 'ipaddr.js';
-import { OVERFLOW_PORTS, splitHostPort, type AgentConfig } from './config.js';
+import { splitHostPort } from '../common/host-port.js';
+import { OVERFLOW_PORTS, type AgentConfig } from './config.js';
 import { HEALTH_CHECK_SOURCE_RANGES, NFLOG_GROUP, NLB_HEALTH_CHECK_SOURCE_RANGES } from '../common/protocol.js';
 
 export const TABLE_FAMILY = 'ip';

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { agentApp, type AgentAppOptions } from './app.js';
-import { splitHostPort } from './config.js';
+import { splitHostPort } from '../common/host-port.js';
 
 export async function listen(options: AgentAppOptions, address: string): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });

@@ -2,8 +2,9 @@
 // probe tag (NAME-probe), never on a NAT VM, until SIGTERM/SIGINT.
 import { parseArgs } from 'node:util';
 import { UsageError } from '../common/errors.js';
+import { HOST_PORT, isPortNumber, splitHostPort } from '../common/host-port.js';
 import { parseEndpoint } from '../provision/gcp/client.js';
-import { parseDurationMs } from '../provision/options.js';
+import { checkGatewayName, checkProject, checkRegion, parseDurationMs } from '../provision/options.js';
 import { WATCHER_PORT } from './metrics.js';
 
 export const FALLBACK_USAGE = `Usage: natgw fallback watch --project P --region R [options]
@@ -42,8 +43,6 @@ export interface WatchCliOptions {
   endpoint: ReturnType<typeof parseEndpoint> | undefined;
 }
 
-const GCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 function positiveDuration(flag: string, text: string): number {
   const ms = parseDurationMs(flag, text);
   if (ms <= 0) throw new UsageError(`--${flag}: '${text}' must be longer than 0`);
@@ -80,14 +79,9 @@ export function parseWatchOptions(argv: string[], env: NodeJS.ProcessEnv): Watch
   }
   const values = parsed.values;
   if (values.help === true) return 'help';
-  const project = values.project;
-  const region = values.region;
-  if (project === undefined) throw new UsageError('--project is required');
-  if (region === undefined) throw new UsageError('--region is required');
-  if (!/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/.test(project)) throw new UsageError(`--project: '${project}' is not a project ID`);
-  if (!/^[a-z]+-[a-z]+\d+$/.test(region)) throw new UsageError(`--region: '${region}' is not a region (e.g. us-central1)`);
-  const name = values.name ?? `natgw-${region}`;
-  if (!GCE_NAME.test(name)) throw new UsageError(`--name: '${name}' is not a valid resource name (lowercase letters, digits, -)`);
+  const project = checkProject(values.project);
+  const region = checkRegion(values.region);
+  const name = checkGatewayName(values.name ?? `natgw-${region}`);
   const intervalMs = positiveDuration('interval', values.interval ?? '5s');
   const failAfterMs = positiveDuration('fail-after', values['fail-after'] ?? '30s');
   const holdDownMs = positiveDuration('hold-down', values['hold-down'] ?? '60s');
@@ -107,8 +101,8 @@ export function parseWatchOptions(argv: string[], env: NodeJS.ProcessEnv): Watch
       throw new UsageError(`--probe-url: '${url}' must be http:// or https://`);
   }
   const listenText = values['metrics-listen'] ?? `0.0.0.0:${WATCHER_PORT}`;
-  const listen = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(listenText);
-  if (listen === null || Number(listen[2]) > 65535)
+  const listen = splitHostPort(listenText);
+  if (!HOST_PORT.test(listenText) || !isPortNumber(listen.port))
     throw new UsageError(`--metrics-listen: '${listenText}' is not ADDRESS:PORT (e.g. 0.0.0.0:${WATCHER_PORT})`);
   const endpointText = values['compute-endpoint'] ?? (env.NATGW_COMPUTE_ENDPOINT || undefined);
   const endpointFlag = values['compute-endpoint'] !== undefined ? '--compute-endpoint' : 'NATGW_COMPUTE_ENDPOINT';
@@ -121,7 +115,7 @@ export function parseWatchOptions(argv: string[], env: NodeJS.ProcessEnv): Watch
     holdDownMs,
     probeUrls,
     probeTimeoutMs,
-    listen: { host: listen[1]!, port: Number(listen[2]) },
+    listen,
     endpoint: endpointText === undefined ? undefined : parseEndpoint(endpointFlag, endpointText),
   };
 }

@@ -278,6 +278,22 @@ function gceName(flag: string, value: string, max = 63): string {
   return value;
 }
 
+/** --project as every natgw command that names a gateway checks it (a domain-scoped id, `example.com:proj`, too). */
+export function checkProject(project: string | undefined): string {
+  if (project === undefined || project === '') throw new UsageError('--project: required (the GCP project id)');
+  if (!/^[a-z][-a-z0-9:.]{4,61}[a-z0-9]$/.test(project)) throw new UsageError(`--project: '${project}' is not a project id`);
+  return project;
+}
+
+export function checkRegion(region: string | undefined): string {
+  if (region === undefined || region === '') throw new UsageError('--region: required (e.g. us-central1)');
+  if (!REGION.test(region)) throw new UsageError(`--region: '${region}' is not a region name (e.g. us-central1)`);
+  return region;
+}
+
+/** --name: short enough for the longest suffix natgw gives a resource name. */
+export const checkGatewayName = (name: string) => gceName('name', name, MAX_NAME);
+
 export function parseOptions(command: Command, argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
@@ -298,18 +314,14 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
   const str = (key: keyof typeof FLAGS) => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
   const bool = (key: keyof typeof FLAGS) => values[key] === true;
 
-  const project = str('project');
-  if (project === undefined || project === '') throw new UsageError('--project: required (the GCP project id)');
-  if (!/^[a-z][-a-z0-9:.]{4,61}[a-z0-9]$/.test(project)) throw new UsageError(`--project: '${project}' is not a project id`);
-  const region = str('region');
-  if (region === undefined || region === '') throw new UsageError('--region: required (e.g. us-central1)');
-  if (!REGION.test(region)) throw new UsageError(`--region: '${region}' is not a region name (e.g. us-central1)`);
+  const project = checkProject(str('project'));
+  const region = checkRegion(str('region'));
   const zone = str('zone');
   if (zone !== undefined && !zone.startsWith(`${region}-`))
     throw new UsageError(`--zone: '${zone}' is not a zone of ${region} (e.g. ${region}-a)`);
   if (zone !== undefined) gceName('zone', zone);
   const network = gceName('network', str('network') ?? 'default');
-  const name = gceName('name', str('name') ?? `natgw-${region}`, MAX_NAME);
+  const name = checkGatewayName(str('name') ?? `natgw-${region}`);
   const clientTag = gceName('client-tag', str('client-tag') ?? `${name}-client`);
   // The NAT VM carries its own tag (the gateway name); carrying the client tag would route it into itself.
   if (clientTag === name)

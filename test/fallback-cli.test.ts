@@ -27,8 +27,10 @@ t.test('defaults: the gateway name, 5 s checks, 30 s to fall back, 60 s to fail 
 
 t.test('bad input names the flag', async (t) => {
   const cases: [string[], RegExp][] = [
-    [['--region', 'us-central1'], /--project is required/],
-    [['--project', 'my-project'], /--region is required/],
+    [['--region', 'us-central1'], /--project: required/],
+    [['--project', 'my-project'], /--region: required/],
+    [['--project', 'My_Project', '--region', 'us-central1'], /--project: 'My_Project' is not a project id/],
+    [['--project', 'my-project', '--region', 'central'], /--region: 'central' is not a region name/],
     [[...base, '--fail-after', 'soon'], /--fail-after: 'soon' is not a duration/],
     [[...base, '--fail-after', '0s'], /--fail-after: '0s' must be longer than 0/],
     [[...base, '--interval', '20s'], /--fail-after: must be at least twice --interval/],
@@ -36,9 +38,17 @@ t.test('bad input names the flag', async (t) => {
     [[...base, '--probe-url', 'ftp://x'], /--probe-url: 'ftp:\/\/x' must be http/],
     [[...base, '--probe-url', 'nope'], /--probe-url: 'nope' is not a URL/],
     [[...base, '--metrics-listen', '9733'], /--metrics-listen: '9733' is not ADDRESS:PORT/],
+    [[...base, '--metrics-listen', '0.0.0.0:65536'], /--metrics-listen: '0.0.0.0:65536' is not ADDRESS:PORT/],
+    [[...base, '--metrics-listen', '0.0.0.0:0'], /--metrics-listen: '0.0.0.0:0' is not ADDRESS:PORT/],
+    [[...base, '--name', `n${'x'.repeat(55)}`], /--name: 'nx+' must be .* at most 55 characters/],
     [[...base, '--name', 'Bad_Name'], /--name: 'Bad_Name'/],
     [[...base, '--compute-endpoint', 'http://10.0.0.1:8080'], /--compute-endpoint: plain http is only allowed to a loopback/],
     [[...base, '--bogus'], /Unknown option '--bogus'/],
   ];
   for (const [argv, message] of cases) t.throws(() => parseWatchOptions(argv, {}), { constructor: UsageError, message }, argv.join(' '));
+});
+
+t.test('project, region and name are checked as provision checks them: a domain-scoped project id is one', async (t) => {
+  const options = parseWatchOptions(['--project', 'example.com:proj', '--region', 'us-central1', '--metrics-listen', 'localhost:9100'], {});
+  t.match(options, { project: 'example.com:proj', name: 'natgw-us-central1', listen: { host: 'localhost', port: 9100 } });
 });
