@@ -26,7 +26,8 @@ export interface CostInputs {
   peakGbps?: number | undefined;
   /**
    * Hours per month natgw spends on its Cloud NAT fallback (docs/fallback.md): Cloud NAT bills its VM-hours, NAT
-   * IP-hours and per-GiB fee for that share of the month and traffic only. Undefined = 0.
+   * IP-hours and per-GiB fee for that share of the month and traffic only. Undefined = 0; at most hoursPerMonth (the
+   * CLI checks it).
    */
   fallbackHoursPerMonth?: number | undefined;
 }
@@ -279,8 +280,6 @@ export function computeCost(inputs: CostInputs, prices: PriceTable): CostResult 
   const egressGib = inputs.egressGibPerMonth ?? inputs.gibPerMonth / 2;
 
   const cloudNat = cloudNatBill(inputs, natIps, prices);
-  if ((inputs.fallbackHoursPerMonth ?? 0) > inputs.hoursPerMonth)
-    throw new UsageError(`--fallback-hours: ${inputs.fallbackHoursPerMonth} is more than the month's ${inputs.hoursPerMonth} hours`);
   const natgw = natgwBill(inputs, natIps, prices);
   const egressItems = tieredEgress(egressGib, region.internetEgressTiers);
   const differenceUsd = cloudNat.monthlyUsd - natgw.monthlyUsd;

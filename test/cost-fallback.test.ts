@@ -69,6 +69,19 @@ t.test('bad input names the flag, exit 2', async (t) => {
     t.type(result.error, UsageError, `${value}: a usage error (exit 2)`);
     t.match(result.error?.message, /--fallback-hours/);
   }
+  const more = await runCost([
+    '--region',
+    'us-central1',
+    '--vms',
+    '3',
+    '--gib',
+    '10',
+    '--hours-per-month',
+    '100',
+    '--fallback-hours',
+    '200',
+  ]);
+  t.equal(more.error?.message, '--fallback-hours: must be at most 100, got 200', 'no more hours on the fallback than in the month');
   const ok = await runCost(['--region', 'us-central1', '--vms', '3', '--gib', '10', '--fallback-hours', '12', '--json']);
   t.equal(ok.code, 0, ok.stderr);
   t.equal(JSON.parse(ok.stdout).inputs.fallbackHoursPerMonth, 12);
