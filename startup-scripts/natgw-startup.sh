@@ -168,16 +168,22 @@ verify_bundle() {
   log "agent: sha256 ${actual} verified"
 }
 
-# Replaces the installed agent atomically (rename within one directory), so a crash never leaves half a file.
+# Replaces TARGET with stdin, mode MODE, by a rename within its directory: a crash never leaves half a file, and
+# systemd, sysctl and the agent never read one. The staged name is unique: at boot the unit's update-agent and this
+# script may install the same bundle at the same time.
+install_atomically() {
+  local mode="$1" target="$2" staged
+  mkdir -p "$(dirname "${target}")"
+  staged="$(mktemp "$(dirname "${target}")/.$(basename "${target}").XXXXXX")"
+  cat >"${staged}"
+  chmod "${mode}" "${staged}"
+  mv -f "${staged}" "${target}"
+}
+
 install_bundle() {
-  local file="$1" dir="${NATGW_ROOT}${AGENT_DIR}"
-  mkdir -p "${dir}"
-  local staged
-  # A unique name: at boot the unit's update-agent and this script may install the same bundle at the same time.
-  staged="$(mktemp "${dir}/.${AGENT_FILE}.XXXXXX")"
-  install -m 0644 "${file}" "${staged}"
-  mv -f "${staged}" "${dir}/${AGENT_FILE}"
-  log "agent: installed ${dir}/${AGENT_FILE}"
+  local file="$1" target="${NATGW_ROOT}${AGENT_DIR}/${AGENT_FILE}"
+  install_atomically 0644 "${target}" <"${file}"
+  log "agent: installed ${target}"
 }
 
 NATGW_STAGING=""
@@ -228,7 +234,7 @@ create_agent_user() {
 # which turns forwarding off). Root runs this (natgw-sysctl.service) on what the unprivileged agent wrote, so the file
 # is read once, never through a link, and refused whole, without echoing it, unless every line is a natgw setting.
 install_sysctl_conf() {
-  local source="${NATGW_ROOT}${AGENT_SYSCTL_FILE}" target="${NATGW_ROOT}${SYSCTL_CONF}" content line staged
+  local source="${NATGW_ROOT}${AGENT_SYSCTL_FILE}" target="${NATGW_ROOT}${SYSCTL_CONF}" content line
   if [[ -L "${source}" || ! -f "${source}" ]]; then
     log "sysctl: ${AGENT_SYSCTL_FILE} is not a regular file (not written yet); nothing to install"
     return 0
@@ -239,22 +245,13 @@ install_sysctl_conf() {
     if [[ -z "${line}" || "${line}" == \#* ]]; then continue; fi
     [[ "${line}" =~ ${SYSCTL_LINE_PATTERN} ]] || die "sysctl: ${AGENT_SYSCTL_FILE} holds a line that is not a natgw setting; not installed"
   done <<<"${content}"
-  mkdir -p "$(dirname "${target}")"
-  staged="$(mktemp "$(dirname "${target}")/.99-natgw.conf.XXXXXX")"
-  printf '%s\n' "${content}" >"${staged}"
-  chmod 0644 "${staged}"
-  mv -f "${staged}" "${target}"
+  printf '%s\n' "${content}" | install_atomically 0644 "${target}"
   log "sysctl: installed ${SYSCTL_CONF}"
 }
 
 # A copy of this script for the unit's ExecStartPre; GCE runs startup scripts from a temporary file.
 install_self() {
-  local dir="${NATGW_ROOT}${AGENT_DIR}"
-  mkdir -p "${dir}"
-  local staged
-  staged="$(mktemp "${dir}/.${SCRIPT_FILE}.XXXXXX")"
-  install -m 0755 "${BASH_SOURCE[0]}" "${staged}"
-  mv -f "${staged}" "${dir}/${SCRIPT_FILE}"
+  install_atomically 0755 "${NATGW_ROOT}${AGENT_DIR}/${SCRIPT_FILE}" <"${BASH_SOURCE[0]}"
 }
 
 # Prints the unit. The agent runs as its own system user with CAP_NET_ADMIN alone (nftables, conntrack and conntrackd
@@ -351,20 +348,12 @@ ExecStart=/bin/bash ${AGENT_DIR}/${SCRIPT_FILE} install-sysctl
 UNIT
 }
 
-# Replaces FILE with stdin by a rename: systemd never reads half a unit.
-write_file_atomically() {
-  local file="$1" staged
-  staged="$(dirname "${file}")/.$(basename "${file}").new"
-  cat >"${staged}"
-  mv -f "${staged}" "${file}"
-}
-
 write_unit() {
   local dir="${NATGW_ROOT}/etc/systemd/system"
   mkdir -p "${dir}"
-  render_unit | write_file_atomically "${dir}/${UNIT_NAME}"
-  render_sysctl_path_unit | write_file_atomically "${dir}/${SYSCTL_UNIT}.path"
-  render_sysctl_service_unit | write_file_atomically "${dir}/${SYSCTL_UNIT}.service"
+  render_unit | install_atomically 0644 "${dir}/${UNIT_NAME}"
+  render_sysctl_path_unit | install_atomically 0644 "${dir}/${SYSCTL_UNIT}.path"
+  render_sysctl_service_unit | install_atomically 0644 "${dir}/${SYSCTL_UNIT}.service"
   log "unit: wrote ${dir}/${UNIT_NAME}, ${SYSCTL_UNIT}.path and ${SYSCTL_UNIT}.service"
 }
 

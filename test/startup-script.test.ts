@@ -1,7 +1,7 @@
 // The NAT VM's startup script: lint, the systemd unit it renders, and its functions against a tiny local metadata
 // server, always under a temporary NATGW_ROOT (lab VMs share the host filesystem: never the host's real /etc).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +124,23 @@ t.test(
     );
   },
 );
+
+t.test('install_atomically: stdin replaces the file under its mode by a rename, leaving nothing staged', async (t) => {
+  const root = tempRoot(t);
+  const dir = join(root, 'opt/natgw');
+  const install = (content: string, mode: string) =>
+    callFunction(`printf '%s' '${content}' | install_atomically ${mode} "\${NATGW_ROOT}/opt/natgw/agent.mjs"`, { NATGW_ROOT: root });
+  const first = await install('one', '0755');
+  t.equal(first.exitCode, 0, first.stderr);
+  t.equal(readFileSync(join(dir, 'agent.mjs'), 'utf8'), 'one', 'the directory is made');
+  t.equal(statSync(join(dir, 'agent.mjs')).mode & 0o777, 0o755);
+  const inode = statSync(join(dir, 'agent.mjs')).ino;
+  t.equal((await install('two', '0644')).exitCode, 0);
+  t.equal(readFileSync(join(dir, 'agent.mjs'), 'utf8'), 'two');
+  t.equal(statSync(join(dir, 'agent.mjs')).mode & 0o777, 0o644);
+  t.not(statSync(join(dir, 'agent.mjs')).ino, inode, 'a new file renamed over the old one, never rewritten in place');
+  t.same(readdirSync(dir), ['agent.mjs'], 'nothing staged left behind');
+});
 
 t.test("install-sysctl copies the agent's sysctls into /etc/sysctl.d, and refuses anything but natgw's settings", async (t) => {
   const root = tempRoot(t);
