@@ -324,6 +324,10 @@ t.test('patch is a JSON merge patch: nats replaces the whole list, the rest of t
     [['nats'], ['nats']],
     'the client sends only the fields given (a merge patch leaves the others alone)',
   );
+  t.notOk(
+    'fingerprint' in fake.store.get(PROJECT, `regions/${REGION}`, 'routers', 'r1')!,
+    "GCE's Router has no fingerprint, patched or not",
+  );
 });
 
 t.test('a subnet range is translated by one NAT config at most, across the routers of a network', async (t) => {

@@ -156,13 +156,17 @@ export class HandlerKit {
     });
   }
 
-  /** A patch: merge the body into the resource (nested objects merged one level), after `check` saw the result. */
+  /**
+   * A patch: merge the body into the resource (nested objects merged one level), after `check` saw the result. A
+   * resource with a fingerprint gets a new one; a kind GCE gives none (a Router) says `fingerprinted: false`.
+   */
   patch(
     ctx: Ctx,
     collection: Collection,
     name: string,
     check: (merged: Json, current: Json) => void,
     after?: (updated: Json, before: Json) => void,
+    { fingerprinted = true }: { fingerprinted?: boolean } = {},
   ): Json {
     const seen = this.store.operationForRequestId(ctx.query.requestId);
     if (seen !== undefined) return seen;
@@ -191,7 +195,7 @@ export class HandlerKit {
     return this.mutate(ctx, 'patch', String(current.selfLink), () => {
       const updated = this.store.update(ctx.project, ctx.scope, collection, name, (resource) => {
         for (const key of Object.keys(resource)) delete resource[key];
-        Object.assign(resource, merged, { fingerprint: ComputeStore.fingerprint(merged) });
+        Object.assign(resource, merged, fingerprinted ? { fingerprint: ComputeStore.fingerprint(merged) } : {});
       });
       after?.(updated, before);
       return updated;

@@ -1,5 +1,5 @@
 // Cloud Routers (regional) and their Cloud NAT configs (`nats[]`): insert, get, list, patch (a JSON merge patch:
-// `nats` replaces the whole list), delete. The stored router is GCE's REST shape; the lab programs Cloud NAT's data
+// `nats` replaces the whole list; a Router has no fingerprint, so nothing makes a patch conditional), delete. The stored router is GCE's REST shape; the lab programs Cloud NAT's data
 // path from `store.list(project, 'regions/R', 'routers')`, so `nats[]` here is that contract.
 import { handler, lastSegment, NAME_REGEX, type Ctx, type Handler, type HandlerKit } from '../handler-kit.js';
 import { API_BASE, ComputeStore, invalid, OperationFailure, relativePath, type Json } from '../store.js';
@@ -270,6 +270,8 @@ export function routerHandlers(kit: HandlerKit): Handler[] {
           merged.nats = normalizeNats(ctx, merged);
         },
         () => syncNatIpUsers(ctx),
+        // GCE's Router has no fingerprint: a patch is a JSON merge patch, never conditional.
+        { fingerprinted: false },
       ),
     ),
     // PUT: the body replaces the router (the one way to empty `nats`: the client drops an empty list from a patch's body).
