@@ -7,10 +7,11 @@ export const DEFAULT_PAIRS = 5;
 /** Enough for a steadier median; more would keep the lab up for an hour on the 2-vCPU box. */
 export const MAX_PAIRS = 21;
 
-export type Side = 'natgw' | 'naive';
-
-/** Pair 0 runs natgw first, pair 1 the naive recipe first, and so on: each side goes first equally often. */
-export const pairOrder = (pair: number): [Side, Side] => (pair % 2 === 0 ? ['natgw', 'naive'] : ['naive', 'natgw']);
+/**
+ * The order of the sides in round i: as given in even rounds, reversed in odd ones. With two sides that alternates
+ * which goes first; with more, every two of them still swap order from one round to the next.
+ */
+export const roundOrder = <T>(sides: readonly T[], round: number): T[] => (round % 2 === 0 ? [...sides] : [...sides].reverse());
 
 /** `--pairs`: a whole number from 1 to MAX_PAIRS; anything else is refused with the option's name. */
 export function parsePairs(text: string | undefined): number {

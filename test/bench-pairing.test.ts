@@ -5,24 +5,33 @@ import {
   MAX_PAIRS,
   medianRatio,
   pairedRow,
-  pairOrder,
   pairsMarkdown,
   parsePairs,
   parsePerfReport,
   profilesSideBySide,
+  roundOrder,
   type PairedMeasure,
 } from '../bench/pairing.js';
 
-t.test('the side that runs first alternates from pair to pair', async (t) => {
-  t.same(
-    Array.from({ length: 4 }, (_, pair) => pairOrder(pair)),
-    [
-      ['natgw', 'naive'],
-      ['naive', 'natgw'],
-      ['natgw', 'naive'],
-      ['naive', 'natgw'],
-    ],
-  );
+t.test('the side that runs first alternates from round to round, for any two of the sides', async (t) => {
+  const sides = ['shared', 'blocks', 'naive'] as const;
+  const rounds = Array.from({ length: 4 }, (_, round) => roundOrder(sides, round));
+  t.same(rounds, [
+    ['shared', 'blocks', 'naive'],
+    ['naive', 'blocks', 'shared'],
+    ['shared', 'blocks', 'naive'],
+    ['naive', 'blocks', 'shared'],
+  ]);
+  for (const [a, b] of [
+    ['shared', 'naive'],
+    ['blocks', 'naive'],
+    ['blocks', 'shared'],
+  ] as const) {
+    const firsts = rounds.map((order) => (order.indexOf(a) < order.indexOf(b) ? a : b));
+    t.same(firsts, [firsts[0], firsts[1], firsts[0], firsts[1]], `${a} / ${b}`);
+    t.not(firsts[0], firsts[1], `${a} / ${b}: each goes first in turn`);
+  }
+  t.same(sides, ['shared', 'blocks', 'naive'], 'the given order is left as it was');
 });
 
 t.test('--pairs: 5 by default, bounded, refused with the option named', async (t) => {
