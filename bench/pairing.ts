@@ -77,7 +77,9 @@ export function pairsMarkdown(measures: PairedMeasure[], heading: string): strin
     '',
     '| measure | median of per-pair ratios | target | |',
     '| --- | ---: | --- | --- |',
-    ...measures.map((measure) => `| ${measure.metric} | **${fmt(medianRatio(measure.pairs))}** | ${measure.target} | ${verdict(measure)} |`),
+    ...measures.map(
+      (measure) => `| ${measure.metric} | **${fmt(medianRatio(measure.pairs))}** | ${measure.target} | ${verdict(measure)} |`,
+    ),
     '',
     'Raw pairs, in the order run (first = the side measured first in that pair):',
     '',
@@ -115,10 +117,7 @@ export function profilesSideBySide(
   const rows = Array.from({ length: Math.min(top, Math.max(left.symbols.length, right.symbols.length)) }, (_, index) => {
     return `| ${index + 1} | ${cell(left.symbols[index])} | ${cell(right.symbols[index])} |`;
   });
-  return [
-    `| # | ${left.label} | kernel symbol | ${right.label} | kernel symbol |`,
-    '| ---: | ---: | --- | ---: | --- |',
-    ...rows,
-    '',
-  ].join('\n');
+  return [`| # | ${left.label} | kernel symbol | ${right.label} | kernel symbol |`, '| ---: | ---: | --- | ---: | --- |', ...rows, ''].join(
+    '\n',
+  );
 }

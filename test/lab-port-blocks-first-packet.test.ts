@@ -15,7 +15,6 @@ const CLIENTS = Array.from({ length: 50 }, (_, index) => `10.10.0.${100 + index}
 const UDP_FLOWS = 30;
 const TCP_CONNECTIONS = 10;
 
-
 interface PortTable {
   blocks: PortBlockRecord[];
   history: PortBlockRecord[];
