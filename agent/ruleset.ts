@@ -209,9 +209,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
     // Not for the VM's own traffic: connections open before the agent started (an operator's SSH session) would be
     // picked up mid-stream and given a new source port, which resets them.
     ...(stateful === undefined
-      ? [
-          `    ${admitted} counter name ${q(COUNTER.translated)} ${masquerade} comment "masquerade"`,
-        ]
+      ? [`    ${admitted} counter name ${q(COUNTER.translated)} ${masquerade} comment "masquerade"`]
       : [
           // Each VM translates to the shared IP from its own half of the ports: while both get client traffic (the two
           // load balancers flip independently) they never make the same translation.

@@ -12,12 +12,14 @@ import { OVERFLOW_PORTS } from '../agent/config.js';
 import { INTERNET, type Lab, type LabProcess } from '../lab/lab.js';
 import { iperf } from './datapath.js';
 import {
+  LISTEN,
   NATGW,
   ROOT,
   SERVER,
   buildLab,
   connectRate,
   dist,
+  sleep,
   startAgent,
   startSinks,
   sysctls,
@@ -81,7 +83,11 @@ class NatVm {
     this.agent = undefined;
     const root = this.lab.vm(this.name).root;
     await this.lab.exec(this.name, ['node', NATGW, 'agent', '--cleanup', '--root', root]);
-    if (this.masquerading) await this.lab.exec(this.name, ['iptables', '-t', 'nat', '-D', ...MASQUERADE_RULE]);
+    if (this.masquerading) {
+      await this.lab.exec(this.name, ['iptables', '-t', 'nat', '-D', ...MASQUERADE_RULE]);
+      // iptables-nft leaves its nat table, an empty base chain on the postrouting hook that natgw's side would pay for.
+      await this.lab.exec(this.name, ['nft', 'delete', 'table', 'ip', 'nat'], { okExitCodes: [1] });
+    }
     this.masquerading = false;
     await this.flushConntrack();
     if (side === 'naive') {
@@ -89,6 +95,23 @@ class NatVm {
       await this.lab.exec(this.name, ['iptables', '-t', 'nat', '-A', ...MASQUERADE_RULE]);
       this.masquerading = true;
     } else this.agent = await startAgent(this.lab, this.name, config ?? CONFIGS[side]);
+  }
+
+  /**
+   * Until each address holds its block: a client without one leaves from the overflow ports, a path of its own (and a
+   * range of 4,096 ports that a connection loop would exhaust), so the clock starts only once every block is in place.
+   */
+  async waitForBlocks(client: string, addresses: string[]): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      await connectFrom(this.lab, client, addresses, 5, { concurrency: Math.min(addresses.length, 100), maxConnections: addresses.length });
+      const { stdout } = await this.lab.exec(this.name, ['curl', '-sS', '-m', '10', `http://${LISTEN}/port-blocks`]);
+      const held = new Set((JSON.parse(stdout) as { blocks: { vm: string }[] }).blocks.map((block) => block.vm));
+      const missing = addresses.filter((address) => !held.has(address));
+      if (missing.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`${missing.length} client addresses got no block within 30 s, e.g. ${missing[0]}`);
+      await sleep(200);
+    }
   }
 
   /** Every run starts from the same state: no entries of the run before holding ports or hash chains. */
@@ -182,6 +205,7 @@ export const pairs: Bench = async (context: BenchContext) => {
     for (let round = 0; round < rounds && Date.now() < deadline; round++) {
       for (const [position, side] of roundOrder(SIDES, round).entries()) {
         await nat.become(side);
+        if (side === 'blocks') await nat.waitForBlocks(client, [lab.vm(client).ip]);
         const sample = await measure(lab, client);
         samples[side].push({ sample, round, position });
         log(
@@ -242,11 +266,7 @@ export const pairs: Bench = async (context: BenchContext) => {
     for (let round = 0; round < rounds && Date.now() < deadline; round++) {
       for (const [position, setup] of roundOrder(setups, round).entries()) {
         await nat.become('blocks', natgwConfig({ mode: 'static', portsPerVm: setup.portsPerVm }));
-        // Every address gets its block before the clock starts: the run measures the blocks' path, not the overflow's.
-        await connectFrom(lab, MANY_CLIENTS_VM, setup.sources, 15, {
-          concurrency: setup.sources.length,
-          maxConnections: setup.sources.length,
-        });
+        await nat.waitForBlocks(MANY_CLIENTS_VM, [...setup.sources]);
         await nat.flushConntrack();
         const rate = await connectFrom(lab, MANY_CLIENTS_VM, setup.sources, SECONDS);
         addressRates[setup.name]!.push({ rate: rate.rate, position });
