@@ -191,6 +191,10 @@ export const pairs: Bench = async (context: BenchContext) => {
   const gateway = paths[0]!.gateway;
   const client = paths[0]!.clients[0]!;
   const nat = new NatVm(lab, gateway);
+  const switchTo = async (side: Side) => {
+    await nat.become(side);
+    if (side === 'blocks') await nat.waitForBlocks(client, [lab.vm(client).ip]);
+  };
   try {
     await agents.get('natgw-1')?.stop('SIGTERM');
     const many = await addManyClients(lab, gateway);
@@ -204,8 +208,7 @@ export const pairs: Bench = async (context: BenchContext) => {
     const samples: Record<Side, { sample: Sample; round: number; position: number }[]> = { shared: [], blocks: [], naive: [] };
     for (let round = 0; round < rounds && Date.now() < deadline; round++) {
       for (const [position, side] of roundOrder(SIDES, round).entries()) {
-        await nat.become(side);
-        if (side === 'blocks') await nat.waitForBlocks(client, [lab.vm(client).ip]);
+        await switchTo(side);
         const sample = await measure(lab, client);
         samples[side].push({ sample, round, position });
         log(
@@ -313,7 +316,7 @@ export const pairs: Bench = async (context: BenchContext) => {
       else {
         const profile: Record<string, { symbols: { symbol: string; percent: number }[] }> = {};
         for (const side of SIDES) {
-          await nat.become(side);
+          await switchTo(side);
           profile[side] = await profileConnections(lab, client, side);
         }
         profiles = [
