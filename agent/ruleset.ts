@@ -26,6 +26,14 @@ const LEARN_RATE_PER_SECOND = 1000;
  * filtering on the mark (`conntrack -E --mark`), so it sees only these, and attributes each port to its VM.
  */
 export const OVERFLOW_MARK = { value: 0x4e470000, mask: 0xffff0000 } as const;
+/**
+ * Conntrack mark of a connection the forward chain admitted (same bits, another value; the overflow rule overwrites
+ * it). The NAT rules test this mark instead of asking again what the forward chain decided on the same first packet:
+ * the source and destination set lookups, and a FIB lookup to leave the VM's own traffic alone (the VM's own packets
+ * never pass the forward chain, so they never carry it).
+ */
+export const ADMITTED_MARK = { value: 0x4e410000, mask: 0xffff0000 } as const;
+const setMark = (mark: { value: number; mask: number }) => `ct mark set ct mark and ${hex(~mark.mask >>> 0)} or ${hex(mark.value)}`;
 export const OVERFLOW_COUNTER = 'overflow';
 /** Packets to the agent's port from where nobody may reach it (a client VM, the internet through the NAT IP). */
 export const AGENT_PORT_REFUSED = 'agent_port_refused';
@@ -106,6 +114,8 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
   // and that SYN is refused (measured in bench/churn).
   const masquerade = config.natPortAllocation === 'random' ? 'masquerade fully-random' : 'masquerade';
   const offload = options.flowtable === true;
+  // Only what the forward chain admitted is translated: from @sources, to outside them, not the VM's own traffic.
+  const admitted = `oifname ${ifc} ct mark & ${hex(ADMITTED_MARK.mask)} == ${hex(ADMITTED_MARK.value)}`;
   const dropReasons = dropReasonsFor(config);
   const ports = config.portAllocation;
   // The most ports one VM may hold: one destination ip:port/protocol can see at most that many of its connections.
@@ -186,7 +196,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
           `    meta l4proto { tcp, udp } add @${PORT_BLOCK_USE} { ip saddr . ip daddr . meta l4proto . th dport ct count over ${blockLimit} } jump ${dropChain('port_block_full')} comment "port-block-full"`,
         ]),
     // A connection's first packet (its conntrack entry not yet confirmed) is counted once; a retransmitted SYN is not.
-    `    ct status & confirmed == 0 counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "admit-new"`,
+    `    ct status & confirmed == 0 ${setMark(ADMITTED_MARK)} counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "admit-new"`,
     `    counter name ${q(COUNTER.egress)} accept comment "admit-retransmit"`,
     '  }',
     '  chain postrouting {',
@@ -194,20 +204,18 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
     ...(blockLimit === undefined
       ? []
       : [
-          `    oifname ${ifc} fib saddr type != local meta l4proto { tcp, udp } ip saddr @${PORT_BLOCK_VMS} ip daddr != @${SOURCE_SET} counter name ${q(COUNTER.translated)} snat ip to ip saddr map @${PORT_BLOCK_MAP} comment "port-block-snat"`,
-          `    oifname ${ifc} fib saddr type != local meta l4proto { tcp, udp } ip saddr @${SOURCE_SET} ip daddr != @${SOURCE_SET} ct mark set ct mark and ${hex(~OVERFLOW_MARK.mask >>> 0)} or ${hex(OVERFLOW_MARK.value)} counter name ${q(OVERFLOW_COUNTER)} counter name ${q(COUNTER.translated)} masquerade to :${OVERFLOW_PORTS.first}-${OVERFLOW_PORTS.last} comment "port-block-overflow"`,
+          `    ${admitted} meta l4proto { tcp, udp } ip saddr @${PORT_BLOCK_VMS} counter name ${q(COUNTER.translated)} snat ip to ip saddr map @${PORT_BLOCK_MAP} comment "port-block-snat"`,
+          `    ${admitted} meta l4proto { tcp, udp } ${setMark(OVERFLOW_MARK)} counter name ${q(OVERFLOW_COUNTER)} counter name ${q(COUNTER.translated)} masquerade to :${OVERFLOW_PORTS.first}-${OVERFLOW_PORTS.last} comment "port-block-overflow"`,
         ]),
     // Not for the VM's own traffic: connections open before the agent started (an operator's SSH session) would be
     // picked up mid-stream and given a new source port, which resets them.
     ...(stateful === undefined
-      ? [
-          `    oifname ${ifc} fib saddr type != local ip saddr @${SOURCE_SET} ip daddr != @${SOURCE_SET} counter name ${q(COUNTER.translated)} ${masquerade} comment "masquerade"`,
-        ]
+      ? [`    ${admitted} counter name ${q(COUNTER.translated)} ${masquerade} comment "masquerade"`]
       : [
           // Each VM translates to the shared IP from its own half of the ports: while both get client traffic (the two
           // load balancers flip independently) they never make the same translation.
-          `    oifname ${ifc} fib saddr type != local ip saddr @${SOURCE_SET} ip daddr != @${SOURCE_SET} meta l4proto { tcp, udp } counter name ${q(COUNTER.translated)} snat ip to ${stateful.natIp}:${stateful.ports}${config.natPortAllocation === 'random' ? ' fully-random' : ''} comment "stateful-snat"`,
-          `    oifname ${ifc} fib saddr type != local ip saddr @${SOURCE_SET} ip daddr != @${SOURCE_SET} counter name ${q(COUNTER.translated)} snat ip to ${stateful.natIp} comment "stateful-snat-other"`,
+          `    ${admitted} meta l4proto { tcp, udp } counter name ${q(COUNTER.translated)} snat ip to ${stateful.natIp}:${stateful.ports}${config.natPortAllocation === 'random' ? ' fully-random' : ''} comment "stateful-snat"`,
+          `    ${admitted} counter name ${q(COUNTER.translated)} snat ip to ${stateful.natIp} comment "stateful-snat-other"`,
         ]),
     '  }',
   );

@@ -18,14 +18,14 @@ import {
 
 const PATHS = ['routed', 'natgw-1', 'natgw-1000', 'naive'];
 
-interface IperfResult {
+export interface IperfResult {
   end: {
     sum_received?: { bits_per_second: number };
     sum?: { packets: number; lost_packets: number; seconds: number; bits_per_second: number };
   };
 }
 
-async function iperf(lab: Lab, client: string, args: string[], seconds: number): Promise<IperfResult> {
+export async function iperf(lab: Lab, client: string, args: string[], seconds: number): Promise<IperfResult> {
   // -t bounds the run; the command timeout bounds a hung server. Retry once: iperf3's server can be busy for a moment.
   for (let attempt = 0; ; attempt++) {
     try {

@@ -31,6 +31,8 @@ export interface Row {
 export interface BenchContext {
   quick: boolean;
   log: (message: string) => void;
+  /** Options only some benchmarks read (`--pairs N`, `--perf`: bench/pairs). */
+  options?: { pairs?: string; perf?: boolean };
 }
 
 export type Bench = (context: BenchContext) => Promise<Row[]>;

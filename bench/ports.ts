@@ -3,11 +3,25 @@
 import type { Lab } from '../lab/lab.js';
 import { NATGW, SERVER, buildLab, dist, execJson, median, ratioRow, startAgent, startSinks, sysctls, type Bench, type Row } from './lib.js';
 
-const MANY = 1000;
-const FEW = 10;
+export const MANY = 1000;
+export const FEW = 10;
 /** Client addresses outside the lab's /24, on-link on the VPC NIC of one load-generating VM. */
 const clientAddress = (index: number) => `10.10.${4 + Math.floor(index / 256)}.${index % 256}`;
-const CLIENT_RANGE = '10.10.4.0/22';
+export const CLIENT_RANGE = '10.10.4.0/22';
+export const MANY_CLIENTS_VM = 'c-many';
+
+/** One load VM holding 1,000 client addresses (each a client of its own for natgw), reachable from the gateway. */
+export async function addManyClients(lab: Lab, gateway: string): Promise<string[]> {
+  // The fabric's anti-spoofing would drop the extra addresses of a VM that may not forward.
+  const vm = await lab.addVm({ name: MANY_CLIENTS_VM, ip: '10.10.0.50', defaultVia: lab.vm(gateway).ip, canIpForward: true });
+  const many = Array.from({ length: MANY }, (_, index) => clientAddress(index + 1));
+  await lab.run('add 1,000 client addresses', vm.namespace, ['ip', '-batch', '-'], {
+    input: many.map((address) => `addr add ${address}/22 dev ens4`).join('\n'),
+  });
+  await sysctls(lab, vm.namespace, { 'net.ipv4.ip_local_port_range': '1024 65535', 'net.ipv4.tcp_tw_reuse': 1 });
+  await lab.run('reach the client addresses on-link', lab.vm(gateway).namespace, ['ip', 'route', 'add', CLIENT_RANGE, 'dev', 'ens4']);
+  return many;
+}
 
 interface Rate {
   ok: number;
@@ -15,7 +29,7 @@ interface Rate {
   rate: number;
 }
 
-function connectFrom(
+export function connectFrom(
   lab: Lab,
   client: string,
   sources: string[],
@@ -54,16 +68,8 @@ export const ports: Bench = async ({ quick, log }) => {
   const { lab, paths, agents } = await buildLab(['natgw-1']);
   try {
     const gateway = paths[0]!.gateway;
-    const gatewayIp = lab.vm(gateway).ip;
-    // The fabric's anti-spoofing would drop the extra addresses of a VM that may not forward.
-    const vm = await lab.addVm({ name: 'c-many', ip: '10.10.0.50', defaultVia: gatewayIp, canIpForward: true });
-    const many = Array.from({ length: MANY }, (_, index) => clientAddress(index + 1));
+    const many = await addManyClients(lab, gateway);
     const few = many.slice(0, FEW);
-    await lab.run('add 1,000 client addresses', vm.namespace, ['ip', '-batch', '-'], {
-      input: many.map((address) => `addr add ${address}/22 dev ens4`).join('\n'),
-    });
-    await sysctls(lab, vm.namespace, { 'net.ipv4.ip_local_port_range': '1024 65535', 'net.ipv4.tcp_tw_reuse': 1 });
-    await lab.run('reach the client addresses on-link', lab.vm(gateway).namespace, ['ip', 'route', 'add', CLIENT_RANGE, 'dev', 'ens4']);
     await startSinks(lab);
     // TIME_WAIT entries hold NAT ports: at thousands of connections per second, 1 s keeps a block of 64 per address
     // (1,000 addresses) or 4,096 (10 addresses) from filling; the same setting for the shared pool.
@@ -88,12 +94,12 @@ export const ports: Bench = async ({ quick, log }) => {
         await lab.exec(gateway, ['rm', '-f', `${lab.vm(gateway).root}/var/lib/natgw/port-blocks.json`]);
         agents.set('natgw-1', await startAgent(lab, gateway, setup.config));
         // Warm-up: every address gets its block (its first SYN is refused, the retransmission passes).
-        const warm = await connectFrom(lab, 'c-many', setup.sources, 15, {
+        const warm = await connectFrom(lab, MANY_CLIENTS_VM, setup.sources, 15, {
           concurrency: setup.sources.length,
           maxConnections: setup.sources.length,
         });
         if (warm.failed > 0) log(`  warm-up: ${warm.failed} of ${setup.sources.length} addresses did not connect`);
-        const rate = await connectFrom(lab, 'c-many', setup.sources, seconds);
+        const rate = await connectFrom(lab, MANY_CLIENTS_VM, setup.sources, seconds);
         rates.set(setup.name, [...(rates.get(setup.name) ?? []), rate.rate]);
         failed.set(setup.name, (failed.get(setup.name) ?? 0) + rate.failed);
         log(`  rep ${rep + 1}/${reps} ${setup.name}: ${rate.rate.toFixed(0)} conn/s (${rate.failed} failed)`);

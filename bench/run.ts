@@ -11,6 +11,8 @@ import { churn } from './churn.js';
 import { cli } from './cli.js';
 import { ha } from './ha.js';
 import { datapath } from './datapath.js';
+import { pairs } from './pairs.js';
+import { parsePairs } from './pairing.js';
 import { renderMarkdown } from './report.js';
 import { ports } from './ports.js';
 import { scale } from './scale.js';
@@ -19,6 +21,11 @@ const BENCHES: Record<string, { run: Bench; about: string }> = {
   datapath: {
     run: datapath,
     about: 'TCP bulk, 64-byte UDP pps and new TCP conn/s: natgw (nft) 1 / 1,000 ranges vs the naive MASQUERADE recipe',
+  },
+  pairs: {
+    run: pairs,
+    about:
+      'ONE NAT VM switched between natgw (shared pool, port blocks) and the naive MASQUERADE, interleaved: median of per-pair ratios (--pairs N, --perf)',
   },
   churn: { run: churn, about: 'many short flows through natgw vs the naive MASQUERADE recipe: conntrack failures, failed connections' },
   scale: { run: scale, about: 'agent with ~250k conntrack entries: /metrics latency, CPU at 1 scrape / 15 s, RSS' },
@@ -73,16 +80,23 @@ function contention(): { loadavg1: number; otherLabs: string[] } {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      pairs: { type: 'string' },
+      perf: { type: 'boolean', default: false },
+    },
   });
   if (values.help) {
     process.stdout.write(
-      `Usage: npm run bench -- [--quick] [NAME ...]\n\n${Object.entries(BENCHES)
+      `Usage: npm run bench -- [--quick] [--pairs N] [--perf] [NAME ...]\n\n${Object.entries(BENCHES)
         .map(([name, { about }]) => `  ${name.padEnd(12)} ${about}`)
         .join('\n')}\n`,
     );
     return;
   }
+  // Refused before any lab is built: a bad value changes nothing.
+  parsePairs(values.pairs);
   if (process.getuid?.() !== 0) throw new Error('the benchmarks build a lab of network namespaces: run them as root');
   const unknown = positionals.filter((name) => !(name in BENCHES));
   if (unknown.length > 0) throw new Error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}`);
@@ -100,7 +114,13 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     process.stderr.write(`== ${name}\n`);
     try {
-      rows.push(...(await BENCHES[name]!.run({ quick: values.quick, log: (message) => process.stderr.write(`${message}\n`) })));
+      rows.push(
+        ...(await BENCHES[name]!.run({
+          quick: values.quick,
+          log: (message) => process.stderr.write(`${message}\n`),
+          options: { ...(values.pairs === undefined ? {} : { pairs: values.pairs }), perf: values.perf },
+        })),
+      );
     } catch (error) {
       errors[name] = (error as Error).stack ?? String(error);
       process.stderr.write(`${name} failed: ${errors[name]}\n`);

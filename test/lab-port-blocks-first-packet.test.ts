@@ -3,53 +3,17 @@
 // TCP connections right after the agent starts, and again after every block was released. Every UDP packet is
 // answered (none is re-sent), no TCP SYN is retransmitted, and every translated port — in a block or in the shared
 // overflow range — names the right VM, in static and in dynamic mode.
+import path from 'node:path';
 import t, { type Test } from 'tap';
 import { parseConntrackLine } from '../agent/collectors/conntrack-table.js';
 import { OVERFLOW_PORTS } from '../agent/config.js';
 import { whoHeldAll, type PortBlockRecord } from '../agent/port-blocks.js';
-import { INTERNET } from '../lab/lab.js';
+import { INTERNET, repoRoot } from '../lab/lab.js';
 import { LISTEN, NAT_EXTERNAL_IP, NAT_IP, createNatLab, startHealthyAgent, type NatLab } from './helpers/nat-lab.js';
 
 const CLIENTS = Array.from({ length: 50 }, (_, index) => `10.10.0.${100 + index}`);
 const UDP_FLOWS = 30;
 const TCP_CONNECTIONS = 10;
-
-/**
- * Per source address, at once: 30 UDP sockets each sending one datagram (5 ms apart) and waiting for its answer, then
- * 10 TCP connections one after another. Nothing is re-sent. Bounded in time; prints the outcome as JSON. The client
- * closes each connection first, so TIME_WAIT stays on its side: the second burst reuses NAT ports of the first (the
- * same blocks), and a server still in TIME_WAIT for that 4-tuple would answer a SYN with an ACK and cost a
- * retransmission that has nothing to do with port blocks (seen with HTTP/1.0, where the server closes first).
- */
-const LOAD = `
-const dgram = require('node:dgram');
-const net = require('node:net');
-const [host, udpPort, httpPort, flows, connections, ...sources] = process.argv.slice(1);
-const deadline = Date.now() + 20000;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const udpFlow = (address) => new Promise((resolve) => {
-  const socket = dgram.createSocket('udp4');
-  const timer = setTimeout(() => { socket.close(); resolve(false); }, Math.max(1, deadline - Date.now()));
-  socket.on('message', () => { clearTimeout(timer); socket.close(); resolve(true); });
-  socket.bind(0, address, () => socket.send('who am i', Number(udpPort), host));
-});
-const tcpConnect = (address) => new Promise((resolve) => {
-  const socket = net.connect({ host, port: Number(httpPort), localAddress: address, timeout: 10000 });
-  let answer = '';
-  socket.on('connect', () => socket.write('GET /whoami HTTP/1.1\\r\\nHost: lab\\r\\n\\r\\n'));
-  socket.on('data', (chunk) => { answer += chunk; if (/\\r\\n\\r\\n[0-9.]+\\n$/.test(answer)) socket.end(); });
-  socket.on('timeout', () => socket.destroy(new Error('timeout')));
-  socket.on('error', () => resolve(false));
-  socket.on('close', (hadError) => { if (!hadError) resolve(/^HTTP\\/1\\.[01] 200/.test(answer)); });
-});
-Promise.all(sources.map(async (address) => {
-  const udp = [];
-  for (let i = 0; i < Number(flows); i++) { udp.push(udpFlow(address)); await sleep(5); }
-  let tcp = 0;
-  for (let i = 0; i < Number(connections); i++) if (await tcpConnect(address)) tcp++;
-  return { address, udp: (await Promise.all(udp)).filter(Boolean).length, tcp };
-})).then((results) => process.stdout.write(JSON.stringify(results)));
-`;
 
 interface PortTable {
   blocks: PortBlockRecord[];
@@ -87,8 +51,7 @@ async function burst(t: Test, natLab: NatLab, label: string): Promise<void> {
     'many',
     [
       'node',
-      '-e',
-      LOAD,
+      path.join(repoRoot(), 'dist/lab/bin/first-packet-burst.js'),
       INTERNET.server,
       String(INTERNET.udpPort),
       String(INTERNET.httpPort),

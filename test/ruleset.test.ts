@@ -159,3 +159,23 @@ t.test('port-block elements change in one transaction of their own, never the wh
   t.notMatch(text, /delete table|^table /m, 'the table and its counters are left as they are');
   t.equal(renderPortBlockElements([], []), '', 'nothing to change is no transaction');
 });
+
+t.test('a new connection is judged once: the NAT rules read the forward chain’s verdict from the conntrack mark', async (t) => {
+  for (const [name, input] of Object.entries(typical)) {
+    const config = validateAgentConfig(input, 'test');
+    const text = renderRuleset(config, config.egressInterface ?? 'ens4', { flowtable: config.flowtableOffload }).text;
+    const chain = (chainName: string) => /\n {2}chain ([a-z_]+) \{\n([\s\S]*?)\n {2}\}/g;
+    const chains = new Map([...text.matchAll(chain('any'))].map((match) => [match[1], match[2] ?? '']));
+    const postrouting = chains.get('postrouting') ?? '';
+    t.notMatch(postrouting, /fib |@sources/, `${name}: no FIB or allow-list lookup on the NAT path`);
+    const translations = postrouting.split('\n').filter((line) => /masquerade|snat/.test(line));
+    t.ok(translations.length > 0, `${name}: there are translation rules`);
+    for (const rule of translations)
+      t.match(rule, /ct mark & 0xffff0000 == 0x4e410000/, `${name}: only admitted connections: ${rule.trim()}`);
+    t.match(
+      chains.get('forward') ?? '',
+      /ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 .* comment "admit-new"/,
+    );
+    t.equal(text.match(/or 0x4e410000/g)?.length, 1, `${name}: the forward chain's admission is the only place the mark is set`);
+  }
+});

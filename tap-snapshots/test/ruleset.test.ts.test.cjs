@@ -56,14 +56,14 @@ table ip natgw {
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
     meta l4proto { tcp, udp } ip saddr != @port_block_vms limit rate 1000/second burst 1000 packets log group 4210 comment "port-block-learn"
     meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 1024 } jump drop_port_block_full comment "port-block-full"
-    ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
+    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
     counter name "egress" accept comment "admit-retransmit"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
-    oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @port_block_vms ip daddr != @sources counter name "translated" snat ip to ip saddr map @port_blocks comment "port-block-snat"
-    oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @sources ip daddr != @sources ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :61440-65535 comment "port-block-overflow"
-    oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
+    oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 meta l4proto { tcp, udp } ip saddr @port_block_vms counter name "translated" snat ip to ip saddr map @port_blocks comment "port-block-snat"
+    oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 meta l4proto { tcp, udp } ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :61440-65535 comment "port-block-overflow"
+    oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 counter name "translated" masquerade comment "masquerade"
   }
   chain input {
     type filter hook input priority filter - 10; policy accept;
@@ -142,12 +142,12 @@ table ip natgw {
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
     add @per_vm_connections { ip saddr ct count over 4096 } jump drop_per_vm_cap comment "per-vm-cap"
-    ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
+    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
     counter name "egress" accept comment "admit-retransmit"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
-    oifname "ens5" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade fully-random comment "masquerade"
+    oifname "ens5" ct mark & 0xffff0000 == 0x4e410000 counter name "translated" masquerade fully-random comment "masquerade"
   }
   chain input {
     type filter hook input priority filter - 10; policy accept;
@@ -223,12 +223,12 @@ table ip natgw {
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
-    ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
+    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
     counter name "egress" accept comment "admit-retransmit"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
-    oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
+    oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 counter name "translated" masquerade comment "masquerade"
   }
   chain input {
     type filter hook input priority filter - 10; policy accept;
@@ -305,12 +305,12 @@ table ip natgw {
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
-    ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
+    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
     counter name "egress" accept comment "admit-retransmit"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
-    oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
+    oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 counter name "translated" masquerade comment "masquerade"
   }
   chain input {
     type filter hook input priority filter - 10; policy accept;
@@ -399,13 +399,13 @@ table ip natgw {
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
-    ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
+    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
     counter name "egress" accept comment "admit-retransmit"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
-    oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources meta l4proto { tcp, udp } counter name "translated" snat ip to 203.0.113.100:33280-65535 comment "stateful-snat"
-    oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" snat ip to 203.0.113.100 comment "stateful-snat-other"
+    oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 meta l4proto { tcp, udp } counter name "translated" snat ip to 203.0.113.100:33280-65535 comment "stateful-snat"
+    oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 counter name "translated" snat ip to 203.0.113.100 comment "stateful-snat-other"
   }
   chain input {
     type filter hook input priority filter - 10; policy accept;
@@ -510,14 +510,14 @@ table ip natgw {
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
     meta l4proto { tcp, udp } ip saddr != @port_block_vms limit rate 1000/second burst 1000 packets log group 4210 comment "port-block-learn"
     meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 64 } jump drop_port_block_full comment "port-block-full"
-    ct status & confirmed == 0 counter name "new" counter name "egress" accept comment "admit-new"
+    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
     counter name "egress" accept comment "admit-retransmit"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
-    oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @port_block_vms ip daddr != @sources counter name "translated" snat ip to ip saddr map @port_blocks comment "port-block-snat"
-    oifname "ens4" fib saddr type != local meta l4proto { tcp, udp } ip saddr @sources ip daddr != @sources ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :61440-65535 comment "port-block-overflow"
-    oifname "ens4" fib saddr type != local ip saddr @sources ip daddr != @sources counter name "translated" masquerade comment "masquerade"
+    oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 meta l4proto { tcp, udp } ip saddr @port_block_vms counter name "translated" snat ip to ip saddr map @port_blocks comment "port-block-snat"
+    oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 meta l4proto { tcp, udp } ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :61440-65535 comment "port-block-overflow"
+    oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 counter name "translated" masquerade comment "masquerade"
   }
   chain input {
     type filter hook input priority filter - 10; policy accept;

@@ -1,0 +1,123 @@
+// The paired benchmark's arithmetic, apart from the lab: which side runs first in each pair, the per-pair ratios, their
+// median, and the tables (report rows and the markdown block for docs/bench.md). A noisy box drifts over minutes; a
+// ratio taken within one pair, with the order alternating, cancels that drift where a ratio of two medians would not.
+import { checkTarget, median, type Row } from './lib.js';
+
+export const DEFAULT_PAIRS = 5;
+/** Enough for a steadier median; more would keep the lab up for an hour on the 2-vCPU box. */
+export const MAX_PAIRS = 21;
+
+/**
+ * The order of the sides in round i: as given in even rounds, reversed in odd ones. With two sides that alternates
+ * which goes first; with more, every two of them still swap order from one round to the next.
+ */
+export const roundOrder = <T>(sides: readonly T[], round: number): T[] => (round % 2 === 0 ? [...sides] : [...sides].reverse());
+
+/** `--pairs`: a whole number from 1 to MAX_PAIRS; anything else is refused with the option's name. */
+export function parsePairs(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_PAIRS;
+  const pairs = Number(text);
+  if (!Number.isInteger(pairs) || pairs < 1 || pairs > MAX_PAIRS)
+    throw new Error(`--pairs must be a whole number from 1 to ${MAX_PAIRS} (got ${JSON.stringify(text)})`);
+  return pairs;
+}
+
+export interface Pair {
+  /** What is measured (natgw, or port blocks) and what it is divided by (naive MASQUERADE, or the shared pool). */
+  subject: number;
+  baseline: number;
+  /** Which one ran first. */
+  first: 'subject' | 'baseline';
+}
+
+export const pairRatio = (pair: Pair): number => pair.subject / pair.baseline;
+
+/** The median of the per-pair ratios; pairs where either side measured nothing (NaN, 0) are left out. */
+export function medianRatio(pairs: Pair[]): number {
+  return median(pairs.map(pairRatio).filter((ratio) => Number.isFinite(ratio) && ratio > 0));
+}
+
+export interface PairedMeasure {
+  section: string;
+  metric: string;
+  unit: string;
+  subjectLabel: string;
+  baselineLabel: string;
+  target: string;
+  note: string;
+  pairs: Pair[];
+}
+
+const fmt = (value: number) =>
+  Number.isFinite(value) ? (Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2)) : '—';
+
+/** One report row: the value and baseline are medians of each side, the ratio is the median of the per-pair ratios. */
+export function pairedRow(measure: PairedMeasure): Row {
+  const ratio = medianRatio(measure.pairs);
+  const raw = measure.pairs.map((pair) => `${fmt(pair.subject)}/${fmt(pair.baseline)}`).join(', ');
+  return {
+    bench: measure.section,
+    metric: measure.metric,
+    value: median(measure.pairs.map((pair) => pair.subject)),
+    unit: measure.unit,
+    baseline: { label: measure.baselineLabel, value: median(measure.pairs.map((pair) => pair.baseline)) },
+    ratio,
+    target: measure.target,
+    met: checkTarget(measure.target, ratio),
+    note: `${measure.note}; median of ${measure.pairs.length} per-pair ratios; pairs (${measure.subjectLabel}/${measure.baselineLabel}): ${raw}`,
+    samples: measure.pairs.map((pair) => pair.subject),
+  };
+}
+
+/** The block for docs/bench.md: one table of medians, then every pair as measured, in the order run. */
+export function pairsMarkdown(measures: PairedMeasure[], heading: string): string {
+  const verdict = (measure: PairedMeasure) => (checkTarget(measure.target, medianRatio(measure.pairs)) ? '✅' : '❌');
+  const lines = [
+    heading,
+    '',
+    '| measure | median of per-pair ratios | target | |',
+    '| --- | ---: | --- | --- |',
+    ...measures.map(
+      (measure) => `| ${measure.metric} | **${fmt(medianRatio(measure.pairs))}** | ${measure.target} | ${verdict(measure)} |`,
+    ),
+    '',
+    'Raw pairs, in the order run (first = the side measured first in that pair):',
+    '',
+    '| measure | pair | subject | baseline | ratio | first |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+    ...measures.flatMap((measure) =>
+      measure.pairs.map(
+        (pair, index) =>
+          `| ${measure.metric} | ${index + 1} | ${fmt(pair.subject)} ${measure.unit} | ${fmt(pair.baseline)} ${measure.unit} | ${fmt(pairRatio(pair))} | ${pair.first === 'subject' ? measure.subjectLabel : measure.baselineLabel} |`,
+      ),
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** `perf report --sort sym` text → kernel symbols ([k]) and their share of samples, largest first. */
+export function parsePerfReport(text: string): { symbol: string; percent: number }[] {
+  const symbols: { symbol: string; percent: number }[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^\s*([\d.]+)%\s+(?:[\d.]+%\s+)?\[k\]\s+(\S+)/.exec(line);
+    if (match !== null) symbols.push({ symbol: match[2]!, percent: Number(match[1]) });
+  }
+  return symbols.sort((a, b) => b.percent - a.percent);
+}
+
+/** Two profiles' top kernel symbols next to each other, so a missed target comes with where the cycles went. */
+export function profilesSideBySide(
+  left: { label: string; symbols: { symbol: string; percent: number }[] },
+  right: { label: string; symbols: { symbol: string; percent: number }[] },
+  top = 20,
+): string {
+  const cell = (entry: { symbol: string; percent: number } | undefined) =>
+    entry === undefined ? ' | ' : `${entry.percent.toFixed(2)} % | \`${entry.symbol}\``;
+  const rows = Array.from({ length: Math.min(top, Math.max(left.symbols.length, right.symbols.length)) }, (_, index) => {
+    return `| ${index + 1} | ${cell(left.symbols[index])} | ${cell(right.symbols[index])} |`;
+  });
+  return [`| # | ${left.label} | kernel symbol | ${right.label} | kernel symbol |`, '| ---: | ---: | --- | ---: | --- |', ...rows, ''].join(
+    '\n',
+  );
+}

@@ -1,0 +1,112 @@
+// The paired benchmark's arithmetic (bench/pairing.ts): order, per-pair ratios, medians, tables, profiles.
+import t from 'tap';
+import {
+  DEFAULT_PAIRS,
+  MAX_PAIRS,
+  medianRatio,
+  pairedRow,
+  pairsMarkdown,
+  parsePairs,
+  parsePerfReport,
+  profilesSideBySide,
+  roundOrder,
+  type PairedMeasure,
+} from '../bench/pairing.js';
+
+t.test('the side that runs first alternates from round to round, for any two of the sides', async (t) => {
+  const sides = ['shared', 'blocks', 'naive'] as const;
+  const rounds = Array.from({ length: 4 }, (_, round) => roundOrder(sides, round));
+  t.same(rounds, [
+    ['shared', 'blocks', 'naive'],
+    ['naive', 'blocks', 'shared'],
+    ['shared', 'blocks', 'naive'],
+    ['naive', 'blocks', 'shared'],
+  ]);
+  for (const [a, b] of [
+    ['shared', 'naive'],
+    ['blocks', 'naive'],
+    ['blocks', 'shared'],
+  ] as const) {
+    const firsts = rounds.map((order) => (order.indexOf(a) < order.indexOf(b) ? a : b));
+    t.same(firsts, [firsts[0], firsts[1], firsts[0], firsts[1]], `${a} / ${b}`);
+    t.not(firsts[0], firsts[1], `${a} / ${b}: each goes first in turn`);
+  }
+  t.same(sides, ['shared', 'blocks', 'naive'], 'the given order is left as it was');
+});
+
+t.test('--pairs: 5 by default, bounded, refused with the option named', async (t) => {
+  t.equal(parsePairs(undefined), DEFAULT_PAIRS);
+  t.equal(DEFAULT_PAIRS, 5);
+  t.equal(parsePairs('7'), 7);
+  for (const bad of ['0', '-1', '2.5', 'many', String(MAX_PAIRS + 1)]) t.throws(() => parsePairs(bad), /--pairs/, bad);
+});
+
+t.test('the ratio is the median of per-pair ratios, not a ratio of medians', async (t) => {
+  // Drift: the box slows down pair after pair; each pair's ratio is 0.9, the ratio of the medians would be 1.0.
+  const pairs = [
+    { subject: 90, baseline: 100, first: 'subject' as const },
+    { subject: 45, baseline: 50, first: 'baseline' as const },
+    { subject: 9, baseline: 10, first: 'subject' as const },
+    { subject: 100, baseline: 111.2, first: 'baseline' as const },
+    { subject: 50, baseline: 55.5, first: 'subject' as const },
+  ];
+  t.equal(medianRatio(pairs).toFixed(3), '0.900');
+  t.equal(
+    medianRatio([...pairs, { subject: Number.NaN, baseline: 10, first: 'subject' }]).toFixed(3),
+    '0.900',
+    'a failed side is left out',
+  );
+  t.ok(Number.isNaN(medianRatio([])), 'no pairs: no ratio');
+});
+
+const measure = (subject: number[], baseline: number[], target = '>= 0.97'): PairedMeasure => ({
+  section: 'pairs',
+  metric: 'UDP 64 B: natgw / naive MASQUERADE (shared pool)',
+  unit: 'kpps',
+  subjectLabel: 'natgw',
+  baselineLabel: 'naive',
+  target,
+  note: 'iperf3',
+  pairs: subject.map((value, index) => ({ subject: value, baseline: baseline[index]!, first: index % 2 === 0 ? 'subject' : 'baseline' })),
+});
+
+t.test('a report row: medians of each side, the paired ratio, the target, the raw pairs in the note', async (t) => {
+  const row = pairedRow(measure([98, 99, 95, 97, 100], [100, 100, 100, 100, 100]));
+  t.equal(row.value, 98);
+  t.equal(row.baseline?.value, 100);
+  t.equal(row.ratio, 0.98);
+  t.equal(row.met, true);
+  t.match(row.note, /median of 5 per-pair ratios; pairs \(natgw\/naive\): 98\.0\/100, 99\.0\/100, 95\.0\/100, 97\.0\/100, 100\/100/);
+  t.equal(pairedRow(measure([90, 90, 90], [100, 100, 100])).met, false, 'a miss is reported as a miss');
+});
+
+t.test('the markdown block has the medians and every pair in the order run', async (t) => {
+  const text = pairsMarkdown([measure([98, 96], [100, 100])], '### Paired run');
+  t.match(text, /^### Paired run\n/);
+  t.match(text, /\| UDP 64 B: natgw \/ naive MASQUERADE \(shared pool\) \| \*\*0\.97\*\* \| >= 0\.97 \| ✅ \|/);
+  t.match(text, /\| 1 \| 98\.0 kpps \| 100 kpps \| 0\.98 \| natgw \|\n.*\| 2 \| 96\.0 kpps \| 100 kpps \| 0\.96 \| naive \|/);
+});
+
+t.test('perf report: kernel symbols with their share, largest first; user-space ones left out', async (t) => {
+  const report = [
+    '# Samples: 12K of event cpu-clock',
+    '#',
+    '# Overhead  Symbol',
+    '     3.10%  [k] nft_do_chain',
+    '    12.50%  [k] _raw_spin_unlock_irqrestore',
+    '     9.00%  [.] Builtins_LoadIC',
+    '     0.75%  [k] nft_fib4_eval',
+    '',
+  ].join('\n');
+  t.same(parsePerfReport(report), [
+    { symbol: '_raw_spin_unlock_irqrestore', percent: 12.5 },
+    { symbol: 'nft_do_chain', percent: 3.1 },
+    { symbol: 'nft_fib4_eval', percent: 0.75 },
+  ]);
+  const table = profilesSideBySide(
+    { label: 'natgw', symbols: parsePerfReport(report) },
+    { label: 'naive', symbols: [{ symbol: 'ipt_do_table', percent: 2 }] },
+  );
+  t.match(table, /\| 1 \| 12\.50 % \| `_raw_spin_unlock_irqrestore` \| 2\.00 % \| `ipt_do_table` \|/);
+  t.match(table, /\| 3 \| 0\.75 % \| `nft_fib4_eval` \| {2}\| {2}\|/, 'the shorter side leaves its cells empty');
+});
