@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { DEFAULT_PORT_ALLOCATION, parseAgentConfig, type AgentConfigInput } from '../agent/config.js';
 import { realClock } from '../common/clock.js';
 import type { CallContext } from '../provision/gcp/call.js';
@@ -14,7 +14,7 @@ import { desiredStateful } from '../provision/ha/stateful.js';
 import { parseOptions } from '../provision/options.js';
 import { baseArgs, startSeededFake } from './fixtures/provision/helpers.js';
 
-const ZONES = ['us-central1-a', 'us-central1-b'];
+const ZONES: [string, string] = ['us-central1-a', 'us-central1-b'];
 const STATEFUL_IPS = { natIp: '203.0.113.100', members: { a: '10.10.0.5', b: '10.10.0.6' } };
 
 const fake = await startSeededFake();
@@ -23,7 +23,14 @@ const clients = await connectCompute(parseOptions('provision', baseArgs(fake), {
 t.teardown(() => clients.close());
 
 async function discovered(options: ReturnType<typeof parseOptions>): Promise<Discovery> {
-  const ctx: CallContext = { clients, clock: realClock, project: options.project, retryBaseMs: 1, maxAttempts: 3, operationTimeoutMs: 10_000 };
+  const ctx: CallContext = {
+    clients,
+    clock: realClock,
+    project: options.project,
+    retryBaseMs: 1,
+    maxAttempts: 3,
+    operationTimeoutMs: 10_000,
+  };
   return discover(ctx, options);
 }
 
@@ -42,23 +49,25 @@ async function writtenConfig(mode: 'single' | 'ha' | 'stateful', flags: string[]
 /** What the agent runs with, from that text (a stateful agent is asked as member a, the way provision checks it). */
 const agentParsed = (text: string) => parseAgentConfig(text, 'natgw-config', () => [STATEFUL_IPS.members.a]);
 
-async function agentValidateOutput(text: string): Promise<unknown> {
+async function agentValidateOutput(t: Test, text: string): Promise<unknown> {
   const { runAgentCli } = await import('../agent/main.js');
   const dir = mkdtempSync(path.join(tmpdir(), 'natgw-port-default-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'natgw-config.json');
   writeFileSync(file, text);
   let printed = '';
+  let code: number;
   const write = process.stdout.write;
   process.stdout.write = ((chunk: string | Uint8Array) => {
     printed += String(chunk);
     return true;
   }) as typeof process.stdout.write;
   try {
-    t.equal(await runAgentCli(['--validate', '--config', file]), 0, 'natgw agent --validate accepts it');
+    code = await runAgentCli(['--validate', '--config', file]);
   } finally {
     process.stdout.write = write;
   }
+  t.equal(code, 0, 'natgw agent --validate accepts it');
   return JSON.parse(printed);
 }
 
@@ -71,7 +80,7 @@ t.test('no port-block flag: every mode deploys exactly the agent default, which 
     const written = (JSON.parse(text) as { portAllocation?: unknown }).portAllocation;
     if (written !== undefined) t.same(written, DEFAULT_PORT_ALLOCATION, `${mode}: what provision writes is the default`);
   }
-  const printed = (await agentValidateOutput(await writtenConfig('single'))) as { portAllocation: unknown };
+  const printed = (await agentValidateOutput(t, await writtenConfig('single'))) as { portAllocation: unknown };
   t.same(printed.portAllocation, DEFAULT_PORT_ALLOCATION, '--validate prints the default it will run with');
 });
 
@@ -86,7 +95,7 @@ t.test('a port-block flag reaches the agent unchanged, in single and HA mode', a
       `${mode}: dynamic`,
     );
   }
-  const printed = (await agentValidateOutput(await writtenConfig('ha', ['--ports-per-vm', '64']))) as { portAllocation: unknown };
+  const printed = (await agentValidateOutput(t, await writtenConfig('ha', ['--ports-per-vm', '64']))) as { portAllocation: unknown };
   t.same(printed.portAllocation, staticBlocks);
 });
 
