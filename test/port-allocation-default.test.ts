@@ -13,6 +13,7 @@ import { desiredHa } from '../provision/ha/gateway.js';
 import { desiredStateful } from '../provision/ha/stateful.js';
 import { parseOptions } from '../provision/options.js';
 import { baseArgs, startSeededFake } from './fixtures/provision/helpers.js';
+import { captureStdout } from './helpers/capture-stdout.js';
 
 const ZONES: [string, string] = ['us-central1-a', 'us-central1-b'];
 const STATEFUL_IPS = { natIp: '203.0.113.100', members: { a: '10.10.0.5', b: '10.10.0.6' } };
@@ -55,20 +56,9 @@ async function agentValidateOutput(t: Test, text: string): Promise<unknown> {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'natgw-config.json');
   writeFileSync(file, text);
-  let printed = '';
-  let code: number;
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    printed += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    code = await runAgentCli(['--validate', '--config', file]);
-  } finally {
-    process.stdout.write = write;
-  }
+  const { result: code, stdout } = await captureStdout(() => runAgentCli(['--validate', '--config', file]));
   t.equal(code, 0, 'natgw agent --validate accepts it');
-  return JSON.parse(printed);
+  return JSON.parse(stdout);
 }
 
 t.test('no port-block flag: every mode deploys exactly the agent default, which is the shared pool', async (t) => {
