@@ -68,6 +68,18 @@ export const portAllocationSchema = z.discriminatedUnion('mode', [
 ]);
 export type PortAllocation = z.output<typeof portAllocationSchema>;
 
+/**
+ * What a config without `portAllocation` runs with, in every mode, and so what `natgw provision` deploys without a
+ * port-block flag. The shared pool never refuses a connection a plain MASQUERADE or a default Cloud NAT (64 ports per
+ * VM) would carry; blocks cap a VM at N connections to one destination and key on each pod's address
+ * (docs/agent.md, "Port allocation").
+ */
+export const DEFAULT_PORT_ALLOCATION: PortAllocation = Object.freeze({ mode: 'shared' });
+
+/** Why stateful HA takes the shared pool only; said wherever blocks are refused with it. */
+export const STATEFUL_PORT_BLOCKS_REASON =
+  "each NAT VM of the pair translates from its own half of the shared NAT IP's ports, and block assignments are one agent's state that its peer does not receive (after a failover the blocks would not match the connections it took over)";
+
 const ipv4 = z
   .string()
   .refine(
@@ -121,7 +133,7 @@ export const agentConfigSchema = z
     maxConnectionsPerVm: z.number().int().min(1).max(1_048_576).optional(),
     natPortAllocation: z.enum(['preserve', 'random']).default('preserve'),
     /** Per-VM blocks of the NAT IP's ports (Cloud NAT's static/dynamic port allocation); "shared" is one pool for all. */
-    portAllocation: portAllocationSchema.default({ mode: 'shared' }),
+    portAllocation: portAllocationSchema.default(DEFAULT_PORT_ALLOCATION),
     mssClamp: z.union([z.literal('pmtu'), z.number().int().min(536).max(9000)]).default('pmtu'),
     conntrackMax: z.number().int().min(1024).max(16_777_216).optional(),
     /** A software flowtable for established TCP/UDP flows, where the kernel has nf_flow_table (docs/agent.md). */
@@ -164,7 +176,7 @@ export const agentConfigSchema = z
       if (config.portAllocation.mode !== 'shared')
         issue(
           ['stateful'],
-          `cannot be combined with portAllocation mode ${JSON.stringify(config.portAllocation.mode)} (not supported together yet)`,
+          `cannot be combined with portAllocation mode ${JSON.stringify(config.portAllocation.mode)}: stateful HA uses the shared pool ("mode": "shared", the default) because ${STATEFUL_PORT_BLOCKS_REASON}`,
         );
       const [a, b] = stateful.members;
       if (a !== undefined && b !== undefined) {

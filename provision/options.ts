@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import ipaddr from 'ipaddr.js';
 import { UsageError } from '../common/errors.js';
-import { ConfigError, validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
+import { ConfigError, STATEFUL_PORT_BLOCKS_REASON, validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
 import { parseEndpoint, type Endpoint } from './gcp/client.js';
 import { parseSubnetSelection, type SubnetSelection } from './subnets.js';
 import { METRICS_RULE_SUFFIX } from './model.js';
@@ -108,7 +108,9 @@ Agent settings (provision; defaults are Cloud NAT's):
   --max-connections-per-vm N   --mss-clamp pmtu|BYTES   --conntrack-max N   --logging none|errors|translations|all
   --egress-probe HOST:PORT,…   --egress-probe-interval D   --reconcile-interval D   --agent-port PORT
   --ports-per-vm N             a static block of N ports (64-32768, power of two) of the NAT IP per client VM
-  --min-ports-per-vm N --max-ports-per-vm M   dynamic blocks: N ports at first, growing up to M (Cloud NAT's DPA)
+  --min-ports-per-vm N --max-ports-per-vm M   dynamic blocks: N ports at first, growing up to M (Cloud NAT's DPA).
+                               Without either: one pool shared by all clients, not Cloud NAT's 64 per VM (why:
+                               docs/agent.md, "Port allocation"); --stateful takes the shared pool only
   --allow-non-private-ranges   accept client ranges outside private address space (privately used public IPs)
   --agent-config FILE          agent config JSON to start from (flags win; sourceRanges are always derived)
 
@@ -444,12 +446,12 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
     if (!ha) throw new UsageError('--stateful: only with --ha (stateful failover is a mode of HA: natgw provision --ha --stateful)');
     if (portsPerVm !== undefined || minPorts !== undefined || maxPorts !== undefined)
       throw new UsageError(
-        "--stateful: not supported together with port blocks (--ports-per-vm, --min-ports-per-vm, --max-ports-per-vm) yet: each NAT VM already owns half of the shared NAT IP's ports",
+        `--stateful: not supported together with port blocks (--ports-per-vm, --min-ports-per-vm, --max-ports-per-vm) yet; stateful HA uses the shared pool (the default) because ${STATEFUL_PORT_BLOCKS_REASON}`,
       );
     const fromFile = (agent.portAllocation as { mode?: unknown } | undefined)?.mode;
     if (fromFile !== undefined && fromFile !== 'shared')
       throw new UsageError(
-        `--stateful: not supported together with port blocks yet (--agent-config sets portAllocation mode '${String(fromFile)}')`,
+        `--stateful: not supported together with port blocks yet (--agent-config sets portAllocation mode '${String(fromFile)}'); stateful HA uses the shared pool (the default) because ${STATEFUL_PORT_BLOCKS_REASON}`,
       );
     if (sizeText !== undefined && sizeText.trim() !== '2')
       throw new UsageError(`--stateful: runs exactly 2 NAT VMs (active and standby); drop --size ${sizeText}`);

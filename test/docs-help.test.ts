@@ -4,26 +4,19 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { captureStdout } from './helpers/capture-stdout.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 type HelpCommand = 'agent' | 'provision' | 'cost' | 'lab';
 
 async function helpText(command: HelpCommand): Promise<string> {
-  let text = '';
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    text += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  try {
+  const { stdout } = await captureStdout(async () => {
     if (command === 'agent') await (await import('../agent/main.js')).runAgentCli(['--help']);
     if (command === 'provision') await (await import('../provision/cli.js')).runProvisionCli('provision', ['--help']);
     if (command === 'cost') await (await import('../cost/cli.js')).runCostCli(['--help']);
     if (command === 'lab') await (await import('../lab/cli.js')).runLabCli(['--help']);
-  } finally {
-    process.stdout.write = write;
-  }
-  return text;
+  });
+  return stdout;
 }
 
 /**
