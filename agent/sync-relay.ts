@@ -159,7 +159,10 @@ export class SyncRelay {
   private fromPeer(frame: Buffer): void {
     const session = this.session;
     const opened = session === undefined ? undefined : openSyncFrame(session.keys.receive, frame);
-    if (opened?.ok === false && opened.reason === 'malformed') return this.forged('malformed', opened.detail);
+    if (opened?.ok === false && opened.reason === 'malformed') {
+      this.forged('malformed', opened.detail);
+      return;
+    }
     if (session === undefined || opened === undefined || !opened.ok) {
       // No key yet, or the peer may have been replaced: judged once its key is (re)fetched.
       hold(this.inbound, frame, () => this.forged('unverified', 'too many frames waiting for the peer key'));
@@ -171,7 +174,10 @@ export class SyncRelay {
 
   private deliver(session: Session, counter: bigint, payload: Buffer): void {
     const admitted = admitCounter(session.window, counter);
-    if (!admitted.fresh) return this.forged('replay', `counter ${counter} already seen or too old`);
+    if (!admitted.fresh) {
+      this.forged('replay', `counter ${counter} already seen or too old`);
+      return;
+    }
     session.window = admitted.window;
     this.local?.send(payload, this.options.syncPort, SYNC_LOOPBACK.conntrackd);
   }

@@ -43,7 +43,11 @@ t.test('a sealed frame opens under the same key and yields its counter and datag
   const frame = sealSyncFrame(key, 7n, datagram);
   t.equal(frame.length, datagram.length + SYNC_FRAME_OVERHEAD);
   t.same(openSyncFrame(key, frame), { ok: true, counter: 7n, payload: datagram });
-  t.same(openSyncFrame(key, sealSyncFrame(key, 2n ** 64n - 1n, Buffer.alloc(0))), { ok: true, counter: 2n ** 64n - 1n, payload: Buffer.alloc(0) });
+  t.same(openSyncFrame(key, sealSyncFrame(key, 2n ** 64n - 1n, Buffer.alloc(0))), {
+    ok: true,
+    counter: 2n ** 64n - 1n,
+    payload: Buffer.alloc(0),
+  });
   t.throws(() => sealSyncFrame(key, 2n ** 64n, datagram), /counter: must fit 64 bits/);
 });
 
@@ -67,13 +71,21 @@ t.test('forged tag, changed datagram or counter, wrong key: bad_tag', async (t) 
   t.match(openSyncFrame(deriveSyncKeys(b, a.publicKey).receive, forged), { ok: false, reason: 'bad_tag' }, "a forger's own key pair");
   // A frame of ours sent back to us as the peer's: the directions' keys differ.
   const ab = deriveSyncKeys(a, b.publicKey);
-  t.match(openSyncFrame(ab.receive, sealSyncFrame(ab.send, 1n, Buffer.from('mine'))), { ok: false, reason: 'bad_tag' }, 'a reflected frame');
+  t.match(
+    openSyncFrame(ab.receive, sealSyncFrame(ab.send, 1n, Buffer.from('mine'))),
+    { ok: false, reason: 'bad_tag' },
+    'a reflected frame',
+  );
 });
 
 t.test('truncated datagram: malformed when shorter than a frame, bad_tag when cut but longer; unknown version: malformed', async (t) => {
   const key = randomBytes(32);
   const frame = sealSyncFrame(key, 1n, Buffer.from('conntrackd message'));
-  t.match(openSyncFrame(key, frame.subarray(0, SYNC_FRAME_OVERHEAD - 1)), { ok: false, reason: 'malformed', detail: /shorter than a frame's/ });
+  t.match(openSyncFrame(key, frame.subarray(0, SYNC_FRAME_OVERHEAD - 1)), {
+    ok: false,
+    reason: 'malformed',
+    detail: /shorter than a frame's/,
+  });
   t.match(openSyncFrame(key, Buffer.alloc(0)), { ok: false, reason: 'malformed' });
   t.match(openSyncFrame(key, frame.subarray(0, frame.length - 1)), { ok: false, reason: 'bad_tag' });
   const versioned = Buffer.from(frame);
