@@ -225,6 +225,11 @@ export class Agent {
     return this.deps.stateful?.summary() ?? Promise.resolve(undefined);
   }
 
+  /** `GET /sync/key`: this agent's public sync key (base64), undefined without stateful sync. */
+  syncPublicKey(): string | undefined {
+    return this.deps.stateful?.publicKey;
+  }
+
   get drainSeconds(): number {
     return this.config?.drainSeconds ?? 0;
   }

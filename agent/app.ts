@@ -107,6 +107,12 @@ export const agentApp: FastifyPluginAsync<AgentAppOptions> = async (app, { agent
     const summary = await agent.syncSummary();
     return summary === undefined ? reply.code(404).send({ error: 'this agent runs without stateful sync' }) : reply.send(summary);
   });
+  // The peer's relay derives the sync keys from this (docs/security.md). Public: what matters is that a fetch from this
+  // VM's address is answered by this VM, which GCE's routing gives; admitted where /sync/summary is.
+  app.get('/sync/key', async (_request, reply) => {
+    const publicKey = agent.syncPublicKey();
+    return publicKey === undefined ? reply.code(404).send({ error: 'this agent runs without stateful sync' }) : reply.send({ publicKey });
+  });
   app.get('/metrics', async (_request, reply) => {
     const body = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(body);

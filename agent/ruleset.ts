@@ -283,7 +283,10 @@ function renderInput(config: AgentConfig, stateful: StatefulPeers | undefined, a
     ...(stateful === undefined
       ? []
       : [
+          // The peer's relay: its frames are authenticated by the agent's relay, which alone listens on this VM's address.
           `    ip saddr ${stateful.peerIp} udp dport ${stateful.syncPort} counter name ${q(STATEFUL_COUNTER.syncReceived)} accept comment "sync-received"`,
+          // conntrackd and the agent's relay talk on loopback (the relay hands it only frames that verified).
+          `    iifname "lo" udp dport ${stateful.syncPort} accept comment "sync-relay-loopback"`,
           // The clients' firewall rule lets every client VM reach the NAT VMs on any port, and GCE rules cannot subtract
           // one: without this, any client could inject conntrack state into conntrackd.
           `    udp dport ${stateful.syncPort} counter drop comment "sync-not-from-peer"`,

@@ -16,7 +16,9 @@ import type { MetadataClient } from './metadata.js';
 import { ResyncTracker } from './resync.js';
 import { STATEFUL_COUNTER } from './ruleset.js';
 import { CommandError, type CommandRunner, type LineSpawner } from './runner.js';
-import { GUEST_ATTRIBUTE } from '../common/protocol.js';
+import { GUEST_ATTRIBUTE, SYNC_LOOPBACK } from '../common/protocol.js';
+import { generateSyncKeyPair, type SyncKeyPair } from './sync-channel.js';
+import { type ForgedReason, type PeerKeyFetcher, type RelaySocketFactory, SyncRelay } from './sync-relay.js';
 
 /** The peer counts as up while its conntrackd's messages keep arriving: FTFW sends an ALIVE every second when idle. */
 export const PEER_SILENT_AFTER_MS = 5000;
@@ -57,6 +59,9 @@ export interface StatefulDeps {
   guestAttributes?: MetadataClient;
   /** Tests call tick() themselves (default: every second on a timer). */
   autoTick?: boolean;
+  /** The sync relay's sockets and its fetch of the peer's key (tests wire relays together in memory). */
+  relaySocket?: RelaySocketFactory;
+  fetchPeerKey?: PeerKeyFetcher;
 }
 
 export interface SyncStatus {
@@ -69,6 +74,7 @@ interface Setup {
   roles: StatefulRoles;
   natIp: string;
   peerUrl: string;
+  relayKey: string;
   configText: string;
   files: ReturnType<typeof conntrackdFiles>;
 }
@@ -95,9 +101,20 @@ export class StatefulSync {
   peerError: string | undefined;
   private published: { value: string; at: number } | undefined;
   private readonly clock: Clock;
+  /** In memory only: a restarted agent makes a new pair, and its peer fetches the new public key. */
+  private readonly keyPair: SyncKeyPair = generateSyncKeyPair();
+  private relay: SyncRelay | undefined;
+  private relayError: string | undefined;
+  /** Frames from the wire the relay dropped, by reason, for natgw_sync_forged_total; kept across relays. */
+  readonly forged = new Map<ForgedReason, number>();
 
   constructor(private readonly deps: StatefulDeps) {
     this.clock = deps.clock ?? realClock;
+  }
+
+  /** What `/sync/key` serves to the peer: this agent's X25519 public key; undefined without stateful sync. */
+  get publicKey(): string | undefined {
+    return this.setup === undefined ? undefined : this.keyPair.publicKey.toString('base64');
   }
 
   /** The peer's internal IP in stateful mode. */
@@ -143,10 +160,11 @@ export class StatefulSync {
     const roles = statefulRoles(stateful, this.deps.localAddresses, 'config');
     const dir = path.join(this.deps.root ?? '/', CONNTRACKD_DIR);
     const files = conntrackdFiles(dir);
+    // conntrackd talks to the relay on loopback; the egress interface still sizes its datagrams (its MTU).
     const configText = conntrackdConfig({
       dir,
-      localIp: roles.self.ip,
-      peerIp: roles.peer.ip,
+      localIp: SYNC_LOOPBACK.conntrackd,
+      peerIp: SYNC_LOOPBACK.relay,
       interfaceName: egressInterface,
       syncPort: stateful.syncPort,
       // The NAT IP is not an interface address, so it is never in this list: its translations are what we replicate.
@@ -154,13 +172,49 @@ export class StatefulSync {
     });
     const { port } = splitHostPort(config.listen);
     const peerUrl = `http://${roles.peer.ip}:${port}/sync/summary`;
+    const peerKeyUrl = `http://${roles.peer.ip}:${port}/sync/key`;
+    const relayKey = `${roles.self.ip} ${roles.peer.ip} ${stateful.syncPort} ${peerKeyUrl}`;
     const changed = this.setup?.configText !== configText;
-    this.setup = { roles, natIp: stateful.natIp, peerUrl, configText, files };
+    const relayChanged = this.setup?.relayKey !== relayKey || this.relay === undefined;
+    this.setup = { roles, natIp: stateful.natIp, peerUrl, relayKey, configText, files };
+    if (relayChanged) await this.startRelay(roles, stateful.syncPort, peerKeyUrl);
     if (!changed && this.conntrackd !== undefined) return;
     await mkdir(dir, { recursive: true });
     await writeFile(files.config, configText);
     await this.startConntrackd(files);
     this.schedule(0);
+  }
+
+  /** Before conntrackd, so its first datagrams find the relay listening. */
+  private async startRelay(roles: StatefulRoles, syncPort: number, peerKeyUrl: string): Promise<void> {
+    this.relay?.stop();
+    const relay = new SyncRelay({
+      keyPair: this.keyPair,
+      selfIp: roles.self.ip,
+      peerIp: roles.peer.ip,
+      syncPort,
+      peerKeyUrl,
+      forged: this.forged,
+      log: this.deps.log,
+      clock: this.clock,
+      ...(this.deps.relaySocket === undefined ? {} : { socket: this.deps.relaySocket }),
+      ...(this.deps.fetchPeerKey === undefined ? {} : { fetchKey: this.deps.fetchPeerKey }),
+    });
+    this.relay = relay;
+    try {
+      await relay.start();
+      this.relayError = undefined;
+    } catch (error) {
+      relay.stop();
+      this.relay = undefined;
+      this.relayError = (error as Error).message;
+      this.deps.log.error({ event: 'sync_relay_failed', error: this.relayError }, 'the sync relay could not start: no state sync');
+    }
+  }
+
+  /** The relay knows the peer's key: sync flows both ways. */
+  get relayReady(): boolean {
+    return this.relay?.ready === true;
   }
 
   private async startConntrackd(files: Setup['files']): Promise<void> {
@@ -327,6 +381,7 @@ export class StatefulSync {
   /** The `sync` check of /healthz: never red because this VM is the standby, only for what breaks a failover onto it. */
   check(): { ok: boolean; detail: string } {
     if (this.setup === undefined) return { ok: false, detail: 'stateful sync not configured yet' };
+    if (this.relayError !== undefined) return { ok: false, detail: `the sync relay could not start: ${this.relayError}` };
     if (this.installed === false)
       return {
         ok: false,
@@ -379,5 +434,7 @@ export class StatefulSync {
     clearTimeout(this.timer);
     this.conntrackd?.stop();
     this.conntrackd = undefined;
+    this.relay?.stop();
+    this.relay = undefined;
   }
 }

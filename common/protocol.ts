@@ -4,8 +4,13 @@
 
 /** conntrackd's state sync between the two NAT VMs of stateful HA (UDP; the firewall rule NAME-sync opens it). */
 export const SYNC_PORT = 3780;
+/**
+ * conntrackd behind the agent's relay (agent/sync-relay.ts): it binds the sync port on `conntrackd` and sends to the
+ * relay on `relay`, both loopback, so nothing outside the VM reaches it; the relay alone talks to the peer.
+ */
+export const SYNC_LOOPBACK = { conntrackd: '127.0.0.1', relay: '127.0.0.2' } as const;
 
-/** The agent's HTTP port: /healthz, /livez, /metrics and the stateful peers' /sync/summary (TCP). */
+/** The agent's HTTP port: /healthz, /livez, /metrics and the stateful peers' /sync/summary and /sync/key (TCP). */
 export const AGENT_PORT = 9731;
 /** The agent's default listen address. */
 export const DEFAULT_AGENT_LISTEN = `0.0.0.0:${AGENT_PORT}`;

@@ -19,6 +19,10 @@ import { CommandError, type CommandRunner, type LineSpawner } from '../agent/run
 import { StatefulSync } from '../agent/stateful.js';
 import { FakeClock } from './fixtures/provision/fake-clock.js';
 import { FakeNetfilter, MemorySysctls } from './helpers/fake-netfilter.js';
+import { FakeUdpNetwork } from './helpers/fake-udp.js';
+import { generateSyncKeyPair, sealSyncFrame } from '../agent/sync-channel.js';
+import { SYNC_LOOPBACK } from '../common/protocol.js';
+import { waitUntil } from '../common/wait.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures/conntrackd');
 const SELF = '10.10.0.2';
@@ -81,7 +85,15 @@ async function startStatefulAgent(t: Test, harness: Harness, config: AgentConfig
   };
   const root = t.testdir();
   const log = pino({ level: 'silent' });
+  // The relay's sockets on an in-memory network; the peer's agent is a key pair that answers /sync/key.
+  const network = new FakeUdpNetwork();
+  const peerKeyPair = generateSyncKeyPair();
   const stateful = new StatefulSync({
+    relaySocket: network.socketsFor('self'),
+    fetchPeerKey: async (url) => {
+      t.equal(url, `http://${PEER}:9731/sync/key`, "the peer's key is asked on its agent port");
+      return peerKeyPair.publicKey;
+    },
     run,
     spawn,
     log,
@@ -110,7 +122,7 @@ async function startStatefulAgent(t: Test, harness: Harness, config: AgentConfig
     counter.packets += packets;
     counter.bytes += packets * 100;
   };
-  return { clock, netfilter, stateful, agent, get, launches, commands, root, bumpCounter, harness };
+  return { clock, netfilter, stateful, agent, get, launches, commands, root, bumpCounter, harness, network, peerKeyPair };
 }
 
 t.test('stateful config: SNAT to the shared IP from this VM’s half, tcp_loose=0, conntrackd under the VM root', async (t) => {
@@ -125,7 +137,11 @@ t.test('stateful config: SNAT to the shared IP from this VM’s half, tcp_loose=
   const conf = path.join(root, 'run/natgw/conntrackd/conntrackd.conf');
   t.same(launches[0]!.args, ['-C', conf]);
   const text = readFileSync(conf, 'utf8');
-  t.match(text, `IPv4_address ${SELF}\n\t\tIPv4_Destination_Address ${PEER}\n\t\tPort 3780\n\t\tInterface ens4`);
+  t.match(
+    text,
+    `IPv4_address ${SYNC_LOOPBACK.conntrackd}\n\t\tIPv4_Destination_Address ${SYNC_LOOPBACK.relay}\n\t\tPort 3780\n\t\tInterface ens4`,
+    'conntrackd talks to the relay on loopback; the NIC only sizes its datagrams',
+  );
   t.match(
     text,
     /Address Ignore \{\n\t\t\tIPv4_address 127\.0\.0\.1\n\t\t\tIPv4_address 10\.10\.0\.2\n\t\t\}/,
@@ -134,6 +150,31 @@ t.test('stateful config: SNAT to the shared IP from this VM’s half, tcp_loose=
   t.notMatch(text, NAT_IP);
   t.match(text, path.join(root, 'run/natgw/conntrackd/conntrackd.sock'));
   t.ok(commands.includes('conntrackd -v'), 'checked that conntrackd is installed');
+});
+
+t.test("the sync relay: /sync/key serves this agent's public key; frames not under the peer key are dropped and counted", async (t) => {
+  const { get, network, stateful, clock } = await startStatefulAgent(t, { localFlows: 0, peer: { flows: 0 } });
+  const served = await get('/sync/key');
+  t.equal(served.statusCode, 200);
+  t.equal(Buffer.from(served.json().publicKey, 'base64').length, 32, 'a raw X25519 public key, base64');
+  t.equal(served.json().publicKey, stateful.publicKey);
+  await waitUntil("the relay has the peer's key", () => stateful.relayReady, { timeoutMs: 5000, clock });
+  // What the lab's spoofer sends: conntrackd datagrams as the peer, raw, and one tagged under a key of its own.
+  const toSelf = (datagram: Buffer) => network.inject({ address: PEER, port: 3780 }, SELF, 3780, datagram);
+  toSelf(Buffer.from('raw conntrackd message'));
+  toSelf(sealSyncFrame(Buffer.alloc(32, 7), 1n, Buffer.from('forged')));
+  // The bad tag makes the relay refetch the key (the peer may have been replaced) before it judges the frame.
+  await waitUntil('both frames are judged', () => (stateful.forged.get('bad_tag') ?? 0) > 0, { timeoutMs: 5000, clock, everyMs: 100 });
+  await network.drained();
+  t.same(
+    network.sent.filter((entry) => entry.to.startsWith(SYNC_LOOPBACK.conntrackd)),
+    [],
+    'nothing handed to conntrackd',
+  );
+  const metrics = (await get('/metrics')).body;
+  t.match(metrics, /^natgw_sync_forged_total\{peer="10\.10\.0\.3",reason="malformed"\} 1$/m);
+  t.match(metrics, /^natgw_sync_forged_total\{peer="10\.10\.0\.3",reason="bad_tag"\} 1$/m);
+  t.match(metrics, /^natgw_sync_forged_total\{peer="10\.10\.0\.3",reason="replay"\} 0$/m);
 });
 
 t.test('resync: /healthz red until the local table holds 95 % of the peer’s, then green; /sync/summary serves the count', async (t) => {
@@ -288,6 +329,7 @@ t.test('turning active: conntrackd takes the kernel table into its cache and sen
 t.test('without stateful: no sync series, /sync/summary 404, masquerade as before', async (t) => {
   const { get, netfilter } = await startStatefulAgent(t, { localFlows: 0, peer: { flows: 0 } }, { sourceRanges: ['10.10.0.0/25'] });
   t.equal((await get('/sync/summary')).statusCode, 404);
+  t.equal((await get('/sync/key')).statusCode, 404);
   const scrape = (await get('/metrics')).body;
   t.notMatch(scrape, /^natgw_sync_|^natgw_role/m, 'no sample');
   t.match(scrape, /^# TYPE natgw_sync_peer_up gauge$/m, 'but declared, for dashboards');
@@ -307,12 +349,12 @@ t.test('conntrackd statistics parse from its real output (conntrackd 1.4.7 fixtu
   t.same(parseConntrackdStats('', ''), {}, 'figures it does not print stay absent');
 });
 
-t.test('conntrackd config golden', async (t) => {
+t.test('conntrackd config golden: behind the relay, on loopback', async (t) => {
   t.matchSnapshot(
     conntrackdConfig({
       dir: '/run/natgw/conntrackd',
-      localIp: SELF,
-      peerIp: PEER,
+      localIp: SYNC_LOOPBACK.conntrackd,
+      peerIp: SYNC_LOOPBACK.relay,
       interfaceName: 'ens4',
       syncPort: 3780,
       ignoreAddresses: [SELF, '127.0.0.1'],

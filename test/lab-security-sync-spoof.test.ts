@@ -4,26 +4,22 @@
 // on its loopback, runs conntrackd with the NAT VMs' own config towards NAT VM a, and puts a made-up connection into
 // its own table for conntrackd to replicate. NAT VM a's connection table must not change.
 //
-// Today the only guard is the input chain's source-address check, which the forged packets pass: the decisive assertion
-// is marked todo until the sync channel is authenticated (design: docs/security.md, "State sync a client cannot forge").
+// The input chain's source-address check lets the forged packets in (the fabric counts them reaching a); what stops
+// them is the agent's relay, which hands conntrackd only frames tagged under the peer's key, and counts the rest
+// (natgw_sync_forged_total; docs/security.md, "State sync a client cannot forge").
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { conntrackdConfig, conntrackdFiles } from '../agent/conntrackd.js';
 import { CLIENT_TAG } from '../lab/demo.js';
-import { buildProvisionedPair } from '../lab/stateful/provisioned-pair.js';
+import { agentMetricSeries, buildProvisionedPair } from '../lab/stateful/provisioned-pair.js';
 import { SYNC_PORT } from '../common/protocol.js';
 import { until } from '../lab/failover.js';
 
 // A connection no client made: a private source nobody uses, to a documentation address, on ports nothing uses.
 const FORGED = { src: '10.99.1.1', dst: '198.51.100.99', sport: '4444', dport: '5555' };
 const COUNT_TABLE = 'natgw_test_spoof_count';
-
-// The assertion runs and its failure is reported as todo: remove the option once the channel is authenticated.
-const NOT_AUTHENTICATED_YET = {
-  todo: 'issue #24: the sync channel is not authenticated yet (docs/security.md, "State sync a client cannot forge")',
-};
 
 t.test('sync packets forged from the peer by a canIpForward client change nothing on the NAT VMs', async (t) => {
   const spoofer = 'spoofer';
@@ -66,6 +62,10 @@ t.test('sync packets forged from the peer by a canIpForward client change nothin
     return Number(/packets (\d+)/.exec(stdout)?.[1] ?? 0);
   };
   const forgedPackets = () => counted('forged');
+  // The relay's count of the frames it dropped, every reason summed.
+  const droppedByRelay = async () =>
+    ((await agentMetricSeries(cloud, target, 'natgw_sync_forged_total')) ?? []).reduce((sum, value) => sum + value, 0);
+  const droppedBefore = await droppedByRelay();
 
   // The peer's address on loopback: sent from, never answered for on the wire (no ARP for it on ens4).
   await inSpoofer('answer ARP only for ens4 addresses', [
@@ -128,5 +128,9 @@ t.test('sync packets forged from the peer by a canIpForward client change nothin
   }
   // Bounded: conntrackd applies what it receives within milliseconds; after this long, it would have.
   const injected = await until(forged, 10_000, 250);
-  t.notOk(injected, `${target.name}'s connection table holds no connection the forger made up`, NOT_AUTHENTICATED_YET);
+  t.notOk(injected, `${target.name}'s connection table holds no connection the forger made up`);
+  t.ok(
+    await until(async () => (await droppedByRelay()) > droppedBefore, 10_000, 250),
+    `${target.name}'s relay dropped and counted the forged frames (natgw_sync_forged_total, from ${droppedBefore})`,
+  );
 });

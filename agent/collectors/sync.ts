@@ -6,6 +6,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { parseConntrackdStats, type ConntrackdStats } from '../conntrackd.js';
 import { STATEFUL_COUNTER } from '../ruleset.js';
 import type { StatefulSync } from '../stateful.js';
+import { FORGED_REASONS } from '../sync-relay.js';
 import type { MonotonicCounters, RuleCounter } from './rules.js';
 
 export async function readConntrackdStats(stateful: StatefulSync): Promise<ConntrackdStats | undefined> {
@@ -95,6 +96,18 @@ export function registerSyncMetrics(
       const peer = stateful.peerIp;
       const lost = (await scrape()).conntrackd?.lostMessages;
       if (peer !== undefined && lost !== undefined) this.inc({ peer }, monotonic.observe('conntrackd:lost', lost));
+    },
+  });
+  new Counter({
+    name: 'natgw_sync_forged_total',
+    help: "Sync frames from the wire the agent's relay dropped instead of handing to conntrackd: malformed, bad_tag (not under the peer's key), replay (a counter seen or too old), unverified (dropped before the peer's key was known).",
+    labelNames: ['peer', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const peer = stateful.peerIp;
+      if (peer === undefined) return;
+      for (const reason of FORGED_REASONS) this.inc({ peer, reason }, stateful.forged.get(reason) ?? 0);
     },
   });
   new Gauge({

@@ -27,6 +27,11 @@ export interface ProvisionedPair extends FailoverSetup {
 
 /** One agent metric (its first series), read from the health checkers' address: the firewall and the agent's input chain let it through. */
 export async function agentMetric(cloud: LabCloud, vm: LabVm, metric: string): Promise<number | undefined> {
+  return (await agentMetricSeries(cloud, vm, metric))?.[0];
+}
+
+/** Every series of one agent metric (with or without labels: the sync series carry the peer's address), in scrape order. */
+export async function agentMetricSeries(cloud: LabCloud, vm: LabVm, metric: string): Promise<number[] | undefined> {
   const { stdout, exitCode } = await cloud.lab.run(
     `read ${metric} on ${vm.name}`,
     cloud.lab.fabric,
@@ -34,9 +39,8 @@ export async function agentMetric(cloud: LabCloud, vm: LabVm, metric: string): P
     { okExitCodes: [7, 28, 52, 56] },
   );
   if (exitCode !== 0) return undefined;
-  // With or without labels (the sync series carry the peer's address).
-  const line = stdout.split('\n').find((candidate) => candidate.startsWith(`${metric} `) || candidate.startsWith(`${metric}{`));
-  return line === undefined ? undefined : Number(line.split(' ').at(-1));
+  const lines = stdout.split('\n').filter((candidate) => candidate.startsWith(`${metric} `) || candidate.startsWith(`${metric}{`));
+  return lines.length === 0 ? undefined : lines.map((line) => Number(line.split(' ').at(-1)));
 }
 
 /** The NAT VMs of the gateway's managed instance groups `migs`, as lab VMs. */

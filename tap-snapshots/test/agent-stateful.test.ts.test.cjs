@@ -5,7 +5,7 @@
  * Make sure to inspect the output below.  Do not ignore changes!
  */
 'use strict'
-exports[`test/agent-stateful.test.ts > TAP > conntrackd config golden > must match snapshot 1`] = `
+exports[`test/agent-stateful.test.ts > TAP > conntrackd config golden: behind the relay, on loopback > must match snapshot 1`] = `
 Sync {
 	Mode FTFW {
 		DisableExternalCache On
@@ -13,8 +13,8 @@ Sync {
 		ResendQueueSize 131072
 	}
 	UDP {
-		IPv4_address 10.10.0.2
-		IPv4_Destination_Address 10.10.0.3
+		IPv4_address 127.0.0.1
+		IPv4_Destination_Address 127.0.0.2
 		Port 3780
 		Interface ens4
 		SndSocketBuffer 1249280

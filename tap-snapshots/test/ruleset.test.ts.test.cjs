@@ -410,6 +410,7 @@ table ip natgw {
   chain input {
     type filter hook input priority filter - 10; policy accept;
     ip saddr 10.146.0.2 udp dport 3780 counter name "sync_received" accept comment "sync-received"
+    iifname "lo" udp dport 3780 accept comment "sync-relay-loopback"
     udp dport 3780 counter drop comment "sync-not-from-peer"
     tcp dport 9731 jump agent_port comment "agent-port"
   }
