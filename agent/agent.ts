@@ -9,6 +9,7 @@ import type { PortBlockManager } from './port-block-manager.js';
 import type { StatefulSync, SyncSummary } from './stateful.js';
 import { probeEgress, type ProbeResult } from './probe.js';
 import { GUEST_ATTRIBUTE } from '../common/protocol.js';
+import { serial } from '../common/serial.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -62,7 +63,6 @@ export class Agent {
   private rejectedConfig: string | undefined;
   private waitingFor = 'no config loaded yet';
   private probeResult: ProbeResult | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
   private reconcileTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private publishedHealth: string | undefined;
@@ -75,18 +75,13 @@ export class Agent {
 
   constructor(private readonly deps: AgentDeps) {
     this.clock = deps.clock ?? realClock;
-    if (deps.portBlocks !== undefined) deps.portBlocks.exclusive = (task) => this.exclusive(task);
   }
 
   get currentConfig(): AgentConfig | undefined {
     return this.config;
   }
 
-  private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(task, task);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
+  private readonly exclusive = serial();
 
   setWaiting(reason: string): void {
     this.waitingFor = reason;
@@ -164,11 +159,7 @@ export class Agent {
       } else {
         log.info({ event: 'apply', differences: inspection.differences }, 'applying the data plane');
       }
-      // The port-block elements go into the same transaction: clients with a block are never refused for lack of one.
-      const elements = this.deps.portBlocks?.elementsText() ?? '';
-      await dataplane.apply(
-        elements === '' ? desired : { ...desired, ruleset: { ...desired.ruleset, text: desired.ruleset.text + elements } },
-      );
+      await dataplane.apply(desired);
       metrics.rulesetApplies.inc();
     }
     this.lastInspection = inspection.inSync ? inspection : await dataplane.inspect(desired);

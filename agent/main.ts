@@ -116,7 +116,7 @@ export async function runAgentCli(argv: string[]): Promise<number> {
   const log = createLogger();
   dataplane.warn = (message, details) => log.warn({ event: 'warning', ...details }, message);
   const observability = new Observability({ spawn: spawnLines, log });
-  const portBlocks = new PortBlockManager({ run: runCommand, spawn: spawnLines, log, root: flags.root });
+  const portBlocks = new PortBlockManager({ run: runCommand, dataplane, spawn: spawnLines, log, root: flags.root });
   const usesMetadata = fileConfig === undefined || flags['metadata-url'] !== undefined;
   const stateful = new StatefulSync({
     run: runCommand,

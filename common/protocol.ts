@@ -55,6 +55,8 @@ export const AGENT_PATHS = {
   sysctlConf: 'etc/sysctl.d/99-natgw.conf',
   nftReference: 'run/natgw/nft-table.json',
   conntrackdDir: 'run/natgw/conntrackd',
+  /** Under /var/lib: port blocks are attribution records, and a reboot must not forget who held which ports. */
+  portBlockState: 'var/lib/natgw/port-blocks.json',
 } as const;
 
 /** The bundled agent `npm run build` writes, relative to the repository. */

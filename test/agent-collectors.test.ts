@@ -53,7 +53,7 @@ async function scrapeOf(t: Test, options: { conntrack?: boolean; failing?: RegEx
   const root = t.testdir();
   const dataplane = new Dataplane({ run: netfilter.run, sysctlFs: new MemorySysctls(), root });
   const observability = new Observability({ spawn: quietSpawn, log });
-  const portBlocks = new PortBlockManager({ run: netfilter.run, spawn: quietSpawn, log, root });
+  const portBlocks = new PortBlockManager({ run: netfilter.run, dataplane, spawn: quietSpawn, log, root });
   const metrics = createAgentMetrics({
     run,
     procRoot: fixtureProc(t, options.conntrack ?? true),
