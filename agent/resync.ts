@@ -5,6 +5,12 @@
 export const RESYNC_SHARE = 0.95;
 /** A peer that never answered for this long is gone (first VM up, or the other one died): this VM serves alone. */
 export const ALONE_AFTER_MS = 10_000;
+/**
+ * Between the share and all of the peer's flows the bulk transfer may still be arriving: resynced once the local count
+ * has not grown for this long. Taking traffic at the share alone cost a rolling replacement 4 of 100 flows (the
+ * recreated primary took the clients back while its last entries were in flight).
+ */
+export const SETTLE_MS = 2000;
 
 export type ResyncState =
   | { phase: 'waiting'; detail: string }
@@ -17,6 +23,7 @@ export class ResyncTracker {
   private resyncRequested = false;
   private localFlows: number | undefined;
   private peerFlows: number | undefined;
+  private grewAt: number | undefined;
 
   get current(): ResyncState {
     return this.state;
@@ -34,6 +41,7 @@ export class ResyncTracker {
   }
 
   local(flows: number, now: number): void {
+    if (this.localFlows === undefined || flows > this.localFlows) this.grewAt = now;
     this.localFlows = flows;
     this.evaluate(now);
   }
@@ -83,8 +91,21 @@ export class ResyncTracker {
       return;
     }
     const local = this.localFlows ?? 0;
-    if (this.peerFlows === 0 || local >= RESYNC_SHARE * this.peerFlows) {
+    if (this.peerFlows === 0 || local >= this.peerFlows) {
       this.state = { phase: 'resynced', how: 'from-peer', at: now, detail: `holds ${local} of the peer's ${this.peerFlows} flows` };
+      return;
+    }
+    if (local >= RESYNC_SHARE * this.peerFlows) {
+      const settledMs = now - (this.grewAt ?? now);
+      this.state =
+        settledMs >= SETTLE_MS
+          ? {
+              phase: 'resynced',
+              how: 'from-peer',
+              at: now,
+              detail: `holds ${local} of the peer's ${this.peerFlows} flows, none more for ${SETTLE_MS / 1000} s`,
+            }
+          : { phase: 'waiting', detail: `holds ${local} of the peer's ${this.peerFlows} flows, more may be arriving` };
       return;
     }
     this.state = { phase: 'waiting', detail: `holds ${local} of the peer's ${this.peerFlows} flows (needs ${RESYNC_SHARE * 100} %)` };

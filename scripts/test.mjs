@@ -29,7 +29,12 @@ const all = readdirSync(path.join(root, 'test'))
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
   .sort();
 const isLab = (file) => /^test\/(lab|install)-/.test(file);
-const head = (file) => readFileSync(path.join(root, file), 'utf8').slice(0, 4000);
+const heads = new Map();
+/** A file's first lines, where its marks are: read once, as the shared phase's queue asks again on every pick. */
+const head = (file) => {
+  if (!heads.has(file)) heads.set(file, readFileSync(path.join(root, file), 'utf8').slice(0, 4000));
+  return heads.get(file);
+};
 const isExclusive = (file) => EXCLUSIVE_MARK.test(head(file));
 const isCliLab = (file) => CLI_LAB_MARK.test(head(file));
 const isLong = (file) => LONG_MARK.test(head(file));
