@@ -153,30 +153,27 @@ export async function runAgentCli(argv: string[]): Promise<number> {
     log.info({ event: 'listening', address }, `moved /healthz and /metrics to ${address}`);
   };
 
-  let stopping = false;
-  let exitCode = 0;
   const abort = new AbortController();
   let shutDown: (reason: string, code: number) => void = () => {};
   const stop = new Promise<number>((resolve) => {
     shutDown = (reason, code) => {
-      // A signal during an upgrade's drain means "stop", not "restart me".
-      if (stopping) {
-        if (code === 0) exitCode = 0;
-        return;
-      }
-      stopping = true;
-      exitCode = code;
+      const { state } = agent;
+      if (!state.can('drain')) return;
+      const alreadyDraining = state.phase === 'draining';
+      // A signal during an upgrade's drain means "stop", not "restart me": the state keeps the exit code.
+      agent.startDraining(reason, code);
+      if (alreadyDraining) return;
       // The data plane stays: established flows must survive an agent restart or upgrade.
       const drainSeconds = agent.drainSeconds;
       log.info(
         { event: 'stopping', reason, drainSeconds, exitCode: code },
         `stopping (${reason})${drainSeconds > 0 ? ` after draining for ${drainSeconds} s` : ''}; the data plane stays in place`,
       );
-      agent.startDraining();
       setTimeout(() => {
         agent.stop();
         abort.abort();
         void (server?.close() ?? Promise.resolve()).then(() => {
+          const { exitCode } = state;
           resolve(exitCode);
           // Nothing but systemd's stop timeout ends a process that lingers after a signal; an upgrade exit has no such
           // backstop, so a leftover handle must not keep the old agent alive.
