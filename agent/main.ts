@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { UsageError } from '../common/errors.js';
+import { AGENT_PATHS } from '../common/protocol.js';
 import { Agent } from './agent.js';
 import { ConfigError, DEFAULT_LISTEN, parseAgentConfig, splitHostPort, systemLocalAddresses, type AgentConfig } from './config.js';
 import { Dataplane } from './dataplane.js';
@@ -29,7 +30,7 @@ Options:
                        the config is the instance attribute '${CONFIG_ATTRIBUTE}', watched for changes
   --listen HOST:PORT   address for /healthz and /metrics (default: the config's "listen", else ${DEFAULT_LISTEN})
   --root DIR           prefix for every file the agent writes (default /)
-  --sysctl-file FILE   where the sysctls are persisted (default ROOT/etc/sysctl.d/99-natgw.conf); the NAT VM's unit
+  --sysctl-file FILE   where the sysctls are persisted (default ROOT/${AGENT_PATHS.sysctlConf}); the NAT VM's unit
                        writes them into the agent's state directory, and a privileged helper installs them
   --restart-on-new-bundle
                        exit with code ${UPGRADE_EXIT_CODE} when a new agent bundle is published in metadata, leaving the
