@@ -8,7 +8,9 @@ import type { Observability } from './observability.js';
 import type { PortBlockManager } from './port-block-manager.js';
 import type { StatefulSync, SyncSummary } from './stateful.js';
 import { probeEgress, type ProbeResult } from './probe.js';
+import { type AgentPhase, AgentState } from './agent-state.js';
 import { GUEST_ATTRIBUTE } from '../common/protocol.js';
+import { serial } from '../common/serial.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -17,6 +19,8 @@ export interface CheckResult {
 
 export interface HealthReport {
   status: 'ok' | 'unhealthy';
+  /** Where the agent is in its lifecycle: an operator reading /healthz sees a drain or a start as such. */
+  phase: AgentPhase;
   failed: string[];
   checks: Record<string, CheckResult>;
   warnings: string[];
@@ -35,6 +39,8 @@ export interface AgentDeps {
   stateful?: StatefulSync;
   /** Time for probe freshness and health publishing; the real one unless a test brings its own. */
   clock?: Clock;
+  /** The lifecycle the agent shares with main.ts and the stateful sync (a fresh one unless the caller brings one). */
+  state?: AgentState;
 }
 
 /**
@@ -53,45 +59,41 @@ export const HEALTH_REFRESH_MS = 50_000;
  */
 export class Agent {
   private config: AgentConfig | undefined;
-  private configSource = '';
   private egressInterface: string | undefined;
   private desired: DesiredState | undefined;
   private lastInspection: Inspection | undefined;
   private forwardPath: ForwardPath | undefined;
   private lastError: string | undefined;
   private rejectedConfig: string | undefined;
-  private waitingFor = 'no config loaded yet';
   private probeResult: ProbeResult | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
   private reconcileTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private publishedHealth: string | undefined;
-  private stopped = false;
-  private draining = false;
   /** The address GCE maps this VM to (translation logs show it as nat_ip), when known. */
   natExternalIp: string | undefined;
 
   private readonly clock: Clock;
+  readonly state: AgentState;
 
   constructor(private readonly deps: AgentDeps) {
     this.clock = deps.clock ?? realClock;
-    if (deps.portBlocks !== undefined) deps.portBlocks.exclusive = (task) => this.exclusive(task);
+    this.state = deps.state ?? new AgentState();
+    // Every change of phase changes the health answer: the cached one is stale, and the provisioner reads it.
+    this.state.onChange(() => {
+      this.forgetHealth();
+      void this.publishHealth();
+    });
   }
 
   get currentConfig(): AgentConfig | undefined {
     return this.config;
   }
 
-  private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(task, task);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
+  private readonly exclusive = serial();
 
+  /** A drain that began before any config arrived ends the wait for one: later reasons no longer matter. */
   setWaiting(reason: string): void {
-    this.waitingFor = reason;
-    this.forgetHealth();
-    void this.publishHealth();
+    if (this.state.can('waiting')) this.state.send({ type: 'waiting', reason });
   }
 
   rejectConfig(message: string): void {
@@ -105,8 +107,9 @@ export class Agent {
   async setConfig(config: AgentConfig, source: string): Promise<void> {
     const isReload = this.config !== undefined;
     await this.exclusive(async () => {
+      // A config read just before the stop (SIGHUP, the metadata watch) must not touch the kernel after it.
+      if (!this.state.running) return;
       this.config = config;
-      this.configSource = source;
       this.rejectedConfig = undefined;
       await this.convergeGuarded('config');
       this.deps.observability?.configure(config, this.natExternalIp);
@@ -114,6 +117,8 @@ export class Agent {
         await this.deps.stateful?.configure(config, this.egressInterface).catch((error: Error) => {
           this.deps.log.error({ event: 'stateful_failed', error: error.message }, 'could not start the state sync');
         });
+      // The stop may have come while converging: the data plane has this config, but the agent no longer serves it.
+      if (this.state.running) this.state.send({ type: 'config-applied', source });
       // Logged once the data plane follows the config, so "in effect" is true when a reader sees it.
       this.deps.log.info({ event: isReload ? 'config_reloaded' : 'config_loaded', source, config }, `config from ${source} in effect`);
       if (isReload) this.deps.metrics.configReloads.inc();
@@ -164,11 +169,7 @@ export class Agent {
       } else {
         log.info({ event: 'apply', differences: inspection.differences }, 'applying the data plane');
       }
-      // The port-block elements go into the same transaction: clients with a block are never refused for lack of one.
-      const elements = this.deps.portBlocks?.elementsText() ?? '';
-      await dataplane.apply(
-        elements === '' ? desired : { ...desired, ruleset: { ...desired.ruleset, text: desired.ruleset.text + elements } },
-      );
+      await dataplane.apply(desired);
       metrics.rulesetApplies.inc();
     }
     this.lastInspection = inspection.inSync ? inspection : await dataplane.inspect(desired);
@@ -177,12 +178,12 @@ export class Agent {
   }
 
   private schedule(): void {
-    if (this.stopped || this.config === undefined) return;
+    if (!this.state.running || this.config === undefined) return;
     clearTimeout(this.reconcileTimer);
     const reconcileLoop = () => {
       this.reconcileTimer = setTimeout(() => {
         void this.reconcile().finally(() => {
-          if (!this.stopped) reconcileLoop();
+          if (this.state.running) reconcileLoop();
         });
       }, this.config!.reconcileIntervalSeconds * 1000);
     };
@@ -202,17 +203,18 @@ export class Agent {
       this.probeResult = result;
       this.forgetHealth();
       await this.publishHealth();
-      if (!this.stopped && this.config?.egressProbe === probe)
+      if (this.state.running && this.config?.egressProbe === probe)
         this.probeTimer = setTimeout(() => void probeLoop(), probe.intervalSeconds * 1000);
     };
     void probeLoop();
   }
 
-  /** Fails /healthz on purpose so a load balancer stops sending new flows before the agent goes away. */
-  startDraining(): void {
-    this.draining = true;
-    this.forgetHealth();
-    void this.publishHealth();
+  /**
+   * Fails /healthz on purpose so a load balancer stops sending new flows before the agent goes away. A second call (a
+   * signal during an upgrade's drain) only decides the exit code.
+   */
+  startDraining(reason = 'stop', exitCode = 0): void {
+    this.state.send({ type: 'drain', reason, exitCode });
   }
 
   /** The current port blocks and the released ones it remembers; undefined without a port-block manager. */
@@ -234,8 +236,10 @@ export class Agent {
     return this.config?.drainSeconds ?? 0;
   }
 
+  /** Idempotent: a test's teardown and main.ts may both stop the agent. */
   stop(): void {
-    this.stopped = true;
+    if (!this.state.running) return;
+    this.state.send({ type: 'stop' });
     this.deps.portBlocks?.stop();
     this.deps.observability?.stop();
     clearTimeout(this.reconcileTimer);
@@ -305,7 +309,8 @@ export class Agent {
 
   private report(inspection: Inspection | undefined, inspectionError?: string, scope: 'traffic' | 'liveness' = 'traffic'): HealthReport {
     const checks: Record<string, CheckResult> = {};
-    checks.config = this.config === undefined ? { ok: false, detail: this.waitingFor } : { ok: true, detail: `from ${this.configSource}` };
+    checks.config =
+      this.config === undefined ? { ok: false, detail: this.state.waitingFor } : { ok: true, detail: `from ${this.state.configSource}` };
     if (this.config !== undefined) {
       checks.egress_interface =
         this.egressInterface === undefined
@@ -347,8 +352,11 @@ export class Agent {
     // Only in the traffic check: a resync that waits for its peer is not this VM's fault, recreating it cannot help.
     if (this.config?.stateful !== undefined && this.deps.stateful !== undefined && scope === 'traffic')
       checks.sync = this.deps.stateful.check();
-    if (this.draining && scope === 'traffic')
-      checks.draining = { ok: false, detail: 'the agent is stopping; new flows should go elsewhere' };
+    if (this.state.phase === 'draining' && scope === 'traffic')
+      checks.draining = {
+        ok: false,
+        detail: `the agent is stopping (${this.state.drainReason ?? 'stop'}); new flows should go elsewhere`,
+      };
     const failed = Object.entries(checks)
       .filter(([, check]) => !check.ok)
       .map(([name]) => name);
@@ -360,7 +368,7 @@ export class Agent {
       ...(this.deps.portBlocks?.warnings ?? []),
       ...(this.forwardPath?.warnings ?? []),
     ];
-    return { status: failed.length === 0 ? 'ok' : 'unhealthy', failed, checks, warnings };
+    return { status: failed.length === 0 ? 'ok' : 'unhealthy', phase: this.state.phase, failed, checks, warnings };
   }
 
   /**
@@ -372,11 +380,11 @@ export class Agent {
     const report = this.report(this.lastInspection);
     this.deps.metrics.healthy.set(report.status === 'ok' ? 1 : 0);
     const value = report.status === 'ok' ? 'ok' : `unhealthy: ${report.failed.join(',')}`;
-    if (this.deps.guestAttributes === undefined || this.stopped) return;
+    if (this.deps.guestAttributes === undefined || !this.state.running) return;
     const fresh = this.clock.now() - this.healthPublishedAt < HEALTH_REFRESH_MS;
     if (value === this.publishedHealth && fresh) return;
     clearTimeout(this.healthRefreshTimer);
-    // unref: the refresh never keeps a stopping agent alive; stop() sets `stopped`, which ends the chain.
+    // unref: the refresh never keeps a stopping agent alive; the stopped phase ends the chain.
     this.healthRefreshTimer = setTimeout(() => void this.publishHealth(), HEALTH_REFRESH_MS).unref();
     try {
       await this.deps.guestAttributes.putGuestAttribute(GUEST_ATTRIBUTE.health, value);

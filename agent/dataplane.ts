@@ -18,6 +18,8 @@ import {
 } from './nft-state.js';
 import {
   COUNTER,
+  PORT_BLOCK_MAP,
+  PORT_BLOCK_REFUSALS,
   SOURCE_SET,
   TABLE_FAMILY,
   TABLE_NAME,
@@ -25,15 +27,17 @@ import {
   cidrToInterval,
   flowtableProbe,
   intervalToCidrs,
+  renderPortBlockElements,
   renderRuleset,
   subtractIntervals,
   type Interval,
+  type PortBlockElement,
   type Ruleset,
 } from './ruleset.js';
-import { PORT_BLOCK_STATE_FILE } from './port-block-manager.js';
 import type { CommandRunner } from './runner.js';
 import { SysctlFs, conntrackHashsize, globalSysctls, namespaceSysctls, renderSysctlConf, type Sysctl } from './sysctl.js';
 import { AGENT_PATHS } from '../common/protocol.js';
+import { serial } from '../common/serial.js';
 
 export interface DesiredState {
   ruleset: Ruleset;
@@ -84,6 +88,14 @@ interface Reference {
   shape: TableShape;
 }
 
+/** Port-block elements to add and remove between table replacements (Dataplane.updatePortBlocks). */
+export interface PortBlockChange {
+  add: PortBlockElement[];
+  remove?: string[];
+  /** Also put back the elements their source holds that the live map lacks (someone removed them). */
+  repair?: boolean;
+}
+
 export class Dataplane {
   readonly run: CommandRunner;
   readonly sysctlFs: SysctlFs;
@@ -101,6 +113,10 @@ export class Dataplane {
   private readonly agentPort: number | undefined;
   private readonly sysctlFile: string;
   private warnedAboutHashsize = false;
+  /** Every write to our table goes through here: a table replacement and an element update never interleave. */
+  private readonly write = serial();
+  /** The port-block map's elements as their manager computes them (usePortBlocks); every replacement carries them. */
+  private portBlockElements: () => PortBlockElement[] = () => [];
 
   constructor(options: DataplaneOptions) {
     this.agentPort = options.agentPort;
@@ -219,7 +235,12 @@ export class Dataplane {
     const live = reference === undefined ? await this.listTable() : undefined;
     const previous =
       reference?.shape.sets[SOURCE_SET]?.elements ?? (live === undefined ? undefined : tableShape(live)?.sets[SOURCE_SET]?.elements);
-    await this.run('replace the nft table', 'nft', ['-f', '-'], { input: desired.ruleset.text });
+    // The port-block elements go into the same transaction: clients with a block are never refused for lack of one.
+    await this.write(() =>
+      this.run('replace the nft table', 'nft', ['-f', '-'], {
+        input: desired.ruleset.text + renderPortBlockElements(this.portBlockElements()),
+      }),
+    );
     const after = await this.listTable();
     const shape = after === undefined ? undefined : tableShape(after);
     if (shape === undefined) throw new Error(`table ${TABLE_FAMILY} ${TABLE_NAME} is missing right after nft applied it`);
@@ -240,6 +261,65 @@ export class Dataplane {
 
     if (previous !== undefined) await this.cutRemovedFlows(previous, desired.ruleset.sourceRanges.map(cidrToInterval));
     await this.applySysctls(desired);
+  }
+
+  /** Where the port-block map's elements come from: the port-block manager computes them, the data plane writes them. */
+  usePortBlocks(elements: () => PortBlockElement[]): void {
+    this.portBlockElements = elements;
+  }
+
+  /**
+   * Adds and removes port-block elements in a transaction of their own, between table replacements; with `repair`,
+   * also puts back the elements usePortBlocks' source holds that the live map lacks. Answers the addresses put back.
+   */
+  updatePortBlocks(purpose: string, change: PortBlockChange): Promise<string[]> {
+    return this.write(async () => {
+      const present = change.repair === true ? await this.portBlockMapKeys() : undefined;
+      const repaired = present === undefined ? [] : this.portBlockElements().filter((element) => !present.has(element.vm));
+      const add = [...change.add, ...repaired.filter((element) => !change.add.some((added) => added.vm === element.vm))];
+      // Deleting an element the map lacks would fail the whole transaction.
+      const remove = (change.remove ?? []).filter((vm) => !repaired.some((element) => element.vm === vm));
+      if (add.length > 0 || remove.length > 0) await this.run(purpose, 'nft', ['-f', '-'], { input: renderPortBlockElements(add, remove) });
+      return repaired.map((element) => element.vm);
+    });
+  }
+
+  /** The addresses the live port-block map holds; undefined without the map. */
+  private async portBlockMapKeys(): Promise<Set<string> | undefined> {
+    const { stdout, exitCode } = await this.run(
+      'read the port-block map',
+      'nft',
+      ['-j', 'list', 'map', TABLE_FAMILY, TABLE_NAME, PORT_BLOCK_MAP],
+      {
+        okExitCodes: [1],
+      },
+    );
+    if (exitCode !== 0) return undefined;
+    const present = new Set<string>();
+    for (const object of parseNftJson(stdout)) {
+      const elements = (object.map as { elem?: unknown[] } | undefined)?.elem ?? [];
+      for (const element of elements) if (Array.isArray(element) && typeof element[0] === 'string') present.add(element[0]);
+    }
+    return present;
+  }
+
+  /** Refusals for a full block, per client address, as the kernel counted them; empty without the set. */
+  async portBlockRefusals(): Promise<Map<string, number>> {
+    const refusals = new Map<string, number>();
+    const { stdout, exitCode } = await this.run(
+      'read port-block refusals',
+      'nft',
+      ['-j', 'list', 'set', TABLE_FAMILY, TABLE_NAME, PORT_BLOCK_REFUSALS],
+      { okExitCodes: [1] },
+    );
+    if (exitCode !== 0) return refusals;
+    for (const object of parseNftJson(stdout)) {
+      for (const element of (object.set as { elem?: unknown[] } | undefined)?.elem ?? []) {
+        const elem = (element as { elem?: { val?: unknown; counter?: { packets?: number } } }).elem;
+        if (typeof elem?.val === 'string') refusals.set(elem.val, elem.counter?.packets ?? 0);
+      }
+    }
+    return refusals;
   }
 
   /**
@@ -325,7 +405,7 @@ export class Dataplane {
   async cleanup(): Promise<string[]> {
     const removed: string[] = [];
     if ((await this.listTable()) !== undefined) {
-      await this.run('remove our nft table', 'nft', ['-f', '-'], { input: TABLE_REMOVAL });
+      await this.write(() => this.run('remove our nft table', 'nft', ['-f', '-'], { input: TABLE_REMOVAL }));
       removed.push(`nft table ${TABLE_FAMILY} ${TABLE_NAME}`);
     }
     removed.push(...(await removeLegacyRuleset(this.run, await findLegacyRuleset(this.run))));
@@ -333,8 +413,8 @@ export class Dataplane {
     await rm(path.join(this.root, REFERENCE_FILE), { force: true });
     await rm(this.sysctlFile, { force: true });
     await rm(path.join(this.root, CONNTRACKD_DIR), { recursive: true, force: true });
-    await rm(path.join(this.root, PORT_BLOCK_STATE_FILE), { force: true });
-    await rm(`${path.join(this.root, PORT_BLOCK_STATE_FILE)}.tmp`, { force: true });
+    await rm(path.join(this.root, AGENT_PATHS.portBlockState), { force: true });
+    await rm(`${path.join(this.root, AGENT_PATHS.portBlockState)}.tmp`, { force: true });
     return removed;
   }
 }

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { UsageError } from '../common/errors.js';
+import { AGENT_PATHS } from '../common/protocol.js';
 import { Agent } from './agent.js';
 import { splitHostPort } from '../common/host-port.js';
 import { ConfigError, DEFAULT_LISTEN, parseAgentConfig, systemLocalAddresses, type AgentConfig } from './config.js';
@@ -30,7 +31,7 @@ Options:
                        the config is the instance attribute '${CONFIG_ATTRIBUTE}', watched for changes
   --listen HOST:PORT   address for /healthz and /metrics (default: the config's "listen", else ${DEFAULT_LISTEN})
   --root DIR           prefix for every file the agent writes (default /)
-  --sysctl-file FILE   where the sysctls are persisted (default ROOT/etc/sysctl.d/99-natgw.conf); the NAT VM's unit
+  --sysctl-file FILE   where the sysctls are persisted (default ROOT/${AGENT_PATHS.sysctlConf}); the NAT VM's unit
                        writes them into the agent's state directory, and a privileged helper installs them
   --restart-on-new-bundle
                        exit with code ${UPGRADE_EXIT_CODE} when a new agent bundle is published in metadata, leaving the
@@ -117,7 +118,7 @@ export async function runAgentCli(argv: string[]): Promise<number> {
   const log = createLogger();
   dataplane.warn = (message, details) => log.warn({ event: 'warning', ...details }, message);
   const observability = new Observability({ spawn: spawnLines, log });
-  const portBlocks = new PortBlockManager({ run: runCommand, spawn: spawnLines, log, root: flags.root });
+  const portBlocks = new PortBlockManager({ run: runCommand, dataplane, spawn: spawnLines, log, root: flags.root });
   const usesMetadata = fileConfig === undefined || flags['metadata-url'] !== undefined;
   const stateful = new StatefulSync({
     run: runCommand,
@@ -154,30 +155,27 @@ export async function runAgentCli(argv: string[]): Promise<number> {
     log.info({ event: 'listening', address }, `moved /healthz and /metrics to ${address}`);
   };
 
-  let stopping = false;
-  let exitCode = 0;
   const abort = new AbortController();
   let shutDown: (reason: string, code: number) => void = () => {};
   const stop = new Promise<number>((resolve) => {
     shutDown = (reason, code) => {
-      // A signal during an upgrade's drain means "stop", not "restart me".
-      if (stopping) {
-        if (code === 0) exitCode = 0;
-        return;
-      }
-      stopping = true;
-      exitCode = code;
+      const { state } = agent;
+      if (!state.can('drain')) return;
+      const alreadyDraining = state.phase === 'draining';
+      // A signal during an upgrade's drain means "stop", not "restart me": the state keeps the exit code.
+      agent.startDraining(reason, code);
+      if (alreadyDraining) return;
       // The data plane stays: established flows must survive an agent restart or upgrade.
       const drainSeconds = agent.drainSeconds;
       log.info(
         { event: 'stopping', reason, drainSeconds, exitCode: code },
         `stopping (${reason})${drainSeconds > 0 ? ` after draining for ${drainSeconds} s` : ''}; the data plane stays in place`,
       );
-      agent.startDraining();
       setTimeout(() => {
         agent.stop();
         abort.abort();
         void (server?.close() ?? Promise.resolve()).then(() => {
+          const { exitCode } = state;
           resolve(exitCode);
           // Nothing but systemd's stop timeout ends a process that lingers after a signal; an upgrade exit has no such
           // backstop, so a leftover handle must not keep the old agent alive.

@@ -1,32 +1,25 @@
 // Per-VM port blocks at run time: learns new clients from the kernel (NFLOG group PORT_BLOCK_LEARN_GROUP), gives each a
-// block, writes it into the NAT map in a transaction of its own, keeps the table on disk so a restart keeps every
-// block, and releases a block once its VM has had no connection on it for releaseAfterIdleSeconds. Until a client's
+// block, hands the NAT map's elements to the data plane (the one writer of our table: it adds them in a transaction
+// of their own and carries them in every table replacement), keeps the table on disk so a restart keeps every block,
+// and releases a block once its VM has had no connection on it for releaseAfterIdleSeconds. Until a client's
 // block is in place its connections leave from the shared overflow ports (never dropped); the kernel reports each of
 // them (conntrack events filtered on OVERFLOW_MARK), and each becomes a one-port record naming its VM.
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { AGENT_PATHS } from '../common/protocol.js';
+import { serial } from '../common/serial.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { AgentConfig, PortAllocation } from './config.js';
 import type { TableSummary } from './collectors/conntrack-table.js';
 import { parseConntrackLine } from './collectors/conntrack-table.js';
 import { SupervisedReader } from './collectors/supervised.js';
+import type { PortBlockChange } from './dataplane.js';
 import type { Logger } from './log.js';
-import { parseNftJson } from './nft-state.js';
 import { PortSpace, blockSize, toLogLine, type PortBlockRecord } from './port-blocks.js';
-import {
-  OVERFLOW_MARK,
-  PORT_BLOCK_LEARN_GROUP,
-  PORT_BLOCK_MAP,
-  PORT_BLOCK_REFUSALS,
-  TABLE_FAMILY,
-  TABLE_NAME,
-  renderPortBlockElements,
-  type PortBlockElement,
-} from './ruleset.js';
+import { OVERFLOW_MARK, PORT_BLOCK_LEARN_GROUP, type PortBlockElement } from './ruleset.js';
 import type { CommandRunner, LineSpawner } from './runner.js';
 
-/** Under /var/lib: blocks are attribution records, and a reboot must not forget who held which ports. */
-export const PORT_BLOCK_STATE_FILE = 'var/lib/natgw/port-blocks.json';
+export const PORT_BLOCK_STATE_FILE = AGENT_PATHS.portBlockState;
 const OVERFLOW_EVENT_BUFFER_BYTES = 16 * 1024 * 1024;
 /** Released blocks kept for `natgw whois --agent` (the log keeps them all). */
 const HISTORY_LIMIT = 20_000;
@@ -56,8 +49,17 @@ export interface PortBlockTable {
   overflow: PortBlockRecord[];
 }
 
+/** What the manager needs of the data plane (agent/dataplane.ts), the only writer of our nft table. */
+export interface PortBlockWriter {
+  usePortBlocks(elements: () => PortBlockElement[]): void;
+  updatePortBlocks(purpose: string, change: PortBlockChange): Promise<string[]>;
+  portBlockRefusals(): Promise<Map<string, number>>;
+}
+
 export interface PortBlockManagerOptions {
+  /** Reads only: the egress address, a VM's connections (conntrack). */
   run: CommandRunner;
+  dataplane: PortBlockWriter;
   spawn: LineSpawner;
   log: Logger;
   root: string;
@@ -120,12 +122,12 @@ export class PortBlockManager {
   /** Times the kernel said it dropped overflow events (each may be many): those connections are unattributed. */
   overflowEventsLost = 0;
   private readonly now: () => number;
-  /** Set by the agent: our element transactions never interleave with its table replacement. */
-  exclusive: <T>(task: () => Promise<T>) => Promise<T>;
+  /** A config, a batch of new clients and a housekeeping round each see the blocks as the one before left them. */
+  private readonly serialized = serial();
 
   constructor(private readonly options: PortBlockManagerOptions) {
     this.now = options.now ?? Date.now;
-    this.exclusive = (task) => task();
+    options.dataplane.usePortBlocks(() => this.elements());
     this.reader = new SupervisedReader(
       {
         collector: 'port_block_learn',
@@ -256,8 +258,12 @@ export class PortBlockManager {
         : 0;
   }
 
-  /** Called with every applied config, before the table is replaced (elementsText goes into that transaction). */
-  async configure(config: AgentConfig, egressInterface: string, natExternalIp?: string): Promise<void> {
+  /** Called with every applied config, before the table is replaced (which carries elements()). */
+  configure(config: AgentConfig, egressInterface: string, natExternalIp?: string): Promise<void> {
+    return this.serialized(() => this.reconfigure(config, egressInterface, natExternalIp));
+  }
+
+  private async reconfigure(config: AgentConfig, egressInterface: string, natExternalIp?: string): Promise<void> {
     const previous = this.allocation;
     this.allocation = config.portAllocation;
     if (!this.enabled) {
@@ -359,16 +365,16 @@ export class PortBlockManager {
     return { vm: held.vm, natAddress: held.natAddress, first: held.first, last: held.last };
   }
 
-  /** The map's elements, appended to a whole-table replacement so it never runs without them. */
-  elementsText(): string {
-    return this.enabled ? renderPortBlockElements([...this.current.values()].map((held) => this.element(held))) : '';
+  /** The map's elements: the data plane writes them with every table replacement, so the map never runs without them. */
+  elements(): PortBlockElement[] {
+    return this.enabled ? [...this.current.values()].map((held) => this.element(held)) : [];
   }
 
   /** A client without a block was refused; it gets one in the next transaction (batched with others arriving now). */
   learn(vm: string): void {
     if (!this.enabled || this.current.has(vm)) return;
     this.pending.add(vm);
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.exclusive(() => this.flush()));
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.serialized(() => this.flush()));
   }
 
   /** Resolves once every client learnt so far has its block (or was refused). */
@@ -401,9 +407,7 @@ export class PortBlockManager {
     }
     try {
       if (added.length > 0) {
-        await this.options.run(`add ${added.length} port blocks`, 'nft', ['-f', '-'], {
-          input: renderPortBlockElements(added.map((held) => this.element(held))),
-        });
+        await this.options.dataplane.updatePortBlocks(`add ${added.length} port blocks`, { add: added.map((held) => this.element(held)) });
         await this.save();
         for (const held of added)
           this.options.log.info(toLogLine('port_block_assigned', held, held.since), `port block ${held.first}-${held.last} for ${held.vm}`);
@@ -418,7 +422,7 @@ export class PortBlockManager {
         'could not add port blocks; the clients retry',
       );
     } finally {
-      this.flushing = this.pending.size > 0 ? this.exclusive(() => this.flush()) : undefined;
+      this.flushing = this.pending.size > 0 ? this.serialized(() => this.flush()) : undefined;
     }
   }
 
@@ -456,7 +460,7 @@ export class PortBlockManager {
    */
   async tick(usage?: TableSummary): Promise<void> {
     if (!this.enabled) return;
-    await this.exclusive(async () => {
+    await this.serialized(async () => {
       const now = this.now();
       const grace = this.allocation.mode === 'shared' ? 0 : this.allocation.releaseAfterIdleSeconds * 1000;
       const busy = new Map((usage?.vms ?? []).map((vm) => [vm.vm, vm]));
@@ -514,65 +518,22 @@ export class PortBlockManager {
       }
       this.retiring = stillRetiring;
 
-      const missing = await this.missingElements();
-      for (const held of missing) if (!add.includes(held)) add.push(held);
-      if (missing.length > 0)
-        this.options.log.warn(
-          { event: 'port_block_repaired', vms: missing.map((held) => held.vm) },
-          'port-block map elements were missing; put back',
-        );
-      const removeNow = remove.filter((vm) => !missing.some((held) => held.vm === vm));
-      if (add.length > 0 || removeNow.length > 0)
-        await this.options.run('update port blocks', 'nft', ['-f', '-'], {
-          input: renderPortBlockElements(
-            add.map((held) => this.element(held)),
-            removeNow,
-          ),
-        });
-      for (const held of add.filter((held) => !missing.includes(held)))
+      const repaired = await this.options.dataplane.updatePortBlocks('update port blocks', {
+        add: add.map((held) => this.element(held)),
+        remove,
+        repair: true,
+      });
+      if (repaired.length > 0)
+        this.options.log.warn({ event: 'port_block_repaired', vms: repaired }, 'port-block map elements were missing; put back');
+      for (const held of add.filter((held) => !repaired.includes(held.vm)))
         this.options.log.info(toLogLine('port_block_assigned', held, held.since), `port block ${held.first}-${held.last} for ${held.vm}`);
-      if (changed || add.length > 0) await this.save();
+      if (changed || add.length > 0 || repaired.length > 0) await this.save();
     });
-  }
-
-  private async missingElements(): Promise<Held[]> {
-    const { stdout, exitCode } = await this.options.run(
-      'read the port-block map',
-      'nft',
-      ['-j', 'list', 'map', TABLE_FAMILY, TABLE_NAME, PORT_BLOCK_MAP],
-      {
-        okExitCodes: [1],
-      },
-    );
-    if (exitCode !== 0) return [];
-    const present = new Set<string>();
-    for (const object of parseNftJson(stdout)) {
-      const elements = (object.map as { elem?: unknown[] } | undefined)?.elem ?? [];
-      for (const element of elements) if (Array.isArray(element) && typeof element[0] === 'string') present.add(element[0]);
-    }
-    return [...this.current.values()].filter((held) => !present.has(held.vm));
   }
 
   /** Refusals for a full block, per VM, as the kernel counted them. */
   async refusalsPerVm(): Promise<Map<string, number>> {
-    const refusals = new Map<string, number>();
-    if (!this.enabled) return refusals;
-    const { stdout, exitCode } = await this.options.run(
-      'read port-block refusals',
-      'nft',
-      ['-j', 'list', 'set', TABLE_FAMILY, TABLE_NAME, PORT_BLOCK_REFUSALS],
-      {
-        okExitCodes: [1],
-      },
-    );
-    if (exitCode !== 0) return refusals;
-    for (const object of parseNftJson(stdout)) {
-      for (const element of (object.set as { elem?: unknown[] } | undefined)?.elem ?? []) {
-        const elem = (element as { elem?: { val?: unknown; counter?: { packets?: number } } }).elem;
-        if (typeof elem?.val === 'string') refusals.set(elem.val, elem.counter?.packets ?? 0);
-      }
-    }
-    return refusals;
+    return this.enabled ? this.options.dataplane.portBlockRefusals() : new Map<string, number>();
   }
 
   get warnings(): string[] {

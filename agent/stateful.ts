@@ -89,7 +89,6 @@ export class StatefulSync {
   private adopted = false;
   private tracker = new ResyncTracker();
   private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
   private lastPeerPoll = 0;
   private counters = new Map<string, number>();
   private lastReceivedAt: number | undefined;
@@ -153,10 +152,8 @@ export class StatefulSync {
     const stateful = config.stateful;
     if (stateful === undefined) {
       this.stop();
-      this.setup = undefined;
       return;
     }
-    this.stopped = false;
     const roles = statefulRoles(stateful, this.deps.localAddresses, 'config');
     const dir = path.join(this.deps.root ?? '/', CONNTRACKD_DIR);
     const files = conntrackdFiles(dir);
@@ -253,7 +250,7 @@ export class StatefulSync {
 
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
-    if (this.stopped || this.setup === undefined || this.deps.autoTick === false) return;
+    if (this.setup === undefined || this.deps.autoTick === false) return;
     this.timer = setTimeout(() => {
       void this.tick().finally(() => this.schedule(TICK_MS));
     }, delayMs);
@@ -401,7 +398,8 @@ export class StatefulSync {
   /** Guest attribute natgw/sync: { peerUp, resynced, role }, for `status` to show the roles. */
   private async publish(): Promise<void> {
     const guest = this.deps.guestAttributes;
-    if (guest === undefined || this.stopped) return;
+    // A round that was under way when the agent stopped: natgw/sync stays as the last running round left it.
+    if (guest === undefined || this.setup === undefined) return;
     const value = JSON.stringify(this.status());
     const now = this.clock.now();
     const last = this.published;
@@ -428,9 +426,12 @@ export class StatefulSync {
     return { general: general.stdout, queue: queue.stdout };
   }
 
-  /** Stops conntrackd (the agent calls this last, after the drain) and the polling. */
+  /**
+   * Stops conntrackd (the agent calls this last, after the drain) and the polling. Stopped is unconfigured: one state
+   * instead of a flag beside the setup that could disagree with it.
+   */
   stop(): void {
-    this.stopped = true;
+    this.setup = undefined;
     clearTimeout(this.timer);
     this.conntrackd?.stop();
     this.conntrackd = undefined;

@@ -4,12 +4,13 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Lab, repoRoot, type LabProcess } from '../lab/lab.js';
 import { manyRanges } from './ranges.js';
+import { AGENT_PORT } from '../common/protocol.js';
 
 export const ROOT = repoRoot();
 export const NATGW = path.join(ROOT, 'bin', 'natgw.js');
 export const dist = (file: string) => path.join(ROOT, 'dist', file);
 export const SERVER = '198.51.100.10';
-export const LISTEN = '127.0.0.1:9731';
+export const LISTEN = `127.0.0.1:${AGENT_PORT}`;
 
 export interface Row {
   /** Which benchmark produced it. */

@@ -2,6 +2,7 @@
 // lookup must not grow with the number of VMs), and with port blocks vs the shared pool (the map's own cost), in one lab.
 import type { Lab } from '../lab/lab.js';
 import { NATGW, SERVER, buildLab, dist, execJson, median, ratioRow, startAgent, startSinks, sysctls, type Bench, type Row } from './lib.js';
+import { AGENT_PATHS } from '../common/protocol.js';
 
 export const MANY = 1000;
 export const FEW = 10;
@@ -91,7 +92,7 @@ export const ports: Bench = async ({ quick, log }) => {
         await agents.get('natgw-1')?.stop('SIGTERM');
         // A fresh table and no blocks: every setup starts from the same state.
         await lab.exec(gateway, ['node', NATGW, 'agent', '--cleanup', '--root', lab.vm(gateway).root]);
-        await lab.exec(gateway, ['rm', '-f', `${lab.vm(gateway).root}/var/lib/natgw/port-blocks.json`]);
+        await lab.exec(gateway, ['rm', '-f', `${lab.vm(gateway).root}/${AGENT_PATHS.portBlockState}`]);
         agents.set('natgw-1', await startAgent(lab, gateway, setup.config));
         // Warm-up: every address gets its block (its first SYN is refused, the retransmission passes).
         const warm = await connectFrom(lab, MANY_CLIENTS_VM, setup.sources, 15, {

@@ -46,6 +46,10 @@ export const METADATA = {
   config: 'natgw-config',
   /** sha256 of the published agent bundle; a change makes `--restart-on-new-bundle` restart into it. */
   bundleChecksum: 'natgw-agent-sha256',
+  /** The gzipped, base64 bundle in chunks: `natgw-agent-0`, `natgw-agent-1`, … (the startup script joins them). */
+  bundleChunkPrefix: 'natgw-agent-',
+  /** The bundle's version, for `status`. */
+  bundleVersion: 'natgw-agent-version',
 } as const;
 
 /** Guest attributes the agent writes and the provisioner reads (namespace `natgw/`). */
@@ -60,6 +64,10 @@ export const AGENT_PATHS = {
   sysctlConf: 'etc/sysctl.d/99-natgw.conf',
   nftReference: 'run/natgw/nft-table.json',
   conntrackdDir: 'run/natgw/conntrackd',
+  /** Under /var/lib: port blocks are attribution records, and a reboot must not forget who held which ports. */
+  portBlockState: 'var/lib/natgw/port-blocks.json',
+  /** Where the NAT VM's unit has the agent persist its sysctls (`--sysctl-file`); natgw-sysctl.service installs them. */
+  stagedSysctls: 'var/lib/natgw/sysctl.conf',
 } as const;
 
 /** The bundled agent `npm run build` writes, relative to the repository. */

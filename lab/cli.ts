@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../common/errors.js';
+import { waitFor } from '../common/wait.js';
 import { STATEFUL_TRAFFIC_CHECK, TRAFFIC_CHECK } from '../provision/ha/checks.js';
 import type { FailoverMode } from './failover.js';
 import type { LabCloud } from './gce.js';
@@ -284,7 +285,7 @@ export async function runLabCli(argv: string[]): Promise<number> {
           }
         };
         // The lab tears itself down on SIGTERM; what remains after 15 s is removed below.
-        for (let waited = 0; waited < 150 && alive(); waited++) await new Promise((resolve) => setTimeout(resolve, 100));
+        await waitFor(() => !alive(), { timeoutMs: 15_000, everyMs: 100 });
       }
       const leftovers = Lab.leftovers();
       for (const namespace of leftovers) removeNamespace(namespace);

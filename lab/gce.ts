@@ -24,6 +24,7 @@ import {
   type CloudNatCounters,
   type LabCloudNat,
 } from './cloud-nat.js';
+import { waitFor } from '../common/wait.js';
 import { HandlerKit } from './compute-api/handler-kit.js';
 import type { Guest } from './guest.js';
 import { ensureGuestImage } from './guest-image.js';
@@ -285,11 +286,12 @@ export class LabCloud {
   /** Forwards google-startup-scripts.service's journal, line by line, to the VM's serial port, as GCE's images do. */
   private async followStartupScript(instance: InstanceView, guest: Guest): Promise<void> {
     // journalctl -f needs journald; it is up well within a second of PID 1.
-    const deadline = Date.now() + 30_000;
-    while (!(await guest.exec(['test', '-S', '/run/systemd/journal/socket'], { okExitCodes: [1] }).then((r) => r.exitCode === 0))) {
-      if (Date.now() > deadline || !guest.running) throw new Error('journald did not start in the guest');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const journaldUp = async () => {
+      if ((await guest.exec(['test', '-S', '/run/systemd/journal/socket'], { okExitCodes: [1] })).exitCode === 0) return true;
+      if (!guest.running) throw new Error('journald did not start in the guest');
+      return false;
+    };
+    if (!(await waitFor(journaldUp, { timeoutMs: 30_000, everyMs: 100 }))) throw new Error('journald did not start in the guest');
     const follower = guest.spawn([
       'journalctl',
       '--boot',

@@ -4,6 +4,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { runCommand, type RunOptions, type RunResult } from '../agent/runner.js';
+import { WaitTimeoutError, waitUntil } from '../common/wait.js';
 import { guestHostProblems } from './guest-image.js';
 
 /**
@@ -99,8 +100,6 @@ function isNamespaceInit(pid: number): boolean {
   }
 }
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export class Guest {
   private output = '';
   readonly exited: Promise<number | null>;
@@ -175,16 +174,20 @@ export class Guest {
       },
     );
     const guest = new Guest(options, nspawn);
-    const deadline = Date.now() + timeoutMs;
-    while (guest.pid1Value === undefined) {
-      if (!guest.running)
-        throw new Error(`systemd-nspawn for ${options.machine} exited before the guest started: ${guest.output.slice(-2000)}`);
-      if (Date.now() > deadline) {
-        guest.kill();
-        throw new Error(`guest ${options.machine}: no PID 1 within ${timeoutMs} ms: ${guest.output.slice(-2000)}`);
-      }
-      guest.pid1Value = childrenOf(guest.nspawnPid).find(isNamespaceInit);
-      if (guest.pid1Value === undefined) await delay(50);
+    try {
+      guest.pid1Value = await waitUntil(
+        `guest ${options.machine} has a PID 1`,
+        () => {
+          if (!guest.running)
+            throw new Error(`systemd-nspawn for ${options.machine} exited before the guest started: ${guest.output.slice(-2000)}`);
+          return childrenOf(guest.nspawnPid).find(isNamespaceInit);
+        },
+        { timeoutMs, everyMs: 50 },
+      );
+    } catch (error) {
+      if (!(error instanceof WaitTimeoutError)) throw error;
+      guest.kill();
+      throw new Error(`guest ${options.machine}: no PID 1 within ${timeoutMs} ms: ${guest.output.slice(-2000)}`);
     }
     return guest;
   }
@@ -219,30 +222,32 @@ export class Guest {
    * place, returned as `failedUnits`); bounded by `timeoutMs`.
    */
   async waitUntilRunning(timeoutMs = 60_000): Promise<{ state: string; failedUnits: string[] }> {
-    const deadline = Date.now() + timeoutMs;
     let state = '';
-    while (Date.now() < deadline) {
+    const booted = async () => {
       if (!this.running) throw new Error(`guest ${this.options.machine} died while booting: ${this.output.slice(-2000)}`);
       const result = await this.exec(['systemctl', 'is-system-running'], { okExitCodes: [1, 2, 3, 4, 5, 255], timeoutMs: 10_000 }).catch(
         () => undefined,
       );
       state = result?.stdout.trim() ?? '';
       if (state === 'running') return { state, failedUnits: [] };
-      if (state === 'degraded') {
-        const failed = await this.exec(['systemctl', '--failed', '--no-legend', '--plain'], { okExitCodes: [1] });
-        return {
-          state,
-          failedUnits: failed.stdout
-            .split('\n')
-            .map((line) => line.split(' ')[0] ?? '')
-            .filter(Boolean),
-        };
-      }
-      await delay(200);
+      if (state !== 'degraded') return undefined;
+      const failed = await this.exec(['systemctl', '--failed', '--no-legend', '--plain'], { okExitCodes: [1] });
+      return {
+        state,
+        failedUnits: failed.stdout
+          .split('\n')
+          .map((line) => line.split(' ')[0] ?? '')
+          .filter(Boolean),
+      };
+    };
+    try {
+      return await waitUntil(`guest ${this.options.machine} finished booting`, booted, { timeoutMs, everyMs: 200 });
+    } catch (error) {
+      if (!(error instanceof WaitTimeoutError)) throw error;
+      throw new Error(
+        `guest ${this.options.machine} did not finish booting within ${timeoutMs} ms (systemctl is-system-running: '${state}')`,
+      );
     }
-    throw new Error(
-      `guest ${this.options.machine} did not finish booting within ${timeoutMs} ms (systemctl is-system-running: '${state}')`,
-    );
   }
 
   /**

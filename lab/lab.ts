@@ -14,6 +14,7 @@ import {
   renderVmFirewall,
   type LoadBalancerAddress,
 } from './fabric.js';
+import { waitFor } from '../common/wait.js';
 import { Guest } from './guest.js';
 import {
   activeBackends,
@@ -341,8 +342,7 @@ export class Lab {
   private async stopProcessesOf(vm: LabVm, graceMs: number): Promise<void> {
     const pids = () => namespacePids(vm.namespace);
     for (const pid of pids()) signal(pid, 'SIGTERM');
-    const deadline = Date.now() + graceMs;
-    while (pids().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => pids().length === 0, { timeoutMs: graceMs, everyMs: 50 });
     for (const pid of pids()) signal(pid, 'SIGKILL');
     await Promise.all(this.processes.filter((labProcess) => labProcess.namespace === vm.namespace).map((labProcess) => labProcess.exited));
   }

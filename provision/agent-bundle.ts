@@ -65,9 +65,9 @@ export function bundleMetadata(bundle: Buffer, version: string): Record<string, 
   const encoded = gzipSync(bundle, { level: 9 }).toString('base64');
   const items: Record<string, string> = {};
   for (let index = 0, offset = 0; offset < encoded.length; index++, offset += CHUNK_SIZE)
-    items[`natgw-agent-${index}`] = encoded.slice(offset, offset + CHUNK_SIZE);
+    items[`${METADATA.bundleChunkPrefix}${index}`] = encoded.slice(offset, offset + CHUNK_SIZE);
   items[METADATA.bundleChecksum] = sha256(bundle);
-  items['natgw-agent-version'] = version;
+  items[METADATA.bundleVersion] = version;
   return items;
 }
 

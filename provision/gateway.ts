@@ -213,7 +213,7 @@ export function subnetInfo(subnets: Subnetwork[]): SubnetInfo[] {
 export function agentConfigFor(options: Options, sourceRanges: string[]): AgentConfigInput {
   const config = { sourceRanges, ...options.agent } as AgentConfigInput;
   try {
-    validateAgentConfig(config, 'the generated natgw-config');
+    validateAgentConfig(config, `the generated ${METADATA.config}`);
   } catch (error) {
     if (error instanceof ConfigError) {
       throw new UsageError(

@@ -1,3 +1,4 @@
+import { METADATA } from '../common/protocol.js';
 export const quote = (value: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
 export const labelText = (labels: Record<string, string>) =>
   Object.entries(labels)
@@ -5,7 +6,7 @@ export const labelText = (labels: Record<string, string>) =>
     .join(',');
 
 // These keys hold scripts, config or agent chunks too long or too awkward for a command line, so they go through files.
-const fromFile = (key: string) => key === 'startup-script' || key === 'natgw-config' || key.startsWith('natgw-agent-');
+const fromFile = (key: string) => key === 'startup-script' || key === METADATA.config || key.startsWith(METADATA.bundleChunkPrefix);
 
 /** `files` for --metadata-from-file, `plain` for --metadata. */
 export function metadataFlags(metadata: Record<string, string>): { files: string; plain: string } {

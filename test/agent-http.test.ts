@@ -5,7 +5,7 @@ import path from 'node:path';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
-import { Agent, HEALTH_CACHE_MS } from '../agent/agent.js';
+import { Agent, HEALTH_CACHE_MS, type HealthReport } from '../agent/agent.js';
 import { realClock } from '../common/clock.js';
 import { agentApp } from '../agent/app.js';
 import { validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
@@ -63,7 +63,7 @@ async function startAgent(t: Test, config: AgentConfigInput, probe?: () => Promi
   const health = async (url: '/healthz' | '/livez') =>
     (await get(url)) as {
       status: number;
-      body: { status: string; failed: string[]; checks: Record<string, { ok: boolean; detail: string }>; warnings: string[] };
+      body: HealthReport;
     };
   return { netfilter, agent, app, health, later, metrics: async () => (await get('/metrics')).body as string };
 }
@@ -94,11 +94,24 @@ t.test('drift fails /healthz and /livez with the difference in words, read from 
 
 t.test('draining fails /healthz only', async (t) => {
   const { agent, health } = await startAgent(t, CONFIG);
-  agent.startDraining();
+  t.equal((await health('/healthz')).body.phase, 'serving');
+  agent.startDraining('SIGTERM');
   const healthz = await health('/healthz');
   t.equal(healthz.status, 503);
   t.same(healthz.body.failed, ['draining']);
+  t.equal(healthz.body.phase, 'draining');
+  t.match(healthz.body.checks.draining?.detail, /stopping \(SIGTERM\)/);
   t.equal((await health('/livez')).status, 200, 'draining is not a fault autohealing should act on');
+});
+
+t.test('a config that arrives after the stop leaves the kernel alone', async (t) => {
+  const { agent, netfilter } = await startAgent(t, CONFIG);
+  agent.stop();
+  netfilter.table('ip', 'natgw')!.chains.find((chain) => chain.name === 'postrouting')!.rules = [];
+  await agent.setConfig(validateAgentConfig(CONFIG, 'test'), 'SIGHUP');
+  t.same(netfilter.table('ip', 'natgw')!.chains.find((chain) => chain.name === 'postrouting')!.rules, [], 'not re-applied');
+  t.equal(agent.state.phase, 'stopped');
+  t.doesNotThrow(() => agent.stop(), 'stopping twice is harmless');
 });
 
 t.test('a stale egress probe result fails /healthz, not /livez', async (t) => {

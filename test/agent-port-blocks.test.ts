@@ -54,11 +54,10 @@ function setup(t: Test, input: AgentConfigInput) {
   const dataplane = new Dataplane({ run: netfilter.run, sysctlFs: new MemorySysctls(), root });
   const config = validateAgentConfig(input, 'test');
   const start = async () => {
-    const manager = new PortBlockManager({ run: netfilter.run, spawn: noReader, log, root, now: () => clock });
+    const manager = new PortBlockManager({ run: netfilter.run, dataplane, spawn: noReader, log, root, now: () => clock });
     await manager.configure(config, 'ens4');
     const desired = await dataplane.desiredState(config, 'ens4');
-    if (!(await dataplane.inspect(desired)).inSync)
-      await dataplane.apply({ ...desired, ruleset: { ...desired.ruleset, text: desired.ruleset.text + manager.elementsText() } });
+    if (!(await dataplane.inspect(desired)).inSync) await dataplane.apply(desired);
     return manager;
   };
   const mapElements = () =>
@@ -275,7 +274,13 @@ t.test('a learner that is not running is a /healthz warning and a failing collec
   const netfilter = new FakeNetfilter();
   const log = pino({ level: 'silent' });
   const dies = () => ({ done: Promise.resolve(1), stop: () => undefined });
-  const manager = new PortBlockManager({ run: netfilter.run, spawn: dies, log, root: t.testdir() });
+  const manager = new PortBlockManager({
+    run: netfilter.run,
+    dataplane: new Dataplane({ run: netfilter.run, sysctlFs: new MemorySysctls(), root: t.testdir() }),
+    spawn: dies,
+    log,
+    root: t.testdir(),
+  });
   await manager.configure(
     validateAgentConfig({ sourceRanges: ['10.10.0.0/24'], portAllocation: { mode: 'static', portsPerVm: 64 } }, 'test'),
     'ens4',
@@ -295,7 +300,13 @@ t.test('overflow events the kernel dropped are a /healthz warning, not only a lo
       setImmediate(() => onLine('conntrack v1.4.7 (conntrack-tools): ENOBUFS: No buffer space available', 'stderr'));
     return { done: new Promise<number | undefined>(() => undefined), stop: () => undefined };
   };
-  const manager = new PortBlockManager({ run: netfilter.run, spawn, log, root: t.testdir() });
+  const manager = new PortBlockManager({
+    run: netfilter.run,
+    dataplane: new Dataplane({ run: netfilter.run, sysctlFs: new MemorySysctls(), root: t.testdir() }),
+    spawn,
+    log,
+    root: t.testdir(),
+  });
   await manager.configure(
     validateAgentConfig({ sourceRanges: ['10.10.0.0/24'], portAllocation: { mode: 'static', portsPerVm: 64 } }, 'test'),
     'ens4',
@@ -308,4 +319,37 @@ t.test('overflow events the kernel dropped are a /healthz warning, not only a lo
     { level: 40 },
   );
   manager.stop();
+});
+
+t.test('the data plane is the only writer: the manager runs no nft, its elements ride in every table replacement', async (t) => {
+  const netfilter = new FakeNetfilter();
+  const root = t.testdir();
+  const log = pino({ level: 'silent' });
+  const noReader = () => ({ done: new Promise<number | undefined>(() => undefined), stop: () => undefined });
+  const managerCommands: string[] = [];
+  const readsOnly: typeof netfilter.run = async (purpose, file, args, options) => {
+    managerCommands.push(`${file} ${args.join(' ')}`);
+    return netfilter.run(purpose, file, args, options);
+  };
+  const dataplane = new Dataplane({ run: netfilter.run, sysctlFs: new MemorySysctls(), root });
+  const manager = new PortBlockManager({ run: readsOnly, dataplane, spawn: noReader, log, root });
+  t.teardown(() => manager.stop());
+  const config = validateAgentConfig({ sourceRanges: ['10.10.0.0/24'], portAllocation: { mode: 'static', portsPerVm: 64 } }, 'test');
+  await manager.configure(config, 'ens4');
+  const desired = await dataplane.desiredState(config, 'ens4');
+  await dataplane.apply(desired);
+  manager.learn('10.10.0.11');
+  await manager.settled();
+  await manager.tick();
+  t.same(
+    managerCommands.filter((command) => command.startsWith('nft')),
+    [],
+    'the manager itself runs no nft',
+  );
+  const map = () => netfilter.table('ip', 'natgw')?.maps?.find((entry) => entry.name === 'port_blocks')?.elements ?? {};
+  t.same(map(), { '10.10.0.11': '10.10.0.2 . 1024-1087' }, 'the element was added through the data plane');
+  // A repair replaces the whole table: the block must come back in that same transaction.
+  netfilter.run('test', 'nft', ['-f', '-'], { input: 'delete table ip natgw\n' });
+  await dataplane.apply(desired);
+  t.same(map(), { '10.10.0.11': '10.10.0.2 . 1024-1087' }, 'the replacement carries the manager’s elements');
 });

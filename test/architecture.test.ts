@@ -89,6 +89,20 @@ t.test('the agent stays small and self-contained', async (t) => {
   t.same(execaUsers, ['agent/runner.ts'], 'only agent/runner.ts starts processes with execa');
 });
 
+t.test('a wait for a condition goes through common/wait.ts, not a loop of its own', async (t) => {
+  // bench/ and lab/bin/ run for a set time, which is what they measure; waitOperation long-polls GCE's
+  // operations.wait, which blocks server-side until the operation is done, so nothing there sleeps between looks.
+  const exempt = (file: string) =>
+    file === 'common/wait.ts' || file.startsWith('bench/') || file.startsWith('lab/bin/') || file === 'provision/gcp/call.ts';
+  const helpers = readdirSync(path.join(REPO, 'test/helpers'))
+    .filter((entry) => entry.endsWith('.ts'))
+    .map((entry) => `test/helpers/${entry}`);
+  const loops = [...files, ...helpers].filter(
+    (file) => !exempt(file) && /\bdeadline\s*=\s*[\w.]*now\(\)\s*\+/.test(readFileSync(path.join(REPO, file), 'utf8')),
+  );
+  t.same(loops, [], 'waitUntil/waitFor from common/wait.ts bound the wait and name it on timeout');
+});
+
 // ---- docs/architecture.md's "Code layout" table, checked against the real import graph ----
 
 const LAYERED_DIRS = ['agent', 'provision', 'fallback', 'lab', 'cli', 'cost', 'common', 'whois', 'bench'];

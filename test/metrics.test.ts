@@ -1,5 +1,5 @@
 import t from 'tap';
-import { MonotonicCounters } from '../agent/collectors/rules.js';
+import { MonotonicCounters } from '../agent/collectors/collector.js';
 import { parseNftCounters } from '../agent/nft-state.js';
 
 const COUNTERS = JSON.stringify({

@@ -8,7 +8,8 @@ import pino from 'pino';
 import t from 'tap';
 import { PORT_BLOCK_STATE_FILE, PortBlockManager, parseStateFile } from '../agent/port-block-manager.js';
 import { validateAgentConfig } from '../agent/config.js';
-import { FakeNetfilter } from './helpers/fake-netfilter.js';
+import { Dataplane } from '../agent/dataplane.js';
+import { FakeNetfilter, MemorySysctls } from './helpers/fake-netfilter.js';
 
 const KILLS = 100;
 /** Independent files killed side by side: the kills wait on process starts and fsyncs, not on the CPU. */
@@ -96,7 +97,14 @@ t.test('a corrupt state file is kept aside, reported in the log and as a /health
   const log = pino({ base: null }, { write: (line: string) => lines.push(JSON.parse(line)) });
   const netfilter = new FakeNetfilter();
   const noReader = () => ({ done: new Promise<number | undefined>(() => undefined), stop: () => undefined });
-  const manager = new PortBlockManager({ run: netfilter.run, spawn: noReader, log, root, now: () => Date.parse('2026-12-06T10:00:00Z') });
+  const manager = new PortBlockManager({
+    run: netfilter.run,
+    dataplane: new Dataplane({ run: netfilter.run, sysctlFs: new MemorySysctls(), root }),
+    spawn: noReader,
+    log,
+    root,
+    now: () => Date.parse('2026-12-06T10:00:00Z'),
+  });
   await manager.configure(
     validateAgentConfig({ sourceRanges: ['10.10.0.0/24'], portAllocation: { mode: 'static', portsPerVm: 64 } }, 'test'),
     'ens4',

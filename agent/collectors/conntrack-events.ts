@@ -1,8 +1,10 @@
 // Connection events from the kernel (`conntrack -E`, source-NAT flows only): closed connections by protocol, and one
 // translation log line per new TCP/UDP connection (Cloud NAT's TRANSLATIONS_ONLY entries), rate-limited.
+import { Counter } from 'prom-client';
 import type { Logger } from '../log.js';
 import { RateLimiter } from '../rate-limit.js';
 import type { LineSpawner } from '../runner.js';
+import type { Collector, CollectorStatus } from './collector.js';
 import { SupervisedReader } from './supervised.js';
 import { isTranslated, parseConntrackLine, type ConntrackEntry } from './conntrack-table.js';
 
@@ -110,3 +112,31 @@ export class ConntrackEventWatcher {
     this.reader.stop();
   }
 }
+
+/** Closed connections and lost events; declared without a watcher too, for dashboards. */
+export const conntrackEventsCollector = (events: ConntrackEventWatcher | undefined): Collector => ({
+  register({ registry }) {
+    new Counter({
+      name: 'natgw_connections_closed_total',
+      help: 'Translated connections removed from the conntrack table, by protocol (from kernel events; see natgw_conntrack_events_lost_total).',
+      labelNames: ['protocol'],
+      registers: [registry],
+      collect() {
+        if (events === undefined) return;
+        this.reset();
+        for (const protocol of ['tcp', 'udp', 'icmp']) this.inc({ protocol }, events.counts.closed.get(protocol) ?? 0);
+      },
+    });
+    new Counter({
+      name: 'natgw_conntrack_events_lost_total',
+      help: 'Times the kernel dropped connection events because the agent fell behind (closed counts and translation logs miss those).',
+      registers: [registry],
+      collect() {
+        if (events === undefined) return;
+        this.reset();
+        this.inc(events.counts.lost);
+      },
+    });
+  },
+  status: (): Record<string, CollectorStatus> => (events === undefined ? {} : { conntrack_events: { ok: events.ok } }),
+});

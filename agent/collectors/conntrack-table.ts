@@ -1,7 +1,9 @@
 // Per-VM figures from the conntrack table, like Cloud NAT's open connections and port usage per VM. A dump of the table
 // costs time proportional to its size, so it never runs on the scrape path: a background sampler takes it at most
 // every `minIntervalSeconds`, and further apart when one dump is slow (≤ 1 % of a core spent dumping).
+import { Gauge } from 'prom-client';
 import type { LineSpawner } from '../runner.js';
+import type { Collector, CollectorStatus } from './collector.js';
 
 export interface Tuple {
   src: string;
@@ -262,3 +264,67 @@ export class ConntrackTableSampler {
     if (this.running) this.timer = setTimeout(() => void this.loop(), this.status.nextDelaySeconds * 1000);
   }
 }
+
+/**
+ * Per-VM figures from the sampler's last summary, the top `topN()` VMs by connections (perVmMetrics.topN); declared
+ * without a sampler too, for dashboards.
+ */
+export const conntrackTableCollector = (sampler: ConntrackTableSampler | undefined, topN: () => number): Collector => ({
+  register({ registry }) {
+    const sampled = (
+      name: string,
+      help: string,
+      pick: (summary: TableSummary, topN: number) => { labels?: Record<string, string>; value: number }[],
+      labelNames: string[] = [],
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          const summary = sampler?.status.summary;
+          this.reset();
+          if (summary === undefined) return;
+          for (const { labels, value } of pick(summary, topN())) {
+            if (labels === undefined) this.set(value);
+            else this.set(labels, value);
+          }
+        },
+      });
+    sampled('natgw_open_connections', 'Translated connections open at the last sample.', (summary) => [{ value: summary.translated }]);
+    sampled('natgw_vms', 'VMs with at least one translated connection at the last sample.', (summary) => [{ value: summary.vms.length }]);
+    sampled(
+      'natgw_vm_open_connections',
+      'Open translated connections per VM at the last sample; only the top N VMs by connections (perVmMetrics.topN).',
+      (summary, top) => summary.vms.slice(0, top).map((vm) => ({ labels: { vm: vm.vm }, value: vm.openConnections })),
+      ['vm'],
+    );
+    sampled(
+      'natgw_vm_port_usage',
+      'Most connections from one VM to a single destination ip:port/protocol (Cloud NAT port_usage); top N VMs by connections.',
+      (summary, top) => summary.vms.slice(0, top).map((vm) => ({ labels: { vm: vm.vm }, value: vm.portUsage })),
+      ['vm'],
+    );
+    new Gauge({
+      name: 'natgw_vm_series_omitted',
+      help: 'VMs left out of the per-VM series by the top-N limit.',
+      registers: [registry],
+      collect() {
+        const summary = sampler?.status.summary;
+        if (summary !== undefined) this.set(Math.max(0, summary.vms.length - topN()));
+      },
+    });
+    new Gauge({
+      name: 'natgw_vm_sample_age_seconds',
+      help: 'Age of the per-VM figures (the sampler adapts its cadence to the table size).',
+      registers: [registry],
+      collect() {
+        const last = sampler?.status.lastSuccess;
+        if (last !== undefined) this.set(Date.now() / 1000 - last);
+      },
+    });
+  },
+  status: (): Record<string, CollectorStatus> =>
+    sampler === undefined ? {} : { conntrack_table: { ok: sampler.status.ok, seconds: sampler.status.durationSeconds } },
+});

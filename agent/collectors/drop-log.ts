@@ -3,6 +3,7 @@
 import type { Logger } from '../log.js';
 import { DROP_REASONS, type DropReason } from '../ruleset.js';
 import type { LineSpawner } from '../runner.js';
+import type { Collector, CollectorStatus } from './collector.js';
 import { SupervisedReader } from './supervised.js';
 
 export interface DropLogEntry {
@@ -94,3 +95,9 @@ export class DropLogWatcher {
     this.reader.stop();
   }
 }
+
+/** The drop log has no series of its own (natgw_log_entries_total counts it from the rules): only its success. */
+export const dropLogCollector = (dropLog: DropLogWatcher | undefined): Collector => ({
+  register: () => undefined,
+  status: (): Record<string, CollectorStatus> => (dropLog === undefined ? {} : { drop_log: { ok: dropLog.ok } }),
+});

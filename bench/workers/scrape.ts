@@ -2,10 +2,11 @@
 // Bounded by --count and --max-seconds.
 import http from 'node:http';
 import { parseArgs } from 'node:util';
+import { AGENT_PORT } from '../../common/protocol.js';
 
 const { values } = parseArgs({
   options: {
-    url: { type: 'string', default: 'http://127.0.0.1:9731/metrics' },
+    url: { type: 'string', default: `http://127.0.0.1:${AGENT_PORT}/metrics` },
     count: { type: 'string', default: '300' },
     'interval-ms': { type: 'string', default: '0' },
     'max-seconds': { type: 'string', default: '120' },

@@ -12,6 +12,7 @@ import { vmCreateCommand } from '../kinds/vm.js';
 import { haNames, type DesiredHa, type ObservedHa } from './gateway.js';
 import type { DesiredStateful } from './stateful.js';
 import { isVmCreate, type Plan } from '../plan.js';
+import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
 
 export function gcloudHaCommands(desired: DesiredHa, observed: ObservedHa, plan: Plan): string[] {
   const p = `--project ${quote(desired.project)}`;
@@ -148,7 +149,7 @@ export function gcloudStatefulCommands(desired: DesiredStateful, observed: Obser
     const change = rolling.find((candidate) => memberOf(candidate.name)?.member === member.member);
     if (change === undefined) continue;
     commands.push(
-      `# ${member.member === 'b' ? 'first the standby (b)' : 'then the primary (a)'}; before the next step wait until ${change.name} is HEALTHY in 'gcloud compute backend-services get-health ${ha.backendService.name} ${p} ${r}' and its guest attribute natgw/sync shows "resynced": true ('gcloud compute instances get-guest-attributes ${change.name} --zone ${member.zone} --query-path natgw/'):`,
+      `# ${member.member === 'b' ? 'first the standby (b)' : 'then the primary (a)'}; before the next step wait until ${change.name} is HEALTHY in 'gcloud compute backend-services get-health ${ha.backendService.name} ${p} ${r}' and its guest attribute ${GUEST_ATTRIBUTE.sync} shows "resynced": true ('gcloud compute instances get-guest-attributes ${change.name} --zone ${member.zone} --query-path ${GUEST_ATTRIBUTE.namespace}'):`,
     );
     commands.push(
       `gcloud compute instance-groups managed update-instances ${member.mig.name} ${p} ${r} --instances ${change.name} --minimal-action replace --most-disruptive-allowed-action replace`,

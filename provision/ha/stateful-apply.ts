@@ -46,6 +46,7 @@ import {
 } from './apply.js';
 import type { ObservedHa } from './gateway.js';
 import { syncStateOf, type DesiredMember, type DesiredStateful } from './stateful.js';
+import { GUEST_ATTRIBUTE, SYNC_PORT } from '../../common/protocol.js';
 
 export interface StatefulApplyResult {
   natIp: string;
@@ -277,8 +278,8 @@ async function replaceMember(
       },
       () => {
         throw new ProvisionError(
-          `the rolling replacement stopped: ${vm.name} did not report resynced (guest attribute natgw/sync) within ${Math.round(options.healthTimeoutMs / 1000)}s (last: ${last}). ` +
-            'The other NAT VM was not replaced and keeps every connection; check conntrackd on both (the sync firewall rule, udp/3780) and re-run provision.',
+          `the rolling replacement stopped: ${vm.name} did not report resynced (guest attribute ${GUEST_ATTRIBUTE.sync}) within ${Math.round(options.healthTimeoutMs / 1000)}s (last: ${last}). ` +
+            `The other NAT VM was not replaced and keeps every connection; check conntrackd on both (the sync firewall rule, udp/${SYNC_PORT}) and re-run provision.`,
         );
       },
     );

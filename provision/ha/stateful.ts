@@ -33,7 +33,7 @@ import { isUpToDate, type Change, type Plan } from '../plan.js';
 import { desiredHa, haNames, planHealthChecks, planModeSwitch, planRoute, vmNameFor, type DesiredHa, type ObservedHa } from './gateway.js';
 import { STATEFUL_TRAFFIC_CHECK } from './checks.js';
 import { MEMBERS, observedVms, statefulNames, type Member, type ObservedMember, type ObservedStateful } from './members.js';
-import { SYNC_PORT } from '../../common/protocol.js';
+import { SYNC_PORT, METADATA } from '../../common/protocol.js';
 
 /** Each VM SNATs to the shared NAT IP from its own half of the ports, so the two never make the same translation. */
 export const PORT_HALVES: Record<Member, string> = { a: '1024-33279', b: '33280-65535' };
@@ -170,7 +170,7 @@ export function desiredStateful({ options, discovery, zones, payload, ips }: Des
   // checks that one member is a local address, so it is asked as member a would be.
   if (ips.natIp !== undefined && MEMBERS.every((member) => ips.members[member] !== undefined)) {
     try {
-      validateAgentConfig(agentConfig, 'the generated natgw-config', () => [ips.members.a!]);
+      validateAgentConfig(agentConfig, `the generated ${METADATA.config}`, () => [ips.members.a!]);
     } catch (error) {
       if (error instanceof ConfigError)
         throw new ProvisionError(

@@ -5,6 +5,7 @@ import { firewallCommands } from '../kinds/firewall.js';
 import { routeCreateCommand } from '../kinds/route.js';
 import { lastSegment, type Desired, type Observed } from '../model.js';
 import type { Plan } from '../plan.js';
+import { GUEST_ATTRIBUTE, METADATA } from '../../common/protocol.js';
 
 export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan): string[] {
   const p = `--project ${quote(desired.project)}`;
@@ -46,7 +47,7 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
         const fields = new Set(change.diffs.map((diff) => diff.field.split('.')[0]));
         if (fields.has('metadata'))
           commands.push(
-            `gcloud compute instances add-metadata ${instance.name} ${p} --zone ${instance.zone} --metadata-from-file natgw-config=natgw-config.txt,…`,
+            `gcloud compute instances add-metadata ${instance.name} ${p} --zone ${instance.zone} --metadata-from-file ${METADATA.config}=${METADATA.config}.txt,…`,
           );
         if (fields.has('labels'))
           commands.push(
@@ -60,7 +61,7 @@ export function gcloudCommands(desired: Desired, observed: Observed, plan: Plan)
       }
       case 'route:create':
         commands.push(
-          `# once 'gcloud compute instances get-guest-attributes ${instance.name} --zone ${instance.zone} --query-path natgw/health' says ok:`,
+          `# once 'gcloud compute instances get-guest-attributes ${instance.name} --zone ${instance.zone} --query-path ${GUEST_ATTRIBUTE.health}' says ok:`,
         );
         if (change.kind === 'route') commands.push(...routeCreateCommand(change, p));
         break;

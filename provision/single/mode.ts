@@ -28,7 +28,7 @@ import { fallbackLines, fallbackReport, planDestroyFallback, withFallbackPlan } 
 import { servingPath } from '../../fallback/status.js';
 import { renderPlan, routeWarningLines } from '../report.js';
 import { changeReport, type Plan } from '../plan.js';
-import { GUEST_ATTRIBUTE } from '../../common/protocol.js';
+import { GUEST_ATTRIBUTE, METADATA } from '../../common/protocol.js';
 
 export const SINGLE_INSTANCE_WARNING =
   'single-instance mode: one NAT VM is not highly available. If it stops, VMs with the client tag lose internet egress until it is back ' +
@@ -161,7 +161,7 @@ async function status(run: Run, found: Found): Promise<number> {
             machineType: observed.instance.machineType,
             internalIp: observed.instance.internalIp ?? null,
             natIp: observed.instance.natIp ?? null,
-            agentVersion: observed.instance.metadata['natgw-agent-version'] ?? null,
+            agentVersion: observed.instance.metadata[METADATA.bundleVersion] ?? null,
           },
     health: health ?? null,
     route: observed.route ?? null,
@@ -182,7 +182,7 @@ async function status(run: Run, found: Found): Promise<number> {
       (firewall) =>
         `  firewall  ${firewall.name.padEnd(32)}${firewall.present ? `${firewall.sourceRanges?.join(',')} → ${firewall.allowed?.map((rule) => rule.IPProtocol + (rule.ports ? `:${rule.ports.join('/')}` : '')).join(',')}` : absent}`,
     ),
-    `  instance  ${names.instance.padEnd(32)}${observed.instance === undefined ? absent : `${observed.instance.status} in ${observed.instance.zone}, ${observed.instance.machineType}, internal ${observed.instance.internalIp ?? '?'}, NAT IP ${observed.instance.natIp ?? 'none'}, agent ${observed.instance.metadata['natgw-agent-version'] ?? '?'}`}`,
+    `  instance  ${names.instance.padEnd(32)}${observed.instance === undefined ? absent : `${observed.instance.status} in ${observed.instance.zone}, ${observed.instance.machineType}, internal ${observed.instance.internalIp ?? '?'}, NAT IP ${observed.instance.natIp ?? 'none'}, agent ${observed.instance.metadata[METADATA.bundleVersion] ?? '?'}`}`,
     `  agent     ${'health'.padEnd(32)}${health ?? (observed.instance === undefined ? absent : 'not reported')}`,
     `  route     ${names.route.padEnd(32)}${observed.route === undefined ? absent : `${observed.route.destRange} → ${shortLink(observed.route.nextHopInstance)}, tags ${observed.route.tags.join(',')}, priority ${observed.route.priority}`}`,
     ...routeWarningLines(routeWarnings),

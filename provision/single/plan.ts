@@ -4,6 +4,7 @@ import { lastSegment, ownerFromDescription, ownerFromLabels, shortLink, type Des
 import { planFirewalls } from '../kinds/firewall.js';
 import { planRoute } from '../kinds/route.js';
 import { diffField, isUpToDate, diffMaps, setText, type Change, type FieldDiff, type Plan } from '../plan.js';
+import { METADATA } from '../../common/protocol.js';
 
 const wantedAddress = ({ address }: Desired) => ({ name: address.name, labels: address.labels, description: address.description });
 
@@ -101,7 +102,7 @@ export function plan(desired: Desired, observed: Observed): Plan {
       });
       instanceReplaced = true;
     } else {
-      const bundleChanged = mutable.some((diff) => diff.field === 'metadata.natgw-agent-sha256');
+      const bundleChanged = mutable.some((diff) => diff.field === `metadata.${METADATA.bundleChecksum}`);
       changes.push({
         kind: 'instance',
         name: want.name,

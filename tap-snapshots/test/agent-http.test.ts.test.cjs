@@ -67,10 +67,6 @@ natgw_vms 0
 # HELP natgw_vm_series_omitted VMs left out of the per-VM series by the top-N limit.
 # TYPE natgw_vm_series_omitted gauge
 natgw_vm_series_omitted 0
-# HELP natgw_collector_success 1 when the collector worked on its last run (scrape-time: this scrape; background: its last sample).
-# TYPE natgw_collector_success gauge
-natgw_collector_success{collector="rules"} 1
-natgw_collector_success{collector="conntrack_stats"} 1
 # HELP natgw_vm_sample_age_seconds Age of the per-VM figures (the sampler adapts its cadence to the table size).
 # TYPE natgw_vm_sample_age_seconds gauge
 natgw_vm_sample_age_seconds 0
@@ -92,6 +88,10 @@ natgw_config_max_connections_per_vm 0
 natgw_config_reconcile_interval_seconds 0
 # HELP natgw_deployment_info Deployment mode of this gateway: "single" is not highly available.
 # TYPE natgw_deployment_info gauge
+# HELP natgw_collector_success 1 when the collector worked on its last run (scrape-time: this scrape; background: its last sample).
+# TYPE natgw_collector_success gauge
+natgw_collector_success{collector="rules"} 1
+natgw_collector_success{collector="conntrack_stats"} 1
 # HELP natgw_ruleset_in_sync 1 when the live ruleset, sets and sysctls match the config.
 # TYPE natgw_ruleset_in_sync gauge
 natgw_ruleset_in_sync 1
