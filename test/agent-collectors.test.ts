@@ -1,7 +1,7 @@
 // The agent's collectors without root, against a fixture procfs and the in-memory netfilter: what each exports with
 // every feature on (port blocks, the background collectors), a kernel without conntrack, a source that fails, and
 // promtool's lint of the whole scrape.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -14,6 +14,7 @@ import { Observability } from '../agent/observability.js';
 import { PortBlockManager } from '../agent/port-block-manager.js';
 import type { CommandRunner, LineSpawner } from '../agent/runner.js';
 import { FakeNetfilter, MemorySysctls } from './helpers/fake-netfilter.js';
+import { hasPromtool } from './helpers/promtool.js';
 
 const CONNTRACK_STATS = `entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart
 0000002a  00000000 00000000 00000000 00000005 00000000 00000000 00000000 00000000 00000002 00000001 00000000 00000000  00000000 00000000 00000000 00000000
@@ -106,18 +107,9 @@ t.test('a source that fails: its collector reports 0, its series are absent, the
   t.ok(lines.includes('natgw_port_blocks 0'), 'port blocks still served');
 });
 
-const promtool = (() => {
-  try {
-    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 t.test(
   'promtool check metrics accepts the whole scrape',
-  { skip: promtool ? false : 'promtool is not installed (apt-get install prometheus)' },
+  { skip: hasPromtool ? false : 'promtool is not installed (apt-get install prometheus)' },
   async (t) => {
     const lint = spawnSync('promtool', ['check', 'metrics'], { input: await scrapeOf(t), encoding: 'utf8' });
     t.equal(lint.status, 0, `promtool check metrics: ${lint.stdout}${lint.stderr}`);

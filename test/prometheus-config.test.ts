@@ -4,20 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { hasPromtool } from './helpers/promtool.js';
 
 const repo = path.resolve(import.meta.dirname, '..');
-const promtool = (() => {
-  try {
-    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 t.test(
   'docs/prometheus.md: promtool check config accepts the scrape configuration',
-  { skip: promtool ? false : 'promtool is not installed (apt-get install prometheus)' },
+  { skip: hasPromtool ? false : 'promtool is not installed (apt-get install prometheus)' },
   async (t) => {
     const doc = readFileSync(path.join(repo, 'docs/prometheus.md'), 'utf8');
     const block = /<!-- prometheus\.yml -->\n```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
