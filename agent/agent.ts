@@ -112,6 +112,8 @@ export class Agent {
       this.config = config;
       this.rejectedConfig = undefined;
       await this.convergeGuarded('config');
+      // A stop during the converge must not respawn the readers, the relay or conntrackd it has just stopped.
+      if (!this.state.running) return;
       this.deps.observability?.configure(config, this.natExternalIp);
       if (this.egressInterface !== undefined)
         await this.deps.stateful?.configure(config, this.egressInterface).catch((error: Error) => {

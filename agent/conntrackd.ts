@@ -3,7 +3,7 @@
 // survivor needs no commit (`conntrackd -c`) before the first reply arrives. Rendering and parsing are pure; the
 // process itself is run by the stateful supervisor (stateful.ts).
 import path from 'node:path';
-import { AGENT_PATHS, SYNC_PORT } from '../common/protocol.js';
+import { AGENT_PATHS, SYNC_PORT, SYNC_SOCKET_BUFFER_BYTES } from '../common/protocol.js';
 
 export const DEFAULT_SYNC_PORT = SYNC_PORT;
 /** Under the VM root: conntrackd's own defaults (/var/lock, /var/run) are host-wide, one per machine. */
@@ -41,8 +41,8 @@ export function conntrackdConfig(peer: ConntrackdPeer): string {
 		IPv4_Destination_Address ${peer.peerIp}
 		Port ${peer.syncPort ?? DEFAULT_SYNC_PORT}
 		Interface ${peer.interfaceName}
-		SndSocketBuffer 1249280
-		RcvSocketBuffer 1249280
+		SndSocketBuffer ${SYNC_SOCKET_BUFFER_BYTES}
+		RcvSocketBuffer ${SYNC_SOCKET_BUFFER_BYTES}
 		Checksum on
 	}
 }

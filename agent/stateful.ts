@@ -101,7 +101,7 @@ export class StatefulSync {
   private published: { value: string; at: number } | undefined;
   private readonly clock: Clock;
   /** In memory only: a restarted agent makes a new pair, and its peer fetches the new public key. */
-  private readonly keyPair: SyncKeyPair = generateSyncKeyPair();
+  private keyPair: SyncKeyPair = generateSyncKeyPair();
   private relay: SyncRelay | undefined;
   private relayError: string | undefined;
   /** Frames from the wire the relay dropped, by reason, for natgw_sync_forged_total; kept across relays. */
@@ -185,6 +185,10 @@ export class StatefulSync {
   /** Before conntrackd, so its first datagrams find the relay listening. */
   private async startRelay(roles: StatefulRoles, syncPort: number, peerKeyUrl: string): Promise<void> {
     this.relay?.stop();
+    // A new relay counts from 0 with an empty replay window: under the old keys the peer would refuse its frames as
+    // replays, and it would accept the peer's old frames again. A new key pair makes it a new session, as a restart
+    // does: the peer's tags stop verifying, it refetches /sync/key and derives new keys.
+    this.keyPair = generateSyncKeyPair();
     const relay = new SyncRelay({
       keyPair: this.keyPair,
       selfIp: roles.self.ip,

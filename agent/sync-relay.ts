@@ -6,7 +6,7 @@
 // new key: frames that stop verifying make the relay ask again, and are judged under what it gets back.
 import { createSocket, type Socket } from 'node:dgram';
 import { type Clock, realClock } from '../common/clock.js';
-import { SYNC_LOOPBACK } from '../common/protocol.js';
+import { SYNC_LOOPBACK, SYNC_SOCKET_BUFFER_BYTES } from '../common/protocol.js';
 import type { Logger } from './log.js';
 import {
   admitCounter,
@@ -44,7 +44,8 @@ export type RelaySocketFactory = () => RelaySocket;
 export type PeerKeyFetcher = (url: string, timeoutMs: number) => Promise<Buffer>;
 
 export const udpRelaySocket: RelaySocketFactory = () => {
-  const socket: Socket = createSocket('udp4');
+  // conntrackd's own buffer size: a bulk resync arrives in bursts, and the kernel's default (~208 KB) would drop them.
+  const socket: Socket = createSocket({ type: 'udp4', recvBufferSize: SYNC_SOCKET_BUFFER_BYTES, sendBufferSize: SYNC_SOCKET_BUFFER_BYTES });
   return {
     bind: (address, port) =>
       new Promise((resolve, reject) => {
@@ -119,7 +120,11 @@ export class SyncRelay {
     const local = factory();
     this.wire = wire;
     this.local = local;
-    wire.onMessage((frame) => this.fromPeer(frame));
+    // Only the nft input chain filters senders, and it is absent at boot or after a failed apply: anything else costs
+    // no HMAC and no key refetch.
+    wire.onMessage((frame, from) => {
+      if (from.address === this.options.peerIp) this.fromPeer(frame);
+    });
     local.onMessage((datagram, from) => {
       if (from.address === SYNC_LOOPBACK.conntrackd) this.toPeer(datagram);
     });

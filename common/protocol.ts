@@ -72,3 +72,6 @@ export const AGENT_PATHS = {
 
 /** The bundled agent `npm run build` writes, relative to the repository. */
 export const AGENT_BUNDLE_FILE = 'dist/agent/natgw-agent.mjs';
+
+/** conntrackd's socket buffers, and the agent's relay's in front of it (a bulk resync comes in bursts). */
+export const SYNC_SOCKET_BUFFER_BYTES = 1_249_280;

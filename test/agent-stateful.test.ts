@@ -152,6 +152,19 @@ t.test('stateful config: SNAT to the shared IP from this VM’s half, tcp_loose=
   t.ok(commands.includes('conntrackd -v'), 'checked that conntrackd is installed');
 });
 
+t.test('a relay started again (the sync port changed) gets a new key pair: its counters restart, so its session must too', async (t) => {
+  const { stateful, agent } = await startStatefulAgent(t, { localFlows: 0, peer: { flows: 0 } });
+  const first = stateful.publicKey;
+  t.type(first, 'string');
+  await agent.setConfig(validateAgentConfig({ ...STATEFUL_CONFIG, drainSeconds: 5 }, 'test', local), 'test');
+  t.equal(stateful.publicKey, first, 'a change the relay does not see keeps its session');
+  await agent.setConfig(
+    validateAgentConfig({ ...STATEFUL_CONFIG, stateful: { ...STATEFUL_CONFIG.stateful, syncPort: 3781 } }, 'test', local),
+    'test',
+  );
+  t.not(stateful.publicKey, first, 'a new relay serves a new public key');
+});
+
 t.test("the sync relay: /sync/key serves this agent's public key; frames not under the peer key are dropped and counted", async (t) => {
   const { get, network, stateful, clock } = await startStatefulAgent(t, { localFlows: 0, peer: { flows: 0 } });
   const served = await get('/sync/key');

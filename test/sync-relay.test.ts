@@ -262,6 +262,24 @@ t.test('relay: forged frames (raw conntrackd, wrong key, replayed, truncated) ar
   t.same(b.received, ['genuine', 'still flowing'], 'the forgeries left the channel working');
 });
 
+t.test("relay: a frame from any address but the peer's is dropped before any work (no tag check, no count, no key fetch)", async (t) => {
+  const { network, startVm, settled, fetches } = pairOnNetwork(t);
+  const a = await startVm(A, 'a');
+  const b = await startVm(B, 'b');
+  await settled();
+  a.send('genuine');
+  await settled();
+  const genuine = network.sent.find((entry) => entry.to === `${B}:${SYNC_PORT}`)!.datagram;
+  const fetchesBefore = fetches.length;
+  const elsewhere = { address: '10.10.0.99', port: SYNC_PORT };
+  network.inject(elsewhere, B, SYNC_PORT, Buffer.from('0123456789abcdef0123456789abcdef'));
+  network.inject(elsewhere, B, SYNC_PORT, genuine);
+  await settled();
+  t.same(b.received, ['genuine'], 'a genuine frame replayed from elsewhere is not delivered');
+  t.same(counts(b), {}, 'nothing counted: the nft input chain is what refuses other senders');
+  t.equal(fetches.length, fetchesBefore, 'no key refetch');
+});
+
 t.test('relay: frames reordered within the window are delivered, a repeat is not', async (t) => {
   const { network, startVm, settled } = pairOnNetwork(t);
   const a = await startVm(A, 'a');
