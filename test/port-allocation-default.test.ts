@@ -5,8 +5,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { DEFAULT_PORT_ALLOCATION, parseAgentConfig, type AgentConfigInput } from '../agent/config.js';
-import { realClock } from '../common/clock.js';
-import type { CallContext } from '../provision/gcp/call.js';
 import { connectCompute } from '../provision/gcp/client.js';
 import { desiredState, discover, type Discovery } from '../provision/gateway.js';
 import { desiredHa } from '../provision/ha/gateway.js';
@@ -14,6 +12,7 @@ import { desiredStateful } from '../provision/ha/stateful.js';
 import { parseOptions } from '../provision/options.js';
 import { baseArgs, startSeededFake } from './fixtures/provision/helpers.js';
 import { captureStdout } from './helpers/capture-stdout.js';
+import { testCallContext } from './helpers/call-context.js';
 
 const ZONES: [string, string] = ['us-central1-a', 'us-central1-b'];
 const STATEFUL_IPS = { natIp: '203.0.113.100', members: { a: '10.10.0.5', b: '10.10.0.6' } };
@@ -24,14 +23,7 @@ const clients = await connectCompute(parseOptions('provision', baseArgs(fake), {
 t.teardown(() => clients.close());
 
 async function discovered(options: ReturnType<typeof parseOptions>): Promise<Discovery> {
-  const ctx: CallContext = {
-    clients,
-    clock: realClock,
-    project: options.project,
-    retryBaseMs: 1,
-    maxAttempts: 3,
-    operationTimeoutMs: 10_000,
-  };
+  const ctx = testCallContext(clients, options.project);
   return discover(ctx, options);
 }
 

@@ -1,8 +1,6 @@
 // The stateful HA planner as a pure function: a (desired, observed) pair read from a gateway provisioned against the
 // fake, then one change per kind of action on one side, checking the one change it must cause and that nothing else moves.
 import t from 'tap';
-import { realClock } from '../common/clock.js';
-import type { CallContext } from '../provision/gcp/call.js';
 import { connectCompute } from '../provision/gcp/client.js';
 import { discover } from '../provision/gateway.js';
 import { observeHa, planDestroyHa, type ObservedHa } from '../provision/ha/gateway.js';
@@ -13,6 +11,7 @@ import type { Change } from '../provision/plan.js';
 import { AGENT_BUNDLE, baseArgs, run, startSeededFake } from './fixtures/provision/helpers.js';
 import { simulateStatefulAgent } from './fixtures/provision/stateful.js';
 import { find, moves } from './fixtures/provision/plan.js';
+import { testCallContext } from './helpers/call-context.js';
 
 const GW = 'natgw-us-central1';
 
@@ -24,14 +23,7 @@ if (provisioned.code !== 0) throw new Error(provisioned.stderr);
 const options = parseOptions('provision', baseArgs(fake, ['--ha', '--stateful', '--agent-bundle', AGENT_BUNDLE]), {});
 const clients = await connectCompute(options.endpoint, { requestTimeoutMs: 10_000 });
 t.teardown(() => clients.close());
-const ctx: CallContext = {
-  clients,
-  clock: realClock,
-  project: options.project,
-  retryBaseMs: 1,
-  maxAttempts: 3,
-  operationTimeoutMs: 10_000,
-};
+const ctx = testCallContext(clients, options.project);
 const discovery = await discover(ctx, options);
 const payload = await agentPayload(options);
 const observedText = JSON.stringify({
