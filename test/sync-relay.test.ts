@@ -205,6 +205,17 @@ function pairOnNetwork(t: Test, options: { keyUnavailable?: number } = {}) {
   return { network, clock, vms, fetches, startVm, settled };
 }
 
+/** a and b on one network, one genuine datagram from a to b delivered, and that datagram's frame as it crossed the wire. */
+async function pairWithGenuineFrame(pair: ReturnType<typeof pairOnNetwork>) {
+  const a = await pair.startVm(A, 'a');
+  const b = await pair.startVm(B, 'b');
+  await pair.settled();
+  a.send('genuine');
+  await pair.settled();
+  const genuine = pair.network.sent.find((entry) => entry.to === `${B}:${SYNC_PORT}`)!.datagram;
+  return { a, b, genuine };
+}
+
 const counts = (vm: Vm) => Object.fromEntries(vm.forged);
 
 t.test('relay: conntrackd datagrams reach the peer conntrackd, tagged on the wire, from address to address on the sync port', async (t) => {
@@ -240,13 +251,9 @@ t.test('relay: datagrams from before the peer key is known wait for it (fetched 
 });
 
 t.test('relay: forged frames (raw conntrackd, wrong key, replayed, truncated) are dropped and counted by reason', async (t) => {
-  const { network, startVm, settled } = pairOnNetwork(t);
-  const a = await startVm(A, 'a');
-  const b = await startVm(B, 'b');
-  await settled();
-  a.send('genuine');
-  await settled();
-  const genuine = network.sent.find((entry) => entry.to === `${B}:${SYNC_PORT}`)!.datagram;
+  const pair = pairOnNetwork(t);
+  const { network, settled } = pair;
+  const { a, b, genuine } = await pairWithGenuineFrame(pair);
   const asPeer = { address: A, port: SYNC_PORT };
   // What the lab's spoofer sends: conntrackd's own datagram, as the peer.
   network.inject(asPeer, B, SYNC_PORT, Buffer.from('0123456789abcdef0123456789abcdef'));
@@ -263,13 +270,9 @@ t.test('relay: forged frames (raw conntrackd, wrong key, replayed, truncated) ar
 });
 
 t.test("relay: a frame from any address but the peer's is dropped before any work (no tag check, no count, no key fetch)", async (t) => {
-  const { network, startVm, settled, fetches } = pairOnNetwork(t);
-  const a = await startVm(A, 'a');
-  const b = await startVm(B, 'b');
-  await settled();
-  a.send('genuine');
-  await settled();
-  const genuine = network.sent.find((entry) => entry.to === `${B}:${SYNC_PORT}`)!.datagram;
+  const pair = pairOnNetwork(t);
+  const { network, settled, fetches } = pair;
+  const { a, b, genuine } = await pairWithGenuineFrame(pair);
   const fetchesBefore = fetches.length;
   const elsewhere = { address: '10.10.0.99', port: SYNC_PORT };
   network.inject(elsewhere, B, SYNC_PORT, Buffer.from('0123456789abcdef0123456789abcdef'));
