@@ -272,7 +272,7 @@ t.test('relay: forged frames (raw conntrackd, wrong key, replayed, truncated) ar
 t.test("relay: a frame from any address but the peer's is dropped before any work (no tag check, no count, no key fetch)", async (t) => {
   const pair = pairOnNetwork(t);
   const { network, settled, fetches } = pair;
-  const { a, b, genuine } = await pairWithGenuineFrame(pair);
+  const { b, genuine } = await pairWithGenuineFrame(pair);
   const fetchesBefore = fetches.length;
   const elsewhere = { address: '10.10.0.99', port: SYNC_PORT };
   network.inject(elsewhere, B, SYNC_PORT, Buffer.from('0123456789abcdef0123456789abcdef'));
