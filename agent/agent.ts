@@ -341,16 +341,17 @@ export class Agent {
             : { ok: this.probeResult.ok && fresh, detail: fresh ? this.probeResult.detail : `stale: ${this.probeResult.detail}` };
       }
     }
-    // Without its readers a port-block gateway stops giving blocks (new clients stay on the shared overflow ports) or
-    // stops attributing the overflow ports. A reader that exits once is restarted; one that keeps dying (e.g. a
-    // sandbox that refuses tcpdump) fails the traffic check.
+    // Without its NFLOG reader a port-block gateway stops giving blocks (new clients stay on the shared overflow ports);
+    // without its conntrack listings it stops attributing the overflow ports. A reader that exits once is restarted
+    // and a listing that fails once is retried; one that keeps failing (e.g. a sandbox that refuses tcpdump) fails the
+    // traffic check.
     const portBlocks = this.deps.portBlocks;
     if (portBlocks?.enabled === true && this.config !== undefined && scope === 'traffic')
       checks.port_block_learner = !portBlocks.learnerHealthy
         ? { ok: false, detail: `not reading NFLOG: ${portBlocks.learnerError ?? 'not running'}` }
-        : !portBlocks.overflowReaderHealthy
-          ? { ok: false, detail: `not reading overflow connection events: ${portBlocks.overflowReaderError ?? 'not running'}` }
-          : { ok: true, detail: 'reading NFLOG and overflow connection events' };
+        : portBlocks.overflow.failures >= 3
+          ? { ok: false, detail: `cannot list the overflow connections: ${portBlocks.overflow.lastError ?? 'unknown error'}` }
+          : { ok: true, detail: 'reading NFLOG and listing the overflow connections' };
     // Only in the traffic check: a resync that waits for its peer is not this VM's fault, recreating it cannot help.
     if (this.config?.stateful !== undefined && this.deps.stateful !== undefined && scope === 'traffic')
       checks.sync = this.deps.stateful.check();

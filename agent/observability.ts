@@ -29,7 +29,6 @@ export class Observability {
       ratePerSecond: config.logRateLimitPerSecond,
       ...(natExternalIp === undefined ? {} : { natExternalIp }),
     });
-    this.events.start();
     if (config.logging === 'errors' || config.logging === 'all') this.dropLog.start();
     else this.dropLog.stop();
   }

@@ -2,8 +2,8 @@
 // block, hands the NAT map's elements to the data plane (the one writer of our table: it adds them in a transaction
 // of their own and carries them in every table replacement), keeps the table on disk so a restart keeps every block,
 // and releases a block once its VM has had no connection on it for releaseAfterIdleSeconds. Until a client's
-// block is in place its connections leave from the shared overflow ports (never dropped); the kernel reports each of
-// them (conntrack events filtered on OVERFLOW_MARK), and each becomes a one-port record naming its VM.
+// block is in place its connections leave from the shared overflow ports (never dropped), and each becomes a one-port
+// record naming its VM (agent/overflow-attribution.ts).
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { AGENT_PATHS } from '../common/protocol.js';
@@ -15,12 +15,12 @@ import { parseConntrackLine } from './collectors/conntrack-table.js';
 import { SupervisedReader } from './collectors/supervised.js';
 import type { PortBlockChange } from './dataplane.js';
 import type { Logger } from './log.js';
+import { OverflowAttribution, parseNflogLine } from './overflow-attribution.js';
 import { PortSpace, blockSize, toLogLine, type PortBlockRecord } from './port-blocks.js';
-import { OVERFLOW_MARK, PORT_BLOCK_LEARN_GROUP, type PortBlockElement } from './ruleset.js';
+import { PORT_BLOCK_LEARN_GROUP, type PortBlockElement } from './ruleset.js';
 import type { CommandRunner, LineSpawner } from './runner.js';
 
 export const PORT_BLOCK_STATE_FILE = AGENT_PATHS.portBlockState;
-const OVERFLOW_EVENT_BUFFER_BYTES = 16 * 1024 * 1024;
 /** Released blocks kept for `natgw whois --agent` (the log keeps them all). */
 const HISTORY_LIMIT = 20_000;
 
@@ -113,14 +113,7 @@ export class PortBlockManager {
   refusedClients = 0;
   private readonly refusedNow = new Set<string>();
   private readonly reader: SupervisedReader;
-  private readonly overflowReader: SupervisedReader;
-  /** Open overflow connections by their reply tuple; ended ones move to overflowHistory. */
-  private readonly overflowOpen = new Map<string, { record: PortBlockRecord; originalKey: string }>();
-  private overflowHistory: PortBlockRecord[] = [];
-  /** Connections translated from the overflow ports since the agent started (as their events said). */
-  overflowConnections = 0;
-  /** Times the kernel said it dropped overflow events (each may be many): those connections are unattributed. */
-  overflowEventsLost = 0;
+  readonly overflow: OverflowAttribution;
   private readonly now: () => number;
   /** A config, a batch of new clients and a housekeeping round each see the blocks as the one before left them. */
   private readonly serialized = serial();
@@ -139,82 +132,21 @@ export class PortBlockManager {
       options.spawn,
       options.log,
       (line, stream) => {
-        if (stream === 'stdout') {
-          const address = learntAddress(line);
-          if (address !== undefined) this.learn(address);
-        }
+        if (stream !== 'stdout') return;
+        const address = learntAddress(line);
+        if (address === undefined) return;
+        this.learn(address);
+        const packet = parseNflogLine(line);
+        if (packet !== undefined) this.overflow.firstPacket(packet);
       },
     );
-    const mark = `0x${OVERFLOW_MARK.value.toString(16)}/0x${OVERFLOW_MARK.mask.toString(16)}`;
-    this.overflowReader = new SupervisedReader(
-      {
-        collector: 'port_block_overflow',
-        purpose: 'attribute the overflow ports to their VMs',
-        file: 'conntrack',
-        // A burst of new clients is a burst of events: a large socket buffer, so the kernel does not drop them.
-        args: ['-E', '-e', 'NEW,DESTROY', '-f', 'ipv4', '--mark', mark, '--buffer-size', String(OVERFLOW_EVENT_BUFFER_BYTES)],
-      },
-      options.spawn,
-      options.log,
-      (line, stream) => {
-        if (stream === 'stdout') this.overflowEvent(line);
-        else if (/ENOBUFS|No buffer space/.test(line)) {
-          this.overflowEventsLost++;
-          this.options.log.warn(
-            { event: 'port_block_overflow_events_lost', error: line.trim() },
-            'the kernel dropped overflow connection events: some overflow ports are not attributed',
-          );
-        }
-      },
-    );
-  }
-
-  /**
-   * One NEW or DESTROY event of a connection translated from the overflow ports. Records are keyed by the reply tuple
-   * (destination and NAT address:port), which no two live connections share: the kernel reports an expired entry's
-   * DESTROY only when its garbage collector reaps it, up to a minute late, possibly after a new connection of another
-   * VM took the same tuple. So a NEW ends the record it replaces, and a DESTROY ends a record only if it is the same
-   * connection (same original tuple).
-   */
-  overflowEvent(line: string): void {
-    const entry = parseConntrackLine(line);
-    if (entry?.event === undefined || entry.reply.dport === undefined) return;
-    const replyKey = `${entry.protocol} ${entry.reply.src}:${entry.reply.sport} ${entry.reply.dst}:${entry.reply.dport}`;
-    const originalKey = `${entry.original.src}:${entry.original.sport}`;
-    const time = new Date(this.now()).toISOString();
-    const open = this.overflowOpen.get(replyKey);
-    if (entry.event === 'NEW') {
-      if (open !== undefined) this.endOverflow(replyKey, open.record, time);
-      const port = Number(entry.reply.dport);
-      const record: PortBlockRecord = {
-        vm: entry.original.src,
-        natIp: this.natIp ?? entry.reply.dst,
-        natAddress: entry.reply.dst,
-        first: port,
-        last: port,
-        since: time,
-        destination: `${entry.original.dst}:${entry.original.dport}/${entry.protocol}`,
-      };
-      this.overflowOpen.set(replyKey, { record, originalKey });
-      this.overflowConnections++;
-      // The quickest notice of a new client: the kernel sends this event as the connection is made, while NFLOG
-      // batches a lone packet for up to a second (nfnetlink_log's flush timeout; tcpdump cannot change it).
-      this.learn(record.vm);
-      this.options.log.info(
-        toLogLine('port_block_assigned', record, time),
-        `overflow port ${port} for ${record.vm} to ${record.destination}`,
-      );
-    } else if (entry.event === 'DESTROY' && open !== undefined && open.originalKey === originalKey) {
-      this.endOverflow(replyKey, open.record, time);
-    }
-  }
-
-  private endOverflow(replyKey: string, record: PortBlockRecord, time: string): void {
-    this.overflowOpen.delete(replyKey);
-    record.until = time;
-    this.overflowHistory.push(record);
-    if (this.overflowHistory.length > HISTORY_LIMIT) this.overflowHistory.splice(0, this.overflowHistory.length - HISTORY_LIMIT);
-    this.options.log.info(toLogLine('port_block_released', record, time), `overflow port ${record.first} of ${record.vm} released`);
+    this.overflow = new OverflowAttribution({
+      run: options.run,
+      log: options.log,
+      now: this.now,
+      natIp: () => this.natIp,
+      onClient: (vm) => this.learn(vm),
+    });
   }
 
   get enabled(): boolean {
@@ -232,18 +164,6 @@ export class PortBlockManager {
 
   get learnerOk(): boolean {
     return this.reader.ok;
-  }
-
-  get overflowReaderOk(): boolean {
-    return this.overflowReader.ok;
-  }
-
-  get overflowReaderHealthy(): boolean {
-    return this.overflowReader.healthy;
-  }
-
-  get overflowReaderError(): string | undefined {
-    return this.overflowReader.lastError;
   }
 
   private get stateFile(): string {
@@ -268,7 +188,7 @@ export class PortBlockManager {
     this.allocation = config.portAllocation;
     if (!this.enabled) {
       this.reader.stop();
-      this.overflowReader.stop();
+      this.overflow.stop();
       if (previous.mode !== 'shared' || !this.loaded) {
         await this.load();
         const held = [...this.current.values(), ...this.retiring];
@@ -298,8 +218,7 @@ export class PortBlockManager {
       }
     }
     await this.save();
-    // The attributor first: a connection that leaves from the overflow ports before its event is watched is unnamed.
-    this.overflowReader.start();
+    this.overflow.start();
     this.reader.start();
   }
 
@@ -460,6 +379,9 @@ export class PortBlockManager {
    */
   async tick(usage?: TableSummary): Promise<void> {
     if (!this.enabled) return;
+    // Also the overflow listing's safety net: a connection whose first packet the learn rule's rate limit skipped is
+    // found within one reconcile period, and its start bounded by the previous listing.
+    await this.overflow.dump();
     await this.serialized(async () => {
       const now = this.now();
       const grace = this.allocation.mode === 'shared' ? 0 : this.allocation.releaseAfterIdleSeconds * 1000;
@@ -544,14 +466,9 @@ export class PortBlockManager {
       return [
         `the reader of NFLOG group ${PORT_BLOCK_LEARN_GROUP} (tcpdump) is not running: new clients get no port block and share the overflow ports${this.reader.lastError === undefined ? '' : ` (${this.reader.lastError})`}`,
       ];
-    // Counted, not only logged: a lost event is an overflow port whois cannot name, until the agent restarts.
-    if (this.overflowEventsLost > 0)
+    if (!this.overflow.ok)
       return [
-        `the kernel dropped overflow connection events ${this.overflowEventsLost} time(s): some overflow ports are not attributed to their VMs`,
-      ];
-    if (!this.overflowReader.ok)
-      return [
-        `the overflow attributor (conntrack -E) is not running: connections from the overflow ports are not attributed to their VMs${this.overflowReader.lastError === undefined ? '' : ` (${this.overflowReader.lastError})`}`,
+        `the overflow connections cannot be listed (conntrack -L failed ${this.overflow.failures} time(s) in a row): connections from the overflow ports are not attributed to their VMs (${this.overflow.lastError ?? 'unknown error'})`,
       ];
     const used = this.space.usedPorts / this.space.totalPorts;
     if (!this.space.hasRoomFor(this.sizeForNewClient()))
@@ -568,12 +485,12 @@ export class PortBlockManager {
       refusedClients: this.refusedClients,
       blocks: [...this.current.values(), ...this.retiring].map(strip).sort((a, b) => a.first - b.first),
       history: this.history,
-      overflow: [...this.overflowHistory, ...[...this.overflowOpen.values()].map((open) => open.record)],
+      overflow: this.overflow.records(),
     };
   }
 
   stop(): void {
     this.reader.stop();
-    this.overflowReader.stop();
+    this.overflow.stop();
   }
 }

@@ -22,8 +22,8 @@ export const PORT_BLOCK_LEARN_GROUP = NFLOG_GROUP.portBlockLearn;
 /** Enough for a burst of new clients; a client whose notice is lost is learnt from its next packet. */
 const LEARN_RATE_PER_SECOND = 1000;
 /**
- * Conntrack mark bits of connections translated from OVERFLOW_PORTS: the agent watches their events with the kernel
- * filtering on the mark (`conntrack -E --mark`), so it sees only these, and attributes each port to its VM.
+ * Conntrack mark bits of connections translated from OVERFLOW_PORTS: the agent lists only these (`conntrack -L --mark`,
+ * filtered by the kernel) to attribute each overflow port to its VM (agent/overflow-attribution.ts).
  */
 export const OVERFLOW_MARK = { value: 0x4e470000, mask: 0xffff0000 } as const;
 /**
@@ -189,8 +189,9 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
       ? []
       : [
           // The agent learns the address and gives it a block; meanwhile its connections go out from the overflow
-          // ports (postrouting), never dropped.
-          `    meta l4proto { tcp, udp } ip saddr != @${PORT_BLOCK_VMS} limit rate ${LEARN_RATE_PER_SECOND}/second burst ${LEARN_RATE_PER_SECOND} packets log group ${PORT_BLOCK_LEARN_GROUP} comment "port-block-learn"`,
+          // ports (postrouting), never dropped. queue-threshold 1: nfnetlink_log would otherwise hold a lone packet
+          // for up to its 1 s flush timeout (tcpdump cannot set it), and the agent needs it at once.
+          `    meta l4proto { tcp, udp } ip saddr != @${PORT_BLOCK_VMS} limit rate ${LEARN_RATE_PER_SECOND}/second burst ${LEARN_RATE_PER_SECOND} packets log group ${PORT_BLOCK_LEARN_GROUP} queue-threshold 1 comment "port-block-learn"`,
           // A block of N ports holds N connections to one destination ip:port/protocol: the next is refused here,
           // where it is counted for its VM, instead of failing silently in the NAT.
           `    meta l4proto { tcp, udp } add @${PORT_BLOCK_USE} { ip saddr . ip daddr . meta l4proto . th dport ct count over ${blockLimit} } jump ${dropChain('port_block_full')} comment "port-block-full"`,

@@ -10,7 +10,6 @@ import { Dataplane } from '../agent/dataplane.js';
 import { PORT_BLOCK_STATE_FILE, PortBlockManager, learntAddress } from '../agent/port-block-manager.js';
 import { PortSpace, blockSize as blockSizeOf, recordsFromLog, whoHeld, whoHeldAll } from '../agent/port-blocks.js';
 import { FakeNetfilter, MemorySysctls } from './helpers/fake-netfilter.js';
-import type { LineSpawner } from '../agent/runner.js';
 
 t.test('the port space: lowest aligned free block first, whole blocks only, full is full', async (t) => {
   const space = new PortSpace();
@@ -67,86 +66,106 @@ function setup(t: Test, input: AgentConfigInput) {
 
 const events = (lines: Record<string, unknown>[], event: string) => lines.filter((line) => line.event === event);
 
-t.test('overflow ports: each connection a VM makes before its block is attributed from its conntrack events', async (t) => {
-  const { logLines, start, advance } = setup(t, {
-    sourceRanges: ['10.10.0.0/24'],
-    portAllocation: { mode: 'static', portsPerVm: 64 },
-  });
-  const manager = await start();
-  const newEvent = (src: string, sport: number, dst: string, natPort: number) =>
-    `    [NEW] udp      17 30 src=${src} dst=${dst} sport=${sport} dport=53 [UNREPLIED] src=${dst} dst=10.10.0.2 sport=53 dport=${natPort} mark=1313275904`;
-  manager.overflowEvent(newEvent('10.10.0.11', 40000, '198.51.100.10', 64512));
-  manager.overflowEvent(newEvent('10.10.0.12', 40001, '203.0.113.7', 64512));
-  advance(5);
-  manager.overflowEvent(newEvent('10.10.0.11', 40000, '198.51.100.10', 64512).replace('[NEW]', '[DESTROY]'));
-  manager.overflowEvent('conntrack v1.4.7 (conntrack-tools): 3 flow events have been shown.');
-  const overflow = manager.table().overflow;
-  t.same(
-    overflow.map(({ vm, first, last, destination, until }) => [vm, first, last, destination, until]),
-    [
-      ['10.10.0.11', 64512, 64512, '198.51.100.10:53/udp', '2026-11-30T12:00:05.000Z'],
-      ['10.10.0.12', 64512, 64512, '203.0.113.7:53/udp', undefined],
-    ],
-    'one record per connection, ended when its entry is destroyed; one port, two VMs, two destinations',
-  );
-  t.equal(manager.overflowConnections, 2);
-  t.same(
-    events(logLines, 'port_block_assigned')
-      .filter((line) => line.destination !== undefined)
-      .map((line) => [line.vm, line.first_port, line.destination]),
-    [
-      ['10.10.0.11', 64512, '198.51.100.10:53/udp'],
-      ['10.10.0.12', 64512, '203.0.113.7:53/udp'],
-    ],
-    'and logged, so whois --log can name them too',
-  );
-  const recovered = recordsFromLog(logLines.map((line) => JSON.stringify(line)).join('\n')).filter((r) => r.destination !== undefined);
-  t.same(
-    recovered.map(({ vm, until }) => [vm, until]),
-    [
-      ['10.10.0.11', '2026-11-30T12:00:05.000Z'],
-      ['10.10.0.12', undefined],
-    ],
-  );
-  const at = new Date('2026-11-30T12:00:01Z');
-  t.same(
-    whoHeldAll(overflow, { port: 64512, at })
-      .map((record) => record.vm)
-      .sort(),
-    ['10.10.0.11', '10.10.0.12'],
-    'without a destination the port is ambiguous',
-  );
-  t.equal(whoHeld(overflow, { port: 64512, at, destination: '203.0.113.7:53' })?.vm, '10.10.0.12');
-  t.equal(whoHeld(overflow, { port: 64512, at: new Date('2026-11-30T12:00:06Z') })?.vm, '10.10.0.12', 'after the first ended');
+t.test(
+  'overflow ports: each connection a VM makes before its block is attributed from listings of the overflow-marked entries',
+  async (t) => {
+    const { netfilter, logLines, start, advance } = setup(t, {
+      sourceRanges: ['10.10.0.0/24'],
+      portAllocation: { mode: 'static', portsPerVm: 64 },
+    });
+    const manager = await start();
+    const entry = (src: string, sport: number, dst: string, natPort: number) =>
+      `udp      17 29 src=${src} dst=${dst} sport=${sport} dport=53 [UNREPLIED] src=${dst} dst=10.10.0.2 sport=53 dport=${natPort} mark=1313275904 use=1`;
+    const listedAt = () => Date.parse('2026-11-30T12:00:00Z');
+    const attribution = manager.overflow;
+    const eleven = entry('10.10.0.11', 40000, '198.51.100.10', 64512);
+    const twelve = entry('10.10.0.12', 40001, '203.0.113.7', 64512);
+    attribution.firstPacket({
+      time: listedAt() - 20,
+      protocol: 'udp',
+      src: '10.10.0.11',
+      sport: '40000',
+      dst: '198.51.100.10',
+      dport: '53',
+    });
+    netfilter.overflowListing = `${eleven}\n${twelve}\n`;
+    advance(1);
+    await attribution.dump();
+    netfilter.overflowListing = `${twelve}\n`;
+    advance(4);
+    await attribution.dump();
+    const overflow = manager.table().overflow;
+    t.same(
+      overflow.map(({ vm, first, last, destination, since, until }) => [vm, first, last, destination, since, until]),
+      [
+        ['10.10.0.11', 64512, 64512, '198.51.100.10:53/udp', '2026-11-30T11:59:59.980Z', '2026-11-30T12:00:05.000Z'],
+        ['10.10.0.12', 64512, 64512, '203.0.113.7:53/udp', '2026-11-30T12:00:00.000Z', undefined],
+      ],
+      'one record per connection: from its first packet as NFLOG saw it (or the last listing without it), until the first listing without it',
+    );
+    t.equal(attribution.found, 2);
+    t.same(
+      events(logLines, 'port_block_assigned')
+        .filter((line) => line.destination !== undefined)
+        .map((line) => [line.vm, line.first_port, line.destination]),
+      [
+        ['10.10.0.11', 64512, '198.51.100.10:53/udp'],
+        ['10.10.0.12', 64512, '203.0.113.7:53/udp'],
+      ],
+      'and logged, so whois --log can name them too',
+    );
+    const recovered = recordsFromLog(logLines.map((line) => JSON.stringify(line)).join('\n')).filter((r) => r.destination !== undefined);
+    t.same(
+      recovered.map(({ vm, until }) => [vm, until]),
+      [
+        ['10.10.0.11', '2026-11-30T12:00:05.000Z'],
+        ['10.10.0.12', undefined],
+      ],
+    );
+    const at = new Date('2026-11-30T12:00:01Z');
+    t.same(
+      whoHeldAll(overflow, { port: 64512, at })
+        .map((record) => record.vm)
+        .sort(),
+      ['10.10.0.11', '10.10.0.12'],
+      'without a destination the port is ambiguous',
+    );
+    t.equal(whoHeld(overflow, { port: 64512, at, destination: '203.0.113.7:53' })?.vm, '10.10.0.12');
+    t.equal(whoHeld(overflow, { port: 64512, at: new Date('2026-11-30T12:00:06Z') })?.vm, '10.10.0.12', 'after the first ended');
 
-  // The kernel reports an expired entry's DESTROY when it reaps it, possibly after another VM's connection took the
-  // same reply tuple: the NEW ends the old record, and the late DESTROY leaves the new one open.
-  advance(5);
-  manager.overflowEvent(newEvent('10.10.0.13', 41000, '203.0.113.7', 64512));
-  manager.overflowEvent(newEvent('10.10.0.12', 40001, '203.0.113.7', 64512).replace('[NEW]', '[DESTROY]'));
-  const later = new Date('2026-11-30T12:00:11Z');
-  t.same(
-    whoHeldAll(manager.table().overflow, { port: 64512, at: later, destination: '203.0.113.7:53' }).map((record) => record.vm),
-    ['10.10.0.13'],
-    'a late DESTROY of the replaced connection does not end the new one',
-  );
-  t.equal(
-    manager.table().overflow.find((record) => record.vm === '10.10.0.12')?.until,
-    '2026-11-30T12:00:10.000Z',
-    'the replaced one ended',
-  );
-  // Each event also taught the manager a client: let those blocks be written before the test directory goes.
-  await manager.settled();
-  t.same(
-    manager
-      .table()
-      .blocks.map((block) => block.vm)
-      .sort(),
-    ['10.10.0.11', '10.10.0.12', '10.10.0.13'],
-    'and every client the events named got its block',
-  );
-  manager.stop();
-});
+    // Between two listings the connection ended and another VM's took the same reply tuple: the old record ends, the
+    // new one starts at the listing before (no first packet was seen for it).
+    advance(5);
+    netfilter.overflowListing = `${entry('10.10.0.13', 41000, '203.0.113.7', 64512)}\n`;
+    await attribution.dump();
+    const later = new Date('2026-11-30T12:00:11Z');
+    t.same(
+      whoHeldAll(manager.table().overflow, { port: 64512, at: later, destination: '203.0.113.7:53' }).map((record) => record.vm),
+      ['10.10.0.13'],
+    );
+    t.same(
+      manager.table().overflow.find((record) => record.vm === '10.10.0.13')?.since,
+      '2026-11-30T12:00:05.000Z',
+      'its start is bounded by the listing before',
+    );
+    t.equal(
+      manager.table().overflow.find((record) => record.vm === '10.10.0.12')?.until,
+      '2026-11-30T12:00:10.000Z',
+      'the replaced one ended',
+    );
+    // Each listing also taught the manager a client: let those blocks be written before the test directory goes.
+    await manager.settled();
+    t.same(
+      manager
+        .table()
+        .blocks.map((block) => block.vm)
+        .sort(),
+      ['10.10.0.11', '10.10.0.12', '10.10.0.13'],
+      'and every client a listing named got its block',
+    );
+    manager.stop();
+  },
+);
 
 t.test('static blocks: learnt clients get disjoint blocks in the map, kept across a restart, repaired, released when idle', async (t) => {
   const { netfilter, root, logLines, rawLogLines, start, mapElements, advance } = setup(t, {
@@ -291,33 +310,23 @@ t.test('a learner that is not running is a /healthz warning and a failing collec
   manager.stop();
 });
 
-t.test('overflow events the kernel dropped are a /healthz warning, not only a log line', async (t) => {
-  const netfilter = new FakeNetfilter();
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ base: null }, { write: (line: string) => lines.push(JSON.parse(line)) });
-  const spawn: LineSpawner = (_purpose, file, _args, onLine) => {
-    if (file === 'conntrack')
-      setImmediate(() => onLine('conntrack v1.4.7 (conntrack-tools): ENOBUFS: No buffer space available', 'stderr'));
-    return { done: new Promise<number | undefined>(() => undefined), stop: () => undefined };
-  };
-  const manager = new PortBlockManager({
-    run: netfilter.run,
-    dataplane: new Dataplane({ run: netfilter.run, sysctlFs: new MemorySysctls(), root: t.testdir() }),
-    spawn,
-    log,
-    root: t.testdir(),
+t.test('overflow listings that fail are a /healthz warning and a failing collector, not only a log line', async (t) => {
+  const { netfilter, logLines, start } = setup(t, {
+    sourceRanges: ['10.10.0.0/24'],
+    portAllocation: { mode: 'static', portsPerVm: 64 },
   });
-  await manager.configure(
-    validateAgentConfig({ sourceRanges: ['10.10.0.0/24'], portAllocation: { mode: 'static', portsPerVm: 64 } }, 'test'),
-    'ens4',
-  );
-  await new Promise((resolve) => setImmediate(resolve));
-  t.equal(manager.overflowEventsLost, 1);
-  t.match(manager.warnings, [/dropped overflow connection events 1 time/]);
+  const manager = await start();
+  netfilter.failNext(/^conntrack -L .*--mark/);
+  await manager.overflow.dump();
+  t.notOk(manager.overflow.ok);
+  t.match(manager.warnings, [/the overflow connections cannot be listed \(conntrack -L failed 1 time\(s\) in a row\)/]);
   t.match(
-    lines.find((line) => line.event === 'port_block_overflow_events_lost'),
-    { level: 40 },
+    logLines.find((line) => line.event === 'port_block_overflow_scan_failed'),
+    { level: 50 },
   );
+  await manager.overflow.dump();
+  t.ok(manager.overflow.ok, 'the next listing that works clears it');
+  t.same(manager.warnings, []);
   manager.stop();
 });
 

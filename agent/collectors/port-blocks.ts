@@ -102,5 +102,5 @@ export const portBlocksCollector = (
     });
   },
   status: (): Record<string, { ok: boolean }> =>
-    portBlocks.enabled ? { port_block_learn: { ok: portBlocks.learnerOk }, port_block_overflow: { ok: portBlocks.overflowReaderOk } } : {},
+    portBlocks.enabled ? { port_block_learn: { ok: portBlocks.learnerOk }, port_block_overflow: { ok: portBlocks.overflow.ok } } : {},
 });

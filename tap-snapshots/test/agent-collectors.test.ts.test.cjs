@@ -16,7 +16,7 @@ exports[`test/agent-collectors.test.ts > TAP > every collector with every featur
 # HELP natgw_config_reloads_total Config changes applied at runtime.
 # HELP natgw_config_source_ranges Source ranges in the config in effect.
 # HELP natgw_config_timeout_seconds Conntrack timeouts in effect, by kind.
-# HELP natgw_connections_closed_total Translated connections removed from the conntrack table, by protocol (from kernel events; see natgw_conntrack_events_lost_total).
+# HELP natgw_connections_closed_total Translated connections removed from the conntrack table, by protocol, while translation logs are on (from kernel events; see natgw_conntrack_events_lost_total).
 # HELP natgw_connections_opened_total New connections from VMs admitted for translation, counted once each by the kernel (a retransmitted SYN is not counted again).
 # HELP natgw_conntrack_drop_total Packets dropped because no conntrack entry could be made (table full).
 # HELP natgw_conntrack_early_drop_total Entries evicted to make room for new ones (table near full).

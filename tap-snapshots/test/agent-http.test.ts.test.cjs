@@ -31,7 +31,7 @@ natgw_agent_port_refused_packets_total 0
 # HELP natgw_connections_opened_total New connections from VMs admitted for translation, counted once each by the kernel (a retransmitted SYN is not counted again).
 # TYPE natgw_connections_opened_total counter
 natgw_connections_opened_total 7
-# HELP natgw_connections_closed_total Translated connections removed from the conntrack table, by protocol (from kernel events; see natgw_conntrack_events_lost_total).
+# HELP natgw_connections_closed_total Translated connections removed from the conntrack table, by protocol, while translation logs are on (from kernel events; see natgw_conntrack_events_lost_total).
 # TYPE natgw_connections_closed_total counter
 # HELP natgw_conntrack_events_lost_total Times the kernel dropped connection events because the agent fell behind (closed counts and translation logs miss those).
 # TYPE natgw_conntrack_events_lost_total counter

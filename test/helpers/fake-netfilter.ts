@@ -69,6 +69,8 @@ export class FakeNetfilter {
   iptablesInstalled = true;
   flowtablesSupported = false;
   conntrackDeleted: string[] = [];
+  /** What `conntrack -L --mark` (the overflow-marked entries) lists, as conntrack prints it. */
+  overflowListing = '';
   commands: string[] = [];
   private handle = 1;
   private failures: RegExp[] = [];
@@ -106,6 +108,10 @@ export class FakeNetfilter {
     const key = args.join(' ');
     if (file === 'ip' && key === '-j -4 addr show dev ens4')
       return ok('[{"ifname":"ens4","addr_info":[{"family":"inet","local":"10.10.0.2","prefixlen":24}]}]');
+    if (file === 'conntrack' && args[0] === '-L' && args.includes('--mark'))
+      return this.overflowListing === ''
+        ? fail('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.')
+        : ok(this.overflowListing);
     if (file === 'conntrack' && args[0] === '-L') {
       const vm = args[args.indexOf('--orig-src') + 1] ?? '';
       const ports = this.connections.get(vm) ?? [];
