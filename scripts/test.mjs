@@ -129,8 +129,40 @@ async function runLanes(files, lanes) {
   return results;
 }
 
+/**
+ * A fresh machine has no guest image yet (lab/guest-image.ts: mmdebstrap, about 40 s here). Built during the unit
+ * phase, at low priority, instead of by the first lab file while the other lane waits on its lock; a build that fails
+ * here is tried again, and reported, by the lab files that need it.
+ */
+function prebuildGuestImage() {
+  if (!isRoot || !all.some(isLab)) return undefined;
+  const script = `import(${JSON.stringify(path.join(root, 'dist/lab/guest-image.js'))}).then((m) => m.ensureGuestImage({ log: (line) => console.log(line) }))`;
+  const started = Date.now();
+  // Its output is kept (not streamed into the unit phase's) and summed up when the lab phases start.
+  return new Promise((resolve) => {
+    const child = spawn('nice', ['-n', '10', process.execPath, '--input-type=module', '-e', script], { cwd: root, stdio: 'pipe' });
+    let output = '';
+    const keep = (chunk) => (output = (output + chunk.toString()).slice(-4000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('close', (code) => {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      resolve(
+        code === 0
+          ? `# natgw test: guest image ready (${seconds} s)\n`
+          : `# natgw test: guest image build failed (exit ${code}); the lab files retry it:\n${output}\n`,
+      );
+    });
+  });
+}
+let guestImage = prebuildGuestImage();
+
 for (const phase of phases) {
   if (phase.files.length === 0) continue;
+  if (phase.name !== 'unit' && guestImage !== undefined) {
+    process.stdout.write(await guestImage);
+    guestImage = undefined;
+  }
   const started = Date.now();
   process.stdout.write(`\n# natgw test phase: ${phase.name}, ${phase.files.length} files, ${phase.jobs} at once (${cores} cores)\n`);
   const exitCodes = [];
