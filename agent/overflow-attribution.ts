@@ -4,8 +4,10 @@
 // learner's NFLOG lines (the first packets of clients without a block, which are exactly the ones translated from the
 // overflow ports) wake a dump of the overflow-marked entries only, and the dump repeats while any is open.
 //
-// Times are bounds, so `whois` never misses: a record starts at its first packet as NFLOG saw it (or, when the learn
-// rule's rate limit skipped it, at the last dump that did not list it) and ends at the first dump that no longer does.
+// Times are bounds, so `whois` does not miss a connection a listing saw: a record starts no later than its first
+// packet (the NFLOG line's time less a second, since tcpdump stamps a packet when it reads it; never before the last
+// listing that did not show it) and ends no earlier than its entry (when the first listing that no longer shows it
+// has finished).
 import type { PortBlockRecord } from './port-blocks.js';
 import { parseConntrackLine } from './collectors/conntrack-table.js';
 import type { Logger } from './log.js';
@@ -17,6 +19,24 @@ import type { CommandRunner } from './runner.js';
 const HISTORY_LIMIT = 20_000;
 /** First packets seen by NFLOG and not yet matched by a dump; beyond this the oldest are forgotten (start = last dump). */
 const FIRST_PACKETS_LIMIT = 65_536;
+/** How much earlier than tcpdump's time a first packet may have passed the rule (libpcap stamps NFLOG at read time). */
+const NFLOG_DELAY_MARGIN_MS = 1000;
+
+/**
+ * When the next listing should start, asked for `delayMs` from `now`: never sooner than `minGapMs` after the last one
+ * started, and undefined when the one already due (`pendingDueAt`) comes first, so a stream of first packets cannot
+ * keep postponing it. Times on the real clock.
+ */
+export function nextListingAt(
+  now: number,
+  delayMs: number,
+  lastListingAt: number,
+  minGapMs: number,
+  pendingDueAt?: number,
+): number | undefined {
+  const dueAt = Math.max(now + delayMs, lastListingAt + minGapMs);
+  return pendingDueAt !== undefined && pendingDueAt <= dueAt ? undefined : dueAt;
+}
 
 /** The first packet of a connection, as `tcpdump -q -n -tt -i nflog:…` prints it. */
 export interface FirstPacket {
@@ -57,6 +77,11 @@ export interface OverflowAttributionOptions {
   settleMs?: number;
   /** Between dumps while overflow connections are open: the bound on a record's end. */
   pollMs?: number;
+  /**
+   * The least time between two listings, however many first packets come: each walks the conntrack table. Below the
+   * shortest life of an entry (1 s: the smallest timeout the config allows), so no overflow connection is missed.
+   */
+  minGapMs?: number;
 }
 
 interface Open {
@@ -76,15 +101,19 @@ export class OverflowAttribution {
   private lastDumpAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerDueAt = 0;
+  /** When the last listing started, on the real clock. */
+  private lastListingAt = 0;
   private dumping: Promise<void> | undefined;
   private dumpAgain = false;
   private running = false;
   private readonly settleMs: number;
   private readonly pollMs: number;
+  private readonly minGapMs: number;
 
   constructor(private readonly options: OverflowAttributionOptions) {
     this.settleMs = options.settleMs ?? 50;
     this.pollMs = options.pollMs ?? 2000;
+    this.minGapMs = options.minGapMs ?? 500;
   }
 
   get ok(): boolean {
@@ -97,10 +126,18 @@ export class OverflowAttribution {
     this.schedule(0);
   }
 
+  /**
+   * Ends every open record now: nothing watches them any more (blocks turned off, the agent stopping), and a record left
+   * open would name its VM for the port until some later listing, hours on.
+   */
   stop(): void {
     this.running = false;
     clearTimeout(this.timer);
     this.timer = undefined;
+    const now = this.options.now();
+    for (const [replyKey, open] of [...this.open]) this.end(replyKey, open.record, now);
+    this.firstPackets.clear();
+    this.lastDumpAt = undefined;
   }
 
   /** A learner line: a client without a block sent a connection's first packet, which leaves from the overflow ports. */
@@ -115,16 +152,24 @@ export class OverflowAttribution {
 
   private schedule(delayMs: number): void {
     if (!this.running) return;
-    // A listing already due sooner stands (a stream of first packets must not keep postponing it); a later one, such
-    // as the next poll, is brought forward. Timers run on the real clock, whatever `now` the records use.
-    const dueAt = Date.now() + delayMs;
-    if (this.timer !== undefined && this.timerDueAt <= dueAt) return;
+    // Timers run on the real clock, whatever `now` the records use.
+    const dueAt = nextListingAt(
+      Date.now(),
+      delayMs,
+      this.lastListingAt,
+      this.minGapMs,
+      this.timer === undefined ? undefined : this.timerDueAt,
+    );
+    if (dueAt === undefined) return;
     clearTimeout(this.timer);
     this.timerDueAt = dueAt;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.dump();
-    }, delayMs);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.dump();
+      },
+      Math.max(0, dueAt - Date.now()),
+    );
   }
 
   /** One dump of the overflow-marked entries, and the records it implies. Concurrent calls share one dump. */
@@ -146,12 +191,11 @@ export class OverflowAttribution {
   private async dumpOnce(): Promise<void> {
     const mark = `0x${OVERFLOW_MARK.value.toString(16)}/0x${OVERFLOW_MARK.mask.toString(16)}`;
     const startedAt = this.options.now();
+    this.lastListingAt = Date.now();
     let listing: string;
     try {
-      // Exit code 1 with no output: no entry carries the mark.
-      ({ stdout: listing } = await this.options.run('list the overflow connections', 'conntrack', ['-L', '-f', 'ipv4', '--mark', mark], {
-        okExitCodes: [1],
-      }));
+      // No entry with the mark is exit code 0 (and "0 flow entries" on stderr); 1 is a failure (EPERM, no netlink).
+      ({ stdout: listing } = await this.options.run('list the overflow connections', 'conntrack', ['-L', '-f', 'ipv4', '--mark', mark]));
     } catch (error) {
       this.failures++;
       this.lastError = (error as Error).message;
@@ -166,15 +210,16 @@ export class OverflowAttribution {
       this.options.log.info({ event: 'port_block_overflow_scan_recovered' }, 'the overflow connections are listed again');
     this.failures = 0;
     this.lastError = undefined;
-    this.reconcile(listing, startedAt);
+    if (this.running) this.reconcile(listing, startedAt, this.options.now());
   }
 
   /**
-   * The records a listing taken at `listedAt` implies. Records are keyed by the reply tuple (destination and NAT
+   * The records a listing implies: it started at `startedAt` (an entry it lacks began after that) and finished at
+   * `finishedAt` (an entry it lacks ended before that). Records are keyed by the reply tuple (destination and NAT
    * address:port), which no two live connections share; a listed entry with a known reply tuple but another original
    * tuple is a new connection that took the port after the old one ended.
    */
-  reconcile(listing: string, listedAt: number): void {
+  reconcile(listing: string, startedAt: number, finishedAt: number = startedAt): void {
     const seen = new Set<string>();
     const previousDump = this.lastDumpAt;
     for (const line of listing.split('\n')) {
@@ -185,11 +230,14 @@ export class OverflowAttribution {
       seen.add(replyKey);
       const open = this.open.get(replyKey);
       if (open !== undefined && open.originalKey === original) continue;
-      if (open !== undefined) this.end(replyKey, open.record, listedAt);
       const firstPacket = this.firstPackets.get(original);
       this.firstPackets.delete(original);
-      // Not seen by NFLOG: it began after the last listing that did not have it (or just now, at the first listing).
-      const start = firstPacket ?? previousDump ?? listedAt;
+      // Not seen by NFLOG: it began after the last listing that did not have it. At the first listing since the start,
+      // entries already there get that listing's time (the previous run's log has their start).
+      const notBefore = previousDump ?? Number.NEGATIVE_INFINITY;
+      const start = firstPacket === undefined ? (previousDump ?? startedAt) : Math.max(notBefore, firstPacket - NFLOG_DELAY_MARGIN_MS);
+      // The connection it replaces ended before this one began: no instant where both hold the port.
+      if (open !== undefined) this.end(replyKey, open.record, Math.max(Date.parse(open.record.since), Math.min(finishedAt, start)));
       const port = Number(entry.reply.dport);
       const record: PortBlockRecord = {
         vm: entry.original.src,
@@ -208,11 +256,11 @@ export class OverflowAttribution {
         `overflow port ${port} for ${record.vm} to ${record.destination}`,
       );
     }
-    for (const [replyKey, open] of [...this.open]) if (!seen.has(replyKey)) this.end(replyKey, open.record, listedAt);
-    // First packets older than this listing that it did not show never became overflow connections (the client got
+    for (const [replyKey, open] of [...this.open]) if (!seen.has(replyKey)) this.end(replyKey, open.record, finishedAt);
+    // First packets well before this listing that it did not show never became overflow connections (the client got
     // its block first, or the packet was dropped later in the path).
-    for (const [key, time] of [...this.firstPackets]) if (time < listedAt - 10_000) this.firstPackets.delete(key);
-    this.lastDumpAt = listedAt;
+    for (const [key, time] of [...this.firstPackets]) if (time < startedAt - 10_000) this.firstPackets.delete(key);
+    this.lastDumpAt = startedAt;
   }
 
   private end(replyKey: string, record: PortBlockRecord, at: number): void {
@@ -228,7 +276,7 @@ export class OverflowAttribution {
     return [...this.history, ...[...this.open.values()].map((open) => open.record)];
   }
 
-  /** Resolves once no dump is running or due within settleMs (tests). */
+  /** Resolves once no listing is running (a listing due later is not waited for). */
   async settled(): Promise<void> {
     while (this.dumping !== undefined) await this.dumping;
   }

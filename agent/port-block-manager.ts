@@ -362,10 +362,8 @@ export class PortBlockManager {
     const { stdout } = await this.options.run(
       `list the connections of ${vm}`,
       'conntrack',
+      // No entry is exit code 0; 1 is a failure, and must not read as "no connection" (that would release a block in use).
       ['-L', '-f', 'ipv4', '--orig-src', vm, '--src-nat'],
-      {
-        okExitCodes: [1],
-      },
     );
     return stdout
       .split('\n')

@@ -163,6 +163,10 @@ export function recordsFromLog(text: string): PortBlockRecord[] {
         since: line.at ?? line.time ?? '',
         ...(line.destination === undefined ? {} : { destination: line.destination }),
       };
+      // The same block or overflow connection logged again (a restarted agent logs what it holds): the earlier record
+      // ends where the new one starts, or it would name its VM for ever.
+      const earlier = open.get(key(line));
+      if (earlier !== undefined && earlier.until === undefined) earlier.until = record.since;
       open.set(key(line), record);
       records.push(record);
     } else if (line.event === 'port_block_released') {

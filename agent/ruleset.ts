@@ -22,6 +22,12 @@ export const PORT_BLOCK_LEARN_GROUP = NFLOG_GROUP.portBlockLearn;
 /** Enough for a burst of new clients; a client whose notice is lost is learnt from its next packet. */
 const LEARN_RATE_PER_SECOND = 1000;
 /**
+ * Clients reported over PORT_BLOCK_LEARN_GROUP in the last second: one notice per client per second, not one per
+ * connection. A client the port space has no room for stays on the overflow ports, and every NFLOG line wakes tcpdump
+ * and the agent: per connection, that cost a tenth of the NAT VM's new connections per second (docs/bench.md).
+ */
+export const PORT_BLOCK_LEARNING = 'port_block_learning';
+/**
  * Conntrack mark bits of connections translated from OVERFLOW_PORTS: the agent lists only these (`conntrack -L --mark`,
  * filtered by the kernel) to attribute each overflow port to its VM (agent/overflow-attribution.ts).
  */
@@ -151,6 +157,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
       `  set ${PORT_BLOCK_VMS} { type ipv4_addr; }`,
       `  set ${PORT_BLOCK_USE} { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }`,
       `  set ${PORT_BLOCK_REFUSALS} { type ipv4_addr; size 65535; flags dynamic; counter; }`,
+      `  set ${PORT_BLOCK_LEARNING} { type ipv4_addr; size 65535; flags dynamic,timeout; timeout 1s; }`,
     );
   if (offload) lines.push(`  flowtable ${FLOWTABLE} { hook ingress priority filter; devices = { ${ifc} }; counter; }`);
   for (const { reason, chain, nflogGroup } of dropReasons) {
@@ -191,7 +198,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
           // The agent learns the address and gives it a block; meanwhile its connections go out from the overflow
           // ports (postrouting), never dropped. queue-threshold 1: nfnetlink_log would otherwise hold a lone packet
           // for up to its 1 s flush timeout (tcpdump cannot set it), and the agent needs it at once.
-          `    meta l4proto { tcp, udp } ip saddr != @${PORT_BLOCK_VMS} limit rate ${LEARN_RATE_PER_SECOND}/second burst ${LEARN_RATE_PER_SECOND} packets log group ${PORT_BLOCK_LEARN_GROUP} queue-threshold 1 comment "port-block-learn"`,
+          `    meta l4proto { tcp, udp } ip saddr != @${PORT_BLOCK_VMS} ip saddr != @${PORT_BLOCK_LEARNING} limit rate ${LEARN_RATE_PER_SECOND}/second burst ${LEARN_RATE_PER_SECOND} packets add @${PORT_BLOCK_LEARNING} { ip saddr } log group ${PORT_BLOCK_LEARN_GROUP} queue-threshold 1 comment "port-block-learn"`,
           // A block of N ports holds N connections to one destination ip:port/protocol: the next is refused here,
           // where it is counted for its VM, instead of failing silently in the NAT.
           `    meta l4proto { tcp, udp } add @${PORT_BLOCK_USE} { ip saddr . ip daddr . meta l4proto . th dport ct count over ${blockLimit} } jump ${dropChain('port_block_full')} comment "port-block-full"`,

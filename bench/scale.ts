@@ -157,7 +157,7 @@ export const scale: Bench = async ({ quick, log }) => {
       ),
       valueRow(
         'scale',
-        'agent CPU: children (commands it ran + conntrack -E, tcpdump)',
+        'agent CPU: children (commands it ran + its readers: tcpdump, conntrack -E with translation logs)',
         '% of a core',
         reapedPct + livePct,
         '<= 1',

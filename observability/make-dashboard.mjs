@@ -38,7 +38,7 @@ const panels = [
     12,
   ],
   [
-    'Connections opened / closed',
+    'Connections opened / closed (closed: only with translation logs on)',
     'timeseries',
     [
       ['sum(rate(natgw_connections_opened_total{' + sel + '}[$__rate_interval]))', 'opened'],

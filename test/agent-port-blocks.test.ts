@@ -76,12 +76,16 @@ t.test(
     const manager = await start();
     const entry = (src: string, sport: number, dst: string, natPort: number) =>
       `udp      17 29 src=${src} dst=${dst} sport=${sport} dport=53 [UNREPLIED] src=${dst} dst=10.10.0.2 sport=53 dport=${natPort} mark=1313275904 use=1`;
-    const listedAt = () => Date.parse('2026-11-30T12:00:00Z');
+    const at = (time: string) => Date.parse(`2026-11-30T${time}Z`);
     const attribution = manager.overflow;
+    // A listing at 12:00:00 with nothing in it: whatever the next one finds began after it.
+    await attribution.dump();
     const eleven = entry('10.10.0.11', 40000, '198.51.100.10', 64512);
     const twelve = entry('10.10.0.12', 40001, '203.0.113.7', 64512);
+    advance(3);
+    // tcpdump stamps an NFLOG packet when it reads it: the record starts a second before, never before the last listing.
     attribution.firstPacket({
-      time: listedAt() - 20,
+      time: at('12:00:02.980'),
       protocol: 'udp',
       src: '10.10.0.11',
       sport: '40000',
@@ -89,19 +93,18 @@ t.test(
       dport: '53',
     });
     netfilter.overflowListing = `${eleven}\n${twelve}\n`;
-    advance(1);
     await attribution.dump();
     netfilter.overflowListing = `${twelve}\n`;
-    advance(4);
+    advance(2);
     await attribution.dump();
     const overflow = manager.table().overflow;
     t.same(
       overflow.map(({ vm, first, last, destination, since, until }) => [vm, first, last, destination, since, until]),
       [
-        ['10.10.0.11', 64512, 64512, '198.51.100.10:53/udp', '2026-11-30T11:59:59.980Z', '2026-11-30T12:00:05.000Z'],
+        ['10.10.0.11', 64512, 64512, '198.51.100.10:53/udp', '2026-11-30T12:00:01.980Z', '2026-11-30T12:00:05.000Z'],
         ['10.10.0.12', 64512, 64512, '203.0.113.7:53/udp', '2026-11-30T12:00:00.000Z', undefined],
       ],
-      'one record per connection: from its first packet as NFLOG saw it (or the last listing without it), until the first listing without it',
+      'one record per connection: from a second before NFLOG saw its first packet (or the last listing without it), until the first listing without it',
     );
     t.equal(attribution.found, 2);
     t.same(
@@ -122,37 +125,37 @@ t.test(
         ['10.10.0.12', undefined],
       ],
     );
-    const at = new Date('2026-11-30T12:00:01Z');
+    const both = new Date('2026-11-30T12:00:02.500Z');
     t.same(
-      whoHeldAll(overflow, { port: 64512, at })
+      whoHeldAll(overflow, { port: 64512, at: both })
         .map((record) => record.vm)
         .sort(),
       ['10.10.0.11', '10.10.0.12'],
       'without a destination the port is ambiguous',
     );
-    t.equal(whoHeld(overflow, { port: 64512, at, destination: '203.0.113.7:53' })?.vm, '10.10.0.12');
+    t.equal(whoHeld(overflow, { port: 64512, at: both, destination: '203.0.113.7:53' })?.vm, '10.10.0.12');
     t.equal(whoHeld(overflow, { port: 64512, at: new Date('2026-11-30T12:00:06Z') })?.vm, '10.10.0.12', 'after the first ended');
 
-    // Between two listings the connection ended and another VM's took the same reply tuple: the old record ends, the
-    // new one starts at the listing before (no first packet was seen for it).
+    // Between two listings the connection ended and another VM's took the same reply tuple: the old record ends where
+    // the new one starts, so no instant names both for one port and destination.
     advance(5);
+    attribution.firstPacket({
+      time: at('12:00:09.500'),
+      protocol: 'udp',
+      src: '10.10.0.13',
+      sport: '41000',
+      dst: '203.0.113.7',
+      dport: '53',
+    });
     netfilter.overflowListing = `${entry('10.10.0.13', 41000, '203.0.113.7', 64512)}\n`;
     await attribution.dump();
-    const later = new Date('2026-11-30T12:00:11Z');
+    const records = manager.table().overflow;
     t.same(
-      whoHeldAll(manager.table().overflow, { port: 64512, at: later, destination: '203.0.113.7:53' }).map((record) => record.vm),
-      ['10.10.0.13'],
+      [records.find((record) => record.vm === '10.10.0.12')?.until, records.find((record) => record.vm === '10.10.0.13')?.since],
+      ['2026-11-30T12:00:08.500Z', '2026-11-30T12:00:08.500Z'],
     );
-    t.same(
-      manager.table().overflow.find((record) => record.vm === '10.10.0.13')?.since,
-      '2026-11-30T12:00:05.000Z',
-      'its start is bounded by the listing before',
-    );
-    t.equal(
-      manager.table().overflow.find((record) => record.vm === '10.10.0.12')?.until,
-      '2026-11-30T12:00:10.000Z',
-      'the replaced one ended',
-    );
+    for (const time of ['12:00:08.400', '12:00:08.600'])
+      t.equal(whoHeldAll(records, { port: 64512, at: new Date(at(time)), destination: '203.0.113.7:53' }).length, 1, `one VM at ${time}`);
     // Each listing also taught the manager a client: let those blocks be written before the test directory goes.
     await manager.settled();
     t.same(
@@ -163,7 +166,10 @@ t.test(
       ['10.10.0.11', '10.10.0.12', '10.10.0.13'],
       'and every client a listing named got its block',
     );
+    // Nothing watches the overflow ports once the manager stops: the open record ends then, not at some later listing.
+    advance(1);
     manager.stop();
+    t.equal(manager.table().overflow.find((record) => record.vm === '10.10.0.13')?.until, '2026-11-30T12:00:11.000Z');
   },
 );
 
@@ -310,13 +316,14 @@ t.test('a learner that is not running is a /healthz warning and a failing collec
   manager.stop();
 });
 
-t.test('overflow listings that fail are a /healthz warning and a failing collector, not only a log line', async (t) => {
+t.test('overflow listings that fail (conntrack exits 1) are a /healthz warning and a failing collector, not only a log line', async (t) => {
   const { netfilter, logLines, start } = setup(t, {
     sourceRanges: ['10.10.0.0/24'],
     portAllocation: { mode: 'static', portsPerVm: 64 },
   });
   const manager = await start();
-  netfilter.failNext(/^conntrack -L .*--mark/);
+  // Exit code 1 is conntrack's failure, not "no entry" (that is 0): it must not end every open record unnoticed.
+  netfilter.overflowListingError = 'conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted';
   await manager.overflow.dump();
   t.notOk(manager.overflow.ok);
   t.match(manager.warnings, [/the overflow connections cannot be listed \(conntrack -L failed 1 time\(s\) in a row\)/]);
@@ -324,6 +331,7 @@ t.test('overflow listings that fail are a /healthz warning and a failing collect
     logLines.find((line) => line.event === 'port_block_overflow_scan_failed'),
     { level: 50 },
   );
+  netfilter.overflowListingError = undefined;
   await manager.overflow.dump();
   t.ok(manager.overflow.ok, 'the next listing that works clears it');
   t.same(manager.warnings, []);

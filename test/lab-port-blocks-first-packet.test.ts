@@ -77,8 +77,9 @@ async function burst(t: Test, natLab: NatLab, label: string): Promise<void> {
   t.ok(flows.length > 0, `${label}: ${flows.length} flows still in conntrack`);
   t.comment(`${label}: ${overflow.length} of ${flows.length} flows left from the overflow ports before their block was in place`);
   // Attribution is read after the fact, as an operator would: the time a port was seen is now. The agent records an
-  // overflow connection from its conntrack event, which it may still be reading after a burst of thousands: the
-  // records must all be there within a bound, not at the instant the burst ends.
+  // overflow connection from a listing of the overflow-marked entries that the client's NFLOG line wakes, 50 ms to a
+  // few seconds after the burst on a loaded box: the records must all be there within a bound, not at the instant the
+  // burst ends.
   const now = new Date();
   const misnamedIn = (table: PortTable) => {
     const records = [...table.blocks, ...table.history, ...table.overflow];

@@ -1,11 +1,14 @@
 import path from 'node:path';
+import { pino } from 'pino';
 import t from 'tap';
 import { parseConntrackStatTable } from '../agent/collectors/conntrack-stats.js';
 import { DestinationCounter, parseConntrackLine, summarizeTable } from '../agent/collectors/conntrack-table.js';
 import { ConntrackEventWatcher, translationLogEntry } from '../agent/collectors/conntrack-events.js';
 import { parseNflogLine } from '../agent/collectors/drop-log.js';
+import { validateAgentConfig } from '../agent/config.js';
+import { Observability } from '../agent/observability.js';
 import { RateLimiter } from '../agent/rate-limit.js';
-import { runCommand } from '../agent/runner.js';
+import { type LineSpawner, runCommand } from '../agent/runner.js';
 import { repoRoot } from '../lab/lab.js';
 
 const LISTING = `tcp      6 431999 ESTABLISHED src=10.10.0.11 dst=198.51.100.10 sport=40000 dport=80 src=198.51.100.10 dst=10.10.0.2 sport=80 dport=61000 [ASSURED] mark=0 use=1
@@ -169,4 +172,27 @@ t.test('shipped alert rules pass promtool check and their unit tests', async (t)
     okExitCodes: [1],
   });
   t.equal(test.exitCode, 0, test.stdout + test.stderr);
+});
+
+t.test('no conntrack event listener runs unless translation logs are on (any listener costs every new connection)', async (t) => {
+  const running = new Set<string>();
+  const spawn: LineSpawner = (_purpose, file, args) => {
+    const name = `${file} ${args.join(' ')}`;
+    running.add(name);
+    return { done: new Promise<number | undefined>(() => undefined), stop: () => running.delete(name) };
+  };
+  const observability = new Observability({ spawn, log: pino({ level: 'silent' }) });
+  t.teardown(() => observability.stop());
+  const listeners = () => [...running].filter((name) => name.startsWith('conntrack -E'));
+  const config = (logging: string) => validateAgentConfig({ sourceRanges: ['10.10.0.0/24'], logging }, 'test');
+  for (const logging of ['errors', 'none']) {
+    observability.configure(config(logging));
+    t.same(listeners(), [], `logging: ${logging}`);
+  }
+  observability.configure(config('translations'));
+  t.same(listeners(), ['conntrack -E -e NEW,DESTROY -f ipv4 --src-nat'], 'logging: translations');
+  observability.configure(config('all'));
+  t.equal(listeners().length, 1, 'logging: all (the same one, not a second)');
+  observability.configure(config('errors'));
+  t.same(listeners(), [], 'back to errors: stopped');
 });

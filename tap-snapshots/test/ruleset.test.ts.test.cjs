@@ -31,6 +31,7 @@ table ip natgw {
   set port_block_vms { type ipv4_addr; }
   set port_block_use { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }
   set port_block_refusals { type ipv4_addr; size 65535; flags dynamic; counter; }
+  set port_block_learning { type ipv4_addr; size 65535; flags dynamic,timeout; timeout 1s; }
   chain drop_source_not_allowed {
     counter name "drop_source_not_allowed" drop comment "drop"
   }
@@ -54,7 +55,7 @@ table ip natgw {
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
-    meta l4proto { tcp, udp } ip saddr != @port_block_vms limit rate 1000/second burst 1000 packets log group 4210 queue-threshold 1 comment "port-block-learn"
+    meta l4proto { tcp, udp } ip saddr != @port_block_vms ip saddr != @port_block_learning limit rate 1000/second burst 1000 packets add @port_block_learning { ip saddr } log group 4210 queue-threshold 1 comment "port-block-learn"
     meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 1024 } jump drop_port_block_full comment "port-block-full"
     ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
     counter name "egress" accept comment "admit-retransmit"
@@ -482,6 +483,7 @@ table ip natgw {
   set port_block_vms { type ipv4_addr; }
   set port_block_use { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }
   set port_block_refusals { type ipv4_addr; size 65535; flags dynamic; counter; }
+  set port_block_learning { type ipv4_addr; size 65535; flags dynamic,timeout; timeout 1s; }
   chain drop_source_not_allowed {
     limit rate 50/second burst 50 packets counter name "log_source_not_allowed" log group 4201 comment "log"
     counter name "drop_source_not_allowed" drop comment "drop"
@@ -509,7 +511,7 @@ table ip natgw {
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
-    meta l4proto { tcp, udp } ip saddr != @port_block_vms limit rate 1000/second burst 1000 packets log group 4210 queue-threshold 1 comment "port-block-learn"
+    meta l4proto { tcp, udp } ip saddr != @port_block_vms ip saddr != @port_block_learning limit rate 1000/second burst 1000 packets add @port_block_learning { ip saddr } log group 4210 queue-threshold 1 comment "port-block-learn"
     meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 64 } jump drop_port_block_full comment "port-block-full"
     ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
     counter name "egress" accept comment "admit-retransmit"

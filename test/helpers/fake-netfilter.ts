@@ -71,6 +71,8 @@ export class FakeNetfilter {
   conntrackDeleted: string[] = [];
   /** What `conntrack -L --mark` (the overflow-marked entries) lists, as conntrack prints it. */
   overflowListing = '';
+  /** Set: `conntrack -L --mark` fails as conntrack does (exit code 1, this on stderr) until cleared. */
+  overflowListingError: string | undefined;
   commands: string[] = [];
   private handle = 1;
   private failures: RegExp[] = [];
@@ -109,9 +111,10 @@ export class FakeNetfilter {
     if (file === 'ip' && key === '-j -4 addr show dev ens4')
       return ok('[{"ifname":"ens4","addr_info":[{"family":"inet","local":"10.10.0.2","prefixlen":24}]}]');
     if (file === 'conntrack' && args[0] === '-L' && args.includes('--mark'))
-      return this.overflowListing === ''
-        ? fail('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.')
-        : ok(this.overflowListing);
+      // As conntrack does: exit code 0 with no entry too, the count on stderr.
+      return this.overflowListingError !== undefined
+        ? fail(this.overflowListingError)
+        : { stdout: this.overflowListing, stderr: 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.', exitCode: 0 };
     if (file === 'conntrack' && args[0] === '-L') {
       const vm = args[args.indexOf('--orig-src') + 1] ?? '';
       const ports = this.connections.get(vm) ?? [];
@@ -302,7 +305,7 @@ export class FakeNetfilter {
       const counter = /^counter (\S+) \{ \}$/.exec(line);
       const dynamicSet = /^set (\S+) \{ type (\S+); size (\d+); flags (\S+); \}$/.exec(line);
       const set = /^set (\S+) \{$/.exec(line);
-      const oneLineSet = /^set (\S+) \{ type ([^;]+);(?: size (\d+);)?(?: flags (\S+);)?( counter;)? \}$/.exec(line);
+      const oneLineSet = /^set (\S+) \{ type ([^;]+);(?: size (\d+);)?(?: flags (\S+);)?(?: timeout \w+;)?( counter;)? \}$/.exec(line);
       const map = /^map (\S+) \{ (.*) \}$/.exec(line);
       const flowtable = /^flowtable (\S+) \{ hook (\S+) priority (\S+); devices = \{ (.*) \}; counter; \}$/.exec(line);
       const chainStart = /^chain (\S+) \{$/.exec(line);
