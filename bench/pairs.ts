@@ -5,7 +5,7 @@
 // rules. Then: new TCP conn/s with 1,000 client addresses vs 10 (port blocks), interleaved the same way, and the
 // first-packet loss of 100 new clients. With --perf, one extra connection-rate run per side under `perf record -a -g`.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { BLOCK_PORTS as BLOCK_RANGE, OVERFLOW_PORTS } from '../agent/config.js';
@@ -116,6 +116,27 @@ class NatVm {
     }
   }
 
+  /**
+   * CPU seconds the agent has used so far, with the commands it ran and waited for (nft, conntrack -L): what its
+   * background work takes from the box while a side is measured. NaN for the naive side.
+   */
+  agentCpuSeconds(): number {
+    if (this.agent === undefined) return Number.NaN;
+    const marker = `--root\0${this.lab.vm(this.name).root}\0`;
+    let total = 0;
+    for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+      try {
+        if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) continue;
+        // Fields after the command name: utime, stime, cutime, cstime are the 12th to 15th, in clock ticks (100 Hz).
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        total += [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index] ?? 0), 0) / 100;
+      } catch {
+        // the process ended between the listing and the read
+      }
+    }
+    return total;
+  }
+
   /** Every run starts from the same state: no entries of the run before holding ports or hash chains. */
   flushConntrack(): Promise<unknown> {
     return this.lab.exec(this.name, ['conntrack', '-F'], { okExitCodes: [1] });
@@ -211,10 +232,13 @@ export const pairs: Bench = async (context: BenchContext) => {
     for (let round = 0; round < rounds && Date.now() < deadline; round++) {
       for (const [position, side] of roundOrder(SIDES, round).entries()) {
         await switchTo(side);
+        const cpuBefore = nat.agentCpuSeconds();
+        const started = Date.now();
         const sample = await measure(lab, client);
+        const agentCpu = (nat.agentCpuSeconds() - cpuBefore) / ((Date.now() - started) / 1000);
         samples[side].push({ sample, round, position });
         log(
-          `  round ${round + 1}/${rounds} ${side}: tcp ${sample.tcp.toFixed(2)} Gbit/s, udp ${sample.udp.toFixed(0)} kpps, ${sample.conn.toFixed(0)} conn/s (${sample.connFailed} failed)`,
+          `  round ${round + 1}/${rounds} ${side}: tcp ${sample.tcp.toFixed(2)} Gbit/s, udp ${sample.udp.toFixed(0)} kpps, ${sample.conn.toFixed(0)} conn/s (${sample.connFailed} failed)${Number.isNaN(agentCpu) ? '' : `, agent ${(agentCpu * 100).toFixed(1)} % of a core`}`,
         );
       }
     }
