@@ -11,12 +11,10 @@
 import type { PortBlockRecord } from './port-blocks.js';
 import { parseConntrackLine } from './collectors/conntrack-table.js';
 import type { Logger } from './log.js';
-import { toLogLine } from './port-blocks.js';
+import { appendToHistory, toLogLine } from './port-blocks.js';
 import { OVERFLOW_MARK } from './ruleset.js';
 import type { CommandRunner } from './runner.js';
 
-/** Ended overflow records kept for `natgw whois --agent` (the log keeps them all). */
-const HISTORY_LIMIT = 20_000;
 /** First packets seen by NFLOG and not yet matched by a dump; beyond this the oldest are forgotten (start = last dump). */
 const FIRST_PACKETS_LIMIT = 65_536;
 /** How much earlier than tcpdump's time a first packet may have passed the rule (libpcap stamps NFLOG at read time). */
@@ -266,8 +264,7 @@ export class OverflowAttribution {
   private end(replyKey: string, record: PortBlockRecord, at: number): void {
     this.open.delete(replyKey);
     record.until = new Date(at).toISOString();
-    this.history.push(record);
-    if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    appendToHistory(this.history, record);
     this.options.log.info(toLogLine('port_block_released', record, record.until), `overflow port ${record.first} of ${record.vm} released`);
   }
 

@@ -16,13 +16,11 @@ import { SupervisedReader } from './collectors/supervised.js';
 import type { PortBlockChange } from './dataplane.js';
 import type { Logger } from './log.js';
 import { OverflowAttribution, parseNflogLine } from './overflow-attribution.js';
-import { PortSpace, blockSize, toLogLine, type PortBlockRecord } from './port-blocks.js';
+import { PortSpace, appendToHistory, blockSize, toLogLine, type PortBlockRecord } from './port-blocks.js';
 import { PORT_BLOCK_LEARN_GROUP, type PortBlockElement } from './ruleset.js';
 import type { CommandRunner, LineSpawner } from './runner.js';
 
 export const PORT_BLOCK_STATE_FILE = AGENT_PATHS.portBlockState;
-/** Released blocks kept for `natgw whois --agent` (the log keeps them all). */
-const HISTORY_LIMIT = 20_000;
 
 interface Held extends PortBlockRecord {
   /** Last time the VM was seen with connections (ms); a block is released only after this is old enough. */
@@ -133,10 +131,11 @@ export class PortBlockManager {
       options.log,
       (line, stream) => {
         if (stream !== 'stdout') return;
-        const address = learntAddress(line);
+        // One parse: a TCP/UDP first packet (all the learn rule logs) names the client; learntAddress is the fallback.
+        const packet = parseNflogLine(line);
+        const address = packet?.src ?? learntAddress(line);
         if (address === undefined) return;
         this.learn(address);
-        const packet = parseNflogLine(line);
         if (packet !== undefined) this.overflow.firstPacket(packet);
       },
     );
@@ -348,8 +347,7 @@ export class PortBlockManager {
   private releaseHeld(held: Held, why: string): void {
     const time = new Date(this.now()).toISOString();
     const { lastActive: _lastActive, lowSince: _lowSince, ...record } = held;
-    this.history.push({ ...record, until: time });
-    if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    appendToHistory(this.history, { ...record, until: time });
     this.space.free(held);
     this.options.log.info(
       { ...toLogLine('port_block_released', held, time), since: held.since, why },

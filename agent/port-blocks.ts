@@ -20,6 +20,15 @@ export interface PortBlockRecord {
   destination?: string;
 }
 
+/** Ended records kept in memory for `natgw whois --agent` (the log keeps them all). */
+export const HISTORY_LIMIT = 20_000;
+
+/** Appends an ended record, dropping the oldest past HISTORY_LIMIT. */
+export function appendToHistory(history: PortBlockRecord[], record: PortBlockRecord): void {
+  history.push(record);
+  if (history.length > HISTORY_LIMIT) history.splice(0, history.length - HISTORY_LIMIT);
+}
+
 export const blockSize = (block: Pick<PortBlockRecord, 'first' | 'last'>) => block.last - block.first + 1;
 
 /** The smallest block size: every block is a whole number of these, aligned on its own size from BLOCK_PORTS.first. */
