@@ -349,7 +349,7 @@ export class Agent {
     if (portBlocks?.enabled === true && this.config !== undefined && scope === 'traffic')
       checks.port_block_learner = !portBlocks.learnerHealthy
         ? { ok: false, detail: `not reading NFLOG: ${portBlocks.learnerError ?? 'not running'}` }
-        : portBlocks.overflow.failures >= 3
+        : portBlocks.overflow.failing
           ? { ok: false, detail: `cannot list the overflow connections: ${portBlocks.overflow.lastError ?? 'unknown error'}` }
           : { ok: true, detail: 'reading NFLOG and listing the overflow connections' };
     // Only in the traffic check: a resync that waits for its peer is not this VM's fault, recreating it cannot help.

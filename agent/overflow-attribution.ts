@@ -10,6 +10,7 @@
 // has finished).
 import type { PortBlockRecord } from './port-blocks.js';
 import { parseConntrackLine } from './collectors/conntrack-table.js';
+import { FAILING_AFTER_RESTARTS } from './collectors/supervised.js';
 import type { Logger } from './log.js';
 import { appendToHistory, toLogLine } from './port-blocks.js';
 import { OVERFLOW_MARK } from './ruleset.js';
@@ -116,6 +117,11 @@ export class OverflowAttribution {
 
   get ok(): boolean {
     return this.failures === 0;
+  }
+
+  /** Failing, not retrying: as many listings failed in a row as a reader may exit before it counts as failing. */
+  get failing(): boolean {
+    return this.failures >= FAILING_AFTER_RESTARTS;
   }
 
   start(): void {
@@ -271,6 +277,11 @@ export class OverflowAttribution {
   /** Ended records first, then open ones. */
   records(): PortBlockRecord[] {
     return [...this.history, ...[...this.open.values()].map((open) => open.record)];
+  }
+
+  /** A listing is running or one is due: false once nothing is open and no first packet is waiting for one. */
+  get listingPending(): boolean {
+    return this.dumping !== undefined || this.timer !== undefined;
   }
 
   /** Resolves once no listing is running (a listing due later is not waited for). */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import type { TableSummary } from '../agent/collectors/conntrack-table.js';
+import { FAILING_AFTER_RESTARTS } from '../agent/collectors/supervised.js';
 import { validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
 import { Dataplane } from '../agent/dataplane.js';
 import { PORT_BLOCK_STATE_FILE, PortBlockManager, learntAddress } from '../agent/port-block-manager.js';
@@ -331,9 +332,14 @@ t.test('overflow listings that fail (conntrack exits 1) are a /healthz warning a
     logLines.find((line) => line.event === 'port_block_overflow_scan_failed'),
     { level: 50 },
   );
+  t.notOk(manager.overflow.failing, 'one failure is retried, not yet failing /healthz');
+  await manager.overflow.dump();
+  await manager.overflow.dump();
+  t.ok(manager.overflow.failing, `failing after ${FAILING_AFTER_RESTARTS} in a row, as a reader that keeps exiting`);
   netfilter.overflowListingError = undefined;
   await manager.overflow.dump();
   t.ok(manager.overflow.ok, 'the next listing that works clears it');
+  t.notOk(manager.overflow.failing);
   t.same(manager.warnings, []);
   manager.stop();
 });
