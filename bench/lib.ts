@@ -321,6 +321,31 @@ const GATEWAYS: Record<string, { ip: string; externalIp?: string; clients: [stri
       ['c-nat1kb', '10.10.0.42'],
     ],
   },
+  // Three more NAT VMs like natgw-1, for benchmarks that keep one VM per side (bench/pairs).
+  'natgw-2': {
+    ip: '10.10.0.8',
+    externalIp: '203.0.113.14',
+    clients: [
+      ['c-nat2', '10.10.0.81'],
+      ['c-nat2b', '10.10.0.82'],
+    ],
+  },
+  'natgw-3': {
+    ip: '10.10.0.9',
+    externalIp: '203.0.113.15',
+    clients: [
+      ['c-nat3', '10.10.0.91'],
+      ['c-nat3b', '10.10.0.92'],
+    ],
+  },
+  'natgw-4': {
+    ip: '10.10.0.10',
+    externalIp: '203.0.113.16',
+    clients: [
+      ['c-nat4', '10.10.0.101'],
+      ['c-nat4b', '10.10.0.102'],
+    ],
+  },
   naive: {
     ip: '10.10.0.6',
     externalIp: '203.0.113.13',
@@ -337,7 +362,15 @@ const GATEWAYS: Record<string, { ip: string; externalIp?: string; clients: [stri
     ],
   },
 };
-const GATEWAY_VM: Record<string, string> = { 'natgw-1': 'nat1', 'natgw-1000': 'nat1k', naive: 'naive', routed: 'router' };
+const GATEWAY_VM: Record<string, string> = {
+  'natgw-1': 'nat1',
+  'natgw-1000': 'nat1k',
+  'natgw-2': 'nat2',
+  'natgw-3': 'nat3',
+  'natgw-4': 'nat4',
+  naive: 'naive',
+  routed: 'router',
+};
 
 export const SMALL_CONFIG = (overrides: Record<string, unknown> = {}) => ({ sourceRanges: ['10.10.0.0/25'], ...overrides });
 

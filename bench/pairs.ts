@@ -1,9 +1,11 @@
-// natgw against the naive MASQUERADE recipe on ONE NAT VM, interleaved (issue 23): each round measures the shared pool,
-// static port blocks and the naive recipe one after another on the same VM and the same client, the order reversed
-// every other round, and every target is the median of the per-round ratios (bench/pairing.ts). Separate gateway VMs
-// (bench/datapath) compare two paths whose speed drifts apart on a noisy box; here both sides share everything but the
-// rules. Then: new TCP conn/s with 1,000 client addresses vs 10 (port blocks), interleaved the same way, and the
-// first-packet loss of 100 new clients. With --perf, one extra connection-rate run per side under `perf record -a -g`.
+// natgw against the naive MASQUERADE recipe, interleaved second by second (issue 23). Five identical NAT VMs, one per
+// side: natgw with the shared pool, with static port blocks, with dynamic port blocks, the naive recipe, and the naive
+// recipe again as an A/A control (how far the method strays when both sides are the same), each with its own client. A round measures one-second windows of each side in turn, the order reversed every other round, and
+// every target is the median of the per-round ratios (bench/pairing.ts). The box's speed swings by ±20 % over tens of
+// seconds; windows a second or two apart see the same box, where sides measured 15 s apart on one VM did not. The sides
+// change VMs between phases (a Latin square: each side runs once on every VM), so no VM's own speed favours a side.
+// Then: new TCP conn/s with 1,000 client addresses vs 10 (port blocks), and the first-packet loss of 100 new clients.
+// With --perf, one extra connection-rate run per side under `perf record -a -g`.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,12 +31,14 @@ import {
   type Row,
 } from './lib.js';
 import {
+  gatewayOf,
   pairedRow,
   pairsMarkdown,
   parsePairs,
   parsePerfReport,
   profilesSideBySide,
   roundOrder,
+  roundsPerPhase,
   type Pair,
   type PairedMeasure,
 } from './pairing.js';
@@ -42,8 +46,12 @@ import { CLIENT_RANGE, FEW, MANY, MANY_CLIENTS_VM, addManyClients, connectFrom }
 
 const run = promisify(execFile);
 
-type Side = 'shared' | 'blocks' | 'naive';
-const SIDES: readonly Side[] = ['shared', 'blocks', 'naive'];
+/** `control` is the naive recipe again, on another VM: naive / control is the method's own spread (an A/A test). */
+type Side = 'shared' | 'blocks' | 'dynamic' | 'naive' | 'control';
+const SIDES: readonly Side[] = ['shared', 'blocks', 'dynamic', 'naive', 'control'];
+const NATGW_SIDES = ['shared', 'blocks', 'dynamic'] as const;
+/** One NAT VM per side (bench/lib's gateways); the sides move between them from phase to phase. */
+const GATEWAY_PATHS = ['natgw-1', 'natgw-1000', 'natgw-2', 'natgw-3', 'natgw-4'];
 /**
  * One client opens ~10k connections a second to one server port, and each holds its NAT port for conntrack's 1 s
  * TIME_WAIT: a block must hold that many connections to one destination or it refuses some (port_block_full), which
@@ -51,20 +59,34 @@ const SIDES: readonly Side[] = ['shared', 'blocks', 'naive'];
  */
 const BLOCK_PORTS = 32_768;
 const FIRST_PACKET_CLIENTS = 100;
-const SECONDS = 3;
+/** One window of one side. Short, so that the sides of a round are measured within seconds of each other. */
+const WINDOW_SECONDS = 1;
+/** The address comparison switches the agent's config for each side, so its windows stay longer and fewer. */
+const ADDRESS_SECONDS = 3;
+const MAX_ADDRESS_ROUNDS = 7;
 /** Bounds a whole run: a lab that stalls (a frozen box) stops after the rounds done so far. */
 const MAX_MINUTES = 45;
 
-/** Both sides run with the same conntrack timeouts: the agent's sysctls stay when its table is removed. */
+/** Every side runs with the same conntrack timeouts: the agent's sysctls stay when its table is removed. */
 const natgwConfig = (portAllocation?: unknown) => ({
   sourceRanges: ['10.10.0.0/25', CLIENT_RANGE],
   logging: 'none',
   timeouts: { tcpTimeWait: 1 },
   ...(portAllocation === undefined ? {} : { portAllocation }),
 });
-const CONFIGS: Record<Exclude<Side, 'naive'>, unknown> = {
+const CONFIGS: Record<Exclude<Side, 'naive' | 'control'>, unknown> = {
   shared: natgwConfig(),
   blocks: natgwConfig({ mode: 'static', portsPerVm: BLOCK_PORTS }),
+  // The dynamic mode's ruleset (no per-destination count; blocks grown by the agent), its block at the largest size
+  // from the start: growing it mid-window would measure the agent's reaction time, not the data path.
+  dynamic: natgwConfig({ mode: 'dynamic', minPortsPerVm: BLOCK_PORTS, maxPortsPerVm: BLOCK_PORTS }),
+};
+const SIDE_LABEL: Record<Side, string> = {
+  shared: 'natgw (shared pool)',
+  blocks: `natgw (static port blocks of ${BLOCK_PORTS})`,
+  dynamic: `natgw (dynamic port blocks, ${BLOCK_PORTS})`,
+  naive: 'naive MASQUERADE',
+  control: 'naive MASQUERADE on another NAT VM',
 };
 const MASQUERADE_RULE = ['POSTROUTING', '-o', 'ens4', '-j', 'MASQUERADE'];
 
@@ -73,12 +95,16 @@ class NatVm {
   private agent: LabProcess | undefined;
   private masquerading = false;
 
+  side: Side | undefined;
+
   constructor(
     private readonly lab: Lab,
     readonly name: string,
+    readonly client: string,
   ) {}
 
   async become(side: Side, config?: unknown): Promise<void> {
+    this.side = side;
     await this.agent?.stop('SIGTERM');
     this.agent = undefined;
     const root = this.lab.vm(this.name).root;
@@ -90,11 +116,14 @@ class NatVm {
     }
     this.masquerading = false;
     await this.flushConntrack();
-    if (side === 'naive') {
+    if (side === 'naive' || side === 'control') {
       await sysctls(this.lab, this.lab.vm(this.name).namespace, { 'net.ipv4.ip_forward': 1 });
       await this.lab.exec(this.name, ['iptables', '-t', 'nat', '-A', ...MASQUERADE_RULE]);
       this.masquerading = true;
-    } else this.agent = await startAgent(this.lab, this.name, config ?? CONFIGS[side]);
+    } else {
+      this.agent = await startAgent(this.lab, this.name, config ?? CONFIGS[side]);
+      if (config === undefined && side !== 'shared') await this.waitForBlocks(this.client, [this.lab.vm(this.client).ip]);
+    }
   }
 
   /**
@@ -147,31 +176,43 @@ class NatVm {
   }
 }
 
-interface Sample {
-  tcp: number;
-  udp: number;
-  conn: number;
-  connFailed: number;
+type Kind = 'udp' | 'tcp' | 'conn';
+const KINDS = [
+  { key: 'udp', label: 'UDP 64 B', unit: 'kpps', target: '>= 0.97', note: `iperf3 -u -b 0 -l 64, packets received, ${WINDOW_SECONDS} s` },
+  { key: 'tcp', label: 'TCP bulk', unit: 'Gbit/s', target: '>= 0.99', note: `iperf3, 1 stream, ${WINDOW_SECONDS} s` },
+  {
+    key: 'conn',
+    label: 'new TCP conn/s',
+    unit: 'conn/s',
+    target: '>= 0.97',
+    note: `connect+close loop (client closes), 32 in flight, ${WINDOW_SECONDS} s`,
+  },
+] as const;
+
+interface Window {
+  value: number;
+  /** Connections that failed (conn windows only). */
+  failed: number;
 }
 
-async function measure(lab: Lab, client: string): Promise<Sample> {
-  const bulk = await iperf(lab, client, [], SECONDS);
-  const small = await iperf(lab, client, ['-u', '-b', '0', '-l', '64'], SECONDS);
-  const sum = small.end.sum;
-  const rate = await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: SECONDS, cpu: 0 });
-  return {
-    tcp: (bulk.end.sum_received?.bits_per_second ?? Number.NaN) / 1e9,
-    udp: sum === undefined ? Number.NaN : (sum.packets - sum.lost_packets) / sum.seconds / 1000,
-    conn: rate.rate,
-    connFailed: rate.failed,
-  };
+async function measureWindow(lab: Lab, client: string, kind: Kind): Promise<Window> {
+  if (kind === 'tcp') {
+    const bulk = await iperf(lab, client, [], WINDOW_SECONDS);
+    return { value: (bulk.end.sum_received?.bits_per_second ?? Number.NaN) / 1e9, failed: 0 };
+  }
+  if (kind === 'udp') {
+    const sum = (await iperf(lab, client, ['-u', '-b', '0', '-l', '64'], WINDOW_SECONDS)).end.sum;
+    return { value: sum === undefined ? Number.NaN : (sum.packets - sum.lost_packets) / sum.seconds / 1000, failed: 0 };
+  }
+  const rate = await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: WINDOW_SECONDS, cpu: 0 });
+  return { value: rate.rate, failed: rate.failed };
 }
 
 /** `perf record -a -g` over the connection-rate phase of one extra run: the kernel's top symbols during NEW-heavy load. */
 async function profileConnections(lab: Lab, client: string, label: string): Promise<{ symbols: { symbol: string; percent: number }[] }> {
   const file = path.join(lab.dir, `perf-${label}.data`);
-  const recording = run('perf', ['record', '-a', '-g', '-q', '-o', file, '--', 'sleep', String(SECONDS + 1)], { timeout: 60_000 });
-  await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: SECONDS, cpu: 0 });
+  const recording = run('perf', ['record', '-a', '-g', '-q', '-o', file, '--', 'sleep', String(ADDRESS_SECONDS + 1)], { timeout: 60_000 });
+  await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: ADDRESS_SECONDS, cpu: 0 });
   await recording;
   const { stdout } = await run('perf', ['report', '-i', file, '--no-children', '--sort', 'sym', '--stdio', '-g', 'none'], {
     maxBuffer: 64 * 1024 * 1024,
@@ -208,19 +249,15 @@ async function firstPacketLoss(lab: Lab, clients: string[]): Promise<{ lost: num
 
 export const pairs: Bench = async (context: BenchContext) => {
   const { quick, log } = context;
-  const rounds = parsePairs(context.options?.pairs ?? (quick ? '2' : undefined));
+  const rounds = parsePairs(context.options?.pairs ?? (quick ? '4' : undefined));
+  const perPhase = roundsPerPhase(rounds, SIDES.length);
   const deadline = Date.now() + MAX_MINUTES * 60_000;
-  const { lab, paths, agents } = await buildLab(['natgw-1'], { natgwConfig: () => CONFIGS.shared });
-  const gateway = paths[0]!.gateway;
-  const client = paths[0]!.clients[0]!;
-  const nat = new NatVm(lab, gateway);
-  const switchTo = async (side: Side) => {
-    await nat.become(side);
-    if (side === 'blocks') await nat.waitForBlocks(client, [lab.vm(client).ip]);
-  };
+  const { lab, paths, agents } = await buildLab(GATEWAY_PATHS, { natgwConfig: () => CONFIGS.shared });
+  const vms = paths.map((spec) => new NatVm(lab, spec.gateway, spec.clients[0]!));
+  const first = vms[0]!;
   try {
-    await agents.get('natgw-1')?.stop('SIGTERM');
-    const many = await addManyClients(lab, gateway);
+    await Promise.all([...agents.values()].map((agent) => agent.stop('SIGTERM')));
+    const many = await addManyClients(lab, first.name);
     const iperfServer = lab.spawnIn(
       lab.internet,
       ['taskset', '-c', '1', 'iperf3', '-s', '-B', SERVER, '-p', '5201', '--forceflush'],
@@ -228,63 +265,121 @@ export const pairs: Bench = async (context: BenchContext) => {
     );
     await Promise.all([iperfServer.waitFor(/listening/i), startSinks(lab)]);
 
-    const samples: Record<Side, { sample: Sample; round: number; position: number }[]> = { shared: [], blocks: [], naive: [] };
-    for (let round = 0; round < rounds && Date.now() < deadline; round++) {
-      for (const [position, side] of roundOrder(SIDES, round).entries()) {
-        await switchTo(side);
-        const cpuBefore = nat.agentCpuSeconds();
-        const started = Date.now();
-        const sample = await measure(lab, client);
-        const agentCpu = (nat.agentCpuSeconds() - cpuBefore) / ((Date.now() - started) / 1000);
-        samples[side].push({ sample, round, position });
+    type Entry = { window: Window; position: number; vm: string };
+    const windows: Record<Kind, Record<Side, Entry[]>> = {
+      udp: { shared: [], blocks: [], dynamic: [], naive: [], control: [] },
+      tcp: { shared: [], blocks: [], dynamic: [], naive: [], control: [] },
+      conn: { shared: [], blocks: [], dynamic: [], naive: [], control: [] },
+    };
+    let done = 0;
+    for (let phase = 0; phase < SIDES.length && done < rounds && Date.now() < deadline; phase++) {
+      const onVm = new Map<Side, NatVm>(SIDES.map((side, index) => [side, vms[gatewayOf(index, phase, vms.length)]!]));
+      for (const [side, vm] of onVm) await vm.become(side);
+      log(`  phase ${phase + 1}/${SIDES.length}: ${SIDES.map((side) => `${side} on ${onVm.get(side)!.name}`).join(', ')}`);
+      const cpuBefore = new Map(vms.map((vm) => [vm, vm.agentCpuSeconds()]));
+      const started = Date.now();
+      for (let inPhase = 0; inPhase < perPhase && done < rounds && Date.now() < deadline; inPhase++, done++) {
+        const order = roundOrder(SIDES, done);
+        for (const { key } of KINDS) {
+          for (const [position, side] of order.entries()) {
+            const vm = onVm.get(side)!;
+            await vm.flushConntrack();
+            windows[key][side].push({ window: await measureWindow(lab, vm.client, key), position, vm: vm.name });
+          }
+        }
+        const line = (key: Kind) => SIDES.map((side) => windows[key][side].at(-1)!.window.value.toFixed(key === 'tcp' ? 2 : 0)).join('/');
         log(
-          `  round ${round + 1}/${rounds} ${side}: tcp ${sample.tcp.toFixed(2)} Gbit/s, udp ${sample.udp.toFixed(0)} kpps, ${sample.conn.toFixed(0)} conn/s (${sample.connFailed} failed)${Number.isNaN(agentCpu) ? '' : `, agent ${(agentCpu * 100).toFixed(1)} % of a core`}`,
+          `  round ${done + 1}/${rounds} (${SIDES.join('/')}): tcp ${line('tcp')} Gbit/s, udp ${line('udp')} kpps, ${line('conn')} conn/s`,
         );
       }
+      const seconds = (Date.now() - started) / 1000;
+      const cpu = vms
+        .filter((vm) => vm.side !== 'naive' && vm.side !== 'control')
+        .map((vm) => `${vm.side} ${(((vm.agentCpuSeconds() - cpuBefore.get(vm)!) / seconds) * 100).toFixed(1)} %`);
+      log(`  phase ${phase + 1}: agents' CPU over the phase (of a core, with the commands they waited for): ${cpu.join(', ')}`);
     }
-    const done = Math.min(samples.shared.length, samples.blocks.length, samples.naive.length);
-    const paired = (subject: Side, baseline: Side, key: keyof Sample): Pair[] =>
+
+    const paired = (subject: Side, baseline: Side, key: Kind): Pair[] =>
       Array.from({ length: done }, (_, round) => {
-        const s = samples[subject][round]!;
-        const b = samples[baseline][round]!;
-        return { subject: s.sample[key], baseline: b.sample[key], first: s.position < b.position ? 'subject' : 'baseline' };
+        const s = windows[key][subject][round]!;
+        const b = windows[key][baseline][round]!;
+        return { subject: s.window.value, baseline: b.window.value, first: s.position < b.position ? 'subject' : 'baseline' };
       });
-    const failed = (side: Side) => samples[side].reduce((sum, entry) => sum + entry.sample.connFailed, 0);
-    const kinds = [
-      { key: 'udp', label: 'UDP 64 B', unit: 'kpps', target: '>= 0.97', note: `iperf3 -u -b 0 -l 64, packets received, ${SECONDS} s` },
-      { key: 'tcp', label: 'TCP bulk', unit: 'Gbit/s', target: '>= 0.99', note: `iperf3, 1 stream, ${SECONDS} s` },
-      {
-        key: 'conn',
-        label: 'new TCP conn/s',
-        unit: 'conn/s',
-        target: '>= 0.97',
-        note: `connect+close loop (client closes), 32 in flight, ${SECONDS} s`,
-      },
-    ] as const;
-    const failedNote = (key: string, subject: Side, baseline: Side) =>
-      key === 'conn' ? `; failed: ${failed(subject)} vs ${failed(baseline)}` : '';
-    const measures: PairedMeasure[] = kinds.flatMap(({ key, label, unit, target, note }) => [
-      ...(['shared', 'blocks'] as const).map((side) => ({
-        section: 'pairs',
-        metric: `${label}: natgw (${side === 'shared' ? 'shared pool' : `port blocks of ${BLOCK_PORTS}`}) / naive MASQUERADE`,
-        unit,
-        subjectLabel: side === 'shared' ? 'natgw' : 'natgw blocks',
+    const failed = (key: Kind, side: Side) => windows[key][side].reduce((sum, entry) => sum + entry.window.failed, 0);
+    const failedNote = (key: Kind, subject: Side, baseline: Side) =>
+      key === 'conn' ? `; failed: ${failed(key, subject)} vs ${failed(key, baseline)}` : '';
+    const comparisons: {
+      subject: Side;
+      baseline: Side;
+      label: string;
+      subjectLabel: string;
+      baselineLabel: string;
+      target?: string;
+    }[] = [
+      ...NATGW_SIDES.map((side) => ({
+        subject: side,
+        baseline: 'naive' as const,
+        label: `${SIDE_LABEL[side]} / naive MASQUERADE`,
+        subjectLabel: side,
         baselineLabel: 'naive',
-        target,
-        note: `${note}${failedNote(key, side, 'naive')}`,
-        pairs: paired(side, 'naive', key),
+      })),
+      ...(['blocks', 'dynamic'] as const).map((side) => ({
+        subject: side,
+        baseline: 'shared' as const,
+        label: `${side === 'blocks' ? 'static' : 'dynamic'} port blocks / shared pool`,
+        subjectLabel: side,
+        baselineLabel: 'shared',
       })),
       {
-        section: 'pairs',
-        metric: `${label}: port blocks / shared pool`,
-        unit,
-        subjectLabel: 'blocks',
-        baselineLabel: 'shared',
-        target: '>= 0.97',
-        note: `${note}${failedNote(key, 'blocks', 'shared')}`,
-        pairs: paired('blocks', 'shared', key),
+        subject: 'control',
+        baseline: 'naive',
+        label: 'naive / naive on another NAT VM (A/A control: the spread of the method itself)',
+        subjectLabel: 'control',
+        baselineLabel: 'naive',
+        target: 'report only',
       },
-    ]);
+    ];
+    const measures: PairedMeasure[] = KINDS.flatMap(({ key, label, unit, target, note }) =>
+      comparisons.map((comparison) => ({
+        section: 'pairs',
+        metric: `${label}: ${comparison.label}`,
+        unit,
+        subjectLabel: comparison.subjectLabel,
+        baselineLabel: comparison.baselineLabel,
+        target: comparison.target ?? (comparison.baseline === 'shared' ? '>= 0.97' : target),
+        note: `${note}${failedNote(key, comparison.subject, comparison.baseline)}`,
+        pairs: paired(comparison.subject, comparison.baseline, key),
+      })),
+    );
+    let profiles = '';
+    if (context.options?.perf === true) {
+      if (!existsSync('/usr/bin/perf')) log('  --perf: /usr/bin/perf is not installed, no profile taken');
+      else {
+        const profile: Record<string, { symbols: { symbol: string; percent: number }[] }> = {};
+        // On the VMs of the last phase, before the address comparison below changes the first VM's config.
+        for (const side of SIDES.filter((candidate) => candidate !== 'control')) {
+          const vm = vms.find((candidate) => candidate.side === side)!;
+          profile[side] = await profileConnections(lab, vm.client, side);
+        }
+        profiles = [
+          `#### Kernel profile of the new-connection phase (\`perf record -a -g\`, ${ADDRESS_SECONDS} s each, top symbols)`,
+          '',
+          profilesSideBySide(
+            { label: 'natgw, shared pool', symbols: profile.shared!.symbols },
+            { label: 'naive', symbols: profile.naive!.symbols },
+          ),
+          profilesSideBySide(
+            { label: 'natgw, port blocks', symbols: profile.blocks!.symbols },
+            { label: 'naive', symbols: profile.naive!.symbols },
+          ),
+          profilesSideBySide(
+            { label: 'natgw, dynamic blocks', symbols: profile.dynamic!.symbols },
+            { label: 'naive', symbols: profile.naive!.symbols },
+          ),
+        ].join('\n');
+      }
+    }
+    const nat = first;
 
     // 1,000 client addresses with blocks of 64 against 10 with blocks of 4,096: as bench/ports, interleaved.
     const setups = [
@@ -292,14 +387,14 @@ export const pairs: Bench = async (context: BenchContext) => {
       { name: 'few', sources: many.slice(0, FEW), portsPerVm: 4096 },
     ] as const;
     const addressRates: Record<string, { rate: number; position: number }[]> = { many: [], few: [] };
-    for (let round = 0; round < rounds && Date.now() < deadline; round++) {
+    for (let round = 0; round < Math.min(rounds, MAX_ADDRESS_ROUNDS) && Date.now() < deadline; round++) {
       for (const [position, setup] of roundOrder(setups, round).entries()) {
         await nat.become('blocks', natgwConfig({ mode: 'static', portsPerVm: setup.portsPerVm }));
         await nat.waitForBlocks(MANY_CLIENTS_VM, [...setup.sources], setup.portsPerVm);
         await nat.flushConntrack();
-        const rate = await connectFrom(lab, MANY_CLIENTS_VM, setup.sources, SECONDS);
+        const rate = await connectFrom(lab, MANY_CLIENTS_VM, setup.sources, ADDRESS_SECONDS);
         addressRates[setup.name]!.push({ rate: rate.rate, position });
-        log(`  round ${round + 1}/${rounds} ${setup.sources.length} addresses: ${rate.rate.toFixed(0)} conn/s (${rate.failed} failed)`);
+        log(`  round ${round + 1} ${setup.sources.length} addresses: ${rate.rate.toFixed(0)} conn/s (${rate.failed} failed)`);
       }
     }
     const addressRounds = Math.min(addressRates.many!.length, addressRates.few!.length);
@@ -310,7 +405,7 @@ export const pairs: Bench = async (context: BenchContext) => {
       subjectLabel: `${MANY} addresses`,
       baselineLabel: `${FEW} addresses`,
       target: '>= 0.97',
-      note: `connect+close loop (client closes), 32 in flight, ${SECONDS} s; static blocks of 64 vs 4,096 ports (each address's connections to one server port fit its block); one NAT address holds ${Math.floor((BLOCK_RANGE.last - BLOCK_RANGE.first + 1) / 64)} blocks of 64, the other ${MANY - Math.floor((BLOCK_RANGE.last - BLOCK_RANGE.first + 1) / 64)} addresses leave from the overflow ports`,
+      note: `connect+close loop (client closes), 32 in flight, ${ADDRESS_SECONDS} s; static blocks of 64 vs 4,096 ports (each address's connections to one server port fit its block); one NAT address holds ${Math.floor((BLOCK_RANGE.last - BLOCK_RANGE.first + 1) / 64)} blocks of 64, the other ${MANY - Math.floor((BLOCK_RANGE.last - BLOCK_RANGE.first + 1) / 64)} addresses leave from the overflow ports`,
       pairs: Array.from({ length: addressRounds }, (_, round) => ({
         subject: addressRates.many![round]!.rate,
         baseline: addressRates.few![round]!.rate,
@@ -336,29 +431,6 @@ export const pairs: Bench = async (context: BenchContext) => {
       ),
     ];
 
-    let profiles = '';
-    if (context.options?.perf === true) {
-      if (!existsSync('/usr/bin/perf')) log('  --perf: /usr/bin/perf is not installed, no profile taken');
-      else {
-        const profile: Record<string, { symbols: { symbol: string; percent: number }[] }> = {};
-        for (const side of SIDES) {
-          await switchTo(side);
-          profile[side] = await profileConnections(lab, client, side);
-        }
-        profiles = [
-          `#### Kernel profile of the new-connection phase (\`perf record -a -g\`, ${SECONDS} s each, top symbols)`,
-          '',
-          profilesSideBySide(
-            { label: 'natgw, shared pool', symbols: profile.shared!.symbols },
-            { label: 'naive', symbols: profile.naive!.symbols },
-          ),
-          profilesSideBySide(
-            { label: 'natgw, port blocks', symbols: profile.blocks!.symbols },
-            { label: 'naive', symbols: profile.naive!.symbols },
-          ),
-        ].join('\n');
-      }
-    }
     const heading = `### Paired run, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (\`npm run bench -- pairs --pairs ${rounds}\`)`;
     const markdown = `${pairsMarkdown(measures, heading)}\n${profiles}`;
     const file = path.join(ROOT, 'bench', 'results', 'pairs.md');
@@ -367,7 +439,7 @@ export const pairs: Bench = async (context: BenchContext) => {
     log(`\n${markdown}\nwrote ${path.relative(ROOT, file)} (ready for docs/bench.md)`);
     return rows;
   } finally {
-    await nat.stop();
+    for (const vm of vms) await vm.stop();
     await lab.destroy();
   }
 };

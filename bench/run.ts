@@ -25,7 +25,7 @@ const BENCHES: Record<string, { run: Bench; about: string }> = {
   pairs: {
     run: pairs,
     about:
-      'ONE NAT VM switched between natgw (shared pool, port blocks) and the naive MASQUERADE, interleaved: median of per-pair ratios (--pairs N, --perf)',
+      'natgw (shared pool, static and dynamic port blocks) vs the naive MASQUERADE on identical NAT VMs, one-second windows interleaved: median of per-pair ratios (--pairs N, --perf)',
   },
   churn: { run: churn, about: 'many short flows through natgw vs the naive MASQUERADE recipe: conntrack failures, failed connections' },
   scale: { run: scale, about: 'agent with ~250k conntrack entries: /metrics latency, CPU at 1 scrape / 15 s, RSS' },

@@ -3,7 +3,10 @@ import t from 'tap';
 import {
   DEFAULT_PAIRS,
   MAX_PAIRS,
+  gatewayOf,
+  roundsPerPhase,
   medianRatio,
+  ratioQuartiles,
   pairedRow,
   pairsMarkdown,
   parsePairs,
@@ -34,9 +37,25 @@ t.test('the side that runs first alternates from round to round, for any two of 
   t.same(sides, ['shared', 'blocks', 'naive'], 'the given order is left as it was');
 });
 
-t.test('--pairs: 5 by default, bounded, refused with the option named', async (t) => {
+t.test('every side runs once on every NAT VM, and no two sides share one in a phase', async (t) => {
+  const sides = 4;
+  for (let phase = 0; phase < sides; phase++) {
+    const used = Array.from({ length: sides }, (_, side) => gatewayOf(side, phase, sides));
+    t.same([...used].sort(), [0, 1, 2, 3], `phase ${phase}: ${used.join(', ')}`);
+  }
+  for (let side = 0; side < sides; side++) {
+    const visited = Array.from({ length: sides }, (_, phase) => gatewayOf(side, phase, sides));
+    t.same([...visited].sort(), [0, 1, 2, 3], `side ${side} visits every VM`);
+  }
+  t.equal(roundsPerPhase(24, 4), 6);
+  t.equal(roundsPerPhase(5, 4), 2, 'at least the rounds asked for');
+  t.equal(roundsPerPhase(1, 4), 1);
+});
+
+t.test('--pairs: 25 by default, bounded, refused with the option named', async (t) => {
   t.equal(parsePairs(undefined), DEFAULT_PAIRS);
-  t.equal(DEFAULT_PAIRS, 5);
+  t.equal(DEFAULT_PAIRS, 25);
+  t.ok(DEFAULT_PAIRS >= 5, 'the issue asks for the median of at least 5 pairs');
   t.equal(parsePairs('7'), 7);
   for (const bad of ['0', '-1', '2.5', 'many', String(MAX_PAIRS + 1)]) t.throws(() => parsePairs(bad), /--pairs/, bad);
 });
@@ -57,6 +76,13 @@ t.test('the ratio is the median of per-pair ratios, not a ratio of medians', asy
     'a failed side is left out',
   );
   t.ok(Number.isNaN(medianRatio([])), 'no pairs: no ratio');
+  const ratios = [0.8, 0.9, 1.0, 1.1, 1.2].map((ratio) => ({ subject: ratio * 100, baseline: 100, first: 'subject' as const }));
+  t.same(
+    ratioQuartiles(ratios).map((value) => value.toFixed(2)),
+    ['0.90', '1.10'],
+    'the middle half of the ratios',
+  );
+  t.same(ratioQuartiles([]).map(Number.isNaN), [true, true]);
 });
 
 const measure = (subject: number[], baseline: number[], target = '>= 0.97'): PairedMeasure => ({
@@ -83,7 +109,9 @@ t.test('a report row: medians of each side, the paired ratio, the target, the ra
 t.test('the markdown block has the medians and every pair in the order run', async (t) => {
   const text = pairsMarkdown([measure([98, 96], [100, 100])], '### Paired run');
   t.match(text, /^### Paired run\n/);
-  t.match(text, /\| UDP 64 B: natgw \/ naive MASQUERADE \(shared pool\) \| \*\*0\.97\*\* \| >= 0\.97 \| ✅ \|/);
+  t.match(text, /\| UDP 64 B: natgw \/ naive MASQUERADE \(shared pool\) \| \*\*0\.97\*\* \| 0\.9[67]–0\.9[78] \| >= 0\.97 \| ✅ \|/);
+  const control = pairsMarkdown([{ ...measure([100, 101], [100, 100]), target: 'report only' }], '### Control');
+  t.match(control, /\| \*\*1\.00\*\* \| 1\.00–1\.01 \| report only \| {2}\|/, 'a row without a target has no verdict');
   t.match(text, /\| 1 \| 98\.0 kpps \| 100 kpps \| 0\.98 \| natgw \|\n.*\| 2 \| 96\.0 kpps \| 100 kpps \| 0\.96 \| naive \|/);
 });
 
