@@ -168,9 +168,6 @@ async function runPhase(phase, { beside = false } = {}) {
   );
   const exitCodes = [];
   if (phase.name === 'unit') {
-    // tap rebuilds its test class into node_modules when package.json's plugin list differs from the installed one
-    // (ours drops ts-node for tsx); `nobody` cannot write there, so root builds it first.
-    if (isRoot) await run(process.execPath, [path.join(root, 'node_modules/tap/dist/esm/run.mjs'), 'build']);
     // Beside the lab, the unit files take the CPU the labs leave (they mostly wait); the labs keep their timing.
     const nice = beside ? ['nice', '-n', '10'] : [];
     const [command, ...args] = isRoot
@@ -200,6 +197,10 @@ async function runPhase(phase, { beside = false } = {}) {
 }
 
 const [unit, shared, exclusive] = phases;
+// tap rebuilds its test class into node_modules when package.json's plugin list differs from the installed one (ours
+// drops ts-node for tsx): `nobody` cannot write there, and a tap run started while another rebuilds it finds it gone.
+// So root builds it once, before any file runs.
+if (isRoot) await run(process.execPath, [path.join(root, 'node_modules/tap/dist/esm/run.mjs'), 'build']);
 const labImage = async () => {
   if (guestImage !== undefined) process.stdout.write(await guestImage);
   guestImage = undefined;
