@@ -122,7 +122,8 @@ export async function sysctls(lab: Lab, namespace: string, settings: Record<stri
 }
 
 /** The sinks the connection benchmarks talk to: 9000 closes first (server TIME_WAIT), 9001 lets the client close first. */
-export async function startSinks(lab: Lab): Promise<void> {
+/** `maxSeconds` bounds the sinks' life: a benchmark that runs longer must ask for more, or its last windows read 0. */
+export async function startSinks(lab: Lab, maxSeconds = 900): Promise<void> {
   const sinks = ['server', 'client'].map((close, i) =>
     lab.spawnIn(
       lab.internet,
@@ -139,7 +140,7 @@ export async function startSinks(lab: Lab): Promise<void> {
         '--close',
         close,
         '--max-seconds',
-        '900',
+        String(maxSeconds),
       ],
       `tcp sink (${close} closes)`,
     ),

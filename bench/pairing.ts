@@ -26,8 +26,9 @@ export function gatewayOf(sideIndex: number, phase: number, gateways: number): n
   return (sideIndex + phase) % gateways;
 }
 
-/** Rounds per phase, so that `pairs` rounds in all are spread evenly over the phases (rounded up). */
-export const roundsPerPhase = (pairs: number, phases: number): number => Math.max(1, Math.ceil(pairs / phases));
+/** The rounds of one phase: `pairs` rounds in all, spread as evenly as they go over the phases (some get none when pairs < phases). */
+export const roundsInPhase = (pairs: number, phase: number, phases: number): number =>
+  Math.floor(((phase + 1) * pairs) / phases) - Math.floor((phase * pairs) / phases);
 
 /** `--pairs`: a whole number from 1 to MAX_PAIRS; anything else is refused with the option's name. */
 export function parsePairs(text: string | undefined): number {

@@ -21,6 +21,7 @@ import {
   buildLab,
   connectRate,
   dist,
+  median,
   sleep,
   startAgent,
   startSinks,
@@ -38,7 +39,7 @@ import {
   parsePerfReport,
   profilesSideBySide,
   roundOrder,
-  roundsPerPhase,
+  roundsInPhase,
   type Pair,
   type PairedMeasure,
 } from './pairing.js';
@@ -46,9 +47,12 @@ import { CLIENT_RANGE, FEW, MANY, MANY_CLIENTS_VM, addManyClients, connectFrom }
 
 const run = promisify(execFile);
 
-/** `control` is the naive recipe again, on another VM: naive / control is the method's own spread (an A/A test). */
+/**
+ * `control` is the naive recipe again, on another VM: control / naive is the method's own spread (an A/A test). It
+ * stands furthest from naive in every round, so no natgw / naive pair is further apart in time than the control's.
+ */
 type Side = 'shared' | 'blocks' | 'dynamic' | 'naive' | 'control';
-const SIDES: readonly Side[] = ['shared', 'blocks', 'dynamic', 'naive', 'control'];
+const SIDES: readonly Side[] = ['control', 'shared', 'blocks', 'dynamic', 'naive'];
 const NATGW_SIDES = ['shared', 'blocks', 'dynamic'] as const;
 /** One NAT VM per side (bench/lib's gateways); the sides move between them from phase to phase. */
 const GATEWAY_PATHS = ['natgw-1', 'natgw-1000', 'natgw-2', 'natgw-3', 'natgw-4'];
@@ -76,10 +80,11 @@ const natgwConfig = (portAllocation?: unknown) => ({
 });
 const CONFIGS: Record<Exclude<Side, 'naive' | 'control'>, unknown> = {
   shared: natgwConfig(),
-  blocks: natgwConfig({ mode: 'static', portsPerVm: BLOCK_PORTS }),
+  // A day before an idle block goes: a phase's windows on one VM are seconds apart, but no release may fall in one.
+  blocks: natgwConfig({ mode: 'static', portsPerVm: BLOCK_PORTS, releaseAfterIdleSeconds: 86_400 }),
   // The dynamic mode's ruleset (no per-destination count; blocks grown by the agent), its block at the largest size
   // from the start: growing it mid-window would measure the agent's reaction time, not the data path.
-  dynamic: natgwConfig({ mode: 'dynamic', minPortsPerVm: BLOCK_PORTS, maxPortsPerVm: BLOCK_PORTS }),
+  dynamic: natgwConfig({ mode: 'dynamic', minPortsPerVm: BLOCK_PORTS, maxPortsPerVm: BLOCK_PORTS, releaseAfterIdleSeconds: 86_400 }),
 };
 const SIDE_LABEL: Record<Side, string> = {
   shared: 'natgw (shared pool)',
@@ -249,8 +254,7 @@ async function firstPacketLoss(lab: Lab, clients: string[]): Promise<{ lost: num
 
 export const pairs: Bench = async (context: BenchContext) => {
   const { quick, log } = context;
-  const rounds = parsePairs(context.options?.pairs ?? (quick ? '4' : undefined));
-  const perPhase = roundsPerPhase(rounds, SIDES.length);
+  const rounds = parsePairs(context.options?.pairs ?? (quick ? String(SIDES.length) : undefined));
   const deadline = Date.now() + MAX_MINUTES * 60_000;
   const { lab, paths, agents } = await buildLab(GATEWAY_PATHS, { natgwConfig: () => CONFIGS.shared });
   const vms = paths.map((spec) => new NatVm(lab, spec.gateway, spec.clients[0]!));
@@ -263,7 +267,8 @@ export const pairs: Bench = async (context: BenchContext) => {
       ['taskset', '-c', '1', 'iperf3', '-s', '-B', SERVER, '-p', '5201', '--forceflush'],
       'iperf3 server',
     );
-    await Promise.all([iperfServer.waitFor(/listening/i), startSinks(lab)]);
+    await Promise.all([iperfServer.waitFor(/listening/i), startSinks(lab, MAX_MINUTES * 60 + 300)]);
+    if (rounds < SIDES.length) log(`  ${rounds} rounds: fewer than the ${SIDES.length} phases, so not every side runs on every VM`);
 
     type Entry = { window: Window; position: number; vm: string };
     const windows: Record<Kind, Record<Side, Entry[]>> = {
@@ -273,12 +278,14 @@ export const pairs: Bench = async (context: BenchContext) => {
     };
     let done = 0;
     for (let phase = 0; phase < SIDES.length && done < rounds && Date.now() < deadline; phase++) {
+      const phaseRounds = roundsInPhase(rounds, phase, SIDES.length);
+      if (phaseRounds === 0) continue;
       const onVm = new Map<Side, NatVm>(SIDES.map((side, index) => [side, vms[gatewayOf(index, phase, vms.length)]!]));
       for (const [side, vm] of onVm) await vm.become(side);
       log(`  phase ${phase + 1}/${SIDES.length}: ${SIDES.map((side) => `${side} on ${onVm.get(side)!.name}`).join(', ')}`);
       const cpuBefore = new Map(vms.map((vm) => [vm, vm.agentCpuSeconds()]));
       const started = Date.now();
-      for (let inPhase = 0; inPhase < perPhase && done < rounds && Date.now() < deadline; inPhase++, done++) {
+      for (let inPhase = 0; inPhase < phaseRounds && Date.now() < deadline; inPhase++, done++) {
         const order = roundOrder(SIDES, done);
         for (const { key } of KINDS) {
           for (const [position, side] of order.entries()) {
@@ -298,6 +305,17 @@ export const pairs: Bench = async (context: BenchContext) => {
         .map((vm) => `${vm.side} ${(((vm.agentCpuSeconds() - cpuBefore.get(vm)!) / seconds) * 100).toFixed(1)} %`);
       log(`  phase ${phase + 1}: agents' CPU over the phase (of a core, with the commands they waited for): ${cpu.join(', ')}`);
     }
+
+    // Each side's median on each VM: a VM that favoured every side alike shows in every row, one that favoured a side
+    // would not cancel out.
+    for (const { key, unit } of KINDS)
+      for (const side of SIDES) {
+        const byVm = [...new Set(windows[key][side].map((entry) => entry.vm))].map(
+          (name) =>
+            `${name} ${median(windows[key][side].filter((entry) => entry.vm === name).map((entry) => entry.window.value)).toFixed(key === 'tcp' ? 2 : 0)}`,
+        );
+        log(`  ${key} ${unit}, ${side}, median by VM: ${byVm.join(', ')}`);
+      }
 
     const paired = (subject: Side, baseline: Side, key: Kind): Pair[] =>
       Array.from({ length: done }, (_, round) => {

@@ -4,7 +4,7 @@ import {
   DEFAULT_PAIRS,
   MAX_PAIRS,
   gatewayOf,
-  roundsPerPhase,
+  roundsInPhase,
   medianRatio,
   ratioQuartiles,
   pairedRow,
@@ -38,18 +38,29 @@ t.test('the side that runs first alternates from round to round, for any two of 
 });
 
 t.test('every side runs once on every NAT VM, and no two sides share one in a phase', async (t) => {
-  const sides = 4;
+  const sides = 5;
+  const all = [0, 1, 2, 3, 4];
   for (let phase = 0; phase < sides; phase++) {
     const used = Array.from({ length: sides }, (_, side) => gatewayOf(side, phase, sides));
-    t.same([...used].sort(), [0, 1, 2, 3], `phase ${phase}: ${used.join(', ')}`);
+    t.same([...used].sort(), all, `phase ${phase}: ${used.join(', ')}`);
   }
   for (let side = 0; side < sides; side++) {
     const visited = Array.from({ length: sides }, (_, phase) => gatewayOf(side, phase, sides));
-    t.same([...visited].sort(), [0, 1, 2, 3], `side ${side} visits every VM`);
+    t.same([...visited].sort(), all, `side ${side} visits every VM`);
   }
-  t.equal(roundsPerPhase(24, 4), 6);
-  t.equal(roundsPerPhase(5, 4), 2, 'at least the rounds asked for');
-  t.equal(roundsPerPhase(1, 4), 1);
+});
+
+t.test('the rounds are spread over every phase, as evenly as they go, and add up to the rounds asked for', async (t) => {
+  const spread = (pairs: number) => Array.from({ length: 5 }, (_, phase) => roundsInPhase(pairs, phase, 5));
+  t.same(spread(25), [5, 5, 5, 5, 5]);
+  t.same(spread(7), [1, 1, 2, 1, 2]);
+  t.same(spread(3), [0, 1, 0, 1, 1], 'fewer rounds than phases: some phases have none');
+  for (const pairs of [1, 5, 6, 24, 96])
+    t.equal(
+      spread(pairs).reduce((a, b) => a + b, 0),
+      pairs,
+      `${pairs} in all`,
+    );
 });
 
 t.test('--pairs: 25 by default, bounded, refused with the option named', async (t) => {

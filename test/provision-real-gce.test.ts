@@ -24,8 +24,9 @@ const requestIdOf = (url: string) => new URL(url, 'http://x').searchParams.get('
 
 t.test('a full provision through async operations, late guest attributes, a 500 on the address and a 502 on the route', async (t) => {
   const fake = await realistic(t);
-  // No early report: natgw/health answers 404 for a while, then ok.
-  simulateAgent(fake, { healthy: true, okAfterMs: 300, reportsStarting: false });
+  // No early report: natgw/health answers 404 to the first read, then ok (counted in reads, not time: on a loaded box
+  // 300 ms passed before the first read, and the 404 was never seen).
+  simulateAgent(fake, { healthy: true, okAfterReads: 1, reportsStarting: false });
   fake.store.pollsUntilDone = 2;
   fake.api.inject({
     method: 'compute.addresses.insert',

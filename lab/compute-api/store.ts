@@ -516,6 +516,12 @@ export class ComputeStore extends EventEmitter {
     this.guestAttributeWrites.delete(key);
   }
 
+  /** What a `getGuestAttributes` call reads; said first (`guestAttributesRead`), so a simulated agent may answer it. */
+  readGuestAttributes(project: string, zone: string, instance: string): Map<string, string> {
+    this.emit('guestAttributesRead', { project, zone, instance });
+    return this.guestAttributesOf(project, zone, instance);
+  }
+
   guestAttributesOf(project: string, zone: string, instance: string): Map<string, string> {
     return this.guestAttributes.get(this.instanceKey(project, zone, instance)) ?? new Map();
   }

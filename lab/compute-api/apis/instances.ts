@@ -76,7 +76,7 @@ export function instanceHandlers(kit: HandlerKit): Handler[] {
           'Guest attributes are disabled for this instance. Set metadata enable-guest-attributes=TRUE.',
         );
       }
-      const attributes = s.guestAttributesOf(ctx.project, ctx.zone, ctx.params.instance!);
+      const attributes = s.readGuestAttributes(ctx.project, ctx.zone, ctx.params.instance!);
       const selfLink = `${String(instance.selfLink)}/guestAttributes/`;
       if (ctx.query.variableKey !== undefined) {
         const value = attributes.get(ctx.query.variableKey);
