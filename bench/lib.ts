@@ -160,7 +160,7 @@ export interface ConnectRate {
 export function connectRate(
   lab: Lab,
   client: string,
-  options: { close: 'client' | 'server'; concurrency: number; seconds: number; cpu?: number },
+  options: { close: 'client' | 'server'; concurrency: number; seconds: number; cpu?: number; warmupMs?: number },
 ): Promise<ConnectRate> {
   return execJson<ConnectRate>(lab, client, [
     ...(options.cpu === undefined ? [] : ['taskset', '-c', String(options.cpu)]),
@@ -176,6 +176,7 @@ export function connectRate(
     String(options.concurrency),
     '--seconds',
     String(options.seconds),
+    ...(options.warmupMs === undefined ? [] : ['--warmup-ms', String(options.warmupMs)]),
   ]);
 }
 

@@ -65,6 +65,11 @@ const BLOCK_PORTS = 32_768;
 const FIRST_PACKET_CLIENTS = 100;
 /** One window of one side. Short, so that the sides of a round are measured within seconds of each other. */
 const WINDOW_SECONDS = 1;
+/**
+ * Connections of a window's first 300 ms are not counted: the loop's fresh process is still compiling its hot path
+ * (a 1 s window counted ~3,500 conn/s where 3 s counted ~4,500), a cost of the client that would dilute the NAT's.
+ */
+const WARMUP_MS = 300;
 /** The address comparison switches the agent's config for each side, so its windows stay longer and fewer. */
 const ADDRESS_SECONDS = 3;
 const MAX_ADDRESS_ROUNDS = 7;
@@ -190,7 +195,7 @@ const KINDS = [
     label: 'new TCP conn/s',
     unit: 'conn/s',
     target: '>= 0.97',
-    note: `connect+close loop (client closes), 32 in flight, ${WINDOW_SECONDS} s`,
+    note: `connect+close loop (client closes), 32 in flight, ${WINDOW_SECONDS} s after ${WARMUP_MS} ms not counted`,
   },
 ] as const;
 
@@ -209,7 +214,7 @@ async function measureWindow(lab: Lab, client: string, kind: Kind): Promise<Wind
     const sum = (await iperf(lab, client, ['-u', '-b', '0', '-l', '64'], WINDOW_SECONDS)).end.sum;
     return { value: sum === undefined ? Number.NaN : (sum.packets - sum.lost_packets) / sum.seconds / 1000, failed: 0 };
   }
-  const rate = await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: WINDOW_SECONDS, cpu: 0 });
+  const rate = await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: WINDOW_SECONDS, cpu: 0, warmupMs: WARMUP_MS });
   return { value: rate.rate, failed: rate.failed };
 }
 

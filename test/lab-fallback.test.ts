@@ -1,4 +1,4 @@
-// natgw-test: exclusive — it times the fallback and the failback against the watcher's timers, and runs two real guests. One NAT VM goes down and up twice here (4 toggles, each as long as fail-after), not the CLI's 6 times: the third cycle repeats the first two at 20 s of CI time.
+// natgw-test: long — about 2 minutes, mostly waiting out the watcher's timers (fail-after, hold-down, 4 flap toggles of 10 s): it runs beside the other lab files, whose load the bounds it asserts (fallback within 90 s, failback within 120 s; 18-19 s measured alone) leave room for. One NAT VM goes down and up twice here (4 toggles, each as long as fail-after), not the CLI's 6 times: the third cycle repeats the first two at 20 s of CI time.
 // The Cloud NAT fallback end to end (`natgw lab fallback`): HA natgw with its Cloud NAT, the fallback watcher probing
 // through natgw from a VM with the probe tag. Every NAT VM fails: within 90 s a tagged VM's new connections leave from
 // Cloud NAT's IP; natgw heals: within 120 s they leave from natgw's again; one NAT VM going down and up every 10 s moves

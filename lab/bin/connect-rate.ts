@@ -17,6 +17,11 @@ const { values } = parseArgs({
     close: { type: 'string', default: 'server' },
     /** Local addresses to connect from, one connection from each in turn (many clients behind one VM). */
     sources: { type: 'string', default: '' },
+    /**
+     * Connections that end in the first N ms are not counted, and the rate is taken over the rest: a fresh process
+     * spends its first few hundred ms compiling its own hot path, which a short window would count as the network's.
+     */
+    'warmup-ms': { type: 'string', default: '0' },
   },
 });
 const host = values.host;
@@ -26,6 +31,7 @@ const seconds = Math.min(Number(values.seconds), 600);
 const maxConnections = Number(values['max-connections']);
 const timeoutMs = Number(values['timeout-ms']);
 const sources = (values.sources ?? '').split(',').filter((source) => source !== '');
+const warmupMs = Math.max(0, Number(values['warmup-ms']));
 
 let started = 0;
 let ok = 0;
@@ -44,6 +50,7 @@ function once(localAddress?: string): Promise<void> {
       settled = true;
       clearTimeout(timer);
       socket.destroy();
+      if (process.hrtime.bigint() < countFrom) return resolve();
       if (error === undefined && connected) ok++;
       else {
         failed++;
@@ -66,7 +73,8 @@ function once(localAddress?: string): Promise<void> {
 }
 
 const t0 = process.hrtime.bigint();
-const deadline = Date.now() + seconds * 1000;
+const countFrom = t0 + BigInt(Math.round(warmupMs * 1e6));
+const deadline = Date.now() + seconds * 1000 + warmupMs;
 async function worker(): Promise<void> {
   while (Date.now() < deadline && started < maxConnections) {
     const source = sources.length === 0 ? undefined : sources[started % sources.length];
@@ -75,7 +83,7 @@ async function worker(): Promise<void> {
   }
 }
 await Promise.all(Array.from({ length: concurrency }, () => worker()));
-const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+const elapsed = Number(process.hrtime.bigint() - countFrom) / 1e9;
 connectMs.sort((a, b) => a - b);
 const pick = (q: number) => connectMs[Math.min(connectMs.length - 1, Math.floor(q * connectMs.length))] ?? 0;
 process.stdout.write(
