@@ -160,7 +160,7 @@ function prebuildGuestImage() {
 }
 let guestImage = prebuildGuestImage();
 
-/** One phase's files, run as the phase asks; resolves to its exit codes once every file ended. */
+/** One phase's files, run as the phase asks; resolves once every file ended (counted into the totals). */
 async function runPhase(phase, { beside = false } = {}) {
   const started = Date.now();
   process.stdout.write(
@@ -200,7 +200,14 @@ const [unit, shared, exclusive] = phases;
 // tap rebuilds its test class into node_modules when package.json's plugin list differs from the installed one (ours
 // drops ts-node for tsx): `nobody` cannot write there, and a tap run started while another rebuilds it finds it gone.
 // So root builds it once, before any file runs.
-if (isRoot) await run(process.execPath, [path.join(root, 'node_modules/tap/dist/esm/run.mjs'), 'build']);
+if (isRoot) {
+  const build = await run(process.execPath, [path.join(root, 'node_modules/tap/dist/esm/run.mjs'), 'build']);
+  if (build.code !== 0) {
+    // Every tap run would try to rebuild it at once, the race this build is here to prevent.
+    process.stdout.write(`# natgw test: tap build failed (exit ${build.code}); no test ran\n0 passed, 1 failed\n`);
+    process.exit(1);
+  }
+}
 const labImage = async () => {
   if (guestImage !== undefined) process.stdout.write(await guestImage);
   guestImage = undefined;
@@ -208,7 +215,9 @@ const labImage = async () => {
 if (isRoot && unit.files.length > 0 && shared.files.length > 0) {
   // The unit files are CPU-bound and the shared lab files mostly wait (16-75 % of 2 cores busy): run together, the
   // two phases take little more than the lab phase alone. The exclusive phase still runs with nothing beside it.
-  await Promise.all([runPhase(unit, { beside: true }), labImage().then(() => runPhase(shared))]);
+  // Both are waited for even when one throws: a phase left running would outlive the summary line.
+  const settled = await Promise.allSettled([runPhase(unit, { beside: true }), labImage().then(() => runPhase(shared))]);
+  for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
 } else {
   if (unit.files.length > 0) await runPhase(unit);
   await labImage();

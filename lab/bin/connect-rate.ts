@@ -31,7 +31,11 @@ const seconds = Math.min(Number(values.seconds), 600);
 const maxConnections = Number(values['max-connections']);
 const timeoutMs = Number(values['timeout-ms']);
 const sources = (values.sources ?? '').split(',').filter((source) => source !== '');
-const warmupMs = Math.max(0, Number(values['warmup-ms']));
+const warmupMs = Number(values['warmup-ms']);
+if (!Number.isFinite(warmupMs) || warmupMs < 0) {
+  process.stderr.write(`connect-rate: --warmup-ms must be a number of milliseconds >= 0 (got ${JSON.stringify(values['warmup-ms'])})\n`);
+  process.exit(2);
+}
 
 let started = 0;
 let ok = 0;
@@ -62,7 +66,8 @@ function once(localAddress?: string): Promise<void> {
     const timer = setTimeout(() => finish(connected ? 'timeout waiting for close' : 'connect timeout'), timeoutMs);
     socket.on('connect', () => {
       connected = true;
-      if (connectMs.length < 200_000) connectMs.push(Number(process.hrtime.bigint() - begin) / 1e6);
+      const now = process.hrtime.bigint();
+      if (now >= countFrom && connectMs.length < 200_000) connectMs.push(Number(now - begin) / 1e6);
       if (values.close === 'client') socket.end();
     });
     socket.on('end', () => (values.close === 'client' ? undefined : finish()));
@@ -83,9 +88,10 @@ async function worker(): Promise<void> {
   }
 }
 await Promise.all(Array.from({ length: concurrency }, () => worker()));
-const elapsed = Number(process.hrtime.bigint() - countFrom) / 1e9;
+// Zero when --max-connections ran out within the warmup: nothing was counted, and the rate is 0, not negative.
+const elapsed = Math.max(0, Number(process.hrtime.bigint() - countFrom) / 1e9);
 connectMs.sort((a, b) => a - b);
 const pick = (q: number) => connectMs[Math.min(connectMs.length - 1, Math.floor(q * connectMs.length))] ?? 0;
 process.stdout.write(
-  `${JSON.stringify({ ok, failed, errors, seconds: elapsed, rate: ok / elapsed, slow: connectMs.filter((ms) => ms >= 900).length, connectMs: { p50: pick(0.5), p99: pick(0.99) }, concurrency })}\n`,
+  `${JSON.stringify({ ok, failed, errors, seconds: elapsed, rate: elapsed > 0 ? ok / elapsed : 0, slow: connectMs.filter((ms) => ms >= 900).length, connectMs: { p50: pick(0.5), p99: pick(0.99) }, concurrency })}\n`,
 );
