@@ -91,12 +91,10 @@ const CONFIGS: Record<Exclude<Side, 'naive' | 'control'>, unknown> = {
   // from the start: growing it mid-window would measure the agent's reaction time, not the data path.
   dynamic: natgwConfig({ mode: 'dynamic', minPortsPerVm: BLOCK_PORTS, maxPortsPerVm: BLOCK_PORTS, releaseAfterIdleSeconds: 86_400 }),
 };
-const SIDE_LABEL: Record<Side, string> = {
+const SIDE_LABEL: Record<(typeof NATGW_SIDES)[number], string> = {
   shared: 'natgw (shared pool)',
   blocks: `natgw (static port blocks of ${BLOCK_PORTS})`,
   dynamic: `natgw (dynamic port blocks, ${BLOCK_PORTS})`,
-  naive: 'naive MASQUERADE',
-  control: 'naive MASQUERADE on another NAT VM',
 };
 const MASQUERADE_RULE = ['POSTROUTING', '-o', 'ens4', '-j', 'MASQUERADE'];
 
@@ -402,8 +400,6 @@ export const pairs: Bench = async (context: BenchContext) => {
         ].join('\n');
       }
     }
-    const nat = first;
-
     // 1,000 client addresses with blocks of 64 against 10 with blocks of 4,096: as bench/ports, interleaved.
     const setups = [
       { name: 'many', sources: many, portsPerVm: 64 },
@@ -412,9 +408,9 @@ export const pairs: Bench = async (context: BenchContext) => {
     const addressRates: Record<string, { rate: number; position: number }[]> = { many: [], few: [] };
     for (let round = 0; round < Math.min(rounds, MAX_ADDRESS_ROUNDS) && Date.now() < deadline; round++) {
       for (const [position, setup] of roundOrder(setups, round).entries()) {
-        await nat.become('blocks', natgwConfig({ mode: 'static', portsPerVm: setup.portsPerVm }));
-        await nat.waitForBlocks(MANY_CLIENTS_VM, [...setup.sources], setup.portsPerVm);
-        await nat.flushConntrack();
+        await first.become('blocks', natgwConfig({ mode: 'static', portsPerVm: setup.portsPerVm }));
+        await first.waitForBlocks(MANY_CLIENTS_VM, [...setup.sources], setup.portsPerVm);
+        await first.flushConntrack();
         const rate = await connectFrom(lab, MANY_CLIENTS_VM, setup.sources, ADDRESS_SECONDS);
         addressRates[setup.name]!.push({ rate: rate.rate, position });
         log(`  round ${round + 1} ${setup.sources.length} addresses: ${rate.rate.toFixed(0)} conn/s (${rate.failed} failed)`);
@@ -437,7 +433,7 @@ export const pairs: Bench = async (context: BenchContext) => {
     });
 
     // 100 clients that never sent a packet, right after the agent started with static blocks: none may be lost.
-    await nat.become('blocks', natgwConfig({ mode: 'static', portsPerVm: 64 }));
+    await first.become('blocks', natgwConfig({ mode: 'static', portsPerVm: 64 }));
     const firstPackets = many.slice(MANY - FIRST_PACKET_CLIENTS);
     const loss = await firstPacketLoss(lab, firstPackets);
     log(`  first packets: ${loss.lost} of ${loss.flows} flows lost, ${loss.retransmitted} TCP segments retransmitted`);

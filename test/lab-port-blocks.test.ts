@@ -1,7 +1,8 @@
 // Per-VM port blocks on the real kernel: each VM's translated ports stay in its own block (its first connection, made
 // before the block exists, leaves from the overflow ports instead of being dropped), a VM that fills its block is
 // refused (and counted) alone, `natgw whois` names the VM, and a restart keeps every block and flow.
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { parseConntrackLine } from '../agent/collectors/conntrack-table.js';
@@ -151,6 +152,29 @@ t.test('static port blocks of 64 in the lab', async (t) => {
     const { runCommand } = await import('../agent/runner.js');
     const result = await runCommand('lint the scrape', 'promtool', ['check', 'metrics'], { input: scrape, okExitCodes: [1, 3] });
     t.equal((result.stdout + result.stderr).trim(), '', 'no lint findings');
+  });
+
+  await t.test('with the default logging, no process on the NAT VM listens to conntrack events (issue 23)', async (t) => {
+    // Every process in the NAT VM's network namespace, this lab's alone (other labs' processes live in theirs).
+    const commandLines = execFileSync('ip', ['netns', 'pids', lab.vm('nat').namespace], { encoding: 'utf8' })
+      .split('\n')
+      .filter((pid) => pid !== '')
+      .flatMap((pid) => {
+        try {
+          return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ')];
+        } catch {
+          return []; // ended between the listing and the read
+        }
+      });
+    t.ok(
+      commandLines.some((line) => /tcpdump .*nflog:4210/.test(line)),
+      `the agent's learner is among them, so its readers are seen (${commandLines.join('; ')})`,
+    );
+    t.same(
+      commandLines.filter((line) => /\bconntrack\b.* (-E|--event)\b/.test(line)),
+      [],
+      'no conntrack event listener: overflow ports are attributed from listings, and logging "errors" needs none',
+    );
   });
 
   await t.test('restarting the agent keeps every block and every established flow', async (t) => {
