@@ -12,10 +12,22 @@ export const DEFAULT_PAIRS = 25;
 export const MAX_PAIRS = 96;
 
 /**
- * The order of the sides in round i: as given in even rounds, reversed in odd ones. With two sides that alternates
- * which goes first; with more, every two of them still swap order from one round to the next.
+ * The order of the sides in round i, from a Williams design: over a cycle of rounds (n of them for an even number of
+ * sides, 2n for an odd one) every side stands at every position in the round equally often, and every side follows
+ * every other one equally often. A window's place in its round moves its result by up to ±9 % on new connections (the
+ * first and last of a round read faster); an order that kept some sides at the ends would credit them with that.
+ * With two sides it alternates which goes first.
  */
-export const roundOrder = <T>(sides: readonly T[], round: number): T[] => (round % 2 === 0 ? [...sides] : [...sides].reverse());
+export function roundOrder<T>(sides: readonly T[], round: number): T[] {
+  const n = sides.length;
+  // 0, 1, n-1, 2, n-2, ...: with an even n, consecutive entries differ by every step 1..n-1 once, so each side follows
+  // each other one once per cycle; with an odd n the mirrored rows supply the steps the first n rows lack.
+  const base = Array.from({ length: n }, (_, index) => (index % 2 === 1 ? (index + 1) / 2 : (n - index / 2) % n));
+  const cycle = n % 2 === 0 ? n : 2 * n;
+  const row = ((round % cycle) + cycle) % cycle;
+  const order = base.map((offset) => sides[(offset + row) % n]!);
+  return row < n ? order : order.reverse();
+}
 
 /**
  * Which NAT VM each side runs on in a phase: side i on VM (i + phase) mod n, a Latin square. Over n phases every side

@@ -1,7 +1,7 @@
 // natgw against the naive MASQUERADE recipe, interleaved second by second (issue 23). Five identical NAT VMs, one per
 // side: natgw with the shared pool, with static port blocks, with dynamic port blocks, the naive recipe, and the naive
-// recipe again as an A/A control (how far the method strays when both sides are the same), each with its own client. A round measures one-second windows of each side in turn, the order reversed every other round, and
-// every target is the median of the per-round ratios (bench/pairing.ts). The box's speed swings by ±20 % over tens of
+// recipe again as an A/A control (how far the method strays when both sides are the same), each with its own client. A round measures one-second windows of each side in turn, and
+// every side takes every place in the round equally often (bench/pairing's roundOrder); every target is the median of the per-round ratios (bench/pairing.ts). The box's speed swings by ±20 % over tens of
 // seconds; windows a second or two apart see the same box, where sides measured 15 s apart on one VM did not. The sides
 // change VMs between phases (a Latin square: each side runs once on every VM), so no VM's own speed favours a side.
 // Then: new TCP conn/s with 1,000 client addresses vs 10 (port blocks), and the first-packet loss of 100 new clients.
@@ -47,10 +47,7 @@ import { CLIENT_RANGE, FEW, MANY, MANY_CLIENTS_VM, addManyClients, connectFrom }
 
 const run = promisify(execFile);
 
-/**
- * `control` is the naive recipe again, on another VM: control / naive is the method's own spread (an A/A test). It
- * stands furthest from naive in every round, so no natgw / naive pair is further apart in time than the control's.
- */
+/** `control` is the naive recipe again, on another VM: control / naive is the method's own spread (an A/A test). */
 type Side = 'shared' | 'blocks' | 'dynamic' | 'naive' | 'control';
 const SIDES: readonly Side[] = ['control', 'shared', 'blocks', 'dynamic', 'naive'];
 const NATGW_SIDES = ['shared', 'blocks', 'dynamic'] as const;
@@ -319,6 +316,19 @@ export const pairs: Bench = async (context: BenchContext) => {
         );
         log(`  ${key} ${unit}, ${side}, median by VM: ${byVm.join(', ')}`);
       }
+
+    // A window's place in its round, against the round's mean: the effect the order of the sides has to balance out.
+    for (const { key } of KINDS) {
+      const byPosition = SIDES.map(() => [] as number[]);
+      for (let round = 0; round < done; round++) {
+        const entries = SIDES.map((side) => windows[key][side][round]!);
+        const mean = entries.reduce((sum, entry) => sum + entry.window.value, 0) / entries.length;
+        if (mean > 0) for (const entry of entries) byPosition[entry.position]!.push(entry.window.value / mean);
+      }
+      log(
+        `  ${key}, median window ÷ its round's mean, by place in the round: ${byPosition.map((ratios) => median(ratios).toFixed(3)).join(', ')}`,
+      );
+    }
 
     const paired = (subject: Side, baseline: Side, key: Kind): Pair[] =>
       Array.from({ length: done }, (_, round) => {

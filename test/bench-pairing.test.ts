@@ -16,25 +16,42 @@ import {
   type PairedMeasure,
 } from '../bench/pairing.js';
 
-t.test('the side that runs first alternates from round to round, for any two of the sides', async (t) => {
-  const sides = ['shared', 'blocks', 'naive'] as const;
-  const rounds = Array.from({ length: 4 }, (_, round) => roundOrder(sides, round));
-  t.same(rounds, [
-    ['shared', 'blocks', 'naive'],
-    ['naive', 'blocks', 'shared'],
-    ['shared', 'blocks', 'naive'],
-    ['naive', 'blocks', 'shared'],
-  ]);
-  for (const [a, b] of [
-    ['shared', 'naive'],
-    ['blocks', 'naive'],
-    ['blocks', 'shared'],
-  ] as const) {
-    const firsts = rounds.map((order) => (order.indexOf(a) < order.indexOf(b) ? a : b));
-    t.same(firsts, [firsts[0], firsts[1], firsts[0], firsts[1]], `${a} / ${b}`);
-    t.not(firsts[0], firsts[1], `${a} / ${b}: each goes first in turn`);
+t.test('with two sides, the one that runs first alternates from round to round', async (t) => {
+  const sides = ['many', 'few'] as const;
+  t.same(
+    Array.from({ length: 4 }, (_, round) => roundOrder(sides, round)),
+    [
+      ['many', 'few'],
+      ['few', 'many'],
+      ['many', 'few'],
+      ['few', 'many'],
+    ],
+  );
+  t.same(sides, ['many', 'few'], 'the given order is left as it was');
+});
+
+t.test('every side stands at every place in a round equally often, and follows every other side equally often', async (t) => {
+  for (const count of [2, 3, 4, 5, 6]) {
+    const sides = Array.from({ length: count }, (_, index) => `side${index}`);
+    const cycle = count % 2 === 0 ? count : 2 * count;
+    const rounds = Array.from({ length: cycle }, (_, round) => roundOrder(sides, round));
+    for (const order of rounds) t.same([...order].sort(), [...sides].sort(), `${count} sides: each round runs every side once`);
+    // Positions balance within every n rounds (a phase of bench pairs), not only over the whole cycle.
+    for (let block = 0; block < cycle; block += count)
+      for (let position = 0; position < count; position++) {
+        const there = rounds.slice(block, block + count).map((order) => order[position]);
+        t.same(new Set(there).size, count, `${count} sides, rounds ${block}–${block + count - 1}: every side once at place ${position}`);
+      }
+    const follows = new Map<string, number>();
+    for (const order of rounds)
+      for (let index = 1; index < order.length; index++) {
+        const key = `${order[index - 1]}→${order[index]}`;
+        follows.set(key, (follows.get(key) ?? 0) + 1);
+      }
+    t.equal(follows.size, count * (count - 1), `${count} sides: every ordered pair of sides is adjacent in some round`);
+    t.equal(new Set(follows.values()).size, 1, `${count} sides: and equally often (${[...follows.values()].join(',')})`);
+    t.same(roundOrder(sides, cycle + 1), rounds[1], `${count} sides: the design repeats after ${cycle} rounds`);
   }
-  t.same(sides, ['shared', 'blocks', 'naive'], 'the given order is left as it was');
 });
 
 t.test('every side runs once on every NAT VM, and no two sides share one in a phase', async (t) => {
