@@ -1,6 +1,6 @@
 // The paired benchmark's arithmetic, apart from the lab: which side runs first in each pair, the per-pair ratios, their
 // median, and the tables (report rows and the markdown block for docs/bench.md). A noisy box drifts over minutes; a
-// ratio taken within one pair, with the order alternating, cancels that drift where a ratio of two medians would not.
+// ratio taken within one pair, with the order balanced, cancels that drift where a ratio of two medians would not.
 import { checkTarget, median, type Row } from './lib.js';
 
 /**
@@ -14,8 +14,8 @@ export const MAX_PAIRS = 96;
 /**
  * The order of the sides in round i, from a Williams design: over a cycle of rounds (n of them for an even number of
  * sides, 2n for an odd one) every side stands at every position in the round equally often, and every side follows
- * every other one equally often. A window's place in its round moves its result by up to ±9 % on new connections (the
- * first and last of a round read faster); an order that kept some sides at the ends would credit them with that.
+ * every other one equally often. A window's place in its round moved its result on new connections by up to 13 % (in
+ * most runs the first and last of a round read faster); an order that kept some sides at the ends credited them with it.
  * With two sides it alternates which goes first.
  */
 export function roundOrder<T>(sides: readonly T[], round: number): T[] {

@@ -286,7 +286,9 @@ export const pairs: Bench = async (context: BenchContext) => {
       const cpuBefore = new Map(vms.map((vm) => [vm, vm.agentCpuSeconds()]));
       const started = Date.now();
       for (let inPhase = 0; inPhase < phaseRounds && Date.now() < deadline; inPhase++, done++) {
-        const order = roundOrder(SIDES, done);
+        // Each phase starts at the top of the design (its plain or its mirrored half), so that a phase of n rounds holds
+        // every side at every place once whatever the phases before it ran.
+        const order = roundOrder(SIDES, (phase % 2) * SIDES.length + inPhase);
         for (const { key } of KINDS) {
           for (const [position, side] of order.entries()) {
             const vm = onVm.get(side)!;
