@@ -128,10 +128,13 @@ async function build(setup: Setup): Promise<LabCloud> {
       allowed: [{ IPProtocol: 'all' }],
     });
     await cloud.settled();
+    // Until each load balancer has programmed both NAT VMs healthy. A backend that passed its checks first is not
+    // enough: with a failover policy the ILB sends to the backup until the primary passes too (a soak run saw that).
+    const allHealthy = setup.failoverPolicy ? [NAT_VMS[0].ip] : NAT_VMS.map((nat) => nat.ip);
     for (const lb of ['natgw-fr', 'natgw-nat-fr'])
       await cloud.lab.whenActive(
         lb,
-        (active) => active.length > 0 && active.every((ip) => cloud.lab.healthyBackendsOf(lb).includes(ip)),
+        (active) => active.length === allHealthy.length && allHealthy.every((ip) => active.includes(ip)),
         20_000,
       );
     return cloud;
