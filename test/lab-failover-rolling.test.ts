@@ -32,16 +32,39 @@ t.test('a rolling replacement of both NAT VMs loses none of 100 long-lived flows
       },
     },
   });
-  t.equal(replacing?.exitCode, 0, 'the replacing provision succeeded');
   t.comment(`the replacing provision's output:\n${replacing?.stdout}${replacing?.stderr}`);
   t.comment(JSON.stringify(report));
+  // CI shows a failed assertion's name but may cut the comments around it: the name carries provision's own reason.
+  const provisionFailure =
+    replacing?.exitCode === 0
+      ? ''
+      : `: ${(replacing?.stderr ?? '')
+          .split('\n')
+          .filter((line) => /natgw provision:|its agent reports/.test(line))
+          .map((line) => line.trim())
+          .join(' | ')}`;
+  t.equal(replacing?.exitCode, 0, `the replacing provision succeeded${provisionFailure}`);
   const idsAfter = instanceIds();
   t.equal(idsAfter.length, 2, 'two NAT VMs after the replacement');
   t.ok(
     idsAfter.every((id) => !idsBefore.includes(id) && id.endsWith(`:${NEW_MACHINE_TYPE}`)),
     `both NAT VMs were replaced with ${NEW_MACHINE_TYPE} (${idsBefore.join(', ')} → ${idsAfter.join(', ')})`,
   );
-  if (report.survived < FLOWS || report.resets > 0) {
+  if (replacing?.exitCode !== 0) {
+    // What the API knew of each NAT VM when provision gave up: its natgw/* guest attributes (health, sync: the check
+    // it failed and why) and the lab's lines on its serial port (the guest's boot, or why it did not boot).
+    for (const entry of pair.cloud.store.all('instances').filter((candidate) => before.includes(candidate.name))) {
+      const zone = entry.scope.replace(/^zones\//, '');
+      const attributes = Object.fromEntries(pair.cloud.store.guestAttributesOf(entry.project, zone, entry.name));
+      const serial = pair.cloud.store
+        .serialOutputOf(entry.project, zone, entry.name)
+        .split('\n')
+        .filter((line) => line.includes(' lab: '))
+        .slice(-8);
+      t.comment(`${entry.name} (${String(entry.resource.status)}): guest attributes ${JSON.stringify(attributes)}\n${serial.join('\n')}`);
+    }
+  }
+  if (replacing?.exitCode !== 0 || report.survived < FLOWS || report.resets > 0) {
     // What each recreated VM's agent saw of its resync (how many of the peer's flows it held when it called itself
     // resynced), and how many translations each kernel holds now: a lost flow names the VM that lacked it.
     for (const vm of pair.natVms()) {
@@ -52,10 +75,15 @@ t.test('a rolling replacement of both NAT VMs loses none of 100 long-lived flows
         });
         const events = journal.stdout
           .split('\n')
-          .filter((line) => /resync|flows_adopted|role|drain/.test(line))
-          .slice(-20);
+          .filter((line) => /resync|flows_adopted|role|drain|conntrackd|health/.test(line))
+          .slice(-30);
         const count = await pair.cloud.lab.exec(vm.name, ['conntrack', '-C'], { okExitCodes: [1] });
-        t.comment(`${vm.name}: ${count.stdout.trim()} conntrack entries; its agent's sync events:\n${events.join('\n')}`);
+        const failed = await pair.cloud.lab.exec(vm.name, ['systemctl', 'list-units', '--failed', '--no-legend', '--plain'], {
+          okExitCodes: [1],
+        });
+        t.comment(
+          `${vm.name}: ${count.stdout.trim()} conntrack entries; failed units: ${failed.stdout.trim() || 'none'}; its agent's sync events:\n${events.join('\n')}`,
+        );
       } catch (error) {
         t.comment(`${vm.name}: no diagnostics (${(error as Error).message})`);
       }

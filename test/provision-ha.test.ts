@@ -251,6 +251,11 @@ t.test('the route waits for a healthy backend: timeout gives a clear error with 
   );
   t.match(failed.stderr, /The route was not created/);
   t.match(failed.stderr, /last lines of its serial console:\n[\s\S]*egress probe to 1\.1\.1\.1:443 failed/);
+  t.match(
+    failed.stderr,
+    /its agent reports natgw\/health unhealthy: starting; natgw\/sync not reported; last lines/,
+    "each VM's own report beside the load balancer's",
+  );
   t.notMatch(failed.stderr, /\n\s+at /, 'no stack trace');
   t.same(haInventory(fake).routes, []);
   agent.set(true);

@@ -32,6 +32,7 @@ import {
   replaceMigInstances,
   type ManagedInstance,
 } from '../gcp/instance-groups.js';
+import { readNatgwAttributes } from '../gcp/instances.js';
 import { deleteForwardingRule, getBackendHealth, type HealthStatus } from '../gcp/load-balancing.js';
 import { deleteRoute, insertRoute } from '../gcp/routes.js';
 import { deleteInstanceTemplate } from '../gcp/templates.js';
@@ -76,7 +77,13 @@ async function serialTails(ctx: CallContext, region: string, migs: string[], onl
   for (const vm of vms) {
     const zone = /zones\/([^/]+)\//.exec(vm.instance ?? '')?.[1] ?? '';
     const name = lastSegment(vm.instance);
-    parts.push(`  ${name} (${zone}), last lines of its serial console:\n${await serialTail(ctx, zone, name, 15)}`);
+    // The agent's own view beside the load balancer's: an agent red on its sync check (waiting for its peer's table)
+    // and one that says ok while the checks fail point at different causes.
+    const own = await readNatgwAttributes(ctx, zone, name);
+    const reports = own.error ?? ['health', 'sync'].map((key) => `natgw/${key} ${own.values[key] ?? 'not reported'}`).join('; ');
+    parts.push(
+      `  ${name} (${zone}), its agent reports ${reports}; last lines of its serial console:\n${await serialTail(ctx, zone, name, 15)}`,
+    );
   }
   return parts.join('\n') || '  (the group has no VMs)';
 }
