@@ -11,6 +11,13 @@ export const ALONE_AFTER_MS = 10_000;
  * recreated primary took the clients back while its last entries were in flight).
  */
 export const SETTLE_MS = 2000;
+/**
+ * Below the share with a count that has stopped growing this long since the last request, the request is made again.
+ * FTFW resends a lost RESYNC only once the peer notices a gap in the sequence, and a peer that has not yet learned a
+ * replaced VM's sync key drops what it cannot verify: a request lost at boot would keep this VM red until the
+ * provisioner gives up.
+ */
+export const ASK_AGAIN_MS = 5000;
 
 export type ResyncState =
   | { phase: 'waiting'; detail: string }
@@ -24,6 +31,7 @@ export class ResyncTracker {
   private localFlows: number | undefined;
   private peerFlows: number | undefined;
   private grewAt: number | undefined;
+  private askedAt: number | undefined;
 
   get current(): ResyncState {
     return this.state;
@@ -38,6 +46,18 @@ export class ResyncTracker {
     this.conntrackdUp = up;
     this.resyncRequested = up && resyncRequested;
     this.evaluate(now);
+  }
+
+  /** conntrackd was asked (again) for the peer's table just now. */
+  asked(now: number): void {
+    this.askedAt = now;
+  }
+
+  /** Still short of the share, and nothing more has arrived for ASK_AGAIN_MS since the last request. */
+  shouldAskAgain(now: number): boolean {
+    if (this.state.phase === 'resynced' || !this.resyncRequested || this.peerFlows === undefined) return false;
+    if ((this.localFlows ?? 0) >= RESYNC_SHARE * this.peerFlows) return false;
+    return now - Math.max(this.askedAt ?? now, this.grewAt ?? 0) >= ASK_AGAIN_MS;
   }
 
   local(flows: number, now: number): void {

@@ -275,6 +275,7 @@ export class StatefulSync {
         // StartupResync asks too, but only once at its own start and without telling us whether it got through.
         await this.deps.run('ask the peer for its conntrack table', 'conntrackd', ['-C', setup.files.config, '-n'], { timeoutMs: 5000 });
         this.resyncRequested = true;
+        this.tracker.asked(now);
         this.deps.log.info({ event: 'resync_requested', peer: setup.roles.peer.ip }, 'asked the peer for its conntrack table');
       } catch {
         // conntrackd opens its socket a moment after it starts: asked again next round.
@@ -298,6 +299,13 @@ export class StatefulSync {
       const state = this.tracker.current;
       if (!wasResynced && state.phase === 'resynced')
         this.deps.log.info({ event: 'resynced', how: state.how, detail: state.detail }, `resync complete: ${state.detail}`);
+      if (this.tracker.shouldAskAgain(now)) {
+        this.resyncRequested = false;
+        this.deps.log.warn(
+          { event: 'resync_stalled', detail: state.phase === 'waiting' ? state.detail : '' },
+          `resync stalled (${state.phase === 'waiting' ? state.detail : ''}): asking the peer again`,
+        );
+      }
     }
     await this.publish();
   }

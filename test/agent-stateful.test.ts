@@ -13,7 +13,7 @@ import { conntrackdConfig, parseConntrackdStats } from '../agent/conntrackd.js';
 import { Dataplane } from '../agent/dataplane.js';
 import type { MetadataClient } from '../agent/metadata.js';
 import { createAgentMetrics } from '../agent/metrics.js';
-import { ALONE_AFTER_MS, RESYNC_SHARE, ResyncTracker, SETTLE_MS } from '../agent/resync.js';
+import { ALONE_AFTER_MS, ASK_AGAIN_MS, RESYNC_SHARE, ResyncTracker, SETTLE_MS } from '../agent/resync.js';
 import { STATEFUL_COUNTER } from '../agent/ruleset.js';
 import { CommandError, type CommandRunner, type LineSpawner } from '../agent/runner.js';
 import { StatefulSync } from '../agent/stateful.js';
@@ -217,6 +217,44 @@ t.test('resync: /healthz red until the local table holds 95 % of the peer’s, t
   t.equal((await get('/healthz')).statusCode, 200, 'a standby falling behind later is an alert, not a red health check');
 });
 
+t.test('a resync that stalls below 95 % is asked for again every 5 s; one that keeps growing is not', async (t) => {
+  const harness: Harness = { localFlows: 10, peer: { flows: 100 } };
+  const { stateful, commands, clock } = await startStatefulAgent(t, harness);
+  const asks = () => commands.filter((command) => command === 'conntrackd -n').length;
+  await stateful.tick();
+  t.equal(asks(), 1, 'asked once at start');
+  for (let second = 1; second <= 4; second++) {
+    harness.localFlows += 10;
+    await clock.sleep(1000);
+    await stateful.tick();
+  }
+  t.equal(asks(), 1, 'not again while entries keep arriving');
+  for (let second = 1; second < ASK_AGAIN_MS / 1000; second++) {
+    await clock.sleep(1000);
+    await stateful.tick();
+  }
+  t.equal(asks(), 1, `not again within ${ASK_AGAIN_MS / 1000} s of the last growth`);
+  await clock.sleep(1000);
+  await stateful.tick();
+  await clock.sleep(1000);
+  await stateful.tick();
+  t.equal(asks(), 2, `asked again once the count stood still for ${ASK_AGAIN_MS / 1000} s`);
+  for (let second = 1; second < ASK_AGAIN_MS / 1000; second++) {
+    await clock.sleep(1000);
+    await stateful.tick();
+  }
+  t.equal(asks(), 2, `not again within ${ASK_AGAIN_MS / 1000} s of that request`);
+  harness.localFlows = 100;
+  await clock.sleep(1000);
+  await stateful.tick();
+  t.equal(stateful.status().resynced, true, 'resynced once the table arrived');
+  for (let second = 0; second < 10; second++) {
+    await clock.sleep(1000);
+    await stateful.tick();
+  }
+  t.equal(asks(), 2, 'never again once resynced');
+});
+
 t.test('alone: a peer unreachable for 10 s lets this VM serve', async (t) => {
   const harness: Harness = { localFlows: 0, peer: 'unreachable' };
   const { stateful, get, clock } = await startStatefulAgent(t, harness);
@@ -384,6 +422,7 @@ t.test('resync state machine: random observation orders', async (t) => {
     seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
     return seed / 2 ** 31;
   };
+  let askAgainSeen = 0;
   for (let run = 0; run < 300; run++) {
     const tracker = new ResyncTracker();
     let now = 0;
@@ -394,12 +433,17 @@ t.test('resync state machine: random observation orders', async (t) => {
     let grewAt: number | undefined;
     let peerFlows: number | undefined;
     let expected = false;
+    let askedAt: number | undefined;
     for (let step = 0; step < 30; step++) {
       now += Math.floor(random() * 4000);
       const choice = Math.floor(random() * 5);
       if (choice === 0) {
         up = random() < 0.7;
         asked = up && random() < 0.7;
+        if (asked && random() < 0.5) {
+          askedAt = now;
+          tracker.asked(now);
+        }
         tracker.conntrackd(up, asked, now);
       } else if (choice === 1) {
         const next = Math.floor(random() * 120);
@@ -427,7 +471,20 @@ t.test('resync state machine: random observation orders', async (t) => {
         t.fail(`run ${run} step ${step}: expected resynced=${expected}, got ${JSON.stringify(tracker.current)}`);
         return;
       }
+      const stalled =
+        !expected &&
+        up &&
+        asked &&
+        peerFlows !== undefined &&
+        localFlows < RESYNC_SHARE * peerFlows &&
+        now - Math.max(askedAt ?? now, grewAt ?? 0) >= ASK_AGAIN_MS;
+      if (tracker.shouldAskAgain(now) !== stalled) {
+        t.fail(`run ${run} step ${step}: expected shouldAskAgain=${stalled}, got ${!stalled} (${JSON.stringify(tracker.current)})`);
+        return;
+      }
+      askAgainSeen += stalled ? 1 : 0;
     }
   }
+  t.ok(askAgainSeen > 0, `a stalled resync came up ${askAgainSeen} times in the random runs`);
   t.pass('300 random runs of 30 observations agree with the model');
 });
