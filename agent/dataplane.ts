@@ -92,6 +92,8 @@ interface Reference {
 export interface PortBlockChange {
   add: PortBlockElement[];
   remove?: string[];
+  /** Dynamic mode: the removed VMs also leave the block-size map (the added ones enter it with their size). */
+  sized?: boolean;
   /** Also put back the elements their source holds that the live map lacks (someone removed them). */
   repair?: boolean;
 }
@@ -279,7 +281,10 @@ export class Dataplane {
       const add = [...change.add, ...repaired.filter((element) => !change.add.some((added) => added.vm === element.vm))];
       // Deleting an element the map lacks would fail the whole transaction.
       const remove = (change.remove ?? []).filter((vm) => !repaired.some((element) => element.vm === vm));
-      if (add.length > 0 || remove.length > 0) await this.run(purpose, 'nft', ['-f', '-'], { input: renderPortBlockElements(add, remove) });
+      if (add.length > 0 || remove.length > 0)
+        await this.run(purpose, 'nft', ['-f', '-'], {
+          input: renderPortBlockElements(add, remove, change.sized === true),
+        });
       return repaired.map((element) => element.vm);
     });
   }

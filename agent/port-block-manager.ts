@@ -104,6 +104,8 @@ export class PortBlockManager {
   private natIp: string | undefined;
   private loaded = false;
   private pending = new Set<string>();
+  /** Dynamic mode: VMs the kernel reported over their block; each gets a block twice the size in the next flush. */
+  private growing = new Set<string>();
   private flushing: Promise<void> | undefined;
   /** Set when the state file was corrupt or unreadable at start: a /healthz warning until the agent restarts. */
   stateProblem: string | undefined;
@@ -135,7 +137,7 @@ export class PortBlockManager {
         const packet = parseNflogLine(line);
         const address = packet?.src ?? learntAddress(line);
         if (address === undefined) return;
-        this.learn(address);
+        this.noticed(address, packet?.time);
         if (packet !== undefined) this.overflow.firstPacket(packet);
       },
     );
@@ -280,7 +282,17 @@ export class PortBlockManager {
   }
 
   private element(held: Held): PortBlockElement {
-    return { vm: held.vm, natAddress: held.natAddress, first: held.first, last: held.last };
+    return {
+      vm: held.vm,
+      natAddress: held.natAddress,
+      first: held.first,
+      last: held.last,
+      ...(this.allocation.mode === 'dynamic' ? { size: blockSize(held) } : {}),
+    };
+  }
+
+  private get sized(): boolean {
+    return this.allocation.mode === 'dynamic';
   }
 
   /** The map's elements: the data plane writes them with every table replacement, so the map never runs without them. */
@@ -292,7 +304,39 @@ export class PortBlockManager {
   learn(vm: string): void {
     if (!this.enabled || this.current.has(vm)) return;
     this.pending.add(vm);
+    this.scheduleFlush();
+  }
+
+  /**
+   * A packet the kernel reported over PORT_BLOCK_LEARN_GROUP at `time`: a client without a block, or (dynamic mode) one
+   * whose connection did not fit its block and left from the overflow ports. Only a report sent after the VM's
+   * current block was in place grows it: reports still queued from before it (the client's first packets, the
+   * smaller block's last spills) must not double it again.
+   */
+  noticed(vm: string, time: number | undefined): void {
+    const held = this.current.get(vm);
+    if (held === undefined) {
+      this.learn(vm);
+      return;
+    }
+    if (this.allocation.mode !== 'dynamic' || time === undefined || time < Date.parse(held.since)) return;
+    if (blockSize(held) >= this.allocation.maxPortsPerVm) return;
+    this.growing.add(vm);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.serialized(() => this.flush()));
+  }
+
+  /** Moves a VM to a block of `wanted` ports (its old block retires with its flows); undefined when the space is full. */
+  private moveTo(held: Held, wanted: number, now: number): Held | undefined {
+    const ports = this.space.take(wanted);
+    if (ports === undefined) return undefined;
+    const next: Held = { ...held, ...ports, since: new Date(now).toISOString(), lastActive: now, lowSince: undefined };
+    this.retiring.push({ ...held, lastActive: now });
+    this.current.set(held.vm, next);
+    return next;
   }
 
   /** Resolves once every client learnt so far has its block (or was refused). */
@@ -325,7 +369,10 @@ export class PortBlockManager {
     }
     try {
       if (added.length > 0) {
-        await this.options.dataplane.updatePortBlocks(`add ${added.length} port blocks`, { add: added.map((held) => this.element(held)) });
+        await this.options.dataplane.updatePortBlocks(`add ${added.length} port blocks`, {
+          add: added.map((held) => this.element(held)),
+          sized: this.sized,
+        });
         await this.save();
         for (const held of added)
           this.options.log.info(toLogLine('port_block_assigned', held, held.since), `port block ${held.first}-${held.last} for ${held.vm}`);
@@ -339,8 +386,57 @@ export class PortBlockManager {
         { event: 'port_block_apply_failed', error: (error as Error).message },
         'could not add port blocks; the clients retry',
       );
+    }
+    try {
+      await this.growNoticed();
     } finally {
-      this.flushing = this.pending.size > 0 ? this.serialized(() => this.flush()) : undefined;
+      this.flushing = this.pending.size > 0 || this.growing.size > 0 ? this.serialized(() => this.flush()) : undefined;
+    }
+  }
+
+  private async growNoticed(): Promise<void> {
+    const vms = [...this.growing];
+    this.growing.clear();
+    if (this.allocation.mode !== 'dynamic') return;
+    const { maxPortsPerVm } = this.allocation;
+    const now = this.now();
+    const grown: { from: Held; to: Held }[] = [];
+    for (const vm of vms) {
+      const held = this.current.get(vm);
+      if (held === undefined || blockSize(held) >= maxPortsPerVm) continue;
+      const next = this.moveTo(held, blockSize(held) * 2, now);
+      if (next === undefined) {
+        this.options.log.warn(
+          { event: 'port_block_growth_refused', vm, ports: blockSize(held) * 2 },
+          'the port space is full: this client keeps its block, and what does not fit leaves from the overflow ports',
+        );
+        continue;
+      }
+      grown.push({ from: held, to: next });
+    }
+    if (grown.length === 0) return;
+    try {
+      await this.options.dataplane.updatePortBlocks(`grow ${grown.length} port blocks`, {
+        add: grown.map(({ to }) => this.element(to)),
+        remove: grown.map(({ to }) => to.vm),
+        sized: true,
+      });
+      await this.save();
+      for (const { to } of grown)
+        this.options.log.info(
+          { ...toLogLine('port_block_assigned', to, to.since), why: 'a connection did not fit the smaller block' },
+          `port block ${to.first}-${to.last} for ${to.vm}`,
+        );
+    } catch (error) {
+      for (const { from, to } of grown) {
+        this.current.set(from.vm, from);
+        this.retiring = this.retiring.filter((held) => held.vm !== from.vm || held.first !== from.first);
+        this.space.free(to);
+      }
+      this.options.log.error(
+        { event: 'port_block_apply_failed', error: (error as Error).message },
+        'could not grow port blocks; their clients keep the overflow ports meanwhile',
+      );
     }
   }
 
@@ -399,13 +495,9 @@ export class PortBlockManager {
             wanted = Math.max(minPortsPerVm, 2 ** Math.ceil(Math.log2(Math.max(1, portUsage * 2))));
           held.lowSince = portUsage <= size / 4 ? (held.lowSince ?? now) : undefined;
           if (wanted === size) continue;
-          const ports = this.space.take(wanted);
-          if (ports === undefined) continue;
-          const time = new Date(now).toISOString();
-          const next: Held = { ...held, ...ports, since: time, lastActive: now, lowSince: undefined };
           // The old block keeps its flows (conntrack holds their ports) and is released once they are gone.
-          this.retiring.push({ ...held, lastActive: now });
-          this.current.set(held.vm, next);
+          const next = this.moveTo(held, wanted, now);
+          if (next === undefined) continue;
           remove.push(held.vm);
           add.push(next);
           changed = true;
@@ -439,6 +531,7 @@ export class PortBlockManager {
       const repaired = await this.options.dataplane.updatePortBlocks('update port blocks', {
         add: add.map((held) => this.element(held)),
         remove,
+        sized: this.sized,
         repair: true,
       });
       if (repaired.length > 0)

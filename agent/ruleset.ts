@@ -28,6 +28,24 @@ const LEARN_RATE_PER_SECOND = 1000;
  */
 export const PORT_BLOCK_LEARNING = 'port_block_learning';
 /**
+ * Dynamic mode: client address → `jump port_block_<size>`, the chain of its block's size. A connection that would
+ * not fit its block (N connections to one destination already) goes out from the overflow ports instead of failing
+ * in the NAT, and its VM is reported over PORT_BLOCK_LEARN_GROUP so the agent doubles the block at once: growth does
+ * not wait for a conntrack sample, and no packet is dropped below maxPortsPerVm.
+ */
+export const PORT_BLOCK_CLASS = 'port_block_class';
+/** Dynamic mode: VMs reported as over their block in the last second (one notice per VM per second). */
+export const PORT_BLOCK_GROWING = 'port_block_growing';
+const PORT_BLOCK_SPILL_CHAIN = 'port_block_spill';
+export const portBlockClassChain = (size: number) => `port_block_${size}`;
+const portBlockClassUse = (size: number) => `port_block_use_${size}`;
+/** The block sizes dynamic mode may hand out: the powers of two from min to max. */
+export function portBlockSizes(min: number, max: number): number[] {
+  const sizes: number[] = [];
+  for (let size = min; size <= max; size *= 2) sizes.push(size);
+  return sizes;
+}
+/**
  * Conntrack mark bits of connections translated from OVERFLOW_PORTS: the agent lists only these (`conntrack -L --mark`,
  * filtered by the kernel) to attribute each overflow port to its VM (agent/overflow-attribution.ts).
  */
@@ -39,6 +57,8 @@ export const OVERFLOW_MARK = { value: 0x4e470000, mask: 0xffff0000 } as const;
  * never pass the forward chain, so they never carry it).
  */
 export const ADMITTED_MARK = { value: 0x4e410000, mask: 0xffff0000 } as const;
+/** Conntrack mark of an admitted connection that did not fit its VM's dynamic block: translated from the overflow ports. */
+export const SPILLED_MARK = { value: 0x4e530000, mask: 0xffff0000 } as const;
 const setMark = (mark: { value: number; mask: number }) => `ct mark set ct mark and ${hex(~mark.mask >>> 0)} or ${hex(mark.value)}`;
 export const OVERFLOW_COUNTER = 'overflow';
 /** Packets to the agent's port from where nobody may reach it (a client VM, the internet through the NAT IP). */
@@ -122,10 +142,12 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
   const offload = options.flowtable === true;
   // Only what the forward chain admitted is translated: from @sources, to outside them, not the VM's own traffic.
   const admitted = `oifname ${ifc} ct mark & ${hex(ADMITTED_MARK.mask)} == ${hex(ADMITTED_MARK.value)}`;
+  const admittedOrSpilled = `oifname ${ifc} ct mark & ${hex(ADMITTED_MARK.mask)} { ${hex(ADMITTED_MARK.value)}, ${hex(SPILLED_MARK.value)} }`;
   const dropReasons = dropReasonsFor(config);
   const ports = config.portAllocation;
   // The most ports one VM may hold: one destination ip:port/protocol can see at most that many of its connections.
   const blockLimit = ports.mode === 'static' ? ports.portsPerVm : ports.mode === 'dynamic' ? ports.maxPortsPerVm : undefined;
+  const dynamicSizes = ports.mode === 'dynamic' ? portBlockSizes(ports.minPortsPerVm, ports.maxPortsPerVm) : [];
   const stateful = config.stateful === undefined ? undefined : options.stateful;
   if (config.stateful !== undefined && stateful === undefined)
     throw new Error('a stateful config needs its roles to render (RenderOptions.stateful)');
@@ -159,6 +181,33 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
       `  set ${PORT_BLOCK_REFUSALS} { type ipv4_addr; size 65535; flags dynamic; counter; }`,
       `  set ${PORT_BLOCK_LEARNING} { type ipv4_addr; size 65535; flags dynamic,timeout; timeout 1s; }`,
     );
+  if (dynamicSizes.length > 0) {
+    lines.push(
+      `  map ${PORT_BLOCK_CLASS} { type ipv4_addr : verdict; }`,
+      `  set ${PORT_BLOCK_GROWING} { type ipv4_addr; size 65535; flags dynamic,timeout; timeout 1s; }`,
+      ...dynamicSizes
+        .slice(0, -1)
+        .map(
+          (size) =>
+            `  set ${portBlockClassUse(size)} { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }`,
+        ),
+      `  chain ${PORT_BLOCK_SPILL_CHAIN} {`,
+      `    ip saddr != @${PORT_BLOCK_GROWING} limit rate ${LEARN_RATE_PER_SECOND}/second burst ${LEARN_RATE_PER_SECOND} packets add @${PORT_BLOCK_GROWING} { ip saddr } log group ${PORT_BLOCK_LEARN_GROUP} queue-threshold 1 comment "port-block-grow"`,
+      `    ct status & confirmed == 0 ${setMark(SPILLED_MARK)} counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "spill-new"`,
+      `    counter name ${q(COUNTER.egress)} accept comment "spill-retransmit"`,
+      '  }',
+      ...dynamicSizes.flatMap((size) => [
+        `  chain ${portBlockClassChain(size)} {`,
+        // At the largest size the forward chain's port-block-full rule refuses the next connection instead.
+        ...(size === dynamicSizes.at(-1)
+          ? []
+          : [
+              `    add @${portBlockClassUse(size)} { ip saddr . ip daddr . meta l4proto . th dport ct count over ${size} } goto ${PORT_BLOCK_SPILL_CHAIN} comment "over-block"`,
+            ]),
+        '  }',
+      ]),
+    );
+  }
   if (offload) lines.push(`  flowtable ${FLOWTABLE} { hook ingress priority filter; devices = { ${ifc} }; counter; }`);
   for (const { reason, chain, nflogGroup } of dropReasons) {
     lines.push(`  chain ${chain} {`);
@@ -202,6 +251,9 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
           // A block of N ports holds N connections to one destination ip:port/protocol: the next is refused here,
           // where it is counted for its VM, instead of failing silently in the NAT.
           `    meta l4proto { tcp, udp } add @${PORT_BLOCK_USE} { ip saddr . ip daddr . meta l4proto . th dport ct count over ${blockLimit} } jump ${dropChain('port_block_full')} comment "port-block-full"`,
+          ...(dynamicSizes.length === 0
+            ? []
+            : [`    meta l4proto { tcp, udp } ip saddr vmap @${PORT_BLOCK_CLASS} comment "port-block-size"`]),
         ]),
     // A connection's first packet (its conntrack entry not yet confirmed) is counted once; a retransmitted SYN is not.
     `    ct status & confirmed == 0 ${setMark(ADMITTED_MARK)} counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "admit-new"`,
@@ -213,7 +265,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
       ? []
       : [
           `    ${admitted} meta l4proto { tcp, udp } ip saddr @${PORT_BLOCK_VMS} counter name ${q(COUNTER.translated)} snat ip to ip saddr map @${PORT_BLOCK_MAP} comment "port-block-snat"`,
-          `    ${admitted} meta l4proto { tcp, udp } ${setMark(OVERFLOW_MARK)} counter name ${q(OVERFLOW_COUNTER)} counter name ${q(COUNTER.translated)} masquerade to :${OVERFLOW_PORTS.first}-${OVERFLOW_PORTS.last} comment "port-block-overflow"`,
+          `    ${dynamicSizes.length === 0 ? admitted : admittedOrSpilled} meta l4proto { tcp, udp } ${setMark(OVERFLOW_MARK)} counter name ${q(OVERFLOW_COUNTER)} counter name ${q(COUNTER.translated)} masquerade to :${OVERFLOW_PORTS.first}-${OVERFLOW_PORTS.last} comment "port-block-overflow"`,
         ]),
     // Not for the VM's own traffic: connections open before the agent started (an operator's SSH session) would be
     // picked up mid-stream and given a new source port, which resets them.
@@ -321,21 +373,33 @@ export interface PortBlockElement {
   natAddress: string;
   first: number;
   last: number;
+  /** Dynamic mode: the block's size, whose chain counts the VM's connections per destination (PORT_BLOCK_CLASS). */
+  size?: number;
 }
 
-/** `nft -f` input adding or removing port-block elements, all in one transaction; the table's rules stay untouched. */
-export function renderPortBlockElements(add: PortBlockElement[], remove: string[] = []): string {
+/**
+ * `nft -f` input adding or removing port-block elements, all in one transaction; the table's rules stay untouched.
+ * `sized` (dynamic mode): the removed VMs are in the block-size map too.
+ */
+export function renderPortBlockElements(add: PortBlockElement[], remove: string[] = [], sized = false): string {
   const lines: string[] = [];
   if (remove.length > 0)
     lines.push(
       `delete element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_MAP} { ${remove.join(', ')} }`,
       `delete element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_VMS} { ${remove.join(', ')} }`,
+      ...(sized ? [`delete element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_CLASS} { ${remove.join(', ')} }`] : []),
     );
-  if (add.length > 0)
+  if (add.length > 0) {
     lines.push(
       `add element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_MAP} { ${add.map((block) => `${block.vm} : ${block.natAddress} . ${block.first}-${block.last}`).join(', ')} }`,
       `add element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_VMS} { ${add.map((block) => block.vm).join(', ')} }`,
     );
+    const withSize = add.filter((block) => block.size !== undefined);
+    if (withSize.length > 0)
+      lines.push(
+        `add element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_CLASS} { ${withSize.map((block) => `${block.vm} : jump ${portBlockClassChain(block.size!)}`).join(', ')} }`,
+      );
+  }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 

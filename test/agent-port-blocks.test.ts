@@ -296,6 +296,65 @@ t.test('dynamic blocks grow with use up to the maximum and shrink back after idl
   t.equal(manager.table().history.length, 5, 'each old block is in the history');
 });
 
+t.test('dynamic blocks: a notice that a connection spilled over the block doubles it at once; notices from before it do not', async (t) => {
+  const { netfilter, logLines, start, mapElements, advance } = setup(t, {
+    sourceRanges: ['10.10.0.0/24'],
+    portAllocation: { mode: 'dynamic', minPortsPerVm: 64, maxPortsPerVm: 256, releaseAfterIdleSeconds: 30 },
+  });
+  const vm = '10.10.0.11';
+  const manager = await start();
+  const classOf = () =>
+    netfilter.tables.find((table) => table.name === 'natgw')?.maps?.find((map) => map.name === 'port_block_class')?.elements[vm];
+  const size = () => {
+    const [first, last] = (mapElements()[vm] ?? '').split(' . ')[1]!.split('-').map(Number);
+    return last! - first! + 1;
+  };
+  // The client's first packet: the learn rule's notice, sent before the VM had a block.
+  const firstPacketAt = Date.parse('2026-11-30T12:00:00Z') - 5;
+  manager.noticed(vm, firstPacketAt);
+  await manager.settled();
+  t.equal(size(), 64, 'a new client gets minPortsPerVm');
+  t.equal(classOf(), 'jump port_block_64', 'and its connections are counted against 64 per destination');
+  manager.noticed(vm, firstPacketAt + 1);
+  await manager.settled();
+  t.equal(size(), 64, 'a notice sent before the block existed (queued behind the first) does not grow it');
+  // The manager's clock is the test's: a block assigned now has `since` = now.
+  let grownAt = advance(1);
+  manager.noticed(vm, grownAt + 400);
+  await manager.settled();
+  t.equal(size(), 128, 'a spill after the block was in place doubles it, without waiting for a conntrack sample');
+  t.equal(classOf(), 'jump port_block_128');
+  manager.noticed(vm, grownAt - 1);
+  await manager.settled();
+  t.equal(size(), 128, "the smaller block's last spills, sent before the new block, do not double it again");
+  for (let round = 0; round < 3; round++) {
+    const sentAt = grownAt + 1;
+    grownAt = advance(1);
+    manager.noticed(vm, sentAt + 1000);
+    await manager.settled();
+  }
+  t.equal(size(), 256, 'it stops at maxPortsPerVm (the port-block-full rule refuses past it)');
+  t.equal(classOf(), 'jump port_block_256');
+  t.same(
+    events(logLines, 'port_block_assigned').map((line) => [line.first_port, line.last_port, line.why]),
+    [
+      [1024, 1087, undefined],
+      [1152, 1279, 'a connection did not fit the smaller block'],
+      [1280, 1535, 'a connection did not fit the smaller block'],
+    ].map(([first, last, why]) => [first, last, why]),
+    'each block logged, the grown ones with why',
+  );
+  t.same(
+    manager
+      .table()
+      .blocks.filter((block) => block.vm === vm)
+      .map(blockSizeOf)
+      .sort((a, b) => a - b),
+    [64, 128, 256],
+    'the smaller blocks retire with their flows',
+  );
+});
+
 t.test('a learner that is not running is a /healthz warning and a failing collector', async (t) => {
   const netfilter = new FakeNetfilter();
   const log = pino({ level: 'silent' });

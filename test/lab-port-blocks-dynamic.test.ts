@@ -1,7 +1,8 @@
 // Dynamic port allocation on the real kernel: a VM's block doubles while its flows fill it, up to maxPortsPerVm, and
 // goes back to minPortsPerVm once its flows are gone for releaseAfterIdleSeconds.
+import path from 'node:path';
 import t from 'tap';
-import { INTERNET } from '../lab/lab.js';
+import { INTERNET, repoRoot } from '../lab/lab.js';
 import { holdUdpFlows } from './helpers/udp-flows.js';
 import { NAT_EXTERNAL_IP, NAT_IP, baseConfig, createNatLab, startHealthyAgent, type NatLab } from './helpers/nat-lab.js';
 
@@ -32,6 +33,32 @@ t.test('dynamic port blocks grow from 64 to 1024 under load and shrink back afte
   );
   await natLab.waitUntil('the VM has its first block', async () => (await mappedSize(natLab)) > 0);
   t.equal(await mappedSize(natLab), 64, 'it starts with minPortsPerVm');
+
+  // A burst over the block: 300 one-packet UDP flows to one destination, 5 ms apart, none re-sent. A block of 64 holds
+  // 64 of them; the rest must leave from the overflow ports (before, the NAT failed them silently until a table sample
+  // grew the block), and the first that did not fit makes the agent double the block at once.
+  const burst = await natLab.lab.exec(
+    'private',
+    [
+      'node',
+      path.join(repoRoot(), 'dist/lab/bin/first-packet-burst.js'),
+      INTERNET.server,
+      String(INTERNET.udpPort),
+      String(INTERNET.httpPort),
+      '300',
+      '0',
+      VM,
+    ],
+    { timeoutMs: 60_000 },
+  );
+  const [result] = JSON.parse(burst.stdout) as { address: string; udp: number }[];
+  t.equal(result?.udp, 300, `every one of 300 one-packet flows over a block of 64 was answered (${result?.udp})`);
+  await natLab.waitUntil('the block grew because a connection did not fit', async () =>
+    agent.text.includes('"why":"a connection did not fit the smaller block"'),
+  );
+  t.ok((await mappedSize(natLab)) >= 128, `the block grew at the first spill: ${await mappedSize(natLab)} ports`);
+  const drops = [...(await natLab.metrics())].filter(([name, value]) => name.startsWith('natgw_dropped_packets_total') && value > 0);
+  t.same(drops, [], 'nothing was dropped');
 
   // One long-lived flow keeps the VM a client (an idle VM loses its block altogether): what goes is the extra ports.
   const keepalive = natLab.lab.spawn(

@@ -32,6 +32,31 @@ table ip natgw {
   set port_block_use { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }
   set port_block_refusals { type ipv4_addr; size 65535; flags dynamic; counter; }
   set port_block_learning { type ipv4_addr; size 65535; flags dynamic,timeout; timeout 1s; }
+  map port_block_class { type ipv4_addr : verdict; }
+  set port_block_growing { type ipv4_addr; size 65535; flags dynamic,timeout; timeout 1s; }
+  set port_block_use_64 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }
+  set port_block_use_128 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }
+  set port_block_use_256 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }
+  set port_block_use_512 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }
+  chain port_block_spill {
+    ip saddr != @port_block_growing limit rate 1000/second burst 1000 packets add @port_block_growing { ip saddr } log group 4210 queue-threshold 1 comment "port-block-grow"
+    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e530000 counter name "new" counter name "egress" accept comment "spill-new"
+    counter name "egress" accept comment "spill-retransmit"
+  }
+  chain port_block_64 {
+    add @port_block_use_64 { ip saddr . ip daddr . meta l4proto . th dport ct count over 64 } goto port_block_spill comment "over-block"
+  }
+  chain port_block_128 {
+    add @port_block_use_128 { ip saddr . ip daddr . meta l4proto . th dport ct count over 128 } goto port_block_spill comment "over-block"
+  }
+  chain port_block_256 {
+    add @port_block_use_256 { ip saddr . ip daddr . meta l4proto . th dport ct count over 256 } goto port_block_spill comment "over-block"
+  }
+  chain port_block_512 {
+    add @port_block_use_512 { ip saddr . ip daddr . meta l4proto . th dport ct count over 512 } goto port_block_spill comment "over-block"
+  }
+  chain port_block_1024 {
+  }
   chain drop_source_not_allowed {
     counter name "drop_source_not_allowed" drop comment "drop"
   }
@@ -57,13 +82,14 @@ table ip natgw {
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
     meta l4proto { tcp, udp } ip saddr != @port_block_vms ip saddr != @port_block_learning limit rate 1000/second burst 1000 packets add @port_block_learning { ip saddr } log group 4210 queue-threshold 1 comment "port-block-learn"
     meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 1024 } jump drop_port_block_full comment "port-block-full"
+    meta l4proto { tcp, udp } ip saddr vmap @port_block_class comment "port-block-size"
     ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
     counter name "egress" accept comment "admit-retransmit"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
     oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 meta l4proto { tcp, udp } ip saddr @port_block_vms counter name "translated" snat ip to ip saddr map @port_blocks comment "port-block-snat"
-    oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 meta l4proto { tcp, udp } ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :61440-65535 comment "port-block-overflow"
+    oifname "ens4" ct mark & 0xffff0000 { 0x4e410000, 0x4e530000 } meta l4proto { tcp, udp } ct mark set ct mark and 0x0000ffff or 0x4e470000 counter name "overflow" counter name "translated" masquerade to :61440-65535 comment "port-block-overflow"
     oifname "ens4" ct mark & 0xffff0000 == 0x4e410000 counter name "translated" masquerade comment "masquerade"
   }
   chain input {
