@@ -28,6 +28,7 @@ import {
   flowtableProbe,
   intervalToCidrs,
   renderPortBlockElements,
+  PORT_BLOCK_CLASS,
   renderRuleset,
   subtractIntervals,
   type Interval,
@@ -92,7 +93,7 @@ interface Reference {
 export interface PortBlockChange {
   add: PortBlockElement[];
   remove?: string[];
-  /** Dynamic mode: the removed VMs also leave the block-size map (the added ones enter it with their size). */
+  /** Dynamic mode: the removed and re-added VMs also leave the block-size map (the added ones enter it with their size). */
   sized?: boolean;
   /** Also put back the elements their source holds that the live map lacks (someone removed them). */
   repair?: boolean;
@@ -276,29 +277,25 @@ export class Dataplane {
    */
   updatePortBlocks(purpose: string, change: PortBlockChange): Promise<string[]> {
     return this.write(async () => {
-      const present = change.repair === true ? await this.portBlockMapKeys() : undefined;
+      const present = change.repair === true ? await this.mapKeys(PORT_BLOCK_MAP) : undefined;
+      const sizedNow = change.sized === true ? await this.mapKeys(PORT_BLOCK_CLASS) : undefined;
       const repaired = present === undefined ? [] : this.portBlockElements().filter((element) => !present.has(element.vm));
       const add = [...change.add, ...repaired.filter((element) => !change.add.some((added) => added.vm === element.vm))];
       // Deleting an element the map lacks would fail the whole transaction.
       const remove = (change.remove ?? []).filter((vm) => !repaired.some((element) => element.vm === vm));
       if (add.length > 0 || remove.length > 0)
         await this.run(purpose, 'nft', ['-f', '-'], {
-          input: renderPortBlockElements(add, remove, change.sized === true),
+          input: renderPortBlockElements(add, remove, sizedNow ?? new Set()),
         });
       return repaired.map((element) => element.vm);
     });
   }
 
-  /** The addresses the live port-block map holds; undefined without the map. */
-  private async portBlockMapKeys(): Promise<Set<string> | undefined> {
-    const { stdout, exitCode } = await this.run(
-      'read the port-block map',
-      'nft',
-      ['-j', 'list', 'map', TABLE_FAMILY, TABLE_NAME, PORT_BLOCK_MAP],
-      {
-        okExitCodes: [1],
-      },
-    );
+  /** The addresses a live port-block map holds; undefined without the map. */
+  private async mapKeys(map: typeof PORT_BLOCK_MAP | typeof PORT_BLOCK_CLASS): Promise<Set<string> | undefined> {
+    const { stdout, exitCode } = await this.run(`read the ${map} map`, 'nft', ['-j', 'list', 'map', TABLE_FAMILY, TABLE_NAME, map], {
+      okExitCodes: [1],
+    });
     if (exitCode !== 0) return undefined;
     const present = new Set<string>();
     for (const object of parseNftJson(stdout)) {

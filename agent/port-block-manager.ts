@@ -106,6 +106,14 @@ export class PortBlockManager {
   private pending = new Set<string>();
   /** Dynamic mode: VMs the kernel reported over their block; each gets a block twice the size in the next flush. */
   private growing = new Set<string>();
+  /**
+   * Dynamic mode: when each VM's current block was in the kernel (its nft transaction done). A VM missing here has a
+   * change in flight; its reports are about the block before.
+   */
+  private readonly inKernelSince = new Map<string, number>();
+  private unsaved = false;
+  /** VMs whose growth the full port space refused, logged once per episode. */
+  private readonly growthRefusedNow = new Set<string>();
   private flushing: Promise<void> | undefined;
   /** Set when the state file was corrupt or unreadable at start: a /healthz warning until the agent restarts. */
   stateProblem: string | undefined;
@@ -195,6 +203,7 @@ export class PortBlockManager {
         const held = [...this.current.values(), ...this.retiring];
         for (const block of held) this.releaseHeld(block, 'port allocation is shared now');
         this.current.clear();
+        this.inKernelSince.clear();
         this.retiring = [];
         // Only an agent that had blocks keeps a state file: the shared pool writes nothing.
         if (held.length > 0) await this.save();
@@ -215,6 +224,7 @@ export class PortBlockManager {
           : allocation.mode === 'dynamic' && size >= allocation.minPortsPerVm && size <= allocation.maxPortsPerVm);
       if (!fits) {
         this.current.delete(held.vm);
+        this.inKernelSince.delete(held.vm);
         this.retiring.push(held);
       }
     }
@@ -269,8 +279,27 @@ export class PortBlockManager {
       }
       // A restart is not idleness: the grace period starts again.
       const restored = { ...held, lastActive: this.now() };
-      if (state.current.includes(held)) this.current.set(held.vm, restored);
-      else this.retiring.push(restored);
+      if (state.current.includes(held)) {
+        this.current.set(held.vm, restored);
+        this.markInKernel([held.vm]);
+      } else this.retiring.push(restored);
+    }
+  }
+
+  /**
+   * After the kernel has the change: a failed write of the state file must not undo it in memory (the ports would be
+   * handed out again while the kernel still translates to them); it is written again at the next housekeeping round.
+   */
+  private async saveOrWarn(): Promise<void> {
+    try {
+      await this.save();
+      this.unsaved = false;
+    } catch (error) {
+      this.unsaved = true;
+      this.options.log.error(
+        { event: 'port_block_state_unsaved', file: this.stateFile, error: (error as Error).message },
+        'could not write the port-block state; tried again at the next round',
+      );
     }
   }
 
@@ -282,13 +311,16 @@ export class PortBlockManager {
   }
 
   private element(held: Held): PortBlockElement {
-    return {
-      vm: held.vm,
-      natAddress: held.natAddress,
-      first: held.first,
-      last: held.last,
-      ...(this.allocation.mode === 'dynamic' ? { size: blockSize(held) } : {}),
-    };
+    const size = blockSize(held);
+    // Only sizes the table has a chain for: a block left over from another allocation (a reconfigure that failed
+    // half-way) is translated as before, without the spill, rather than failing every table replacement.
+    const sized = this.allocation.mode === 'dynamic' && size >= this.allocation.minPortsPerVm && size <= this.allocation.maxPortsPerVm;
+    return { vm: held.vm, natAddress: held.natAddress, first: held.first, last: held.last, ...(sized ? { size } : {}) };
+  }
+
+  private markInKernel(vms: Iterable<string>): void {
+    const now = this.now();
+    for (const vm of vms) this.inKernelSince.set(vm, now);
   }
 
   private get sized(): boolean {
@@ -319,7 +351,8 @@ export class PortBlockManager {
       this.learn(vm);
       return;
     }
-    if (this.allocation.mode !== 'dynamic' || time === undefined || time < Date.parse(held.since)) return;
+    const inKernelSince = this.inKernelSince.get(vm);
+    if (this.allocation.mode !== 'dynamic' || time === undefined || inKernelSince === undefined || time < inKernelSince) return;
     if (blockSize(held) >= this.allocation.maxPortsPerVm) return;
     this.growing.add(vm);
     this.scheduleFlush();
@@ -373,7 +406,8 @@ export class PortBlockManager {
           add: added.map((held) => this.element(held)),
           sized: this.sized,
         });
-        await this.save();
+        this.markInKernel(added.map((held) => held.vm));
+        await this.saveOrWarn();
         for (const held of added)
           this.options.log.info(toLogLine('port_block_assigned', held, held.since), `port block ${held.first}-${held.last} for ${held.vm}`);
       }
@@ -406,12 +440,16 @@ export class PortBlockManager {
       if (held === undefined || blockSize(held) >= maxPortsPerVm) continue;
       const next = this.moveTo(held, blockSize(held) * 2, now);
       if (next === undefined) {
-        this.options.log.warn(
-          { event: 'port_block_growth_refused', vm, ports: blockSize(held) * 2 },
-          'the port space is full: this client keeps its block, and what does not fit leaves from the overflow ports',
-        );
+        if (!this.growthRefusedNow.has(vm))
+          this.options.log.warn(
+            { event: 'port_block_growth_refused', vm, ports: blockSize(held) * 2 },
+            'the port space is full: this client keeps its block, and what does not fit leaves from the overflow ports',
+          );
+        this.growthRefusedNow.add(vm);
         continue;
       }
+      this.growthRefusedNow.delete(vm);
+      this.inKernelSince.delete(vm);
       grown.push({ from: held, to: next });
     }
     if (grown.length === 0) return;
@@ -421,23 +459,26 @@ export class PortBlockManager {
         remove: grown.map(({ to }) => to.vm),
         sized: true,
       });
-      await this.save();
-      for (const { to } of grown)
-        this.options.log.info(
-          { ...toLogLine('port_block_assigned', to, to.since), why: 'a connection did not fit the smaller block' },
-          `port block ${to.first}-${to.last} for ${to.vm}`,
-        );
     } catch (error) {
       for (const { from, to } of grown) {
         this.current.set(from.vm, from);
         this.retiring = this.retiring.filter((held) => held.vm !== from.vm || held.first !== from.first);
         this.space.free(to);
+        this.markInKernel([from.vm]);
       }
       this.options.log.error(
         { event: 'port_block_apply_failed', error: (error as Error).message },
         'could not grow port blocks; their clients keep the overflow ports meanwhile',
       );
+      return;
     }
+    this.markInKernel(grown.map(({ to }) => to.vm));
+    await this.saveOrWarn();
+    for (const { to } of grown)
+      this.options.log.info(
+        { ...toLogLine('port_block_assigned', to, to.since), why: 'a connection did not fit the smaller block' },
+        `port block ${to.first}-${to.last} for ${to.vm}`,
+      );
   }
 
   private releaseHeld(held: Held, why: string): void {
@@ -498,6 +539,7 @@ export class PortBlockManager {
           // The old block keeps its flows (conntrack holds their ports) and is released once they are gone.
           const next = this.moveTo(held, wanted, now);
           if (next === undefined) continue;
+          this.inKernelSince.delete(held.vm);
           remove.push(held.vm);
           add.push(next);
           changed = true;
@@ -512,6 +554,7 @@ export class PortBlockManager {
           continue;
         }
         this.current.delete(held.vm);
+        this.inKernelSince.delete(held.vm);
         this.releaseHeld(held, `no connection for ${grace / 1000}s`);
         if (!remove.includes(held.vm)) remove.push(held.vm);
         changed = true;
@@ -534,11 +577,12 @@ export class PortBlockManager {
         sized: this.sized,
         repair: true,
       });
+      this.markInKernel([...add.map((held) => held.vm), ...repaired]);
       if (repaired.length > 0)
         this.options.log.warn({ event: 'port_block_repaired', vms: repaired }, 'port-block map elements were missing; put back');
       for (const held of add.filter((held) => !repaired.includes(held.vm)))
         this.options.log.info(toLogLine('port_block_assigned', held, held.since), `port block ${held.first}-${held.last} for ${held.vm}`);
-      if (changed || add.length > 0 || repaired.length > 0) await this.save();
+      if (changed || add.length > 0 || repaired.length > 0 || this.unsaved) await this.saveOrWarn();
     });
   }
 

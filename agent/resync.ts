@@ -12,12 +12,17 @@ export const ALONE_AFTER_MS = 10_000;
  */
 export const SETTLE_MS = 2000;
 /**
- * Below the share with a count that has stopped growing this long since the last request, the request is made again.
+ * Below the share, with the gap to the peer's count not closing (by at least 1 % of the peer's flows) for this long
+ * since the last request, the request is made again; each further time the wait doubles, up to ASK_AGAIN_MAX_MS.
  * FTFW resends a lost RESYNC only once the peer notices a gap in the sequence, and a peer that has not yet learned a
  * replaced VM's sync key drops what it cannot verify: a request lost at boot would keep this VM red until the
- * provisioner gives up.
+ * provisioner gives up. The gap, not the count: the peer's live updates keep the count growing while the bulk
+ * transfer is missing.
  */
 export const ASK_AGAIN_MS = 5000;
+export const ASK_AGAIN_MAX_MS = 60_000;
+/** The share of the peer's flows (at least one flow) by which the gap must close to count as progress. */
+export const PROGRESS_SHARE = 0.01;
 
 export type ResyncState =
   | { phase: 'waiting'; detail: string }
@@ -32,6 +37,9 @@ export class ResyncTracker {
   private peerFlows: number | undefined;
   private grewAt: number | undefined;
   private askedAt: number | undefined;
+  private asks = 0;
+  private closedAt: number | undefined;
+  private gapAtClose: number | undefined;
 
   get current(): ResyncState {
     return this.state;
@@ -51,13 +59,19 @@ export class ResyncTracker {
   /** conntrackd was asked (again) for the peer's table just now. */
   asked(now: number): void {
     this.askedAt = now;
+    this.asks++;
   }
 
-  /** Still short of the share, and nothing more has arrived for ASK_AGAIN_MS since the last request. */
+  /** How long after the last request or the last progress the next request is due: doubling, capped. */
+  get askAgainAfterMs(): number {
+    return Math.min(ASK_AGAIN_MAX_MS, ASK_AGAIN_MS * 2 ** Math.max(0, this.asks - 1));
+  }
+
+  /** Still short of the share, and the gap to the peer has not closed since the last request for askAgainAfterMs. */
   shouldAskAgain(now: number): boolean {
     if (this.state.phase === 'resynced' || !this.resyncRequested || this.peerFlows === undefined) return false;
     if ((this.localFlows ?? 0) >= RESYNC_SHARE * this.peerFlows) return false;
-    return now - Math.max(this.askedAt ?? now, this.grewAt ?? 0) >= ASK_AGAIN_MS;
+    return now - Math.max(this.askedAt ?? now, this.closedAt ?? 0) >= this.askAgainAfterMs;
   }
 
   local(flows: number, now: number): void {
@@ -69,7 +83,18 @@ export class ResyncTracker {
   peerAnswered(flows: number, now: number): void {
     this.unreachableSince = undefined;
     this.peerFlows = flows;
+    this.noteProgress(now);
     this.evaluate(now);
+  }
+
+  /** Measured when the peer's count arrives, against the local count of the same round (the supervisor reads it first). */
+  private noteProgress(now: number): void {
+    if (this.peerFlows === undefined) return;
+    const gap = this.peerFlows - (this.localFlows ?? 0);
+    if (this.gapAtClose === undefined || gap <= this.gapAtClose - Math.max(1, PROGRESS_SHARE * this.peerFlows)) {
+      this.gapAtClose = gap;
+      this.closedAt = now;
+    } else if (gap > this.gapAtClose) this.gapAtClose = gap;
   }
 
   peerUnreachable(now: number): void {

@@ -379,16 +379,18 @@ export interface PortBlockElement {
 
 /**
  * `nft -f` input adding or removing port-block elements, all in one transaction; the table's rules stay untouched.
- * `sized` (dynamic mode): the removed VMs are in the block-size map too.
+ * `sizedNow` (dynamic mode): the addresses the live block-size map holds. Those removed or added again leave it first:
+ * deleting a key the map lacks, or adding one it holds with another verdict, would fail the whole transaction.
  */
-export function renderPortBlockElements(add: PortBlockElement[], remove: string[] = [], sized = false): string {
+export function renderPortBlockElements(add: PortBlockElement[], remove: string[] = [], sizedNow?: ReadonlySet<string>): string {
   const lines: string[] = [];
   if (remove.length > 0)
     lines.push(
       `delete element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_MAP} { ${remove.join(', ')} }`,
       `delete element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_VMS} { ${remove.join(', ')} }`,
-      ...(sized ? [`delete element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_CLASS} { ${remove.join(', ')} }`] : []),
     );
+  const unsized = [...new Set([...remove, ...add.map((block) => block.vm)])].filter((vm) => sizedNow?.has(vm) === true);
+  if (unsized.length > 0) lines.push(`delete element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_CLASS} { ${unsized.join(', ')} }`);
   if (add.length > 0) {
     lines.push(
       `add element ${TABLE_FAMILY} ${TABLE_NAME} ${PORT_BLOCK_MAP} { ${add.map((block) => `${block.vm} : ${block.natAddress} . ${block.first}-${block.last}`).join(', ')} }`,

@@ -217,42 +217,42 @@ t.test('resync: /healthz red until the local table holds 95 % of the peer’s, t
   t.equal((await get('/healthz')).statusCode, 200, 'a standby falling behind later is an alert, not a red health check');
 });
 
-t.test('a resync that stalls below 95 % is asked for again every 5 s; one that keeps growing is not', async (t) => {
-  const harness: Harness = { localFlows: 10, peer: { flows: 100 } };
+t.test('a resync whose gap to the peer stops closing is asked for again, each time after twice as long', async (t) => {
+  const peer = { flows: 100 };
+  const harness: Harness = { localFlows: 10, peer };
   const { stateful, commands, clock } = await startStatefulAgent(t, harness);
   const asks = () => commands.filter((command) => command === 'conntrackd -n').length;
+  const seconds = async (count: number, each: () => void = () => undefined) => {
+    for (let second = 0; second < count; second++) {
+      each();
+      await clock.sleep(1000);
+      await stateful.tick();
+    }
+  };
   await stateful.tick();
   t.equal(asks(), 1, 'asked once at start');
-  for (let second = 1; second <= 4; second++) {
+  await seconds(4, () => {
     harness.localFlows += 10;
-    await clock.sleep(1000);
-    await stateful.tick();
-  }
-  t.equal(asks(), 1, 'not again while entries keep arriving');
-  for (let second = 1; second < ASK_AGAIN_MS / 1000; second++) {
-    await clock.sleep(1000);
-    await stateful.tick();
-  }
-  t.equal(asks(), 1, `not again within ${ASK_AGAIN_MS / 1000} s of the last growth`);
-  await clock.sleep(1000);
-  await stateful.tick();
-  await clock.sleep(1000);
-  await stateful.tick();
-  t.equal(asks(), 2, `asked again once the count stood still for ${ASK_AGAIN_MS / 1000} s`);
-  for (let second = 1; second < ASK_AGAIN_MS / 1000; second++) {
-    await clock.sleep(1000);
-    await stateful.tick();
-  }
-  t.equal(asks(), 2, `not again within ${ASK_AGAIN_MS / 1000} s of that request`);
-  harness.localFlows = 100;
-  await clock.sleep(1000);
-  await stateful.tick();
+  });
+  t.equal(asks(), 1, 'not again while the gap closes');
+  // The peer's live updates only: both counts grow, the gap (50 of 100+) does not close.
+  const liveUpdates = () => {
+    harness.localFlows += 5;
+    peer.flows += 5;
+  };
+  await seconds(ASK_AGAIN_MS / 1000 - 1, liveUpdates);
+  t.equal(asks(), 1, `not again within ${ASK_AGAIN_MS / 1000} s of the gap's last closing`);
+  await seconds(2, liveUpdates);
+  t.equal(asks(), 2, `asked again: the counts grew, but the gap did not close for ${ASK_AGAIN_MS / 1000} s`);
+  await seconds((2 * ASK_AGAIN_MS) / 1000 - 1);
+  t.equal(asks(), 2, `the next wait is twice as long (${(2 * ASK_AGAIN_MS) / 1000} s)`);
+  await seconds(2);
+  t.equal(asks(), 3, 'and then it asks again');
+  harness.localFlows = peer.flows;
+  await seconds(1);
   t.equal(stateful.status().resynced, true, 'resynced once the table arrived');
-  for (let second = 0; second < 10; second++) {
-    await clock.sleep(1000);
-    await stateful.tick();
-  }
-  t.equal(asks(), 2, 'never again once resynced');
+  await seconds(30);
+  t.equal(asks(), 3, 'never again once resynced');
 });
 
 t.test('alone: a peer unreachable for 10 s lets this VM serve', async (t) => {
@@ -434,6 +434,18 @@ t.test('resync state machine: random observation orders', async (t) => {
     let peerFlows: number | undefined;
     let expected = false;
     let askedAt: number | undefined;
+    let asks = 0;
+    // Progress is the gap to the peer closing by 1 % of its flows (at least one); a widening gap moves the mark up.
+    let gapAtClose: number | undefined;
+    let closedAt: number | undefined;
+    const noteProgress = () => {
+      if (peerFlows === undefined) return;
+      const gap = peerFlows - localFlows;
+      if (gapAtClose === undefined || gap <= gapAtClose - Math.max(1, 0.01 * peerFlows)) {
+        gapAtClose = gap;
+        closedAt = now;
+      } else if (gap > gapAtClose) gapAtClose = gap;
+    };
     for (let step = 0; step < 30; step++) {
       now += Math.floor(random() * 4000);
       const choice = Math.floor(random() * 5);
@@ -442,6 +454,7 @@ t.test('resync state machine: random observation orders', async (t) => {
         asked = up && random() < 0.7;
         if (asked && random() < 0.5) {
           askedAt = now;
+          asks++;
           tracker.asked(now);
         }
         tracker.conntrackd(up, asked, now);
@@ -453,6 +466,7 @@ t.test('resync state machine: random observation orders', async (t) => {
       } else if (choice === 2) {
         peerFlows = random() < 0.1 ? 0 : Math.floor(random() * 120);
         unreachableSince = undefined;
+        noteProgress();
         tracker.peerAnswered(peerFlows, now);
       } else if (choice === 3) {
         unreachableSince ??= now;
@@ -477,7 +491,7 @@ t.test('resync state machine: random observation orders', async (t) => {
         asked &&
         peerFlows !== undefined &&
         localFlows < RESYNC_SHARE * peerFlows &&
-        now - Math.max(askedAt ?? now, grewAt ?? 0) >= ASK_AGAIN_MS;
+        now - Math.max(askedAt ?? now, closedAt ?? 0) >= Math.min(60_000, ASK_AGAIN_MS * 2 ** Math.max(0, asks - 1));
       if (tracker.shouldAskAgain(now) !== stalled) {
         t.fail(`run ${run} step ${step}: expected shouldAskAgain=${stalled}, got ${!stalled} (${JSON.stringify(tracker.current)})`);
         return;

@@ -160,6 +160,28 @@ t.test('port-block elements change in one transaction of their own, never the wh
   t.equal(renderPortBlockElements([], []), '', 'nothing to change is no transaction');
 });
 
+t.test('dynamic blocks: a VM leaves the block-size map only if the live map holds it, and enters it with its size', async (t) => {
+  const grown = { vm: '10.146.0.7', natAddress: '10.146.0.2', first: 1152, last: 1279, size: 128 };
+  const text = renderPortBlockElements([grown], ['10.146.0.7', '10.146.0.5'], new Set(['10.146.0.7', '10.146.0.8']));
+  t.match(text, /^delete element ip natgw port_block_class \{ 10\.146\.0\.7 \}$/m, 'only the present keys are deleted');
+  t.match(text, /^add element ip natgw port_block_class \{ 10\.146\.0\.7 : jump port_block_128 \}$/m);
+  t.ok(
+    text.indexOf('delete element ip natgw port_block_class') < text.indexOf('add element ip natgw port_block_class'),
+    'deleted before it is added again with another size',
+  );
+  const repaired = renderPortBlockElements([grown], [], new Set(['10.146.0.7']));
+  t.match(
+    repaired,
+    /^delete element ip natgw port_block_class \{ 10\.146\.0\.7 \}$/m,
+    'a re-added VM whose old size is still there loses it first',
+  );
+  t.notMatch(
+    renderPortBlockElements([grown], ['10.146.0.7'], new Set()),
+    /delete element ip natgw port_block_class/,
+    'a key the map lacks is not deleted',
+  );
+});
+
 t.test('a new connection is judged once: the NAT rules read the forward chain’s verdict from the conntrack mark', async (t) => {
   for (const [name, input] of Object.entries(typical)) {
     const config = validateAgentConfig(input, 'test');
