@@ -457,7 +457,7 @@ export class PortBlockManager {
       await this.options.dataplane.updatePortBlocks(`grow ${grown.length} port blocks`, {
         add: grown.map(({ to }) => this.element(to)),
         remove: grown.map(({ to }) => to.vm),
-        sized: true,
+        sized: this.sized,
       });
     } catch (error) {
       for (const { from, to } of grown) {
@@ -555,6 +555,7 @@ export class PortBlockManager {
         }
         this.current.delete(held.vm);
         this.inKernelSince.delete(held.vm);
+        this.growthRefusedNow.delete(held.vm);
         this.releaseHeld(held, `no connection for ${grace / 1000}s`);
         if (!remove.includes(held.vm)) remove.push(held.vm);
         changed = true;
