@@ -52,8 +52,8 @@ main() {
       $((elapsed / 60)) $((elapsed % 60)) "${summary:-no summary line (exit ${status})}"
     if ((status != 0)); then
       failed_runs=$((failed_runs + 1))
-      # TAP's failed points, with the file they belong to.
-      grep -E '^(not ok|    not ok|        not ok)' "${log}" | head -20 | sed 's/^/    /'
+      # The failed points as npm test sums them up at the end (file › subtest › point).
+      grep -E '^# ✗ ' "${log}" | head -20 | sed 's/^/    /'
       ((keep_going)) || break
     fi
   done

@@ -15,6 +15,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { failureReport } from './tap-failures.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const EXCLUSIVE_MARK = /^\/\/ natgw-test: exclusive\b/m;
@@ -55,17 +56,18 @@ const phases = [
 function run(command, args, { buffered = false } = {}) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', buffered ? 'pipe' : 'inherit'] });
-    let tail = '';
     const chunks = [];
+    const stdout = [];
     child.stdout.on('data', (chunk) => {
       if (buffered) chunks.push(chunk);
       else process.stdout.write(chunk);
-      tail = (tail + chunk.toString()).slice(-20_000);
+      stdout.push(chunk);
     });
     child.stderr?.on('data', (chunk) => chunks.push(chunk));
     child.on('close', (code, signal) => {
       if (buffered) process.stdout.write(Buffer.concat(chunks));
-      resolve({ code: code ?? (signal === null ? 1 : 128), tail });
+      const output = Buffer.concat(stdout).toString();
+      resolve({ code: code ?? (signal === null ? 1 : 128), tail: output.slice(-20_000), output });
     });
   });
 }
@@ -90,7 +92,10 @@ async function removeDeadLabs() {
 
 const totals = { pass: 0, fail: 0, skip: 0 };
 let failed = false;
+/** The output of every run that failed, read again at the end (CI shows only the end of the log). */
+const failedRuns = [];
 function count(result) {
+  if (result.code !== 0) failedRuns.push({ output: result.output });
   const summary = summaryOf(result.tail);
   if (summary === undefined) {
     totals.fail += 1;
@@ -227,5 +232,7 @@ if (exclusive.files.length > 0) {
   await labImage();
   await runPhase(exclusive);
 }
+const report = failureReport(failedRuns);
+if (report.length > 0) process.stdout.write(`\n${report.join('\n')}\n`);
 process.stdout.write(`${totals.pass} passed, ${totals.fail} failed${totals.skip > 0 ? `, ${totals.skip} skipped` : ''}\n`);
 process.exit(failed ? 1 : 0);
