@@ -98,7 +98,9 @@ export function failureReport(runs, { maxChars = 7000, width = 300, maxEntries =
     }
   });
   const report = [`# natgw test: ${found.length} failed point(s), with the comments of where they failed:`];
-  head.forEach((lines, at) => report.push(lines[0], ...commentsOf[at], ...lines.slice(1)));
+  head.forEach((lines, at) => {
+    report.push(lines[0], ...commentsOf[at], ...lines.slice(1));
+  });
   if (found.length > entries.length) report.push(`# … and ${found.length - entries.length} more (above, as "not ok")`);
   return report;
 }
