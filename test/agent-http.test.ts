@@ -33,9 +33,11 @@ async function startAgent(t: Test, config: AgentConfigInput, probe?: () => Promi
   const netfilter = new FakeNetfilter();
   const dataplane = new Dataplane({ run: netfilter.run, sysctlFs: new MemorySysctls(), root: t.testdir() });
   const metrics = createAgentMetrics({ run: netfilter.run, procRoot: fixtureProc(t), version: '0.0.0-test' });
-  // Health answers are reused for HEALTH_CACHE_MS: a test that changes the kernel moves time past that before it asks again.
+  // Health answers are reused for HEALTH_CACHE_MS: a test that changes the kernel moves time past that before it asks
+  // again. The clock moves only then: on a loaded CI box the real one passed 250 ms between two probes of one step.
   let skew = 0;
-  const clock = { now: () => Date.now() + skew, sleep: realClock.sleep };
+  const frozenAt = Date.now();
+  const clock = { now: () => frozenAt + skew, sleep: realClock.sleep };
   const later = () => {
     skew += HEALTH_CACHE_MS;
   };
