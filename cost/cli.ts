@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { type Clock, realClock } from '../common/clock.js';
 import { UsageError } from '../common/errors.js';
 import { renderChart } from './chart.js';
 import { formatJson, formatTable } from './format.js';
@@ -123,7 +124,8 @@ export interface CostIo {
   stderr: { write(text: string): unknown };
 }
 
-export async function runCostCli(argv: string[], io: CostIo = process): Promise<number> {
+/** `clock`: how --sample waits and stamps the agent's two scrapes (a test gives the fake agent and the CLI one clock). */
+export async function runCostCli(argv: string[], io: CostIo = process, clock: Clock = realClock): Promise<number> {
   const values = parseCostArgs(argv);
   if (values.help) {
     io.stdout.write(COST_USAGE);
@@ -165,7 +167,13 @@ export async function runCostCli(argv: string[], io: CostIo = process): Promise<
   if (values['from-prometheus'] !== undefined) {
     measurement = await measureFromPrometheus(values['from-prometheus'], values.window ?? '1h', hoursPerMonth);
   } else if (values['from-agent'] !== undefined) {
-    measurement = await measureFromAgent(values['from-agent'], parseDuration(values.sample ?? '10s', '--sample'), hoursPerMonth);
+    measurement = await measureFromAgent(
+      values['from-agent'],
+      parseDuration(values.sample ?? '10s', '--sample'),
+      hoursPerMonth,
+      15_000,
+      clock,
+    );
   }
   if (measurement !== null) {
     gibPerMonth = measurement.gibPerMonth;

@@ -1,3 +1,4 @@
+import { type Clock, realClock } from '../common/clock.js';
 import { UsageError } from '../common/errors.js';
 import { round } from './model.js';
 
@@ -183,9 +184,9 @@ export function parseMetricsText(text: string, atMs: number): Scrape {
   return scrape;
 }
 
-async function scrapeAgent(url: URL, timeoutMs: number): Promise<Scrape> {
+async function scrapeAgent(url: URL, timeoutMs: number, clock: Clock): Promise<Scrape> {
   const text = await httpGet(url, '--from-agent', timeoutMs);
-  return parseMetricsText(text, Date.now());
+  return parseMetricsText(text, clock.now());
 }
 
 export function agentMetricsUrl(text: string): URL {
@@ -232,13 +233,19 @@ export function extrapolateScrapes(first: Scrape, second: Scrape | null, hoursPe
   };
 }
 
-export async function measureFromAgent(urlText: string, sampleMs: number, hoursPerMonth: number, timeoutMs = 15_000): Promise<Measurement> {
+export async function measureFromAgent(
+  urlText: string,
+  sampleMs: number,
+  hoursPerMonth: number,
+  timeoutMs = 15_000,
+  clock: Clock = realClock,
+): Promise<Measurement> {
   const url = agentMetricsUrl(urlText);
-  const first = await scrapeAgent(url, timeoutMs);
+  const first = await scrapeAgent(url, timeoutMs, clock);
   let second: Scrape | null = null;
   if (sampleMs > 0) {
-    await new Promise((resolve) => setTimeout(resolve, sampleMs));
-    second = await scrapeAgent(url, timeoutMs);
+    await clock.sleep(sampleMs);
+    second = await scrapeAgent(url, timeoutMs, clock);
   }
   return extrapolateScrapes(first, second, hoursPerMonth, url.href);
 }

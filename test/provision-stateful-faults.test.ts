@@ -10,8 +10,8 @@ const GW = 'natgw-us-central1';
 const STATEFUL = ['--ha', '--stateful'];
 const named = (name: string) => (body: Record<string, unknown>) => body.name === name;
 
-async function fresh(t: { teardown: (fn: () => unknown) => void }) {
-  const fake = await startSeededFake({ timing: { operationMs: 20, migActionMs: 50, waitCapMs: 10 } });
+async function fresh(t: { teardown: (fn: () => unknown) => void }, timing: { migActionMs?: number } = {}) {
+  const fake = await startSeededFake({ timing: { operationMs: 20, migActionMs: 50, waitCapMs: 10, ...timing } });
   t.teardown(() => fake.close());
   simulateStatefulAgent(fake);
   return fake;
@@ -81,9 +81,11 @@ for (const [label, fault, message] of refusals) {
 }
 
 t.test('a run that stopped half way (no healthy backend) is finished by a re-run, and destroy then leaves nothing', async (t) => {
-  const fake = await fresh(t);
+  // The health timeout also bounds the wait for the group's VMs: they appear at once here, and 1 s leaves a loaded box
+  // room for the polls, so the run fails on the backends' health, the step this test is about.
+  const fake = await fresh(t, { migActionMs: 0 });
   fake.store.backendHealth = () => 'UNHEALTHY';
-  const failed = await run('provision', baseArgs(fake, [...STATEFUL, '--health-timeout', '200ms']));
+  const failed = await run('provision', baseArgs(fake, [...STATEFUL, '--health-timeout', '1s']));
   t.equal(failed.code, 1);
   t.match(failed.stderr, /no NAT VM of the gateway turned healthy in natgw-us-central1-nlb within .*The route was not created/s);
   t.same(haInventory(fake).routes, []);

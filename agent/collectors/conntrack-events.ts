@@ -53,6 +53,8 @@ export interface EventWatcherOptions {
   logTranslations: boolean;
   ratePerSecond: number;
   natExternalIp?: string;
+  /** Milliseconds since the epoch, for the log's rate limit; tests freeze it. */
+  now?: () => number;
 }
 
 export class ConntrackEventWatcher {
@@ -61,7 +63,7 @@ export class ConntrackEventWatcher {
   private readonly reader: SupervisedReader;
 
   constructor(private options: EventWatcherOptions) {
-    this.limiter = new RateLimiter(options.ratePerSecond);
+    this.limiter = new RateLimiter(options.ratePerSecond, this.now());
     this.reader = new SupervisedReader(
       { collector: 'conntrack_events', purpose: 'watch connection events', file: 'conntrack', args: EVENT_ARGS },
       options.spawn,
@@ -72,6 +74,10 @@ export class ConntrackEventWatcher {
 
   get ok(): boolean {
     return this.reader.ok;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   /** Reading while translation logs are on, stopped otherwise. */
@@ -96,7 +102,7 @@ export class ConntrackEventWatcher {
     // A flood of new connections is a flood of events: decide on the cheap test before parsing, and past the log
     // budget do not parse at all.
     const isNew = line.includes('[NEW]');
-    if (isNew && !this.limiter.take()) {
+    if (isNew && !this.limiter.take(this.now())) {
       this.counts.suppressed++;
       return;
     }
