@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { runCommand } from '../agent/runner.js';
+import { type ResetFlow, startFlowCapture } from './flow-capture.js';
 import { connectionLoop, outageAfter } from './ha.js';
 import { INTERNET, repoRoot, type Lab, type LabProcess, type LabVm } from './lab.js';
 import { SYNC_PORT } from '../common/protocol.js';
@@ -109,6 +110,8 @@ export interface FailoverMeasurement {
   survivor: string;
   /** Connections the echo server saw reset (a NAT VM without the flow's state answering for the NAT IP). */
   serverResets: number;
+  /** When a flow was reset: both sides' packets of each reset flow (times from the failure), to tell who sent the RST. */
+  resetEvidence?: string[];
   /** Why the flows that did not survive ended, by error ('hung' when they were still waiting). */
   failures: Record<string, number>;
   newFlows: { attempts: number; failed: number };
@@ -368,6 +371,7 @@ async function measure(
   await bulkServer?.waitFor(/Server listening/);
 
   await stages.beforeFlows?.();
+  const capture = await startFlowCapture(lab, setup.client, ECHO_PORT, 330);
   const flowsProcess = spawnSeqFlows(lab, setup.client, { flows: flowCount, everyMs: SEQUENCE_EVERY_MS, maxSeconds: 300 });
   await flowsProcess.waitFor(/^ready$/m, 30_000).catch(() => {
     throw new Error(
@@ -443,7 +447,8 @@ async function measure(
   await until(() => Date.now() >= disruptedUntil + SECONDS_AFTER_FAILURE * 1000, SECONDS_AFTER_FAILURE * 1000 + 1000, 250);
   await loop.loop.stop('SIGTERM', 2000);
   // Counted before the report: ending the flows afterwards resets them on purpose.
-  const serverResets = jsonLines<{ reset: boolean }>(echo.text, '{"closed"').filter((line) => line.reset).length;
+  const serverResetLines = jsonLines<{ closed: string; reset: boolean; at: number }>(echo.text, '{"closed"').filter((line) => line.reset);
+  const serverResets = serverResetLines.length;
   flowsProcess.child.stdin?.write('report\n');
   await flowsProcess.exited;
   const reportLine = jsonLines<{ report: FlowReport[] }>(flowsProcess.text, '{"report"')[0];
@@ -452,6 +457,10 @@ async function measure(
   const attempts = await loop.done;
   if (bulk !== undefined) await bulk.exited;
   await bulkServer?.stop('SIGTERM', 1000);
+
+  const resetFlows = resetFlowsOf(flows, jsonLines<{ failed: number; at: number }>(flowsProcess.text, '{"failed"'), serverResetLines);
+  const resetEvidence = resetFlows.length === 0 ? undefined : await capture.evidence(resetFlows, failedAt);
+  await capture.close();
 
   const survivors = flows.filter(survives);
   const all = outcomeOf(flows);
@@ -469,11 +478,31 @@ async function measure(
     failed: failing.name,
     survivor: survivor.name,
     serverResets,
+    ...(resetEvidence === undefined ? {} : { resetEvidence }),
     failures: all.failures,
     newFlows: { attempts: attempts.filter((attempt) => attempt.at >= failedAt).length, failed: newFlows.failedAttempts },
     ...(bulk === undefined ? {} : { bulk: bulkResult(bulk) }),
   };
   return { report, flows };
+}
+
+/** The flows reset on either end: the client's by its port, the server's by the NAT port it saw (the same flow when equal). */
+function resetFlowsOf(
+  flows: FlowReport[],
+  clientFailures: { failed: number; at: number }[],
+  serverResets: { closed: string; at: number }[],
+): ResetFlow[] {
+  const reset = flows
+    .filter((flow) => flow.error === 'ECONNRESET' || flow.error === 'EPIPE')
+    .map((flow): ResetFlow => {
+      const serverPeer = serverResets.find((line) => line.closed.endsWith(`:${flow.localPort}`))?.closed;
+      const at = clientFailures.find((line) => line.failed === flow.id)?.at ?? 0;
+      return { localPort: flow.localPort, error: flow.error ?? 'reset', at, ...(serverPeer === undefined ? {} : { serverPeer }) };
+    });
+  const unmatched = serverResets
+    .filter((line) => !reset.some((flow) => flow.serverPeer === line.closed))
+    .map((line): ResetFlow => ({ serverPeer: line.closed, error: 'reset seen by the server', at: line.at }));
+  return [...reset, ...unmatched];
 }
 
 /** Stateful HA: opens the flows, proves the standby holds them, fails the active NAT VM and measures. */

@@ -72,7 +72,7 @@ export function failuresOf(output) {
 
 /**
  * The failures of several tap runs as `#` lines within `maxChars`: every failed point's name and reason first, then
- * the comments of the subtests they failed in (last ones first kept), as many as fit.
+ * the comments of the subtests they failed in (the last 40 of each, last ones first kept), as many as fit.
  */
 export function failureReport(runs, { maxChars = 7000, width = 300, maxEntries = 30 } = {}) {
   const found = runs.flatMap(({ label, output }) => failuresOf(output).map((failure) => ({ label, ...failure })));
@@ -90,7 +90,7 @@ export function failureReport(runs, { maxChars = 7000, width = 300, maxEntries =
   entries.forEach((entry, at) => {
     if (seen.has(entry.comments)) return;
     seen.add(entry.comments);
-    for (const comment of entry.comments.slice(-12).reverse()) {
+    for (const comment of entry.comments.slice(-40).reverse()) {
       const line = `#   | ${clip(comment, width - 6)}`;
       if (used + line.length + 1 > maxChars) return;
       used += line.length + 1;

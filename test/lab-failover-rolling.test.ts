@@ -81,8 +81,10 @@ t.test('a rolling replacement of both NAT VMs loses none of 100 long-lived flows
         const failed = await pair.cloud.lab.exec(vm.name, ['systemctl', 'list-units', '--failed', '--no-legend', '--plain'], {
           okExitCodes: [1],
         });
+        // A flow's packets dropped as invalid (one direction's window unseen) or unsolicited at the NAT IP say which VM lost it.
+        const drops = journal.stdout.split('\n').filter((line) => line.includes('"event":"dropped"'));
         t.comment(
-          `${vm.name}: ${count.stdout.trim()} conntrack entries; failed units: ${failed.stdout.trim() || 'none'}; its agent's sync events:\n${events.join('\n')}`,
+          `${vm.name}: ${count.stdout.trim()} conntrack entries; failed units: ${failed.stdout.trim() || 'none'}; its agent's sync events:\n${events.join('\n')}\n${drops.length} drops logged${drops.length === 0 ? '' : `, the last ones:\n${drops.slice(-4).join('\n')}`}`,
         );
       } catch (error) {
         t.comment(`${vm.name}: no diagnostics (${(error as Error).message})`);
@@ -95,6 +97,9 @@ t.test('a rolling replacement of both NAT VMs loses none of 100 long-lived flows
   t.comment(
     `longest pause ${report.maxGapMs} ms; ${report.newFlows.failed} of ${report.newFlows.attempts} new connections failed meanwhile`,
   );
+  // Last, so the summary at the end of CI's log keeps it: who sent the first RST, and from which NAT port.
+  if (report.resetEvidence !== undefined)
+    t.comment(`the reset flows' packets (times from the disruption):\n${report.resetEvidence.join('\n')}`);
 });
 
 t.test('the lab is gone afterwards', async (t) => {

@@ -16,4 +16,16 @@ t.test('control: sync off with loose TCP pickup does not rescue the flows either
   t.equal(result.standbyHeld, 0, 'the standby knew no translation');
   t.ok(result.survived <= 3, `only ${result.survived} of ${result.flows} flows survived without sync`);
   t.ok(result.resets > 0, `${result.resets} flows were reset: the standby's own translation reached the server as an unknown connection`);
+  // The packet captures a reset leaves in the report (what explains a rare reset in CI) show exactly that: the client's
+  // flow, and the server answering its unknown connection with an RST.
+  const evidence = result.resetEvidence ?? [];
+  t.comment(evidence.slice(0, 40).join('\n'));
+  t.ok(
+    evidence.some((line) => /^reset flow: client port \d+/.test(line)),
+    'the report names a reset flow by its client port',
+  );
+  t.ok(
+    evidence.some((line) => /^ {4}[+-][\d.]+s .*198\.51\.100\.10\.7100 > .*Flags \[R/.test(line)),
+    "the internet side's capture shows the server's RST",
+  );
 });
