@@ -371,7 +371,7 @@ async function measure(
   await bulkServer?.waitFor(/Server listening/);
 
   await stages.beforeFlows?.();
-  const capture = await startFlowCapture(lab, setup.client, ECHO_PORT, 330);
+  const capture = await startFlowCapture(lab, setup.client, ECHO_PORT, 330, setup.natVms());
   const flowsProcess = spawnSeqFlows(lab, setup.client, { flows: flowCount, everyMs: SEQUENCE_EVERY_MS, maxSeconds: 300 });
   await flowsProcess.waitFor(/^ready$/m, 30_000).catch(() => {
     throw new Error(

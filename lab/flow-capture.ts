@@ -1,7 +1,8 @@
-// Packet captures of the measured flows on both sides of the NAT (the client's NIC and the internet's), kept only to
-// explain a reset: one flow in about 25 rolling replacements is reset on both ends, and neither end's error says
-// which side sent the first RST, or whether the server saw the flow from another NAT port than before. Headers only,
-// bounded in time; read back (on the host, from the lab's own directory) only when a flow was reset.
+// Packet captures of the measured flows, kept only to explain a reset: one flow in about 25 rolling replacements is
+// reset on both ends, and neither end's error says who sent the first RST or what it answered. Three places: the
+// client's NIC, the internet's, and the fabric (every VM's port on the VPC's bridge, so a packet names the NAT VM it
+// went to or came from; there only the server's segments and RSTs, the rest would be most of the traffic again).
+// Headers only, bounded in time; read back (on the host, from the lab's own directory) only when a flow was reset.
 import path from 'node:path';
 import { runCommand } from '../agent/runner.js';
 import type { Lab } from './lab.js';
@@ -9,8 +10,10 @@ import type { LabProcess } from './process.js';
 
 /** Enough for the IP and TCP headers with options: the payload (sequence numbers as text) is not needed. */
 const SNAPLEN = 96;
-/** Per flow and side: the packets before and around the reset. */
-const PACKETS_PER_FLOW = 10;
+/** Per flow and place: the packets just before its first RST, and a few after. */
+const PACKETS_BEFORE_RESET = 8;
+const PACKETS_AFTER_RESET = 3;
+const FLOWS_EXPLAINED = 2;
 
 export interface ResetFlow {
   /** The client's port (what the client saw reset), or undefined when only the server saw the reset. */
@@ -22,60 +25,123 @@ export interface ResetFlow {
 }
 
 export interface FlowCapture {
-  /** The capture's lines for each reset flow: the client's side by its port, the server's by the peer it saw. */
+  /** Each reset flow's packets around its first RST, in each place, and the first RSTs of the run. */
   evidence(flows: ResetFlow[], startedAt: number): Promise<string[]>;
   close(): Promise<void>;
 }
 
-/** Starts a header capture of `tcp port <port>` in the client's and the internet's namespaces, for `maxSeconds`. */
-export async function startFlowCapture(lab: Lab, client: string, port: number, maxSeconds: number): Promise<FlowCapture> {
-  const sides = [
-    { name: 'client', namespace: lab.vm(client).namespace, file: path.join(lab.dir, `capture-client-${port}.pcap`) },
-    { name: 'internet', namespace: lab.internet, file: path.join(lab.dir, `capture-internet-${port}.pcap`) },
+interface Place {
+  name: string;
+  namespace: string;
+  file: string;
+  filter: string;
+  device?: string;
+}
+
+/** Starts the captures of `tcp port <port>` for `maxSeconds`. */
+export async function startFlowCapture(
+  lab: Lab,
+  client: string,
+  port: number,
+  maxSeconds: number,
+  natVms: readonly { name: string; namespace: string }[] = [],
+): Promise<FlowCapture> {
+  const file = (name: string) => path.join(lab.dir, `capture-${name}-${port}.pcap`);
+  const places: Place[] = [
+    { name: 'client', namespace: lab.vm(client).namespace, file: file('client'), filter: `tcp port ${port}` },
+    { name: 'internet', namespace: lab.internet, file: file('internet'), filter: `tcp port ${port}` },
+    {
+      name: 'fabric',
+      namespace: lab.fabric,
+      file: file('fabric'),
+      filter: `tcp port ${port} and (tcp src port ${port} or tcp[tcpflags] & tcp-rst != 0)`,
+      // The VPC's bridge, with link headers: a lab VM's MAC is 42:01 and its IP (gceMac), so each frame names the NAT
+      // VM it went to or came from. (-i any names most frames by a device of another namespace, or not at all.)
+      device: 'vpc0',
+    },
+    // Inside each NAT VM there at the start, RSTs only: whether one entered the VM (and from which MAC) or left it first.
+    ...natVms.map((vm) => ({
+      name: vm.name,
+      namespace: vm.namespace,
+      file: file(vm.name),
+      filter: `tcp port ${port} and tcp[tcpflags] & tcp-rst != 0`,
+      device: 'any',
+    })),
   ];
-  const processes: LabProcess[] = sides.map((side) =>
+  const processes: LabProcess[] = places.map((place) =>
     lab.spawnIn(
-      side.namespace,
+      place.namespace,
       // -U: each packet reaches the file as it is captured, so the file is whole when it is read during the run.
-      ['timeout', String(maxSeconds), 'tcpdump', '-i', 'any', '-n', '-U', '-s', String(SNAPLEN), '-w', side.file, `tcp port ${port}`],
-      `capture of tcp port ${port} (${side.name})`,
+      [
+        'timeout',
+        String(maxSeconds),
+        'tcpdump',
+        '-i',
+        place.device ?? 'any',
+        '-n',
+        '-U',
+        '-s',
+        String(SNAPLEN),
+        '-w',
+        place.file,
+        place.filter,
+      ],
+      `capture of tcp port ${port} (${place.name})`,
     ),
   );
   // Diagnostics only: a capture that does not start must not fail the measurement.
   await Promise.all(processes.map((capture) => capture.waitFor(/listening on/, 10_000).catch(() => undefined)));
-  const read = async (file: string, filter: string): Promise<string[]> => {
-    const result = await runCommand('read a capture', 'tcpdump', ['-r', file, '-n', '-tt', filter], { okExitCodes: [1, 2] }).catch(
-      (error: Error) => ({ stdout: `(unreadable: ${error.message})` }),
-    );
+  const read = async (place: Place, filter: string): Promise<string[]> => {
+    const link = place.device === undefined ? [] : ['-e'];
+    const result = await runCommand('read a capture', 'tcpdump', ['-r', place.file, '-n', '-tt', ...link, filter], {
+      okExitCodes: [1, 2],
+    }).catch((error: Error) => ({ stdout: `0.0 (unreadable: ${error.message})` }));
     return result.stdout.split('\n').filter((line) => line.trim() !== '');
   };
   const signed = (seconds: number) => `${seconds >= 0 ? '+' : ''}${seconds.toFixed(3)}s`;
-  const relative = (line: string, startedAt: number) => line.replace(/^(\d+\.\d+)/, (stamp) => signed(Number(stamp) - startedAt / 1000));
+  const relative = (line: string, startedAt: number) =>
+    line
+      .replace(/^(\d+\.\d+)/, (stamp) => signed(Number(stamp) - startedAt / 1000))
+      .replace(/, ethertype IPv4 \(0x0800\), length \d+:/, ':')
+      .replace(/options \[[^\]]*\], /, '');
+  const isReset = (line: string) => /Flags \[R/.test(line);
+  /** The packets before the first RST and a few after (the last ones when there is no RST in this place). */
+  const aroundFirstReset = (lines: string[]) => {
+    const first = lines.findIndex(isReset);
+    if (first === -1) return lines.slice(-PACKETS_BEFORE_RESET);
+    return lines.slice(Math.max(0, first - PACKETS_BEFORE_RESET), first + 1 + PACKETS_AFTER_RESET);
+  };
   return {
     async evidence(flows, startedAt) {
-      const lines: string[] = [];
-      const [clientSide, internetSide] = sides as [(typeof sides)[0], (typeof sides)[0]];
-      // Whichever port the flow had: the first RSTs on each side say who sent one first, and from which NAT port.
-      for (const side of sides) {
-        const resets = await read(side.file, 'tcp[tcpflags] & tcp-rst != 0');
-        lines.push(`RSTs on the ${side.name} side: ${resets.length}, the first ones:`);
-        lines.push(...resets.slice(0, PACKETS_PER_FLOW).map((line) => `    ${relative(line, startedAt)}`));
+      const ports = [...lab.fabricPortsEver.entries()].map(([fabricPort, vm]) => `${fabricPort} ${vm}`);
+      const lines: string[] = [
+        `times from ${new Date(startedAt).toISOString()} (the agents' logs are in UTC too); lab VMs by fabric port: ${ports.join(', ')}`,
+      ];
+      const show = (title: string, packets: string[]) => {
+        lines.push(title, ...packets.map((line) => `    ${relative(line, startedAt)}`));
+      };
+      for (const place of places) {
+        const resets = await read(place, 'tcp[tcpflags] & tcp-rst != 0');
+        show(`${place.name}: ${resets.length} RSTs, the first ones:`, resets.slice(0, 4));
       }
-      for (const flow of flows.slice(0, 3)) {
+      for (const flow of flows.slice(0, FLOWS_EXPLAINED)) {
         const natPort = flow.serverPeer?.split(':').at(-1);
         lines.push(
           `reset flow: client port ${flow.localPort ?? '?'}, server saw ${flow.serverPeer ?? '?'}, ${flow.error} at ${signed((flow.at - startedAt) / 1000)}`,
         );
+        const [client, ...rest] = places as [Place, Place, Place];
+        const beyond = rest.slice(0, 2);
         if (flow.localPort !== undefined) {
-          const seen = await read(clientSide.file, `tcp port ${flow.localPort}`);
-          lines.push(`  client side, port ${flow.localPort} (${seen.length} packets), the last ones:`);
-          lines.push(...seen.slice(-PACKETS_PER_FLOW).map((line) => `    ${relative(line, startedAt)}`));
+          const seen = await read(client, `tcp port ${flow.localPort}`);
+          show(`  ${client.name}, port ${flow.localPort} (${seen.length} packets):`, aroundFirstReset(seen));
         }
+        // The NAT side by the port the server saw; by the client's port too, which the NAT keeps when it can.
         for (const serverPort of new Set([natPort, flow.localPort === undefined ? undefined : String(flow.localPort)])) {
           if (serverPort === undefined) continue;
-          const seen = await read(internetSide.file, `tcp port ${serverPort}`);
-          lines.push(`  internet side, port ${serverPort} (${seen.length} packets), the last ones:`);
-          lines.push(...seen.slice(-PACKETS_PER_FLOW).map((line) => `    ${relative(line, startedAt)}`));
+          for (const place of beyond) {
+            const seen = await read(place, `tcp port ${serverPort}`);
+            if (seen.length > 0) show(`  ${place.name}, port ${serverPort} (${seen.length} packets):`, aroundFirstReset(seen));
+          }
         }
       }
       return lines;
