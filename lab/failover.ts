@@ -158,7 +158,8 @@ interface FlowReport {
 
 /** What the measurement needs beyond the lab's own tools, as the message to show when some is missing; false: none is. */
 export function failoverToolsMissing(options: { bulk?: boolean; mode?: FailoverMode } = {}): string | false {
-  const wanted = [...(options.mode === 'ha' ? [] : ['conntrackd']), ...(options.bulk === true ? ['iperf3'] : [])];
+  // tcpdump: the measurement captures the flows to explain a reset (lab/flow-capture.ts).
+  const wanted = [...(options.mode === 'ha' ? [] : ['conntrackd']), 'tcpdump', ...(options.bulk === true ? ['iperf3'] : [])];
   const missing = wanted.filter((tool) => !['/usr/sbin', '/sbin', '/usr/bin', '/bin'].some((dir) => existsSync(path.join(dir, tool))));
   return missing.length === 0 ? false : `the failover lab needs ${missing.join(' and ')}: apt-get install -y ${missing.join(' ')}`;
 }

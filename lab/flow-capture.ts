@@ -1,7 +1,7 @@
-// Packet captures of the measured flows, kept only to explain a reset: one flow in about 25 rolling replacements is
-// reset on both ends, and neither end's error says who sent the first RST or what it answered. Three places: the
-// client's NIC, the internet's, and the fabric (every VM's port on the VPC's bridge, so a packet names the NAT VM it
-// went to or came from; there only the server's segments and RSTs, the rest would be most of the traffic again).
+// Packet captures of the measured flows, kept only to explain a reset (a rolling replacement's rare reset was traced
+// with them): neither end's error says who sent the first RST or what it answered. The client's NIC, the internet's,
+// the VPC's bridge (its MACs name the NAT VM a frame went to or came from; there only the server's segments and RSTs,
+// the rest would be most of the traffic again), and RSTs inside each NAT VM there at the start.
 // Headers only, bounded in time; read back (on the host, from the lab's own directory) only when a flow was reset.
 import path from 'node:path';
 import { runCommand } from '../agent/runner.js';
@@ -36,6 +36,8 @@ interface Place {
   file: string;
   filter: string;
   device?: string;
+  /** -p: the bridge sends and receives what the fabric routes; promiscuous, it would copy every bridged frame up too. */
+  notPromiscuous?: boolean;
 }
 
 /** Starts the captures of `tcp port <port>` for `maxSeconds`. */
@@ -58,6 +60,7 @@ export async function startFlowCapture(
       // The VPC's bridge, with link headers: a lab VM's MAC is 42:01 and its IP (gceMac), so each frame names the NAT
       // VM it went to or came from. (-i any names most frames by a device of another namespace, or not at all.)
       device: 'vpc0',
+      notPromiscuous: true,
     },
     // Inside each NAT VM there at the start, RSTs only: whether one entered the VM (and from which MAC) or left it first.
     ...natVms.map((vm) => ({
@@ -78,6 +81,7 @@ export async function startFlowCapture(
         'tcpdump',
         '-i',
         place.device ?? 'any',
+        ...(place.notPromiscuous === true ? ['-p'] : []),
         '-n',
         '-U',
         '-s',
@@ -95,14 +99,14 @@ export async function startFlowCapture(
     const link = place.device === undefined ? [] : ['-e'];
     const result = await runCommand('read a capture', 'tcpdump', ['-r', place.file, '-n', '-tt', ...link, filter], {
       okExitCodes: [1, 2],
-    }).catch((error: Error) => ({ stdout: `0.0 (unreadable: ${error.message})` }));
+    }).catch((error: Error) => ({ stdout: `(capture unreadable: ${error.message})` }));
     return result.stdout.split('\n').filter((line) => line.trim() !== '');
   };
   const signed = (seconds: number) => `${seconds >= 0 ? '+' : ''}${seconds.toFixed(3)}s`;
   const relative = (line: string, startedAt: number) =>
     line
       .replace(/^(\d+\.\d+)/, (stamp) => signed(Number(stamp) - startedAt / 1000))
-      .replace(/, ethertype IPv4 \(0x0800\), length \d+:/, ':')
+      .replace(/,? ethertype IPv4 \(0x0800\), length \d+:/, ':')
       .replace(/options \[[^\]]*\], /, '');
   const isReset = (line: string) => /Flags \[R/.test(line);
   /** The packets before the first RST and a few after (the last ones when there is no RST in this place). */
@@ -114,16 +118,10 @@ export async function startFlowCapture(
   return {
     async evidence(flows, startedAt) {
       const ports = [...lab.fabricPortsEver.entries()].map(([fabricPort, vm]) => `${fabricPort} ${vm}`);
-      const lines: string[] = [
-        `times from ${new Date(startedAt).toISOString()} (the agents' logs are in UTC too); lab VMs by fabric port: ${ports.join(', ')}`,
-      ];
+      const lines: string[] = [];
       const show = (title: string, packets: string[]) => {
         lines.push(title, ...packets.map((line) => `    ${relative(line, startedAt)}`));
       };
-      for (const place of places) {
-        const resets = await read(place, 'tcp[tcpflags] & tcp-rst != 0');
-        show(`${place.name}: ${resets.length} RSTs, the first ones:`, resets.slice(0, 4));
-      }
       for (const flow of flows.slice(0, FLOWS_EXPLAINED)) {
         const natPort = flow.serverPeer?.split(':').at(-1);
         lines.push(
@@ -144,6 +142,14 @@ export async function startFlowCapture(
           }
         }
       }
+      // Last, where the summary at the end of CI's log (its last 40 comments) keeps them: who sent the first RST, where.
+      for (const place of places) {
+        const resets = await read(place, 'tcp[tcpflags] & tcp-rst != 0');
+        show(`${place.name}: ${resets.filter(isReset).length} RSTs, the first ones:`, resets.slice(0, 3));
+      }
+      lines.push(
+        `times from ${new Date(startedAt).toISOString()} (the agents' logs are in UTC too); lab VMs by fabric port: ${ports.join(', ')}`,
+      );
       return lines;
     },
     async close() {

@@ -331,7 +331,7 @@ export class Lab {
     // Unplugged first, as a powered-off VM is: a namespace being deleted drops its nftables and conntrack state while
     // its NIC still takes packets, and with the NAT IP still a local route its TCP stack answered the server's segments
     // of live flows with RSTs from the NAT IP (a rolling replacement's old active: 1 flow in ~2,500 reset on both ends).
-    await runCommand('unplug the VM', 'ip', ['-n', this.fabric, 'link', 'del', vm.fabricPort], { okExitCodes: [1, 2] });
+    await runCommand('unplug the VM', 'ip', ['-n', this.fabric, 'link', 'del', vm.fabricPort]);
     removeNamespace(vm.namespace);
     this.namespaces.splice(this.namespaces.indexOf(vm.namespace), 1);
     this.vms.delete(name);

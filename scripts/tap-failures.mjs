@@ -41,7 +41,8 @@ export function failuresOf(output) {
       continue;
     }
     const notOk = NOT_OK.exec(line);
-    if (notOk === null) continue;
+    // A point marked TODO may fail without failing the run.
+    if (notOk === null || / # TODO\b/.test(line)) continue;
     const depth = notOk[1].length / 4;
     const isSubtest = TIMED.test(line) || names[depth] === notOk[2];
     const inner = opened[depth + 1];
@@ -71,36 +72,54 @@ export function failuresOf(output) {
 }
 
 /**
- * The failures of several tap runs as `#` lines within `maxChars`: every failed point's name and reason first, then
- * the comments of the subtests they failed in (the last 40 of each, last ones first kept), as many as fit.
+ * The failures of several tap runs (each `{ output, label?, code? }`, runs that failed) as `#` lines within `maxChars`:
+ * every failed point's name and reason first (as many as fit in 60 % of it), then the comments of the subtests they
+ * failed in, each subtest an equal share of the rest (its last 40, the last ones kept first). A run that failed with no
+ * failed point in its output (a crash before any) is named by its label and exit code, with its last lines.
  */
-export function failureReport(runs, { maxChars = 7000, width = 300, maxEntries = 30 } = {}) {
-  const found = runs.flatMap(({ label, output }) => failuresOf(output).map((failure) => ({ label, ...failure })));
+export function failureReport(runs, { maxChars = 7000, width = 300 } = {}) {
+  const found = runs.flatMap(({ label, output, code }) => {
+    const failures = failuresOf(output);
+    if (failures.length > 0 || code === undefined || code === 0) return failures;
+    const lastLines = output
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .slice(-5);
+    return [{ path: [`${label ?? 'a tap run'}: exit ${code}, no failed point in its output`], why: [], comments: lastLines }];
+  });
   if (found.length === 0) return [];
-  const entries = found.slice(0, maxEntries);
-  const head = entries.map((entry) => {
-    const lines = [`# ✗ ${clip([entry.label, ...entry.path].filter(Boolean).join(' › '), width)}`];
-    for (const reason of entry.why.slice(0, 8)) lines.push(`#     ${clip(reason, width - 6)}`);
-    return lines;
-  });
-  let used = head.flat().join('\n').length;
-  const commentsOf = entries.map(() => []);
-  const seen = new Set();
+  const entries = [];
+  let used = 0;
+  for (const entry of found) {
+    const lines = [clip(`# ✗ ${entry.path.join(' › ')}`, width)];
+    for (const reason of entry.why.slice(0, 8)) lines.push(clip(`#     ${reason}`, width));
+    const size = lines.join('\n').length + 1;
+    if (entries.length > 0 && used + size > maxChars * 0.6) break;
+    used += size;
+    entries.push({ ...entry, lines });
+  }
+  const groups = new Set(entries.map((entry) => entry.comments).filter((comments) => comments.length > 0));
+  const share = groups.size === 0 ? 0 : Math.floor((maxChars - used - 200) / groups.size);
+  const commentsOf = new Map();
   // One subtest's comments once, however many of its points failed; the last comments say the most (its diagnosis).
-  entries.forEach((entry, at) => {
-    if (seen.has(entry.comments)) return;
-    seen.add(entry.comments);
-    for (const comment of entry.comments.slice(-40).reverse()) {
-      const line = `#   | ${clip(comment, width - 6)}`;
-      if (used + line.length + 1 > maxChars) return;
-      used += line.length + 1;
-      commentsOf[at].unshift(line);
+  for (const comments of groups) {
+    const kept = [];
+    let spent = 0;
+    for (const comment of comments.slice(-40).reverse()) {
+      const line = clip(`#   | ${comment}`, width);
+      if (spent + line.length + 1 > share) break;
+      spent += line.length + 1;
+      kept.unshift(line);
     }
-  });
+    commentsOf.set(comments, kept);
+  }
   const report = [`# natgw test: ${found.length} failed point(s), with the comments of where they failed:`];
-  head.forEach((lines, at) => {
-    report.push(lines[0], ...commentsOf[at], ...lines.slice(1));
-  });
+  const shown = new Set();
+  for (const entry of entries) {
+    const comments = shown.has(entry.comments) ? [] : (commentsOf.get(entry.comments) ?? []);
+    shown.add(entry.comments);
+    report.push(entry.lines[0], ...comments, ...entry.lines.slice(1));
+  }
   if (found.length > entries.length) report.push(`# … and ${found.length - entries.length} more (above, as "not ok")`);
   return report;
 }

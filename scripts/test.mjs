@@ -94,8 +94,8 @@ const totals = { pass: 0, fail: 0, skip: 0 };
 let failed = false;
 /** The output of every run that failed, read again at the end (CI shows only the end of the log). */
 const failedRuns = [];
-function count(result) {
-  if (result.code !== 0) failedRuns.push({ output: result.output });
+function count(result, label) {
+  if (result.code !== 0) failedRuns.push({ output: result.output, code: result.code, label });
   const summary = summaryOf(result.tail);
   if (summary === undefined) {
     totals.fail += 1;
@@ -130,7 +130,7 @@ async function runLanes(files, lanes) {
       const [file] = queue.splice(index, 1);
       const running = tap(['--jobs', '1', file], { buffered: true });
       if (isCliLab(file)) cliLabRunning = running.finally(() => (cliLabRunning = undefined));
-      results.push(await running);
+      results.push({ ...(await running), file });
     }
   };
   await Promise.all(Array.from({ length: lanes }, lane));
@@ -179,7 +179,7 @@ async function runPhase(phase, { beside = false } = {}) {
       ? [...nice, 'bash', '.ci/unit-as-user', '--jobs', String(phase.jobs), ...phase.files]
       : [...nice, process.execPath, path.join(root, 'node_modules/tap/dist/esm/run.mjs'), '--jobs', String(phase.jobs), ...phase.files];
     const result = await run(command, args, { buffered: beside });
-    count(result);
+    count(result, 'the unit phase');
     exitCodes.push(result.code);
   } else if (phase.jobs === 1) {
     // One tap run per file, each after the dead labs' namespaces are gone: one file killed at its timeout must not
@@ -187,13 +187,13 @@ async function runPhase(phase, { beside = false } = {}) {
     for (const file of phase.files) {
       await removeDeadLabs();
       const result = await tap(['--jobs', '1', file]);
-      count(result);
+      count(result, file);
       exitCodes.push(result.code);
     }
   } else {
     await removeDeadLabs();
     for (const result of await runLanes(phase.files, phase.jobs)) {
-      count(result);
+      count(result, result.file);
       exitCodes.push(result.code);
     }
   }
@@ -232,7 +232,12 @@ if (exclusive.files.length > 0) {
   await labImage();
   await runPhase(exclusive);
 }
-const report = failureReport(failedRuns);
-if (report.length > 0) process.stdout.write(`\n${report.join('\n')}\n`);
+// The summary must never cost the line CI counts.
+try {
+  const report = failureReport(failedRuns);
+  if (report.length > 0) process.stdout.write(`\n${report.join('\n')}\n`);
+} catch (error) {
+  process.stdout.write(`# natgw test: no summary of the failures (${error})\n`);
+}
 process.stdout.write(`${totals.pass} passed, ${totals.fail} failed${totals.skip > 0 ? `, ${totals.skip} skipped` : ''}\n`);
 process.exit(failed ? 1 : 0);

@@ -78,3 +78,20 @@ t.test('a passing run reports nothing; the report keeps within its budget, the l
     'each line clipped to the width',
   );
 });
+
+t.test('a run that failed before any failed point is named by its label and exit code; a TODO point is no failure', async (t) => {
+  const crashed = 'TAP version 14\nnode:internal/modules/cjs/loader:1228\n  throw err;\nError: Cannot find module\n';
+  t.same(failureReport([{ output: crashed, code: 1, label: 'the unit phase' }]), [
+    '# natgw test: 1 failed point(s), with the comments of where they failed:',
+    '# ✗ the unit phase: exit 1, no failed point in its output',
+    '#   | TAP version 14',
+    '#   | node:internal/modules/cjs/loader:1228',
+    '#   |   throw err;',
+    '#   | Error: Cannot find module',
+  ]);
+  const todo = '# Subtest: test/a.test.ts\n    not ok 1 - later # TODO\n    not ok 2 - now\nnot ok 1 - test/a.test.ts # time=1ms\n';
+  t.same(
+    failuresOf(todo).map((failure: Failure) => failure.path.at(-1)),
+    ['now'],
+  );
+});
