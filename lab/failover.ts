@@ -497,8 +497,13 @@ function resetFlowsOf(
     .filter((flow) => flow.error === 'ECONNRESET' || flow.error === 'EPIPE')
     .map((flow): ResetFlow => {
       const serverPeer = serverResets.find((line) => line.closed.endsWith(`:${flow.localPort}`))?.closed;
-      const at = clientFailures.find((line) => line.failed === flow.id)?.at ?? 0;
-      return { localPort: flow.localPort, error: flow.error ?? 'reset', at, ...(serverPeer === undefined ? {} : { serverPeer }) };
+      const at = clientFailures.find((line) => line.failed === flow.id)?.at;
+      return {
+        localPort: flow.localPort,
+        error: flow.error ?? 'reset',
+        ...(at === undefined ? {} : { at }),
+        ...(serverPeer === undefined ? {} : { serverPeer }),
+      };
     });
   const unmatched = serverResets
     .filter((line) => !reset.some((flow) => flow.serverPeer === line.closed))

@@ -21,7 +21,8 @@ export interface ResetFlow {
   /** The NAT IP and port the server saw the flow from, when it saw the reset. */
   serverPeer?: string;
   error: string;
-  at: number;
+  /** When that end saw it; undefined when its line is missing. */
+  at?: number;
 }
 
 export interface FlowCapture {
@@ -125,7 +126,7 @@ export async function startFlowCapture(
       for (const flow of flows.slice(0, FLOWS_EXPLAINED)) {
         const natPort = flow.serverPeer?.split(':').at(-1);
         lines.push(
-          `reset flow: client port ${flow.localPort ?? '?'}, server saw ${flow.serverPeer ?? '?'}, ${flow.error} at ${signed((flow.at - startedAt) / 1000)}`,
+          `reset flow: client port ${flow.localPort ?? '?'}, server saw ${flow.serverPeer ?? '?'}, ${flow.error} at ${flow.at === undefined ? '?' : signed((flow.at - startedAt) / 1000)}`,
         );
         const [client, ...rest] = places as [Place, Place, Place];
         const beyond = rest.slice(0, 2);

@@ -67,7 +67,7 @@ function run(command, args, { buffered = false } = {}) {
     child.on('close', (code, signal) => {
       if (buffered) process.stdout.write(Buffer.concat(chunks));
       const output = Buffer.concat(stdout).toString();
-      resolve({ code: code ?? (signal === null ? 1 : 128), tail: output.slice(-20_000), output });
+      resolve({ code: code ?? (signal === null ? 1 : 128), output });
     });
   });
 }
@@ -96,7 +96,7 @@ let failed = false;
 const failedRuns = [];
 function count(result, label) {
   if (result.code !== 0) failedRuns.push({ output: result.output, code: result.code, label });
-  const summary = summaryOf(result.tail);
+  const summary = summaryOf(result.output);
   if (summary === undefined) {
     totals.fail += 1;
     failed = true;
