@@ -72,20 +72,24 @@ export function failuresOf(output) {
 }
 
 /**
- * The failures of several tap runs (each `{ output, label?, code? }`, runs that failed) as `#` lines within `maxChars`:
+ * The failures of several tap runs (each `{ output, label?, code?, stderr? }`, runs that failed) as `#` lines within `maxChars`:
  * every failed point's name and reason first (as many as fit in 60 % of it), then the comments of the subtests they
  * failed in, each subtest an equal share of the rest (its last 40, the last ones kept first). A run that failed with no
- * failed point in its output (a crash before any) is named by its label and exit code, with its last lines.
+ * failed point in its output (a crash before any) is named by its label and exit code, with its last lines and those
+ * of its stderr.
  */
 export function failureReport(runs, { maxChars = 7000, width = 300 } = {}) {
-  const found = runs.flatMap(({ label, output, code }) => {
+  const found = runs.flatMap(({ label, output, code, stderr = '' }) => {
     const failures = failuresOf(output);
     if (failures.length > 0 || code === undefined || code === 0) return failures;
-    const lastLines = output
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .slice(-5);
-    return [{ path: [`${label ?? 'a tap run'}: exit ${code}, no failed point in its output`], why: [], comments: lastLines }];
+    const lastLines = (text, count) =>
+      text
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .slice(-count);
+    // A runner that died before its first line (tap's own start) said why on stderr only.
+    const said = [...lastLines(output, 5), ...lastLines(stderr, 15).map((line) => `stderr: ${line}`)];
+    return [{ path: [`${label ?? 'a tap run'}: exit ${code}, no failed point in its output`], why: [], comments: said }];
   });
   if (found.length === 0) return [];
   const entries = [];

@@ -11,10 +11,11 @@
 // Prints each phase's tap summary and one closing `N passed, N failed[, N skipped]` line for CI; exits non-zero when
 // any phase failed. Arguments narrow the run to files whose path contains one of them (`npm test -- lab-config`).
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tapFileArgs } from './tap-file-run.mjs';
 import { failureReport } from './tap-failures.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,19 +56,25 @@ const phases = [
  */
 function run(command, args, { buffered = false } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', buffered ? 'pipe' : 'inherit'] });
+    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks = [];
     const stdout = [];
+    // The end of stderr is kept for the closing summary: a runner that dies before its first line says why only there.
+    let stderr = '';
     child.stdout.on('data', (chunk) => {
       if (buffered) chunks.push(chunk);
       else process.stdout.write(chunk);
       stdout.push(chunk);
     });
-    child.stderr?.on('data', (chunk) => chunks.push(chunk));
+    child.stderr.on('data', (chunk) => {
+      if (buffered) chunks.push(chunk);
+      else process.stderr.write(chunk);
+      stderr = (stderr + chunk.toString()).slice(-3000);
+    });
     child.on('close', (code, signal) => {
       if (buffered) process.stdout.write(Buffer.concat(chunks));
       const output = Buffer.concat(stdout).toString();
-      resolve({ code: code ?? (signal === null ? 1 : 128), output });
+      resolve({ code: code ?? (signal === null ? 1 : 128), output, stderr });
     });
   });
 }
@@ -95,7 +102,7 @@ let failed = false;
 /** The output of every run that failed, read again at the end (CI shows only the end of the log). */
 const failedRuns = [];
 function count(result, label) {
-  if (result.code !== 0) failedRuns.push({ output: result.output, code: result.code, label });
+  if (result.code !== 0) failedRuns.push({ output: result.output, stderr: result.stderr, code: result.code, label });
   const summary = summaryOf(result.output);
   if (summary === undefined) {
     totals.fail += 1;
@@ -109,7 +116,15 @@ function count(result, label) {
   if (result.code !== 0) failed = true;
 }
 
-const tap = (args, options) => run(process.execPath, [path.join(root, 'node_modules/tap/dist/esm/run.mjs'), ...args], options);
+const tapRun = path.join(root, 'node_modules/tap/dist/esm/run.mjs');
+const saveLists = mkdtempSync(path.join(os.tmpdir(), 'natgw-test-'));
+/** One tap run of one file, beside others (scripts/tap-file-run.mjs); `.tap/processinfo` is emptied once, before any. */
+const tap = (file, options) => {
+  const saveList = path.join(saveLists, `${file.replaceAll('/', '_')}.list`);
+  writeFileSync(saveList, `${file}\n`);
+  return run(process.execPath, [tapRun, ...tapFileArgs(file, saveList)], options);
+};
+rmSync(path.join(root, '.tap/processinfo'), { recursive: true, force: true });
 
 /**
  * `lanes` files at once, each lane taking the next file it may run from one queue, one tap run per file: a long file
@@ -128,7 +143,7 @@ async function runLanes(files, lanes) {
         continue;
       }
       const [file] = queue.splice(index, 1);
-      const running = tap(['--jobs', '1', file], { buffered: true });
+      const running = tap(file, { buffered: true });
       if (isCliLab(file)) cliLabRunning = running.finally(() => (cliLabRunning = undefined));
       results.push({ ...(await running), file });
     }
@@ -177,7 +192,7 @@ async function runPhase(phase, { beside = false } = {}) {
     const nice = beside ? ['nice', '-n', '10'] : [];
     const [command, ...args] = isRoot
       ? [...nice, 'bash', '.ci/unit-as-user', '--jobs', String(phase.jobs), ...phase.files]
-      : [...nice, process.execPath, path.join(root, 'node_modules/tap/dist/esm/run.mjs'), '--jobs', String(phase.jobs), ...phase.files];
+      : [...nice, process.execPath, tapRun, '--jobs', String(phase.jobs), ...phase.files];
     const result = await run(command, args, { buffered: beside });
     count(result, 'the unit phase');
     exitCodes.push(result.code);
@@ -186,7 +201,7 @@ async function runPhase(phase, { beside = false } = {}) {
     // fail every file after it.
     for (const file of phase.files) {
       await removeDeadLabs();
-      const result = await tap(['--jobs', '1', file]);
+      const result = await tap(file);
       count(result, file);
       exitCodes.push(result.code);
     }
@@ -206,7 +221,7 @@ const [unit, shared, exclusive] = phases;
 // drops ts-node for tsx): `nobody` cannot write there, and a tap run started while another rebuilds it finds it gone.
 // So root builds it once, before any file runs.
 if (isRoot) {
-  const build = await run(process.execPath, [path.join(root, 'node_modules/tap/dist/esm/run.mjs'), 'build']);
+  const build = await run(process.execPath, [tapRun, 'build']);
   if (build.code !== 0) {
     // Every tap run would try to rebuild it at once, the race this build is here to prevent.
     process.stdout.write(`# natgw test: tap build failed (exit ${build.code}); no test ran\n0 passed, 1 failed\n`);
@@ -240,4 +255,5 @@ try {
   process.stdout.write(`# natgw test: no summary of the failures (${error})\n`);
 }
 process.stdout.write(`${totals.pass} passed, ${totals.fail} failed${totals.skip > 0 ? `, ${totals.skip} skipped` : ''}\n`);
+rmSync(saveLists, { recursive: true, force: true });
 process.exit(failed ? 1 : 0);

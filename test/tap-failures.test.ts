@@ -89,6 +89,14 @@ t.test('a run that failed before any failed point is named by its label and exit
     '#   |   throw err;',
     '#   | Error: Cannot find module',
   ]);
+  // 8ec5a6b's landing CI: tap's runner died at its start (ENOTEMPTY) with nothing on stdout.
+  const runnerError =
+    "Error: ENOTEMPTY: directory not empty, rmdir '/ci/.tap/processinfo'\n    at async rm (node:internal/fs/promises:1050:10)\n";
+  t.same(failureReport([{ output: '', stderr: runnerError, code: 1, label: 'test/lab-x.test.ts' }]).slice(1), [
+    '# ✗ test/lab-x.test.ts: exit 1, no failed point in its output',
+    "#   | stderr: Error: ENOTEMPTY: directory not empty, rmdir '/ci/.tap/processinfo'",
+    '#   | stderr:     at async rm (node:internal/fs/promises:1050:10)',
+  ]);
   const todo = '# Subtest: test/a.test.ts\n    not ok 1 - later # TODO\n    not ok 2 - now\nnot ok 1 - test/a.test.ts # time=1ms\n';
   t.same(
     failuresOf(todo).map((failure: Failure) => failure.path.at(-1)),
