@@ -95,20 +95,28 @@ export function renderCloudNat(nats: readonly LabCloudNat[]): string {
 export interface CloudNatCounters {
   packets: number;
   bytes: number;
+  /**
+   * What the VMs sent through it (the internet's replies left out). A connection begun through Cloud NAT that the
+   * route moves off it still gets the server's last segments (a retransmitted FIN) that way, and nothing more from
+   * the VM: its packets follow the new route.
+   */
+  sentPackets: number;
   /** By VM name, both directions. */
-  byVm: Map<string, { packets: number; bytes: number }>;
+  byVm: Map<string, { packets: number; bytes: number; sentPackets: number }>;
 }
 
 /** What went through Cloud NAT, from `iptables-save -c -t filter` of the fabric (LAB-CLOUDNAT's counters). */
 export function parseCloudNatCounters(save: string): CloudNatCounters {
-  const counters: CloudNatCounters = { packets: 0, bytes: 0, byVm: new Map() };
-  for (const match of save.matchAll(/^\[(\d+):(\d+)\] -A LAB-CLOUDNAT .*--comment "cloud-nat \S+ (\S+)"/gm)) {
+  const counters: CloudNatCounters = { packets: 0, bytes: 0, sentPackets: 0, byVm: new Map() };
+  for (const match of save.matchAll(/^\[(\d+):(\d+)\] -A LAB-CLOUDNAT (.*)--comment "cloud-nat \S+ (\S+)"/gm)) {
     const packets = Number(match[1]);
     const bytes = Number(match[2]);
+    const sent = /-i vpc0 -o wan/.test(match[3]!) ? packets : 0;
     counters.packets += packets;
     counters.bytes += bytes;
-    const vm = counters.byVm.get(match[3]!) ?? { packets: 0, bytes: 0 };
-    counters.byVm.set(match[3]!, { packets: vm.packets + packets, bytes: vm.bytes + bytes });
+    counters.sentPackets += sent;
+    const vm = counters.byVm.get(match[4]!) ?? { packets: 0, bytes: 0, sentPackets: 0 };
+    counters.byVm.set(match[4]!, { packets: vm.packets + packets, bytes: vm.bytes + bytes, sentPackets: vm.sentPackets + sent });
   }
   return counters;
 }

@@ -1,6 +1,8 @@
 // `natgw lab fallback`: HA natgw with a Cloud NAT fallback in the lab, the fallback watcher (fallback/watch.ts, in this
 // process, against the lab's Compute API, its egress probe run from a lab VM carrying the probe tag), every NAT VM
 // failed and healed, and what a tagged VM's new connections looked like from the internet meanwhile.
+import path from 'node:path';
+import { runCommand } from '../agent/runner.js';
 import { waitFor } from '../common/wait.js';
 import { startWatcher, type ProbeResult, type RunningWatcher } from '../fallback/watch.js';
 import { whoami } from './demo.js';
@@ -29,8 +31,21 @@ export interface FallbackReport {
   flaps: number;
   /** The watcher's own count of route moves, by direction. */
   transitions: { fallback: number; failback: number };
-  /** Packets through Cloud NAT while natgw was healthy: before the failure and while one NAT VM went up and down. */
+  /**
+   * Packets a VM sent through Cloud NAT while natgw was healthy (before the failure, and while one NAT VM went up and
+   * down): must be 0.
+   */
+  cloudNatSentWhileHealthy: number;
+  /**
+   * Every packet through Cloud NAT in those windows, the internet's included: a connection begun during the fallback
+   * that the failback moved off Cloud NAT still gets the server's retransmitted FIN that way, and nothing more.
+   */
   cloudNatPacketsWhileHealthy: number;
+  /**
+   * When that is not 0: in which window, by which VM (sent/all), and those packets as the internet side of Cloud NAT
+   * saw them, with the tagged VM's samples and the watcher's lines around the first one.
+   */
+  cloudNatEvidence?: string[];
   /** How often a NAT VM went down or up while the other stayed healthy (flapping). */
   flapToggles: number;
 }
@@ -191,6 +206,7 @@ export async function runFallbackMeasurement(
 ): Promise<FallbackReport> {
   const { say } = options;
   const sampler = pathSampler(lab, 250);
+  const capture = await captureCloudNat(lab);
   try {
     const serving = await waitFor(() => sampler.samples.filter((sample) => sample.path === 'natgw').length >= 8, { timeoutMs: 30_000 });
     if (!serving) throw new Error(`the tagged VM does not leave through natgw: ${JSON.stringify(sampler.samples.slice(-5))}`);
@@ -203,7 +219,10 @@ export async function runFallbackMeasurement(
       },
     );
     if (!watcherSeesHealthy) throw new Error(`the watcher never saw natgw healthy:\n${lab.watcherLog.join('\n')}`);
-    const healthyPackets = (await lab.cloud.cloudNatCounters()).packets;
+    const healthyCounters = await lab.cloud.cloudNatCounters();
+    const healthyPackets = healthyCounters.packets;
+    const healthySent = healthyCounters.sentPackets;
+    const healthyUntil = Date.now();
     const natgwIp = sampler.samples.find((sample) => sample.path === 'natgw')?.ip ?? null;
     say(`natgw serves the tagged VM (the internet sees ${natgwIp}); Cloud NAT ${lab.cloudNatIp()} has carried ${healthyPackets} packets`);
 
@@ -229,7 +248,9 @@ export async function runFallbackMeasurement(
         : `the tagged VM leaves through natgw again (${failedBack.ip}) ${((failedBack.at - healedAt) / 1000).toFixed(1)} s after natgw was healed`,
     );
 
-    const beforeFlapping = (await lab.cloud.cloudNatCounters()).packets;
+    const beforeFlappingCounters = await lab.cloud.cloudNatCounters();
+    const beforeFlapping = beforeFlappingCounters.packets;
+    const flappingFrom = Date.now();
     const [flapping] = lab.natgwIps();
     for (let toggle = 0; toggle < options.flapToggles; toggle++) {
       if (toggle % 2 === 0) await lab.failNatVms(flapping === undefined ? [] : [flapping]);
@@ -238,9 +259,22 @@ export async function runFallbackMeasurement(
       await new Promise((resolve) => setTimeout(resolve, 10_000));
     }
     await lab.healNatVms();
-    const afterFlapping = (await lab.cloud.cloudNatCounters()).packets;
+    const afterFlappingCounters = await lab.cloud.cloudNatCounters();
+    const afterFlapping = afterFlappingCounters.packets;
+    const flappingUntil = Date.now();
     await sampler.stop();
     const changes = pathChanges(sampler.samples.map((sample) => sample.path));
+    const cloudNatPacketsWhileHealthy = healthyPackets + (afterFlapping - beforeFlapping);
+    const cloudNatSentWhileHealthy = healthySent + (afterFlappingCounters.sentPackets - beforeFlappingCounters.sentPackets);
+    const windows: CloudNatWindow[] = [
+      { name: 'before the failure', from: capture.startedAt, until: healthyUntil, byVm: byVmDelta(new Map(), healthyCounters.byVm) },
+      {
+        name: 'while one NAT VM flapped',
+        from: flappingFrom,
+        until: flappingUntil,
+        byVm: byVmDelta(beforeFlappingCounters.byVm, afterFlappingCounters.byVm),
+      },
+    ];
     return {
       fallbackAfterMs: fellBack === undefined ? null : fellBack.at - failedAt,
       failbackAfterMs: failedBack === undefined ? null : failedBack.at - healedAt,
@@ -248,12 +282,91 @@ export async function runFallbackMeasurement(
       natgwIp: failedBack?.ip ?? natgwIp,
       flaps: Math.max(0, changes - 2),
       transitions: await transitionsOf(lab.watcher),
-      cloudNatPacketsWhileHealthy: healthyPackets + (afterFlapping - beforeFlapping),
+      cloudNatSentWhileHealthy,
+      cloudNatPacketsWhileHealthy,
+      ...(cloudNatPacketsWhileHealthy === 0 ? {} : { cloudNatEvidence: await capture.evidence(windows, sampler.samples, lab.watcherLog) }),
       flapToggles: options.flapToggles,
     };
   } finally {
     await sampler.stop();
+    await capture.close();
   }
+}
+
+interface CloudNatWindow {
+  name: string;
+  from: number;
+  until: number;
+  byVm: Map<string, string>;
+}
+
+type VmCounters = ReadonlyMap<string, { packets: number; sentPackets: number }>;
+/** Per VM with packets in the window: `sent/all`. */
+const byVmDelta = (before: VmCounters, after: VmCounters) =>
+  new Map(
+    [...after]
+      .map(([vm, { packets, sentPackets }]): [string, number, number] => [
+        vm,
+        sentPackets - (before.get(vm)?.sentPackets ?? 0),
+        packets - (before.get(vm)?.packets ?? 0),
+      ])
+      .filter(([, , packets]) => packets > 0)
+      .map(([vm, sent, packets]): [string, string] => [vm, `${sent}/${packets}`]),
+  );
+
+/**
+ * Headers of every packet through Cloud NAT's IP on the internet side of the fabric, for the whole measurement: read
+ * only when Cloud NAT carried something while natgw was healthy (counters alone say how many, not which flow or when).
+ */
+async function captureCloudNat(lab: FallbackLab) {
+  const startedAt = Date.now();
+  const file = path.join(lab.cloud.lab.dir, 'capture-cloud-nat.pcap');
+  const tcpdump = lab.cloud.lab.spawnIn(
+    lab.cloud.lab.fabric,
+    ['timeout', '900', 'tcpdump', '-i', 'wan', '-n', '-U', '-s', '96', '-w', file, 'host', lab.cloudNatIp()],
+    'capture of Cloud NAT',
+  );
+  // Diagnostics only: a capture that does not start must not fail the measurement.
+  await tcpdump.waitFor(/listening on/, 10_000).catch(() => undefined);
+  const at = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+  return {
+    startedAt,
+    async evidence(
+      windows: CloudNatWindow[],
+      samples: readonly { at: number; path: string; ip: string | undefined }[],
+      watcherLog: string[],
+    ) {
+      const read = await runCommand('read the Cloud NAT capture', 'tcpdump', ['-r', file, '-n', '-tt'], { okExitCodes: [1, 2] }).catch(
+        (error: Error) => ({ stdout: `(capture unreadable: ${error.message})` }),
+      );
+      const packets = read.stdout
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => ({ at: Number(/^(\d+\.\d+)/.exec(line)?.[1] ?? 0) * 1000, line: line.replace(/^\d+\.\d+ /, '') }));
+      const lines: string[] = [];
+      for (const window of windows) {
+        const inside = packets.filter((packet) => packet.at >= window.from && packet.at <= window.until);
+        if (window.byVm.size === 0 && inside.length === 0) continue;
+        lines.push(
+          `${window.name} (${at(window.from)}-${at(window.until)} UTC): by VM (sent/all) ${JSON.stringify(Object.fromEntries(window.byVm))}; ${inside.length} packets on Cloud NAT's IP:`,
+          ...inside.slice(0, 12).map((packet) => `  ${at(packet.at)} ${packet.line}`),
+        );
+        const [first] = inside;
+        if (first === undefined) continue;
+        const near = (ms: number) => Math.abs(ms - first.at) <= 3000;
+        lines.push(
+          "  the tagged VM's samples within 3 s of the first:",
+          ...samples.filter((sample) => near(sample.at)).map((sample) => `    ${at(sample.at)} ${sample.path} ${sample.ip ?? '-'}`),
+          "  the watcher's lines within 10 s:",
+          ...watcherLog.filter((line) => Math.abs(Date.parse(line.slice(0, 24)) - first.at) <= 10_000).map((line) => `    ${line}`),
+        );
+      }
+      return lines;
+    },
+    close: async () => {
+      await tcpdump.stop();
+    },
+  };
 }
 
 export function describeFallback(report: FallbackReport): string[] {
@@ -263,7 +376,8 @@ export function describeFallback(report: FallbackReport): string[] {
     `failback to natgw (${report.natgwIp ?? '?'}): ${seconds(report.failbackAfterMs)} after natgw was healthy again`,
     `route moves by the watcher: ${report.transitions.fallback} fallback, ${report.transitions.failback} failback; extra path changes (flaps): ${report.flaps}`,
     `one NAT VM down and up ${report.flapToggles} times: no move expected`,
-    `packets through Cloud NAT while natgw was healthy: ${report.cloudNatPacketsWhileHealthy}`,
+    `packets VMs sent through Cloud NAT while natgw was healthy: ${report.cloudNatSentWhileHealthy} (all packets, the internet's included: ${report.cloudNatPacketsWhileHealthy})`,
+    ...(report.cloudNatEvidence ?? []),
   ];
 }
 
@@ -277,7 +391,7 @@ export function fallbackKeptPromises(report: FallbackReport): boolean {
     report.flaps === 0 &&
     report.transitions.fallback === 1 &&
     report.transitions.failback === 1 &&
-    report.cloudNatPacketsWhileHealthy === 0
+    report.cloudNatSentWhileHealthy === 0
   );
 }
 

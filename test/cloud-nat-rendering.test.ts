@@ -87,8 +87,9 @@ t.test('counters: what went through Cloud NAT, per VM and in total, from iptable
   const counters = parseCloudNatCounters(save);
   t.equal(counters.packets, 9);
   t.equal(counters.bytes, 900);
-  t.same(counters.byVm.get('app-1'), { packets: 9, bytes: 900 });
-  t.same(counters.byVm.get('app-2'), { packets: 0, bytes: 0 });
+  t.equal(counters.sentPackets, 5, 'sent by the VMs: the outbound rule alone');
+  t.same(counters.byVm.get('app-1'), { packets: 9, bytes: 900, sentPackets: 5 });
+  t.same(counters.byVm.get('app-2'), { packets: 0, bytes: 0, sentPackets: 0 });
 });
 
 t.test('several routes through one internal load balancer: each applies with its own tags and priority', async (t) => {
