@@ -84,8 +84,9 @@ const CONFIGS: Record<Exclude<Side, 'naive' | 'control'>, unknown> = {
   shared: natgwConfig(),
   // A day before an idle block goes: a phase's windows on one VM are seconds apart, but no release may fall in one.
   blocks: natgwConfig({ mode: 'static', portsPerVm: BLOCK_PORTS, releaseAfterIdleSeconds: 86_400 }),
-  // The dynamic mode's ruleset (no per-destination count; blocks grown by the agent), its block at the largest size
-  // from the start: growing it mid-window would measure the agent's reaction time, not the data path.
+  // The dynamic mode's ruleset (static's, its per-destination count included, plus the verdict map of block sizes), its
+  // block at the largest size from the start, which has no second count: growing it mid-window would measure the
+  // agent's reaction time, not the data path.
   dynamic: natgwConfig({ mode: 'dynamic', minPortsPerVm: BLOCK_PORTS, maxPortsPerVm: BLOCK_PORTS, releaseAfterIdleSeconds: 86_400 }),
 };
 const SIDE_LABEL: Record<(typeof NATGW_SIDES)[number], string> = {
