@@ -19,7 +19,10 @@ export const PORT_BLOCK_USE = 'port_block_use';
 export const PORT_BLOCK_REFUSALS = 'port_block_refusals';
 /** A client's first packet without a block reaches the agent here, whatever the logging setting: that is how it learns. */
 export const PORT_BLOCK_LEARN_GROUP = NFLOG_GROUP.portBlockLearn;
-/** Enough for a burst of new clients; a client whose notice is lost is learnt from its next packet. */
+/**
+ * Enough for a burst of new clients. A client whose notice is lost is learnt from its next connection, or from the
+ * agent's listing of the overflow ports' connections (agent/overflow-attribution.ts).
+ */
 const LEARN_RATE_PER_SECOND = 1000;
 /**
  * Clients reported over PORT_BLOCK_LEARN_GROUP in the last second: one notice per client per second, not one per
@@ -193,8 +196,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
         ),
       `  chain ${PORT_BLOCK_SPILL_CHAIN} {`,
       `    ip saddr != @${PORT_BLOCK_GROWING} limit rate ${LEARN_RATE_PER_SECOND}/second burst ${LEARN_RATE_PER_SECOND} packets add @${PORT_BLOCK_GROWING} { ip saddr } log group ${PORT_BLOCK_LEARN_GROUP} queue-threshold 1 comment "port-block-grow"`,
-      `    ct status & confirmed == 0 ${setMark(SPILLED_MARK)} counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "spill-new"`,
-      `    counter name ${q(COUNTER.egress)} accept comment "spill-retransmit"`,
+      `    ${setMark(SPILLED_MARK)} counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "spill-new"`,
       '  }',
       ...dynamicSizes.flatMap((size) => [
         `  chain ${portBlockClassChain(size)} {`,
@@ -231,8 +233,13 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
     ...(offload ? ['    ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"'] : []),
     `    ct state established,related ct direction reply counter name ${q(COUNTER.ingress)} accept comment "established-reply"`,
     `    ct state established,related counter name ${q(COUNTER.egress)} accept comment "established-original"`,
-    // INVALID packets skip NAT in the kernel, so forwarding them would leak private source addresses.
-    `    ct state invalid jump ${dropChain('invalid')} comment "invalid"`,
+    // INVALID and UNTRACKED packets skip NAT in the kernel, so forwarding them would leak private source addresses.
+    `    ct state invalid,untracked jump ${dropChain('invalid')} comment "invalid"`,
+    // A confirmed connection not yet answered (every later packet of a one-way UDP flow, a retransmitted SYN) passed
+    // the checks below with its first packet. Asking again cost each such packet two set lookups and, with port blocks,
+    // a connection count (nf_conncount) of its destination; a range removed from sourceRanges has its flows cut by the
+    // agent (conntrack -D), as established ones are.
+    `    ct status confirmed counter name ${q(COUNTER.egress)} accept comment "unreplied"`,
     `    oifname != ${ifc} jump ${dropChain('source_not_allowed')} comment "not-to-vpc"`,
     `    ip saddr != @${SOURCE_SET} jump ${dropChain('source_not_allowed')} comment "source-not-allowed"`,
     `    ip daddr @${SOURCE_SET} jump ${dropChain('source_not_allowed')} comment "destination-inside"`,
@@ -255,9 +262,8 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
             ? []
             : [`    meta l4proto { tcp, udp } ip saddr vmap @${PORT_BLOCK_CLASS} comment "port-block-size"`]),
         ]),
-    // A connection's first packet (its conntrack entry not yet confirmed) is counted once; a retransmitted SYN is not.
-    `    ct status & confirmed == 0 ${setMark(ADMITTED_MARK)} counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "admit-new"`,
-    `    counter name ${q(COUNTER.egress)} accept comment "admit-retransmit"`,
+    // Only a connection's first packet gets here (its conntrack entry not yet confirmed): counted once as new.
+    `    ${setMark(ADMITTED_MARK)} counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "admit-new"`,
     '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat - 10; policy accept;',

@@ -155,6 +155,16 @@ export function parsePerfReport(text: string): { symbol: string; percent: number
   return symbols.sort((a, b) => b.percent - a.percent);
 }
 
+/**
+ * The share of a profile's samples spent evaluating nftables rules: the rule engine, its expressions and sets
+ * (`nft_*`, `__nft_*`, `nf_tables_*`) and connection counts (`nf_conncount*`). Conntrack and NAT themselves are left
+ * out: both sides pay them alike. Both sides also pay the fabric's rules and iptables-nft's MASQUERADE, so the
+ * difference between a natgw side and naive is natgw's own rules, as a share of every busy cycle of the box.
+ */
+export function ruleEvaluationShare(symbols: readonly { symbol: string; percent: number }[]): number {
+  return symbols.filter(({ symbol }) => /^(__)?nft_|^nf_tables_|^nf_conncount/.test(symbol)).reduce((sum, { percent }) => sum + percent, 0);
+}
+
 /** Two profiles' top kernel symbols next to each other, so a missed target comes with where the cycles went. */
 export function profilesSideBySide(
   left: { label: string; symbols: { symbol: string; percent: number }[] },

@@ -5,7 +5,7 @@
 // seconds; windows a second or two apart see the same box, where sides measured 15 s apart on one VM did not. The sides
 // change VMs between phases (a Latin square: each side runs once on every VM), so no VM's own speed favours a side.
 // Then: new TCP conn/s with 1,000 client addresses vs 10 (port blocks), and the first-packet loss of 100 new clients.
-// With --perf, one extra connection-rate run per side under `perf record -a -g`.
+// With --perf, one extra connection-rate run and one extra UDP run per side under `perf record -a -g`.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -39,6 +39,7 @@ import {
   parsePerfReport,
   profilesSideBySide,
   roundOrder,
+  ruleEvaluationShare,
   roundsInPhase,
   type Pair,
   type PairedMeasure,
@@ -214,11 +215,17 @@ async function measureWindow(lab: Lab, client: string, kind: Kind): Promise<Wind
   return { value: rate.rate, failed: rate.failed };
 }
 
-/** `perf record -a -g` over the connection-rate phase of one extra run: the kernel's top symbols during NEW-heavy load. */
-async function profileConnections(lab: Lab, client: string, label: string): Promise<{ symbols: { symbol: string; percent: number }[] }> {
-  const file = path.join(lab.dir, `perf-${label}.data`);
+type Profile = { symbols: { symbol: string; percent: number }[] };
+
+/**
+ * `perf record -a -g` over one extra run of a measure: the kernel's top symbols during NEW-heavy load (`conn`) or a
+ * one-way flood of small datagrams (`udp`, every packet after the first one of an unanswered flow).
+ */
+async function profileRun(lab: Lab, client: string, label: string, kind: 'conn' | 'udp'): Promise<Profile> {
+  const file = path.join(lab.dir, `perf-${kind}-${label}.data`);
   const recording = run('perf', ['record', '-a', '-g', '-q', '-o', file, '--', 'sleep', String(ADDRESS_SECONDS + 1)], { timeout: 60_000 });
-  await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: ADDRESS_SECONDS, cpu: 0 });
+  if (kind === 'conn') await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: ADDRESS_SECONDS, cpu: 0 });
+  else await iperf(lab, client, ['-u', '-b', '0', '-l', '64'], ADDRESS_SECONDS);
   await recording;
   const { stdout } = await run('perf', ['report', '-i', file, '--no-children', '--sort', 'sym', '--stdio', '-g', 'none'], {
     maxBuffer: 64 * 1024 * 1024,
@@ -389,28 +396,36 @@ export const pairs: Bench = async (context: BenchContext) => {
     if (context.options?.perf === true) {
       if (!existsSync('/usr/bin/perf')) log('  --perf: /usr/bin/perf is not installed, no profile taken');
       else {
-        const profile: Record<string, { symbols: { symbol: string; percent: number }[] }> = {};
-        // On the VMs of the last phase, before the address comparison below changes the first VM's config.
-        for (const side of SIDES.filter((candidate) => candidate !== 'control')) {
-          const vm = vms.find((candidate) => candidate.side === side)!;
-          profile[side] = await profileConnections(lab, vm.client, side);
+        const measures = [
+          { kind: 'conn', title: 'the new-connection phase' },
+          { kind: 'udp', title: 'the 64-byte UDP phase (one-way: every datagram after the first is an unanswered flow)' },
+        ] as const;
+        const sections: string[] = [];
+        for (const { kind, title } of measures) {
+          const profile: Partial<Record<Side, Profile>> = {};
+          // On the VMs of the last phase, before the address comparison below changes the first VM's config.
+          for (const side of SIDES.filter((candidate) => candidate !== 'control')) {
+            const vm = vms.find((candidate) => candidate.side === side)!;
+            profile[side] = await profileRun(lab, vm.client, side, kind);
+          }
+          const naive = profile.naive!;
+          const share = (side: Side) => ruleEvaluationShare(profile[side]!.symbols);
+          sections.push(
+            `#### Kernel profile of ${title} (\`perf record -a -g\`, ${ADDRESS_SECONDS} s each, top symbols)`,
+            '',
+            `Rule evaluation (\`nft_*\`, \`nf_tables_*\`, \`nf_conncount*\`, every symbol listed), in % of the box's samples: ${[
+              ...NATGW_SIDES,
+              'naive' as const,
+            ]
+              .map((side) => `${side} ${share(side).toFixed(2)} %`)
+              .join(', ')}.`,
+            '',
+            ...NATGW_SIDES.map((side) =>
+              profilesSideBySide({ label: SIDE_LABEL[side], symbols: profile[side]!.symbols }, { label: 'naive', symbols: naive.symbols }),
+            ),
+          );
         }
-        profiles = [
-          `#### Kernel profile of the new-connection phase (\`perf record -a -g\`, ${ADDRESS_SECONDS} s each, top symbols)`,
-          '',
-          profilesSideBySide(
-            { label: 'natgw, shared pool', symbols: profile.shared!.symbols },
-            { label: 'naive', symbols: profile.naive!.symbols },
-          ),
-          profilesSideBySide(
-            { label: 'natgw, port blocks', symbols: profile.blocks!.symbols },
-            { label: 'naive', symbols: profile.naive!.symbols },
-          ),
-          profilesSideBySide(
-            { label: 'natgw, dynamic blocks', symbols: profile.dynamic!.symbols },
-            { label: 'naive', symbols: profile.naive!.symbols },
-          ),
-        ].join('\n');
+        profiles = sections.join('\n');
       }
     }
     // 1,000 client addresses with blocks of 64 against 10 with blocks of 4,096: as bench/ports, interleaved.

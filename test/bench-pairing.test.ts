@@ -12,6 +12,7 @@ import {
   parsePairs,
   parsePerfReport,
   profilesSideBySide,
+  ruleEvaluationShare,
   roundOrder,
   type PairedMeasure,
 } from '../bench/pairing.js';
@@ -165,4 +166,16 @@ t.test('perf report: kernel symbols with their share, largest first; user-space 
   );
   t.match(table, /\| 1 \| 12\.50 % \| `_raw_spin_unlock_irqrestore` \| 2\.00 % \| `ipt_do_table` \|/);
   t.match(table, /\| 3 \| 0\.75 % \| `nft_fib4_eval` \| {2}\| {2}\|/, 'the shorter side leaves its cells empty');
+  t.equal(
+    ruleEvaluationShare([
+      ...parsePerfReport(report),
+      { symbol: '__nft_set_do_lookup', percent: 0.5 },
+      { symbol: 'nf_tables_core_module_exit', percent: 0.25 },
+      { symbol: 'nf_conncount_add', percent: 1 },
+      { symbol: 'nf_conntrack_in', percent: 4 },
+      { symbol: 'nf_nat_setup_info', percent: 2 },
+    ]),
+    3.1 + 0.75 + 0.5 + 0.25 + 1,
+    "rule evaluation: nftables' engine, expressions and sets, and connection counts; not conntrack or NAT themselves",
+  );
 });

@@ -199,9 +199,21 @@ t.test('a new connection is judged once: the NAT rules read the forward chain’
         /ct mark & 0xffff0000 (== 0x4e410000|\{ 0x4e410000, 0x4e530000 \})/,
         `${name}: only admitted connections: ${rule.trim()}`,
       );
+    const forward = (chains.get('forward') ?? '')
+      .split('\n')
+      .map((rule) => rule.trim())
+      .filter((rule) => rule !== '' && !rule.startsWith('type '));
+    const unreplied = forward.findIndex((rule) => rule.endsWith('comment "unreplied"'));
+    const firstLookup = forward.findIndex((rule) => /ip [sd]addr (!= )?@|ct count/.test(rule));
+    t.match(forward[unreplied] ?? '', /^ct status confirmed counter name "egress" accept /, `${name}: a confirmed connection is accepted`);
+    t.ok(
+      unreplied > 0 && firstLookup > unreplied,
+      `${name}: a confirmed connection's later packets meet no set lookup and no connection count (rules ${unreplied}, ${firstLookup})`,
+    );
     t.match(
-      chains.get('forward') ?? '',
-      /ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 .* comment "admit-new"/,
+      forward.at(-1) ?? '',
+      /^ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"$/,
+      `${name}: the last rule admits and counts a new connection: only first packets reach it`,
     );
     t.equal(text.match(/or 0x4e410000/g)?.length, 1, `${name}: the forward chain's admission is the only place the mark is set`);
   }

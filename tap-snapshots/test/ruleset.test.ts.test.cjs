@@ -40,8 +40,7 @@ table ip natgw {
   set port_block_use_512 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }
   chain port_block_spill {
     ip saddr != @port_block_growing limit rate 1000/second burst 1000 packets add @port_block_growing { ip saddr } log group 4210 queue-threshold 1 comment "port-block-grow"
-    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e530000 counter name "new" counter name "egress" accept comment "spill-new"
-    counter name "egress" accept comment "spill-retransmit"
+    ct mark set ct mark and 0x0000ffff or 0x4e530000 counter name "new" counter name "egress" accept comment "spill-new"
   }
   chain port_block_64 {
     add @port_block_use_64 { ip saddr . ip daddr . meta l4proto . th dport ct count over 64 } goto port_block_spill comment "over-block"
@@ -76,15 +75,15 @@ table ip natgw {
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
     ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
     ct state established,related counter name "egress" accept comment "established-original"
-    ct state invalid jump drop_invalid comment "invalid"
+    ct state invalid,untracked jump drop_invalid comment "invalid"
+    ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
     meta l4proto { tcp, udp } ip saddr != @port_block_vms ip saddr != @port_block_learning limit rate 1000/second burst 1000 packets add @port_block_learning { ip saddr } log group 4210 queue-threshold 1 comment "port-block-learn"
     meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 1024 } jump drop_port_block_full comment "port-block-full"
     meta l4proto { tcp, udp } ip saddr vmap @port_block_class comment "port-block-size"
-    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
-    counter name "egress" accept comment "admit-retransmit"
+    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
@@ -164,13 +163,13 @@ table ip natgw {
     tcp flags syn / syn,rst tcp option maxseg size set 1380 comment "mss-clamp"
     ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
     ct state established,related counter name "egress" accept comment "established-original"
-    ct state invalid jump drop_invalid comment "invalid"
+    ct state invalid,untracked jump drop_invalid comment "invalid"
+    ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens5" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
     add @per_vm_connections { ip saddr ct count over 4096 } jump drop_per_vm_cap comment "per-vm-cap"
-    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
-    counter name "egress" accept comment "admit-retransmit"
+    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
@@ -246,12 +245,12 @@ table ip natgw {
     ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"
     ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
     ct state established,related counter name "egress" accept comment "established-original"
-    ct state invalid jump drop_invalid comment "invalid"
+    ct state invalid,untracked jump drop_invalid comment "invalid"
+    ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
-    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
-    counter name "egress" accept comment "admit-retransmit"
+    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
@@ -328,12 +327,12 @@ table ip natgw {
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
     ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
     ct state established,related counter name "egress" accept comment "established-original"
-    ct state invalid jump drop_invalid comment "invalid"
+    ct state invalid,untracked jump drop_invalid comment "invalid"
+    ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
-    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
-    counter name "egress" accept comment "admit-retransmit"
+    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
@@ -422,12 +421,12 @@ table ip natgw {
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
     ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
     ct state established,related counter name "egress" accept comment "established-original"
-    ct state invalid jump drop_invalid comment "invalid"
+    ct state invalid,untracked jump drop_invalid comment "invalid"
+    ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
-    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
-    counter name "egress" accept comment "admit-retransmit"
+    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
@@ -533,14 +532,14 @@ table ip natgw {
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
     ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
     ct state established,related counter name "egress" accept comment "established-original"
-    ct state invalid jump drop_invalid comment "invalid"
+    ct state invalid,untracked jump drop_invalid comment "invalid"
+    ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
     meta l4proto { tcp, udp } ip saddr != @port_block_vms ip saddr != @port_block_learning limit rate 1000/second burst 1000 packets add @port_block_learning { ip saddr } log group 4210 queue-threshold 1 comment "port-block-learn"
     meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 64 } jump drop_port_block_full comment "port-block-full"
-    ct status & confirmed == 0 ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
-    counter name "egress" accept comment "admit-retransmit"
+    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
