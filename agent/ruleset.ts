@@ -67,6 +67,8 @@ export const OVERFLOW_COUNTER = 'overflow';
 /** Packets to the agent's port from where nobody may reach it (a client VM, the internet through the NAT IP). */
 export const AGENT_PORT_REFUSED = 'agent_port_refused';
 const AGENT_PORT_CHAIN = 'agent_port';
+/** Stateful mode: what arrives for the shared NAT IP (probes, replies, the internet knocking). */
+const NAT_IP_CHAIN = 'nat_ip';
 
 /** Named counters: metrics read them back with `nft -j list counters table ip natgw`. */
 export const COUNTER = {
@@ -293,12 +295,17 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
       // NAT IP. Anything for the NAT IP that is not a reply to a translation is the internet reaching the VM: refused.
       '  chain prerouting {',
       '    type filter hook prerouting priority mangle; policy accept;',
+      // Every packet the VM receives passes here (the clients' traffic too): one test of the destination each.
+      `    ip daddr ${stateful.natIp} jump ${NAT_IP_CHAIN} comment "nat-ip"`,
+      '  }',
+      `  chain ${NAT_IP_CHAIN} {`,
       // GCE sends an external load balancer's probes to its forwarding rule's IP, the NAT IP. They pass to the input
-      // chain, and before the role counter: both VMs get probes, only the active one gets replies.
-      `    ip daddr ${stateful.natIp} ip saddr { ${probeSourceRanges(config).join(', ')} } tcp dport ${agentPort} accept comment "nat-ip-health-checks"`,
-      `    ip daddr ${stateful.natIp} counter name ${q(STATEFUL_COUNTER.natIpIn)} comment "nat-ip-in"`,
-      `    ip daddr ${stateful.natIp} ct state established,related accept comment "nat-ip-replies"`,
-      `    ip daddr ${stateful.natIp} counter name ${q(STATEFUL_COUNTER.natIpRefused)} drop comment "nat-ip-unsolicited"`,
+      // chain, and before the role counter: both VMs get probes, only the active one gets replies. The port first: a
+      // reply fails it without the lookup in the probers' set.
+      `    tcp dport ${agentPort} ip saddr { ${probeSourceRanges(config).join(', ')} } accept comment "nat-ip-health-checks"`,
+      `    counter name ${q(STATEFUL_COUNTER.natIpIn)} comment "nat-ip-in"`,
+      '    ct state established,related accept comment "nat-ip-replies"',
+      `    counter name ${q(STATEFUL_COUNTER.natIpRefused)} drop comment "nat-ip-unsolicited"`,
       '  }',
       '  chain output {',
       '    type filter hook output priority filter - 10; policy accept;',

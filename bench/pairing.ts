@@ -162,7 +162,29 @@ export function parsePerfReport(text: string): { symbol: string; percent: number
  * difference between a natgw side and naive is natgw's own rules, as a share of every busy cycle of the box.
  */
 export function ruleEvaluationShare(symbols: readonly { symbol: string; percent: number }[]): number {
-  return symbols.filter(({ symbol }) => /^(__)?nft_|^nf_tables_|^nf_conncount/.test(symbol)).reduce((sum, { percent }) => sum + percent, 0);
+  return ruleEvaluationSymbols(symbols).reduce((sum, { percent }) => sum + percent, 0);
+}
+
+/** The symbols ruleEvaluationShare adds up, the largest first (a profile's list is sorted already). */
+export const ruleEvaluationSymbols = (symbols: readonly { symbol: string; percent: number }[]) =>
+  symbols.filter(({ symbol }) => /^(__)?nft_|^nf_tables_|^nf_conncount/.test(symbol));
+
+/** The CPUs idling (the hypervisor's halt, cpuidle): what is left of 100 % is the box's busy samples. */
+export function idleShare(symbols: readonly { symbol: string; percent: number }[]): number {
+  return symbols
+    .filter(({ symbol }) =>
+      /^(pv_native_safe_halt|native_safe_halt|default_idle|intel_idle|acpi_idle|poll_idle|cpu_idle_poll)/.test(symbol),
+    )
+    .reduce((sum, { percent }) => sum + percent, 0);
+}
+
+/**
+ * Rule evaluation in % of the busy samples. The box's speed swings between two 3 s profiles, but within one profile
+ * the rules and everything else slow down alike, so this share compares across sides where a per-second count does not.
+ */
+export function ruleEvaluationOfBusy(symbols: readonly { symbol: string; percent: number }[]): number {
+  const busy = 100 - idleShare(symbols);
+  return busy <= 0 ? Number.NaN : (100 * ruleEvaluationShare(symbols)) / busy;
 }
 
 /** Two profiles' top kernel symbols next to each other, so a missed target comes with where the cycles went. */

@@ -5,7 +5,7 @@
 // seconds; windows a second or two apart see the same box, where sides measured 15 s apart on one VM did not. The sides
 // change VMs between phases (a Latin square: each side runs once on every VM), so no VM's own speed favours a side.
 // Then: new TCP conn/s with 1,000 client addresses vs 10 (port blocks), and the first-packet loss of 100 new clients.
-// With --perf, one extra connection-rate run and one extra UDP run per side under `perf record -a -g`.
+// With --perf, one extra connection-rate run, UDP run and one-way UDP run per side under `perf record -a -g`.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -38,8 +38,10 @@ import {
   parsePairs,
   parsePerfReport,
   profilesSideBySide,
+  idleShare,
   roundOrder,
-  ruleEvaluationShare,
+  ruleEvaluationOfBusy,
+  ruleEvaluationSymbols,
   roundsInPhase,
   type Pair,
   type PairedMeasure,
@@ -216,16 +218,22 @@ async function measureWindow(lab: Lab, client: string, kind: Kind): Promise<Wind
 }
 
 type Profile = { symbols: { symbol: string; percent: number }[] };
+type ProfiledKind = 'conn' | 'udp' | 'oneway';
+/** Nothing listens there: the flow is never answered (the internet's ICMP errors are related, not a reply). */
+const ONE_WAY_PORT = 9999;
 
-/**
- * `perf record -a -g` over one extra run of a measure: the kernel's top symbols during NEW-heavy load (`conn`) or a
- * one-way flood of small datagrams (`udp`, every packet after the first one of an unanswered flow).
- */
-async function profileRun(lab: Lab, client: string, label: string, kind: 'conn' | 'udp'): Promise<Profile> {
+/** `perf record -a -g` over one extra run of a measure: the kernel's top symbols during NEW-heavy load or small datagrams. */
+async function profileRun(lab: Lab, client: string, label: string, kind: ProfiledKind): Promise<Profile> {
   const file = path.join(lab.dir, `perf-${kind}-${label}.data`);
   const recording = run('perf', ['record', '-a', '-g', '-q', '-o', file, '--', 'sleep', String(ADDRESS_SECONDS + 1)], { timeout: 60_000 });
   if (kind === 'conn') await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: ADDRESS_SECONDS, cpu: 0 });
-  else await iperf(lab, client, ['-u', '-b', '0', '-l', '64'], ADDRESS_SECONDS);
+  else if (kind === 'udp') await iperf(lab, client, ['-u', '-b', '0', '-l', '64'], ADDRESS_SECONDS);
+  else
+    await lab.exec(
+      client,
+      ['node', dist('lab/bin/udp-oneway.js'), '--host', SERVER, '--port', String(ONE_WAY_PORT), '--seconds', String(ADDRESS_SECONDS)],
+      { timeoutMs: 30_000 },
+    );
   await recording;
   const { stdout } = await run('perf', ['report', '-i', file, '--no-children', '--sort', 'sym', '--stdio', '-g', 'none'], {
     maxBuffer: 64 * 1024 * 1024,
@@ -398,7 +406,15 @@ export const pairs: Bench = async (context: BenchContext) => {
       else {
         const measures = [
           { kind: 'conn', title: 'the new-connection phase' },
-          { kind: 'udp', title: 'the 64-byte UDP phase (one-way: every datagram after the first is an unanswered flow)' },
+          {
+            kind: 'udp',
+            title:
+              "the 64-byte UDP phase (iperf3's server answers its flow once, at the start: every later datagram takes the established path)",
+          },
+          {
+            kind: 'oneway',
+            title: 'a one-way UDP flow (64-byte datagrams from one socket, never answered: the conntrack entry stays unreplied)',
+          },
         ] as const;
         const sections: string[] = [];
         for (const { kind, title } of measures) {
@@ -409,16 +425,25 @@ export const pairs: Bench = async (context: BenchContext) => {
             profile[side] = await profileRun(lab, vm.client, side, kind);
           }
           const naive = profile.naive!;
-          const share = (side: Side) => ruleEvaluationShare(profile[side]!.symbols);
+          const ofBusy = (side: Side) => ruleEvaluationOfBusy(profile[side]!.symbols);
           sections.push(
             `#### Kernel profile of ${title} (\`perf record -a -g\`, ${ADDRESS_SECONDS} s each, top symbols)`,
             '',
-            `Rule evaluation (\`nft_*\`, \`nf_tables_*\`, \`nf_conncount*\`, every symbol listed), in % of the box's samples: ${[
-              ...NATGW_SIDES,
-              'naive' as const,
-            ]
-              .map((side) => `${side} ${share(side).toFixed(2)} %`)
-              .join(', ')}.`,
+            'Rule evaluation (`nft_*`, `__nft_*`, `nf_tables_*`, `nf_conncount*`), in % of the busy samples (idle left out), and ' +
+              `natgw's own rules (its excess over naive): ${NATGW_SIDES.map(
+                (side) => `${side} ${ofBusy(side).toFixed(2)} % (+${(ofBusy(side) - ofBusy('naive')).toFixed(2)})`,
+              ).join(', ')}, naive ${ofBusy('naive').toFixed(2)} %; idle: ${[...NATGW_SIDES, 'naive' as const]
+                .map((side) => `${side} ${idleShare(profile[side]!.symbols).toFixed(0)} %`)
+                .join(', ')}.`,
+            '',
+            // Which of the rules' functions: a connection count (nf_conncount_*) on a path says more than its share.
+            ...[...NATGW_SIDES, 'naive' as const].map(
+              (side) =>
+                `- ${side}: ${ruleEvaluationSymbols(profile[side]!.symbols)
+                  .slice(0, 8)
+                  .map(({ symbol, percent }) => `\`${symbol}\` ${percent.toFixed(2)}`)
+                  .join(', ')}`,
+            ),
             '',
             ...NATGW_SIDES.map((side) =>
               profilesSideBySide({ label: SIDE_LABEL[side], symbols: profile[side]!.symbols }, { label: 'naive', symbols: naive.symbols }),

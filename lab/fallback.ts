@@ -2,10 +2,11 @@
 // process, against the lab's Compute API, its egress probe run from a lab VM carrying the probe tag), every NAT VM
 // failed and healed, and what a tagged VM's new connections looked like from the internet meanwhile.
 import path from 'node:path';
-import { runCommand } from '../agent/runner.js';
 import { waitFor } from '../common/wait.js';
 import { startWatcher, type ProbeResult, type RunningWatcher } from '../fallback/watch.js';
 import { whoami } from './demo.js';
+import type { CloudNatCounters } from './cloud-nat.js';
+import { startCaptures, readCapture } from './flow-capture.js';
 import { LAB_PROJECT, LAB_REGION, type LabCloud } from './gce.js';
 import { INTERNET } from './model.js';
 import { bothHealthy, GATEWAY, natVmsOf, provisionedLab } from './stateful/provisioned-pair.js';
@@ -220,11 +221,11 @@ export async function runFallbackMeasurement(
     );
     if (!watcherSeesHealthy) throw new Error(`the watcher never saw natgw healthy:\n${lab.watcherLog.join('\n')}`);
     const healthyCounters = await lab.cloud.cloudNatCounters();
-    const healthyPackets = healthyCounters.packets;
-    const healthySent = healthyCounters.sentPackets;
     const healthyUntil = Date.now();
     const natgwIp = sampler.samples.find((sample) => sample.path === 'natgw')?.ip ?? null;
-    say(`natgw serves the tagged VM (the internet sees ${natgwIp}); Cloud NAT ${lab.cloudNatIp()} has carried ${healthyPackets} packets`);
+    say(
+      `natgw serves the tagged VM (the internet sees ${natgwIp}); Cloud NAT ${lab.cloudNatIp()} has carried ${healthyCounters.packets} packets`,
+    );
 
     const failedAt = Date.now();
     await lab.failNatVms();
@@ -248,8 +249,7 @@ export async function runFallbackMeasurement(
         : `the tagged VM leaves through natgw again (${failedBack.ip}) ${((failedBack.at - healedAt) / 1000).toFixed(1)} s after natgw was healed`,
     );
 
-    const beforeFlappingCounters = await lab.cloud.cloudNatCounters();
-    const beforeFlapping = beforeFlappingCounters.packets;
+    const beforeFlapping = await lab.cloud.cloudNatCounters();
     const flappingFrom = Date.now();
     const [flapping] = lab.natgwIps();
     for (let toggle = 0; toggle < options.flapToggles; toggle++) {
@@ -259,22 +259,18 @@ export async function runFallbackMeasurement(
       await new Promise((resolve) => setTimeout(resolve, 10_000));
     }
     await lab.healNatVms();
-    const afterFlappingCounters = await lab.cloud.cloudNatCounters();
-    const afterFlapping = afterFlappingCounters.packets;
+    const afterFlapping = await lab.cloud.cloudNatCounters();
     const flappingUntil = Date.now();
     await sampler.stop();
     const changes = pathChanges(sampler.samples.map((sample) => sample.path));
-    const cloudNatPacketsWhileHealthy = healthyPackets + (afterFlapping - beforeFlapping);
-    const cloudNatSentWhileHealthy = healthySent + (afterFlappingCounters.sentPackets - beforeFlappingCounters.sentPackets);
-    const windows: CloudNatWindow[] = [
-      { name: 'before the failure', from: capture.startedAt, until: healthyUntil, byVm: byVmDelta(new Map(), healthyCounters.byVm) },
-      {
-        name: 'while one NAT VM flapped',
-        from: flappingFrom,
-        until: flappingUntil,
-        byVm: byVmDelta(beforeFlappingCounters.byVm, afterFlappingCounters.byVm),
-      },
+    const windows = [
+      cloudNatWindow('before the failure', capture.startedAt, healthyUntil, undefined, healthyCounters),
+      cloudNatWindow('while one NAT VM flapped', flappingFrom, flappingUntil, beforeFlapping, afterFlapping),
     ];
+    const whileHealthy = (count: 'sentPackets' | 'packets') =>
+      windows.reduce((sum, window) => sum + [...window.byVm.values()].reduce((vms, vm) => vms + vm[count], 0), 0);
+    const cloudNatPacketsWhileHealthy = whileHealthy('packets');
+    const cloudNatSentWhileHealthy = whileHealthy('sentPackets');
     return {
       fallbackAfterMs: fellBack === undefined ? null : fellBack.at - failedAt,
       failbackAfterMs: failedBack === undefined ? null : failedBack.at - healedAt,
@@ -293,26 +289,30 @@ export async function runFallbackMeasurement(
   }
 }
 
-interface CloudNatWindow {
+export interface CloudNatWindow {
   name: string;
   from: number;
   until: number;
-  byVm: Map<string, string>;
+  /** What each VM with packets in the window sent through Cloud NAT, and all of its packets there. */
+  byVm: Map<string, { sentPackets: number; packets: number }>;
 }
 
-type VmCounters = ReadonlyMap<string, { packets: number; sentPackets: number }>;
-/** Per VM with packets in the window: `sent/all`. */
-const byVmDelta = (before: VmCounters, after: VmCounters) =>
-  new Map(
-    [...after]
-      .map(([vm, { packets, sentPackets }]): [string, number, number] => [
-        vm,
-        sentPackets - (before.get(vm)?.sentPackets ?? 0),
-        packets - (before.get(vm)?.packets ?? 0),
-      ])
-      .filter(([, , packets]) => packets > 0)
-      .map(([vm, sent, packets]): [string, string] => [vm, `${sent}/${packets}`]),
-  );
+/** The fabric's Cloud NAT counters over a window: `after` less `before` (undefined: from the lab's start). */
+export function cloudNatWindow(
+  name: string,
+  from: number,
+  until: number,
+  before: CloudNatCounters | undefined,
+  after: CloudNatCounters,
+): CloudNatWindow {
+  const byVm = new Map<string, { sentPackets: number; packets: number }>();
+  for (const [vm, { packets, sentPackets }] of after.byVm) {
+    const earlier = before?.byVm.get(vm);
+    const delta = { sentPackets: sentPackets - (earlier?.sentPackets ?? 0), packets: packets - (earlier?.packets ?? 0) };
+    if (delta.packets > 0) byVm.set(vm, delta);
+  }
+  return { name, from, until, byVm };
+}
 
 /**
  * Headers of every packet through Cloud NAT's IP on the internet side of the fabric, for the whole measurement: read
@@ -321,52 +321,61 @@ const byVmDelta = (before: VmCounters, after: VmCounters) =>
 async function captureCloudNat(lab: FallbackLab) {
   const startedAt = Date.now();
   const file = path.join(lab.cloud.lab.dir, 'capture-cloud-nat.pcap');
-  const tcpdump = lab.cloud.lab.spawnIn(
-    lab.cloud.lab.fabric,
-    ['timeout', '900', 'tcpdump', '-i', 'wan', '-n', '-U', '-s', '96', '-w', file, 'host', lab.cloudNatIp()],
-    'capture of Cloud NAT',
+  const [tcpdump] = await startCaptures(
+    lab.cloud.lab,
+    [{ name: 'internet side', namespace: lab.cloud.lab.fabric, device: 'wan', file, filter: `host ${lab.cloudNatIp()}` }],
+    900,
+    'Cloud NAT',
   );
-  // Diagnostics only: a capture that does not start must not fail the measurement.
-  await tcpdump.waitFor(/listening on/, 10_000).catch(() => undefined);
-  const at = (ms: number) => new Date(ms).toISOString().slice(11, 23);
   return {
     startedAt,
-    async evidence(
-      windows: CloudNatWindow[],
-      samples: readonly { at: number; path: string; ip: string | undefined }[],
-      watcherLog: string[],
-    ) {
-      const read = await runCommand('read the Cloud NAT capture', 'tcpdump', ['-r', file, '-n', '-tt'], { okExitCodes: [1, 2] }).catch(
-        (error: Error) => ({ stdout: `(capture unreadable: ${error.message})` }),
-      );
-      const packets = read.stdout
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => ({ at: Number(/^(\d+\.\d+)/.exec(line)?.[1] ?? 0) * 1000, line: line.replace(/^\d+\.\d+ /, '') }));
-      const lines: string[] = [];
-      for (const window of windows) {
-        const inside = packets.filter((packet) => packet.at >= window.from && packet.at <= window.until);
-        if (window.byVm.size === 0 && inside.length === 0) continue;
-        lines.push(
-          `${window.name} (${at(window.from)}-${at(window.until)} UTC): by VM (sent/all) ${JSON.stringify(Object.fromEntries(window.byVm))}; ${inside.length} packets on Cloud NAT's IP:`,
-          ...inside.slice(0, 12).map((packet) => `  ${at(packet.at)} ${packet.line}`),
-        );
-        const [first] = inside;
-        if (first === undefined) continue;
-        const near = (ms: number) => Math.abs(ms - first.at) <= 3000;
-        lines.push(
-          "  the tagged VM's samples within 3 s of the first:",
-          ...samples.filter((sample) => near(sample.at)).map((sample) => `    ${at(sample.at)} ${sample.path} ${sample.ip ?? '-'}`),
-          "  the watcher's lines within 10 s:",
-          ...watcherLog.filter((line) => Math.abs(Date.parse(line.slice(0, 24)) - first.at) <= 10_000).map((line) => `    ${line}`),
-        );
-      }
-      return lines;
+    async evidence(windows: CloudNatWindow[], samples: readonly PathSample[], watcherLog: string[]) {
+      return cloudNatEvidence(await readCapture(file), windows, samples, watcherLog);
     },
     close: async () => {
-      await tcpdump.stop();
+      await tcpdump?.stop();
     },
   };
+}
+
+type PathSample = { at: number; path: string; ip: string | undefined };
+
+/**
+ * What explains packets counted on Cloud NAT while natgw was healthy: per window with any, the VMs' counts, the
+ * capture's packets in it (`tcpdump -r -n -tt` lines), and around the first one the tagged VM's samples and the
+ * watcher's lines (each starting with its ISO time).
+ */
+export function cloudNatEvidence(
+  captureLines: readonly string[],
+  windows: readonly CloudNatWindow[],
+  samples: readonly PathSample[],
+  watcherLog: readonly string[],
+): string[] {
+  const at = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+  const packets = captureLines.map((line) => ({
+    at: Number(/^(\d+\.\d+)/.exec(line)?.[1] ?? 0) * 1000,
+    line: line.replace(/^\d+\.\d+ /, ''),
+  }));
+  const lines: string[] = [];
+  for (const window of windows) {
+    const inside = packets.filter((packet) => packet.at >= window.from && packet.at <= window.until);
+    if (window.byVm.size === 0 && inside.length === 0) continue;
+    const byVm = [...window.byVm].map(([vm, counts]) => `${vm} ${counts.sentPackets}/${counts.packets}`).join(', ');
+    lines.push(
+      `${window.name} (${at(window.from)}-${at(window.until)} UTC): by VM (sent/all) ${byVm}; ${inside.length} packets on Cloud NAT's IP:`,
+      ...inside.slice(0, 12).map((packet) => `  ${at(packet.at)} ${packet.line}`),
+    );
+    const [first] = inside;
+    if (first === undefined) continue;
+    const near = (ms: number) => Math.abs(ms - first.at) <= 3000;
+    lines.push(
+      "  the tagged VM's samples within 3 s of the first:",
+      ...samples.filter((sample) => near(sample.at)).map((sample) => `    ${at(sample.at)} ${sample.path} ${sample.ip ?? '-'}`),
+      "  the watcher's lines within 10 s:",
+      ...watcherLog.filter((line) => Math.abs(Date.parse(line.slice(0, 24)) - first.at) <= 10_000).map((line) => `    ${line}`),
+    );
+  }
+  return lines;
 }
 
 export function describeFallback(report: FallbackReport): string[] {

@@ -31,7 +31,8 @@ export interface FlowCapture {
   close(): Promise<void>;
 }
 
-interface Place {
+/** One tcpdump: headers of what matches `filter` on `device` (default: every device) of a lab namespace, into `file`. */
+export interface CaptureSpec {
   name: string;
   namespace: string;
   file: string;
@@ -39,6 +40,51 @@ interface Place {
   device?: string;
   /** -p: the bridge sends and receives what the fabric routes; promiscuous, it would copy every bridged frame up too. */
   notPromiscuous?: boolean;
+}
+
+/** Starts the captures for at most `maxSeconds` and waits until each one listens. */
+export async function startCaptures(lab: Lab, specs: readonly CaptureSpec[], maxSeconds: number, purpose: string): Promise<LabProcess[]> {
+  const processes = specs.map((spec) =>
+    lab.spawnIn(
+      spec.namespace,
+      // -U: each packet reaches the file as it is captured, so the file is whole when it is read during the run.
+      [
+        'timeout',
+        String(maxSeconds),
+        'tcpdump',
+        '-i',
+        spec.device ?? 'any',
+        ...(spec.notPromiscuous === true ? ['-p'] : []),
+        '-n',
+        '-U',
+        '-s',
+        String(SNAPLEN),
+        '-w',
+        spec.file,
+        spec.filter,
+      ],
+      `capture of ${purpose} (${spec.name})`,
+    ),
+  );
+  // Diagnostics only: a capture that does not start must not fail the measurement.
+  await Promise.all(processes.map((capture) => capture.waitFor(/listening on/, 10_000).catch(() => undefined)));
+  return processes;
+}
+
+/**
+ * A capture's packets that match `filter`, a line each with its time in seconds first (`tcpdump -r -n -tt`, with the
+ * link header when `link`). Read on the host from the lab's own directory; an unreadable file is one line saying so.
+ */
+export async function readCapture(file: string, filter = '', link = false): Promise<string[]> {
+  const result = await runCommand(
+    'read a capture',
+    'tcpdump',
+    ['-r', file, '-n', '-tt', ...(link ? ['-e'] : []), ...(filter === '' ? [] : [filter])],
+    {
+      okExitCodes: [1, 2],
+    },
+  ).catch((error: Error) => ({ stdout: `(capture unreadable: ${error.message})` }));
+  return result.stdout.split('\n').filter((line) => line.trim() !== '');
 }
 
 /** Starts the captures of `tcp port <port>` for `maxSeconds`. */
@@ -50,7 +96,7 @@ export async function startFlowCapture(
   natVms: readonly { name: string; namespace: string }[] = [],
 ): Promise<FlowCapture> {
   const file = (name: string) => path.join(lab.dir, `capture-${name}-${port}.pcap`);
-  const places: Place[] = [
+  const places: CaptureSpec[] = [
     { name: 'client', namespace: lab.vm(client).namespace, file: file('client'), filter: `tcp port ${port}` },
     { name: 'internet', namespace: lab.internet, file: file('internet'), filter: `tcp port ${port}` },
     {
@@ -72,37 +118,8 @@ export async function startFlowCapture(
       device: 'any',
     })),
   ];
-  const processes: LabProcess[] = places.map((place) =>
-    lab.spawnIn(
-      place.namespace,
-      // -U: each packet reaches the file as it is captured, so the file is whole when it is read during the run.
-      [
-        'timeout',
-        String(maxSeconds),
-        'tcpdump',
-        '-i',
-        place.device ?? 'any',
-        ...(place.notPromiscuous === true ? ['-p'] : []),
-        '-n',
-        '-U',
-        '-s',
-        String(SNAPLEN),
-        '-w',
-        place.file,
-        place.filter,
-      ],
-      `capture of tcp port ${port} (${place.name})`,
-    ),
-  );
-  // Diagnostics only: a capture that does not start must not fail the measurement.
-  await Promise.all(processes.map((capture) => capture.waitFor(/listening on/, 10_000).catch(() => undefined)));
-  const read = async (place: Place, filter: string): Promise<string[]> => {
-    const link = place.device === undefined ? [] : ['-e'];
-    const result = await runCommand('read a capture', 'tcpdump', ['-r', place.file, '-n', '-tt', ...link, filter], {
-      okExitCodes: [1, 2],
-    }).catch((error: Error) => ({ stdout: `(capture unreadable: ${error.message})` }));
-    return result.stdout.split('\n').filter((line) => line.trim() !== '');
-  };
+  const processes = await startCaptures(lab, places, maxSeconds, `tcp port ${port}`);
+  const read = (place: CaptureSpec, filter: string) => readCapture(place.file, filter, place.device !== undefined);
   const signed = (seconds: number) => `${seconds >= 0 ? '+' : ''}${seconds.toFixed(3)}s`;
   const relative = (line: string, startedAt: number) =>
     line
@@ -128,7 +145,7 @@ export async function startFlowCapture(
         lines.push(
           `reset flow: client port ${flow.localPort ?? '?'}, server saw ${flow.serverPeer ?? '?'}, ${flow.error} at ${flow.at === undefined ? '?' : signed((flow.at - startedAt) / 1000)}`,
         );
-        const [client, ...rest] = places as [Place, Place, Place];
+        const [client, ...rest] = places as [CaptureSpec, CaptureSpec, CaptureSpec];
         const beyond = rest.slice(0, 2);
         if (flow.localPort !== undefined) {
           const seen = await read(client, `tcp port ${flow.localPort}`);

@@ -12,6 +12,8 @@ import {
   parsePairs,
   parsePerfReport,
   profilesSideBySide,
+  idleShare,
+  ruleEvaluationOfBusy,
   ruleEvaluationShare,
   roundOrder,
   type PairedMeasure,
@@ -178,4 +180,13 @@ t.test('perf report: kernel symbols with their share, largest first; user-space 
     3.1 + 0.75 + 0.5 + 0.25 + 1,
     "rule evaluation: nftables' engine, expressions and sets, and connection counts; not conntrack or NAT themselves",
   );
+  const profile = [
+    { symbol: 'pv_native_safe_halt', percent: 40 },
+    { symbol: 'default_idle_call', percent: 10 },
+    { symbol: 'nft_do_chain', percent: 2 },
+    { symbol: 'nf_conncount_add', percent: 1 },
+  ];
+  t.equal(idleShare(profile), 50, 'idle: the halt and the idle loop');
+  t.equal(ruleEvaluationOfBusy(profile), 6, 'rule evaluation of the busy half: 3 % of the box is 6 % of its busy samples');
+  t.ok(Number.isNaN(ruleEvaluationOfBusy([{ symbol: 'pv_native_safe_halt', percent: 100 }])), 'an idle profile has no share');
 });

@@ -100,10 +100,11 @@ t.test(
     }).text;
     t.match(chain(text, 'agent_port'), 'ip saddr { 35.191.0.0/16, 130.211.0.0/22, 209.85.152.0/22, 209.85.204.0/22 } accept');
     t.match(chain(text, 'agent_port'), 'ip saddr 10.10.0.2 accept comment "sync-peer"');
-    const prerouting = chain(text, 'prerouting').split('\n');
-    const probes = prerouting.findIndex((line) => line.includes('"nat-ip-health-checks"'));
-    t.ok(probes > 0 && probes < prerouting.findIndex((line) => line.includes('"nat-ip-in"')), 'before the role counter');
-    t.match(prerouting[probes], 'tcp dport 9731 accept', 'only to the agent port');
+    t.match(chain(text, 'prerouting'), /^\s*ip daddr 203\.0\.113\.100 jump nat_ip comment "nat-ip"$/m, 'what is for the NAT IP');
+    const natIp = chain(text, 'nat_ip').split('\n');
+    const probes = natIp.findIndex((line) => line.includes('"nat-ip-health-checks"'));
+    t.ok(probes >= 0 && probes < natIp.findIndex((line) => line.includes('"nat-ip-in"')), 'before the role counter');
+    t.match(natIp[probes], /^\s*tcp dport 9731 ip saddr \{[^}]+\} accept/, 'only to the agent port');
   },
 );
 

@@ -448,10 +448,13 @@ table ip natgw {
   }
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
-    ip daddr 203.0.113.100 ip saddr { 35.191.0.0/16, 130.211.0.0/22, 209.85.152.0/22, 209.85.204.0/22 } tcp dport 9731 accept comment "nat-ip-health-checks"
-    ip daddr 203.0.113.100 counter name "nat_ip_in" comment "nat-ip-in"
-    ip daddr 203.0.113.100 ct state established,related accept comment "nat-ip-replies"
-    ip daddr 203.0.113.100 counter name "nat_ip_refused" drop comment "nat-ip-unsolicited"
+    ip daddr 203.0.113.100 jump nat_ip comment "nat-ip"
+  }
+  chain nat_ip {
+    tcp dport 9731 ip saddr { 35.191.0.0/16, 130.211.0.0/22, 209.85.152.0/22, 209.85.204.0/22 } accept comment "nat-ip-health-checks"
+    counter name "nat_ip_in" comment "nat-ip-in"
+    ct state established,related accept comment "nat-ip-replies"
+    counter name "nat_ip_refused" drop comment "nat-ip-unsolicited"
   }
   chain output {
     type filter hook output priority filter - 10; policy accept;
