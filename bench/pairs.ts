@@ -221,19 +221,25 @@ type Profile = { symbols: { symbol: string; percent: number }[] };
 type ProfiledKind = 'conn' | 'udp' | 'oneway';
 /** Nothing listens there: the flow is never answered (the internet's ICMP errors are related, not a reply). */
 const ONE_WAY_PORT = 9999;
+const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
 
 /** `perf record -a -g` over one extra run of a measure: the kernel's top symbols during NEW-heavy load or small datagrams. */
-async function profileRun(lab: Lab, client: string, label: string, kind: ProfiledKind): Promise<Profile> {
+async function profileRun(lab: Lab, client: string, label: string, kind: ProfiledKind, log: (line: string) => void): Promise<Profile> {
   const file = path.join(lab.dir, `perf-${kind}-${label}.data`);
   const recording = run('perf', ['record', '-a', '-g', '-q', '-o', file, '--', 'sleep', String(ADDRESS_SECONDS + 1)], { timeout: 60_000 });
   if (kind === 'conn') await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: ADDRESS_SECONDS, cpu: 0 });
   else if (kind === 'udp') await iperf(lab, client, ['-u', '-b', '0', '-l', '64'], ADDRESS_SECONDS);
-  else
-    await lab.exec(
+  else {
+    const { stdout } = await lab.exec(
       client,
       ['node', dist('lab/bin/udp-oneway.js'), '--host', SERVER, '--port', String(ONE_WAY_PORT), '--seconds', String(ADDRESS_SECONDS)],
       { timeoutMs: 30_000 },
     );
+    const { sent } = JSON.parse(stdout) as { sent: number; failed: number };
+    log(
+      `  one-way UDP, ${label}: ${sent} datagrams sent in ${ADDRESS_SECONDS} s${sent === 0 ? ': NOTHING SENT, this profile measures nothing' : ''}`,
+    );
+  }
   await recording;
   const { stdout } = await run('perf', ['report', '-i', file, '--no-children', '--sort', 'sym', '--stdio', '-g', 'none'], {
     maxBuffer: 64 * 1024 * 1024,
@@ -422,7 +428,7 @@ export const pairs: Bench = async (context: BenchContext) => {
           // On the VMs of the last phase, before the address comparison below changes the first VM's config.
           for (const side of SIDES.filter((candidate) => candidate !== 'control')) {
             const vm = vms.find((candidate) => candidate.side === side)!;
-            profile[side] = await profileRun(lab, vm.client, side, kind);
+            profile[side] = await profileRun(lab, vm.client, side, kind, log);
           }
           const naive = profile.naive!;
           const ofBusy = (side: Side) => ruleEvaluationOfBusy(profile[side]!.symbols);
@@ -431,12 +437,13 @@ export const pairs: Bench = async (context: BenchContext) => {
             '',
             'Rule evaluation (`nft_*`, `__nft_*`, `nf_tables_*`, `nf_conncount*`), in % of the busy samples (idle left out), and ' +
               `natgw's own rules (its excess over naive): ${NATGW_SIDES.map(
-                (side) => `${side} ${ofBusy(side).toFixed(2)} % (+${(ofBusy(side) - ofBusy('naive')).toFixed(2)})`,
+                (side) => `${side} ${ofBusy(side).toFixed(2)} % (${signed(ofBusy(side) - ofBusy('naive'))})`,
               ).join(', ')}, naive ${ofBusy('naive').toFixed(2)} %; idle: ${[...NATGW_SIDES, 'naive' as const]
                 .map((side) => `${side} ${idleShare(profile[side]!.symbols).toFixed(0)} %`)
                 .join(', ')}.`,
             '',
             // Which of the rules' functions: a connection count (nf_conncount_*) on a path says more than its share.
+            "The rules' 8 largest functions per side, in % of all samples:",
             ...[...NATGW_SIDES, 'naive' as const].map(
               (side) =>
                 `- ${side}: ${ruleEvaluationSymbols(profile[side]!.symbols)

@@ -7,7 +7,7 @@ const { values } = parseArgs({
   options: {
     host: { type: 'string', default: '198.51.100.10' },
     port: { type: 'string', default: '9999' },
-    count: { type: 'string', default: '1000000' },
+    count: { type: 'string', default: '10000000' },
     seconds: { type: 'string', default: '3' },
   },
 });
