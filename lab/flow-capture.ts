@@ -3,6 +3,7 @@
 // the VPC's bridge (its MACs name the NAT VM a frame went to or came from; there only the server's segments and RSTs,
 // the rest would be most of the traffic again), and RSTs inside each NAT VM there at the start.
 // Headers only, bounded in time; read back (on the host, from the lab's own directory) only when a flow was reset.
+// startCaptures/readCapture are every lab capture's start and read: the fallback's Cloud NAT capture uses them too.
 import path from 'node:path';
 import { runCommand } from '../agent/runner.js';
 import type { Lab } from './lab.js';
