@@ -20,14 +20,24 @@ const PATHS = ['routed', 'natgw-1', 'natgw-1000', 'naive'];
 
 export interface IperfResult {
   end: {
-    sum_received?: { bits_per_second: number };
+    sum_received?: { bits_per_second: number; seconds?: number };
     sum?: { packets: number; lost_packets: number; seconds: number; bits_per_second: number };
   };
 }
 
-export async function iperf(lab: Lab, client: string, args: string[], seconds: number): Promise<IperfResult> {
-  // -t bounds the run; the command timeout bounds a hung server. Retry once: iperf3's server can be busy for a moment.
-  for (let attempt = 0; ; attempt++) {
+/**
+ * `port`: one of the internet's iperf3 servers (5201, or 5202 for a second side at once). `attempts`: iperf3's server
+ * can be busy for a moment, so a lone run retries; a side loading alongside another must not start late, so it fails.
+ */
+export async function iperf(
+  lab: Lab,
+  client: string,
+  args: string[],
+  seconds: number,
+  { port = 5201, attempts = 3 }: { port?: number; attempts?: number } = {},
+): Promise<IperfResult> {
+  // -t bounds the run; the command timeout bounds a hung server.
+  for (let attempt = 1; ; attempt++) {
     try {
       return await execJson<IperfResult>(lab, client, [
         'timeout',
@@ -36,7 +46,7 @@ export async function iperf(lab: Lab, client: string, args: string[], seconds: n
         '-c',
         SERVER,
         '-p',
-        '5201',
+        String(port),
         '-t',
         String(seconds),
         '-A',
@@ -45,7 +55,7 @@ export async function iperf(lab: Lab, client: string, args: string[], seconds: n
         ...args,
       ]);
     } catch (error) {
-      if (attempt >= 2) throw error;
+      if (attempt >= attempts) throw error;
       await sleep(500);
     }
   }

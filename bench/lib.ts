@@ -152,6 +152,8 @@ export interface ConnectRate {
   ok: number;
   failed: number;
   errors: Record<string, number>;
+  /** How long the loop ran, from its start (or the end of its warm-up) to its last connection's end. */
+  seconds: number;
   rate: number;
   slow: number;
   connectMs: { p50: number; p99: number };

@@ -1,8 +1,10 @@
-// natgw against the naive MASQUERADE recipe, interleaved second by second (issue 23). Five identical NAT VMs, one per
-// side: natgw with the shared pool, with static port blocks, with dynamic port blocks, the naive recipe, and the naive
-// recipe again as an A/A control (how far the method strays when both sides are the same), each with its own client. A round measures one-second windows of each side in turn, and
-// every side takes every place in the round equally often (bench/pairing's roundOrder); every target is the median of the per-round ratios (bench/pairing.ts). The box's speed swings by ±20 % over tens of
-// seconds; windows a second or two apart see the same box, where sides measured 15 s apart on one VM did not. The sides
+// natgw against the naive MASQUERADE recipe, both sides at once (issue 23). Five identical NAT VMs, one per side: natgw
+// with the shared pool, with static port blocks, with dynamic port blocks, the naive recipe, and the naive recipe again
+// as an A/A control (how far the method strays when both sides are the same), each with its own client. A pair is one
+// window in which both of its sides load their own NAT VM at the same time, each client on the same CPU, and the
+// internet counts what each NAT VM delivered (its external address tells them apart) between two counter dumps. The
+// box's speed swings by ±20 % over seconds; two sides measured at the same instant see the same box, where sides
+// measured one after the other, even a second apart, did not (their A/A control strayed by 5–15 % per pair). The sides
 // change VMs between phases (a Latin square: each side runs once on every VM), so no VM's own speed favours a side.
 // Then: new TCP conn/s with 1,000 client addresses vs 10 (port blocks), and the first-packet loss of 100 new clients.
 // With --perf, one extra connection-rate run, UDP run and one-way UDP run per side under `perf record -a -g`.
@@ -12,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { BLOCK_PORTS as BLOCK_RANGE, OVERFLOW_PORTS } from '../agent/config.js';
 import { INTERNET, type Lab, type LabProcess } from '../lab/lab.js';
-import { iperf } from './datapath.js';
+import { iperf, type IperfResult } from './datapath.js';
 import {
   LISTEN,
   NATGW,
@@ -32,8 +34,13 @@ import {
   type Row,
 } from './lib.js';
 import {
+  type CountedKind,
+  type CounterValues,
+  countingRuleset,
+  deliveredPerSecond,
   gatewayOf,
   pairedRow,
+  parseCounters,
   pairsMarkdown,
   parsePairs,
   parsePerfReport,
@@ -63,13 +70,21 @@ const GATEWAY_PATHS = ['natgw-1', 'natgw-1000', 'natgw-2', 'natgw-3', 'natgw-4']
  */
 const BLOCK_PORTS = 32_768;
 const FIRST_PACKET_CLIENTS = 100;
-/** One window of one side. Short, so that the sides of a round are measured within seconds of each other. */
-const WINDOW_SECONDS = 1;
+/** Each side of a pair loads this long; the internet counts a second in its middle. */
+const LOAD_SECONDS = 2;
 /**
- * Connections of a window's first 300 ms are not counted: the loop's fresh process is still compiling its hot path
- * (a 1 s window counted ~3,500 conn/s where 3 s counted ~4,500), a cost of the client that would dilute the NAT's.
+ * The count starts once both loads are up: processes started, iperf3's control connection made, and the connection
+ * loop past compiling its hot path (a fresh node process spends its first ~300 ms there).
  */
-const WARMUP_MS = 300;
+const COUNT_FROM_MS = 700;
+const COUNT_MS = 1000;
+/** The internet's two iperf3 servers, one per side of a pair; the first side of a pair takes the first port. */
+const IPERF_PORTS = [5201, 5202] as const;
+/** The sink whose clients close first (bench/lib's startSinks), as the connection loop uses it. */
+const SINK_PORT = 9001;
+const COUNTING_TABLE = 'natgw_bench';
+/** A window whose load failed or whose second dump came late is measured again, at most this often. */
+const WINDOW_ATTEMPTS = 3;
 /** The address comparison switches the agent's config for each side, so its windows stay longer and fewer. */
 const ADDRESS_SECONDS = 3;
 const MAX_ADDRESS_ROUNDS = 7;
@@ -110,6 +125,8 @@ class NatVm {
     private readonly lab: Lab,
     readonly name: string,
     readonly client: string,
+    /** Its place among the NAT VMs: the internet's counters for this VM carry it (bench/pairing's counterName). */
+    readonly index: number,
   ) {}
 
   async become(side: Side, config?: unknown): Promise<void> {
@@ -185,36 +202,137 @@ class NatVm {
   }
 }
 
-type Kind = 'udp' | 'tcp' | 'conn';
+type Kind = CountedKind;
+const COUNTED = `both sides at once, ${COUNT_MS / 1000} s counted at the internet`;
 const KINDS = [
-  { key: 'udp', label: 'UDP 64 B', unit: 'kpps', target: '>= 0.97', note: `iperf3 -u -b 0 -l 64, packets received, ${WINDOW_SECONDS} s` },
-  { key: 'tcp', label: 'TCP bulk', unit: 'Gbit/s', target: '>= 0.99', note: `iperf3, 1 stream, ${WINDOW_SECONDS} s` },
+  { key: 'udp', label: 'UDP 64 B', unit: 'kpps', target: '>= 0.97', note: `iperf3 -u -b 0 -l 64, datagrams delivered, ${COUNTED}` },
+  { key: 'tcp', label: 'TCP bulk', unit: 'Gbit/s', target: '>= 0.99', note: `iperf3, 1 stream, bytes delivered, ${COUNTED}` },
   {
     key: 'conn',
     label: 'new TCP conn/s',
     unit: 'conn/s',
     target: '>= 0.97',
-    note: `connect+close loop (client closes), 32 in flight, ${WINDOW_SECONDS} s after ${WARMUP_MS} ms not counted`,
+    note: `connect+close loop (client closes), 32 in flight, SYNs delivered, ${COUNTED}`,
   },
 ] as const;
 
-interface Window {
-  value: number;
-  /** Connections that failed (conn windows only). */
-  failed: number;
+/** What the comparisons are: every natgw mode against naive, port blocks against the shared pool, and the A/A control. */
+interface Comparison {
+  subject: Side;
+  baseline: Side;
+  label: string;
+  target?: string;
+}
+const COMPARISONS: readonly Comparison[] = [
+  ...NATGW_SIDES.map((side) => ({ subject: side, baseline: 'naive' as const, label: `${SIDE_LABEL[side]} / naive MASQUERADE` })),
+  ...(['blocks', 'dynamic'] as const).map((side) => ({
+    subject: side,
+    baseline: 'shared' as const,
+    label: `${side === 'blocks' ? 'static' : 'dynamic'} port blocks / shared pool`,
+    target: '>= 0.97',
+  })),
+  {
+    subject: 'control',
+    baseline: 'naive',
+    label: 'naive / naive on another NAT VM (A/A control: the spread of the method itself)',
+    target: 'report only',
+  },
+];
+
+/** The internet's counters of what each NAT VM delivered (bench/pairing's countingRuleset). */
+class InternetCount {
+  constructor(private readonly lab: Lab) {}
+
+  async install(vms: readonly NatVm[]): Promise<void> {
+    const addresses = vms.map((vm) => {
+      const address = this.lab.vm(vm.name).externalIp;
+      if (address === undefined) throw new Error(`NAT VM ${vm.name} has no external IP to count it by`);
+      return address;
+    });
+    await this.lab.run('count what each NAT VM delivers', this.lab.internet, ['nft', '-f', '-'], {
+      input: countingRuleset(COUNTING_TABLE, addresses, { sink: SINK_PORT, iperf: IPERF_PORTS }),
+    });
+  }
+
+  async read(): Promise<{ values: CounterValues; at: number }> {
+    const { stdout } = await this.lab.run('read the counters', this.lab.internet, [
+      'nft',
+      '-j',
+      'list',
+      'counters',
+      'table',
+      'ip',
+      COUNTING_TABLE,
+    ]);
+    return { values: parseCounters(stdout), at: performance.now() };
+  }
 }
 
-async function measureWindow(lab: Lab, client: string, kind: Kind): Promise<Window> {
-  if (kind === 'tcp') {
-    const bulk = await iperf(lab, client, [], WINDOW_SECONDS);
-    return { value: (bulk.end.sum_received?.bits_per_second ?? Number.NaN) / 1e9, failed: 0 };
+/** One side's load of a pair; its own report says whether it ran through the counted second. */
+async function load(lab: Lab, client: string, kind: Kind, port: number): Promise<{ seconds: number; failed: number }> {
+  if (kind === 'conn') {
+    const rate = await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: LOAD_SECONDS, cpu: 0 });
+    return { seconds: rate.seconds, failed: rate.failed };
   }
-  if (kind === 'udp') {
-    const sum = (await iperf(lab, client, ['-u', '-b', '0', '-l', '64'], WINDOW_SECONDS)).end.sum;
-    return { value: sum === undefined ? Number.NaN : (sum.packets - sum.lost_packets) / sum.seconds / 1000, failed: 0 };
+  const result: IperfResult = await iperf(lab, client, kind === 'udp' ? ['-u', '-b', '0', '-l', '64'] : [], LOAD_SECONDS, {
+    port,
+    attempts: 1,
+  });
+  return { seconds: result.end.sum?.seconds ?? result.end.sum_received?.seconds ?? Number.NaN, failed: 0 };
+}
+
+interface Together {
+  subject: number;
+  baseline: number;
+  /** Connections that failed on either side (conn windows only). */
+  failed: { subject: number; baseline: number };
+}
+
+/**
+ * Both sides load at once; what each delivered between two dumps of the internet's counters is its value. `subjectFirst`
+ * alternates from round to round which side is started first and takes the first iperf3 server.
+ */
+async function measureTogether(
+  lab: Lab,
+  count: InternetCount,
+  kind: Kind,
+  subject: NatVm,
+  baseline: NatVm,
+  subjectFirst: boolean,
+  log: (line: string) => void,
+): Promise<Together> {
+  const ordered = subjectFirst ? [subject, baseline] : [baseline, subject];
+  let problem = '';
+  for (let attempt = 1; attempt <= WINDOW_ATTEMPTS; attempt++) {
+    await Promise.all([subject.flushConntrack(), baseline.flushConntrack()]);
+    const launched = performance.now();
+    const loads = Promise.allSettled(ordered.map((vm, index) => load(lab, vm.client, kind, IPERF_PORTS[index]!)));
+    await sleep(COUNT_FROM_MS);
+    const before = await count.read();
+    await sleep(Math.max(0, COUNT_MS - (performance.now() - before.at)));
+    const after = await count.read();
+    const [first, second] = await loads;
+    const loaded = [first, second].map((settled) => (settled?.status === 'fulfilled' ? settled.value : undefined));
+    const countEnd = (after.at - launched) / 1000;
+    // The count must fall inside both loads: a load that failed, or ended before the second dump, leaves one side alone.
+    if (loaded.some((result) => result === undefined))
+      problem = `a load failed: ${[first, second].map((settled) => (settled?.status === 'rejected' ? String(settled.reason).slice(0, 200) : 'ok')).join('; ')}`;
+    else if (loaded.some((result) => !(result!.seconds >= countEnd)))
+      problem = `the count ended ${countEnd.toFixed(2)} s after the start, after a load (${loaded.map((result) => result!.seconds.toFixed(2)).join(', ')} s)`;
+    else {
+      const seconds = (after.at - before.at) / 1000;
+      const value = (vm: NatVm) => deliveredPerSecond(kind, vm.index, before.values, after.values, seconds);
+      const failed = (vm: NatVm) => loaded[ordered.indexOf(vm)]!.failed;
+      return {
+        subject: value(subject),
+        baseline: value(baseline),
+        failed: { subject: failed(subject), baseline: failed(baseline) },
+      };
+    }
+    log(`  ${kind} window ${subject.side} ‖ ${baseline.side}, attempt ${attempt}: ${problem}`);
   }
-  const rate = await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: WINDOW_SECONDS, cpu: 0, warmupMs: WARMUP_MS });
-  return { value: rate.rate, failed: rate.failed };
+  log(`  ${kind} window ${subject.side} ‖ ${baseline.side}: no valid window in ${WINDOW_ATTEMPTS} attempts, left out`);
+  return { subject: Number.NaN, baseline: Number.NaN, failed: { subject: 0, baseline: 0 } };
 }
 
 type Profile = { symbols: { symbol: string; percent: number }[] };
@@ -279,25 +397,25 @@ export const pairs: Bench = async (context: BenchContext) => {
   const rounds = parsePairs(context.options?.pairs ?? (quick ? String(SIDES.length) : undefined));
   const deadline = Date.now() + MAX_MINUTES * 60_000;
   const { lab, paths, agents } = await buildLab(GATEWAY_PATHS, { natgwConfig: () => CONFIGS.shared });
-  const vms = paths.map((spec) => new NatVm(lab, spec.gateway, spec.clients[0]!));
+  const vms = paths.map((spec, index) => new NatVm(lab, spec.gateway, spec.clients[0]!, index));
   const first = vms[0]!;
   try {
     await Promise.all([...agents.values()].map((agent) => agent.stop('SIGTERM')));
     const many = await addManyClients(lab, first.name);
-    const iperfServer = lab.spawnIn(
-      lab.internet,
-      ['taskset', '-c', '1', 'iperf3', '-s', '-B', SERVER, '-p', '5201', '--forceflush'],
-      'iperf3 server',
+    const iperfServers = IPERF_PORTS.map((port) =>
+      lab.spawnIn(
+        lab.internet,
+        ['taskset', '-c', '1', 'iperf3', '-s', '-B', SERVER, '-p', String(port), '--forceflush'],
+        `iperf3 server ${port}`,
+      ),
     );
-    await Promise.all([iperfServer.waitFor(/listening/i), startSinks(lab, MAX_MINUTES * 60 + 300)]);
+    await Promise.all([...iperfServers.map((server) => server.waitFor(/listening/i)), startSinks(lab, MAX_MINUTES * 60 + 300)]);
+    const count = new InternetCount(lab);
+    await count.install(vms);
     if (rounds < SIDES.length) log(`  ${rounds} rounds: fewer than the ${SIDES.length} phases, so not every side runs on every VM`);
 
-    type Entry = { window: Window; position: number; vm: string };
-    const windows: Record<Kind, Record<Side, Entry[]>> = {
-      udp: { shared: [], blocks: [], dynamic: [], naive: [], control: [] },
-      tcp: { shared: [], blocks: [], dynamic: [], naive: [], control: [] },
-      conn: { shared: [], blocks: [], dynamic: [], naive: [], control: [] },
-    };
+    type Entry = Together & { subjectVm: string; baselineVm: string; subjectFirst: boolean };
+    const results = Object.fromEntries(KINDS.map(({ key }) => [key, COMPARISONS.map(() => [] as Entry[])])) as Record<Kind, Entry[][]>;
     let done = 0;
     for (let phase = 0; phase < SIDES.length && done < rounds && Date.now() < deadline; phase++) {
       const phaseRounds = roundsInPhase(rounds, phase, SIDES.length);
@@ -308,19 +426,26 @@ export const pairs: Bench = async (context: BenchContext) => {
       const cpuBefore = new Map(vms.map((vm) => [vm, vm.agentCpuSeconds()]));
       const started = Date.now();
       for (let inPhase = 0; inPhase < phaseRounds && Date.now() < deadline; inPhase++, done++) {
-        // Each phase starts at the top of the design (its plain or its mirrored half), so that a phase of n rounds holds
-        // every side at every place once whatever the phases before it ran.
-        const order = roundOrder(SIDES, (phase % 2) * SIDES.length + inPhase);
-        for (const { key } of KINDS) {
-          for (const [position, side] of order.entries()) {
-            const vm = onVm.get(side)!;
-            await vm.flushConntrack();
-            windows[key][side].push({ window: await measureWindow(lab, vm.client, key), position, vm: vm.name });
+        const subjectFirst = done % 2 === 0;
+        // The comparisons take turns at every place in the round (a Williams design over the six of them).
+        const order = roundOrder(
+          COMPARISONS.map((_, index) => index),
+          done,
+        );
+        for (const { key } of KINDS)
+          for (const index of order) {
+            const { subject, baseline } = COMPARISONS[index]!;
+            const [subjectVm, baselineVm] = [onVm.get(subject)!, onVm.get(baseline)!];
+            const together = await measureTogether(lab, count, key, subjectVm, baselineVm, subjectFirst, log);
+            results[key][index]!.push({ ...together, subjectVm: subjectVm.name, baselineVm: baselineVm.name, subjectFirst });
           }
-        }
-        const line = (key: Kind) => SIDES.map((side) => windows[key][side].at(-1)!.window.value.toFixed(key === 'tcp' ? 2 : 0)).join('/');
+        const line = (key: Kind) =>
+          COMPARISONS.map((_, index) => {
+            const entry = results[key][index]!.at(-1)!;
+            return (entry.subject / entry.baseline).toFixed(3);
+          }).join(' ');
         log(
-          `  round ${done + 1}/${rounds} (${SIDES.join('/')}): tcp ${line('tcp')} Gbit/s, udp ${line('udp')} kpps, ${line('conn')} conn/s`,
+          `  round ${done + 1}/${rounds}, ratios (${COMPARISONS.map(({ subject, baseline }) => `${subject}/${baseline}`).join(' ')}): udp ${line('udp')}; tcp ${line('tcp')}; conn ${line('conn')}`,
         );
       }
       const seconds = (Date.now() - started) / 1000;
@@ -330,81 +455,40 @@ export const pairs: Bench = async (context: BenchContext) => {
       log(`  phase ${phase + 1}: agents' CPU over the phase (of a core, with the commands they waited for): ${cpu.join(', ')}`);
     }
 
-    // Each side's median on each VM: a VM that favoured every side alike shows in every row, one that favoured a side
-    // would not cancel out.
+    // Each side's median on each VM, over every window it ran in: a VM that favoured every side alike shows in every
+    // row, one that favoured a side would not cancel out.
     for (const { key, unit } of KINDS)
       for (const side of SIDES) {
-        const byVm = [...new Set(windows[key][side].map((entry) => entry.vm))].map(
+        const values = results[key].flatMap((entries, index) =>
+          entries.flatMap((entry) => [
+            ...(COMPARISONS[index]!.subject === side ? [{ vm: entry.subjectVm, value: entry.subject }] : []),
+            ...(COMPARISONS[index]!.baseline === side ? [{ vm: entry.baselineVm, value: entry.baseline }] : []),
+          ]),
+        );
+        const byVm = [...new Set(values.map((entry) => entry.vm))].map(
           (name) =>
-            `${name} ${median(windows[key][side].filter((entry) => entry.vm === name).map((entry) => entry.window.value)).toFixed(key === 'tcp' ? 2 : 0)}`,
+            `${name} ${median(values.filter((entry) => entry.vm === name).map((entry) => entry.value)).toFixed(key === 'tcp' ? 2 : 0)}`,
         );
         log(`  ${key} ${unit}, ${side}, median by VM: ${byVm.join(', ')}`);
       }
 
-    // A window's place in its round, against the round's mean: the effect the order of the sides has to balance out.
-    for (const { key } of KINDS) {
-      const byPosition = SIDES.map(() => [] as number[]);
-      for (let round = 0; round < done; round++) {
-        const entries = SIDES.map((side) => windows[key][side][round]!);
-        const mean = entries.reduce((sum, entry) => sum + entry.window.value, 0) / entries.length;
-        if (mean > 0) for (const entry of entries) byPosition[entry.position]!.push(entry.window.value / mean);
-      }
-      log(
-        `  ${key}, median window ÷ its round's mean, by place in the round: ${byPosition.map((ratios) => median(ratios).toFixed(3)).join(', ')}`,
-      );
-    }
-
-    const paired = (subject: Side, baseline: Side, key: Kind): Pair[] =>
-      Array.from({ length: done }, (_, round) => {
-        const s = windows[key][subject][round]!;
-        const b = windows[key][baseline][round]!;
-        return { subject: s.window.value, baseline: b.window.value, first: s.position < b.position ? 'subject' : 'baseline' };
-      });
-    const failed = (key: Kind, side: Side) => windows[key][side].reduce((sum, entry) => sum + entry.window.failed, 0);
-    const failedNote = (key: Kind, subject: Side, baseline: Side) =>
-      key === 'conn' ? `; failed: ${failed(key, subject)} vs ${failed(key, baseline)}` : '';
-    const comparisons: {
-      subject: Side;
-      baseline: Side;
-      label: string;
-      subjectLabel: string;
-      baselineLabel: string;
-      target?: string;
-    }[] = [
-      ...NATGW_SIDES.map((side) => ({
-        subject: side,
-        baseline: 'naive' as const,
-        label: `${SIDE_LABEL[side]} / naive MASQUERADE`,
-        subjectLabel: side,
-        baselineLabel: 'naive',
-      })),
-      ...(['blocks', 'dynamic'] as const).map((side) => ({
-        subject: side,
-        baseline: 'shared' as const,
-        label: `${side === 'blocks' ? 'static' : 'dynamic'} port blocks / shared pool`,
-        subjectLabel: side,
-        baselineLabel: 'shared',
-      })),
-      {
-        subject: 'control',
-        baseline: 'naive',
-        label: 'naive / naive on another NAT VM (A/A control: the spread of the method itself)',
-        subjectLabel: 'control',
-        baselineLabel: 'naive',
-        target: 'report only',
-      },
-    ];
     const measures: PairedMeasure[] = KINDS.flatMap(({ key, label, unit, target, note }) =>
-      comparisons.map((comparison) => ({
-        section: 'pairs',
-        metric: `${label}: ${comparison.label}`,
-        unit,
-        subjectLabel: comparison.subjectLabel,
-        baselineLabel: comparison.baselineLabel,
-        target: comparison.target ?? (comparison.baseline === 'shared' ? '>= 0.97' : target),
-        note: `${note}${failedNote(key, comparison.subject, comparison.baseline)}`,
-        pairs: paired(comparison.subject, comparison.baseline, key),
-      })),
+      COMPARISONS.map((comparison, index) => {
+        const entries = results[key][index]!;
+        const failed = (side: 'subject' | 'baseline') => entries.reduce((sum, entry) => sum + entry.failed[side], 0);
+        return {
+          section: 'pairs',
+          metric: `${label}: ${comparison.label}`,
+          unit,
+          subjectLabel: comparison.subject,
+          baselineLabel: comparison.baseline,
+          target: comparison.target ?? target,
+          note: `${note}${key === 'conn' ? `; failed: ${failed('subject')} vs ${failed('baseline')}` : ''}`,
+          pairs: entries.map(
+            (entry): Pair => ({ subject: entry.subject, baseline: entry.baseline, first: entry.subjectFirst ? 'subject' : 'baseline' }),
+          ),
+        };
+      }),
     );
     let profiles = '';
     if (context.options?.perf === true) {

@@ -3,7 +3,10 @@ import t from 'tap';
 import {
   DEFAULT_PAIRS,
   MAX_PAIRS,
+  countingRuleset,
+  deliveredPerSecond,
   gatewayOf,
+  parseCounters,
   roundsInPhase,
   medianRatio,
   ratioQuartiles,
@@ -83,9 +86,10 @@ t.test('the rounds are spread over every phase, as evenly as they go, and add up
     );
 });
 
-t.test('--pairs: 25 by default, bounded, refused with the option named', async (t) => {
+t.test('--pairs: 15 by default, bounded, refused with the option named', async (t) => {
   t.equal(parsePairs(undefined), DEFAULT_PAIRS);
-  t.equal(DEFAULT_PAIRS, 25);
+  t.equal(DEFAULT_PAIRS, 15);
+  t.equal(DEFAULT_PAIRS % 5, 0, 'every one of the five phases gets the same number of rounds');
   t.ok(DEFAULT_PAIRS >= 5, 'the issue asks for the median of at least 5 pairs');
   t.equal(parsePairs('7'), 7);
   for (const bad of ['0', '-1', '2.5', 'many', String(MAX_PAIRS + 1)]) t.throws(() => parsePairs(bad), /--pairs/, bad);
@@ -189,4 +193,33 @@ t.test('perf report: kernel symbols with their share, largest first; user-space 
   t.equal(idleShare(profile), 50, 'idle: the halt and the idle loop');
   t.equal(ruleEvaluationOfBusy(profile), 6, 'rule evaluation of the busy half: 3 % of the box is 6 % of its busy samples');
   t.ok(Number.isNaN(ruleEvaluationOfBusy([{ symbol: 'pv_native_safe_halt', percent: 100 }])), 'an idle profile has no share');
+});
+
+t.test('the internet counts each NAT VM by its external address, one counter per measure, before conntrack', async (t) => {
+  const text = countingRuleset('natgw_bench', ['203.0.113.10', '203.0.113.11'], { sink: 9001, iperf: [5201, 5202] });
+  for (const name of ['conn_0', 'conn_1', 'udp_0', 'udp_1', 'tcp_0', 'tcp_1']) t.match(text, `counter ${name} { }`, name);
+  t.match(text, 'priority raw - 10', 'before conntrack: both sides pay the same lookups whatever their state');
+  t.match(text, 'tcp dport 9001 tcp flags syn / syn,ack counter name ip saddr map { 203.0.113.10 : "conn_0", 203.0.113.11 : "conn_1" }');
+  t.match(text, 'udp dport { 5201, 5202 } counter name ip saddr map { 203.0.113.10 : "udp_0", 203.0.113.11 : "udp_1" }');
+  t.match(text, 'tcp dport { 5201, 5202 } counter name ip saddr map { 203.0.113.10 : "tcp_0", 203.0.113.11 : "tcp_1" }');
+});
+
+t.test("what a NAT VM delivered between two dumps, per second, in each measure's unit", async (t) => {
+  const dump = (conn: number, udp: number, tcpBytes: number) =>
+    JSON.stringify({
+      nftables: [
+        { metainfo: { version: '1.1.3' } },
+        { counter: { family: 'ip', name: 'conn_1', table: 'natgw_bench', handle: 1, packets: conn, bytes: conn * 60 } },
+        { counter: { family: 'ip', name: 'udp_1', table: 'natgw_bench', handle: 2, packets: udp, bytes: udp * 92 } },
+        { counter: { family: 'ip', name: 'tcp_1', table: 'natgw_bench', handle: 3, packets: 1, bytes: tcpBytes } },
+      ],
+    });
+  const before = parseCounters(dump(1000, 50_000, 1e9));
+  const after = parseCounters(dump(5000, 250_000, 3e9));
+  t.same(before.conn_1, { packets: 1000, bytes: 60_000 });
+  t.equal(deliveredPerSecond('conn', 1, before, after, 2), 2000, 'conn/s: SYNs a second');
+  t.equal(deliveredPerSecond('udp', 1, before, after, 2), 100, 'kpps');
+  t.equal(deliveredPerSecond('tcp', 1, before, after, 2), 8, 'Gbit/s from bytes');
+  t.ok(Number.isNaN(deliveredPerSecond('conn', 0, before, after, 2)), 'a VM the dump does not hold is NaN, not 0');
+  t.ok(Number.isNaN(deliveredPerSecond('conn', 1, before, after, 0)), 'no time between the dumps: NaN');
 });

@@ -107,7 +107,7 @@ t.test('a NAT VM in the lab', async (t) => {
     t.match(table, /tcp flags syn \/ syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"/);
     t.match(
       table,
-      /policy accept;\n\s+iifname != "ens4" return comment "not-from-vpc"\n.*mss-clamp"\n\s+ct state established,related ct direction reply counter name "ingress" accept/,
+      /policy accept;\n\s+iifname "ens4" ct state established,related counter name ct direction map \{ original : "egress", reply : "ingress" \} accept comment "established"\n\s+iifname != "ens4" return comment "not-from-vpc"\n.*mss-clamp"\n/,
     );
     // As nft lists them: the masked test as a /16 prefix, and the mask folded with the value it ORs in.
     t.match(table, /oifname "ens4" ct mark 0x4e410000\/16 counter name "translated" masquerade comment "masquerade"/);

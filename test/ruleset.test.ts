@@ -216,5 +216,26 @@ t.test('a new connection is judged once: the NAT rules read the forward chain’
       `${name}: the last rule admits and counts a new connection: only first packets reach it`,
     );
     t.equal(text.match(/or 0x4e410000/g)?.length, 1, `${name}: the forward chain's admission is the only place the mark is set`);
+    // An established packet (nearly all of them) evaluates one rule, unless a fixed MSS (SYN-ACKs too) or the offload
+    // must see it first; either way it is counted by direction in one rule, and only from the VPC NIC.
+    const established = forward.findIndex((rule) => rule.endsWith('comment "established"'));
+    t.ok(
+      (forward[established] ?? '').startsWith(
+        `iifname "${config.egressInterface ?? 'ens4'}" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept `,
+      ),
+      `${name}: one rule accepts and counts an established packet: ${forward[established]}`,
+    );
+    t.equal(forward.filter((rule) => /ct state established/.test(rule) && / accept /.test(rule)).length, 1, `${name}: only one`);
+    const mustComeFirst = config.mssClamp !== 'pmtu' || config.flowtableOffload === true;
+    t.equal(
+      established === 0,
+      !mustComeFirst,
+      `${name}: the established rule is the first rule unless a fixed MSS or the offload precedes it`,
+    );
+    if (mustComeFirst)
+      t.ok(
+        forward.findIndex((rule) => rule.endsWith('comment "mss-clamp"')) < established,
+        `${name}: a fixed MSS clamps SYN-ACKs too (before the established rule)`,
+      );
   }
 });

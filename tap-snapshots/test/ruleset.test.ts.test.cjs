@@ -71,10 +71,9 @@ table ip natgw {
   }
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
+    iifname "ens4" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
-    ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
-    ct state established,related counter name "egress" accept comment "established-original"
     ct state invalid,untracked jump drop_invalid comment "invalid"
     ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
@@ -161,8 +160,7 @@ table ip natgw {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens5" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set 1380 comment "mss-clamp"
-    ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
-    ct state established,related counter name "egress" accept comment "established-original"
+    iifname "ens5" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     ct state invalid,untracked jump drop_invalid comment "invalid"
     ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens5" jump drop_source_not_allowed comment "not-to-vpc"
@@ -243,8 +241,7 @@ table ip natgw {
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
     ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"
-    ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
-    ct state established,related counter name "egress" accept comment "established-original"
+    iifname "ens4" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     ct state invalid,untracked jump drop_invalid comment "invalid"
     ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
@@ -323,10 +320,9 @@ table ip natgw {
   }
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
+    iifname "ens4" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
-    ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
-    ct state established,related counter name "egress" accept comment "established-original"
     ct state invalid,untracked jump drop_invalid comment "invalid"
     ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
@@ -417,10 +413,9 @@ table ip natgw {
   }
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
+    iifname "ens4" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
-    ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
-    ct state established,related counter name "egress" accept comment "established-original"
     ct state invalid,untracked jump drop_invalid comment "invalid"
     ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
@@ -531,10 +526,9 @@ table ip natgw {
   }
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
+    iifname "ens4" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
-    ct state established,related ct direction reply counter name "ingress" accept comment "established-reply"
-    ct state established,related counter name "egress" accept comment "established-original"
     ct state invalid,untracked jump drop_invalid comment "invalid"
     ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
