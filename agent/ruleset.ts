@@ -222,29 +222,19 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
       );
     lines.push(`    counter name ${q(dropCounterId(reason))} drop comment "drop"`, '  }');
   }
-  const beforeEstablished = [
-    // Forwarded traffic that did not arrive on the VPC NIC belongs to someone else (containers, other NICs).
-    `    iifname != ${ifc} return comment "not-from-vpc"`,
-    // The client's SYN; the server's SYN-ACK too where the established rule comes after it (below).
-    `    tcp flags syn / syn,rst tcp option maxseg size set ${mss} comment "mss-clamp"`,
-    // The fast path: a flow's later packets skip every allow-list check its first packet passed.
-    ...(offload ? ['    ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"'] : []),
-  ];
-  // Nearly every packet is an established one, and each rule it walks costs: one rule with a test that fails cost
-  // 64-byte UDP about 1 % of the NAT VM's throughput (bench pairs, both sides at once). So an established packet
-  // evaluates one rule, its counter picked by direction, and is counted only if it came in on the VPC NIC.
-  const established = `    iifname ${ifc} ct state established,related counter name ct direction map { original : ${q(COUNTER.egress)}, reply : ${q(COUNTER.ingress)} } accept comment "established"`;
-  // It can come first when nothing before it must see an established packet: a SYN-ACK needs no clamp to the route
-  // MTU, as it goes to a VM on this NIC's network, whose MTU is this NIC's (GCE gives every NIC of a VPC network the
-  // network's MTU), so the VM sends no larger segment than the clamp would allow. A fixed MSS (a tunnel on the way)
-  // must clamp SYN-ACKs too, and the offload rule must see established packets to move them to the flowtable.
-  const establishedFirst = config.mssClamp === 'pmtu' && !offload;
   lines.push(
     '  chain forward {',
     // Before the usual filter priority, so an iptables FORWARD chain (priority 0) comes after us: a drop there is
     // visible to us as a connection admitted but never translated.
     '    type filter hook forward priority filter - 10; policy accept;',
-    ...(establishedFirst ? [established, ...beforeEstablished] : [...beforeEstablished, established]),
+    // Forwarded traffic that did not arrive on the VPC NIC belongs to someone else (containers, other NICs).
+    `    iifname != ${ifc} return comment "not-from-vpc"`,
+    // Both directions' SYNs (the client's SYN, the server's SYN-ACK), like the TCPMSS rule it replaces.
+    `    tcp flags syn / syn,rst tcp option maxseg size set ${mss} comment "mss-clamp"`,
+    // The fast path: a flow's later packets skip every allow-list check its first packet passed.
+    ...(offload ? ['    ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"'] : []),
+    // Nearly every packet ends here: one rule for both directions, its counter picked by direction.
+    `    ct state established,related counter name ct direction map { original : ${q(COUNTER.egress)}, reply : ${q(COUNTER.ingress)} } accept comment "established"`,
     // INVALID and UNTRACKED packets skip NAT in the kernel, so forwarding them would leak private source addresses.
     `    ct state invalid,untracked jump ${dropChain('invalid')} comment "invalid"`,
     // A confirmed connection not yet answered (every later packet of a one-way UDP flow, a retransmitted SYN) passed

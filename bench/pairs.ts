@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { BLOCK_PORTS as BLOCK_RANGE, OVERFLOW_PORTS } from '../agent/config.js';
 import { INTERNET, type Lab, type LabProcess } from '../lab/lab.js';
-import { iperf, type IperfResult } from './datapath.js';
+import { iperf } from './datapath.js';
 import {
   LISTEN,
   NATGW,
@@ -35,12 +35,8 @@ import {
 } from './lib.js';
 import {
   type CountedKind,
-  type CounterValues,
-  countingRuleset,
-  deliveredPerSecond,
   gatewayOf,
   pairedRow,
-  parseCounters,
   pairsMarkdown,
   parsePairs,
   parsePerfReport,
@@ -54,6 +50,7 @@ import {
   type PairedMeasure,
 } from './pairing.js';
 import { CLIENT_RANGE, FEW, MANY, MANY_CLIENTS_VM, addManyClients, connectFrom } from './ports.js';
+import { COUNT_MS, type PairSide, type Together, measureTogether, startTogether } from './together.js';
 
 const run = promisify(execFile);
 
@@ -70,21 +67,6 @@ const GATEWAY_PATHS = ['natgw-1', 'natgw-1000', 'natgw-2', 'natgw-3', 'natgw-4']
  */
 const BLOCK_PORTS = 32_768;
 const FIRST_PACKET_CLIENTS = 100;
-/** Each side of a pair loads this long; the internet counts a second in its middle. */
-const LOAD_SECONDS = 2;
-/**
- * The count starts once both loads are up: processes started, iperf3's control connection made, and the connection
- * loop past compiling its hot path (a fresh node process spends its first ~300 ms there).
- */
-const COUNT_FROM_MS = 700;
-const COUNT_MS = 1000;
-/** The internet's two iperf3 servers, one per side of a pair; the first side of a pair takes the first port. */
-const IPERF_PORTS = [5201, 5202] as const;
-/** The sink whose clients close first (bench/lib's startSinks), as the connection loop uses it. */
-const SINK_PORT = 9001;
-const COUNTING_TABLE = 'natgw_bench';
-/** A window whose load failed or whose second dump came late is measured again, at most this often. */
-const WINDOW_ATTEMPTS = 3;
 /** The address comparison switches the agent's config for each side, so its windows stay longer and fewer. */
 const ADDRESS_SECONDS = 3;
 const MAX_ADDRESS_ROUNDS = 7;
@@ -115,7 +97,7 @@ const SIDE_LABEL: Record<(typeof NATGW_SIDES)[number], string> = {
 const MASQUERADE_RULE = ['POSTROUTING', '-o', 'ens4', '-j', 'MASQUERADE'];
 
 /** Switches one NAT VM between natgw (either config) and the naive recipe, each from an empty conntrack table. */
-class NatVm {
+class NatVm implements PairSide {
   private agent: LabProcess | undefined;
   private masquerading = false;
 
@@ -239,102 +221,6 @@ const COMPARISONS: readonly Comparison[] = [
   },
 ];
 
-/** The internet's counters of what each NAT VM delivered (bench/pairing's countingRuleset). */
-class InternetCount {
-  constructor(private readonly lab: Lab) {}
-
-  async install(vms: readonly NatVm[]): Promise<void> {
-    const addresses = vms.map((vm) => {
-      const address = this.lab.vm(vm.name).externalIp;
-      if (address === undefined) throw new Error(`NAT VM ${vm.name} has no external IP to count it by`);
-      return address;
-    });
-    await this.lab.run('count what each NAT VM delivers', this.lab.internet, ['nft', '-f', '-'], {
-      input: countingRuleset(COUNTING_TABLE, addresses, { sink: SINK_PORT, iperf: IPERF_PORTS }),
-    });
-  }
-
-  async read(): Promise<{ values: CounterValues; at: number }> {
-    const { stdout } = await this.lab.run('read the counters', this.lab.internet, [
-      'nft',
-      '-j',
-      'list',
-      'counters',
-      'table',
-      'ip',
-      COUNTING_TABLE,
-    ]);
-    return { values: parseCounters(stdout), at: performance.now() };
-  }
-}
-
-/** One side's load of a pair; its own report says whether it ran through the counted second. */
-async function load(lab: Lab, client: string, kind: Kind, port: number): Promise<{ seconds: number; failed: number }> {
-  if (kind === 'conn') {
-    const rate = await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: LOAD_SECONDS, cpu: 0 });
-    return { seconds: rate.seconds, failed: rate.failed };
-  }
-  const result: IperfResult = await iperf(lab, client, kind === 'udp' ? ['-u', '-b', '0', '-l', '64'] : [], LOAD_SECONDS, {
-    port,
-    attempts: 1,
-  });
-  return { seconds: result.end.sum?.seconds ?? result.end.sum_received?.seconds ?? Number.NaN, failed: 0 };
-}
-
-interface Together {
-  subject: number;
-  baseline: number;
-  /** Connections that failed on either side (conn windows only). */
-  failed: { subject: number; baseline: number };
-}
-
-/**
- * Both sides load at once; what each delivered between two dumps of the internet's counters is its value. `subjectFirst`
- * alternates from round to round which side is started first and takes the first iperf3 server.
- */
-async function measureTogether(
-  lab: Lab,
-  count: InternetCount,
-  kind: Kind,
-  subject: NatVm,
-  baseline: NatVm,
-  subjectFirst: boolean,
-  log: (line: string) => void,
-): Promise<Together> {
-  const ordered = subjectFirst ? [subject, baseline] : [baseline, subject];
-  let problem = '';
-  for (let attempt = 1; attempt <= WINDOW_ATTEMPTS; attempt++) {
-    await Promise.all([subject.flushConntrack(), baseline.flushConntrack()]);
-    const launched = performance.now();
-    const loads = Promise.allSettled(ordered.map((vm, index) => load(lab, vm.client, kind, IPERF_PORTS[index]!)));
-    await sleep(COUNT_FROM_MS);
-    const before = await count.read();
-    await sleep(Math.max(0, COUNT_MS - (performance.now() - before.at)));
-    const after = await count.read();
-    const [first, second] = await loads;
-    const loaded = [first, second].map((settled) => (settled?.status === 'fulfilled' ? settled.value : undefined));
-    const countEnd = (after.at - launched) / 1000;
-    // The count must fall inside both loads: a load that failed, or ended before the second dump, leaves one side alone.
-    if (loaded.some((result) => result === undefined))
-      problem = `a load failed: ${[first, second].map((settled) => (settled?.status === 'rejected' ? String(settled.reason).slice(0, 200) : 'ok')).join('; ')}`;
-    else if (loaded.some((result) => !(result!.seconds >= countEnd)))
-      problem = `the count ended ${countEnd.toFixed(2)} s after the start, after a load (${loaded.map((result) => result!.seconds.toFixed(2)).join(', ')} s)`;
-    else {
-      const seconds = (after.at - before.at) / 1000;
-      const value = (vm: NatVm) => deliveredPerSecond(kind, vm.index, before.values, after.values, seconds);
-      const failed = (vm: NatVm) => loaded[ordered.indexOf(vm)]!.failed;
-      return {
-        subject: value(subject),
-        baseline: value(baseline),
-        failed: { subject: failed(subject), baseline: failed(baseline) },
-      };
-    }
-    log(`  ${kind} window ${subject.side} ‖ ${baseline.side}, attempt ${attempt}: ${problem}`);
-  }
-  log(`  ${kind} window ${subject.side} ‖ ${baseline.side}: no valid window in ${WINDOW_ATTEMPTS} attempts, left out`);
-  return { subject: Number.NaN, baseline: Number.NaN, failed: { subject: 0, baseline: 0 } };
-}
-
 type Profile = { symbols: { symbol: string; percent: number }[] };
 type ProfiledKind = 'conn' | 'udp' | 'oneway';
 /** Nothing listens there: the flow is never answered (the internet's ICMP errors are related, not a reply). */
@@ -402,16 +288,8 @@ export const pairs: Bench = async (context: BenchContext) => {
   try {
     await Promise.all([...agents.values()].map((agent) => agent.stop('SIGTERM')));
     const many = await addManyClients(lab, first.name);
-    const iperfServers = IPERF_PORTS.map((port) =>
-      lab.spawnIn(
-        lab.internet,
-        ['taskset', '-c', '1', 'iperf3', '-s', '-B', SERVER, '-p', String(port), '--forceflush'],
-        `iperf3 server ${port}`,
-      ),
-    );
-    await Promise.all([...iperfServers.map((server) => server.waitFor(/listening/i)), startSinks(lab, MAX_MINUTES * 60 + 300)]);
-    const count = new InternetCount(lab);
-    await count.install(vms);
+    await startSinks(lab, MAX_MINUTES * 60 + 300);
+    const count = await startTogether(lab, vms);
     if (rounds < SIDES.length) log(`  ${rounds} rounds: fewer than the ${SIDES.length} phases, so not every side runs on every VM`);
 
     type Entry = Together & { subjectVm: string; baselineVm: string; subjectFirst: boolean };

@@ -14,6 +14,7 @@ import { datapath } from './datapath.js';
 import { pairs } from './pairs.js';
 import { parsePairs } from './pairing.js';
 import { renderMarkdown } from './report.js';
+import { rules } from './rules.js';
 import { ports } from './ports.js';
 import { scale } from './scale.js';
 
@@ -25,7 +26,12 @@ const BENCHES: Record<string, { run: Bench; about: string }> = {
   pairs: {
     run: pairs,
     about:
-      'natgw (shared pool, static and dynamic port blocks) vs the naive MASQUERADE on identical NAT VMs, one-second windows interleaved: median of per-pair ratios (--pairs N, --perf)',
+      'natgw (shared pool, static and dynamic port blocks) vs the naive MASQUERADE on identical NAT VMs, both sides of each pair at once: median of per-pair ratios (--pairs N, --perf)',
+  },
+  rules: {
+    run: rules,
+    about:
+      "where the per-packet cost goes: pieces of natgw's table added to the naive recipe, each against plain naive at once (--pairs N)",
   },
   churn: { run: churn, about: 'many short flows through natgw vs the naive MASQUERADE recipe: conntrack failures, failed connections' },
   scale: { run: scale, about: 'agent with ~250k conntrack entries: /metrics latency, CPU at 1 scrape / 15 s, RSS' },

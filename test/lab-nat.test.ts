@@ -41,6 +41,22 @@ t.test('a NAT VM in the lab', async (t) => {
     t.ok(after - before >= 3, `drops counted (${before} → ${after})`);
   });
 
+  await t.test('an untracked packet is dropped and counted as an invalid one: it would skip NAT and leave untranslated', async (t) => {
+    // Another tool's raw-table rule on the NAT VM leaves the private VM's datagrams untracked.
+    const notrack = `table ip lab_notrack {\n  chain prerouting {\n    type filter hook prerouting priority raw; policy accept;\n    ip saddr ${lab.vm('private').ip} udp dport ${INTERNET.udpPort} notrack\n  }\n}\n`;
+    await lab.exec('nat', ['nft', '-f', '-'], { input: notrack });
+    try {
+      const invalid = async () => (await natLab.metrics()).get('natgw_dropped_packets_total{reason="invalid"}') ?? 0;
+      const before = await invalid();
+      t.equal(await natLab.udpWhoami('private'), undefined, 'no answer');
+      const after = await invalid();
+      t.ok(after > before, `the datagrams were dropped as invalid (${before} → ${after}), not forwarded untranslated`);
+    } finally {
+      await lab.exec('nat', ['nft', 'delete', 'table', 'ip', 'lab_notrack']);
+    }
+    t.equal(await natLab.udpWhoami('private'), NAT_EXTERNAL_IP, 'without the notrack rule the same datagrams are translated');
+  });
+
   await t.test('conntrack entries carry the configured timeouts', async (t) => {
     // The time left is the configured timeout less what has passed since the last packet: bounded by what passed.
     const sentAt = Date.now();
@@ -107,7 +123,7 @@ t.test('a NAT VM in the lab', async (t) => {
     t.match(table, /tcp flags syn \/ syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"/);
     t.match(
       table,
-      /policy accept;\n\s+iifname "ens4" ct state established,related counter name ct direction map \{ original : "egress", reply : "ingress" \} accept comment "established"\n\s+iifname != "ens4" return comment "not-from-vpc"\n.*mss-clamp"\n/,
+      /policy accept;\n\s+iifname != "ens4" return comment "not-from-vpc"\n.*mss-clamp"\n\s+ct state established,related counter name ct direction map \{ original : "egress", reply : "ingress" \} accept comment "established"\n/,
     );
     // As nft lists them: the masked test as a /16 prefix, and the mask folded with the value it ORs in.
     t.match(table, /oifname "ens4" ct mark 0x4e410000\/16 counter name "translated" masquerade comment "masquerade"/);

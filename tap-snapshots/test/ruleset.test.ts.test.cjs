@@ -71,9 +71,9 @@ table ip natgw {
   }
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
-    iifname "ens4" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
+    ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     ct state invalid,untracked jump drop_invalid comment "invalid"
     ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
@@ -160,7 +160,7 @@ table ip natgw {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens5" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set 1380 comment "mss-clamp"
-    iifname "ens5" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
+    ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     ct state invalid,untracked jump drop_invalid comment "invalid"
     ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens5" jump drop_source_not_allowed comment "not-to-vpc"
@@ -241,7 +241,7 @@ table ip natgw {
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
     ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"
-    iifname "ens4" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
+    ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     ct state invalid,untracked jump drop_invalid comment "invalid"
     ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
@@ -320,9 +320,9 @@ table ip natgw {
   }
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
-    iifname "ens4" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
+    ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     ct state invalid,untracked jump drop_invalid comment "invalid"
     ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
@@ -413,9 +413,9 @@ table ip natgw {
   }
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
-    iifname "ens4" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
+    ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     ct state invalid,untracked jump drop_invalid comment "invalid"
     ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
@@ -526,9 +526,9 @@ table ip natgw {
   }
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
-    iifname "ens4" ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
+    ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
     ct state invalid,untracked jump drop_invalid comment "invalid"
     ct status confirmed counter name "egress" accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
