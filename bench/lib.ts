@@ -121,6 +121,14 @@ export async function sysctls(lab: Lab, namespace: string, settings: Record<stri
   await lab.run('tune the namespace', namespace, ['sysctl', '-qw', ...Object.entries(settings).map(([name, value]) => `${name}=${value}`)]);
 }
 
+export const MASQUERADE_RULE = ['POSTROUTING', '-o', 'ens4', '-j', 'MASQUERADE'];
+
+/** The naive recipe on a NAT VM whose agent is gone (its sysctls stay): forwarding on and one MASQUERADE rule. */
+export async function masquerade(lab: Lab, vm: string): Promise<void> {
+  await sysctls(lab, lab.vm(vm).namespace, { 'net.ipv4.ip_forward': 1 });
+  await lab.exec(vm, ['iptables', '-t', 'nat', '-A', ...MASQUERADE_RULE]);
+}
+
 /** The sinks the connection benchmarks talk to: 9000 closes first (server TIME_WAIT), 9001 lets the client close first. */
 /** `maxSeconds` bounds the sinks' life: a benchmark that runs longer must ask for more, or its last windows read 0. */
 export async function startSinks(lab: Lab, maxSeconds = 900): Promise<void> {

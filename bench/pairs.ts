@@ -17,17 +17,18 @@ import { INTERNET, type Lab, type LabProcess } from '../lab/lab.js';
 import { iperf } from './datapath.js';
 import {
   LISTEN,
+  MASQUERADE_RULE,
   NATGW,
   ROOT,
   SERVER,
   buildLab,
   connectRate,
+  masquerade,
   dist,
   median,
   sleep,
   startAgent,
   startSinks,
-  sysctls,
   valueRow,
   type Bench,
   type BenchContext,
@@ -94,7 +95,6 @@ const SIDE_LABEL: Record<(typeof NATGW_SIDES)[number], string> = {
   blocks: `natgw (static port blocks of ${BLOCK_PORTS})`,
   dynamic: `natgw (dynamic port blocks, ${BLOCK_PORTS})`,
 };
-const MASQUERADE_RULE = ['POSTROUTING', '-o', 'ens4', '-j', 'MASQUERADE'];
 
 /** Switches one NAT VM between natgw (either config) and the naive recipe, each from an empty conntrack table. */
 class NatVm implements PairSide {
@@ -125,8 +125,7 @@ class NatVm implements PairSide {
     this.masquerading = false;
     await this.flushConntrack();
     if (side === 'naive' || side === 'control') {
-      await sysctls(this.lab, this.lab.vm(this.name).namespace, { 'net.ipv4.ip_forward': 1 });
-      await this.lab.exec(this.name, ['iptables', '-t', 'nat', '-A', ...MASQUERADE_RULE]);
+      await masquerade(this.lab, this.name);
       this.masquerading = true;
     } else {
       this.agent = await startAgent(this.lab, this.name, config ?? CONFIGS[side]);

@@ -4,16 +4,15 @@
 // natgw's established rule alone (its counter picked by direction), natgw's whole table without its agent, and 40 rules
 // whose test fails (a known cost the method must show), each against plain naive, and nothing (the A/A control). Which
 // VM holds the piece alternates from round to round.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { validateAgentConfig } from '../agent/config.js';
 import { renderRuleset } from '../agent/ruleset.js';
 import type { Lab } from '../lab/lab.js';
-import { NATGW, buildLab, startSinks, sysctls, type Bench, type BenchContext, type Row } from './lib.js';
+import { NATGW, ROOT, buildLab, masquerade, startSinks, type Bench, type BenchContext, type Row } from './lib.js';
 import { type CountedKind, type Pair, type PairedMeasure, pairedRow, pairsMarkdown, parsePairs, roundOrder } from './pairing.js';
 import { CLIENT_RANGE } from './ports.js';
 import { type PairSide, measureTogether, startTogether } from './together.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { ROOT } from './lib.js';
 
 const VARIANT_TABLE = 'natgw_variant';
 const forwardChain = (rules: string[]) =>
@@ -128,8 +127,7 @@ export const rules: Bench = async (context: BenchContext) => {
     const vms = paths.map((spec, index) => new NaiveVm(lab, spec.gateway, spec.clients[0]!, index));
     for (const vm of vms) {
       await lab.exec(vm.name, ['node', NATGW, 'agent', '--cleanup', '--root', lab.vm(vm.name).root]);
-      await sysctls(lab, lab.vm(vm.name).namespace, { 'net.ipv4.ip_forward': 1 });
-      await lab.exec(vm.name, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'ens4', '-j', 'MASQUERADE']);
+      await masquerade(lab, vm.name);
     }
     await startSinks(lab);
     const count = await startTogether(lab, vms);

@@ -9,7 +9,7 @@ import { SERVER, connectRate, sleep } from './lib.js';
 import { type CountedKind, type CounterValues, countingRuleset, deliveredPerSecond, parseCounters } from './pairing.js';
 
 /** Each side of a pair loads this long; the internet counts a second in its middle. */
-export const LOAD_SECONDS = 2;
+const LOAD_SECONDS = 2;
 /**
  * The count starts once both loads are up: processes started, iperf3's control connection made, and the connection
  * loop past compiling its hot path (a fresh node process spends its first ~300 ms there).
@@ -17,7 +17,7 @@ export const LOAD_SECONDS = 2;
 const COUNT_FROM_MS = 700;
 export const COUNT_MS = 1000;
 /** The internet's two iperf3 servers, one per side of a pair; the first side of a pair takes the first port. */
-export const IPERF_PORTS = [5201, 5202] as const;
+const IPERF_PORTS = [5201, 5202] as const;
 /** The sink whose clients close first (bench/lib's startSinks), as the connection loop uses it. */
 const SINK_PORT = 9001;
 const COUNTING_TABLE = 'natgw_bench';
