@@ -123,6 +123,9 @@ export async function sysctls(lab: Lab, namespace: string, settings: Record<stri
 
 export const MASQUERADE_RULE = ['POSTROUTING', '-o', 'ens4', '-j', 'MASQUERADE'];
 
+/** Every window starts from an empty conntrack table: no entries of the one before holding ports or hash chains. */
+export const flushConntrack = (lab: Lab, vm: string): Promise<unknown> => lab.exec(vm, ['conntrack', '-F'], { okExitCodes: [1] });
+
 /** The naive recipe on a NAT VM whose agent is gone (its sysctls stay): forwarding on and one MASQUERADE rule. */
 export async function masquerade(lab: Lab, vm: string): Promise<void> {
   await sysctls(lab, lab.vm(vm).namespace, { 'net.ipv4.ip_forward': 1 });

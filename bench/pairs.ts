@@ -23,6 +23,7 @@ import {
   SERVER,
   buildLab,
   connectRate,
+  flushConntrack,
   masquerade,
   dist,
   median,
@@ -175,7 +176,7 @@ class NatVm implements PairSide {
 
   /** Every run starts from the same state: no entries of the run before holding ports or hash chains. */
   flushConntrack(): Promise<unknown> {
-    return this.lab.exec(this.name, ['conntrack', '-F'], { okExitCodes: [1] });
+    return flushConntrack(this.lab, this.name);
   }
 
   async stop(): Promise<void> {
@@ -220,7 +221,9 @@ const COMPARISONS: readonly Comparison[] = [
   },
 ];
 
-type Profile = { symbols: { symbol: string; percent: number }[] };
+type Profile = { symbols: ReturnType<typeof parsePerfReport> };
+/** The sides a profile compares: every natgw mode and naive (the control would repeat naive). */
+const PROFILED_SIDES = [...NATGW_SIDES, 'naive'] as const;
 type ProfiledKind = 'conn' | 'udp' | 'oneway';
 /** Nothing listens there: the flow is never answered (the internet's ICMP errors are related, not a reply). */
 const ONE_WAY_PORT = 9999;
@@ -387,7 +390,7 @@ export const pairs: Bench = async (context: BenchContext) => {
         for (const { kind, title } of measures) {
           const profile: Partial<Record<Side, Profile>> = {};
           // On the VMs of the last phase, before the address comparison below changes the first VM's config.
-          for (const side of SIDES.filter((candidate) => candidate !== 'control')) {
+          for (const side of PROFILED_SIDES) {
             const vm = vms.find((candidate) => candidate.side === side)!;
             profile[side] = await profileRun(lab, vm.client, side, kind, log);
           }
@@ -399,13 +402,13 @@ export const pairs: Bench = async (context: BenchContext) => {
             'Rule evaluation (`nft_*`, `__nft_*`, `nf_tables_*`, `nf_conncount*`), in % of the busy samples (idle left out), and ' +
               `natgw's own rules (its excess over naive): ${NATGW_SIDES.map(
                 (side) => `${side} ${ofBusy(side).toFixed(2)} % (${signed(ofBusy(side) - ofBusy('naive'))})`,
-              ).join(', ')}, naive ${ofBusy('naive').toFixed(2)} %; idle: ${[...NATGW_SIDES, 'naive' as const]
-                .map((side) => `${side} ${idleShare(profile[side]!.symbols).toFixed(0)} %`)
-                .join(', ')}.`,
+              ).join(', ')}, naive ${ofBusy('naive').toFixed(2)} %; idle: ${PROFILED_SIDES.map(
+                (side) => `${side} ${idleShare(profile[side]!.symbols).toFixed(0)} %`,
+              ).join(', ')}.`,
             '',
             // Which of the rules' functions: a connection count (nf_conncount_*) on a path says more than its share.
             "The rules' 8 largest functions per side, in % of all samples:",
-            ...[...NATGW_SIDES, 'naive' as const].map(
+            ...PROFILED_SIDES.map(
               (side) =>
                 `- ${side}: ${ruleEvaluationSymbols(profile[side]!.symbols)
                   .slice(0, 8)

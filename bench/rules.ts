@@ -110,10 +110,6 @@ class NaiveVm implements PairSide {
     this.side = 'naive';
     if (variant.apply !== undefined) await this.lab.exec(this.name, ['nft', 'delete', 'table', 'ip', variant.apply.table]);
   }
-
-  flushConntrack(): Promise<unknown> {
-    return this.lab.exec(this.name, ['conntrack', '-F'], { okExitCodes: [1] });
-  }
 }
 
 export const rules: Bench = async (context: BenchContext) => {

@@ -5,7 +5,7 @@
 // the same instant.
 import type { Lab } from '../lab/lab.js';
 import { iperf, type IperfResult } from './datapath.js';
-import { SERVER, connectRate, sleep } from './lib.js';
+import { SERVER, connectRate, flushConntrack, sleep } from './lib.js';
 import { type CountedKind, type CounterValues, countingRuleset, deliveredPerSecond, parseCounters } from './pairing.js';
 
 /** Each side of a pair loads this long; the internet counts a second in its middle. */
@@ -31,7 +31,6 @@ export interface PairSide {
   index: number;
   /** What it runs, for the log. */
   side: string | undefined;
-  flushConntrack(): Promise<unknown>;
 }
 
 /** The internet's iperf3 servers (one per side of a pair) and its counting table. */
@@ -114,7 +113,7 @@ export async function measureTogether(
   const ordered = subjectFirst ? [subject, baseline] : [baseline, subject];
   let problem = '';
   for (let attempt = 1; attempt <= WINDOW_ATTEMPTS; attempt++) {
-    await Promise.all([subject.flushConntrack(), baseline.flushConntrack()]);
+    await Promise.all([flushConntrack(lab, subject.name), flushConntrack(lab, baseline.name)]);
     const launched = performance.now();
     const loads = Promise.allSettled(ordered.map((vm, index) => load(lab, vm.client, kind, IPERF_PORTS[index]!)));
     await sleep(COUNT_FROM_MS);
