@@ -45,6 +45,16 @@ const stable = (value: unknown): string =>
       : inner,
   );
 
+/** An anonymous counter's values change with traffic; that is not drift. */
+const withoutCounts = (expr: unknown): unknown =>
+  Array.isArray(expr)
+    ? expr.map((statement: unknown) =>
+        statement !== null && typeof statement === 'object' && typeof (statement as Json).counter === 'object'
+          ? { counter: {} }
+          : statement,
+      )
+    : expr;
+
 export function tableShape(objects: NftObject[]): TableShape | undefined {
   if (!objects.some((object) => 'table' in object)) return undefined;
   const shape: TableShape = { chains: {}, sets: {}, counters: [], flowtables: {} };
@@ -60,7 +70,7 @@ export function tableShape(objects: NftObject[]): TableShape | undefined {
       const name = String(rule.chain);
       const chain = shape.chains[name] ?? { rules: [] };
       shape.chains[name] = chain;
-      chain.rules.push({ id: String(rule.comment ?? `(no comment, handle ${rule.handle})`), expr: stable(rule.expr) });
+      chain.rules.push({ id: String(rule.comment ?? `(no comment, handle ${rule.handle})`), expr: stable(withoutCounts(rule.expr)) });
     } else if ('set' in object) {
       const { name, type, flags, size, elem } = object.set as Json;
       const definition = stable({ type, flags, size });
@@ -150,13 +160,34 @@ export interface NamedCounter {
   bytes: number;
 }
 
-/** `nft -j list counters table ip natgw` → counter name → values. */
-export function parseNftCounters(stdout: string): Map<string, NamedCounter> {
+/**
+ * `nft -j -t list table ip natgw` → counter id → values: each named counter under its name, and the anonymous counters
+ * of the rules whose comment `countingRules` names, added up under each id it lists for that comment.
+ */
+export function parseNftCounters(
+  stdout: string,
+  countingRules: Readonly<Record<string, readonly string[]>> = {},
+): Map<string, NamedCounter> {
   const counters = new Map<string, NamedCounter>();
+  const add = (id: string, packets: unknown, bytes: unknown) => {
+    const sum = counters.get(id) ?? { packets: 0, bytes: 0 };
+    counters.set(id, { packets: sum.packets + Number(packets ?? 0), bytes: sum.bytes + Number(bytes ?? 0) });
+  };
   for (const object of parseNftJson(stdout)) {
-    if (!('counter' in object)) continue;
-    const { name, packets, bytes } = object.counter as Json;
-    counters.set(String(name), { packets: Number(packets ?? 0), bytes: Number(bytes ?? 0) });
+    if ('counter' in object) {
+      const { name, packets, bytes } = object.counter as Json;
+      add(String(name), packets, bytes);
+    } else if ('rule' in object) {
+      const { comment, expr } = object.rule as Json;
+      const ids = countingRules[String(comment)];
+      if (ids === undefined || !Array.isArray(expr)) continue;
+      for (const statement of expr as Json[]) {
+        const counter = statement?.counter;
+        if (counter === null || typeof counter !== 'object') continue;
+        const { packets, bytes } = counter as Json;
+        for (const id of ids) add(id, packets, bytes);
+      }
+    }
   }
   return counters;
 }

@@ -1,6 +1,6 @@
 // The whole data plane as one nftables table, from a pure function of the config (kube-proxy's nftables mode is the
-// model): one table owned by natgw, an interval set instead of rule lists, named counters, and the table replaced in one
-// `nft -f` transaction.
+// model): one table owned by natgw, an interval set instead of rule lists, counters the agent reads back, and the table
+// replaced in one `nft -f` transaction.
 import ipaddr from 'ipaddr.js';
 import { splitHostPort } from '../common/host-port.js';
 import { OVERFLOW_PORTS, type AgentConfig } from './config.js';
@@ -70,7 +70,7 @@ const AGENT_PORT_CHAIN = 'agent_port';
 /** Stateful mode: what arrives for the shared NAT IP (probes, replies, the internet knocking). */
 const NAT_IP_CHAIN = 'nat_ip';
 
-/** Named counters: metrics read them back with `nft -j list counters table ip natgw`. */
+/** What the agent reads back from the table (`nft -j -t list table ip natgw`, collectors/rules.ts). */
 export const COUNTER = {
   egress: 'egress',
   ingress: 'ingress',
@@ -78,6 +78,20 @@ export const COUNTER = {
   /** Connections that reached our masquerade rule: fewer than `new` means someone else's chain dropped them. */
   translated: 'translated',
 } as const;
+
+/**
+ * The rules every forwarded packet ends in count with anonymous counters, which the agent adds up by the rule's comment:
+ * a named counter there cost 64-byte UDP up to a point more (docs/bench.md, "Where the per-packet cost goes"). Off the
+ * hot path (drops, translations, the agent's port) counters stay named.
+ */
+export const COUNTING_RULES: Readonly<Record<string, readonly (typeof COUNTER)[keyof typeof COUNTER][]>> = {
+  'established-ingress': [COUNTER.ingress],
+  'established-egress': [COUNTER.egress],
+  unreplied: [COUNTER.egress],
+  'admit-new': [COUNTER.newConnections, COUNTER.egress],
+  'spill-new': [COUNTER.newConnections, COUNTER.egress],
+};
+const NAMED_COUNTERS = [COUNTER.translated];
 
 /** Stateful mode only: the sync link's traffic and what arrives for the shared NAT IP (role and refusals). */
 export const STATEFUL_COUNTER = {
@@ -157,7 +171,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
   if (config.stateful !== undefined && stateful === undefined)
     throw new Error('a stateful config needs its roles to render (RenderOptions.stateful)');
   const counterNames = [
-    ...Object.values(COUNTER),
+    ...NAMED_COUNTERS,
     AGENT_PORT_REFUSED,
     ...(stateful === undefined ? [] : Object.values(STATEFUL_COUNTER)),
     ...(usesPortBlocks(config) ? [OVERFLOW_COUNTER] : []),
@@ -198,7 +212,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
         ),
       `  chain ${PORT_BLOCK_SPILL_CHAIN} {`,
       `    ip saddr != @${PORT_BLOCK_GROWING} limit rate ${LEARN_RATE_PER_SECOND}/second burst ${LEARN_RATE_PER_SECOND} packets add @${PORT_BLOCK_GROWING} { ip saddr } log group ${PORT_BLOCK_LEARN_GROUP} queue-threshold 1 comment "port-block-grow"`,
-      `    ${setMark(SPILLED_MARK)} counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "spill-new"`,
+      `    ${setMark(SPILLED_MARK)} counter accept comment "spill-new"`,
       '  }',
       ...dynamicSizes.flatMap((size) => [
         `  chain ${portBlockClassChain(size)} {`,
@@ -233,15 +247,17 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
     `    tcp flags syn / syn,rst tcp option maxseg size set ${mss} comment "mss-clamp"`,
     // The fast path: a flow's later packets skip every allow-list check its first packet passed.
     ...(offload ? ['    ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"'] : []),
-    // Nearly every packet ends here: one rule for both directions, its counter picked by direction.
-    `    ct state established,related counter name ct direction map { original : ${q(COUNTER.egress)}, reply : ${q(COUNTER.ingress)} } accept comment "established"`,
+    // Nearly every packet ends in one of these two, replies (downloads) first as they are most of a NAT's packets. A
+    // rule after the first costs about 0.06 % (docs/bench.md); a counter picked by a map, up to a point.
+    '    ct state established,related ct direction reply counter accept comment "established-ingress"',
+    '    ct state established,related counter accept comment "established-egress"',
     // INVALID and UNTRACKED packets skip NAT in the kernel, so forwarding them would leak private source addresses.
     `    ct state invalid,untracked jump ${dropChain('invalid')} comment "invalid"`,
     // A confirmed connection not yet answered (every later packet of a one-way UDP flow, a retransmitted SYN) passed
     // the checks below with its first packet. Asking again cost each such packet two set lookups and, with port blocks,
     // a connection count (nf_conncount) of its destination; a range removed from sourceRanges has its flows cut by the
     // agent (conntrack -D), as established ones are.
-    `    ct status confirmed counter name ${q(COUNTER.egress)} accept comment "unreplied"`,
+    '    ct status confirmed counter accept comment "unreplied"',
     `    oifname != ${ifc} jump ${dropChain('source_not_allowed')} comment "not-to-vpc"`,
     `    ip saddr != @${SOURCE_SET} jump ${dropChain('source_not_allowed')} comment "source-not-allowed"`,
     `    ip daddr @${SOURCE_SET} jump ${dropChain('source_not_allowed')} comment "destination-inside"`,
@@ -265,7 +281,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
             : [`    meta l4proto { tcp, udp } ip saddr vmap @${PORT_BLOCK_CLASS} comment "port-block-size"`]),
         ]),
     // Only a connection's first packet gets here (its conntrack entry not yet confirmed): counted once as new.
-    `    ${setMark(ADMITTED_MARK)} counter name ${q(COUNTER.newConnections)} counter name ${q(COUNTER.egress)} accept comment "admit-new"`,
+    `    ${setMark(ADMITTED_MARK)} counter accept comment "admit-new"`,
     '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat - 10; policy accept;',

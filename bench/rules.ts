@@ -18,6 +18,7 @@ const VARIANT_TABLE = 'natgw_variant';
 const forwardChain = (rules: string[]) =>
   [
     `table ip ${VARIANT_TABLE} {`,
+    // For the named-counter variant; declared counters no rule uses cost nothing per packet.
     '  counter egress { }',
     '  counter ingress { }',
     '  chain forward {',
@@ -37,10 +38,12 @@ function natgwTable(): string {
   return renderRuleset(config, 'ens4', { flowtable: false }).text;
 }
 
-function establishedRule(table: string): string {
-  const rule = table.split('\n').find((line) => line.endsWith('comment "established"'));
-  if (rule === undefined) throw new Error('the rendered ruleset has no rule commented "established"');
-  return rule.trim();
+function establishedRules(table: string): string[] {
+  return ['established-ingress', 'established-egress'].map((comment) => {
+    const rule = table.split('\n').find((line) => line.endsWith(`comment "${comment}"`));
+    if (rule === undefined) throw new Error(`the rendered ruleset has no rule commented "${comment}"`);
+    return rule.trim();
+  });
 }
 
 interface Variant {
@@ -72,8 +75,18 @@ function variants(): Variant[] {
     },
     {
       name: 'established',
-      label: "natgw's established rule alone (accepts, counts by direction)",
-      apply: { text: forwardChain([establishedRule(table)]), table: VARIANT_TABLE },
+      label: "natgw's established rules alone (accept, count by direction)",
+      apply: { text: forwardChain(establishedRules(table)), table: VARIANT_TABLE },
+    },
+    {
+      name: 'named',
+      label: 'the established rule before this change (one rule, `counter name ct direction map`)',
+      apply: {
+        text: forwardChain([
+          'ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept',
+        ]),
+        table: VARIANT_TABLE,
+      },
     },
     { name: 'natgw', label: "natgw's whole table (shared pool), without its agent", apply: { text: table, table: 'natgw' } },
     {

@@ -148,7 +148,7 @@ t.test('another firewall dropping what we admit fails /healthz (naming it), not 
     flowtables: [],
   });
   await health('/healthz');
-  netfilter.table('ip', 'natgw')!.counters.find((counter) => counter.name === 'new')!.packets += 3;
+  netfilter.ruleCounter('admit-new').packets += 3;
   later();
   const healthz = await health('/healthz');
   t.equal(healthz.status, 503);
@@ -158,13 +158,16 @@ t.test('another firewall dropping what we admit fails /healthz (naming it), not 
   t.equal((await health('/livez')).status, 200);
 });
 
-t.test('golden /metrics from the named counters and a fixture procfs', async (t) => {
+t.test("golden /metrics from the rules' counters and a fixture procfs", async (t) => {
   const { netfilter, metrics } = await startAgent(t, { ...CONFIG, maxConnectionsPerVm: 100 });
   const set = (name: string, packets: number, bytes: number) =>
     Object.assign(netfilter.table('ip', 'natgw')!.counters.find((counter) => counter.name === name)!, { packets, bytes });
-  set('egress', 120, 9000);
-  set('ingress', 200, 250_000);
-  set('new', 7, 420);
+  const count = (rule: string, packets: number, bytes: number) => Object.assign(netfilter.ruleCounter(rule), { packets, bytes });
+  // egress: the established, unreplied and first packets together; new: the first packets.
+  count('established-egress', 100, 7000);
+  count('unreplied', 13, 1580);
+  count('admit-new', 7, 420);
+  count('established-ingress', 200, 250_000);
   set('translated', 7, 420);
   set('drop_source_not_allowed', 4, 240);
   set('log_source_not_allowed', 3, 180);
@@ -176,10 +179,14 @@ t.test('golden /metrics from the named counters and a fixture procfs', async (t)
     .filter((line) => /^(# (HELP|TYPE) )?natgw_/.test(line) && !/natgw_collector_duration_seconds/.test(line));
   t.matchSnapshot(lines.join('\n'), 'natgw_* series');
   t.ok(lines.includes('natgw_forwarded_bytes_total{direction="ingress"} 250000'));
+  t.ok(lines.includes('natgw_forwarded_packets_total{direction="egress"} 120'), 'egress adds up the rules that count it');
+  t.ok(lines.includes('natgw_connections_opened_total 7'));
   t.ok(lines.includes('natgw_dropped_packets_total{reason="nat_allocation_failed"} 3'), 'kernel drops summed over CPUs');
 
   // The table is replaced (a repair): the kernel counters restart, the exported ones do not go back.
-  set('egress', 5, 300);
+  count('established-egress', 0, 0);
+  count('unreplied', 0, 0);
+  count('admit-new', 5, 300);
   // One scrape's reads are shared until the next turn of the event loop.
   await new Promise((resolve) => setImmediate(resolve));
   const after = (await metrics()).split('\n');

@@ -123,16 +123,16 @@ t.test('a NAT VM in the lab', async (t) => {
     t.match(table, /tcp flags syn \/ syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"/);
     t.match(
       table,
-      /policy accept;\n\s+iifname != "ens4" return comment "not-from-vpc"\n.*mss-clamp"\n\s+ct state established,related counter name ct direction map \{ original : "egress", reply : "ingress" \} accept comment "established"\n/,
+      /policy accept;\n\s+iifname != "ens4" return comment "not-from-vpc"\n.*mss-clamp"\n\s+ct state established,related ct direction reply counter accept comment "established-ingress"\n\s+ct state established,related counter accept comment "established-egress"\n/,
     );
     // As nft lists them: the masked test as a /16 prefix, and the mask folded with the value it ORs in.
     t.match(table, /oifname "ens4" ct mark 0x4e410000\/16 counter name "translated" masquerade comment "masquerade"/);
     // What the masquerade rule relies on: only the forward chain's admitted connections carry the mark.
-    t.match(table, /\n\s+ct mark set ct mark & 0x4e41ffff \| 0x4e410000 counter name "new"/);
+    t.match(table, /\n\s+ct mark set ct mark & 0x4e41ffff \| 0x4e410000 counter accept comment "admit-new"/);
     // A confirmed connection's later packets (one-way UDP, a retransmitted SYN) are accepted before any lookup.
     t.match(
       table,
-      /ct state invalid,untracked jump drop_invalid comment "invalid"\n\s+ct status confirmed counter name "egress" accept comment "unreplied"\n\s+oifname != "ens4"/,
+      /ct state invalid,untracked jump drop_invalid comment "invalid"\n\s+ct status confirmed counter accept comment "unreplied"\n\s+oifname != "ens4"/,
     );
     t.notMatch(await natLab.saveRuleset(), /NATGW|natgw-src/, 'no iptables chain or ipset of ours');
   });

@@ -1,22 +1,32 @@
 import t from 'tap';
 import { MonotonicCounters } from '../agent/collectors/collector.js';
 import { parseNftCounters } from '../agent/nft-state.js';
+import { COUNTING_RULES } from '../agent/ruleset.js';
 
-const COUNTERS = JSON.stringify({
+const rule = (comment: string, expr: object[]) => ({ rule: { family: 'ip', table: 'natgw', chain: 'forward', handle: 9, comment, expr } });
+const TERSE_TABLE = JSON.stringify({
   nftables: [
     { metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } },
-    { counter: { family: 'ip', name: 'egress', table: 'natgw', handle: 4, packets: 8, bytes: 523 } },
-    { counter: { family: 'ip', name: 'ingress', table: 'natgw', handle: 5, packets: 6, bytes: 477 } },
+    { table: { family: 'ip', name: 'natgw', handle: 1 } },
+    { counter: { family: 'ip', name: 'translated', table: 'natgw', handle: 4, packets: 5, bytes: 300 } },
     { counter: { family: 'ip', name: 'drop_source_not_allowed', table: 'natgw', handle: 6, packets: 2, bytes: 120 } },
+    rule('established-ingress', [{ match: {} }, { counter: { packets: 6, bytes: 477 } }, { accept: null }]),
+    rule('established-egress', [{ match: {} }, { counter: { packets: 8, bytes: 523 } }, { accept: null }]),
+    rule('unreplied', [{ match: {} }, { counter: { packets: 3, bytes: 180 } }, { accept: null }]),
+    rule('admit-new', [{ mangle: {} }, { counter: { packets: 2, bytes: 120 } }, { accept: null }]),
+    rule('masquerade', [{ counter: 'translated' }, { masquerade: null }]),
+    rule('not-counted-by-us', [{ counter: { packets: 1000, bytes: 60000 } }]),
   ],
 });
 
-t.test('named counters are read from nft -j list counters', async (t) => {
-  const counters = parseNftCounters(COUNTERS);
-  t.same(counters.get('egress'), { packets: 8, bytes: 523 });
+t.test("counters: named ones by name, the hot-path rules' anonymous ones added up by comment", async (t) => {
+  const counters = parseNftCounters(TERSE_TABLE, COUNTING_RULES);
   t.same(counters.get('ingress'), { packets: 6, bytes: 477 });
+  t.same(counters.get('egress'), { packets: 8 + 3 + 2, bytes: 523 + 180 + 120 }, 'established, unreplied and first packets');
+  t.same(counters.get('new'), { packets: 2, bytes: 120 });
+  t.same(counters.get('translated'), { packets: 5, bytes: 300 }, 'a rule naming a counter does not count it twice');
   t.same(counters.get('drop_source_not_allowed'), { packets: 2, bytes: 120 });
-  t.equal(counters.size, 3);
+  t.same([...counters.keys()].sort(), ['drop_source_not_allowed', 'egress', 'ingress', 'new', 'translated']);
   t.equal(parseNftCounters('').size, 0, 'no table, no counters');
 });
 

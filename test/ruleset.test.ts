@@ -4,6 +4,7 @@ import t from 'tap';
 import { validateAgentConfig } from '../agent/config.js';
 import { parseLegacyIptables, renderLegacyChainRemoval } from '../agent/legacy-iptables.js';
 import {
+  COUNTING_RULES,
   cidrToInterval,
   foldSourceRanges,
   intervalToCidrs,
@@ -205,30 +206,42 @@ t.test('a new connection is judged once: the NAT rules read the forward chain’
       .filter((rule) => rule !== '' && !rule.startsWith('type '));
     const unreplied = forward.findIndex((rule) => rule.endsWith('comment "unreplied"'));
     const firstLookup = forward.findIndex((rule) => /ip [sd]addr (!= )?@|ct count/.test(rule));
-    t.match(forward[unreplied] ?? '', /^ct status confirmed counter name "egress" accept /, `${name}: a confirmed connection is accepted`);
+    t.match(forward[unreplied] ?? '', /^ct status confirmed counter accept /, `${name}: a confirmed connection is accepted`);
     t.ok(
       unreplied > 0 && firstLookup > unreplied,
       `${name}: a confirmed connection's later packets meet no set lookup and no connection count (rules ${unreplied}, ${firstLookup})`,
     );
     t.match(
       forward.at(-1) ?? '',
-      /^ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"$/,
+      /^ct mark set ct mark and 0x0000ffff or 0x4e410000 counter accept comment "admit-new"$/,
       `${name}: the last rule admits and counts a new connection: only first packets reach it`,
     );
     t.equal(text.match(/or 0x4e410000/g)?.length, 1, `${name}: the forward chain's admission is the only place the mark is set`);
-    // An established packet (nearly all of them) is accepted and counted by one rule for both directions, after the
-    // VPC NIC test and the MSS clamp (SYN-ACKs are clamped too).
-    const established = forward.findIndex((rule) => rule.endsWith('comment "established"'));
-    t.ok(
-      (forward[established] ?? '').startsWith(
-        'ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept ',
-      ),
-      `${name}: one rule accepts and counts an established packet: ${forward[established]}`,
+    // An established packet (nearly all of them) is accepted and counted by one of two rules, replies first, after
+    // the VPC NIC test and the MSS clamp (SYN-ACKs are clamped too).
+    const established = ['ingress', 'egress'].map((direction) =>
+      forward.findIndex((rule) => rule.endsWith(`comment "established-${direction}"`)),
     );
-    t.equal(forward.filter((rule) => /ct state established/.test(rule) && / accept /.test(rule)).length, 1, `${name}: only one`);
+    t.same(
+      established.map((at) => forward[at]?.replace(/ comment .*/, '')),
+      ['ct state established,related ct direction reply counter accept', 'ct state established,related counter accept'],
+      `${name}: replies, then the rest of the established packets, each counted`,
+    );
+    t.equal(established[1], (established[0] ?? 0) + 1, `${name}: one after the other`);
+    t.equal(forward.filter((rule) => /ct state established/.test(rule) && / accept /.test(rule)).length, 2, `${name}: only those`);
+    // What the agent adds up by comment must be one anonymous counter per rule: a named one there is what they replace.
+    const counting = text
+      .split('\n')
+      .filter((line) => Object.keys(COUNTING_RULES).some((comment) => line.endsWith(`comment "${comment}"`)));
+    t.ok(counting.length >= 4, `${name}: the counting rules are there (${counting.length})`);
+    for (const rule of counting)
+      t.ok(
+        rule.match(/\bcounter\b(?! name)/g)?.length === 1 && !rule.includes('counter name'),
+        `${name}: one anonymous counter and no named one: ${rule.trim()}`,
+      );
     t.ok(
-      established > forward.findIndex((rule) => rule.endsWith('comment "mss-clamp"')) &&
-        established > forward.findIndex((rule) => rule.endsWith('comment "not-from-vpc"')),
+      Math.min(...established) > forward.findIndex((rule) => rule.endsWith('comment "mss-clamp"')) &&
+        Math.min(...established) > forward.findIndex((rule) => rule.endsWith('comment "not-from-vpc"')),
       `${name}: after the VPC NIC test and the MSS clamp, which SYN-ACKs need too`,
     );
   }

@@ -1,8 +1,9 @@
-// The named counters of our nft table, read with one `nft -j list counters` per scrape (the registry's `rules`
-// source): cost depends on the table, never on traffic or on the size of the conntrack table.
+// The counters of our nft table, read with one `nft -j -t list table` per scrape (the registry's `rules` source): the
+// named ones and the hot-path rules' anonymous ones (COUNTING_RULES). -t leaves out set elements, so the cost depends on
+// the table, never on traffic, the port-block sets or the size of the conntrack table.
 import { Counter } from 'prom-client';
 import { parseNftCounters, type NamedCounter } from '../nft-state.js';
-import { AGENT_PORT_REFUSED, COUNTER, DROP_REASONS, TABLE_FAMILY, TABLE_NAME, dropCounterId } from '../ruleset.js';
+import { AGENT_PORT_REFUSED, COUNTER, COUNTING_RULES, DROP_REASONS, TABLE_FAMILY, TABLE_NAME, dropCounterId } from '../ruleset.js';
 import type { CommandRunner } from '../runner.js';
 import { KERNEL_STATS } from './conntrack-stats.js';
 import type { Collector } from './collector.js';
@@ -10,8 +11,8 @@ import type { Collector } from './collector.js';
 export type RuleCounter = NamedCounter;
 
 export async function readRuleCounters(run: CommandRunner): Promise<Map<string, RuleCounter>> {
-  const { stdout } = await run('read rule counters', 'nft', ['-j', 'list', 'counters', 'table', TABLE_FAMILY, TABLE_NAME]);
-  return parseNftCounters(stdout);
+  const { stdout } = await run('read rule counters', 'nft', ['-j', '-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+  return parseNftCounters(stdout, COUNTING_RULES);
 }
 
 /**

@@ -5,7 +5,7 @@
  * Make sure to inspect the output below.  Do not ignore changes!
  */
 'use strict'
-exports[`test/agent-http.test.ts > TAP > golden /metrics from the named counters and a fixture procfs > natgw_* series 1`] = `
+exports[`test/agent-http.test.ts > TAP > golden /metrics from the rules' counters and a fixture procfs > natgw_* series 1`] = `
 # HELP natgw_build_info Agent version; always 1.
 # TYPE natgw_build_info gauge
 natgw_build_info{version="0.0.0-test"} 1

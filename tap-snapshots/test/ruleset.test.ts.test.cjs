@@ -9,9 +9,6 @@ exports[`test/ruleset.test.ts > TAP > dynamic port blocks of 64 to 1024, no logg
 table ip natgw
 delete table ip natgw
 table ip natgw {
-  counter egress { }
-  counter ingress { }
-  counter new { }
   counter translated { }
   counter agent_port_refused { }
   counter overflow { }
@@ -40,7 +37,7 @@ table ip natgw {
   set port_block_use_512 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1048576; flags dynamic; }
   chain port_block_spill {
     ip saddr != @port_block_growing limit rate 1000/second burst 1000 packets add @port_block_growing { ip saddr } log group 4210 queue-threshold 1 comment "port-block-grow"
-    ct mark set ct mark and 0x0000ffff or 0x4e530000 counter name "new" counter name "egress" accept comment "spill-new"
+    ct mark set ct mark and 0x0000ffff or 0x4e530000 counter accept comment "spill-new"
   }
   chain port_block_64 {
     add @port_block_use_64 { ip saddr . ip daddr . meta l4proto . th dport ct count over 64 } goto port_block_spill comment "over-block"
@@ -73,16 +70,17 @@ table ip natgw {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
-    ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
+    ct state established,related ct direction reply counter accept comment "established-ingress"
+    ct state established,related counter accept comment "established-egress"
     ct state invalid,untracked jump drop_invalid comment "invalid"
-    ct status confirmed counter name "egress" accept comment "unreplied"
+    ct status confirmed counter accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
     meta l4proto { tcp, udp } ip saddr != @port_block_vms ip saddr != @port_block_learning limit rate 1000/second burst 1000 packets add @port_block_learning { ip saddr } log group 4210 queue-threshold 1 comment "port-block-learn"
     meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 1024 } jump drop_port_block_full comment "port-block-full"
     meta l4proto { tcp, udp } ip saddr vmap @port_block_class comment "port-block-size"
-    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
+    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter accept comment "admit-new"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
@@ -128,9 +126,6 @@ exports[`test/ruleset.test.ts > TAP > GKE subnet with secondary ranges, per-VM c
 table ip natgw
 delete table ip natgw
 table ip natgw {
-  counter egress { }
-  counter ingress { }
-  counter new { }
   counter translated { }
   counter agent_port_refused { }
   counter drop_source_not_allowed { }
@@ -160,14 +155,15 @@ table ip natgw {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens5" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set 1380 comment "mss-clamp"
-    ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
+    ct state established,related ct direction reply counter accept comment "established-ingress"
+    ct state established,related counter accept comment "established-egress"
     ct state invalid,untracked jump drop_invalid comment "invalid"
-    ct status confirmed counter name "egress" accept comment "unreplied"
+    ct status confirmed counter accept comment "unreplied"
     oifname != "ens5" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
     add @per_vm_connections { ip saddr ct count over 4096 } jump drop_per_vm_cap comment "per-vm-cap"
-    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
+    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter accept comment "admit-new"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
@@ -211,9 +207,6 @@ exports[`test/ruleset.test.ts > TAP > no logging, flowtable offload on a kernel 
 table ip natgw
 delete table ip natgw
 table ip natgw {
-  counter egress { }
-  counter ingress { }
-  counter new { }
   counter translated { }
   counter agent_port_refused { }
   counter drop_source_not_allowed { }
@@ -241,13 +234,14 @@ table ip natgw {
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
     ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"
-    ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
+    ct state established,related ct direction reply counter accept comment "established-ingress"
+    ct state established,related counter accept comment "established-egress"
     ct state invalid,untracked jump drop_invalid comment "invalid"
-    ct status confirmed counter name "egress" accept comment "unreplied"
+    ct status confirmed counter accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
-    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
+    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter accept comment "admit-new"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
@@ -291,9 +285,6 @@ exports[`test/ruleset.test.ts > TAP > one subnet, defaults > nft -f input 1`] = 
 table ip natgw
 delete table ip natgw
 table ip natgw {
-  counter egress { }
-  counter ingress { }
-  counter new { }
   counter translated { }
   counter agent_port_refused { }
   counter drop_source_not_allowed { }
@@ -322,13 +313,14 @@ table ip natgw {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
-    ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
+    ct state established,related ct direction reply counter accept comment "established-ingress"
+    ct state established,related counter accept comment "established-egress"
     ct state invalid,untracked jump drop_invalid comment "invalid"
-    ct status confirmed counter name "egress" accept comment "unreplied"
+    ct status confirmed counter accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
-    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
+    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter accept comment "admit-new"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
@@ -380,9 +372,6 @@ exports[`test/ruleset.test.ts > TAP > stateful: SNAT to the shared IP from this 
 table ip natgw
 delete table ip natgw
 table ip natgw {
-  counter egress { }
-  counter ingress { }
-  counter new { }
   counter translated { }
   counter agent_port_refused { }
   counter sync_sent { }
@@ -415,13 +404,14 @@ table ip natgw {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
-    ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
+    ct state established,related ct direction reply counter accept comment "established-ingress"
+    ct state established,related counter accept comment "established-egress"
     ct state invalid,untracked jump drop_invalid comment "invalid"
-    ct status confirmed counter name "egress" accept comment "unreplied"
+    ct status confirmed counter accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
-    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
+    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter accept comment "admit-new"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;
@@ -484,9 +474,6 @@ exports[`test/ruleset.test.ts > TAP > static port blocks of 64 > nft -f input 1`
 table ip natgw
 delete table ip natgw
 table ip natgw {
-  counter egress { }
-  counter ingress { }
-  counter new { }
   counter translated { }
   counter agent_port_refused { }
   counter overflow { }
@@ -528,15 +515,16 @@ table ip natgw {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens4" return comment "not-from-vpc"
     tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"
-    ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept comment "established"
+    ct state established,related ct direction reply counter accept comment "established-ingress"
+    ct state established,related counter accept comment "established-egress"
     ct state invalid,untracked jump drop_invalid comment "invalid"
-    ct status confirmed counter name "egress" accept comment "unreplied"
+    ct status confirmed counter accept comment "unreplied"
     oifname != "ens4" jump drop_source_not_allowed comment "not-to-vpc"
     ip saddr != @sources jump drop_source_not_allowed comment "source-not-allowed"
     ip daddr @sources jump drop_source_not_allowed comment "destination-inside"
     meta l4proto { tcp, udp } ip saddr != @port_block_vms ip saddr != @port_block_learning limit rate 1000/second burst 1000 packets add @port_block_learning { ip saddr } log group 4210 queue-threshold 1 comment "port-block-learn"
     meta l4proto { tcp, udp } add @port_block_use { ip saddr . ip daddr . meta l4proto . th dport ct count over 64 } jump drop_port_block_full comment "port-block-full"
-    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter name "new" counter name "egress" accept comment "admit-new"
+    ct mark set ct mark and 0x0000ffff or 0x4e410000 counter accept comment "admit-new"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat - 10; policy accept;

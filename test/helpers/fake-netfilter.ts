@@ -23,6 +23,8 @@ interface FakeRule {
   text: string;
   comment?: string;
   handle: number;
+  /** What its anonymous `counter` holds (a rule with one). */
+  counted?: { packets: number; bytes: number };
 }
 
 interface FakeChain {
@@ -84,6 +86,15 @@ export class FakeNetfilter {
 
   table(family: string, name: string): FakeTable | undefined {
     return this.tables.find((table) => table.family === family && table.name === name);
+  }
+
+  /** The anonymous counter of our table's rule with this comment, to change as traffic would. */
+  ruleCounter(comment: string): { packets: number; bytes: number } {
+    const rule = this.table('ip', 'natgw')
+      ?.chains.flatMap((chain) => chain.rules)
+      .find((candidate) => candidate.comment === comment);
+    if (rule?.counted === undefined) throw new Error(`fake netfilter: no rule "${comment}" with an anonymous counter`);
+    return rule.counted;
   }
 
   snapshot(): string {
@@ -158,13 +169,12 @@ export class FakeNetfilter {
         if (map === undefined) return fail('Error: No such file or directory');
         return ok(this.json([{ map: { name: map.name, elem: Object.entries(map.elements).map(([vm, data]) => [vm, data]) } }]));
       }
-      const list = /^-j list (table|counters table) (\S+) (\S+)$/.exec(key);
+      const list = /^-j (-t )?list (table|counters table) (\S+) (\S+)$/.exec(key);
       if (list !== null) {
-        const table = this.table(list[2] ?? '', list[3] ?? '');
-        if (table === undefined) return fail(`Error: No such file or directory\nlist table ${list[2]} ${list[3]}`);
-        return ok(
-          this.json(list[1] === 'table' ? this.tableObjects(table) : this.tableObjects(table).filter((object) => 'counter' in object)),
-        );
+        const table = this.table(list[3] ?? '', list[4] ?? '');
+        if (table === undefined) return fail(`Error: No such file or directory\nlist table ${list[3]} ${list[4]}`);
+        const objects = this.tableObjects(table, { terse: list[1] !== undefined });
+        return ok(this.json(list[2] === 'table' ? objects : objects.filter((object) => 'counter' in object)));
       }
       if (key === '-j list chains')
         return ok(this.json(this.tables.flatMap((table) => this.tableObjects(table).filter((object) => 'chain' in object))));
@@ -210,7 +220,8 @@ export class FakeNetfilter {
     return JSON.stringify({ nftables: [{ metainfo: { version: '1.0.6', release_name: 'fake', json_schema_version: 1 } }, ...objects] });
   }
 
-  private tableObjects(table: FakeTable): Record<string, Record<string, unknown>>[] {
+  /** terse: as `nft -t`, without set elements. */
+  private tableObjects(table: FakeTable, { terse = false } = {}): Record<string, Record<string, unknown>>[] {
     const where = { family: table.family, table: table.name };
     return [
       { table: { family: table.family, name: table.name, handle: 1 } },
@@ -225,7 +236,7 @@ export class FakeNetfilter {
           handle: 0,
           ...(set.flags.length === 0 ? {} : { flags: set.flags }),
           ...(set.size === undefined ? {} : { size: set.size }),
-          ...(set.elements.length === 0 ? {} : { elem: set.elements.map(elementJson) }),
+          ...(set.elements.length === 0 || terse ? {} : { elem: set.elements.map(elementJson) }),
         },
       })),
       ...table.flowtables.map((flowtable) => ({
@@ -241,7 +252,7 @@ export class FakeNetfilter {
             chain: chain.name,
             handle: rule.handle,
             ...(rule.comment === undefined ? {} : { comment: rule.comment }),
-            expr: ruleExpr(rule.text),
+            expr: ruleExpr(rule.text, rule.counted),
           },
         })),
       ),
@@ -357,10 +368,12 @@ export class FakeNetfilter {
             chain.base = { type: base[1] ?? '', hook: base[2] ?? '', prio: parsePriority(base[3] ?? ''), policy: base[4] ?? '' };
           else {
             const comment = / comment "([^"]*)"$/.exec(body);
+            const text = comment === null ? body : body.slice(0, comment.index);
             chain.rules.push({
-              text: comment === null ? body : body.slice(0, comment.index),
+              text,
               ...(comment === null ? {} : { comment: comment[1] }),
               handle: this.handle++,
+              ...(ANONYMOUS_COUNTER.test(text) ? { counted: { packets: 0, bytes: 0 } } : {}),
             });
           }
         }
@@ -371,10 +384,20 @@ export class FakeNetfilter {
   }
 }
 
-/** nft lists a rule's verdict as an expression of its own ({"drop": null}); the rest stays text here. */
-function ruleExpr(text: string): object[] {
+const ANONYMOUS_COUNTER = /\bcounter(?! name)\b/;
+
+/**
+ * nft lists a rule's verdict as an expression of its own ({"drop": null}), and an anonymous counter with its values
+ * ({"counter": {"packets": 1, "bytes": 60}}); the rest stays text here.
+ */
+function ruleExpr(text: string, counted?: { packets: number; bytes: number }): object[] {
   const verdict = / (accept|drop|reject|return)$/.exec(text);
-  return verdict === null ? [{ fake: text }] : [{ fake: text.slice(0, verdict.index) }, { [verdict[1] ?? '']: null }];
+  const statements = verdict === null ? text : text.slice(0, verdict.index);
+  return [
+    { fake: statements },
+    ...(counted === undefined ? [] : [{ counter: { ...counted } }]),
+    ...(verdict === null ? [] : [{ [verdict[1] ?? '']: null }]),
+  ];
 }
 
 function emptyTable(family: string, name: string): FakeTable {
