@@ -100,6 +100,8 @@ export class Lab {
   private readonly programming = new Map<string, NodeJS.Timeout>();
   /** Failures to program a health change into the network (a test should find none). */
   readonly programmingErrors: Error[] = [];
+  /** VMs removeVm is unplugging: no route is written for them any more. */
+  private readonly leaving = new Set<LabVm>();
   /** Every change of a load balancer's programmed view (where new connections go, which backends it deems healthy). */
   readonly loadBalancerEvents: LoadBalancerEvent[] = [];
   private readonly loadBalancerListeners = new Set<(event: LoadBalancerEvent) => void>();
@@ -331,10 +333,12 @@ export class Lab {
     // Unplugged first, as a powered-off VM is: a namespace being deleted drops its nftables and conntrack state while
     // its NIC still takes packets, and with the NAT IP still a local route its TCP stack answered the server's segments
     // of live flows with RSTs from the NAT IP (a rolling replacement's old active: 1 flow in ~2,500 reset on both ends).
+    this.leaving.add(vm);
     await runCommand('unplug the VM', 'ip', ['-n', this.fabric, 'link', 'del', vm.fabricPort]);
     removeNamespace(vm.namespace);
     this.namespaces.splice(this.namespaces.indexOf(vm.namespace), 1);
     this.vms.delete(name);
+    this.leaving.delete(vm);
     if (vm.externalIp !== undefined) await this.detachExternalIp(vm.ip, vm.externalIp);
     await controlRequest(this.metadataSocket, 'DELETE', `/vms/${vm.ip}`);
     // GCE has no ARP caches; nothing here should answer from cache for a VM that is gone.
@@ -685,7 +689,17 @@ export class Lab {
   private routeQueue: Promise<void> = Promise.resolve();
 
   private async applyAllRoutes(): Promise<void> {
-    for (const vm of this.vms.values()) await this.applyRoutesTo(vm);
+    for (const vm of [...this.vms.values()]) {
+      if (this.leaving.has(vm)) continue;
+      try {
+        await this.applyRoutesTo(vm);
+      } catch (error) {
+        // removeVm can unplug a VM while its routes are being written (the load balancer reprograms when the VM's agent
+        // drains). That VM needs no route any more; the VMs after it still need theirs, or clients keep hashing new
+        // connections to the VM that is gone until the next health change.
+        if (!this.leaving.has(vm) && this.vms.get(vm.name) === vm) throw error;
+      }
+    }
   }
 
   /** Route fields (priority, tags, routed) may change without touching what is probed. */

@@ -53,6 +53,7 @@ t.test('a NAT VM dies: new connections work again once the load balancer marks i
   );
   const detected = haLab.lab.healthEvents.find((event) => event.ip === a!.ip && !event.healthy && event.at >= killedAt);
   t.ok(detected !== undefined, 'the health checker marked the dead VM unhealthy');
+  t.same(haLab.lab.programmingErrors.map(String), [], 'every health change was programmed');
   t.comment(
     `failover: unhealthy after ${detected === undefined ? '?' : detected.at - killedAt} ms, every new connection works again after ${outage.recoveredAfterMs} ms; ${outage.failedAttempts} of ${attempts.length - before.length} attempts failed (health check every ${LAB_TRAFFIC_CHECK.intervalSeconds} s, unhealthy after ${LAB_TRAFFIC_CHECK.unhealthyThreshold})`,
   );
@@ -119,6 +120,7 @@ t.test('rolling replacement of every NAT VM, one by one, with the agent draining
     attempts.filter((attempt) => attempt.at < startedAt).every((attempt) => attempt.ok),
     'every connection before the update worked',
   );
+  t.same(haLab.lab.programmingErrors.map(String), [], 'every health change was programmed');
   const outage = outageAfter(attempts, startedAt, EVERY_MS);
   const cycleMs = (LAB_TRAFFIC_CHECK.intervalSeconds + LAB_TRAFFIC_CHECK.timeoutSeconds) * 1000;
   t.comment(
