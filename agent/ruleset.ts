@@ -81,8 +81,8 @@ export const COUNTER = {
 
 /**
  * The rules every forwarded packet ends in count with anonymous counters, which the agent adds up by the rule's comment:
- * a named counter there cost 64-byte UDP up to a point more (docs/bench.md, "Where the per-packet cost goes"). Off the
- * hot path (drops, translations, the agent's port) counters stay named.
+ * with named ones picked by direction (`counter name ct direction map`), 64-byte UDP read about a point lower
+ * (docs/bench.md, runs 11–14). Off the hot path (drops, translations, the agent's port) counters stay named.
  */
 export const COUNTING_RULES: Readonly<Record<string, readonly (typeof COUNTER)[keyof typeof COUNTER][]>> = {
   'established-ingress': [COUNTER.ingress],
@@ -247,8 +247,8 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
     `    tcp flags syn / syn,rst tcp option maxseg size set ${mss} comment "mss-clamp"`,
     // The fast path: a flow's later packets skip every allow-list check its first packet passed.
     ...(offload ? ['    ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"'] : []),
-    // Nearly every packet ends in one of these two, replies (downloads) first as they are most of a NAT's packets. A
-    // rule after the first costs about 0.06 % (docs/bench.md); a counter picked by a map, up to a point.
+    // Nearly every packet ends in one of these two, replies (downloads) first as they are most of a NAT's packets: a
+    // rule after the first costs about 0.06 % (docs/bench.md).
     '    ct state established,related ct direction reply counter accept comment "established-ingress"',
     '    ct state established,related counter accept comment "established-egress"',
     // INVALID and UNTRACKED packets skip NAT in the kernel, so forwarding them would leak private source addresses.

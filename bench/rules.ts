@@ -80,7 +80,7 @@ function variants(): Variant[] {
     },
     {
       name: 'named',
-      label: 'the established rule before this change (one rule, `counter name ct direction map`)',
+      label: "natgw's established rule before 9fa2c4f (one rule, `counter name ct direction map`)",
       apply: {
         text: forwardChain([
           'ct state established,related counter name ct direction map { original : "egress", reply : "ingress" } accept',
