@@ -45,14 +45,15 @@ const stable = (value: unknown): string =>
       : inner,
   );
 
-/** An anonymous counter's values change with traffic; that is not drift. */
+/** An anonymous counter's values change with traffic; that is not drift. What else a counter statement says is. */
 const withoutCounts = (expr: unknown): unknown =>
   Array.isArray(expr)
-    ? expr.map((statement: unknown) =>
-        statement !== null && typeof statement === 'object' && typeof (statement as Json).counter === 'object'
-          ? { counter: {} }
-          : statement,
-      )
+    ? expr.map((statement: unknown) => {
+        const counter = statement !== null && typeof statement === 'object' ? (statement as Json).counter : undefined;
+        if (counter === null || typeof counter !== 'object') return statement;
+        const { packets: _packets, bytes: _bytes, ...rest } = counter as Json;
+        return { ...(statement as Json), counter: rest };
+      })
     : expr;
 
 export function tableShape(objects: NftObject[]): TableShape | undefined {

@@ -319,26 +319,32 @@ export class Lab {
    */
   async removeVm(name: string, options: { graceMs?: number } = {}): Promise<void> {
     const vm = this.vm(name);
-    const guest = this.guests.get(name);
-    if (guest !== undefined) {
-      // A guest shuts down as a VM does: systemd stops its units (the agent drains), within the same grace.
-      await guest.stop(options.graceMs ?? 1000);
-      this.guests.delete(name);
-    }
-    await this.stopProcessesOf(vm, options.graceMs ?? 1000);
-    this.forwardedAddresses.delete(name);
-    this.steeredVms.delete(name);
-    this.steering.delete(name);
-    this.failedHosts.delete(name);
-    // Unplugged first, as a powered-off VM is: a namespace being deleted drops its nftables and conntrack state while
-    // its NIC still takes packets, and with the NAT IP still a local route its TCP stack answered the server's segments
-    // of live flows with RSTs from the NAT IP (a rolling replacement's old active: 1 flow in ~2,500 reset on both ends).
+    // From here the load balancer may reprogram at any moment (the VM's agent drains first): the VM gets no route
+    // written any more, and the others still get theirs.
     this.leaving.add(vm);
-    await runCommand('unplug the VM', 'ip', ['-n', this.fabric, 'link', 'del', vm.fabricPort]);
-    removeNamespace(vm.namespace);
-    this.namespaces.splice(this.namespaces.indexOf(vm.namespace), 1);
-    this.vms.delete(name);
-    this.leaving.delete(vm);
+    try {
+      const guest = this.guests.get(name);
+      if (guest !== undefined) {
+        // A guest shuts down as a VM does: systemd stops its units (the agent drains), within the same grace.
+        await guest.stop(options.graceMs ?? 1000);
+        this.guests.delete(name);
+      }
+      await this.stopProcessesOf(vm, options.graceMs ?? 1000);
+      this.forwardedAddresses.delete(name);
+      this.steeredVms.delete(name);
+      this.steering.delete(name);
+      this.failedHosts.delete(name);
+      // Unplugged first, as a powered-off VM is: a namespace being deleted drops its nftables and conntrack state
+      // while its NIC still takes packets, and with the NAT IP still a local route its TCP stack answered the server's
+      // segments of live flows with RSTs from the NAT IP (a rolling replacement's old active: 1 flow in ~2,500 reset
+      // on both ends).
+      await runCommand('unplug the VM', 'ip', ['-n', this.fabric, 'link', 'del', vm.fabricPort]);
+      removeNamespace(vm.namespace);
+      this.namespaces.splice(this.namespaces.indexOf(vm.namespace), 1);
+      this.vms.delete(name);
+    } finally {
+      this.leaving.delete(vm);
+    }
     if (vm.externalIp !== undefined) await this.detachExternalIp(vm.ip, vm.externalIp);
     await controlRequest(this.metadataSocket, 'DELETE', `/vms/${vm.ip}`);
     // GCE has no ARP caches; nothing here should answer from cache for a VM that is gone.
@@ -694,9 +700,9 @@ export class Lab {
       try {
         await this.applyRoutesTo(vm);
       } catch (error) {
-        // removeVm can unplug a VM while its routes are being written (the load balancer reprograms when the VM's agent
-        // drains). That VM needs no route any more; the VMs after it still need theirs, or clients keep hashing new
-        // connections to the VM that is gone until the next health change.
+        // removeVm can take a VM away while its routes are being written (the load balancer reprograms when the VM's
+        // agent drains). That VM needs no route any more; the VMs after it still need theirs, or clients keep hashing
+        // new connections to the VM that is gone until the next health change.
         if (!this.leaving.has(vm) && this.vms.get(vm.name) === vm) throw error;
       }
     }

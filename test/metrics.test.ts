@@ -1,6 +1,6 @@
 import t from 'tap';
 import { MonotonicCounters } from '../agent/collectors/collector.js';
-import { parseNftCounters } from '../agent/nft-state.js';
+import { compareShapes, parseNftCounters, parseNftJson, tableShape } from '../agent/nft-state.js';
 import { COUNTING_RULES } from '../agent/ruleset.js';
 
 const rule = (comment: string, expr: object[]) => ({ rule: { family: 'ip', table: 'natgw', chain: 'forward', handle: 9, comment, expr } });
@@ -13,7 +13,7 @@ const TERSE_TABLE = JSON.stringify({
     rule('established-ingress', [{ match: {} }, { counter: { packets: 6, bytes: 477 } }, { accept: null }]),
     rule('established-egress', [{ match: {} }, { counter: { packets: 8, bytes: 523 } }, { accept: null }]),
     rule('unreplied', [{ match: {} }, { counter: { packets: 3, bytes: 180 } }, { accept: null }]),
-    rule('admit-new', [{ mangle: {} }, { counter: { packets: 2, bytes: 120 } }, { accept: null }]),
+    rule('admit-new', [{ mangle: {} }, { counter: { packets: 2, bytes: 120 } }, { counter: 'translated' }, { accept: null }]),
     rule('masquerade', [{ counter: 'translated' }, { masquerade: null }]),
     rule('not-counted-by-us', [{ counter: { packets: 1000, bytes: 60000 } }]),
   ],
@@ -23,8 +23,8 @@ t.test("counters: named ones by name, the hot-path rules' anonymous ones added u
   const counters = parseNftCounters(TERSE_TABLE, COUNTING_RULES);
   t.same(counters.get('ingress'), { packets: 6, bytes: 477 });
   t.same(counters.get('egress'), { packets: 8 + 3 + 2, bytes: 523 + 180 + 120 }, 'established, unreplied and first packets');
-  t.same(counters.get('new'), { packets: 2, bytes: 120 });
-  t.same(counters.get('translated'), { packets: 5, bytes: 300 }, 'a rule naming a counter does not count it twice');
+  t.same(counters.get('new'), { packets: 2, bytes: 120 }, "a counting rule's reference to a named counter adds nothing");
+  t.same(counters.get('translated'), { packets: 5, bytes: 300 }, 'a named counter is read once, whichever rules name it');
   t.same(counters.get('drop_source_not_allowed'), { packets: 2, bytes: 120 });
   t.same([...counters.keys()].sort(), ['drop_source_not_allowed', 'egress', 'ingress', 'new', 'translated']);
   t.equal(parseNftCounters('').size, 0, 'no table, no counters');
@@ -37,4 +37,17 @@ t.test('counters never go backwards when a repair resets the kernel counters', a
   t.equal(counters.observe('x', 3), 28, 'reset folded into the base');
   t.equal(counters.observe('x', 5), 30);
   t.equal(counters.observe('y', 1), 1, 'ids are independent');
+});
+
+t.test('drift: an anonymous counter that counted is not a change; a counter statement that changed is', async (t) => {
+  const table = (...statements: object[]) =>
+    tableShape(parseNftJson(JSON.stringify({ nftables: [{ table: { family: 'ip', name: 'natgw' } }, rule('admit-new', statements)] })))!;
+  const counted = (packets: number) => ({ counter: { packets, bytes: packets * 60 } });
+  const named = { counter: { map: { key: { ct: { key: 'direction' } }, data: { set: [['original', 'egress']] } } } };
+  t.same(compareShapes(table(counted(0), { accept: null }), table(counted(1234), { accept: null })), []);
+  t.not(
+    compareShapes(table(counted(0), { accept: null }), table(named, { accept: null })).length,
+    0,
+    'an anonymous counter is not a map of named ones',
+  );
 });

@@ -1,6 +1,7 @@
 // The counters of our nft table, read with one `nft -j -t list table` per scrape (the registry's `rules` source): the
-// named ones and the hot-path rules' anonymous ones (COUNTING_RULES). -t leaves out set elements, so the cost depends on
-// the table, never on traffic, the port-block sets or the size of the conntrack table.
+// named ones and the hot-path rules' anonymous ones (COUNTING_RULES). -t leaves the sets' elements out of the output,
+// and from nft 1.1 (Debian 13's) out of what nft fetches too, so the port-block sets do not weigh on a scrape; nothing
+// here grows with traffic or the conntrack table.
 import { Counter } from 'prom-client';
 import { parseNftCounters, type NamedCounter } from '../nft-state.js';
 import { AGENT_PORT_REFUSED, COUNTER, COUNTING_RULES, DROP_REASONS, TABLE_FAMILY, TABLE_NAME, dropCounterId } from '../ruleset.js';
