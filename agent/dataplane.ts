@@ -13,7 +13,7 @@ import {
   foreignForwardChains,
   parseNftJson,
   tableShape,
-  type NamedCounter,
+  type RuleCounter,
   type TableShape,
 } from './nft-state.js';
 import {
@@ -369,7 +369,7 @@ export class Dataplane {
    * chain, and that chain is named. Judged on the connections since the last verdict; with too few, the verdict stays.
    */
   async checkForwardPath(): Promise<ForwardPath> {
-    const counters = await readRuleCounters(this.run).catch(() => new Map<string, NamedCounter>());
+    const counters = await readRuleCounters(this.run).catch(() => new Map<string, RuleCounter>());
     const sample = { admitted: counters.get(COUNTER.newConnections)?.packets, translated: counters.get(COUNTER.translated)?.packets };
     const baseline = this.forwardSample;
     let admitted = 0;

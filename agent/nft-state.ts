@@ -1,7 +1,15 @@
 // What `nft -j list table` says, reduced to what we compare: chains, rules, sets, counters and flowtables without
 // handles, counter values or the kernel's dynamic set entries. The reference is the listing nft gave right after our
 // own transaction, so nft's canonical spelling of our text never shows up as drift, whatever the nft version.
-import { SOURCE_SET, cidrToInterval, intervalToCidrs, mergeIntervals, subtractIntervals, type Interval } from './ruleset.js';
+import {
+  COUNTING_RULES,
+  SOURCE_SET,
+  cidrToInterval,
+  intervalToCidrs,
+  mergeIntervals,
+  subtractIntervals,
+  type Interval,
+} from './ruleset.js';
 
 type Json = Record<string, unknown>;
 
@@ -156,20 +164,17 @@ export function compareShapes(want: TableShape, live: TableShape | undefined): s
   return differences;
 }
 
-export interface NamedCounter {
+export interface RuleCounter {
   packets: number;
   bytes: number;
 }
 
 /**
  * `nft -j -t list table ip natgw` → counter id → values: each named counter under its name, and the anonymous counters
- * of the rules whose comment `countingRules` names, added up under each id it lists for that comment.
+ * of the rules COUNTING_RULES names, added up under each id it lists for that rule's comment.
  */
-export function parseNftCounters(
-  stdout: string,
-  countingRules: Readonly<Record<string, readonly string[]>> = {},
-): Map<string, NamedCounter> {
-  const counters = new Map<string, NamedCounter>();
+export function parseNftCounters(stdout: string): Map<string, RuleCounter> {
+  const counters = new Map<string, RuleCounter>();
   const add = (id: string, packets: unknown, bytes: unknown) => {
     const sum = counters.get(id) ?? { packets: 0, bytes: 0 };
     counters.set(id, { packets: sum.packets + Number(packets ?? 0), bytes: sum.bytes + Number(bytes ?? 0) });
@@ -180,7 +185,7 @@ export function parseNftCounters(
       add(String(name), packets, bytes);
     } else if ('rule' in object) {
       const { comment, expr } = object.rule as Json;
-      const ids = countingRules[String(comment)];
+      const ids: readonly string[] | undefined = COUNTING_RULES[String(comment)];
       if (ids === undefined || !Array.isArray(expr)) continue;
       for (const statement of expr as Json[]) {
         const counter = statement?.counter;

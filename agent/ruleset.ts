@@ -91,7 +91,8 @@ export const COUNTING_RULES: Readonly<Record<string, readonly (typeof COUNTER)[k
   'admit-new': [COUNTER.newConnections, COUNTER.egress],
   'spill-new': [COUNTER.newConnections, COUNTER.egress],
 };
-const NAMED_COUNTERS = [COUNTER.translated];
+const fedByRules = new Set(Object.values(COUNTING_RULES).flat());
+const NAMED_COUNTERS = Object.values(COUNTER).filter((id) => !fedByRules.has(id));
 
 /** Stateful mode only: the sync link's traffic and what arrives for the shared NAT IP (role and refusals). */
 export const STATEFUL_COUNTER = {

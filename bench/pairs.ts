@@ -124,7 +124,7 @@ class NatVm implements PairSide {
       await this.lab.exec(this.name, ['nft', 'delete', 'table', 'ip', 'nat'], { okExitCodes: [1] });
     }
     this.masquerading = false;
-    await this.flushConntrack();
+    await flushConntrack(this.lab, this.name);
     if (side === 'naive' || side === 'control') {
       await masquerade(this.lab, this.name);
       this.masquerading = true;
@@ -172,11 +172,6 @@ class NatVm implements PairSide {
       }
     }
     return total;
-  }
-
-  /** Every run starts from the same state: no entries of the run before holding ports or hash chains. */
-  flushConntrack(): Promise<unknown> {
-    return flushConntrack(this.lab, this.name);
   }
 
   async stop(): Promise<void> {
@@ -434,7 +429,7 @@ export const pairs: Bench = async (context: BenchContext) => {
       for (const [position, setup] of roundOrder(setups, round).entries()) {
         await first.become('blocks', natgwConfig({ mode: 'static', portsPerVm: setup.portsPerVm }));
         await first.waitForBlocks(MANY_CLIENTS_VM, [...setup.sources], setup.portsPerVm);
-        await first.flushConntrack();
+        await flushConntrack(lab, first.name);
         const rate = await connectFrom(lab, MANY_CLIENTS_VM, setup.sources, ADDRESS_SECONDS);
         addressRates[setup.name]!.push({ rate: rate.rate, position });
         log(`  round ${round + 1} ${setup.sources.length} addresses: ${rate.rate.toFixed(0)} conn/s (${rate.failed} failed)`);

@@ -1,9 +1,9 @@
 // Where natgw's per-packet cost goes (issue 23): two NAT VMs run the naive MASQUERADE recipe, and one of them also
 // holds one piece of natgw's table at a time, measured against the other with both sides at once (bench/together.ts).
 // A forward chain with no rule, one rule whose test fails, one that accepts established packets, the same with a counter,
-// natgw's established rule alone (its counter picked by direction), natgw's whole table without its agent, and 40 rules
-// whose test fails (a known cost the method must show), each against plain naive, and nothing (the A/A control). Which
-// VM holds the piece alternates from round to round.
+// natgw's established rules alone (counting by direction), the one rule with named counters they replaced, natgw's
+// whole table without its agent, and 40 rules whose test fails (a known cost the method must show), each against plain
+// naive, and nothing (the A/A control). Which VM holds the piece alternates from round to round.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { validateAgentConfig } from '../agent/config.js';

@@ -392,7 +392,7 @@ export class Lab {
   }
 
   private async applyRoutesTo(vm: LabVm): Promise<void> {
-    if (this.failedHosts.has(vm.name)) return;
+    if (this.failedHosts.has(vm.name) || this.leaving.has(vm)) return;
     const hops = defaultRouteHops(vm, this.routes, this.balancedRoutes, this.programmedHealth());
     if (hops.length > 1) {
       // L4 hashing, as the load balancer does: each connection sticks to one backend, connections spread.
@@ -696,7 +696,6 @@ export class Lab {
 
   private async applyAllRoutes(): Promise<void> {
     for (const vm of [...this.vms.values()]) {
-      if (this.leaving.has(vm)) continue;
       try {
         await this.applyRoutesTo(vm);
       } catch (error) {

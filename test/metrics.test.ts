@@ -1,7 +1,6 @@
 import t from 'tap';
 import { MonotonicCounters } from '../agent/collectors/collector.js';
 import { compareShapes, parseNftCounters, parseNftJson, tableShape } from '../agent/nft-state.js';
-import { COUNTING_RULES } from '../agent/ruleset.js';
 
 const rule = (comment: string, expr: object[]) => ({ rule: { family: 'ip', table: 'natgw', chain: 'forward', handle: 9, comment, expr } });
 const TERSE_TABLE = JSON.stringify({
@@ -20,7 +19,7 @@ const TERSE_TABLE = JSON.stringify({
 });
 
 t.test("counters: named ones by name, the hot-path rules' anonymous ones added up by comment", async (t) => {
-  const counters = parseNftCounters(TERSE_TABLE, COUNTING_RULES);
+  const counters = parseNftCounters(TERSE_TABLE);
   t.same(counters.get('ingress'), { packets: 6, bytes: 477 });
   t.same(counters.get('egress'), { packets: 8 + 3 + 2, bytes: 523 + 180 + 120 }, 'established, unreplied and first packets');
   t.same(counters.get('new'), { packets: 2, bytes: 120 }, "a counting rule's reference to a named counter adds nothing");

@@ -2,7 +2,7 @@
 // other modules also use (rules.ts, say) imports no registry.
 import type { Registry } from 'prom-client';
 import type { ConntrackdStats } from '../conntrackd.js';
-import type { NamedCounter } from '../nft-state.js';
+import type { RuleCounter } from '../nft-state.js';
 
 /** Kernel conntrack statistics of this network namespace (read by conntrack-stats.ts). */
 export interface ConntrackStats {
@@ -20,7 +20,7 @@ export interface CollectorStatus {
 
 /** What one scrape read, each source at most once; a source that failed or is off is absent. */
 export interface ScrapeData {
-  rules?: Map<string, NamedCounter>;
+  rules?: Map<string, RuleCounter>;
   conntrack?: ConntrackStats;
   conntrackd?: ConntrackdStats;
   status: Record<string, CollectorStatus>;
@@ -28,7 +28,7 @@ export interface ScrapeData {
 
 /** The scrape-time sources: cheap whatever the load (rule counters, /proc statistics, conntrackd's socket). */
 export interface ScrapeSources {
-  rules: () => Promise<Map<string, NamedCounter>>;
+  rules: () => Promise<Map<string, RuleCounter>>;
   conntrack: () => Promise<ConntrackStats>;
   /** conntrackd's figures, read only while stateful sync is on (`on` is asked at every scrape). */
   conntrackd?: { on: () => boolean; read: () => Promise<ConntrackdStats | undefined> };

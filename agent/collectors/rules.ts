@@ -3,17 +3,17 @@
 // and from nft 1.1 (Debian 13's) out of what nft fetches too, so the port-block sets do not weigh on a scrape; nothing
 // here grows with traffic or the conntrack table.
 import { Counter } from 'prom-client';
-import { parseNftCounters, type NamedCounter } from '../nft-state.js';
-import { AGENT_PORT_REFUSED, COUNTER, COUNTING_RULES, DROP_REASONS, TABLE_FAMILY, TABLE_NAME, dropCounterId } from '../ruleset.js';
+import { parseNftCounters, type RuleCounter } from '../nft-state.js';
+import { AGENT_PORT_REFUSED, COUNTER, DROP_REASONS, TABLE_FAMILY, TABLE_NAME, dropCounterId } from '../ruleset.js';
 import type { CommandRunner } from '../runner.js';
 import { KERNEL_STATS } from './conntrack-stats.js';
 import type { Collector } from './collector.js';
 
-export type RuleCounter = NamedCounter;
+export type { RuleCounter };
 
 export async function readRuleCounters(run: CommandRunner): Promise<Map<string, RuleCounter>> {
   const { stdout } = await run('read rule counters', 'nft', ['-j', '-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
-  return parseNftCounters(stdout, COUNTING_RULES);
+  return parseNftCounters(stdout);
 }
 
 /**

@@ -169,12 +169,11 @@ export class FakeNetfilter {
         if (map === undefined) return fail('Error: No such file or directory');
         return ok(this.json([{ map: { name: map.name, elem: Object.entries(map.elements).map(([vm, data]) => [vm, data]) } }]));
       }
-      const list = /^-j (-t )?list (table|counters table) (\S+) (\S+)$/.exec(key);
+      const list = /^-j (-t )?list table (\S+) (\S+)$/.exec(key);
       if (list !== null) {
-        const table = this.table(list[3] ?? '', list[4] ?? '');
-        if (table === undefined) return fail(`Error: No such file or directory\nlist table ${list[3]} ${list[4]}`);
-        const objects = this.tableObjects(table, { terse: list[1] !== undefined });
-        return ok(this.json(list[2] === 'table' ? objects : objects.filter((object) => 'counter' in object)));
+        const table = this.table(list[2] ?? '', list[3] ?? '');
+        if (table === undefined) return fail(`Error: No such file or directory\nlist table ${list[2]} ${list[3]}`);
+        return ok(this.json(this.tableObjects(table, { terse: list[1] !== undefined })));
       }
       if (key === '-j list chains')
         return ok(this.json(this.tables.flatMap((table) => this.tableObjects(table).filter((object) => 'chain' in object))));
