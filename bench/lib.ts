@@ -33,7 +33,7 @@ export interface BenchContext {
   quick: boolean;
   log: (message: string) => void;
   /** Options only some benchmarks read (`--pairs N`, `--perf`: bench/pairs). */
-  options?: { pairs?: string; perf?: boolean };
+  options?: { pairs?: string; perf?: boolean; pieces?: string };
 }
 
 export type Bench = (context: BenchContext) => Promise<Row[]>;
@@ -173,7 +173,15 @@ export interface ConnectRate {
 export function connectRate(
   lab: Lab,
   client: string,
-  options: { close: 'client' | 'server'; concurrency: number; seconds: number; cpu?: number; warmupMs?: number },
+  options: {
+    close: 'client' | 'server';
+    concurrency: number;
+    seconds: number;
+    cpu?: number;
+    warmupMs?: number;
+    /** Client addresses the connections take in turn (the client VM holds them); its own address when absent. */
+    sources?: readonly string[];
+  },
 ): Promise<ConnectRate> {
   return execJson<ConnectRate>(lab, client, [
     ...(options.cpu === undefined ? [] : ['taskset', '-c', String(options.cpu)]),
@@ -190,6 +198,7 @@ export function connectRate(
     '--seconds',
     String(options.seconds),
     ...(options.warmupMs === undefined ? [] : ['--warmup-ms', String(options.warmupMs)]),
+    ...(options.sources === undefined ? [] : ['--sources', options.sources.join(',')]),
   ]);
 }
 

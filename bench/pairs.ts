@@ -6,7 +6,8 @@
 // box's speed swings by ±20 % over seconds; two sides measured at the same instant see the same box, where sides
 // measured one after the other, even a second apart, did not (their A/A control strayed by 5–15 % per pair). The sides
 // change VMs between phases (a Latin square: each side runs once on every VM), so no VM's own speed favours a side.
-// Then: new TCP conn/s with 1,000 client addresses vs 10 (port blocks), and the first-packet loss of 100 new clients.
+// Then: new TCP conn/s with 1,000 client addresses vs 10 (port blocks), at once on two NAT VMs, and the first-packet
+// loss of 100 new clients.
 // With --perf, one extra connection-rate run, UDP run and one-way UDP run per side under `perf record -a -g`.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -51,7 +52,7 @@ import {
   type Pair,
   type PairedMeasure,
 } from './pairing.js';
-import { CLIENT_RANGE, FEW, MANY, MANY_CLIENTS_VM, addManyClients, connectFrom } from './ports.js';
+import { CLIENT_RANGES, FEW, MANY, MANY_CLIENTS_VM, addManyClients, connectFrom } from './ports.js';
 import { COUNT_MS, type PairSide, type Together, measureTogether, startTogether } from './together.js';
 
 const run = promisify(execFile);
@@ -67,17 +68,22 @@ const GATEWAY_PATHS = ['natgw-1', 'natgw-1000', 'natgw-2', 'natgw-3', 'natgw-4']
  * TIME_WAIT: a block must hold that many connections to one destination or it refuses some (port_block_full), which
  * would measure the block's size, not the data path. 32,768 is the largest block the config allows.
  */
-const BLOCK_PORTS = 32_768;
+export const BLOCK_PORTS = 32_768;
 const FIRST_PACKET_CLIENTS = 100;
-/** The address comparison switches the agent's config for each side, so its windows stay longer and fewer. */
+/** How long a profile records. */
 const ADDRESS_SECONDS = 3;
-const MAX_ADDRESS_ROUNDS = 7;
+/**
+ * The address comparison restarts both agents with other blocks for each round (which VM runs 1,000 addresses
+ * alternates), so each round measures a few windows.
+ */
+const MAX_ADDRESS_ROUNDS = 6;
+const ADDRESS_WINDOWS_PER_ROUND = 2;
 /** Bounds a whole run: a lab that stalls (a frozen box) stops after the rounds done so far. */
 const MAX_MINUTES = 45;
 
 /** Every side runs with the same conntrack timeouts: the agent's sysctls stay when its table is removed. */
-const natgwConfig = (portAllocation?: unknown) => ({
-  sourceRanges: ['10.10.0.0/25', CLIENT_RANGE],
+export const natgwConfig = (portAllocation?: unknown) => ({
+  sourceRanges: ['10.10.0.0/25', ...CLIENT_RANGES],
   logging: 'none',
   timeouts: { tcpTimeWait: 1 },
   ...(portAllocation === undefined ? {} : { portAllocation }),
@@ -284,7 +290,8 @@ export const pairs: Bench = async (context: BenchContext) => {
   const first = vms[0]!;
   try {
     await Promise.all([...agents.values()].map((agent) => agent.stop('SIGTERM')));
-    const many = await addManyClients(lab, first.name);
+    const manyClients = [await addManyClients(lab, vms[0]!.name, 0), await addManyClients(lab, vms[1]!.name, 1)];
+    const many = manyClients[0]!.addresses;
     await startSinks(lab, MAX_MINUTES * 60 + 300);
     const count = await startTogether(lab, vms);
     if (rounds < SIDES.length) log(`  ${rounds} rounds: fewer than the ${SIDES.length} phases, so not every side runs on every VM`);
@@ -419,23 +426,32 @@ export const pairs: Bench = async (context: BenchContext) => {
         profiles = sections.join('\n');
       }
     }
-    // 1,000 client addresses with blocks of 64 against 10 with blocks of 4,096: as bench/ports, interleaved.
+    // 1,000 client addresses with blocks of 64 against 10 with blocks of 4,096, both at once: the first two NAT VMs each
+    // have a client VM of 1,000 addresses, and which of them runs 1,000 and which 10 alternates from round to round.
+    const addressPairs: Pair[] = [];
     const setups = [
-      { name: 'many', sources: many, portsPerVm: 64 },
-      { name: 'few', sources: many.slice(0, FEW), portsPerVm: 4096 },
+      { name: 'many', label: `${MANY} addresses`, count: MANY, portsPerVm: 64 },
+      { name: 'few', label: `${FEW} addresses`, count: FEW, portsPerVm: 4096 },
     ] as const;
-    const addressRates: Record<string, { rate: number; position: number }[]> = { many: [], few: [] };
     for (let round = 0; round < Math.min(rounds, MAX_ADDRESS_ROUNDS) && Date.now() < deadline; round++) {
-      for (const [position, setup] of roundOrder(setups, round).entries()) {
-        await first.become('blocks', natgwConfig({ mode: 'static', portsPerVm: setup.portsPerVm }));
-        await first.waitForBlocks(MANY_CLIENTS_VM, [...setup.sources], setup.portsPerVm);
-        await flushConntrack(lab, first.name);
-        const rate = await connectFrom(lab, MANY_CLIENTS_VM, setup.sources, ADDRESS_SECONDS);
-        addressRates[setup.name]!.push({ rate: rate.rate, position });
-        log(`  round ${round + 1} ${setup.sources.length} addresses: ${rate.rate.toFixed(0)} conn/s (${rate.failed} failed)`);
+      const sideFor = async (setup: (typeof setups)[number], index: number): Promise<PairSide> => {
+        const at = (index + round) % 2;
+        const [vm, client] = [vms[at]!, manyClients[at]!];
+        const sources = client.addresses.slice(0, setup.count);
+        await vm.become('blocks', natgwConfig({ mode: 'static', portsPerVm: setup.portsPerVm, releaseAfterIdleSeconds: 86_400 }));
+        await vm.waitForBlocks(client.vm, sources, setup.portsPerVm);
+        return { name: vm.name, client: client.vm, index: vm.index, side: setup.label, sources };
+      };
+      const [manySide, fewSide] = await Promise.all([sideFor(setups[0], 0), sideFor(setups[1], 1)]);
+      for (let window = 0; window < ADDRESS_WINDOWS_PER_ROUND; window++) {
+        const subjectFirst = (round + window) % 2 === 0;
+        const together = await measureTogether(lab, count, 'conn', manySide, fewSide, subjectFirst, log);
+        addressPairs.push({ subject: together.subject, baseline: together.baseline, first: subjectFirst ? 'subject' : 'baseline' });
+        log(
+          `  addresses, round ${round + 1} (${MANY} on ${manySide.name}, ${FEW} on ${fewSide.name}): ${together.subject.toFixed(0)} vs ${together.baseline.toFixed(0)} conn/s (failed: ${together.failed.subject} vs ${together.failed.baseline})`,
+        );
       }
     }
-    const addressRounds = Math.min(addressRates.many!.length, addressRates.few!.length);
     measures.push({
       section: 'pairs',
       metric: `new TCP conn/s: port blocks, ${MANY.toLocaleString('en')} client addresses / ${FEW}`,
@@ -443,12 +459,8 @@ export const pairs: Bench = async (context: BenchContext) => {
       subjectLabel: `${MANY} addresses`,
       baselineLabel: `${FEW} addresses`,
       target: '>= 0.97',
-      note: `connect+close loop (client closes), 32 in flight, ${ADDRESS_SECONDS} s; static blocks of 64 vs 4,096 ports (each address's connections to one server port fit its block); one NAT address holds ${Math.floor((BLOCK_RANGE.last - BLOCK_RANGE.first + 1) / 64)} blocks of 64, the other ${MANY - Math.floor((BLOCK_RANGE.last - BLOCK_RANGE.first + 1) / 64)} addresses leave from the overflow ports`,
-      pairs: Array.from({ length: addressRounds }, (_, round) => ({
-        subject: addressRates.many![round]!.rate,
-        baseline: addressRates.few![round]!.rate,
-        first: addressRates.many![round]!.position === 0 ? 'subject' : 'baseline',
-      })),
+      note: `${COUNTED}, on two NAT VMs that swap setups from round to round; connect+close loop (client closes), 32 in flight, the connections taking the addresses in turn; static blocks of 64 vs 4,096 ports (each address's connections to one server port fit its block); one NAT address holds ${Math.floor((BLOCK_RANGE.last - BLOCK_RANGE.first + 1) / 64)} blocks of 64, the other ${MANY - Math.floor((BLOCK_RANGE.last - BLOCK_RANGE.first + 1) / 64)} addresses leave from the overflow ports`,
+      pairs: addressPairs,
     });
 
     // 100 clients that never sent a packet, right after the agent started with static blocks: none may be lost.

@@ -2,16 +2,18 @@
 // holds one piece of natgw's table at a time, measured against the other with both sides at once (bench/together.ts).
 // A forward chain with no rule, one rule whose test fails, one that accepts established packets, the same with a counter,
 // natgw's established rules alone (counting by direction), the one rule with named counters they replaced, natgw's
-// whole table without its agent, and 40 rules whose test fails (a known cost the method must show), each against plain
-// naive, and nothing (the A/A control). Which VM holds the piece alternates from round to round.
+// whole table without its agent (shared pool; without its MSS clamp, its NAT chain or its input chains; static port
+// blocks with and without the per-destination count; the stateful mode's, without conntrackd), and 40 rules whose test
+// fails (a known cost the method must show), each against plain naive, and nothing (the A/A control). Which VM holds
+// the piece alternates from round to round.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { validateAgentConfig } from '../agent/config.js';
-import { renderRuleset } from '../agent/ruleset.js';
+import { BLOCK_PORTS as BLOCK_RANGE, validateAgentConfig } from '../agent/config.js';
+import { renderPortBlockElements, renderRuleset } from '../agent/ruleset.js';
 import type { Lab } from '../lab/lab.js';
 import { NATGW, ROOT, buildLab, masquerade, startSinks, type Bench, type BenchContext, type Row } from './lib.js';
 import { type CountedKind, type Pair, type PairedMeasure, pairedRow, pairsMarkdown, parsePairs, roundOrder } from './pairing.js';
-import { CLIENT_RANGE } from './ports.js';
+import { BLOCK_PORTS, natgwConfig } from './pairs.js';
 import { type PairSide, measureTogether, startTogether } from './together.js';
 
 const VARIANT_TABLE = 'natgw_variant';
@@ -29,13 +31,50 @@ const forwardChain = (rules: string[]) =>
     '',
   ].join('\n');
 
-/** natgw's table as the agent renders it for the shared pool (bench/pairs' config), without the agent. */
-function natgwTable(): string {
+/** natgw's table as the agent renders it for bench/pairs' configs, without the agent. */
+function natgwTable(portAllocation?: unknown): string {
+  return renderRuleset(validateAgentConfig(natgwConfig(portAllocation), 'bench rules'), 'ens4', { flowtable: false }).text;
+}
+
+/**
+ * The stateful mode's table on one NAT VM, without its agent and conntrackd: the VM's own address stands for the load
+ * balancer's shared NAT IP, so the replies come back to it and take the NAT-IP chain as they do behind the balancer.
+ */
+function statefulTable({ natAddress }: Holder): string {
+  const [self, peer] = [
+    { ip: '10.10.0.251', ports: '1024-33279' },
+    { ip: '10.10.0.252', ports: '33280-65535' },
+  ];
   const config = validateAgentConfig(
-    { sourceRanges: ['10.10.0.0/25', CLIENT_RANGE], logging: 'none', timeouts: { tcpTimeWait: 1 } },
+    { ...natgwConfig(), deploymentMode: 'ha', stateful: { natIp: '203.0.113.100', members: [self, peer] } },
     'bench rules',
+    () => [self.ip],
   );
-  return renderRuleset(config, 'ens4', { flowtable: false }).text;
+  const stateful = { natIp: natAddress, syncPort: config.stateful!.syncPort, selfIp: natAddress, peerIp: peer.ip, ports: self.ports };
+  return renderRuleset(config, 'ens4', { flowtable: false, stateful }).text;
+}
+
+/** The holder's client gets the block the agent would give it first, so no connection takes the overflow ports. */
+const withClientBlock =
+  (table: string) =>
+  ({ natAddress, clientAddress }: Holder): string =>
+    table +
+    renderPortBlockElements([{ vm: clientAddress, natAddress, first: BLOCK_RANGE.first, last: BLOCK_RANGE.first + BLOCK_PORTS - 1 }]);
+
+/** The table without one of its chains (from `  chain NAME {` to its closing brace). */
+function withoutChain(table: string, name: string): string {
+  const lines = table.split('\n');
+  const start = lines.indexOf(`  chain ${name} {`);
+  const end = lines.indexOf('  }', start);
+  if (start < 0 || end < 0) throw new Error(`the rendered ruleset has no chain ${name}`);
+  return [...lines.slice(0, start), ...lines.slice(end + 1)].join('\n');
+}
+
+function withoutRule(table: string, comment: string): string {
+  const lines = table.split('\n');
+  const kept = lines.filter((line) => !line.endsWith(`comment "${comment}"`));
+  if (kept.length !== lines.length - 1) throw new Error(`the rendered ruleset has no single rule commented "${comment}"`);
+  return kept.join('\n');
 }
 
 function establishedRules(table: string): string[] {
@@ -46,15 +85,22 @@ function establishedRules(table: string): string[] {
   });
 }
 
+/** What a piece may depend on: the NAT VM that holds it and its client. */
+interface Holder {
+  natAddress: string;
+  clientAddress: string;
+}
+
 interface Variant {
   name: string;
   label: string;
   /** nft input that adds the piece, and the table to delete afterwards. */
-  apply?: { text: string; table: string };
+  apply?: { text: string | ((holder: Holder) => string); table: string };
 }
 
 function variants(): Variant[] {
   const table = natgwTable();
+  const blocks = natgwTable({ mode: 'static', portsPerVm: BLOCK_PORTS, releaseAfterIdleSeconds: 86_400 });
   return [
     { name: 'none', label: 'nothing added (A/A control: the spread of the method itself)' },
     { name: 'empty', label: 'a forward base chain with no rule', apply: { text: forwardChain([]), table: VARIANT_TABLE } },
@@ -90,6 +136,36 @@ function variants(): Variant[] {
     },
     { name: 'natgw', label: "natgw's whole table (shared pool), without its agent", apply: { text: table, table: 'natgw' } },
     {
+      name: 'no-mss',
+      label: 'the same without its MSS clamp (`mss-clamp`: every packet tests the TCP flags, SYNs have their option rewritten)',
+      apply: { text: withoutRule(table, 'mss-clamp'), table: 'natgw' },
+    },
+    {
+      name: 'no-nat',
+      label: "the same without its NAT chain (the naive recipe's MASQUERADE translates instead)",
+      apply: { text: withoutChain(table, 'postrouting'), table: 'natgw' },
+    },
+    {
+      name: 'no-input',
+      label: "the same without its input chains (the agent's port)",
+      apply: { text: withoutChain(withoutChain(table, 'input'), 'agent_port'), table: 'natgw' },
+    },
+    {
+      name: 'blocks',
+      label: `natgw's whole table with static port blocks of ${BLOCK_PORTS} (the client's block in place), without its agent`,
+      apply: { text: withClientBlock(blocks), table: 'natgw' },
+    },
+    {
+      name: 'uncounted',
+      label: 'the same without the per-destination connection count (`port-block-full`)',
+      apply: { text: withClientBlock(withoutRule(blocks, 'port-block-full')), table: 'natgw' },
+    },
+    {
+      name: 'stateful',
+      label: "natgw's whole table in stateful mode (the NAT-IP chain on every packet), without its agent and conntrackd",
+      apply: { text: statefulTable, table: 'natgw' },
+    },
+    {
       name: 'forty',
       label: '40 rules whose test fails (a known cost)',
       apply: {
@@ -98,6 +174,22 @@ function variants(): Variant[] {
       },
     },
   ];
+}
+
+/**
+ * `--pieces a,b`: only those pieces (and the A/A control, always), for a run about one question. Checked before any
+ * lab is built.
+ */
+export function rulePieces(names: string | undefined): Variant[] {
+  const all = variants();
+  if (names === undefined) return all;
+  const wanted = names.split(',').filter((name) => name !== '');
+  const unknown = wanted.filter((name) => !all.some((variant) => variant.name === name));
+  if (wanted.length === 0 || unknown.length > 0)
+    throw new Error(
+      `--pieces: ${wanted.length === 0 ? 'name at least one piece' : `unknown piece(s) ${unknown.join(', ')}`}; known: ${all.map((variant) => variant.name).join(', ')}`,
+    );
+  return all.filter((variant) => variant.name === 'none' || wanted.includes(variant.name));
 }
 
 const KINDS = [
@@ -116,7 +208,9 @@ class NaiveVm implements PairSide {
 
   async add(variant: Variant): Promise<void> {
     this.side = variant.name;
-    if (variant.apply !== undefined) await this.lab.exec(this.name, ['nft', '-f', '-'], { input: variant.apply.text });
+    const { text } = variant.apply ?? {};
+    const holder = { natAddress: this.lab.vm(this.name).ip, clientAddress: this.lab.vm(this.client).ip };
+    if (text !== undefined) await this.lab.exec(this.name, ['nft', '-f', '-'], { input: typeof text === 'string' ? text : text(holder) });
   }
 
   async remove(variant: Variant): Promise<void> {
@@ -128,7 +222,7 @@ class NaiveVm implements PairSide {
 export const rules: Bench = async (context: BenchContext) => {
   const { quick, log } = context;
   const rounds = parsePairs(context.options?.pairs ?? (quick ? '4' : '10'));
-  const pieces = variants();
+  const pieces = rulePieces(context.options?.pieces);
   const { lab, paths, agents } = await buildLab(['natgw-2', 'natgw-3']);
   try {
     // The agents set the sysctls every side keeps (conntrack timeouts, accounting); their tables go.

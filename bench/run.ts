@@ -14,7 +14,7 @@ import { datapath } from './datapath.js';
 import { pairs } from './pairs.js';
 import { parsePairs } from './pairing.js';
 import { renderMarkdown } from './report.js';
-import { rules } from './rules.js';
+import { rulePieces, rules } from './rules.js';
 import { ports } from './ports.js';
 import { scale } from './scale.js';
 
@@ -31,7 +31,7 @@ const BENCHES: Record<string, { run: Bench; about: string }> = {
   rules: {
     run: rules,
     about:
-      "where the per-packet cost goes: pieces of natgw's table added to the naive recipe, each against plain naive at once (--pairs N)",
+      "where the per-packet cost goes: pieces of natgw's table added to the naive recipe, each against plain naive at once (--pairs N, --pieces A,B: only those)",
   },
   churn: { run: churn, about: 'many short flows through natgw vs the naive MASQUERADE recipe: conntrack failures, failed connections' },
   scale: { run: scale, about: 'agent with ~250k conntrack entries: /metrics latency, CPU at 1 scrape / 15 s, RSS' },
@@ -91,11 +91,12 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h', default: false },
       pairs: { type: 'string' },
       perf: { type: 'boolean', default: false },
+      pieces: { type: 'string' },
     },
   });
   if (values.help) {
     process.stdout.write(
-      `Usage: npm run bench -- [--quick] [--pairs N] [--perf] [NAME ...]\n\n${Object.entries(BENCHES)
+      `Usage: npm run bench -- [--quick] [--pairs N] [--perf] [--pieces A,B] [NAME ...]\n\n${Object.entries(BENCHES)
         .map(([name, { about }]) => `  ${name.padEnd(12)} ${about}`)
         .join('\n')}\n`,
     );
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
   }
   // Refused before any lab is built: a bad value changes nothing.
   parsePairs(values.pairs);
+  rulePieces(values.pieces);
   if (process.getuid?.() !== 0) throw new Error('the benchmarks build a lab of network namespaces: run them as root');
   const unknown = positionals.filter((name) => !(name in BENCHES));
   if (unknown.length > 0) throw new Error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}`);
@@ -124,7 +126,11 @@ async function main(): Promise<void> {
         ...(await BENCHES[name]!.run({
           quick: values.quick,
           log: (message) => process.stderr.write(`${message}\n`),
-          options: { ...(values.pairs === undefined ? {} : { pairs: values.pairs }), perf: values.perf },
+          options: {
+            ...(values.pairs === undefined ? {} : { pairs: values.pairs }),
+            ...(values.pieces === undefined ? {} : { pieces: values.pieces }),
+            perf: values.perf,
+          },
         })),
       );
     } catch (error) {

@@ -31,6 +31,8 @@ export interface PairSide {
   index: number;
   /** What it runs, for the log. */
   side: string | undefined;
+  /** Connection windows: the client addresses its connections take in turn (bench/pairs' address comparison). */
+  sources?: readonly string[];
 }
 
 /** The internet's iperf3 servers (one per side of a pair) and its counting table. */
@@ -78,10 +80,22 @@ export class InternetCount {
 }
 
 /** One side's load of a pair; its own report says whether it ran through the counted second. */
-async function load(lab: Lab, client: string, kind: CountedKind, port: number): Promise<{ seconds: number; failed: number }> {
+async function load(
+  lab: Lab,
+  side: PairSide,
+  kind: CountedKind,
+  port: number,
+): Promise<{ seconds: number; failed: number; errors?: Record<string, number> }> {
+  const { client, sources } = side;
   if (kind === 'conn') {
-    const rate = await connectRate(lab, client, { close: 'client', concurrency: 32, seconds: LOAD_SECONDS, cpu: 0 });
-    return { seconds: rate.seconds, failed: rate.failed };
+    const rate = await connectRate(lab, client, {
+      close: 'client',
+      concurrency: 32,
+      seconds: LOAD_SECONDS,
+      cpu: 0,
+      ...(sources === undefined ? {} : { sources }),
+    });
+    return { seconds: rate.seconds, failed: rate.failed, errors: rate.errors };
   }
   const result: IperfResult = await iperf(lab, client, kind === 'udp' ? ['-u', '-b', '0', '-l', '64'] : [], LOAD_SECONDS, {
     port,
@@ -115,7 +129,7 @@ export async function measureTogether(
   for (let attempt = 1; attempt <= WINDOW_ATTEMPTS; attempt++) {
     await Promise.all([flushConntrack(lab, subject.name), flushConntrack(lab, baseline.name)]);
     const launched = performance.now();
-    const loads = Promise.allSettled(ordered.map((vm, index) => load(lab, vm.client, kind, IPERF_PORTS[index]!)));
+    const loads = Promise.allSettled(ordered.map((vm, index) => load(lab, vm, kind, IPERF_PORTS[index]!)));
     await sleep(COUNT_FROM_MS);
     const before = await count.read();
     await sleep(Math.max(0, COUNT_MS - (performance.now() - before.at)));
@@ -132,6 +146,11 @@ export async function measureTogether(
       const seconds = (after.at - before.at) / 1000;
       const value = (vm: PairSide) => deliveredPerSecond(kind, vm.index, before.values, after.values, seconds);
       const failed = (vm: PairSide) => loaded[ordered.indexOf(vm)]!.failed;
+      for (const [index, vm] of ordered.entries())
+        if (loaded[index]!.failed > 0)
+          log(
+            `  ${kind} window, ${vm.side} on ${vm.name}: ${loaded[index]!.failed} connections failed ${JSON.stringify(loaded[index]!.errors)}`,
+          );
       return {
         subject: value(subject),
         baseline: value(baseline),
