@@ -155,8 +155,10 @@ export class Dataplane {
     const flowtable = config.flowtableOffload && (await this.hasFlowtables(egressInterface));
     const stateful = config.stateful;
     const roles = stateful === undefined ? undefined : statefulRoles(stateful, this.localAddresses, 'config');
+    const egressMtu = config.mssClamp === 'pmtu' ? await this.interfaceMtu(egressInterface) : undefined;
     const ruleset = renderRuleset(config, egressInterface, {
       flowtable,
+      ...(egressMtu === undefined ? {} : { egressMtu }),
       ...(this.agentPort === undefined ? {} : { agentPort: this.agentPort }),
       ...(stateful === undefined || roles === undefined
         ? {}
@@ -177,6 +179,19 @@ export class Dataplane {
       globalSysctls: global,
       ...(conntrackMax === undefined ? {} : { hashsize: conntrackHashsize(Number(conntrackMax.value)) }),
     };
+  }
+
+  /**
+   * The MSS clamp's MTU (ruleset.ts mssClampValue), read at every render: a changed MTU re-renders the table. Unknown
+   * (no such interface yet) leaves the clamp to the kernel's per-SYN route lookup.
+   */
+  private async interfaceMtu(egressInterface: string): Promise<number | undefined> {
+    const { stdout, exitCode } = await this.run('read the egress interface MTU', 'ip', ['-j', 'link', 'show', 'dev', egressInterface], {
+      okExitCodes: [1],
+    });
+    if (exitCode !== 0) return undefined;
+    const mtu = (JSON.parse(stdout || '[]') as { mtu?: unknown }[])[0]?.mtu;
+    return typeof mtu === 'number' ? mtu : undefined;
   }
 
   /** Asked once per interface with `nft -c` (the kernel checks, nothing is created); the answer cannot change without a reboot. */

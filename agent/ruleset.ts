@@ -128,6 +128,26 @@ export interface RenderOptions {
   stateful?: StatefulPeers;
   /** The port the agent serves on when `--listen` overrides the config's `listen`. */
   agentPort?: number;
+  /** The egress interface's MTU, read by the agent: `mssClamp: "pmtu"` clamps to it (see mssClampValue). */
+  egressMtu?: number;
+}
+
+/** IPv4 and TCP headers without options: an MTU less these is the largest MSS that fits. */
+const TCP_IPV4_HEADERS = 40;
+const MIN_MSS = 536;
+
+/**
+ * What the clamp sets the MSS to. For `"pmtu"`, the path MTU less the headers: `rt mtu` computes it by looking up the
+ * route back to the packet's source on every SYN and SYN-ACK (nft_rt's get_tcpmss), which cost about two points of a
+ * NAT VM's new connections a second (docs/bench.md, bench rules runs 7 and 8). The packets we clamp come in and go out
+ * by the egress interface, and a NAT VM learns no path MTU for forwarded flows (an ICMP error about one goes to the
+ * client), so both routes carry the interface's MTU: the agent reads it and renders the number. `rt mtu` stays where
+ * the MTU is unknown. A route whose MTU an operator pinned lower is seen by `rt mtu` only: set mssClamp to a number.
+ */
+export function mssClampValue(config: AgentConfig, egressMtu: number | undefined): string {
+  if (config.mssClamp !== 'pmtu') return String(config.mssClamp);
+  const mss = egressMtu === undefined ? Number.NaN : egressMtu - TCP_IPV4_HEADERS;
+  return Number.isInteger(mss) && mss >= MIN_MSS && mss <= 65_535 ? String(mss) : 'rt mtu';
 }
 
 export interface Ruleset {
@@ -154,7 +174,7 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
   const sourceRanges = foldSourceRanges(config.sourceRanges);
   const logErrors = config.logging === 'errors' || config.logging === 'all';
   const rate = config.logRateLimitPerSecond;
-  const mss = config.mssClamp === 'pmtu' ? 'rt mtu' : String(config.mssClamp);
+  const mss = mssClampValue(config, options.egressMtu);
   // "preserve" keeps the client's source port unless it clashes. "random" (fully-random) avoids clashes between many
   // clients, but under churn to one server it often picks a port whose 4-tuple the server still holds in TIME_WAIT,
   // and that SYN is refused (measured in bench/churn).

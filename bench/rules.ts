@@ -2,10 +2,10 @@
 // holds one piece of natgw's table at a time, measured against the other with both sides at once (bench/together.ts).
 // A forward chain with no rule, one rule whose test fails, one that accepts established packets, the same with a counter,
 // natgw's established rules alone (counting by direction), the one rule with named counters they replaced, natgw's
-// whole table without its agent (shared pool; without its MSS clamp, its NAT chain or its input chains; static port
-// blocks with and without the per-destination count; the stateful mode's, without conntrackd), and 40 rules whose test
-// fails (a known cost the method must show), each against plain naive, and nothing (the A/A control). Which VM holds
-// the piece alternates from round to round.
+// whole table without its agent (shared pool; without its MSS clamp, or clamping with a route lookup per SYN; without its
+// NAT chain or its input chains; static port blocks with and without the per-destination count; the stateful mode's,
+// without conntrackd), and 40 rules whose test fails (a known cost the method must show), each against plain naive, and
+// nothing (the A/A control). Which VM holds the piece alternates from round to round.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BLOCK_PORTS as BLOCK_RANGE, validateAgentConfig } from '../agent/config.js';
@@ -31,9 +31,13 @@ const forwardChain = (rules: string[]) =>
     '',
   ].join('\n');
 
+/** The lab NICs' MTU (GCE's default), which the agent reads for its MSS clamp. */
+const LAB_MTU = 1460;
+
 /** natgw's table as the agent renders it for bench/pairs' configs, without the agent. */
 function natgwTable(portAllocation?: unknown): string {
-  return renderRuleset(validateAgentConfig(natgwConfig(portAllocation), 'bench rules'), 'ens4', { flowtable: false }).text;
+  return renderRuleset(validateAgentConfig(natgwConfig(portAllocation), 'bench rules'), 'ens4', { flowtable: false, egressMtu: LAB_MTU })
+    .text;
 }
 
 /**
@@ -51,7 +55,7 @@ function statefulTable({ natAddress }: Holder): string {
     () => [self.ip],
   );
   const stateful = { natIp: natAddress, syncPort: config.stateful!.syncPort, selfIp: natAddress, peerIp: peer.ip, ports: self.ports };
-  return renderRuleset(config, 'ens4', { flowtable: false, stateful }).text;
+  return renderRuleset(config, 'ens4', { flowtable: false, stateful, egressMtu: LAB_MTU }).text;
 }
 
 /** The holder's client gets the block the agent would give it first, so no connection takes the overflow ports. */
@@ -68,6 +72,11 @@ function withoutChain(table: string, name: string): string {
   const end = lines.indexOf('  }', start);
   if (start < 0 || end < 0) throw new Error(`the rendered ruleset has no chain ${name}`);
   return [...lines.slice(0, start), ...lines.slice(end + 1)].join('\n');
+}
+
+function replaceOnce(table: string, from: string, to: string): string {
+  if (table.split(from).length !== 2) throw new Error(`the rendered ruleset has no single "${from}"`);
+  return table.replace(from, to);
 }
 
 function withoutRule(table: string, comment: string): string {
@@ -139,6 +148,11 @@ function variants(): Variant[] {
       name: 'no-mss',
       label: 'the same without its MSS clamp (`mss-clamp`: every packet tests the TCP flags, SYNs have their option rewritten)',
       apply: { text: withoutRule(table, 'mss-clamp'), table: 'natgw' },
+    },
+    {
+      name: 'mss-route',
+      label: "the same with the MSS clamped to `rt mtu` (a route lookup per SYN: natgw's before it read the NIC's MTU)",
+      apply: { text: replaceOnce(table, 'maxseg size set 1420', 'maxseg size set rt mtu'), table: 'natgw' },
     },
     {
       name: 'no-nat',

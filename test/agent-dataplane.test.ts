@@ -46,12 +46,33 @@ t.test('walking between configs in random order: every step lands in sync, a sec
     const again = await converge(dataplane, CONFIGS[index]!);
     t.ok(again.before.inSync, `step ${step}: already in sync the second time`);
     t.same(
-      netfilter.commands.filter((line) => !line.startsWith('nft -j list')),
+      netfilter.commands.filter((line) => !line.startsWith('nft -j list') && !line.startsWith('ip -j link show')),
       [],
       `step ${step}: the second time only reads`,
     );
   }
   t.equal(netfilter.tables.length, 1, 'one table, whatever the path');
+});
+
+t.test('the MSS clamp follows the NIC: its MTU less 40, a changed MTU re-applied, the kernel asked when unknown', async (t) => {
+  const { netfilter, dataplane, converge } = setup(t);
+  const clamp = () => {
+    const rule = netfilter
+      .table('ip', 'natgw')
+      ?.chains.flatMap((chain) => chain.rules)
+      .find((candidate) => candidate.comment === 'mss-clamp');
+    return /maxseg size set (rt mtu|\d+)/.exec(rule?.text ?? '')?.[1];
+  };
+  await converge(dataplane, CONFIGS[0]!);
+  t.equal(clamp(), '1420', "GCE's default MTU, 1460");
+  netfilter.egressMtu = 8896;
+  const changed = await converge(dataplane, CONFIGS[0]!);
+  t.notOk(changed.before.inSync, 'a VPC whose MTU changed is a change to the table');
+  t.equal(clamp(), '8856', 'applied with the new MTU');
+  netfilter.egressMtu = undefined;
+  const unknown = await converge(dataplane, CONFIGS[0]!);
+  t.same(unknown.after.differences, [], 'an interface whose MTU cannot be read still converges');
+  t.equal(clamp(), 'rt mtu', "the kernel's per-SYN route lookup instead");
 });
 
 t.test('a restarted agent finds its table in place and applies nothing', async (t) => {

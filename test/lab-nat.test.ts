@@ -118,9 +118,48 @@ t.test('a NAT VM in the lab', async (t) => {
     );
   });
 
+  await t.test('the MSS clamp lowers what both ends advertise to what the NIC carries: its MTU (1460) less 40', async (t) => {
+    // Counted where each SYN arrives: the client's at the internet host, the server's answer at the client.
+    const counting = (flags: string) => `table ip natgw_mss_test {
+  counter clamped { }
+  counter other { }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp flags ${flags} tcp option maxseg size 1420 counter name "clamped"
+    tcp flags ${flags} tcp option maxseg size != 1420 counter name "other"
+  }
+}
+`;
+    const read = async (run: (args: string[]) => Promise<{ stdout: string }>) => {
+      const count = async (name: string) =>
+        Number(/packets (\d+)/.exec((await run(['nft', 'list', 'counter', 'ip', 'natgw_mss_test', name])).stdout)?.[1] ?? Number.NaN);
+      return { clamped: await count('clamped'), other: await count('other') };
+    };
+    const internet = (args: string[]) => lab.run('count SYNs by MSS', lab.internet, args);
+    const client = (args: string[]) => lab.exec('private', args);
+    await lab.run('count SYNs by MSS', lab.internet, ['nft', '-f', '-'], { input: counting('syn / syn,ack') });
+    await lab.exec('private', ['nft', '-f', '-'], { input: counting('syn,ack / syn,ack') });
+    // A client whose NIC allows 9000 bytes advertises 8960; the internet's end (MTU 1500) advertises 1460.
+    await client(['ip', 'link', 'set', 'dev', 'ens4', 'mtu', '9000']);
+    try {
+      t.equal(await natLab.whoami('private'), NAT_EXTERNAL_IP, 'a connection through the NAT');
+      const [syn, synAck] = [await read(internet), await read(client)];
+      t.ok(syn.clamped >= 1 && syn.other === 0, `the client's SYN reached the internet with MSS 1420, not 8960: ${JSON.stringify(syn)}`);
+      t.ok(
+        synAck.clamped >= 1 && synAck.other === 0,
+        `the server's SYN-ACK reached the client with MSS 1420, not 1460: ${JSON.stringify(synAck)}`,
+      );
+    } finally {
+      await client(['ip', 'link', 'set', 'dev', 'ens4', 'mtu', '1460']);
+      await internet(['nft', 'delete', 'table', 'ip', 'natgw_mss_test']);
+      await client(['nft', 'delete', 'table', 'ip', 'natgw_mss_test']);
+    }
+  });
+
   await t.test('the agent runs the TCP MSS clamp, the fast path first, and masquerades only towards the egress interface', async (t) => {
     const table = await natLab.natTable();
-    t.match(table, /tcp flags syn \/ syn,rst tcp option maxseg size set rt mtu comment "mss-clamp"/);
+    // "pmtu": the NIC's MTU (1460 in the lab, GCE's default) less the headers, not a route lookup per SYN.
+    t.match(table, /tcp flags syn \/ syn,rst tcp option maxseg size set 1420 comment "mss-clamp"/);
     t.match(
       table,
       /policy accept;\n\s+iifname != "ens4" return comment "not-from-vpc"\n.*mss-clamp"\n\s+ct state established,related ct direction reply counter accept comment "established-ingress"\n\s+ct state established,related counter accept comment "established-egress"\n/,

@@ -56,9 +56,10 @@ t.test('dynamic port blocks grow from 64 to 1024 under load and shrink back afte
   const [result] = JSON.parse(burst.stdout) as { address: string; udp: number }[];
   t.equal(result?.udp, 300, `every one of 300 one-packet flows over a block of 64 was answered (${result?.udp})`);
   // The flows over the block leave through the spill chain, which counts them as new too (its own anonymous counter):
-  // counted only where they are admitted into the block, the metric would rise by about 64.
+  // counted only where they are admitted into the block, the metric would rise by about 64. Not exactly 300: a burst
+  // socket may get the source port of an earlier flow whose entry is still there, and that flow is not new.
   const openedByBurst = (await opened()) - openedBefore;
-  t.ok(openedByBurst >= 300, `every flow of the burst was counted as a new connection, spilled ones too (${openedByBurst})`);
+  t.ok(openedByBurst >= 290, `the burst's flows were counted as new connections, spilled ones too (${openedByBurst} of 300)`);
   await natLab.waitUntil('the block grew because a connection did not fit', async () =>
     agent.text.includes('"why":"a connection did not fit the smaller block"'),
   );

@@ -6,6 +6,7 @@ import { parseLegacyIptables, renderLegacyChainRemoval } from '../agent/legacy-i
 import {
   COUNTING_RULES,
   cidrToInterval,
+  mssClampValue,
   foldSourceRanges,
   intervalToCidrs,
   renderPortBlockElements,
@@ -14,6 +15,9 @@ import {
   TABLE_REMOVAL,
 } from '../agent/ruleset.js';
 import { conntrackHashsize, conntrackMaxForMemory, globalSysctls, namespaceSysctls, renderSysctlConf } from '../agent/sysctl.js';
+
+/** The agent reads its NIC's MTU for the MSS clamp; GCE's default VPC MTU. */
+const GCE_MTU = 1460;
 
 const typical = {
   'one subnet, defaults': { sourceRanges: ['10.146.0.0/20'] },
@@ -49,15 +53,29 @@ t.test('stateful: SNAT to the shared IP from this VM’s half, NAT-IP guard, syn
     () => ['10.146.0.3'],
   );
   const stateful = { natIp: '203.0.113.100', syncPort: 3780, selfIp: '10.146.0.3', peerIp: '10.146.0.2', ports: '33280-65535' };
-  t.matchSnapshot(renderRuleset(config, 'ens4', { stateful }).text, 'nft -f input');
+  t.matchSnapshot(renderRuleset(config, 'ens4', { stateful, egressMtu: GCE_MTU }).text, 'nft -f input');
   t.matchSnapshot(renderSysctlConf(namespaceSysctls(config, 'ens4')), 'sysctl.d file');
   t.throws(() => renderRuleset(config, 'ens4'), /needs its roles/, 'never rendered without knowing which member it is');
+});
+
+t.test('the MSS clamp: "pmtu" is the NIC\'s MTU less 40 when the agent knows it, the per-SYN route lookup otherwise', async (t) => {
+  const pmtu = validateAgentConfig({ sourceRanges: ['10.146.0.0/20'] }, 'test');
+  t.equal(mssClampValue(pmtu, 1460), '1420', "GCE's default VPC MTU");
+  t.equal(mssClampValue(pmtu, 8896), '8856', "GCE's largest VPC MTU");
+  t.equal(mssClampValue(pmtu, 1300), '1260', "GCE's smallest VPC MTU");
+  t.equal(mssClampValue(pmtu, undefined), 'rt mtu', 'an MTU the agent could not read');
+  t.equal(mssClampValue(pmtu, 500), 'rt mtu', 'an MTU below what TCP can use (MSS < 536)');
+  t.equal(mssClampValue(pmtu, 70_000), 'rt mtu', 'an MTU no interface has');
+  const fixed = validateAgentConfig({ sourceRanges: ['10.146.0.0/20'], mssClamp: 1380 }, 'test');
+  t.equal(mssClampValue(fixed, 1460), '1380', "a fixed MSS is the config's, whatever the MTU");
+  t.match(renderRuleset(pmtu, 'ens4', { egressMtu: 8896 }).text, /tcp option maxseg size set 8856 comment "mss-clamp"/);
+  t.match(renderRuleset(pmtu, 'ens4').text, /tcp option maxseg size set rt mtu comment "mss-clamp"/);
 });
 
 for (const [name, input] of Object.entries(typical)) {
   t.test(name, async (t) => {
     const config = validateAgentConfig(input, 'test');
-    const ruleset = renderRuleset(config, config.egressInterface ?? 'ens4', { flowtable: config.flowtableOffload });
+    const ruleset = renderRuleset(config, config.egressInterface ?? 'ens4', { flowtable: config.flowtableOffload, egressMtu: GCE_MTU });
     t.matchSnapshot(ruleset.text, 'nft -f input');
     t.matchSnapshot(
       renderSysctlConf([...namespaceSysctls(config, config.egressInterface ?? 'ens4'), ...globalSysctls(config, 2 * 1024 ** 3)]),

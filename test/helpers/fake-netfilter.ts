@@ -70,6 +70,8 @@ export class FakeNetfilter {
   ipsets: string[] = [];
   iptablesInstalled = true;
   flowtablesSupported = false;
+  /** `ip -j link show dev ens4`'s MTU (GCE's default VPC MTU); undefined: no such device. */
+  egressMtu: number | undefined = 1460;
   conntrackDeleted: string[] = [];
   /** What `conntrack -L --mark` (the overflow-marked entries) lists, as conntrack prints it. */
   overflowListing = '';
@@ -141,6 +143,10 @@ export class FakeNetfilter {
       };
     }
     if (file === 'ip' && key === '-j route show default') return ok('[{"dst":"default","gateway":"10.10.0.1","dev":"ens4"}]');
+    if (file === 'ip' && args[0] === '-j' && args[1] === 'link')
+      return args.at(-1) === 'ens4' && this.egressMtu !== undefined
+        ? ok(`[{"ifname":"ens4","mtu":${this.egressMtu}}]`)
+        : fail(`Device "${args.at(-1)}" does not exist.`);
     if (file === 'nft') {
       if (key === '-c -f -')
         return input.includes('flowtable') && !this.flowtablesSupported
