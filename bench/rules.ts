@@ -284,7 +284,7 @@ export const rules: Bench = async (context: BenchContext) => {
         pairs: pairs.get(`${variant.name} ${key}`)!,
       })),
     );
-    const heading = `### Where the per-packet cost goes, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (\`npm run bench -- rules --pairs ${rounds}\`)`;
+    const heading = `### Where the per-packet cost goes, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (\`npm run bench -- rules --pairs ${rounds}${context.options?.pieces === undefined ? '' : ` --pieces ${context.options.pieces}`}\`)`;
     const markdown = pairsMarkdown(measures, heading);
     const file = path.join(ROOT, 'bench', 'results', 'rules.md');
     mkdirSync(path.dirname(file), { recursive: true });
