@@ -137,13 +137,12 @@ const TCP_IPV4_HEADERS = 40;
 const MIN_MSS = 536;
 
 /**
- * What the clamp sets the MSS to. For `"pmtu"`, the path MTU less the headers: `rt mtu` computes it by looking up the
- * route back to the packet's source on every SYN and SYN-ACK (nft_rt's get_tcpmss): about two points of a NAT VM's new
- * connections a second in bench rules (runs 7 and 8; the paired runs did not resolve it). The packets we clamp come in
- * and go out by the egress interface, and a NAT VM learns no path MTU for forwarded flows (an ICMP error about one goes
- * to the client), so both routes carry the interface's MTU: the agent reads it and renders the number. `rt mtu` stays
- * where the MTU is unknown. A route whose MTU an operator pinned lower is seen by `rt mtu` only: set mssClamp to a
- * number.
+ * What the clamp sets the MSS to. For `"pmtu"`, the path MTU less the headers. `rt mtu` computes it by looking up the
+ * route back to the packet's source on every SYN and SYN-ACK (nft_rt's get_tcpmss). The packets we clamp come in and go
+ * out by the egress interface, and a NAT VM learns no path MTU for forwarded flows (an ICMP error about one goes to the
+ * client), so both routes carry the interface's MTU: the agent reads it and renders the number, which spares that
+ * lookup (what it saves is not resolved, docs/bench.md). `rt mtu` stays where the MTU is unknown. A route whose MTU an
+ * operator pinned lower is seen by `rt mtu` only: set mssClamp to a number.
  */
 export function mssClampValue(config: AgentConfig, egressMtu: number | undefined): string {
   if (config.mssClamp !== 'pmtu') return String(config.mssClamp);
