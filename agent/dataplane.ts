@@ -116,6 +116,8 @@ export class Dataplane {
   private readonly agentPort: number | undefined;
   private readonly sysctlFile: string;
   private warnedAboutHashsize = false;
+  /** The standing warning about an unreadable egress MTU, while there is one. */
+  private mtuWarning: string | undefined;
   /** Every write to our table goes through here: a table replacement and an element update never interleave. */
   private readonly write = serial();
   /** The port-block map's elements as their manager computes them (usePortBlocks); every replacement carries them. */
@@ -182,16 +184,31 @@ export class Dataplane {
   }
 
   /**
-   * The MSS clamp's MTU (ruleset.ts mssClampValue), read at every render: a changed MTU re-renders the table. Unknown
-   * (no such interface yet) leaves the clamp to the kernel's per-SYN route lookup.
+   * The MSS clamp's MTU (ruleset.ts mssClampValue), read at every render: a changed MTU re-renders the table. Whatever
+   * keeps it from being read (no such interface yet, a failed or odd `ip`) leaves the clamp to the kernel's per-SYN
+   * route lookup, said once as a warning: an optional number must not stop the table from being applied.
    */
   private async interfaceMtu(egressInterface: string): Promise<number | undefined> {
-    const { stdout, exitCode } = await this.run('read the egress interface MTU', 'ip', ['-j', 'link', 'show', 'dev', egressInterface], {
-      okExitCodes: [1],
-    });
-    if (exitCode !== 0) return undefined;
-    const mtu = (JSON.parse(stdout || '[]') as { mtu?: unknown }[])[0]?.mtu;
-    return typeof mtu === 'number' ? mtu : undefined;
+    let problem: string;
+    try {
+      const { stdout } = await this.run('read the egress interface MTU', 'ip', ['-j', 'link', 'show', 'dev', egressInterface]);
+      const mtu = (JSON.parse(stdout || '[]') as { mtu?: unknown }[])[0]?.mtu;
+      if (typeof mtu === 'number') {
+        this.warnings.delete(this.mtuWarning ?? '');
+        this.mtuWarning = undefined;
+        return mtu;
+      }
+      problem = `ip -j link show dev ${egressInterface} gave no MTU`;
+    } catch (error) {
+      problem = (error as Error).message.split('\n')[0] ?? String(error);
+    }
+    const message = `the MSS clamp uses the kernel's per-SYN route lookup (rt mtu): the MTU of ${egressInterface} could not be read`;
+    if (this.mtuWarning !== message) {
+      this.mtuWarning = message;
+      this.warnings.add(message);
+      this.warn(message, { problem });
+    }
+    return undefined;
   }
 
   /** Asked once per interface with `nft -c` (the kernel checks, nothing is created); the answer cannot change without a reboot. */

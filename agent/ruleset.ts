@@ -137,11 +137,12 @@ const TCP_IPV4_HEADERS = 40;
 const MIN_MSS = 536;
 
 /**
- * What the clamp sets the MSS to. For `"pmtu"`, the path MTU less the headers. `rt mtu` computes it by looking up the
- * route back to the packet's source on every SYN and SYN-ACK (nft_rt's get_tcpmss). The packets we clamp come in and go
- * out by the egress interface, and a NAT VM learns no path MTU for forwarded flows (an ICMP error about one goes to the
- * client), so both routes carry the interface's MTU: the agent reads it and renders the number, which spares that
- * lookup (what it saves is not resolved, docs/bench.md). `rt mtu` stays where the MTU is unknown. A route whose MTU an
+ * What the clamp sets the MSS to. For `"pmtu"`, the path MTU less the headers. `rt mtu` computes it on every SYN and
+ * SYN-ACK from the smaller of the packet's own route's MTU and that of the route back to its source (nft_rt's
+ * get_tcpmss looks the latter up each time). The clamp only touches packets that come in and go out by the egress
+ * interface (renderRuleset), and a NAT VM learns no path MTU for forwarded flows (an ICMP error about one goes to the
+ * client), so both routes carry the interface's MTU: the agent reads it and renders the number, which spares the lookup
+ * (what that saves is not resolved, docs/bench.md). `rt mtu` stays where the MTU is unknown. A route whose MTU an
  * operator pinned lower is seen by `rt mtu` only: set mssClamp to a number.
  */
 export function mssClampValue(config: AgentConfig, egressMtu: number | undefined): string {
@@ -264,8 +265,9 @@ export function renderRuleset(config: AgentConfig, egressInterface: string, opti
     '    type filter hook forward priority filter - 10; policy accept;',
     // Forwarded traffic that did not arrive on the VPC NIC belongs to someone else (containers, other NICs).
     `    iifname != ${ifc} return comment "not-from-vpc"`,
-    // Both directions' SYNs (the client's SYN, the server's SYN-ACK), like the TCPMSS rule it replaces.
-    `    tcp flags syn / syn,rst tcp option maxseg size set ${mss} comment "mss-clamp"`,
+    // Both directions' SYNs (the client's SYN, the server's SYN-ACK), like the TCPMSS rule it replaces; only what leaves
+    // by the egress NIC, the traffic we translate: a packet in and out by it is what mssClampValue's number is for.
+    `    tcp flags syn / syn,rst oifname ${ifc} tcp option maxseg size set ${mss} comment "mss-clamp"`,
     // The fast path: a flow's later packets skip every allow-list check its first packet passed.
     ...(offload ? ['    ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"'] : []),
     // Nearly every packet ends in one of these two, replies (downloads) first as they are most of a NAT's packets: a

@@ -109,6 +109,8 @@ async function main(): Promise<void> {
   const unknown = positionals.filter((name) => !(name in BENCHES));
   if (unknown.length > 0) throw new Error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}`);
   const names = positionals.length === 0 ? Object.keys(BENCHES) : positionals;
+  if (values.pieces !== undefined && !names.includes('rules'))
+    throw new Error(`--pieces: only the rules benchmark takes pieces, and it is not among ${names.join(', ')}`);
   const started = Date.now();
   const before = contention();
   if (before.otherLabs.length > 0 || before.loadavg1 > 0.5) {

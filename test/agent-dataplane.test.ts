@@ -55,7 +55,7 @@ t.test('walking between configs in random order: every step lands in sync, a sec
 });
 
 t.test('the MSS clamp follows the NIC: its MTU less 40, a changed MTU re-applied, the kernel asked when unknown', async (t) => {
-  const { netfilter, dataplane, converge } = setup(t);
+  const { netfilter, dataplane, converge, warnings } = setup(t);
   const clamp = () => {
     const rule = netfilter
       .table('ip', 'natgw')
@@ -71,8 +71,22 @@ t.test('the MSS clamp follows the NIC: its MTU less 40, a changed MTU re-applied
   t.equal(clamp(), '8856', 'applied with the new MTU');
   netfilter.egressMtu = undefined;
   const unknown = await converge(dataplane, CONFIGS[0]!);
-  t.same(unknown.after.differences, [], 'an interface whose MTU cannot be read still converges');
+  t.same(unknown.after.differences, [], 'an interface whose MTU cannot be read (ip fails) still converges');
   t.equal(clamp(), 'rt mtu', "the kernel's per-SYN route lookup instead");
+  await converge(dataplane, CONFIGS[0]!);
+  const said = warnings.filter((message) => message.includes('MSS clamp'));
+  t.equal(said.length, 1, `said once, not at every reconcile: ${said.join(' | ')}`);
+  t.ok(
+    [...dataplane.warnings].some((message) => message.includes('MSS clamp')),
+    'and standing on /healthz',
+  );
+  netfilter.egressMtu = 1460;
+  await converge(dataplane, CONFIGS[0]!);
+  t.equal(clamp(), '1420', 'back to the number once the MTU can be read');
+  t.notOk(
+    [...dataplane.warnings].some((message) => message.includes('MSS clamp')),
+    'and the warning is gone',
+  );
 });
 
 t.test('a restarted agent finds its table in place and applies nothing', async (t) => {

@@ -69,7 +69,7 @@ table ip natgw {
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens4" return comment "not-from-vpc"
-    tcp flags syn / syn,rst tcp option maxseg size set 1420 comment "mss-clamp"
+    tcp flags syn / syn,rst oifname "ens4" tcp option maxseg size set 1420 comment "mss-clamp"
     ct state established,related ct direction reply counter accept comment "established-ingress"
     ct state established,related counter accept comment "established-egress"
     ct state invalid,untracked jump drop_invalid comment "invalid"
@@ -154,7 +154,7 @@ table ip natgw {
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens5" return comment "not-from-vpc"
-    tcp flags syn / syn,rst tcp option maxseg size set 1380 comment "mss-clamp"
+    tcp flags syn / syn,rst oifname "ens5" tcp option maxseg size set 1380 comment "mss-clamp"
     ct state established,related ct direction reply counter accept comment "established-ingress"
     ct state established,related counter accept comment "established-egress"
     ct state invalid,untracked jump drop_invalid comment "invalid"
@@ -232,7 +232,7 @@ table ip natgw {
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens4" return comment "not-from-vpc"
-    tcp flags syn / syn,rst tcp option maxseg size set 1420 comment "mss-clamp"
+    tcp flags syn / syn,rst oifname "ens4" tcp option maxseg size set 1420 comment "mss-clamp"
     ct state established meta l4proto { tcp, udp } flow add @fastpath comment "offload"
     ct state established,related ct direction reply counter accept comment "established-ingress"
     ct state established,related counter accept comment "established-egress"
@@ -312,7 +312,7 @@ table ip natgw {
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens4" return comment "not-from-vpc"
-    tcp flags syn / syn,rst tcp option maxseg size set 1420 comment "mss-clamp"
+    tcp flags syn / syn,rst oifname "ens4" tcp option maxseg size set 1420 comment "mss-clamp"
     ct state established,related ct direction reply counter accept comment "established-ingress"
     ct state established,related counter accept comment "established-egress"
     ct state invalid,untracked jump drop_invalid comment "invalid"
@@ -403,7 +403,7 @@ table ip natgw {
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens4" return comment "not-from-vpc"
-    tcp flags syn / syn,rst tcp option maxseg size set 1420 comment "mss-clamp"
+    tcp flags syn / syn,rst oifname "ens4" tcp option maxseg size set 1420 comment "mss-clamp"
     ct state established,related ct direction reply counter accept comment "established-ingress"
     ct state established,related counter accept comment "established-egress"
     ct state invalid,untracked jump drop_invalid comment "invalid"
@@ -514,7 +514,7 @@ table ip natgw {
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
     iifname != "ens4" return comment "not-from-vpc"
-    tcp flags syn / syn,rst tcp option maxseg size set 1420 comment "mss-clamp"
+    tcp flags syn / syn,rst oifname "ens4" tcp option maxseg size set 1420 comment "mss-clamp"
     ct state established,related ct direction reply counter accept comment "established-ingress"
     ct state established,related counter accept comment "established-egress"
     ct state invalid,untracked jump drop_invalid comment "invalid"
