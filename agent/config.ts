@@ -40,6 +40,8 @@ const hostPort = z
   .refine((value) => isPortNumber(splitHostPort(value).port), 'port must be 1-65535');
 
 /** The NAT IP's ports that port blocks share (below 1024 stays with the NAT VM's own services). */
+/** A fixed MSS clamp, and the one "pmtu" renders from the NIC's MTU: below 536 TCP may not go, 9000 is jumbo frames. */
+export const MSS_RANGE = { min: 536, max: 9000 } as const;
 export const PORT_SPACE = { first: 1024, last: 65535 } as const;
 /**
  * The top 4,096 ports: a client whose block is not in place yet (its first packets, or its first after a release) is
@@ -134,7 +136,7 @@ export const agentConfigSchema = z
     natPortAllocation: z.enum(['preserve', 'random']).default('preserve'),
     /** Per-VM blocks of the NAT IP's ports (Cloud NAT's static/dynamic port allocation); "shared" is one pool for all. */
     portAllocation: portAllocationSchema.default(DEFAULT_PORT_ALLOCATION),
-    mssClamp: z.union([z.literal('pmtu'), z.number().int().min(536).max(9000)]).default('pmtu'),
+    mssClamp: z.union([z.literal('pmtu'), z.number().int().min(MSS_RANGE.min).max(MSS_RANGE.max)]).default('pmtu'),
     conntrackMax: z.number().int().min(1024).max(16_777_216).optional(),
     /** A software flowtable for established TCP/UDP flows, where the kernel has nf_flow_table (docs/agent.md). */
     flowtableOffload: z.boolean().default(false),

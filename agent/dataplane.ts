@@ -1,5 +1,6 @@
 // Reads, compares, applies and removes the data plane. Rendering is pure (ruleset.ts, sysctl.ts); this module is the
 // executor, and every command it runs goes through the injected runner.
+import { readInterface } from './egress-interface.js';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -191,14 +192,13 @@ export class Dataplane {
   private async interfaceMtu(egressInterface: string): Promise<number | undefined> {
     let problem: string;
     try {
-      const { stdout } = await this.run('read the egress interface MTU', 'ip', ['-j', 'link', 'show', 'dev', egressInterface]);
-      const mtu = (JSON.parse(stdout || '[]') as { mtu?: unknown }[])[0]?.mtu;
-      if (typeof mtu === 'number') {
+      const { mtu } = await readInterface(this.run, 'read the egress interface MTU', egressInterface);
+      if (mtu !== undefined) {
         this.warnings.delete(this.mtuWarning ?? '');
         this.mtuWarning = undefined;
         return mtu;
       }
-      problem = `ip -j link show dev ${egressInterface} gave no MTU`;
+      problem = `ip -j -4 addr show dev ${egressInterface} gave no MTU`;
     } catch (error) {
       problem = (error as Error).message.split('\n')[0] ?? String(error);
     }

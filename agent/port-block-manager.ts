@@ -4,6 +4,7 @@
 // and releases a block once its VM has had no connection on it for releaseAfterIdleSeconds. Until a client's
 // block is in place its connections leave from the shared overflow ports (never dropped), and each becomes a one-port
 // record naming its VM (agent/overflow-attribution.ts).
+import { readInterface } from './egress-interface.js';
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { AGENT_PATHS } from '../common/protocol.js';
@@ -234,15 +235,7 @@ export class PortBlockManager {
   }
 
   private async interfaceAddress(egressInterface: string): Promise<string> {
-    const { stdout } = await this.options.run('read the egress interface address', 'ip', [
-      '-j',
-      '-4',
-      'addr',
-      'show',
-      'dev',
-      egressInterface,
-    ]);
-    const address = (JSON.parse(stdout || '[]') as { addr_info?: { local?: string }[] }[])[0]?.addr_info?.[0]?.local;
+    const { address } = await readInterface(this.options.run, 'read the egress interface address', egressInterface);
     if (address === undefined) throw new Error(`interface ${egressInterface} has no IPv4 address: port blocks need one to translate to`);
     return address;
   }

@@ -3,7 +3,7 @@
 // replaced in one `nft -f` transaction.
 import ipaddr from 'ipaddr.js';
 import { splitHostPort } from '../common/host-port.js';
-import { OVERFLOW_PORTS, type AgentConfig } from './config.js';
+import { MSS_RANGE, OVERFLOW_PORTS, type AgentConfig } from './config.js';
 import { HEALTH_CHECK_SOURCE_RANGES, NFLOG_GROUP, NLB_HEALTH_CHECK_SOURCE_RANGES } from '../common/protocol.js';
 
 export const TABLE_FAMILY = 'ip';
@@ -134,7 +134,6 @@ export interface RenderOptions {
 
 /** IPv4 and TCP headers without options: an MTU less these is the largest MSS that fits. */
 const TCP_IPV4_HEADERS = 40;
-const MIN_MSS = 536;
 
 /**
  * What the clamp sets the MSS to. For `"pmtu"`, the path MTU less the headers. `rt mtu` computes it on every SYN and
@@ -148,7 +147,7 @@ const MIN_MSS = 536;
 export function mssClampValue(config: AgentConfig, egressMtu: number | undefined): string {
   if (config.mssClamp !== 'pmtu') return String(config.mssClamp);
   const mss = egressMtu === undefined ? Number.NaN : egressMtu - TCP_IPV4_HEADERS;
-  return Number.isInteger(mss) && mss >= MIN_MSS && mss <= 65_535 ? String(mss) : 'rt mtu';
+  return Number.isInteger(mss) && mss >= MSS_RANGE.min && mss <= MSS_RANGE.max ? String(mss) : 'rt mtu';
 }
 
 export interface Ruleset {

@@ -181,6 +181,8 @@ export function connectRate(
     warmupMs?: number;
     /** Client addresses the connections take in turn (the client VM holds them); its own address when absent. */
     sources?: readonly string[];
+    /** Stops after this many connections (connect-rate's own default otherwise). */
+    maxConnections?: number;
   },
 ): Promise<ConnectRate> {
   return execJson<ConnectRate>(lab, client, [
@@ -199,6 +201,7 @@ export function connectRate(
     String(options.seconds),
     ...(options.warmupMs === undefined ? [] : ['--warmup-ms', String(options.warmupMs)]),
     ...(options.sources === undefined ? [] : ['--sources', options.sources.join(',')]),
+    ...(options.maxConnections === undefined ? [] : ['--max-connections', String(options.maxConnections)]),
   ]);
 }
 

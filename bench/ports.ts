@@ -1,7 +1,19 @@
 // Per-VM port blocks: new TCP conn/s through natgw with port blocks from 1,000 client addresses vs 10 (the NAT map's
 // lookup must not grow with the number of VMs), and with port blocks vs the shared pool (the map's own cost), in one lab.
 import type { Lab } from '../lab/lab.js';
-import { NATGW, SERVER, buildLab, dist, execJson, median, ratioRow, startAgent, startSinks, sysctls, type Bench, type Row } from './lib.js';
+import {
+  NATGW,
+  buildLab,
+  connectRate,
+  median,
+  ratioRow,
+  startAgent,
+  startSinks,
+  sysctls,
+  type Bench,
+  type ConnectRate,
+  type Row,
+} from './lib.js';
 import { AGENT_PATHS } from '../common/protocol.js';
 
 export const MANY = 1000;
@@ -13,7 +25,6 @@ const MANY_CLIENT_VMS = [
   { name: 'c-many', ip: '10.10.0.50', base: 4, range: '10.10.4.0/22' },
   { name: 'c-many-2', ip: '10.10.0.51', base: 8, range: '10.10.8.0/22' },
 ] as const;
-export const CLIENT_RANGE = MANY_CLIENT_VMS[0].range;
 export const CLIENT_RANGES = MANY_CLIENT_VMS.map((vm) => vm.range);
 export const MANY_CLIENTS_VM = MANY_CLIENT_VMS[0].name;
 
@@ -34,44 +45,27 @@ export async function addManyClients(lab: Lab, gateway: string, which: 0 | 1 = 0
   return { vm: spec.name, addresses };
 }
 
-interface Rate {
-  ok: number;
-  failed: number;
-  rate: number;
-}
-
-export function connectFrom(
+/**
+ * The connection loop from many client addresses, taken in turn. The client closes first: TIME_WAIT stays on the
+ * client, whose ports differ per address. A server holding TIME_WAIT for a NAT port would refuse the next connection a
+ * small block gives that port (the kernel reuses a port as soon as conntrack forgets it), which measures port reuse,
+ * not the data path.
+ */
+export const connectFrom = (
   lab: Lab,
   client: string,
-  sources: string[],
+  sources: readonly string[],
   seconds: number,
   options: { concurrency?: number; maxConnections?: number } = {},
-): Promise<Rate> {
-  // The client closes first: TIME_WAIT stays on the client, whose ports differ per address. A server holding TIME_WAIT
-  // for a NAT port would refuse the next connection a small block gives that port (the kernel reuses a port as soon as
-  // conntrack forgets it), which measures port reuse, not the data path.
-  return execJson<Rate>(lab, client, [
-    'taskset',
-    '-c',
-    '0',
-    'node',
-    dist('lab/bin/connect-rate.js'),
-    '--host',
-    SERVER,
-    '--port',
-    '9001',
-    '--close',
-    'client',
-    '--sources',
-    sources.join(','),
-    '--concurrency',
-    String(options.concurrency ?? 32),
-    '--seconds',
-    String(seconds),
-    '--max-connections',
-    String(options.maxConnections ?? 1_000_000),
-  ]);
-}
+): Promise<ConnectRate> =>
+  connectRate(lab, client, {
+    close: 'client',
+    concurrency: options.concurrency ?? 32,
+    seconds,
+    cpu: 0,
+    sources,
+    ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
+  });
 
 export const ports: Bench = async ({ quick, log }) => {
   const reps = quick ? 2 : 4;
@@ -85,7 +79,7 @@ export const ports: Bench = async ({ quick, log }) => {
     // TIME_WAIT entries hold NAT ports: at thousands of connections per second, 1 s keeps a block of 64 per address
     // (1,000 addresses) or 4,096 (10 addresses) from filling; the same setting for the shared pool.
     const config = (portAllocation?: unknown) => ({
-      sourceRanges: ['10.10.0.0/25', CLIENT_RANGE],
+      sourceRanges: ['10.10.0.0/25', MANY_CLIENT_VMS[0].range],
       logging: 'none',
       timeouts: { tcpTimeWait: 1 },
       ...(portAllocation === undefined ? {} : { portAllocation }),

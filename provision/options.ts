@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import ipaddr from 'ipaddr.js';
 import { UsageError } from '../common/errors.js';
-import { ConfigError, STATEFUL_PORT_BLOCKS_REASON, validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
+import { ConfigError, MSS_RANGE, STATEFUL_PORT_BLOCKS_REASON, validateAgentConfig, type AgentConfigInput } from '../agent/config.js';
 import { parseEndpoint, type Endpoint } from './gcp/client.js';
 import { parseSubnetSelection, type SubnetSelection } from './subnets.js';
 import { METRICS_RULE_SUFFIX } from './model.js';
@@ -380,7 +380,7 @@ export function parseOptions(command: Command, argv: string[], env: NodeJS.Proce
     };
   }
   const mss = str('mss-clamp');
-  if (mss !== undefined) agent.mssClamp = mss === 'pmtu' ? 'pmtu' : integer('mss-clamp', mss, 536, 9000);
+  if (mss !== undefined) agent.mssClamp = mss === 'pmtu' ? 'pmtu' : integer('mss-clamp', mss, MSS_RANGE.min, MSS_RANGE.max);
   const conntrackMax = str('conntrack-max');
   if (conntrackMax !== undefined) agent.conntrackMax = integer('conntrack-max', conntrackMax, 1024, 16_777_216);
   const logging = str('logging');

@@ -70,7 +70,7 @@ export class FakeNetfilter {
   ipsets: string[] = [];
   iptablesInstalled = true;
   flowtablesSupported = false;
-  /** `ip -j link show dev ens4`'s MTU (GCE's default VPC MTU); undefined: no such device. */
+  /** The MTU `ip -j -4 addr show dev ens4` gives (GCE's default VPC MTU); undefined: an answer without one. */
   egressMtu: number | undefined = 1460;
   conntrackDeleted: string[] = [];
   /** What `conntrack -L --mark` (the overflow-marked entries) lists, as conntrack prints it. */
@@ -122,7 +122,9 @@ export class FakeNetfilter {
     const fail = (stderr: string, exitCode = 1): RunResult => ({ stdout: '', stderr, exitCode });
     const key = args.join(' ');
     if (file === 'ip' && key === '-j -4 addr show dev ens4')
-      return ok('[{"ifname":"ens4","addr_info":[{"family":"inet","local":"10.10.0.2","prefixlen":24}]}]');
+      return ok(
+        `[{"ifname":"ens4",${this.egressMtu === undefined ? '' : `"mtu":${this.egressMtu},`}"addr_info":[{"family":"inet","local":"10.10.0.2","prefixlen":24}]}]`,
+      );
     if (file === 'conntrack' && args[0] === '-L' && args.includes('--mark'))
       // As conntrack does: exit code 0 with no entry too, the count on stderr.
       return this.overflowListingError !== undefined
@@ -143,10 +145,6 @@ export class FakeNetfilter {
       };
     }
     if (file === 'ip' && key === '-j route show default') return ok('[{"dst":"default","gateway":"10.10.0.1","dev":"ens4"}]');
-    if (file === 'ip' && args[0] === '-j' && args[1] === 'link')
-      return args.at(-1) === 'ens4' && this.egressMtu !== undefined
-        ? ok(`[{"ifname":"ens4","mtu":${this.egressMtu}}]`)
-        : fail(`Device "${args.at(-1)}" does not exist.`);
     if (file === 'nft') {
       if (key === '-c -f -')
         return input.includes('flowtable') && !this.flowtablesSupported
